@@ -1,0 +1,136 @@
+# brook - one non-recursive Makefile for the whole tree.
+#
+#   make            build brookd, brook, libbrook and the test/bench programs into build/
+#   make run        install missing Debian packages, build, start brookd on its defaults
+#   make test       install missing Debian packages, build with ASan+UBSan, run every test
+#   make bench      build and run the benchmark suite (bench/)
+#   make fuzz       build the libFuzzer targets with clang and run each FUZZ_SECONDS
+#
+# SANITIZE=address,undefined builds into build/san/ with -fno-sanitize-recover=all.
+# CI=true (as CI sets it) or WERROR=1 turns warnings into errors.
+
+CC       ?= cc
+PKGS     := libevent libevent_pthreads fuse3 zlib liblz4 libzstd snappy jansson
+PKGS_OPT := cmocka rdkafka
+
+BUILD    := build
+ifneq ($(SANITIZE),)
+BUILD    := build/san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+WARN := -Wall -Wextra -Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes -Wvla \
+        -Wwrite-strings -Wshadow -Wpointer-arith -Wold-style-definition -Wformat=2 \
+        -Wno-format-nonliteral -Wundef -Wcast-function-type
+ifneq ($(filter true 1,$(CI) $(WERROR)),)
+WARN += -Werror
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA     := $(shell pkg-config --libs cmocka 2>/dev/null)
+RDKAFKA    := $(shell pkg-config --libs rdkafka 2>/dev/null)
+
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE -I. $(WARN) $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+LIBS        = $(PKG_LIBS) -lpthread -lm
+
+# --- modules: each directory is one static archive --------------------------------
+MODULES := lib proto store fs broker client
+define module_rules
+$(1)_SRC := $$(filter-out $(1)/main.c $(1)/cli.c,$$(wildcard $(1)/*.c))
+$(1)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$($(1)_SRC))
+$(BUILD)/$(1).a: $$($(1)_OBJ)
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
+
+# server side links broker, fs, store, proto, lib; the client side client, proto, lib
+SERVER_A := $(BUILD)/broker.a $(BUILD)/fs.a $(BUILD)/store.a $(BUILD)/proto.a $(BUILD)/lib.a
+CLIENT_A := $(BUILD)/client.a $(BUILD)/proto.a $(BUILD)/lib.a
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# --- programs ------------------------------------------------------------------------
+PROGRAMS :=
+ifneq ($(wildcard broker/main.c),)
+PROGRAMS += $(BUILD)/brookd
+$(BUILD)/brookd: $(BUILD)/broker/main.o $(SERVER_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+endif
+ifneq ($(wildcard client/cli.c),)
+PROGRAMS += $(BUILD)/brook
+$(BUILD)/brook: $(BUILD)/client/cli.o $(CLIENT_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+endif
+
+# --- tests -----------------------------------------------------------------------------
+# tests/unit/test_X.c -> build/tests/test_X (cmocka, linked against every server module)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+UNIT_HELP  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c)))
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_HELP) $(SERVER_A) $(BUILD)/client.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SERVER_A) $(LIBS) $(CMOCKA)
+
+# programs under tests/<suite>/*.c (other than unit/ and fuzz/) each build one binary
+TOOL_SRC := $(foreach d,compat crash integration,$(wildcard tests/$(d)/*.c))
+TOOL_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
+$(BUILD)/tests/compat/% $(BUILD)/tests/crash/% $(BUILD)/tests/integration/%: \
+		$(BUILD)/tests/%.o $(SERVER_A) $(BUILD)/client.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(SERVER_A) $(BUILD)/client.a $(LIBS) $(RDKAFKA)
+.SECONDARY:
+
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(SERVER_A) $(BUILD)/client.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(SERVER_A) $(BUILD)/client.a $(LIBS) $(RDKAFKA) $(shell pkg-config --libs libnats 2>/dev/null)
+
+# --- top-level targets -------------------------------------------------------------------
+.PHONY: all run test check unit bench bench-build fuzz deps clean format hdr-check
+
+all: $(PROGRAMS)
+
+deps:
+	@scripts/deps
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	scripts/run
+
+test: deps
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined check
+
+# builds everything the tests need in this configuration, then runs tests/run
+check: $(PROGRAMS) $(UNIT_BIN) $(TOOL_BIN) hdr-check
+	BUILD=$(BUILD) tests/run
+
+unit: $(UNIT_BIN)
+	@for t in $(UNIT_BIN); do $$t || exit 1; done
+
+bench-build: $(PROGRAMS) $(BENCH_BIN)
+
+bench: deps
+	@scripts/deps bench
+	@$(MAKE) --no-print-directory bench-build
+	BUILD=$(BUILD) bench/run
+
+# every public header compiles on its own (Git's hdr-check)
+HDRS := $(filter-out %_private.h,$(foreach m,$(MODULES),$(wildcard $(m)/*.h)))
+HDR_OK := $(patsubst %.h,$(BUILD)/hdr/%.ok,$(HDRS))
+hdr-check: $(HDR_OK)
+$(BUILD)/hdr/%.ok: %.h
+	@mkdir -p $(@D)
+	@$(CC) -std=gnu11 -D_GNU_SOURCE -I. $(WARN) $(PKG_CFLAGS) -fsyntax-only -x c $< && touch $@
+
+format:
+	git clang-format
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,291 @@
+/*
+ * test_lib.c - lib/: reader, writer, varints, CRC-32C, properties, file helpers.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lib/crc32c.h"
+#include "lib/fileio.h"
+#include "lib/props.h"
+#include "lib/reader.h"
+#include "lib/writer.h"
+
+static void test_crc32c_check_value(void **state)
+{
+    assert_int_equal(crc32c(0, "123456789", 9), 0xE3069283u);
+    assert_int_equal(crc32c_portable(0, "123456789", 9), 0xE3069283u);
+    assert_int_equal(crc32c(0, "", 0), 0);
+}
+
+static void test_crc32c_hw_matches_portable(void **state)
+{
+    uint8_t buf[4099];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (uint8_t)(i * 131 + 7);
+    /* every length and alignment up to a few words, then chained pieces */
+    for (size_t off = 0; off < 9; off++)
+        for (size_t n = 0; n < 70; n++)
+            assert_int_equal(crc32c(0, buf + off, n), crc32c_portable(0, buf + off, n));
+    uint32_t whole = crc32c(0, buf, sizeof buf);
+    uint32_t chained = crc32c(crc32c(0, buf, 1000), buf + 1000, sizeof buf - 1000);
+    assert_int_equal(whole, chained);
+    assert_int_equal(whole, crc32c_portable(0, buf, sizeof buf));
+}
+
+static void test_reader_ints(void **state)
+{
+    const uint8_t b[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
+                         0x0c, 0x0d, 0x0e, 0x0f};
+    struct reader r;
+    reader_init(&r, b, sizeof b);
+    assert_int_equal(reader_u8(&r), 0x01);
+    assert_int_equal(reader_be16(&r), 0x0203);
+    assert_int_equal(reader_be32(&r), 0x04050607);
+    assert_true(reader_be64(&r) == 0x08090a0b0c0d0e0fULL);
+    assert_true(reader_ok(&r));
+    assert_int_equal(reader_left(&r), 0);
+    assert_int_equal(reader_u8(&r), 0);
+    assert_int_equal(r.err, -EBADMSG);
+    /* sticky: later reads return zero even if they would fit in a fresh reader */
+    assert_int_equal(reader_be16(&r), 0);
+}
+
+static void test_reader_short_at_every_split(void **state)
+{
+    struct writer w;
+    writer_init(&w, 1024);
+    writer_be32(&w, 7);
+    writer_varint(&w, -300);
+    writer_varlong(&w, INT64_MIN);
+    writer_bytes(&w, "abc", 3);
+    assert_true(writer_ok(&w));
+    for (size_t cut = 0; cut < w.len; cut++) {
+        struct reader r;
+        reader_init(&r, w.buf, cut);
+        (void)reader_be32(&r);
+        (void)reader_varint(&r);
+        (void)reader_varlong(&r);
+        (void)reader_bytes(&r, 3);
+        assert_false(reader_ok(&r));
+    }
+    struct reader r;
+    reader_init(&r, w.buf, w.len);
+    assert_int_equal(reader_be32(&r), 7);
+    assert_int_equal(reader_varint(&r), -300);
+    assert_true(reader_varlong(&r) == INT64_MIN);
+    assert_memory_equal(reader_bytes(&r, 3), "abc", 3);
+    assert_true(reader_ok(&r));
+    writer_release(&w);
+}
+
+static void test_varint_boundaries(void **state)
+{
+    const int32_t v32[] = {0, 1, -1, 63, -64, 64, -65, 8191, -8192, INT32_MAX, INT32_MIN};
+    const int64_t v64[] = {0, -1, 1, INT64_MAX, INT64_MIN, (int64_t)1 << 35, -((int64_t)1 << 35)};
+    struct writer w;
+    writer_init(&w, 4096);
+    for (size_t i = 0; i < sizeof v32 / sizeof *v32; i++) {
+        size_t before = w.len;
+        writer_varint(&w, v32[i]);
+        assert_int_equal(w.len - before, varint_size(v32[i]));
+    }
+    for (size_t i = 0; i < sizeof v64 / sizeof *v64; i++) {
+        size_t before = w.len;
+        writer_varlong(&w, v64[i]);
+        assert_int_equal(w.len - before, varlong_size(v64[i]));
+    }
+    struct reader r;
+    reader_init(&r, w.buf, w.len);
+    for (size_t i = 0; i < sizeof v32 / sizeof *v32; i++)
+        assert_int_equal(reader_varint(&r), v32[i]);
+    for (size_t i = 0; i < sizeof v64 / sizeof *v64; i++)
+        assert_true(reader_varlong(&r) == v64[i]);
+    assert_true(reader_ok(&r));
+    /* Kafka's zigzag: 0->0, -1->1, 1->2, -2->3 */
+    uint8_t one;
+    writer_reset(&w);
+    writer_varint(&w, -2);
+    one = w.buf[0];
+    assert_int_equal(one, 3);
+    writer_release(&w);
+}
+
+static void test_varint_too_long(void **state)
+{
+    /* six bytes for a 32-bit varint is an error, as is a fifth byte with bits past 32 */
+    const uint8_t six[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+    const uint8_t big5[] = {0xff, 0xff, 0xff, 0xff, 0x7f};
+    const uint8_t max5[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
+    const uint8_t eleven[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+    struct reader r;
+    reader_init(&r, six, sizeof six);
+    (void)reader_varint(&r);
+    assert_int_equal(r.err, -EBADMSG);
+    reader_init(&r, big5, sizeof big5);
+    (void)reader_uvarint(&r);
+    assert_int_equal(r.err, -EBADMSG);
+    reader_init(&r, max5, sizeof max5);
+    assert_int_equal(reader_uvarint(&r), UINT32_MAX);
+    assert_true(reader_ok(&r));
+    reader_init(&r, eleven, sizeof eleven);
+    (void)reader_varlong(&r);
+    assert_int_equal(r.err, -EBADMSG);
+}
+
+static void test_reader_sub(void **state)
+{
+    const uint8_t b[] = {0, 0, 0, 2, 'h', 'i', 9};
+    struct reader r;
+    reader_init(&r, b, sizeof b);
+    uint32_t n = reader_be32(&r);
+    struct reader s = reader_sub(&r, n);
+    assert_int_equal(reader_left(&s), 2);
+    assert_int_equal(reader_u8(&s), 'h');
+    assert_int_equal(reader_u8(&r), 9);
+    struct reader bad = reader_sub(&r, 5);
+    assert_false(reader_ok(&bad));
+    assert_false(reader_ok(&r));
+    assert_int_equal(reader_left(&bad), 0);
+}
+
+static void test_writer_max_and_backpatch(void **state)
+{
+    struct writer w;
+    writer_init(&w, 10);
+    size_t pos = writer_reserve(&w, 4);
+    writer_bytes(&w, "abcd", 4);
+    writer_set_be32(&w, pos, (uint32_t)(w.len - pos - 4));
+    assert_true(writer_ok(&w));
+    assert_memory_equal(w.buf, "\0\0\0\4abcd", 8);
+    writer_bytes(&w, "xyz", 3); /* 11 > 10 */
+    assert_int_equal(w.err, -EMSGSIZE);
+    assert_int_equal(w.len, 8);
+    size_t len;
+    assert_null(writer_detach(&w, &len));
+    writer_release(&w);
+
+    uint8_t fixed[4];
+    writer_init_fixed(&w, fixed, sizeof fixed);
+    writer_be32(&w, 0x01020304);
+    assert_true(writer_ok(&w));
+    writer_u8(&w, 1);
+    assert_int_equal(w.err, -EMSGSIZE);
+    assert_memory_equal(fixed, "\1\2\3\4", 4);
+}
+
+static void test_writer_grows(void **state)
+{
+    struct writer w;
+    writer_init(&w, 1 << 20);
+    for (int i = 0; i < 100000; i++)
+        writer_be32(&w, (uint32_t)i);
+    assert_true(writer_ok(&w));
+    assert_int_equal(w.len, 400000);
+    struct reader r;
+    reader_init(&r, w.buf, w.len);
+    for (int i = 0; i < 100000; i++)
+        assert_int_equal(reader_be32(&r), (uint32_t)i);
+    size_t len;
+    uint8_t *buf = writer_detach(&w, &len);
+    assert_non_null(buf);
+    assert_int_equal(len, 400000);
+    free(buf);
+    writer_release(&w);
+}
+
+static void test_props_parse(void **state)
+{
+    const char *text = "# a comment\n"
+                       "! another\n"
+                       "listeners=PLAINTEXT://127.0.0.1:9092\n"
+                       "  log.dirs : /tmp/a\\\n"
+                       "     b\n"
+                       "num.partitions 3\n"
+                       "empty=\n"
+                       "esc=a\\tb\\u00e9\\\\\n"
+                       "num.partitions=4\r\n";
+    struct props *p = props_new();
+    int line = 0;
+    assert_int_equal(props_parse(p, text, strlen(text), &line), 0);
+    assert_string_equal(props_get(p, "listeners"), "PLAINTEXT://127.0.0.1:9092");
+    assert_string_equal(props_get(p, "log.dirs"), "/tmp/ab");
+    assert_string_equal(props_get(p, "num.partitions"), "4");
+    assert_string_equal(props_get(p, "empty"), "");
+    assert_string_equal(props_get(p, "esc"), "a\tb\xc3\xa9\\");
+    assert_null(props_get(p, "nope"));
+    int64_t v;
+    assert_int_equal(props_get_i64(p, "num.partitions", 1, 1, 100, &v), 0);
+    assert_int_equal(v, 4);
+    assert_int_equal(props_get_i64(p, "num.partitions", 1, 5, 100, &v), -EINVAL);
+    assert_int_equal(props_get_i64(p, "listeners", 1, 0, 100, &v), -EINVAL);
+    assert_int_equal(props_get_i64(p, "absent", 42, 0, 100, &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(props_set_pair(p, "num.partitions=9"), 0);
+    assert_string_equal(props_get(p, "num.partitions"), "9");
+    assert_int_equal(props_set_pair(p, "=x"), -EINVAL);
+    assert_int_equal(props_set_pair(p, "novalue"), -EINVAL);
+    bool b;
+    assert_int_equal(props_set(p, "flag", "TRUE"), 0);
+    assert_int_equal(props_get_bool(p, "flag", false, &b), 0);
+    assert_true(b);
+    assert_int_equal(props_set(p, "flag", "yes"), 0);
+    assert_int_equal(props_get_bool(p, "flag", false, &b), -EINVAL);
+    props_free(p);
+
+    p = props_new();
+    assert_int_equal(props_parse(p, "ok=1\nbad=\\u12\n", 15, &line), -EINVAL);
+    assert_int_equal(line, 2);
+    props_free(p);
+}
+
+static void test_props_save_roundtrip(void **state)
+{
+    char dir[] = "/tmp/brook-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof path, "%s/t.properties", dir);
+    struct props *p = props_new();
+    props_set(p, "a key", "v=1: x");
+    props_set(p, "nl", "line1\nline2");
+    props_set(p, "lead", "  spaced");
+    assert_int_equal(props_save(p, path), 0);
+    struct props *q = props_new();
+    assert_int_equal(props_load(q, path, NULL), 0);
+    assert_int_equal(props_count(q), 3);
+    assert_string_equal(props_get(q, "a key"), "v=1: x");
+    assert_string_equal(props_get(q, "nl"), "line1\nline2");
+    assert_string_equal(props_get(q, "lead"), "  spaced");
+    props_free(p);
+    props_free(q);
+    assert_int_equal(props_load(q = props_new(), "/nonexistent/x", NULL), -ENOENT);
+    props_free(q);
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crc32c_check_value),
+        cmocka_unit_test(test_crc32c_hw_matches_portable),
+        cmocka_unit_test(test_reader_ints),
+        cmocka_unit_test(test_reader_short_at_every_split),
+        cmocka_unit_test(test_varint_boundaries),
+        cmocka_unit_test(test_varint_too_long),
+        cmocka_unit_test(test_reader_sub),
+        cmocka_unit_test(test_writer_max_and_backpatch),
+        cmocka_unit_test(test_writer_grows),
+        cmocka_unit_test(test_props_parse),
+        cmocka_unit_test(test_props_save_roundtrip),
+    };
+    return cmocka_run_group_tests_name("lib", tests, NULL, NULL);
+}
