@@ -10,6 +10,7 @@
 # CI=true (as CI sets it) or WERROR=1 turns warnings into errors.
 
 CC       ?= cc
+Q        := $(if $(V),,@)# V=1 shows whole command lines
 PKGS     := libevent libevent_pthreads fuse3 zlib liblz4 libzstd snappy jansson
 PKGS_OPT := cmocka rdkafka
 
@@ -44,7 +45,7 @@ $(1)_SRC := $$(filter-out $(1)/main.c $(1)/cli.c,$$(wildcard $(1)/*.c))
 $(1)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$($(1)_SRC))
 $(BUILD)/$(1).a: $$($(1)_OBJ)
 	@mkdir -p $$(@D)
-	rm -f $$@ && ar rcs $$@ $$^
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
@@ -54,19 +55,20 @@ CLIENT_A := $(BUILD)/client.a $(BUILD)/proto.a $(BUILD)/lib.a
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # --- programs ------------------------------------------------------------------------
 PROGRAMS :=
 ifneq ($(wildcard broker/main.c),)
 PROGRAMS += $(BUILD)/brookd
 $(BUILD)/brookd: $(BUILD)/broker/main.o $(SERVER_A)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 endif
 ifneq ($(wildcard client/cli.c),)
 PROGRAMS += $(BUILD)/brook
 $(BUILD)/brook: $(BUILD)/client/cli.o $(CLIENT_A)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 endif
 
 # --- tests -----------------------------------------------------------------------------
@@ -75,20 +77,23 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 UNIT_HELP  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c)))
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_HELP) $(SERVER_A) $(BUILD)/client.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SERVER_A) $(LIBS) $(CMOCKA)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SERVER_A) $(LIBS) $(CMOCKA)
 
 # programs under tests/<suite>/*.c (other than unit/ and fuzz/) each build one binary
 TOOL_SRC := $(foreach d,compat crash integration,$(wildcard tests/$(d)/*.c))
 TOOL_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 $(BUILD)/tests/compat/% $(BUILD)/tests/crash/% $(BUILD)/tests/integration/%: \
 		$(BUILD)/tests/%.o $(SERVER_A) $(BUILD)/client.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(SERVER_A) $(BUILD)/client.a $(LIBS) $(RDKAFKA)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(SERVER_A) $(BUILD)/client.a $(LIBS) $(RDKAFKA)
 .SECONDARY:
 
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(SERVER_A) $(BUILD)/client.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(SERVER_A) $(BUILD)/client.a $(LIBS) $(RDKAFKA) $(shell pkg-config --libs libnats 2>/dev/null)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(SERVER_A) $(BUILD)/client.a $(LIBS) $(RDKAFKA) $(shell pkg-config --libs libnats 2>/dev/null)
 
 # --- top-level targets -------------------------------------------------------------------
 .PHONY: all run test check unit bench bench-build fuzz deps clean format hdr-check

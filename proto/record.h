@@ -36,9 +36,9 @@
 #include "lib/reader.h"
 #include "lib/writer.h"
 
-#define BATCH_HEADER_SIZE   61 /* through recordsCount */
-#define BATCH_LOG_OVERHEAD  12 /* baseOffset + batchLength */
-#define BATCH_MAGIC         2
+#define BATCH_HEADER_SIZE  61 /* through recordsCount */
+#define BATCH_LOG_OVERHEAD 12 /* baseOffset + batchLength */
+#define BATCH_MAGIC        2
 
 /* Byte offsets of the header fields. */
 #define BATCH_OFF_BASE_OFFSET       0
@@ -106,6 +106,7 @@ struct batch_stats {
     int64_t value_bytes; /* sum of value lengths (null values count 0) */
     int64_t key_bytes;   /* sum of key lengths */
     int32_t null_values; /* tombstones */
+    int32_t null_keys;   /* records without a key */
 };
 
 /* Parse the 61-byte header at p (len available); no CRC check. 0, -EBADMSG if
@@ -115,8 +116,9 @@ int batch_header_parse(const uint8_t *p, size_t len, struct batch_header *h);
 /*
  * Framing for a run of concatenated batches: how many bytes the batch at p takes.
  * Returns 0 with *size = 12 + batchLength; -EAGAIN when fewer than 17 bytes (or
- * fewer than *size bytes) are available; -EBADMSG if batchLength is below the
- * header size; -EMSGSIZE if *size would exceed max.
+ * fewer than *size bytes, *size then set) are available; -EBADMSG if batchLength is
+ * below the header size; -ENOTSUP if magic != 2; -EMSGSIZE if *size would exceed max.
+ * Errors come before -EAGAIN, so a bad length is reported without waiting for it.
  */
 int batch_frame(const uint8_t *p, size_t avail, size_t max, size_t *size);
 
@@ -128,7 +130,8 @@ bool batch_crc_ok(const uint8_t *p, size_t len);
  * == len, CRC, and every record (decompressed when needed) parsed to the end with
  * offset deltas strictly increasing, within [0, lastOffsetDelta], the last one equal
  * to lastOffsetDelta unless records were removed by compaction (allow_gaps), and a
- * count equal to recordsCount. h and st may be NULL.
+ * count equal to recordsCount. lim NULL means batch_limits_default. h and st may be
+ * NULL; they are filled only on success.
  */
 int batch_validate(const uint8_t *p, size_t len, const struct batch_limits *lim, bool allow_gaps,
                    struct batch_header *h, struct batch_stats *st);
@@ -143,14 +146,14 @@ int64_t batch_get_base_offset(const uint8_t *p);
 /* ---- iterating records ---- */
 
 struct record {
-    int64_t offset;     /* baseOffset + offsetDelta */
-    int64_t timestamp;  /* baseTimestamp + timestampDelta (or maxTimestamp for
-                           log-append-time batches) */
+    int64_t offset;    /* baseOffset + offsetDelta */
+    int64_t timestamp; /* baseTimestamp + timestampDelta (or maxTimestamp for
+                          log-append-time batches) */
     int8_t attributes;
     const uint8_t *key; /* NULL when key_len < 0 */
     int32_t key_len;    /* -1 for a null key */
     const uint8_t *value;
-    int32_t value_len;  /* -1 for a null value (tombstone) */
+    int32_t value_len; /* -1 for a null value (tombstone) */
     int32_t headers_count;
     struct reader headers; /* the headers' bytes; walk with record_header_next() */
 };
@@ -164,22 +167,24 @@ struct record_header {
 
 struct batch_iter {
     struct batch_header h;
-    struct reader rd;       /* over the (decompressed) records */
-    struct writer scratch;  /* decompressed records, owned */
-    int32_t remaining;      /* records left per the header */
-    int err;                /* sticky error */
+    struct reader rd;      /* over the (decompressed) records */
+    struct writer scratch; /* decompressed records, owned */
+    int32_t remaining;     /* records left per the header */
+    int err;               /* sticky error */
 };
 
 /*
  * Start iterating the batch of len bytes at p (the batch must stay alive while the
  * iterator and the records it returns are used; for compressed batches the records
  * point into the iterator's scratch buffer instead). Checks header and framing,
- * and the CRC when check_crc. Returns 0 or an error; release the iterator either way.
+ * and the CRC when check_crc. lim NULL means batch_limits_default. Returns 0 or an
+ * error; release the iterator either way.
  */
 int batch_iter_init(struct batch_iter *it, const uint8_t *p, size_t len,
                     const struct batch_limits *lim, bool check_crc);
 
-/* The next record: 1 with *r set, 0 at the end, or a negative error. */
+/* The next record: 1 with *r set, 0 at the end, or a negative error (also when the
+ * records run out before recordsCount, or bytes follow the last one). Sticky. */
 int batch_iter_next(struct batch_iter *it, struct record *r);
 
 void batch_iter_release(struct batch_iter *it);
@@ -190,16 +195,17 @@ int record_header_next(struct reader *headers, struct record_header *h);
 /* ---- building batches ---- */
 
 struct batch_builder {
-    struct writer records;     /* uncompressed records so far */
+    struct writer records; /* uncompressed records so far */
     enum codec codec;
-    int64_t base_timestamp;    /* timestamp of the first record */
+    int64_t base_timestamp; /* timestamp of the first record */
     int64_t max_timestamp;
     int32_t count;
-    int16_t attributes;        /* extra attribute bits (e.g. BATCH_ATTR_CONTROL) */
-    int64_t producer_id;       /* -1 unless idempotent */
-    int16_t producer_epoch;    /* -1 unless idempotent */
-    int32_t base_sequence;     /* -1 unless idempotent */
-    int32_t leader_epoch;      /* -1 by default */
+    int16_t attributes;     /* extra attribute bits (e.g. BATCH_ATTR_CONTROL) */
+    int64_t producer_id;    /* -1 unless idempotent */
+    int16_t producer_epoch; /* -1 unless idempotent */
+    int32_t base_sequence;  /* -1 unless idempotent */
+    int32_t leader_epoch;   /* -1 by default */
+    int32_t last_delta;     /* private: offset delta of the newest record, -1 if none */
 };
 
 /* Start a batch compressed with codec; records may total at most max bytes
@@ -207,13 +213,17 @@ struct batch_builder {
 void batch_builder_init(struct batch_builder *b, enum codec codec, size_t max);
 void batch_builder_release(struct batch_builder *b);
 
-/* Add one record; key_len/value_len -1 mean null. Offset deltas are 0, 1, 2, ...
- * Returns 0, or -EMSGSIZE when the batch would exceed its maximum. */
+/* Add one record; key_len/value_len -1 mean null (header keys may not be null).
+ * Offset deltas are 0, 1, 2, ... (one past the previous record's). The bytes are
+ * copied. Returns 0; -EMSGSIZE when the batch would exceed its maximum (the builder
+ * is unchanged and still usable); -EINVAL for a length below -1 or a NULL pointer
+ * with a positive length. */
 int batch_builder_add(struct batch_builder *b, int64_t timestamp, const void *key, int32_t key_len,
                       const void *value, int32_t value_len, const struct record_header *headers,
                       int32_t headers_count);
 
-/* Add a record keeping its offset delta (compaction rewrites batches with gaps). */
+/* Add a record keeping its offset delta (compaction rewrites batches with gaps).
+ * Deltas must increase strictly (-EINVAL otherwise). */
 int batch_builder_add_at(struct batch_builder *b, int32_t offset_delta, int64_t timestamp,
                          const void *key, int32_t key_len, const void *value, int32_t value_len,
                          const struct record_header *headers, int32_t headers_count);
@@ -223,8 +233,13 @@ size_t batch_builder_size(const struct batch_builder *b);
 
 /*
  * Append the finished batch (header with base offset 0, CRC, compressed records) to
- * out. last_offset_delta < 0 means "count - 1" (or the last delta used with _add_at).
- * Returns 0 or an error; the builder may be reset with batch_builder_reset().
+ * out. last_offset_delta < 0 means "count - 1" (or the last delta used with _add_at;
+ * 0 for an empty batch); one below the last delta used is -EINVAL. baseTimestamp is
+ * the first record's timestamp, maxTimestamp the largest (-1 for both when empty).
+ * Returns 0 or an error (-EMSGSIZE when out would pass its maximum); on error out is
+ * left as it was. The builder keeps its records and settings either way;
+ * batch_builder_reset() empties it for the next batch, keeping codec, attributes,
+ * producer fields and leader epoch.
  */
 int batch_builder_finish(struct batch_builder *b, int32_t last_offset_delta, struct writer *out);
 void batch_builder_reset(struct batch_builder *b);
@@ -232,11 +247,16 @@ void batch_builder_reset(struct batch_builder *b);
 /* ---- compression codecs (also used directly by tests and the client) ---- */
 
 /* Compress n bytes at in with codec, appending to out. Snappy output uses the
- * xerial framing Java clients expect; lz4 the LZ4 frame format. */
+ * xerial framing Java clients expect; lz4 the LZ4 frame format (64 KiB independent
+ * blocks); zstd one frame with content size and checksum. 0, -ENOTSUP for an unknown
+ * codec, -EMSGSIZE past out's maximum, -ENOMEM; on error out is left as it was. */
 int codec_compress(enum codec codec, const void *in, size_t n, struct writer *out);
 
 /* Decompress n bytes at in, appending at most max_out bytes to out (-EMSGSIZE when
- * the data would expand past that). Snappy accepts raw and xerial-framed input. */
+ * the data would expand past that, or past out's maximum; decoding stops there).
+ * Snappy accepts raw and xerial-framed input; gzip also zlib and concatenated members.
+ * 0, -EBADMSG for corrupt or truncated input, -ENOTSUP for an unknown codec, -ENOMEM;
+ * on error out is left as it was. */
 int codec_decompress(enum codec codec, const void *in, size_t n, size_t max_out,
                      struct writer *out);
 
