@@ -1,0 +1,170 @@
+/*
+ * flush.c - the flusher: group commit.
+ *
+ * Appenders put their partition on a dirty list and signal. The flusher takes the
+ * whole list at once, and for each partition notes the high watermark, then
+ * fdatasyncs the segments rolled since the last round, the directory if a file
+ * was created in it, and the active segment. Every append that arrived while the
+ * previous round's fdatasync ran is covered by this round's, so many producers
+ * share one disk flush. Durability waiters are completed after their round.
+ *
+ * In lazy mode (log.flush.interval.ms > 0) the same rounds run once per interval
+ * and nobody waits for them.
+ *
+ * A failed fdatasync stops the partition for good (STORE_EFAILED): after such an
+ * error the kernel may have dropped the dirty pages, so nothing written since the
+ * last successful flush can be vouched for.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/fileio.h"
+#include "lib/sysio.h"
+#include "store/private.h"
+
+void flush_mark_dirty(struct store_partition *p)
+{
+    struct store *s = p->topic->store;
+    pthread_mutex_lock(&s->flush_mu);
+    if (!p->in_dirty) {
+        p->in_dirty = true;
+        p->next_dirty = s->dirty;
+        s->dirty = p;
+        topic_ref(p->topic); /* keep it alive until the round is done */
+        if (s->config.flush_interval_ms <= 0)
+            pthread_cond_signal(&s->flush_cond);
+    }
+    pthread_mutex_unlock(&s->flush_mu);
+}
+
+/* Sync one partition's unsynced files; returns 0 or the first error. */
+static int flush_partition(struct store_partition *p)
+{
+    pthread_mutex_lock(&p->segs_mu);
+    int64_t target = LOAD(p->hw);
+    int *fds = p->unsynced;
+    size_t nfds = p->n_unsynced;
+    bool dir = p->dir_unsynced;
+    p->unsynced = NULL;
+    p->n_unsynced = p->cap_unsynced = 0;
+    p->dir_unsynced = false;
+    int active_fd = fcntl(p->segs[p->nsegs - 1]->fd, F_DUPFD_CLOEXEC, 0);
+    pthread_mutex_unlock(&p->segs_mu);
+
+    int rc = active_fd < 0 ? -errno : 0;
+    for (size_t i = 0; i < nfds; i++) {
+        if (!rc && sysio.fdatasync(fds[i]))
+            rc = -errno;
+        sysio.close(fds[i]);
+    }
+    free(fds);
+    if (!rc && dir)
+        rc = dir_fsync(p->dir, 1);
+    if (!rc && sysio.fdatasync(active_fd))
+        rc = -errno;
+    if (active_fd >= 0)
+        sysio.close(active_fd);
+    if (rc) {
+        partition_fail(p, rc);
+        return rc;
+    }
+    pthread_mutex_lock(&p->wait_mu);
+    if (target > p->durable)
+        p->durable = target;
+    pthread_mutex_unlock(&p->wait_mu);
+    return 0;
+}
+
+/* Take the dirty list (flush_mu held) and relink it through next_round, so that
+ * appenders may put a partition on the next dirty list while this round runs.
+ * NULL when empty. */
+static struct store_partition *take_dirty(struct store *s)
+{
+    struct store_partition *list = s->dirty;
+    s->dirty = NULL;
+    for (struct store_partition *p = list; p; p = p->next_dirty) {
+        p->in_dirty = false;
+        p->next_round = p->next_dirty;
+    }
+    return list;
+}
+
+/* One round over a taken list: sync, complete waiters, sync journals. */
+static int flush_round(struct store_partition *list)
+{
+    int rc = 0;
+    for (struct store_partition *p = list; p; p = p->next_round) {
+        int r = LOAD(p->failed) ? 0 : flush_partition(p);
+        if (r && !rc)
+            rc = r;
+    }
+    for (struct store_partition *p = list; p; p = p->next_round)
+        partition_complete_waiters(p);
+    for (struct store_partition *p = list; p; p = p->next_round)
+        if (p->topic->journal_unsynced)
+            (void)journal_sync(p->topic);
+    while (list) {
+        struct store_partition *next = list->next_round;
+        store_topic_put(list->topic);
+        list = next;
+    }
+    return rc;
+}
+
+static void deadline_after(struct timespec *ts, int64_t ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
+
+void *flush_thread(void *arg)
+{
+    struct store *s = arg;
+    int64_t interval = s->config.flush_interval_ms;
+    pthread_mutex_lock(&s->flush_mu);
+    for (;;) {
+        if (interval > 0) {
+            struct timespec ts;
+            deadline_after(&ts, interval);
+            while (!s->stopping && pthread_cond_timedwait(&s->flush_cond, &s->flush_mu, &ts) == 0)
+                ;
+        } else {
+            while (!s->stopping && !s->dirty)
+                pthread_cond_wait(&s->flush_cond, &s->flush_mu);
+        }
+        struct store_partition *list = take_dirty(s);
+        bool stop = s->stopping;
+        pthread_mutex_unlock(&s->flush_mu);
+        if (list)
+            (void)flush_round(list);
+        pthread_mutex_lock(&s->flush_mu);
+        if (stop && !s->dirty)
+            break;
+    }
+    pthread_mutex_unlock(&s->flush_mu);
+    return NULL;
+}
+
+int flush_all(struct store *s)
+{
+    size_t n;
+    struct store_topic **topics = topics_get_all(s, &n);
+    if (!topics)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        for (int32_t k = 0; k < store_topic_partition_count(topics[i]); k++)
+            flush_mark_dirty(store_topic_partition(topics[i], k));
+    topics_put_all(topics, n);
+    pthread_mutex_lock(&s->flush_mu);
+    struct store_partition *list = take_dirty(s);
+    pthread_mutex_unlock(&s->flush_mu);
+    return list ? flush_round(list) : 0;
+}

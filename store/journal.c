@@ -1,0 +1,378 @@
+/*
+ * journal.c - the order in which batches were appended across a topic's partitions.
+ *
+ * Kafka has no such thing; brook keeps it so that the FUSE topic file can show all
+ * partitions interleaved in append order with byte positions that stay put across
+ * restarts. <dir>/.topics/<topic>.journal is a 16-byte header followed by one
+ * 48-byte entry per appended batch (all big-endian):
+ *
+ *   header: magic "BRJ1" | reserved u32 | index of the first entry kept (i64)
+ *   entry:  partition i32 | records i32 | base offset i64 | records before i64 |
+ *           value bytes before i64 | value bytes i64 | reserved u32 | CRC-32C u32
+ *
+ * The CRC covers the entry's first 44 bytes. Entries are written after the batch
+ * (no fsync of their own: the flusher syncs the journal after each round). After a
+ * crash, journal_reconcile() cuts the journal at the first torn entry or the first
+ * entry whose batch did not survive, then appends entries for batches that are in
+ * the partitions but not in the journal, partition by partition.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/crc32c.h"
+#include "lib/fileio.h"
+#include "lib/reader.h"
+#include "lib/sysio.h"
+#include "lib/writer.h"
+#include "proto/record.h"
+#include "store/private.h"
+
+static void encode_entry(const struct store_journal_entry *e, uint8_t out[JOURNAL_ENTRY_SIZE])
+{
+    struct writer w;
+    writer_init_fixed(&w, out, JOURNAL_ENTRY_SIZE);
+    writer_be32(&w, (uint32_t)e->partition);
+    writer_be32(&w, (uint32_t)e->records);
+    writer_be64(&w, (uint64_t)e->base_offset);
+    writer_be64(&w, (uint64_t)e->records_before);
+    writer_be64(&w, (uint64_t)e->values_before);
+    writer_be64(&w, (uint64_t)e->value_bytes);
+    writer_be32(&w, 0);
+    writer_be32(&w, crc32c(0, out, JOURNAL_ENTRY_SIZE - 4));
+}
+
+static int decode_entry(const uint8_t *in, struct store_journal_entry *e)
+{
+    struct reader r;
+    reader_init(&r, in, JOURNAL_ENTRY_SIZE);
+    e->partition = (int32_t)reader_be32(&r);
+    e->records = (int32_t)reader_be32(&r);
+    e->base_offset = (int64_t)reader_be64(&r);
+    e->records_before = (int64_t)reader_be64(&r);
+    e->values_before = (int64_t)reader_be64(&r);
+    e->value_bytes = (int64_t)reader_be64(&r);
+    (void)reader_be32(&r);
+    uint32_t crc = reader_be32(&r);
+    return crc == crc32c(0, in, JOURNAL_ENTRY_SIZE - 4) ? 0 : -EBADMSG;
+}
+
+static int write_header(int fd, int64_t first)
+{
+    uint8_t h[JOURNAL_HEADER_SIZE];
+    struct writer w;
+    writer_init_fixed(&w, h, sizeof h);
+    writer_bytes(&w, "BRJ1", 4);
+    writer_be32(&w, 0);
+    writer_be64(&w, (uint64_t)first);
+    return file_pwrite_all(fd, h, sizeof h, 0);
+}
+
+/* Byte position of entry i in the file. */
+static off_t entry_pos(const struct store_topic *t, int64_t i)
+{
+    return JOURNAL_HEADER_SIZE + (off_t)(i - t->journal_first) * JOURNAL_ENTRY_SIZE;
+}
+
+int journal_open(struct store_topic *t)
+{
+    char path[4096];
+    int rc = topic_meta_path(path, sizeof path, t->store, t->name, ".journal");
+    if (rc)
+        return rc;
+    int fd = sysio.open(path, O_RDWR | O_CREAT, 0644);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    uint8_t h[JOURNAL_HEADER_SIZE];
+    if (fstat(fd, &st)) {
+        rc = -errno;
+        goto err_fd;
+    }
+    t->journal_fd = fd;
+    t->journal_first = t->journal_total = t->journal_records = t->journal_values = 0;
+    if (st.st_size < JOURNAL_HEADER_SIZE || file_pread_all(fd, h, sizeof h, 0) ||
+        memcmp(h, "BRJ1", 4)) {
+        /* new or unreadable: start empty; reconcile refills it from the log */
+        if (sysio.ftruncate(fd, 0) || (rc = write_header(fd, 0))) {
+            rc = rc ? rc : -errno;
+            goto err_fd;
+        }
+        return 0;
+    }
+    struct reader r;
+    reader_init(&r, h + 8, 8);
+    t->journal_first = (int64_t)reader_be64(&r);
+    int64_t n = (st.st_size - JOURNAL_HEADER_SIZE) / JOURNAL_ENTRY_SIZE;
+    /* find the last intact entry from the end; torn entries are cut off */
+    struct store_journal_entry e;
+    uint8_t buf[JOURNAL_ENTRY_SIZE];
+    int64_t good = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (file_pread_all(fd, buf, sizeof buf, JOURNAL_HEADER_SIZE + i * JOURNAL_ENTRY_SIZE) ||
+            decode_entry(buf, &e))
+            break;
+        good = i + 1;
+        t->journal_records = e.records_before + e.records;
+        t->journal_values = e.values_before + e.value_bytes;
+    }
+    t->journal_total = t->journal_first + good;
+    if (good != n || st.st_size != JOURNAL_HEADER_SIZE + n * JOURNAL_ENTRY_SIZE)
+        if (sysio.ftruncate(fd, JOURNAL_HEADER_SIZE + good * JOURNAL_ENTRY_SIZE)) {
+            rc = -errno;
+            goto err_fd;
+        }
+    return 0;
+err_fd:
+    sysio.close(fd);
+    t->journal_fd = -1;
+    return rc;
+}
+
+void journal_close(struct store_topic *t)
+{
+    if (t->journal_fd >= 0)
+        sysio.close(t->journal_fd);
+    t->journal_fd = -1;
+}
+
+/* Append one entry; journal_mu held. */
+static int append_locked(struct store_topic *t, int32_t partition, int64_t base, int32_t records,
+                         int64_t value_bytes)
+{
+    struct store_journal_entry e = {
+        .partition = partition,
+        .records = records,
+        .base_offset = base,
+        .records_before = t->journal_records,
+        .values_before = t->journal_values,
+        .value_bytes = value_bytes,
+    };
+    uint8_t buf[JOURNAL_ENTRY_SIZE];
+    encode_entry(&e, buf);
+    if (t->journal_fd < 0)
+        return -EBADF;
+    off_t pos = entry_pos(t, t->journal_total);
+    int rc = file_pwrite_all(t->journal_fd, buf, sizeof buf, pos);
+    if (rc) {
+        (void)sysio.ftruncate(t->journal_fd, pos);
+        return rc;
+    }
+    t->journal_total++;
+    t->journal_records += records;
+    t->journal_values += value_bytes;
+    t->journal_unsynced = true;
+    return 0;
+}
+
+int journal_append(struct store_topic *t, int32_t partition, int64_t base_offset, int32_t records,
+                   int64_t value_bytes)
+{
+    pthread_mutex_lock(&t->journal_mu);
+    int rc = append_locked(t, partition, base_offset, records, value_bytes);
+    pthread_mutex_unlock(&t->journal_mu);
+    return rc;
+}
+
+int journal_sync(struct store_topic *t)
+{
+    pthread_mutex_lock(&t->journal_mu);
+    int fd = t->journal_fd >= 0 ? fcntl(t->journal_fd, F_DUPFD_CLOEXEC, 0) : -1;
+    t->journal_unsynced = false;
+    pthread_mutex_unlock(&t->journal_mu);
+    if (fd < 0)
+        return 0;
+    int rc = sysio.fdatasync(fd) ? -errno : 0;
+    sysio.close(fd);
+    return rc;
+}
+
+int store_journal_read(struct store_topic *t, int64_t first, struct store_journal_entry *out,
+                       size_t n, int64_t *total, int64_t *first_kept)
+{
+    pthread_mutex_lock(&t->journal_mu);
+    *total = t->journal_total;
+    *first_kept = t->journal_first;
+    int rc = 0;
+    if (first < t->journal_first || first >= t->journal_total || t->journal_fd < 0) {
+        pthread_mutex_unlock(&t->journal_mu);
+        return 0;
+    }
+    if ((int64_t)n > t->journal_total - first)
+        n = (size_t)(t->journal_total - first);
+    size_t done = 0;
+    uint8_t buf[64 * JOURNAL_ENTRY_SIZE];
+    while (done < n && !rc) {
+        size_t k = n - done < 64 ? n - done : 64;
+        rc = file_pread_all(t->journal_fd, buf, k * JOURNAL_ENTRY_SIZE,
+                            entry_pos(t, first + (int64_t)done));
+        for (size_t i = 0; i < k && !rc; i++)
+            rc = decode_entry(buf + i * JOURNAL_ENTRY_SIZE, &out[done + i]);
+        done += k;
+    }
+    pthread_mutex_unlock(&t->journal_mu);
+    return rc ? rc : (int)n;
+}
+
+/* ---- reconciliation after a crash ---- */
+
+/* Entries for every batch of p from offset `from` on, appended to the journal. */
+static int journal_partition_tail(struct store_topic *t, struct store_partition *p, int64_t from)
+{
+    int64_t hw = store_partition_high_watermark(p);
+    int rc = 0;
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    if (from < store_partition_log_start(p))
+        from = store_partition_log_start(p);
+    while (from < hw && !rc) {
+        struct store_slice sl;
+        if ((rc = store_partition_read(p, from, 1 << 20, &sl)) || sl.len == 0) {
+            store_slice_release(&sl);
+            break;
+        }
+        if ((size_t)sl.len > cap) {
+            uint8_t *nb = realloc(buf, (size_t)sl.len);
+            if (!nb) {
+                rc = -ENOMEM;
+                store_slice_release(&sl);
+                break;
+            }
+            buf = nb;
+            cap = (size_t)sl.len;
+        }
+        rc = file_pread_all(sl.fd, buf, (size_t)sl.len, sl.pos);
+        for (size_t off = 0; !rc && off < (size_t)sl.len;) {
+            struct batch_header h;
+            struct batch_stats st;
+            rc = batch_header_parse(buf + off, (size_t)sl.len - off, &h);
+            size_t size = BATCH_LOG_OVERHEAD + (size_t)h.length;
+            if (!rc && (h.length < 0 || size > (size_t)sl.len - off))
+                rc = -EBADMSG;
+            if (!rc)
+                rc = batch_validate(buf + off, size, &batch_limits_default, true, &h, &st);
+            if (!rc && h.base_offset >= from) {
+                int32_t recs = h.attributes & BATCH_ATTR_CONTROL ? 0 : st.records;
+                rc = append_locked(t, p->index, h.base_offset, recs, st.value_bytes);
+            }
+            off += size;
+        }
+        from = sl.next_offset;
+        store_slice_release(&sl);
+    }
+    free(buf);
+    return rc;
+}
+
+int journal_reconcile(struct store_topic *t)
+{
+    int32_t n = store_topic_partition_count(t);
+    int64_t *next = calloc((size_t)(n ? n : 1), sizeof *next); /* first un-journaled offset */
+    if (!next)
+        return -ENOMEM;
+    pthread_mutex_lock(&t->journal_mu);
+    int rc = 0;
+    int64_t cut = t->journal_total;
+    uint8_t buf[JOURNAL_ENTRY_SIZE];
+    int64_t records = 0, values = 0;
+    for (int64_t i = t->journal_first; i < t->journal_total; i++) {
+        struct store_journal_entry e;
+        if ((rc = file_pread_all(t->journal_fd, buf, sizeof buf, entry_pos(t, i))) ||
+            (rc = decode_entry(buf, &e)))
+            break;
+        struct store_partition *p = store_topic_partition(t, e.partition);
+        if (!p || e.base_offset >= store_partition_high_watermark(p) ||
+            e.base_offset < next[e.partition]) {
+            cut = i; /* this batch is gone (or out of order): the journal ends here */
+            break;
+        }
+        next[e.partition] = e.base_offset + 1;
+        records = e.records_before + e.records;
+        values = e.values_before + e.value_bytes;
+    }
+    if (!rc && cut < t->journal_total) {
+        if (sysio.ftruncate(t->journal_fd, entry_pos(t, cut)))
+            rc = -errno;
+        t->journal_total = cut;
+        t->journal_records = records;
+        t->journal_values = values;
+    }
+    for (int32_t i = 0; i < n && !rc; i++) {
+        /* next[i] is one past the last journaled batch's base: skip into it */
+        rc = journal_partition_tail(t, store_topic_partition(t, i), next[i]);
+    }
+    pthread_mutex_unlock(&t->journal_mu);
+    free(next);
+    if (!rc)
+        rc = journal_sync(t);
+    return rc;
+}
+
+/*
+ * Drop entries for batches that retention deleted, when that frees at least half
+ * the file: rewrite the survivors to a temporary file and rename it over the old.
+ */
+int journal_trim(struct store_topic *t)
+{
+    pthread_mutex_lock(&t->journal_mu);
+    int64_t keep = t->journal_first, rc = 0;
+    uint8_t buf[JOURNAL_ENTRY_SIZE];
+    for (; keep < t->journal_total; keep++) {
+        struct store_journal_entry e;
+        if (file_pread_all(t->journal_fd, buf, sizeof buf, entry_pos(t, keep)) ||
+            decode_entry(buf, &e))
+            break;
+        struct store_partition *p = store_topic_partition(t, e.partition);
+        pthread_mutex_lock(&p->segs_mu);
+        bool gone = e.base_offset < p->segs[0]->base;
+        pthread_mutex_unlock(&p->segs_mu);
+        if (!gone)
+            break;
+    }
+    int64_t drop = keep - t->journal_first, live = t->journal_total - keep;
+    if (drop < 1024 || drop < live) {
+        pthread_mutex_unlock(&t->journal_mu);
+        return 0;
+    }
+    char path[4096], tmp[4200];
+    int fd = -1;
+    uint8_t *data = NULL;
+    if ((rc = topic_meta_path(path, sizeof path, t->store, t->name, ".journal")))
+        goto out;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    size_t bytes = (size_t)live * JOURNAL_ENTRY_SIZE;
+    if (!(data = malloc(bytes ? bytes : 1))) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if ((rc = file_pread_all(t->journal_fd, data, bytes, entry_pos(t, keep))))
+        goto out;
+    if ((fd = sysio.open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0644)) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if ((rc = write_header(fd, keep)) ||
+        (rc = file_pwrite_all(fd, data, bytes, JOURNAL_HEADER_SIZE)))
+        goto out;
+    if (sysio.fsync(fd) || sysio.rename(tmp, path)) {
+        rc = -errno;
+        goto out;
+    }
+    sysio.close(t->journal_fd);
+    t->journal_fd = fd;
+    fd = -1;
+    t->journal_first = keep;
+    rc = dir_fsync(path, 0);
+out:
+    if (fd >= 0) {
+        sysio.close(fd);
+        sysio.unlink(tmp);
+    }
+    free(data);
+    pthread_mutex_unlock(&t->journal_mu);
+    return (int)rc;
+}

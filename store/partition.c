@@ -1,0 +1,739 @@
+/*
+ * partition.c - one partition: append, read, durability waits, time lookups.
+ *
+ * Append path (append_mu held throughout, so appends to a partition are ordered):
+ * validate the batch outside the lock, check idempotence, roll if the active
+ * segment is full or old, rewrite baseOffset, pwrite at the segment's end (on
+ * failure ftruncate back so nothing partial stays), then publish the new size,
+ * index entries and high watermark under segs_mu, journal the batch, mark the
+ * partition dirty for the flusher, and tell the listeners.
+ *
+ * Read path: under segs_mu only long enough to find the segment, its published
+ * size and an index hint, and to dup() its fd; the header scan that finds batch
+ * boundaries runs on the duplicate without any lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+#include "lib/fileio.h"
+#include "lib/sysio.h"
+#include "proto/record.h"
+#include "store/private.h"
+
+#define MAX_EXTEND_SCAN 64 /* headers read to fill a read past the index hint */
+
+static struct store_partition *partition_new(struct store_topic *t, int32_t index)
+{
+    struct store_partition *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s-%d", t->store->dir, t->name, index) >=
+            (int)sizeof path ||
+        !(p->dir = strdup(path))) {
+        free(p);
+        return NULL;
+    }
+    p->topic = t;
+    p->index = index;
+    pthread_mutex_init(&p->append_mu, NULL);
+    pthread_mutex_init(&p->segs_mu, NULL);
+    pthread_mutex_init(&p->wait_mu, NULL);
+    pthread_cond_init(&p->wait_cond, NULL);
+    return p;
+}
+
+void partition_free(struct store_partition *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->nsegs; i++)
+        segment_free(p->segs[i]);
+    for (size_t i = 0; i < p->n_unsynced; i++)
+        sysio.close(p->unsynced[i]);
+    struct waiter *w = p->waiters;
+    while (w) { /* nobody is left to call; the store is going away */
+        struct waiter *next = w->next;
+        free(w);
+        w = next;
+    }
+    free(p->unsynced);
+    free(p->segs);
+    producer_clear(p);
+    pthread_mutex_destroy(&p->append_mu);
+    pthread_mutex_destroy(&p->segs_mu);
+    pthread_mutex_destroy(&p->wait_mu);
+    pthread_cond_destroy(&p->wait_cond);
+    free(p->dir);
+    free(p);
+}
+
+static int segs_push(struct store_partition *p, struct segment *seg)
+{
+    if (p->nsegs == p->cap_segs) {
+        size_t cap = p->cap_segs ? p->cap_segs * 2 : 8;
+        struct segment **v = realloc(p->segs, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        p->segs = v;
+        p->cap_segs = cap;
+    }
+    p->segs[p->nsegs++] = seg;
+    return 0;
+}
+
+static struct segment *active(struct store_partition *p)
+{
+    return p->segs[p->nsegs - 1];
+}
+
+int partition_create(struct store_topic *t, int32_t index, struct store_partition **out)
+{
+    struct store_partition *p = partition_new(t, index);
+    if (!p)
+        return -ENOMEM;
+    struct segment *seg = NULL;
+    int rc = dir_make(p->dir);
+    if (!rc)
+        rc = segment_create(p->dir, 0, &seg);
+    if (!rc && (rc = segs_push(p, seg)))
+        segment_free(seg);
+    if (!rc)
+        rc = dir_fsync(p->dir, 1);
+    if (!rc)
+        rc = dir_fsync(p->dir, 0);
+    if (rc) {
+        partition_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Base offsets of the .log files in dir, sorted. */
+static int list_segments(const char *dir, int64_t **out, size_t *n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -errno;
+    int64_t *v = NULL;
+    size_t cnt = 0, cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        const char *name = e->d_name;
+        if (strlen(name) != SEGMENT_NAME_LEN + 4 || strcmp(name + SEGMENT_NAME_LEN, ".log"))
+            continue;
+        char *end;
+        long long base = strtoll(name, &end, 10);
+        if (end != name + SEGMENT_NAME_LEN || base < 0)
+            continue;
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 16;
+            int64_t *nv = realloc(v, cap * sizeof *nv);
+            if (!nv) {
+                rc = -ENOMEM;
+                break;
+            }
+            v = nv;
+        }
+        v[cnt++] = base;
+    }
+    closedir(d);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    if (cnt)
+        qsort(v, cnt, sizeof *v, cmp_i64);
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t recovery_point,
+                   int64_t log_start, struct store_partition **out)
+{
+    struct store_partition *p = partition_new(t, index);
+    if (!p)
+        return -ENOMEM;
+    int64_t *bases = NULL;
+    size_t n = 0;
+    int rc = dir_make(p->dir);
+    if (!rc)
+        rc = compact_recover_dir(p->dir);
+    if (!rc)
+        rc = list_segments(p->dir, &bases, &n);
+    if (rc)
+        goto err;
+    bool cut = false; /* a torn segment ends the log: later ones are removed */
+    for (size_t i = 0; i < n; i++) {
+        if (cut) {
+            if ((rc = segment_remove_files(p->dir, bases[i])))
+                goto err;
+            continue;
+        }
+        bool scan = !clean && (i + 1 == n || bases[i + 1] > recovery_point);
+        struct segment *seg;
+        bool truncated;
+        int flags = (t->config.cleanup_policy & CLEANUP_COMPACT ? SEG_GAPS : 0) |
+                    (t->adopted ? SEG_NO_INDEX : SEG_EPOCH);
+        rc = segment_open(p->dir, bases[i], scan, flags, t->config.index_interval_bytes, &seg,
+                          &truncated);
+        if (rc)
+            goto err;
+        if ((rc = segs_push(p, seg))) {
+            segment_free(seg);
+            goto err;
+        }
+        cut = truncated;
+    }
+    if (p->nsegs == 0) {
+        struct segment *seg;
+        int64_t base = log_start > 0 ? log_start : 0;
+        if ((rc = segment_create(p->dir, base, &seg)))
+            goto err;
+        if ((rc = segs_push(p, seg))) {
+            segment_free(seg);
+            goto err;
+        }
+        if ((rc = dir_fsync(p->dir, 1)))
+            goto err;
+    }
+    free(bases);
+    bases = NULL;
+
+    int64_t size = 0;
+    for (size_t i = 0; i < p->nsegs; i++)
+        size += p->segs[i]->size;
+    p->size_bytes = size;
+    p->hw = active(p)->next_offset;
+    int64_t first = p->segs[0]->base;
+    p->log_start = log_start > first ? log_start : first;
+    if (p->log_start > p->hw)
+        p->log_start = p->hw;
+    p->durable = p->hw;
+    struct stat st;
+    if (!fstat(active(p)->fd, &st))
+        p->last_append_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    if (!clean && sysio.fdatasync(active(p)->fd)) { /* what survived is now on disk */
+        rc = -errno;
+        goto err;
+    }
+    if ((rc = producer_snapshot_load(p)))
+        goto err;
+    *out = p;
+    return 0;
+err:
+    free(bases);
+    partition_free(p);
+    return rc;
+}
+
+/* Close the active segment and start a new one at the high watermark. Caller holds
+ * append_mu. The old segment's indexes are written now; the flusher syncs it. */
+int partition_roll(struct store_partition *p, int64_t now_ms)
+{
+    struct segment *old = active(p), *seg;
+    int rc = segment_write_indexes(p->dir, old);
+    if (rc)
+        return rc;
+    int dupfd = fcntl(old->fd, F_DUPFD_CLOEXEC, 0);
+    if (dupfd < 0)
+        return -errno;
+    if ((rc = segment_create(p->dir, LOAD(p->hw), &seg))) {
+        sysio.close(dupfd);
+        return rc;
+    }
+    pthread_mutex_lock(&p->segs_mu);
+    rc = segs_push(p, seg);
+    if (!rc && p->n_unsynced == p->cap_unsynced) {
+        size_t cap = p->cap_unsynced ? p->cap_unsynced * 2 : 4;
+        int *v = realloc(p->unsynced, cap * sizeof *v);
+        if (v) {
+            p->unsynced = v;
+            p->cap_unsynced = cap;
+        } else {
+            p->nsegs--;
+            rc = -ENOMEM;
+        }
+    }
+    if (!rc) {
+        p->unsynced[p->n_unsynced++] = dupfd;
+        p->dir_unsynced = true;
+    }
+    pthread_mutex_unlock(&p->segs_mu);
+    if (rc) {
+        sysio.close(dupfd);
+        segment_remove_files(p->dir, seg->base);
+        segment_free(seg);
+    }
+    (void)now_ms;
+    return rc;
+}
+
+static bool needs_roll(struct store_partition *p, const struct batch_header *h, size_t len,
+                       int64_t now)
+{
+    const struct topic_config *tc = &p->topic->config;
+    struct segment *seg = active(p);
+    if (seg->size == 0)
+        return false;
+    return seg->size + (int64_t)len > tc->segment_bytes || now - seg->created_ms > tc->segment_ms ||
+           LOAD(p->hw) + h->last_offset_delta - seg->base > INT32_MAX;
+}
+
+int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len,
+                           struct store_append *res)
+{
+    struct store_topic *t = p->topic;
+    const struct topic_config *tc = &t->config;
+    struct batch_limits lim = batch_limits_default;
+    struct batch_header h;
+    struct batch_stats st;
+    int rc;
+
+    if ((int64_t)len > tc->max_message_bytes)
+        return -EMSGSIZE;
+    lim.max_batch = len;
+    if ((rc = batch_validate(batch, len, &lim, false, &h, &st)))
+        return rc;
+    if (h.attributes & BATCH_ATTR_CONTROL)
+        return STORE_EINVALID_RECORD; /* only a transaction coordinator writes these */
+    if ((tc->cleanup_policy & CLEANUP_COMPACT) && st.null_keys)
+        return STORE_EINVALID_RECORD;
+
+    pthread_mutex_lock(&p->append_mu);
+    if (LOAD(t->deleted)) {
+        rc = -ENOENT;
+        goto out_unlock;
+    }
+    if (LOAD(p->failed)) {
+        rc = STORE_EFAILED;
+        goto out_unlock;
+    }
+    if (h.producer_id >= 0 && (rc = producer_check(p, &h, res)))
+        goto out_unlock;
+    int64_t now = clock_wall_ms();
+    if (needs_roll(p, &h, len, now) && (rc = partition_roll(p, now)))
+        goto out_unlock;
+
+    struct segment *seg = active(p);
+    int64_t base = LOAD(p->hw), pos = seg->size;
+    int64_t last = base + h.last_offset_delta;
+    batch_set_base_offset(batch, base);
+    batch_set_leader_epoch(batch, STORE_LEADER_EPOCH);
+    if ((rc = file_pwrite_all(seg->fd, batch, len, pos))) {
+        (void)sysio.ftruncate(seg->fd, pos); /* leave nothing partial behind */
+        goto out_unlock;
+    }
+    pthread_mutex_lock(&p->segs_mu);
+    rc =
+        segment_note_batch(seg, pos, base, h.max_timestamp, (int64_t)len, tc->index_interval_bytes);
+    seg->size = pos + (int64_t)len;
+    seg->next_offset = last + 1;
+    pthread_mutex_unlock(&p->segs_mu);
+    STORE(p->hw, last + 1);
+    __atomic_add_fetch(&p->size_bytes, (int64_t)len, __ATOMIC_RELAXED);
+    STORE(p->last_append_ms, now);
+    if (h.producer_id >= 0)
+        (void)producer_record(p, &h, base, last);
+    (void)journal_append(t, p->index, base, st.records, st.value_bytes);
+    res->base_offset = base;
+    res->last_offset = last;
+    res->log_start_offset = LOAD(p->log_start);
+    res->log_append_time = -1;
+    rc = 0;
+out_unlock:
+    pthread_mutex_unlock(&p->append_mu);
+    if (rc == 0) {
+        flush_mark_dirty(p);
+        store_notify_append(t->store, p, res->last_offset + 1);
+    }
+    return rc;
+}
+
+/* ---- durability ---- */
+
+static bool lazy(const struct store_partition *p)
+{
+    return p->topic->store->config.flush_interval_ms > 0;
+}
+
+int store_partition_when_durable(struct store_partition *p, int64_t end_offset, store_done_fn fn,
+                                 void *arg)
+{
+    if (lazy(p))
+        return LOAD(p->failed) ? STORE_EFAILED : 1;
+    pthread_mutex_lock(&p->wait_mu);
+    int rc;
+    if (p->failed) {
+        rc = STORE_EFAILED;
+    } else if (p->durable >= end_offset) {
+        rc = 1;
+    } else {
+        struct waiter *w = malloc(sizeof *w);
+        if (!w) {
+            rc = -ENOMEM;
+        } else {
+            *w = (struct waiter){end_offset, fn, arg, NULL};
+            struct waiter **tail = &p->waiters; /* keep FIFO order for callers */
+            while (*tail)
+                tail = &(*tail)->next;
+            *tail = w;
+            rc = 0;
+        }
+    }
+    pthread_mutex_unlock(&p->wait_mu);
+    if (rc == 0)
+        flush_mark_dirty(p); /* make sure a flush round covers it */
+    return rc;
+}
+
+int store_partition_sync(struct store_partition *p, int64_t end_offset)
+{
+    if (lazy(p))
+        return LOAD(p->failed) ? STORE_EFAILED : 0;
+    flush_mark_dirty(p);
+    pthread_mutex_lock(&p->wait_mu);
+    while (!p->failed && p->durable < end_offset)
+        pthread_cond_wait(&p->wait_cond, &p->wait_mu);
+    int rc = p->failed ? STORE_EFAILED : 0;
+    pthread_mutex_unlock(&p->wait_mu);
+    return rc;
+}
+
+/* Detach the waiters that are satisfied (all of them after a failure) and call
+ * them without holding the lock. */
+void partition_complete_waiters(struct store_partition *p)
+{
+    pthread_mutex_lock(&p->wait_mu);
+    struct waiter *done = NULL, **tail = &done, **w = &p->waiters;
+    int failed = p->failed;
+    while (*w) {
+        if (failed || (*w)->end_offset <= p->durable) {
+            struct waiter *x = *w;
+            *w = x->next;
+            x->next = NULL;
+            *tail = x;
+            tail = &x->next;
+        } else {
+            w = &(*w)->next;
+        }
+    }
+    pthread_cond_broadcast(&p->wait_cond);
+    pthread_mutex_unlock(&p->wait_mu);
+    while (done) {
+        struct waiter *next = done->next;
+        done->fn(done->arg, failed ? failed : 0);
+        free(done);
+        done = next;
+    }
+}
+
+void partition_fail(struct store_partition *p, int err)
+{
+    (void)err;
+    pthread_mutex_lock(&p->wait_mu);
+    if (!p->failed)
+        p->failed = STORE_EFAILED;
+    pthread_mutex_unlock(&p->wait_mu);
+    partition_complete_waiters(p);
+}
+
+/* ---- reads ---- */
+
+void store_slice_release(struct store_slice *sl)
+{
+    if (sl->fd >= 0)
+        close(sl->fd);
+    sl->fd = -1;
+}
+
+/* Index of the segment holding offset (the last with base <= offset). segs_mu held. */
+static size_t find_segment(const struct store_partition *p, int64_t offset)
+{
+    size_t lo = 0, hi = p->nsegs;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->segs[mid]->base <= offset)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/*
+ * Locate `offset` under segs_mu: the segment that holds it (skipping segments that
+ * compaction emptied or ended early), a start position from the index, the
+ * published size, and an index boundary near start + max_bytes. Returns a dup of
+ * the segment's fd, -1 with *rc = 0 at the end of the log, or -1 with *rc set.
+ */
+struct read_plan {
+    int64_t start, limit, seg_next, hint_pos, hint_off;
+};
+
+static int read_locate(struct store_partition *p, int64_t offset, size_t max_bytes,
+                       struct read_plan *rp, int *rc)
+{
+    *rc = 0;
+    pthread_mutex_lock(&p->segs_mu);
+    int64_t hw = LOAD(p->hw), ls = LOAD(p->log_start);
+    if (offset < ls || offset > hw) {
+        pthread_mutex_unlock(&p->segs_mu);
+        *rc = -ERANGE;
+        return -1;
+    }
+    size_t i = find_segment(p, offset);
+    while (i < p->nsegs && (p->segs[i]->size == 0 || p->segs[i]->next_offset <= offset))
+        i++;
+    if (offset == hw || i == p->nsegs) {
+        pthread_mutex_unlock(&p->segs_mu);
+        return -1;
+    }
+    struct segment *seg = p->segs[i];
+    rp->start = segment_index_lookup(seg, offset > seg->base ? offset : seg->base);
+    rp->limit = seg->size;
+    rp->seg_next = seg->next_offset;
+    rp->hint_pos = rp->hint_off = -1;
+    for (size_t lo = 0, hi = seg->n_idx; lo < hi;) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((int64_t)seg->idx[mid].pos <= rp->start + (int64_t)max_bytes) {
+            rp->hint_pos = seg->idx[mid].pos;
+            rp->hint_off = seg->base + seg->idx[mid].rel;
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    int fd = fcntl(seg->fd, F_DUPFD_CLOEXEC, 0);
+    pthread_mutex_unlock(&p->segs_mu);
+    if (fd < 0)
+        *rc = -errno;
+    return fd;
+}
+
+int store_partition_read(struct store_partition *p, int64_t offset, size_t max_bytes,
+                         struct store_slice *out)
+{
+    *out = (struct store_slice){.fd = -1, .first_offset = offset, .next_offset = offset};
+    struct read_plan rp;
+    struct batch_header h;
+    int rc, fd;
+    for (;;) {
+        if ((fd = read_locate(p, offset, max_bytes, &rp, &rc)) < 0)
+            return rc;
+        int64_t pos = rp.start;
+        while ((rc = segment_read_header(fd, pos, rp.limit, &h)) == 0 &&
+               h.base_offset + h.last_offset_delta < offset)
+            pos += BATCH_LOG_OVERHEAD + h.length;
+        if (rc == 0) {
+            rp.start = pos;
+            break;
+        }
+        close(fd);
+        if (rc != -ENODATA)
+            return rc;
+        offset = rp.seg_next; /* nothing at or after offset here: try the next segment */
+    }
+    int64_t pos = rp.start;
+    out->fd = fd;
+    out->pos = pos;
+    out->first_offset = h.base_offset;
+    if (rp.limit - pos <= (int64_t)max_bytes) {
+        out->len = rp.limit - pos;
+        out->next_offset = rp.seg_next;
+        return 0;
+    }
+    int64_t end = pos + BATCH_LOG_OVERHEAD + h.length; /* at least one whole batch */
+    int64_t next = h.base_offset + h.last_offset_delta + 1;
+    if (rp.hint_pos > end && rp.hint_pos - pos <= (int64_t)max_bytes) {
+        end = rp.hint_pos;
+        next = rp.hint_off;
+    }
+    for (int k = 0; k < MAX_EXTEND_SCAN; k++) {
+        if (segment_read_header(fd, end, rp.limit, &h))
+            break;
+        int64_t size = BATCH_LOG_OVERHEAD + h.length;
+        if (end + size - pos > (int64_t)max_bytes)
+            break;
+        end += size;
+        next = h.base_offset + h.last_offset_delta + 1;
+    }
+    out->len = end - pos;
+    out->next_offset = next;
+    return 0;
+}
+
+/* ---- info ---- */
+
+void store_partition_info(struct store_partition *p, struct store_partition_info *info)
+{
+    info->index = p->index;
+    info->log_start_offset = LOAD(p->log_start);
+    info->high_watermark = LOAD(p->hw);
+    info->durable_offset = lazy(p) ? info->high_watermark : LOAD(p->durable);
+    info->size_bytes = LOAD(p->size_bytes);
+    pthread_mutex_lock(&p->segs_mu);
+    info->segments = (int32_t)p->nsegs;
+    pthread_mutex_unlock(&p->segs_mu);
+    info->last_append_ms = LOAD(p->last_append_ms);
+}
+
+int64_t store_partition_high_watermark(struct store_partition *p)
+{
+    return LOAD(p->hw);
+}
+
+int64_t store_partition_log_start(struct store_partition *p)
+{
+    return LOAD(p->log_start);
+}
+
+int32_t store_partition_index(const struct store_partition *p)
+{
+    return p->index;
+}
+
+struct store_topic *store_partition_topic(struct store_partition *p)
+{
+    return p->topic;
+}
+
+/* ---- lookups by time ---- */
+
+/* The first record with timestamp >= ts in the batch at pos (of size bytes). */
+static int record_at_time(int fd, int64_t pos, int64_t size, int64_t ts, int64_t *offset,
+                          int64_t *timestamp)
+{
+    uint8_t *buf = malloc((size_t)size);
+    if (!buf)
+        return -ENOMEM;
+    struct batch_iter it;
+    struct record r;
+    int rc = file_pread_all(fd, buf, (size_t)size, pos);
+    if (rc)
+        goto out_buf;
+    rc = batch_iter_init(&it, buf, (size_t)size, &batch_limits_default, false);
+    while (rc == 0 && (rc = batch_iter_next(&it, &r)) == 1) {
+        if (r.timestamp >= ts) {
+            *offset = r.offset;
+            *timestamp = r.timestamp;
+            rc = 0;
+            break;
+        }
+        rc = 0;
+    }
+    if (rc == 0 && *offset < 0)
+        rc = -ENOENT;
+    batch_iter_release(&it);
+out_buf:
+    free(buf);
+    return rc;
+}
+
+int store_partition_offset_for_time(struct store_partition *p, int64_t ts, int64_t *offset,
+                                    int64_t *timestamp)
+{
+    *offset = -1;
+    pthread_mutex_lock(&p->segs_mu);
+    size_t i = 0;
+    while (i < p->nsegs && p->segs[i]->max_ts < ts)
+        i++;
+    if (i == p->nsegs) {
+        pthread_mutex_unlock(&p->segs_mu);
+        return -ENOENT;
+    }
+    struct segment *seg = p->segs[i];
+    int64_t start = 0;
+    for (size_t k = 0; k < seg->n_tidx && seg->tidx[k].ts < ts; k++)
+        start = segment_index_lookup(seg, seg->base + seg->tidx[k].rel);
+    int64_t limit = seg->size;
+    int fd = fcntl(seg->fd, F_DUPFD_CLOEXEC, 0);
+    pthread_mutex_unlock(&p->segs_mu);
+    if (fd < 0)
+        return -errno;
+    int rc;
+    struct batch_header h;
+    for (int64_t pos = start;; pos += BATCH_LOG_OVERHEAD + h.length) {
+        if ((rc = segment_read_header(fd, pos, limit, &h)))
+            break;
+        if (h.max_timestamp >= ts) {
+            rc = record_at_time(fd, pos, BATCH_LOG_OVERHEAD + h.length, ts, offset, timestamp);
+            break;
+        }
+    }
+    close(fd);
+    if (rc == 0 && *offset < LOAD(p->log_start))
+        *offset = LOAD(p->log_start);
+    return rc == -ENODATA ? -ENOENT : rc;
+}
+
+/* ---- deleting from the front ---- */
+
+int partition_delete_segments_below(struct store_partition *p, int64_t offset)
+{
+    pthread_mutex_lock(&p->segs_mu);
+    size_t k = 0;
+    while (k + 1 < p->nsegs && p->segs[k]->next_offset <= offset)
+        k++;
+    struct segment **gone = NULL;
+    if (k) {
+        gone = malloc(k * sizeof *gone);
+        if (!gone) {
+            pthread_mutex_unlock(&p->segs_mu);
+            return -ENOMEM;
+        }
+        memcpy(gone, p->segs, k * sizeof *gone);
+        memmove(p->segs, p->segs + k, (p->nsegs - k) * sizeof *p->segs);
+        p->nsegs -= k;
+        int64_t first = p->segs[0]->base;
+        if (LOAD(p->log_start) < first)
+            STORE(p->log_start, first);
+    }
+    pthread_mutex_unlock(&p->segs_mu);
+    int rc = 0;
+    for (size_t i = 0; i < k; i++) {
+        __atomic_sub_fetch(&p->size_bytes, gone[i]->size, __ATOMIC_RELAXED);
+        int r = segment_remove_files(p->dir, gone[i]->base);
+        if (r && !rc)
+            rc = r;
+        segment_free(gone[i]);
+    }
+    free(gone);
+    return rc < 0 ? rc : (int)k;
+}
+
+int store_partition_delete_records(struct store_partition *p, int64_t offset, int64_t *low)
+{
+    pthread_mutex_lock(&p->append_mu);
+    int64_t hw = LOAD(p->hw);
+    if (offset == -1)
+        offset = hw;
+    if (offset < 0 || offset > hw) {
+        pthread_mutex_unlock(&p->append_mu);
+        return -ERANGE;
+    }
+    if (offset > LOAD(p->log_start))
+        STORE(p->log_start, offset);
+    *low = LOAD(p->log_start);
+    pthread_mutex_unlock(&p->append_mu);
+    int rc = partition_delete_segments_below(p, offset);
+    int crc = store_checkpoints_write(p->topic->store);
+    return rc < 0 ? rc : crc;
+}

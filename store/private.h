@@ -1,0 +1,265 @@
+/*
+ * private.h - the store's internal structures, shared by the store/ sources only.
+ *
+ * Locking, from outermost to innermost (never take an outer lock while holding an
+ * inner one):
+ *
+ *   store.topics_lock   (rwlock) the topic table
+ *   partition.append_mu serialises appenders and rolls; held across the write
+ *   topic.journal_mu    the topic's journal file
+ *   partition.segs_mu   the segment list and each segment's published size/index;
+ *                       held only for memory operations, never for I/O
+ *   partition.wait_mu   durability waiters and the durable offset
+ *   store.flush_mu      the flusher's dirty list
+ *
+ * The high watermark, log start and durable offsets are also published with
+ * atomic stores so that info queries need no lock at all.
+ */
+#ifndef BROOK_STORE_PRIVATE_H
+#define BROOK_STORE_PRIVATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/props.h"
+#include "store/store.h"
+
+#define SEGMENT_NAME_LEN    20 /* digits of a base offset in a file name */
+#define INDEX_ENTRY_SIZE    8  /* .index: relative offset u32, position u32 */
+#define TIME_ENTRY_SIZE     12 /* .timeindex: timestamp i64, relative offset u32 */
+#define JOURNAL_ENTRY_SIZE  48
+#define JOURNAL_HEADER_SIZE 16
+#define CLEAN_SHUTDOWN_FILE ".brook_cleanshutdown"
+#define TOPICS_DIR          ".topics"
+#define STORE_LEADER_EPOCH  0 /* one broker, never a new leader: every batch says 0 */
+
+/* .index entry: the batch starting at `pos` has base offset `base + rel`. */
+struct index_entry {
+    uint32_t rel;
+    uint32_t pos;
+};
+
+/* .timeindex entry: batches up to the one with base offset `base + rel` have
+ * timestamps <= ts (ts is the largest seen so far). */
+struct time_entry {
+    int64_t ts;
+    uint32_t rel;
+};
+
+struct segment {
+    int64_t base;        /* base offset, the file name */
+    int fd;              /* the .log, read-write */
+    int64_t size;        /* bytes of whole batches, published under segs_mu */
+    int64_t next_offset; /* offset after the last batch */
+    int64_t max_ts;      /* largest batch maxTimestamp, -1 when empty */
+    int64_t created_ms;  /* wall time the segment got its first batch */
+    int64_t indexed_at;  /* size when the last index entry was added */
+    struct index_entry *idx;
+    size_t n_idx, cap_idx;
+    struct time_entry *tidx;
+    size_t n_tidx, cap_tidx;
+    bool index_dirty; /* in-memory index differs from the files */
+};
+
+/* An appended-but-not-yet-durable point someone waits for. */
+struct waiter {
+    int64_t end_offset;
+    store_done_fn fn;
+    void *arg;
+    struct waiter *next;
+};
+
+/* Idempotent producer state: the last five batches of one producer id. */
+#define PRODUCER_BATCHES 5
+struct producer_batch {
+    int32_t first_seq, last_seq;
+    int64_t first_offset, last_offset;
+};
+struct producer_state {
+    int64_t pid;
+    int16_t epoch;
+    int n;                                     /* batches remembered (<= 5) */
+    struct producer_batch b[PRODUCER_BATCHES]; /* b[0] newest */
+};
+
+struct store_partition {
+    struct store_topic *topic;
+    int32_t index;
+    char *dir; /* <log dir>/<topic>-<index> */
+
+    pthread_mutex_t append_mu;
+    pthread_mutex_t segs_mu;
+    struct segment **segs; /* by base offset; the last one is active */
+    size_t nsegs, cap_segs;
+
+    int64_t hw;             /* next offset; atomic */
+    int64_t log_start;      /* atomic */
+    int64_t size_bytes;     /* atomic */
+    int64_t last_append_ms; /* atomic */
+
+    /* durability (wait_mu) */
+    pthread_mutex_t wait_mu;
+    pthread_cond_t wait_cond;
+    int64_t durable; /* atomic; everything below is on disk */
+    int failed;      /* atomic; the flush error that stopped it */
+    struct waiter *waiters;
+    /* fds of rolled segments (and the directory) awaiting fdatasync (segs_mu) */
+    int *unsynced;
+    size_t n_unsynced, cap_unsynced;
+    bool dir_unsynced; /* a file was created in dir (segs_mu) */
+
+    /* flusher bookkeeping (store.flush_mu) */
+    bool in_dirty;
+    struct store_partition *next_dirty; /* on the pending list */
+    struct store_partition *next_round; /* in the round being flushed (flusher only) */
+
+    /* producer state (append_mu) */
+    struct producer_state *producers;
+    size_t n_producers, cap_producers;
+    int64_t producers_at; /* producer state reflects batches below this */
+
+    /* compaction (maintenance thread only) */
+    int64_t clean_offset; /* first dirty offset (cleaner checkpoint) */
+};
+
+struct store_topic {
+    struct store *store;
+    char *name;
+    uint8_t id[16];
+    int refs;                /* atomic */
+    bool deleted;            /* atomic */
+    struct props *overrides; /* config overrides as given */
+    bool adopted;            /* found without metadata: not written by brook */
+    struct topic_config config;
+
+    struct store_partition **parts;    /* published array; grows by replacement */
+    int32_t nparts;                    /* atomic */
+    struct store_partition ***retired; /* old arrays, freed with the topic */
+    size_t n_retired;
+
+    /* journal (journal_mu) */
+    pthread_mutex_t journal_mu;
+    int journal_fd;
+    int64_t journal_first;   /* index of the first entry kept in the file */
+    int64_t journal_total;   /* entries ever appended */
+    int64_t journal_records; /* running totals after the last entry */
+    int64_t journal_values;
+    bool journal_unsynced;
+};
+
+struct listener {
+    store_append_fn fn;
+    void *arg;
+};
+
+struct store {
+    struct store_config config;
+    char *dir;
+
+    pthread_rwlock_t topics_lock;
+    struct store_topic **topics; /* sorted by name */
+    size_t ntopics, cap_topics;
+
+    pthread_rwlock_t listen_lock;
+    struct listener *listeners;
+    size_t nlisteners;
+
+    /* flusher */
+    pthread_mutex_t flush_mu;
+    pthread_cond_t flush_cond;
+    struct store_partition *dirty; /* partitions with unsynced appends */
+    bool stopping;
+    pthread_t flusher;
+    bool flusher_started;
+
+    /* maintenance thread */
+    pthread_mutex_t maint_mu;
+    pthread_cond_t maint_cond;
+    pthread_t maint;
+    bool maint_started;
+    pthread_mutex_t checkpoint_mu; /* serialises checkpoint file writes */
+    int lock_fd;                   /* flock on <dir>/.lock */
+    struct checkpoints *loading;   /* checkpoint files, only while opening */
+};
+
+/* ---- segment.c ---- */
+int segment_path(char *buf, size_t size, const char *dir, int64_t base, const char *ext);
+int segment_create(const char *dir, int64_t base, struct segment **out);
+/* Open an existing segment; when scan, validate every batch (CRC), truncate at the
+ * first bad one and rebuild the indexes; else trust the files and load indexes. */
+/* segment_open flags */
+#define SEG_GAPS     1 /* offsets may jump between batches (compacted topics) */
+#define SEG_EPOCH    2 /* batches must carry STORE_LEADER_EPOCH (brook wrote them) */
+#define SEG_NO_INDEX 4 /* ignore existing index files (adopted from elsewhere) */
+int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t index_interval,
+                 struct segment **out, bool *truncated);
+void segment_free(struct segment *seg);
+int segment_write_indexes(const char *dir, struct segment *seg);
+int segment_remove_files(const char *dir, int64_t base);
+/* Record index entries for a batch at pos (caller holds segs_mu or owns seg). */
+int segment_note_batch(struct segment *seg, int64_t pos, int64_t base_offset, int64_t max_ts,
+                       int64_t batch_size, int64_t index_interval);
+/* Largest index position whose batch starts at or before offset. */
+int64_t segment_index_lookup(const struct segment *seg, int64_t offset);
+/* Read the batch header at pos of fd; 0, -ENODATA at/after end, or error. */
+struct batch_header;
+int segment_read_header(int fd, int64_t pos, int64_t limit, struct batch_header *h);
+
+/* ---- partition.c ---- */
+int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t recovery_point,
+                   int64_t log_start, struct store_partition **out);
+int partition_create(struct store_topic *t, int32_t index, struct store_partition **out);
+void partition_free(struct store_partition *p);
+int partition_roll(struct store_partition *p, int64_t now_ms);
+void partition_fail(struct store_partition *p, int err);
+void partition_complete_waiters(struct store_partition *p);
+int partition_delete_segments_below(struct store_partition *p, int64_t offset);
+
+/* ---- producer.c ---- */
+int producer_check(struct store_partition *p, const struct batch_header *h,
+                   struct store_append *dup);
+int producer_record(struct store_partition *p, const struct batch_header *h, int64_t base,
+                    int64_t last);
+int producer_snapshot_save(struct store_partition *p);
+int producer_snapshot_load(struct store_partition *p);
+void producer_clear(struct store_partition *p);
+
+/* ---- flush.c ---- */
+void flush_mark_dirty(struct store_partition *p);
+void *flush_thread(void *arg);
+int flush_all(struct store *s);
+
+/* ---- journal.c ---- */
+int journal_open(struct store_topic *t);
+int journal_append(struct store_topic *t, int32_t partition, int64_t base_offset, int32_t records,
+                   int64_t value_bytes);
+int journal_reconcile(struct store_topic *t);
+int journal_sync(struct store_topic *t);
+int journal_trim(struct store_topic *t);
+void journal_close(struct store_topic *t);
+
+/* ---- topic.c ---- */
+int topic_load_all(struct store *s, bool clean);
+void topic_ref(struct store_topic *t);
+int topic_meta_path(char *buf, size_t size, struct store *s, const char *name, const char *ext);
+
+/* ---- store.c ---- */
+void store_notify_append(struct store *s, struct store_partition *p, int64_t hw);
+int store_checkpoints_write(struct store *s);
+int checkpoint_read(struct store *s, const char *file, const char *topic, int32_t partition,
+                    int64_t *out);
+/* Snapshot of topics with a reference each; free with topics_put_all(). */
+struct store_topic **topics_get_all(struct store *s, size_t *n);
+void topics_put_all(struct store_topic **v, size_t n);
+
+/* ---- compact.c / retention.c ---- */
+int partition_apply_retention(struct store_partition *p, int64_t now_ms);
+int partition_compact(struct store_partition *p, bool force, int64_t now_ms);
+int compact_recover_dir(const char *dir);
+
+/* atomics */
+#define LOAD(x)     __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+
+#endif

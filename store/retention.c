@@ -1,0 +1,94 @@
+/*
+ * retention.c - deleting whole segments by age and by size.
+ *
+ * For topics whose cleanup.policy includes "delete", closed segments are removed
+ * from the front while the oldest one is entirely older than retention.ms (judged
+ * by its largest record timestamp, as Kafka does) or while the partition would
+ * still hold at least retention.bytes without it. When every closed segment is
+ * gone and the active one has expired too, it is rolled first so it can go as well.
+ * Readers holding a slice keep reading from their duplicated descriptor.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "lib/clock.h"
+#include "store/private.h"
+
+/* How many segments from the front may go; segs_mu held. Sets *roll when the
+ * active segment has expired as well. */
+static size_t deletable(struct store_partition *p, const struct topic_config *tc, int64_t now,
+                        bool *roll)
+{
+    int64_t total = LOAD(p->size_bytes);
+    size_t k = 0;
+    *roll = false;
+    for (; k < p->nsegs; k++) {
+        const struct segment *seg = p->segs[k];
+        bool expired =
+            tc->retention_ms >= 0 && seg->max_ts >= 0 && now - seg->max_ts > tc->retention_ms;
+        bool empty_closed = seg->size == 0 && k + 1 < p->nsegs;
+        bool oversize =
+            tc->retention_bytes >= 0 && total - seg->size >= tc->retention_bytes && seg->size > 0;
+        if (!expired && !oversize && !empty_closed)
+            break;
+        if (k + 1 == p->nsegs) { /* the active segment: roll it, then it can go */
+            *roll = seg->size > 0;
+            break;
+        }
+        total -= seg->size;
+    }
+    return k;
+}
+
+int partition_apply_retention(struct store_partition *p, int64_t now)
+{
+    const struct topic_config *tc = &p->topic->config;
+    if (!(tc->cleanup_policy & CLEANUP_DELETE) || LOAD(p->topic->deleted))
+        return 0;
+    bool roll;
+    pthread_mutex_lock(&p->segs_mu);
+    size_t k = deletable(p, tc, now, &roll);
+    int64_t below = k ? p->segs[k - 1]->next_offset : -1;
+    pthread_mutex_unlock(&p->segs_mu);
+    if (roll) {
+        pthread_mutex_lock(&p->append_mu);
+        int rc = p->segs[p->nsegs - 1]->size > 0 ? partition_roll(p, now) : 0;
+        pthread_mutex_unlock(&p->append_mu);
+        if (rc)
+            return rc;
+        pthread_mutex_lock(&p->segs_mu);
+        k = deletable(p, tc, now, &roll);
+        below = k ? p->segs[k - 1]->next_offset : -1;
+        pthread_mutex_unlock(&p->segs_mu);
+    }
+    if (!k)
+        return 0;
+    /* moves the log start to the first remaining segment as well */
+    return partition_delete_segments_below(p, below);
+}
+
+int store_run_retention(struct store *s)
+{
+    size_t n;
+    struct store_topic **topics = topics_get_all(s, &n);
+    if (!topics)
+        return -ENOMEM;
+    int total = 0, err = 0;
+    int64_t now = clock_wall_ms();
+    for (size_t i = 0; i < n; i++) {
+        bool any = false;
+        for (int32_t k = 0; k < store_topic_partition_count(topics[i]); k++) {
+            int rc = partition_apply_retention(store_topic_partition(topics[i], k), now);
+            if (rc < 0 && !err)
+                err = rc;
+            if (rc > 0) {
+                total += rc;
+                any = true;
+            }
+        }
+        if (any)
+            (void)journal_trim(topics[i]);
+    }
+    topics_put_all(topics, n);
+    return err ? err : total;
+}

@@ -1,0 +1,314 @@
+/*
+ * store.h - brook's log: topics, partitions, segments, durability, recovery,
+ * retention and compaction. The one public header of store/.
+ *
+ * On disk it is Kafka's layout (docs/log-format.md): <dir>/<topic>-<partition>/
+ * holds segments <20-digit base offset>.log with RecordBatch v2 bytes exactly as a
+ * client sent them (only baseOffset rewritten), a sparse .index and a .timeindex.
+ * Topic metadata (partition count, id, config overrides) lives in
+ * <dir>/.topics/<topic>.properties, and <dir>/.topics/<topic>.journal records the
+ * order in which batches were appended across the topic's partitions.
+ *
+ * Concurrency: every function may be called from any thread. Appends to one
+ * partition are serialised (order is preserved per partition); reads never take
+ * the append lock beyond copying a few published fields, so readers never block
+ * writers. Topic and partition handles stay valid while a topic reference is held
+ * (store_topic_get / store_topic_put), even if the topic is deleted meanwhile.
+ *
+ * Durability: with log.flush.interval.ms unset (the default) a flusher thread does
+ * group commit - one fdatasync per dirty file covers every append that arrived
+ * while the previous one ran - and store_partition_when_durable() reports when an
+ * append is on disk. With an interval set, data is flushed that often and appends
+ * count as durable at once (the documented loss window). After an fdatasync error
+ * a partition accepts and acknowledges nothing more until restart.
+ *
+ * Errors are negative errno values, or the STORE_E* codes below (outside errno's
+ * range), with store_strerror().
+ */
+#ifndef BROOK_STORE_STORE_H
+#define BROOK_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct props;
+struct store;
+struct store_topic;
+struct store_partition;
+
+enum {
+    STORE_EINVALID_TOPIC = -2001,      /* name breaks Kafka's rules */
+    STORE_EINVALID_PARTITIONS = -2002, /* partition count out of range */
+    STORE_EINVALID_CONFIG = -2003,     /* unknown key or bad value */
+    STORE_EDUPLICATE_SEQ = -2004,      /* idempotent batch already appended */
+    STORE_EOUT_OF_ORDER_SEQ = -2005,   /* idempotent batch with a gap in sequence */
+    STORE_EPRODUCER_FENCED = -2006,    /* stale producer epoch */
+    STORE_EDELETE_DISABLED = -2007,    /* delete.topic.enable=false */
+    STORE_EFAILED = -2008,             /* partition stopped after an fsync error */
+    STORE_EINVALID_RECORD = -2009,     /* a null key on a compacted topic */
+};
+
+/* A message for any error this module returns (errno or STORE_E*). */
+const char *store_strerror(int err);
+
+/* ---- configuration ---- */
+
+enum cleanup_policy { CLEANUP_DELETE = 1, CLEANUP_COMPACT = 2 }; /* bit set */
+
+/* Per-topic settings: the store defaults overridden by the topic's own config. */
+struct topic_config {
+    int64_t retention_ms;          /* retention.ms, -1 = forever */
+    int64_t retention_bytes;       /* retention.bytes per partition, -1 = unlimited */
+    int64_t segment_bytes;         /* segment.bytes */
+    int64_t segment_ms;            /* segment.ms (roll by age) */
+    int64_t max_message_bytes;     /* max.message.bytes: largest batch */
+    int64_t delete_retention_ms;   /* delete.retention.ms: tombstone lifetime */
+    int64_t min_compaction_lag_ms; /* min.compaction.lag.ms */
+    double min_cleanable_ratio;    /* min.cleanable.dirty.ratio */
+    int cleanup_policy;            /* cleanup.policy as CLEANUP_* bits */
+    int64_t index_interval_bytes;  /* index.interval.bytes */
+};
+
+struct store_config {
+    const char *dir;                /* log.dirs (one directory) */
+    int32_t num_partitions;         /* num.partitions for new topics */
+    int64_t flush_interval_ms;      /* log.flush.interval.ms; -1 = group commit before ack */
+    int64_t retention_check_ms;     /* log.retention.check.interval.ms */
+    int64_t checkpoint_interval_ms; /* log.flush.offset.checkpoint.interval.ms */
+    bool delete_topic_enable;       /* delete.topic.enable */
+    bool cleaner_enable;            /* log.cleaner.enable */
+    struct topic_config topic;      /* defaults for every topic */
+};
+
+/* Kafka's defaults (segment 1 GiB, retention 7 days, group commit, ...). */
+void store_config_defaults(struct store_config *c);
+
+/*
+ * Fill c from broker properties (server.properties names: log.dirs,
+ * num.partitions, log.segment.bytes, log.roll.ms / log.roll.hours,
+ * log.retention.ms / .minutes / .hours, log.retention.bytes, log.flush.interval.ms,
+ * log.cleanup.policy, message.max.bytes, ...). Keys it does not know are ignored.
+ * On a bad value returns STORE_EINVALID_CONFIG and points *bad_key at the key.
+ * c->dir points into p: keep p alive while c is used.
+ */
+int store_config_from_props(struct store_config *c, const struct props *p, const char **bad_key);
+
+/*
+ * Validate topic-level overrides (retention.ms, segment.bytes, cleanup.policy, ...)
+ * against Kafka's names and ranges and apply them on top of base. Returns 0,
+ * or STORE_EINVALID_CONFIG with *bad_key set.
+ */
+int topic_config_apply(struct topic_config *tc, const struct props *overrides,
+                       const char **bad_key);
+
+/* The topic-level config keys brook understands, NULL-terminated (for
+ * DescribeConfigs and the console). */
+extern const char *const topic_config_keys[];
+
+/* Render one topic config value as Kafka would show it; returns buf. */
+const char *topic_config_value(const struct topic_config *tc, const char *key, char *buf,
+                               size_t size);
+
+/* ---- the store ---- */
+
+/*
+ * Open (creating if needed) the log in c->dir: load topics, recover partitions
+ * that were not shut down cleanly (scan from the last recovery point, truncate at
+ * the first invalid batch, rebuild indexes), finish or discard interrupted
+ * compactions, then start the flusher and the maintenance thread. The config is
+ * copied. Returns 0 with *out set, or an error.
+ */
+int store_open(const struct store_config *c, struct store **out);
+
+/* Flush everything, write the clean-shutdown marker, stop threads, free. */
+void store_close(struct store *s);
+
+/* Like a crash for tests: stop threads and free without flushing or writing the
+ * clean-shutdown marker (data already written stays in the files). */
+void store_abandon(struct store *s);
+
+/* The configuration the store runs with. */
+const struct store_config *store_get_config(const struct store *s);
+
+/* ---- topics ---- */
+
+/* Whether name follows Kafka's rules: [A-Za-z0-9._-], 1..249 chars, not "." or "..". */
+bool store_topic_name_valid(const char *name, size_t len);
+
+/*
+ * Create a topic with `partitions` partitions (<= 0: num.partitions) and config
+ * overrides (may be NULL). Besides Kafka's name rules, a name may not collide with
+ * a partition directory name: "x-3" is refused while topic "x" has a partition 3,
+ * and "x" is refused while a topic "x-3" exists and "x" would get a partition 3.
+ * Returns 0, -EEXIST, STORE_EINVALID_TOPIC, STORE_EINVALID_PARTITIONS,
+ * STORE_EINVALID_CONFIG (with *bad_key when non-NULL), or an I/O error.
+ */
+int store_topic_create(struct store *s, const char *name, int32_t partitions,
+                       const struct props *config, const char **bad_key);
+
+/* Delete a topic and its data. -ENOENT, STORE_EDELETE_DISABLED, or an I/O error. */
+int store_topic_delete(struct store *s, const char *name);
+
+/* Grow a topic to `total` partitions (CreatePartitions). -ENOENT,
+ * STORE_EINVALID_PARTITIONS if not larger, -EEXIST on a name collision. */
+int store_topic_add_partitions(struct store *s, const char *name, int32_t total);
+
+/* A counted reference to a topic, or NULL if there is none. Release with
+ * store_topic_put(). */
+struct store_topic *store_topic_get(struct store *s, const char *name);
+void store_topic_put(struct store_topic *t);
+
+/* Names of all topics, sorted: a NULL-terminated array in one allocation the
+ * caller frees with free(). Internal topics (leading "__") included. NULL on OOM. */
+char **store_topic_names(struct store *s);
+
+const char *store_topic_name(const struct store_topic *t);
+int32_t store_topic_partition_count(const struct store_topic *t);
+/* The topic's 16-byte id (a random UUID chosen at creation). */
+const uint8_t *store_topic_id(const struct store_topic *t);
+/* Effective config (defaults + overrides), and the overrides alone (borrowed). */
+const struct topic_config *store_topic_config(const struct store_topic *t);
+const struct props *store_topic_overrides(const struct store_topic *t);
+/* Partition i, or NULL when out of range. Valid while the topic reference is held. */
+struct store_partition *store_topic_partition(struct store_topic *t, int32_t i);
+
+/* ---- partitions: append ---- */
+
+struct store_append {
+    int64_t base_offset;      /* offset assigned to the batch's first record */
+    int64_t last_offset;      /* offset of its last record */
+    int64_t log_start_offset; /* the partition's log start after the append */
+    int64_t log_append_time;  /* -1 (brook keeps CreateTime) */
+};
+
+/*
+ * Append one RecordBatch v2 of len bytes. The batch is validated first (framing,
+ * CRC, records; at most max.message.bytes), then its baseOffset is rewritten IN
+ * PLACE in the caller's buffer and it is written as is. Several batches in one
+ * buffer are appended in order with one call each. Idempotent batches (producer id
+ * >= 0) are checked against the producer's last sequence numbers: a duplicate of
+ * one of the last five batches returns STORE_EDUPLICATE_SEQ with *res set to the
+ * original offsets; a gap returns STORE_EOUT_OF_ORDER_SEQ.
+ *
+ * The data is visible to readers when this returns; whether it is durable is
+ * asked with store_partition_when_durable(res->last_offset + 1, ...).
+ * Errors: -EBADMSG (corrupt), -ENOTSUP (magic/codec), -EMSGSIZE (too large),
+ * -ENOSPC/-EIO (nothing of the batch is visible), STORE_EFAILED, STORE_E*SEQ.
+ */
+int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len,
+                           struct store_append *res);
+
+typedef void (*store_done_fn)(void *arg, int rc);
+
+/*
+ * Ask to be told when everything before `end_offset` is durable. Returns 1 if it
+ * already is (fn is not called), 0 if fn will be called once it is - from the
+ * flusher thread, with rc 0, or an error such as -EIO if the flush failed - or a
+ * negative error (fn not called) if the partition has failed.
+ */
+int store_partition_when_durable(struct store_partition *p, int64_t end_offset, store_done_fn fn,
+                                 void *arg);
+
+/* Block until everything before end_offset is durable. 0 or the flush error. */
+int store_partition_sync(struct store_partition *p, int64_t end_offset);
+
+/* ---- partitions: read ---- */
+
+/* A run of whole batches in one segment file. fd is a dup() the caller owns and
+ * must close (or hand to something that closes it); the bytes stay readable
+ * through it even if the segment is deleted or compacted meanwhile. */
+struct store_slice {
+    int fd;               /* -1 when len == 0 */
+    int64_t pos;          /* file position of the first batch */
+    int64_t len;          /* bytes of whole batches */
+    int64_t first_offset; /* base offset of the first batch */
+    int64_t next_offset;  /* offset after the last batch in the slice */
+};
+
+/*
+ * Batches from the one containing `offset`, up to max_bytes - but always at least
+ * one whole batch when there is one, however large (as Kafka's Fetch). Stops at a
+ * segment end; call again from next_offset for more. At the high watermark len is
+ * 0. Returns 0, or -ERANGE when offset is below the log start or above the high
+ * watermark, or an I/O error.
+ */
+int store_partition_read(struct store_partition *p, int64_t offset, size_t max_bytes,
+                         struct store_slice *out);
+
+/* Close the slice's fd (if any). */
+void store_slice_release(struct store_slice *sl);
+
+struct store_partition_info {
+    int32_t index;            /* partition number */
+    int64_t log_start_offset; /* first offset still kept */
+    int64_t high_watermark;   /* next offset to be assigned */
+    int64_t durable_offset;   /* everything below is on disk */
+    int64_t size_bytes;       /* bytes in all segments */
+    int32_t segments;         /* number of segment files */
+    int64_t last_append_ms;   /* wall time of the last append, or the newest
+                                 segment's mtime after a restart */
+};
+
+void store_partition_info(struct store_partition *p, struct store_partition_info *info);
+int64_t store_partition_high_watermark(struct store_partition *p);
+int64_t store_partition_log_start(struct store_partition *p);
+int32_t store_partition_index(const struct store_partition *p);
+struct store_topic *store_partition_topic(struct store_partition *p);
+
+/*
+ * The first offset whose record timestamp is >= ts (Kafka's ListOffsets by time),
+ * with that record's timestamp. Returns 0, or -ENOENT when no record is that late.
+ */
+int store_partition_offset_for_time(struct store_partition *p, int64_t ts, int64_t *offset,
+                                    int64_t *timestamp);
+
+/* Move the log start to `offset` (DeleteRecords); offset -1 means the high
+ * watermark. Whole segments below it are deleted. -ERANGE if above the high
+ * watermark. Returns the new log start in *low. */
+int store_partition_delete_records(struct store_partition *p, int64_t offset, int64_t *low);
+
+/* ---- append notifications ---- */
+
+/* Called after every append, from the appending thread, with no store lock held.
+ * Must be quick: wake someone, don't work. */
+typedef void (*store_append_fn)(void *arg, struct store_partition *p, int64_t high_watermark);
+
+/* Register a listener; returns 0 or -ENOMEM. Remove before arg dies. */
+int store_listen(struct store *s, store_append_fn fn, void *arg);
+void store_unlisten(struct store *s, store_append_fn fn, void *arg);
+
+/* ---- the topic journal: append order across partitions ---- */
+
+/* One entry per appended batch, in append order, with running totals, so a reader
+ * can map a byte position of "all values, newline-terminated, in append order" to
+ * a batch (the FUSE topic file). */
+struct store_journal_entry {
+    int32_t partition;
+    int32_t records; /* records in the batch (0 for control batches) */
+    int64_t base_offset;
+    int64_t records_before; /* records (in all partitions) appended before this batch */
+    int64_t values_before;  /* value bytes appended before this batch */
+    int64_t value_bytes;    /* value bytes in this batch */
+};
+
+/* Entries [first, first + n) of the topic's journal, copied into out; returns how
+ * many were copied (0 past the end) or an error. *total gets the number of entries
+ * ever appended (including trimmed ones); *first_kept the index of the first entry
+ * still stored. */
+int store_journal_read(struct store_topic *t, int64_t first, struct store_journal_entry *out,
+                       size_t n, int64_t *total, int64_t *first_kept);
+
+/* ---- maintenance (run by the store's thread; callable by tests) ---- */
+
+/* Apply retention (time and size) to every partition now. Returns segments deleted. */
+int store_run_retention(struct store *s);
+
+/* Run the cleaner on every compacted partition that needs it, now. Returns the
+ * number of partitions cleaned, or an error. */
+int store_run_compaction(struct store *s);
+
+/* Clean one partition now regardless of its dirty ratio (tests, admin). */
+int store_partition_compact(struct store_partition *p);
+
+#endif

@@ -1,0 +1,637 @@
+/*
+ * topic.c - the topic table: create, delete, grow, look up, load at start.
+ *
+ * A topic's metadata is <dir>/.topics/<topic>.properties: brook.partitions,
+ * brook.topic.id and the config overrides, replaced atomically. Partition
+ * directories without metadata (a Kafka log dir, say) are adopted at start.
+ * Deletion renames each partition directory to <topic>-<n>.<id>-delete first, as
+ * Kafka does, so a crash half-way never resurrects a partly deleted topic; such
+ * leftovers are removed at the next start.
+ *
+ * Topics are reference counted: a handle from store_topic_get() stays valid after
+ * deletion until it is put back, so appends and reads in flight finish safely.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/fileio.h"
+#include "lib/props.h"
+#include "lib/sysio.h"
+#include "store/private.h"
+
+#define MAX_PARTITIONS 100000
+
+bool store_topic_name_valid(const char *name, size_t len)
+{
+    if (len == 0 || len > 249)
+        return false;
+    if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+int topic_meta_path(char *buf, size_t size, struct store *s, const char *name, const char *ext)
+{
+    int n = snprintf(buf, size, "%s/" TOPICS_DIR "/%s%s", s->dir, name, ext);
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+void topic_ref(struct store_topic *t)
+{
+    __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED);
+}
+
+static void topic_free(struct store_topic *t)
+{
+    int32_t n = t->nparts;
+    for (int32_t i = 0; i < n; i++)
+        partition_free(t->parts[i]);
+    free(t->parts);
+    for (size_t i = 0; i < t->n_retired; i++)
+        free(t->retired[i]);
+    free(t->retired);
+    journal_close(t);
+    props_free(t->overrides);
+    pthread_mutex_destroy(&t->journal_mu);
+    free(t->name);
+    free(t);
+}
+
+void store_topic_put(struct store_topic *t)
+{
+    if (t && __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        topic_free(t);
+}
+
+static struct store_topic *topic_new(struct store *s, const char *name)
+{
+    struct store_topic *t = calloc(1, sizeof *t);
+    if (!t || !(t->name = strdup(name)) || !(t->overrides = props_new())) {
+        if (t)
+            free(t->name);
+        free(t);
+        return NULL;
+    }
+    t->store = s;
+    t->refs = 1; /* the table's */
+    t->journal_fd = -1;
+    t->config = s->config.topic;
+    pthread_mutex_init(&t->journal_mu, NULL);
+    return t;
+}
+
+const char *store_topic_name(const struct store_topic *t)
+{
+    return t->name;
+}
+
+int32_t store_topic_partition_count(const struct store_topic *t)
+{
+    return LOAD(((struct store_topic *)t)->nparts);
+}
+
+const uint8_t *store_topic_id(const struct store_topic *t)
+{
+    return t->id;
+}
+
+const struct topic_config *store_topic_config(const struct store_topic *t)
+{
+    return &t->config;
+}
+
+const struct props *store_topic_overrides(const struct store_topic *t)
+{
+    return t->overrides;
+}
+
+struct store_partition *store_topic_partition(struct store_topic *t, int32_t i)
+{
+    int32_t n = LOAD(t->nparts);
+    if (i < 0 || i >= n)
+        return NULL;
+    struct store_partition **v = LOAD(t->parts);
+    return v[i];
+}
+
+/* Index of name in the sorted table, or where it would go (*found false). */
+static size_t topic_find(struct store *s, const char *name, bool *found)
+{
+    size_t lo = 0, hi = s->ntopics;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(s->topics[mid]->name, name);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+struct store_topic *store_topic_get(struct store *s, const char *name)
+{
+    pthread_rwlock_rdlock(&s->topics_lock);
+    bool found;
+    size_t i = topic_find(s, name, &found);
+    struct store_topic *t = found ? s->topics[i] : NULL;
+    if (t)
+        topic_ref(t);
+    pthread_rwlock_unlock(&s->topics_lock);
+    return t;
+}
+
+/* If name is "<prefix>-<n>" with a canonical decimal n, return n; else -1. */
+static int64_t partition_suffix(const char *name, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    if (strncmp(name, prefix, pl) || name[pl] != '-')
+        return -1;
+    const char *d = name + pl + 1;
+    if (!*d || (d[0] == '0' && d[1]) || strlen(d) > 9)
+        return -1;
+    int64_t n = 0;
+    for (; *d; d++) {
+        if (*d < '0' || *d > '9')
+            return -1;
+        n = n * 10 + (*d - '0');
+    }
+    return n;
+}
+
+/*
+ * Would a topic `name` with partitions [from, to) clash with a partition directory
+ * name of another topic, or give a partition directory named like another topic?
+ * (The FUSE view shows topics and partition directories side by side.)
+ */
+static bool name_collides(struct store *s, const char *name, int32_t from, int32_t to)
+{
+    for (size_t i = 0; i < s->ntopics; i++) {
+        const struct store_topic *e = s->topics[i];
+        if (!strcmp(e->name, name))
+            continue;
+        int64_t k = partition_suffix(name, e->name);
+        if (from == 0 && k >= 0 && k < store_topic_partition_count(e))
+            return true;
+        k = partition_suffix(e->name, name);
+        if (k >= from && k < to)
+            return true;
+    }
+    return false;
+}
+
+/* Write the metadata file from t's fields. */
+static int topic_meta_write(struct store_topic *t)
+{
+    struct props *p = props_new();
+    if (!p)
+        return -ENOMEM;
+    char buf[64], path[4096];
+    int rc = 0;
+    snprintf(buf, sizeof buf, "%d", t->nparts);
+    rc |= props_set(p, "brook.partitions", buf);
+    for (int i = 0; i < 16; i++)
+        snprintf(buf + 2 * i, 3, "%02x", t->id[i]);
+    rc |= props_set(p, "brook.topic.id", buf);
+    if (t->adopted)
+        rc |= props_set(p, "brook.adopted", "true");
+    const char *k, *v;
+    for (size_t i = 0; props_at(t->overrides, i, &k, &v); i++)
+        rc |= props_set(p, k, v);
+    if (rc)
+        rc = -ENOMEM;
+    if (!rc)
+        rc = topic_meta_path(path, sizeof path, t->store, t->name, ".properties");
+    if (!rc)
+        rc = props_save(p, path);
+    props_free(p);
+    return rc;
+}
+
+static int parts_grow(struct store_topic *t, int32_t total)
+{
+    struct store_partition **v = calloc((size_t)total, sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    if (t->nparts)
+        memcpy(v, t->parts, (size_t)t->nparts * sizeof *v);
+    if (t->parts) {
+        struct store_partition ***r = realloc(t->retired, (t->n_retired + 1) * sizeof *r);
+        if (!r) {
+            free(v);
+            return -ENOMEM;
+        }
+        t->retired = r;
+        t->retired[t->n_retired++] = t->parts;
+    }
+    STORE(t->parts, v);
+    return 0;
+}
+
+/* Insert t into the table (topics_lock held for writing). */
+static int table_insert(struct store *s, struct store_topic *t)
+{
+    bool found;
+    size_t i = topic_find(s, t->name, &found);
+    if (found)
+        return -EEXIST;
+    if (s->ntopics == s->cap_topics) {
+        size_t cap = s->cap_topics ? s->cap_topics * 2 : 16;
+        struct store_topic **v = realloc(s->topics, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        s->topics = v;
+        s->cap_topics = cap;
+    }
+    memmove(s->topics + i + 1, s->topics + i, (s->ntopics - i) * sizeof *s->topics);
+    s->topics[i] = t;
+    s->ntopics++;
+    return 0;
+}
+
+int store_topic_create(struct store *s, const char *name, int32_t partitions,
+                       const struct props *config, const char **bad_key)
+{
+    if (!store_topic_name_valid(name, strlen(name)))
+        return STORE_EINVALID_TOPIC;
+    if (partitions <= 0)
+        partitions = s->config.num_partitions;
+    if (partitions > MAX_PARTITIONS)
+        return STORE_EINVALID_PARTITIONS;
+    struct topic_config tc = s->config.topic;
+    int rc = topic_config_apply(&tc, config, bad_key);
+    if (rc)
+        return rc;
+
+    pthread_rwlock_wrlock(&s->topics_lock);
+    bool found;
+    topic_find(s, name, &found);
+    if (found || name_collides(s, name, 0, partitions)) {
+        pthread_rwlock_unlock(&s->topics_lock);
+        return -EEXIST;
+    }
+    struct store_topic *t = topic_new(s, name);
+    if (!t) {
+        pthread_rwlock_unlock(&s->topics_lock);
+        return -ENOMEM;
+    }
+    t->config = tc;
+    const char *k, *v;
+    for (size_t i = 0; config && props_at(config, i, &k, &v) && !rc; i++)
+        rc = props_set(t->overrides, k, v);
+    if (getrandom(t->id, sizeof t->id, 0) != sizeof t->id)
+        rc = rc ? rc : -EIO;
+    t->id[6] = (uint8_t)((t->id[6] & 0x0f) | 0x40); /* a version-4 UUID */
+    t->id[8] = (uint8_t)((t->id[8] & 0x3f) | 0x80);
+    if (!rc)
+        rc = parts_grow(t, partitions);
+    t->nparts = partitions;
+    if (!rc)
+        rc = topic_meta_write(t);
+    for (int32_t i = 0; i < partitions && !rc; i++)
+        rc = partition_create(t, i, &t->parts[i]);
+    if (!rc)
+        rc = journal_open(t);
+    if (!rc)
+        rc = table_insert(s, t);
+    pthread_rwlock_unlock(&s->topics_lock);
+    if (rc) {
+        /* undo: nothing of a half-created topic may survive */
+        char path[4096];
+        for (int32_t i = 0; i < partitions; i++)
+            if (t->parts && t->parts[i])
+                dir_remove_files(t->parts[i]->dir);
+        if (!topic_meta_path(path, sizeof path, s, name, ".properties"))
+            sysio.unlink(path);
+        if (!topic_meta_path(path, sizeof path, s, name, ".journal"))
+            sysio.unlink(path);
+        store_topic_put(t);
+    }
+    return rc;
+}
+
+int store_topic_add_partitions(struct store *s, const char *name, int32_t total)
+{
+    pthread_rwlock_wrlock(&s->topics_lock);
+    bool found;
+    size_t i = topic_find(s, name, &found);
+    int rc = 0;
+    if (!found) {
+        rc = -ENOENT;
+        goto out;
+    }
+    struct store_topic *t = s->topics[i];
+    int32_t old = t->nparts;
+    if (total <= old || total > MAX_PARTITIONS) {
+        rc = STORE_EINVALID_PARTITIONS;
+        goto out;
+    }
+    if (name_collides(s, name, old, total)) {
+        rc = -EEXIST;
+        goto out;
+    }
+    if ((rc = parts_grow(t, total)))
+        goto out;
+    int32_t made = old;
+    for (; made < total && !rc; made++)
+        rc = partition_create(t, made, &t->parts[made]);
+    if (rc)
+        made--;
+    STORE(t->nparts, made);
+    int mrc = topic_meta_write(t);
+    rc = rc ? rc : mrc;
+out:
+    pthread_rwlock_unlock(&s->topics_lock);
+    return rc;
+}
+
+int store_topic_delete(struct store *s, const char *name)
+{
+    if (!s->config.delete_topic_enable)
+        return STORE_EDELETE_DISABLED;
+    pthread_rwlock_wrlock(&s->topics_lock);
+    bool found;
+    size_t i = topic_find(s, name, &found);
+    if (!found) {
+        pthread_rwlock_unlock(&s->topics_lock);
+        return -ENOENT;
+    }
+    struct store_topic *t = s->topics[i];
+    memmove(s->topics + i, s->topics + i + 1, (s->ntopics - i - 1) * sizeof *s->topics);
+    s->ntopics--;
+    pthread_rwlock_unlock(&s->topics_lock);
+
+    STORE(t->deleted, true);
+    int rc = 0;
+    char path[4096], gone[4200], id[33];
+    for (int k = 0; k < 16; k++)
+        snprintf(id + 2 * k, 3, "%02x", t->id[k]);
+    for (int32_t k = 0; k < t->nparts; k++) { /* wait out appends in flight */
+        pthread_mutex_lock(&t->parts[k]->append_mu);
+        pthread_mutex_unlock(&t->parts[k]->append_mu);
+    }
+    for (int32_t k = 0; k < t->nparts && !rc; k++) {
+        snprintf(gone, sizeof gone, "%s.%s-delete", t->parts[k]->dir, id);
+        if (sysio.rename(t->parts[k]->dir, gone) && errno != ENOENT)
+            rc = -errno;
+    }
+    if (!rc)
+        rc = dir_fsync(s->dir, 1);
+    if (!rc && !(rc = topic_meta_path(path, sizeof path, s, name, ".properties")) &&
+        sysio.unlink(path) && errno != ENOENT)
+        rc = -errno;
+    if (!rc && !topic_meta_path(path, sizeof path, s, name, ".journal"))
+        sysio.unlink(path);
+    if (!rc)
+        rc = dir_fsync(path, 0);
+    for (int32_t k = 0; k < t->nparts; k++) {
+        snprintf(gone, sizeof gone, "%s.%s-delete", t->parts[k]->dir, id);
+        int r = dir_remove_files(gone);
+        if (r && !rc)
+            rc = r;
+    }
+    store_topic_put(t);
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **store_topic_names(struct store *s)
+{
+    pthread_rwlock_rdlock(&s->topics_lock);
+    size_t n = s->ntopics, bytes = (n + 1) * sizeof(char *);
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(s->topics[i]->name) + 1;
+    char **v = malloc(bytes);
+    if (v) {
+        char *str = (char *)(v + n + 1);
+        for (size_t i = 0; i < n; i++) {
+            size_t len = strlen(s->topics[i]->name) + 1;
+            memcpy(str, s->topics[i]->name, len);
+            v[i] = str;
+            str += len;
+        }
+        v[n] = NULL;
+    }
+    pthread_rwlock_unlock(&s->topics_lock);
+    if (v && n > 1)
+        qsort(v, n, sizeof *v, cmp_str);
+    return v;
+}
+
+struct store_topic **topics_get_all(struct store *s, size_t *n)
+{
+    pthread_rwlock_rdlock(&s->topics_lock);
+    struct store_topic **v = malloc((s->ntopics + 1) * sizeof *v);
+    if (v) {
+        for (size_t i = 0; i < s->ntopics; i++) {
+            v[i] = s->topics[i];
+            topic_ref(v[i]);
+        }
+        *n = s->ntopics;
+    }
+    pthread_rwlock_unlock(&s->topics_lock);
+    return v;
+}
+
+void topics_put_all(struct store_topic **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        store_topic_put(v[i]);
+    free(v);
+}
+
+/* ---- loading at start ---- */
+
+static int parse_id(const char *hex, uint8_t id[16])
+{
+    if (!hex || strlen(hex) != 32)
+        return -EINVAL;
+    for (int i = 0; i < 16; i++) {
+        unsigned b;
+        if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+            return -EINVAL;
+        id[i] = (uint8_t)b;
+    }
+    return 0;
+}
+
+/* Load one topic from its metadata (or adopt it with `adopt_parts` partitions when
+ * it has none). */
+static int topic_load(struct store *s, const char *name, int32_t adopt_parts, bool clean)
+{
+    struct store_topic *t = topic_new(s, name);
+    if (!t)
+        return -ENOMEM;
+    char path[4096];
+    int rc = topic_meta_path(path, sizeof path, s, name, ".properties");
+    struct props *meta = props_new();
+    if (!meta)
+        rc = -ENOMEM;
+    int64_t parts = adopt_parts;
+    if (!rc && adopt_parts == 0) {
+        if ((rc = props_load(meta, path, NULL)) ||
+            props_get_i64(meta, "brook.partitions", 0, 1, MAX_PARTITIONS, &parts) ||
+            parse_id(props_get(meta, "brook.topic.id"), t->id))
+            rc = rc ? rc : -EBADMSG;
+        const char *k, *v;
+        for (size_t i = 0; !rc && props_at(meta, i, &k, &v); i++)
+            if (strncmp(k, "brook.", 6))
+                rc = props_set(t->overrides, k, v);
+        t->adopted = props_get(meta, "brook.adopted") != NULL;
+        if (!rc)
+            rc = topic_config_apply(&t->config, t->overrides, NULL);
+    } else if (!rc) {
+        t->adopted = true;
+        if (getrandom(t->id, sizeof t->id, 0) != sizeof t->id)
+            rc = -EIO;
+    }
+    props_free(meta);
+    if (!rc)
+        rc = parts_grow(t, (int32_t)parts);
+    if (!rc)
+        t->nparts = (int32_t)parts;
+    if (!rc && adopt_parts)
+        rc = topic_meta_write(t);
+    for (int32_t i = 0; i < t->nparts && !rc; i++) {
+        int64_t rp = 0, ls = 0;
+        checkpoint_read(s, "recovery-point-offset-checkpoint", name, i, &rp);
+        checkpoint_read(s, "log-start-offset-checkpoint", name, i, &ls);
+        rc = partition_load(t, i, clean, rp, ls, &t->parts[i]);
+        if (!rc)
+            checkpoint_read(s, "cleaner-offset-checkpoint", name, i, &t->parts[i]->clean_offset);
+    }
+    if (rc) {
+        t->nparts = 0; /* parts[] may be partly filled */
+        for (int32_t i = 0; t->parts && i < (int32_t)parts; i++)
+            partition_free(t->parts[i]);
+        store_topic_put(t);
+        return rc;
+    }
+    rc = journal_open(t);
+    if (!rc && (!clean || t->journal_total == 0))
+        rc = journal_reconcile(t);
+    if (!rc)
+        rc = table_insert(s, t);
+    if (rc)
+        store_topic_put(t);
+    return rc;
+}
+
+/* Partition directories "<topic>-<n>" in the log dir: remove "-delete" leftovers and
+ * report topics that have directories but no metadata, with their partition count. */
+struct orphan {
+    char *name;
+    int32_t parts;
+};
+
+static int scan_log_dir(struct store *s, struct orphan **out, size_t *n)
+{
+    DIR *d = opendir(s->dir);
+    if (!d)
+        return -errno;
+    struct orphan *v = NULL;
+    size_t cnt = 0;
+    int rc = 0;
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(d)) && !rc) {
+        const char *nm = e->d_name;
+        size_t len = strlen(nm);
+        if (len > 7 && !strcmp(nm + len - 7, "-delete")) {
+            snprintf(path, sizeof path, "%s/%s", s->dir, nm);
+            rc = dir_remove_files(path);
+            continue;
+        }
+        const char *dash = strrchr(nm, '-');
+        if (!dash || dash == nm)
+            continue;
+        char topic[256];
+        if ((size_t)(dash - nm) >= sizeof topic)
+            continue;
+        memcpy(topic, nm, (size_t)(dash - nm));
+        topic[dash - nm] = 0;
+        int64_t k = partition_suffix(nm, topic);
+        if (k < 0 || !store_topic_name_valid(topic, strlen(topic)))
+            continue;
+        snprintf(path, sizeof path, "%s/" TOPICS_DIR "/%s.properties", s->dir, topic);
+        if (access(path, F_OK) == 0)
+            continue;
+        size_t j = 0;
+        while (j < cnt && strcmp(v[j].name, topic))
+            j++;
+        if (j == cnt) {
+            struct orphan *nv = realloc(v, (cnt + 1) * sizeof *nv);
+            if (!nv || !(nv[cnt].name = strdup(topic))) {
+                v = nv ? nv : v;
+                rc = -ENOMEM;
+                break;
+            }
+            v = nv;
+            v[cnt++].parts = 0;
+        }
+        if (k + 1 > v[j].parts)
+            v[j].parts = (int32_t)(k + 1);
+    }
+    closedir(d);
+    *out = v;
+    *n = cnt;
+    return rc;
+}
+
+int topic_load_all(struct store *s, bool clean)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/" TOPICS_DIR, s->dir);
+    DIR *d = opendir(path);
+    if (!d)
+        return -errno;
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && !rc) {
+        size_t len = strlen(e->d_name);
+        if (len <= 11 || strcmp(e->d_name + len - 11, ".properties"))
+            continue;
+        char name[256];
+        if (len - 11 >= sizeof name)
+            continue;
+        memcpy(name, e->d_name, len - 11);
+        name[len - 11] = 0;
+        if (store_topic_name_valid(name, len - 11))
+            rc = topic_load(s, name, 0, clean);
+    }
+    closedir(d);
+    struct orphan *orphans = NULL;
+    size_t n = 0;
+    if (!rc)
+        rc = scan_log_dir(s, &orphans, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (!rc)
+            rc = topic_load(s, orphans[i].name, orphans[i].parts, false);
+        free(orphans[i].name);
+    }
+    free(orphans);
+    return rc;
+}
