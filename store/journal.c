@@ -6,15 +6,18 @@
  * restarts. <dir>/.topics/<topic>.journal is a 16-byte header followed by one
  * 48-byte entry per appended batch (all big-endian):
  *
- *   header: magic "BRJ1" | reserved u32 | index of the first entry kept (i64)
+ *   header: magic "BRJ2" | reserved u32 | index of the first entry kept (i64)
  *   entry:  partition i32 | records i32 | base offset i64 | records before i64 |
- *           value bytes before i64 | value bytes i64 | reserved u32 | CRC-32C u32
+ *           value bytes before i64 | value bytes i64 | partition records before i64 |
+ *           partition value bytes before i64 | reserved u32 | CRC-32C u32   (64 bytes)
  *
- * The CRC covers the entry's first 44 bytes. Entries are written after the batch
- * (no fsync of their own: the flusher syncs the journal after each round). After a
- * crash, journal_reconcile() cuts the journal at the first torn entry or the first
- * entry whose batch did not survive, then appends entries for batches that are in
- * the partitions but not in the journal, partition by partition.
+ * The CRC covers the entry's first 60 bytes. The "before" totals count from the
+ * topic's creation, so positions derived from them survive trimming; the last
+ * entry of each partition is never trimmed, so its totals are never lost. Entries are written after
+ * the batch (no fsync of their own: the flusher syncs the journal after each round). After a crash,
+ * journal_reconcile() cuts the journal at the first torn entry or the first entry whose batch did
+ * not survive, then appends entries for batches that are in the partitions but not in the journal,
+ * partition by partition.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +45,8 @@ static void encode_entry(const struct store_journal_entry *e, uint8_t out[JOURNA
     writer_be64(&w, (uint64_t)e->records_before);
     writer_be64(&w, (uint64_t)e->values_before);
     writer_be64(&w, (uint64_t)e->value_bytes);
+    writer_be64(&w, (uint64_t)e->part_records_before);
+    writer_be64(&w, (uint64_t)e->part_values_before);
     writer_be32(&w, 0);
     writer_be32(&w, crc32c(0, out, JOURNAL_ENTRY_SIZE - 4));
 }
@@ -56,6 +61,8 @@ static int decode_entry(const uint8_t *in, struct store_journal_entry *e)
     e->records_before = (int64_t)reader_be64(&r);
     e->values_before = (int64_t)reader_be64(&r);
     e->value_bytes = (int64_t)reader_be64(&r);
+    e->part_records_before = (int64_t)reader_be64(&r);
+    e->part_values_before = (int64_t)reader_be64(&r);
     (void)reader_be32(&r);
     uint32_t crc = reader_be32(&r);
     return crc == crc32c(0, in, JOURNAL_ENTRY_SIZE - 4) ? 0 : -EBADMSG;
@@ -66,10 +73,32 @@ static int write_header(int fd, int64_t first)
     uint8_t h[JOURNAL_HEADER_SIZE];
     struct writer w;
     writer_init_fixed(&w, h, sizeof h);
-    writer_bytes(&w, "BRJ1", 4);
+    writer_bytes(&w, "BRJ2", 4);
     writer_be32(&w, 0);
     writer_be64(&w, (uint64_t)first);
     return file_pwrite_all(fd, h, sizeof h, 0);
+}
+
+/* Make the running totals those after entry e. */
+static void note_totals(struct store_topic *t, const struct store_journal_entry *e)
+{
+    t->journal_records = e->records_before + e->records;
+    t->journal_values = e->values_before + e->value_bytes;
+    struct store_partition *p = store_topic_partition(t, e->partition);
+    if (p) {
+        p->jrecords = e->part_records_before + e->records;
+        p->jvalues = e->part_values_before + e->value_bytes;
+    }
+}
+
+void store_journal_totals(struct store_topic *t, int32_t partition, int64_t *records,
+                          int64_t *value_bytes)
+{
+    pthread_mutex_lock(&t->journal_mu);
+    struct store_partition *p = partition >= 0 ? store_topic_partition(t, partition) : NULL;
+    *records = partition < 0 ? t->journal_records : p ? p->jrecords : 0;
+    *value_bytes = partition < 0 ? t->journal_values : p ? p->jvalues : 0;
+    pthread_mutex_unlock(&t->journal_mu);
 }
 
 /* Byte position of entry i in the file. */
@@ -96,7 +125,7 @@ int journal_open(struct store_topic *t)
     t->journal_fd = fd;
     t->journal_first = t->journal_total = t->journal_records = t->journal_values = 0;
     if (st.st_size < JOURNAL_HEADER_SIZE || file_pread_all(fd, h, sizeof h, 0) ||
-        memcmp(h, "BRJ1", 4)) {
+        memcmp(h, "BRJ2", 4)) {
         /* new or unreadable: start empty; reconcile refills it from the log */
         if (sysio.ftruncate(fd, 0) || (rc = write_header(fd, 0))) {
             rc = rc ? rc : -errno;
@@ -117,8 +146,7 @@ int journal_open(struct store_topic *t)
             decode_entry(buf, &e))
             break;
         good = i + 1;
-        t->journal_records = e.records_before + e.records;
-        t->journal_values = e.values_before + e.value_bytes;
+        note_totals(t, &e);
     }
     t->journal_total = t->journal_first + good;
     if (good != n || st.st_size != JOURNAL_HEADER_SIZE + n * JOURNAL_ENTRY_SIZE)
@@ -144,6 +172,9 @@ void journal_close(struct store_topic *t)
 static int append_locked(struct store_topic *t, int32_t partition, int64_t base, int32_t records,
                          int64_t value_bytes)
 {
+    struct store_partition *p = store_topic_partition(t, partition);
+    if (!p)
+        return -ENOENT;
     struct store_journal_entry e = {
         .partition = partition,
         .records = records,
@@ -151,6 +182,8 @@ static int append_locked(struct store_topic *t, int32_t partition, int64_t base,
         .records_before = t->journal_records,
         .values_before = t->journal_values,
         .value_bytes = value_bytes,
+        .part_records_before = p->jrecords,
+        .part_values_before = p->jvalues,
     };
     uint8_t buf[JOURNAL_ENTRY_SIZE];
     encode_entry(&e, buf);
@@ -163,8 +196,7 @@ static int append_locked(struct store_topic *t, int32_t partition, int64_t base,
         return rc;
     }
     t->journal_total++;
-    t->journal_records += records;
-    t->journal_values += value_bytes;
+    note_totals(t, &e);
     t->journal_unsynced = true;
     return 0;
 }
@@ -278,7 +310,9 @@ int journal_reconcile(struct store_topic *t)
     int rc = 0;
     int64_t cut = t->journal_total;
     uint8_t buf[JOURNAL_ENTRY_SIZE];
-    int64_t records = 0, values = 0;
+    t->journal_records = t->journal_values = 0;
+    for (int32_t i = 0; i < n; i++)
+        store_topic_partition(t, i)->jrecords = store_topic_partition(t, i)->jvalues = 0;
     for (int64_t i = t->journal_first; i < t->journal_total; i++) {
         struct store_journal_entry e;
         if ((rc = file_pread_all(t->journal_fd, buf, sizeof buf, entry_pos(t, i))) ||
@@ -291,15 +325,12 @@ int journal_reconcile(struct store_topic *t)
             break;
         }
         next[e.partition] = e.base_offset + 1;
-        records = e.records_before + e.records;
-        values = e.values_before + e.value_bytes;
+        note_totals(t, &e);
     }
     if (!rc && cut < t->journal_total) {
         if (sysio.ftruncate(t->journal_fd, entry_pos(t, cut)))
             rc = -errno;
         t->journal_total = cut;
-        t->journal_records = records;
-        t->journal_values = values;
     }
     for (int32_t i = 0; i < n && !rc; i++) {
         /* next[i] is one past the last journaled batch's base: skip into it */
@@ -327,6 +358,9 @@ int journal_trim(struct store_topic *t)
             decode_entry(buf, &e))
             break;
         struct store_partition *p = store_topic_partition(t, e.partition);
+        if (!p || (p->jrecords == e.part_records_before + e.records &&
+                   p->jvalues == e.part_values_before + e.value_bytes))
+            break; /* the last entry of a partition carries its totals: keep it */
         pthread_mutex_lock(&p->segs_mu);
         bool gone = e.base_offset < p->segs[0]->base;
         pthread_mutex_unlock(&p->segs_mu);

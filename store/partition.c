@@ -615,6 +615,61 @@ struct store_topic *store_partition_topic(struct store_partition *p)
     return p->topic;
 }
 
+/* ---- segment files ---- */
+
+int store_partition_segments(struct store_partition *p, struct store_segment_info **out, size_t *n)
+{
+    pthread_mutex_lock(&p->segs_mu);
+    struct store_segment_info *v = malloc((p->nsegs ? p->nsegs : 1) * sizeof *v);
+    if (v) {
+        for (size_t i = 0; i < p->nsegs; i++) {
+            const struct segment *seg = p->segs[i];
+            v[i] = (struct store_segment_info){
+                .base = seg->base,
+                .size = {seg->size, (int64_t)seg->n_idx * INDEX_ENTRY_SIZE,
+                         (int64_t)seg->n_tidx * TIME_ENTRY_SIZE},
+                .next_offset = seg->next_offset,
+                .max_timestamp = seg->max_ts,
+            };
+        }
+        *n = p->nsegs;
+    }
+    pthread_mutex_unlock(&p->segs_mu);
+    *out = v;
+    return v ? 0 : -ENOMEM;
+}
+
+ssize_t store_partition_segment_pread(struct store_partition *p, int64_t base,
+                                      enum store_file which, void *buf, size_t n, int64_t off)
+{
+    if (off < 0)
+        return -EINVAL;
+    pthread_mutex_lock(&p->segs_mu);
+    size_t i = find_segment(p, base);
+    if (!p->nsegs || p->segs[i]->base != base) {
+        pthread_mutex_unlock(&p->segs_mu);
+        return -ENOENT;
+    }
+    const struct segment *seg = p->segs[i];
+    if (which != STORE_FILE_LOG) {
+        size_t k = segment_index_copy(seg, which == STORE_FILE_TIMEINDEX, buf, n, off);
+        pthread_mutex_unlock(&p->segs_mu);
+        return (ssize_t)k;
+    }
+    int64_t size = seg->size;
+    int fd = off < size ? fcntl(seg->fd, F_DUPFD_CLOEXEC, 0) : -2;
+    pthread_mutex_unlock(&p->segs_mu);
+    if (fd == -2)
+        return 0;
+    if (fd < 0)
+        return -errno;
+    if ((int64_t)n > size - off)
+        n = (size_t)(size - off);
+    int rc = file_pread_all(fd, buf, n, off);
+    close(fd);
+    return rc ? rc : (ssize_t)n;
+}
+
 /* ---- lookups by time ---- */
 
 /* The first record with timestamp >= ts in the batch at pos (of size bytes). */

@@ -28,7 +28,7 @@
 #define SEGMENT_NAME_LEN    20 /* digits of a base offset in a file name */
 #define INDEX_ENTRY_SIZE    8  /* .index: relative offset u32, position u32 */
 #define TIME_ENTRY_SIZE     12 /* .timeindex: timestamp i64, relative offset u32 */
-#define JOURNAL_ENTRY_SIZE  48
+#define JOURNAL_ENTRY_SIZE  64
 #define JOURNAL_HEADER_SIZE 16
 #define CLEAN_SHUTDOWN_FILE ".brook_cleanshutdown"
 #define TOPICS_DIR          ".topics"
@@ -121,6 +121,9 @@ struct store_partition {
 
     /* compaction (maintenance thread only) */
     int64_t clean_offset; /* first dirty offset (cleaner checkpoint) */
+
+    /* journal totals for this partition (topic.journal_mu) */
+    int64_t jrecords, jvalues;
 };
 
 struct store_topic {
@@ -196,6 +199,8 @@ int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t in
                  struct segment **out, bool *truncated);
 void segment_free(struct segment *seg);
 int segment_write_indexes(const char *dir, struct segment *seg);
+/* Copy bytes [off, off + n) of the encoded .index (or .timeindex) from memory. */
+size_t segment_index_copy(const struct segment *seg, bool time, void *buf, size_t n, int64_t off);
 int segment_remove_files(const char *dir, int64_t base);
 /* Record index entries for a batch at pos (caller holds segs_mu or owns seg). */
 int segment_note_batch(struct segment *seg, int64_t pos, int64_t base_offset, int64_t max_ts,

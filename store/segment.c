@@ -199,6 +199,24 @@ static void enc_time(const void *entry, uint8_t *out)
     put32(out + 8, e->rel);
 }
 
+size_t segment_index_copy(const struct segment *seg, bool time, void *buf, size_t n, int64_t off)
+{
+    size_t es = time ? TIME_ENTRY_SIZE : INDEX_ENTRY_SIZE;
+    size_t count = time ? seg->n_tidx : seg->n_idx, done = 0;
+    uint8_t tmp[TIME_ENTRY_SIZE];
+    while (done < n && (size_t)off + done < count * es) {
+        size_t at = (size_t)off + done, i = at / es, skip = at % es;
+        if (time)
+            enc_time(&seg->tidx[i], tmp);
+        else
+            enc_index(&seg->idx[i], tmp);
+        size_t k = es - skip < n - done ? es - skip : n - done;
+        memcpy((uint8_t *)buf + done, tmp + skip, k);
+        done += k;
+    }
+    return done;
+}
+
 int segment_write_indexes(const char *dir, struct segment *seg)
 {
     char path[4096];

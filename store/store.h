@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct props;
 struct store;
@@ -287,9 +288,11 @@ struct store_journal_entry {
     int32_t partition;
     int32_t records; /* records in the batch (0 for control batches) */
     int64_t base_offset;
-    int64_t records_before; /* records (in all partitions) appended before this batch */
-    int64_t values_before;  /* value bytes appended before this batch */
-    int64_t value_bytes;    /* value bytes in this batch */
+    int64_t records_before;      /* records (in all partitions) appended before this batch */
+    int64_t values_before;       /* value bytes (in all partitions) appended before it */
+    int64_t value_bytes;         /* value bytes in this batch */
+    int64_t part_records_before; /* the same two totals within its partition */
+    int64_t part_values_before;
 };
 
 /* Entries [first, first + n) of the topic's journal, copied into out; returns how
@@ -298,6 +301,31 @@ struct store_journal_entry {
  * still stored. */
 int store_journal_read(struct store_topic *t, int64_t first, struct store_journal_entry *out,
                        size_t n, int64_t *total, int64_t *first_kept);
+
+/* Running totals of the journal: records and value bytes appended to the topic, and
+ * to one partition (partition < 0: the whole topic), ever. */
+void store_journal_totals(struct store_topic *t, int32_t partition, int64_t *records,
+                          int64_t *value_bytes);
+
+/* ---- segment files (read-only views for the FUSE layer) ---- */
+
+enum store_file { STORE_FILE_LOG, STORE_FILE_INDEX, STORE_FILE_TIMEINDEX };
+
+struct store_segment_info {
+    int64_t base;          /* base offset: the file name */
+    int64_t size[3];       /* bytes of the .log, .index and .timeindex */
+    int64_t next_offset;   /* offset after its last batch */
+    int64_t max_timestamp; /* -1 when empty */
+};
+
+/* The partition's segments in order, in a malloc'd array the caller frees. */
+int store_partition_segments(struct store_partition *p, struct store_segment_info **out, size_t *n);
+
+/* Read up to n bytes at off of one segment file as it is now (the indexes of the
+ * active segment as kept in memory). Returns bytes read (0 at the end), -ENOENT
+ * when the segment is gone, or an error. */
+ssize_t store_partition_segment_pread(struct store_partition *p, int64_t base,
+                                      enum store_file which, void *buf, size_t n, int64_t off);
 
 /* ---- maintenance (run by the store's thread; callable by tests) ---- */
 

@@ -1235,6 +1235,16 @@ static void test_journal_order_and_recovery(void **state)
         vals += v;
     }
     assert_int_equal(e[3].base_offset, 1);
+    assert_int_equal(e[3].part_records_before, 1);
+    assert_int_equal(e[3].part_values_before, e[0].value_bytes);
+    assert_int_equal(e[4].part_records_before, 2);
+    int64_t r, v;
+    store_journal_totals(t, -1, &r, &v);
+    assert_int_equal(r, recs);
+    assert_int_equal(v, vals);
+    store_journal_totals(t, 0, &r, &v);
+    assert_int_equal(r, 1 + 4);
+    assert_int_equal(v, e[0].value_bytes + e[3].value_bytes);
     store_topic_put(t);
     store_close(s);
 
@@ -1300,6 +1310,55 @@ static void test_listeners(void **state)
     free(dir);
 }
 
+static void test_segment_files(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, -1);
+    create_topic(s, "t", 1, "segment.bytes=1024", "index.interval.bytes=100", NULL);
+    struct store_topic *t = store_topic_get(s, "t");
+    struct store_partition *p = store_topic_partition(t, 0);
+    for (int i = 0; i < 12; i++)
+        append(p, 3, "k", "0123456789012345678901234567890123456789", i * 3, 1000 + i);
+    struct store_segment_info *segs;
+    size_t n;
+    assert_int_equal(store_partition_segments(p, &segs, &n), 0);
+    assert_true(n >= 3);
+    assert_int_equal(segs[0].base, 0);
+    assert_int_equal(segs[1].base, segs[0].next_offset);
+    /* the .log of a closed segment reads as the file on disk */
+    char path[4096], *disk;
+    size_t len;
+    path_of(path, sizeof path, dir, "t-0/00000000000000000000.log");
+    assert_int_equal(file_read_all(path, 1 << 20, &disk, &len), 0);
+    assert_int_equal((int64_t)len, segs[0].size[0]);
+    char buf[2048];
+    assert_int_equal(store_partition_segment_pread(p, 0, STORE_FILE_LOG, buf, sizeof buf, 0),
+                     (ssize_t)len);
+    assert_memory_equal(buf, disk, len);
+    assert_int_equal(store_partition_segment_pread(p, 0, STORE_FILE_LOG, buf, 10, 5), 10);
+    assert_memory_equal(buf, disk + 5, 10);
+    free(disk);
+    /* the rolled segment's index matches its file; the active one's is in memory */
+    path_of(path, sizeof path, dir, "t-0/00000000000000000000.index");
+    assert_int_equal(file_read_all(path, 1 << 20, &disk, &len), 0);
+    assert_true(len > 8);
+    assert_int_equal((int64_t)len, segs[0].size[1]);
+    assert_int_equal(store_partition_segment_pread(p, 0, STORE_FILE_INDEX, buf, 3, 5), 3);
+    assert_memory_equal(buf, disk + 5, 3);
+    free(disk);
+    int64_t last = segs[n - 1].base;
+    assert_true(segs[n - 1].size[1] >= 8);
+    assert_int_equal(store_partition_segment_pread(p, last, STORE_FILE_INDEX, buf, 8, 0), 8);
+    assert_memory_equal(buf, "\0\0\0\0\0\0\0\0", 8); /* first entry: rel 0, pos 0 */
+    assert_int_equal(store_partition_segment_pread(p, last, STORE_FILE_TIMEINDEX, buf, 12, 0), 12);
+    assert_int_equal(store_partition_segment_pread(p, 7, STORE_FILE_LOG, buf, 1, 0), -ENOENT);
+    free(segs);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 static void test_dir_locked(void **state)
 {
     char *dir = tu_mkdtemp();
@@ -1337,6 +1396,7 @@ int main(void)
         cmocka_unit_test(test_idempotent_producer),
         cmocka_unit_test(test_journal_order_and_recovery),
         cmocka_unit_test(test_listeners),
+        cmocka_unit_test(test_segment_files),
         cmocka_unit_test(test_dir_locked),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
