@@ -159,6 +159,8 @@ int store_topic_add_partitions(struct store *s, const char *name, int32_t total)
  * store_topic_put(). */
 struct store_topic *store_topic_get(struct store *s, const char *name);
 void store_topic_put(struct store_topic *t);
+/* Another reference to a topic already held; returns t. */
+struct store_topic *store_topic_ref(struct store_topic *t);
 
 /* Names of all topics, sorted: a NULL-terminated array in one allocation the
  * caller frees with free(). Internal topics (leading "__") included. NULL on OOM. */

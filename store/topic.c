@@ -71,6 +71,12 @@ static void topic_free(struct store_topic *t)
     free(t);
 }
 
+struct store_topic *store_topic_ref(struct store_topic *t)
+{
+    topic_ref(t);
+    return t;
+}
+
 void store_topic_put(struct store_topic *t)
 {
     if (t && __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0)

@@ -15,6 +15,7 @@
 
 #include "lib/crc32c.h"
 #include "lib/fileio.h"
+#include "lib/hmap.h"
 #include "lib/props.h"
 #include "lib/reader.h"
 #include "lib/writer.h"
@@ -43,8 +44,8 @@ static void test_crc32c_hw_matches_portable(void **state)
 
 static void test_reader_ints(void **state)
 {
-    const uint8_t b[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
-                         0x0c, 0x0d, 0x0e, 0x0f};
+    const uint8_t b[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
+                         0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f};
     struct reader r;
     reader_init(&r, b, sizeof b);
     assert_int_equal(reader_u8(&r), 0x01);
@@ -272,6 +273,43 @@ static void test_props_save_roundtrip(void **state)
     rmdir(dir);
 }
 
+static void test_hmap(void **state)
+{
+    struct hmap m;
+    hmap_init(&m);
+    static int vals[5000];
+    char key[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "key-%d", i);
+        assert_int_equal(hmap_put(&m, key, strlen(key), &vals[i]), 0);
+    }
+    assert_int_equal(m.n, 5000);
+    for (int i = 0; i < 5000; i += 2) { /* delete half, then look everything up */
+        snprintf(key, sizeof key, "key-%d", i);
+        assert_ptr_equal(hmap_del(&m, key, strlen(key)), &vals[i]);
+    }
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "key-%d", i);
+        assert_ptr_equal(hmap_get(&m, key, strlen(key)), i % 2 ? &vals[i] : NULL);
+    }
+    assert_int_equal(hmap_put(&m, "key-1", 5, &vals[0]), 0); /* replace */
+    assert_ptr_equal(hmap_get(&m, "key-1", 5), &vals[0]);
+    assert_int_equal(m.n, 2500);
+    size_t pos = 0, n = 0, len;
+    const void *k;
+    void *v;
+    while (hmap_next(&m, &pos, &k, &len, &v))
+        n++;
+    assert_int_equal(n, 2500);
+    for (int round = 0; round < 20000; round++) { /* churn never fills it with tombstones */
+        snprintf(key, sizeof key, "churn-%d", round);
+        assert_int_equal(hmap_put(&m, key, strlen(key), &vals[1]), 0);
+        assert_ptr_equal(hmap_del(&m, key, strlen(key)), &vals[1]);
+    }
+    assert_int_equal(m.n, 2500);
+    hmap_release(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_writer_grows),
         cmocka_unit_test(test_props_parse),
         cmocka_unit_test(test_props_save_roundtrip),
+        cmocka_unit_test(test_hmap),
     };
     return cmocka_run_group_tests_name("lib", tests, NULL, NULL);
 }

@@ -1,0 +1,61 @@
+/*
+ * config.h - brookd's configuration: Kafka's server.properties keys, brook's own
+ * fuse.* and console.* keys, and the command-line flags that override them.
+ */
+#ifndef BROOK_BROKER_CONFIG_H
+#define BROOK_BROKER_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct props;
+
+#define BROKER_MAX_LISTENERS 8
+
+struct listen_addr {
+    char host[256]; /* numeric or name; "" or 0.0.0.0 for any */
+    int port;       /* 0: any free port */
+};
+
+struct broker_config {
+    struct props *props; /* everything as given (file, then overrides), owned */
+    struct store_config store;
+    int32_t node_id; /* node.id / broker.id */
+    struct listen_addr listeners[BROKER_MAX_LISTENERS];
+    int n_listeners;
+    struct listen_addr advertised; /* advertised.listeners (first); port 0: bound */
+    bool advertised_set;
+    int64_t max_request_bytes;      /* socket.request.max.bytes */
+    int64_t idle_ms;                /* connections.max.idle.ms */
+    int64_t request_timeout_ms;     /* a request must arrive whole within this */
+    int64_t max_connections;        /* max.connections */
+    bool auto_create_topics;        /* auto.create.topics.enable */
+    int32_t default_replication;    /* shown in DescribeConfigs only */
+    int64_t group_initial_delay_ms; /* group.initial.rebalance.delay.ms */
+    int64_t group_min_session_ms;   /* group.min.session.timeout.ms */
+    int64_t group_max_session_ms;   /* group.max.session.timeout.ms */
+    int32_t group_max_size;         /* group.max.size */
+    const char *cluster_id;         /* cluster.id (brook's own default) */
+    const char *mount;              /* fuse.mount.dir, NULL: no mount */
+    int32_t fuse_threads;           /* fuse.max.threads */
+    struct listen_addr console;     /* console.listeners */
+    bool console_enabled;           /* console.listeners != off */
+    bool console_read_only;         /* console.read.only */
+};
+
+/*
+ * Build a config from the command line: -c/--config FILE, -o/--override k=v,
+ * -d/--data DIR, -l/--listen HOST:PORT, -m/--mount DIR, --console HOST:PORT|off.
+ * Returns 0; 1 when --help/--version printed and the program should exit 0; or -1
+ * after writing a one-line message to *err (a static buffer).
+ */
+int broker_config_from_args(struct broker_config *c, int argc, char **argv, const char **err);
+
+void broker_config_release(struct broker_config *c);
+
+/* Parse "PLAINTEXT://host:port", "host:port" or "[v6]:port". 0 or -EINVAL. */
+int listen_addr_parse(const char *s, struct listen_addr *out);
+
+#endif

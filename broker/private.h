@@ -1,0 +1,214 @@
+/*
+ * private.h - brookd's internals, shared by the broker/ sources only.
+ *
+ * One libevent loop thread owns every connection, the group coordinator and the
+ * parked fetches. Other threads (the store's flusher, FUSE writers) only ever hand
+ * work back through broker_wake(): completed durability waits go on a mutex-guarded
+ * list and appends set a flag, then an event wakes the loop.
+ *
+ * A request becomes a `struct pending` queued on its connection in arrival order.
+ * Handlers finish it at once (most requests) or later (acks waiting for the
+ * flusher, long-poll fetches, JoinGroup/SyncGroup waiting for the group); responses
+ * leave strictly in request order. A connection whose socket has gone stays
+ * allocated until its last pending request is done (refs), then is freed from the
+ * loop, never from inside its own callbacks.
+ */
+#ifndef BROOK_BROKER_PRIVATE_H
+#define BROOK_BROKER_PRIVATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/config.h"
+#include "lib/arena.h"
+#include "proto/kafka.h"
+#include "proto/kafka_errors.h"
+#include "store/store.h"
+
+struct event_base;
+struct event;
+struct bufferevent;
+struct evconnlistener;
+struct broker;
+struct groups;
+struct fs;
+struct console;
+
+#define CONN_MAX_PENDING    128        /* stop reading beyond this many in flight */
+#define CONN_OUT_HIGH_WATER (16 << 20) /* stop reading while this much is unsent */
+#define CONN_OUT_LOW_WATER  (4 << 20)
+
+struct conn {
+    struct broker *b;
+    struct bufferevent *bev;  /* NULL once the socket is closed */
+    struct conn *prev, *next; /* all connections */
+    struct pending *head, *tail;
+    int npending;
+    int refs;                 /* pendings alive + the socket */
+    bool paused;              /* reading stopped for backpressure */
+    int64_t last_active_ms;   /* monotonic: last byte read or written */
+    int64_t partial_since_ms; /* monotonic: a partial request arrived; 0 if none */
+    char peer[64];            /* "host:port" for log lines */
+};
+
+/* One request's slot in its connection's response order. */
+struct pending {
+    struct conn *c;
+    struct pending *next;      /* in the connection's order */
+    struct pending *next_done; /* on the broker's cross-thread completion list */
+    int16_t api_key, api_version;
+    int32_t correlation_id;
+    struct arena arena;                      /* the response struct and anything it points to */
+    void *resp;                              /* response struct to encode when complete */
+    struct kafka_out out;                    /* the encoded response */
+    bool ready;                              /* out may be sent when it reaches the head */
+    bool noreply;                            /* acks=0 produce: nothing is sent */
+    int waits;                               /* outstanding asynchronous parts (atomic) */
+    void (*on_complete)(struct pending *pd); /* loop thread, when waits reaches 0 */
+    void *ctx;                               /* handler state for on_complete */
+    int64_t started_ns;                      /* for request metrics */
+};
+
+/* A request in the making, as handlers see it. */
+struct request {
+    struct conn *c;
+    struct pending *pd;
+    struct kafka_request_header hdr;
+    int16_t version;
+    void *body;        /* decoded request struct (in tmp) */
+    struct arena *tmp; /* freed when dispatch returns */
+    uint8_t *frame;    /* the frame bytes (mutable: produce rewrites offsets) */
+    size_t frame_len;
+};
+
+typedef void (*handler_fn)(struct request *rq);
+
+/* Request counters per API, and per-topic byte/message counters (for /metrics). */
+struct topic_metrics {
+    char name[256];
+    int64_t messages_in, bytes_in, bytes_out;
+    struct topic_metrics *next;
+};
+
+struct metrics {
+    pthread_mutex_t mu;
+    int64_t requests[64]; /* by api key (< 64) */
+    int64_t request_errors[64];
+    int64_t connections_total;
+    struct topic_metrics *topics;
+};
+
+struct fetch_wait;
+
+struct broker {
+    struct broker_config *cfg;
+    struct store *store;
+    struct event_base *base;
+    struct evconnlistener *listeners[BROKER_MAX_LISTENERS];
+    int bound_port[BROKER_MAX_LISTENERS];
+    char bound_host[BROKER_MAX_LISTENERS][256];
+    int n_listeners;
+    struct event *accept_retry; /* re-enables listeners after EMFILE */
+    struct event *sweep;        /* idle and slow connections, group timers */
+    struct event *wake;         /* cross-thread wakeups */
+    struct event *sig_term, *sig_int;
+    struct conn *conns;
+    int64_t nconns;
+    bool stopping;
+
+    pthread_mutex_t wake_mu;
+    struct pending *completed; /* durability waits done (wake_mu) */
+    bool appended;             /* data was appended somewhere (wake_mu) */
+
+    struct fetch_wait *parked; /* long-poll fetches */
+    struct groups *groups;
+    struct metrics metrics;
+    int64_t next_producer_id; /* InitProducerId */
+    struct fs *fs;
+    struct console *console;
+};
+
+/* ---- server.c ---- */
+int server_start(struct broker *b);
+/* Drop c's socket; queued responses are discarded as they complete. Safe inside
+ * c's own callbacks: the connection is freed only when its last reference goes. */
+void conn_close(struct conn *c, const char *why);
+void server_stop_accepting(struct broker *b);
+void server_free(struct broker *b);
+/* Wake the loop from any thread. */
+void broker_wake(struct broker *b);
+/* Queue a completed pending from any thread (its waits reached 0). */
+void broker_complete_async(struct broker *b, struct pending *pd);
+/* Encode pd->resp (on the loop thread), mark it ready and send what can be sent. */
+void pending_finish(struct pending *pd);
+/* Drop a waiting part; when the last goes, finish (loop thread). */
+void pending_release_wait(struct pending *pd);
+/* The host and port clients should connect to. */
+void broker_advertised(struct broker *b, const char **host, int *port);
+
+/* ---- dispatch.c ---- */
+void dispatch_request(struct conn *c, uint8_t *frame, size_t len);
+/* Reply to rq now with resp (allocated in rq->pd->arena). */
+void request_respond(struct request *rq, void *resp);
+/* Allocate a zero-initialised response struct for rq's api/version. */
+void *response_new(struct request *rq);
+/* A NUL-terminated copy of s in the pending's arena ("" for null). */
+char *pd_strdup(struct pending *pd, struct kstr s);
+/* Kafka error code for a store/errno error. */
+int16_t kafka_error_from(int err);
+/* The API versions brook advertises (ApiVersions). */
+extern const struct api_range {
+    int16_t key, min, max;
+} advertised_apis[];
+extern const int n_advertised_apis;
+
+/* ---- handlers (h_*.c) ---- */
+void handle_api_versions(struct request *rq);
+void handle_metadata(struct request *rq);
+void handle_produce(struct request *rq);
+void handle_fetch(struct request *rq);
+void handle_list_offsets(struct request *rq);
+void handle_create_topics(struct request *rq);
+void handle_delete_topics(struct request *rq);
+void handle_create_partitions(struct request *rq);
+void handle_delete_records(struct request *rq);
+void handle_describe_configs(struct request *rq);
+void handle_init_producer_id(struct request *rq);
+void handle_sasl_handshake(struct request *rq);
+void handle_sasl_authenticate(struct request *rq);
+void handle_find_coordinator(struct request *rq);
+void handle_join_group(struct request *rq);
+void handle_sync_group(struct request *rq);
+void handle_heartbeat(struct request *rq);
+void handle_leave_group(struct request *rq);
+void handle_offset_commit(struct request *rq);
+void handle_offset_fetch(struct request *rq);
+void handle_list_groups(struct request *rq);
+void handle_describe_groups(struct request *rq);
+void handle_delete_groups(struct request *rq);
+
+/* ---- fetch.c ---- */
+void fetch_on_append(struct broker *b);
+void fetch_abort_all(struct broker *b);
+
+/* ---- topics (h_metadata.c) ---- */
+/* Get a topic, creating it when auto-creation is on and create is set. Returns a
+ * reference or NULL with *err set to a Kafka error code. */
+struct store_topic *broker_topic(struct broker *b, struct kstr name, bool create, int16_t *err);
+
+/* ---- group.c ---- */
+int groups_open(struct broker *b);
+void groups_close(struct broker *b);
+void groups_tick(struct broker *b, int64_t now_ms);
+/* Committed offset of group/topic/partition, or -1. */
+int64_t groups_committed(struct broker *b, const char *group, const char *topic, int32_t part);
+
+/* ---- metrics.c ---- */
+void metrics_init(struct metrics *m);
+void metrics_release(struct metrics *m);
+void metrics_request(struct metrics *m, int16_t key, bool error);
+void metrics_topic(struct metrics *m, const char *topic, int64_t msgs_in, int64_t bytes_in,
+                   int64_t bytes_out);
+
+#endif

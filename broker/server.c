@@ -1,0 +1,455 @@
+/*
+ * server.c - the TCP side of brookd on libevent: listeners, connections, framing,
+ * response ordering, backpressure, timeouts, and wakeups from other threads.
+ *
+ * Reading: frames are parsed straight out of the bufferevent's input (int32 size,
+ * then the request); a size below 0 or above socket.request.max.bytes closes the
+ * connection. Each request is dispatched at once, so pipelined requests are
+ * processed in order; their responses are queued as `pending`s and sent strictly
+ * in request order as each becomes ready. Reading stops while a connection has
+ * CONN_MAX_PENDING requests in flight or more than CONN_OUT_HIGH_WATER bytes
+ * unsent, and resumes below the low-water mark (le-proxy's pattern).
+ *
+ * Writing: memory parts of a response are copied into the output evbuffer; record
+ * data is added as file segments, which libevent sends with sendfile(2).
+ *
+ * A one-second sweep closes connections idle for connections.max.idle.ms and
+ * connections that leave a request incomplete for request.timeout.ms (slowloris),
+ * and drives group coordinator timers. When accept() fails for lack of file
+ * descriptors the listeners are paused for 100 ms instead of spinning.
+ *
+ * Closing is by flag: conn_close() drops the socket and the connection is freed
+ * once its last pending request has completed, outside its own callbacks.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "broker/private.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+
+#define SWEEP_MS        1000
+#define ACCEPT_RETRY_MS 100
+
+static void conn_unref(struct conn *c)
+{
+    if (--c->refs > 0)
+        return;
+    struct broker *b = c->b;
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (b->conns == c)
+        b->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    free(c);
+}
+
+static void pending_free(struct pending *pd)
+{
+    for (size_t i = 0; i < pd->out.n_splices; i++)
+        if (pd->out.splices[i].fd >= 0)
+            close(pd->out.splices[i].fd);
+    kafka_out_release(&pd->out);
+    arena_release(&pd->arena);
+    struct conn *c = pd->c;
+    free(pd);
+    conn_unref(c);
+}
+
+void conn_close(struct conn *c, const char *why)
+{
+    if (!c->bev)
+        return;
+    log_debug("brook.network", "closing connection from %s: %s", c->peer, why);
+    bufferevent_free(c->bev);
+    c->bev = NULL;
+    c->b->nconns--;
+    conn_unref(c); /* the socket's reference */
+}
+
+static size_t out_len(struct conn *c)
+{
+    return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+static void set_paused(struct conn *c, bool pause)
+{
+    if (!c->bev || c->paused == pause)
+        return;
+    c->paused = pause;
+    if (pause)
+        bufferevent_disable(c->bev, EV_READ);
+    else
+        bufferevent_enable(c->bev, EV_READ);
+}
+
+/* Put a ready response on the wire: memory pieces and file segments in order. */
+static void send_out(struct conn *c, struct kafka_out *o)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    size_t pos = 0;
+    for (size_t i = 0; i < o->n_splices; i++) {
+        struct kafka_splice *s = &o->splices[i];
+        evbuffer_add(out, o->w.buf + pos, s->pos - pos);
+        pos = s->pos;
+        struct evbuffer_file_segment *seg =
+            evbuffer_file_segment_new(s->fd, s->off, s->len, EVBUF_FS_CLOSE_ON_FREE);
+        if (!seg) {
+            conn_close(c, "cannot send file data");
+            return;
+        }
+        s->fd = -1; /* the segment owns it now */
+        evbuffer_add_file_segment(out, seg, 0, s->len);
+        evbuffer_file_segment_free(seg);
+    }
+    evbuffer_add(out, o->w.buf + pos, o->w.len - pos);
+}
+
+/* Send every ready response at the head of the queue. */
+static void conn_flush(struct conn *c)
+{
+    struct pending *pd;
+    while ((pd = c->head) && pd->ready) {
+        c->head = pd->next;
+        if (!c->head)
+            c->tail = NULL;
+        c->npending--;
+        if (c->bev && !pd->noreply)
+            send_out(c, &pd->out);
+        pending_free(pd);
+    }
+    if (c->bev && c->paused && c->npending < CONN_MAX_PENDING / 2 &&
+        out_len(c) < CONN_OUT_LOW_WATER)
+        set_paused(c, false);
+    if (c->b->stopping && !c->head && c->bev && out_len(c) == 0)
+        conn_close(c, "shutting down");
+}
+
+void pending_finish(struct pending *pd)
+{
+    if (!pd->noreply && pd->resp) {
+        int rc = kafka_response_encode(pd->api_key, pd->api_version, pd->correlation_id, pd->resp,
+                                       &pd->out);
+        if (rc) {
+            log_error("brook.network", "cannot encode %s v%d response: %s",
+                      kafka_api_find(pd->api_key)->name, pd->api_version, strerror(-rc));
+            pd->ready = true;
+            conn_close(pd->c, "response encoding failed");
+            conn_flush(pd->c);
+            return;
+        }
+    }
+    pd->ready = true;
+    conn_flush(pd->c);
+}
+
+void pending_release_wait(struct pending *pd)
+{
+    if (__atomic_sub_fetch(&pd->waits, 1, __ATOMIC_ACQ_REL) == 0) {
+        if (pd->on_complete)
+            pd->on_complete(pd);
+        else
+            pending_finish(pd);
+    }
+}
+
+void broker_wake(struct broker *b)
+{
+    pthread_mutex_lock(&b->wake_mu);
+    b->appended = true;
+    pthread_mutex_unlock(&b->wake_mu);
+    event_active(b->wake, EV_READ, 0);
+}
+
+void broker_complete_async(struct broker *b, struct pending *pd)
+{
+    pthread_mutex_lock(&b->wake_mu);
+    pd->next_done = b->completed;
+    b->completed = pd;
+    pthread_mutex_unlock(&b->wake_mu);
+    event_active(b->wake, EV_READ, 0);
+}
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct broker *b = arg;
+    pthread_mutex_lock(&b->wake_mu);
+    struct pending *list = b->completed;
+    bool appended = b->appended;
+    b->completed = NULL;
+    b->appended = false;
+    pthread_mutex_unlock(&b->wake_mu);
+    /* the list is newest first: reverse it so completions keep their order */
+    struct pending *rev = NULL;
+    while (list) {
+        struct pending *next = list->next_done;
+        list->next_done = rev;
+        rev = list;
+        list = next;
+    }
+    while (rev) {
+        struct pending *next = rev->next_done;
+        if (rev->on_complete)
+            rev->on_complete(rev);
+        else
+            pending_finish(rev);
+        rev = next;
+    }
+    if (appended)
+        fetch_on_append(b);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    c->refs++; /* dispatch may close the connection */
+    c->last_active_ms = clock_mono_ms();
+    while (c->bev) {
+        if (c->npending >= CONN_MAX_PENDING || out_len(c) > CONN_OUT_HIGH_WATER) {
+            set_paused(c, true);
+            break;
+        }
+        size_t avail = evbuffer_get_length(in), size;
+        uint8_t prefix[4];
+        if (avail < 4)
+            break;
+        evbuffer_copyout(in, prefix, 4);
+        int rc = kafka_frame(prefix, 4, (size_t)c->b->cfg->max_request_bytes, &size);
+        if (rc == -EMSGSIZE || rc == -EBADMSG) {
+            log_warn("brook.network", "closing %s: request size %d out of range", c->peer,
+                     (int)((uint32_t)prefix[0] << 24 | (uint32_t)prefix[1] << 16 |
+                           (uint32_t)prefix[2] << 8 | prefix[3]));
+            conn_close(c, "bad frame size");
+            break;
+        }
+        if (avail < 4 + size)
+            break;
+        uint8_t *frame = evbuffer_pullup(in, (ssize_t)(4 + size));
+        if (!frame) {
+            conn_close(c, "out of memory");
+            break;
+        }
+        dispatch_request(c, frame + 4, size);
+        if (c->bev)
+            evbuffer_drain(in, 4 + size);
+    }
+    if (c->bev) {
+        size_t left = evbuffer_get_length(in);
+        if (!left)
+            c->partial_since_ms = 0;
+        else if (!c->partial_since_ms)
+            c->partial_since_ms = c->last_active_ms;
+    }
+    conn_unref(c);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    c->last_active_ms = clock_mono_ms();
+    conn_flush(c);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        conn_close(c, what & BEV_EVENT_EOF ? "peer closed" : "socket error");
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int socklen, void *arg)
+{
+    struct broker *b = arg;
+    if (b->stopping || b->nconns >= b->cfg->max_connections) {
+        close(fd);
+        return;
+    }
+    struct conn *c = calloc(1, sizeof *c);
+    struct bufferevent *bev = c ? bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    if (!bev) {
+        free(c);
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
+    getnameinfo(sa, (socklen_t)socklen, host, sizeof host, serv, sizeof serv,
+                NI_NUMERICHOST | NI_NUMERICSERV);
+    snprintf(c->peer, sizeof c->peer, "%s:%s", host, serv);
+    c->b = b;
+    c->bev = bev;
+    c->refs = 1;
+    c->last_active_ms = clock_mono_ms();
+    c->next = b->conns;
+    if (b->conns)
+        b->conns->prev = c;
+    b->conns = c;
+    b->nconns++;
+    __atomic_add_fetch(&b->metrics.connections_total, 1, __ATOMIC_RELAXED);
+    bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    struct broker *b = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    log_warn("brook.network", "accept failed: %s; pausing the listeners for %d ms",
+             evutil_socket_error_to_string(err), ACCEPT_RETRY_MS);
+    for (int i = 0; i < b->n_listeners; i++)
+        evconnlistener_disable(b->listeners[i]);
+    struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
+    evtimer_add(b->accept_retry, &tv);
+}
+
+static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct broker *b = arg;
+    for (int i = 0; i < b->n_listeners && !b->stopping; i++)
+        evconnlistener_enable(b->listeners[i]);
+}
+
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct broker *b = arg;
+    int64_t now = clock_mono_ms();
+    for (struct conn *c = b->conns, *next; c; c = next) {
+        next = c->next;
+        if (!c->bev)
+            continue;
+        if (c->partial_since_ms && now - c->partial_since_ms > b->cfg->request_timeout_ms)
+            conn_close(c, "request not completed in time");
+        else if (!c->head && now - c->last_active_ms > b->cfg->idle_ms)
+            conn_close(c, "idle");
+    }
+    groups_tick(b, clock_wall_ms());
+}
+
+/* Resolve host:port and start listening; records the bound port. */
+static int listen_on(struct broker *b, const struct listen_addr *a)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res;
+    char port[16];
+    snprintf(port, sizeof port, "%d", a->port);
+    const char *host = a->host[0] ? a->host : NULL;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc) {
+        log_error("brook.network", "cannot resolve %s: %s", a->host, gai_strerror(rc));
+        return -EINVAL;
+    }
+    struct evconnlistener *l = evconnlistener_new_bind(
+        b->base, accept_cb, b, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        1024, res->ai_addr, (int)res->ai_addrlen);
+    freeaddrinfo(res);
+    if (!l) {
+        int err = errno;
+        log_error("brook.network", "cannot listen on %s:%d: %s", a->host, a->port, strerror(err));
+        return -err;
+    }
+    evconnlistener_set_error_cb(l, accept_error_cb);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &len);
+    char h[NI_MAXHOST], s[NI_MAXSERV];
+    getnameinfo((struct sockaddr *)&ss, len, h, sizeof h, s, sizeof s,
+                NI_NUMERICHOST | NI_NUMERICSERV);
+    int i = b->n_listeners++;
+    b->listeners[i] = l;
+    b->bound_port[i] = atoi(s);
+    snprintf(b->bound_host[i], sizeof b->bound_host[i], "%.255s", h);
+    return 0;
+}
+
+void broker_advertised(struct broker *b, const char **host, int *port)
+{
+    static char hostname[256];
+    const struct broker_config *c = b->cfg;
+    if (c->advertised_set) {
+        *host = c->advertised.host;
+        *port = c->advertised.port ? c->advertised.port : b->bound_port[0];
+        return;
+    }
+    *host = b->bound_host[0];
+    *port = b->bound_port[0];
+    if (!strcmp(*host, "0.0.0.0") || !strcmp(*host, "::")) {
+        /* bound to every address: name this machine, which others can reach */
+        if (!hostname[0] && gethostname(hostname, sizeof hostname - 1))
+            strcpy(hostname, "localhost");
+        *host = hostname;
+    }
+}
+
+int server_start(struct broker *b)
+{
+    pthread_mutex_init(&b->wake_mu, NULL);
+    b->wake = event_new(b->base, -1, 0, wake_cb, b);
+    b->sweep = event_new(b->base, -1, EV_PERSIST, sweep_cb, b);
+    b->accept_retry = evtimer_new(b->base, accept_retry_cb, b);
+    if (!b->wake || !b->sweep || !b->accept_retry)
+        return -ENOMEM;
+    struct timeval tv = {SWEEP_MS / 1000, (SWEEP_MS % 1000) * 1000};
+    event_add(b->sweep, &tv);
+    for (int i = 0; i < b->cfg->n_listeners; i++) {
+        int rc = listen_on(b, &b->cfg->listeners[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+void server_stop_accepting(struct broker *b)
+{
+    b->stopping = true;
+    for (int i = 0; i < b->n_listeners; i++)
+        evconnlistener_disable(b->listeners[i]);
+    fetch_abort_all(b); /* parked fetches answer now with what they have */
+    for (struct conn *c = b->conns, *next; c; c = next) {
+        next = c->next;
+        set_paused(c, true);
+        c->refs++;
+        conn_flush(c);
+        conn_unref(c);
+    }
+}
+
+void server_free(struct broker *b)
+{
+    while (b->conns) {
+        struct conn *c = b->conns;
+        c->refs++;
+        conn_close(c, "shutting down");
+        while (c->head) { /* nobody will complete these now */
+            struct pending *pd = c->head;
+            c->head = pd->next;
+            pending_free(pd);
+        }
+        conn_unref(c);
+    }
+    for (int i = 0; i < b->n_listeners; i++)
+        evconnlistener_free(b->listeners[i]);
+    if (b->wake)
+        event_free(b->wake);
+    if (b->sweep)
+        event_free(b->sweep);
+    if (b->accept_retry)
+        event_free(b->accept_retry);
+    pthread_mutex_destroy(&b->wake_mu);
+}
