@@ -81,12 +81,15 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_HELP) $(SERVER_A) $(BUILD)/clie
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SERVER_A) $(LIBS) $(CMOCKA)
 
 # programs under tests/<suite>/*.c (other than unit/ and fuzz/) each build one binary
-TOOL_SRC := $(foreach d,compat crash integration,$(wildcard tests/$(d)/*.c))
+TOOL_SUITES := compat crash integration
+TOOL_SRC := $(foreach d,$(TOOL_SUITES),$(wildcard tests/$(d)/*.c))
 TOOL_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
-$(BUILD)/tests/compat/% $(BUILD)/tests/crash/% $(BUILD)/tests/integration/%: \
-		$(BUILD)/tests/%.o $(SERVER_A) $(BUILD)/client.a
-	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(SERVER_A) $(BUILD)/client.a $(LIBS) $(RDKAFKA)
+define tool_rule
+$(BUILD)/tests/$(1)/%: $(BUILD)/tests/$(1)/%.o $(SERVER_A) $(BUILD)/client.a
+	@$$(if $(Q),echo "  LINK    $$@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $$@ $$< $(SERVER_A) $(BUILD)/client.a $(LIBS) $(RDKAFKA)
+endef
+$(foreach d,$(TOOL_SUITES),$(eval $(call tool_rule,$(d))))
 .SECONDARY:
 
 BENCH_SRC := $(wildcard bench/*.c)

@@ -860,7 +860,9 @@ static int16_t commit_check(struct broker *b, struct kafka_offset_commit_req *re
     }
     if (!g)
         return KAFKA_UNKNOWN_MEMBER_ID;
-    if (g->state == PREPARING)
+    /* commits stay open while a rebalance is prepared (eager consumers commit as they
+     * give up partitions) but not between the join and the leader's assignment */
+    if (g->state == COMPLETING)
         return KAFKA_REBALANCE_IN_PROGRESS;
     struct member *m = member_find(g, req->member_id);
     if (!m)

@@ -122,6 +122,7 @@ static void send_out(struct conn *c, struct kafka_out *o)
 static void conn_flush(struct conn *c)
 {
     struct pending *pd;
+    c->refs++; /* freeing the last pending may otherwise free c under us */
     while ((pd = c->head) && pd->ready) {
         c->head = pd->next;
         if (!c->head)
@@ -136,6 +137,7 @@ static void conn_flush(struct conn *c)
         set_paused(c, false);
     if (c->b->stopping && !c->head && c->bev && out_len(c) == 0)
         conn_close(c, "shutting down");
+    conn_unref(c);
 }
 
 void pending_finish(struct pending *pd)
