@@ -137,18 +137,11 @@ static struct pending *pending_new(struct conn *c, const struct kafka_request_he
 /* ApiVersions at a version brook cannot decode: answer v0 with the error. */
 static void api_versions_unsupported(struct conn *c, const struct kafka_request_header *h)
 {
-    struct request rq = {.c = c, .hdr = *h};
-    rq.hdr.api_version = 0;
-    rq.pd = pending_new(c, &rq.hdr);
-    rq.version = 0;
+    struct kafka_request_header v0 = *h;
+    v0.api_version = 0;
+    struct request rq = {.c = c, .hdr = *h, .version = 0};
+    rq.pd = pending_new(c, &v0);
     handle_api_versions(&rq);
-    struct kafka_api_versions_resp *resp = rq.pd->resp;
-    if (resp)
-        resp->error_code = KAFKA_UNSUPPORTED_VERSION;
-    /* handle_api_versions already encoded it: encode again with the error set */
-    kafka_out_reset(&rq.pd->out);
-    rq.pd->ready = false;
-    pending_finish(rq.pd);
 }
 
 void dispatch_request(struct conn *c, uint8_t *frame, size_t len)

@@ -68,6 +68,9 @@ void handle_api_versions(struct request *rq)
     for (int i = 0; i < n_advertised_apis; i++)
         resp->api_keys[i] = (struct kafka_api_versions_resp_api_key){
             advertised_apis[i].key, advertised_apis[i].min, advertised_apis[i].max};
+    /* a version brook cannot decode is answered in v0 with the versions it has */
+    if (rq->hdr.api_version > kafka_api_find(KAFKA_API_API_VERSIONS)->max_version)
+        resp->error_code = KAFKA_UNSUPPORTED_VERSION;
     request_respond(rq, resp);
 }
 

@@ -1,0 +1,366 @@
+#!/usr/bin/env python3
+"""Hostile input against a live brookd, while a control producer keeps producing.
+
+Each case opens its own connection and sends one malformed or abusive request;
+brookd must answer it with the right Kafka error, or close that connection, and
+keep serving everyone else: after every case the control producer's next produce
+must succeed, and brookd's memory must not have grown by what a hostile count
+asked for. Prints "ok - ..." / "not ok - ..." lines. Standard library only.
+
+usage: hostile.py HOST:PORT BROOKD_PID
+"""
+import socket
+import struct
+import sys
+import threading
+import time
+
+HOST, PORT = sys.argv[1].rsplit(':', 1)
+PORT = int(PORT)
+PID = int(sys.argv[2])
+failures = 0
+
+
+def result(good, name):
+    global failures
+    print(('ok - ' if good else 'not ok - ') + name, flush=True)
+    failures += not good
+
+
+# ---- encoding -----------------------------------------------------------------
+
+def _crc_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+CRC_TABLE = _crc_table()
+
+
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for b in data:
+        c = CRC_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def uvarint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def varint(v):
+    return uvarint((v << 1) ^ (v >> 63))
+
+
+def string(s):
+    if s is None:
+        return struct.pack('>h', -1)
+    b = s.encode()
+    return struct.pack('>h', len(b)) + b
+
+
+def record_batch(values, corrupt_crc=False):
+    recs = b''
+    for i, v in enumerate(values):
+        body = b'\x00' + varint(0) + varint(i) + varint(-1) + varint(len(v)) + v + varint(0)
+        recs += varint(len(body)) + body
+    now = int(time.time() * 1000)
+    after_crc = struct.pack('>hiqqqhii', 0, len(values) - 1, now, now, -1, -1, -1,
+                            len(values)) + recs
+    crc = crc32c(after_crc) ^ (1 if corrupt_crc else 0)
+    rest = struct.pack('>ibI', -1, 2, crc) + after_crc
+    return struct.pack('>qi', 0, len(rest)) + rest
+
+
+def request(api, version, corr, body, client='hostile'):
+    hdr = struct.pack('>hhi', api, version, corr) + string(client)
+    if api == 18 and version >= 3:
+        hdr += b'\x00'  # flexible request header: empty tagged fields
+    msg = hdr + body
+    return struct.pack('>i', len(msg)) + msg
+
+
+def produce_body(topic, batch, acks=1):
+    return (string(None) + struct.pack('>hi', acks, 10000) + struct.pack('>i', 1) +
+            string(topic) + struct.pack('>i', 1) + struct.pack('>ii', 0, len(batch)) + batch)
+
+
+# ---- I/O ------------------------------------------------------------------------
+
+def connect():
+    s = socket.create_connection((HOST, PORT), timeout=10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def read_exact(s, n):
+    buf = b''
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def read_response(s):
+    head = read_exact(s, 4)
+    if head is None:
+        return None
+    (size,) = struct.unpack('>i', head)
+    return read_exact(s, size)
+
+
+def closed_by_peer(s, timeout=10):
+    """True when brookd closes the connection (EOF) within timeout seconds."""
+    s.settimeout(timeout)
+    try:
+        while True:
+            data = s.recv(65536)
+            if not data:
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def produce_error(resp):
+    """Error code of the single partition in a Produce v3 response."""
+    off = 4  # correlation id
+    off += 4  # topics count
+    (n,) = struct.unpack_from('>h', resp, off)
+    off += 2 + n + 4  # name, partitions count
+    return struct.unpack_from('>ih', resp, off)[1]
+
+
+def rss_kib():
+    with open(f'/proc/{PID}/status') as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+# ---- the control producer --------------------------------------------------------
+
+class Control(threading.Thread):
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.ok = 0
+        self.errors = []
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+
+    def run(self):
+        ensure_topic('control')
+        s = connect()
+        corr = 0
+        deadline = time.time() + 300
+        while not self.stop.is_set() and time.time() < deadline:
+            corr += 1
+            try:
+                s.sendall(request(0, 3, corr, produce_body('control', record_batch([b'ctl']))))
+                resp = read_response(s)
+                err = produce_error(resp) if resp else -99
+            except OSError as e:
+                err = str(e)
+            with self.lock:
+                if err == 0:
+                    self.ok += 1
+                else:
+                    self.errors.append(err)
+            self.stop.wait(0.01)
+        s.close()
+
+    def count(self):
+        with self.lock:
+            return self.ok
+
+    def wait_progress(self, before, timeout=10):
+        """Wait until the control producer succeeded again after `before`."""
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.count() > before + 1:
+                return True
+            time.sleep(0.01)
+        return False
+
+
+def ensure_topic(name):
+    s = connect()  # Metadata v4 with auto-creation
+    s.sendall(request(3, 4, 0, struct.pack('>i', 1) + string(name) + b'\x01'))
+    read_response(s)
+    s.close()
+
+
+ensure_topic('hostile')
+control = Control()
+control.start()
+control.wait_progress(0)
+
+
+def case(name, fn):
+    before = control.count()
+    try:
+        good = fn()
+    except Exception as e:  # a crash of the test itself is a failure, not an exception
+        print(f'# {name}: {e!r}', flush=True)
+        good = False
+    result(good, name)
+    result(control.wait_progress(before), f'{name}: the control producer keeps producing')
+
+
+def frame_negative():
+    s = connect()
+    s.sendall(struct.pack('>i', -1) + b'junk')
+    return closed_by_peer(s)
+
+
+def frame_too_large():
+    s = connect()
+    s.sendall(struct.pack('>i', 200 * 1024 * 1024))  # above socket.request.max.bytes
+    return closed_by_peer(s)
+
+
+def unknown_api():
+    s = connect()
+    s.sendall(request(9999, 0, 1, b''))
+    return closed_by_peer(s)
+
+
+def unsupported_version():
+    s = connect()
+    s.sendall(request(3, 99, 1, struct.pack('>i', 0)))
+    return closed_by_peer(s)
+
+
+def api_versions_too_new():
+    s = connect()
+    s.sendall(request(18, 99, 7, b''))
+    resp = read_response(s)
+    corr, err = struct.unpack_from('>ih', resp, 0)
+    (count,) = struct.unpack_from('>i', resp, 6)
+    return corr == 7 and err == 35 and count > 10  # UNSUPPORTED_VERSION, v0 body
+
+
+def array_count_minus_one():
+    s = connect()  # CreateTopics v0 whose (non-nullable) topic array has count -1
+    s.sendall(request(19, 0, 1, struct.pack('>ii', -1, 1000)))
+    return closed_by_peer(s)
+
+
+def array_count_huge():
+    before = rss_kib()
+    s = connect()  # Metadata v1 claiming 2^31-1 topics in a 12-byte body
+    s.sendall(request(3, 1, 1, struct.pack('>i', 0x7FFFFFFF) + b'\x00\x01a'))
+    closed = closed_by_peer(s)
+    return closed and rss_kib() - before < 10 * 1024
+
+
+def string_length_huge():
+    s = connect()  # Metadata v1 with one topic whose name claims 32767 bytes
+    s.sendall(request(3, 1, 1, struct.pack('>ih', 1, 32767) + b'abc'))
+    return closed_by_peer(s)
+
+
+def truncated_body():
+    s = connect()
+    whole = request(0, 3, 1, produce_body('t', record_batch([b'x'])))
+    cut = whole[4:4 + 30]  # header and the start of the body only
+    s.sendall(struct.pack('>i', len(cut)) + cut)
+    return closed_by_peer(s)
+
+
+def six_byte_varint():
+    s = connect()  # ApiVersions v3: a compact string length in six varint bytes
+    body = b'\x80\x80\x80\x80\x80\x01abc' + b'\x01' + b'\x00'
+    s.sendall(request(18, 3, 1, body))
+    return closed_by_peer(s)
+
+
+def bad_crc():
+    s = connect()
+    s.sendall(request(0, 3, 1, produce_body('hostile', record_batch([b'bad'], corrupt_crc=True))))
+    return produce_error(read_response(s)) == 2  # CORRUPT_MESSAGE
+
+
+def too_large():
+    s = connect()
+    big = record_batch([b'x' * (1100 * 1024)])  # over max.message.bytes (1 MiB)
+    s.sendall(request(0, 3, 1, produce_body('hostile', big)))
+    return produce_error(read_response(s)) == 10  # MESSAGE_TOO_LARGE
+
+
+def invalid_topic_produce():
+    s = connect()
+    s.sendall(request(0, 3, 1, produce_body('bad/name', record_batch([b'x']))))
+    return produce_error(read_response(s)) == 17  # INVALID_TOPIC_EXCEPTION
+
+
+def invalid_topic_metadata():
+    s = connect()
+    s.sendall(request(3, 1, 1, struct.pack('>i', 1) + string('bad name')))
+    resp = read_response(s)
+    off = 4
+    (nb,) = struct.unpack_from('>i', resp, off)
+    off += 4
+    for _ in range(nb):
+        off += 4
+        (hl,) = struct.unpack_from('>h', resp, off)
+        off += 2 + hl + 4
+        (rl,) = struct.unpack_from('>h', resp, off)
+        off += 2 + max(rl, 0)
+    off += 4 + 4  # controller id, topic count
+    (err,) = struct.unpack_from('>h', resp, off)
+    return err == 17
+
+
+def invalid_topic_create():
+    s = connect()
+    body = struct.pack('>i', 1) + string('..') + struct.pack('>ihii', 1, 1, 0, 0)
+    s.sendall(request(19, 0, 1, body + struct.pack('>i', 1000)))
+    resp = read_response(s)
+    (nl,) = struct.unpack_from('>h', resp, 8)
+    (err,) = struct.unpack_from('>h', resp, 10 + nl)
+    return err == 17
+
+
+def garbage_stream():
+    s = connect()  # a valid size followed by bytes that decode to nothing sensible
+    s.sendall(struct.pack('>i', 64) + bytes(range(64)))
+    return closed_by_peer(s)
+
+
+case('a negative frame size closes the connection', frame_negative)
+case('a frame above socket.request.max.bytes closes the connection', frame_too_large)
+case('an unknown api key closes the connection', unknown_api)
+case('an unsupported version closes the connection', unsupported_version)
+case('ApiVersions at an unknown version gets UNSUPPORTED_VERSION in v0', api_versions_too_new)
+case('an array count of -1 closes the connection', array_count_minus_one)
+case('an array count of INT32_MAX closes it without allocating for it', array_count_huge)
+case('a string longer than the frame closes the connection', string_length_huge)
+case('a truncated body closes the connection', truncated_body)
+case('a 6-byte varint closes the connection', six_byte_varint)
+case('a batch with a bad CRC gets CORRUPT_MESSAGE', bad_crc)
+case('an oversized batch gets MESSAGE_TOO_LARGE', too_large)
+case('producing to an invalid topic name gets INVALID_TOPIC_EXCEPTION', invalid_topic_produce)
+case('metadata for an invalid topic name gets INVALID_TOPIC_EXCEPTION', invalid_topic_metadata)
+case('CreateTopics with an invalid name gets INVALID_TOPIC_EXCEPTION', invalid_topic_create)
+case('a frame of garbage closes the connection', garbage_stream)
+
+control.stop.set()
+control.join(30)
+result(not control.errors, f'the control producer never failed ({control.ok} produced, '
+       f'errors: {control.errors[:5]})')
+sys.exit(1 if failures else 0)
