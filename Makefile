@@ -71,6 +71,52 @@ $(BUILD)/brook: $(BUILD)/client/cli.o $(CLIENT_A)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 endif
 
+# --- libbrook: the client library, static and shared, with its pkg-config file -----------
+LIBBROOK_OBJ := $(client_OBJ) $(proto_OBJ) $(lib_OBJ)
+PIC_OBJ      := $(patsubst $(BUILD)/%,$(BUILD)/pic/%,$(LIBBROOK_OBJ))
+ifneq ($(wildcard client/brook.h),)
+PROGRAMS += $(BUILD)/libbrook.a $(BUILD)/libbrook.so $(BUILD)/brook.pc
+endif
+$(BUILD)/libbrook.a: $(LIBBROOK_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC -fPIC $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
+$(BUILD)/libbrook.so: $(PIC_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libbrook.so.0 -o $@ $^ \
+		$(shell pkg-config --libs zlib liblz4 libzstd snappy 2>/dev/null) -lpthread
+$(BUILD)/brook.pc: Makefile
+	@mkdir -p $(@D)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+		'Name: brook' 'Description: client library for brook and other Kafka-protocol brokers' \
+		'Version: $(VERSION)' 'Libs: -L$${libdir} -lbrook' \
+		'Libs.private: $(shell pkg-config --libs zlib liblz4 libzstd snappy 2>/dev/null) -lpthread' \
+		'Cflags: -I$${includedir}' >$@
+
+# --- install ---------------------------------------------------------------------------------
+PREFIX  ?= /usr/local
+VERSION := 0.1.0
+DESTDIR ?=
+.PHONY: install
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 755 $(BUILD)/brookd $(DESTDIR)$(PREFIX)/bin/
+	$(if $(wildcard client/cli.c),install -m 755 $(BUILD)/brook $(DESTDIR)$(PREFIX)/bin/)
+	$(if $(wildcard client/brook.h),install -m 644 $(BUILD)/libbrook.a $(DESTDIR)$(PREFIX)/lib/)
+	$(if $(wildcard client/brook.h),install -m 755 $(BUILD)/libbrook.so \
+		$(DESTDIR)$(PREFIX)/lib/libbrook.so.0)
+	$(if $(wildcard client/brook.h),ln -sf libbrook.so.0 $(DESTDIR)$(PREFIX)/lib/libbrook.so)
+	$(if $(wildcard client/brook.h),install -m 644 client/brook.h $(DESTDIR)$(PREFIX)/include/)
+	$(if $(wildcard client/brook.h),install -m 644 $(BUILD)/brook.pc \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/)
+	$(foreach m,$(wildcard docs/man/*.1),install -m 644 $(m) $(DESTDIR)$(PREFIX)/share/man/man1/;)
+	$(if $(wildcard client/completion.bash),install -m 644 client/completion.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/brook)
+
 # --- tests -----------------------------------------------------------------------------
 # tests/unit/test_X.c -> build/tests/test_X (cmocka, linked against every server module)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
