@@ -40,6 +40,23 @@ static void test_crc32c_hw_matches_portable(void **state)
     uint32_t chained = crc32c(crc32c(0, buf, 1000), buf + 1000, sizeof buf - 1000);
     assert_int_equal(whole, chained);
     assert_int_equal(whole, crc32c_portable(0, buf, sizeof buf));
+    /* long inputs take the three-stream paths: around and across their part sizes */
+    size_t big = 200000;
+    uint8_t *b = malloc(big);
+    assert_non_null(b);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < big; i++) {
+        x = x * 1103515245 + 12345;
+        b[i] = (uint8_t)(x >> 16);
+    }
+    const size_t lens[] = {767, 768, 769, 24575, 24576, 24577, 24576 + 768 + 13, 100000, big};
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++)
+        for (size_t off = 0; off < 3; off++) {
+            size_t n = lens[i] - off;
+            assert_int_equal(crc32c(0, b + off, n), crc32c_portable(0, b + off, n));
+            assert_int_equal(crc32c(0x1234, b + off, n), crc32c_portable(0x1234, b + off, n));
+        }
+    free(b);
 }
 
 static void test_reader_ints(void **state)
