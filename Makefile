@@ -11,7 +11,7 @@
 
 CC       ?= cc
 Q        := $(if $(V),,@)# V=1 shows whole command lines
-PKGS     := libevent libevent_pthreads fuse3 zlib liblz4 libzstd snappy jansson
+PKGS     := libevent fuse3 zlib liblz4 libzstd jansson
 PKGS_OPT := cmocka rdkafka
 
 BUILD    := build
@@ -29,13 +29,13 @@ endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CMOCKA     := $(shell pkg-config --libs cmocka 2>/dev/null)
+CMOCKA     := $(shell pkg-config --libs cmocka 2>/dev/null) -lsnappy # libsnappy: a reference for tests
 RDKAFKA    := $(shell pkg-config --libs rdkafka 2>/dev/null)
 
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE -I. $(WARN) $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS) -MMD -MP
-ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+ALL_LDFLAGS = -Wl,--as-needed $(SANFLAGS) $(LDFLAGS)
 LIBS        = $(PKG_LIBS) -lpthread -lm
 
 # --- modules: each directory is one static archive --------------------------------
@@ -86,13 +86,13 @@ $(BUILD)/pic/%.o: %.c
 $(BUILD)/libbrook.so: $(PIC_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libbrook.so.0 -o $@ $^ \
-		$(shell pkg-config --libs zlib liblz4 libzstd snappy 2>/dev/null) -lpthread
+		$(shell pkg-config --libs zlib liblz4 libzstd 2>/dev/null) -lpthread
 $(BUILD)/brook.pc: Makefile
 	@mkdir -p $(@D)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 		'Name: brook' 'Description: client library for brook and other Kafka-protocol brokers' \
 		'Version: $(VERSION)' 'Libs: -L$${libdir} -lbrook' \
-		'Libs.private: $(shell pkg-config --libs zlib liblz4 libzstd snappy 2>/dev/null) -lpthread' \
+		'Libs.private: $(shell pkg-config --libs zlib liblz4 libzstd 2>/dev/null) -lpthread' \
 		'Cflags: -I$${includedir}' >$@
 
 # --- install ---------------------------------------------------------------------------------
@@ -188,3 +188,68 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# --- reliability: fuzzing, crash loop, faults, hostile load (docs/reliability.md) --------
+#   make fuzz FUZZ_SECONDS=N   build the libFuzzer targets (tests/fuzz/) with clang and run
+#                              each N seconds, two at a time; corpora grow in $(FUZZ_BUILD)/work
+#   make crash CYCLES=N        the crash loop (tests/crash/loop.sh) for N kill -9 cycles
+#   make hostile               hostile load against a live brookd (bench/hostile.sh)
+# The library sources are compiled again with clang and coverage instrumentation for the
+# fuzz targets; tests/fuzz/api.c is compiled once per Kafka API (-DFUZZ_API=...).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+CYCLES       ?= 100
+FUZZ_BUILD   := $(BUILD)/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -std=gnu11 -D_GNU_SOURCE -I. -g -O1 $(WARN) $(PKG_CFLAGS) $(FUZZ_SAN) -MMD -MP
+FUZZ_MODS    := lib proto store fs
+FUZZ_APIS    := $(shell sed -n 's/^ *KAFKA_API_\([A-Z_]*\) = [0-9]*,$$/\1/p' proto/kafka_msgs.h \
+                  2>/dev/null | tr A-Z a-z)
+FUZZ_ONE     := $(patsubst tests/fuzz/%.c,%,$(filter-out tests/fuzz/api.c tests/fuzz/seeds.c,\
+                  $(wildcard tests/fuzz/*.c)))
+FUZZ_BIN     := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_ONE) $(addprefix api_,$(FUZZ_APIS)))
+FUZZ_A       := $(FUZZ_BUILD)/fs.a $(FUZZ_BUILD)/store.a $(FUZZ_BUILD)/proto.a $(FUZZ_BUILD)/lib.a
+
+define fuzz_module_rule
+$(FUZZ_BUILD)/$(1).a: $$(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$$($(1)_SRC))
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach m,$(FUZZ_MODS),$(eval $(call fuzz_module_rule,$(m))))
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(FUZZ_BUILD)/obj/tests/fuzz/api_%.o: tests/fuzz/api.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZCC  $< ($*)")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_API=KAFKA_API_$$(echo $* | tr a-z A-Z) -c -o $@ $<
+$(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_A)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_A) $(PKG_LIBS) -lpthread -lm
+# the seed generator is an ordinary program (tests/fuzz/seeds.c): make fuzz-seeds
+$(FUZZ_BUILD)/seeds: $(FUZZ_BUILD)/obj/tests/fuzz/seeds.o $(FUZZ_A)
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -o $@ $< $(FUZZ_A) $(PKG_LIBS) -lpthread -lm
+
+# brookd with a fault-injecting sysio table, for tests/crash/faults.sh (tests/crash/faultd.c)
+$(BUILD)/tests/crash/brookd_main.o: broker/main.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -Dmain=brookd_main -c -o $@ $<
+$(BUILD)/tests/crash/faultd: $(BUILD)/tests/crash/faultd.o $(BUILD)/tests/crash/brookd_main.o \
+		$(SERVER_A)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(SERVER_A) $(LIBS)
+
+.PHONY: fuzz fuzz-build fuzz-seeds crash hostile
+fuzz-build: $(FUZZ_BIN)
+fuzz: fuzz-build
+	BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_WORK=$(FUZZ_BUILD)/work tests/fuzz/run.sh
+fuzz-seeds: $(FUZZ_BUILD)/seeds $(BUILD)/brookd
+	BUILD=$(BUILD) tests/fuzz/seeds.sh
+crash: $(BUILD)/brookd $(BUILD)/tests/crash/crashloop
+	BUILD=$(BUILD) CYCLES=$(CYCLES) tests/crash/loop.sh
+hostile: $(BUILD)/brookd $(BUILD)/bench/hostile
+	BUILD=$(BUILD) bench/hostile.sh
+ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
+check: fuzz-build
+endif

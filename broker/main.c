@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/thread.h>
 
 #include "broker/private.h"
 #include "lib/clock.h"
@@ -110,7 +109,7 @@ int main(int argc, char **argv)
     struct broker b = {.cfg = &cfg};
     metrics_init(&b.metrics);
     int status = 1;
-    if (evthread_use_pthreads() || !(b.base = event_base_new())) {
+    if (broker_use_threads() || !(b.base = event_base_new())) {
         log_error("brook.broker", "cannot start the event loop");
         goto out_cfg;
     }

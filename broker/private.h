@@ -129,6 +129,10 @@ struct broker {
     struct console *console;
 };
 
+/* ---- evthread.c ---- */
+/* Make libevent thread-safe with pthreads (before the event base is created). */
+int broker_use_threads(void);
+
 /* ---- server.c ---- */
 int server_start(struct broker *b);
 /* Drop c's socket; queued responses are discarded as they complete. Safe inside
@@ -203,6 +207,53 @@ void groups_close(struct broker *b);
 void groups_tick(struct broker *b, int64_t now_ms);
 /* Committed offset of group/topic/partition, or -1. */
 int64_t groups_committed(struct broker *b, const char *group, const char *topic, int32_t part);
+
+/* Read-only views for the console. Strings are borrowed: valid during the call
+ * (or until the loop next runs group code, for groups_describe's *out). */
+struct group_info {
+    const char *id, *state; /* state as Kafka names it: "Stable", "Empty", ... */
+    const char *protocol_type, *protocol, *leader; /* "" when none */
+    int32_t generation;
+    int nmembers;
+};
+struct group_member_info {
+    const char *id, *instance_id; /* instance_id NULL unless static */
+    const char *client_id, *client_host;
+    int32_t session_ms;
+    const uint8_t *assignment; /* the leader's assignment while Stable, else NULL */
+    int32_t assignment_len;
+};
+typedef void (*groups_group_fn)(void *arg, const struct group_info *g);
+typedef void (*groups_member_fn)(void *arg, const struct group_member_info *m);
+typedef void (*groups_offset_fn)(void *arg, const char *group, const char *topic,
+                                 int32_t partition, int64_t offset, const char *metadata,
+                                 int64_t commit_ms);
+/* Call fn for every group. */
+void groups_foreach(struct broker *b, groups_group_fn fn, void *arg);
+/* Describe one group into *out and call fn (may be NULL) for each member; -ENOENT. */
+int groups_describe(struct broker *b, const char *id, struct group_info *out,
+                    groups_member_fn fn, void *arg);
+/* Call fn for each committed offset of group (NULL: of every group). */
+void groups_foreach_offset(struct broker *b, const char *group, groups_offset_fn fn, void *arg);
+/*
+ * Set the committed offsets of n partitions of topic for a group that has no
+ * members (creating the group if unknown), as OffsetCommit outside a generation
+ * does. Returns as store_partition_when_durable() for the commit record: 1 when
+ * already durable, 0 when done(arg, rc) will be called from the flusher, or a
+ * negative error: -EBUSY while the group has members, -EINVAL, or a store error.
+ */
+int groups_reset_offsets(struct broker *b, const char *group, const char *topic,
+                         const int32_t *partitions, const int64_t *offsets, int n,
+                         store_done_fn done, void *arg);
+
+/* ---- console*.c: the HTTP console (console.listeners) ---- */
+/* Start the console on cfg->console when enabled; 0 or a negative errno (logged). */
+int console_start(struct broker *b);
+/* Close tails and connections, wait for outstanding durability callbacks, free.
+ * Call after the loop has stopped and before the groups and the store close. */
+void console_stop(struct broker *b);
+/* "host:port" the console is bound to (the real port), or NULL when it is off. */
+const char *console_address(struct broker *b);
 
 /* ---- metrics.c ---- */
 void metrics_init(struct metrics *m);

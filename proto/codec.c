@@ -30,6 +30,7 @@
  *   zstd    one frame per batch at level 3 with the content size and a checksum.
  */
 #include "proto/record.h"
+#include "proto/snappy.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -38,7 +39,6 @@
 
 #define ZLIB_CONST
 #include <lz4frame.h>
-#include <snappy-c.h>
 #include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
@@ -229,47 +229,41 @@ static int gzip_decompress(const uint8_t *in, size_t n, struct sink *s)
 
 static int snappy_compress_xerial(const uint8_t *in, size_t n, struct writer *w)
 {
-    size_t bound = snappy_max_compressed_length(XERIAL_BLOCK);
-    char *tmp = malloc(bound);
+    size_t bound = snappy_raw_bound(XERIAL_BLOCK);
+    uint8_t *tmp = malloc(bound);
     if (!tmp)
         return -ENOMEM;
-    int rc = 0;
     writer_bytes(w, xerial_magic, sizeof xerial_magic);
     writer_be32(w, 1); /* version */
     writer_be32(w, 1); /* compatible version */
     for (size_t off = 0, k; off < n && writer_ok(w); off += k) {
         k = n - off < XERIAL_BLOCK ? n - off : XERIAL_BLOCK;
-        size_t clen = bound;
-        if (snappy_compress((const char *)in + off, k, tmp, &clen) != SNAPPY_OK) {
-            rc = -EIO;
-            break;
-        }
+        size_t clen = snappy_raw_compress(in + off, k, tmp);
         writer_be32(w, (uint32_t)clen);
         writer_bytes(w, tmp, clen);
     }
     free(tmp);
-    return rc ? rc : w->err;
+    return w->err;
 }
 
 /* One raw snappy buffer, whose first bytes state its decompressed size. */
 static int snappy_block(const uint8_t *in, size_t n, struct sink *s)
 {
     size_t ulen;
-    if (snappy_uncompressed_length((const char *)in, n, &ulen) != SNAPPY_OK)
+    if (snappy_raw_length(in, n, &ulen))
         return -EBADMSG;
     if (ulen / SNAPPY_EXPANSION > n)
         return -EBADMSG; /* more than n bytes of snappy can encode */
     if (ulen > s->left)
         return -EMSGSIZE;
     if (ulen == 0)
-        return snappy_validate_compressed_buffer((const char *)in, n) == SNAPPY_OK ? 0 : -EBADMSG;
+        return snappy_raw_decompress(in, n, NULL, 0);
     int rc = sink_room(s, ulen);
     if (rc)
         return rc;
-    size_t got = ulen;
-    if (snappy_uncompress((const char *)in, n, (char *)s->p, &got) != SNAPPY_OK || got != ulen)
+    if (snappy_raw_decompress(in, n, s->p, ulen))
         return -EBADMSG;
-    return sink_commit(s, got);
+    return sink_commit(s, ulen);
 }
 
 static int snappy_decompress(const uint8_t *in, size_t n, struct sink *s)

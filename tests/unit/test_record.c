@@ -24,6 +24,8 @@
 
 #include <lz4frame.h>
 #include <snappy-c.h>
+
+#include "proto/snappy.h"
 #define ZLIB_CONST
 #include <zlib.h>
 #include <zstd.h>
@@ -797,6 +799,58 @@ static void test_snappy_raw_decodes(void **state)
     writer_release(&batch);
 }
 
+/* brook's own raw snappy against libsnappy, both ways, and on hostile input */
+static void test_snappy_own_matches_libsnappy(void **state)
+{
+    for (int kind = 0; kind < INPUT_KINDS; kind++) {
+        size_t n;
+        uint8_t *in = make_input(kind, &n);
+        uint8_t *ours = malloc(snappy_raw_bound(n));
+        uint8_t *back = malloc(n + 1);
+        assert_non_null(ours);
+        assert_non_null(back);
+        size_t olen = snappy_raw_compress(in, n, ours);
+        assert_true(olen <= snappy_raw_bound(n));
+        size_t ulen = 0;
+        assert_int_equal(snappy_uncompressed_length((const char *)ours, olen, &ulen), SNAPPY_OK);
+        assert_int_equal(ulen, n);
+        assert_int_equal(snappy_uncompress((const char *)ours, olen, (char *)back, &ulen),
+                         SNAPPY_OK); /* libsnappy reads what we write */
+        assert_true(n == 0 || memcmp(back, in, n) == 0);
+        memset(back, 0, n + 1);
+        assert_int_equal(snappy_raw_decompress(ours, olen, back, n), 0);
+        assert_true(n == 0 || memcmp(back, in, n) == 0);
+        size_t clen = snappy_max_compressed_length(n);
+        char *theirs = malloc(clen);
+        assert_non_null(theirs);
+        assert_int_equal(snappy_compress((const char *)in, n, theirs, &clen), SNAPPY_OK);
+        memset(back, 0, n + 1);
+        assert_int_equal(snappy_raw_decompress((uint8_t *)theirs, clen, back, n), 0);
+        assert_true(n == 0 || memcmp(back, in, n) == 0); /* and we read what it writes */
+        /* every truncation fails cleanly; some bit flips in the first KiB too */
+        size_t cuts = olen < 4096 ? olen : 4096;
+        for (size_t cut = 0; cut < cuts; cut++)
+            assert_int_not_equal(snappy_raw_decompress(ours, cut, back, n), 0);
+        for (size_t i = 0; i < (olen < 1024 ? olen : 1024) * 8; i += 3) {
+            ours[i / 8] ^= (uint8_t)(1 << (i % 8));
+            (void)snappy_raw_decompress(ours, olen, back, n); /* no crash, no overrun */
+            ours[i / 8] ^= (uint8_t)(1 << (i % 8));
+        }
+        free(theirs);
+        free(ours);
+        free(back);
+        free(in);
+    }
+    /* a copy reaching before the start, and one past the declared length */
+    const uint8_t before[] = {4, 0x01 | (0 << 2), 0x05};
+    uint8_t out[16];
+    assert_int_equal(snappy_raw_decompress(before, sizeof before, out, 4), -EBADMSG);
+    const uint8_t past[] = {2, 0x04, 'a', 'b'}; /* a 2-byte literal in a 2-byte block */
+    assert_int_equal(snappy_raw_decompress(past, sizeof past, out, 2), 0);
+    const uint8_t longer[] = {2, 0x08, 'a', 'b', 'c'};
+    assert_int_equal(snappy_raw_decompress(longer, sizeof longer, out, 2), -EBADMSG);
+}
+
 static void test_codec_names(void **state)
 {
     enum codec c;
@@ -1199,6 +1253,7 @@ int main(void)
         cmocka_unit_test(test_control_and_log_append_time),
         cmocka_unit_test(test_builder_add_at_and_gaps),
         cmocka_unit_test(test_builder_limits_and_reset),
+        cmocka_unit_test(test_snappy_own_matches_libsnappy),
         cmocka_unit_test(test_codec_names),
         cmocka_unit_test(test_codec_roundtrip),
         cmocka_unit_test(test_codec_batch_roundtrip),
