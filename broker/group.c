@@ -124,7 +124,8 @@ static void *xmemdup(const void *p, size_t n)
 static size_t offset_key(char *buf, size_t size, const char *group, const char *topic, int32_t p)
 {
     int n = snprintf(buf, size, "%s%c%s%c%d", group, 0, topic, 0, p);
-    return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
+    /* the key includes its final NUL: every part reads as a C string */
+    return n < 0 || (size_t)n >= size ? 0 : (size_t)n + 1;
 }
 
 static struct group *group_find(struct broker *b, struct kstr id)

@@ -1,0 +1,79 @@
+// kafkajs 2.2.4 against brookd: admin, produce (plain and gzip), a consumer group
+// that reads everything exactly once and commits, and the admin view of it.
+// usage: node test.js HOST:PORT  -- prints "ok - ..." / "not ok - ..." lines.
+'use strict';
+const { Kafka, logLevel, CompressionTypes } = require('kafkajs');
+
+const broker = process.argv[2];
+const kafka = new Kafka({ clientId: 'kjs-compat', brokers: [broker], logLevel: logLevel.NOTHING });
+let failures = 0;
+function result(good, name) {
+  console.log(`${good ? 'ok' : 'not ok'} - kafkajs: ${name}`);
+  if (!good) failures++;
+}
+
+const N = 2000;
+function record(i) {
+  return { key: `k${i}`, value: `value-${i}-${'x'.repeat(i % 50)}`, headers: { idx: String(i) } };
+}
+
+async function main() {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: 'kjs', numPartitions: 3 }, { topic: 'kjs-tmp' }] });
+  const topics = await admin.listTopics();
+  result(topics.includes('kjs') && topics.includes('kjs-tmp'), 'createTopics and listTopics');
+  const meta = await admin.fetchTopicMetadata({ topics: ['kjs'] });
+  result(meta.topics[0].partitions.length === 3, 'fetchTopicMetadata shows 3 partitions');
+  await admin.deleteTopics({ topics: ['kjs-tmp'] });
+  result(!(await admin.listTopics()).includes('kjs-tmp'), 'deleteTopics');
+
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const half = N / 2;
+  const first = [], second = [];
+  for (let i = 0; i < half; i++) first.push(record(i));
+  for (let i = half; i < N; i++) second.push(record(i));
+  const r1 = await producer.send({ topic: 'kjs', messages: first, acks: -1 });
+  const r2 = await producer.send({ topic: 'kjs', messages: second, acks: -1,
+                                   compression: CompressionTypes.GZIP });
+  result(r1.concat(r2).every((p) => p.errorCode === 0), `send ${N} records (plain and gzip)`);
+  await producer.disconnect();
+
+  const consumer = kafka.consumer({ groupId: 'kjs-group' });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'kjs', fromBeginning: true });
+  const seen = new Map();
+  let bad = 0;
+  await new Promise((resolve) => {
+    const timer = setTimeout(resolve, 60000);
+    consumer.run({
+      eachMessage: async ({ message }) => {
+        const i = Number(message.key.toString().slice(1));
+        const want = record(i);
+        if (message.value.toString() !== want.value || message.headers.idx.toString() !== want.headers.idx)
+          bad++;
+        seen.set(i, (seen.get(i) || 0) + 1);
+        if (seen.size === N) { clearTimeout(timer); resolve(); }
+      },
+    });
+  });
+  const dups = [...seen.values()].filter((n) => n > 1).length;
+  result(seen.size === N && bad === 0, `the group reads all ${N} records intact (${seen.size})`);
+  result(dups === 0, `no record read twice (${dups})`);
+  await consumer.disconnect(); // commits what it read, then leaves the group
+
+  const offsets = await admin.fetchOffsets({ groupId: 'kjs-group', topics: ['kjs'] });
+  const committed = offsets[0].partitions.reduce((s, p) => s + Number(p.offset), 0);
+  result(committed === N, `fetchOffsets: the group committed ${committed} of ${N}`);
+  const groups = await admin.listGroups();
+  result(groups.groups.some((g) => g.groupId === 'kjs-group'), 'listGroups lists the group');
+  const desc = await admin.describeGroups(['kjs-group']);
+  result(desc.groups[0].state === 'Empty', `describeGroups: ${desc.groups[0].state} after leaving`);
+  await admin.disconnect();
+}
+
+main().then(() => process.exit(failures ? 1 : 0), (e) => {
+  result(false, `unexpected error: ${e && e.message}`);
+  process.exit(1);
+});
