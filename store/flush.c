@@ -13,7 +13,9 @@
  *
  * A failed fdatasync stops the partition for good (STORE_EFAILED): after such an
  * error the kernel may have dropped the dirty pages, so nothing written since the
- * last successful flush can be vouched for.
+ * last successful flush can be vouched for. Running out of file descriptors (to dup
+ * the segment or open its directory) is different - nothing was tried - so the
+ * partition stays dirty and the round is retried every 10 ms until one is free.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,15 @@
 #include "lib/fileio.h"
 #include "lib/sysio.h"
 #include "store/private.h"
+
+#define RETRY_NS      10000000 /* between rounds while file descriptors run out */
+#define CLOSE_RETRIES 100      /* rounds store_close() tries before giving up */
+
+static void nap(void)
+{
+    struct timespec ts = {0, RETRY_NS}; /* until a file descriptor is free */
+    nanosleep(&ts, NULL);
+}
 
 void flush_mark_dirty(struct store_partition *p)
 {
@@ -40,10 +51,23 @@ void flush_mark_dirty(struct store_partition *p)
     pthread_mutex_unlock(&s->flush_mu);
 }
 
-/* Sync one partition's unsynced files; returns 0 or the first error. */
+/* Running out of file descriptors is not a failed flush: nothing was tried. */
+static bool out_of_fds(int err)
+{
+    return err == -EMFILE || err == -ENFILE;
+}
+
+/* Sync one partition's unsynced files; returns 0, -EAGAIN when it could not even
+ * try (no file descriptor to spare: the partition stays dirty for a later round), or
+ * the first sync error (the partition has failed). */
 static int flush_partition(struct store_partition *p)
 {
     pthread_mutex_lock(&p->segs_mu);
+    int active_fd = fcntl(p->segs[p->nsegs - 1]->fd, F_DUPFD_CLOEXEC, 0);
+    if (active_fd < 0 && out_of_fds(-errno)) {
+        pthread_mutex_unlock(&p->segs_mu);
+        return -EAGAIN;
+    }
     int64_t target = LOAD(p->hw);
     int *fds = p->unsynced;
     size_t nfds = p->n_unsynced;
@@ -51,7 +75,6 @@ static int flush_partition(struct store_partition *p)
     p->unsynced = NULL;
     p->n_unsynced = p->cap_unsynced = 0;
     p->dir_unsynced = false;
-    int active_fd = fcntl(p->segs[p->nsegs - 1]->fd, F_DUPFD_CLOEXEC, 0);
     pthread_mutex_unlock(&p->segs_mu);
 
     int rc = active_fd < 0 ? -errno : 0;
@@ -61,8 +84,13 @@ static int flush_partition(struct store_partition *p)
         sysio.close(fds[i]);
     }
     free(fds);
-    if (!rc && dir)
-        rc = dir_fsync(p->dir, 1);
+    if (!rc && dir && out_of_fds(rc = dir_fsync(p->dir, 1))) {
+        pthread_mutex_lock(&p->segs_mu);
+        p->dir_unsynced = true; /* the rolled segments are synced; the directory is not */
+        pthread_mutex_unlock(&p->segs_mu);
+        sysio.close(active_fd);
+        return -EAGAIN;
+    }
     if (!rc && sysio.fdatasync(active_fd))
         rc = -errno;
     if (active_fd >= 0)
@@ -92,26 +120,33 @@ static struct store_partition *take_dirty(struct store *s)
     return list;
 }
 
-/* One round over a taken list: sync, complete waiters, sync journals. */
+/* One round over a taken list: sync, complete waiters, sync journals. Returns 0,
+ * the first error, or -EAGAIN when a partition must be tried again (it is back on
+ * the dirty list). */
 static int flush_round(struct store_partition *list)
 {
     int rc = 0;
+    bool retry = false;
     for (struct store_partition *p = list; p; p = p->next_round) {
         int r = LOAD(p->failed) ? 0 : flush_partition(p);
-        if (r && !rc)
+        if (r == -EAGAIN) {
+            retry = true;
+            flush_mark_dirty(p);
+        } else if (r && !rc) {
             rc = r;
+        }
     }
     for (struct store_partition *p = list; p; p = p->next_round)
         partition_complete_waiters(p);
     for (struct store_partition *p = list; p; p = p->next_round)
-        if (p->topic->journal_unsynced)
+        if (LOAD(p->topic->journal_unsynced))
             (void)journal_sync(p->topic);
     while (list) {
         struct store_partition *next = list->next_round;
         store_topic_put(list->topic);
         list = next;
     }
-    return rc;
+    return retry ? -EAGAIN : rc;
 }
 
 static void deadline_after(struct timespec *ts, int64_t ms)
@@ -143,10 +178,12 @@ void *flush_thread(void *arg)
         struct store_partition *list = take_dirty(s);
         bool stop = s->stopping;
         pthread_mutex_unlock(&s->flush_mu);
-        if (list)
-            (void)flush_round(list);
+        int rc = list ? flush_round(list) : 0;
+        if (rc == -EAGAIN)
+            nap();
         pthread_mutex_lock(&s->flush_mu);
-        if (stop && !s->dirty)
+        /* stopping: store_close() flushes what is left itself, with its own bound */
+        if (stop && (!s->dirty || rc == -EAGAIN))
             break;
     }
     pthread_mutex_unlock(&s->flush_mu);
@@ -163,8 +200,24 @@ int flush_all(struct store *s)
         for (int32_t k = 0; k < store_topic_partition_count(topics[i]); k++)
             flush_mark_dirty(store_topic_partition(topics[i], k));
     topics_put_all(topics, n);
-    pthread_mutex_lock(&s->flush_mu);
-    struct store_partition *list = take_dirty(s);
-    pthread_mutex_unlock(&s->flush_mu);
-    return list ? flush_round(list) : 0;
+    int rc = 0;
+    for (int i = 0; i <= CLOSE_RETRIES; i++) {
+        pthread_mutex_lock(&s->flush_mu);
+        struct store_partition *list = take_dirty(s);
+        pthread_mutex_unlock(&s->flush_mu);
+        if (!list || (rc = flush_round(list)) != -EAGAIN)
+            break;
+        nap();
+    }
+    if (rc == -EAGAIN) { /* still no file descriptor: give up, unflushed */
+        pthread_mutex_lock(&s->flush_mu);
+        struct store_partition *list = take_dirty(s);
+        pthread_mutex_unlock(&s->flush_mu);
+        while (list) {
+            struct store_partition *next = list->next_round;
+            store_topic_put(list->topic);
+            list = next;
+        }
+    }
+    return rc;
 }

@@ -3,7 +3,7 @@
  *
  * Kafka has no such thing; brook keeps it so that the FUSE topic file can show all
  * partitions interleaved in append order with byte positions that stay put across
- * restarts. <dir>/.topics/<topic>.journal is a 16-byte header followed by one
+ * restarts. <dir>/.topics/<topic id>.journal is a 16-byte header followed by one
  * 48-byte entry per appended batch (all big-endian):
  *
  *   header: magic "BRJ2" | reserved u32 | index of the first entry kept (i64)
@@ -110,7 +110,7 @@ static off_t entry_pos(const struct store_topic *t, int64_t i)
 int journal_open(struct store_topic *t)
 {
     char path[4096];
-    int rc = topic_meta_path(path, sizeof path, t->store, t->name, ".journal");
+    int rc = topic_meta_path(path, sizeof path, t, ".journal");
     if (rc)
         return rc;
     int fd = sysio.open(path, O_RDWR | O_CREAT, 0644);
@@ -197,7 +197,7 @@ static int append_locked(struct store_topic *t, int32_t partition, int64_t base,
     }
     t->journal_total++;
     note_totals(t, &e);
-    t->journal_unsynced = true;
+    STORE(t->journal_unsynced, true);
     return 0;
 }
 
@@ -214,7 +214,7 @@ int journal_sync(struct store_topic *t)
 {
     pthread_mutex_lock(&t->journal_mu);
     int fd = t->journal_fd >= 0 ? fcntl(t->journal_fd, F_DUPFD_CLOEXEC, 0) : -1;
-    t->journal_unsynced = false;
+    STORE(t->journal_unsynced, false);
     pthread_mutex_unlock(&t->journal_mu);
     if (fd < 0)
         return 0;
@@ -265,6 +265,8 @@ static int journal_partition_tail(struct store_topic *t, struct store_partition 
         struct store_slice sl;
         if ((rc = store_partition_read(p, from, 1 << 20, &sl)) || sl.len == 0) {
             store_slice_release(&sl);
+            if (rc == -EBADMSG || rc == -ENOTSUP)
+                rc = 0; /* a damaged segment: journal no further in this partition */
             break;
         }
         if ((size_t)sl.len > cap) {
@@ -281,13 +283,13 @@ static int journal_partition_tail(struct store_topic *t, struct store_partition 
         for (size_t off = 0; !rc && off < (size_t)sl.len;) {
             struct batch_header h;
             struct batch_stats st;
-            rc = batch_header_parse(buf + off, (size_t)sl.len - off, &h);
-            size_t size = BATCH_LOG_OVERHEAD + (size_t)h.length;
-            if (!rc && (h.length < 0 || size > (size_t)sl.len - off))
-                rc = -EBADMSG;
-            if (!rc)
-                rc = batch_validate(buf + off, size, &batch_limits_default, true, &h, &st);
-            if (!rc && h.base_offset >= from) {
+            size_t size;
+            if (batch_frame(buf + off, (size_t)sl.len - off, (size_t)sl.len - off, &size))
+                break; /* no batch boundary to go on from: the rest of the slice is skipped */
+            /* a batch that does not validate (damaged in a segment trusted after a clean
+             * shutdown) stays out of the journal instead of failing the whole open */
+            if (batch_validate(buf + off, size, &batch_limits_default, true, &h, &st) == 0 &&
+                h.base_offset >= from) {
                 int32_t recs = h.attributes & BATCH_ATTR_CONTROL ? 0 : st.records;
                 rc = append_locked(t, p->index, h.base_offset, recs, st.value_bytes);
             }
@@ -375,7 +377,7 @@ int journal_trim(struct store_topic *t)
     char path[4096], tmp[4200];
     int fd = -1;
     uint8_t *data = NULL;
-    if ((rc = topic_meta_path(path, sizeof path, t->store, t->name, ".journal")))
+    if ((rc = topic_meta_path(path, sizeof path, t, ".journal")))
         goto out;
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     size_t bytes = (size_t)live * JOURNAL_ENTRY_SIZE;

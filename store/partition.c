@@ -90,9 +90,20 @@ static int segs_push(struct store_partition *p, struct segment *seg)
     return 0;
 }
 
+/* The active segment. Callers hold segs_mu, or append_mu with no other thread able
+ * to change the list (only appenders, under append_mu, add segments; retention and
+ * the cleaner remove others under segs_mu, so use active_locked() there). */
 static struct segment *active(struct store_partition *p)
 {
     return p->segs[p->nsegs - 1];
+}
+
+static struct segment *active_locked(struct store_partition *p)
+{
+    pthread_mutex_lock(&p->segs_mu);
+    struct segment *seg = active(p);
+    pthread_mutex_unlock(&p->segs_mu);
+    return seg;
 }
 
 int partition_create(struct store_topic *t, int32_t index, struct store_partition **out)
@@ -200,7 +211,10 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
             segment_free(seg);
             goto err;
         }
-        cut = truncated;
+        /* A segment that ends before the next one begins lost its unsynced tail while
+         * a later segment kept some of its own: the log ends at the hole, as at a torn
+         * batch (nothing past it was ever durable, so nothing past it was acknowledged). */
+        cut = truncated || (!(flags & SEG_GAPS) && i + 1 < n && seg->next_offset < bases[i + 1]);
     }
     if (p->nsegs == 0) {
         struct segment *seg;
@@ -248,7 +262,7 @@ err:
  * append_mu. The old segment's indexes are written now; the flusher syncs it. */
 int partition_roll(struct store_partition *p, int64_t now_ms)
 {
-    struct segment *old = active(p), *seg;
+    struct segment *old = active_locked(p), *seg;
     int rc = segment_write_indexes(p->dir, old);
     if (rc)
         return rc;
@@ -290,7 +304,7 @@ static bool needs_roll(struct store_partition *p, const struct batch_header *h, 
                        int64_t now)
 {
     const struct topic_config *tc = &p->topic->config;
-    struct segment *seg = active(p);
+    struct segment *seg = active_locked(p);
     if (seg->size == 0)
         return false;
     return seg->size + (int64_t)len > tc->segment_bytes || now - seg->created_ms > tc->segment_ms ||
@@ -332,7 +346,7 @@ int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len
     if (needs_roll(p, &h, len, now) && (rc = partition_roll(p, now)))
         goto out_unlock;
 
-    struct segment *seg = active(p);
+    struct segment *seg = active_locked(p);
     int64_t base = LOAD(p->hw), pos = seg->size;
     int64_t last = base + h.last_offset_delta;
     batch_set_base_offset(batch, base);

@@ -247,7 +247,7 @@ void journal_close(struct store_topic *t);
 /* ---- topic.c ---- */
 int topic_load_all(struct store *s, bool clean);
 void topic_ref(struct store_topic *t);
-int topic_meta_path(char *buf, size_t size, struct store *s, const char *name, const char *ext);
+int topic_meta_path(char *buf, size_t size, const struct store_topic *t, const char *ext);
 
 /* ---- store.c ---- */
 void store_notify_append(struct store *s, struct store_partition *p, int64_t hw);

@@ -52,7 +52,10 @@ int partition_apply_retention(struct store_partition *p, int64_t now)
     pthread_mutex_unlock(&p->segs_mu);
     if (roll) {
         pthread_mutex_lock(&p->append_mu);
-        int rc = p->segs[p->nsegs - 1]->size > 0 ? partition_roll(p, now) : 0;
+        pthread_mutex_lock(&p->segs_mu);
+        bool empty = p->segs[p->nsegs - 1]->size == 0;
+        pthread_mutex_unlock(&p->segs_mu);
+        int rc = empty ? 0 : partition_roll(p, now);
         pthread_mutex_unlock(&p->append_mu);
         if (rc)
             return rc;

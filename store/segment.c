@@ -264,9 +264,10 @@ static int load_indexes(const char *dir, struct segment *seg, int64_t file_size)
     reader_init(&r, data, len);
     for (size_t i = 0; i < len / INDEX_ENTRY_SIZE; i++) {
         struct index_entry e = {reader_be32(&r), reader_be32(&r)};
-        if ((int64_t)e.pos >= file_size || (seg->n_idx && (e.rel <= seg->idx[seg->n_idx - 1].rel ||
-                                                           e.pos <= seg->idx[seg->n_idx - 1].pos)))
-            goto bad;
+        if ((int64_t)e.pos >= file_size || (seg->n_idx == 0 && e.pos != 0) ||
+            (seg->n_idx &&
+             (e.rel <= seg->idx[seg->n_idx - 1].rel || e.pos <= seg->idx[seg->n_idx - 1].pos)))
+            goto bad; /* the first batch is always indexed, at position 0 */
         if (grow((void **)&seg->idx, &seg->cap_idx, seg->n_idx, sizeof *seg->idx))
             goto bad;
         seg->idx[seg->n_idx++] = e;
@@ -296,6 +297,16 @@ bad:
     seg->n_idx = seg->n_tidx = 0;
     seg->max_ts = -1;
     return -EBADMSG;
+}
+
+/* Drop what was loaded from the index files, before a scan from the start. */
+static void forget_indexes(struct segment *seg)
+{
+    seg->n_idx = seg->n_tidx = 0;
+    seg->next_offset = seg->base;
+    seg->max_ts = -1;
+    seg->indexed_at = 0;
+    seg->size = 0;
 }
 
 /* Buffered forward reader over a segment file for scans. */
@@ -402,14 +413,22 @@ int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t in
         goto err_seg;
     }
     *truncated = false;
-    if (!scan && !(flags & SEG_NO_INDEX) && load_indexes(dir, seg, st.st_size) == 0) {
+    bool trusted = !scan && !(flags & SEG_NO_INDEX) && load_indexes(dir, seg, st.st_size) == 0;
+    if (trusted) {
         /* trust the files: read the headers after the last indexed batch */
         int64_t from = seg->n_idx ? seg->idx[seg->n_idx - 1].pos : 0;
         if (seg->n_idx)
             seg->next_offset = seg->base + seg->idx[seg->n_idx - 1].rel;
         rc = scan_batches(seg, from, st.st_size, false, flags, interval);
-    } else {
-        seg->n_idx = seg->n_tidx = 0;
+        if (!rc && seg->size < st.st_size) {
+            /* index and log disagree: recover with a full scan rather than cut the
+             * log where a (possibly stale) index entry points */
+            trusted = false;
+            scan = true;
+        }
+    }
+    if (!rc && !trusted) {
+        forget_indexes(seg);
         rc = scan_batches(seg, 0, st.st_size, scan, flags, interval);
         seg->index_dirty = true;
     }

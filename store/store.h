@@ -5,9 +5,9 @@
  * On disk it is Kafka's layout (docs/log-format.md): <dir>/<topic>-<partition>/
  * holds segments <20-digit base offset>.log with RecordBatch v2 bytes exactly as a
  * client sent them (only baseOffset rewritten), a sparse .index and a .timeindex.
- * Topic metadata (partition count, id, config overrides) lives in
- * <dir>/.topics/<topic>.properties, and <dir>/.topics/<topic>.journal records the
- * order in which batches were appended across the topic's partitions.
+ * Topic metadata (name, partition count, id, config overrides) lives in
+ * <dir>/.topics/<topic id>.properties, and <dir>/.topics/<topic id>.journal records
+ * the order in which batches were appended across the topic's partitions.
  *
  * Concurrency: every function may be called from any thread. Appends to one
  * partition are serialised (order is preserved per partition); reads never take

@@ -1,12 +1,14 @@
 /*
  * topic.c - the topic table: create, delete, grow, look up, load at start.
  *
- * A topic's metadata is <dir>/.topics/<topic>.properties: brook.partitions,
- * brook.topic.id and the config overrides, replaced atomically. Partition
+ * A topic's metadata is <dir>/.topics/<topic id>.properties: brook.name,
+ * brook.partitions, brook.topic.id and the config overrides, replaced atomically.
+ * Files are named by the topic's id, not its name, so that every name Kafka allows
+ * (up to 249 characters) fits in a file name with its suffixes. Partition
  * directories without metadata (a Kafka log dir, say) are adopted at start.
- * Deletion renames each partition directory to <topic>-<n>.<id>-delete first, as
- * Kafka does, so a crash half-way never resurrects a partly deleted topic; such
- * leftovers are removed at the next start.
+ * Deletion first renames each partition directory to .delete-<id>-<n>, as Kafka
+ * renames to a "-delete" name, so a crash half-way never resurrects a partly
+ * deleted topic; such leftovers are removed at the next start.
  *
  * Topics are reference counted: a handle from store_topic_get() stays valid after
  * deletion until it is put back, so appends and reads in flight finish safely.
@@ -44,9 +46,17 @@ bool store_topic_name_valid(const char *name, size_t len)
     return true;
 }
 
-int topic_meta_path(char *buf, size_t size, struct store *s, const char *name, const char *ext)
+static void id_hex(const uint8_t id[16], char out[33])
 {
-    int n = snprintf(buf, size, "%s/" TOPICS_DIR "/%s%s", s->dir, name, ext);
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+int topic_meta_path(char *buf, size_t size, const struct store_topic *t, const char *ext)
+{
+    char id[33];
+    id_hex(t->id, id);
+    int n = snprintf(buf, size, "%s/" TOPICS_DIR "/%s%s", t->store->dir, id, ext);
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
@@ -213,10 +223,10 @@ static int topic_meta_write(struct store_topic *t)
         return -ENOMEM;
     char buf[64], path[4096];
     int rc = 0;
+    rc |= props_set(p, "brook.name", t->name);
     snprintf(buf, sizeof buf, "%d", t->nparts);
     rc |= props_set(p, "brook.partitions", buf);
-    for (int i = 0; i < 16; i++)
-        snprintf(buf + 2 * i, 3, "%02x", t->id[i]);
+    id_hex(t->id, buf);
     rc |= props_set(p, "brook.topic.id", buf);
     if (t->adopted)
         rc |= props_set(p, "brook.adopted", "true");
@@ -226,7 +236,7 @@ static int topic_meta_write(struct store_topic *t)
     if (rc)
         rc = -ENOMEM;
     if (!rc)
-        rc = topic_meta_path(path, sizeof path, t->store, t->name, ".properties");
+        rc = topic_meta_path(path, sizeof path, t, ".properties");
     if (!rc)
         rc = props_save(p, path);
     props_free(p);
@@ -326,9 +336,9 @@ int store_topic_create(struct store *s, const char *name, int32_t partitions,
         for (int32_t i = 0; i < partitions; i++)
             if (t->parts && t->parts[i])
                 dir_remove_files(t->parts[i]->dir);
-        if (!topic_meta_path(path, sizeof path, s, name, ".properties"))
+        if (!topic_meta_path(path, sizeof path, t, ".properties"))
             sysio.unlink(path);
-        if (!topic_meta_path(path, sizeof path, s, name, ".journal"))
+        if (!topic_meta_path(path, sizeof path, t, ".journal"))
             sysio.unlink(path);
         store_topic_put(t);
     }
@@ -388,29 +398,28 @@ int store_topic_delete(struct store *s, const char *name)
 
     STORE(t->deleted, true);
     int rc = 0;
-    char path[4096], gone[4200], id[33];
-    for (int k = 0; k < 16; k++)
-        snprintf(id + 2 * k, 3, "%02x", t->id[k]);
+    char path[4096], gone[4096], id[33];
+    id_hex(t->id, id);
     for (int32_t k = 0; k < t->nparts; k++) { /* wait out appends in flight */
         pthread_mutex_lock(&t->parts[k]->append_mu);
         pthread_mutex_unlock(&t->parts[k]->append_mu);
     }
     for (int32_t k = 0; k < t->nparts && !rc; k++) {
-        snprintf(gone, sizeof gone, "%s.%s-delete", t->parts[k]->dir, id);
+        snprintf(gone, sizeof gone, "%s/.delete-%s-%d", s->dir, id, k);
         if (sysio.rename(t->parts[k]->dir, gone) && errno != ENOENT)
             rc = -errno;
     }
     if (!rc)
         rc = dir_fsync(s->dir, 1);
-    if (!rc && !(rc = topic_meta_path(path, sizeof path, s, name, ".properties")) &&
-        sysio.unlink(path) && errno != ENOENT)
+    if (!rc && !(rc = topic_meta_path(path, sizeof path, t, ".properties")) && sysio.unlink(path) &&
+        errno != ENOENT)
         rc = -errno;
-    if (!rc && !topic_meta_path(path, sizeof path, s, name, ".journal"))
+    if (!rc && !topic_meta_path(path, sizeof path, t, ".journal"))
         sysio.unlink(path);
     if (!rc)
         rc = dir_fsync(path, 0);
     for (int32_t k = 0; k < t->nparts; k++) {
-        snprintf(gone, sizeof gone, "%s.%s-delete", t->parts[k]->dir, id);
+        snprintf(gone, sizeof gone, "%s/.delete-%s-%d", s->dir, id, k);
         int r = dir_remove_files(gone);
         if (r && !rc)
             rc = r;
@@ -484,24 +493,32 @@ static int parse_id(const char *hex, uint8_t id[16])
     return 0;
 }
 
-/* Load one topic from its metadata (or adopt it with `adopt_parts` partitions when
- * it has none). */
-static int topic_load(struct store *s, const char *name, int32_t adopt_parts, bool clean)
+/* Load one topic from its metadata file (path), or adopt `name` with `adopt_parts`
+ * partitions when it has none (path NULL). */
+static int topic_load(struct store *s, const char *path, const char *name, int32_t adopt_parts,
+                      bool clean)
 {
-    struct store_topic *t = topic_new(s, name);
-    if (!t)
-        return -ENOMEM;
-    char path[4096];
-    int rc = topic_meta_path(path, sizeof path, s, name, ".properties");
     struct props *meta = props_new();
     if (!meta)
+        return -ENOMEM;
+    int rc = path ? props_load(meta, path, NULL) : 0;
+    if (path && !rc) {
+        name = props_get(meta, "brook.name");
+        if (!name || !store_topic_name_valid(name, strlen(name)))
+            rc = -EBADMSG;
+    }
+    struct store_topic *t = rc ? NULL : topic_new(s, name);
+    if (!rc && !t)
         rc = -ENOMEM;
+    if (rc) {
+        props_free(meta);
+        return rc;
+    }
     int64_t parts = adopt_parts;
-    if (!rc && adopt_parts == 0) {
-        if ((rc = props_load(meta, path, NULL)) ||
-            props_get_i64(meta, "brook.partitions", 0, 1, MAX_PARTITIONS, &parts) ||
+    if (path) {
+        if (props_get_i64(meta, "brook.partitions", 0, 1, MAX_PARTITIONS, &parts) ||
             parse_id(props_get(meta, "brook.topic.id"), t->id))
-            rc = rc ? rc : -EBADMSG;
+            rc = -EBADMSG;
         const char *k, *v;
         for (size_t i = 0; !rc && props_at(meta, i, &k, &v); i++)
             if (strncmp(k, "brook.", 6))
@@ -509,7 +526,7 @@ static int topic_load(struct store *s, const char *name, int32_t adopt_parts, bo
         t->adopted = props_get(meta, "brook.adopted") != NULL;
         if (!rc)
             rc = topic_config_apply(&t->config, t->overrides, NULL);
-    } else if (!rc) {
+    } else {
         t->adopted = true;
         if (getrandom(t->id, sizeof t->id, 0) != sizeof t->id)
             rc = -EIO;
@@ -519,15 +536,15 @@ static int topic_load(struct store *s, const char *name, int32_t adopt_parts, bo
         rc = parts_grow(t, (int32_t)parts);
     if (!rc)
         t->nparts = (int32_t)parts;
-    if (!rc && adopt_parts)
+    if (!rc && !path)
         rc = topic_meta_write(t);
     for (int32_t i = 0; i < t->nparts && !rc; i++) {
         int64_t rp = 0, ls = 0;
-        checkpoint_read(s, "recovery-point-offset-checkpoint", name, i, &rp);
-        checkpoint_read(s, "log-start-offset-checkpoint", name, i, &ls);
+        checkpoint_read(s, "recovery-point-offset-checkpoint", t->name, i, &rp);
+        checkpoint_read(s, "log-start-offset-checkpoint", t->name, i, &ls);
         rc = partition_load(t, i, clean, rp, ls, &t->parts[i]);
         if (!rc)
-            checkpoint_read(s, "cleaner-offset-checkpoint", name, i, &t->parts[i]->clean_offset);
+            checkpoint_read(s, "cleaner-offset-checkpoint", t->name, i, &t->parts[i]->clean_offset);
     }
     if (rc) {
         t->nparts = 0; /* parts[] may be partly filled */
@@ -565,8 +582,7 @@ static int scan_log_dir(struct store *s, struct orphan **out, size_t *n)
     char path[4096];
     while ((e = readdir(d)) && !rc) {
         const char *nm = e->d_name;
-        size_t len = strlen(nm);
-        if (len > 7 && !strcmp(nm + len - 7, "-delete")) {
+        if (!strncmp(nm, ".delete-", 8)) {
             snprintf(path, sizeof path, "%s/%s", s->dir, nm);
             rc = dir_remove_files(path);
             continue;
@@ -582,8 +598,9 @@ static int scan_log_dir(struct store *s, struct orphan **out, size_t *n)
         int64_t k = partition_suffix(nm, topic);
         if (k < 0 || !store_topic_name_valid(topic, strlen(topic)))
             continue;
-        snprintf(path, sizeof path, "%s/" TOPICS_DIR "/%s.properties", s->dir, topic);
-        if (access(path, F_OK) == 0)
+        bool known;
+        topic_find(s, topic, &known);
+        if (known)
             continue;
         size_t j = 0;
         while (j < cnt && strcmp(v[j].name, topic))
@@ -618,15 +635,11 @@ int topic_load_all(struct store *s, bool clean)
     struct dirent *e;
     while ((e = readdir(d)) && !rc) {
         size_t len = strlen(e->d_name);
-        if (len <= 11 || strcmp(e->d_name + len - 11, ".properties"))
+        if (len != 32 + 11 || strcmp(e->d_name + 32, ".properties"))
             continue;
-        char name[256];
-        if (len - 11 >= sizeof name)
-            continue;
-        memcpy(name, e->d_name, len - 11);
-        name[len - 11] = 0;
-        if (store_topic_name_valid(name, len - 11))
-            rc = topic_load(s, name, 0, clean);
+        char file[4096 + 64];
+        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+        rc = topic_load(s, file, NULL, 0, clean);
     }
     closedir(d);
     struct orphan *orphans = NULL;
@@ -635,7 +648,7 @@ int topic_load_all(struct store *s, bool clean)
         rc = scan_log_dir(s, &orphans, &n);
     for (size_t i = 0; i < n; i++) {
         if (!rc)
-            rc = topic_load(s, orphans[i].name, orphans[i].parts, false);
+            rc = topic_load(s, NULL, orphans[i].name, orphans[i].parts, false);
         free(orphans[i].name);
     }
     free(orphans);

@@ -256,6 +256,33 @@ static void test_topic_create_delete_collide(void **state)
     free(dir);
 }
 
+static void test_longest_topic_name(void **state)
+{
+    char *dir = tu_mkdtemp();
+    char name[250];
+    memset(name, 'n', 249); /* Kafka's limit: fits with every suffix brook adds */
+    name[249] = 0;
+    struct store *s = open_store(dir, -1);
+    create_topic(s, name, 2, "retention.ms=1000", NULL);
+    struct store_topic *t = store_topic_get(s, name);
+    assert_non_null(t);
+    append(store_topic_partition(t, 1), 2, NULL, "v", 0, 1);
+    store_topic_put(t);
+    store_close(s);
+    s = open_store(dir, -1);
+    t = store_topic_get(s, name);
+    assert_non_null(t);
+    assert_int_equal(store_partition_high_watermark(store_topic_partition(t, 1)), 2);
+    store_topic_put(t);
+    assert_int_equal(store_topic_delete(s, name), 0);
+    store_close(s);
+    s = open_store(dir, -1);
+    assert_null(store_topic_get(s, name));
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 static void test_topic_persistence_and_adoption(void **state)
 {
     char *dir = tu_mkdtemp();
@@ -1262,8 +1289,13 @@ static void test_journal_order_and_recovery(void **state)
     store_close(s);
 
     /* without a journal, it is rebuilt from the partitions, one after the other */
-    char jpath[4096];
-    path_of(jpath, sizeof jpath, dir, ".topics/j.journal");
+    char jpath[4096], id[33];
+    t = store_topic_get(s = open_store(dir, -1), "j");
+    for (int i = 0; i < 16; i++)
+        snprintf(id + 2 * i, 3, "%02x", store_topic_id(t)[i]);
+    store_topic_put(t);
+    store_close(s);
+    snprintf(jpath, sizeof jpath, "%s/.topics/%s.journal", dir, id);
     assert_int_equal(unlink(jpath), 0);
     s = open_store(dir, -1);
     t = store_topic_get(s, "j");
@@ -1378,6 +1410,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_topic_names),
         cmocka_unit_test(test_topic_create_delete_collide),
+        cmocka_unit_test(test_longest_topic_name),
         cmocka_unit_test(test_topic_persistence_and_adoption),
         cmocka_unit_test(test_config_from_props),
         cmocka_unit_test(test_append_read_restart),
