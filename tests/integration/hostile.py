@@ -27,98 +27,15 @@ def result(good, name):
     failures += not good
 
 
-# ---- encoding -----------------------------------------------------------------
+sys.path.insert(0, __file__.rsplit('/', 2)[0])
+from kafkawire import (produce_body, produce_error, read_response,  # noqa: E402
+                       record_batch, request, string)
+from kafkawire import connect as _connect  # noqa: E402
+import kafkawire  # noqa: E402
 
-def _crc_table():
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-CRC_TABLE = _crc_table()
-
-
-def crc32c(data):
-    c = 0xFFFFFFFF
-    for b in data:
-        c = CRC_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
-
-
-def uvarint(v):
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
-
-def varint(v):
-    return uvarint((v << 1) ^ (v >> 63))
-
-
-def string(s):
-    if s is None:
-        return struct.pack('>h', -1)
-    b = s.encode()
-    return struct.pack('>h', len(b)) + b
-
-
-def record_batch(values, corrupt_crc=False):
-    recs = b''
-    for i, v in enumerate(values):
-        body = b'\x00' + varint(0) + varint(i) + varint(-1) + varint(len(v)) + v + varint(0)
-        recs += varint(len(body)) + body
-    now = int(time.time() * 1000)
-    after_crc = struct.pack('>hiqqqhii', 0, len(values) - 1, now, now, -1, -1, -1,
-                            len(values)) + recs
-    crc = crc32c(after_crc) ^ (1 if corrupt_crc else 0)
-    rest = struct.pack('>ibI', -1, 2, crc) + after_crc
-    return struct.pack('>qi', 0, len(rest)) + rest
-
-
-def request(api, version, corr, body, client='hostile'):
-    hdr = struct.pack('>hhi', api, version, corr) + string(client)
-    if api == 18 and version >= 3:
-        hdr += b'\x00'  # flexible request header: empty tagged fields
-    msg = hdr + body
-    return struct.pack('>i', len(msg)) + msg
-
-
-def produce_body(topic, batch, acks=1):
-    return (string(None) + struct.pack('>hi', acks, 10000) + struct.pack('>i', 1) +
-            string(topic) + struct.pack('>i', 1) + struct.pack('>ii', 0, len(batch)) + batch)
-
-
-# ---- I/O ------------------------------------------------------------------------
 
 def connect():
-    s = socket.create_connection((HOST, PORT), timeout=10)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
-
-
-def read_exact(s, n):
-    buf = b''
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
-
-
-def read_response(s):
-    head = read_exact(s, 4)
-    if head is None:
-        return None
-    (size,) = struct.unpack('>i', head)
-    return read_exact(s, size)
+    return _connect(HOST, PORT)
 
 
 def closed_by_peer(s, timeout=10):
@@ -133,15 +50,6 @@ def closed_by_peer(s, timeout=10):
         return True
     except socket.timeout:
         return False
-
-
-def produce_error(resp):
-    """Error code of the single partition in a Produce v3 response."""
-    off = 4  # correlation id
-    off += 4  # topics count
-    (n,) = struct.unpack_from('>h', resp, off)
-    off += 2 + n + 4  # name, partitions count
-    return struct.unpack_from('>ih', resp, off)[1]
 
 
 def rss_kib():
@@ -198,10 +106,7 @@ class Control(threading.Thread):
 
 
 def ensure_topic(name):
-    s = connect()  # Metadata v4 with auto-creation
-    s.sendall(request(3, 4, 0, struct.pack('>i', 1) + string(name) + b'\x01'))
-    read_response(s)
-    s.close()
+    kafkawire.ensure_topic(HOST, PORT, name)
 
 
 ensure_topic('hostile')

@@ -1,0 +1,342 @@
+/*
+ * write.c - appending through the view: lines in, batches out.
+ *
+ * Every complete line of a write() becomes one record (null key, the line
+ * without its "\n" as value). The lines of one write() go to one partition - the
+ * file's own for <topic>-<N>/data, else the topic's round-robin pick for that
+ * call (a sticky partitioner: one partition per write() call's batch, the next
+ * partition for the next call) - in as few batches as max.message.bytes allows.
+ * The write offset is ignored: the store appends at the true end, whatever the
+ * kernel believed the size to be.
+ *
+ * A partial line stays in its handle (struct fs_lines) until its newline arrives
+ * or the file is released; nobody else's records can split it. A line that can
+ * never fit a batch fails the write() that carries it with EFBIG before anything
+ * of that write is stored, and the rest of that line is dropped up to its newline.
+ * If the store fails half-way through a write, the write reports the bytes of the
+ * lines that were stored (a short write) so the writer retries exactly the rest.
+ *
+ * Durability: each handle remembers, per partition, the end offset of what it
+ * appended; FLUSH and FSYNC ask the store to call back when those are durable
+ * and answer the kernel from that callback (the flusher thread), so a close()
+ * waiting for an fdatasync holds no FUSE worker.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/private.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+
+/* ---- the line assembler ---- */
+
+void fs_lines_init(struct fs_lines *l, size_t max)
+{
+    *l = (struct fs_lines){.max = max};
+}
+
+void fs_lines_release(struct fs_lines *l)
+{
+    free(l->buf);
+    *l = (struct fs_lines){.max = l->max};
+}
+
+static int lines_reserve(struct fs_lines *l, size_t need)
+{
+    if (need <= l->cap)
+        return 0;
+    size_t cap = l->cap ? l->cap * 2 : 256; /* need is at most max: bounded */
+    if (cap < need)
+        cap = need;
+    uint8_t *nb = realloc(l->buf, cap);
+    if (!nb)
+        return -ENOMEM;
+    l->buf = nb;
+    l->cap = cap;
+    return 0;
+}
+
+/* The write carries (part of) an overlong line: drop it and resynchronise at the
+ * newline after this write. */
+static int lines_overlong(struct fs_lines *l, const uint8_t *in, size_t n)
+{
+    l->len = 0;
+    l->discarding = in[n - 1] != '\n';
+    return -EFBIG;
+}
+
+int fs_lines_check(struct fs_lines *l, const uint8_t *in, size_t n)
+{
+    if (n == 0)
+        return 0;
+    const uint8_t *nl = memchr(in, '\n', n);
+    size_t first = nl ? (size_t)(nl - in) : n;
+    if (l->discarding || l->len + first > l->max)
+        return lines_overlong(l, in, n);
+    size_t tail = nl ? 0 : l->len + n; /* what stays held afterwards */
+    for (const uint8_t *p = nl ? nl + 1 : in + n; p < in + n;) {
+        const uint8_t *q = memchr(p, '\n', (size_t)(in + n - p));
+        size_t len = q ? (size_t)(q - p) : (size_t)(in + n - p);
+        if (len > l->max)
+            return lines_overlong(l, in, n);
+        if (!q)
+            tail = len;
+        p = q ? q + 1 : in + n;
+    }
+    size_t join = l->len + first;
+    return lines_reserve(l, join > tail ? join : tail);
+}
+
+int fs_lines_next(struct fs_lines *l, const uint8_t *in, size_t n, size_t *pos,
+                  const uint8_t **line, size_t *len)
+{
+    if (*pos >= n)
+        return 0;
+    const uint8_t *nl = memchr(in + *pos, '\n', n - *pos);
+    if (!nl)
+        return 0;
+    size_t piece = (size_t)(nl - in) - *pos;
+    if (*pos == 0 && l->len) {
+        memcpy(l->buf + l->len, in, piece); /* room reserved by fs_lines_check */
+        *line = l->buf;
+        *len = l->len + piece;
+    } else {
+        *line = in + *pos;
+        *len = piece;
+    }
+    *pos = (size_t)(nl - in) + 1;
+    return 1;
+}
+
+size_t fs_lines_done(struct fs_lines *l, const uint8_t *in, size_t n, size_t stored, bool all)
+{
+    if (stored > 0)
+        l->len = 0; /* the held bytes went out with the first line */
+    if (!all)
+        return stored;
+    if (n > stored)
+        memcpy(l->buf + l->len, in + stored, n - stored);
+    l->len += n - stored;
+    return n;
+}
+
+bool fs_lines_take(struct fs_lines *l, const uint8_t **line, size_t *len)
+{
+    bool any = l->len > 0 && !l->discarding;
+    *line = l->buf;
+    *len = l->len;
+    l->len = 0;
+    l->discarding = false;
+    return any;
+}
+
+/* ---- batches into the store ---- */
+
+struct appender {
+    struct fs_handle *h;
+    struct store_partition *p;
+    int32_t partition;
+    int64_t ts; /* CreateTime of every record of the write */
+    struct batch_builder b;
+    struct writer w;
+};
+
+static int32_t pick_partition(struct fs_handle *h)
+{
+    if (h->node->partition >= 0)
+        return h->node->partition;
+    uint32_t n = (uint32_t)store_topic_partition_count(h->ref.t);
+    uint32_t rr = __atomic_fetch_add(&h->node->topic->rr, 1, __ATOMIC_RELAXED);
+    return n ? (int32_t)(rr % n) : 0;
+}
+
+static int appender_init(struct appender *a, struct fs_handle *h)
+{
+    int64_t max = store_topic_config(h->ref.t)->max_message_bytes;
+    a->h = h;
+    a->partition = pick_partition(h);
+    a->p = store_topic_partition(h->ref.t, a->partition);
+    a->ts = clock_wall_ms();
+    batch_builder_init(&a->b, CODEC_NONE, max > BATCH_HEADER_SIZE ? max - BATCH_HEADER_SIZE : 0);
+    writer_init(&a->w, (size_t)max + 64);
+    return a->p ? 0 : -ENOENT;
+}
+
+static void appender_release(struct appender *a)
+{
+    batch_builder_release(&a->b);
+    writer_release(&a->w);
+}
+
+/* Remember that h must wait for end_offset of partition q at FLUSH. */
+static int note_durable(struct fs_handle *h, int32_t q, int64_t end_offset)
+{
+    if (q >= h->ndurable) {
+        int64_t *v = realloc(h->durable, (size_t)(q + 1) * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        memset(v + h->ndurable, 0, (size_t)(q + 1 - h->ndurable) * sizeof *v);
+        h->durable = v;
+        h->ndurable = q + 1;
+    }
+    if (end_offset > h->durable[q])
+        h->durable[q] = end_offset;
+    return 0;
+}
+
+static int appender_flush(struct appender *a)
+{
+    if (a->b.count == 0)
+        return 0;
+    writer_reset(&a->w);
+    struct store_append res;
+    int rc = batch_builder_finish(&a->b, -1, &a->w);
+    if (!rc)
+        rc = store_partition_append(a->p, a->w.buf, a->w.len, &res);
+    batch_builder_reset(&a->b);
+    if (!rc)
+        rc = note_durable(a->h, a->partition, res.last_offset + 1);
+    return rc;
+}
+
+/* Add one line; a full batch is appended first (*flushed then). */
+static int appender_add(struct appender *a, const uint8_t *line, size_t len, bool *flushed)
+{
+    *flushed = false;
+    int rc = batch_builder_add(&a->b, a->ts, NULL, -1, line, (int32_t)len, NULL, 0);
+    if (rc == -EMSGSIZE && a->b.count > 0) {
+        if ((rc = appender_flush(a)))
+            return rc;
+        *flushed = true;
+        rc = batch_builder_add(&a->b, a->ts, NULL, -1, line, (int32_t)len, NULL, 0);
+    }
+    return rc;
+}
+
+/* Append the complete lines of in[0, n) through a; returns the bytes of in the
+ * stored lines cover in *stored, and 0 or the first error. */
+static int append_lines(struct appender *a, const uint8_t *in, size_t n, size_t *stored)
+{
+    size_t pos = 0, end = 0, len;
+    const uint8_t *line;
+    int rc = 0;
+    *stored = 0;
+    while (fs_lines_next(&a->h->lines, in, n, &pos, &line, &len) == 1) {
+        bool flushed;
+        rc = appender_add(a, line, len, &flushed);
+        if (flushed)
+            *stored = end;
+        if (rc)
+            return rc;
+        end = pos;
+    }
+    if ((rc = appender_flush(a)))
+        return rc;
+    *stored = end;
+    return 0;
+}
+
+static ssize_t write_locked(struct fs_handle *h, const uint8_t *in, size_t n)
+{
+    int rc = fs_lines_check(&h->lines, in, n);
+    if (rc)
+        return rc;
+    if (!memchr(in, '\n', n)) /* nothing complete: just hold it */
+        return (ssize_t)fs_lines_done(&h->lines, in, n, 0, true);
+    struct appender a;
+    size_t stored = 0;
+    rc = appender_init(&a, h);
+    if (!rc)
+        rc = append_lines(&a, in, n, &stored);
+    appender_release(&a);
+    size_t accepted = fs_lines_done(&h->lines, in, n, stored, rc == 0);
+    return accepted ? (ssize_t)accepted : rc;
+}
+
+ssize_t fs_write(struct fs *fs, struct fs_handle *h, const uint8_t *in, size_t n)
+{
+    (void)fs;
+    pthread_mutex_lock(&h->mu);
+    ssize_t rc = write_locked(h, in, n);
+    pthread_mutex_unlock(&h->mu);
+    return rc;
+}
+
+int fs_write_rest(struct fs *fs, struct fs_handle *h)
+{
+    const uint8_t *line;
+    size_t len;
+    bool flushed;
+    struct appender a;
+    (void)fs;
+    pthread_mutex_lock(&h->mu);
+    if (!fs_lines_take(&h->lines, &line, &len)) {
+        pthread_mutex_unlock(&h->mu);
+        return 0;
+    }
+    int rc = appender_init(&a, h);
+    if (!rc)
+        rc = appender_add(&a, line, len, &flushed);
+    if (!rc)
+        rc = appender_flush(&a);
+    appender_release(&a);
+    pthread_mutex_unlock(&h->mu);
+    if (rc)
+        log_warn("brook.fs", "Dropped the last line (%zu bytes, no newline) written to %s: %s", len,
+                 store_topic_name(h->ref.t), store_strerror(rc));
+    return rc;
+}
+
+/* ---- FLUSH: answer once durable ---- */
+
+struct flush_wait {
+    struct fs *fs;
+    fuse_req_t req;
+    int pending; /* callbacks still due, plus one while they are being set up */
+    int err;     /* first error */
+};
+
+static void flush_done(void *arg, int rc)
+{
+    struct flush_wait *fw = arg;
+    int none = 0;
+    if (rc)
+        __atomic_compare_exchange_n(&fw->err, &none, rc, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    if (__atomic_sub_fetch(&fw->pending, 1, __ATOMIC_ACQ_REL))
+        return;
+    struct fs *fs = fw->fs;
+    int err = __atomic_load_n(&fw->err, __ATOMIC_ACQUIRE);
+    fuse_reply_err(fw->req, err ? fs_errno(err) : 0);
+    free(fw);
+    pthread_mutex_lock(&fs->flush_mu);
+    if (--fs->flushes == 0)
+        pthread_cond_broadcast(&fs->flush_cond);
+    pthread_mutex_unlock(&fs->flush_mu);
+}
+
+void fs_write_flush(struct fs *fs, struct fs_handle *h, fuse_req_t req)
+{
+    struct flush_wait *fw = malloc(sizeof *fw);
+    if (!fw) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    *fw = (struct flush_wait){.fs = fs, .req = req, .pending = 1};
+    pthread_mutex_lock(&fs->flush_mu);
+    fs->flushes++;
+    pthread_mutex_unlock(&fs->flush_mu);
+    pthread_mutex_lock(&h->mu);
+    for (int32_t q = 0; q < h->ndurable; q++) {
+        struct store_partition *p = store_topic_partition(h->ref.t, q);
+        if (!h->durable[q] || !p)
+            continue;
+        __atomic_add_fetch(&fw->pending, 1, __ATOMIC_ACQ_REL);
+        int rc = store_partition_when_durable(p, h->durable[q], flush_done, fw);
+        if (rc != 0) /* durable already (1), or failed: no callback will come */
+            flush_done(fw, rc < 0 ? rc : 0);
+        h->durable[q] = 0;
+    }
+    pthread_mutex_unlock(&h->mu);
+    flush_done(fw, 0); /* the set-up's own count */
+}

@@ -1,0 +1,137 @@
+"""kafkawire.py - just enough of the Kafka protocol for tests, standard library only.
+
+Raw frames let tests time things precisely (no client start-up in the way) and send
+what no well-behaved client would. Used by tests/integration/hostile.py and the
+FUSE probes.
+"""
+import socket
+import struct
+import time
+
+
+def _crc_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+CRC_TABLE = _crc_table()
+
+
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for b in data:
+        c = CRC_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def uvarint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def varint(v):
+    return uvarint((v << 1) ^ (v >> 63))
+
+
+def string(s):
+    if s is None:
+        return struct.pack('>h', -1)
+    b = s.encode()
+    return struct.pack('>h', len(b)) + b
+
+
+def record_batch(values, corrupt_crc=False):
+    """A RecordBatch v2 of null-keyed records with the given byte values."""
+    recs = b''
+    for i, v in enumerate(values):
+        body = b'\x00' + varint(0) + varint(i) + varint(-1) + varint(len(v)) + v + varint(0)
+        recs += varint(len(body)) + body
+    now = int(time.time() * 1000)
+    after_crc = struct.pack('>hiqqqhii', 0, len(values) - 1, now, now, -1, -1, -1,
+                            len(values)) + recs
+    crc = crc32c(after_crc) ^ (1 if corrupt_crc else 0)
+    rest = struct.pack('>ibI', -1, 2, crc) + after_crc
+    return struct.pack('>qi', 0, len(rest)) + rest
+
+
+def request(api, version, corr, body, client='kafkawire'):
+    hdr = struct.pack('>hhi', api, version, corr) + string(client)
+    if api == 18 and version >= 3:
+        hdr += b'\x00'  # flexible request header: empty tagged fields
+    msg = hdr + body
+    return struct.pack('>i', len(msg)) + msg
+
+
+def produce_body(topic, batch, acks=1, partition=0):
+    return (string(None) + struct.pack('>hi', acks, 10000) + struct.pack('>i', 1) +
+            string(topic) + struct.pack('>i', 1) + struct.pack('>ii', partition, len(batch)) +
+            batch)
+
+
+def connect(host, port):
+    s = socket.create_connection((host, port), timeout=10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def read_exact(s, n):
+    buf = b''
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def read_response(s):
+    head = read_exact(s, 4)
+    if head is None:
+        return None
+    (size,) = struct.unpack('>i', head)
+    return read_exact(s, size)
+
+
+def produce_error(resp):
+    """Error code of the single partition in a Produce v3 response."""
+    off = 4 + 4  # correlation id, topics count
+    (n,) = struct.unpack_from('>h', resp, off)
+    off += 2 + n + 4  # name, partitions count
+    return struct.unpack_from('>ih', resp, off)[1]
+
+
+def ensure_topic(host, port, name):
+    """Create a topic through Metadata v4 auto-creation."""
+    s = connect(host, port)
+    s.sendall(request(3, 4, 0, struct.pack('>i', 1) + string(name) + b'\x01'))
+    read_response(s)
+    s.close()
+
+
+class Producer:
+    """A connection that produces one batch at a time and checks each answer."""
+
+    def __init__(self, host, port):
+        self.s = connect(host, port)
+        self.corr = 0
+
+    def send(self, topic, values, partition=0, acks=1):
+        self.corr += 1
+        self.s.sendall(request(0, 3, self.corr,
+                               produce_body(topic, record_batch(values), acks, partition)))
+        if acks == 0:
+            return 0
+        resp = read_response(self.s)
+        return produce_error(resp) if resp else -99
+
+    def close(self):
+        self.s.close()
