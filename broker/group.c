@@ -128,6 +128,16 @@ static size_t offset_key(char *buf, size_t size, const char *group, const char *
     return n < 0 || (size_t)n >= size ? 0 : (size_t)n + 1;
 }
 
+/* The partition at the end of an offsets key of len bytes (not NUL-terminated). */
+static int32_t offset_key_partition(const char *key, size_t len)
+{
+    const char *topic = key + strlen(key) + 1, *p = topic + strlen(topic) + 1;
+    int32_t part = 0;
+    for (; p < key + len && *p >= '0' && *p <= '9'; p++)
+        part = part * 10 + (*p - '0');
+    return part;
+}
+
 static struct group *group_find(struct broker *b, struct kstr id)
 {
     for (struct group *g = b->groups->list; g; g = g->next)
@@ -965,7 +975,7 @@ void handle_offset_fetch(struct request *rq)
                 abort();
             to->n_partitions = 1;
             to->partitions[0] = (struct kafka_offset_fetch_resp_partition){
-                atoi(topic + strlen(topic) + 1), c->offset, -1,
+                offset_key_partition(g, len), c->offset, -1,
                 kstr_from(pd_strdup(pd, kstr_from(c->metadata))), 0};
         }
         request_respond(rq, r);
@@ -1112,7 +1122,7 @@ static int group_delete(struct broker *b, struct group *g)
             if (strcmp(gid, g->id))
                 continue;
             const char *topic = gid + strlen(gid) + 1;
-            recs[n++] = (struct commit_rec){topic, atoi(topic + strlen(topic) + 1), 0, NULL};
+            recs[n++] = (struct commit_rec){topic, offset_key_partition(gid, len), 0, NULL};
         }
         if (n && (n == 256 || !more)) {
             if ((rc = offsets_append(b, g->id, recs, n, true, &end)))
@@ -1307,4 +1317,94 @@ void groups_close(struct broker *b)
     store_topic_put(b->groups->topic);
     free(b->groups);
     b->groups = NULL;
+}
+
+/* ---- read-only views and offset resets, for the console ---- */
+
+static void group_info_fill(const struct group *g, struct group_info *out)
+{
+    *out = (struct group_info){
+        .id = g->id,
+        .state = state_names[g->state],
+        .protocol_type = g->protocol_type ? g->protocol_type : "",
+        .protocol = g->protocol ? g->protocol : "",
+        .leader = g->leader ? g->leader : "",
+        .generation = g->generation,
+        .nmembers = g->nmembers,
+    };
+}
+
+void groups_foreach(struct broker *b, groups_group_fn fn, void *arg)
+{
+    struct group_info info;
+    for (struct group *g = b->groups ? b->groups->list : NULL; g; g = g->next) {
+        group_info_fill(g, &info);
+        fn(arg, &info);
+    }
+}
+
+int groups_describe(struct broker *b, const char *id, struct group_info *out, groups_member_fn fn,
+                    void *arg)
+{
+    struct group *g = b->groups ? group_find(b, kstr_from(id)) : NULL;
+    if (!g)
+        return -ENOENT;
+    group_info_fill(g, out);
+    for (const struct member *m = g->members; m && fn; m = m->next) {
+        struct group_member_info mi = {
+            .id = m->id,
+            .instance_id = m->instance_id,
+            .client_id = m->client_id ? m->client_id : "",
+            .client_host = m->client_host ? m->client_host : "",
+            .session_ms = m->session_ms,
+            .assignment = g->state == STABLE ? m->assignment : NULL,
+            .assignment_len = g->state == STABLE ? m->assignment_len : 0,
+        };
+        fn(arg, &mi);
+    }
+    return 0;
+}
+
+void groups_foreach_offset(struct broker *b, const char *group, groups_offset_fn fn, void *arg)
+{
+    size_t pos = 0, len;
+    const void *key;
+    void *val;
+    while (b->groups && hmap_next(&b->groups->offsets, &pos, &key, &len, &val)) {
+        /* "group\0topic\0partition": the partition is not NUL-terminated */
+        const char *g = key, *topic = g + strlen(g) + 1, *part = topic + strlen(topic) + 1;
+        char num[16];
+        snprintf(num, sizeof num, "%.*s", (int)(len - (size_t)(part - g)), part);
+        const struct committed *c = val;
+        if (!group || !strcmp(g, group))
+            fn(arg, g, topic, atoi(num), c->offset, c->metadata, c->commit_ms);
+    }
+}
+
+int groups_reset_offsets(struct broker *b, const char *group, const char *topic,
+                         const int32_t *partitions, const int64_t *offsets, int n,
+                         store_done_fn done, void *arg)
+{
+    if (!*group || n <= 0 || strlen(group) > 255)
+        return -EINVAL;
+    struct group *g = group_find(b, kstr_from(group));
+    if (g && (g->state != EMPTY || g->members))
+        return -EBUSY;
+    struct commit_rec *recs = calloc((size_t)n, sizeof *recs);
+    if (!recs)
+        abort();
+    for (int i = 0; i < n; i++)
+        recs[i] = (struct commit_rec){topic, partitions[i], offsets[i], ""};
+    int64_t end = 0;
+    int rc = offsets_append(b, group, recs, n, false, &end);
+    free(recs);
+    if (rc)
+        return rc;
+    if (!g)
+        group_new(b, kstr_from(group));
+    for (int i = 0; i < n; i++)
+        offset_set(b, group, topic, partitions[i], offsets[i], "", clock_wall_ms());
+    log_info("brook.group", "group %s: %d committed offsets of %s reset from the console", group, n,
+             topic);
+    return store_partition_when_durable(store_topic_partition(b->groups->topic, 0), end, done, arg);
 }

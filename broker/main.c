@@ -2,11 +2,11 @@
  * main.c - brookd: configuration, startup, the event loop, and shutdown.
  *
  * Startup order: configuration, the store (recovering the log), the listeners,
- * the group coordinator (reading committed offsets back), then the optional
- * FUSE mount and console; the "ready" line names every bound address and the
- * start-up time. SIGTERM or SIGINT: stop accepting, answer what is in flight
- * (parked fetches answer at once), then flush and close the store, which writes
- * the clean-shutdown marker, and exit 0.
+ * the group coordinator (reading committed offsets back), then the optional FUSE
+ * mount and console; the "ready" line names every bound address and the start-up
+ * time. SIGTERM or SIGINT: stop accepting, answer what is in flight (parked
+ * fetches answer at once), then flush and close the store, which writes the
+ * clean-shutdown marker, and exit 0.
  */
 #include <errno.h>
 #include <signal.h>
@@ -30,145 +30,155 @@
 static struct event *drain_timer;
 static int64_t drain_deadline;
 
-static void on_append(void *arg, struct store_partition *p, int64_t hw) {
-  broker_wake(arg);
+static void on_append(void *arg, struct store_partition *p, int64_t hw)
+{
+    broker_wake(arg);
 }
 
-static void drain_cb(evutil_socket_t fd, short what, void *arg) {
-  struct broker *b = arg;
-  bool busy = false;
-  for (struct conn *c = b->conns; c && !busy; c = c->next)
-    busy = c->head != NULL;
-  if (!busy || clock_mono_ms() > drain_deadline)
-    event_base_loopexit(b->base, NULL);
+static void drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct broker *b = arg;
+    bool busy = false;
+    for (struct conn *c = b->conns; c && !busy; c = c->next)
+        busy = c->head != NULL;
+    if (!busy || clock_mono_ms() > drain_deadline)
+        event_base_loopexit(b->base, NULL);
 }
 
-static void signal_cb(evutil_socket_t sig, short what, void *arg) {
-  struct broker *b = arg;
-  if (b->stopping)
-    return;
-  log_info("brook.broker", "%s: shutting down",
-           sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  server_stop_accepting(b);
-  drain_deadline = clock_mono_ms() + DRAIN_LIMIT_MS;
-  drain_timer = event_new(b->base, -1, EV_PERSIST, drain_cb, b);
-  struct timeval tv = {0, DRAIN_CHECK_MS * 1000};
-  event_add(drain_timer, &tv);
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct broker *b = arg;
+    if (b->stopping)
+        return;
+    log_info("brook.broker", "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    server_stop_accepting(b);
+    drain_deadline = clock_mono_ms() + DRAIN_LIMIT_MS;
+    drain_timer = event_new(b->base, -1, EV_PERSIST, drain_cb, b);
+    struct timeval tv = {0, DRAIN_CHECK_MS * 1000};
+    event_add(drain_timer, &tv);
 }
 
 /* Mount the topics as files when fuse.mount.dir (-m) is set. */
-static int mount_start(struct broker *b) {
-  if (!b->cfg->mount)
-    return 0;
-  struct fs_options o;
-  fs_options_defaults(&o);
-  o.mountpoint = b->cfg->mount;
-  o.max_threads = b->cfg->fuse_threads;
-  int rc = fs_start(b->store, &o, &b->fs);
-  if (rc)
-    log_error("brook.broker", "cannot mount topics at %s: %s", b->cfg->mount,
-              strerror(-rc));
-  return rc;
+static int mount_start(struct broker *b)
+{
+    if (!b->cfg->mount)
+        return 0;
+    struct fs_options o;
+    fs_options_defaults(&o);
+    o.mountpoint = b->cfg->mount;
+    o.max_threads = b->cfg->fuse_threads;
+    int rc = fs_start(b->store, &o, &b->fs);
+    if (rc)
+        log_error("brook.broker", "cannot mount topics at %s: %s", b->cfg->mount, strerror(-rc));
+    return rc;
 }
 
 /* Tell systemd (Type=notify) that we are ready, if it is listening. */
-static void notify_systemd(void) {
-  const char *path = getenv("NOTIFY_SOCKET");
-  if (!path || !*path)
-    return;
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  size_t len = strlen(path);
-  if (len >= sizeof sa.sun_path)
-    return;
-  memcpy(sa.sun_path, path, len);
-  if (sa.sun_path[0] == '@')
-    sa.sun_path[0] = 0; /* an abstract socket */
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return;
-  if (sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sa,
-             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
-    log_warn("brook.broker", "cannot notify systemd: %s", strerror(errno));
-  close(fd);
+static void notify_systemd(void)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (!path || !*path)
+        return;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t len = strlen(path);
+    if (len >= sizeof sa.sun_path)
+        return;
+    memcpy(sa.sun_path, path, len);
+    if (sa.sun_path[0] == '@')
+        sa.sun_path[0] = 0; /* an abstract socket */
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    if (sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sa,
+               (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+        log_warn("brook.broker", "cannot notify systemd: %s", strerror(errno));
+    close(fd);
 }
 
-static void log_ready(struct broker *b, int64_t started_ns) {
-  char addrs[1024] = "";
-  size_t n = 0;
-  for (int i = 0; i < b->n_listeners; i++) {
-    const char *h = b->bound_host[i];
-    bool v6 = strchr(h, ':') != NULL;
-    n += (size_t)snprintf(addrs + n, sizeof addrs - n, "%s%s%s%s:%d",
-                          i ? ", " : "", v6 ? "[" : "", h, v6 ? "]" : "",
-                          b->bound_port[i]);
-  }
-  log_info("brook.broker", "brookd ready in %.1f ms: kafka on %s (node %d)%s%s",
-           (double)(clock_mono_ns() - started_ns) / 1e6, addrs, b->cfg->node_id,
-           b->fs ? ", topics mounted at " : "", b->fs ? b->cfg->mount : "");
+static void log_ready(struct broker *b, int64_t started_ns)
+{
+    char addrs[1024] = "";
+    size_t n = 0;
+    for (int i = 0; i < b->n_listeners; i++) {
+        const char *h = b->bound_host[i];
+        bool v6 = strchr(h, ':') != NULL;
+        n += (size_t)snprintf(addrs + n, sizeof addrs - n, "%s%s%s%s:%d", i ? ", " : "",
+                              v6 ? "[" : "", h, v6 ? "]" : "", b->bound_port[i]);
+    }
+    const char *console = console_address(b);
+    log_info("brook.broker", "brookd ready in %.1f ms: kafka on %s (node %d)%s%s%s%s",
+             (double)(clock_mono_ns() - started_ns) / 1e6, addrs, b->cfg->node_id,
+             console ? ", console on " : "", console ? console : "",
+             b->fs ? ", topics mounted at " : "", b->fs ? b->cfg->mount : "");
 }
 
-int main(int argc, char **argv) {
-  int64_t started = clock_mono_ns();
-  signal(SIGPIPE, SIG_IGN);
-  struct broker_config cfg;
-  const char *err = NULL;
-  int rc = broker_config_from_args(&cfg, argc, argv, &err);
-  if (rc) {
-    if (rc < 0)
-      fprintf(stderr, "brookd: %s\n", err);
-    broker_config_release(&cfg);
-    return rc < 0 ? 2 : 0;
-  }
-  struct broker b = {.cfg = &cfg};
-  metrics_init(&b.metrics);
-  int status = 1;
-  if (broker_use_threads() || !(b.base = event_base_new())) {
-    log_error("brook.broker", "cannot start the event loop");
-    goto out_cfg;
-  }
-  if ((rc = store_open(&cfg.store, &b.store))) {
-    log_error("brook.broker", "cannot open log.dirs %s: %s", cfg.store.dir,
-              store_strerror(rc));
-    goto out_base;
-  }
-  if ((rc = server_start(&b)))
-    goto out_store;
-  if ((rc = groups_open(&b))) {
-    log_error("brook.broker", "cannot load committed offsets: %s",
-              store_strerror(rc));
-    goto out_server;
-  }
-  if ((rc = mount_start(&b)))
-    goto out_groups;
-  store_listen(b.store, on_append, &b);
-  b.sig_term = evsignal_new(b.base, SIGTERM, signal_cb, &b);
-  b.sig_int = evsignal_new(b.base, SIGINT, signal_cb, &b);
-  event_add(b.sig_term, NULL);
-  event_add(b.sig_int, NULL);
-  log_ready(&b, started);
-  notify_systemd();
-  event_base_dispatch(b.base);
-  status = 0;
+int main(int argc, char **argv)
+{
+    int64_t started = clock_mono_ns();
+    signal(SIGPIPE, SIG_IGN);
+    struct broker_config cfg;
+    const char *err = NULL;
+    int rc = broker_config_from_args(&cfg, argc, argv, &err);
+    if (rc) {
+        if (rc < 0)
+            fprintf(stderr, "brookd: %s\n", err);
+        broker_config_release(&cfg);
+        return rc < 0 ? 2 : 0;
+    }
+    struct broker b = {.cfg = &cfg};
+    metrics_init(&b.metrics);
+    int status = 1;
+    if (broker_use_threads() || !(b.base = event_base_new())) {
+        log_error("brook.broker", "cannot start the event loop");
+        goto out_cfg;
+    }
+    if ((rc = store_open(&cfg.store, &b.store))) {
+        log_error("brook.broker", "cannot open log.dirs %s: %s", cfg.store.dir, store_strerror(rc));
+        goto out_base;
+    }
+    if ((rc = server_start(&b)))
+        goto out_store;
+    if ((rc = groups_open(&b))) {
+        log_error("brook.broker", "cannot load committed offsets: %s", store_strerror(rc));
+        goto out_server;
+    }
+    if ((rc = console_start(&b))) {
+        log_error("brook.broker", "cannot start the console: %s", strerror(-rc));
+        goto out_groups;
+    }
+    if ((rc = mount_start(&b)))
+        goto out_console;
+    store_listen(b.store, on_append, &b);
+    b.sig_term = evsignal_new(b.base, SIGTERM, signal_cb, &b);
+    b.sig_int = evsignal_new(b.base, SIGINT, signal_cb, &b);
+    event_add(b.sig_term, NULL);
+    event_add(b.sig_int, NULL);
+    log_ready(&b, started);
+    notify_systemd();
+    event_base_dispatch(b.base);
+    status = 0;
 
-  store_unlisten(b.store, on_append, &b);
-  event_free(b.sig_term);
-  event_free(b.sig_int);
-  if (drain_timer)
-    event_free(drain_timer);
-  fs_stop(b.fs); /* unmount before the store goes */
+    store_unlisten(b.store, on_append, &b);
+    event_free(b.sig_term);
+    event_free(b.sig_int);
+    if (drain_timer)
+        event_free(drain_timer);
+    fs_stop(b.fs); /* unmount before the store goes */
+out_console:
+    console_stop(&b);
 out_groups:
-  groups_close(&b); /* answers members still waiting */
+    groups_close(&b); /* answers members still waiting */
 out_server:
-  fetch_abort_all(&b);
+    fetch_abort_all(&b);
 out_store:
-  store_close(b.store); /* flush, checkpoints, clean-shutdown marker */
-  server_free(&b);
-  if (!status)
-    log_info("brook.broker", "brookd stopped cleanly");
+    store_close(b.store); /* flush, checkpoints, clean-shutdown marker */
+    server_free(&b);
+    if (!status)
+        log_info("brook.broker", "brookd stopped cleanly");
 out_base:
-  event_base_free(b.base);
+    event_base_free(b.base);
 out_cfg:
-  metrics_release(&b.metrics);
-  broker_config_release(&cfg);
-  return status;
+    metrics_release(&b.metrics);
+    broker_config_release(&cfg);
+    return status;
 }

@@ -115,6 +115,7 @@ struct broker {
     struct event *sig_term, *sig_int;
     struct conn *conns;
     int64_t nconns;
+    int64_t fd_warned_ms; /* monotonic: last "refusing connections" warning */
     bool stopping;
 
     pthread_mutex_t wake_mu;

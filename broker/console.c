@@ -1,0 +1,549 @@
+/*
+ * console.c - the console's HTTP server: listener, routing, replies, the static
+ * page, /healthz, and the hand-back of durability callbacks to the loop.
+ *
+ * evhttp runs on the broker's event loop (b->base) on its own listener
+ * (console.listeners). Every request goes through one generic callback that
+ * splits the path into percent-decoded segments and looks it up in a small
+ * table; a path that exists with another method gets 405, a write route in
+ * read-only mode gets 403, anything else 404 - always with a JSON error body.
+ *
+ * Bodies: evhttp cuts off anything over CONSOLE_HARD_BODY by itself (its own 413);
+ * below that the API refuses bodies over CONSOLE_MAX_BODY with a JSON 413, and
+ * write requests must say Content-Type: application/json - which a cross-site
+ * HTML form cannot, so a page elsewhere cannot make a visitor's browser write.
+ *
+ * Durability: a produced record or a reset offset is answered only once it is
+ * durable. The store's flusher reports that from its own thread; the callback
+ * only queues a `console_wait` under `mu` and activates `wake`, and the loop
+ * runs the continuation. console_stop() waits for callbacks still to come
+ * before freeing anything they touch.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "broker/console.h"
+#include "lib/log.h"
+
+#define STOP_WAIT_S 10 /* console_stop waits this long for durability callbacks */
+
+struct console_wait {
+    struct console *con;
+    console_durable_fn fn;
+    void *arg;
+    int rc;
+    struct console_wait *next;
+};
+
+/* ---- replies ---- */
+
+static void common_headers(struct evhttp_request *req, const char *type)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", type);
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 503: return "Service Unavailable";
+    default: return status < 500 ? "Error" : "Internal Server Error";
+    }
+}
+
+static void free_text(const void *data, size_t len, void *arg)
+{
+    free((void *)(uintptr_t)data);
+}
+
+void console_reply_json(struct evhttp_request *req, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    struct evbuffer *out = evbuffer_new();
+    if (!out || !text)
+        abort(); /* the daemon's out-of-memory policy */
+    evbuffer_add_reference(out, text, strlen(text), free_text, NULL);
+    evbuffer_add(out, "\n", 1);
+    common_headers(req, "application/json");
+    evhttp_send_reply(req, status, reason(status), out);
+    evbuffer_free(out);
+}
+
+void console_reply_error(struct evhttp_request *req, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *body = json_object();
+    json_t *m = json_string(msg);
+    json_object_set_new(body, "error", m ? m : json_string("invalid text in the request"));
+    json_object_set_new(body, "status", json_integer(status));
+    console_reply_json(req, status, body);
+}
+
+/* ---- parameters and bodies ---- */
+
+json_t *console_str(const char *s)
+{
+    json_t *j = json_string(s ? s : "");
+    return j ? j : json_string("");
+}
+
+bool console_parse_i64(const char *s, int64_t *out)
+{
+    if (!s || !*s || (*s != '-' && (*s < '0' || *s > '9')))
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+const char *console_param(struct creq *cr, const char *name)
+{
+    return evhttp_find_header(&cr->query, name);
+}
+
+int console_param_i64(struct creq *cr, const char *name, int64_t def, int64_t min, int64_t max,
+                      int64_t *out)
+{
+    const char *s = console_param(cr, name);
+    *out = def;
+    if (!s)
+        return 0;
+    if (!console_parse_i64(s, out) || *out < min || *out > max) {
+        console_reply_error(cr->req, 400, "%s must be an integer from %lld to %lld", name,
+                            (long long)min, (long long)max);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int console_body(struct creq *cr, json_t **out)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(cr->req);
+    const char *type = evhttp_find_header(h, "Content-Type");
+    struct evbuffer *in = evhttp_request_get_input_buffer(cr->req);
+    size_t len = evbuffer_get_length(in);
+    *out = NULL;
+    if (len > CONSOLE_MAX_BODY) {
+        console_reply_error(cr->req, 413, "the body is %zu bytes; the limit is %d", len,
+                            CONSOLE_MAX_BODY);
+        return -EMSGSIZE;
+    }
+    if (!type || strncasecmp(type, "application/json", 16) ||
+        (type[16] && type[16] != ';' && type[16] != ' ')) {
+        console_reply_error(cr->req, 415, "send the body as Content-Type: application/json");
+        return -EINVAL;
+    }
+    json_error_t err;
+    const char *p = len ? (const char *)evbuffer_pullup(in, (ssize_t)len) : "";
+    json_t *j = json_loadb(p, len, JSON_REJECT_DUPLICATES, &err);
+    if (!j || !json_is_object(j)) {
+        if (j)
+            console_reply_error(cr->req, 400, "the body must be a JSON object");
+        else
+            console_reply_error(cr->req, 400, "bad JSON at line %d column %d: %s", err.line,
+                                err.column, err.text);
+        json_decref(j);
+        return -EINVAL;
+    }
+    *out = j;
+    return 0;
+}
+
+/* ---- durability waits ---- */
+
+struct console_wait *console_wait_new(struct console *con, console_durable_fn fn, void *arg)
+{
+    struct console_wait *w = calloc(1, sizeof *w);
+    if (!w)
+        abort();
+    *w = (struct console_wait){con, fn, arg, 0, NULL};
+    pthread_mutex_lock(&con->mu);
+    con->outstanding++;
+    pthread_mutex_unlock(&con->mu);
+    return w;
+}
+
+/* Any thread (the flusher): queue w for the loop. The event is activated under
+ * the lock so that console_stop cannot free it in between. */
+void console_wait_durable(void *wait, int rc)
+{
+    struct console_wait *w = wait;
+    struct console *con = w->con;
+    w->rc = rc;
+    pthread_mutex_lock(&con->mu);
+    w->next = con->done;
+    con->done = w;
+    con->outstanding--;
+    pthread_cond_broadcast(&con->idle);
+    event_active(con->wake, EV_READ, 0);
+    pthread_mutex_unlock(&con->mu);
+}
+
+void console_wait_cancel(struct console_wait *w)
+{
+    struct console *con = w->con;
+    pthread_mutex_lock(&con->mu);
+    con->outstanding--;
+    pthread_cond_broadcast(&con->idle);
+    pthread_mutex_unlock(&con->mu);
+    free(w);
+}
+
+int console_when_durable(struct console *con, struct store_partition *p, int64_t end,
+                         console_durable_fn fn, void *arg)
+{
+    struct console_wait *w = console_wait_new(con, fn, arg);
+    int rc = store_partition_when_durable(p, end, console_wait_durable, w);
+    if (rc == 0)
+        return 0;
+    console_wait_cancel(w);
+    if (rc < 0)
+        return rc;
+    fn(con, arg, 0); /* already durable */
+    return 0;
+}
+
+/* Take the finished waits, oldest first. */
+static struct console_wait *take_done(struct console *con, bool *appended)
+{
+    pthread_mutex_lock(&con->mu);
+    struct console_wait *list = con->done, *rev = NULL;
+    con->done = NULL;
+    *appended = con->appended;
+    con->appended = false;
+    pthread_mutex_unlock(&con->mu);
+    while (list) {
+        struct console_wait *next = list->next;
+        list->next = rev;
+        rev = list;
+        list = next;
+    }
+    return rev;
+}
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct console *con = arg;
+    bool appended;
+    for (struct console_wait *w = take_done(con, &appended), *next; w; w = next) {
+        next = w->next;
+        w->fn(con, w->arg, w->rc);
+        free(w);
+    }
+    if (appended)
+        tail_pump_all(con);
+}
+
+/* Any thread, after an append: live tails have something new. */
+static void on_append(void *arg, struct store_partition *p, int64_t hw)
+{
+    struct console *con = arg;
+    pthread_mutex_lock(&con->mu);
+    con->appended = true;
+    event_active(con->wake, EV_READ, 0);
+    pthread_mutex_unlock(&con->mu);
+}
+
+/* ---- the page and health ---- */
+
+static void serve_asset(struct creq *cr, const struct console_asset *a)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(cr->req);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(cr->req);
+    const char *inm = evhttp_find_header(in, "If-None-Match");
+    evhttp_add_header(h, "Content-Type", a->type);
+    evhttp_add_header(h, "ETag", a->etag);
+    evhttp_add_header(h, "Cache-Control", "no-cache");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Content-Security-Policy",
+                      "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                      "frame-ancestors 'none'");
+    if (inm && !strcmp(inm, a->etag)) {
+        evhttp_send_reply(cr->req, 304, "Not Modified", NULL);
+        return;
+    }
+    struct evbuffer *out = evbuffer_new();
+    if (!out)
+        abort();
+    evbuffer_add_reference(out, a->data, a->len, NULL, NULL);
+    evhttp_send_reply(cr->req, 200, "OK", out);
+    evbuffer_free(out);
+}
+
+static void page(struct creq *cr)
+{
+    const char *path = cr->nseg ? cr->seg[0] : "index.html";
+    for (size_t i = 0; i < console_n_assets; i++)
+        if (!strcmp(console_assets[i].path + 1, path)) {
+            serve_asset(cr, &console_assets[i]);
+            return;
+        }
+    console_reply_error(cr->req, 404, "no such page: /%s", path);
+}
+
+static void healthz(struct creq *cr)
+{
+    struct evbuffer *out = evbuffer_new();
+    if (!out)
+        abort();
+    evbuffer_add(out, "ok\n", 3);
+    common_headers(cr->req, "text/plain; charset=utf-8");
+    evhttp_send_reply(cr->req, 200, "OK", out);
+    evbuffer_free(out);
+}
+
+/* ---- routing ---- */
+
+#define GET  EVHTTP_REQ_GET
+#define POST EVHTTP_REQ_POST
+#define DEL  EVHTTP_REQ_DELETE
+
+/* Patterns are path segments; "*" matches any one segment. */
+static const struct route {
+    int method;
+    const char *pattern[6];
+    bool write;
+    void (*fn)(struct creq *cr);
+} routes[] = {
+    {GET, {"healthz"}, false, healthz},
+    {GET, {"metrics"}, false, metrics_serve},
+    {GET, {"api", "v1", "broker"}, false, api_broker},
+    {GET, {"api", "v1", "topics"}, false, api_topics},
+    {POST, {"api", "v1", "topics"}, true, api_topic_create},
+    {GET, {"api", "v1", "topics", "*"}, false, api_topic},
+    {DEL, {"api", "v1", "topics", "*"}, true, api_topic_delete},
+    {GET, {"api", "v1", "topics", "*", "messages"}, false, api_messages},
+    {POST, {"api", "v1", "topics", "*", "messages"}, true, api_produce},
+    {GET, {"api", "v1", "topics", "*", "tail"}, false, tail_open},
+    {GET, {"api", "v1", "groups"}, false, api_groups},
+    {GET, {"api", "v1", "groups", "*"}, false, api_group},
+    {POST, {"api", "v1", "groups", "*", "offsets"}, true, api_group_reset},
+};
+
+static bool route_matches(const struct route *r, const struct creq *cr)
+{
+    int n = 0;
+    while (n < 6 && r->pattern[n])
+        n++;
+    if (n != cr->nseg)
+        return false;
+    for (int i = 0; i < n; i++)
+        if (strcmp(r->pattern[i], "*") && strcmp(r->pattern[i], cr->seg[i]))
+            return false;
+    return true;
+}
+
+static void dispatch(struct creq *cr)
+{
+    bool path_known = false;
+    int method = cr->method == EVHTTP_REQ_HEAD ? EVHTTP_REQ_GET : cr->method;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const struct route *r = &routes[i];
+        if (!route_matches(r, cr))
+            continue;
+        path_known = true;
+        if (r->method != method)
+            continue;
+        if (r->write && cr->con->read_only) {
+            console_reply_error(cr->req, 403, "the console is read-only (console.read.only)");
+            return;
+        }
+        r->fn(cr);
+        return;
+    }
+    if (path_known)
+        console_reply_error(cr->req, 405, "method not allowed here");
+    else if (cr->nseg <= 1 && method == EVHTTP_REQ_GET)
+        page(cr);
+    else
+        console_reply_error(cr->req, 404, "not found");
+}
+
+/* Split the request path into decoded segments; false if it is malformed. */
+static bool split_path(struct creq *cr, const char *path)
+{
+    const char *p = path && *path ? path : "/";
+    while (*p) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        const char *end = strchr(p, '/');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (cr->nseg == 8)
+            return false;
+        char *raw = strndup(p, n);
+        size_t dlen = 0;
+        char *seg = raw ? evhttp_uridecode(raw, 0, &dlen) : NULL;
+        free(raw);
+        if (!seg)
+            abort();
+        cr->seg[cr->nseg++] = seg;
+        if (dlen != strlen(seg) || !strcmp(seg, "..") || !strcmp(seg, "."))
+            return false; /* NUL bytes or dot segments */
+        p += n;
+    }
+    return true;
+}
+
+static void request_cb(struct evhttp_request *req, void *arg)
+{
+    struct console *con = arg;
+    struct creq cr = {.con = con, .req = req, .method = (int)evhttp_request_get_command(req)};
+    cr.query.tqh_first = NULL; /* TAILQ_INIT, which libevent's headers leave out */
+    cr.query.tqh_last = &cr.query.tqh_first;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    con->http_requests++;
+    if (!uri || !split_path(&cr, evhttp_uri_get_path(uri)) ||
+        (query && evhttp_parse_query_str(query, &cr.query)))
+        console_reply_error(req, 400, "malformed request path or query");
+    else
+        dispatch(&cr);
+    evhttp_clear_headers(&cr.query);
+    for (int i = 0; i < cr.nseg; i++)
+        free(cr.seg[i]);
+}
+
+/* ---- start and stop ---- */
+
+static int bind_listener(struct console *con, const struct listen_addr *a)
+{
+    struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(
+        con->http, a->host[0] ? a->host : "0.0.0.0", (ev_uint16_t)a->port);
+    if (!s) {
+        int err = errno ? errno : EADDRINUSE;
+        log_error("brook.console", "cannot listen on %s:%d: %s", a->host, a->port, strerror(err));
+        return -err;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char h[NI_MAXHOST], serv[NI_MAXSERV];
+    if (getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&ss, &len) ||
+        getnameinfo((struct sockaddr *)&ss, len, h, sizeof h, serv, sizeof serv,
+                    NI_NUMERICHOST | NI_NUMERICSERV))
+        return -EINVAL;
+    snprintf(con->host, sizeof con->host, "%.255s", h);
+    con->port = atoi(serv);
+    return 0;
+}
+
+static void console_free(struct console *con)
+{
+    if (con->http)
+        evhttp_free(con->http);
+    if (con->wake)
+        event_free(con->wake);
+    pthread_cond_destroy(&con->idle);
+    pthread_mutex_destroy(&con->mu);
+    free(con);
+}
+
+int console_start(struct broker *b)
+{
+    if (!b->cfg->console_enabled)
+        return 0;
+    struct console *con = calloc(1, sizeof *con);
+    if (!con)
+        return -ENOMEM;
+    con->b = b;
+    con->read_only = b->cfg->console_read_only;
+    pthread_mutex_init(&con->mu, NULL);
+    pthread_cond_init(&con->idle, NULL);
+    con->wake = event_new(b->base, -1, 0, wake_cb, con);
+    con->http = evhttp_new(b->base);
+    int rc = !con->wake || !con->http ? -ENOMEM : bind_listener(con, &b->cfg->console);
+    if (!rc && store_listen(b->store, on_append, con))
+        rc = -ENOMEM;
+    if (rc) {
+        console_free(con);
+        return rc;
+    }
+    evhttp_set_allowed_methods(con->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                              EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT |
+                                              EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+    evhttp_set_max_body_size(con->http, CONSOLE_HARD_BODY);
+    evhttp_set_max_headers_size(con->http, CONSOLE_MAX_HEADERS);
+    evhttp_set_timeout(con->http, CONSOLE_TIMEOUT_S);
+    evhttp_set_gencb(con->http, request_cb, con);
+    b->console = con;
+    log_info("brook.console", "console on http://%s:%d/%s", con->host, con->port,
+             con->read_only ? " (read-only)" : "");
+    return 0;
+}
+
+void console_stop(struct broker *b)
+{
+    struct console *con = b->console;
+    if (!con)
+        return;
+    store_unlisten(b->store, on_append, con);
+    tail_close_all(con);
+    /* callbacks still to come write into con: wait for them (the flusher runs) */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += STOP_WAIT_S;
+    pthread_mutex_lock(&con->mu);
+    while (con->outstanding > 0 &&
+           pthread_cond_timedwait(&con->idle, &con->mu, &until) != ETIMEDOUT)
+        ;
+    int left = con->outstanding;
+    pthread_mutex_unlock(&con->mu);
+    if (left) {
+        log_error("brook.console", "%d durability callbacks never came; not freeing", left);
+        b->console = NULL;
+        return;
+    }
+    bool appended;
+    for (struct console_wait *w = take_done(con, &appended), *next; w; w = next) {
+        next = w->next;
+        w->fn(con, w->arg, -ECANCELED); /* the loop has stopped: nobody is answered */
+        free(w);
+    }
+    b->console = NULL;
+    console_free(con);
+}
+
+const char *console_address(struct broker *b)
+{
+    static char buf[300];
+    struct console *con = b->console;
+    if (!con)
+        return NULL;
+    bool v6 = strchr(con->host, ':') != NULL;
+    snprintf(buf, sizeof buf, "%s%s%s:%d", v6 ? "[" : "", con->host, v6 ? "]" : "", con->port);
+    return buf;
+}

@@ -1,0 +1,188 @@
+/*
+ * console.h - what the console's sources (broker/console*.c) share; nothing else
+ * includes it. The broker sees only console_start / console_stop /
+ * console_address in private.h.
+ *
+ * The console is an evhttp server on the broker's own event loop, so every handler
+ * runs on the loop thread and may call the store and the group coordinator
+ * directly. Two things arrive from other threads and are handed back through one
+ * event (`wake`): durability callbacks of produced records and offset resets (the
+ * store's flusher), and append notifications for live tails (whichever thread
+ * appended). Both only take `mu`, note what happened and activate the event.
+ *
+ * Handlers answer through the helpers below: JSON bodies with
+ * console_reply_json(), errors as {"error": "...", "status": N} with
+ * console_reply_error(). A handler either answers before it returns or keeps the
+ * request (a durability wait, a live tail) and answers it later on the loop thread.
+ */
+#ifndef BROOK_BROKER_CONSOLE_H
+#define BROOK_BROKER_CONSOLE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "broker/private.h"
+
+struct evhttp;
+struct evhttp_request;
+struct event;
+struct record;
+struct console_wait;
+struct tail;
+
+#define CONSOLE_MAX_BODY     (1 << 20) /* request bodies the API parses */
+#define CONSOLE_HARD_BODY    (4 << 20) /* evhttp's own limit: larger ones are cut off */
+#define CONSOLE_MAX_HEADERS  (64 << 10)
+#define CONSOLE_TIMEOUT_S    60  /* idle keep-alive, and a viewer that stops reading */
+#define CONSOLE_MAX_TAILS    64  /* live tails open at once */
+#define CONSOLE_MAX_FILTER   256 /* bytes of a text filter */
+#define CONSOLE_MAX_LIMIT    1000
+#define CONSOLE_SHOW_BYTES   (256 << 10) /* longer keys and values are cut in answers */
+#define CONSOLE_SCAN_RECORDS 200000      /* records one filtered search may examine */
+#define CONSOLE_SCAN_BYTES   (256 << 20) /* bytes one search may read */
+
+/* A file of the page, compiled in by scripts/gen_assets.py (console_assets.c). */
+struct console_asset {
+    const char *path; /* "/app.js" */
+    const char *type; /* Content-Type */
+    const char *etag; /* quoted, from the content's hash */
+    const char *data; /* the bytes (a string literal; len excludes its NUL) */
+    size_t len;
+};
+extern const struct console_asset console_assets[];
+extern const size_t console_n_assets;
+
+struct console {
+    struct broker *b;
+    struct evhttp *http;
+    char host[256]; /* bound address, numeric */
+    int port;       /* bound port (the real one when 0 was asked for) */
+    bool read_only; /* console.read.only: write endpoints answer 403 */
+    struct event *wake;
+
+    pthread_mutex_t mu;
+    pthread_cond_t idle;       /* signalled when outstanding drops */
+    struct console_wait *done; /* durability waits that finished (mu), newest first */
+    int outstanding;           /* durability callbacks still to come (mu) */
+    bool appended;             /* something was appended since the last wake (mu) */
+
+    struct tail *tails; /* open live tails */
+    int ntails;
+    uint32_t round_robin;  /* partition for the next record without a key */
+    int64_t http_requests; /* answered, for /metrics */
+    int64_t tails_opened;
+};
+
+/* One API request being handled: the request, its method, its decoded path
+ * segments and query. Valid until the handler returns; a handler that keeps the
+ * request keeps only `req`. */
+struct creq {
+    struct console *con;
+    struct evhttp_request *req;
+    int method;             /* enum evhttp_cmd_type */
+    char *seg[8];           /* decoded path segments (owned by the router) */
+    int nseg;               /* segments in seg */
+    struct evkeyvalq query; /* decoded query parameters */
+};
+
+/* ---- console.c: replies, parameters, durability waits ---- */
+
+/* Answer with status and a JSON body (taken: the reference is consumed). */
+void console_reply_json(struct evhttp_request *req, int status, json_t *body);
+/* Answer with status and {"error": message, "status": status}. */
+void console_reply_error(struct evhttp_request *req, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A query parameter, or NULL when absent. Borrowed from cr->query. */
+const char *console_param(struct creq *cr, const char *name);
+/*
+ * An integer query parameter within [min, max]: 0 with *out set (to def when
+ * absent), or -EINVAL after answering 400.
+ */
+int console_param_i64(struct creq *cr, const char *name, int64_t def, int64_t min, int64_t max,
+                      int64_t *out);
+/*
+ * The request body as a JSON object: 0 with *out set (a new reference), or a
+ * negative errno after answering 413 (too large), 415 (not application/json) or
+ * 400 (not a JSON object).
+ */
+int console_body(struct creq *cr, json_t **out);
+/* Parse a whole decimal integer; false on anything else. */
+bool console_parse_i64(const char *s, int64_t *out);
+/* A JSON string of s ("" for NULL, or when s is not valid UTF-8). */
+json_t *console_str(const char *s);
+
+/*
+ * Wait for durability: `fn` runs on the loop thread once the flusher reports
+ * everything before `end` durable on p (or at once when it already is), with the
+ * flush result. `arg` is the caller's and must stay valid until then. Returns 0,
+ * or the store's error when p cannot take writes (fn is not called).
+ */
+typedef void (*console_durable_fn)(struct console *con, void *arg, int rc);
+int console_when_durable(struct console *con, struct store_partition *p, int64_t end,
+                         console_durable_fn fn, void *arg);
+/* The same for waits that are registered elsewhere (group offset resets): returns
+ * the callback to hand to a store_done_fn user and its argument, counting it as
+ * outstanding. Call console_wait_cancel() if it will never be called. */
+struct console_wait *console_wait_new(struct console *con, console_durable_fn fn, void *arg);
+void console_wait_durable(void *wait, int rc);
+void console_wait_cancel(struct console_wait *w);
+
+/* ---- the JSON API: each answers the request ---- */
+/* console_api.c: broker, topics, produce */
+void api_broker(struct creq *cr);
+void api_topics(struct creq *cr);
+void api_topic_create(struct creq *cr);
+void api_topic(struct creq *cr);
+void api_topic_delete(struct creq *cr);
+void api_produce(struct creq *cr);
+/* A topic named by a path segment, or NULL after answering 400/404. */
+struct store_topic *api_topic_ref(struct creq *cr, const char *name);
+/* console_messages.c */
+void api_messages(struct creq *cr);
+/* console_groups.c */
+void api_groups(struct creq *cr);
+void api_group(struct creq *cr);
+void api_group_reset(struct creq *cr);
+
+/* ---- console_records.c: reading partitions, records as JSON ---- */
+
+/* Called for each record in offset order; return true to stop early. */
+typedef bool (*scan_fn)(void *arg, int32_t partition, const struct record *r);
+
+/*
+ * Visit the records of p with offsets in [from, end), skipping control batches,
+ * reading at most max_bytes. *next gets the offset after the last record visited
+ * (or where reading stopped). Returns 0, or a store error.
+ */
+int console_scan(struct store_partition *p, int64_t from, int64_t end, int64_t max_bytes,
+                 scan_fn fn, void *arg, int64_t *next);
+/* The record as the API shows it (a new reference). */
+json_t *console_record_json(int32_t partition, const struct record *r);
+/* Whether needle (ASCII case-insensitive) occurs in the key, value, or a header
+ * key or value of r. An empty needle matches everything. */
+bool console_record_matches(const struct record *r, const char *needle, size_t len);
+/* Decode base64 (standard alphabet, padding optional): a malloc'd buffer, or NULL
+ * when s is not base64. */
+uint8_t *console_base64_decode(const char *s, size_t len, size_t *out_len);
+
+/* ---- console_tail.c: live tail over Server-Sent Events ---- */
+void tail_open(struct creq *cr);
+/* New records may be there: feed every open tail (loop thread). */
+void tail_pump_all(struct console *con);
+/* End every tail (console_stop). */
+void tail_close_all(struct console *con);
+/* Bytes queued for viewers and not yet taken by their sockets, over all tails. */
+size_t tail_unsent_total(struct console *con);
+
+/* ---- console_metrics.c: Prometheus text ---- */
+void metrics_serve(struct creq *cr);
+
+/* ---- group.c: read-only views and offset resets (declared in private.h) ---- */
+
+#endif

@@ -1,0 +1,590 @@
+/*
+ * console_api.c - the console's JSON API for the broker, topics and producing:
+ * GET /api/v1/broker, GET/POST /api/v1/topics, GET/DELETE /api/v1/topics/T and
+ * POST /api/v1/topics/T/messages. docs/console.md is the reference; messages are
+ * read in console_messages.c and groups served in console_groups.c.
+ *
+ * Everything runs on the loop thread, so the store is called directly. Answers
+ * are built with jansson and sent whole; errors are {"error": "...", "status": N}
+ * with a 4xx status for anything the caller can fix.
+ *
+ * A produced record is one batch built here and appended like a Kafka client's;
+ * the answer waits until the flusher reports it durable, as acks=all does.
+ * Partition "auto" hashes the key with Kafka's murmur2 (the Java client's default
+ * partitioner, so the same key lands where a Java producer would put it); records
+ * without a key go round-robin.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/console.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/props.h"
+#include "lib/writer.h"
+#include "proto/record.h"
+
+#define INTERNAL_PREFIX "__"
+#define MAX_HEADERS     64
+#define MAX_BATCH       (8 << 20)
+
+struct store_topic *api_topic_ref(struct creq *cr, const char *name)
+{
+    if (!store_topic_name_valid(name, strlen(name))) {
+        console_reply_error(cr->req, 400, "invalid topic name");
+        return NULL;
+    }
+    struct store_topic *t = store_topic_get(cr->con->b->store, name);
+    if (!t)
+        console_reply_error(cr->req, 404, "unknown topic %s", name);
+    return t;
+}
+
+/* ---- broker ---- */
+
+static void config_entry(json_t *arr, const struct props *given, const char *name, const char *def)
+{
+    const char *v = props_get(given, name);
+    json_t *o = json_object();
+    json_object_set_new(o, "name", console_str(name));
+    json_object_set_new(o, "value", console_str(v ? v : def));
+    json_object_set_new(o, "source", console_str(v ? "static" : "default"));
+    json_array_append_new(arr, o);
+}
+
+static json_t *broker_config_json(const struct broker_config *c)
+{
+    const struct topic_config *tc = &c->store.topic;
+    char buf[64][64];
+    int i = 0;
+#define I64(v) (snprintf(buf[i], sizeof buf[i], "%lld", (long long)(v)), buf[i++])
+    const struct {
+        const char *name, *def;
+    } keys[] = {
+        {"node.id", I64(c->node_id)},
+        {"listeners", "PLAINTEXT://127.0.0.1:9092"},
+        {"log.dirs", c->store.dir},
+        {"num.partitions", I64(c->store.num_partitions)},
+        {"log.segment.bytes", I64(tc->segment_bytes)},
+        {"log.roll.ms", I64(tc->segment_ms)},
+        {"log.retention.ms", I64(tc->retention_ms)},
+        {"log.retention.bytes", I64(tc->retention_bytes)},
+        {"log.flush.interval.ms", I64(c->store.flush_interval_ms)},
+        {"log.cleanup.policy", tc->cleanup_policy == CLEANUP_COMPACT ? "compact" : "delete"},
+        {"message.max.bytes", I64(tc->max_message_bytes)},
+        {"auto.create.topics.enable", c->auto_create_topics ? "true" : "false"},
+        {"delete.topic.enable", c->store.delete_topic_enable ? "true" : "false"},
+        {"log.cleaner.enable", c->store.cleaner_enable ? "true" : "false"},
+        {"socket.request.max.bytes", I64(c->max_request_bytes)},
+        {"connections.max.idle.ms", I64(c->idle_ms)},
+        {"max.connections", I64(c->max_connections)},
+        {"group.initial.rebalance.delay.ms", I64(c->group_initial_delay_ms)},
+        {"group.min.session.timeout.ms", I64(c->group_min_session_ms)},
+        {"group.max.session.timeout.ms", I64(c->group_max_session_ms)},
+        {"group.max.size", I64(c->group_max_size)},
+        {"default.replication.factor", I64(c->default_replication)},
+        {"cluster.id", c->cluster_id},
+        {"fuse.mount.dir", c->mount ? c->mount : ""},
+        {"console.listeners", "127.0.0.1:8080"},
+        {"console.read.only", c->console_read_only ? "true" : "false"},
+    };
+#undef I64
+    json_t *arr = json_array();
+    size_t n = sizeof keys / sizeof keys[0];
+    for (size_t k = 0; k < n; k++)
+        config_entry(arr, c->props, keys[k].name, keys[k].def);
+    const char *key, *val;
+    for (size_t k = 0; props_at(c->props, k, &key, &val); k++) { /* keys brook only keeps */
+        bool listed = false;
+        for (size_t x = 0; x < n && !listed; x++)
+            listed = !strcmp(keys[x].name, key);
+        if (!listed)
+            config_entry(arr, c->props, key, val);
+    }
+    return arr;
+}
+
+void api_broker(struct creq *cr)
+{
+    struct broker *b = cr->con->b;
+    const char *host;
+    int port;
+    char addr[300];
+    broker_advertised(b, &host, &port);
+    snprintf(addr, sizeof addr, "%s:%d", host, port);
+    json_t *o = json_object();
+    json_object_set_new(o, "node_id", json_integer(b->cfg->node_id));
+    json_object_set_new(o, "cluster_id", console_str(b->cfg->cluster_id));
+    json_object_set_new(o, "advertised", console_str(addr));
+    json_t *ls = json_array();
+    for (int i = 0; i < b->n_listeners; i++) {
+        snprintf(addr, sizeof addr, "%s:%d", b->bound_host[i], b->bound_port[i]);
+        json_array_append_new(ls, console_str(addr));
+    }
+    json_object_set_new(o, "listeners", ls);
+    json_object_set_new(o, "console", console_str(console_address(b)));
+    json_object_set_new(o, "read_only", json_boolean(cr->con->read_only));
+    json_object_set_new(o, "connections", json_integer(b->nconns));
+    json_object_set_new(o, "config", broker_config_json(b->cfg));
+    console_reply_json(cr->req, 200, o);
+}
+
+/* ---- topics ---- */
+
+static bool internal_topic(const char *name)
+{
+    return !strncmp(name, INTERNAL_PREFIX, 2);
+}
+
+static json_t *partition_json(struct store_partition *p, int64_t *msgs, int64_t *bytes)
+{
+    struct store_partition_info in;
+    store_partition_info(p, &in);
+    *msgs += in.high_watermark - in.log_start_offset;
+    *bytes += in.size_bytes;
+    json_t *o = json_object();
+    json_object_set_new(o, "partition", json_integer(in.index));
+    json_object_set_new(o, "log_start_offset", json_integer(in.log_start_offset));
+    json_object_set_new(o, "end_offset", json_integer(in.high_watermark));
+    json_object_set_new(o, "messages", json_integer(in.high_watermark - in.log_start_offset));
+    json_object_set_new(o, "size_bytes", json_integer(in.size_bytes));
+    json_object_set_new(o, "segments", json_integer(in.segments));
+    json_object_set_new(o, "durable_offset", json_integer(in.durable_offset));
+    json_object_set_new(o, "last_append_ms", json_integer(in.last_append_ms));
+    return o;
+}
+
+/* The topic's summary; with detail, its partitions and config too. */
+static json_t *topic_json(struct store_topic *t, bool detail)
+{
+    int64_t msgs = 0, bytes = 0;
+    int32_t n = store_topic_partition_count(t);
+    json_t *parts = json_array();
+    for (int32_t i = 0; i < n; i++)
+        json_array_append_new(parts, partition_json(store_topic_partition(t, i), &msgs, &bytes));
+    const struct topic_config *tc = store_topic_config(t);
+    json_t *o = json_object();
+    json_object_set_new(o, "name", console_str(store_topic_name(t)));
+    json_object_set_new(o, "internal", json_boolean(internal_topic(store_topic_name(t))));
+    json_object_set_new(o, "partition_count", json_integer(n));
+    json_object_set_new(o, "replication_factor", json_integer(1));
+    json_object_set_new(o, "messages", json_integer(msgs));
+    json_object_set_new(o, "size_bytes", json_integer(bytes));
+    json_object_set_new(o, "cleanup_policy",
+                        console_str(tc->cleanup_policy == CLEANUP_COMPACT  ? "compact"
+                                    : tc->cleanup_policy == CLEANUP_DELETE ? "delete"
+                                                                           : "compact,delete"));
+    if (!detail) {
+        json_decref(parts);
+        return o;
+    }
+    json_object_set_new(o, "partitions", parts);
+    json_t *cfg = json_array();
+    char buf[128];
+    for (const char *const *k = topic_config_keys; *k; k++) {
+        json_t *e = json_object();
+        bool over = props_get(store_topic_overrides(t), *k) != NULL;
+        json_object_set_new(e, "name", console_str(*k));
+        json_object_set_new(e, "value", console_str(topic_config_value(tc, *k, buf, sizeof buf)));
+        json_object_set_new(e, "overridden", json_boolean(over));
+        json_object_set_new(e, "source", console_str(over ? "topic" : "default"));
+        json_array_append_new(cfg, e);
+    }
+    json_object_set_new(o, "config", cfg);
+    return o;
+}
+
+void api_topics(struct creq *cr)
+{
+    char **names = store_topic_names(cr->con->b->store);
+    if (!names)
+        abort();
+    json_t *arr = json_array();
+    for (char **n = names; *n; n++) {
+        struct store_topic *t = store_topic_get(cr->con->b->store, *n);
+        if (t) /* or deleted meanwhile */
+            json_array_append_new(arr, topic_json(t, false));
+        store_topic_put(t);
+    }
+    free(names);
+    json_t *o = json_object();
+    json_object_set_new(o, "topics", arr);
+    console_reply_json(cr->req, 200, o);
+}
+
+void api_topic(struct creq *cr)
+{
+    struct store_topic *t = api_topic_ref(cr, cr->seg[3]);
+    if (!t)
+        return;
+    console_reply_json(cr->req, 200, topic_json(t, true));
+    store_topic_put(t);
+}
+
+/* Topic config from a JSON object of strings, numbers or booleans. */
+static int config_props(struct creq *cr, json_t *cfg, struct props *out)
+{
+    const char *k;
+    json_t *v;
+    if (!json_is_object(cfg)) {
+        console_reply_error(cr->req, 400, "config must be an object");
+        return -EINVAL;
+    }
+    json_object_foreach(cfg, k, v)
+    {
+        char num[64];
+        const char *s = num;
+        if (json_is_string(v))
+            s = json_string_value(v);
+        else if (json_is_integer(v))
+            snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+        else if (json_is_boolean(v))
+            s = json_is_true(v) ? "true" : "false";
+        else
+            s = NULL;
+        if (!s) {
+            console_reply_error(cr->req, 400, "config %s must be a string or number", k);
+            return -EINVAL;
+        }
+        if (props_set(out, k, s))
+            abort();
+    }
+    return 0;
+}
+
+static void create_failed(struct creq *cr, const char *name, int rc, const char *bad)
+{
+    if (rc == -EEXIST)
+        console_reply_error(cr->req, 409, "topic %s already exists (or collides with a partition)",
+                            name);
+    else if (rc == STORE_EINVALID_CONFIG)
+        console_reply_error(cr->req, 400, "invalid config %s", bad ? bad : "");
+    else if (rc == STORE_EINVALID_TOPIC || rc == STORE_EINVALID_PARTITIONS)
+        console_reply_error(cr->req, 400, "%s", store_strerror(rc));
+    else
+        console_reply_error(cr->req, 500, "cannot create %s: %s", name, store_strerror(rc));
+}
+
+void api_topic_create(struct creq *cr)
+{
+    json_t *body, *cfg;
+    if (console_body(cr, &body))
+        return;
+    const char *name = json_string_value(json_object_get(body, "name"));
+    json_t *parts = json_object_get(body, "partitions");
+    struct props *props = props_new();
+    if (!props)
+        abort();
+    if (!name || !store_topic_name_valid(name, strlen(name))) {
+        console_reply_error(cr->req, 400, "name must be a topic name ([A-Za-z0-9._-], 1-249)");
+        goto out;
+    }
+    if (parts && (!json_is_integer(parts) || json_integer_value(parts) < 1 ||
+                  json_integer_value(parts) > 100000)) {
+        console_reply_error(cr->req, 400, "partitions must be an integer from 1 to 100000");
+        goto out;
+    }
+    if ((cfg = json_object_get(body, "config")) && config_props(cr, cfg, props))
+        goto out;
+    int32_t n = parts ? (int32_t)json_integer_value(parts) : 0;
+    const char *bad = NULL;
+    int rc = store_topic_create(cr->con->b->store, name, n, props, &bad);
+    if (rc) {
+        create_failed(cr, name, rc, bad);
+        goto out;
+    }
+    log_info("brook.console", "created topic %s", name);
+    struct store_topic *t = store_topic_get(cr->con->b->store, name);
+    if (t)
+        console_reply_json(cr->req, 201, topic_json(t, true));
+    else
+        console_reply_error(cr->req, 409, "topic %s was deleted meanwhile", name);
+    store_topic_put(t);
+out:
+    props_free(props);
+    json_decref(body);
+}
+
+void api_topic_delete(struct creq *cr)
+{
+    const char *name = cr->seg[3];
+    struct store_topic *t = api_topic_ref(cr, name);
+    if (!t)
+        return;
+    store_topic_put(t);
+    if (internal_topic(name)) {
+        console_reply_error(cr->req, 400, "%s is internal and cannot be deleted", name);
+        return;
+    }
+    int rc = store_topic_delete(cr->con->b->store, name);
+    if (rc == -ENOENT)
+        console_reply_error(cr->req, 404, "unknown topic %s", name);
+    else if (rc == STORE_EDELETE_DISABLED)
+        console_reply_error(cr->req, 403, "delete.topic.enable is false");
+    else if (rc)
+        console_reply_error(cr->req, 500, "cannot delete %s: %s", name, store_strerror(rc));
+    if (rc)
+        return;
+    log_info("brook.console", "deleted topic %s", name);
+    json_t *o = json_object();
+    json_object_set_new(o, "deleted", console_str(name));
+    console_reply_json(cr->req, 200, o);
+}
+/* ---- produce ---- */
+
+/* Kafka's murmur2 (the Java client's Utils.murmur2), for the default partitioner. */
+static uint32_t murmur2(const uint8_t *p, size_t n)
+{
+    const uint32_t m = 0x5bd1e995;
+    uint32_t h = 0x9747b28c ^ (uint32_t)n;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t k = (uint32_t)p[i] | (uint32_t)p[i + 1] << 8 | (uint32_t)p[i + 2] << 16 |
+                     (uint32_t)p[i + 3] << 24;
+        k *= m;
+        k ^= k >> 24;
+        k *= m;
+        h = h * m ^ k;
+    }
+    switch (n & 3) {
+    case 3: h ^= (uint32_t)p[i + 2] << 16; /* fall through */
+    case 2: h ^= (uint32_t)p[i + 1] << 8;  /* fall through */
+    case 1: h ^= p[i]; h *= m;
+    }
+    h ^= h >> 13;
+    h *= m;
+    h ^= h >> 15;
+    return h;
+}
+
+/* Bytes of one field: a string as text or base64 (per `<name>_encoding`), any other
+ * JSON value as its compact text; JSON null or absent gives *len = -1. */
+struct bytes {
+    uint8_t *p; /* owned */
+    int32_t len;
+};
+
+static int field_bytes(struct creq *cr, json_t *obj, const char *name, struct bytes *out)
+{
+    char enc_key[64];
+    snprintf(enc_key, sizeof enc_key, "%s_encoding", name);
+    json_t *v = json_object_get(obj, name);
+    const char *enc = json_string_value(json_object_get(obj, enc_key));
+    *out = (struct bytes){NULL, -1};
+    if (enc && strcmp(enc, "text") && strcmp(enc, "base64")) {
+        console_reply_error(cr->req, 400, "%s must be text or base64", enc_key);
+        return -EINVAL;
+    }
+    if (!v || json_is_null(v))
+        return 0;
+    size_t n;
+    if (json_is_string(v) && enc && !strcmp(enc, "base64")) {
+        out->p = console_base64_decode(json_string_value(v), json_string_length(v), &n);
+        if (!out->p) {
+            console_reply_error(cr->req, 400, "%s is not valid base64", name);
+            return -EINVAL;
+        }
+    } else if (json_is_string(v)) {
+        n = json_string_length(v);
+        out->p = malloc(n + 1);
+        if (!out->p)
+            abort();
+        memcpy(out->p, json_string_value(v), n);
+    } else {
+        out->p = (uint8_t *)json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        n = out->p ? strlen((char *)out->p) : 0;
+    }
+    out->len = (int32_t)n;
+    return 0;
+}
+
+struct produce_args {
+    struct bytes key, value;
+    struct record_header headers[MAX_HEADERS];
+    struct bytes hkeys[MAX_HEADERS], hvals[MAX_HEADERS];
+    int nheaders;
+    int64_t timestamp;
+    int64_t partition; /* -1: auto */
+};
+
+static void produce_args_release(struct produce_args *a)
+{
+    free(a->key.p);
+    free(a->value.p);
+    for (int i = 0; i < a->nheaders; i++) {
+        free(a->hkeys[i].p);
+        free(a->hvals[i].p);
+    }
+}
+
+/* One header {"key": ..., "value": ..., "value_encoding": ...}. */
+static int header_arg(struct creq *cr, json_t *h, struct produce_args *a)
+{
+    int i = a->nheaders++; /* counted at once, so that release frees what is parsed */
+    if (!json_is_object(h) || !json_is_string(json_object_get(h, "key"))) {
+        console_reply_error(cr->req, 400, "each header needs a string key");
+        return -EINVAL;
+    }
+    if (field_bytes(cr, h, "key", &a->hkeys[i]) || field_bytes(cr, h, "value", &a->hvals[i]))
+        return -EINVAL;
+    a->headers[i] =
+        (struct record_header){a->hkeys[i].p, a->hkeys[i].len, a->hvals[i].p, a->hvals[i].len};
+    return 0;
+}
+
+static int headers_args(struct creq *cr, json_t *hs, struct produce_args *a)
+{
+    if (!hs || json_is_null(hs))
+        return 0;
+    if (json_is_object(hs)) { /* {"name": "value", ...} */
+        json_t *arr = json_array();
+        const char *k;
+        json_t *v;
+        json_object_foreach(hs, k, v)
+        {
+            json_t *o = json_object();
+            json_object_set_new(o, "key", console_str(k));
+            json_object_set(o, "value", v);
+            json_array_append_new(arr, o);
+        }
+        int rc = headers_args(cr, arr, a);
+        json_decref(arr);
+        return rc;
+    }
+    if (!json_is_array(hs) || json_array_size(hs) > MAX_HEADERS) {
+        console_reply_error(cr->req, 400, "headers must be an array of at most %d {key, value}",
+                            MAX_HEADERS);
+        return -EINVAL;
+    }
+    size_t i;
+    json_t *h;
+    json_array_foreach(hs, i, h) if (header_arg(cr, h, a)) return -EINVAL;
+    return 0;
+}
+
+static int produce_args(struct creq *cr, json_t *body, int32_t nparts, struct produce_args *a)
+{
+    json_t *part = json_object_get(body, "partition"), *ts = json_object_get(body, "timestamp");
+    memset(a, 0, sizeof *a);
+    a->key.len = a->value.len = -1;
+    a->partition = -1;
+    bool is_auto = !part || json_is_null(part) ||
+                   (json_is_string(part) && !strcmp(json_string_value(part), "auto"));
+    if (!is_auto) {
+        if (!json_is_integer(part) || json_integer_value(part) < 0 ||
+            json_integer_value(part) >= nparts) {
+            console_reply_error(cr->req, 400, "partition must be auto or 0 to %d", nparts - 1);
+            return -EINVAL;
+        }
+        a->partition = json_integer_value(part);
+    }
+    a->timestamp = clock_wall_ms();
+    if (ts && !json_is_null(ts)) {
+        if (!json_is_integer(ts) || json_integer_value(ts) < 0) {
+            console_reply_error(cr->req, 400, "timestamp must be milliseconds since the epoch");
+            return -EINVAL;
+        }
+        a->timestamp = json_integer_value(ts);
+    }
+    if (field_bytes(cr, body, "key", &a->key) || field_bytes(cr, body, "value", &a->value))
+        return -EINVAL;
+    return headers_args(cr, json_object_get(body, "headers"), a);
+}
+
+struct produce_wait {
+    struct evhttp_request *req;
+    char topic[256];
+    int32_t partition;
+    int64_t offset, timestamp;
+};
+
+static void produce_durable(struct console *con, void *arg, int rc)
+{
+    struct produce_wait *w = arg;
+    if (rc == -ECANCELED) {
+        console_reply_error(w->req, 503, "the broker is shutting down");
+    } else if (rc) {
+        console_reply_error(w->req, 500, "the record was written but flushing failed: %s",
+                            store_strerror(rc));
+    } else {
+        json_t *o = json_object();
+        json_object_set_new(o, "topic", console_str(w->topic));
+        json_object_set_new(o, "partition", json_integer(w->partition));
+        json_object_set_new(o, "offset", json_integer(w->offset));
+        json_object_set_new(o, "timestamp", json_integer(w->timestamp));
+        console_reply_json(w->req, 200, o);
+    }
+    free(w);
+}
+
+static int32_t choose_partition(struct console *con, const struct produce_args *a, int32_t n)
+{
+    if (a->partition >= 0)
+        return (int32_t)a->partition;
+    if (a->key.len >= 0)
+        return (int32_t)((murmur2(a->key.p, (size_t)a->key.len) & 0x7fffffff) % (uint32_t)n);
+    return (int32_t)(con->round_robin++ % (uint32_t)n);
+}
+
+static void append_failed(struct creq *cr, int rc)
+{
+    if (rc == -EMSGSIZE)
+        console_reply_error(cr->req, 413, "the record is larger than max.message.bytes");
+    else if (rc == STORE_EINVALID_RECORD)
+        console_reply_error(cr->req, 400, "%s", store_strerror(rc));
+    else
+        console_reply_error(cr->req, rc == STORE_EFAILED ? 503 : 500, "cannot append: %s",
+                            store_strerror(rc));
+}
+
+/* Build the one-record batch and append it; answer once it is durable. */
+static void produce_append(struct creq *cr, struct store_topic *t, struct produce_args *a)
+{
+    struct batch_builder bb;
+    struct writer out;
+    struct store_append res;
+    int32_t part = choose_partition(cr->con, a, store_topic_partition_count(t));
+    struct store_partition *p = store_topic_partition(t, part);
+    batch_builder_init(&bb, CODEC_NONE, MAX_BATCH);
+    writer_init(&out, MAX_BATCH);
+    int rc = batch_builder_add(&bb, a->timestamp, a->key.p, a->key.len, a->value.p, a->value.len,
+                               a->headers, a->nheaders);
+    if (!rc)
+        rc = batch_builder_finish(&bb, -1, &out);
+    if (!rc)
+        rc = store_partition_append(p, out.buf, out.len, &res);
+    if (rc) {
+        append_failed(cr, rc);
+        goto out;
+    }
+    metrics_topic(&cr->con->b->metrics, store_topic_name(t), 1, (int64_t)out.len, 0);
+    struct produce_wait *w = calloc(1, sizeof *w);
+    if (!w)
+        abort();
+    *w = (struct produce_wait){cr->req, "", part, res.base_offset, a->timestamp};
+    snprintf(w->topic, sizeof w->topic, "%s", store_topic_name(t));
+    if ((rc = console_when_durable(cr->con, p, res.last_offset + 1, produce_durable, w))) {
+        free(w);
+        console_reply_error(cr->req, 503, "cannot wait for the flush: %s", store_strerror(rc));
+    }
+out:
+    batch_builder_release(&bb);
+    writer_release(&out);
+}
+
+void api_produce(struct creq *cr)
+{
+    json_t *body = NULL;
+    struct produce_args a;
+    struct store_topic *t = api_topic_ref(cr, cr->seg[3]);
+    if (!t)
+        return;
+    memset(&a, 0, sizeof a);
+    if (!console_body(cr, &body) && !produce_args(cr, body, store_topic_partition_count(t), &a))
+        produce_append(cr, t, &a);
+    produce_args_release(&a);
+    json_decref(body);
+    store_topic_put(t);
+}

@@ -1,0 +1,403 @@
+/*
+ * console_groups.c - consumer groups in the console's API: GET /api/v1/groups,
+ * GET /api/v1/groups/G (state, members with their assignments, and committed
+ * offset, end offset and lag per partition) and POST /api/v1/groups/G/offsets
+ * (reset committed offsets while the group is empty).
+ *
+ * The group coordinator (group.c) is read through its accessor functions only.
+ * Lag is the partition's end offset minus the committed offset, never below 0,
+ * as Kafka's tools show it. Assignments are decoded from the consumer protocol's
+ * bytes (version, [topic, [partition]], user data) with a bounded reader: counts
+ * in them are trusted only as far as the bytes go.
+ *
+ * A reset is written to __consumer_offsets like an OffsetCommit from outside a
+ * generation, and answered once that record is durable.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/console.h"
+#include "lib/reader.h"
+
+#define MAX_RESET_PARTS 4096
+
+/* ---- consumer groups ---- */
+
+/* The end offset of topic/partition, or -1 when the topic or partition is gone. */
+static int64_t end_of(struct broker *b, const char *topic, int32_t part)
+{
+    struct store_topic *t = store_topic_get(b->store, topic);
+    struct store_partition *p = t ? store_topic_partition(t, part) : NULL;
+    int64_t end = p ? store_partition_high_watermark(p) : -1;
+    store_topic_put(t);
+    return end;
+}
+
+/* Lag of a committed offset: the end minus it, never below 0; -1 if the partition is gone. */
+static int64_t lag_of(int64_t end, int64_t committed)
+{
+    return end < 0 ? -1 : end > committed ? end - committed : 0;
+}
+
+struct groups_acc {
+    struct broker *b;
+    json_t *by_id; /* group id -> its JSON object */
+};
+
+static void list_group(void *arg, const struct group_info *g)
+{
+    struct groups_acc *acc = arg;
+    json_t *o = json_object();
+    json_object_set_new(o, "group", console_str(g->id));
+    json_object_set_new(o, "state", console_str(g->state));
+    json_object_set_new(o, "protocol_type", console_str(g->protocol_type));
+    json_object_set_new(o, "protocol", console_str(g->protocol));
+    json_object_set_new(o, "members", json_integer(g->nmembers));
+    json_object_set_new(o, "lag", json_integer(0));
+    json_object_set_new(o, "topics", json_array());
+    json_object_set_new(acc->by_id, g->id, o);
+}
+
+static void list_offset(void *arg, const char *group, const char *topic, int32_t part,
+                        int64_t offset, const char *meta, int64_t when)
+{
+    struct groups_acc *acc = arg;
+    json_t *o = json_object_get(acc->by_id, group), *topics;
+    int64_t lag = lag_of(end_of(acc->b, topic, part), offset);
+    if (!o)
+        return;
+    json_object_set_new(
+        o, "lag",
+        json_integer(json_integer_value(json_object_get(o, "lag")) + (lag > 0 ? lag : 0)));
+    topics = json_object_get(o, "topics");
+    size_t i;
+    json_t *x;
+    json_array_foreach(topics, i, x) if (!strcmp(json_string_value(x), topic)) return;
+    json_array_append_new(topics, console_str(topic));
+}
+
+void api_groups(struct creq *cr)
+{
+    struct groups_acc acc = {cr->con->b, json_object()};
+    groups_foreach(acc.b, list_group, &acc);
+    groups_foreach_offset(acc.b, NULL, list_offset, &acc);
+    json_t *arr = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(acc.by_id, k, v) json_array_append(arr, v);
+    json_decref(acc.by_id);
+    json_t *o = json_object();
+    json_object_set_new(o, "groups", arr);
+    console_reply_json(cr->req, 200, o);
+}
+
+/* The consumer protocol's assignment: version, [topic, [partition]], user data.
+ * Counts are only trusted as far as the bytes go. */
+static json_t *assignment_json(const uint8_t *p, int32_t len)
+{
+    json_t *arr = json_array();
+    struct reader r;
+    reader_init(&r, p, len > 0 ? (size_t)len : 0);
+    if (len < 6)
+        return arr;
+    (void)reader_be16(&r);
+    int32_t ntopics = (int32_t)reader_be32(&r);
+    for (int32_t i = 0; i < ntopics && reader_ok(&r); i++) {
+        uint16_t tl = reader_be16(&r);
+        const uint8_t *name = reader_bytes(&r, tl);
+        int32_t nparts = (int32_t)reader_be32(&r);
+        json_t *parts = json_array();
+        for (int32_t k = 0; k < nparts && reader_ok(&r); k++) {
+            int32_t part = (int32_t)reader_be32(&r);
+            if (reader_ok(&r))
+                json_array_append_new(parts, json_integer(part));
+        }
+        json_t *o = json_object();
+        json_t *n = name ? json_stringn((const char *)name, tl) : NULL;
+        json_object_set_new(o, "topic", n ? n : console_str("?"));
+        json_object_set_new(o, "partitions", parts);
+        if (reader_ok(&r))
+            json_array_append_new(arr, o);
+        else
+            json_decref(o);
+    }
+    return arr;
+}
+
+struct group_acc {
+    struct broker *b;
+    json_t *members;
+    json_t *rows; /* "topic\0partition" -> offset row */
+    int64_t lag;
+};
+
+static void member_row(void *arg, const struct group_member_info *m)
+{
+    struct group_acc *acc = arg;
+    json_t *o = json_object();
+    json_object_set_new(o, "member_id", console_str(m->id));
+    json_object_set_new(o, "instance_id",
+                        m->instance_id ? console_str(m->instance_id) : json_null());
+    json_object_set_new(o, "client_id", console_str(m->client_id));
+    json_object_set_new(o, "client_host", console_str(m->client_host));
+    json_object_set_new(o, "assignment", assignment_json(m->assignment, m->assignment_len));
+    json_array_append_new(acc->members, o);
+}
+
+static json_t *offset_row(struct group_acc *acc, const char *topic, int32_t part)
+{
+    char key[300];
+    snprintf(key, sizeof key, "%s/%010d", topic, part);
+    json_t *o = json_object_get(acc->rows, key);
+    if (o)
+        return o;
+    int64_t end = end_of(acc->b, topic, part);
+    o = json_object();
+    json_object_set_new(o, "topic", console_str(topic));
+    json_object_set_new(o, "partition", json_integer(part));
+    json_object_set_new(o, "committed", json_null());
+    json_object_set_new(o, "end_offset", end >= 0 ? json_integer(end) : json_null());
+    json_object_set_new(o, "lag", json_null());
+    json_object_set_new(o, "member_id", json_null());
+    json_object_set_new(acc->rows, key, o);
+    return o;
+}
+
+static void committed_row(void *arg, const char *group, const char *topic, int32_t part,
+                          int64_t offset, const char *meta, int64_t when)
+{
+    struct group_acc *acc = arg;
+    json_t *o = offset_row(acc, topic, part);
+    int64_t lag = lag_of(end_of(acc->b, topic, part), offset);
+    json_object_set_new(o, "committed", json_integer(offset));
+    json_object_set_new(o, "lag", lag >= 0 ? json_integer(lag) : json_null());
+    json_object_set_new(o, "metadata", console_str(meta));
+    json_object_set_new(o, "commit_ms", json_integer(when));
+    acc->lag += lag > 0 ? lag : 0;
+}
+
+/* Assigned partitions without a commit get a row too, and rows name their member. */
+static void assigned_rows(struct group_acc *acc)
+{
+    size_t i, k, x;
+    json_t *m, *a, *part;
+    json_array_foreach(acc->members, i, m)
+    {
+        json_array_foreach(json_object_get(m, "assignment"), k, a)
+        {
+            const char *topic = json_string_value(json_object_get(a, "topic"));
+            json_array_foreach(json_object_get(a, "partitions"), x, part)
+            {
+                json_t *row = offset_row(acc, topic, (int32_t)json_integer_value(part));
+                json_object_set(row, "member_id", json_object_get(m, "member_id"));
+            }
+        }
+    }
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The rows by topic, then partition (their keys sort that way). */
+static json_t *sorted_rows(json_t *rows)
+{
+    size_t n = json_object_size(rows), i = 0;
+    const char **keys = calloc(n + 1, sizeof *keys);
+    if (!keys)
+        abort();
+    const char *k;
+    json_t *v;
+    json_object_foreach(rows, k, v) keys[i++] = k;
+    qsort(keys, n, sizeof *keys, key_cmp);
+    json_t *arr = json_array();
+    for (i = 0; i < n; i++)
+        json_array_append(arr, json_object_get(rows, keys[i]));
+    free(keys);
+    return arr;
+}
+
+void api_group(struct creq *cr)
+{
+    struct group_info g;
+    struct group_acc acc = {cr->con->b, json_array(), json_object(), 0};
+    if (groups_describe(acc.b, cr->seg[3], &g, member_row, &acc)) {
+        console_reply_error(cr->req, 404, "unknown group %s", cr->seg[3]);
+        goto out;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "group", console_str(g.id));
+    json_object_set_new(o, "state", console_str(g.state));
+    json_object_set_new(o, "protocol_type", console_str(g.protocol_type));
+    json_object_set_new(o, "protocol", console_str(g.protocol));
+    json_object_set_new(o, "generation", json_integer(g.generation));
+    json_object_set_new(o, "leader", console_str(g.leader));
+    groups_foreach_offset(acc.b, cr->seg[3], committed_row, &acc);
+    assigned_rows(&acc);
+    json_object_set(o, "members", acc.members);
+    json_object_set_new(o, "offsets", sorted_rows(acc.rows));
+    json_object_set_new(o, "lag", json_integer(acc.lag));
+    console_reply_json(cr->req, 200, o);
+out:
+    json_decref(acc.members);
+    json_decref(acc.rows);
+}
+
+/* ---- offset reset ---- */
+
+struct reset_wait {
+    struct evhttp_request *req;
+    json_t *answer;
+};
+
+static void reset_durable(struct console *con, void *arg, int rc)
+{
+    struct reset_wait *w = arg;
+    if (rc == -ECANCELED)
+        console_reply_error(w->req, 503, "the broker is shutting down");
+    else if (rc)
+        console_reply_error(w->req, 500, "the offsets were written but flushing failed: %s",
+                            store_strerror(rc));
+    else
+        console_reply_json(w->req, 200, json_incref(w->answer));
+    json_decref(w->answer);
+    free(w);
+}
+
+/* The offset a partition is reset to, per body.to; -1 after answering 400. */
+static int64_t reset_target(struct creq *cr, json_t *body, struct store_partition *p)
+{
+    const char *to = json_string_value(json_object_get(body, "to"));
+    json_t *off = json_object_get(body, "offset"), *ts = json_object_get(body, "timestamp");
+    int64_t ls = store_partition_log_start(p), hw = store_partition_high_watermark(p), o, t;
+    if (to && !strcmp(to, "earliest"))
+        return ls;
+    if (to && !strcmp(to, "latest"))
+        return hw;
+    if (to && !strcmp(to, "offset") && json_is_integer(off) && json_integer_value(off) >= 0) {
+        o = json_integer_value(off);
+        return o < ls ? ls : o > hw ? hw : o;
+    }
+    if (to && !strcmp(to, "timestamp") && json_is_integer(ts) && json_integer_value(ts) >= 0)
+        return store_partition_offset_for_time(p, json_integer_value(ts), &o, &t) ? hw : o;
+    console_reply_error(cr->req, 400,
+                        "to must be earliest, latest, offset (with offset) or timestamp (with "
+                        "timestamp)");
+    return -1;
+}
+
+/* The partitions to reset: body.partitions, or all. 0 or -EINVAL after answering. */
+static int reset_partitions(struct creq *cr, json_t *body, int32_t nparts, int32_t **out, int *n)
+{
+    json_t *ps = json_object_get(body, "partitions"), *x;
+    size_t count = ps ? json_array_size(ps) : (size_t)nparts, i;
+    if ((ps && (!json_is_array(ps) || !count)) || count > MAX_RESET_PARTS) {
+        console_reply_error(cr->req, 400, "partitions must be a non-empty array of partitions");
+        return -EINVAL;
+    }
+    *out = calloc(count, sizeof **out);
+    if (!*out)
+        abort();
+    *n = (int)count;
+    for (i = 0; i < count; i++) {
+        x = ps ? json_array_get(ps, i) : NULL;
+        (*out)[i] = ps ? (int32_t)json_integer_value(x) : (int32_t)i;
+        if (ps &&
+            (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) >= nparts)) {
+            console_reply_error(cr->req, 400, "partition %s does not exist",
+                                json_is_integer(x) ? "number" : "value");
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* The group must have no members; answers 409 if it has. */
+static int reset_check_group(struct creq *cr, const char *group)
+{
+    struct group_info g;
+    if (!*group || strlen(group) > 255) {
+        console_reply_error(cr->req, 400, "invalid group id");
+        return -EINVAL;
+    }
+    if (!groups_describe(cr->con->b, group, &g, NULL, NULL) &&
+        (g.nmembers || strcmp(g.state, "Empty"))) {
+        console_reply_error(cr->req, 409,
+                            "group %s is %s with %d members: stop its consumers first", group,
+                            g.state, g.nmembers);
+        return -EBUSY;
+    }
+    return 0;
+}
+
+static void reset_apply(struct creq *cr, struct store_topic *t, const int32_t *parts,
+                        const int64_t *offs, int n)
+{
+    const char *group = cr->seg[3];
+    struct reset_wait *rw = calloc(1, sizeof *rw);
+    json_t *arr = json_array();
+    if (!rw)
+        abort();
+    for (int i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "partition", json_integer(parts[i]));
+        json_object_set_new(o, "offset", json_integer(offs[i]));
+        json_array_append_new(arr, o);
+    }
+    rw->req = cr->req;
+    rw->answer = json_object();
+    json_object_set_new(rw->answer, "group", console_str(group));
+    json_object_set_new(rw->answer, "topic", console_str(store_topic_name(t)));
+    json_object_set_new(rw->answer, "offsets", arr);
+    struct console_wait *w = console_wait_new(cr->con, reset_durable, rw);
+    int rc = groups_reset_offsets(cr->con->b, group, store_topic_name(t), parts, offs, n,
+                                  console_wait_durable, w);
+    if (rc == 0)
+        return; /* answered when durable */
+    console_wait_cancel(w);
+    if (rc == 1) {
+        reset_durable(cr->con, rw, 0);
+        return;
+    }
+    json_decref(rw->answer);
+    free(rw);
+    if (rc == -EBUSY)
+        console_reply_error(cr->req, 409, "group %s has members: stop its consumers first", group);
+    else
+        console_reply_error(cr->req, rc == -EINVAL ? 400 : 500, "cannot reset offsets: %s",
+                            store_strerror(rc));
+}
+
+void api_group_reset(struct creq *cr)
+{
+    json_t *body = NULL;
+    struct store_topic *t = NULL;
+    int32_t *parts = NULL;
+    int64_t *offs = NULL;
+    int n = 0;
+    if (reset_check_group(cr, cr->seg[3]) || console_body(cr, &body))
+        goto out;
+    const char *topic = json_string_value(json_object_get(body, "topic"));
+    if (!topic) {
+        console_reply_error(cr->req, 400, "topic must be a topic name");
+        goto out;
+    }
+    if (!(t = api_topic_ref(cr, topic)) ||
+        reset_partitions(cr, body, store_topic_partition_count(t), &parts, &n))
+        goto out;
+    offs = calloc((size_t)n, sizeof *offs);
+    if (!offs)
+        abort();
+    for (int i = 0; i < n; i++)
+        if ((offs[i] = reset_target(cr, body, store_topic_partition(t, parts[i]))) < 0)
+            goto out;
+    reset_apply(cr, t, parts, offs, n);
+out:
+    free(parts);
+    free(offs);
+    store_topic_put(t);
+    json_decref(body);
+}

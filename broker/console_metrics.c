@@ -1,0 +1,377 @@
+/*
+ * console_metrics.c - GET /metrics in the Prometheus text format (0.0.4).
+ *
+ * Names follow what existing Kafka dashboards query, so they work unchanged:
+ *   - the JMX exporter's Kafka rules (lower-cased MBean names, counters with
+ *     _total): kafka_server_brokertopicmetrics_{messagesin,bytesin,bytesout}_total
+ *     by topic (plus the broker-wide line without a label, as Kafka has both),
+ *     kafka_network_requestmetrics_requests_total by request,
+ *     kafka_log_log_{size,logstartoffset,logendoffset,numlogsegments} by topic
+ *     and partition, and the replica manager / controller gauges overview
+ *     dashboards show (always healthy on one broker);
+ *   - kafka_exporter's consumer-group names: kafka_consumergroup_current_offset,
+ *     kafka_consumergroup_lag and kafka_consumergroup_members with the label
+ *     "consumergroup", and kafka_topic_partition_{current,oldest}_offset;
+ *   - the standard process_* metrics every Prometheus client library exports;
+ *   - brook_* for what only brook has (connections, console streams).
+ *
+ * Counters come from struct metrics (updated by the Kafka handlers and the
+ * console's produce); gauges are read from the store and the group coordinator
+ * at scrape time. Every family's samples are written together, as the format
+ * requires.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "broker/console.h"
+
+struct topic_row {
+    char *name;
+    struct store_topic *t;
+    int64_t msgs_in, bytes_in, bytes_out;
+};
+
+struct scrape {
+    struct broker *b;
+    struct evbuffer *out;
+    struct topic_row *topics;
+    size_t ntopics;
+};
+
+static void family(struct scrape *s, const char *name, const char *type, const char *help)
+{
+    evbuffer_add_printf(s->out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value with \, " and newline escaped. */
+static void label(struct evbuffer *out, const char *name, const char *v, bool last)
+{
+    evbuffer_add_printf(out, "%s=\"", name);
+    for (const char *p = v; *p; p++) {
+        if (*p == '\\' || *p == '"')
+            evbuffer_add_printf(out, "\\%c", *p);
+        else if (*p == '\n')
+            evbuffer_add(out, "\\n", 2);
+        else
+            evbuffer_add(out, p, 1);
+    }
+    evbuffer_add(out, last ? "\"}" : "\",", 2);
+}
+
+/* ---- topics ---- */
+
+static void snapshot_topics(struct scrape *s)
+{
+    char **names = store_topic_names(s->b->store);
+    size_t n = 0;
+    if (!names)
+        abort();
+    while (names[n])
+        n++;
+    s->topics = calloc(n + 1, sizeof *s->topics);
+    if (!s->topics)
+        abort();
+    struct metrics *m = &s->b->metrics;
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < n; i++) {
+        struct store_topic *t = store_topic_get(s->b->store, names[i]);
+        if (!t)
+            continue;
+        struct topic_row *r = &s->topics[s->ntopics++];
+        r->name = names[i];
+        r->t = t;
+        for (struct topic_metrics *tm = m->topics; tm; tm = tm->next)
+            if (!strcmp(tm->name, names[i])) {
+                r->msgs_in = tm->messages_in;
+                r->bytes_in = tm->bytes_in;
+                r->bytes_out = tm->bytes_out;
+            }
+    }
+    pthread_mutex_unlock(&m->mu);
+    s->topics[s->ntopics].name = (char *)names; /* freed with the rows */
+}
+
+static void release_topics(struct scrape *s)
+{
+    for (size_t i = 0; i < s->ntopics; i++)
+        store_topic_put(s->topics[i].t);
+    free(s->topics[s->ntopics].name);
+    free(s->topics);
+}
+
+enum topic_field { T_MSGS_IN, T_BYTES_IN, T_BYTES_OUT };
+
+static int64_t topic_value(const struct topic_row *r, enum topic_field f)
+{
+    return f == T_MSGS_IN ? r->msgs_in : f == T_BYTES_IN ? r->bytes_in : r->bytes_out;
+}
+
+static void topic_counter(struct scrape *s, const char *name, const char *help, enum topic_field f)
+{
+    int64_t total = 0;
+    family(s, name, "counter", help);
+    for (size_t i = 0; i < s->ntopics; i++)
+        total += topic_value(&s->topics[i], f);
+    evbuffer_add_printf(s->out, "%s %lld\n", name, (long long)total);
+    for (size_t i = 0; i < s->ntopics; i++) {
+        evbuffer_add_printf(s->out, "%s{", name);
+        label(s->out, "topic", s->topics[i].name, true);
+        evbuffer_add_printf(s->out, " %lld\n", (long long)topic_value(&s->topics[i], f));
+    }
+}
+
+enum part_field { P_SIZE, P_START, P_END, P_SEGMENTS };
+
+static int64_t part_value(const struct store_partition_info *in, enum part_field f)
+{
+    switch (f) {
+    case P_SIZE: return in->size_bytes;
+    case P_START: return in->log_start_offset;
+    case P_END: return in->high_watermark;
+    default: return in->segments;
+    }
+}
+
+static void partition_gauge(struct scrape *s, const char *name, const char *help, enum part_field f)
+{
+    family(s, name, "gauge", help);
+    for (size_t i = 0; i < s->ntopics; i++) {
+        int32_t n = store_topic_partition_count(s->topics[i].t);
+        for (int32_t k = 0; k < n; k++) {
+            struct store_partition_info in;
+            char part[16];
+            store_partition_info(store_topic_partition(s->topics[i].t, k), &in);
+            snprintf(part, sizeof part, "%d", k);
+            evbuffer_add_printf(s->out, "%s{", name);
+            label(s->out, "partition", part, false);
+            label(s->out, "topic", s->topics[i].name, true);
+            evbuffer_add_printf(s->out, " %lld\n", (long long)part_value(&in, f));
+        }
+    }
+}
+
+static void gauge(struct scrape *s, const char *name, const char *help, int64_t v)
+{
+    family(s, name, "gauge", help);
+    evbuffer_add_printf(s->out, "%s %lld\n", name, (long long)v);
+}
+
+static void cluster_gauges(struct scrape *s)
+{
+    int64_t parts = 0;
+    for (size_t i = 0; i < s->ntopics; i++)
+        parts += store_topic_partition_count(s->topics[i].t);
+    gauge(s, "kafka_server_replicamanager_partitioncount", "Partitions on this broker.", parts);
+    gauge(s, "kafka_server_replicamanager_leadercount", "Partitions this broker leads.", parts);
+    gauge(s, "kafka_server_replicamanager_underreplicatedpartitions",
+          "Under-replicated partitions (none: one broker, replication factor 1).", 0);
+    gauge(s, "kafka_controller_kafkacontroller_activecontrollercount",
+          "Whether this broker is the controller.", 1);
+    gauge(s, "kafka_controller_kafkacontroller_offlinepartitionscount",
+          "Partitions without a leader.", 0);
+    gauge(s, "kafka_controller_kafkacontroller_globaltopiccount", "Topics.", (int64_t)s->ntopics);
+    gauge(s, "kafka_controller_kafkacontroller_globalpartitioncount", "Partitions.", parts);
+}
+
+/* ---- requests ---- */
+
+static void request_counters(struct scrape *s)
+{
+    int64_t req[64], err[64];
+    pthread_mutex_lock(&s->b->metrics.mu);
+    memcpy(req, s->b->metrics.requests, sizeof req);
+    memcpy(err, s->b->metrics.request_errors, sizeof err);
+    pthread_mutex_unlock(&s->b->metrics.mu);
+    for (int pass = 0; pass < 2; pass++) {
+        const char *name = pass ? "kafka_network_requestmetrics_errors_total"
+                                : "kafka_network_requestmetrics_requests_total";
+        family(s, name, "counter",
+               pass ? "Requests that could not be decoded or are not supported, by request."
+                    : "Kafka protocol requests received, by request.");
+        for (int16_t k = 0; k < 64; k++) {
+            const struct kafka_api *api = kafka_api_find(k);
+            int64_t v = pass ? err[k] : req[k];
+            if (!api && !v)
+                continue;
+            evbuffer_add_printf(s->out, "%s{", name);
+            if (pass)
+                label(s->out, "error", "INVALID_REQUEST", false);
+            label(s->out, "request", api ? api->name : "Unknown", true);
+            evbuffer_add_printf(s->out, " %lld\n", (long long)v);
+        }
+    }
+}
+
+/* ---- consumer groups ---- */
+
+struct lag_pass {
+    struct scrape *s;
+    bool lag; /* lag, or the committed offset */
+};
+
+static void group_offset(void *arg, const char *group, const char *topic, int32_t part,
+                         int64_t offset, const char *meta, int64_t when)
+{
+    struct lag_pass *lp = arg;
+    struct store_topic *t = store_topic_get(lp->s->b->store, topic);
+    struct store_partition *p = t ? store_topic_partition(t, part) : NULL;
+    int64_t end = p ? store_partition_high_watermark(p) : -1;
+    store_topic_put(t);
+    if (end < 0)
+        return; /* the topic is gone */
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", part);
+    const char *name = lp->lag ? "kafka_consumergroup_lag" : "kafka_consumergroup_current_offset";
+    evbuffer_add_printf(lp->s->out, "%s{", name);
+    label(lp->s->out, "consumergroup", group, false);
+    label(lp->s->out, "partition", ps, false);
+    label(lp->s->out, "topic", topic, true);
+    evbuffer_add_printf(lp->s->out, " %lld\n",
+                        (long long)(lp->lag ? (end > offset ? end - offset : 0) : offset));
+}
+
+static void group_members(void *arg, const struct group_info *g)
+{
+    struct scrape *s = arg;
+    evbuffer_add_printf(s->out, "kafka_consumergroup_members{");
+    label(s->out, "consumergroup", g->id, true);
+    evbuffer_add_printf(s->out, " %d\n", g->nmembers);
+}
+
+static void group_metrics(struct scrape *s)
+{
+    struct lag_pass lp = {s, false};
+    family(s, "kafka_consumergroup_current_offset", "gauge",
+           "Committed offset of a consumer group, by group, topic and partition.");
+    groups_foreach_offset(s->b, NULL, group_offset, &lp);
+    lp.lag = true;
+    family(s, "kafka_consumergroup_lag", "gauge",
+           "End offset minus the committed offset, by group, topic and partition.");
+    groups_foreach_offset(s->b, NULL, group_offset, &lp);
+    family(s, "kafka_consumergroup_members", "gauge", "Members of a consumer group.");
+    groups_foreach(s->b, group_members, s);
+}
+
+/* ---- the process ---- */
+
+static int64_t open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int64_t n = 0;
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the directory's own descriptor */
+}
+
+/* Read a /proc file (whose size stat does not know) into buf, NUL-terminated. */
+static bool read_proc(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "re");
+    size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    return n > 0;
+}
+
+/* Start time: the process's start in clock ticks after boot, plus boot time. */
+static double start_time(void)
+{
+    static char stat[4096], boot[1 << 16];
+    unsigned long long ticks = 0;
+    if (!read_proc("/proc/self/stat", stat, sizeof stat) ||
+        !read_proc("/proc/stat", boot, sizeof boot))
+        return 0;
+    const char *p = strrchr(stat, ')'), *b = strstr(boot, "\nbtime ");
+    for (int field = 2; p && *p && field < 22; p++) /* field 22 is starttime */
+        field += *p == ' ';
+    if (!p || !b || sscanf(p, "%llu", &ticks) != 1)
+        return 0;
+    return strtod(b + 7, NULL) + (double)ticks / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void process_metrics(struct scrape *s)
+{
+    struct rusage ru;
+    struct rlimit rl;
+    unsigned long long vsz = 0, rss = 0;
+    char statm[256];
+    getrusage(RUSAGE_SELF, &ru);
+    if (read_proc("/proc/self/statm", statm, sizeof statm))
+        sscanf(statm, "%llu %llu", &vsz, &rss);
+    long page = sysconf(_SC_PAGESIZE);
+    family(s, "process_cpu_seconds_total", "counter", "User and system CPU time in seconds.");
+    evbuffer_add_printf(s->out, "process_cpu_seconds_total %.3f\n",
+                        (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+    gauge(s, "process_resident_memory_bytes", "Resident memory in bytes.", (int64_t)rss * page);
+    gauge(s, "process_virtual_memory_bytes", "Virtual memory in bytes.", (int64_t)vsz * page);
+    gauge(s, "process_open_fds", "Open file descriptors.", open_fds());
+    getrlimit(RLIMIT_NOFILE, &rl);
+    gauge(s, "process_max_fds", "The limit on open file descriptors.", (int64_t)rl.rlim_cur);
+    family(s, "process_start_time_seconds", "gauge", "Start time since the Unix epoch.");
+    evbuffer_add_printf(s->out, "process_start_time_seconds %.2f\n", start_time());
+}
+
+static void brook_metrics(struct scrape *s, struct console *con)
+{
+    gauge(s, "brook_connections", "Open Kafka protocol connections.", s->b->nconns);
+    family(s, "brook_connections_accepted_total", "counter",
+           "Kafka protocol connections accepted.");
+    evbuffer_add_printf(
+        s->out, "brook_connections_accepted_total %lld\n",
+        (long long)__atomic_load_n(&s->b->metrics.connections_total, __ATOMIC_RELAXED));
+    family(s, "brook_console_http_requests_total", "counter", "Console HTTP requests.");
+    evbuffer_add_printf(s->out, "brook_console_http_requests_total %lld\n",
+                        (long long)con->http_requests);
+    gauge(s, "brook_console_live_tails", "Open live-tail streams.", con->ntails);
+    gauge(s, "brook_console_live_tail_unsent_bytes",
+          "Bytes queued for live-tail viewers that their sockets have not taken yet.",
+          (int64_t)tail_unsent_total(con));
+    family(s, "brook_console_live_tails_opened_total", "counter", "Live-tail streams opened.");
+    evbuffer_add_printf(s->out, "brook_console_live_tails_opened_total %lld\n",
+                        (long long)con->tails_opened);
+}
+
+void metrics_serve(struct creq *cr)
+{
+    struct scrape s = {cr->con->b, evbuffer_new(), NULL, 0};
+    if (!s.out)
+        abort();
+    snapshot_topics(&s);
+    topic_counter(&s, "kafka_server_brokertopicmetrics_messagesin_total",
+                  "Messages appended, by topic.", T_MSGS_IN);
+    topic_counter(&s, "kafka_server_brokertopicmetrics_bytesin_total",
+                  "Record batch bytes received from producers, by topic.", T_BYTES_IN);
+    topic_counter(&s, "kafka_server_brokertopicmetrics_bytesout_total",
+                  "Record batch bytes sent to consumers, by topic.", T_BYTES_OUT);
+    request_counters(&s);
+    partition_gauge(&s, "kafka_log_log_size", "Bytes of a partition's segments.", P_SIZE);
+    partition_gauge(&s, "kafka_log_log_logstartoffset", "First offset kept.", P_START);
+    partition_gauge(&s, "kafka_log_log_logendoffset", "Offset of the next record.", P_END);
+    partition_gauge(&s, "kafka_log_log_numlogsegments", "Segment files.", P_SEGMENTS);
+    partition_gauge(&s, "kafka_topic_partition_current_offset",
+                    "End offset (kafka_exporter's name).", P_END);
+    partition_gauge(&s, "kafka_topic_partition_oldest_offset",
+                    "Log start offset (kafka_exporter's name).", P_START);
+    cluster_gauges(&s);
+    group_metrics(&s);
+    process_metrics(&s);
+    brook_metrics(&s, cr->con);
+    release_topics(&s);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(cr->req);
+    evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_send_reply(cr->req, 200, "OK", s.out);
+    evbuffer_free(s.out);
+}

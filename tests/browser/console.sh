@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Browser tests of the web console (suite "browser"): brookd on ephemeral ports,
+# data seeded with kcat, then tests/browser/console.test.js drives Debian's
+# chromium through playwright-core - once against the normal broker, once against
+# a read-only one, and once against a broker with a FUSE mount when this machine
+# can mount one. The screenshot it takes goes to docs/console.png when that file
+# is missing or BROOK_UPDATE_SCREENSHOT=1 (so that test runs leave the tree alone).
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../console/helpers.bash"
+HERE=$(cd "$(dirname "$0")" && pwd)
+KC="timeout 60 kcat -b"
+GROUP_COMMITTED={}
+TS_B=0
+
+if [ ! -x /usr/bin/chromium ]; then
+    echo "skip - browser tests: /usr/bin/chromium is missing (apt-get install chromium)"
+    exit 0
+fi
+if [ ! -d "$HERE/node_modules/playwright-core" ] &&
+    ! (cd "$HERE" && npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
+    echo "skip - browser tests: cannot install playwright-core (npm install in tests/browser)"
+    exit 0
+fi
+
+# node_test MODE: run the browser checks; their ok/not ok lines are this suite's
+node_test() {
+    MODE=$1 CONSOLE_URL=$C BROKER=$BROKER TS_B=$TS_B GROUP_COMMITTED=$GROUP_COMMITTED \
+        SCREENSHOT=$T/console.png FUSE_APPEND=${FUSE_APPEND:-} \
+        timeout 300 node "$HERE/console.test.js"
+    local rc=$?
+    [ $rc -eq 0 ] || [ $rc -eq 1 ] || fail "browser run ($1) exited with status $rc"
+}
+
+seed() {
+    req POST /api/v1/topics '{"name":"orders","partitions":3}'
+    for p in 0 1 2; do
+        for i in $(seq 1 $((5 - 2 * p + p / 2))); do
+            echo "order-$p-$i	{\"id\":$i,\"item\":\"widget\",\"customer\":{\"name\":\"Ada\",\"tier\":\"gold\"}}"
+        done | $KC "$BROKER" -P -t orders -p $p -K $'\t' -H source=web -H trace=t$p
+    done
+    req POST /api/v1/topics '{"name":"events","partitions":1}'
+    printf 'event-a-%d\n' 1 2 3 4 5 | $KC "$BROKER" -P -t events -p 0
+    TS_B=$(date +%s%3N)
+    while [ "$(date +%s%3N)" -le "$TS_B" ]; do :; done
+    TS_B=$((TS_B + 1))
+    printf 'event-b-%d\n' 1 2 3 | $KC "$BROKER" -P -t events -p 0
+    echo 'the NeEdLe record' | $KC "$BROKER" -P -t events -p 0
+    printf '\000\001\002\377\376 and then some text' >"$T/bin"
+    req POST /api/v1/topics '{"name":"bin","partitions":1}'
+    $KC "$BROKER" -P -t bin -p 0 "$T/bin"
+    # a consumer group that read part of orders and committed
+    $KC "$BROKER" -C -G lagtest -c 4 -q -X auto.offset.reset=earliest orders >/dev/null 2>&1
+    GROUP_COMMITTED=$($PY - "$BROKER" <<'PY'
+import json, sys
+from kafka import KafkaConsumer, TopicPartition
+c = KafkaConsumer(bootstrap_servers=sys.argv[1], group_id='lagtest', enable_auto_commit=False)
+tps = [TopicPartition('orders', p) for p in range(3)]
+print(json.dumps({str(tp.partition): c.committed(tp) for tp in tps if c.committed(tp) is not None}))
+c.close()
+PY
+)
+}
+
+console_start || { fail "browser: brookd starts with the console"; exit 1; }
+seed
+node_test main
+if [ -s "$T/console.png" ] && { [ ! -e "$ROOT/docs/console.png" ] || [ "${BROOK_UPDATE_SCREENSHOT:-}" = 1 ]; }; then
+    mkdir -p "$ROOT/docs" && cp "$T/console.png" "$ROOT/docs/console.png"
+fi
+brookd_stop
+check "brookd stops cleanly after the browser session" [ $? -eq 0 ]
+
+console_start -o console.read.only=true || { fail "browser: brookd restarts read-only"; exit 1; }
+node_test readonly
+brookd_stop
+
+# The FUSE view: brookd mounts inside a private mount namespace, and the line is
+# appended from inside that namespace (nsenter); the browser only needs the port.
+fuse_check() {
+    local name="a line appended with echo >> through the FUSE mount appears in the live tail"
+    local mnt fpid
+    [ -e /dev/fuse ] || { echo "skip - $name: no /dev/fuse"; return; }
+    command -v unshare >/dev/null && command -v nsenter >/dev/null ||
+        { echo "skip - $name: unshare/nsenter missing"; return; }
+    mnt=$(mktemp -d "${TMPDIR:-/tmp}/brook-mnt-XXXXXX")
+    unshare -m --propagation private "$BROOKD" -d "$T/fusedata" -l 127.0.0.1:0 --console 127.0.0.1:0 \
+        -m "$mnt" >"$T/fuse.log" 2>&1 &
+    fpid=$!
+    if ! wait_until 20 grep -qs 'brookd ready' "$T/fuse.log"; then
+        echo "skip - $name: brookd -m $mnt did not start: $(tail -1 "$T/fuse.log")"
+    elif ! wait_until 10 grep -q " $mnt " "/proc/$fpid/mountinfo"; then
+        echo "skip - $name: brookd -m did not mount $mnt (no FUSE view in this build)"
+    else
+        C=http://127.0.0.1:$(grep -oE 'console on 127\.0\.0\.1:[0-9]+' "$T/fuse.log" | cut -d: -f2)
+        BROKER=127.0.0.1:$(grep -oE 'kafka on 127\.0\.0\.1:[0-9]+' "$T/fuse.log" | cut -d: -f2)
+        req POST /api/v1/topics '{"name":"fusetopic","partitions":1}'
+        FUSE_APPEND="nsenter -t $fpid -m sh -c 'echo appended-through-fuse >> $mnt/fusetopic'"
+        node_test fuse
+    fi
+    kill -TERM "$fpid" 2>/dev/null
+    timeout 30 tail --pid="$fpid" -f /dev/null || kill -9 "$fpid" 2>/dev/null
+    wait "$fpid" 2>/dev/null
+    rmdir "$mnt" 2>/dev/null
+}
+fuse_check
