@@ -87,7 +87,9 @@ $(BUILD)/libbrook.so: $(PIC_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libbrook.so.0 -o $@ $^ \
 		$(shell pkg-config --libs zlib liblz4 libzstd 2>/dev/null) -lpthread
-$(BUILD)/brook.pc: Makefile
+# regenerated every time: it names PREFIX, which may differ from one make to the next
+.PHONY: $(BUILD)/brook.pc
+$(BUILD)/brook.pc:
 	@mkdir -p $(@D)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 		'Name: brook' 'Description: client library for brook and other Kafka-protocol brokers' \

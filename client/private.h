@@ -1,0 +1,461 @@
+/*
+ * private.h - libbrook's insides, shared by the client files and the unit tests.
+ *
+ * The client is a set of small state machines driven by one loop (client.c):
+ *
+ *   conn.c      one connection per broker: connect, ApiVersions, a queue of
+ *               requests waiting for the connection, requests in flight matched
+ *               to responses by correlation id, timeouts, reconnect backoff
+ *   metadata.c  brokers, topics, partition leaders; refreshes on demand
+ *   producer.c  partitioner, per-partition batches, Produce requests, retries
+ *   consumer.c  assignment, offset resolution, pipelined fetches, commits
+ *   group.c     consumer group membership (classic rebalance protocol)
+ *   assign.c    range and roundrobin assignors, ConsumerProtocol encoding
+ *   admin.c     topics and groups administration
+ *   blocking.c  blocking calls built on brook_poll()
+ *   conf.c      configuration and error strings
+ *   format.c    kcat-style text and JSON rendering, offset specifications
+ *
+ * Re-entrancy rule: conn_send() only queues and encodes; every request callback
+ * runs from the loop (conn_run_all() or a socket event), never from inside
+ * conn_send(), so a module may send while it walks its own structures.
+ */
+#ifndef BROOK_CLIENT_PRIVATE_H
+#define BROOK_CLIENT_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client/brook.h"
+#include "lib/arena.h"
+#include "lib/hmap.h"
+#include "lib/writer.h"
+#include "proto/kafka.h"
+#include "proto/record.h"
+
+#define RESP_ARENA_LIMIT (256u << 20) /* decoded structs of one response */
+#define MAX_FRAME        (1u << 30)   /* largest response we accept */
+#define OUT_MAX          ((size_t)1 << 31)
+#define API_SLOTS        128 /* api keys we can record versions for */
+#define NEVER            INT64_MAX
+
+/* ---- configuration (conf.c) ---- */
+
+enum partitioner { PART_MURMUR2_RANDOM, PART_MURMUR2 };
+
+struct client_conf {
+    char *bootstrap;             /* bootstrap.servers */
+    char *client_id;             /* client.id */
+    int32_t request_timeout_ms;  /* request.timeout.ms */
+    int32_t connect_timeout_ms;  /* socket.connection.setup.timeout.ms */
+    int32_t backoff_ms;          /* reconnect.backoff.ms */
+    int32_t backoff_max_ms;      /* reconnect.backoff.max.ms */
+    int32_t metadata_max_age_ms; /* metadata.max.age.ms */
+    int32_t retry_backoff_ms;    /* retry.backoff.ms */
+    int16_t acks;                /* acks: -1, 0, 1 */
+    int32_t linger_ms;           /* linger.ms */
+    int32_t batch_size;          /* batch.size */
+    int32_t max_request_size;    /* max.request.size */
+    int codec;                   /* compression.type, enum codec */
+    int32_t retries;             /* retries */
+    int32_t delivery_timeout_ms; /* delivery.timeout.ms */
+    bool idempotence;            /* enable.idempotence */
+    int64_t buffer_memory;       /* buffer.memory */
+    int32_t max_in_flight;       /* max.in.flight.requests.per.connection */
+    int partitioner;             /* partitioner */
+    bool auto_create;            /* allow.auto.create.topics (producer) */
+    char *group_id;              /* group.id */
+    int32_t session_timeout_ms;  /* session.timeout.ms */
+    int32_t heartbeat_ms;        /* heartbeat.interval.ms */
+    int32_t max_poll_ms;         /* max.poll.interval.ms: the rebalance timeout */
+    char *assignors;             /* partition.assignment.strategy */
+    bool auto_commit;            /* enable.auto.commit */
+    int32_t auto_commit_ms;      /* auto.commit.interval.ms */
+    int auto_reset;              /* auto.offset.reset: BEGINNING, END, or 0 = none */
+    int32_t fetch_min_bytes;     /* fetch.min.bytes */
+    int32_t fetch_max_wait_ms;   /* fetch.max.wait.ms */
+    int32_t fetch_max_bytes;     /* fetch.max.bytes */
+    int32_t part_fetch_bytes;    /* max.partition.fetch.bytes */
+    int64_t queued_max_bytes;    /* queued.max.messages.kbytes * 1024 */
+    bool check_crcs;             /* check.crcs */
+    int8_t isolation;            /* isolation.level: 0 uncommitted, 1 committed */
+    brook_delivery_cb *dr_cb;
+    void *dr_arg;
+    brook_rebalance_cb *rb_cb;
+    void *rb_arg;
+};
+
+struct brook_conf {
+    struct client_conf v;
+};
+
+/* Deep copy (strings duplicated). 0 or -ENOMEM. */
+int conf_copy(struct client_conf *dst, const struct client_conf *src);
+void conf_release(struct client_conf *cf);
+
+/* ---- requests and responses (conn.c) ---- */
+
+struct brook_client;
+struct conn;
+struct req;
+
+/* A decoded response. frame holds the bytes the body's views point into. */
+struct resp {
+    uint8_t *frame; /* owned */
+    size_t len;
+    struct arena arena; /* owns body and its arrays */
+    void *body;         /* struct kafka_<api>_resp */
+    int32_t broker;     /* node id of the connection it came from */
+    struct conn *conn;  /* that connection */
+    int16_t version;    /* the version it was decoded at */
+};
+
+/* Called once per request: err < 0 (connection failure, timeout, a response that
+ * does not decode, no usable version) with rs NULL, or 0 with the response. The
+ * callback may take rs over with resp_take(). */
+typedef void req_cb(struct brook_client *c, struct req *rq, int err, struct resp *rs);
+
+struct req {
+    int16_t key;        /* enum kafka_api_key */
+    int16_t vmin, vmax; /* versions this request can be encoded at */
+    int16_t version;    /* chosen when encoded */
+    int32_t corr;       /* correlation id */
+    void *body;         /* struct kafka_<api>_req, from arena */
+    struct arena arena; /* the body and whatever it points to */
+    req_cb *cb;
+    void *arg;
+    int64_t extra_ms; /* added to request.timeout.ms (long polls, joins) */
+    int64_t deadline; /* monotonic ms */
+    bool noreply;     /* acks=0 Produce: no response comes */
+    int fail_err;     /* deferred completion: the error (0: a noreply request sent) */
+    struct conn *conn;
+    struct req *next;
+};
+
+/* A request for api key with versions vmin..vmax, its body allocated zeroed and
+ * set to the schema's defaults. NULL when out of memory. */
+struct req *req_new(int16_t key, int16_t vmin, int16_t vmax, req_cb *cb, void *arg);
+void req_free(struct req *rq);
+
+/* Copy a C string into the request's arena as a kstr; {NULL,-1} for NULL. Sets
+ * *err to -ENOMEM on failure. */
+struct kstr req_str(struct req *rq, const char *s, int *err);
+
+/* Take over a response from a callback: returns a heap copy that the caller frees
+ * with resp_free(); rs is left empty. NULL when out of memory. */
+struct resp *resp_take(struct resp *rs);
+void resp_free(struct resp *rs);
+
+/* ---- connections (conn.c) ---- */
+
+enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_HANDSHAKE, CONN_READY };
+
+struct conn {
+    struct brook_client *c;
+    int32_t node; /* broker node id, or negative for a bootstrap address */
+    char *host;
+    int port;
+    int fd; /* -1 when down */
+    enum conn_state state;
+    int last_err;                       /* why it last went down, 0 if never */
+    int failures;                       /* consecutive failed connection attempts */
+    int64_t failed_at;                  /* when it last went down (monotonic ms) */
+    struct addrinfo *addrs, *addr_next; /* resolved addresses while connecting */
+    int64_t retry_at;                   /* no reconnect before this (monotonic ms) */
+    int64_t conn_deadline;              /* connect + handshake must finish by then */
+    bool epollout;                      /* EPOLLOUT is in the interest set */
+    struct kafka_out out;               /* encoded requests not yet written */
+    size_t out_off;                     /* bytes of out already written */
+    uint8_t *rbuf;                      /* bytes read, not yet a whole frame */
+    size_t rlen, rcap;
+    struct req *inflight, *inflight_tail; /* sent, awaiting responses, in order */
+    int n_inflight;
+    struct req *queue, *queue_tail; /* waiting for the connection to be ready */
+    int n_queue;
+    int32_t next_corr;
+    int16_t vmin[API_SLOTS], vmax[API_SLOTS]; /* the broker's versions, -1 if none */
+    bool fetching;                            /* consumer: a Fetch is in flight */
+    bool producing_blocked;                   /* producer: out is over its mark */
+    struct conn *next;
+};
+
+/* A connection to host:port for node (not connected until a request needs it). */
+struct conn *conn_new(struct brook_client *c, int32_t node, const char *host, int port);
+void conn_free(struct conn *k);
+
+/* Queue rq on k: encoded at once when k is ready, else when it becomes ready
+ * (connecting if needed). Never runs callbacks. */
+void conn_send(struct conn *k, struct req *rq);
+
+/* Whether k can take a request of api key at some version in [vmin, vmax] now:
+ * ready and the versions overlap. */
+bool conn_supports(const struct conn *k, int16_t key, int16_t vmin, int16_t vmax);
+
+/* Bytes queued for writing on k. */
+size_t conn_pending_out(const struct conn *k);
+
+/* Remove a not-yet-answered request's callback (its answer is then dropped). */
+void req_orphan(struct req *rq);
+
+/* Timeouts, reconnects, deferred failures, writes for every connection. */
+void conn_run_all(struct brook_client *c, int64_t now);
+
+/* An epoll event for k. */
+void conn_io(struct conn *k, uint32_t events);
+
+/* Find the connection for a node id (NULL if none). */
+struct conn *conn_find_node(struct brook_client *c, int32_t node);
+
+/* Close k and fail what it carries with err. */
+void conn_fail(struct conn *k, int err);
+
+/* ---- the client (client.c) ---- */
+
+struct metadata;
+struct producer;
+struct consumer;
+struct group;
+
+struct sync_wait; /* blocking.c */
+
+struct brook_client {
+    struct client_conf conf;
+    int epfd;
+    struct conn *conns;
+    int32_t n_bootstrap;
+    struct metadata *md;
+    struct producer *prod;
+    struct consumer *cons;
+    struct group *grp;
+    int64_t now;            /* monotonic ms, refreshed each loop turn */
+    int64_t wake;           /* the earliest timer, NEVER if none */
+    bool dirty;             /* work to do at once */
+    int callbacks;          /* user callbacks run so far */
+    int last_conn_err;      /* the latest connection failure */
+    uint64_t rng;           /* xorshift state */
+    struct req *deferred;   /* failed before sending; callbacks run from the loop */
+    struct sync_wait *sync; /* brook_produce_sync() calls awaiting reports */
+    bool freeing;
+};
+
+/* Ask the loop to run again at t (monotonic ms). */
+static inline void client_wake_at(struct brook_client *c, int64_t t)
+{
+    if (t < c->wake)
+        c->wake = t;
+}
+
+/* A random 64-bit number. */
+uint64_t client_rand(struct brook_client *c);
+
+/* Run the loop once: timers, pumps, writes (no waiting). */
+void client_work(struct brook_client *c);
+
+/* Fail rq with err from the loop (not now). */
+void client_defer_fail(struct brook_client *c, struct req *rq, int err);
+
+/* A Kafka error code as a libbrook error (0 stays 0). */
+static inline int kerr(int16_t code)
+{
+    return code ? brook_err_kafka(code) : 0;
+}
+
+/* ---- metadata (metadata.c) ---- */
+
+struct md_part {
+    int32_t id;
+    int16_t err;
+    int32_t leader; /* node id, -1 unknown */
+};
+
+struct md_topic {
+    char *name;
+    int16_t err;       /* topic-level error of the last answer */
+    bool known;        /* an answer has covered this topic */
+    bool auto_create;  /* the producer wants it: ask brokers to create it */
+    bool create_asked; /* a request has asked brokers to create it */
+    int32_t n_parts;
+    struct md_part *parts;
+};
+
+int md_init(struct brook_client *c);
+void md_free(struct brook_client *c);
+
+/* Make sure topic is tracked and (soon) known; auto_create asks brokers to create it.
+ * Returns the entry (maybe not known yet) or NULL when out of memory. */
+struct md_topic *md_want(struct brook_client *c, const char *topic, bool auto_create);
+
+/* The entry for topic, or NULL if not tracked. */
+struct md_topic *md_topic(struct brook_client *c, const char *topic);
+
+/* Ask for fresh metadata soon (leader moved, partitions changed). */
+void md_refresh(struct brook_client *c);
+
+/* The connection to partition's leader, or NULL (then a refresh is asked for). */
+struct conn *md_leader(struct brook_client *c, const struct md_topic *t, int32_t partition);
+
+/* The connection to node id (made on demand from the broker list), or NULL. */
+struct conn *md_broker_conn(struct brook_client *c, int32_t node);
+
+/* A connection for requests any broker can answer: a ready one if possible, else
+ * one that is connecting or may connect now; skip is a connection to avoid (or
+ * NULL). NULL when every one is backing off. */
+struct conn *md_any_conn(struct brook_client *c, const struct conn *skip);
+
+/* Take in a Metadata response (from any request). */
+void md_apply(struct brook_client *c, const struct kafka_metadata_resp *r);
+
+/* Incremented whenever an answer changes partitions or leaders. */
+uint64_t md_version(const struct brook_client *c);
+
+/* The controller's node id from the last answer, or -1. */
+int32_t md_controller(const struct brook_client *c);
+
+/* Whether any metadata answer has arrived yet. */
+bool md_ready(const struct brook_client *c);
+
+/* Known broker node ids; returns how many were written (at most max). */
+size_t md_brokers(const struct brook_client *c, int32_t *ids, size_t max);
+
+void md_run(struct brook_client *c);
+
+/* ---- producer (producer.c) ---- */
+
+/* Java's murmur2 (seed 0x9747b28c) of len bytes. */
+uint32_t murmur2(const void *key, size_t len);
+
+/* The partition for a key among n: murmur2 positive value modulo n. */
+int32_t murmur2_partition(const void *key, size_t len, int32_t n);
+
+void prod_run(struct brook_client *c);
+void prod_free(struct brook_client *c);
+size_t prod_outstanding(const struct brook_client *c);
+void prod_flush_now(struct brook_client *c);
+
+/* ---- consumer (consumer.c) and group (group.c) ---- */
+
+void cons_run(struct brook_client *c);
+void cons_free(struct brook_client *c);
+
+/* Replace the assignment with these partitions (from the group); their start
+ * positions come from committed offsets, else start. 0 or -ENOMEM. */
+int cons_set_assignment(struct brook_client *c, const struct brook_tp *tps, size_t n);
+
+/* Drop every partition (buffered records included). */
+void cons_clear_assignment(struct brook_client *c);
+
+/* The current assignment (borrowed topic names) into a malloc'd array. */
+int cons_assignment(const struct brook_client *c, struct brook_tp **out, size_t *n);
+
+/* Queue a commit of every position that moved; 0 or BROOK_ERR_STATE. */
+int cons_commit_start(struct brook_client *c);
+
+/* Whether a commit is in flight or queued. */
+bool cons_commit_busy(const struct brook_client *c);
+
+/* The first commit error since the last call (then cleared). */
+int cons_commit_error(struct brook_client *c);
+
+/* Whether every position was committed. */
+bool cons_all_committed(const struct brook_client *c);
+
+/* Report a consumer-level error through brook_consumer_next(). */
+void cons_report(struct brook_client *c, int err);
+
+struct group_identity {
+    const char *group_id;
+    const char *member_id;
+    int32_t generation; /* -1 outside a generation */
+};
+
+int grp_init(struct brook_client *c, const char *const *topics, size_t n);
+void grp_run(struct brook_client *c);
+void grp_free(struct brook_client *c);
+
+/* The coordinator's connection, or NULL while it is being found. */
+struct conn *grp_coordinator(struct brook_client *c);
+
+/* Who commits: the member and generation when joined, else a simple commit. */
+void grp_identity(struct brook_client *c, struct group_identity *id);
+
+/* The coordinator moved or a commit said the generation is gone. */
+void grp_on_commit_error(struct brook_client *c, int16_t code);
+
+/* Whether the group has a stable assignment (always true without subscription). */
+bool grp_stable(const struct brook_client *c);
+
+/* Start leaving: returns true once the group is left (or was never joined). */
+bool grp_leave(struct brook_client *c);
+
+/* ---- assignors (assign.c) ---- */
+
+struct assign_topic {
+    const char *name;
+    int32_t partitions;
+};
+
+struct assign_member {
+    const char *id;            /* member id */
+    const char *const *topics; /* subscription */
+    size_t n_topics;
+    struct brook_tp *tps; /* out: assigned partitions (malloc'd; topic borrowed) */
+    size_t n_tps, cap_tps;
+};
+
+/* Run the named assignor ("range" or "roundrobin") over members (any order) and
+ * topics (partition counts). Fills each member's tps. 0, -EINVAL for an unknown
+ * assignor, -ENOMEM. */
+int assign_run(const char *name, struct assign_member *m, size_t n, const struct assign_topic *t,
+               size_t nt);
+
+/* Free the tps arrays assign_run() made. */
+void assign_members_release(struct assign_member *m, size_t n);
+
+/* ConsumerProtocolSubscription (version 0) of topics. */
+int assign_encode_subscription(const char *const *topics, size_t n, struct writer *w);
+
+/* Decode a subscription (any version): topic names as views into p, from arena a. */
+int assign_decode_subscription(const uint8_t *p, size_t len, struct arena *a, struct kstr **topics,
+                               size_t *n);
+
+/* ConsumerProtocolAssignment (version 0) of tps. */
+int assign_encode_assignment(const struct brook_tp *tps, size_t n, struct writer *w);
+
+/* Decode an assignment (any version) into tps from arena a (topics NUL-terminated
+ * copies in a). */
+int assign_decode_assignment(const uint8_t *p, size_t len, struct arena *a, struct brook_tp **tps,
+                             size_t *n);
+
+/* ---- blocking helpers (blocking.c) ---- */
+
+/* Send rq to k (or to any broker when k is NULL, trying others when connections
+ * fail) and run the loop until it is answered or deadline (monotonic ms) passes.
+ * 0 with *out (free with resp_free()), or an error; rq is consumed either way. */
+int client_call(struct brook_client *c, struct conn *k, struct req *rq, int64_t deadline,
+                struct resp **out);
+
+/* The deadline timeout_ms from now (negative: none). */
+int64_t client_deadline(struct brook_client *c, int timeout_ms);
+
+/* Run the loop until done(arg) or deadline; 0 or -ETIMEDOUT. */
+int client_wait(struct brook_client *c, bool (*done)(struct brook_client *c, void *arg), void *arg,
+                int64_t deadline);
+
+/* Whether a delivery report belongs to a brook_produce_sync() call (then it is
+ * consumed). */
+bool sync_delivery(struct brook_client *c, const struct brook_delivery *d);
+
+/* Free the records of brook_produce_sync() calls (client teardown). */
+void sync_free_all(struct brook_client *c);
+
+/* ---- results (admin.c) ---- */
+
+/* A result block: an arena whose first allocation is the public struct. */
+void *result_new(size_t size, struct arena **a);
+void result_free(void *pub);
+
+/* NUL-terminated copy of a kstr in a (empty string for null); NULL on OOM. */
+char *arena_kstr(struct arena *a, struct kstr s);
+
+#endif
