@@ -2,7 +2,9 @@
  * reader.c - bounded big-endian and varint reads with a sticky error.
  *
  * Multi-byte integers are assembled with explicit shifts, never by overlaying
- * structs or casting pointers, so alignment and host byte order never matter.
+ * structs or casting pointers, so alignment and host byte order never matter. The
+ * hot reads (a byte, a one-byte varint, a run of bytes that is there) are inline in
+ * reader.h; these functions are their general cases.
  */
 #include "lib/reader.h"
 
@@ -39,7 +41,7 @@ static const uint8_t *take(struct reader *r, size_t n)
     return q;
 }
 
-uint8_t reader_u8(struct reader *r)
+uint8_t reader_u8_slow(struct reader *r)
 {
     const uint8_t *q = take(r, 1);
     return q ? q[0] : 0;
@@ -73,7 +75,7 @@ double reader_f64(struct reader *r)
     return d;
 }
 
-uint64_t reader_uvarlong(struct reader *r)
+uint64_t reader_uvarlong_slow(struct reader *r)
 {
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 70; shift += 7) {
@@ -90,7 +92,7 @@ uint64_t reader_uvarlong(struct reader *r)
     return 0;
 }
 
-uint32_t reader_uvarint(struct reader *r)
+uint32_t reader_uvarint_slow(struct reader *r)
 {
     uint32_t v = 0;
     for (unsigned shift = 0; shift < 35; shift += 7) {
@@ -107,19 +109,7 @@ uint32_t reader_uvarint(struct reader *r)
     return 0;
 }
 
-int32_t reader_varint(struct reader *r)
-{
-    uint32_t u = reader_uvarint(r);
-    return (int32_t)((u >> 1) ^ (~(u & 1) + 1));
-}
-
-int64_t reader_varlong(struct reader *r)
-{
-    uint64_t u = reader_uvarlong(r);
-    return (int64_t)((u >> 1) ^ (~(u & 1) + 1));
-}
-
-const uint8_t *reader_bytes(struct reader *r, size_t n)
+const uint8_t *reader_bytes_slow(struct reader *r, size_t n)
 {
     return take(r, n);
 }

@@ -289,31 +289,78 @@ void batch_iter_release(struct batch_iter *it)
 
 /* ---- validating ---- */
 
-static void stats_add(struct batch_stats *st, const struct record *r)
+/*
+ * A zigzag varint from [*pp, end) into *v, at most max_bytes long; false when it
+ * runs past end or is too long. The validation scan's own decoder: it keeps the
+ * record walk to plain pointer arithmetic.
+ */
+static inline bool scan_varint(const uint8_t **pp, const uint8_t *end, int max_bytes, int64_t *v)
 {
-    st->records++;
-    st->key_bytes += r->key_len > 0 ? r->key_len : 0;
-    st->value_bytes += r->value_len > 0 ? r->value_len : 0;
-    st->null_values += r->value_len < 0;
-    st->null_keys += r->key_len < 0;
+    const uint8_t *q = *pp;
+    uint64_t u = 0;
+    for (int shift = 0; shift < 7 * max_bytes; shift += 7) {
+        if (q == end)
+            return false;
+        uint8_t b = *q++;
+        u |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *pp = q;
+            *v = (int64_t)((u >> 1) ^ (~(u & 1) + 1));
+            return true;
+        }
+    }
+    return false;
 }
 
-/* Walk every record: offset deltas strictly increasing within [0, lastOffsetDelta]. */
-static int records_check(struct batch_iter *it, bool allow_gaps, struct batch_stats *st)
+/* Skip a length-prefixed run (length -1: null) and return its length in *len. */
+static inline bool scan_bytes(const uint8_t **pp, const uint8_t *end, int64_t *len)
 {
-    struct record r;
+    if (!scan_varint(pp, end, 5, len) || *len < -1 || (*len > 0 && *len > end - *pp))
+        return false;
+    if (*len > 0)
+        *pp += *len;
+    return true;
+}
+
+/*
+ * Walk the records of a batch as batch_iter would, without building them: every
+ * record's length, fields and headers must fit it exactly, offset deltas must
+ * increase within [0, lastOffsetDelta], and the count must match the header. This
+ * is the hot part of every append, hence the separate, lean walk.
+ */
+static int records_scan(const uint8_t *p, size_t n, const struct batch_header *h, bool allow_gaps,
+                        struct batch_stats *st)
+{
+    const uint8_t *q = p, *end = p + n;
     int64_t prev = -1;
-    int rc;
-    while ((rc = batch_iter_next(it, &r)) == 1) {
-        int64_t delta = sub_wrapping(r.offset, it->h.base_offset);
-        if (delta <= prev || delta > it->h.last_offset_delta)
+    while (q < end) {
+        int64_t size, ts, delta, klen, vlen, nh, hk, hv;
+        if (!scan_varint(&q, end, 5, &size) || size < 0 || size > end - q)
+            return -EBADMSG;
+        const uint8_t *rend = q + size;
+        if (q == rend)
+            return -EBADMSG;
+        q++; /* attributes */
+        if (!scan_varint(&q, rend, 10, &ts) || !scan_varint(&q, rend, 5, &delta) ||
+            !scan_bytes(&q, rend, &klen) || !scan_bytes(&q, rend, &vlen) ||
+            !scan_varint(&q, rend, 5, &nh) || nh < 0)
+            return -EBADMSG;
+        for (int64_t i = 0; i < nh; i++)
+            if (!scan_bytes(&q, rend, &hk) || hk < 0 || !scan_bytes(&q, rend, &hv))
+                return -EBADMSG;
+        if (q != rend || delta <= prev || delta > h->last_offset_delta ||
+            st->records >= h->records_count)
             return -EBADMSG;
         prev = delta;
-        stats_add(st, &r);
+        st->records++;
+        st->key_bytes += klen > 0 ? klen : 0;
+        st->value_bytes += vlen > 0 ? vlen : 0;
+        st->null_values += vlen < 0;
+        st->null_keys += klen < 0;
     }
-    if (rc < 0)
-        return rc;
-    if (!allow_gaps && st->records > 0 && prev != it->h.last_offset_delta)
+    if (st->records != h->records_count)
+        return -EBADMSG;
+    if (!allow_gaps && st->records > 0 && prev != h->last_offset_delta)
         return -EBADMSG;
     return 0;
 }
@@ -326,7 +373,7 @@ int batch_validate(const uint8_t *p, size_t len, const struct batch_limits *lim,
     int rc = batch_iter_init(&it, p, len, lim, true);
     if (rc)
         goto release_iter;
-    rc = records_check(&it, allow_gaps, &stats);
+    rc = records_scan(it.rd.p, it.rd.len, &it.h, allow_gaps, &stats);
     if (rc)
         goto release_iter;
     if (h)
