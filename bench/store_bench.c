@@ -129,7 +129,7 @@ static double bench_lazy(void)
 /* An appender thread of the group-commit run. */
 struct appender {
     struct store_partition *p;
-    int64_t quota;           /* batches to append */
+    int64_t quota; /* batches to append */
     pthread_mutex_t mu;
     pthread_cond_t cond;
     int in_flight;
@@ -234,9 +234,7 @@ int main(int argc, char **argv)
         case 'd': dir = optarg; break;
         case 's': total_bytes = atoll(optarg) << 20; break;
         case 'r': runs = atoi(optarg); break;
-        default:
-            fprintf(stderr, "usage: store_bench [-d DIR] [-s MiB] [-r runs]\n");
-            return 2;
+        default: fprintf(stderr, "usage: store_bench [-d DIR] [-s MiB] [-r runs]\n"); return 2;
         }
     }
     if (runs < 1 || runs > 32 || total_bytes <= 0)
