@@ -1,5 +1,6 @@
 /*
- * sysio.c - the default (real) system-call table.
+ * sysio.c - the default (real) system-call table, and the table in use, which
+ * starts out as a copy of it.
  */
 #include "lib/sysio.h"
 
@@ -13,30 +14,12 @@ static int real_open(const char *path, int flags, mode_t mode)
     return open(path, flags | O_CLOEXEC, mode);
 }
 
-const struct sysio_ops sysio_real = {
-    .open = real_open,
-    .close = close,
-    .pwrite = pwrite,
-    .pread = pread,
-    .fdatasync = fdatasync,
-    .fsync = fsync,
-    .ftruncate = ftruncate,
-    .rename = rename,
-    .unlink = unlink,
-    .mkdir = mkdir,
-    .rmdir = rmdir,
-};
+#define REAL_OPS                                                                                   \
+    {                                                                                              \
+        .open = real_open, .close = close, .pwrite = pwrite, .pread = pread,                       \
+        .fdatasync = fdatasync, .fsync = fsync, .ftruncate = ftruncate, .rename = rename,          \
+        .unlink = unlink, .mkdir = mkdir, .rmdir = rmdir,                                          \
+    }
 
-struct sysio_ops sysio = {
-    .open = real_open,
-    .close = close,
-    .pwrite = pwrite,
-    .pread = pread,
-    .fdatasync = fdatasync,
-    .fsync = fsync,
-    .ftruncate = ftruncate,
-    .rename = rename,
-    .unlink = unlink,
-    .mkdir = mkdir,
-    .rmdir = rmdir,
-};
+const struct sysio_ops sysio_real = REAL_OPS;
+struct sysio_ops sysio = REAL_OPS;
