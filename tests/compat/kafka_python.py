@@ -24,6 +24,24 @@ result({'kp', 'kp-tmp'} <= set(admin.list_topics()), 'create_topics and list_top
 admin.delete_topics(['kp-tmp'])
 result('kp-tmp' not in admin.list_topics(), 'delete_topics')
 
+
+def create_error(name, partitions):
+    """The error code CreateTopics answers for one topic (0 when created)."""
+    try:
+        resp = admin.create_topics([NewTopic(name, partitions, 1)])
+        return resp.topic_errors[0][1]
+    except Exception as e:  # kafka-python raises its error class, which knows the code
+        return getattr(e, 'errno', -1)
+
+
+# partition directories are <topic>-<N>: names that would share one are refused as
+# through the mount (INVALID_TOPIC_EXCEPTION, 17), whichever topic came first
+admin.create_topics([NewTopic('kpx', 4, 1), NewTopic('kpy-2', 1, 1)])
+result(create_error('kpx-3', 1) == 17, 'CreateTopics kpx-3 while kpx has partition 3: refused')
+result(create_error('kpy', 3) == 17, 'CreateTopics kpy (3 partitions) while kpy-2 exists: refused')
+result(create_error('kpx-7', 1) == 0, 'CreateTopics kpx-7 (kpx has partitions 0..3): created')
+result('kpy' not in admin.list_topics(), 'the refused topic was not made')
+
 producer = KafkaProducer(bootstrap_servers=broker, acks='all', compression_type='gzip',
                          linger_ms=5)
 futures = [producer.send('kp', key=b'k%d' % i, value=b'value-%d' % i,
