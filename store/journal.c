@@ -149,6 +149,8 @@ int journal_open(struct store_topic *t)
         note_totals(t, &e);
     }
     t->journal_total = t->journal_first + good;
+    if (t->store->loading)
+        t->store->recovery.journal_dropped += n - good;
     if (good != n || st.st_size != JOURNAL_HEADER_SIZE + n * JOURNAL_ENTRY_SIZE)
         if (sysio.ftruncate(fd, JOURNAL_HEADER_SIZE + good * JOURNAL_ENTRY_SIZE)) {
             rc = -errno;
@@ -329,6 +331,7 @@ int journal_reconcile(struct store_topic *t)
         next[e.partition] = e.base_offset + 1;
         note_totals(t, &e);
     }
+    int64_t dropped = t->journal_total - cut;
     if (!rc && cut < t->journal_total) {
         if (sysio.ftruncate(t->journal_fd, entry_pos(t, cut)))
             rc = -errno;
@@ -337,6 +340,10 @@ int journal_reconcile(struct store_topic *t)
     for (int32_t i = 0; i < n && !rc; i++) {
         /* next[i] is one past the last journaled batch's base: skip into it */
         rc = journal_partition_tail(t, store_topic_partition(t, i), next[i]);
+    }
+    if (t->store->loading) {
+        t->store->recovery.journal_dropped += dropped;
+        t->store->recovery.journal_rebuilt += t->journal_total - cut;
     }
     pthread_mutex_unlock(&t->journal_mu);
     free(next);

@@ -181,9 +181,10 @@ struct store {
     pthread_cond_t maint_cond;
     pthread_t maint;
     bool maint_started;
-    pthread_mutex_t checkpoint_mu; /* serialises checkpoint file writes */
-    int lock_fd;                   /* flock on <dir>/.lock */
-    struct checkpoints *loading;   /* checkpoint files, only while opening */
+    pthread_mutex_t checkpoint_mu;  /* serialises checkpoint file writes */
+    int lock_fd;                    /* flock on <dir>/.lock */
+    struct checkpoints *loading;    /* checkpoint files, only while opening */
+    struct store_recovery recovery; /* what opening found (filled while loading) */
 };
 
 /* ---- segment.c ---- */
@@ -195,8 +196,13 @@ int segment_create(const char *dir, int64_t base, struct segment **out);
 #define SEG_GAPS     1 /* offsets may jump between batches (compacted topics) */
 #define SEG_EPOCH    2 /* batches must carry STORE_LEADER_EPOCH (brook wrote them) */
 #define SEG_NO_INDEX 4 /* ignore existing index files (adopted from elsewhere) */
+/* What segment_open did to a segment: bytes validated batch by batch, bytes cut. */
+struct segment_repair {
+    int64_t scanned;
+    int64_t cut;
+};
 int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t index_interval,
-                 struct segment **out, bool *truncated);
+                 struct segment **out, struct segment_repair *rep);
 void segment_free(struct segment *seg);
 int segment_write_indexes(const char *dir, struct segment *seg);
 /* Copy bytes [off, off + n) of the encoded .index (or .timeindex) from memory. */

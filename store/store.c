@@ -258,6 +258,11 @@ const struct store_config *store_get_config(const struct store *s)
     return &s->config;
 }
 
+void store_recovery_info(const struct store *s, struct store_recovery *out)
+{
+    *out = s->recovery;
+}
+
 static void store_free(struct store *s)
 {
     for (size_t i = 0; i < s->ntopics; i++)
@@ -291,6 +296,7 @@ static int lock_dir(struct store *s)
 
 int store_open(const struct store_config *c, struct store **out)
 {
+    int64_t started = clock_mono_ms();
     struct store *s = calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
@@ -315,6 +321,7 @@ int store_open(const struct store_config *c, struct store **out)
         goto err;
     snprintf(path, sizeof path, "%s/" CLEAN_SHUTDOWN_FILE, s->dir);
     bool clean = access(path, F_OK) == 0;
+    s->recovery.clean = clean;
     if (!(s->loading = calloc(1, sizeof *s->loading))) {
         rc = -ENOMEM;
         goto err;
@@ -341,6 +348,7 @@ int store_open(const struct store_config *c, struct store **out)
         goto err;
     }
     s->maint_started = true;
+    s->recovery.duration_ms = clock_mono_ms() - started;
     *out = s;
     return 0;
 err:

@@ -466,6 +466,82 @@ static void test_recovery_truncated_at_every_byte(void **state)
     free(dir);
 }
 
+/* What opening reports: nothing after a clean stop; after a crash the segments it
+ * scanned, the torn bytes it cut, the segments after a hole it removed and the
+ * journal entries it dropped and rebuilt. */
+static void test_recovery_report(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, -1);
+    struct store_recovery r;
+    store_recovery_info(s, &r);
+    assert_int_equal(r.partitions, 0); /* a new log */
+    create_topic(s, "t", 1, "segment.bytes=1024", NULL);
+    struct store_topic *t = store_topic_get(s, "t");
+    struct store_partition *p = store_topic_partition(t, 0);
+    for (int i = 0; i < 20; i++)
+        append(p, 5, "key", "value", i * 5, 1000 + i);
+    struct store_segment_info *segs;
+    size_t nsegs;
+    assert_int_equal(store_partition_segments(p, &segs, &nsegs), 0);
+    assert_true(nsegs >= 3);
+    store_topic_put(t);
+    store_close(s);
+
+    s = open_store(dir, -1);
+    store_recovery_info(s, &r);
+    assert_true(r.clean);
+    assert_int_equal(r.partitions, 1);
+    assert_int_equal(r.segments_scanned, 0);
+    assert_int_equal(r.bytes_cut + r.segments_removed + r.journal_dropped + r.journal_rebuilt, 0);
+    store_close(s);
+
+    /* a torn tail: 10 bytes of a batch that never finished */
+    char seg[4096], name[64];
+    snprintf(name, sizeof name, "t-0/%020lld.log", (long long)segs[nsegs - 1].base);
+    path_of(seg, sizeof seg, dir, name);
+    int fd = open(seg, O_WRONLY | O_APPEND);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "0123456789", 10), 10);
+    close(fd);
+    forget_clean_shutdown(dir);
+    s = open_store(dir, -1);
+    store_recovery_info(s, &r);
+    assert_false(r.clean);
+    assert_int_equal(r.partitions, 1);
+    assert_int_equal(r.segments_scanned, (int)nsegs); /* no recovery point: all of them */
+    int64_t total = 0;
+    for (size_t i = 0; i < nsegs; i++)
+        total += segs[i].size[STORE_FILE_LOG];
+    assert_int_equal(r.bytes_scanned, total + 10);
+    assert_int_equal(r.bytes_cut, 10);
+    assert_int_equal(r.segments_removed, 0);
+    assert_int_equal(r.journal_dropped + r.journal_rebuilt, 0);
+    store_abandon(s);
+
+    /* the first segment loses its last batch: the log ends there, later segments go,
+     * and so do the journal entries of every batch after the cut */
+    path_of(seg, sizeof seg, dir, "t-0/00000000000000000000.log");
+    assert_int_equal(truncate(seg, segs[0].size[STORE_FILE_LOG] - 1), 0);
+    forget_clean_shutdown(dir);
+    s = open_store(dir, -1);
+    store_recovery_info(s, &r);
+    assert_false(r.clean);
+    assert_int_equal(r.segments_removed, (int)nsegs - 1);
+    assert_true(r.bytes_cut > 0);
+    t = store_topic_get(s, "t");
+    p = store_topic_partition(t, 0);
+    int64_t kept = store_partition_high_watermark(p);
+    assert_true(kept < segs[0].next_offset);
+    assert_int_equal(r.journal_dropped, 20 - kept / 5);
+    assert_int_equal(r.journal_rebuilt, 0);
+    store_topic_put(t);
+    store_close(s);
+    free(segs);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 static void test_bit_flips_never_served(void **state)
 {
     char *dir = tu_mkdtemp();
@@ -1415,6 +1491,7 @@ int main(void)
         cmocka_unit_test(test_config_from_props),
         cmocka_unit_test(test_append_read_restart),
         cmocka_unit_test(test_recovery_truncated_at_every_byte),
+        cmocka_unit_test(test_recovery_report),
         cmocka_unit_test(test_bit_flips_never_served),
         cmocka_unit_test(test_append_rejects_bad_batches),
         cmocka_unit_test(test_concurrent_appends_keep_order),
