@@ -44,6 +44,7 @@ static struct store_partition *partition_new(struct store_topic *t, int32_t inde
     }
     p->topic = t;
     p->index = index;
+    p->snapshot_at = -1;
     pthread_mutex_init(&p->append_mu, NULL);
     pthread_mutex_init(&p->segs_mu, NULL);
     pthread_mutex_init(&p->wait_mu, NULL);

@@ -118,6 +118,7 @@ struct store_partition {
     struct producer_state *producers;
     size_t n_producers, cap_producers;
     int64_t producers_at; /* producer state reflects batches below this */
+    int64_t snapshot_at;  /* high watermark the snapshot on disk covers (-1: unknown) */
 
     /* compaction (maintenance thread only) */
     int64_t clean_offset; /* first dirty offset (cleaner checkpoint) */
@@ -242,7 +243,10 @@ void *flush_thread(void *arg);
 int flush_all(struct store *s);
 
 /* ---- journal.c ---- */
-int journal_open(struct store_topic *t);
+#define JOURNAL_CHUNK 1024 /* entries read with one pread when the journal is scanned */
+/* Open (or create) the topic's journal and load its totals; torn or corrupt entries
+ * at its end are cut off and counted in *dropped (reconcile then refills them). */
+int journal_open(struct store_topic *t, int64_t *dropped);
 int journal_append(struct store_topic *t, int32_t partition, int64_t base_offset, int32_t records,
                    int64_t value_bytes);
 int journal_reconcile(struct store_topic *t);

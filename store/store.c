@@ -145,6 +145,7 @@ int store_checkpoints_write(struct store *s)
         writer_bytes(&w[f], head, (size_t)len);
     }
     int rc = 0;
+    pthread_mutex_lock(&s->checkpoint_mu); /* producer snapshots included */
     for (size_t i = 0; i < n; i++) {
         struct store_topic *t = topics[i];
         for (int32_t k = 0; k < store_topic_partition_count(t); k++) {
@@ -152,14 +153,11 @@ int store_checkpoints_write(struct store *s)
             cp_line(&w[0], t->name, k, LOAD(p->durable));
             cp_line(&w[1], t->name, k, LOAD(p->log_start));
             cp_line(&w[2], t->name, k, p->clean_offset);
-            if (p->n_producers) {
-                int r = producer_snapshot_save(p);
-                rc = rc ? rc : r;
-            }
+            int r = LOAD(t->deleted) ? 0 : producer_snapshot_save(p);
+            rc = rc ? rc : r;
         }
     }
     topics_put_all(topics, n);
-    pthread_mutex_lock(&s->checkpoint_mu);
     for (int f = 0; f < 3; f++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", s->dir, checkpoint_files[f]);
