@@ -8,7 +8,8 @@
 #
 # Knobs (environment): CYCLES, CRASH_SEED (replays the same kill moments),
 # CRASH_RATE (records/s over all producers), CRASH_PRODUCERS, CRASH_WRITERS,
-# CRASH_TIME_LIMIT (seconds for the whole run).
+# CRASH_TIME_LIMIT (seconds for the whole run), CRASH_BROOKD_ARGS (more brookd
+# arguments, e.g. "-o log.segment.bytes=65536").
 #
 # How it goes:
 # - brookd runs with its default durability (group commit: an acks=-1 produce and a
@@ -68,7 +69,7 @@ MNT=$T/mnt
 ACKS=$T/acks
 mkdir -p "$MNT" "$ACKS"
 BROOKD_ARGS=(-o log.segment.bytes=1048576 -o log.flush.offset.checkpoint.interval.ms=1000
-    -o num.partitions=4)
+    -o num.partitions=4 ${CRASH_BROOKD_ARGS:-})
 [ -n "$FUSE" ] && BROOKD_ARGS+=(-m "$MNT")
 PROD= WRITE=
 
