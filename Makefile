@@ -10,6 +10,7 @@
 # CI=true (as CI sets it) or WERROR=1 turns warnings into errors.
 
 CC       ?= cc
+.DEFAULT_GOAL := all # not the first rule below (a module archive)
 Q        := $(if $(V),,@)# V=1 shows whole command lines
 PKGS     := libevent fuse3 zlib liblz4 libzstd jansson
 PKGS_OPT := cmocka rdkafka

@@ -95,6 +95,22 @@ static void notify_systemd(void)
     close(fd);
 }
 
+/* Say what opening the log had to do after a crash (nothing to say after a clean stop). */
+static void log_recovery(const struct store *s)
+{
+    struct store_recovery r;
+    store_recovery_info(s, &r);
+    if (r.clean || r.partitions == 0) /* a clean stop, or a new log: nothing to recover */
+        return;
+    log_info("brook.store",
+             "recovered after an unclean shutdown in %lld ms: %d partitions, %d segments "
+             "scanned (%lld bytes), %lld bytes of torn tail cut, %d segments removed; "
+             "journal: %lld entries dropped, %lld rebuilt",
+             (long long)r.duration_ms, r.partitions, r.segments_scanned, (long long)r.bytes_scanned,
+             (long long)r.bytes_cut, r.segments_removed, (long long)r.journal_dropped,
+             (long long)r.journal_rebuilt);
+}
+
 static void log_ready(struct broker *b, int64_t started_ns)
 {
     char addrs[1024] = "";
@@ -136,6 +152,7 @@ int main(int argc, char **argv)
         log_error("brook.broker", "cannot open log.dirs %s: %s", cfg.store.dir, store_strerror(rc));
         goto out_base;
     }
+    log_recovery(b.store);
     if ((rc = server_start(&b)))
         goto out_store;
     if ((rc = groups_open(&b))) {

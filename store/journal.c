@@ -107,7 +107,7 @@ static off_t entry_pos(const struct store_topic *t, int64_t i)
     return JOURNAL_HEADER_SIZE + (off_t)(i - t->journal_first) * JOURNAL_ENTRY_SIZE;
 }
 
-int journal_open(struct store_topic *t)
+int journal_open(struct store_topic *t, int64_t *dropped)
 {
     char path[4096];
     int rc = topic_meta_path(path, sizeof path, t, ".journal");
@@ -118,6 +118,8 @@ int journal_open(struct store_topic *t)
         return -errno;
     struct stat st;
     uint8_t h[JOURNAL_HEADER_SIZE];
+    uint8_t *chunk = NULL;
+    *dropped = 0;
     if (fstat(fd, &st)) {
         rc = -errno;
         goto err_fd;
@@ -137,18 +139,29 @@ int journal_open(struct store_topic *t)
     reader_init(&r, h + 8, 8);
     t->journal_first = (int64_t)reader_be64(&r);
     int64_t n = (st.st_size - JOURNAL_HEADER_SIZE) / JOURNAL_ENTRY_SIZE;
-    /* find the last intact entry from the end; torn entries are cut off */
-    struct store_journal_entry e;
-    uint8_t buf[JOURNAL_ENTRY_SIZE];
-    int64_t good = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (file_pread_all(fd, buf, sizeof buf, JOURNAL_HEADER_SIZE + i * JOURNAL_ENTRY_SIZE) ||
-            decode_entry(buf, &e))
-            break;
-        good = i + 1;
-        note_totals(t, &e);
+    /* the intact entries up to the first torn one, read a chunk at a time (a journal
+     * has an entry per batch: one pread each would make start-up crawl) */
+    if (!(chunk = malloc(JOURNAL_CHUNK * JOURNAL_ENTRY_SIZE))) {
+        rc = -ENOMEM;
+        goto err_fd;
     }
+    struct store_journal_entry e;
+    int64_t good = 0;
+    for (int64_t i = 0; i < n && good == i;) {
+        int64_t k = n - i < JOURNAL_CHUNK ? n - i : JOURNAL_CHUNK;
+        if (file_pread_all(fd, chunk, (size_t)k * JOURNAL_ENTRY_SIZE,
+                           JOURNAL_HEADER_SIZE + i * JOURNAL_ENTRY_SIZE))
+            break;
+        for (int64_t j = 0; j < k && !decode_entry(chunk + j * JOURNAL_ENTRY_SIZE, &e); j++) {
+            good = i + j + 1;
+            note_totals(t, &e);
+        }
+        i += k;
+    }
+    free(chunk);
+    chunk = NULL;
     t->journal_total = t->journal_first + good;
+    *dropped = n - good;
     if (good != n || st.st_size != JOURNAL_HEADER_SIZE + n * JOURNAL_ENTRY_SIZE)
         if (sysio.ftruncate(fd, JOURNAL_HEADER_SIZE + good * JOURNAL_ENTRY_SIZE)) {
             rc = -errno;
@@ -306,29 +319,38 @@ int journal_reconcile(struct store_topic *t)
 {
     int32_t n = store_topic_partition_count(t);
     int64_t *next = calloc((size_t)(n ? n : 1), sizeof *next); /* first un-journaled offset */
-    if (!next)
+    uint8_t *chunk = malloc(JOURNAL_CHUNK * JOURNAL_ENTRY_SIZE);
+    if (!next || !chunk) {
+        free(next);
+        free(chunk);
         return -ENOMEM;
+    }
     pthread_mutex_lock(&t->journal_mu);
     int rc = 0;
     int64_t cut = t->journal_total;
-    uint8_t buf[JOURNAL_ENTRY_SIZE];
     t->journal_records = t->journal_values = 0;
     for (int32_t i = 0; i < n; i++)
         store_topic_partition(t, i)->jrecords = store_topic_partition(t, i)->jvalues = 0;
-    for (int64_t i = t->journal_first; i < t->journal_total; i++) {
-        struct store_journal_entry e;
-        if ((rc = file_pread_all(t->journal_fd, buf, sizeof buf, entry_pos(t, i))) ||
-            (rc = decode_entry(buf, &e)))
+    for (int64_t i = t->journal_first; i < t->journal_total && cut == t->journal_total && !rc;) {
+        int64_t k = t->journal_total - i < JOURNAL_CHUNK ? t->journal_total - i : JOURNAL_CHUNK;
+        if ((rc = file_pread_all(t->journal_fd, chunk, (size_t)k * JOURNAL_ENTRY_SIZE,
+                                 entry_pos(t, i))))
             break;
-        struct store_partition *p = store_topic_partition(t, e.partition);
-        if (!p || e.base_offset >= store_partition_high_watermark(p) ||
-            e.base_offset < next[e.partition]) {
-            cut = i; /* this batch is gone (or out of order): the journal ends here */
-            break;
+        for (int64_t j = 0; j < k; j++, i++) {
+            struct store_journal_entry e;
+            if ((rc = decode_entry(chunk + j * JOURNAL_ENTRY_SIZE, &e)))
+                break;
+            struct store_partition *p = store_topic_partition(t, e.partition);
+            if (!p || e.base_offset >= store_partition_high_watermark(p) ||
+                e.base_offset < next[e.partition]) {
+                cut = i; /* this batch is gone (or out of order): the journal ends here */
+                break;
+            }
+            next[e.partition] = e.base_offset + 1;
+            note_totals(t, &e);
         }
-        next[e.partition] = e.base_offset + 1;
-        note_totals(t, &e);
     }
+    int64_t dropped = t->journal_total - cut;
     if (!rc && cut < t->journal_total) {
         if (sysio.ftruncate(t->journal_fd, entry_pos(t, cut)))
             rc = -errno;
@@ -338,8 +360,13 @@ int journal_reconcile(struct store_topic *t)
         /* next[i] is one past the last journaled batch's base: skip into it */
         rc = journal_partition_tail(t, store_topic_partition(t, i), next[i]);
     }
+    if (t->store->loading) {
+        t->store->recovery.journal_dropped += dropped;
+        t->store->recovery.journal_rebuilt += t->journal_total - cut;
+    }
     pthread_mutex_unlock(&t->journal_mu);
     free(next);
+    free(chunk);
     if (!rc)
         rc = journal_sync(t);
     return rc;

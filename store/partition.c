@@ -44,6 +44,7 @@ static struct store_partition *partition_new(struct store_topic *t, int32_t inde
     }
     p->topic = t;
     p->index = index;
+    p->snapshot_at = -1;
     pthread_mutex_init(&p->append_mu, NULL);
     pthread_mutex_init(&p->segs_mu, NULL);
     pthread_mutex_init(&p->wait_mu, NULL);
@@ -192,21 +193,31 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
     if (rc)
         goto err;
     bool cut = false; /* a torn segment ends the log: later ones are removed */
+    /* while the store opens, what recovery does is reported (store_recovery_info) */
+    struct store_recovery *rec = t->store->loading ? &t->store->recovery : NULL;
+    struct store_recovery ignored = {0};
+    if (!rec)
+        rec = &ignored;
+    rec->partitions++;
     for (size_t i = 0; i < n; i++) {
         if (cut) {
             if ((rc = segment_remove_files(p->dir, bases[i])))
                 goto err;
+            rec->segments_removed++;
             continue;
         }
         bool scan = !clean && (i + 1 == n || bases[i + 1] > recovery_point);
         struct segment *seg;
-        bool truncated;
+        struct segment_repair rep;
         int flags = (t->config.cleanup_policy & CLEANUP_COMPACT ? SEG_GAPS : 0) |
                     (t->adopted ? SEG_NO_INDEX : SEG_EPOCH);
-        rc = segment_open(p->dir, bases[i], scan, flags, t->config.index_interval_bytes, &seg,
-                          &truncated);
+        rc =
+            segment_open(p->dir, bases[i], scan, flags, t->config.index_interval_bytes, &seg, &rep);
         if (rc)
             goto err;
+        rec->segments_scanned += rep.scanned > 0;
+        rec->bytes_scanned += rep.scanned;
+        rec->bytes_cut += rep.cut;
         if ((rc = segs_push(p, seg))) {
             segment_free(seg);
             goto err;
@@ -214,7 +225,7 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
         /* A segment that ends before the next one begins lost its unsynced tail while
          * a later segment kept some of its own: the log ends at the hole, as at a torn
          * batch (nothing past it was ever durable, so nothing past it was acknowledged). */
-        cut = truncated || (!(flags & SEG_GAPS) && i + 1 < n && seg->next_offset < bases[i + 1]);
+        cut = rep.cut > 0 || (!(flags & SEG_GAPS) && i + 1 < n && seg->next_offset < bases[i + 1]);
     }
     if (p->nsegs == 0) {
         struct segment *seg;

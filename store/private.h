@@ -118,6 +118,7 @@ struct store_partition {
     struct producer_state *producers;
     size_t n_producers, cap_producers;
     int64_t producers_at; /* producer state reflects batches below this */
+    int64_t snapshot_at;  /* high watermark the snapshot on disk covers (-1: unknown) */
 
     /* compaction (maintenance thread only) */
     int64_t clean_offset; /* first dirty offset (cleaner checkpoint) */
@@ -181,9 +182,10 @@ struct store {
     pthread_cond_t maint_cond;
     pthread_t maint;
     bool maint_started;
-    pthread_mutex_t checkpoint_mu; /* serialises checkpoint file writes */
-    int lock_fd;                   /* flock on <dir>/.lock */
-    struct checkpoints *loading;   /* checkpoint files, only while opening */
+    pthread_mutex_t checkpoint_mu;  /* serialises checkpoint file writes */
+    int lock_fd;                    /* flock on <dir>/.lock */
+    struct checkpoints *loading;    /* checkpoint files, only while opening */
+    struct store_recovery recovery; /* what opening found (filled while loading) */
 };
 
 /* ---- segment.c ---- */
@@ -195,8 +197,13 @@ int segment_create(const char *dir, int64_t base, struct segment **out);
 #define SEG_GAPS     1 /* offsets may jump between batches (compacted topics) */
 #define SEG_EPOCH    2 /* batches must carry STORE_LEADER_EPOCH (brook wrote them) */
 #define SEG_NO_INDEX 4 /* ignore existing index files (adopted from elsewhere) */
+/* What segment_open did to a segment: bytes validated batch by batch, bytes cut. */
+struct segment_repair {
+    int64_t scanned;
+    int64_t cut;
+};
 int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t index_interval,
-                 struct segment **out, bool *truncated);
+                 struct segment **out, struct segment_repair *rep);
 void segment_free(struct segment *seg);
 int segment_write_indexes(const char *dir, struct segment *seg);
 /* Copy bytes [off, off + n) of the encoded .index (or .timeindex) from memory. */
@@ -236,7 +243,10 @@ void *flush_thread(void *arg);
 int flush_all(struct store *s);
 
 /* ---- journal.c ---- */
-int journal_open(struct store_topic *t);
+#define JOURNAL_CHUNK 1024 /* entries read with one pread when the journal is scanned */
+/* Open (or create) the topic's journal and load its totals; torn or corrupt entries
+ * at its end are cut off and counted in *dropped (reconcile then refills them). */
+int journal_open(struct store_topic *t, int64_t *dropped);
 int journal_append(struct store_topic *t, int32_t partition, int64_t base_offset, int32_t records,
                    int64_t value_bytes);
 int journal_reconcile(struct store_topic *t);

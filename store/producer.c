@@ -10,6 +10,9 @@
  * The state is saved to <partition>/producer.snapshot at each checkpoint together
  * with the offset it covers, and rebuilt at start by replaying the batch headers
  * after that offset (or the whole log when the snapshot is missing or ahead of it).
+ * A partition without idempotent producers gets a snapshot too, an empty one: it
+ * still says how far the log has been replayed, so that start-up time does not grow
+ * with the log. A checkpoint rewrites a snapshot only when the partition has grown.
  *
  * Snapshot format (big-endian): "BRPS" | covered offset i64 | count u32 | entries:
  * pid i64, epoch i16, n u8, then n x (first seq i32, last seq i32, first offset
@@ -119,10 +122,15 @@ static int snapshot_path(char *buf, size_t size, const struct store_partition *p
 int producer_snapshot_save(struct store_partition *p)
 {
     struct writer w;
-    writer_init(&w, 64u << 20);
     pthread_mutex_lock(&p->append_mu);
+    int64_t hw = LOAD(p->hw);
+    if (hw == p->snapshot_at) { /* nothing appended since: the one on disk is current */
+        pthread_mutex_unlock(&p->append_mu);
+        return 0;
+    }
+    writer_init(&w, 64u << 20);
     writer_bytes(&w, "BRPS", 4);
-    writer_be64(&w, (uint64_t)LOAD(p->hw));
+    writer_be64(&w, (uint64_t)hw);
     writer_be32(&w, (uint32_t)p->n_producers);
     for (size_t i = 0; i < p->n_producers; i++) {
         const struct producer_state *st = &p->producers[i];
@@ -143,6 +151,12 @@ int producer_snapshot_save(struct store_partition *p)
     if (!rc)
         rc = file_write_atomic(path, w.buf, w.len);
     writer_release(&w);
+    if (!rc) {
+        pthread_mutex_lock(&p->append_mu);
+        if (p->snapshot_at < hw)
+            p->snapshot_at = hw;
+        pthread_mutex_unlock(&p->append_mu);
+    }
     return rc;
 }
 
@@ -231,6 +245,8 @@ int producer_snapshot_load(struct store_partition *p)
         if (covered < 0 || covered > LOAD(p->hw)) { /* unusable: rebuild it all */
             producer_clear(p);
             covered = 0;
+        } else {
+            p->snapshot_at = covered;
         }
     }
     p->producers_at = covered;

@@ -393,7 +393,7 @@ static int scan_batches(struct segment *seg, int64_t from, int64_t file_size, bo
 }
 
 int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t interval,
-                 struct segment **out, bool *truncated)
+                 struct segment **out, struct segment_repair *rep)
 {
     char path[4096];
     int rc = segment_path(path, sizeof path, dir, base, ".log");
@@ -412,7 +412,7 @@ int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t in
         rc = -errno;
         goto err_seg;
     }
-    *truncated = false;
+    *rep = (struct segment_repair){0};
     bool trusted = !scan && !(flags & SEG_NO_INDEX) && load_indexes(dir, seg, st.st_size) == 0;
     if (trusted) {
         /* trust the files: read the headers after the last indexed batch */
@@ -431,6 +431,8 @@ int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t in
         forget_indexes(seg);
         rc = scan_batches(seg, 0, st.st_size, scan, flags, interval);
         seg->index_dirty = true;
+        if (scan)
+            rep->scanned = st.st_size;
     }
     if (rc)
         goto err_seg;
@@ -440,7 +442,7 @@ int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t in
             rc = -errno;
             goto err_seg;
         }
-        *truncated = true;
+        rep->cut = st.st_size - seg->size;
     }
     if (seg->index_dirty && (rc = segment_write_indexes(dir, seg)))
         goto err_seg;

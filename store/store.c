@@ -145,6 +145,7 @@ int store_checkpoints_write(struct store *s)
         writer_bytes(&w[f], head, (size_t)len);
     }
     int rc = 0;
+    pthread_mutex_lock(&s->checkpoint_mu); /* producer snapshots included */
     for (size_t i = 0; i < n; i++) {
         struct store_topic *t = topics[i];
         for (int32_t k = 0; k < store_topic_partition_count(t); k++) {
@@ -152,14 +153,11 @@ int store_checkpoints_write(struct store *s)
             cp_line(&w[0], t->name, k, LOAD(p->durable));
             cp_line(&w[1], t->name, k, LOAD(p->log_start));
             cp_line(&w[2], t->name, k, p->clean_offset);
-            if (p->n_producers) {
-                int r = producer_snapshot_save(p);
-                rc = rc ? rc : r;
-            }
+            int r = LOAD(t->deleted) ? 0 : producer_snapshot_save(p);
+            rc = rc ? rc : r;
         }
     }
     topics_put_all(topics, n);
-    pthread_mutex_lock(&s->checkpoint_mu);
     for (int f = 0; f < 3; f++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", s->dir, checkpoint_files[f]);
@@ -258,6 +256,11 @@ const struct store_config *store_get_config(const struct store *s)
     return &s->config;
 }
 
+void store_recovery_info(const struct store *s, struct store_recovery *out)
+{
+    *out = s->recovery;
+}
+
 static void store_free(struct store *s)
 {
     for (size_t i = 0; i < s->ntopics; i++)
@@ -291,6 +294,7 @@ static int lock_dir(struct store *s)
 
 int store_open(const struct store_config *c, struct store **out)
 {
+    int64_t started = clock_mono_ms();
     struct store *s = calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
@@ -315,6 +319,7 @@ int store_open(const struct store_config *c, struct store **out)
         goto err;
     snprintf(path, sizeof path, "%s/" CLEAN_SHUTDOWN_FILE, s->dir);
     bool clean = access(path, F_OK) == 0;
+    s->recovery.clean = clean;
     if (!(s->loading = calloc(1, sizeof *s->loading))) {
         rc = -ENOMEM;
         goto err;
@@ -341,6 +346,7 @@ int store_open(const struct store_config *c, struct store **out)
         goto err;
     }
     s->maint_started = true;
+    s->recovery.duration_ms = clock_mono_ms() - started;
     *out = s;
     return 0;
 err:

@@ -132,6 +132,24 @@ void store_abandon(struct store *s);
 /* The configuration the store runs with. */
 const struct store_config *store_get_config(const struct store *s);
 
+/* What store_open found and repaired, for the daemon to report. After a clean
+ * shutdown nothing is scanned; after a crash the segments past each partition's
+ * recovery point are. */
+struct store_recovery {
+    bool clean;               /* the previous run wrote its clean-shutdown marker */
+    int32_t partitions;       /* partitions loaded */
+    int32_t segments_scanned; /* segments whose every batch was validated */
+    int64_t bytes_scanned;    /* bytes in those segments */
+    int64_t bytes_cut;        /* torn or corrupt tail bytes truncated away */
+    int32_t segments_removed; /* segments after a cut or a hole, deleted */
+    int64_t journal_dropped;  /* journal entries cut (torn, or their batch is gone) */
+    int64_t journal_rebuilt;  /* journal entries rebuilt from the partitions */
+    int64_t duration_ms;      /* how long store_open took */
+};
+
+/* Copy the report of the store's opening into out. */
+void store_recovery_info(const struct store *s, struct store_recovery *out);
+
 /* ---- topics ---- */
 
 /* Whether name follows Kafka's rules: [A-Za-z0-9._-], 1..249 chars, not "." or "..". */

@@ -325,8 +325,9 @@ int store_topic_create(struct store *s, const char *name, int32_t partitions,
         rc = topic_meta_write(t);
     for (int32_t i = 0; i < partitions && !rc; i++)
         rc = partition_create(t, i, &t->parts[i]);
+    int64_t dropped;
     if (!rc)
-        rc = journal_open(t);
+        rc = journal_open(t, &dropped);
     if (!rc)
         rc = table_insert(s, t);
     pthread_rwlock_unlock(&s->topics_lock);
@@ -553,8 +554,12 @@ static int topic_load(struct store *s, const char *path, const char *name, int32
         store_topic_put(t);
         return rc;
     }
-    rc = journal_open(t);
-    if (!rc && (!clean || t->journal_total == 0))
+    int64_t dropped = 0;
+    rc = journal_open(t, &dropped);
+    if (!rc && s->loading)
+        s->recovery.journal_dropped += dropped;
+    /* after a crash, or when entries had to go, the partitions fill the journal in */
+    if (!rc && (!clean || t->journal_total == 0 || dropped))
         rc = journal_reconcile(t);
     if (!rc)
         rc = table_insert(s, t);

@@ -43,6 +43,24 @@ def measure(broker, topic, reader, n):
     return percentiles(lat)
 
 
+def warm_up(broker, topic, reader, tries=50):
+    """Produce until a record comes through (at most tries, 1 s each): the reader
+    is then reading at the end of the file."""
+    host, port = broker.rsplit(':', 1)
+    p = kafkawire.Producer(host, int(port))
+    try:
+        for i in range(tries):
+            value = f'warm-{os.getpid()}-{i}'.encode()
+            reader.expect(value)
+            if p.send(topic, [value]) != 0:
+                raise SystemExit(f'produce failed at warm-up record {i}')
+            if reader.wait(1):
+                return
+        raise SystemExit(f'none of {tries} warm-up records arrived')
+    finally:
+        p.close()
+
+
 class LineReader(threading.Thread):
     """Reads lines from a binary stream, noting when the expected one arrives."""
 
@@ -83,7 +101,9 @@ def tail(broker, topic, path, n):
     try:
         r = LineReader(iter(t.stdout.readline, b''))
         r.start()
-        measure(broker, topic, r, 1)  # tail is polling once this has come through
+        # tail -n 0 starts at the end it finds when it gets going: a record appended
+        # before that never shows, so warm up until one has come through
+        warm_up(broker, topic, r)
         return measure(broker, topic, r, n)
     finally:
         t.kill()

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -462,6 +463,82 @@ static void test_recovery_truncated_at_every_byte(void **state)
         store_abandon(s);
     }
     free(orig);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* What opening reports: nothing after a clean stop; after a crash the segments it
+ * scanned, the torn bytes it cut, the segments after a hole it removed and the
+ * journal entries it dropped and rebuilt. */
+static void test_recovery_report(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, -1);
+    struct store_recovery r;
+    store_recovery_info(s, &r);
+    assert_int_equal(r.partitions, 0); /* a new log */
+    create_topic(s, "t", 1, "segment.bytes=1024", NULL);
+    struct store_topic *t = store_topic_get(s, "t");
+    struct store_partition *p = store_topic_partition(t, 0);
+    for (int i = 0; i < 20; i++)
+        append(p, 5, "key", "value", i * 5, 1000 + i);
+    struct store_segment_info *segs;
+    size_t nsegs;
+    assert_int_equal(store_partition_segments(p, &segs, &nsegs), 0);
+    assert_true(nsegs >= 3);
+    store_topic_put(t);
+    store_close(s);
+
+    s = open_store(dir, -1);
+    store_recovery_info(s, &r);
+    assert_true(r.clean);
+    assert_int_equal(r.partitions, 1);
+    assert_int_equal(r.segments_scanned, 0);
+    assert_int_equal(r.bytes_cut + r.segments_removed + r.journal_dropped + r.journal_rebuilt, 0);
+    store_close(s);
+
+    /* a torn tail: 10 bytes of a batch that never finished */
+    char seg[4096], name[64];
+    snprintf(name, sizeof name, "t-0/%020lld.log", (long long)segs[nsegs - 1].base);
+    path_of(seg, sizeof seg, dir, name);
+    int fd = open(seg, O_WRONLY | O_APPEND);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "0123456789", 10), 10);
+    close(fd);
+    forget_clean_shutdown(dir);
+    s = open_store(dir, -1);
+    store_recovery_info(s, &r);
+    assert_false(r.clean);
+    assert_int_equal(r.partitions, 1);
+    assert_int_equal(r.segments_scanned, (int)nsegs); /* no recovery point: all of them */
+    int64_t total = 0;
+    for (size_t i = 0; i < nsegs; i++)
+        total += segs[i].size[STORE_FILE_LOG];
+    assert_int_equal(r.bytes_scanned, total + 10);
+    assert_int_equal(r.bytes_cut, 10);
+    assert_int_equal(r.segments_removed, 0);
+    assert_int_equal(r.journal_dropped + r.journal_rebuilt, 0);
+    store_abandon(s);
+
+    /* the first segment loses its last batch: the log ends there, later segments go,
+     * and so do the journal entries of every batch after the cut */
+    path_of(seg, sizeof seg, dir, "t-0/00000000000000000000.log");
+    assert_int_equal(truncate(seg, segs[0].size[STORE_FILE_LOG] - 1), 0);
+    forget_clean_shutdown(dir);
+    s = open_store(dir, -1);
+    store_recovery_info(s, &r);
+    assert_false(r.clean);
+    assert_int_equal(r.segments_removed, (int)nsegs - 1);
+    assert_true(r.bytes_cut > 0);
+    t = store_topic_get(s, "t");
+    p = store_topic_partition(t, 0);
+    int64_t kept = store_partition_high_watermark(p);
+    assert_true(kept < segs[0].next_offset);
+    assert_int_equal(r.journal_dropped, 20 - kept / 5);
+    assert_int_equal(r.journal_rebuilt, 0);
+    store_topic_put(t);
+    store_close(s);
+    free(segs);
     tu_rmrf(dir);
     free(dir);
 }
@@ -1311,6 +1388,122 @@ static void test_journal_order_and_recovery(void **state)
     free(dir);
 }
 
+/* A journal longer than the chunks it is read in: a damaged entry past the first
+ * chunk is cut at start even after a clean shutdown, and the partitions fill it in
+ * again; after a crash the entry of a lost batch ends it, wherever it lies. */
+static void test_journal_long_cut_and_rebuilt(void **state)
+{
+    enum { N = 2 * 1024 + 500, BAD = 1024 + 300 };
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, -1);
+    create_topic(s, "long", 2, NULL);
+    struct store_topic *t = store_topic_get(s, "long");
+    for (int i = 0; i < N; i++)
+        append(store_topic_partition(t, i % 2), 1, NULL, "v", i, 1);
+    char jpath[4096], id[33];
+    for (int i = 0; i < 16; i++)
+        snprintf(id + 2 * i, 3, "%02x", store_topic_id(t)[i]);
+    snprintf(jpath, sizeof jpath, "%s/.topics/%s.journal", dir, id);
+    store_topic_put(t);
+    store_close(s);
+
+    /* one flipped bit in entry BAD */
+    int fd = open(jpath, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t b;
+    off_t at = 16 + (off_t)BAD * 64 + 20;
+    assert_int_equal(pread(fd, &b, 1, at), 1);
+    b ^= 0x10;
+    assert_int_equal(pwrite(fd, &b, 1, at), 1);
+    close(fd);
+    s = open_store(dir, -1);
+    struct store_recovery r;
+    store_recovery_info(s, &r);
+    assert_true(r.clean);
+    assert_int_equal(r.journal_dropped, N - BAD);
+    assert_int_equal(r.journal_rebuilt, N - BAD);
+    t = store_topic_get(s, "long");
+    struct store_journal_entry e[8];
+    int64_t total, first, recs, vals;
+    assert_int_equal(store_journal_read(t, BAD - 1, e, 2, &total, &first), 2);
+    assert_int_equal(total, N);
+    assert_int_equal(e[0].base_offset, (BAD - 1) / 2); /* kept as it was */
+    assert_int_equal(e[1].partition, 0);               /* then partition 0's rest */
+    assert_int_equal(e[1].records_before, BAD);
+    store_journal_totals(t, -1, &recs, &vals);
+    assert_int_equal(recs, N);
+    store_topic_put(t);
+    store_close(s);
+
+    /* a crash that lost partition 1's last batch: the journal ends before its entry */
+    char seg[4096];
+    path_of(seg, sizeof seg, dir, "long-1/00000000000000000000.log");
+    int64_t size = tu_file_size(seg);
+    assert_int_equal(truncate(seg, size - 1), 0);
+    forget_clean_shutdown(dir);
+    s = open_store(dir, -1);
+    store_recovery_info(s, &r);
+    assert_false(r.clean);
+    t = store_topic_get(s, "long");
+    assert_int_equal(store_journal_read(t, 0, e, 1, &total, &first), 1);
+    assert_int_equal(store_partition_high_watermark(store_topic_partition(t, 1)), N / 2 - 1);
+    assert_int_equal(total, N - 1);
+    assert_int_equal(r.journal_dropped, 1);
+    store_journal_totals(t, -1, &recs, &vals);
+    assert_int_equal(recs, N - 1);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* Opening a log of many small batches reads a handful of chunks, not a header or a
+ * journal entry at a time: a partition without idempotent producers has a producer
+ * snapshot too, so nothing is replayed from the start of the log. */
+static int preads;
+
+static ssize_t counting_pread(int fd, void *buf, size_t n, off_t off)
+{
+    preads++;
+    return sysio_real.pread(fd, buf, n, off);
+}
+
+static void test_start_reads_little(void **state)
+{
+    enum { N = 3000 };
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, -1);
+    create_topic(s, "quiet", 1, NULL);
+    struct store_topic *t = store_topic_get(s, "quiet");
+    for (int i = 0; i < N; i++)
+        append(store_topic_partition(t, 0), 1, NULL, "v", i, 1);
+    store_topic_put(t);
+    store_close(s);
+    char snap[4096];
+    path_of(snap, sizeof snap, dir, "quiet-0/producer.snapshot");
+    struct stat st0, st1;
+    assert_int_equal(stat(snap, &st0), 0);
+
+    for (int crash = 0; crash < 2; crash++) {
+        if (crash)
+            forget_clean_shutdown(dir);
+        preads = 0;
+        sysio.pread = counting_pread;
+        s = open_store(dir, -1);
+        sysio.pread = sysio_real.pread;
+        if (preads >= 100) fail_msg("%d preads", preads);
+        t = store_topic_get(s, "quiet");
+        assert_int_equal(store_partition_high_watermark(store_topic_partition(t, 0)), N);
+        store_topic_put(t);
+        store_close(s);
+    }
+    /* nothing was appended since: the snapshot was left as it was */
+    assert_int_equal(stat(snap, &st1), 0);
+    assert_int_equal(st0.st_ino, st1.st_ino);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* ---- listeners ---- */
 
 static int heard;
@@ -1415,6 +1608,7 @@ int main(void)
         cmocka_unit_test(test_config_from_props),
         cmocka_unit_test(test_append_read_restart),
         cmocka_unit_test(test_recovery_truncated_at_every_byte),
+        cmocka_unit_test(test_recovery_report),
         cmocka_unit_test(test_bit_flips_never_served),
         cmocka_unit_test(test_append_rejects_bad_batches),
         cmocka_unit_test(test_concurrent_appends_keep_order),
@@ -1428,6 +1622,8 @@ int main(void)
         cmocka_unit_test(test_compaction_crash_at_every_step),
         cmocka_unit_test(test_idempotent_producer),
         cmocka_unit_test(test_journal_order_and_recovery),
+        cmocka_unit_test(test_journal_long_cut_and_rebuilt),
+        cmocka_unit_test(test_start_reads_little),
         cmocka_unit_test(test_listeners),
         cmocka_unit_test(test_segment_files),
         cmocka_unit_test(test_dir_locked),
