@@ -18,7 +18,8 @@
  *       group's other segments; rename X.log.swap to X.log; fsync; write indexes.
  *     At start, compact_recover_dir() deletes *.cleaned and completes any *.swap.
  *
- * Only closed segments are touched, and the in-memory swap is one short critical
+ * Only closed segments that are durable are touched (a record is dropped only for a
+ * newer one already on disk), and the in-memory swap is one short critical
  * section, so appends and reads never wait for the cleaner. Readers that hold a
  * slice of an old segment keep reading it through their duplicated descriptor.
  */
@@ -140,10 +141,17 @@ static void views_free(struct seg_view *v, size_t n)
     free(v);
 }
 
-/* Closed segments that are older than min.compaction.lag.ms, in order. */
+/*
+ * Closed segments that are older than min.compaction.lag.ms and durable, in order.
+ * A record may only be dropped for a newer one of its key that is on disk: the
+ * groups are swapped one by one, and a power failure between two swaps would
+ * otherwise leave neither the old record (cleaned away) nor the newer one (in a
+ * rolled segment the flusher had not synced yet).
+ */
 static int views_take(struct store_partition *p, int64_t now, struct seg_view **out, size_t *n)
 {
     const struct topic_config *tc = &p->topic->config;
+    int64_t durable = LOAD(p->durable);
     pthread_mutex_lock(&p->segs_mu);
     size_t cnt = p->nsegs - 1;
     struct seg_view *v = calloc(cnt ? cnt : 1, sizeof *v);
@@ -151,7 +159,7 @@ static int views_take(struct store_partition *p, int64_t now, struct seg_view **
     size_t k = 0;
     for (; !rc && k < cnt; k++) {
         const struct segment *seg = p->segs[k];
-        if (seg->max_ts > now - tc->min_compaction_lag_ms)
+        if (seg->max_ts > now - tc->min_compaction_lag_ms || seg->next_offset > durable)
             break;
         v[k] = (struct seg_view){seg->base, seg->size, seg->next_offset, seg->max_ts, -1};
         if ((v[k].fd = fcntl(seg->fd, F_DUPFD_CLOEXEC, 0)) < 0)

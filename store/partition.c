@@ -176,6 +176,23 @@ static int list_segments(const char *dir, int64_t **out, size_t *n)
     return 0;
 }
 
+/*
+ * After a crash, make what recovery kept durable before anything is acknowledged on
+ * top of it. If only the process died, the segments past the recovery point may
+ * hold written but never synced batches, and their directory entries (a segment
+ * created by a roll, segments removed after a hole) may not be on disk either: a
+ * power failure later would take them away from under records acknowledged since.
+ */
+static int sync_recovered(struct store_partition *p, size_t first_scanned)
+{
+    for (size_t i = first_scanned; i < p->nsegs; i++)
+        if (sysio.fdatasync(p->segs[i]->fd))
+            return -errno;
+    if (first_scanned >= p->nsegs && sysio.fdatasync(active(p)->fd))
+        return -errno;
+    return dir_fsync(p->dir, 1);
+}
+
 int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t recovery_point,
                    int64_t log_start, struct store_partition **out)
 {
@@ -184,14 +201,21 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
         return -ENOMEM;
     int64_t *bases = NULL;
     size_t n = 0;
+    /* a crash while the topic was created can leave its metadata without this
+     * directory: made again here, it must be durable like the metadata itself */
+    struct stat dst;
+    bool missing = stat(p->dir, &dst) != 0;
     int rc = dir_make(p->dir);
+    if (!rc && missing)
+        rc = dir_fsync(p->dir, 0);
     if (!rc)
         rc = compact_recover_dir(p->dir);
     if (!rc)
         rc = list_segments(p->dir, &bases, &n);
     if (rc)
         goto err;
-    bool cut = false; /* a torn segment ends the log: later ones are removed */
+    bool cut = false;                /* a torn segment ends the log: later ones are removed */
+    size_t first_scanned = SIZE_MAX; /* segments from here on were past the recovery point */
     for (size_t i = 0; i < n; i++) {
         if (cut) {
             if ((rc = segment_remove_files(p->dir, bases[i])))
@@ -199,6 +223,8 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
             continue;
         }
         bool scan = !clean && (i + 1 == n || bases[i + 1] > recovery_point);
+        if (scan && first_scanned == SIZE_MAX)
+            first_scanned = p->nsegs;
         struct segment *seg;
         bool truncated;
         int flags = (t->config.cleanup_policy & CLEANUP_COMPACT ? SEG_GAPS : 0) |
@@ -244,10 +270,8 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
     struct stat st;
     if (!fstat(active(p)->fd, &st))
         p->last_append_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-    if (!clean && sysio.fdatasync(active(p)->fd)) { /* what survived is now on disk */
-        rc = -errno;
+    if (!clean && (rc = sync_recovered(p, first_scanned)))
         goto err;
-    }
     if ((rc = producer_snapshot_load(p)))
         goto err;
     *out = p;

@@ -338,7 +338,8 @@ int store_run_retention(struct store *s);
  * number of partitions cleaned, or an error. */
 int store_run_compaction(struct store *s);
 
-/* Clean one partition now regardless of its dirty ratio (tests, admin). */
+/* Clean one partition now regardless of its dirty ratio (tests, admin). Like the
+ * cleaner, it works only on closed segments that are durable. */
 int store_partition_compact(struct store_partition *p);
 
 #endif
