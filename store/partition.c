@@ -3,10 +3,11 @@
  *
  * Append path (append_mu held throughout, so appends to a partition are ordered):
  * validate the batch outside the lock, check idempotence, roll if the active
- * segment is full or old, rewrite baseOffset, pwrite at the segment's end (on
- * failure ftruncate back so nothing partial stays), then publish the new size,
- * index entries and high watermark under segs_mu, journal the batch, mark the
- * partition dirty for the flusher, and tell the listeners.
+ * segment is full or old, rewrite baseOffset, pwrite at the segment's end, write
+ * its journal entry (on failure of either, ftruncate back so nothing partial
+ * stays), then publish the new size, index entries and high watermark under
+ * segs_mu, commit the journal entry, mark the partition dirty for the flusher,
+ * and tell the listeners.
  *
  * Read path: under segs_mu only long enough to find the segment, its published
  * size and an index hint, and to dup() its fd; the header scan that finds batch
@@ -194,7 +195,7 @@ static int sync_recovered(struct store_partition *p, size_t first_scanned)
 }
 
 int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t recovery_point,
-                   int64_t log_start, struct store_partition **out)
+                   int64_t log_start, int64_t clean_offset, struct store_partition **out)
 {
     struct store_partition *p = partition_new(t, index);
     if (!p)
@@ -227,10 +228,19 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
             first_scanned = p->nsegs;
         struct segment *seg;
         bool truncated;
+        /* Compaction leaves gaps in offsets, but only in what was durable: below
+         * the cleaner checkpoint and the recovery point, which the cleaner writes
+         * before it swaps anything in (and which cover the gaps an earlier recovery
+         * accepted). Past both, offsets follow on, so a damaged baseOffset (it is
+         * outside the CRC) or a lost tail is found there as in any other topic. A
+         * log without a cleaner checkpoint gets the benefit of the doubt. */
         int flags = (t->config.cleanup_policy & CLEANUP_COMPACT ? SEG_GAPS : 0) |
                     (t->adopted ? SEG_NO_INDEX : SEG_EPOCH);
-        rc = segment_open(p->dir, bases[i], scan, flags, t->config.index_interval_bytes, &seg,
-                          &truncated);
+        int64_t gaps_below = clean_offset < 0 || t->adopted  ? INT64_MAX
+                             : clean_offset > recovery_point ? clean_offset
+                                                             : recovery_point;
+        rc = segment_open(p->dir, bases[i], scan, flags, gaps_below, t->config.index_interval_bytes,
+                          &seg, &truncated);
         if (rc)
             goto err;
         if ((rc = segs_push(p, seg))) {
@@ -240,7 +250,8 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
         /* A segment that ends before the next one begins lost its unsynced tail while
          * a later segment kept some of its own: the log ends at the hole, as at a torn
          * batch (nothing past it was ever durable, so nothing past it was acknowledged). */
-        cut = truncated || (!(flags & SEG_GAPS) && i + 1 < n && seg->next_offset < bases[i + 1]);
+        cut = truncated || (i + 1 < n && seg->next_offset < bases[i + 1] &&
+                            (!(flags & SEG_GAPS) || bases[i + 1] > gaps_below));
     }
     if (p->nsegs == 0) {
         struct segment *seg;
@@ -379,6 +390,11 @@ int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len
         (void)sysio.ftruncate(seg->fd, pos); /* leave nothing partial behind */
         goto out_unlock;
     }
+    struct store_journal_entry je;
+    if ((rc = journal_begin(t, p->index, base, st.records, st.value_bytes, &je))) {
+        (void)sysio.ftruncate(seg->fd, pos); /* a batch the journal misses is not shown */
+        goto out_unlock;
+    }
     pthread_mutex_lock(&p->segs_mu);
     rc =
         segment_note_batch(seg, pos, base, h.max_timestamp, (int64_t)len, tc->index_interval_bytes);
@@ -390,7 +406,7 @@ int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len
     STORE(p->last_append_ms, now);
     if (h.producer_id >= 0)
         (void)producer_record(p, &h, base, last);
-    (void)journal_append(t, p->index, base, st.records, st.value_bytes);
+    journal_commit(t, &je);
     res->base_offset = base;
     res->last_offset = last;
     res->log_start_offset = LOAD(p->log_start);
@@ -486,6 +502,7 @@ void partition_complete_waiters(struct store_partition *p)
 void partition_fail(struct store_partition *p, int err)
 {
     (void)err;
+    STORE(p->topic->store->io_failed, true);
     pthread_mutex_lock(&p->wait_mu);
     if (!p->failed)
         p->failed = STORE_EFAILED;

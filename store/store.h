@@ -122,7 +122,8 @@ const char *topic_config_value(const struct topic_config *tc, const char *key, c
  */
 int store_open(const struct store_config *c, struct store **out);
 
-/* Flush everything, write the clean-shutdown marker, stop threads, free. */
+/* Flush everything, write the clean-shutdown marker (not after a flush failed:
+ * then the next start recovers as after a crash), stop threads, free. */
 void store_close(struct store *s);
 
 /* Like a crash for tests: stop threads and free without flushing or writing the

@@ -341,8 +341,12 @@ int store_topic_create(struct store *s, const char *name, int32_t partitions,
         if (!topic_meta_path(path, sizeof path, t, ".journal"))
             sysio.unlink(path);
         store_topic_put(t);
+        return rc;
     }
-    return rc;
+    /* checkpoints naming the new partitions: recovery then knows that nothing was
+     * cleaned in them yet (best effort: without them it only checks less) */
+    (void)store_checkpoints_write(s);
+    return 0;
 }
 
 int store_topic_add_partitions(struct store *s, const char *name, int32_t total)
@@ -377,6 +381,8 @@ int store_topic_add_partitions(struct store *s, const char *name, int32_t total)
     rc = rc ? rc : mrc;
 out:
     pthread_rwlock_unlock(&s->topics_lock);
+    if (!rc)
+        (void)store_checkpoints_write(s); /* as after store_topic_create */
     return rc;
 }
 
@@ -539,12 +545,13 @@ static int topic_load(struct store *s, const char *path, const char *name, int32
     if (!rc && !path)
         rc = topic_meta_write(t);
     for (int32_t i = 0; i < t->nparts && !rc; i++) {
-        int64_t rp = 0, ls = 0;
+        int64_t rp = 0, ls = 0, co = -1;
         checkpoint_read(s, "recovery-point-offset-checkpoint", t->name, i, &rp);
         checkpoint_read(s, "log-start-offset-checkpoint", t->name, i, &ls);
-        rc = partition_load(t, i, clean, rp, ls, &t->parts[i]);
+        checkpoint_read(s, "cleaner-offset-checkpoint", t->name, i, &co);
+        rc = partition_load(t, i, clean, rp, ls, co, &t->parts[i]);
         if (!rc)
-            checkpoint_read(s, "cleaner-offset-checkpoint", t->name, i, &t->parts[i]->clean_offset);
+            t->parts[i]->clean_offset = co > 0 ? co : 0;
     }
     if (rc) {
         t->nparts = 0; /* parts[] may be partly filled */
@@ -652,5 +659,11 @@ int topic_load_all(struct store *s, bool clean)
         free(orphans[i].name);
     }
     free(orphans);
+    /* After a crash the topics found may differ from those on disk: a deletion that
+     * was under way is gone from the directory but not yet durably, and so is its
+     * leftover removed above. Make what was found durable before anything builds on
+     * it, or a power failure later brings back a topic that was seen deleted. */
+    if (!rc && !clean && !(rc = dir_fsync(path, 1)))
+        rc = dir_fsync(s->dir, 1);
     return rc;
 }

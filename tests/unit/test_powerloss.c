@@ -1049,6 +1049,16 @@ struct exp_part {
     struct idem_batch *sent;
     size_t nsent, capsent;
     struct store_partition *p; /* this round's handle */
+    /* The first append that failed once the machine was dying: its batch may have
+     * been written whole before the failure (say, of its journal entry), and its
+     * undo failed as well. Its producer got an error, as when a broker dies before
+     * answering: finding it after recovery is a duplicate to come, not damage. */
+    struct {
+        bool set;
+        uint64_t uid0;
+        int n;
+        int32_t keys[8], seq;
+    } maybe;
 };
 
 #define NPARTS 5
@@ -1180,6 +1190,12 @@ static int append_records(struct exp_part *e, uint64_t uid0, int n, const int32_
         for (int i = 0; i < n; i++)
             table_put(e, res->base_offset + i, uid0 + (uint64_t)i, keys[i]);
         pthread_mutex_unlock(&exp_mu);
+    } else if (!e->maybe.set && rc != STORE_EFAILED) {
+        e->maybe.set = true;
+        e->maybe.uid0 = uid0;
+        e->maybe.n = n;
+        e->maybe.seq = seq;
+        memcpy(e->maybe.keys, keys, (size_t)n * sizeof *keys);
     }
     return rc;
 }
@@ -1238,6 +1254,25 @@ static size_t check_partition(struct exp_part *e, bool process_crash, struct fou
     int ix = e->index;
     CHECK(hw >= e->acked, "%s-%d: high watermark %" PRId64 " below the acknowledged %" PRId64, t,
           ix, hw, e->acked);
+    if (e->maybe.set && hw == (int64_t)e->n + e->maybe.n) { /* the failed append survived */
+        note("%s-%d: the append that failed at the crash was found\n", t, ix);
+        int64_t at = (int64_t)e->n;
+        pthread_mutex_lock(&exp_mu);
+        for (int i = 0; i < e->maybe.n; i++)
+            table_put(e, at + i, e->maybe.uid0 + (uint64_t)i, e->maybe.keys[i]);
+        pthread_mutex_unlock(&exp_mu);
+        if (e->maybe.seq >= 0) {
+            if (e->nsent == e->capsent) {
+                e->capsent = e->capsent ? e->capsent * 2 : 32;
+                e->sent = realloc(e->sent, e->capsent * sizeof *e->sent);
+                if (!e->sent)
+                    abort();
+            }
+            e->sent[e->nsent++] = (struct idem_batch){at, e->maybe.seq, e->maybe.n, e->maybe.uid0};
+            e->next_seq = e->maybe.seq + e->maybe.n;
+        }
+    }
+    e->maybe.set = false;
     CHECK(hw <= (int64_t)e->n, "%s-%d: high watermark %" PRId64 " beyond what was appended (%zu)",
           t, ix, hw, e->n);
     if (process_crash)
@@ -2066,6 +2101,38 @@ static void test_partition_directory_made_durable(void **state)
     scenario_end(dir);
 }
 
+/* A deletion the crash interrupted is gone from the directory, but not durably:
+ * recovery must make what it found durable, or a power failure later brings the
+ * topic back (empty) after it was seen gone. */
+static void test_interrupted_deletion_made_durable(void **state)
+{
+    char *dir = scenario_start();
+    struct store *s = scenario_open(dir);
+    scenario_topic(s, "x", 1, NULL, NULL);
+    scenario_topic(s, "y", 1, NULL, NULL);
+    disk_arm_name(".topics"); /* the deletion's last step: its directory fsync */
+    assert_int_not_equal(store_topic_delete(s, "x"), 0);
+    process_crash(s);
+
+    s = scenario_open(dir);
+    struct store_topic *t = store_topic_get(s, "x");
+    if (t)
+        fail_msg("the deletion did not get as far as the scenario needs");
+    struct store_partition *p = partition_of(s, "y", 0);
+    append_ok(p, NULL, "acknowledged");
+    assert_int_equal(store_partition_sync(p, 1), 0);
+    strict_power_failure(s);
+
+    s = scenario_open(dir);
+    t = store_topic_get(s, "x");
+    store_topic_put(t);
+    if (t)
+        fail_msg("topic x is back after it was seen deleted");
+    assert_true(has_record(partition_of(s, "y", 0), NULL, "acknowledged"));
+    store_close(s);
+    scenario_end(dir);
+}
+
 int main(void)
 {
     /* the model decides what is durable, so the real files may as well be in memory:
@@ -2079,6 +2146,7 @@ int main(void)
         cmocka_unit_test(test_compaction_only_behind_durable),
         cmocka_unit_test(test_stale_producer_snapshot_replaced),
         cmocka_unit_test(test_partition_directory_made_durable),
+        cmocka_unit_test(test_interrupted_deletion_made_durable),
         cmocka_unit_test(test_power_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
