@@ -283,6 +283,9 @@ static int journal_partition_tail(struct store_topic *t, struct store_partition 
     int rc = 0;
     uint8_t *buf = NULL;
     size_t cap = 0;
+    /* batches from `first` on are missing; the read starts at the log start, in the
+     * batch that holds it, which may begin below it (DeleteRecords) */
+    int64_t first = from;
     if (from < store_partition_log_start(p))
         from = store_partition_log_start(p);
     while (from < hw && !rc) {
@@ -313,7 +316,7 @@ static int journal_partition_tail(struct store_topic *t, struct store_partition 
             /* a batch that does not validate (damaged in a segment trusted after a clean
              * shutdown) stays out of the journal instead of failing the whole open */
             if (batch_validate(buf + off, size, &batch_limits_default, true, &h, &st) == 0 &&
-                h.base_offset >= from) {
+                h.base_offset >= first) {
                 int32_t recs = h.attributes & BATCH_ATTR_CONTROL ? 0 : st.records;
                 rc = append_locked(t, p->index, h.base_offset, recs, st.value_bytes);
             }

@@ -1431,6 +1431,43 @@ static void test_concurrent_checkpoints(void **state)
 
 /* ---- the journal ---- */
 
+/* A journal rebuilt after a crash lists the batch that holds the log start even
+ * when DeleteRecords moved the log start into it: its later records are still
+ * there to be shown. */
+static void test_journal_rebuilt_from_mid_batch_log_start(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, -1);
+    create_topic(s, "j", 1, NULL);
+    struct store_topic *t = store_topic_get(s, "j");
+    struct store_partition *p = store_topic_partition(t, 0);
+    append(p, 5, NULL, "val", 0, 1);
+    append(p, 2, NULL, "val", 5, 1);
+    int64_t low;
+    assert_int_equal(store_partition_delete_records(p, 2, &low), 0);
+    char jpath[4096], id[33];
+    for (int i = 0; i < 16; i++)
+        snprintf(id + 2 * i, 3, "%02x", store_topic_id(t)[i]);
+    snprintf(jpath, sizeof jpath, "%s/.topics/%s.journal", dir, id);
+    store_topic_put(t);
+    store_abandon(s);
+    assert_int_equal(truncate(jpath, 16), 0); /* the entries were never synced */
+
+    s = open_store(dir, -1);
+    t = store_topic_get(s, "j");
+    struct store_journal_entry e[4];
+    int64_t total, first;
+    assert_int_equal(store_journal_read(t, 0, e, 4, &total, &first), 2);
+    assert_int_equal(e[0].base_offset, 0);
+    assert_int_equal(e[0].records, 5);
+    assert_int_equal(e[1].base_offset, 5);
+    assert_int_equal(e[1].records_before, 5);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 static void test_journal_order_and_recovery(void **state)
 {
     char *dir = tu_mkdtemp();
@@ -1627,6 +1664,7 @@ int main(void)
         cmocka_unit_test(test_idempotent_producer),
         cmocka_unit_test(test_concurrent_checkpoints),
         cmocka_unit_test(test_journal_order_and_recovery),
+        cmocka_unit_test(test_journal_rebuilt_from_mid_batch_log_start),
         cmocka_unit_test(test_listeners),
         cmocka_unit_test(test_segment_files),
         cmocka_unit_test(test_dir_locked),
