@@ -3,6 +3,8 @@
 
   faults.py produce BROKER TOPIC PART ACKS VALUE...  one Produce v3 of a batch with the
                                                      values (raw wire): prints its error code
+  faults.py create BROKER TOPIC KEY=VALUE...         CreateTopics (kafka-python), one partition,
+                                                     with those topic configs
   faults.py consume BROKER TOPIC PART                kafka-python consumer from the log start
                                                      to the high watermark: one value a line
   faults.py segcheck DIR                             every DIR/*.log is whole RecordBatch v2
@@ -33,6 +35,13 @@ def produce(broker, topic, part, acks, values):
     p = kafkawire.Producer(*split(broker))
     print(p.send(topic, [v.encode() for v in values], partition=int(part), acks=int(acks)))
     p.close()
+
+
+def create(broker, topic, configs):
+    from kafka.admin import KafkaAdminClient, NewTopic
+    a = KafkaAdminClient(bootstrap_servers=broker, request_timeout_ms=10000)
+    a.create_topics([NewTopic(topic, 1, 1, topic_configs=dict(c.split('=', 1) for c in configs))])
+    a.close()
 
 
 def consume(broker, topic, part):
@@ -100,6 +109,8 @@ def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == 'produce':
         produce(args[0], args[1], args[2], args[3], args[4:])
+    elif cmd == 'create':
+        create(args[0], args[1], args[2:])
     elif cmd == 'consume':
         consume(*args)
     elif cmd == 'segcheck':

@@ -3,14 +3,16 @@
 #
 # faultd (tests/crash/faultd.c) is brookd behind the store's fault seam; the rules in
 # $BROOK_FAULTS switch failures on and off while it runs. Over the Kafka protocol:
-#   - ENOSPC or EIO on write: producers get KAFKA_STORAGE_ERROR (56) for acks=1 and
+#   - ENOSPC or EIO on write (of a segment, or of the topic journal): producers get
+#     KAFKA_STORAGE_ERROR (56) for acks=1 and
 #     acks=-1, and librdkafka (kcat) "Disk error ..."; consumers get exactly the records
 #     stored before; the segment holds only whole, valid batches (also when the undo
 #     of the half-written batch fails too, and after a kill -9 and recovery); once
 #     the fault clears, the same partition takes records again;
-#   - EIO on fdatasync: that produce gets 56, and so does every later one on that
-#     partition, even after the fault clears, while other partitions and topics work;
-#     after a restart the partition works again and every acknowledged record is there.
+#   - EIO on fdatasync (or on the fsync of a partition directory after a roll): that
+#     produce gets 56, and so does every later one on that partition, even after the
+#     fault clears, while other partitions and topics work; after a restart the
+#     partition works again and every acknowledged record is there.
 . "$(dirname "$0")/../lib.sh"
 BROOKD=$ROOT/$BUILD/tests/crash/faultd
 FP="$ROOT/tests/crash/faults.py"
@@ -67,6 +69,19 @@ for err in ENOSPC EIO; do
     expect "$err on write: and serves them after the old ones" "a1 a2 a3 b1" "$(values "$topic" 0)"
 done
 
+# the topic journal (append order for the FUSE view) is full: the batch is refused too
+create wjournal
+expect "ENOSPC on the journal: produce before the fault" 0 "$(produce wjournal 0 -1 a1)"
+faults "pwrite ENOSPC .journal"
+expect "ENOSPC on the journal: the produce gets KAFKA_STORAGE_ERROR" 56 \
+    "$(produce wjournal 0 -1 lost)"
+check "ENOSPC on the journal: the fault hit the journal" hit "pwrite .*\.journal: ENOSPC"
+clear_faults
+expect "ENOSPC on the journal: consumers see only what was stored" a1 "$(values wjournal 0)"
+expect "ENOSPC on the journal: the segment holds the one batch" 1 \
+    "$(fp segcheck "$DATA/wjournal-0")"
+expect "ENOSPC on the journal: appends resume" 0 "$(produce wjournal 0 -1 b1)"
+
 # the half-written batch cannot be cut off either: it stays past the end, unserved
 create wtorn
 expect "torn write: produce before the fault" 0 "$(produce wtorn 0 -1 a1)"
@@ -116,6 +131,20 @@ check "fdatasync EIO: reads keep working, the acknowledged record first" \
 check "fdatasync EIO: records refused after the failure are not stored" \
     eval '! grep -qE "s4|s5|s6" <<<"$got"'
 expect "fdatasync EIO: the other partition serves its records" "t1 t2" "$(values sync 1)"
+
+# the directory fsync that makes a new segment durable fails: the same
+fp create "$BROKER" dsync segment.bytes=1024
+expect "fsync EIO on a new segment's directory: produce before the fault" 0 \
+    "$(produce dsync 0 -1 d1)"
+faults "fsync EIO /dsync-0"
+expect "fsync EIO on a new segment's directory: the produce that rolls gets 56" 56 \
+    "$(produce dsync 0 -1 "$(printf 'roll%.0s' $(seq 300))")"
+check "fsync EIO on a new segment's directory: the fault hit the directory" \
+    hit "fsync .*/dsync-0: EIO"
+clear_faults
+expect "fsync EIO on a new segment's directory: nothing more is acknowledged" 56 \
+    "$(produce dsync 0 -1 d3)"
+
 check "fdatasync EIO: brookd still stops cleanly" brookd_stop
 if ! brookd_start -o num.partitions=2; then
     fail "faults: faultd restarts after the failed flush"
@@ -127,4 +156,9 @@ got=$(values sync 0)
 check "fdatasync EIO: and has every acknowledged record" \
     eval '[ "${got%% *}" = s1 ] && [ "${got##* }" = s7 ]'
 expect "fdatasync EIO: the other topic kept its records" "o1 o2" "$(values other 0)"
+expect "fsync EIO on a new segment's directory: after a restart records are taken again" 0 \
+    "$(produce dsync 0 -1 d4)"
+got=$(values dsync 0)
+check "fsync EIO on a new segment's directory: with the acknowledged ones" \
+    eval '[ "${got%% *}" = d1 ] && [ "${got##* }" = d4 ] && ! grep -q d3 <<<"$got"'
 brookd_stop
