@@ -635,10 +635,20 @@ int topic_load_all(struct store *s, bool clean)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/" TOPICS_DIR, s->dir);
+    /* After a crash the topics on disk may differ from those in the directories:
+     * the metadata of a topic being created, or the removal of one being deleted,
+     * may not be durable yet. Make what is found durable before anything builds on
+     * it (partition directories made for it, records acknowledged in them), or a
+     * power failure later takes it back: a topic seen deleted returns, one seen
+     * created loses its metadata and comes back adopted, with other partitions. */
+    int rc = clean ? 0 : dir_fsync(path, 1);
+    if (!rc && !clean)
+        rc = dir_fsync(s->dir, 1);
+    if (rc)
+        return rc;
     DIR *d = opendir(path);
     if (!d)
         return -errno;
-    int rc = 0;
     struct dirent *e;
     while ((e = readdir(d)) && !rc) {
         size_t len = strlen(e->d_name);
@@ -659,11 +669,7 @@ int topic_load_all(struct store *s, bool clean)
         free(orphans[i].name);
     }
     free(orphans);
-    /* After a crash the topics found may differ from those on disk: a deletion that
-     * was under way is gone from the directory but not yet durably, and so is its
-     * leftover removed above. Make what was found durable before anything builds on
-     * it, or a power failure later brings back a topic that was seen deleted. */
-    if (!rc && !clean && !(rc = dir_fsync(path, 1)))
+    if (!rc && !clean) /* the leftovers of deletions removed above */
         rc = dir_fsync(s->dir, 1);
     return rc;
 }

@@ -2171,6 +2171,36 @@ static void test_interrupted_deletion_made_durable(void **state)
     scenario_end(dir);
 }
 
+/* The metadata of a topic whose creation a crash interrupted is on disk but maybe
+ * not durable: recovery must make it durable before it makes the partition
+ * directories, or a power failure in between leaves directories without metadata,
+ * adopted as a topic of their own with fewer partitions and none of its config. */
+static void test_interrupted_creation_made_durable(void **state)
+{
+    char *dir = scenario_start();
+    struct store *s = scenario_open(dir);
+    disk_arm_name(".topics"); /* the metadata file's directory fsync */
+    assert_int_not_equal(store_topic_create(s, "t", 3, NULL, NULL), 0);
+    process_crash(s);
+
+    disk_arm_name("t-1/00000000000000000000.log"); /* recovery is cut short in turn */
+    struct store_config c = store_cfg(dir);
+    s = NULL;
+    assert_int_not_equal(store_open(&c, &s), 0);
+    disk_kill();
+    power_fail(NULL);
+    disk_arm(CALLS_NEVER);
+
+    s = scenario_open(dir);
+    struct store_topic *t = store_topic_get(s, "t");
+    int32_t n = t ? store_topic_partition_count(t) : 3;
+    store_topic_put(t);
+    if (n != 3)
+        fail_msg("topic t came back with %d partitions", n);
+    store_close(s);
+    scenario_end(dir);
+}
+
 int main(void)
 {
     /* the model decides what is durable, so the real files may as well be in memory:
@@ -2185,6 +2215,7 @@ int main(void)
         cmocka_unit_test(test_stale_producer_snapshot_replaced),
         cmocka_unit_test(test_partition_directory_made_durable),
         cmocka_unit_test(test_interrupted_deletion_made_durable),
+        cmocka_unit_test(test_interrupted_creation_made_durable),
         cmocka_unit_test(test_power_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
