@@ -3,13 +3,15 @@
 #
 # faultd (tests/crash/faultd.c, brookd behind the store's fault seam) mounts the
 # topics; `echo >>` and a probe that checks write() and close() append lines:
-#   - ENOSPC or EIO on write: write() fails with that errno, the shell says so,
+#   - ENOSPC or EIO on write (of a segment or of the topic journal): write() fails
+#     with that errno, the shell says so,
 #     nothing of the line is stored, and appends work again once the fault clears;
 #   - EIO on fdatasync: the write is taken but close() fails with EIO, and from then
 #     on that partition takes nothing, even after the fault clears, while another
 #     topic works; after a restart it takes lines again and keeps the earlier ones.
 # Runs inside a private mount namespace (tests/fuse/lib.bash), or says why it skips.
-FUSE_DAEMON=${BUILD:-build}/tests/crash/faultd
+FUSE_DAEMON=${BUILD:-build}/tests/crash/faultd # the daemon lib.bash starts
+export FUSE_DAEMON
 . "$(dirname "$0")/../fuse/lib.bash"
 fuse_setup "$@"
 
@@ -46,6 +48,12 @@ for err in ENOSPC EIO; do
         "$(fp append "$M/fz" "b-$err\\n")"
 done
 expect "the lines appended between the faults are there" "a b-ENOSPC b-EIO" "$(lines "$M/fz")"
+faults "pwrite ENOSPC .journal"
+expect "ENOSPC on the journal: write() fails with ENOSPC" write:ENOSPC \
+    "$(fp append "$M/fz" 'lost\n')"
+clear_faults
+expect "ENOSPC on the journal: the line is not stored, in the view or the log" \
+    "a b-ENOSPC b-EIO 3" "$(lines "$M/fz") $(fp segcheck "$D/fz-0")"
 
 faults "fdatasync EIO /fz-0/"
 expect "fdatasync EIO: close() fails with EIO" close:EIO "$(fp append "$M/fz" 'unsure\n')"
