@@ -12,13 +12,17 @@
  *     than delete.retention.ms go too. A batch keeps its base offset, offset span
  *     and producer fields; a batch with nothing left is dropped. Consecutive
  *     segments are merged while the sum of their sizes fits in segment.bytes.
- *  3. Swap, crash-safely, per group of segments whose first base is X:
+ *  3. Checkpoint (store_checkpoints_write): the cleaner checkpoint moves past the
+ *     segments rewritten below, before any of them is swapped in, so that every
+ *     gap in offsets on disk lies below it (recovery allows gaps only there).
+ *  4. Swap, crash-safely, per group of segments whose first base is X:
  *       write X.log.cleaned, fdatasync;  rename it to X.log.swap, fsync the dir
  *       (the commit point); swap the segments in memory; remove X's indexes and the
  *       group's other segments; rename X.log.swap to X.log; fsync; write indexes.
  *     At start, compact_recover_dir() deletes *.cleaned and completes any *.swap.
  *
- * Only closed segments are touched, and the in-memory swap is one short critical
+ * Only closed segments that are durable are touched (a record is dropped only for a
+ * newer one already on disk), and the in-memory swap is one short critical
  * section, so appends and reads never wait for the cleaner. Readers that hold a
  * slice of an old segment keep reading it through their duplicated descriptor.
  */
@@ -140,10 +144,17 @@ static void views_free(struct seg_view *v, size_t n)
     free(v);
 }
 
-/* Closed segments that are older than min.compaction.lag.ms, in order. */
+/*
+ * Closed segments that are older than min.compaction.lag.ms and durable, in order.
+ * A record may only be dropped for a newer one of its key that is on disk: the
+ * groups are swapped one by one, and a power failure between two swaps would
+ * otherwise leave neither the old record (cleaned away) nor the newer one (in a
+ * rolled segment the flusher had not synced yet).
+ */
 static int views_take(struct store_partition *p, int64_t now, struct seg_view **out, size_t *n)
 {
     const struct topic_config *tc = &p->topic->config;
+    int64_t durable = LOAD(p->durable);
     pthread_mutex_lock(&p->segs_mu);
     size_t cnt = p->nsegs - 1;
     struct seg_view *v = calloc(cnt ? cnt : 1, sizeof *v);
@@ -151,7 +162,7 @@ static int views_take(struct store_partition *p, int64_t now, struct seg_view **
     size_t k = 0;
     for (; !rc && k < cnt; k++) {
         const struct segment *seg = p->segs[k];
-        if (seg->max_ts > now - tc->min_compaction_lag_ms)
+        if (seg->max_ts > now - tc->min_compaction_lag_ms || seg->next_offset > durable)
             break;
         v[k] = (struct seg_view){seg->base, seg->size, seg->next_offset, seg->max_ts, -1};
         if ((v[k].fd = fcntl(seg->fd, F_DUPFD_CLOEXEC, 0)) < 0)
@@ -504,7 +515,7 @@ int partition_compact(struct store_partition *p, bool force, int64_t now)
     int64_t total = 0, dirty = 0;
     for (size_t i = 0; i < n; i++) {
         total += v[i].size;
-        if (v[i].next_offset > p->clean_offset)
+        if (v[i].next_offset > LOAD(p->clean_offset))
             dirty += v[i].size;
     }
     if (!n || !dirty || (!force && (double)dirty < tc->min_cleanable_ratio * (double)total)) {
@@ -514,7 +525,7 @@ int partition_compact(struct store_partition *p, bool force, int64_t now)
     struct offset_map map = {0};
     size_t mapped = 0; /* segments fully in the map */
     for (size_t i = 0; i < n && !rc; i++) {
-        if (v[i].next_offset <= p->clean_offset) {
+        if (v[i].next_offset <= LOAD(p->clean_offset)) {
             mapped = i + 1;
             continue;
         }
@@ -531,6 +542,13 @@ int partition_compact(struct store_partition *p, bool force, int64_t now)
         .index_interval = tc->index_interval_bytes,
     };
     writer_init(&c.out, 2 * OUT_FLUSH + (size_t)tc->max_message_bytes * 2);
+    if (!rc && mapped) {
+        /* Checkpoint first: the cleaner checkpoint then covers every gap the swaps
+         * below make, and recovery may insist that offsets follow on past it. */
+        if (v[mapped - 1].next_offset > LOAD(p->clean_offset))
+            STORE(p->clean_offset, v[mapped - 1].next_offset);
+        rc = store_checkpoints_write(p->topic->store);
+    }
     for (size_t i = 0; i < mapped && !rc;) {
         size_t j = i + 1;
         int64_t sum = v[i].size;
@@ -539,8 +557,6 @@ int partition_compact(struct store_partition *p, bool force, int64_t now)
         rc = clean_group(p, &c, v + i, j - i);
         i = j;
     }
-    if (!rc && mapped)
-        p->clean_offset = v[mapped - 1].next_offset;
     writer_release(&c.out);
     free(c.hdrs);
     free(map.slots);

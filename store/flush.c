@@ -13,9 +13,12 @@
  *
  * A failed fdatasync stops the partition for good (STORE_EFAILED): after such an
  * error the kernel may have dropped the dirty pages, so nothing written since the
- * last successful flush can be vouched for. Running out of file descriptors (to dup
- * the segment or open its directory) is different - nothing was tried - so the
- * partition stays dirty and the round is retried every 10 ms until one is free.
+ * last successful flush can be vouched for. For the same reason the store is not
+ * marked as shut down cleanly after any failed flush (of a partition or a topic
+ * journal): the next start checks what is on disk as after a crash. Running out
+ * of file descriptors (to dup the segment or open its directory) is different -
+ * nothing was tried - so the partition stays dirty and the round is retried every
+ * 10 ms until one is free.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -139,8 +142,8 @@ static int flush_round(struct store_partition *list)
     for (struct store_partition *p = list; p; p = p->next_round)
         partition_complete_waiters(p);
     for (struct store_partition *p = list; p; p = p->next_round)
-        if (LOAD(p->topic->journal_unsynced))
-            (void)journal_sync(p->topic);
+        if (LOAD(p->topic->journal_unsynced) && journal_sync(p->topic))
+            STORE(p->topic->store->io_failed, true);
     while (list) {
         struct store_partition *next = list->next_round;
         store_topic_put(list->topic);

@@ -13,8 +13,11 @@
  *
  * The CRC covers the entry's first 60 bytes. The "before" totals count from the
  * topic's creation, so positions derived from them survive trimming; the last
- * entry of each partition is never trimmed, so its totals are never lost. Entries are written after
- * the batch (no fsync of their own: the flusher syncs the journal after each round). After a crash,
+ * entry of each partition is never trimmed, so its totals are never lost. An entry is written after
+ * its batch and before the batch is published (if it cannot be written, the append fails and the
+ * batch is cut off again), and becomes part of the journal after the batch is readable, so a reader
+ * never meets an entry whose batch it cannot read yet. Entries have no fsync of their own: the
+ * flusher syncs the journal after each round. After a crash,
  * journal_reconcile() cuts the journal at the first torn entry or the first entry whose batch did
  * not survive, then appends entries for batches that are in the partitions but not in the journal,
  * partition by partition.
@@ -181,14 +184,15 @@ void journal_close(struct store_topic *t)
     t->journal_fd = -1;
 }
 
-/* Append one entry; journal_mu held. */
-static int append_locked(struct store_topic *t, int32_t partition, int64_t base, int32_t records,
-                         int64_t value_bytes)
+/* Write the entry for a batch at the end of the file without making it part of the
+ * journal yet (commit_locked does); journal_mu held. */
+static int write_locked(struct store_topic *t, int32_t partition, int64_t base, int32_t records,
+                        int64_t value_bytes, struct store_journal_entry *e)
 {
     struct store_partition *p = store_topic_partition(t, partition);
     if (!p)
         return -ENOENT;
-    struct store_journal_entry e = {
+    *e = (struct store_journal_entry){
         .partition = partition,
         .records = records,
         .base_offset = base,
@@ -199,28 +203,48 @@ static int append_locked(struct store_topic *t, int32_t partition, int64_t base,
         .part_values_before = p->jvalues,
     };
     uint8_t buf[JOURNAL_ENTRY_SIZE];
-    encode_entry(&e, buf);
+    encode_entry(e, buf);
     if (t->journal_fd < 0)
         return -EBADF;
     off_t pos = entry_pos(t, t->journal_total);
     int rc = file_pwrite_all(t->journal_fd, buf, sizeof buf, pos);
-    if (rc) {
+    if (rc)
         (void)sysio.ftruncate(t->journal_fd, pos);
-        return rc;
-    }
-    t->journal_total++;
-    note_totals(t, &e);
-    STORE(t->journal_unsynced, true);
-    return 0;
+    return rc;
 }
 
-int journal_append(struct store_topic *t, int32_t partition, int64_t base_offset, int32_t records,
-                   int64_t value_bytes)
+static void commit_locked(struct store_topic *t, const struct store_journal_entry *e)
+{
+    t->journal_total++;
+    note_totals(t, e);
+    STORE(t->journal_unsynced, true);
+}
+
+/* Append one entry; journal_mu held. */
+static int append_locked(struct store_topic *t, int32_t partition, int64_t base, int32_t records,
+                         int64_t value_bytes)
+{
+    struct store_journal_entry e;
+    int rc = write_locked(t, partition, base, records, value_bytes, &e);
+    if (!rc)
+        commit_locked(t, &e);
+    return rc;
+}
+
+int journal_begin(struct store_topic *t, int32_t partition, int64_t base_offset, int32_t records,
+                  int64_t value_bytes, struct store_journal_entry *e)
 {
     pthread_mutex_lock(&t->journal_mu);
-    int rc = append_locked(t, partition, base_offset, records, value_bytes);
-    pthread_mutex_unlock(&t->journal_mu);
+    int rc = write_locked(t, partition, base_offset, records, value_bytes, e);
+    if (rc)
+        pthread_mutex_unlock(&t->journal_mu);
     return rc;
+}
+
+void journal_commit(struct store_topic *t, const struct store_journal_entry *e)
+{
+    commit_locked(t, e);
+    pthread_mutex_unlock(&t->journal_mu);
 }
 
 int journal_sync(struct store_topic *t)
@@ -272,6 +296,9 @@ static int journal_partition_tail(struct store_topic *t, struct store_partition 
     int rc = 0;
     uint8_t *buf = NULL;
     size_t cap = 0;
+    /* batches from `first` on are missing; the read starts at the log start, in the
+     * batch that holds it, which may begin below it (DeleteRecords) */
+    int64_t first = from;
     if (from < store_partition_log_start(p))
         from = store_partition_log_start(p);
     while (from < hw && !rc) {
@@ -302,7 +329,7 @@ static int journal_partition_tail(struct store_topic *t, struct store_partition 
             /* a batch that does not validate (damaged in a segment trusted after a clean
              * shutdown) stays out of the journal instead of failing the whole open */
             if (batch_validate(buf + off, size, &batch_limits_default, true, &h, &st) == 0 &&
-                h.base_offset >= from) {
+                h.base_offset >= first) {
                 int32_t recs = h.attributes & BATCH_ATTR_CONTROL ? 0 : st.records;
                 rc = append_locked(t, p->index, h.base_offset, recs, st.value_bytes);
             }

@@ -3,10 +3,11 @@
  *
  * Append path (append_mu held throughout, so appends to a partition are ordered):
  * validate the batch outside the lock, check idempotence, roll if the active
- * segment is full or old, rewrite baseOffset, pwrite at the segment's end (on
- * failure ftruncate back so nothing partial stays), then publish the new size,
- * index entries and high watermark under segs_mu, journal the batch, mark the
- * partition dirty for the flusher, and tell the listeners.
+ * segment is full or old, rewrite baseOffset, pwrite at the segment's end, write
+ * its journal entry (on failure of either, ftruncate back so nothing partial
+ * stays), then publish the new size, index entries and high watermark under
+ * segs_mu, commit the journal entry, mark the partition dirty for the flusher,
+ * and tell the listeners.
  *
  * Read path: under segs_mu only long enough to find the segment, its published
  * size and an index hint, and to dup() its fd; the header scan that finds batch
@@ -177,22 +178,46 @@ static int list_segments(const char *dir, int64_t **out, size_t *n)
     return 0;
 }
 
+/*
+ * After a crash, make what recovery kept durable before anything is acknowledged on
+ * top of it. If only the process died, the segments past the recovery point may
+ * hold written but never synced batches, and their directory entries (a segment
+ * created by a roll, segments removed after a hole) may not be on disk either: a
+ * power failure later would take them away from under records acknowledged since.
+ */
+static int sync_recovered(struct store_partition *p, size_t first_scanned)
+{
+    for (size_t i = first_scanned; i < p->nsegs; i++)
+        if (sysio.fdatasync(p->segs[i]->fd))
+            return -errno;
+    if (first_scanned >= p->nsegs && sysio.fdatasync(active(p)->fd))
+        return -errno;
+    return dir_fsync(p->dir, 1);
+}
+
 int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t recovery_point,
-                   int64_t log_start, struct store_partition **out)
+                   int64_t log_start, int64_t clean_offset, struct store_partition **out)
 {
     struct store_partition *p = partition_new(t, index);
     if (!p)
         return -ENOMEM;
     int64_t *bases = NULL;
     size_t n = 0;
+    /* a crash while the topic was created can leave its metadata without this
+     * directory: made again here, it must be durable like the metadata itself */
+    struct stat dst;
+    bool missing = stat(p->dir, &dst) != 0;
     int rc = dir_make(p->dir);
+    if (!rc && missing)
+        rc = dir_fsync(p->dir, 0);
     if (!rc)
         rc = compact_recover_dir(p->dir);
     if (!rc)
         rc = list_segments(p->dir, &bases, &n);
     if (rc)
         goto err;
-    bool cut = false; /* a torn segment ends the log: later ones are removed */
+    bool cut = false;                /* a torn segment ends the log: later ones are removed */
+    size_t first_scanned = SIZE_MAX; /* segments from here on were past the recovery point */
     /* while the store opens, what recovery does is reported (store_recovery_info) */
     struct store_recovery *rec = t->store->loading ? &t->store->recovery : NULL;
     struct store_recovery ignored = {0};
@@ -207,12 +232,23 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
             continue;
         }
         bool scan = !clean && (i + 1 == n || bases[i + 1] > recovery_point);
+        if (scan && first_scanned == SIZE_MAX)
+            first_scanned = p->nsegs;
         struct segment *seg;
         struct segment_repair rep;
+        /* Compaction leaves gaps in offsets, but only in what was durable: below
+         * the cleaner checkpoint and the recovery point, which the cleaner writes
+         * before it swaps anything in (and which cover the gaps an earlier recovery
+         * accepted). Past both, offsets follow on, so a damaged baseOffset (it is
+         * outside the CRC) or a lost tail is found there as in any other topic. A
+         * log without a cleaner checkpoint gets the benefit of the doubt. */
         int flags = (t->config.cleanup_policy & CLEANUP_COMPACT ? SEG_GAPS : 0) |
                     (t->adopted ? SEG_NO_INDEX : SEG_EPOCH);
-        rc =
-            segment_open(p->dir, bases[i], scan, flags, t->config.index_interval_bytes, &seg, &rep);
+        int64_t gaps_below = clean_offset < 0 || t->adopted  ? INT64_MAX
+                             : clean_offset > recovery_point ? clean_offset
+                                                             : recovery_point;
+        rc = segment_open(p->dir, bases[i], scan, flags, gaps_below, t->config.index_interval_bytes,
+                          &seg, &rep);
         if (rc)
             goto err;
         rec->segments_scanned += rep.scanned > 0;
@@ -225,7 +261,8 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
         /* A segment that ends before the next one begins lost its unsynced tail while
          * a later segment kept some of its own: the log ends at the hole, as at a torn
          * batch (nothing past it was ever durable, so nothing past it was acknowledged). */
-        cut = rep.cut > 0 || (!(flags & SEG_GAPS) && i + 1 < n && seg->next_offset < bases[i + 1]);
+        cut = rep.cut > 0 || (i + 1 < n && seg->next_offset < bases[i + 1] &&
+                              (!(flags & SEG_GAPS) || bases[i + 1] > gaps_below));
     }
     if (p->nsegs == 0) {
         struct segment *seg;
@@ -255,10 +292,8 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
     struct stat st;
     if (!fstat(active(p)->fd, &st))
         p->last_append_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-    if (!clean && sysio.fdatasync(active(p)->fd)) { /* what survived is now on disk */
-        rc = -errno;
+    if (!clean && (rc = sync_recovered(p, first_scanned)))
         goto err;
-    }
     if ((rc = producer_snapshot_load(p)))
         goto err;
     *out = p;
@@ -366,6 +401,11 @@ int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len
         (void)sysio.ftruncate(seg->fd, pos); /* leave nothing partial behind */
         goto out_unlock;
     }
+    struct store_journal_entry je;
+    if ((rc = journal_begin(t, p->index, base, st.records, st.value_bytes, &je))) {
+        (void)sysio.ftruncate(seg->fd, pos); /* a batch the journal misses is not shown */
+        goto out_unlock;
+    }
     pthread_mutex_lock(&p->segs_mu);
     rc =
         segment_note_batch(seg, pos, base, h.max_timestamp, (int64_t)len, tc->index_interval_bytes);
@@ -377,7 +417,7 @@ int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len
     STORE(p->last_append_ms, now);
     if (h.producer_id >= 0)
         (void)producer_record(p, &h, base, last);
-    (void)journal_append(t, p->index, base, st.records, st.value_bytes);
+    journal_commit(t, &je);
     res->base_offset = base;
     res->last_offset = last;
     res->log_start_offset = LOAD(p->log_start);
@@ -473,6 +513,7 @@ void partition_complete_waiters(struct store_partition *p)
 void partition_fail(struct store_partition *p, int err)
 {
     (void)err;
+    STORE(p->topic->store->io_failed, true);
     pthread_mutex_lock(&p->wait_mu);
     if (!p->failed)
         p->failed = STORE_EFAILED;

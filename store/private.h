@@ -4,6 +4,7 @@
  * Locking, from outermost to innermost (never take an outer lock while holding an
  * inner one):
  *
+ *   store.checkpoint_mu one writer of checkpoints and producer snapshots
  *   store.topics_lock   (rwlock) the topic table
  *   partition.append_mu serialises appenders and rolls; held across the write
  *   topic.journal_mu    the topic's journal file
@@ -120,8 +121,8 @@ struct store_partition {
     int64_t producers_at; /* producer state reflects batches below this */
     int64_t snapshot_at;  /* high watermark the snapshot on disk covers (-1: unknown) */
 
-    /* compaction (maintenance thread only) */
-    int64_t clean_offset; /* first dirty offset (cleaner checkpoint) */
+    /* compaction */
+    int64_t clean_offset; /* atomic; first dirty offset (cleaner checkpoint), only grows */
 
     /* journal totals for this partition (topic.journal_mu) */
     int64_t jrecords, jvalues;
@@ -182,8 +183,9 @@ struct store {
     pthread_cond_t maint_cond;
     pthread_t maint;
     bool maint_started;
-    pthread_mutex_t checkpoint_mu;  /* serialises checkpoint file writes */
+    pthread_mutex_t checkpoint_mu;  /* serialises checkpoint and snapshot writes */
     int lock_fd;                    /* flock on <dir>/.lock */
+    bool io_failed;                 /* atomic; a flush failed: the next start recovers */
     struct checkpoints *loading;    /* checkpoint files, only while opening */
     struct store_recovery recovery; /* what opening found (filled while loading) */
 };
@@ -194,7 +196,7 @@ int segment_create(const char *dir, int64_t base, struct segment **out);
 /* Open an existing segment; when scan, validate every batch (CRC), truncate at the
  * first bad one and rebuild the indexes; else trust the files and load indexes. */
 /* segment_open flags */
-#define SEG_GAPS     1 /* offsets may jump between batches (compacted topics) */
+#define SEG_GAPS     1 /* offsets may jump between batches, up to gaps_below (compaction) */
 #define SEG_EPOCH    2 /* batches must carry STORE_LEADER_EPOCH (brook wrote them) */
 #define SEG_NO_INDEX 4 /* ignore existing index files (adopted from elsewhere) */
 /* What segment_open did to a segment: bytes validated batch by batch, bytes cut. */
@@ -202,8 +204,8 @@ struct segment_repair {
     int64_t scanned;
     int64_t cut;
 };
-int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t index_interval,
-                 struct segment **out, struct segment_repair *rep);
+int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t gaps_below,
+                 int64_t index_interval, struct segment **out, struct segment_repair *rep);
 void segment_free(struct segment *seg);
 int segment_write_indexes(const char *dir, struct segment *seg);
 /* Copy bytes [off, off + n) of the encoded .index (or .timeindex) from memory. */
@@ -219,8 +221,11 @@ struct batch_header;
 int segment_read_header(int fd, int64_t pos, int64_t limit, struct batch_header *h);
 
 /* ---- partition.c ---- */
+/* clean_offset: the cleaner checkpoint, or -1 when there is none. Gaps in offsets
+ * (compacted topics) must end at or below it or the recovery point; without a
+ * cleaner checkpoint they may be anywhere, as in a log written elsewhere. */
 int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t recovery_point,
-                   int64_t log_start, struct store_partition **out);
+                   int64_t log_start, int64_t clean_offset, struct store_partition **out);
 int partition_create(struct store_topic *t, int32_t index, struct store_partition **out);
 void partition_free(struct store_partition *p);
 int partition_roll(struct store_partition *p, int64_t now_ms);
@@ -247,8 +252,13 @@ int flush_all(struct store *s);
 /* Open (or create) the topic's journal and load its totals; torn or corrupt entries
  * at its end are cut off and counted in *dropped (reconcile then refills them). */
 int journal_open(struct store_topic *t, int64_t *dropped);
-int journal_append(struct store_topic *t, int32_t partition, int64_t base_offset, int32_t records,
-                   int64_t value_bytes);
+/* Write the entry of a batch written but not yet published, and hold journal_mu:
+ * 0 with the lock held (journal_commit() after publishing), or an error with the
+ * lock released and nothing in the journal. */
+int journal_begin(struct store_topic *t, int32_t partition, int64_t base_offset, int32_t records,
+                  int64_t value_bytes, struct store_journal_entry *e);
+/* Make the entry part of the journal and release journal_mu. */
+void journal_commit(struct store_topic *t, const struct store_journal_entry *e);
 int journal_reconcile(struct store_topic *t);
 int journal_sync(struct store_topic *t);
 int journal_trim(struct store_topic *t);

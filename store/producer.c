@@ -9,10 +9,11 @@
  *
  * The state is saved to <partition>/producer.snapshot at each checkpoint together
  * with the offset it covers, and rebuilt at start by replaying the batch headers
- * after that offset (or the whole log when the snapshot is missing or ahead of it).
- * A partition without idempotent producers gets a snapshot too, an empty one: it
- * still says how far the log has been replayed, so that start-up time does not grow
- * with the log. A checkpoint rewrites a snapshot only when the partition has grown.
+ * after that offset (or the whole log when the snapshot is missing or ahead of it:
+ * then a new snapshot replaces it at once). A partition without idempotent
+ * producers gets a snapshot too, an empty one: it still says how far the log has
+ * been replayed, so that start-up time does not grow with the log. A checkpoint
+ * rewrites a snapshot only when the partition has grown.
  *
  * Snapshot format (big-endian): "BRPS" | covered offset i64 | count u32 | entries:
  * pid i64, epoch i16, n u8, then n x (first seq i32, last seq i32, first offset
@@ -237,6 +238,7 @@ int producer_snapshot_load(struct store_partition *p)
     if (rc)
         return rc;
     int64_t covered = 0;
+    bool stale = false;
     if (file_read_all(path, 64u << 20, &data, &len) == 0) {
         covered = snapshot_parse(p, (const uint8_t *)data, len);
         free(data);
@@ -245,10 +247,17 @@ int producer_snapshot_load(struct store_partition *p)
         if (covered < 0 || covered > LOAD(p->hw)) { /* unusable: rebuild it all */
             producer_clear(p);
             covered = 0;
+            stale = true;
         } else {
             p->snapshot_at = covered;
         }
     }
     p->producers_at = covered;
-    return replay(p, covered);
+    rc = replay(p, covered);
+    /* A snapshot ahead of the log describes batches a crash took away. Replace it now:
+     * once appends carry the log past its offset again it would look valid, and
+     * its state would answer retries of lost batches as duplicates. */
+    if (!rc && stale)
+        rc = producer_snapshot_save(p);
+    return rc;
 }

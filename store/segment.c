@@ -352,10 +352,12 @@ static const uint8_t *scan_get(struct scanner *sc, int64_t pos, size_t n, int *e
  * Walk the batches of seg from position `from` (a batch boundary) to the end of
  * the file. With full, each batch is validated completely (CRC, records);
  * otherwise only its header is read. Index entries are added for each batch.
- * Sets seg->size to the end of the last good batch and next_offset after it.
+ * With SEG_GAPS a batch may start past the end of the one before it, but only at
+ * or below gaps_below (the cleaner makes gaps only there). Sets seg->size to the
+ * end of the last good batch and next_offset after it.
  */
 static int scan_batches(struct segment *seg, int64_t from, int64_t file_size, bool full, int flags,
-                        int64_t interval)
+                        int64_t gaps_below, int64_t interval)
 {
     struct scanner sc = {.fd = seg->fd, .file_size = file_size};
     int64_t pos = from;
@@ -376,8 +378,9 @@ static int scan_batches(struct segment *seg, int64_t from, int64_t file_size, bo
         /* baseOffset and the leader epoch are outside the CRC: offsets must follow on
          * (or at least increase, where compaction leaves gaps) and the epoch must be
          * the one brook writes */
-        if (h.base_offset < seg->next_offset ||
-            (!(flags & SEG_GAPS) && h.base_offset != seg->next_offset) || h.last_offset_delta < 0 ||
+        bool gap_ok = (flags & SEG_GAPS) && h.base_offset <= gaps_below;
+        if (h.base_offset < seg->next_offset || (!gap_ok && h.base_offset != seg->next_offset) ||
+            h.last_offset_delta < 0 ||
             (full && (flags & SEG_EPOCH) && h.leader_epoch != STORE_LEADER_EPOCH))
             break;
         if (segment_note_batch(seg, pos, h.base_offset, h.max_timestamp, size, interval)) {
@@ -392,8 +395,8 @@ static int scan_batches(struct segment *seg, int64_t from, int64_t file_size, bo
     return err;
 }
 
-int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t interval,
-                 struct segment **out, struct segment_repair *rep)
+int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t gaps_below,
+                 int64_t interval, struct segment **out, struct segment_repair *rep)
 {
     char path[4096];
     int rc = segment_path(path, sizeof path, dir, base, ".log");
@@ -419,7 +422,7 @@ int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t in
         int64_t from = seg->n_idx ? seg->idx[seg->n_idx - 1].pos : 0;
         if (seg->n_idx)
             seg->next_offset = seg->base + seg->idx[seg->n_idx - 1].rel;
-        rc = scan_batches(seg, from, st.st_size, false, flags, interval);
+        rc = scan_batches(seg, from, st.st_size, false, flags, gaps_below, interval);
         if (!rc && seg->size < st.st_size) {
             /* index and log disagree: recover with a full scan rather than cut the
              * log where a (possibly stale) index entry points */
@@ -429,7 +432,7 @@ int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t in
     }
     if (!rc && !trusted) {
         forget_indexes(seg);
-        rc = scan_batches(seg, 0, st.st_size, scan, flags, interval);
+        rc = scan_batches(seg, 0, st.st_size, scan, flags, gaps_below, interval);
         seg->index_dirty = true;
         if (scan)
             rep->scanned = st.st_size;

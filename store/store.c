@@ -129,10 +129,17 @@ static void cp_line(struct writer *w, const char *topic, int32_t partition, int6
 
 int store_checkpoints_write(struct store *s)
 {
+    /* one writer at a time, from gathering the offsets to the last rename: the
+     * files share their temporary names, and a writer that gathered earlier must
+     * not replace newer offsets with older ones (the cleaner counts on its
+     * checkpoint never going back); producer snapshots are written under it too */
+    pthread_mutex_lock(&s->checkpoint_mu);
     size_t n;
     struct store_topic **topics = topics_get_all(s, &n);
-    if (!topics)
+    if (!topics) {
+        pthread_mutex_unlock(&s->checkpoint_mu);
         return -ENOMEM;
+    }
     struct writer w[3];
     size_t count = 0;
     for (int f = 0; f < 3; f++)
@@ -145,14 +152,13 @@ int store_checkpoints_write(struct store *s)
         writer_bytes(&w[f], head, (size_t)len);
     }
     int rc = 0;
-    pthread_mutex_lock(&s->checkpoint_mu); /* producer snapshots included */
     for (size_t i = 0; i < n; i++) {
         struct store_topic *t = topics[i];
         for (int32_t k = 0; k < store_topic_partition_count(t); k++) {
             struct store_partition *p = store_topic_partition(t, k);
             cp_line(&w[0], t->name, k, LOAD(p->durable));
             cp_line(&w[1], t->name, k, LOAD(p->log_start));
-            cp_line(&w[2], t->name, k, p->clean_offset);
+            cp_line(&w[2], t->name, k, LOAD(p->clean_offset));
             int r = LOAD(t->deleted) ? 0 : producer_snapshot_save(p);
             rc = rc ? rc : r;
         }
@@ -411,7 +417,7 @@ void store_close(struct store *s)
     rc = rc ? rc : r;
     r = store_checkpoints_write(s);
     rc = rc ? rc : r;
-    if (!rc) {
+    if (!rc && !LOAD(s->io_failed)) { /* after a failed flush, recover at the next start */
         char path[4096];
         snprintf(path, sizeof path, "%s/" CLEAN_SHUTDOWN_FILE, s->dir);
         (void)file_write_atomic(path, "", 0);

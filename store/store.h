@@ -122,7 +122,8 @@ const char *topic_config_value(const struct topic_config *tc, const char *key, c
  */
 int store_open(const struct store_config *c, struct store **out);
 
-/* Flush everything, write the clean-shutdown marker, stop threads, free. */
+/* Flush everything, write the clean-shutdown marker (not after a flush failed:
+ * then the next start recovers as after a crash), stop threads, free. */
 void store_close(struct store *s);
 
 /* Like a crash for tests: stop threads and free without flushing or writing the
@@ -356,7 +357,8 @@ int store_run_retention(struct store *s);
  * number of partitions cleaned, or an error. */
 int store_run_compaction(struct store *s);
 
-/* Clean one partition now regardless of its dirty ratio (tests, admin). */
+/* Clean one partition now regardless of its dirty ratio (tests, admin). Like the
+ * cleaner, it works only on closed segments that are durable. */
 int store_partition_compact(struct store_partition *p);
 
 #endif

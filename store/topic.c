@@ -342,8 +342,12 @@ int store_topic_create(struct store *s, const char *name, int32_t partitions,
         if (!topic_meta_path(path, sizeof path, t, ".journal"))
             sysio.unlink(path);
         store_topic_put(t);
+        return rc;
     }
-    return rc;
+    /* checkpoints naming the new partitions: recovery then knows that nothing was
+     * cleaned in them yet (best effort: without them it only checks less) */
+    (void)store_checkpoints_write(s);
+    return 0;
 }
 
 int store_topic_add_partitions(struct store *s, const char *name, int32_t total)
@@ -378,6 +382,8 @@ int store_topic_add_partitions(struct store *s, const char *name, int32_t total)
     rc = rc ? rc : mrc;
 out:
     pthread_rwlock_unlock(&s->topics_lock);
+    if (!rc)
+        (void)store_checkpoints_write(s); /* as after store_topic_create */
     return rc;
 }
 
@@ -540,12 +546,13 @@ static int topic_load(struct store *s, const char *path, const char *name, int32
     if (!rc && !path)
         rc = topic_meta_write(t);
     for (int32_t i = 0; i < t->nparts && !rc; i++) {
-        int64_t rp = 0, ls = 0;
+        int64_t rp = 0, ls = 0, co = -1;
         checkpoint_read(s, "recovery-point-offset-checkpoint", t->name, i, &rp);
         checkpoint_read(s, "log-start-offset-checkpoint", t->name, i, &ls);
-        rc = partition_load(t, i, clean, rp, ls, &t->parts[i]);
+        checkpoint_read(s, "cleaner-offset-checkpoint", t->name, i, &co);
+        rc = partition_load(t, i, clean, rp, ls, co, &t->parts[i]);
         if (!rc)
-            checkpoint_read(s, "cleaner-offset-checkpoint", t->name, i, &t->parts[i]->clean_offset);
+            t->parts[i]->clean_offset = co > 0 ? co : 0;
     }
     if (rc) {
         t->nparts = 0; /* parts[] may be partly filled */
@@ -633,10 +640,20 @@ int topic_load_all(struct store *s, bool clean)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/" TOPICS_DIR, s->dir);
+    /* After a crash the topics on disk may differ from those in the directories:
+     * the metadata of a topic being created, or the removal of one being deleted,
+     * may not be durable yet. Make what is found durable before anything builds on
+     * it (partition directories made for it, records acknowledged in them), or a
+     * power failure later takes it back: a topic seen deleted returns, one seen
+     * created loses its metadata and comes back adopted, with other partitions. */
+    int rc = clean ? 0 : dir_fsync(path, 1);
+    if (!rc && !clean)
+        rc = dir_fsync(s->dir, 1);
+    if (rc)
+        return rc;
     DIR *d = opendir(path);
     if (!d)
         return -errno;
-    int rc = 0;
     struct dirent *e;
     while ((e = readdir(d)) && !rc) {
         size_t len = strlen(e->d_name);
@@ -657,5 +674,7 @@ int topic_load_all(struct store *s, bool clean)
         free(orphans[i].name);
     }
     free(orphans);
+    if (!rc && !clean) /* the leftovers of deletions removed above */
+        rc = dir_fsync(s->dir, 1);
     return rc;
 }

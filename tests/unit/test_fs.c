@@ -628,6 +628,7 @@ static void test_streams_after_compaction(void **state)
     for (int i = 0; i < 300; i++)
         append_batch(&m, t, 0, 1 + (int)rnd(6), i % 3 ? CODEC_NONE : CODEC_LZ4, true, "c");
     assert_stream(t, -1, &jx, &m.topic);
+    assert_int_equal(store_partition_sync(p, store_partition_high_watermark(p)), 0);
     assert_true(store_partition_compact(p) >= 0);
     struct writer want;
     writer_init(&want, 1u << 30);

@@ -876,6 +876,114 @@ static void test_injected_enospc_and_eio(void **state)
     free(dir);
 }
 
+/* The journal entry of a batch cannot be written: the append fails like a failed
+ * segment write, and nothing of the batch stays (the FUSE view could not show it). */
+static bool fd_is_journal(int fd)
+{
+    char link[64], target[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n < 8)
+        return false;
+    target[n] = 0;
+    return !strcmp(target + n - 8, ".journal");
+}
+
+static ssize_t full_journal_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    if (fd_is_journal(fd)) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return sysio_real.pwrite(fd, buf, n, off);
+}
+
+static void test_journal_write_fails_the_append(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, -1);
+    create_topic(s, "t", 2, NULL);
+    struct store_topic *t = store_topic_get(s, "t");
+    struct store_partition *p = store_topic_partition(t, 0);
+    append(p, 2, NULL, "ok", 0, 1);
+    char seg[4096];
+    path_of(seg, sizeof seg, dir, "t-0/00000000000000000000.log");
+    int64_t size = tu_file_size(seg);
+    sysio.pwrite = full_journal_pwrite;
+    struct writer w;
+    writer_init(&w, 1 << 20);
+    tu_batch(&w, 3, NULL, "lost", 0, 1);
+    struct store_append res;
+    int rc = store_partition_append(p, w.buf, w.len, &res);
+    sysio.pwrite = sysio_real.pwrite;
+    writer_release(&w);
+    assert_int_equal(rc, -ENOSPC);
+    assert_int_equal(store_partition_high_watermark(p), 2);
+    assert_int_equal(tu_file_size(seg), size);
+    int64_t records, values, total, first;
+    store_journal_totals(t, -1, &records, &values);
+    assert_int_equal(records, 2);
+    assert_int_equal(append(p, 1, NULL, "again", 2, 1), 2); /* appends resume */
+    append(store_topic_partition(t, 1), 1, NULL, "other", 0, 1);
+    struct store_journal_entry e[4];
+    assert_int_equal(store_journal_read(t, 0, e, 4, &total, &first), 3);
+    assert_int_equal(e[1].base_offset, 2);
+    assert_int_equal(e[1].records_before, 2);
+    assert_int_equal(e[2].partition, 1);
+    assert_int_equal(e[2].records_before, 3);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* After a failed flush the disk may no longer hold what the page cache showed: a
+ * clean shutdown then leaves no clean-shutdown marker, so the next start checks
+ * the segments as after a crash instead of trusting them. */
+static void test_failed_flush_is_recovered_at_next_start(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, -1);
+    create_topic(s, "t", 1, NULL);
+    struct store_topic *t = store_topic_get(s, "t");
+    struct store_partition *p = store_topic_partition(t, 0);
+    append(p, 2, NULL, "ok", 0, 1);
+    assert_int_equal(store_partition_sync(p, 2), 0);
+    sysio.fdatasync = faulty_fdatasync;
+    fault_errno = EIO;
+    append(p, 1, NULL, "unsure", 2, 1);
+    int rc = store_partition_sync(p, 3);
+    fault_errno = 0;
+    sysio.fdatasync = sysio_real.fdatasync;
+    assert_int_equal(rc, STORE_EFAILED);
+    store_topic_put(t);
+    store_close(s);
+    char marker[4096];
+    path_of(marker, sizeof marker, dir, ".brook_cleanshutdown");
+    assert_int_equal(access(marker, F_OK), -1);
+
+    /* what the disk lost behind the failed flush is found and cut off */
+    char seg[4096];
+    path_of(seg, sizeof seg, dir, "t-0/00000000000000000000.log");
+    int64_t size = tu_file_size(seg);
+    int fd = open(seg, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "\0\0\0\0", 4, size - 8), 4);
+    close(fd);
+    s = open_store(dir, -1);
+    t = store_topic_get(s, "t");
+    p = store_topic_partition(t, 0);
+    static struct rec recs[8];
+    assert_int_equal(store_partition_high_watermark(p), 2);
+    assert_int_equal(read_all(p, 0, recs, 8), 2);
+    assert_int_equal(append(p, 1, NULL, "again", 2, 1), 2);
+    store_topic_put(t);
+    store_close(s);
+    assert_int_equal(access(marker, F_OK), 0); /* and a clean shutdown is one again */
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* ---- roll and retention ---- */
 
 static void test_roll_by_size_and_age(void **state)
@@ -1104,6 +1212,7 @@ static void test_compaction_keeps_newest_per_key(void **state)
     assert_true(act > 10);
     int m = expected_after_compaction(all, n, act, now - 3600000, want);
     assert_true(m < n);
+    assert_int_equal(store_partition_sync(p, store_partition_high_watermark(p)), 0);
     assert_int_equal(store_partition_compact(p), 1);
     assert_int_equal(read_all(p, 0, got, 128), m);
     check_same(got, want, m);
@@ -1133,9 +1242,56 @@ static void test_compaction_keeps_newest_per_key(void **state)
     n = read_all(p, 0, all, 128);
     act = active_base(p, dir);
     m = expected_after_compaction(all, n, act, now - 3600000, want);
+    assert_int_equal(store_partition_sync(p, store_partition_high_watermark(p)), 0);
     assert_int_equal(store_partition_compact(p), 1);
     assert_int_equal(read_all(p, 0, got, 128), m);
     check_same(got, want, m);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* baseOffset is outside a batch's CRC. In a compacted topic offsets may jump, but
+ * only where the cleaner made gaps: a jump past the cleaner checkpoint and the
+ * recovery point (in a tail that was never synced, say) is damage, cut off. */
+static void test_compacted_offsets_checked_after_a_crash(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, -1);
+    create_topic(s, "c", 1, "cleanup.policy=compact", NULL);
+    struct store_topic *t = store_topic_get(s, "c");
+    struct store_partition *p = store_topic_partition(t, 0);
+    for (int i = 0; i < 4; i++) {
+        char val[16];
+        snprintf(val, sizeof val, "v%d", i);
+        append_kv(p, "k", val, 1);
+    }
+    store_topic_put(t);
+    store_abandon(s);
+    char seg[4096];
+    path_of(seg, sizeof seg, dir, "c-0/00000000000000000000.log");
+    int64_t size = tu_file_size(seg);
+    int fd = open(seg, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t head[12];
+    int64_t pos = 0;
+    for (int i = 0; i < 3; i++) { /* to the last batch */
+        assert_int_equal(pread(fd, head, sizeof head, pos), (ssize_t)sizeof head);
+        pos += 12 + ((int64_t)head[8] << 24 | head[9] << 16 | head[10] << 8 | head[11]);
+    }
+    assert_true(pos < size);
+    uint8_t off7 = 3 + 100; /* offset 3 becomes 103 */
+    assert_int_equal(pwrite(fd, &off7, 1, pos + 7), 1);
+    close(fd);
+
+    s = open_store(dir, -1);
+    t = store_topic_get(s, "c");
+    p = store_topic_partition(t, 0);
+    static struct rec recs[8];
+    assert_int_equal(store_partition_high_watermark(p), 3);
+    assert_int_equal(read_all(p, 0, recs, 8), 3);
+    assert_int_equal(append_kv(p, "k", "v3", 1), 3);
     store_topic_put(t);
     store_close(s);
     tu_rmrf(dir);
@@ -1311,7 +1467,83 @@ static void test_idempotent_producer(void **state)
     free(dir);
 }
 
+/* Checkpoints (and producer snapshots with them) written from two threads at once
+ * - the maintenance thread and DeleteRecords, or the cleaner - all succeed: the
+ * writers share temporary file names, so they take turns. */
+static void *checkpoint_thread(void *arg)
+{
+    struct store_partition *p = arg;
+    intptr_t failures = 0;
+    for (int i = 0; i < 150; i++) {
+        int64_t low;
+        failures += store_partition_delete_records(p, 0, &low) != 0;
+    }
+    return (void *)failures;
+}
+
+static void test_concurrent_checkpoints(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, -1);
+    create_topic(s, "t", 1, NULL);
+    struct store_topic *t = store_topic_get(s, "t");
+    struct store_partition *p = store_topic_partition(t, 0);
+    struct store_append res;
+    assert_int_equal(append_idem(p, 1000, 0, 0, 3, &res), 0); /* a snapshot to write */
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, checkpoint_thread, p), 0);
+    intptr_t failures = 0;
+    for (int i = 0; i < 2; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        failures += (intptr_t)r;
+    }
+    assert_int_equal(failures, 0);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* ---- the journal ---- */
+
+/* A journal rebuilt after a crash lists the batch that holds the log start even
+ * when DeleteRecords moved the log start into it: its later records are still
+ * there to be shown. */
+static void test_journal_rebuilt_from_mid_batch_log_start(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, -1);
+    create_topic(s, "j", 1, NULL);
+    struct store_topic *t = store_topic_get(s, "j");
+    struct store_partition *p = store_topic_partition(t, 0);
+    append(p, 5, NULL, "val", 0, 1);
+    append(p, 2, NULL, "val", 5, 1);
+    int64_t low;
+    assert_int_equal(store_partition_delete_records(p, 2, &low), 0);
+    char jpath[4096], id[33];
+    for (int i = 0; i < 16; i++)
+        snprintf(id + 2 * i, 3, "%02x", store_topic_id(t)[i]);
+    snprintf(jpath, sizeof jpath, "%s/.topics/%s.journal", dir, id);
+    store_topic_put(t);
+    store_abandon(s);
+    assert_int_equal(truncate(jpath, 16), 0); /* the entries were never synced */
+
+    s = open_store(dir, -1);
+    t = store_topic_get(s, "j");
+    struct store_journal_entry e[4];
+    int64_t total, first;
+    assert_int_equal(store_journal_read(t, 0, e, 4, &total, &first), 2);
+    assert_int_equal(e[0].base_offset, 0);
+    assert_int_equal(e[0].records, 5);
+    assert_int_equal(e[1].base_offset, 5);
+    assert_int_equal(e[1].records_before, 5);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
 
 static void test_journal_order_and_recovery(void **state)
 {
@@ -1615,15 +1847,20 @@ int main(void)
         cmocka_unit_test(test_group_commit),
         cmocka_unit_test(test_lazy_flush_mode),
         cmocka_unit_test(test_injected_enospc_and_eio),
+        cmocka_unit_test(test_journal_write_fails_the_append),
+        cmocka_unit_test(test_failed_flush_is_recovered_at_next_start),
         cmocka_unit_test(test_roll_by_size_and_age),
         cmocka_unit_test(test_retention_by_size_and_time),
         cmocka_unit_test(test_offset_for_time_and_delete_records),
         cmocka_unit_test(test_compaction_keeps_newest_per_key),
         cmocka_unit_test(test_compaction_crash_at_every_step),
+        cmocka_unit_test(test_compacted_offsets_checked_after_a_crash),
         cmocka_unit_test(test_idempotent_producer),
+        cmocka_unit_test(test_concurrent_checkpoints),
         cmocka_unit_test(test_journal_order_and_recovery),
         cmocka_unit_test(test_journal_long_cut_and_rebuilt),
         cmocka_unit_test(test_start_reads_little),
+        cmocka_unit_test(test_journal_rebuilt_from_mid_batch_log_start),
         cmocka_unit_test(test_listeners),
         cmocka_unit_test(test_segment_files),
         cmocka_unit_test(test_dir_locked),
