@@ -612,14 +612,13 @@ int compact_recover_dir(const char *dir)
     char path[4096];
     while ((e = readdir(d)) && !rc) {
         const char *nm = e->d_name;
-        size_t len = strlen(nm);
-        if (len == SEGMENT_NAME_LEN + 12 && !strcmp(nm + SEGMENT_NAME_LEN, ".log.cleaned")) {
+        int64_t base;
+        if (segment_name_parse(nm, ".log.cleaned", &base)) {
             snprintf(path, sizeof path, "%s/%s", dir, nm);
             if (sysio.unlink(path) && errno != ENOENT)
                 rc = -errno;
-        } else if (len == SEGMENT_NAME_LEN + 9 && !strcmp(nm + SEGMENT_NAME_LEN, ".log.swap") &&
-                   nswaps < 64) {
-            swaps[nswaps++] = strtoll(nm, NULL, 10);
+        } else if (nswaps < 64 && segment_name_parse(nm, ".log.swap", &swaps[nswaps])) {
+            nswaps++;
         }
     }
     closedir(d);
@@ -633,10 +632,9 @@ int compact_recover_dir(const char *dir)
         size_t n = 0;
         d = opendir(dir);
         while (d && (e = readdir(d))) {
-            const char *nm = e->d_name;
-            if (strlen(nm) != SEGMENT_NAME_LEN + 4 || strcmp(nm + SEGMENT_NAME_LEN, ".log"))
+            int64_t b;
+            if (!segment_name_parse(e->d_name, ".log", &b))
                 continue;
-            int64_t b = strtoll(nm, NULL, 10);
             if (b > swaps[i] && b < end) {
                 int64_t *nv = realloc(others, (n + 1) * sizeof *nv);
                 if (!nv) {

@@ -188,6 +188,10 @@ struct store {
 
 /* ---- segment.c ---- */
 int segment_path(char *buf, size_t size, const char *dir, int64_t base, const char *ext);
+/* Whether name is exactly what segment_path() makes of a base offset and ext (20
+ * digits, then ext); sets *base. Anything else in a partition directory - a sign, a
+ * space, fewer or more digits - names no segment. */
+bool segment_name_parse(const char *name, const char *ext, int64_t *base);
 int segment_create(const char *dir, int64_t base, struct segment **out);
 /* Open an existing segment; when scan, validate every batch (CRC), truncate at the
  * first bad one and rebuild the indexes; else trust the files and load indexes. */

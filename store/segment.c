@@ -36,6 +36,21 @@ int segment_path(char *buf, size_t size, const char *dir, int64_t base, const ch
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+bool segment_name_parse(const char *name, const char *ext, int64_t *base)
+{
+    int64_t v = 0;
+    for (int i = 0; i < SEGMENT_NAME_LEN; i++) {
+        int d = name[i] - '0';
+        if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    if (strcmp(name + SEGMENT_NAME_LEN, ext))
+        return false;
+    *base = v;
+    return true;
+}
+
 static struct segment *segment_new(int64_t base, int fd)
 {
     struct segment *seg = calloc(1, sizeof *seg);

@@ -1391,6 +1391,54 @@ static void test_segment_files(void **state)
     free(dir);
 }
 
+/* ---- names the loader must not take at face value ---- */
+
+static void test_segment_names_strict(void **state)
+{
+    /* Files a lax number parser would take for segment 0 (strtoll skips a sign or
+     * a space): the store must neither fail to open nor serve the segment twice. */
+    static const char *const strays[] = {"+0000000000000000000.log", " 0000000000000000000.log",
+                                         "-0000000000000000000.log", "0000000000000000000x.log"};
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, -1);
+    create_topic(s, "names", 1, NULL);
+    struct store_topic *t = store_topic_get(s, "names");
+    for (int i = 0; i < 3; i++)
+        append_kv(store_topic_partition(t, 0), "k", "v", 5);
+    store_topic_put(t);
+    store_close(s);
+    char path[4096], *log;
+    size_t len;
+    path_of(path, sizeof path, dir, "names-0/00000000000000000000.log");
+    assert_int_equal(file_read_all(path, 1 << 20, &log, &len), 0);
+    for (size_t i = 0; i < sizeof strays / sizeof *strays; i++) {
+        snprintf(path, sizeof path, "%s/names-0/%s", dir, strays[i]);
+        write_file(path, log, len);
+    }
+    free(log);
+    static struct rec got[16];
+    for (int crash = 0; crash < 2; crash++) {
+        if (crash)
+            forget_clean_shutdown(dir);
+        s = open_store(dir, -1);
+        t = store_topic_get(s, "names");
+        struct store_partition *p = store_topic_partition(t, 0);
+        struct store_partition_info info;
+        store_partition_info(p, &info);
+        assert_int_equal(info.segments, 1);
+        assert_int_equal(info.high_watermark, 3);
+        assert_int_equal(read_all(p, 0, got, 16), 3);
+        store_topic_put(t);
+        store_close(s);
+    }
+    for (size_t i = 0; i < sizeof strays / sizeof *strays; i++) {
+        snprintf(path, sizeof path, "%s/names-0/%s", dir, strays[i]);
+        assert_int_equal(access(path, F_OK), 0); /* not ours: left alone */
+    }
+    tu_rmrf(dir);
+    free(dir);
+}
+
 static void test_dir_locked(void **state)
 {
     char *dir = tu_mkdtemp();
@@ -1430,6 +1478,7 @@ int main(void)
         cmocka_unit_test(test_journal_order_and_recovery),
         cmocka_unit_test(test_listeners),
         cmocka_unit_test(test_segment_files),
+        cmocka_unit_test(test_segment_names_strict),
         cmocka_unit_test(test_dir_locked),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
