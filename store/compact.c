@@ -11,7 +11,8 @@
  *     keeping only records that are the newest for their key; tombstones older
  *     than delete.retention.ms go too. A batch keeps its base offset, offset span
  *     and producer fields; a batch with nothing left is dropped. Consecutive
- *     segments are merged while the sum of their sizes fits in segment.bytes.
+ *     segments are merged while the sum of their sizes fits in segment.bytes and
+ *     their offsets span at most INT32_MAX (what an index entry can express).
  *  3. Swap, crash-safely, per group of segments whose first base is X:
  *       write X.log.cleaned, fdatasync;  rename it to X.log.swap, fsync the dir
  *       (the commit point); swap the segments in memory; remove X's indexes and the
@@ -534,7 +535,9 @@ int partition_compact(struct store_partition *p, bool force, int64_t now)
     for (size_t i = 0; i < mapped && !rc;) {
         size_t j = i + 1;
         int64_t sum = v[i].size;
-        while (j < mapped && sum + v[j].size <= tc->segment_bytes)
+        /* one segment's offsets must stay within INT32_MAX of its base (the index) */
+        while (j < mapped && sum + v[j].size <= tc->segment_bytes &&
+               v[j].next_offset - 1 - v[i].base <= INT32_MAX)
             sum += v[j++].size;
         rc = clean_group(p, &c, v + i, j - i);
         i = j;
