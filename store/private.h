@@ -252,6 +252,9 @@ void journal_close(struct store_topic *t);
 int topic_load_all(struct store *s, bool clean);
 void topic_ref(struct store_topic *t);
 int topic_meta_path(char *buf, size_t size, const struct store_topic *t, const char *ext);
+/* If name is "<prefix>-<n>" with n a canonical decimal (no sign, no leading zeros,
+ * at most 9 digits), return n; else -1. */
+int64_t topic_partition_suffix(const char *name, const char *prefix);
 
 /* ---- store.c ---- */
 void store_notify_append(struct store *s, struct store_partition *p, int64_t hw);
