@@ -195,6 +195,8 @@ clean:
 # --- reliability: fuzzing, crash loop, faults, hostile load (docs/reliability.md) --------
 #   make fuzz FUZZ_SECONDS=N   build the libFuzzer targets (tests/fuzz/) with clang and run
 #                              each N seconds, two at a time; corpora grow in $(FUZZ_BUILD)/work
+#                              (tests/fuzz/run; make test runs tests/fuzz/short.sh, 30 s each)
+#   make fuzz-seeds            write the committed seed corpora again (tests/fuzz/make-seeds)
 #   make crash CYCLES=N        the crash loop (tests/crash/loop.sh) for N kill -9 cycles
 #   make hostile               hostile load against a live brookd (bench/hostile.sh)
 # The library sources are compiled again with clang and coverage instrumentation for the
@@ -226,7 +228,8 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 $(FUZZ_BUILD)/obj/tests/fuzz/api_%.o: tests/fuzz/api.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZCC  $< ($*)")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_API=KAFKA_API_$$(echo $* | tr a-z A-Z) -c -o $@ $<
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+		-DFUZZ_API=KAFKA_API_$$(echo $* | tr a-z A-Z) -c -o $@ $<
 $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_A)
 	@$(if $(Q),echo "  FUZZLD  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_A) $(PKG_LIBS) -lpthread -lm
@@ -246,9 +249,9 @@ $(BUILD)/tests/crash/faultd: $(BUILD)/tests/crash/faultd.o $(BUILD)/tests/crash/
 .PHONY: fuzz fuzz-build fuzz-seeds crash hostile
 fuzz-build: $(FUZZ_BIN)
 fuzz: fuzz-build
-	BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_WORK=$(FUZZ_BUILD)/work tests/fuzz/run.sh
+	BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_WORK=$(FUZZ_BUILD)/work tests/fuzz/run
 fuzz-seeds: $(FUZZ_BUILD)/seeds $(BUILD)/brookd
-	BUILD=$(BUILD) tests/fuzz/seeds.sh
+	BUILD=$(BUILD) tests/fuzz/make-seeds
 crash: $(BUILD)/brookd $(BUILD)/tests/crash/crashloop
 	BUILD=$(BUILD) CYCLES=$(CYCLES) tests/crash/loop.sh
 hostile: $(BUILD)/brookd $(BUILD)/bench/hostile

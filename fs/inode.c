@@ -257,9 +257,7 @@ void fs_node_forget(struct fs *fs, struct fs_node *n, uint64_t count)
 
 /* ---- names ---- */
 
-/* "<topic>-<N>": the length of <topic> and N, or false. N is written as Kafka
- * writes it: decimal, no sign, no leading zeros. */
-static bool parse_pdir(const char *name, size_t *tlen, int32_t *partition)
+bool fs_pdir_parse(const char *name, size_t *tlen, int32_t *partition)
 {
     const char *dash = strrchr(name, '-');
     if (!dash || dash == name || !dash[1] || strlen(dash + 1) > 9 || (dash[1] == '0' && dash[2]))
@@ -275,12 +273,11 @@ static bool parse_pdir(const char *name, size_t *tlen, int32_t *partition)
     return true;
 }
 
-/* "<20 digits>.log|.index|.timeindex": the base offset and the file kind. */
-static bool parse_segment(const char *name, int64_t *base, enum fs_kind *kind)
+bool fs_segment_name_parse(const char *name, int64_t *base, enum fs_kind *kind)
 {
     int64_t v = 0;
     for (int i = 0; i < FS_SEGMENT_NAME; i++) {
-        if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - 9) / 10)
+        if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - (name[i] - '0')) / 10)
             return false;
         v = v * 10 + (name[i] - '0');
     }
@@ -322,7 +319,7 @@ static int lookup_root(struct fs *fs, const char *name, struct fs_node **out)
         return *out ? 0 : -ENOMEM;
     }
     char topic[NAME_MAX_LEN];
-    if (!parse_pdir(name, &tlen, &partition) || tlen >= sizeof topic)
+    if (!fs_pdir_parse(name, &tlen, &partition) || tlen >= sizeof topic)
         return -ENOENT;
     memcpy(topic, name, tlen);
     topic[tlen] = '\0';
@@ -350,7 +347,7 @@ static int lookup_pdir(struct fs *fs, struct fs_node *dir, const char *name, str
     for (int i = 0; i < 3; i++)
         if (!strcmp(name, fixed[i]))
             kind = (enum fs_kind)(FS_DATA + i);
-    if (kind == FS_ROOT && parse_segment(name, &base, &kind))
+    if (kind == FS_ROOT && fs_segment_name_parse(name, &base, &kind))
         rc = segment_info(ref.p, base, &si);
     else if (kind == FS_ROOT)
         rc = -ENOENT;

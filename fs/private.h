@@ -238,6 +238,16 @@ void fs_records_release(struct fs_records *r);
  * at the end) or a negative errno. */
 ssize_t fs_records_read(struct fs_records *r, int64_t off, uint8_t *buf, size_t size);
 
+/* ---- inode.c: names ---- */
+
+/* "<topic>-<N>": the length of <topic> (at least 1) and N, or false. N is written
+ * as Kafka writes it: decimal, no sign, no leading zeros, at most 9 digits. */
+bool fs_pdir_parse(const char *name, size_t *tlen, int32_t *partition);
+
+/* "<20 digits>.log|.index|.timeindex": the base offset (at most INT64_MAX) and the
+ * file kind, or false. */
+bool fs_segment_name_parse(const char *name, int64_t *base, enum fs_kind *kind);
+
 /* ---- inode.c: nodes ---- */
 
 /* A topic as the view knows it: name and id, so a topic deleted and created

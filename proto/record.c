@@ -290,18 +290,23 @@ void batch_iter_release(struct batch_iter *it)
 /* ---- validating ---- */
 
 /*
- * A zigzag varint from [*pp, end) into *v, at most max_bytes long; false when it
- * runs past end or is too long. The validation scan's own decoder: it keeps the
- * record walk to plain pointer arithmetic.
+ * A zigzag varint from [*pp, end) into *v: a 32-bit one (max_bytes 5) or a 64-bit
+ * one (10); false when it runs past end, is too long, or its last byte carries bits
+ * past 32 or 64 - exactly the encodings lib/reader.h refuses, so that what this
+ * scan accepts the iterator can read. The validation scan's own decoder: it keeps
+ * the record walk to plain pointer arithmetic.
  */
 static inline bool scan_varint(const uint8_t **pp, const uint8_t *end, int max_bytes, int64_t *v)
 {
     const uint8_t *q = *pp;
+    const uint8_t past = max_bytes == 5 ? 0x70 : 0x7e; /* bits of the last byte past the width */
     uint64_t u = 0;
     for (int shift = 0; shift < 7 * max_bytes; shift += 7) {
         if (q == end)
             return false;
         uint8_t b = *q++;
+        if (shift == 7 * (max_bytes - 1) && (b & past))
+            return false;
         u |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80)) {
             *pp = q;

@@ -11,7 +11,8 @@
  *     keeping only records that are the newest for their key; tombstones older
  *     than delete.retention.ms go too. A batch keeps its base offset, offset span
  *     and producer fields; a batch with nothing left is dropped. Consecutive
- *     segments are merged while the sum of their sizes fits in segment.bytes.
+ *     segments are merged while the sum of their sizes fits in segment.bytes and
+ *     their offsets span at most INT32_MAX (what an index entry can express).
  *  3. Checkpoint (store_checkpoints_write): the cleaner checkpoint moves past the
  *     segments rewritten below, before any of them is swapped in, so that every
  *     gap in offsets on disk lies below it (recovery allows gaps only there).
@@ -552,7 +553,9 @@ int partition_compact(struct store_partition *p, bool force, int64_t now)
     for (size_t i = 0; i < mapped && !rc;) {
         size_t j = i + 1;
         int64_t sum = v[i].size;
-        while (j < mapped && sum + v[j].size <= tc->segment_bytes)
+        /* one segment's offsets must stay within INT32_MAX of its base (the index) */
+        while (j < mapped && sum + v[j].size <= tc->segment_bytes &&
+               v[j].next_offset - 1 - v[i].base <= INT32_MAX)
             sum += v[j++].size;
         rc = clean_group(p, &c, v + i, j - i);
         i = j;
@@ -628,14 +631,13 @@ int compact_recover_dir(const char *dir)
     char path[4096];
     while ((e = readdir(d)) && !rc) {
         const char *nm = e->d_name;
-        size_t len = strlen(nm);
-        if (len == SEGMENT_NAME_LEN + 12 && !strcmp(nm + SEGMENT_NAME_LEN, ".log.cleaned")) {
+        int64_t base;
+        if (segment_name_parse(nm, ".log.cleaned", &base)) {
             snprintf(path, sizeof path, "%s/%s", dir, nm);
             if (sysio.unlink(path) && errno != ENOENT)
                 rc = -errno;
-        } else if (len == SEGMENT_NAME_LEN + 9 && !strcmp(nm + SEGMENT_NAME_LEN, ".log.swap") &&
-                   nswaps < 64) {
-            swaps[nswaps++] = strtoll(nm, NULL, 10);
+        } else if (nswaps < 64 && segment_name_parse(nm, ".log.swap", &swaps[nswaps])) {
+            nswaps++;
         }
     }
     closedir(d);
@@ -649,10 +651,9 @@ int compact_recover_dir(const char *dir)
         size_t n = 0;
         d = opendir(dir);
         while (d && (e = readdir(d))) {
-            const char *nm = e->d_name;
-            if (strlen(nm) != SEGMENT_NAME_LEN + 4 || strcmp(nm + SEGMENT_NAME_LEN, ".log"))
+            int64_t b;
+            if (!segment_name_parse(e->d_name, ".log", &b))
                 continue;
-            int64_t b = strtoll(nm, NULL, 10);
             if (b > swaps[i] && b < end) {
                 int64_t *nv = realloc(others, (n + 1) * sizeof *nv);
                 if (!nv) {

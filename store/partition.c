@@ -148,12 +148,8 @@ static int list_segments(const char *dir, int64_t **out, size_t *n)
     struct dirent *e;
     int rc = 0;
     while ((e = readdir(d))) {
-        const char *name = e->d_name;
-        if (strlen(name) != SEGMENT_NAME_LEN + 4 || strcmp(name + SEGMENT_NAME_LEN, ".log"))
-            continue;
-        char *end;
-        long long base = strtoll(name, &end, 10);
-        if (end != name + SEGMENT_NAME_LEN || base < 0)
+        int64_t base;
+        if (!segment_name_parse(e->d_name, ".log", &base))
             continue;
         if (cnt == cap) {
             cap = cap ? cap * 2 : 16;

@@ -192,6 +192,10 @@ struct store {
 
 /* ---- segment.c ---- */
 int segment_path(char *buf, size_t size, const char *dir, int64_t base, const char *ext);
+/* Whether name is exactly what segment_path() makes of a base offset and ext (20
+ * digits, then ext); sets *base. Anything else in a partition directory - a sign, a
+ * space, fewer or more digits - names no segment. */
+bool segment_name_parse(const char *name, const char *ext, int64_t *base);
 int segment_create(const char *dir, int64_t base, struct segment **out);
 /* Open an existing segment; when scan, validate every batch (CRC), truncate at the
  * first bad one and rebuild the indexes; else trust the files and load indexes. */
@@ -268,6 +272,9 @@ void journal_close(struct store_topic *t);
 int topic_load_all(struct store *s, bool clean);
 void topic_ref(struct store_topic *t);
 int topic_meta_path(char *buf, size_t size, const struct store_topic *t, const char *ext);
+/* If name is "<prefix>-<n>" with n a canonical decimal (no sign, no leading zeros,
+ * at most 9 digits), return n; else -1. */
+int64_t topic_partition_suffix(const char *name, const char *prefix);
 
 /* ---- store.c ---- */
 void store_notify_append(struct store *s, struct store_partition *p, int64_t hw);

@@ -36,6 +36,21 @@ int segment_path(char *buf, size_t size, const char *dir, int64_t base, const ch
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+bool segment_name_parse(const char *name, const char *ext, int64_t *base)
+{
+    int64_t v = 0;
+    for (int i = 0; i < SEGMENT_NAME_LEN; i++) {
+        int d = name[i] - '0';
+        if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    if (strcmp(name + SEGMENT_NAME_LEN, ext))
+        return false;
+    *base = v;
+    return true;
+}
+
 static struct segment *segment_new(int64_t base, int fd)
 {
     struct segment *seg = calloc(1, sizeof *seg);
@@ -264,7 +279,8 @@ static int load_indexes(const char *dir, struct segment *seg, int64_t file_size)
     reader_init(&r, data, len);
     for (size_t i = 0; i < len / INDEX_ENTRY_SIZE; i++) {
         struct index_entry e = {reader_be32(&r), reader_be32(&r)};
-        if ((int64_t)e.pos >= file_size || (seg->n_idx == 0 && e.pos != 0) ||
+        if ((int64_t)e.pos >= file_size || (seg->n_idx == 0 && e.pos != 0) || e.rel > INT32_MAX ||
+            seg->base > INT64_MAX - e.rel ||
             (seg->n_idx &&
              (e.rel <= seg->idx[seg->n_idx - 1].rel || e.pos <= seg->idx[seg->n_idx - 1].pos)))
             goto bad; /* the first batch is always indexed, at position 0 */
@@ -376,11 +392,15 @@ static int scan_batches(struct segment *seg, int64_t from, int64_t file_size, bo
                 break;
         }
         /* baseOffset and the leader epoch are outside the CRC: offsets must follow on
-         * (or at least increase, where compaction leaves gaps) and the epoch must be
-         * the one brook writes */
+         * (or at least increase, where compaction leaves gaps, but only below
+         * gaps_below), stay within what an index entry can say relative to the
+         * segment's base (INT32_MAX, as Kafka, and as brook rolls and compacts), and
+         * the epoch must be the one brook writes */
         bool gap_ok = (flags & SEG_GAPS) && h.base_offset <= gaps_below;
         if (h.base_offset < seg->next_offset || (!gap_ok && h.base_offset != seg->next_offset) ||
             h.last_offset_delta < 0 ||
+            h.base_offset - seg->base > INT32_MAX - (int64_t)h.last_offset_delta ||
+            h.base_offset > INT64_MAX - 1 - h.last_offset_delta ||
             (full && (flags & SEG_EPOCH) && h.leader_epoch != STORE_LEADER_EPOCH))
             break;
         if (segment_note_batch(seg, pos, h.base_offset, h.max_timestamp, size, interval)) {

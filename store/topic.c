@@ -176,8 +176,7 @@ struct store_topic *store_topic_get(struct store *s, const char *name)
     return t;
 }
 
-/* If name is "<prefix>-<n>" with a canonical decimal n, return n; else -1. */
-static int64_t partition_suffix(const char *name, const char *prefix)
+int64_t topic_partition_suffix(const char *name, const char *prefix)
 {
     size_t pl = strlen(prefix);
     if (strncmp(name, prefix, pl) || name[pl] != '-')
@@ -205,10 +204,10 @@ static bool name_collides(struct store *s, const char *name, int32_t from, int32
         const struct store_topic *e = s->topics[i];
         if (!strcmp(e->name, name))
             continue;
-        int64_t k = partition_suffix(name, e->name);
+        int64_t k = topic_partition_suffix(name, e->name);
         if (from == 0 && k >= 0 && k < store_topic_partition_count(e))
             return true;
-        k = partition_suffix(e->name, name);
+        k = topic_partition_suffix(e->name, name);
         if (k >= from && k < to)
             return true;
     }
@@ -607,7 +606,7 @@ static int scan_log_dir(struct store *s, struct orphan **out, size_t *n)
             continue;
         memcpy(topic, nm, (size_t)(dash - nm));
         topic[dash - nm] = 0;
-        int64_t k = partition_suffix(nm, topic);
+        int64_t k = topic_partition_suffix(nm, topic);
         if (k < 0 || !store_topic_name_valid(topic, strlen(topic)))
             continue;
         bool known;

@@ -330,6 +330,44 @@ static void test_line_batch_size(void **state)
     assert_int_equal(fs_line_max(10), 0);
 }
 
+/* ---- names ---- */
+
+static void test_names(void **state)
+{
+    (void)state;
+    size_t tlen;
+    int32_t part;
+    assert_true(fs_pdir_parse("orders-12", &tlen, &part));
+    assert_int_equal(tlen, 6);
+    assert_int_equal(part, 12);
+    assert_true(fs_pdir_parse("a-b-0", &tlen, &part)); /* the last dash splits */
+    assert_int_equal(tlen, 3);
+    assert_int_equal(part, 0);
+    assert_true(fs_pdir_parse("x-999999999", &tlen, &part));
+    assert_int_equal(part, 999999999);
+    static const char *const not_pdirs[] = {"orders", "-3",   "x-",           "x-01",
+                                            "x-+1",   "x- 1", "x-1000000000", "x-1a"};
+    for (size_t i = 0; i < sizeof not_pdirs / sizeof *not_pdirs; i++)
+        assert_false(fs_pdir_parse(not_pdirs[i], &tlen, &part));
+
+    int64_t base;
+    enum fs_kind kind;
+    assert_true(fs_segment_name_parse("00000000000000004711.index", &base, &kind));
+    assert_int_equal(base, 4711);
+    assert_int_equal(kind, FS_SEG_INDEX);
+    /* every base offset an int64 holds, INT64_MAX included, and none past it */
+    assert_true(fs_segment_name_parse("09223372036854775807.timeindex", &base, &kind));
+    assert_true(base == INT64_MAX && kind == FS_SEG_TIMEINDEX);
+    assert_true(fs_segment_name_parse("09223372036854775799.log", &base, &kind));
+    assert_true(base == INT64_MAX - 8 && kind == FS_SEG_LOG);
+    static const char *const not_segments[] = {
+        "09223372036854775808.log",     "99999999999999999999.log", "0000000000000000001.log",
+        "000000000000000000001.log",    "+0000000000000000001.log", "00000000000000000001.lo",
+        "00000000000000000001.log.swap"};
+    for (size_t i = 0; i < sizeof not_segments / sizeof *not_segments; i++)
+        assert_false(fs_segment_name_parse(not_segments[i], &base, &kind));
+}
+
 static void test_utf8_and_base64(void **state)
 {
     (void)state;
@@ -703,6 +741,7 @@ int main(void)
         cmocka_unit_test(test_lines_overlong),
         cmocka_unit_test(test_lines_short_store),
         cmocka_unit_test(test_line_batch_size),
+        cmocka_unit_test(test_names),
         cmocka_unit_test(test_utf8_and_base64),
         cmocka_unit_test(test_json_record),
         cmocka_unit_test(test_errno_table),

@@ -767,6 +767,52 @@ static void batch_around(struct writer *out, int codec, const void *records, siz
     reseal(out->buf, out->len);
 }
 
+static void test_validate_reads_varints_as_the_iterator(void **state)
+{
+    /* one record (null key, value "x", no headers) whose timestampDelta is a 10-byte
+     * varint ending in `last`: 0x01 is the 64th bit, 0x02 a bit past 64 */
+    static const struct {
+        uint8_t last;
+        int want;
+    } cases[] = {{0x00, 0}, {0x01, 0}, {0x02, -EBADMSG}, {0x40, -EBADMSG}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        uint8_t rec[] = {0x20, 0x00, 0x80,          0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                         0x80, 0x80, cases[i].last, 0x00, 0x01, 0x02, 'x',  0x00};
+        struct writer w;
+        writer_init(&w, 4096);
+        batch_around(&w, CODEC_NONE, rec, sizeof rec, 1);
+        put_be32(w.buf + 23, 0); /* lastOffsetDelta */
+        reseal(w.buf, w.len);
+        assert_int_equal(validate(w.buf, w.len), cases[i].want);
+        struct batch_iter it;
+        struct record r;
+        assert_int_equal(batch_iter_init(&it, w.buf, w.len, NULL, true), 0);
+        assert_int_equal(batch_iter_next(&it, &r), cases[i].want ? cases[i].want : 1);
+        batch_iter_release(&it);
+        writer_release(&w);
+    }
+    /* an over-long 32-bit varint is refused by both, a padded one taken by both */
+    static const uint8_t deltas[][5] = {{0x80, 0x80, 0x80, 0x80, 0x10},
+                                        {0x80, 0x80, 0x80, 0x80, 0x00}};
+    for (size_t i = 0; i < 2; i++) {
+        uint8_t rec[] = {0x16,         0x00,         0x00, deltas[i][0], deltas[i][1], deltas[i][2],
+                         deltas[i][3], deltas[i][4], 0x01, 0x02,         'x',          0x00};
+        struct writer w;
+        writer_init(&w, 4096);
+        batch_around(&w, CODEC_NONE, rec, sizeof rec, 1);
+        put_be32(w.buf + 23, 0);
+        reseal(w.buf, w.len);
+        int want = i == 0 ? -EBADMSG : 0;
+        assert_int_equal(validate(w.buf, w.len), want);
+        struct batch_iter it;
+        struct record r;
+        assert_int_equal(batch_iter_init(&it, w.buf, w.len, NULL, true), 0);
+        assert_int_equal(batch_iter_next(&it, &r), want ? want : 1);
+        batch_iter_release(&it);
+        writer_release(&w);
+    }
+}
+
 static void test_snappy_raw_decodes(void **state)
 {
     for (int kind = 0; kind < INPUT_KINDS; kind++) {
@@ -1247,6 +1293,7 @@ int main(void)
         cmocka_unit_test(test_validate_offset_deltas),
         cmocka_unit_test(test_validate_rejects_trailing_garbage),
         cmocka_unit_test(test_validate_rejects_bad_lengths_inside),
+        cmocka_unit_test(test_validate_reads_varints_as_the_iterator),
         cmocka_unit_test(test_validate_limits_magic_codec),
         cmocka_unit_test(test_iter_without_crc_check),
         cmocka_unit_test(test_rewrite_base_offset_and_epoch),

@@ -1816,6 +1816,158 @@ static void test_segment_files(void **state)
     free(dir);
 }
 
+/* ---- names and offsets the loader must not take at face value ---- */
+
+/* Append one batch whose records have keys keys[i] at offset deltas deltas[i]. */
+static void append_deltas(struct store_partition *p, int n, const char *const *keys,
+                          const int32_t *deltas)
+{
+    struct batch_builder b;
+    struct writer w;
+    batch_builder_init(&b, CODEC_NONE, 1 << 20);
+    writer_init(&w, 1 << 20);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(batch_builder_add_at(&b, deltas[i], 1000 + i, keys[i],
+                                              (int32_t)strlen(keys[i]), "v", 1, NULL, 0),
+                         0);
+    assert_int_equal(batch_builder_finish(&b, -1, &w), 0);
+    struct store_append res;
+    assert_int_equal(store_partition_append(p, w.buf, w.len, &res), 0);
+    writer_release(&w);
+    batch_builder_release(&b);
+}
+
+static void test_segment_names_strict(void **state)
+{
+    /* Files a lax number parser would take for segment 0 (strtoll skips a sign or
+     * a space): the store must neither fail to open nor serve the segment twice. */
+    static const char *const strays[] = {"+0000000000000000000.log", " 0000000000000000000.log",
+                                         "-0000000000000000000.log", "0000000000000000000x.log"};
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, -1);
+    create_topic(s, "names", 1, NULL);
+    struct store_topic *t = store_topic_get(s, "names");
+    for (int i = 0; i < 3; i++)
+        append_kv(store_topic_partition(t, 0), "k", "v", 5);
+    store_topic_put(t);
+    store_close(s);
+    char path[4096], *log;
+    size_t len;
+    path_of(path, sizeof path, dir, "names-0/00000000000000000000.log");
+    assert_int_equal(file_read_all(path, 1 << 20, &log, &len), 0);
+    for (size_t i = 0; i < sizeof strays / sizeof *strays; i++) {
+        snprintf(path, sizeof path, "%s/names-0/%s", dir, strays[i]);
+        write_file(path, log, len);
+    }
+    free(log);
+    static struct rec got[16];
+    for (int crash = 0; crash < 2; crash++) {
+        if (crash)
+            forget_clean_shutdown(dir);
+        s = open_store(dir, -1);
+        t = store_topic_get(s, "names");
+        struct store_partition *p = store_topic_partition(t, 0);
+        struct store_partition_info info;
+        store_partition_info(p, &info);
+        assert_int_equal(info.segments, 1);
+        assert_int_equal(info.high_watermark, 3);
+        assert_int_equal(read_all(p, 0, got, 16), 3);
+        store_topic_put(t);
+        store_close(s);
+    }
+    for (size_t i = 0; i < sizeof strays / sizeof *strays; i++) {
+        snprintf(path, sizeof path, "%s/names-0/%s", dir, strays[i]);
+        assert_int_equal(access(path, F_OK), 0); /* not ours: left alone */
+    }
+    tu_rmrf(dir);
+    free(dir);
+}
+
+static void test_compaction_keeps_offset_span(void **state)
+{
+    /* Batches with wide offset gaps make segments roll on their offset span (an
+     * index entry holds an offset relative to its segment's base, at most
+     * INT32_MAX); compaction must not merge such segments back into one. */
+    static const char *const k1[] = {"a", "b"}, *const k2[] = {"c", "d"}, *const k3[] = {"e", "f"};
+    static const int32_t wide[] = {0, 2000000000}, narrow[] = {0, 200000000};
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, -1);
+    create_topic(s, "span", 1, "cleanup.policy=compact", NULL);
+    struct store_topic *t = store_topic_get(s, "span");
+    struct store_partition *p = store_topic_partition(t, 0);
+    append_deltas(p, 2, k1, wide);   /* 0 and 2e9 */
+    append_deltas(p, 2, k2, narrow); /* rolls: 2e9 + 1 and 2.2e9 + 1 */
+    append_deltas(p, 2, k3, wide);   /* rolls again, closing the second segment */
+    struct store_partition_info info;
+    store_partition_info(p, &info);
+    assert_int_equal(info.segments, 3);
+    int64_t hw = info.high_watermark;
+    assert_true(store_partition_compact(p) >= 0);
+    static struct rec got[16];
+    assert_int_equal(read_all(p, 0, got, 16), 6);
+    store_topic_put(t);
+    store_close(s);
+    for (int crash = 0; crash < 2; crash++) {
+        if (crash)
+            forget_clean_shutdown(dir);
+        s = open_store(dir, -1);
+        t = store_topic_get(s, "span");
+        p = store_topic_partition(t, 0);
+        store_partition_info(p, &info);
+        assert_int_equal(info.high_watermark, hw);
+        assert_int_equal(read_all(p, 0, got, 16), 6);
+        static const int64_t offsets[] = {0,          2000000000, 2000000001,
+                                          2200000001, 2200000002, 4200000002};
+        for (int i = 0; i < 6; i++)
+            assert_int_equal(got[i].offset, offsets[i]);
+        store_topic_put(t);
+        store_close(s);
+    }
+    tu_rmrf(dir);
+    free(dir);
+}
+
+static void test_recovery_ends_at_offsets_past_index_span(void **state)
+{
+    /* A segment (foreign, or damaged outside the CRC) holding a batch more than
+     * INT32_MAX offsets past its base: no index entry can name it, so the log
+     * ends before it, as at any batch that fails recovery. */
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, -1);
+    create_topic(s, "wide", 1, "cleanup.policy=compact", NULL);
+    store_close(s);
+    struct writer w;
+    writer_init(&w, 1 << 20);
+    tu_batch(&w, 2, "k", "v", 0, 1000);
+    size_t first = w.len;
+    tu_batch(&w, 1, "far", "v", 0, 1000);
+    batch_set_leader_epoch(w.buf, 0);
+    batch_set_leader_epoch(w.buf + first, 0);
+    batch_set_base_offset(w.buf + first, 3000000000);
+    char path[4096];
+    static struct rec got[16];
+    for (int crash = 0; crash < 2; crash++) {
+        path_of(path, sizeof path, dir, "wide-0/00000000000000000000.log");
+        write_file(path, w.buf, w.len);
+        path_of(path, sizeof path, dir, "wide-0/00000000000000000000.index");
+        unlink(path);
+        path_of(path, sizeof path, dir, "wide-0/00000000000000000000.timeindex");
+        unlink(path);
+        if (crash)
+            forget_clean_shutdown(dir);
+        s = open_store(dir, -1);
+        struct store_topic *t = store_topic_get(s, "wide");
+        struct store_partition *p = store_topic_partition(t, 0);
+        assert_int_equal(store_partition_high_watermark(p), 2);
+        assert_int_equal(read_all(p, 0, got, 16), 2);
+        store_topic_put(t);
+        store_close(s);
+    }
+    writer_release(&w);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 static void test_dir_locked(void **state)
 {
     char *dir = tu_mkdtemp();
@@ -1863,6 +2015,9 @@ int main(void)
         cmocka_unit_test(test_journal_rebuilt_from_mid_batch_log_start),
         cmocka_unit_test(test_listeners),
         cmocka_unit_test(test_segment_files),
+        cmocka_unit_test(test_segment_names_strict),
+        cmocka_unit_test(test_compaction_keeps_offset_span),
+        cmocka_unit_test(test_recovery_ends_at_offsets_past_index_span),
         cmocka_unit_test(test_dir_locked),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
