@@ -9,6 +9,7 @@
 # SANITIZE=address,undefined builds into build/san/ with -fno-sanitize-recover=all.
 # CI=true (as CI sets it) or WERROR=1 turns warnings into errors.
 
+.DEFAULT_GOAL := all # plain `make` builds the programs, not the first archive
 CC       ?= cc
 Q        := $(if $(V),,@)# V=1 shows whole command lines
 PKGS     := libevent fuse3 zlib liblz4 libzstd jansson
