@@ -964,9 +964,31 @@ static bool frame_file_wanted(const char *name, bool bin_only)
     return !bin_only || (len > 4 && !strcmp(name + len - 4, ".bin"));
 }
 
+/* Whether p[0..len) is a sequence of whole size-prefixed frames. */
+static bool frames_whole(const uint8_t *p, size_t len)
+{
+    size_t off = 0;
+    while (len - off >= 4 && get_be32(p + off) <= len - off - 4)
+        off += 4 + get_be32(p + off);
+    return len >= 4 && off == len;
+}
+
+/* Turn every whole frame at the start of p[0..len) that is an excluded API into an
+ * ApiVersions request (with the old body). */
+static void frames_neutralize(uint8_t *p, size_t len)
+{
+    for (size_t off = 0; len - off >= 6 && get_be32(p + off) <= len - off - 4;
+         off += 4 + get_be32(p + off))
+        if (get_be32(p + off) >= 2 && key_excluded(p[off + 4] << 8 | p[off + 5])) {
+            p[off + 4] = 0;
+            p[off + 5] = 18;
+        }
+}
+
 /* Load the frame files of dir: *.bin files other than responses (captured requests,
- * size prefix included), or if there are none, every file (a fuzz corpus: requests
- * with or without their size prefix). Returns how many were loaded. */
+ * size prefix included), or if there are none, every file (a fuzz corpus: a
+ * connection's bytes, or one request without its size prefix, which is added).
+ * Returns how many were loaded. */
 static int frames_load(const char *dir)
 {
     struct dirent **names;
@@ -988,15 +1010,19 @@ static int frames_load(const char *dir)
             size_t len = (size_t)st.st_size;
             uint8_t *p = malloc(len + 4);
             if (p && fread(p + 4, 1, len, f) == len) {
-                if (len >= 4 && get_be32(p + 4) == len - 4) { /* already framed */
+                if (frames_whole(p + 4, len)) { /* one or more frames, as on the wire */
                     memmove(p, p + 4, len);
                 } else {
                     put_be32(p, (uint32_t)len);
                     len += 4;
                 }
-                if (len < 6 || key_excluded(p[4] << 8 | p[5])) { /* no room to mutate */
+                /* a lone admin request is left out; in a stream, it is disarmed */
+                bool lone_admin =
+                    get_be32(p) == len - 4 && len >= 6 && key_excluded(p[4] << 8 | p[5]);
+                if (len < 6 || lone_admin) {
                     free(p);
                 } else {
+                    frames_neutralize(p, len);
                     frames[n_frames++] = (struct frame){p, len};
                     if (len > frame_max)
                         frame_max = len;
@@ -1086,10 +1112,7 @@ static size_t mutate(uint8_t *out)
         }
         break;
     }
-    if (len >= 6 && key_excluded(out[4] << 8 | out[5])) { /* a flip made an admin request */
-        out[4] = f->p[4];
-        out[5] = f->p[5];
-    }
+    frames_neutralize(out, len); /* a flip may have made an admin request */
     return len;
 }
 
