@@ -1366,20 +1366,24 @@ static void run_churn(int limit)
 
     /* not one descriptor left: accept (and anything else that needs one) fails */
     /* Below the lowest free descriptor: all under it are in use, and nothing can open a
-     * new one there. A descriptor the log had open a moment ago (a fetch's dup) may
-     * close and leave a hole, though: lower the limit again until the lowest free one
-     * stays at or above it for two looks in a row. */
-    int lowest = 0, below = limit, stable = 0;
-    for (int i = 0; i < 50 && stable < 2; i++) {
-        proc_fds(&lowest);
-        if (lowest >= below) {
+     * new one there. A descriptor the log held a moment ago (a fetch's dup, or the
+     * flusher's, kept through an fdatasync that a busy disk makes slow) may close and
+     * leave a hole, though: lower the limit again until brookd's descriptors stay the
+     * same, with the lowest free one at or above the limit, for half a second. */
+    int lowest = 0, below = limit, stable = 0, count = -1;
+    for (int i = 0; i < 200 && stable < 10; i++) {
+        int now_count = proc_fds(&lowest);
+        if (lowest >= below && now_count == count) {
             stable++;
         } else {
             stable = 0;
-            below = lowest > fds0 + 16 ? lowest - 8 : lowest;
-            struct rlimit none = {(rlim_t)below, orig.rlim_max};
-            prlimit(brookd, RLIMIT_NOFILE, &none, NULL);
+            if (lowest < below) {
+                below = lowest > fds0 + 16 ? lowest - 8 : lowest;
+                struct rlimit none = {(rlim_t)below, orig.rlim_max};
+                prlimit(brookd, RLIMIT_NOFILE, &none, NULL);
+            }
         }
+        count = now_count;
         pump(ep, 50);
     }
     opened = served = 0;
