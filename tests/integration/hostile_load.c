@@ -217,6 +217,15 @@ static long long proc_cpu_ticks(char *state)
     return (long long)(ut + st);
 }
 
+/* This process's user + system CPU time in seconds. */
+static double own_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static bool brookd_alive(void)
 {
     char state = 0;
@@ -1140,6 +1149,7 @@ static void run_frames(long total)
     int64_t t_from = now_ns(), end = t_from + (int64_t)(opt.frames_deadline_s * 1e9);
     int64_t next_check = t_from;
     long long cpu0 = proc_cpu_ticks(NULL);
+    double self0 = own_cpu_s();
     bool alive = true, active = true;
     while ((sent < total || active) && now_ns() < end && alive) {
         active = false;
@@ -1208,6 +1218,7 @@ static void run_frames(long total)
     int64_t t_to = now_ns();
     double cpu = (double)(proc_cpu_ticks(NULL) - cpu0) / (double)sysconf(_SC_CLK_TCK) /
                  ((double)(t_to - t_from) / 1e9) * 100;
+    double self = (own_cpu_s() - self0) / ((double)(t_to - t_from) / 1e9) * 100;
     for (int i = 0; i < FRAME_CONNS; i++)
         lconn_abort(&cs[i]);
     free(buf);
@@ -1221,9 +1232,10 @@ static void run_frames(long total)
     long rss1 = proc_rss_kib();
     double secs = (double)(t_to - t_from) / 1e9;
     figure("frames: %ld frames (%.1f MB) in %.1f s (%.0f/s) over %ld connections; brookd closed "
-           "%ld mid-burst; %.1f MB of responses; %ld connects failed; brookd used %.0f%% of a CPU",
+           "%ld mid-burst; %.1f MB of responses; %ld connects failed; CPU: brookd %.0f%%, this "
+           "load generator %.0f%%",
            sent, (double)bytes_out / 1e6, secs, (double)sent / secs, conns, early,
-           (double)bytes_in / 1e6, refused, cpu);
+           (double)bytes_in / 1e6, refused, cpu, self);
     figure("frames: brookd VmRSS %ld KiB before, %ld KiB peak, %ld KiB after: growth %ld KiB "
            "(goal < %d)",
            rss0, peak, rss1, rss1 - rss0, GROWTH_GOAL_KIB);
