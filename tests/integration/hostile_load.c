@@ -3,13 +3,23 @@
  * producing and consuming, with the figures that show what each load costs.
  *
  *   hostile_load [options] HOST:PORT BROOKD_PID SCENARIO...
+ *     -u SECS  the unloaded control window (5)     -t SECS  how long a load is held (5)
+ *     -d DIR   frame files: captured requests (*.bin) or a fuzz corpus
+ *     -T NAME  a topic to create first (the frames' own)   -s SEED  mutation seed (1)
+ *     -F SECS  the frames must be sent by then (900)       -M  memory goals are limits
+ *     -R MS, -I MS  brookd's request.timeout.ms and connections.max.idle.ms
+ *     -A       let CreateTopics, DeleteTopics, DeleteRecords, CreatePartitions and
+ *              DeleteGroups into the frames (they change what brookd stores)
  *
  * Scenarios run in the order given, each in a measurement window of its own:
- *   frames=N     N mutated requests made from the frame files in -d DIR (bit flips,
+ *   frames=N     N mutated requests made from the frame files (bit flips,
  *                truncations, size fields that lie, random API keys and versions,
- *                splices), sent in bursts over many connections that reconnect when
- *                brookd closes them: brookd stays up and answers, its RSS growth is
- *                measured (a limit with -M), no connection is left hanging
+ *                splices), sent in bursts (mostly short: brookd drops a connection
+ *                at its first undecodable request) over 64 connections that
+ *                reconnect as brookd closes them, half of them half-closing and
+ *                waiting for brookd's close, half resetting once brookd is quiet:
+ *                brookd stays up and answers, its RSS growth is measured (a limit
+ *                with -M), no connection is left hanging, no descriptor left behind
  *   idle=N       N connections that never send a byte: all accepted and kept; brookd's
  *                VmRSS before and after gives the memory per connection (a limit with -M)
  *   churn=LIMIT  brookd's RLIMIT_NOFILE is lowered to LIMIT (prlimit) and connections
@@ -31,9 +41,9 @@
  * EMFILE one (where brookd cannot open a segment, so it only has to recover).
  *
  * The load side is plain non-blocking sockets on one epoll set, level-triggered, from
- * source addresses spread over 127.0.1.0/24, so that tens of thousands of short
- * connections never run out of ports; connections this side ends are reset, leaving
- * no TIME_WAIT. Only loopback addresses are used, and every loop is bounded in count
+ * source addresses spread over 127.0.1.0/24, so that a hundred thousand short
+ * connections (some in TIME_WAIT) never run out of ports; connections this side
+ * gives up on are reset. Only loopback addresses are used, and every loop is bounded in count
  * and time. Prints "ok - ..." / "not ok - ..." lines and "# ..." figure lines; exits 1
  * when a check failed, 2 on bad usage.
  */
