@@ -78,12 +78,28 @@ def follow(broker, topic, path, n):
     return measure(broker, topic, r, n)
 
 
+def warm_up(broker, topic, reader):
+    """Produce until a record comes through reader: one produced before a freshly
+    started `tail -n 0` has taken the file's size is behind where tail starts."""
+    host, port = broker.rsplit(':', 1)
+    p = kafkawire.Producer(host, int(port))
+    for i in range(40):
+        value = f'warm-up-{os.getpid()}-{i}'.encode()
+        reader.expect(value)
+        if p.send(topic, [value]) != 0:
+            raise SystemExit(f'produce failed at warm-up {i}')
+        if reader.wait(0.5):
+            p.close()
+            return
+    raise SystemExit('no warm-up record arrived')
+
+
 def tail(broker, topic, path, n):
     t = subprocess.Popen(['tail', '-n', '0', '-s', '0.1', '-f', path], stdout=subprocess.PIPE)
     try:
         r = LineReader(iter(t.stdout.readline, b''))
         r.start()
-        measure(broker, topic, r, 1)  # tail is polling once this has come through
+        warm_up(broker, topic, r)  # tail is polling once one has come through
         return measure(broker, topic, r, n)
     finally:
         t.kill()
