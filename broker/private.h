@@ -115,7 +115,8 @@ struct broker {
     int bound_port[BROKER_MAX_LISTENERS];
     char bound_host[BROKER_MAX_LISTENERS][256];
     int n_listeners;
-    struct event *accept_retry; /* re-enables listeners after EMFILE */
+    struct event *accept_retry; /* re-enables listeners after EMFILE or a burst */
+    int accepts;                /* since the listeners last paused for a burst */
     struct event *sweep;        /* idle and slow connections, group timers */
     struct event *wake;         /* cross-thread wakeups */
     struct event *sig_term, *sig_int;

@@ -26,6 +26,12 @@
  * the same (the log holds them), the listeners are paused for 100 ms instead of
  * spinning. Either is logged at most every 10 s, with a count.
  *
+ * libevent's listener accepts until the backlog is empty, so a storm of a thousand
+ * connects would hold up every connected client for as long as the thousand accepts
+ * take (tens of milliseconds). After ACCEPT_BURST accepts the listeners are paused
+ * until the next loop iteration (a zero timeout on the retry timer), which lets the
+ * other ready connections run in between.
+ *
  * Closing is by flag: conn_close() drops the socket and the connection is freed
  * once its last pending request has completed, outside its own callbacks.
  */
@@ -51,6 +57,7 @@
 
 #define SWEEP_MS        1000
 #define ACCEPT_RETRY_MS 100
+#define ACCEPT_BURST    64 /* accepts, then the listeners wait one loop iteration */
 #define FD_RESERVE_MIN  16 /* descriptors connections leave to the log */
 #define FD_RESERVE_MAX  256
 #define REFUSE_WARN_MS  10000 /* between warnings about refused connections */
@@ -316,6 +323,13 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
                       int socklen, void *arg)
 {
     struct broker *b = arg;
+    if (++b->accepts >= ACCEPT_BURST && !b->stopping) { /* let the others have a turn */
+        static const struct timeval next_iteration = {0, 0};
+        b->accepts = 0;
+        for (int i = 0; i < b->n_listeners; i++)
+            evconnlistener_disable(b->listeners[i]);
+        evtimer_add(b->accept_retry, &next_iteration);
+    }
     if (b->stopping || b->nconns >= b->cfg->max_connections || fd_reserve_reached(fd)) {
         if (!b->stopping)
             warn_every(&b->refuse_warn,
