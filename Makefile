@@ -198,12 +198,16 @@ clean:
 #                              (tests/fuzz/run; make test runs tests/fuzz/short.sh, 30 s each)
 #   make fuzz-seeds            write the committed seed corpora again (tests/fuzz/make-seeds)
 #   make crash CYCLES=N        the crash loop (tests/crash/loop.sh) for N kill -9 cycles
-#   make hostile               hostile load against a live brookd (bench/hostile.sh)
+#   make hostile               hostile load against a live brookd, full sizes: 10^6 mutated
+#                              frames (from HOSTILE_FRAMES), 10 000 idle connections, fd-limit
+#                              churn, 1 000 slowloris clients (tests/integration/hostile_load.sh;
+#                              a short run of it is part of make test)
 # The library sources are compiled again with clang and coverage instrumentation for the
 # fuzz targets; tests/fuzz/api.c is compiled once per Kafka API (-DFUZZ_API=...).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 CYCLES       ?= 100
+HOSTILE_FRAMES ?= tests/data/kafka
 FUZZ_BUILD   := $(BUILD)/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS   = -std=gnu11 -D_GNU_SOURCE -I. -g -O1 $(WARN) $(PKG_CFLAGS) $(FUZZ_SAN) -MMD -MP
@@ -254,8 +258,9 @@ fuzz-seeds: $(FUZZ_BUILD)/seeds $(BUILD)/brookd
 	BUILD=$(BUILD) tests/fuzz/make-seeds
 crash: $(BUILD)/brookd $(BUILD)/tests/crash/crashloop
 	BUILD=$(BUILD) CYCLES=$(CYCLES) tests/crash/loop.sh
-hostile: $(BUILD)/brookd $(BUILD)/bench/hostile
-	BUILD=$(BUILD) bench/hostile.sh
+hostile: $(BUILD)/brookd $(BUILD)/tests/integration/hostile_load
+	BUILD=$(BUILD) HOSTILE=full HOSTILE_FRAMES=$(abspath $(HOSTILE_FRAMES)) \
+		tests/integration/hostile_load.sh
 ifneq ($(and $(wildcard tests/fuzz/api.c),$(shell command -v $(FUZZ_CC) 2>/dev/null)),)
 check: fuzz-build
 endif

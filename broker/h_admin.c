@@ -192,19 +192,20 @@ static int16_t create_one(struct broker *b, const struct kafka_create_topics_req
         if (!rc)
             log_info("brook.broker", "created topic %s with %d partitions", name, *parts);
     }
-    props_free(cfg);
+    int16_t code = kafka_error_from(rc);
     if (rc == STORE_EINVALID_CONFIG && bad) {
-        snprintf(why, sizeof why, "invalid config %s", bad);
+        snprintf(why, sizeof why, "invalid config %s", bad); /* bad points into cfg */
         *msg = why;
     } else if (rc == -EEXIST) {
         struct store_topic *t = store_topic_get(b->store, name);
         *msg = t ? "topic already exists" : "name collides with a partition directory";
+        code = t ? KAFKA_TOPIC_ALREADY_EXISTS : KAFKA_INVALID_TOPIC_EXCEPTION;
         store_topic_put(t);
-        return t ? KAFKA_TOPIC_ALREADY_EXISTS : KAFKA_INVALID_TOPIC_EXCEPTION;
     } else if (rc) {
         *msg = store_strerror(rc);
     }
-    return kafka_error_from(rc);
+    props_free(cfg);
+    return code;
 }
 
 void handle_create_topics(struct request *rq)

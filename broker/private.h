@@ -101,6 +101,12 @@ struct metrics {
 
 struct fetch_wait;
 
+/* A warning logged at most once in a while, with how often it happened meanwhile. */
+struct warn_every {
+    int64_t at_ms; /* monotonic: when it was last logged; 0 never */
+    int64_t count; /* occurrences since */
+};
+
 struct broker {
     struct broker_config *cfg;
     struct store *store;
@@ -109,13 +115,15 @@ struct broker {
     int bound_port[BROKER_MAX_LISTENERS];
     char bound_host[BROKER_MAX_LISTENERS][256];
     int n_listeners;
-    struct event *accept_retry; /* re-enables listeners after EMFILE */
+    struct event *accept_retry; /* re-enables listeners after EMFILE or a burst */
+    int accepts;                /* since the listeners last paused for a burst */
     struct event *sweep;        /* idle and slow connections, group timers */
     struct event *wake;         /* cross-thread wakeups */
     struct event *sig_term, *sig_int;
     struct conn *conns;
     int64_t nconns;
-    int64_t fd_warned_ms; /* monotonic: last "refusing connections" warning */
+    struct warn_every refuse_warn; /* connections refused for max.connections or fds */
+    struct warn_every accept_warn; /* accept() failures */
     bool stopping;
 
     pthread_mutex_t wake_mu;

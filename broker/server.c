@@ -15,8 +15,22 @@
  *
  * A one-second sweep closes connections idle for connections.max.idle.ms and
  * connections that leave a request incomplete for request.timeout.ms (slowloris),
- * and drives group coordinator timers. When accept() fails for lack of file
- * descriptors the listeners are paused for 100 ms instead of spinning.
+ * and drives group coordinator timers.
+ *
+ * File descriptors: connections may not take the last ones, which the log needs for
+ * fetches (each dups its segment), flushes, segment rolls and new topics. A connection
+ * accepted while fewer than FD_RESERVE_MIN (or 1/16 of RLIMIT_NOFILE, at most
+ * FD_RESERVE_MAX) descriptors would be left is closed at once, as one over
+ * max.connections is; the client sees the close and retries. The limit is read at each
+ * accept, so it follows prlimit(1). When accept() fails for lack of descriptors all
+ * the same (the log holds them), the listeners are paused for 100 ms instead of
+ * spinning. Either is logged at most every 10 s, with a count.
+ *
+ * libevent's listener accepts until the backlog is empty, so a storm of a thousand
+ * connects would hold up every connected client for as long as the thousand accepts
+ * take (tens of milliseconds). After ACCEPT_BURST accepts the listeners are paused
+ * until the next loop iteration (a zero timeout on the retry timer), which lets the
+ * other ready connections run in between.
  *
  * Closing is by flag: conn_close() drops the socket and the connection is freed
  * once its last pending request has completed, outside its own callbacks.
@@ -28,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,6 +57,10 @@
 
 #define SWEEP_MS        1000
 #define ACCEPT_RETRY_MS 100
+#define ACCEPT_BURST    64 /* accepts, then the listeners wait one loop iteration */
+#define FD_RESERVE_MIN  16 /* descriptors connections leave to the log */
+#define FD_RESERVE_MAX  256
+#define REFUSE_WARN_MS  10000 /* between warnings about refused connections */
 
 static void conn_unref(struct conn *c)
 {
@@ -273,11 +292,51 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         conn_close(c, what & BEV_EVENT_EOF ? "peer closed" : "socket error");
 }
 
+/* Whether a connection on descriptor fd eats into the reserve. The kernel hands out
+ * the lowest free descriptor, so every one below fd is in use. */
+static bool fd_reserve_reached(int fd)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+        return false;
+    rlim_t reserve = rl.rlim_cur / 16;
+    reserve = reserve < FD_RESERVE_MIN   ? FD_RESERVE_MIN
+              : reserve > FD_RESERVE_MAX ? FD_RESERVE_MAX
+                                         : reserve;
+    return (rlim_t)fd + reserve >= rl.rlim_cur;
+}
+
+/* Count one occurrence of w; log it (with the count) at most once per REFUSE_WARN_MS. */
+static void warn_every(struct warn_every *w, const char *why)
+{
+    w->count++;
+    int64_t now = clock_mono_ms();
+    if (w->at_ms && now - w->at_ms < REFUSE_WARN_MS)
+        return;
+    log_warn("brook.network", "%s (%lld times since the last such warning)", why,
+             (long long)w->count);
+    w->at_ms = now;
+    w->count = 0;
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int socklen, void *arg)
 {
     struct broker *b = arg;
-    if (b->stopping || b->nconns >= b->cfg->max_connections) {
+    if (++b->accepts >= ACCEPT_BURST && !b->stopping) { /* let the others have a turn */
+        static const struct timeval next_iteration = {0, 0};
+        b->accepts = 0;
+        for (int i = 0; i < b->n_listeners; i++)
+            evconnlistener_disable(b->listeners[i]);
+        evtimer_add(b->accept_retry, &next_iteration);
+    }
+    if (b->stopping || b->nconns >= b->cfg->max_connections || fd_reserve_reached(fd)) {
+        if (!b->stopping)
+            warn_every(&b->refuse_warn,
+                       b->nconns >= b->cfg->max_connections
+                           ? "refusing connections: max.connections reached"
+                           : "refusing connections: the last file descriptors are kept for the "
+                             "log (RLIMIT_NOFILE)");
         close(fd);
         return;
     }
@@ -312,8 +371,10 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 {
     struct broker *b = arg;
     int err = EVUTIL_SOCKET_ERROR();
-    log_warn("brook.network", "accept failed: %s; pausing the listeners for %d ms",
+    char why[128];
+    snprintf(why, sizeof why, "accept failed: %s; listeners paused for %d ms at a time",
              evutil_socket_error_to_string(err), ACCEPT_RETRY_MS);
+    warn_every(&b->accept_warn, why);
     for (int i = 0; i < b->n_listeners; i++)
         evconnlistener_disable(b->listeners[i]);
     struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};

@@ -1,5 +1,9 @@
 /*
  * log.c - formats a line into a stack buffer and writes it at once.
+ *
+ * Messages carry names peers chose (client, group and member ids, topic names in
+ * errors), so control characters in a message are written as \xHH: no request can
+ * end a line early, forge the next one, or send escape sequences to a terminal.
  */
 #include "lib/log.h"
 
@@ -57,13 +61,19 @@ void log_write(enum log_level l, const char *component, const char *fmt, ...)
     size_t n = strftime(line, sizeof line, "[%Y-%m-%d %H:%M:%S", &tm);
     n += (size_t)snprintf(line + n, sizeof line - n, ",%03d] %s ", (int)(tv.tv_usec / 1000),
                           names[l]);
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - n, fmt, ap);
+    int m = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    n = m < 0 ? n : n + (size_t)m;
-    if (n > sizeof line - 64)
-        n = sizeof line - 64; /* truncated message; keep room for the component */
+    size_t len = m < 0 ? 0 : (size_t)m < sizeof msg ? (size_t)m : sizeof msg - 1;
+    for (size_t i = 0; i < len && n < sizeof line - 64; i++) { /* room for the component */
+        unsigned char ch = (unsigned char)msg[i];
+        if (ch < 0x20 || ch == 0x7f)
+            n += (size_t)snprintf(line + n, sizeof line - n, "\\x%02x", ch);
+        else
+            line[n++] = (char)ch;
+    }
     m = snprintf(line + n, sizeof line - n, " (%s)\n", component);
     n += m > 0 ? (size_t)m : 0;
     ssize_t w = write(STDERR_FILENO, line, n);

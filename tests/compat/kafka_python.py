@@ -6,6 +6,7 @@ import sys
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
+from kafka.errors import InvalidConfigurationError
 
 broker = sys.argv[1]
 failures = 0
@@ -23,6 +24,19 @@ admin.create_topics([NewTopic('kp', 2, 1), NewTopic('kp-tmp', 1, 1)])
 result({'kp', 'kp-tmp'} <= set(admin.list_topics()), 'create_topics and list_topics')
 admin.delete_topics(['kp-tmp'])
 result('kp-tmp' not in admin.list_topics(), 'delete_topics')
+# the error names the bad key, which brookd once read after freeing it
+try:
+    admin.create_topics([NewTopic('kp-badcfg', 1, 1, topic_configs={'retention.ms': 'abc'})])
+    refused = 'not refused'
+except InvalidConfigurationError as e:
+    refused = str(e)
+except Exception as e:  # noqa: BLE001 - anything else is the failure to report
+    refused = 'failed: %r' % e
+named = "error_message='invalid config retention.ms'" in refused
+if not named:
+    print(refused, file=sys.stderr)
+result(named and 'kp-badcfg' not in admin.list_topics(),
+       'create_topics with an invalid config value gets INVALID_CONFIG naming the key')
 
 
 def create_error(name, partitions):

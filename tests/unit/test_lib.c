@@ -1,5 +1,5 @@
 /*
- * test_lib.c - lib/: reader, writer, varints, CRC-32C, properties, file helpers.
+ * test_lib.c - lib/: reader, writer, varints, CRC-32C, properties, file helpers, log.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -16,6 +16,7 @@
 #include "lib/crc32c.h"
 #include "lib/fileio.h"
 #include "lib/hmap.h"
+#include "lib/log.h"
 #include "lib/props.h"
 #include "lib/reader.h"
 #include "lib/writer.h"
@@ -327,6 +328,35 @@ static void test_hmap(void **state)
     hmap_release(&m);
 }
 
+/* A line logged with a peer's name in it: whatever the name holds, it stays one line
+ * with its control characters escaped. */
+static void test_log_escapes_control_characters(void **state)
+{
+    char path[] = "/tmp/brook-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    int saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    log_info("brook.test", "group %s joined",
+             "g\n[2026-01-01 00:00:00,000] ERROR forged (brook.broker)\r\x1b[2J\x7f\tend");
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    char buf[1024] = "";
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    unlink(path);
+    assert_true(n > 0);
+    buf[n] = 0;
+    char *nl = strchr(buf, '\n');
+    assert_non_null(nl);
+    assert_int_equal(nl - buf, n - 1); /* one line */
+    assert_non_null(strstr(buf, " INFO group g\\x0a[2026-01-01 00:00:00,000] ERROR forged "
+                                "(brook.broker)\\x0d\\x1b[2J\\x7f\\x09end joined (brook.test)\n"));
+    for (ssize_t i = 0; i < n - 1; i++)
+        assert_true((unsigned char)buf[i] >= 0x20 && buf[i] != 0x7f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_props_parse),
         cmocka_unit_test(test_props_save_roundtrip),
         cmocka_unit_test(test_hmap),
+        cmocka_unit_test(test_log_escapes_control_characters),
     };
     return cmocka_run_group_tests_name("lib", tests, NULL, NULL);
 }
