@@ -234,14 +234,13 @@ struct group_member_info {
 };
 typedef void (*groups_group_fn)(void *arg, const struct group_info *g);
 typedef void (*groups_member_fn)(void *arg, const struct group_member_info *m);
-typedef void (*groups_offset_fn)(void *arg, const char *group, const char *topic,
-                                 int32_t partition, int64_t offset, const char *metadata,
-                                 int64_t commit_ms);
+typedef void (*groups_offset_fn)(void *arg, const char *group, const char *topic, int32_t partition,
+                                 int64_t offset, const char *metadata, int64_t commit_ms);
 /* Call fn for every group. */
 void groups_foreach(struct broker *b, groups_group_fn fn, void *arg);
 /* Describe one group into *out and call fn (may be NULL) for each member; -ENOENT. */
-int groups_describe(struct broker *b, const char *id, struct group_info *out,
-                    groups_member_fn fn, void *arg);
+int groups_describe(struct broker *b, const char *id, struct group_info *out, groups_member_fn fn,
+                    void *arg);
 /* Call fn for each committed offset of group (NULL: of every group). */
 void groups_foreach_offset(struct broker *b, const char *group, groups_offset_fn fn, void *arg);
 /*

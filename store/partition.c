@@ -370,6 +370,12 @@ int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len
         return rc;
     if (h.attributes & BATCH_ATTR_CONTROL)
         return STORE_EINVALID_RECORD; /* only a transaction coordinator writes these */
+    /* Kafka's rules for a producer's batch: records, one per offset of its range
+     * (deltas 0..n-1, so a client cannot make the log skip offsets), and a sequence
+     * when it names a producer */
+    if (h.records_count <= 0 || h.records_count != (int64_t)h.last_offset_delta + 1 ||
+        (h.producer_id >= 0 && h.base_sequence < 0))
+        return STORE_EINVALID_RECORD;
     if ((tc->cleanup_policy & CLEANUP_COMPACT) && st.null_keys)
         return STORE_EINVALID_RECORD;
 

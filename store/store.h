@@ -47,7 +47,7 @@ enum {
     STORE_EPRODUCER_FENCED = -2006,    /* stale producer epoch */
     STORE_EDELETE_DISABLED = -2007,    /* delete.topic.enable=false */
     STORE_EFAILED = -2008,             /* partition stopped after an fsync error */
-    STORE_EINVALID_RECORD = -2009,     /* a null key on a compacted topic */
+    STORE_EINVALID_RECORD = -2009,     /* a batch Kafka refuses from a producer */
 };
 
 /* A message for any error this module returns (errno or STORE_E*). */
@@ -216,7 +216,10 @@ struct store_append {
  * The data is visible to readers when this returns; whether it is durable is
  * asked with store_partition_when_durable(res->last_offset + 1, ...).
  * Errors: -EBADMSG (corrupt), -ENOTSUP (magic/codec), -EMSGSIZE (too large),
- * -ENOSPC/-EIO (nothing of the batch is visible), STORE_EFAILED, STORE_E*SEQ.
+ * STORE_EINVALID_RECORD (what Kafka refuses from a producer: a control batch, no
+ * records, a record count other than lastOffsetDelta + 1, a producer id without a
+ * sequence, a null key on a compacted topic), -ENOSPC/-EIO (nothing of the batch
+ * is visible), STORE_EFAILED, STORE_E*SEQ.
  */
 int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len,
                            struct store_append *res);

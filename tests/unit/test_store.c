@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -628,6 +629,59 @@ static void test_append_rejects_bad_batches(void **state)
     tu_batch(&w, 1, NULL, "v", 0, 1);
     assert_int_equal(store_partition_append(store_topic_partition(t, 0), w.buf, w.len, &res),
                      STORE_EINVALID_RECORD);
+    store_topic_put(t);
+    writer_release(&w);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* Kafka's rules for producers' batches: one record per offset of the range, at least
+ * one record, a sequence with a producer id. Each breach is refused whole. */
+static void test_append_refuses_what_kafka_refuses(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, -1);
+    create_topic(s, "t", 1, NULL, NULL);
+    struct store_topic *t = store_topic_get(s, "t");
+    struct store_partition *p = store_topic_partition(t, 0);
+    struct store_append res;
+    struct writer w;
+    writer_init(&w, 1 << 20);
+    struct batch_builder b;
+
+    /* records at deltas 0 and 1000: valid as a compacted batch, not from a producer */
+    batch_builder_init(&b, CODEC_NONE, 1 << 20);
+    assert_int_equal(batch_builder_add_at(&b, 0, 1, "k", 1, "a", 1, NULL, 0), 0);
+    assert_int_equal(batch_builder_add_at(&b, 1000, 1, "k", 1, "b", 1, NULL, 0), 0);
+    assert_int_equal(batch_builder_finish(&b, -1, &w), 0);
+    assert_int_equal(batch_validate(w.buf, w.len, NULL, true, NULL, NULL), 0);
+    assert_int_equal(store_partition_append(p, w.buf, w.len, &res), STORE_EINVALID_RECORD);
+    batch_builder_release(&b);
+
+    /* a batch with no records */
+    writer_reset(&w);
+    batch_builder_init(&b, CODEC_NONE, 1 << 20);
+    assert_int_equal(batch_builder_finish(&b, -1, &w), 0);
+    assert_int_equal(store_partition_append(p, w.buf, w.len, &res), STORE_EINVALID_RECORD);
+    batch_builder_release(&b);
+
+    /* a producer id without a sequence */
+    writer_reset(&w);
+    batch_builder_init(&b, CODEC_NONE, 1 << 20);
+    b.producer_id = 7;
+    b.producer_epoch = 0;
+    assert_int_equal(batch_builder_add(&b, 1, "k", 1, "v", 1, NULL, 0), 0);
+    assert_int_equal(batch_builder_finish(&b, -1, &w), 0);
+    assert_int_equal(store_partition_append(p, w.buf, w.len, &res), STORE_EINVALID_RECORD);
+    batch_builder_release(&b);
+
+    assert_int_equal(store_partition_high_watermark(p), 0);
+    /* and the partition still takes a proper batch */
+    writer_reset(&w);
+    tu_batch(&w, 3, "k", "v", 0, 1);
+    assert_int_equal(store_partition_append(p, w.buf, w.len, &res), 0);
+    assert_int_equal(store_partition_high_watermark(p), 3);
     store_topic_put(t);
     writer_release(&w);
     store_close(s);
@@ -1723,7 +1777,8 @@ static void test_start_reads_little(void **state)
         sysio.pread = counting_pread;
         s = open_store(dir, -1);
         sysio.pread = sysio_real.pread;
-        if (preads >= 100) fail_msg("%d preads", preads);
+        if (preads >= 100)
+            fail_msg("%d preads", preads);
         t = store_topic_get(s, "quiet");
         assert_int_equal(store_partition_high_watermark(store_topic_partition(t, 0)), N);
         store_topic_put(t);
@@ -1819,21 +1874,21 @@ static void test_segment_files(void **state)
 /* ---- names and offsets the loader must not take at face value ---- */
 
 /* Append one batch whose records have keys keys[i] at offset deltas deltas[i]. */
-static void append_deltas(struct store_partition *p, int n, const char *const *keys,
-                          const int32_t *deltas)
+/* A batch at base offset `base` whose records sit at the given offset deltas (wide
+ * gaps, as compaction leaves them), leader epoch 0 as brook writes, appended to w. */
+static void batch_deltas(struct writer *w, int64_t base, int n, const char *const *keys,
+                         const int32_t *deltas)
 {
     struct batch_builder b;
-    struct writer w;
     batch_builder_init(&b, CODEC_NONE, 1 << 20);
-    writer_init(&w, 1 << 20);
+    b.leader_epoch = 0; /* the one brook writes */
+    size_t at = w->len;
     for (int i = 0; i < n; i++)
         assert_int_equal(batch_builder_add_at(&b, deltas[i], 1000 + i, keys[i],
                                               (int32_t)strlen(keys[i]), "v", 1, NULL, 0),
                          0);
-    assert_int_equal(batch_builder_finish(&b, -1, &w), 0);
-    struct store_append res;
-    assert_int_equal(store_partition_append(p, w.buf, w.len, &res), 0);
-    writer_release(&w);
+    assert_int_equal(batch_builder_finish(&b, -1, w), 0);
+    batch_set_base_offset(w->buf + at, base);
     batch_builder_release(&b);
 }
 
@@ -1885,23 +1940,47 @@ static void test_segment_names_strict(void **state)
 
 static void test_compaction_keeps_offset_span(void **state)
 {
-    /* Batches with wide offset gaps make segments roll on their offset span (an
-     * index entry holds an offset relative to its segment's base, at most
-     * INT32_MAX); compaction must not merge such segments back into one. */
+    /* A compacted log with wide offset gaps (here written by hand, as a log from
+     * elsewhere would hold them: producers cannot skip offsets) in three segments,
+     * two of which together span more than INT32_MAX offsets, what an index entry
+     * can express relative to its segment's base: compaction must not merge them. */
     static const char *const k1[] = {"a", "b"}, *const k2[] = {"c", "d"}, *const k3[] = {"e", "f"};
     static const int32_t wide[] = {0, 2000000000}, narrow[] = {0, 200000000};
+    static const struct {
+        int64_t base;
+        const char *const *keys;
+        const int32_t *deltas;
+    } segs[] = {{0, k1, wide}, {2000000001, k2, narrow}, {2200000002, k3, wide}};
     char *dir = tu_mkdtemp();
     struct store *s = open_store(dir, -1);
     create_topic(s, "span", 1, "cleanup.policy=compact", NULL);
+    store_close(s);
+    char path[4096];
+    struct writer w;
+    writer_init(&w, 1 << 20);
+    for (size_t i = 0; i < 3; i++) {
+        writer_reset(&w);
+        batch_deltas(&w, segs[i].base, 2, segs[i].keys, segs[i].deltas);
+        char name[64];
+        snprintf(name, sizeof name, "span-0/%020" PRId64 ".log", segs[i].base);
+        path_of(path, sizeof path, dir, name);
+        write_file(path, w.buf, w.len);
+    }
+    writer_release(&w);
+    path_of(path, sizeof path, dir, "span-0/00000000000000000000.index");
+    unlink(path);
+    path_of(path, sizeof path, dir, "span-0/00000000000000000000.timeindex");
+    unlink(path);
+    path_of(path, sizeof path, dir, "cleaner-offset-checkpoint"); /* no gap bound known */
+    unlink(path);
+    s = open_store(dir, -1);
     struct store_topic *t = store_topic_get(s, "span");
     struct store_partition *p = store_topic_partition(t, 0);
-    append_deltas(p, 2, k1, wide);   /* 0 and 2e9 */
-    append_deltas(p, 2, k2, narrow); /* rolls: 2e9 + 1 and 2.2e9 + 1 */
-    append_deltas(p, 2, k3, wide);   /* rolls again, closing the second segment */
     struct store_partition_info info;
     store_partition_info(p, &info);
     assert_int_equal(info.segments, 3);
     int64_t hw = info.high_watermark;
+    assert_int_equal(hw, 4200000003);
     assert_true(store_partition_compact(p) >= 0);
     static struct rec got[16];
     assert_int_equal(read_all(p, 0, got, 16), 6);
@@ -1995,6 +2074,7 @@ int main(void)
         cmocka_unit_test(test_recovery_report),
         cmocka_unit_test(test_bit_flips_never_served),
         cmocka_unit_test(test_append_rejects_bad_batches),
+        cmocka_unit_test(test_append_refuses_what_kafka_refuses),
         cmocka_unit_test(test_concurrent_appends_keep_order),
         cmocka_unit_test(test_group_commit),
         cmocka_unit_test(test_lazy_flush_mode),
