@@ -16,6 +16,11 @@
  *   frame that declares a content size over the limit is refused before decoding.
  * - On any error the writer is left as it was on entry (length restored, no sticky
  *   error), so a caller can retry into the same writer.
+ * - Every compressed batch a producer sends is decompressed to validate it. A zstd
+ *   decoder costs as much to set up as to decode a 16 KiB batch, so each thread
+ *   keeps one for its next batch (reset before each use; freed when the thread
+ *   exits, or at once when a large window made it grow past DCTX_KEEP_MAX, so that
+ *   idle memory stays small). zlib and lz4 decoders are cheap to make: made per use.
  *
  * What is produced is what Kafka's Java producer writes, so every client can read it:
  *   gzip    one gzip member (RFC 1952) at zlib's default level. Decoding also takes a
@@ -34,6 +39,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +57,7 @@
 #define ZSTD_WINDOW_LOG   27 /* 128 MiB window at most, zstd's own default cap */
 #define GZIP_WINDOW_BITS  (15 + 16)
 #define INFLATE_AUTO_BITS (15 + 32)
+#define DCTX_KEEP_MAX     (1u << 20) /* a zstd decoder larger than this is not kept */
 
 static const uint8_t xerial_magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
 
@@ -416,26 +423,68 @@ static int zstd_step(ZSTD_DCtx *dctx, ZSTD_inBuffer *ib, struct sink *s)
     return ob.pos < ob.size ? -EBADMSG : 0; /* room left, yet it wants input: truncated */
 }
 
+static pthread_key_t dctx_key;
+static pthread_once_t dctx_once = PTHREAD_ONCE_INIT;
+static bool dctx_keyed;
+
+static void dctx_free(void *dctx)
+{
+    ZSTD_freeDCtx(dctx);
+}
+
+static void dctx_key_create(void)
+{
+    dctx_keyed = pthread_key_create(&dctx_key, dctx_free) == 0;
+}
+
+/* This thread's zstd decoder, ready for a new frame with its window capped; NULL
+ * when out of memory. */
+static ZSTD_DCtx *dctx_get(void)
+{
+    pthread_once(&dctx_once, dctx_key_create);
+    ZSTD_DCtx *dctx = dctx_keyed ? pthread_getspecific(dctx_key) : NULL;
+    if (dctx) {
+        ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only); /* parameters stay */
+        return dctx;
+    }
+    if (!(dctx = ZSTD_createDCtx()))
+        return NULL;
+    if (ZSTD_isError(ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, ZSTD_WINDOW_LOG))) {
+        ZSTD_freeDCtx(dctx);
+        return NULL;
+    }
+    if (dctx_keyed)
+        (void)pthread_setspecific(dctx_key, dctx); /* if that fails, dctx_put() frees it */
+    return dctx;
+}
+
+/* Done with dctx: keep it for this thread's next frame unless it grew large. */
+static void dctx_put(ZSTD_DCtx *dctx)
+{
+    bool kept = dctx_keyed && pthread_getspecific(dctx_key) == dctx;
+    if (kept && ZSTD_sizeof_DCtx(dctx) <= DCTX_KEEP_MAX)
+        return;
+    if (kept)
+        pthread_setspecific(dctx_key, NULL);
+    ZSTD_freeDCtx(dctx);
+}
+
 static int zstd_decompress(const uint8_t *in, size_t n, struct sink *s)
 {
     unsigned long long declared = ZSTD_getFrameContentSize(in, n);
     if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR &&
         declared > s->left)
         return -EMSGSIZE;
-    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    ZSTD_DCtx *dctx = dctx_get();
     if (!dctx)
         return -ENOMEM;
-    int rc = -EIO;
-    if (ZSTD_isError(ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, ZSTD_WINDOW_LOG)))
-        goto free_dctx;
     ZSTD_inBuffer ib = {in, n, 0};
+    int rc;
     do
         rc = zstd_step(dctx, &ib, s);
     while (rc == 0);
-    rc = rc < 0 ? rc : 0;
-free_dctx:
-    ZSTD_freeDCtx(dctx);
-    return rc;
+    dctx_put(dctx);
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- dispatch ---- */
