@@ -3,6 +3,10 @@
  * DeleteTopics, CreatePartitions, DeleteRecords, DescribeConfigs), InitProducerId,
  * and the SASL requests brook declines.
  *
+ * CreateTopics, DeleteTopics and CreatePartitions can take a long time (a few
+ * fsyncs per partition): they are checked and copied on the loop thread and run on
+ * the admin thread (admin.c), which fills in their responses.
+ *
  * brook is one broker: every partition's leader, replica and ISR is this node, the
  * controller is this node, and replication factors other than 1 are refused.
  */
@@ -144,32 +148,51 @@ void handle_metadata(struct request *rq)
     request_respond(rq, resp);
 }
 
-/* ---- CreateTopics ---- */
+/* ---- CreateTopics, DeleteTopics, CreatePartitions: on the admin thread ---- */
 
-/* Check or create one topic; returns a Kafka error and sets *msg. */
-static int16_t create_one(struct broker *b, const struct kafka_create_topics_req_topic *in,
-                          bool validate_only, int32_t *parts, const char **msg)
+/* One topic of a CreateTopics request, checked on the loop thread, created on the
+ * admin thread. Everything lives in the pending's arena but cfg (freed there). */
+struct create_item {
+    char *name;        /* NULL when the name is invalid (out->error_code says so) */
+    int32_t parts;     /* partitions to create */
+    struct props *cfg; /* the topic's config overrides */
+    struct kafka_create_topics_resp_topic *out;
+};
+
+struct create_job {
+    struct create_item *items;
+    int32_t n;
+    bool validate_only;
+};
+
+/* Loop thread: what can be refused without the store, and a copy of the rest. */
+static void create_check(struct broker *b, struct pending *pd,
+                         const struct kafka_create_topics_req_topic *in, struct create_item *it)
 {
     char name[256];
-    static char why[320];
-    *msg = NULL;
+    struct kafka_create_topics_resp_topic *out = it->out;
+    out->num_partitions = -1;
+    out->replication_factor = -1;
+    out->n_configs = -1;
     if (!topic_cstr(in->name, name)) {
-        *msg = store_strerror(STORE_EINVALID_TOPIC);
-        return KAFKA_INVALID_TOPIC_EXCEPTION;
+        out->error_code = KAFKA_INVALID_TOPIC_EXCEPTION;
+        out->error_message = kstr_from(store_strerror(STORE_EINVALID_TOPIC));
+        return;
     }
     if (in->replication_factor != -1 && in->replication_factor != 1) {
-        *msg = "replication factor must be 1 on a single broker";
-        return KAFKA_INVALID_REPLICATION_FACTOR;
+        out->error_code = KAFKA_INVALID_REPLICATION_FACTOR;
+        out->error_message = KSTR("replication factor must be 1 on a single broker");
+        return;
     }
-    *parts = in->n_assignments > 0    ? in->n_assignments
-             : in->num_partitions > 0 ? in->num_partitions
-                                      : b->cfg->store.num_partitions;
     if (in->n_assignments <= 0 && in->num_partitions != -1 && in->num_partitions <= 0) {
-        *msg = "number of partitions must be at least 1";
-        return KAFKA_INVALID_PARTITIONS;
+        out->error_code = KAFKA_INVALID_PARTITIONS;
+        out->error_message = KSTR("number of partitions must be at least 1");
+        return;
     }
-    struct props *cfg = props_new();
-    if (!cfg)
+    it->parts = in->n_assignments > 0    ? in->n_assignments
+                : in->num_partitions > 0 ? in->num_partitions
+                                         : b->cfg->store.num_partitions;
+    if (!(it->cfg = props_new()))
         abort();
     for (int32_t i = 0; i < in->n_configs; i++) {
         char k[256], v[1024];
@@ -177,35 +200,58 @@ static int16_t create_one(struct broker *b, const struct kafka_create_topics_req
                  in->configs[i].name.p ? in->configs[i].name.p : "");
         snprintf(v, sizeof v, "%.*s", in->configs[i].value.len > 0 ? in->configs[i].value.len : 0,
                  in->configs[i].value.p ? in->configs[i].value.p : "");
-        if (props_set(cfg, k, v))
+        if (props_set(it->cfg, k, v))
             abort();
     }
+    it->name = pd_strdup(pd, kstr_from(name));
+}
+
+/* Admin thread: create (or with validate_only, check) one topic. */
+static void create_run(struct broker *b, struct pending *pd, struct create_item *it,
+                       bool validate_only)
+{
+    struct kafka_create_topics_resp_topic *out = it->out;
     const char *bad = NULL;
     int rc;
     if (validate_only) {
         struct topic_config tc = b->cfg->store.topic;
-        struct store_topic *t = store_topic_get(b->store, name);
-        rc = t ? -EEXIST : topic_config_apply(&tc, cfg, &bad);
+        struct store_topic *t = store_topic_get(b->store, it->name);
+        rc = t ? -EEXIST : topic_config_apply(&tc, it->cfg, &bad);
         store_topic_put(t);
     } else {
-        rc = store_topic_create(b->store, name, *parts, cfg, &bad);
+        rc = store_topic_create(b->store, it->name, it->parts, it->cfg, &bad);
         if (!rc)
-            log_info("brook.broker", "created topic %s with %d partitions", name, *parts);
+            log_info("brook.broker", "created topic %s with %d partitions", it->name, it->parts);
     }
-    int16_t code = kafka_error_from(rc);
+    out->error_code = kafka_error_from(rc);
     if (rc == STORE_EINVALID_CONFIG && bad) {
+        char why[320];
         snprintf(why, sizeof why, "invalid config %s", bad); /* bad points into cfg */
-        *msg = why;
+        out->error_message = kstr_from(pd_strdup(pd, kstr_from(why)));
     } else if (rc == -EEXIST) {
-        struct store_topic *t = store_topic_get(b->store, name);
-        *msg = t ? "topic already exists" : "name collides with a partition directory";
-        code = t ? KAFKA_TOPIC_ALREADY_EXISTS : KAFKA_INVALID_TOPIC_EXCEPTION;
+        struct store_topic *t = store_topic_get(b->store, it->name);
+        out->error_message =
+            t ? KSTR("topic already exists") : KSTR("name collides with a partition directory");
+        out->error_code = t ? KAFKA_TOPIC_ALREADY_EXISTS : KAFKA_INVALID_TOPIC_EXCEPTION;
         store_topic_put(t);
     } else if (rc) {
-        *msg = store_strerror(rc);
+        out->error_message = kstr_from(store_strerror(rc));
     }
-    props_free(cfg);
-    return code;
+    if (!out->error_code) {
+        out->num_partitions = it->parts;
+        out->replication_factor = 1;
+    }
+}
+
+static void create_topics_run(struct broker *b, struct pending *pd, void *ctx)
+{
+    struct create_job *job = ctx;
+    for (int32_t i = 0; i < job->n; i++) {
+        struct create_item *it = &job->items[i];
+        if (it->name)
+            create_run(b, pd, it, job->validate_only);
+        props_free(it->cfg);
+    }
 }
 
 void handle_create_topics(struct request *rq)
@@ -216,69 +262,84 @@ void handle_create_topics(struct request *rq)
     struct kafka_create_topics_resp *resp = response_new(rq);
     resp->topics = NEW(pd, struct kafka_create_topics_resp_topic, req->n_topics);
     resp->n_topics = req->n_topics;
+    struct create_job *job = NEW(pd, struct create_job, 1);
+    job->items = NEW(pd, struct create_item, req->n_topics);
+    job->n = req->n_topics;
+    job->validate_only = req->validate_only;
     for (int32_t i = 0; i < req->n_topics; i++) {
         struct kafka_create_topics_resp_topic *out = &resp->topics[i];
-        const char *msg;
-        int32_t parts = -1;
         out->name = kstr_from(pd_strdup(pd, req->topics[i].name));
-        out->error_code = create_one(b, &req->topics[i], req->validate_only, &parts, &msg);
-        out->error_message = msg ? kstr_from(pd_strdup(pd, kstr_from(msg))) : KSTR_NULL;
-        out->num_partitions = out->error_code ? -1 : parts;
-        out->replication_factor = out->error_code ? -1 : 1;
-        out->n_configs = -1;
+        job->items[i].out = out;
+        create_check(b, pd, &req->topics[i], &job->items[i]);
     }
-    request_respond(rq, resp);
+    pd->resp = resp;
+    admin_submit(rq, create_topics_run, job);
 }
 
-/* ---- DeleteTopics ---- */
+struct delete_job {
+    char **names; /* NULL where the name was refused already */
+    struct kafka_delete_topics_resp_result *out;
+    int32_t n;
+};
+
+static void delete_topics_run(struct broker *b, struct pending *pd, void *ctx)
+{
+    struct delete_job *job = ctx;
+    for (int32_t i = 0; i < job->n; i++) {
+        if (!job->names[i])
+            continue;
+        int rc = store_topic_delete(b->store, job->names[i]);
+        job->out[i].error_code = kafka_error_from(rc);
+        if (!rc)
+            log_info("brook.broker", "deleted topic %s", job->names[i]);
+    }
+}
 
 void handle_delete_topics(struct request *rq)
 {
-    struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_delete_topics_req *req = rq->body;
     struct kafka_delete_topics_resp *resp = response_new(rq);
     resp->responses = NEW(pd, struct kafka_delete_topics_resp_result, req->n_topic_names);
     resp->n_responses = req->n_topic_names;
+    struct delete_job *job = NEW(pd, struct delete_job, 1);
+    job->names = NEW(pd, char *, req->n_topic_names);
+    job->out = resp->responses;
+    job->n = req->n_topic_names;
     for (int32_t i = 0; i < req->n_topic_names; i++) {
         struct kafka_delete_topics_resp_result *out = &resp->responses[i];
         char name[256];
         out->name = kstr_from(pd_strdup(pd, req->topic_names[i]));
-        if (!topic_cstr(req->topic_names[i], name)) {
+        if (!topic_cstr(req->topic_names[i], name))
             out->error_code = KAFKA_INVALID_TOPIC_EXCEPTION;
-        } else if (!strncmp(name, INTERNAL_PREFIX "consumer_offsets", 18)) {
+        else if (!strncmp(name, INTERNAL_PREFIX "consumer_offsets", 18))
             out->error_code = KAFKA_INVALID_REQUEST; /* the offsets live there */
-        } else {
-            int rc = store_topic_delete(b->store, name);
-            out->error_code = kafka_error_from(rc);
-            if (!rc)
-                log_info("brook.broker", "deleted topic %s", name);
-        }
+        else
+            job->names[i] = pd_strdup(pd, kstr_from(name));
     }
-    request_respond(rq, resp);
+    pd->resp = resp;
+    admin_submit(rq, delete_topics_run, job);
 }
 
-/* ---- CreatePartitions ---- */
+struct partitions_job {
+    const struct kafka_create_partitions_req_topic *in; /* copied into pd's arena */
+    struct kafka_create_partitions_resp_result *out;
+    int32_t n;
+    bool validate_only;
+};
 
-void handle_create_partitions(struct request *rq)
+static void create_partitions_run(struct broker *b, struct pending *pd, void *ctx)
 {
-    struct broker *b = rq->c->b;
-    struct pending *pd = rq->pd;
-    struct kafka_create_partitions_req *req = rq->body;
-    struct kafka_create_partitions_resp *resp = response_new(rq);
-    resp->results = NEW(pd, struct kafka_create_partitions_resp_result, req->n_topics);
-    resp->n_results = req->n_topics;
-    for (int32_t i = 0; i < req->n_topics; i++) {
-        struct kafka_create_partitions_resp_result *out = &resp->results[i];
-        const struct kafka_create_partitions_req_topic *in = &req->topics[i];
-        out->name = kstr_from(pd_strdup(pd, in->name));
+    struct partitions_job *job = ctx;
+    for (int32_t i = 0; i < job->n; i++) {
+        struct kafka_create_partitions_resp_result *out = &job->out[i];
         int16_t err;
-        struct store_topic *t = broker_topic(b, in->name, false, &err);
+        struct store_topic *t = broker_topic(b, job->out[i].name, false, &err);
         int rc = 0;
-        if (t && in->count <= store_topic_partition_count(t))
+        if (t && job->in[i].count <= store_topic_partition_count(t))
             rc = STORE_EINVALID_PARTITIONS;
-        else if (t && !req->validate_only)
-            rc = store_topic_add_partitions(b->store, store_topic_name(t), in->count);
+        else if (t && !job->validate_only)
+            rc = store_topic_add_partitions(b->store, store_topic_name(t), job->in[i].count);
         out->error_code = t ? kafka_error_from(rc) : err;
         if (rc == STORE_EINVALID_PARTITIONS)
             out->error_message = KSTR("the new count must exceed the current partition count");
@@ -286,7 +347,28 @@ void handle_create_partitions(struct request *rq)
             out->error_message = KSTR("a new partition directory would collide with a topic");
         store_topic_put(t);
     }
-    request_respond(rq, resp);
+}
+
+void handle_create_partitions(struct request *rq)
+{
+    struct pending *pd = rq->pd;
+    struct kafka_create_partitions_req *req = rq->body;
+    struct kafka_create_partitions_resp *resp = response_new(rq);
+    resp->results = NEW(pd, struct kafka_create_partitions_resp_result, req->n_topics);
+    resp->n_results = req->n_topics;
+    struct partitions_job *job = NEW(pd, struct partitions_job, 1);
+    struct kafka_create_partitions_req_topic *in =
+        NEW(pd, struct kafka_create_partitions_req_topic, req->n_topics);
+    job->in = in;
+    job->out = resp->results;
+    job->n = req->n_topics;
+    job->validate_only = req->validate_only;
+    for (int32_t i = 0; i < req->n_topics; i++) {
+        resp->results[i].name = kstr_from(pd_strdup(pd, req->topics[i].name));
+        in[i].count = req->topics[i].count; /* the rest of the request is not needed */
+    }
+    pd->resp = resp;
+    admin_submit(rq, create_partitions_run, job);
 }
 
 /* ---- DeleteRecords ---- */

@@ -2,11 +2,11 @@
  * main.c - brookd: configuration, startup, the event loop, and shutdown.
  *
  * Startup order: configuration, the store (recovering the log), the listeners,
- * the group coordinator (reading committed offsets back), then the optional FUSE
- * mount and console; the "ready" line names every bound address and the start-up
- * time. SIGTERM or SIGINT: stop accepting, answer what is in flight (parked
- * fetches answer at once), then flush and close the store, which writes the
- * clean-shutdown marker, and exit 0.
+ * the admin worker, the group coordinator (reading committed offsets back), then
+ * the optional FUSE mount and console; the "ready" line names every bound address
+ * and the start-up time. SIGTERM or SIGINT: stop accepting, answer what is in
+ * flight (parked fetches answer at once), then flush and close the store, which
+ * writes the clean-shutdown marker, and exit 0.
  */
 #include <errno.h>
 #include <signal.h>
@@ -155,6 +155,8 @@ int main(int argc, char **argv)
     log_recovery(b.store);
     if ((rc = server_start(&b)))
         goto out_store;
+    if ((rc = admin_start(&b)))
+        goto out_server;
     if ((rc = groups_open(&b))) {
         log_error("brook.broker", "cannot load committed offsets: %s", store_strerror(rc));
         goto out_server;
@@ -186,6 +188,7 @@ out_console:
 out_groups:
     groups_close(&b); /* answers members still waiting */
 out_server:
+    admin_stop(&b); /* before the store goes: it may be creating a topic */
     fetch_abort_all(&b);
 out_store:
     store_close(b.store); /* flush, checkpoints, clean-shutdown marker */

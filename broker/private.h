@@ -49,6 +49,7 @@ struct conn {
     bool paused;              /* reading stopped for backpressure */
     int64_t last_active_ms;   /* monotonic: last byte read or written */
     int64_t partial_since_ms; /* monotonic: a partial request arrived; 0 if none */
+    bool admin_busy;          /* a request of c's runs on the admin thread: read no more */
     char peer[64];            /* "host:port" for log lines */
 };
 
@@ -136,17 +137,39 @@ struct broker {
     int64_t next_producer_id; /* InitProducerId */
     struct fs *fs;
     struct console *console;
+
+    /* admin.c: the worker for topic administration */
+    pthread_t admin;
+    bool admin_started;
+    pthread_mutex_t admin_mu;
+    pthread_cond_t admin_cond;
+    struct admin_job *admin_head, *admin_tail; /* queued, oldest first (admin_mu) */
+    bool admin_stopping;                       /* admin_stop() was called (admin_mu) */
 };
 
 /* ---- evthread.c ---- */
 /* Make libevent thread-safe with pthreads (before the event base is created). */
 int broker_use_threads(void);
 
+/* ---- admin.c ---- */
+struct admin_job;
+/* Work of an admin request, run on the admin thread: fill in pd->resp (allocating
+ * from pd->arena) from ctx. */
+typedef void (*admin_fn)(struct broker *b, struct pending *pd, void *ctx);
+int admin_start(struct broker *b);
+/* Finish what is queued, then stop the thread (after the event loop has ended). */
+void admin_stop(struct broker *b);
+/* Run fn(b, rq->pd, ctx) on the admin thread, then send pd->resp; rq's connection
+ * reads no further request until then. ctx must outlive the job (pd->arena). */
+void admin_submit(struct request *rq, admin_fn fn, void *ctx);
+
 /* ---- server.c ---- */
 int server_start(struct broker *b);
 /* Drop c's socket; queued responses are discarded as they complete. Safe inside
  * c's own callbacks: the connection is freed only when its last reference goes. */
 void conn_close(struct conn *c, const char *why);
+/* Go on with the requests c sent while it had to wait (loop thread). */
+void conn_resume(struct conn *c);
 void server_stop_accepting(struct broker *b);
 void server_free(struct broker *b);
 /* Wake the loop from any thread. */

@@ -151,7 +151,7 @@ static void conn_flush(struct conn *c)
             send_out(c, &pd->out);
         pending_free(pd);
     }
-    if (c->bev && c->paused && c->npending < CONN_MAX_PENDING / 2 &&
+    if (c->bev && c->paused && !c->admin_busy && c->npending < CONN_MAX_PENDING / 2 &&
         out_len(c) < CONN_OUT_LOW_WATER)
         set_paused(c, false);
     if (c->b->stopping && !c->head && c->bev && out_len(c) == 0)
@@ -233,14 +233,14 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
         fetch_on_append(b);
 }
 
-static void read_cb(struct bufferevent *bev, void *arg)
+/* Dispatch every whole request in c's input, unless c must wait (backpressure, or
+ * an admin request on the worker thread); track when a partial one arrived. */
+static void conn_read_frames(struct conn *c)
 {
-    struct conn *c = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
     c->refs++; /* dispatch may close the connection */
-    c->last_active_ms = clock_mono_ms();
     while (c->bev) {
-        if (c->npending >= CONN_MAX_PENDING || out_len(c) > CONN_OUT_HIGH_WATER) {
+        struct evbuffer *in = bufferevent_get_input(c->bev);
+        if (c->admin_busy || c->npending >= CONN_MAX_PENDING || out_len(c) > CONN_OUT_HIGH_WATER) {
             set_paused(c, true);
             break;
         }
@@ -269,13 +269,29 @@ static void read_cb(struct bufferevent *bev, void *arg)
             evbuffer_drain(in, 4 + size);
     }
     if (c->bev) {
-        size_t left = evbuffer_get_length(in);
-        if (!left)
+        /* whole requests held back behind an admin request are not a slow client */
+        size_t left = evbuffer_get_length(bufferevent_get_input(c->bev));
+        if (!left || c->admin_busy)
             c->partial_since_ms = 0;
         else if (!c->partial_since_ms)
             c->partial_since_ms = c->last_active_ms;
     }
     conn_unref(c);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    c->last_active_ms = clock_mono_ms();
+    conn_read_frames(c);
+}
+
+void conn_resume(struct conn *c)
+{
+    if (c->bev && c->paused && c->npending < CONN_MAX_PENDING / 2 &&
+        out_len(c) < CONN_OUT_LOW_WATER)
+        set_paused(c, false);
+    conn_read_frames(c);
 }
 
 static void write_cb(struct bufferevent *bev, void *arg)

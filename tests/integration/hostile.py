@@ -241,6 +241,39 @@ def invalid_topic_create():
     return err == 17
 
 
+def create_many_partitions():
+    """CreateTopics v0 of 600 partitions (a few fsyncs each), then on the same
+    connection Metadata v0 for that topic: the control producer keeps producing
+    while the topic is made (the event loop is not the one making it), and the
+    Metadata answer, to a request sent behind the create, sees every partition."""
+    s = connect()
+    name = 'wide-topic'
+    body = struct.pack('>i', 1) + string(name) + struct.pack('>ihii', 600, 1, 0, 0)
+    meta = struct.pack('>i', 1) + string(name)
+    s.sendall(request(19, 0, 1, body + struct.pack('>i', 60000)) + request(3, 0, 2, meta))
+    before = control.count()
+    sent = time.monotonic()
+    create = read_response(s)
+    took = time.monotonic() - sent
+    during = control.count() - before
+    metadata = read_response(s)
+    (nl,) = struct.unpack_from('>h', create, 8)
+    (err,) = struct.unpack_from('>h', create, 10 + nl)
+    print(f'# 600 partitions created in {took * 1000:.0f} ms; '
+          f'{during} control produces meanwhile', flush=True)
+    # Metadata v0: brokers (id, host, port), then topics (error, name, partitions)
+    off = 4
+    (nb,) = struct.unpack_from('>i', metadata, off)
+    off += 4
+    for _ in range(nb):
+        (hl,) = struct.unpack_from('>h', metadata, off + 4)
+        off += 4 + 2 + hl + 4
+    off += 4  # topic count
+    (terr, tl) = struct.unpack_from('>hh', metadata, off)
+    (parts,) = struct.unpack_from('>i', metadata, off + 4 + tl)
+    return err == 0 and terr == 0 and parts == 600 and during > 0
+
+
 def garbage_stream():
     s = connect()  # a valid size followed by bytes that decode to nothing sensible
     s.sendall(struct.pack('>i', 64) + bytes(range(64)))
@@ -263,6 +296,8 @@ case('producing to an invalid topic name gets INVALID_TOPIC_EXCEPTION', invalid_
 case('metadata for an invalid topic name gets INVALID_TOPIC_EXCEPTION', invalid_topic_metadata)
 case('CreateTopics with an invalid name gets INVALID_TOPIC_EXCEPTION', invalid_topic_create)
 case('a frame of garbage closes the connection', garbage_stream)
+case('a CreateTopics of 600 partitions: others are served meanwhile, and a request '
+     'behind it on its connection sees the topic', create_many_partitions)
 
 control.stop.set()
 control.join(30)
