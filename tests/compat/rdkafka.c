@@ -22,31 +22,13 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "lib/clock.h"
+#include "tests/tap.h"
+
 #define GROUP       "compat-group"
 #define GROUP_N     30000
 #define PARTITIONS  6
 #define DEADLINE_MS 90000
-
-static int failures;
-
-static void result(bool good, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s - ", good ? "ok" : "not ok");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    fflush(stdout);
-    failures += !good;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static rd_kafka_conf_t *conf_new(const char *broker, ...)
 {
@@ -204,8 +186,8 @@ static void test_codecs(const char *broker)
         rd_kafka_topic_partition_list_destroy(parts);
         char *seen = calloc((size_t)n, 1);
         int got = 0, bad = 0, eofs = 0;
-        int64_t end = now_ms() + DEADLINE_MS;
-        while (eofs < 3 && now_ms() < end) {
+        int64_t end = clock_mono_ms() + DEADLINE_MS;
+        while (eofs < 3 && clock_mono_ms() < end) {
             rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
             if (!m)
                 continue;
@@ -334,9 +316,9 @@ static void test_group(const char *broker, const char *topic, const char *file)
     struct member m[3] = {0};
     member_start(&m[0], broker, topic);
     member_start(&m[1], broker, topic);
-    int64_t end = now_ms() + DEADLINE_MS;
+    int64_t end = clock_mono_ms() + DEADLINE_MS;
     bool third = false, left = false;
-    while (total_seen() < GROUP_N && now_ms() < end) {
+    while (total_seen() < GROUP_N && clock_mono_ms() < end) {
         for (int i = 0; i < 3; i++)
             if (m[i].rk)
                 member_poll(&m[i]);

@@ -68,7 +68,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "lib/clock.h"
 #include "lib/crc32c.h"
+#include "tests/tap.h"
 
 #define MAX_PRODUCERS  16
 #define MAX_WRITERS    16
@@ -79,27 +81,6 @@
 #define CHECK_MS       300000
 #define RETRY_PAUSE_MS 10
 #define SHOW_MAX       5 /* examples printed per kind of problem */
-
-static int failures;
-
-static void result(bool good, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s - ", good ? "ok" : "not ok");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    fflush(stdout);
-    failures += !good;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void pause_ms(int ms)
 {
@@ -416,9 +397,9 @@ static int cmd_produce(const char *broker, const char *topic, const char *dir, i
         pr->codec = codecs[i % 5];
         producer_open(pr, broker);
     }
-    int64_t start = now_ms();
+    int64_t start = clock_mono_ms();
     while (!stop_asked()) {
-        double elapsed = (double)(now_ms() - start) / 1000.0;
+        double elapsed = (double)(clock_mono_ms() - start) / 1000.0;
         /* each producer its share of the rate, in bursts of at most 100 */
         int64_t allowed = rate > 0 ? (int64_t)(rate / n * elapsed) + 100 : INT64_MAX;
         bool progress = false;
@@ -437,12 +418,12 @@ static int cmd_produce(const char *broker, const char *topic, const char *dir, i
         if (!progress)
             rd_kafka_poll(prs[0].rk, 1); /* paced, or every queue full */
     }
-    int64_t deadline = now_ms() + FLUSH_MS;
+    int64_t deadline = clock_mono_ms() + FLUSH_MS;
     for (int i = 0; i < n; i++) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - clock_mono_ms();
         producer_close(&prs[i], left > 0 ? (int)left : 0);
     }
-    double secs = (double)(now_ms() - start) / 1000.0;
+    double secs = (double)(clock_mono_ms() - start) / 1000.0;
     int fatal = 0;
     int64_t acked = 0;
     for (int i = 0; i < n; i++) {
@@ -520,7 +501,7 @@ static int cmd_fuse(const char *file, const char *dir, int n)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* the writers never see the signal */
-    int64_t start = now_ms();
+    int64_t start = clock_mono_ms();
     for (int i = 0; i < n; i++) {
         snprintf(ws[i].source, sizeof ws[i].source, "f%d", i);
         ws[i].file = file;
@@ -543,7 +524,7 @@ static int cmd_fuse(const char *file, const char *dir, int n)
         acked += a;
         free(w->seqs.acked);
     }
-    double secs = (double)(now_ms() - start) / 1000.0;
+    double secs = (double)(clock_mono_ms() - start) / 1000.0;
     printf("# FUSE writers: %" PRId64 " lines acknowledged in %.1f s (%.0f/s)\n", acked, secs,
            secs > 0 ? (double)acked / secs : 0.0);
     fflush(stdout);
@@ -730,8 +711,8 @@ static int consume_all(const char *broker, const char *topic, struct hashes *kaf
     }
     rd_kafka_assign(rk, parts);
     rd_kafka_topic_partition_list_destroy(parts);
-    int64_t deadline = now_ms() + CHECK_MS;
-    while (pending > 0 && now_ms() < deadline) {
+    int64_t deadline = clock_mono_ms() + CHECK_MS;
+    while (pending > 0 && clock_mono_ms() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (!m)
             continue;
@@ -811,9 +792,9 @@ static int cmd_check(const char *broker, const char *topic, const char *dir, con
     if (n_sources == 0)
         die("no .acks files in %s", dir);
     struct hashes kafka = {0}, view = {0};
-    int64_t start = now_ms();
+    int64_t start = clock_mono_ms();
     consume_all(broker, topic, &kafka);
-    double secs = (double)(now_ms() - start) / 1000.0;
+    double secs = (double)(clock_mono_ms() - start) / 1000.0;
     int64_t acked = 0, found = 0, lost = 0, dups = 0, unacked = 0, reordered = 0, fatal = 0;
     int64_t idem_dups = 0;
     for (int i = 0; i < n_sources; i++) {

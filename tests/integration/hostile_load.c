@@ -70,6 +70,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "lib/clock.h"
+#include "tests/tap.h"
 
 #define MS                1000000LL   /* nanoseconds */
 #define CONTROL_PERIOD_MS 10          /* one control record every so often */
@@ -111,19 +112,6 @@ static struct {
 static const char *broker;
 static pid_t brookd;
 static struct sockaddr_in broker_addr;
-static int failures;
-
-static void result(bool good, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s - ", good ? "ok" : "not ok");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    fflush(stdout);
-    failures += !good;
-}
 
 static void figure(const char *fmt, ...)
 {
