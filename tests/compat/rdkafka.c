@@ -12,7 +12,6 @@
  * Prints "ok - ..." / "not ok - ..." lines; exits 1 on any failure. Every loop is
  * bounded in time.
  */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,30 +22,13 @@
 #include <librdkafka/rdkafka.h>
 
 #include "lib/clock.h"
+#include "tests/rdk.h"
 #include "tests/tap.h"
 
 #define GROUP       "compat-group"
 #define GROUP_N     30000
 #define PARTITIONS  6
 #define DEADLINE_MS 90000
-
-static rd_kafka_conf_t *conf_new(const char *broker, ...)
-{
-    char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", broker, err, sizeof err);
-    va_list ap;
-    va_start(ap, broker);
-    for (const char *k; (k = va_arg(ap, const char *));) {
-        const char *v = va_arg(ap, const char *);
-        if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK) {
-            fprintf(stderr, "%s=%s: %s\n", k, v, err);
-            exit(2);
-        }
-    }
-    va_end(ap);
-    return conf;
-}
 
 /* The value of record i: binary, of a length that varies, from a fixed generator. */
 static size_t value_of(int i, uint8_t *buf)
@@ -65,26 +47,10 @@ static size_t value_of(int i, uint8_t *buf)
 static int create_topic(const char *broker, const char *topic, int partitions)
 {
     char err[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf_new(broker, NULL), err, sizeof err);
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, 1, err, sizeof err);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
-    int rc = -1;
-    if (ev) {
-        size_t n;
-        const rd_kafka_topic_result_t **res =
-            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-        rc = n == 1 &&
-                     (rd_kafka_topic_result_error(res[0]) == RD_KAFKA_RESP_ERR_NO_ERROR ||
-                      rd_kafka_topic_result_error(res[0]) == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-                 ? 0
-                 : -1;
-        rd_kafka_event_destroy(ev);
-    }
-    rd_kafka_NewTopic_destroy(nt);
-    rd_kafka_queue_destroy(q);
-    rd_kafka_destroy(rk);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, rdk_conf(broker, NULL), err, sizeof err);
+    int rc = rk ? rdk_create_topics(rk, &topic, 1, partitions) : -1;
+    if (rk)
+        rd_kafka_destroy(rk);
     return rc;
 }
 
@@ -102,7 +68,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 static int produce(const char *broker, const char *topic, int n, const char *codec, int partition)
 {
     char err[512];
-    rd_kafka_conf_t *conf = conf_new(broker, "compression.codec", codec, "acks", "all", "linger.ms",
+    rd_kafka_conf_t *conf = rdk_conf(broker, "compression.codec", codec, "acks", "all", "linger.ms",
                                      "5", "enable.idempotence", "true", NULL);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
@@ -177,7 +143,7 @@ static void test_codecs(const char *broker)
                "librdkafka produces %d records compressed with %s", n, codecs[c]);
         rd_kafka_t *rk = rd_kafka_new(
             RD_KAFKA_CONSUMER,
-            conf_new(broker, "group.id", "codec-check", "enable.partition.eof", "true", NULL), err,
+            rdk_conf(broker, "group.id", "codec-check", "enable.partition.eof", "true", NULL), err,
             sizeof err);
         rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(3);
         for (int p = 0; p < 3; p++)
@@ -238,7 +204,7 @@ static void member_start(struct member *m, const char *broker, const char *topic
 {
     char err[512];
     rd_kafka_conf_t *conf =
-        conf_new(broker, "group.id", GROUP, "enable.auto.commit", "false", "auto.offset.reset",
+        rdk_conf(broker, "group.id", GROUP, "enable.auto.commit", "false", "auto.offset.reset",
                  "earliest", "session.timeout.ms", "6000", "heartbeat.interval.ms", "200",
                  "partition.assignment.strategy", "range,roundrobin", NULL);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
@@ -288,7 +254,7 @@ static void write_committed(const char *broker, const char *topic, const char *f
 {
     char err[512];
     rd_kafka_t *rk =
-        rd_kafka_new(RD_KAFKA_CONSUMER, conf_new(broker, "group.id", GROUP, NULL), err, sizeof err);
+        rd_kafka_new(RD_KAFKA_CONSUMER, rdk_conf(broker, "group.id", GROUP, NULL), err, sizeof err);
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(PARTITIONS);
     for (int p = 0; p < PARTITIONS; p++)
         rd_kafka_topic_partition_list_add(parts, topic, p);
@@ -352,7 +318,7 @@ static void test_committed(const char *broker, const char *topic, const char *fi
 {
     char err[512];
     rd_kafka_t *rk =
-        rd_kafka_new(RD_KAFKA_CONSUMER, conf_new(broker, "group.id", GROUP, NULL), err, sizeof err);
+        rd_kafka_new(RD_KAFKA_CONSUMER, rdk_conf(broker, "group.id", GROUP, NULL), err, sizeof err);
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(PARTITIONS);
     for (int p = 0; p < PARTITIONS; p++)
         rd_kafka_topic_partition_list_add(parts, topic, p);

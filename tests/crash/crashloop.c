@@ -70,6 +70,7 @@
 
 #include "lib/clock.h"
 #include "lib/crc32c.h"
+#include "tests/rdk.h"
 #include "tests/tap.h"
 
 #define MAX_PRODUCERS  16
@@ -287,29 +288,12 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     fprintf(stderr, "%s: %s: %s\n", pr->source, rd_kafka_err2name(err), reason);
 }
 
-static rd_kafka_conf_t *conf_new(const char *broker, ...)
-{
-    char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    va_list ap;
-    va_start(ap, broker);
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", broker, err, sizeof err))
-        die("bootstrap.servers: %s", err);
-    for (const char *k; (k = va_arg(ap, const char *));) {
-        const char *v = va_arg(ap, const char *);
-        if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK)
-            die("%s=%s: %s", k, v, err);
-    }
-    va_end(ap);
-    return conf;
-}
-
 /* A new librdkafka instance for pr: reconnects quickly to a restarted broker. */
 static void producer_open(struct producer *pr, const char *broker)
 {
     char err[512];
     rd_kafka_conf_t *conf =
-        conf_new(broker, "acks", "all", "linger.ms", "5", "compression.codec", pr->codec,
+        rdk_conf(broker, "acks", "all", "linger.ms", "5", "compression.codec", pr->codec,
                  "enable.idempotence", pr->idempotent ? "true" : "false",
                  "max.in.flight.requests.per.connection", pr->idempotent ? "5" : "1",
                  "message.timeout.ms", "120000", "retry.backoff.ms", "20", "reconnect.backoff.ms",
@@ -357,26 +341,10 @@ static bool producer_send(struct producer *pr, const char *topic)
 static int create_topic(const char *broker, const char *topic, int partitions)
 {
     char err[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf_new(broker, NULL), err, sizeof err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, rdk_conf(broker, NULL), err, sizeof err);
     if (!rk)
         die("rd_kafka_new: %s", err);
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, 1, err, sizeof err);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
-    int rc = -1;
-    if (ev) {
-        size_t n;
-        const rd_kafka_topic_result_t **res =
-            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-        if (n == 1 &&
-            (rd_kafka_topic_result_error(res[0]) == RD_KAFKA_RESP_ERR_NO_ERROR ||
-             rd_kafka_topic_result_error(res[0]) == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS))
-            rc = 0;
-        rd_kafka_event_destroy(ev);
-    }
-    rd_kafka_NewTopic_destroy(nt);
-    rd_kafka_queue_destroy(q);
+    int rc = rdk_create_topics(rk, &topic, 1, partitions);
     rd_kafka_destroy(rk);
     return rc;
 }
@@ -685,7 +653,7 @@ static int consume_all(const char *broker, const char *topic, struct hashes *kaf
     char err[512];
     rd_kafka_t *rk =
         rd_kafka_new(RD_KAFKA_CONSUMER,
-                     conf_new(broker, "group.id", "crashloop-check", "enable.auto.commit", "false",
+                     rdk_conf(broker, "group.id", "crashloop-check", "enable.auto.commit", "false",
                               "enable.partition.eof", "false", "check.crcs", "true", NULL),
                      err, sizeof err);
     if (!rk)

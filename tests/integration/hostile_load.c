@@ -73,6 +73,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "lib/clock.h"
+#include "tests/rdk.h"
 #include "tests/tap.h"
 
 #define MS                1000000LL   /* nanoseconds */
@@ -623,9 +624,7 @@ static void *control_consume(void *arg)
 
 static rd_kafka_conf_t *control_conf(const char *const *kv)
 {
-    char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", broker, err, sizeof err);
+    rd_kafka_conf_t *conf = rdk_conf(broker, NULL);
     static const char *const common[] = {"socket.nagle.disable",
                                          "true",
                                          "reconnect.backoff.ms",
@@ -633,45 +632,10 @@ static rd_kafka_conf_t *control_conf(const char *const *kv)
                                          "reconnect.backoff.max.ms",
                                          "500",
                                          NULL};
-    for (const char *const *p = common; *p; p += 2)
-        rd_kafka_conf_set(conf, p[0], p[1], err, sizeof err);
-    for (; *kv; kv += 2)
-        if (rd_kafka_conf_set(conf, kv[0], kv[1], err, sizeof err) != RD_KAFKA_CONF_OK) {
-            fprintf(stderr, "%s=%s: %s\n", kv[0], kv[1], err);
-            exit(2);
-        }
+    rdk_conf_set_all(conf, common);
+    rdk_conf_set_all(conf, kv);
     rd_kafka_conf_set_log_cb(conf, control_log);
     return conf;
-}
-
-/* Create topics (one partition each) on brookd; 0 when each exists afterwards. */
-static int create_topics(rd_kafka_t *rk, const char *const *names, int n)
-{
-    char err[512];
-    rd_kafka_NewTopic_t *nt[16];
-    if (n > 16)
-        return -1;
-    for (int i = 0; i < n; i++)
-        nt[i] = rd_kafka_NewTopic_new(names[i], 1, 1, err, sizeof err);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_CreateTopics(rk, nt, (size_t)n, NULL, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
-    int bad = n;
-    if (ev) {
-        size_t cnt;
-        const rd_kafka_topic_result_t **res =
-            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
-        bad = n - (int)cnt;
-        for (size_t i = 0; i < cnt; i++) {
-            rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
-            bad += e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS;
-        }
-        rd_kafka_event_destroy(ev);
-    }
-    for (int i = 0; i < n; i++)
-        rd_kafka_NewTopic_destroy(nt[i]);
-    rd_kafka_queue_destroy(q);
-    return bad ? -1 : 0;
 }
 
 /* Index of the first record sent at or after t, or ctl.sent. */
@@ -744,7 +708,7 @@ static bool control_start(void)
     const char *names[9] = {ctl.topic};
     for (int i = 0; i < opt.n_topics; i++)
         names[1 + i] = opt.topics[i];
-    bool created = create_topics(ctl.prod, names, 1 + opt.n_topics) == 0;
+    bool created = rdk_create_topics(ctl.prod, names, 1 + opt.n_topics, 1) == 0;
     result(created, "the control topic%s created",
            opt.n_topics ? " and the frames' topics are" : " is");
     if (!created)
@@ -1358,7 +1322,7 @@ static void run_churn(int limit)
     char topic[64];
     snprintf(topic, sizeof topic, "hostile-at-limit-%d", (int)getpid());
     const char *names[] = {topic};
-    result(create_topics(ctl.prod, names, 1) == 0,
+    result(rdk_create_topics(ctl.prod, names, 1, 1) == 0,
            "churn: a topic can still be created while connections fill brookd's fd limit");
 
     /* at the limit: connections churn */
