@@ -207,6 +207,24 @@ def too_large():
     return produce_error(read_response(s)) == 10  # MESSAGE_TOO_LARGE
 
 
+def large_requests():
+    """Requests far above libevent's 4 KiB read are assembled in order, whether they
+    arrive in one write or split inside the size prefix and the body: the batch CRC
+    is checked, so a byte out of place would be CORRUPT_MESSAGE."""
+    s = connect()
+    errors = []
+    for corr in (1, 2):
+        value = bytes((corr * 7 + i * 13) & 0xff for i in range(900 * 1024))
+        req = request(0, 3, corr, produce_body('hostile', record_batch([value])))
+        if corr == 1:
+            s.sendall(req)
+        else:
+            for a, b in ((0, 2), (2, 5000), (5000, len(req))):
+                s.sendall(req[a:b])
+        errors.append(produce_error(read_response(s)))
+    return errors == [0, 0]
+
+
 def invalid_topic_produce():
     s = connect()
     s.sendall(request(0, 3, 1, produce_body('bad/name', record_batch([b'x']))))
@@ -292,6 +310,7 @@ case('a truncated body closes the connection', truncated_body)
 case('a 6-byte varint closes the connection', six_byte_varint)
 case('a batch with a bad CRC gets CORRUPT_MESSAGE', bad_crc)
 case('an oversized batch gets MESSAGE_TOO_LARGE', too_large)
+case('900 KiB requests, in one write or split mid-prefix, are stored intact', large_requests)
 case('producing to an invalid topic name gets INVALID_TOPIC_EXCEPTION', invalid_topic_produce)
 case('metadata for an invalid topic name gets INVALID_TOPIC_EXCEPTION', invalid_topic_metadata)
 case('CreateTopics with an invalid name gets INVALID_TOPIC_EXCEPTION', invalid_topic_create)
