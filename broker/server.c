@@ -6,10 +6,11 @@
  * then the request); a size below 0 or above socket.request.max.bytes closes the
  * connection. libevent 2.1 reads at most 4 KiB per readiness event, so a 1 MB
  * Produce request would cost 256 rounds of epoll_wait, FIONREAD and readv (and as
- * many window updates sent back); when the input ends in a frame that is still
- * short, as much of the rest of it as the socket holds, up to READ_AHEAD_MAX, is
- * read straight into the input (memory is reserved only for bytes already received,
- * so a size prefix that lies costs nothing).
+ * many window updates sent back); when the frame loop stops at a frame that is
+ * still short, as much of the rest of it as the socket holds, up to READ_AHEAD_MAX,
+ * is read straight into the input and the loop goes on; once per pass, so one
+ * connection cannot hold the loop (memory is reserved only for bytes already
+ * received, so a size prefix that lies costs nothing).
  *
  * Each request is dispatched at once, so pipelined requests are processed in
  * order; their responses are queued as `pending`s and sent strictly in request
@@ -64,13 +65,14 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 
-#define SWEEP_MS        1000
-#define ACCEPT_RETRY_MS 100
-#define ACCEPT_BURST    64        /* accepts, then the listeners wait one loop iteration */
-#define READ_AHEAD_MAX  (1 << 20) /* bytes read at once into a frame being assembled */
-#define FD_RESERVE_MIN  16        /* descriptors connections leave to the log */
-#define FD_RESERVE_MAX  256
-#define REFUSE_WARN_MS  10000 /* between warnings about refused connections */
+#define SWEEP_MS          1000
+#define ACCEPT_RETRY_MS   100
+#define ACCEPT_BURST      64        /* accepts, then the listeners wait one loop iteration */
+#define READ_AHEAD_MAX    (1 << 20) /* bytes read at once into a frame being assembled */
+#define LIBEVENT_READ_MAX 4096      /* what libevent 2.1 reads per readiness event */
+#define FD_RESERVE_MIN    16        /* descriptors connections leave to the log */
+#define FD_RESERVE_MAX    256
+#define REFUSE_WARN_MS    10000 /* between warnings about refused connections */
 
 static void conn_unref(struct conn *c)
 {
@@ -243,11 +245,50 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
         fetch_on_append(b);
 }
 
+/* Read up to `missing` more bytes of the frame c's input ends in, as many as the socket
+ * holds, without waiting for another readiness event; true when bytes came in. End
+ * of stream and errors are left to libevent's next read. */
+static bool read_ahead(struct conn *c, struct evbuffer *in, size_t missing)
+{
+    int fd = bufferevent_getfd(c->bev), ready = 0;
+    /* what libevent's own read takes in one go is not worth a second system call;
+     * and memory is reserved only for bytes the kernel already holds */
+    if (missing <= LIBEVENT_READ_MAX || ioctl(fd, FIONREAD, &ready) < 0 ||
+        ready <= LIBEVENT_READ_MAX)
+        return false;
+    size_t want = missing < (size_t)ready ? missing : (size_t)ready;
+    if (want > READ_AHEAD_MAX)
+        want = READ_AHEAD_MAX;
+    struct evbuffer_iovec v[2];
+    evbuffer_unfreeze(in, 0); /* a bufferevent's input takes data only from libevent's read */
+    int n = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+    struct iovec iov[2];
+    size_t room = 0;
+    for (int i = 0; i < n; i++) {
+        if (v[i].iov_len > want - room)
+            v[i].iov_len = want - room;
+        iov[i] = (struct iovec){v[i].iov_base, v[i].iov_len};
+        room += v[i].iov_len;
+    }
+    ssize_t got = n > 0 ? readv(fd, iov, n) : -1;
+    size_t left = got > 0 ? (size_t)got : 0;
+    for (int i = 0; i < n; i++) {
+        if (v[i].iov_len > left)
+            v[i].iov_len = left;
+        left -= v[i].iov_len;
+    }
+    if (n > 0)
+        evbuffer_commit_space(in, v, n);
+    evbuffer_freeze(in, 0);
+    return got > 0;
+}
+
 /* Dispatch every whole request in c's input, unless c must wait (backpressure, or
  * an admin request on the worker thread); track when a partial one arrived. */
 static void conn_read_frames(struct conn *c)
 {
     c->refs++; /* dispatch may close the connection */
+    bool read_once = false;
     while (c->bev) {
         struct evbuffer *in = bufferevent_get_input(c->bev);
         if (c->admin_busy || c->npending >= CONN_MAX_PENDING || out_len(c) > CONN_OUT_HIGH_WATER) {
@@ -267,8 +308,13 @@ static void conn_read_frames(struct conn *c)
             conn_close(c, "bad frame size");
             break;
         }
-        if (avail < 4 + size)
+        if (avail < 4 + size) {
+            if (!read_once && read_ahead(c, in, 4 + size - avail)) {
+                read_once = true;
+                continue;
+            }
             break;
+        }
         uint8_t *frame = evbuffer_pullup(in, (ssize_t)(4 + size));
         if (!frame) {
             conn_close(c, "out of memory");
@@ -289,72 +335,10 @@ static void conn_read_frames(struct conn *c)
     conn_unref(c);
 }
 
-/* The bytes still missing from the frame that ends c's input, or 0 when the input
- * ends on a frame boundary or in the size prefix (or the size is bad: the frame
- * loop closes the connection). */
-static size_t frame_missing(struct conn *c, struct evbuffer *in)
-{
-    size_t avail = evbuffer_get_length(in), pos = 0, size;
-    uint8_t prefix[4];
-    struct evbuffer_ptr p;
-    while (avail - pos >= 4) {
-        if (evbuffer_ptr_set(in, &p, pos, EVBUFFER_PTR_SET) < 0 ||
-            evbuffer_copyout_from(in, &p, prefix, 4) != 4)
-            return 0;
-        int rc = kafka_frame(prefix, 4, (size_t)c->b->cfg->max_request_bytes, &size);
-        if (rc < 0 && rc != -EAGAIN)
-            return 0;
-        if (avail - pos < 4 + size)
-            return 4 + size - (avail - pos);
-        pos += 4 + size;
-    }
-    return 0;
-}
-
-/* Read the rest of a short frame (at most READ_AHEAD_MAX) without waiting for more
- * readiness events. End of stream and errors are left to libevent's next read. */
-static void read_ahead(struct conn *c)
-{
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-    size_t want = frame_missing(c, in);
-    int ready = 0; /* bytes the kernel holds: never reserve memory for bytes not sent */
-    if (want <= 4096 || ioctl(bufferevent_getfd(c->bev), FIONREAD, &ready) < 0 || ready <= 4096)
-        return;
-    if (want > (size_t)ready)
-        want = (size_t)ready;
-    if (want > READ_AHEAD_MAX)
-        want = READ_AHEAD_MAX;
-    struct evbuffer_iovec v[2];
-    evbuffer_unfreeze(in, 0); /* a bufferevent's input takes data only from libevent's read */
-    int n = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
-    if (n <= 0) {
-        evbuffer_freeze(in, 0);
-        return;
-    }
-    struct iovec iov[2];
-    size_t room = 0;
-    for (int i = 0; i < n; i++) {
-        if (v[i].iov_len > want - room)
-            v[i].iov_len = want - room;
-        iov[i] = (struct iovec){v[i].iov_base, v[i].iov_len};
-        room += v[i].iov_len;
-    }
-    ssize_t got = readv(bufferevent_getfd(c->bev), iov, n);
-    size_t left = got > 0 ? (size_t)got : 0;
-    for (int i = 0; i < n; i++) {
-        if (v[i].iov_len > left)
-            v[i].iov_len = left;
-        left -= v[i].iov_len;
-    }
-    evbuffer_commit_space(in, v, n);
-    evbuffer_freeze(in, 0);
-}
-
 static void read_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
     c->last_active_ms = clock_mono_ms();
-    read_ahead(c);
     conn_read_frames(c);
 }
 

@@ -69,4 +69,18 @@ static inline int rdk_create_topics(rd_kafka_t *rk, const char *const *names, in
     return bad ? -1 : 0;
 }
 
+/* Create topic on broker through a short-lived client: 0 when it exists afterwards. */
+static inline int rdk_create_topic(const char *broker, const char *topic, int partitions)
+{
+    char err[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, rdk_conf(broker, NULL), err, sizeof err);
+    if (!rk) {
+        fprintf(stderr, "rd_kafka_new: %s\n", err);
+        return -1;
+    }
+    int rc = rdk_create_topics(rk, &topic, 1, partitions);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
 #endif

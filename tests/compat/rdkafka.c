@@ -44,16 +44,6 @@ static size_t value_of(int i, uint8_t *buf)
     return len;
 }
 
-static int create_topic(const char *broker, const char *topic, int partitions)
-{
-    char err[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, rdk_conf(broker, NULL), err, sizeof err);
-    int rc = rk ? rdk_create_topics(rk, &topic, 1, partitions) : -1;
-    if (rk)
-        rd_kafka_destroy(rk);
-    return rc;
-}
-
 static int delivered, delivery_errors;
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -138,7 +128,7 @@ static void test_codecs(const char *broker)
     for (size_t c = 0; c < 5; c++) {
         char topic[64], err[512];
         snprintf(topic, sizeof topic, "codec-%s", codecs[c]);
-        create_topic(broker, topic, 3);
+        rdk_create_topic(broker, topic, 3);
         result(produce(broker, topic, n, codecs[c], -1) == 0,
                "librdkafka produces %d records compressed with %s", n, codecs[c]);
         rd_kafka_t *rk = rd_kafka_new(
@@ -275,8 +265,8 @@ static void write_committed(const char *broker, const char *topic, const char *f
 
 static void test_group(const char *broker, const char *topic, const char *file)
 {
-    result(create_topic(broker, topic, PARTITIONS) == 0, "CreateTopics makes a %d-partition topic",
-           PARTITIONS);
+    result(rdk_create_topic(broker, topic, PARTITIONS) == 0,
+           "CreateTopics makes a %d-partition topic", PARTITIONS);
     result(produce(broker, topic, GROUP_N, "lz4", -1) == 0, "%d records produced", GROUP_N);
     seen = calloc(GROUP_N, 1);
     struct member m[3] = {0};

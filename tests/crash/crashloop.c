@@ -338,23 +338,12 @@ static bool producer_send(struct producer *pr, const char *topic)
     return false;
 }
 
-static int create_topic(const char *broker, const char *topic, int partitions)
-{
-    char err[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, rdk_conf(broker, NULL), err, sizeof err);
-    if (!rk)
-        die("rd_kafka_new: %s", err);
-    int rc = rdk_create_topics(rk, &topic, 1, partitions);
-    rd_kafka_destroy(rk);
-    return rc;
-}
-
 static int cmd_produce(const char *broker, const char *topic, const char *dir, int n, int idem,
                        int partitions, double rate)
 {
     static const char *const codecs[] = {"none", "lz4", "zstd", "gzip", "snappy"};
     static struct producer prs[MAX_PRODUCERS];
-    if (create_topic(broker, topic, partitions))
+    if (rdk_create_topic(broker, topic, partitions))
         die("cannot create topic %s", topic);
     signal(SIGTERM, on_stop);
     signal(SIGINT, on_stop);
