@@ -111,6 +111,18 @@ void request_respond(struct request *rq, void *resp)
     pending_finish(rq->pd);
 }
 
+void request_refuse(struct request *rq, const char *why)
+{
+    const struct kafka_api *api = kafka_api_find(rq->hdr.api_key);
+    log_warn_every("brook.network", "closing %s: %s v%d request refused: %s", rq->c->peer,
+                   api ? api->name : "unknown", rq->version, why);
+    metrics_request(&rq->c->b->metrics, rq->hdr.api_key, true);
+    rq->pd->noreply = true;
+    rq->pd->resp = NULL;
+    conn_close(rq->c, why);
+    pending_finish(rq->pd);
+}
+
 /* Queue a new pending on c, in order. */
 static struct pending *pending_new(struct conn *c, const struct kafka_request_header *h)
 {

@@ -187,6 +187,10 @@ void broker_advertised(struct broker *b, const char **host, int *port);
 void dispatch_request(struct conn *c, uint8_t *frame, size_t len);
 /* Reply to rq now with resp (allocated in rq->pd->arena). */
 void request_respond(struct request *rq, void *resp);
+/* Answer rq by closing its connection, as Kafka does for a request it cannot
+ * answer (its response would pass a limit): one rate-limited warning names why.
+ * Use only when Kafka has no error code for the case. rq is finished. */
+void request_refuse(struct request *rq, const char *why);
 /* Allocate a zero-initialised response struct for rq's api/version. */
 void *response_new(struct request *rq);
 /* A NUL-terminated copy of s in the pending's arena ("" for null). */

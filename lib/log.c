@@ -8,7 +8,9 @@
 #include "lib/log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,10 +51,9 @@ void log_set_level(enum log_level l)
     __atomic_store_n(&level, (int)l, __ATOMIC_RELAXED);
 }
 
-void log_write(enum log_level l, const char *component, const char *fmt, ...)
+static void log_vwrite(enum log_level l, const char *component, const char *prefix, const char *fmt,
+                       va_list ap)
 {
-    if (l < log_get_level() || l >= LOG_OFF)
-        return;
     char line[2048];
     struct timeval tv;
     struct tm tm;
@@ -61,11 +62,9 @@ void log_write(enum log_level l, const char *component, const char *fmt, ...)
     size_t n = strftime(line, sizeof line, "[%Y-%m-%d %H:%M:%S", &tm);
     n += (size_t)snprintf(line + n, sizeof line - n, ",%03d] %s ", (int)(tv.tv_usec / 1000),
                           names[l]);
+    n += (size_t)snprintf(line + n, sizeof line - n, "%s", prefix);
     char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
     int m = vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     size_t len = m < 0 ? 0 : (size_t)m < sizeof msg ? (size_t)m : sizeof msg - 1;
     for (size_t i = 0; i < len && n < sizeof line - 64; i++) { /* room for the component */
         unsigned char ch = (unsigned char)msg[i];
@@ -78,4 +77,53 @@ void log_write(enum log_level l, const char *component, const char *fmt, ...)
     n += m > 0 ? (size_t)m : 0;
     ssize_t w = write(STDERR_FILENO, line, n);
     (void)w;
+}
+
+void log_write(enum log_level l, const char *component, const char *fmt, ...)
+{
+    if (l < log_get_level() || l >= LOG_OFF)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_vwrite(l, component, "", fmt, ap);
+    va_end(ap);
+}
+
+static pthread_mutex_t limit_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void log_write_limited(struct log_limit *lim, enum log_level l, const char *component,
+                       const char *fmt, ...)
+{
+    if (l < log_get_level() || l >= LOG_OFF)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    long long left_out = 0, since_ms = 0;
+    pthread_mutex_lock(&limit_mu);
+    if (!lim->window_ms || now - lim->window_ms >= LOG_EVERY_MS) {
+        lim->window_ms = now;
+        lim->written = 0;
+    }
+    bool write_it = lim->written < LOG_EVERY_BURST;
+    if (write_it) {
+        lim->written++;
+        left_out = lim->suppressed;
+        since_ms = now - lim->last_ms;
+        lim->suppressed = 0;
+        lim->last_ms = now;
+    } else {
+        lim->suppressed++;
+    }
+    pthread_mutex_unlock(&limit_mu);
+    if (!write_it)
+        return;
+    char prefix[96] = "";
+    if (left_out)
+        snprintf(prefix, sizeof prefix, "(%lld more like this in the last %lld s) ", left_out,
+                 (since_ms + 999) / 1000);
+    va_list ap;
+    va_start(ap, fmt);
+    log_vwrite(l, component, prefix, fmt, ap);
+    va_end(ap);
 }

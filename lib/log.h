@@ -24,6 +24,29 @@ int log_level_parse(const char *s, enum log_level *out);
 void log_write(enum log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * A call site whose cause a peer controls (a refused connection, a hostile request)
+ * must not let the peer fill the disk: log_warn_every() writes at most
+ * LOG_EVERY_BURST lines per LOG_EVERY_MS from one call site, counts the rest, and
+ * prefixes the next line it writes with how many it left out ("... 58900000 more in
+ * the last 10 s"). Thread-safe; the state is one static per call site.
+ */
+#define LOG_EVERY_MS    10000
+#define LOG_EVERY_BURST 5
+struct log_limit {
+    long long window_ms;  /* monotonic start of the current window (0: none yet) */
+    long long written;    /* lines written in this window */
+    long long suppressed; /* lines left out since the last one written */
+    long long last_ms;    /* monotonic: when the last line was written */
+};
+void log_write_limited(struct log_limit *limit, enum log_level level, const char *component,
+                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+#define log_warn_every(c, ...)                                                                     \
+    do {                                                                                           \
+        static struct log_limit log_limit_;                                                        \
+        log_write_limited(&log_limit_, LOG_WARN, c, __VA_ARGS__);                                  \
+    } while (0)
+
 #define log_debug(c, ...) log_write(LOG_DEBUG, c, __VA_ARGS__)
 #define log_info(c, ...)  log_write(LOG_INFO, c, __VA_ARGS__)
 #define log_warn(c, ...)  log_write(LOG_WARN, c, __VA_ARGS__)
