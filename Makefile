@@ -74,19 +74,20 @@ endif
 
 # --- libbrook: the client library, static and shared, with its pkg-config file -----------
 LIBBROOK_OBJ := $(client_OBJ) $(proto_OBJ) $(lib_OBJ)
-PIC_OBJ      := $(patsubst $(BUILD)/%,$(BUILD)/pic/%,$(LIBBROOK_OBJ))
+PIC_OBJ      := $(patsubst $(BUILD)/%,$(BUILD)/so/%,$(LIBBROOK_OBJ))
 ifneq ($(wildcard client/brook.h),)
 PROGRAMS += $(BUILD)/libbrook.a $(BUILD)/libbrook.so $(BUILD)/brook.pc
 endif
 $(BUILD)/libbrook.a: $(LIBBROOK_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
-$(BUILD)/pic/%.o: %.c
+# hidden visibility: libbrook.so exports only what brook.h marks BROOK_API (tests/cli/exports.sh)
+$(BUILD)/so/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC -fPIC $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
-$(BUILD)/libbrook.so: $(PIC_OBJ)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+$(BUILD)/libbrook.so: $(PIC_OBJ) client/brook.h # brook.h decides what is exported
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libbrook.so.0 -o $@ $^ \
+	$(Q)$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libbrook.so.0 -o $@ $(filter %.o,$^) \
 		$(shell pkg-config --libs zlib liblz4 libzstd 2>/dev/null) -lpthread
 # regenerated every time: it names PREFIX, which may differ from one make to the next
 .PHONY: $(BUILD)/brook.pc
