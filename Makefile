@@ -101,7 +101,7 @@ $(BUILD)/brook.pc:
 
 # --- install ---------------------------------------------------------------------------------
 PREFIX  ?= /usr/local
-VERSION := 0.1.0
+VERSION := $(shell sed -n 's/^.define BROOK_VERSION "\(.*\)"$$/\1/p' lib/version.h)
 DESTDIR ?=
 .PHONY: install
 install: all

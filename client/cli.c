@@ -35,8 +35,8 @@
 #include <unistd.h>
 
 #include "client/brook.h"
+#include "lib/version.h"
 
-#define VERSION         "0.1.0"
 #define DEFAULT_BROKERS "localhost:9092"
 #define READ_CHUNK      (1u << 20)
 #define OUT_FLUSH       (256u << 10)
@@ -1294,7 +1294,7 @@ int main(int argc, char **argv)
             return 0;
         }
         if (opt == 'V') {
-            printf("brook %s\n", VERSION);
+            printf("brook %s\n", BROOK_VERSION);
             return 0;
         }
         if (opt == '?')
