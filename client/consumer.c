@@ -34,15 +34,7 @@
 #include "client/private.h"
 #include "proto/kafka_errors.h"
 
-#define FETCH_VMIN 4
-#define FETCH_VMAX 12
-#define LO_VMIN    1
-#define LO_VMAX    6
-#define OC_VMIN    2
-#define OC_VMAX    8
-#define OF_VMIN    1
-#define OF_VMAX    7
-#define ERRQ       16
+#define ERRQ 16
 
 enum cp_state { CP_COMMITTED, CP_RESOLVE, CP_WAITING, CP_ACTIVE, CP_FAILED };
 
@@ -487,7 +479,7 @@ static void run_committed(struct brook_client *c)
     struct conn *k = n ? grp_coordinator(c) : NULL;
     if (!k)
         return;
-    struct req *rq = req_new(KAFKA_API_OFFSET_FETCH, OF_VMIN, OF_VMAX, on_offset_fetch, NULL);
+    struct req *rq = req_new(KAFKA_API_OFFSET_FETCH, on_offset_fetch, NULL);
     if (!rq || preqs_init(rq, cs, k, n, false)) {
         req_free(rq);
         return;
@@ -572,7 +564,7 @@ static void on_list_offsets(struct brook_client *c, struct req *rq, int err, str
 static int send_list_offsets(struct brook_client *c, struct conn *k, struct cpart **v, size_t n)
 {
     struct consumer *cs = c->cons;
-    struct req *rq = req_new(KAFKA_API_LIST_OFFSETS, LO_VMIN, LO_VMAX, on_list_offsets, NULL);
+    struct req *rq = req_new(KAFKA_API_LIST_OFFSETS, on_list_offsets, NULL);
     if (!rq || preqs_init(rq, cs, k, n, false))
         goto oom;
     struct kafka_list_offsets_req *b = rq->body;
@@ -800,7 +792,7 @@ static bool fetchable(struct brook_client *c, struct cpart *p)
 
 static void send_fetch(struct brook_client *c, struct conn *k, struct cpart **v, size_t n)
 {
-    struct req *rq = req_new(KAFKA_API_FETCH, FETCH_VMIN, FETCH_VMAX, on_fetch, NULL);
+    struct req *rq = req_new(KAFKA_API_FETCH, on_fetch, NULL);
     if (!rq || preqs_init(rq, c->cons, k, n, false)) {
         req_free(rq);
         return;
@@ -1115,7 +1107,7 @@ static void run_commit(struct brook_client *c)
     struct conn *k = grp_coordinator(c);
     if (!k)
         return;
-    struct req *rq = req_new(KAFKA_API_OFFSET_COMMIT, OC_VMIN, OC_VMAX, on_commit, NULL);
+    struct req *rq = req_new(KAFKA_API_OFFSET_COMMIT, on_commit, NULL);
     if (!rq || preqs_init(rq, cs, k, n, true))
         goto fail;
     struct preqs *pr = rq->arg;

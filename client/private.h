@@ -133,9 +133,20 @@ struct req {
     struct req *next;
 };
 
-/* A request for api key with versions vmin..vmax, its body allocated zeroed and
- * set to the schema's defaults. NULL when out of memory. */
-struct req *req_new(int16_t key, int16_t vmin, int16_t vmax, req_cb *cb, void *arg);
+/* The versions the client sends an api at. */
+struct req_range {
+    int16_t key; /* enum kafka_api_key */
+    int16_t vmin, vmax;
+};
+
+/* The client's range for api key (conn.c holds every one), or NULL for an api it
+ * never sends. */
+const struct req_range *req_range(int16_t key);
+
+/* A request for api key at the versions req_range() gives (a caller may narrow
+ * rq->vmin..vmax), its body allocated zeroed and set to the schema's defaults. NULL
+ * when out of memory or for an api without a range. */
+struct req *req_new(int16_t key, req_cb *cb, void *arg);
 void req_free(struct req *rq);
 
 /* Copy a C string into the request's arena as a kstr; {NULL,-1} for NULL. Sets
@@ -188,9 +199,9 @@ void conn_free(struct conn *k);
  * (connecting if needed). Never runs callbacks. */
 void conn_send(struct conn *k, struct req *rq);
 
-/* Whether k can take a request of api key at some version in [vmin, vmax] now:
- * ready and the versions overlap. */
-bool conn_supports(const struct conn *k, int16_t key, int16_t vmin, int16_t vmax);
+/* Whether k can take a request of api key now: ready, and its versions overlap
+ * the client's range for key. */
+bool conn_supports(const struct conn *k, int16_t key);
 
 /* Bytes queued for writing on k. */
 size_t conn_pending_out(const struct conn *k);
@@ -454,8 +465,5 @@ void sync_free_all(struct brook_client *c);
 /* A result block: an arena whose first allocation is the public struct. */
 void *result_new(size_t size, struct arena **a);
 void result_free(void *pub);
-
-/* NUL-terminated copy of a kstr in a (empty string for null); NULL on OOM. */
-char *arena_kstr(struct arena *a, struct kstr s);
 
 #endif
