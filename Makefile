@@ -42,7 +42,7 @@ LIBS        = $(PKG_LIBS) -lpthread -lm
 # --- modules: each directory is one static archive --------------------------------
 MODULES := lib proto store fs broker client
 define module_rules
-$(1)_SRC := $$(filter-out $(1)/main.c $(1)/cli.c,$$(wildcard $(1)/*.c))
+$(1)_SRC := $$(filter-out $(1)/main.c,$$(wildcard $(1)/*.c))
 $(1)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$($(1)_SRC))
 $(BUILD)/$(1).a: $$($(1)_OBJ)
 	@mkdir -p $$(@D)
@@ -66,9 +66,10 @@ PROGRAMS += $(BUILD)/brookd
 $(BUILD)/brookd: $(BUILD)/broker/main.o $(SERVER_A)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 endif
-ifneq ($(wildcard client/cli.c),)
+CLI_SRC := $(wildcard client/cli/*.c)
+ifneq ($(CLI_SRC),)
 PROGRAMS += $(BUILD)/brook
-$(BUILD)/brook: $(BUILD)/client/cli.o $(CLIENT_A)
+$(BUILD)/brook: $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC)) $(CLIENT_A)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 endif
 
@@ -109,7 +110,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 $(BUILD)/brookd $(DESTDIR)$(PREFIX)/bin/
-	$(if $(wildcard client/cli.c),install -m 755 $(BUILD)/brook $(DESTDIR)$(PREFIX)/bin/)
+	$(if $(CLI_SRC),install -m 755 $(BUILD)/brook $(DESTDIR)$(PREFIX)/bin/)
 	$(if $(wildcard client/brook.h),install -m 644 $(BUILD)/libbrook.a $(DESTDIR)$(PREFIX)/lib/)
 	$(if $(wildcard client/brook.h),install -m 755 $(BUILD)/libbrook.so \
 		$(DESTDIR)$(PREFIX)/lib/libbrook.so.0)
