@@ -42,7 +42,7 @@ LIBS        = $(PKG_LIBS) -lpthread -lm
 # --- modules: each directory is one static archive --------------------------------
 MODULES := lib proto store fs broker client
 define module_rules
-$(1)_SRC := $$(filter-out $(1)/main.c $(1)/cli.c,$$(wildcard $(1)/*.c))
+$(1)_SRC := $$(filter-out $(1)/main.c,$$(wildcard $(1)/*.c))
 $(1)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$($(1)_SRC))
 $(BUILD)/$(1).a: $$($(1)_OBJ)
 	@mkdir -p $$(@D)
@@ -66,27 +66,29 @@ PROGRAMS += $(BUILD)/brookd
 $(BUILD)/brookd: $(BUILD)/broker/main.o $(SERVER_A)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 endif
-ifneq ($(wildcard client/cli.c),)
+CLI_SRC := $(wildcard client/cli/*.c)
+ifneq ($(CLI_SRC),)
 PROGRAMS += $(BUILD)/brook
-$(BUILD)/brook: $(BUILD)/client/cli.o $(CLIENT_A)
+$(BUILD)/brook: $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC)) $(CLIENT_A)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 endif
 
 # --- libbrook: the client library, static and shared, with its pkg-config file -----------
 LIBBROOK_OBJ := $(client_OBJ) $(proto_OBJ) $(lib_OBJ)
-PIC_OBJ      := $(patsubst $(BUILD)/%,$(BUILD)/pic/%,$(LIBBROOK_OBJ))
+PIC_OBJ      := $(patsubst $(BUILD)/%,$(BUILD)/so/%,$(LIBBROOK_OBJ))
 ifneq ($(wildcard client/brook.h),)
 PROGRAMS += $(BUILD)/libbrook.a $(BUILD)/libbrook.so $(BUILD)/brook.pc
 endif
 $(BUILD)/libbrook.a: $(LIBBROOK_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
-$(BUILD)/pic/%.o: %.c
+# hidden visibility: libbrook.so exports only what brook.h marks BROOK_API (tests/cli/exports.sh)
+$(BUILD)/so/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC -fPIC $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
-$(BUILD)/libbrook.so: $(PIC_OBJ)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+$(BUILD)/libbrook.so: $(PIC_OBJ) client/brook.h # brook.h decides what is exported
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libbrook.so.0 -o $@ $^ \
+	$(Q)$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libbrook.so.0 -o $@ $(filter %.o,$^) \
 		$(shell pkg-config --libs zlib liblz4 libzstd 2>/dev/null) -lpthread
 # regenerated every time: it names PREFIX, which may differ from one make to the next
 .PHONY: $(BUILD)/brook.pc
@@ -100,7 +102,7 @@ $(BUILD)/brook.pc:
 
 # --- install ---------------------------------------------------------------------------------
 PREFIX  ?= /usr/local
-VERSION := 0.1.0
+VERSION := $(shell sed -n 's/^.define BROOK_VERSION "\(.*\)"$$/\1/p' lib/version.h)
 DESTDIR ?=
 .PHONY: install
 install: all
@@ -108,7 +110,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 $(BUILD)/brookd $(DESTDIR)$(PREFIX)/bin/
-	$(if $(wildcard client/cli.c),install -m 755 $(BUILD)/brook $(DESTDIR)$(PREFIX)/bin/)
+	$(if $(CLI_SRC),install -m 755 $(BUILD)/brook $(DESTDIR)$(PREFIX)/bin/)
 	$(if $(wildcard client/brook.h),install -m 644 $(BUILD)/libbrook.a $(DESTDIR)$(PREFIX)/lib/)
 	$(if $(wildcard client/brook.h),install -m 755 $(BUILD)/libbrook.so \
 		$(DESTDIR)$(PREFIX)/lib/libbrook.so.0)

@@ -16,8 +16,7 @@
 #include <string.h>
 
 #include "lib/props.h"
-
-#define VERSION "0.1.0"
+#include "lib/version.h"
 
 static char errbuf[512];
 
@@ -197,7 +196,7 @@ int broker_config_from_args(struct broker_config *c, int argc, char **argv, cons
             usage();
             return 1;
         } else if (o == 'V') {
-            printf("brookd %s\n", VERSION);
+            printf("brookd %s\n", BROOK_VERSION);
             return 1;
         } else if (o == '?') {
             return set_err(err, "unknown option; see brookd --help%s%s", "", "");

@@ -21,8 +21,6 @@
 #include "proto/kafka_errors.h"
 
 #define RESULT_LIMIT (512u << 20)
-#define MD_VMIN      1
-#define ANY_VMAX     12 /* clamped to what the schema knows */
 
 /* ---- result blocks ---- */
 
@@ -58,11 +56,6 @@ void result_free(void *pub)
     free(a);
 }
 
-char *arena_kstr(struct arena *a, struct kstr s)
-{
-    return arena_strndup(a, s.p ? s.p : "", s.len > 0 ? (size_t)s.len : 0);
-}
-
 /* ---- partition offsets ---- */
 
 struct tpo {
@@ -77,7 +70,7 @@ struct tpo {
 static int send_offsets(struct brook_client *c, struct conn *k, struct tpo *v, size_t n,
                         int32_t leader, int64_t deadline)
 {
-    struct req *rq = req_new(KAFKA_API_LIST_OFFSETS, 1, ANY_VMAX, NULL, NULL);
+    struct req *rq = req_new(KAFKA_API_LIST_OFFSETS, NULL, NULL);
     struct kafka_list_offsets_req *b = rq ? rq->body : NULL;
     if (!rq || !(b->topics = arena_calloc(&rq->arena, n, sizeof *b->topics))) {
         req_free(rq);
@@ -150,7 +143,7 @@ static int lookup_offsets(struct brook_client *c, struct tpo *v, size_t n, int64
 static int metadata_call(struct brook_client *c, const char *const *topics, size_t n,
                          int64_t deadline, struct resp **out)
 {
-    struct req *rq = req_new(KAFKA_API_METADATA, MD_VMIN, ANY_VMAX, NULL, NULL);
+    struct req *rq = req_new(KAFKA_API_METADATA, NULL, NULL);
     if (!rq)
         return -ENOMEM;
     struct kafka_metadata_req *b = rq->body;
@@ -232,7 +225,7 @@ static int build_metadata(struct brook_client *c, const struct resp *rs,
     if (!md)
         return -ENOMEM;
     md->controller_id = r->controller_id;
-    md->cluster_id = kstr_is_null(r->cluster_id) ? NULL : arena_kstr(a, r->cluster_id);
+    md->cluster_id = kstr_is_null(r->cluster_id) ? NULL : kstr_dup(a, r->cluster_id);
     md->orig_broker_id = rs->conn->node;
     char name[300];
     snprintf(name, sizeof name, "%s:%d", rs->conn->host, rs->conn->port);
@@ -243,14 +236,14 @@ static int build_metadata(struct brook_client *c, const struct resp *rs,
         goto oom;
     for (int32_t i = 0; i < r->n_brokers; i++) {
         bs[i] = (struct brook_broker_info){
-            r->brokers[i].node_id, arena_kstr(a, r->brokers[i].host), r->brokers[i].port,
-            kstr_is_null(r->brokers[i].rack) ? NULL : arena_kstr(a, r->brokers[i].rack)};
+            r->brokers[i].node_id, kstr_dup(a, r->brokers[i].host), r->brokers[i].port,
+            kstr_is_null(r->brokers[i].rack) ? NULL : kstr_dup(a, r->brokers[i].rack)};
         if (!bs[i].host)
             goto oom;
     }
     for (int32_t i = 0; i < r->n_topics; i++) {
         const struct kafka_metadata_resp_topic *rt = &r->topics[i];
-        ts[i].name = arena_kstr(a, rt->name);
+        ts[i].name = kstr_dup(a, rt->name);
         ts[i].err = kerr(rt->error_code);
         ts[i].internal = rt->is_internal;
         if (!ts[i].name || fill_partitions(a, &ts[i], rt))
@@ -373,7 +366,7 @@ static int create_once(struct brook_client *c, const char *name, int32_t partiti
                        int16_t replication, const char *const *configs, int64_t deadline,
                        int timeout_ms)
 {
-    struct req *rq = req_new(KAFKA_API_CREATE_TOPICS, 0, ANY_VMAX, NULL, NULL);
+    struct req *rq = req_new(KAFKA_API_CREATE_TOPICS, NULL, NULL);
     if (!rq)
         return -ENOMEM;
     struct kafka_create_topics_req *b = rq->body;
@@ -425,7 +418,7 @@ int brook_topic_delete(struct brook_client *c, const char *name, int timeout_ms)
     if (!name || !*name)
         return -EINVAL;
     int64_t deadline = client_deadline(c, timeout_ms);
-    struct req *rq = req_new(KAFKA_API_DELETE_TOPICS, 0, ANY_VMAX, NULL, NULL);
+    struct req *rq = req_new(KAFKA_API_DELETE_TOPICS, NULL, NULL);
     if (!rq)
         return -ENOMEM;
     struct kafka_delete_topics_req *b = rq->body;
@@ -481,7 +474,7 @@ static int add_listing(struct arena *a, struct brook_group_listing **v, size_t *
         *cap = nc;
     }
     (*v)[*n] =
-        (struct brook_group_listing){arena_kstr(a, g->group_id), arena_kstr(a, g->protocol_type)};
+        (struct brook_group_listing){kstr_dup(a, g->group_id), kstr_dup(a, g->protocol_type)};
     if (!(*v)[*n].group_id || !(*v)[*n].protocol_type)
         return -ENOMEM;
     (*n)++;
@@ -511,7 +504,7 @@ int brook_groups_list(struct brook_client *c, int timeout_ms, struct brook_group
     size_t nb = md_brokers(c, ids, 256);
     for (size_t i = 0; i < nb && !rc; i++) {
         struct conn *k = md_broker_conn(c, ids[i]);
-        struct req *rq = k ? req_new(KAFKA_API_LIST_GROUPS, 0, ANY_VMAX, NULL, NULL) : NULL;
+        struct req *rq = k ? req_new(KAFKA_API_LIST_GROUPS, NULL, NULL) : NULL;
         struct resp *rs;
         if (!rq) {
             rc = -ENOMEM;
@@ -545,7 +538,7 @@ void brook_group_list_free(struct brook_group_list *l)
 static int coordinator_sync(struct brook_client *c, const char *group, int64_t deadline,
                             struct conn **out)
 {
-    struct req *rq = req_new(KAFKA_API_FIND_COORDINATOR, 0, 3, NULL, NULL);
+    struct req *rq = req_new(KAFKA_API_FIND_COORDINATOR, NULL, NULL);
     if (!rq)
         return -ENOMEM;
     struct kafka_find_coordinator_req *b = rq->body;
@@ -564,7 +557,7 @@ static int coordinator_sync(struct brook_client *c, const char *group, int64_t d
     if (!rc) {
         *out = md_broker_conn(c, r->node_id);
         if (!*out) {
-            char *host = arena_kstr(&rs->arena, r->host);
+            char *host = kstr_dup(&rs->arena, r->host);
             *out = host ? conn_new(c, r->node_id, host, r->port) : NULL;
         }
         rc = *out ? 0 : -ENOMEM;
@@ -576,7 +569,7 @@ static int coordinator_sync(struct brook_client *c, const char *group, int64_t d
 static int describe_call(struct brook_client *c, struct conn *k, const char *group,
                          int64_t deadline, struct resp **out)
 {
-    struct req *rq = req_new(KAFKA_API_DESCRIBE_GROUPS, 0, ANY_VMAX, NULL, NULL);
+    struct req *rq = req_new(KAFKA_API_DESCRIBE_GROUPS, NULL, NULL);
     if (!rq)
         return -ENOMEM;
     struct kafka_describe_groups_req *b = rq->body;
@@ -606,9 +599,11 @@ static int describe_call(struct brook_client *c, struct conn *k, const char *gro
 static int offset_fetch_call(struct brook_client *c, struct conn *k, const char *group,
                              int64_t deadline, struct resp **out)
 {
-    struct req *rq = req_new(KAFKA_API_OFFSET_FETCH, 2, ANY_VMAX, NULL, NULL);
+    struct req *rq = req_new(KAFKA_API_OFFSET_FETCH, NULL, NULL);
     if (!rq)
         return -ENOMEM;
+    if (rq->vmin < 2)
+        rq->vmin = 2; /* null topics, "every partition", came with v2 */
     struct kafka_offset_fetch_req *b = rq->body;
     int err = 0;
     b->group_id = req_str(rq, group, &err);
@@ -684,19 +679,19 @@ static int build_members(struct group_build *gb, const struct kafka_describe_gro
 {
     struct brook_group_info *g = gb->g;
     struct arena *a = gb->a;
-    g->group_id = arena_kstr(a, rg->group_id);
-    g->state = arena_kstr(a, rg->group_state);
-    g->protocol_type = arena_kstr(a, rg->protocol_type);
-    g->protocol = arena_kstr(a, rg->protocol_data);
+    g->group_id = kstr_dup(a, rg->group_id);
+    g->state = kstr_dup(a, rg->group_state);
+    g->protocol_type = kstr_dup(a, rg->protocol_type);
+    g->protocol = kstr_dup(a, rg->protocol_data);
     struct brook_member_info *m = arena_calloc(a, (size_t)rg->n_members + 1, sizeof *m);
     if (!g->group_id || !g->state || !g->protocol_type || !g->protocol || !m)
         return -ENOMEM;
     bool consumer = kstr_eq(rg->protocol_type, "consumer");
     for (int32_t i = 0; i < rg->n_members; i++) {
         const struct kafka_describe_groups_resp_member *rm = &rg->members[i];
-        m[i].member_id = arena_kstr(a, rm->member_id);
-        m[i].client_id = arena_kstr(a, rm->client_id);
-        m[i].client_host = arena_kstr(a, rm->client_host);
+        m[i].member_id = kstr_dup(a, rm->member_id);
+        m[i].client_id = kstr_dup(a, rm->client_id);
+        m[i].client_host = kstr_dup(a, rm->client_host);
         if (!m[i].member_id || !m[i].client_id || !m[i].client_host)
             return -ENOMEM;
         struct brook_tp *tps;
@@ -723,7 +718,7 @@ static int build_members(struct group_build *gb, const struct kafka_describe_gro
 static int build_committed(struct group_build *gb, const struct kafka_offset_fetch_resp *r)
 {
     for (int32_t t = 0; t < r->n_topics; t++) {
-        char *topic = arena_kstr(gb->a, r->topics[t].name);
+        char *topic = kstr_dup(gb->a, r->topics[t].name);
         if (!topic)
             return -ENOMEM;
         for (int32_t p = 0; p < r->topics[t].n_partitions; p++) {
@@ -873,7 +868,7 @@ static int seek_targets(struct brook_client *c, struct tpo *v, size_t n,
 static int commit_offsets(struct brook_client *c, struct conn *k, const char *group,
                           const struct tpo *v, size_t n, int64_t deadline)
 {
-    struct req *rq = req_new(KAFKA_API_OFFSET_COMMIT, 2, ANY_VMAX, NULL, NULL);
+    struct req *rq = req_new(KAFKA_API_OFFSET_COMMIT, NULL, NULL);
     if (!rq)
         return -ENOMEM;
     struct kafka_offset_commit_req *b = rq->body;
@@ -989,7 +984,7 @@ int brook_group_delete(struct brook_client *c, const char *group, int timeout_ms
     int rc = coordinator_sync(c, group, deadline, &k);
     if (rc)
         return rc;
-    struct req *rq = req_new(KAFKA_API_DELETE_GROUPS, 0, ANY_VMAX, NULL, NULL);
+    struct req *rq = req_new(KAFKA_API_DELETE_GROUPS, NULL, NULL);
     if (!rq)
         return -ENOMEM;
     struct kafka_delete_groups_req *b = rq->body;

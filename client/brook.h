@@ -40,6 +40,15 @@
 extern "C" {
 #endif
 
+/* Marks the library's functions: libbrook.so is built with hidden visibility, so
+ * only what is declared here is exported and its insides (log_write, hmap_*, ...)
+ * cannot clash with an application's own symbols. */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define BROOK_API __attribute__((visibility("default")))
+#else
+#define BROOK_API
+#endif
+
 /* ---- errors ------------------------------------------------------------------------- */
 
 /* brook's own error codes, outside errno's range. */
@@ -69,7 +78,7 @@ static inline int brook_err_kafka_code(int err)
 }
 
 /* A static, human-readable description of any libbrook error (or of 0). */
-const char *brook_strerror(int err);
+BROOK_API const char *brook_strerror(int err);
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
@@ -82,13 +91,13 @@ const char *brook_strerror(int err);
 struct brook_conf;
 
 /* A configuration with every default; NULL when out of memory. */
-struct brook_conf *brook_conf_new(void);
+BROOK_API struct brook_conf *brook_conf_new(void);
 
 /* Set key to value (copied). 0, BROOK_ERR_CONFIG for an unknown key or a value out
  * of range, -ENOMEM. */
-int brook_conf_set(struct brook_conf *conf, const char *key, const char *value);
+BROOK_API int brook_conf_set(struct brook_conf *conf, const char *key, const char *value);
 
-void brook_conf_free(struct brook_conf *conf);
+BROOK_API void brook_conf_free(struct brook_conf *conf);
 
 struct brook_delivery;
 struct brook_tp;
@@ -105,8 +114,10 @@ enum brook_rebalance_event {
 typedef void brook_rebalance_cb(void *arg, int event, const struct brook_tp *parts, size_t n);
 
 /* Set the delivery report and rebalance callbacks (NULL: none). */
-void brook_conf_set_delivery_cb(struct brook_conf *conf, brook_delivery_cb *cb, void *arg);
-void brook_conf_set_rebalance_cb(struct brook_conf *conf, brook_rebalance_cb *cb, void *arg);
+BROOK_API void brook_conf_set_delivery_cb(struct brook_conf *conf, brook_delivery_cb *cb,
+                                          void *arg);
+BROOK_API void brook_conf_set_rebalance_cb(struct brook_conf *conf, brook_rebalance_cb *cb,
+                                           void *arg);
 
 /* ---- the client --------------------------------------------------------------------- */
 
@@ -115,7 +126,7 @@ struct brook_client;
 /* Create a client from conf (which the caller still owns and frees). Connects
  * lazily. 0, BROOK_ERR_CONFIG (no usable bootstrap.servers), -ENOMEM, or -errno when
  * the event loop cannot be set up. */
-int brook_client_new(const struct brook_conf *conf, struct brook_client **out);
+BROOK_API int brook_client_new(const struct brook_conf *conf, struct brook_client **out);
 
 /*
  * Free the client and everything it owns, closing connections at once: records not
@@ -123,20 +134,20 @@ int brook_client_new(const struct brook_conf *conf, struct brook_client **out);
  * dropped (the broker times it out). Call brook_flush() and brook_consumer_close()
  * first for a clean end. NULL is a no-op.
  */
-void brook_client_free(struct brook_client *c);
+BROOK_API void brook_client_free(struct brook_client *c);
 
 /* Block until the cluster's metadata has been read from a broker, to fail early
  * and clearly. 0, BROOK_ERR_NO_BROKERS (the last connection error is in *why when
  * why is not NULL), -ETIMEDOUT. */
-int brook_client_connect(struct brook_client *c, int timeout_ms, int *why);
+BROOK_API int brook_client_connect(struct brook_client *c, int timeout_ms, int *why);
 
 /* The file descriptor to watch for readability in an event loop (an epoll set of
  * the client's sockets). Owned by the client. */
-int brook_client_fd(const struct brook_client *c);
+BROOK_API int brook_client_fd(const struct brook_client *c);
 
 /* Milliseconds until brook_poll() has timer work to do: 0 when it has work now,
  * -1 when it has none at all. */
-int brook_client_timeout(const struct brook_client *c);
+BROOK_API int brook_client_timeout(const struct brook_client *c);
 
 /*
  * Do the client's work: I/O that is ready, timers that are due, requests that can
@@ -144,7 +155,7 @@ int brook_client_timeout(const struct brook_client *c);
  * -1: until something happens) when there is nothing to do at once. Returns the
  * number of callbacks run (0 or more) or a negative error of the event loop itself.
  */
-int brook_poll(struct brook_client *c, int timeout_ms);
+BROOK_API int brook_poll(struct brook_client *c, int timeout_ms);
 
 /* ---- producing -------------------------------------------------------------------------- */
 
@@ -199,19 +210,19 @@ struct brook_delivery {
  * -ENOBUFS when buffer.memory is used up (poll, then try again); -EMSGSIZE when the
  * record alone exceeds max.request.size; -EINVAL for a bad record; -ENOMEM.
  */
-int brook_produce(struct brook_client *c, const struct brook_record *r, void *opaque);
+BROOK_API int brook_produce(struct brook_client *c, const struct brook_record *r, void *opaque);
 
 /* Produce one record and wait for its delivery report (up to timeout_ms): returns
  * the report's err, and fills *d (if not NULL; d->topic is then NULL). */
-int brook_produce_sync(struct brook_client *c, const struct brook_record *r, int timeout_ms,
-                       struct brook_delivery *d);
+BROOK_API int brook_produce_sync(struct brook_client *c, const struct brook_record *r,
+                                 int timeout_ms, struct brook_delivery *d);
 
 /* Send every queued record now and wait until all have their delivery reports.
  * 0, or -ETIMEDOUT with records still outstanding. */
-int brook_flush(struct brook_client *c, int timeout_ms);
+BROOK_API int brook_flush(struct brook_client *c, int timeout_ms);
 
 /* Records queued or in flight, not yet reported. */
-size_t brook_outstanding(const struct brook_client *c);
+BROOK_API size_t brook_outstanding(const struct brook_client *c);
 
 /* ---- consuming ---------------------------------------------------------------------------- */
 
@@ -237,7 +248,7 @@ struct brook_offset {
  * relative to now with D a number and a unit of ms, s, m, h or d ("@-1h").
  * now_ms is the current time for relative times. 0 or BROOK_ERR_FORMAT.
  */
-int brook_offset_parse(const char *s, int64_t now_ms, struct brook_offset *out);
+BROOK_API int brook_offset_parse(const char *s, int64_t now_ms, struct brook_offset *out);
 
 /* A topic partition and an offset. */
 struct brook_tp {
@@ -271,8 +282,8 @@ struct brook_message {
  * error from brook_consumer_next(). 0, -EINVAL, -ENOMEM, BROOK_ERR_STATE (the
  * client has subscribed to a group).
  */
-int brook_assign(struct brook_client *c, const char *topic, const int32_t *parts, size_t n,
-                 const struct brook_offset *start);
+BROOK_API int brook_assign(struct brook_client *c, const char *topic, const int32_t *parts,
+                           size_t n, const struct brook_offset *start);
 
 /*
  * Join the consumer group group.id and read the topics given, with the assignors
@@ -281,19 +292,19 @@ int brook_assign(struct brook_client *c, const char *topic, const int32_t *parts
  * start at start (NULL: auto.offset.reset). 0, BROOK_ERR_STATE (no group.id, or
  * partitions were assigned by hand), -EINVAL, -ENOMEM.
  */
-int brook_subscribe(struct brook_client *c, const char *const *topics, size_t n,
-                    const struct brook_offset *start);
+BROOK_API int brook_subscribe(struct brook_client *c, const char *const *topics, size_t n,
+                              const struct brook_offset *start);
 
 /*
  * The next fetched record without waiting: 1 with *m set, 0 when none is ready
  * (poll and try again), or a negative error that stopped a partition (an unknown
  * topic, a fatal group error); errors are reported once.
  */
-int brook_consumer_next(struct brook_client *c, const struct brook_message **m);
+BROOK_API int brook_consumer_next(struct brook_client *c, const struct brook_message **m);
 
 /* As brook_consumer_next(), but polls for up to timeout_ms while nothing is ready:
  * 1, 0 on timeout, or an error. */
-int brook_consume(struct brook_client *c, const struct brook_message **m, int timeout_ms);
+BROOK_API int brook_consume(struct brook_client *c, const struct brook_message **m, int timeout_ms);
 
 /*
  * Commit the position of every assigned partition (one past the last record
@@ -302,20 +313,20 @@ int brook_consume(struct brook_client *c, const struct brook_message **m, int ti
  * the call returns once everything returned so far is committed, or the error.
  * BROOK_ERR_STATE without group.id.
  */
-int brook_commit(struct brook_client *c, bool wait, int timeout_ms);
+BROOK_API int brook_commit(struct brook_client *c, bool wait, int timeout_ms);
 
 /* Whether every assigned partition has been read to its end as of the latest fetch
  * (false until the assignment is known and every partition fetched once). */
-bool brook_consumer_at_end(const struct brook_client *c);
+BROOK_API bool brook_consumer_at_end(const struct brook_client *c);
 
 /* The partitions assigned now, with their positions (copied into a result the
  * caller frees with brook_tps_free()). 0 or -ENOMEM. */
-int brook_assignment(const struct brook_client *c, struct brook_tp **out, size_t *n);
-void brook_tps_free(struct brook_tp *tps, size_t n);
+BROOK_API int brook_assignment(const struct brook_client *c, struct brook_tp **out, size_t *n);
+BROOK_API void brook_tps_free(struct brook_tp *tps, size_t n);
 
 /* Stop consuming: commit positions if enable.auto.commit, wait for commits in
  * flight, leave the group. 0 or the first error. */
-int brook_consumer_close(struct brook_client *c, int timeout_ms);
+BROOK_API int brook_consumer_close(struct brook_client *c, int timeout_ms);
 
 /* ---- admin ------------------------------------------------------------------------------ */
 
@@ -363,18 +374,18 @@ struct brook_metadata {
  * partition's log start and end offsets. 0 with *out set (free it with
  * brook_metadata_free()), or an error.
  */
-int brook_metadata_get(struct brook_client *c, const char *const *topics, size_t n, bool offsets,
-                       int timeout_ms, struct brook_metadata **out);
-void brook_metadata_free(struct brook_metadata *md);
+BROOK_API int brook_metadata_get(struct brook_client *c, const char *const *topics, size_t n,
+                                 bool offsets, int timeout_ms, struct brook_metadata **out);
+BROOK_API void brook_metadata_free(struct brook_metadata *md);
 
 /* Create a topic: partitions and replication -1 take the broker's defaults; configs
  * is NULL or a NULL-terminated list of "key=value". 0, brook_err_kafka(36) when it
  * exists, another error. */
-int brook_topic_create(struct brook_client *c, const char *name, int32_t partitions,
-                       int16_t replication, const char *const *configs, int timeout_ms);
+BROOK_API int brook_topic_create(struct brook_client *c, const char *name, int32_t partitions,
+                                 int16_t replication, const char *const *configs, int timeout_ms);
 
 /* Delete a topic. 0, brook_err_kafka(3) when there is none, another error. */
-int brook_topic_delete(struct brook_client *c, const char *name, int timeout_ms);
+BROOK_API int brook_topic_delete(struct brook_client *c, const char *name, int timeout_ms);
 
 struct brook_group_listing {
     const char *group_id;
@@ -387,8 +398,9 @@ struct brook_group_list {
 };
 
 /* List the groups every broker coordinates. 0 with *out set, or an error. */
-int brook_groups_list(struct brook_client *c, int timeout_ms, struct brook_group_list **out);
-void brook_group_list_free(struct brook_group_list *l);
+BROOK_API int brook_groups_list(struct brook_client *c, int timeout_ms,
+                                struct brook_group_list **out);
+BROOK_API void brook_group_list_free(struct brook_group_list *l);
 
 struct brook_member_info {
     const char *member_id;
@@ -421,9 +433,9 @@ struct brook_group_info {
 
 /* Describe a group: state, members, committed offsets with lag. 0 with *out set,
  * or an error (a group nobody knows is "Dead" with no members, as in Kafka). */
-int brook_group_describe(struct brook_client *c, const char *group, int timeout_ms,
-                         struct brook_group_info **out);
-void brook_group_info_free(struct brook_group_info *g);
+BROOK_API int brook_group_describe(struct brook_client *c, const char *group, int timeout_ms,
+                                   struct brook_group_info **out);
+BROOK_API void brook_group_info_free(struct brook_group_info *g);
 
 /*
  * Move a group's committed offsets: for topic's partition (every partition when
@@ -431,12 +443,12 @@ void brook_group_info_free(struct brook_group_info *g);
  * The group must have no members (BROOK_ERR_GROUP_ACTIVE otherwise): the commit is
  * made outside any generation. 0 or an error.
  */
-int brook_group_seek(struct brook_client *c, const char *group, const char *topic,
-                     int32_t partition, const struct brook_offset *to, int timeout_ms);
+BROOK_API int brook_group_seek(struct brook_client *c, const char *group, const char *topic,
+                               int32_t partition, const struct brook_offset *to, int timeout_ms);
 
 /* Delete a group with no members and its committed offsets. 0 or an error
  * (brook_err_kafka(68) while it has members). */
-int brook_group_delete(struct brook_client *c, const char *group, int timeout_ms);
+BROOK_API int brook_group_delete(struct brook_client *c, const char *group, int timeout_ms);
 
 /* ---- rendering messages as text (what the brook CLI prints) ------------------------------ */
 
@@ -457,17 +469,17 @@ struct brook_format;
  * leading 0, byte value). 0 with *out set, BROOK_ERR_FORMAT (with *bad_at, when not
  * NULL, the offset of the offending character), -ENOMEM.
  */
-int brook_format_new(const char *spec, struct brook_format **out, size_t *bad_at);
-void brook_format_free(struct brook_format *f);
+BROOK_API int brook_format_new(const char *spec, struct brook_format **out, size_t *bad_at);
+BROOK_API void brook_format_free(struct brook_format *f);
 
 /* Append m rendered with f to buf. 0 or -ENOMEM. */
-int brook_format_render(const struct brook_format *f, const struct brook_message *m,
-                        struct brook_buf *buf);
+BROOK_API int brook_format_render(const struct brook_format *f, const struct brook_message *m,
+                                  struct brook_buf *buf);
 
 /* Append m as kcat -J prints it: one JSON object (topic, partition, offset,
  * tstype, ts, broker, headers when there are any, key, payload) and a newline.
  * 0 or -ENOMEM. */
-int brook_json_render(const struct brook_message *m, struct brook_buf *buf);
+BROOK_API int brook_json_render(const struct brook_message *m, struct brook_buf *buf);
 
 #ifdef __cplusplus
 }

@@ -42,18 +42,49 @@
 #include "client/private.h"
 #include "proto/kafka_errors.h"
 
-#define RBUF_MIN    65536
-#define BIG_FRAME   65536 /* frames this big keep the read buffer instead of a copy */
-#define MAX_READS   16    /* reads per readiness event, for fairness */
-#define REQ_ARENA   (64u << 20)
-#define HANDSHAKE_V 2 /* ApiVersions version sent before versions are known */
+#define RBUF_MIN  65536
+#define BIG_FRAME 65536 /* frames this big keep the read buffer instead of a copy */
+#define MAX_READS 16    /* reads per readiness event, for fairness */
+#define REQ_ARENA (64u << 20)
 
 /* ---- requests ---- */
 
-struct req *req_new(int16_t key, int16_t vmin, int16_t vmax, req_cb *cb, void *arg)
+/*
+ * Every version limit of the client, in one place. A request is encoded at the
+ * highest version of its range that the broker also speaks. Each upper end is the
+ * last version the schema in proto/ describes (test_client checks that, so a limit
+ * can never promise more than the codec knows); a lower end above the schema's says
+ * what the client relies on. ApiVersions is the handshake, sent before the broker's
+ * versions are known, so it has a single version.
+ */
+static const struct req_range req_ranges[] = {
+    {KAFKA_API_PRODUCE, 3, 9},       /* v3: RecordBatch v2 */
+    {KAFKA_API_FETCH, 4, 12},        /* v4: isolation level, last stable offset */
+    {KAFKA_API_LIST_OFFSETS, 1, 6},  /* v1: one offset per partition */
+    {KAFKA_API_METADATA, 1, 9},      /* v1: controller id, null for every topic */
+    {KAFKA_API_OFFSET_COMMIT, 2, 8}, /* v2: the broker's retention */
+    {KAFKA_API_OFFSET_FETCH, 1, 7},  /* v1: offsets kept by Kafka */
+    {KAFKA_API_FIND_COORDINATOR, 0, 3}, {KAFKA_API_JOIN_GROUP, 0, 6},
+    {KAFKA_API_HEARTBEAT, 0, 4},        {KAFKA_API_LEAVE_GROUP, 0, 4},
+    {KAFKA_API_SYNC_GROUP, 0, 4},       {KAFKA_API_DESCRIBE_GROUPS, 0, 5},
+    {KAFKA_API_LIST_GROUPS, 0, 3},      {KAFKA_API_API_VERSIONS, 2, 2}, /* the handshake */
+    {KAFKA_API_CREATE_TOPICS, 0, 5},    {KAFKA_API_DELETE_TOPICS, 0, 4},
+    {KAFKA_API_INIT_PRODUCER_ID, 0, 2}, {KAFKA_API_DELETE_GROUPS, 0, 2},
+};
+
+const struct req_range *req_range(int16_t key)
+{
+    for (size_t i = 0; i < sizeof req_ranges / sizeof req_ranges[0]; i++)
+        if (req_ranges[i].key == key)
+            return &req_ranges[i];
+    return NULL;
+}
+
+struct req *req_new(int16_t key, req_cb *cb, void *arg)
 {
     const struct kafka_api *api = kafka_api_find(key);
-    if (!api)
+    const struct req_range *range = req_range(key);
+    if (!api || !range)
         return NULL;
     struct req *rq = calloc(1, sizeof *rq);
     if (!rq)
@@ -66,8 +97,8 @@ struct req *req_new(int16_t key, int16_t vmin, int16_t vmax, req_cb *cb, void *a
     }
     kafka_init(api->request, rq->body);
     rq->key = key;
-    rq->vmin = vmin > api->min_version ? vmin : api->min_version;
-    rq->vmax = vmax < api->max_version ? vmax : api->max_version;
+    rq->vmin = range->vmin > api->min_version ? range->vmin : api->min_version;
+    rq->vmax = range->vmax < api->max_version ? range->vmax : api->max_version;
     rq->cb = cb;
     rq->arg = arg;
     return rq;
@@ -259,12 +290,13 @@ void client_defer_fail(struct brook_client *c, struct req *rq, int err)
     c->dirty = true;
 }
 
-bool conn_supports(const struct conn *k, int16_t key, int16_t vmin, int16_t vmax)
+bool conn_supports(const struct conn *k, int16_t key)
 {
-    if (k->state != CONN_READY || key < 0 || key >= API_SLOTS || k->vmax[key] < 0)
+    const struct req_range *range = req_range(key);
+    if (!range || k->state != CONN_READY || key < 0 || key >= API_SLOTS || k->vmax[key] < 0)
         return false;
-    int16_t lo = vmin > k->vmin[key] ? vmin : k->vmin[key];
-    int16_t hi = vmax < k->vmax[key] ? vmax : k->vmax[key];
+    int16_t lo = range->vmin > k->vmin[key] ? range->vmin : k->vmin[key];
+    int16_t hi = range->vmax < k->vmax[key] ? range->vmax : k->vmax[key];
     return lo <= hi;
 }
 
@@ -393,13 +425,13 @@ static void start_handshake(struct conn *k)
         freeaddrinfo(k->addrs);
     k->addrs = k->addr_next = NULL;
     k->state = CONN_HANDSHAKE;
-    struct req *rq = req_new(KAFKA_API_API_VERSIONS, HANDSHAKE_V, HANDSHAKE_V, on_versions, NULL);
+    struct req *rq = req_new(KAFKA_API_API_VERSIONS, on_versions, NULL);
     if (!rq) {
         conn_fail(k, -ENOMEM);
         return;
     }
     rq->conn = k;
-    rq->version = HANDSHAKE_V;
+    rq->version = rq->vmax;
     rq->corr = k->next_corr++;
     int rc = kafka_request_encode(rq->key, rq->version, rq->corr, kstr_from(c->conf.client_id),
                                   rq->body, &k->out);

@@ -1,31 +1,24 @@
 /*
- * consumer.c - assigned partitions: where to start, pipelined fetches, records, commits.
+ * consumer.c - assigned partitions and where each starts reading; the consumer's loop.
  *
  * Each assigned partition moves through
  *   COMMITTED  (group members) ask the coordinator for the committed offset
  *   RESOLVE    turn the start specification into an offset with ListOffsets
- *   ACTIVE     fetch and hand out records
+ *   WAITING    a ListOffsets for it is in flight
+ *   ACTIVE     fetch and hand out records (consumer_fetch.c)
  *   FAILED     a fatal error, reported once through brook_consumer_next()
+ * A partition whose start is an absolute offset goes from RESOLVE to ACTIVE at
+ * once; one without a committed offset goes from COMMITTED to RESOLVE with
+ * auto.offset.reset as its start.
  *
- * Fetching is pipelined: each broker has one Fetch in flight covering every active
- * partition it leads, and the next one goes out as soon as the answer arrives,
- * while the application is still working through what came back. Each partition
- * keeps two offsets: fetch_pos, one past the last whole batch received, and pos,
- * one past the last record handed out; the first runs ahead of the second by at
- * most queued.max.messages.kbytes of buffered responses.
- *
- * Fetched bytes are never copied: a Fetch response frame (handed over by the
- * connection without a copy) is shared, reference-counted, by the chunks of every
- * partition it carried, and records are iterated in place (or in the iterator's
- * buffer when compressed). A message handed out points there until the next call.
+ * The consumer is three files around the structures in private.h: this one
+ * (assignment, starting positions, the loop, closing), consumer_fetch.c (pipelined
+ * fetches, buffered responses, records handed out) and consumer_commit.c (offset
+ * commits).
  *
  * Requests carry the assignment epoch they were made under; an answer that comes
  * back after the assignment changed (a rebalance) is dropped, so a revoked
  * partition's data is never handed out.
- *
- * Commits: brook_commit() and the auto-commit timer mark the positions as wanted;
- * one OffsetCommit is in flight at a time and carries the latest positions when it
- * goes, so any number of commit calls cost one request per round trip.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -33,88 +26,6 @@
 
 #include "client/private.h"
 #include "proto/kafka_errors.h"
-
-#define FETCH_VMIN 4
-#define FETCH_VMAX 12
-#define LO_VMIN    1
-#define LO_VMAX    6
-#define OC_VMIN    2
-#define OC_VMAX    8
-#define OF_VMIN    1
-#define OF_VMAX    7
-#define ERRQ       16
-
-enum cp_state { CP_COMMITTED, CP_RESOLVE, CP_WAITING, CP_ACTIVE, CP_FAILED };
-
-struct fbuf {
-    struct resp *rs;
-    int refs;
-};
-
-struct fchunk {
-    struct fchunk *next;
-    struct fbuf *fb;
-    const uint8_t *p;
-    size_t len, off;
-};
-
-struct cpart {
-    char *topic;
-    int32_t id;
-    struct md_topic *md;
-    enum cp_state state;
-    struct brook_offset start; /* RESOLVE: where to go */
-    int64_t pos;               /* next offset to hand out */
-    int64_t fetch_pos;         /* next offset to fetch */
-    int64_t hw;                /* high watermark of the last answer, -1 unknown */
-    int64_t committed;         /* last offset committed, -1 none */
-    int64_t retry_at;
-    bool fetching; /* in a Fetch in flight */
-    bool fetched;  /* a Fetch has answered since the position was set */
-    int32_t broker;
-    struct fchunk *chunks, *tail;
-    size_t buffered;
-    struct batch_iter it;
-    bool in_batch;
-};
-
-struct pending_assign {
-    struct pending_assign *next;
-    struct md_topic *md;
-    int32_t *ids; /* NULL: every partition */
-    size_t n;
-    struct brook_offset start;
-};
-
-struct consumer {
-    struct cpart **parts;
-    size_t n, cap;
-    struct pending_assign *pending;
-    size_t cursor;
-    struct brook_message msg;
-    struct brook_header *hdrs;
-    size_t hdr_cap;
-    size_t buffered;
-    uint64_t epoch;            /* bumped whenever the assignment changes */
-    bool group_mode;           /* subscribed */
-    struct brook_offset reset; /* start where nothing is committed (kind 0: fail) */
-    bool commit_want;
-    struct req *commit_req;
-    int commit_err;
-    int64_t next_auto_commit;
-    struct req *offsets_req;
-    int errq[ERRQ];
-    int n_err;
-};
-
-/* A request's view of the partitions it covers. */
-struct preqs {
-    uint64_t epoch;
-    struct conn *k;
-    size_t n;
-    struct cpart **p;
-    int64_t *off; /* commits: the offsets sent */
-};
 
 static struct consumer *consumer_get(struct brook_client *c)
 {
@@ -132,46 +43,16 @@ static struct consumer *consumer_get(struct brook_client *c)
 void cons_report(struct brook_client *c, int err)
 {
     struct consumer *cs = consumer_get(c);
-    if (cs && cs->n_err < ERRQ)
+    if (cs && cs->n_err < CONS_ERRQ)
         cs->errq[cs->n_err++] = err;
     c->dirty = true;
 }
 
 /* ---- partitions ---- */
 
-static void fbuf_unref(struct fbuf *fb)
-{
-    if (--fb->refs == 0) {
-        resp_free(fb->rs);
-        free(fb);
-    }
-}
-
-static void chunk_pop(struct consumer *cs, struct cpart *p)
-{
-    struct fchunk *ch = p->chunks;
-    p->chunks = ch->next;
-    if (!p->chunks)
-        p->tail = NULL;
-    p->buffered -= ch->len;
-    cs->buffered -= ch->len;
-    fbuf_unref(ch->fb);
-    free(ch);
-}
-
-static void part_drop_data(struct consumer *cs, struct cpart *p)
-{
-    if (p->in_batch) {
-        batch_iter_release(&p->it);
-        p->in_batch = false;
-    }
-    while (p->chunks)
-        chunk_pop(cs, p);
-}
-
 static void part_free(struct consumer *cs, struct cpart *p)
 {
-    part_drop_data(cs, p);
+    cons_part_drop_data(cs, p);
     free(p->topic);
     free(p);
 }
@@ -222,20 +103,20 @@ static void part_set_position(struct cpart *p, int64_t off)
     p->state = CP_ACTIVE;
 }
 
-static void part_fail(struct brook_client *c, struct cpart *p, int err)
+void cons_part_fail(struct brook_client *c, struct cpart *p, int err)
 {
     p->state = CP_FAILED;
     cons_report(c, err);
 }
 
-static void part_retry(struct brook_client *c, struct cpart *p, bool refresh)
+void cons_part_retry(struct brook_client *c, struct cpart *p, bool refresh)
 {
     p->retry_at = c->now + c->conf.retry_backoff_ms;
     if (refresh)
         md_refresh(c);
 }
 
-static bool leader_error(int16_t code)
+bool cons_leader_error(int16_t code)
 {
     return code == KAFKA_NOT_LEADER_OR_FOLLOWER || code == KAFKA_LEADER_NOT_AVAILABLE ||
            code == KAFKA_UNKNOWN_TOPIC_OR_PARTITION || code == KAFKA_FENCED_LEADER_EPOCH ||
@@ -386,7 +267,7 @@ int brook_subscribe(struct brook_client *c, const char *const *topics, size_t n,
 
 /* ---- where to start: committed offsets ---- */
 
-static int preqs_init(struct req *rq, struct consumer *cs, struct conn *k, size_t n, bool offs)
+int cons_preqs_init(struct req *rq, struct consumer *cs, struct conn *k, size_t n, bool offs)
 {
     struct preqs *pr = arena_alloc(&rq->arena, sizeof *pr);
     if (!pr || !(pr->p = arena_calloc(&rq->arena, n + 1, sizeof *pr->p)))
@@ -399,7 +280,7 @@ static int preqs_init(struct req *rq, struct consumer *cs, struct conn *k, size_
     return 0;
 }
 
-static struct cpart *preqs_find(struct preqs *pr, struct kstr topic, int32_t id)
+struct cpart *cons_preqs_find(struct preqs *pr, struct kstr topic, int32_t id)
 {
     for (size_t i = 0; i < pr->n; i++)
         if (pr->p[i]->id == id && kstr_eq(topic, pr->p[i]->topic))
@@ -421,17 +302,17 @@ static void on_offset_fetch(struct brook_client *c, struct req *rq, int err, str
         if (code == KAFKA_NOT_COORDINATOR || code == KAFKA_COORDINATOR_NOT_AVAILABLE || err)
             grp_on_commit_error(c, code ? code : KAFKA_COORDINATOR_NOT_AVAILABLE);
         for (size_t i = 0; i < pr->n; i++)
-            part_retry(c, pr->p[i], false);
+            cons_part_retry(c, pr->p[i], false);
         return;
     }
     for (int32_t t = 0; t < r->n_topics; t++)
         for (int32_t k = 0; k < r->topics[t].n_partitions; k++) {
             const struct kafka_offset_fetch_resp_partition *rp = &r->topics[t].partitions[k];
-            struct cpart *p = preqs_find(pr, r->topics[t].name, rp->partition_index);
+            struct cpart *p = cons_preqs_find(pr, r->topics[t].name, rp->partition_index);
             if (!p || p->state != CP_COMMITTED)
                 continue;
             if (rp->error_code) {
-                part_retry(c, p, false);
+                cons_part_retry(c, p, false);
             } else if (rp->committed_offset >= 0) {
                 p->committed = rp->committed_offset;
                 part_set_position(p, rp->committed_offset);
@@ -439,7 +320,7 @@ static void on_offset_fetch(struct brook_client *c, struct req *rq, int err, str
                 p->start = cs->reset;
                 p->state = CP_RESOLVE;
             } else {
-                part_fail(c, p, brook_err_kafka(KAFKA_OFFSET_OUT_OF_RANGE));
+                cons_part_fail(c, p, brook_err_kafka(KAFKA_OFFSET_OUT_OF_RANGE));
             }
         }
     c->dirty = true;
@@ -487,8 +368,8 @@ static void run_committed(struct brook_client *c)
     struct conn *k = n ? grp_coordinator(c) : NULL;
     if (!k)
         return;
-    struct req *rq = req_new(KAFKA_API_OFFSET_FETCH, OF_VMIN, OF_VMAX, on_offset_fetch, NULL);
-    if (!rq || preqs_init(rq, cs, k, n, false)) {
+    struct req *rq = req_new(KAFKA_API_OFFSET_FETCH, on_offset_fetch, NULL);
+    if (!rq || cons_preqs_init(rq, cs, k, n, false)) {
         req_free(rq);
         return;
     }
@@ -543,7 +424,7 @@ static void on_list_offsets(struct brook_client *c, struct req *rq, int err, str
     for (size_t i = 0; i < pr->n; i++)
         if (pr->p[i]->state == CP_WAITING && err) {
             pr->p[i]->state = CP_RESOLVE;
-            part_retry(c, pr->p[i], true);
+            cons_part_retry(c, pr->p[i], true);
         }
     if (err)
         return;
@@ -551,29 +432,29 @@ static void on_list_offsets(struct brook_client *c, struct req *rq, int err, str
     for (int32_t t = 0; t < r->n_topics; t++)
         for (int32_t k = 0; k < r->topics[t].n_partitions; k++) {
             const struct kafka_list_offsets_resp_partition *rp = &r->topics[t].partitions[k];
-            struct cpart *p = preqs_find(pr, r->topics[t].name, rp->partition_index);
+            struct cpart *p = cons_preqs_find(pr, r->topics[t].name, rp->partition_index);
             if (!p || p->state != CP_WAITING)
                 continue;
             p->state = CP_RESOLVE;
             if (!rp->error_code)
                 resolved(c, p, rp->offset);
-            else if (leader_error(rp->error_code) || kafka_error_retriable(rp->error_code))
-                part_retry(c, p, true);
+            else if (cons_leader_error(rp->error_code) || kafka_error_retriable(rp->error_code))
+                cons_part_retry(c, p, true);
             else
-                part_fail(c, p, kerr(rp->error_code));
+                cons_part_fail(c, p, kerr(rp->error_code));
         }
     for (size_t i = 0; i < pr->n; i++)
         if (pr->p[i]->state == CP_WAITING) { /* not in the answer */
             pr->p[i]->state = CP_RESOLVE;
-            part_retry(c, pr->p[i], true);
+            cons_part_retry(c, pr->p[i], true);
         }
 }
 
 static int send_list_offsets(struct brook_client *c, struct conn *k, struct cpart **v, size_t n)
 {
     struct consumer *cs = c->cons;
-    struct req *rq = req_new(KAFKA_API_LIST_OFFSETS, LO_VMIN, LO_VMAX, on_list_offsets, NULL);
-    if (!rq || preqs_init(rq, cs, k, n, false))
+    struct req *rq = req_new(KAFKA_API_LIST_OFFSETS, on_list_offsets, NULL);
+    if (!rq || cons_preqs_init(rq, cs, k, n, false))
         goto oom;
     struct kafka_list_offsets_req *b = rq->body;
     struct preqs *pr = rq->arg;
@@ -639,524 +520,6 @@ static void run_resolve(struct brook_client *c)
     free(v);
 }
 
-/* ---- fetching ---- */
-
-static void append_chunk(struct consumer *cs, struct cpart *p, struct fbuf *fb, const uint8_t *data,
-                         size_t len)
-{
-    struct fchunk *ch = calloc(1, sizeof *ch);
-    if (!ch)
-        return; /* the data is fetched again: fetch_pos did not move */
-    ch->fb = fb;
-    fb->refs++;
-    ch->p = data;
-    ch->len = len;
-    if (p->tail)
-        p->tail->next = ch;
-    else
-        p->chunks = ch;
-    p->tail = ch;
-    p->buffered += len;
-    cs->buffered += len;
-}
-
-/* Take in one partition's records; returns false when memory ran out. */
-static bool take_records(struct brook_client *c, struct cpart *p, struct krecords recs,
-                         struct resp *rs, struct fbuf **fb)
-{
-    size_t off = 0, len = recs.len > 0 ? (size_t)recs.len : 0;
-    int64_t next = p->fetch_pos;
-    while (off < len) {
-        size_t size;
-        struct batch_header h;
-        if (batch_frame(recs.p + off, len - off, len - off, &size) ||
-            batch_header_parse(recs.p + off, size, &h))
-            break; /* a partial batch at the end: fetched again next time */
-        next = h.base_offset + h.last_offset_delta + 1;
-        off += size;
-    }
-    if (off == 0)
-        return true;
-    if (!*fb) {
-        struct fbuf *nb = calloc(1, sizeof *nb);
-        if (!nb || !(nb->rs = resp_take(rs))) {
-            free(nb);
-            return false;
-        }
-        *fb = nb;
-        nb->refs = 1; /* ours until the answer is processed */
-    }
-    size_t before = p->buffered;
-    append_chunk(c->cons, p, *fb, recs.p, off);
-    if (p->buffered != before && next > p->fetch_pos)
-        p->fetch_pos = next;
-    return true;
-}
-
-static void fetch_partition(struct brook_client *c, struct cpart *p,
-                            const struct kafka_fetch_resp_partition *rp, struct resp *rs,
-                            struct fbuf **fb, int32_t broker)
-{
-    int16_t code = rp->error_code;
-    if (code == KAFKA_NONE) {
-        p->hw = rp->high_watermark;
-        p->broker = broker;
-        if (!take_records(c, p, rp->records, rs, fb))
-            part_retry(c, p, false);
-        else
-            p->fetched = true;
-        return;
-    }
-    if (code == KAFKA_OFFSET_OUT_OF_RANGE) {
-        part_drop_data(c->cons, p);
-        if (!c->cons->reset.kind) {
-            part_fail(c, p, kerr(code));
-            return;
-        }
-        p->start = c->cons->reset;
-        p->state = CP_RESOLVE;
-        return;
-    }
-    if (leader_error(code) || kafka_error_retriable(code)) {
-        part_retry(c, p, true);
-        return;
-    }
-    part_fail(c, p, kerr(code));
-}
-
-static void on_fetch(struct brook_client *c, struct req *rq, int err, struct resp *rs)
-{
-    struct consumer *cs = c->cons;
-    struct preqs *pr = rq->arg;
-    pr->k->fetching = false;
-    if (!cs || pr->epoch != cs->epoch)
-        return;
-    for (size_t i = 0; i < pr->n; i++)
-        pr->p[i]->fetching = false;
-    const struct kafka_fetch_resp *r = rs ? rs->body : NULL;
-    if (err || r->error_code) {
-        for (size_t i = 0; i < pr->n; i++)
-            part_retry(c, pr->p[i], true);
-        return;
-    }
-    struct fbuf *fb = NULL;
-    for (int32_t t = 0; t < r->n_responses; t++)
-        for (int32_t k = 0; k < r->responses[t].n_partitions; k++) {
-            const struct kafka_fetch_resp_partition *rp = &r->responses[t].partitions[k];
-            struct cpart *p = preqs_find(pr, r->responses[t].topic, rp->partition_index);
-            if (p && p->state == CP_ACTIVE)
-                fetch_partition(c, p, rp, rs, &fb, rs->broker);
-        }
-    if (fb)
-        fbuf_unref(fb);
-}
-
-static int fill_fetch(struct brook_client *c, struct req *rq)
-{
-    struct kafka_fetch_req *b = rq->body;
-    struct preqs *pr = rq->arg;
-    b->replica_id = -1;
-    b->max_wait_ms = c->conf.fetch_max_wait_ms;
-    b->min_bytes = c->conf.fetch_min_bytes;
-    b->max_bytes = c->conf.fetch_max_bytes;
-    b->isolation_level = c->conf.isolation;
-    b->session_id = 0;
-    b->session_epoch = -1;
-    b->rack_id = KSTR("");
-    if (!(b->topics = arena_calloc(&rq->arena, pr->n, sizeof *b->topics)))
-        return -ENOMEM;
-    for (size_t i = 0; i < pr->n; i++) {
-        struct kafka_fetch_req_topic *t = NULL;
-        for (int32_t j = 0; j < b->n_topics && !t; j++)
-            if (kstr_eq(b->topics[j].topic, pr->p[i]->topic))
-                t = &b->topics[j];
-        if (!t) {
-            t = &b->topics[b->n_topics++];
-            t->topic = kstr_from(pr->p[i]->topic);
-            if (!(t->partitions = arena_calloc(&rq->arena, pr->n, sizeof *t->partitions)))
-                return -ENOMEM;
-        }
-        struct kafka_fetch_req_partition *fp = &t->partitions[t->n_partitions++];
-        fp->partition = pr->p[i]->id;
-        fp->current_leader_epoch = -1;
-        fp->fetch_offset = pr->p[i]->fetch_pos;
-        fp->last_fetched_epoch = -1;
-        fp->log_start_offset = -1;
-        fp->partition_max_bytes = c->conf.part_fetch_bytes;
-    }
-    return 0;
-}
-
-static bool fetchable(struct brook_client *c, struct cpart *p)
-{
-    if (p->state != CP_ACTIVE || p->fetching)
-        return false;
-    if (c->now < p->retry_at) {
-        client_wake_at(c, p->retry_at);
-        return false;
-    }
-    return true;
-}
-
-static void send_fetch(struct brook_client *c, struct conn *k, struct cpart **v, size_t n)
-{
-    struct req *rq = req_new(KAFKA_API_FETCH, FETCH_VMIN, FETCH_VMAX, on_fetch, NULL);
-    if (!rq || preqs_init(rq, c->cons, k, n, false)) {
-        req_free(rq);
-        return;
-    }
-    struct preqs *pr = rq->arg;
-    memcpy(pr->p, v, n * sizeof *v);
-    pr->n = n;
-    if (fill_fetch(c, rq)) {
-        req_free(rq);
-        return;
-    }
-    rq->extra_ms = c->conf.fetch_max_wait_ms;
-    for (size_t i = 0; i < n; i++)
-        v[i]->fetching = true;
-    k->fetching = true;
-    conn_send(k, rq);
-}
-
-static void run_fetch(struct brook_client *c)
-{
-    struct consumer *cs = c->cons;
-    if ((int64_t)cs->buffered >= c->conf.queued_max_bytes)
-        return; /* the application must catch up first */
-    struct cpart **v = malloc((cs->n + 1) * sizeof *v);
-    if (!v)
-        return;
-    for (size_t i = 0; i < cs->n; i++) {
-        if (!fetchable(c, cs->parts[i]))
-            continue;
-        struct conn *k = md_leader(c, cs->parts[i]->md, cs->parts[i]->id);
-        if (!k || k->fetching)
-            continue;
-        size_t n = 0;
-        for (size_t j = i; j < cs->n; j++)
-            if (fetchable(c, cs->parts[j]) && md_leader(c, cs->parts[j]->md, cs->parts[j]->id) == k)
-                v[n++] = cs->parts[j];
-        send_fetch(c, k, v, n);
-    }
-    free(v);
-}
-
-/* ---- handing out records ---- */
-
-static int fill_headers(struct consumer *cs, const struct record *rec)
-{
-    struct reader hr = rec->headers;
-    size_t n = 0;
-    struct record_header h;
-    int rc;
-    while ((rc = record_header_next(&hr, &h)) == 1) {
-        if (n == cs->hdr_cap) {
-            size_t cap = cs->hdr_cap ? cs->hdr_cap * 2 : 8;
-            struct brook_header *v = realloc(cs->hdrs, cap * sizeof *v);
-            if (!v)
-                return -ENOMEM;
-            cs->hdrs = v;
-            cs->hdr_cap = cap;
-        }
-        cs->hdrs[n++] = (struct brook_header){(const char *)h.key, (size_t)h.key_len,
-                                              h.value_len < 0 ? NULL
-                                              : h.value       ? (const void *)h.value
-                                                              : "",
-                                              h.value_len < 0 ? 0 : (size_t)h.value_len};
-    }
-    cs->msg.headers = cs->hdrs;
-    cs->msg.n_headers = n;
-    return rc;
-}
-
-static int fill_message(struct consumer *cs, struct cpart *p, const struct record *rec)
-{
-    struct brook_message *m = &cs->msg;
-    m->topic = p->topic;
-    m->partition = p->id;
-    m->offset = rec->offset;
-    m->timestamp = rec->timestamp;
-    m->log_append_time = (p->it.h.attributes & BATCH_ATTR_LOG_APPEND_TIME) != 0;
-    m->key = rec->key_len < 0 ? NULL : rec->key ? (const void *)rec->key : "";
-    m->key_len = rec->key_len < 0 ? 0 : (size_t)rec->key_len;
-    m->value = rec->value_len < 0 ? NULL : rec->value ? (const void *)rec->value : "";
-    m->value_len = rec->value_len < 0 ? 0 : (size_t)rec->value_len;
-    m->high_watermark = p->hw;
-    m->broker = p->broker;
-    return fill_headers(cs, rec);
-}
-
-/* Start iterating the next usable batch of p's chunks: 1, 0 when none is left. */
-static int next_batch(struct brook_client *c, struct cpart *p)
-{
-    struct consumer *cs = c->cons;
-    while (p->chunks) {
-        struct fchunk *ch = p->chunks;
-        size_t size;
-        struct batch_header h;
-        if (ch->off >= ch->len ||
-            batch_frame(ch->p + ch->off, ch->len - ch->off, ch->len - ch->off, &size) ||
-            batch_header_parse(ch->p + ch->off, size, &h)) {
-            chunk_pop(cs, p);
-            continue;
-        }
-        const uint8_t *start = ch->p + ch->off;
-        ch->off += size;
-        if ((h.attributes & BATCH_ATTR_CONTROL) || h.base_offset + h.last_offset_delta < p->pos)
-            continue;
-        int rc = batch_iter_init(&p->it, start, size, NULL, c->conf.check_crcs);
-        if (rc) {
-            batch_iter_release(&p->it);
-            cons_report(c, rc == -EBADMSG ? brook_err_kafka(KAFKA_CORRUPT_MESSAGE) : rc);
-            continue;
-        }
-        p->in_batch = true;
-        return 1;
-    }
-    return 0;
-}
-
-/* The next record of p at or after its position: 1, 0 when none is buffered. */
-static int part_next(struct brook_client *c, struct cpart *p, struct record *rec)
-{
-    for (;;) {
-        if (!p->in_batch && !next_batch(c, p))
-            return 0;
-        int rc = batch_iter_next(&p->it, rec);
-        if (rc == 1 && rec->offset >= p->pos)
-            return 1;
-        if (rc == 1)
-            continue;
-        batch_iter_release(&p->it);
-        p->in_batch = false;
-        if (rc < 0)
-            cons_report(c, brook_err_kafka(KAFKA_CORRUPT_MESSAGE));
-    }
-}
-
-int brook_consumer_next(struct brook_client *c, const struct brook_message **m)
-{
-    struct consumer *cs = c->cons;
-    *m = NULL;
-    if (!cs)
-        return 0;
-    if (cs->n_err) {
-        int err = cs->errq[0];
-        memmove(cs->errq, cs->errq + 1, (size_t)--cs->n_err * sizeof *cs->errq);
-        return err;
-    }
-    for (size_t i = 0; i < cs->n; i++) {
-        size_t idx = (cs->cursor + i) % cs->n;
-        struct cpart *p = cs->parts[idx];
-        if (p->state != CP_ACTIVE || (!p->chunks && !p->in_batch))
-            continue;
-        struct record rec;
-        if (part_next(c, p, &rec) != 1)
-            continue;
-        cs->cursor = idx;
-        if (fill_message(cs, p, &rec) < 0) {
-            cons_report(c, brook_err_kafka(KAFKA_CORRUPT_MESSAGE));
-            p->pos = rec.offset + 1;
-            continue;
-        }
-        p->pos = rec.offset + 1;
-        *m = &cs->msg;
-        if (p->buffered < cs->buffered || !p->chunks)
-            c->dirty = true; /* room for the next fetch */
-        return 1;
-    }
-    if (cs->n)
-        cs->cursor = (cs->cursor + 1) % cs->n;
-    return 0;
-}
-
-bool brook_consumer_at_end(const struct brook_client *c)
-{
-    const struct consumer *cs = c->cons;
-    if (!cs || cs->pending || (cs->group_mode && !grp_stable(c)))
-        return false;
-    for (size_t i = 0; i < cs->n; i++) {
-        const struct cpart *p = cs->parts[i];
-        if (p->state == CP_FAILED)
-            continue;
-        if (p->state != CP_ACTIVE || !p->fetched || p->chunks || p->in_batch ||
-            p->fetch_pos < p->hw)
-            return false;
-    }
-    return true;
-}
-
-/* ---- commits ---- */
-
-int cons_commit_start(struct brook_client *c)
-{
-    struct consumer *cs = c->cons;
-    if (!c->conf.group_id || !*c->conf.group_id)
-        return BROOK_ERR_STATE;
-    if (!cs)
-        return 0;
-    cs->commit_want = true;
-    c->dirty = true;
-    return 0;
-}
-
-bool cons_commit_busy(const struct brook_client *c)
-{
-    return c->cons && (c->cons->commit_want || c->cons->commit_req);
-}
-
-int cons_commit_error(struct brook_client *c)
-{
-    if (!c->cons)
-        return 0;
-    int err = c->cons->commit_err;
-    c->cons->commit_err = 0;
-    return err;
-}
-
-bool cons_all_committed(const struct brook_client *c)
-{
-    const struct consumer *cs = c->cons;
-    for (size_t i = 0; cs && i < cs->n; i++) {
-        const struct cpart *p = cs->parts[i];
-        if (p->state == CP_ACTIVE && p->pos >= 0 && p->pos != p->committed)
-            return false;
-    }
-    return true;
-}
-
-static void on_commit(struct brook_client *c, struct req *rq, int err, struct resp *rs)
-{
-    struct consumer *cs = c->cons;
-    struct preqs *pr = rq->arg;
-    if (!cs)
-        return;
-    cs->commit_req = NULL;
-    if (err) {
-        cs->commit_err = err;
-        cs->commit_want = true;
-        grp_on_commit_error(c, KAFKA_COORDINATOR_NOT_AVAILABLE);
-        return;
-    }
-    const struct kafka_offset_commit_resp *r = rs->body;
-    for (int32_t t = 0; t < r->n_topics; t++)
-        for (int32_t k = 0; k < r->topics[t].n_partitions; k++) {
-            const struct kafka_offset_commit_resp_partition *rp = &r->topics[t].partitions[k];
-            if (rp->error_code) {
-                cs->commit_err = kerr(rp->error_code);
-                grp_on_commit_error(c, rp->error_code);
-                continue;
-            }
-            if (pr->epoch != cs->epoch)
-                continue; /* the partitions are gone; the commit still counted */
-            for (size_t i = 0; i < pr->n; i++)
-                if (pr->p[i]->id == rp->partition_index &&
-                    kstr_eq(r->topics[t].name, pr->p[i]->topic))
-                    pr->p[i]->committed = pr->off[i];
-        }
-}
-
-static int fill_commit(struct brook_client *c, struct req *rq)
-{
-    struct kafka_offset_commit_req *b = rq->body;
-    struct preqs *pr = rq->arg;
-    struct group_identity id;
-    grp_identity(c, &id);
-    int err = 0;
-    b->group_id = req_str(rq, id.group_id, &err);
-    b->member_id = req_str(rq, id.member_id ? id.member_id : "", &err);
-    b->generation_id_or_member_epoch = id.generation;
-    b->retention_time_ms = -1;
-    b->topics = arena_calloc(&rq->arena, pr->n, sizeof *b->topics);
-    if (err || !b->topics)
-        return -ENOMEM;
-    for (size_t i = 0; i < pr->n; i++) {
-        struct kafka_offset_commit_req_topic *t = NULL;
-        for (int32_t j = 0; j < b->n_topics && !t; j++)
-            if (kstr_eq(b->topics[j].name, pr->p[i]->topic))
-                t = &b->topics[j];
-        if (!t) {
-            t = &b->topics[b->n_topics++];
-            t->name = kstr_from(pr->p[i]->topic);
-            if (!(t->partitions = arena_calloc(&rq->arena, pr->n, sizeof *t->partitions)))
-                return -ENOMEM;
-        }
-        struct kafka_offset_commit_req_partition *cp = &t->partitions[t->n_partitions++];
-        cp->partition_index = pr->p[i]->id;
-        cp->committed_offset = pr->off[i];
-        cp->committed_leader_epoch = -1;
-        cp->committed_metadata = KSTR("");
-    }
-    return 0;
-}
-
-static void run_commit(struct brook_client *c)
-{
-    struct consumer *cs = c->cons;
-    if (c->conf.auto_commit && c->conf.group_id && grp_stable(c)) {
-        if (c->now >= cs->next_auto_commit) {
-            cs->commit_want = true;
-            cs->next_auto_commit = c->now + c->conf.auto_commit_ms;
-        }
-        client_wake_at(c, cs->next_auto_commit);
-    }
-    if (!cs->commit_want || cs->commit_req)
-        return;
-    size_t n = 0;
-    for (size_t i = 0; i < cs->n; i++) {
-        struct cpart *p = cs->parts[i];
-        n += p->state == CP_ACTIVE && p->pos >= 0 && p->pos != p->committed;
-    }
-    if (!n) {
-        cs->commit_want = false;
-        return;
-    }
-    struct conn *k = grp_coordinator(c);
-    if (!k)
-        return;
-    struct req *rq = req_new(KAFKA_API_OFFSET_COMMIT, OC_VMIN, OC_VMAX, on_commit, NULL);
-    if (!rq || preqs_init(rq, cs, k, n, true))
-        goto fail;
-    struct preqs *pr = rq->arg;
-    for (size_t i = 0; i < cs->n; i++) {
-        struct cpart *p = cs->parts[i];
-        if (p->state == CP_ACTIVE && p->pos >= 0 && p->pos != p->committed) {
-            pr->off[pr->n] = p->pos;
-            pr->p[pr->n++] = p;
-        }
-    }
-    if (fill_commit(c, rq))
-        goto fail;
-    cs->commit_want = false;
-    cs->commit_req = rq;
-    conn_send(k, rq);
-    return;
-fail:
-    req_free(rq);
-}
-
-static bool commit_done(struct brook_client *c, void *arg)
-{
-    if (cons_commit_busy(c))
-        return false;
-    if (cons_all_committed(c))
-        return true;
-    cons_commit_start(c); /* a failed attempt: go again until the deadline */
-    return false;
-}
-
-int brook_commit(struct brook_client *c, bool wait, int timeout_ms)
-{
-    int rc = cons_commit_start(c);
-    if (rc || !wait)
-        return rc;
-    cons_commit_error(c);
-    rc = client_wait(c, commit_done, NULL, client_deadline(c, timeout_ms));
-    int err = cons_commit_error(c);
-    return rc == -ETIMEDOUT && err ? err : rc;
-}
-
 /* ---- the loop ---- */
 
 void cons_run(struct brook_client *c)
@@ -1168,9 +531,9 @@ void cons_run(struct brook_client *c)
         run_pending(c);
     run_committed(c);
     run_resolve(c);
-    run_fetch(c);
+    cons_run_fetch(c);
     if (c->conf.group_id)
-        run_commit(c);
+        cons_run_commit(c);
 }
 
 static bool commits_settled(struct brook_client *c, void *arg)

@@ -35,8 +35,6 @@
 #include "client/private.h"
 #include "proto/kafka_errors.h"
 
-#define FC_VMAX       3
-#define GROUP_VMAX    9 /* clamped to what the schema knows */
 #define JOIN_EXTRA_MS 5000
 
 enum gstate {
@@ -213,7 +211,7 @@ static void find_coordinator(struct brook_client *c, struct group *g)
         md_refresh(c);
         return;
     }
-    struct req *rq = req_new(KAFKA_API_FIND_COORDINATOR, 0, FC_VMAX, on_find, NULL);
+    struct req *rq = req_new(KAFKA_API_FIND_COORDINATOR, on_find, NULL);
     int err = 0;
     if (!rq)
         return;
@@ -379,7 +377,7 @@ static void send_join(struct brook_client *c, struct group *g)
     struct conn *k = grp_coordinator(c);
     if (!k)
         return;
-    struct req *rq = req_new(KAFKA_API_JOIN_GROUP, 0, GROUP_VMAX, on_join, NULL);
+    struct req *rq = req_new(KAFKA_API_JOIN_GROUP, on_join, NULL);
     if (!rq)
         return;
     struct kafka_join_group_req *b = rq->body;
@@ -408,7 +406,7 @@ static void on_sync(struct brook_client *c, struct req *rq, int err, struct resp
 
 static struct req *sync_new(struct brook_client *c, struct group *g)
 {
-    struct req *rq = req_new(KAFKA_API_SYNC_GROUP, 0, GROUP_VMAX, on_sync, NULL);
+    struct req *rq = req_new(KAFKA_API_SYNC_GROUP, on_sync, NULL);
     if (!rq)
         return NULL;
     struct kafka_sync_group_req *b = rq->body;
@@ -501,7 +499,7 @@ static int plan_build(struct brook_client *c, const struct kafka_join_group_resp
         struct kstr *topics;
         size_t n;
         const struct kbytes *meta = &r->members[i].metadata;
-        if (!(m->id = arena_kstr(&pl->a, r->members[i].member_id)))
+        if (!(m->id = kstr_dup(&pl->a, r->members[i].member_id)))
             return -ENOMEM;
         if (assign_decode_subscription(meta->p, meta->len > 0 ? (size_t)meta->len : 0, &pl->a,
                                        &topics, &n))
@@ -510,7 +508,7 @@ static int plan_build(struct brook_client *c, const struct kafka_join_group_resp
         if (!names)
             return -ENOMEM;
         for (size_t k = 0; k < n; k++) {
-            if (!(names[k] = arena_kstr(&pl->a, topics[k])))
+            if (!(names[k] = kstr_dup(&pl->a, topics[k])))
                 return -ENOMEM;
             if (topic_listed(pl->t, pl->nt, topics[k]))
                 continue;
@@ -696,7 +694,7 @@ static void send_heartbeat(struct brook_client *c, struct group *g)
     struct conn *k = grp_coordinator(c);
     if (!k)
         return;
-    struct req *rq = req_new(KAFKA_API_HEARTBEAT, 0, GROUP_VMAX, on_heartbeat, NULL);
+    struct req *rq = req_new(KAFKA_API_HEARTBEAT, on_heartbeat, NULL);
     if (!rq)
         return;
     struct kafka_heartbeat_req *b = rq->body;
@@ -743,7 +741,7 @@ static void on_leave(struct brook_client *c, struct req *rq, int err, struct res
 static void send_leave(struct brook_client *c, struct group *g)
 {
     struct conn *k = g->coord;
-    struct req *rq = k ? req_new(KAFKA_API_LEAVE_GROUP, 0, GROUP_VMAX, on_leave, NULL) : NULL;
+    struct req *rq = k ? req_new(KAFKA_API_LEAVE_GROUP, on_leave, NULL) : NULL;
     if (!rq) {
         g->st = G_LEFT;
         return;

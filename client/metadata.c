@@ -20,9 +20,6 @@
 #include "client/private.h"
 #include "proto/kafka_errors.h"
 
-#define MD_VMIN 1
-#define MD_VMAX 12
-
 struct md_broker {
     int32_t id;
     char *host;
@@ -379,7 +376,7 @@ void md_run(struct brook_client *c)
             client_wake_at(c, x->retry_at);
         return;
     }
-    struct req *rq = req_new(KAFKA_API_METADATA, MD_VMIN, MD_VMAX, on_metadata, NULL);
+    struct req *rq = req_new(KAFKA_API_METADATA, on_metadata, NULL);
     bool create;
     if (!rq || fill_topics(c, rq, &create)) {
         req_free(rq);

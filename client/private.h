@@ -3,18 +3,21 @@
  *
  * The client is a set of small state machines driven by one loop (client.c):
  *
- *   conn.c      one connection per broker: connect, ApiVersions, a queue of
- *               requests waiting for the connection, requests in flight matched
- *               to responses by correlation id, timeouts, reconnect backoff
- *   metadata.c  brokers, topics, partition leaders; refreshes on demand
- *   producer.c  partitioner, per-partition batches, Produce requests, retries
- *   consumer.c  assignment, offset resolution, pipelined fetches, commits
- *   group.c     consumer group membership (classic rebalance protocol)
- *   assign.c    range and roundrobin assignors, ConsumerProtocol encoding
- *   admin.c     topics and groups administration
- *   blocking.c  blocking calls built on brook_poll()
- *   conf.c      configuration and error strings
- *   format.c    kcat-style text and JSON rendering, offset specifications
+ *   conn.c             one connection per broker: connect, ApiVersions, a queue
+ *                      of requests waiting for the connection, requests in flight
+ *                      matched to responses by correlation id, timeouts,
+ *                      reconnect backoff; the table of api versions the client sends
+ *   metadata.c         brokers, topics, partition leaders; refreshes on demand
+ *   producer.c         partitioner, per-partition batches, Produce requests, retries
+ *   consumer.c         assignment, where each partition starts, the consumer's loop
+ *   consumer_fetch.c   pipelined fetches, buffered records handed out
+ *   consumer_commit.c  offset commits
+ *   group.c            consumer group membership (classic rebalance protocol)
+ *   assign.c           range and roundrobin assignors, ConsumerProtocol encoding
+ *   admin.c            topics and groups administration
+ *   blocking.c         blocking calls built on brook_poll()
+ *   conf.c             configuration and error strings
+ *   format.c           kcat-style text and JSON rendering, offset specifications
  *
  * Re-entrancy rule: conn_send() only queues and encodes; every request callback
  * runs from the loop (conn_run_all() or a socket event), never from inside
@@ -133,9 +136,20 @@ struct req {
     struct req *next;
 };
 
-/* A request for api key with versions vmin..vmax, its body allocated zeroed and
- * set to the schema's defaults. NULL when out of memory. */
-struct req *req_new(int16_t key, int16_t vmin, int16_t vmax, req_cb *cb, void *arg);
+/* The versions the client sends an api at. */
+struct req_range {
+    int16_t key; /* enum kafka_api_key */
+    int16_t vmin, vmax;
+};
+
+/* The client's range for api key (conn.c holds every one), or NULL for an api it
+ * never sends. */
+const struct req_range *req_range(int16_t key);
+
+/* A request for api key at the versions req_range() gives (a caller may narrow
+ * rq->vmin..vmax), its body allocated zeroed and set to the schema's defaults. NULL
+ * when out of memory or for an api without a range. */
+struct req *req_new(int16_t key, req_cb *cb, void *arg);
 void req_free(struct req *rq);
 
 /* Copy a C string into the request's arena as a kstr; {NULL,-1} for NULL. Sets
@@ -188,9 +202,9 @@ void conn_free(struct conn *k);
  * (connecting if needed). Never runs callbacks. */
 void conn_send(struct conn *k, struct req *rq);
 
-/* Whether k can take a request of api key at some version in [vmin, vmax] now:
- * ready and the versions overlap. */
-bool conn_supports(const struct conn *k, int16_t key, int16_t vmin, int16_t vmax);
+/* Whether k can take a request of api key now: ready, and its versions overlap
+ * the client's range for key. */
+bool conn_supports(const struct conn *k, int16_t key);
 
 /* Bytes queued for writing on k. */
 size_t conn_pending_out(const struct conn *k);
@@ -363,6 +377,112 @@ bool cons_all_committed(const struct brook_client *c);
 /* Report a consumer-level error through brook_consumer_next(). */
 void cons_report(struct brook_client *c, int err);
 
+/* ---- the consumer's insides (consumer.c, consumer_fetch.c, consumer_commit.c) ---- */
+
+#define CONS_ERRQ 16 /* errors brook_consumer_next() can still report */
+
+/* A partition's life, described in consumer.c. */
+enum cp_state { CP_COMMITTED, CP_RESOLVE, CP_WAITING, CP_ACTIVE, CP_FAILED };
+
+/* A Fetch response shared by the chunks of every partition it carried. */
+struct fbuf {
+    struct resp *rs; /* owned; freed with the last reference */
+    int refs;
+};
+
+/* One partition's records within a shared response, not yet handed out. */
+struct fchunk {
+    struct fchunk *next;
+    struct fbuf *fb;  /* holds a reference */
+    const uint8_t *p; /* whole batches inside fb's frame */
+    size_t len, off;  /* off: the next batch to iterate */
+};
+
+struct cpart {
+    char *topic;
+    int32_t id;
+    struct md_topic *md;
+    enum cp_state state;
+    struct brook_offset start; /* RESOLVE: where to go */
+    int64_t pos;               /* next offset to hand out */
+    int64_t fetch_pos;         /* next offset to fetch */
+    int64_t hw;                /* high watermark of the last answer, -1 unknown */
+    int64_t committed;         /* last offset committed, -1 none */
+    int64_t retry_at;          /* no request for it before this (monotonic ms) */
+    bool fetching;             /* in a Fetch in flight */
+    bool fetched;              /* a Fetch has answered since the position was set */
+    int32_t broker;            /* node id of the broker that served the last fetch */
+    struct fchunk *chunks, *tail;
+    size_t buffered;      /* bytes of its chunks */
+    struct batch_iter it; /* the batch being handed out, when in_batch */
+    bool in_batch;
+};
+
+/* brook_assign() waiting for its topic's metadata. */
+struct pending_assign {
+    struct pending_assign *next;
+    struct md_topic *md;
+    int32_t *ids; /* NULL: every partition */
+    size_t n;
+    struct brook_offset start;
+};
+
+struct consumer {
+    struct cpart **parts;
+    size_t n, cap;
+    struct pending_assign *pending;
+    size_t cursor;             /* the partition brook_consumer_next() tries first */
+    struct brook_message msg;  /* the message handed out last */
+    struct brook_header *hdrs; /* its headers */
+    size_t hdr_cap;
+    size_t buffered;           /* bytes of every partition's chunks */
+    uint64_t epoch;            /* bumped whenever the assignment changes */
+    bool group_mode;           /* subscribed */
+    struct brook_offset reset; /* start where nothing is committed (kind 0: fail) */
+    bool commit_want;          /* positions moved: commit when none is in flight */
+    struct req *commit_req;    /* the OffsetCommit in flight */
+    int commit_err;            /* the first commit error not yet collected */
+    int64_t next_auto_commit;  /* monotonic ms */
+    struct req *offsets_req;   /* the OffsetFetch in flight */
+    int errq[CONS_ERRQ];
+    int n_err;
+};
+
+/* A request's view of the partitions it covers. */
+struct preqs {
+    uint64_t epoch; /* the assignment it was made under */
+    struct conn *k;
+    size_t n;
+    struct cpart **p;
+    int64_t *off; /* commits: the offsets sent */
+};
+
+/* Give rq a preqs for up to n partitions on k (with room for offsets when offs),
+ * allocated in rq's arena and set as rq->arg. 0 or -ENOMEM. */
+int cons_preqs_init(struct req *rq, struct consumer *cs, struct conn *k, size_t n, bool offs);
+
+/* The partition of pr named by an answer, or NULL. */
+struct cpart *cons_preqs_find(struct preqs *pr, struct kstr topic, int32_t id);
+
+/* p stops with err, reported once through brook_consumer_next(). */
+void cons_part_fail(struct brook_client *c, struct cpart *p, int err);
+
+/* Try p again after retry.backoff.ms, with fresh metadata when refresh. */
+void cons_part_retry(struct brook_client *c, struct cpart *p, bool refresh);
+
+/* Whether a partition error means its leader may have moved (refresh metadata). */
+bool cons_leader_error(int16_t code);
+
+/* Drop p's buffered records (consumer_fetch.c). */
+void cons_part_drop_data(struct consumer *cs, struct cpart *p);
+
+/* Send a Fetch to every leader without one in flight (consumer_fetch.c). */
+void cons_run_fetch(struct brook_client *c);
+
+/* Send an OffsetCommit when positions moved and none is in flight; runs the
+ * auto-commit timer (consumer_commit.c). */
+void cons_run_commit(struct brook_client *c);
+
 struct group_identity {
     const char *group_id;
     const char *member_id;
@@ -454,8 +574,5 @@ void sync_free_all(struct brook_client *c);
 /* A result block: an arena whose first allocation is the public struct. */
 void *result_new(size_t size, struct arena **a);
 void result_free(void *pub);
-
-/* NUL-terminated copy of a kstr in a (empty string for null); NULL on OOM. */
-char *arena_kstr(struct arena *a, struct kstr s);
 
 #endif

@@ -41,13 +41,10 @@
 #include "lib/crc32c.h"
 #include "proto/kafka_errors.h"
 
-#define PROD_VMIN        3 /* RecordBatch v2 */
-#define PROD_VMAX        9
 #define RECORD_OVERHEAD  64  /* bytes accounted per record beyond key, value, headers */
 #define BATCH_OVERHEAD   512 /* request framing around a batch */
 #define IDEMPOTENT_DEPTH 5   /* batches per partition the broker remembers */
 #define OUT_HIGH_MARK    (16u << 20)
-#define PID_VMAX         4
 #define MAX_ROUNDS       64
 
 enum bstate { B_QUEUED, B_INFLIGHT, B_RETRY, B_DONE };
@@ -696,7 +693,7 @@ static void on_produce(struct brook_client *c, struct req *rq, int err, struct r
 /* One Produce request for connection k with the entries e[0..n). */
 static int send_request(struct brook_client *c, struct conn *k, struct sendent *e, size_t n)
 {
-    struct req *rq = req_new(KAFKA_API_PRODUCE, PROD_VMIN, PROD_VMAX, on_produce, NULL);
+    struct req *rq = req_new(KAFKA_API_PRODUCE, on_produce, NULL);
     if (!rq)
         return -ENOMEM;
     struct preq *pr = arena_alloc(&rq->arena, sizeof *pr + n * sizeof(struct sendent));
@@ -952,11 +949,11 @@ static void run_pid(struct brook_client *c)
         md_refresh(c);
         return;
     }
-    if (!conn_supports(k, KAFKA_API_INIT_PRODUCER_ID, 0, PID_VMAX)) {
+    if (!conn_supports(k, KAFKA_API_INIT_PRODUCER_ID)) {
         p->pid_state = PID_OFF;
         return;
     }
-    struct req *rq = req_new(KAFKA_API_INIT_PRODUCER_ID, 0, PID_VMAX, on_pid, NULL);
+    struct req *rq = req_new(KAFKA_API_INIT_PRODUCER_ID, on_pid, NULL);
     if (!rq)
         return;
     struct kafka_init_producer_id_req *body = rq->body;

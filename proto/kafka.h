@@ -95,6 +95,13 @@ static inline bool kstr_equal(struct kstr a, struct kstr b)
     return a.len <= 0 || memcmp(a.p, b.p, (size_t)a.len) == 0;
 }
 
+/* A NUL-terminated copy of s in a (null becomes the empty string), for results
+ * that outlive the frame s points into. NULL when a is out of memory. */
+static inline char *kstr_dup(struct arena *a, struct kstr s)
+{
+    return arena_strndup(a, s.p ? s.p : "", s.len > 0 ? (size_t)s.len : 0);
+}
+
 /* Opaque bytes: borrowed; len -1 is null. */
 struct kbytes {
     const uint8_t *p; /* first byte (borrowed), NULL when null or empty */

@@ -423,6 +423,46 @@ static void test_strerror(void **state)
     assert_string_equal(brook_strerror(-123456), "unknown error");
 }
 
+/* Every version limit lies inside what proto/ can encode, and every api the client
+ * sends has one: a limit past the schema (Metadata once said 12 where the schema
+ * ends at 9) would promise versions the codec cannot speak. */
+static void test_request_versions(void **state)
+{
+    static const int16_t sent[] = {
+        KAFKA_API_PRODUCE,          KAFKA_API_FETCH,
+        KAFKA_API_LIST_OFFSETS,     KAFKA_API_METADATA,
+        KAFKA_API_OFFSET_COMMIT,    KAFKA_API_OFFSET_FETCH,
+        KAFKA_API_FIND_COORDINATOR, KAFKA_API_JOIN_GROUP,
+        KAFKA_API_HEARTBEAT,        KAFKA_API_LEAVE_GROUP,
+        KAFKA_API_SYNC_GROUP,       KAFKA_API_DESCRIBE_GROUPS,
+        KAFKA_API_LIST_GROUPS,      KAFKA_API_API_VERSIONS,
+        KAFKA_API_CREATE_TOPICS,    KAFKA_API_DELETE_TOPICS,
+        KAFKA_API_INIT_PRODUCER_ID, KAFKA_API_DELETE_GROUPS,
+    };
+    for (size_t i = 0; i < sizeof sent / sizeof sent[0]; i++)
+        assert_non_null(req_range(sent[i]));
+    size_t n = 0;
+    for (int16_t key = 0; key < API_SLOTS; key++) {
+        const struct req_range *r = req_range(key);
+        if (!r)
+            continue;
+        n++;
+        const struct kafka_api *api = kafka_api_find(key);
+        assert_non_null(api);
+        assert_int_equal(r->key, key);
+        assert_true(r->vmin <= r->vmax);
+        assert_true(r->vmin >= api->min_version);
+        assert_true(r->vmax <= api->max_version);
+        struct req *rq = req_new(key, NULL, NULL);
+        assert_non_null(rq);
+        assert_int_equal(rq->vmin, r->vmin);
+        assert_int_equal(rq->vmax, r->vmax);
+        req_free(rq);
+    }
+    assert_int_equal(n, sizeof sent / sizeof sent[0]);
+    assert_null(req_new(KAFKA_API_SASL_HANDSHAKE, NULL, NULL)); /* never sent */
+}
+
 static void test_bootstrap_lists(void **state)
 {
     static const char *good[] = {"localhost:9092", "a:1,b:2", " [::1]:9092 , host", "h"};
@@ -523,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_offset_spec_errors),
         cmocka_unit_test(test_conf),
         cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_request_versions),
         cmocka_unit_test(test_bootstrap_lists),
         cmocka_unit_test(test_producer_buffer_limits),
         cmocka_unit_test(test_unreachable_broker),
