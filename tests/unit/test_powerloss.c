@@ -2,13 +2,8 @@
  * test_powerloss.c - power failures and process crashes at random points, then
  * recovery: no acknowledged record is lost, nothing corrupt is served.
  *
- * The sysio table is replaced by wrappers that keep a model of what a disk would
- * really hold. Per file the model has the content as of its last fsync/fdatasync
- * (durable) and the writes and truncations since (pending, with their bytes).
- * Per directory it has the names as of the last time they were made durable, and
- * the creates, renames, unlinks, mkdirs and rmdirs since; an fsync of a directory
- * makes the pending operations that touched it durable. fsync itself is not passed
- * on to the real file system: the model decides what survives.
+ * The disk is simdisk.h's model of what a disk would really hold, under the sysio
+ * table: what was made durable, what is pending, and what a power failure keeps.
  *
  * A round opens the store (recovery, which in a quarter of the rounds is itself cut
  * short by the failure), checks it, then runs a random workload (appends to plain,
@@ -18,11 +13,8 @@
  * random: from there every mutating call fails with EIO (a pwrite first writes a
  * random prefix), the store is abandoned, and either
  *
- *  - the power fails: every file keeps its durable content plus some of the pending
- *    writes - a prefix in order, a torn last write, sectors or pages old, new,
- *    zeroed or garbage, a few bytes flipped - and the namespace keeps the
- *    operations made durable by a directory fsync plus a random prefix of the
- *    others; the data directory is rebuilt from that; or
+ *  - the power fails (simdisk_power_fail: durable content plus a random, torn
+ *    share of what was pending) and the data directory is rebuilt from that; or
  *  - only the process dies: the files stay as they are, nothing pending becomes
  *    durable, and a later power failure can still take it away.
  *
@@ -71,169 +63,12 @@
 #include "lib/writer.h"
 #include "proto/record.h"
 #include "store/store.h"
+#include "tests/unit/simdisk.h"
 #include "tests/unit/testutil.h"
 
 #define DEFAULT_ITERS 400
 #define ROUNDS_MAX    4
-#define CALLS_NEVER   (1L << 40)
 #define CRASH_RANGE   300 /* the crash comes within this many mutating calls */
-
-/* ---- random numbers (xorshift64*) ---- */
-
-struct rng {
-    uint64_t s;
-};
-
-static uint64_t rng_next(struct rng *r)
-{
-    r->s ^= r->s >> 12;
-    r->s ^= r->s << 25;
-    r->s ^= r->s >> 27;
-    return r->s * 0x2545f4914f6cdd1dULL;
-}
-
-/* Uniform in [0, n); 0 when n is 0. */
-static uint64_t rnd(struct rng *r, uint64_t n)
-{
-    return n ? rng_next(r) % n : 0;
-}
-
-static void rng_seed(struct rng *r, uint64_t seed)
-{
-    r->s = seed * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL;
-    if (!r->s)
-        r->s = 1;
-    for (int i = 0; i < 4; i++)
-        rng_next(r);
-}
-
-/* ---- growable byte buffers ---- */
-
-struct buf {
-    uint8_t *p;
-    size_t len, cap;
-};
-
-static void buf_reserve(struct buf *b, size_t n)
-{
-    if (n <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < n)
-        cap *= 2;
-    b->p = realloc(b->p, cap);
-    if (!b->p)
-        abort();
-    b->cap = cap;
-}
-
-/* Set the length, zero-filling when it grows. */
-static void buf_resize(struct buf *b, size_t len)
-{
-    buf_reserve(b, len);
-    if (len > b->len)
-        memset(b->p + b->len, 0, len - b->len);
-    b->len = len;
-}
-
-static void buf_put(struct buf *b, size_t off, const void *data, size_t n)
-{
-    if (!n)
-        return;
-    if (off + n > b->len)
-        buf_resize(b, off + n);
-    memcpy(b->p + off, data, n);
-}
-
-static void buf_assign(struct buf *dst, const struct buf *src)
-{
-    buf_reserve(dst, src->len);
-    if (src->len)
-        memcpy(dst->p, src->p, src->len);
-    dst->len = src->len;
-}
-
-static void buf_free(struct buf *b)
-{
-    free(b->p);
-    *b = (struct buf){0};
-}
-
-/* ---- the model of the disk ---- */
-
-/* A write (data, len at off) or a truncation (to off) not yet made durable. */
-struct pl_op {
-    bool trunc;
-    size_t off, len;
-    uint8_t *data;
-};
-
-/* One inode. */
-struct pl_file {
-    struct buf dur;    /* content as of the last fsync/fdatasync */
-    struct buf cur;    /* content now (what the real file holds) */
-    struct pl_op *ops; /* pending since dur */
-    size_t nops, cap;
-    ino_t ino;         /* the real inode while it is live, else 0 */
-    struct buf *after; /* scratch: content after the power failure */
-};
-
-/* A name in a namespace: a file, or a directory when f is NULL. */
-struct pl_ent {
-    char *name; /* relative to the data directory */
-    struct pl_file *f;
-};
-
-struct pl_ns {
-    struct pl_ent *v;
-    size_t n, cap;
-};
-
-enum { NS_CREATE, NS_UNLINK, NS_RENAME, NS_MKDIR, NS_RMDIR };
-
-struct pl_nsop {
-    int kind;
-    char *a, *b;       /* names (b for renames) */
-    struct pl_file *f; /* the file a create made */
-    bool forced;       /* made durable by a directory fsync */
-};
-
-static struct {
-    pthread_mutex_t mu;
-    char root[4096];
-    size_t rootlen;
-    struct pl_file **files;
-    size_t nfiles, capfiles;
-    struct pl_ns cur, dur;
-    struct pl_nsop *nsops;
-    size_t nnsops, capnsops;
-    long calls, crash_at;
-    bool dead;
-    struct rng rng;
-    char crash_op[256];
-    const char *crash_name; /* die at the first mutating call on this name instead */
-    bool hold;              /* syncs from other threads (the flusher) wait */
-    pthread_t main;         /* the thread running the test */
-    pthread_cond_t cond;    /* hold was lifted or the machine died */
-} disk = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-
-/* What the last crash did, printed when a check fails. */
-static char report[16384];
-static size_t report_len;
-
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...)
-{
-    if (report_len >= sizeof report - 2)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(report + report_len, sizeof report - report_len, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        report_len +=
-            (size_t)n < sizeof report - report_len ? (size_t)n : sizeof report - report_len - 1;
-}
 
 static uint64_t iter_seed;
 static int iter_no, round_no;
@@ -254,7 +89,7 @@ static void pl_fail(int line, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     sysio = sysio_real;
-    fprintf(stderr, "--- what the crashes did:\n%s---\n", report);
+    fprintf(stderr, "--- what the crashes did:\n%s---\n", simdisk_report());
     fail_msg("line %d: %s (iteration %d, round %d; rerun with BROOK_POWERLOSS_SEED=%" PRIu64
              " BROOK_POWERLOSS_ITERS=1)",
              line, msg, iter_no, round_no, iter_seed);
@@ -265,769 +100,6 @@ static void pl_fail(int line, const char *fmt, ...)
         if (!(cond))                                                                               \
             pl_fail(__LINE__, __VA_ARGS__);                                                        \
     } while (0)
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p)
-        abort();
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d)
-        abort();
-    return d;
-}
-
-/* The name of path inside the data directory, or NULL when it is outside. */
-static const char *rel_of(const char *path)
-{
-    if (strncmp(path, disk.root, disk.rootlen))
-        return NULL;
-    if (path[disk.rootlen] == 0)
-        return "";
-    return path[disk.rootlen] == '/' ? path + disk.rootlen + 1 : NULL;
-}
-
-/* The directory part of a relative name ("" for the data directory). */
-static void parent_of(const char *name, char *out, size_t size)
-{
-    const char *slash = strrchr(name, '/');
-    snprintf(out, size, "%.*s", slash ? (int)(slash - name) : 0, name);
-}
-
-static ssize_t ns_find(const struct pl_ns *ns, const char *name)
-{
-    for (size_t i = 0; i < ns->n; i++)
-        if (!strcmp(ns->v[i].name, name))
-            return (ssize_t)i;
-    return -1;
-}
-
-static bool ns_is_dir(const struct pl_ns *ns, const char *name)
-{
-    if (!*name)
-        return true;
-    ssize_t i = ns_find(ns, name);
-    return i >= 0 && !ns->v[i].f;
-}
-
-static void ns_set(struct pl_ns *ns, const char *name, struct pl_file *f)
-{
-    ssize_t i = ns_find(ns, name);
-    if (i >= 0) {
-        ns->v[i].f = f;
-        return;
-    }
-    if (ns->n == ns->cap) {
-        ns->cap = ns->cap ? ns->cap * 2 : 32;
-        ns->v = realloc(ns->v, ns->cap * sizeof *ns->v);
-        if (!ns->v)
-            abort();
-    }
-    ns->v[ns->n++] = (struct pl_ent){xstrdup(name), f};
-}
-
-/* Remove name and everything below it. */
-static void ns_del_tree(struct pl_ns *ns, const char *name)
-{
-    size_t len = strlen(name);
-    for (size_t i = 0; i < ns->n;) {
-        const char *e = ns->v[i].name;
-        if (!strcmp(e, name) || (!strncmp(e, name, len) && e[len] == '/')) {
-            free(ns->v[i].name);
-            ns->v[i] = ns->v[--ns->n];
-        } else {
-            i++;
-        }
-    }
-}
-
-/* rename(a, b): b (and anything below it) is replaced, a and its children move. */
-static void ns_move(struct pl_ns *ns, const char *a, const char *b)
-{
-    if (!strcmp(a, b))
-        return;
-    ns_del_tree(ns, b);
-    size_t la = strlen(a);
-    for (size_t i = 0; i < ns->n; i++) {
-        char *e = ns->v[i].name;
-        if (!strcmp(e, a) || (!strncmp(e, a, la) && e[la] == '/')) {
-            size_t n = strlen(b) + strlen(e + la) + 1;
-            char *moved = xmalloc(n);
-            snprintf(moved, n, "%s%s", b, e + la);
-            free(e);
-            ns->v[i].name = moved;
-        }
-    }
-}
-
-static void ns_free(struct pl_ns *ns)
-{
-    for (size_t i = 0; i < ns->n; i++)
-        free(ns->v[i].name);
-    free(ns->v);
-    *ns = (struct pl_ns){0};
-}
-
-static void ns_copy(struct pl_ns *dst, const struct pl_ns *src)
-{
-    ns_free(dst);
-    for (size_t i = 0; i < src->n; i++)
-        ns_set(dst, src->v[i].name, src->v[i].f);
-}
-
-static struct pl_file *file_new(ino_t ino)
-{
-    struct pl_file *f = calloc(1, sizeof *f);
-    if (!f)
-        abort();
-    f->ino = ino;
-    if (disk.nfiles == disk.capfiles) {
-        disk.capfiles = disk.capfiles ? disk.capfiles * 2 : 64;
-        disk.files = realloc(disk.files, disk.capfiles * sizeof *disk.files);
-        if (!disk.files)
-            abort();
-    }
-    for (size_t i = 0; i < disk.nfiles; i++) /* an inode number is reused */
-        if (disk.files[i]->ino == ino)
-            disk.files[i]->ino = 0;
-    disk.files[disk.nfiles++] = f;
-    return f;
-}
-
-static void file_clear_ops(struct pl_file *f)
-{
-    for (size_t i = 0; i < f->nops; i++)
-        free(f->ops[i].data);
-    f->nops = 0;
-}
-
-static void file_free(struct pl_file *f)
-{
-    file_clear_ops(f);
-    free(f->ops);
-    buf_free(&f->dur);
-    buf_free(&f->cur);
-    if (f->after) {
-        buf_free(f->after);
-        free(f->after);
-    }
-    free(f);
-}
-
-static struct pl_file *file_by_fd(int fd)
-{
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode))
-        return NULL;
-    for (size_t i = 0; i < disk.nfiles; i++)
-        if (disk.files[i]->ino == st.st_ino)
-            return disk.files[i];
-    return NULL;
-}
-
-static void file_add_op(struct pl_file *f, bool trunc, size_t off, const void *data, size_t len)
-{
-    if (f->nops == f->cap) {
-        f->cap = f->cap ? f->cap * 2 : 16;
-        f->ops = realloc(f->ops, f->cap * sizeof *f->ops);
-        if (!f->ops)
-            abort();
-    }
-    struct pl_op *op = &f->ops[f->nops++];
-    *op = (struct pl_op){.trunc = trunc, .off = off, .len = len};
-    if (!trunc) {
-        op->data = xmalloc(len);
-        memcpy(op->data, data, len);
-        buf_put(&f->cur, off, data, len);
-    } else {
-        buf_resize(&f->cur, off);
-    }
-}
-
-static void nsop_add(int kind, const char *a, const char *b, struct pl_file *f)
-{
-    if (disk.nnsops == disk.capnsops) {
-        disk.capnsops = disk.capnsops ? disk.capnsops * 2 : 64;
-        disk.nsops = realloc(disk.nsops, disk.capnsops * sizeof *disk.nsops);
-        if (!disk.nsops)
-            abort();
-    }
-    disk.nsops[disk.nnsops++] = (struct pl_nsop){kind, xstrdup(a), b ? xstrdup(b) : NULL, f, false};
-}
-
-/* A name of f now (for reports), "" when it has none. Lock held. */
-static const char *file_name(const struct pl_file *f)
-{
-    for (size_t i = 0; i < disk.cur.n; i++)
-        if (disk.cur.v[i].f == f)
-            return disk.cur.v[i].name;
-    return "";
-}
-
-/* Count one mutating call; true when the machine is (now) dead. Lock held. */
-static bool crash_point(const char *what, const char *name)
-{
-    if (!disk.dead &&
-        (++disk.calls >= disk.crash_at || (disk.crash_name && !strcmp(disk.crash_name, name)))) {
-        disk.dead = true;
-        pthread_cond_broadcast(&disk.cond);
-        snprintf(disk.crash_op, sizeof disk.crash_op, "%s %s (call %ld)", what, name, disk.calls);
-    }
-    return disk.dead;
-}
-
-/* ---- the wrappers ---- */
-
-/* The whole content of path, read past the seam. */
-static void read_real(const char *path, struct buf *out)
-{
-    int fd = sysio_real.open(path, O_RDONLY, 0);
-    if (fd < 0)
-        return;
-    uint8_t chunk[4096];
-    ssize_t n;
-    while ((n = pread(fd, chunk, sizeof chunk, (off_t)out->len)) > 0)
-        buf_put(out, out->len, chunk, (size_t)n);
-    close(fd);
-}
-
-static int pl_open(const char *path, int flags, mode_t mode)
-{
-    const char *name = rel_of(path);
-    if (!name)
-        return sysio_real.open(path, flags, mode);
-    pthread_mutex_lock(&disk.mu);
-    struct stat st;
-    bool existed = lstat(path, &st) == 0;
-    bool mutates = (flags & O_TRUNC) || ((flags & O_CREAT) && !existed);
-    if (mutates && crash_point("open", name)) {
-        pthread_mutex_unlock(&disk.mu);
-        errno = EIO;
-        return -1;
-    }
-    int fd = sysio_real.open(path, flags, mode);
-    if (fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode)) {
-        ssize_t i = ns_find(&disk.cur, name);
-        struct pl_file *f = i >= 0 ? disk.cur.v[i].f : NULL;
-        if (!f) { /* created now (or made outside the seam: take it as durable) */
-            f = file_new(st.st_ino);
-            if (existed) {
-                read_real(path, &f->cur);
-                buf_assign(&f->dur, &f->cur);
-                ns_set(&disk.dur, name, f);
-            } else {
-                nsop_add(NS_CREATE, name, NULL, f);
-            }
-            ns_set(&disk.cur, name, f);
-        }
-        f->ino = st.st_ino;
-        if ((flags & O_TRUNC) && f->cur.len)
-            file_add_op(f, true, 0, NULL, 0);
-    }
-    pthread_mutex_unlock(&disk.mu);
-    return fd;
-}
-
-static ssize_t pl_pwrite(int fd, const void *data, size_t n, off_t off)
-{
-    pthread_mutex_lock(&disk.mu);
-    struct pl_file *f = file_by_fd(fd);
-    if (!f) {
-        pthread_mutex_unlock(&disk.mu);
-        return sysio_real.pwrite(fd, data, n, off);
-    }
-    bool was_dead = disk.dead;
-    if (crash_point("pwrite", file_name(f))) {
-        if (!was_dead && n > 1) { /* the power went out in the middle of it */
-            size_t part = (size_t)rnd(&disk.rng, n);
-            ssize_t w = part ? sysio_real.pwrite(fd, data, part, off) : 0;
-            if (w > 0)
-                file_add_op(f, false, (size_t)off, data, (size_t)w);
-        }
-        pthread_mutex_unlock(&disk.mu);
-        errno = EIO;
-        return -1;
-    }
-    ssize_t w = sysio_real.pwrite(fd, data, n, off);
-    if (w > 0)
-        file_add_op(f, false, (size_t)off, data, (size_t)w);
-    pthread_mutex_unlock(&disk.mu);
-    return w;
-}
-
-static int pl_ftruncate(int fd, off_t len)
-{
-    pthread_mutex_lock(&disk.mu);
-    struct pl_file *f = file_by_fd(fd);
-    if (f && crash_point("ftruncate", file_name(f))) {
-        pthread_mutex_unlock(&disk.mu);
-        errno = EIO;
-        return -1;
-    }
-    int rc = sysio_real.ftruncate(fd, len);
-    if (!rc && f)
-        file_add_op(f, true, (size_t)len, NULL, 0);
-    pthread_mutex_unlock(&disk.mu);
-    return rc;
-}
-
-/* Make a directory's pending operations durable. Lock held. */
-static void force_dir(const char *dname)
-{
-    char pa[4096], pb[4096];
-    for (size_t i = 0; i < disk.nnsops; i++) {
-        struct pl_nsop *op = &disk.nsops[i];
-        parent_of(op->a, pa, sizeof pa);
-        if (op->b)
-            parent_of(op->b, pb, sizeof pb);
-        if (!strcmp(pa, dname) || (op->b && !strcmp(pb, dname)))
-            op->forced = true;
-    }
-}
-
-static int pl_sync(int fd)
-{
-    struct stat st;
-    if (fstat(fd, &st))
-        return -1;
-    pthread_mutex_lock(&disk.mu);
-    while (disk.hold && !disk.dead && !pthread_equal(pthread_self(), disk.main))
-        pthread_cond_wait(&disk.cond, &disk.mu);
-    int rc = 0;
-    if (S_ISDIR(st.st_mode)) {
-        char link[64], path[4096];
-        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-        ssize_t n = readlink(link, path, sizeof path - 1);
-        path[n > 0 ? n : 0] = 0;
-        const char *name = n > 0 ? rel_of(path) : NULL;
-        if (name && crash_point("fsync dir", name))
-            rc = -1;
-        else if (name)
-            force_dir(name);
-    } else {
-        struct pl_file *f = file_by_fd(fd);
-        if (f && crash_point("fsync", file_name(f))) {
-            rc = -1;
-        } else if (f) {
-            buf_assign(&f->dur, &f->cur);
-            file_clear_ops(f);
-        }
-    }
-    pthread_mutex_unlock(&disk.mu);
-    if (rc)
-        errno = EIO;
-    return rc;
-}
-
-static int pl_rename(const char *from, const char *to)
-{
-    const char *a = rel_of(from), *b = rel_of(to);
-    if (!a || !b)
-        return sysio_real.rename(from, to);
-    pthread_mutex_lock(&disk.mu);
-    int rc = -1;
-    if (crash_point("rename", a)) {
-        errno = EIO;
-    } else if (!(rc = sysio_real.rename(from, to))) {
-        ns_move(&disk.cur, a, b);
-        nsop_add(NS_RENAME, a, b, NULL);
-    }
-    pthread_mutex_unlock(&disk.mu);
-    return rc;
-}
-
-static int pl_unlink(const char *path)
-{
-    const char *name = rel_of(path);
-    if (!name)
-        return sysio_real.unlink(path);
-    pthread_mutex_lock(&disk.mu);
-    int rc = -1;
-    if (crash_point("unlink", name)) {
-        errno = EIO;
-    } else if (!(rc = sysio_real.unlink(path))) {
-        ns_del_tree(&disk.cur, name);
-        nsop_add(NS_UNLINK, name, NULL, NULL);
-    }
-    pthread_mutex_unlock(&disk.mu);
-    return rc;
-}
-
-static int pl_mkdir(const char *path, mode_t mode)
-{
-    const char *name = rel_of(path);
-    if (!name || !*name)
-        return sysio_real.mkdir(path, mode);
-    pthread_mutex_lock(&disk.mu);
-    int rc = -1;
-    struct stat st;
-    if (!lstat(path, &st)) {
-        errno = EEXIST; /* what mkdir says, dead or alive */
-    } else if (crash_point("mkdir", name)) {
-        errno = EIO;
-    } else if (!(rc = sysio_real.mkdir(path, mode))) {
-        ns_set(&disk.cur, name, NULL);
-        nsop_add(NS_MKDIR, name, NULL, NULL);
-    }
-    pthread_mutex_unlock(&disk.mu);
-    return rc;
-}
-
-static int pl_rmdir(const char *path)
-{
-    const char *name = rel_of(path);
-    if (!name)
-        return sysio_real.rmdir(path);
-    pthread_mutex_lock(&disk.mu);
-    int rc = -1;
-    if (crash_point("rmdir", name)) {
-        errno = EIO;
-    } else if (!(rc = sysio_real.rmdir(path))) {
-        ns_del_tree(&disk.cur, name);
-        nsop_add(NS_RMDIR, name, NULL, NULL);
-    }
-    pthread_mutex_unlock(&disk.mu);
-    return rc;
-}
-
-static void disk_install(void)
-{
-    sysio.open = pl_open;
-    sysio.pwrite = pl_pwrite;
-    sysio.ftruncate = pl_ftruncate;
-    sysio.fdatasync = pl_sync;
-    sysio.fsync = pl_sync;
-    sysio.rename = pl_rename;
-    sysio.unlink = pl_unlink;
-    sysio.mkdir = pl_mkdir;
-    sysio.rmdir = pl_rmdir;
-}
-
-/* Let the next `after` mutating calls through (CALLS_NEVER: all of them). */
-static void disk_arm(long after)
-{
-    pthread_mutex_lock(&disk.mu);
-    disk.dead = false;
-    disk.calls = 0;
-    disk.crash_at = after;
-    disk.crash_name = NULL;
-    disk.crash_op[0] = 0;
-    pthread_mutex_unlock(&disk.mu);
-}
-
-/* Die at the first mutating call on `name` (relative to the data directory). */
-static void disk_arm_name(const char *name)
-{
-    disk_arm(CALLS_NEVER);
-    pthread_mutex_lock(&disk.mu);
-    disk.crash_name = name;
-    pthread_mutex_unlock(&disk.mu);
-}
-
-/* Hold (or let go) the syncs of every thread but the test's: the flusher stops
- * making anything durable. */
-static void disk_hold(bool on)
-{
-    pthread_mutex_lock(&disk.mu);
-    disk.hold = on;
-    disk.main = pthread_self();
-    pthread_cond_broadcast(&disk.cond);
-    pthread_mutex_unlock(&disk.mu);
-}
-
-static long disk_calls(void)
-{
-    pthread_mutex_lock(&disk.mu);
-    long n = disk.calls;
-    pthread_mutex_unlock(&disk.mu);
-    return n;
-}
-
-static bool disk_dead(void)
-{
-    pthread_mutex_lock(&disk.mu);
-    bool d = disk.dead;
-    pthread_mutex_unlock(&disk.mu);
-    return d;
-}
-
-/* The machine dies now (if it has not already). */
-static void disk_kill(void)
-{
-    pthread_mutex_lock(&disk.mu);
-    if (!disk.dead)
-        snprintf(disk.crash_op, sizeof disk.crash_op, "after the workload (call %ld)", disk.calls);
-    disk.dead = true;
-    pthread_cond_broadcast(&disk.cond);
-    pthread_mutex_unlock(&disk.mu);
-}
-
-/* Forget everything: the data directory (which exists) is empty and durable. */
-static void disk_reset(const char *root)
-{
-    for (size_t i = 0; i < disk.nfiles; i++)
-        file_free(disk.files[i]);
-    disk.nfiles = 0;
-    for (size_t i = 0; i < disk.nnsops; i++) {
-        free(disk.nsops[i].a);
-        free(disk.nsops[i].b);
-    }
-    disk.nnsops = 0;
-    ns_free(&disk.cur);
-    ns_free(&disk.dur);
-    if (root) {
-        snprintf(disk.root, sizeof disk.root, "%s", root);
-        disk.rootlen = strlen(disk.root);
-    }
-}
-
-/* ---- the power failure ---- */
-
-/* The bytes pending operations touched, and the largest size the file had. */
-static uint8_t *dirty_map(const struct pl_file *f, size_t *span)
-{
-    size_t len = f->dur.len, max = len;
-    for (size_t i = 0; i < f->nops; i++) {
-        const struct pl_op *op = &f->ops[i];
-        len = op->trunc ? op->off : (op->off + op->len > len ? op->off + op->len : len);
-        if (len > max)
-            max = len;
-    }
-    uint8_t *d = calloc(max + 1, 1);
-    if (!d)
-        abort();
-    len = f->dur.len;
-    for (size_t i = 0; i < f->nops; i++) {
-        const struct pl_op *op = &f->ops[i];
-        size_t from = op->trunc ? (op->off < len ? op->off : len) : op->off;
-        size_t to = op->trunc ? (op->off > len ? op->off : len) : op->off + op->len;
-        memset(d + from, 1, to - from);
-        len = op->trunc ? op->off : (to > len ? to : len);
-    }
-    if (max > f->dur.len)
-        memset(d + f->dur.len, 1, max - f->dur.len);
-    *span = max;
-    return d;
-}
-
-static void apply_op(struct buf *b, const struct pl_op *op, size_t limit)
-{
-    if (op->trunc)
-        buf_resize(b, op->off);
-    else
-        buf_put(b, op->off, op->data, op->len < limit ? op->len : limit);
-}
-
-/* What one file holds after the power failure: its durable content and some of
- * its pending writes. */
-static void torn_content(struct pl_file *f, const char *name, struct rng *r, struct buf *out)
-{
-    buf_assign(out, &f->dur);
-    if (!f->nops || !r)
-        return;
-    uint64_t mode = rnd(r, 10);
-    if (mode < 2) { /* all or nothing */
-        bool all = rnd(r, 2);
-        if (all)
-            buf_assign(out, &f->cur);
-        note("  %s: %zu pending ops %s (%zu -> %zu bytes)\n", name, f->nops,
-             all ? "all kept" : "all lost", f->dur.len, out->len);
-        return;
-    }
-    if (mode < 6) { /* in order, up to a torn write, maybe with flipped bytes */
-        size_t k = (size_t)rnd(r, f->nops + 1);
-        for (size_t i = 0; i < k; i++)
-            apply_op(out, &f->ops[i], SIZE_MAX);
-        size_t torn = 0;
-        if (k < f->nops && !f->ops[k].trunc) {
-            torn = (size_t)rnd(r, f->ops[k].len);
-            apply_op(out, &f->ops[k], torn);
-        }
-        int flips = 0;
-        if (k && rnd(r, 3) == 0) {
-            const struct pl_op *op = &f->ops[rnd(r, k)];
-            if (!op->trunc && op->len && op->off < out->len) {
-                size_t at = op->off + (size_t)rnd(r, op->len);
-                if (at < out->len) {
-                    out->p[at] ^= (uint8_t)(1 + rnd(r, 255));
-                    flips++;
-                }
-            }
-        }
-        note("  %s: %zu of %zu ops kept, next torn at %zu, %d byte(s) flipped (%zu -> %zu)\n", name,
-             k, f->nops, torn, flips, f->dur.len, out->len);
-        return;
-    }
-    /* sector or page at a time: each old, new, zeroed or garbage; size from anywhere */
-    size_t span;
-    uint8_t *dirty = dirty_map(f, &span);
-    size_t gran = rnd(r, 2) ? 512 : 4096, len;
-    switch (rnd(r, 4)) {
-    case 0: len = f->dur.len; break;
-    case 1: len = f->cur.len; break;
-    case 2: {
-        struct buf tmp = {0};
-        buf_assign(&tmp, &f->dur);
-        size_t k = (size_t)rnd(r, f->nops + 1);
-        for (size_t i = 0; i < k; i++)
-            apply_op(&tmp, &f->ops[i], SIZE_MAX);
-        len = tmp.len;
-        buf_free(&tmp);
-        break;
-    }
-    default: len = (size_t)rnd(r, span + 1); break;
-    }
-    size_t floor = f->dur.len; /* durable bytes no pending op touched stay */
-    while (floor > 0 && dirty[floor - 1])
-        floor--;
-    if (len < floor)
-        len = floor;
-    buf_resize(out, len);
-    int counts[4] = {0};
-    for (size_t blk = 0; blk * gran < len; blk++) {
-        size_t from = blk * gran, to = from + gran < len ? from + gran : len;
-        bool any = false;
-        for (size_t i = from; i < to && !any; i++)
-            any = i < span && dirty[i];
-        if (!any)
-            continue;
-        uint64_t c = rnd(r, 20), pick = c < 11 ? 0 : c < 16 ? 1 : c < 19 ? 2 : 3;
-        counts[pick]++;
-        for (size_t i = from; i < to; i++) {
-            if (i >= span || !dirty[i])
-                continue;
-            uint8_t v = 0;
-            if (pick == 0)
-                v = i < f->cur.len ? f->cur.p[i] : 0;
-            else if (pick == 1)
-                v = i < f->dur.len ? f->dur.p[i] : 0;
-            else if (pick == 3)
-                v = (uint8_t)rng_next(r);
-            out->p[i] = v;
-        }
-    }
-    free(dirty);
-    note("  %s: %zu-byte blocks, new %d old %d zero %d garbage %d (%zu -> %zu, now %zu)\n", name,
-         gran, counts[0], counts[1], counts[2], counts[3], f->dur.len, len, f->cur.len);
-}
-
-static void apply_nsop(struct pl_ns *ns, const struct pl_nsop *op)
-{
-    char parent[4096];
-    parent_of(op->kind == NS_RENAME ? op->b : op->a, parent, sizeof parent);
-    switch (op->kind) {
-    case NS_CREATE:
-        if (ns_is_dir(ns, parent))
-            ns_set(ns, op->a, op->f);
-        break;
-    case NS_MKDIR:
-        if (ns_is_dir(ns, parent) && ns_find(ns, op->a) < 0)
-            ns_set(ns, op->a, NULL);
-        break;
-    case NS_RENAME:
-        if (ns_find(ns, op->a) >= 0 && ns_is_dir(ns, parent))
-            ns_move(ns, op->a, op->b);
-        break;
-    case NS_UNLINK:
-    case NS_RMDIR: ns_del_tree(ns, op->a); break;
-    }
-}
-
-static int cmp_ent_depth(const void *x, const void *y)
-{
-    const struct pl_ent *a = x, *b = y;
-    size_t la = strlen(a->name), lb = strlen(b->name);
-    return (la > lb) - (la < lb);
-}
-
-/* The power fails: rebuild the data directory from what the disk would hold,
- * then take all of it as durable (it is what a reboot reads back). With r NULL,
- * nothing that was not made durable survives. */
-static void power_fail(struct rng *r)
-{
-    pthread_mutex_lock(&disk.mu);
-    size_t n = disk.nnsops;
-    uint64_t c = r ? rnd(r, 10) : 3;
-    size_t keep = c < 3 ? n : c < 6 ? 0 : (size_t)rnd(r, n + 1);
-    size_t forced = 0;
-    struct pl_ns ns = {0};
-    ns_copy(&ns, &disk.dur);
-    for (size_t i = 0; i < n; i++) {
-        forced += i >= keep && disk.nsops[i].forced;
-        if (i < keep || disk.nsops[i].forced)
-            apply_nsop(&ns, &disk.nsops[i]);
-    }
-    note("power failure at %s: %zu namespace ops pending, first %zu kept plus %zu forced\n",
-         disk.crash_op, n, keep, forced);
-    if (getenv("BROOK_POWERLOSS_VERBOSE"))
-        for (size_t i = 0; i < n; i++)
-            note("   op %zu %d %s %s%s\n", i, disk.nsops[i].kind, disk.nsops[i].a,
-                 disk.nsops[i].b ? disk.nsops[i].b : "", disk.nsops[i].forced ? " forced" : "");
-    if (ns.n)
-        qsort(ns.v, ns.n, sizeof *ns.v, cmp_ent_depth);
-    tu_rmrf(disk.root);
-    if (mkdir(disk.root, 0755))
-        abort();
-    for (size_t i = 0; i < ns.n; i++) {
-        char path[8192];
-        snprintf(path, sizeof path, "%s/%s", disk.root, ns.v[i].name);
-        struct pl_file *f = ns.v[i].f;
-        if (!f) {
-            if (mkdir(path, 0755))
-                abort();
-            continue;
-        }
-        if (!f->after) {
-            f->after = calloc(1, sizeof *f->after);
-            if (!f->after)
-                abort();
-            torn_content(f, ns.v[i].name, r, f->after);
-        }
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0 ||
-            (f->after->len && pwrite(fd, f->after->p, f->after->len, 0) != (ssize_t)f->after->len))
-            abort();
-        close(fd);
-    }
-    /* the new disk: every file durable as it now is */
-    struct pl_ns fresh = {0};
-    struct pl_file **old = disk.files;
-    size_t nold = disk.nfiles;
-    disk.files = NULL;
-    disk.nfiles = disk.capfiles = 0;
-    for (size_t i = 0; i < ns.n; i++) {
-        struct pl_file *f = NULL;
-        if (ns.v[i].f) {
-            char path[8192];
-            struct stat st;
-            snprintf(path, sizeof path, "%s/%s", disk.root, ns.v[i].name);
-            if (stat(path, &st))
-                abort();
-            f = file_new(st.st_ino);
-            buf_assign(&f->cur, ns.v[i].f->after);
-            buf_assign(&f->dur, &f->cur);
-        }
-        ns_set(&fresh, ns.v[i].name, f);
-    }
-    for (size_t i = 0; i < nold; i++)
-        file_free(old[i]);
-    free(old);
-    for (size_t i = 0; i < disk.nnsops; i++) {
-        free(disk.nsops[i].a);
-        free(disk.nsops[i].b);
-    }
-    disk.nnsops = 0;
-    ns_free(&ns);
-    ns_copy(&disk.cur, &fresh);
-    ns_copy(&disk.dur, &fresh);
-    ns_free(&fresh);
-    pthread_mutex_unlock(&disk.mu);
-}
 
 /* ---- what the test appended: expectations per partition ---- */
 
@@ -1265,7 +337,7 @@ static size_t check_partition(struct exp_part *e, bool process_crash, struct fou
     CHECK(hw >= e->acked, "%s-%d: high watermark %" PRId64 " below the acknowledged %" PRId64, t,
           ix, hw, e->acked);
     if (e->maybe.set && hw == (int64_t)e->n + e->maybe.n) { /* the failed append survived */
-        note("%s-%d: the append that failed at the crash was found\n", t, ix);
+        simdisk_note("%s-%d: the append that failed at the crash was found\n", t, ix);
         int64_t at = (int64_t)e->n;
         pthread_mutex_lock(&exp_mu);
         for (int i = 0; i < e->maybe.n; i++)
@@ -1312,7 +384,7 @@ static size_t check_partition(struct exp_part *e, bool process_crash, struct fou
         CHECK(rc == 0, "%s-%d: read at %" PRId64 ": %s", t, ix, from, store_strerror(rc));
         if (sl.len == 0)
             break;
-        uint8_t *data = xmalloc((size_t)sl.len);
+        uint8_t *data = tu_xmalloc((size_t)sl.len);
         CHECK(file_pread_all(sl.fd, data, (size_t)sl.len, sl.pos) == 0, "%s-%d: pread", t, ix);
         for (size_t off = 0; off < (size_t)sl.len;) {
             size_t size;
@@ -1424,13 +496,13 @@ static void check_journal(struct store_topic *t, struct exp_part *ps[], struct f
     int64_t total, first;
     store_journal_read(t, 0, NULL, 0, &total, &first);
     size_t n = (size_t)(total - first);
-    struct store_journal_entry *je = xmalloc(n * sizeof *je);
+    struct store_journal_entry *je = tu_xmalloc(n * sizeof *je);
     int got = n ? store_journal_read(t, first, je, n, &total, &first) : 0;
     CHECK(got == (int)n, "journal of %s: read %d of %zu entries", store_topic_name(t), got, n);
     const char *tn = store_topic_name(t);
     int64_t recs = -1, vals = -1;
     for (int k = 0; k < nps; k++) {
-        int64_t *bases = xmalloc((nfb[k] + 1) * sizeof *bases);
+        int64_t *bases = tu_xmalloc((nfb[k] + 1) * sizeof *bases);
         for (size_t i = 0; i < nfb[k]; i++)
             bases[i] = fb[k][i].base;
         int64_t prev = -1, pr = -1, pv = -1;
@@ -1630,7 +702,7 @@ static bool ensure_topics(struct store *s)
         int rc = store_topic_create(s, x->name, x->partitions, cfg, NULL);
         props_free(cfg);
         if (rc) {
-            CHECK(disk_dead(), "create %s: %s without a fault", x->name, store_strerror(rc));
+            CHECK(simdisk_dead(), "create %s: %s without a fault", x->name, store_strerror(rc));
             x->state = T_MAYBE;
             return false;
         }
@@ -1646,17 +718,17 @@ static bool ensure_topics(struct store *s)
 /* A failed call is fine only once the machine is dead. */
 static void expect_ok_or_dead(int rc, const char *what, const struct exp_part *e)
 {
-    CHECK(rc >= 0 || disk_dead(), "%s on %s-%d: %s without a fault", what, e ? e->topic : "-",
+    CHECK(rc >= 0 || simdisk_dead(), "%s on %s-%d: %s without a fault", what, e ? e->topic : "-",
           e ? e->index : -1, store_strerror(rc));
 }
 
-static void step_append(struct rng *r, struct exp_part *e)
+static void step_append(struct tu_rng *r, struct exp_part *e)
 {
-    int n = 1 + (int)rnd(r, 4);
+    int n = 1 + (int)tu_rng_below(r, 4);
     int32_t keys[8];
     for (int i = 0; i < n; i++)
-        keys[i] = e->kind == COMPACT ? (int32_t)rnd(r, 6) : -1;
-    bool idem = e->kind == PLAIN && rnd(r, 3) == 0;
+        keys[i] = e->kind == COMPACT ? (int32_t)tu_rng_below(r, 6) : -1;
+    bool idem = e->kind == PLAIN && tu_rng_below(r, 3) == 0;
     uint64_t uid0 = next_uid + 1;
     next_uid += (uint64_t)n;
     struct store_append res;
@@ -1695,16 +767,16 @@ static void step_scratch_topic(struct store *s)
 }
 
 /* Random work until the machine dies or `steps` are done. */
-static void workload(struct store *s, struct rng *r, int steps)
+static void workload(struct store *s, struct tu_rng *r, int steps)
 {
     n_ack_slots = 0;
     if (!ensure_topics(s))
         return;
-    for (int i = 0; i < steps && !disk_dead(); i++) {
-        uint64_t c = rnd(r, 100);
-        struct exp_part *e = &parts[rnd(r, NPARTS)];
+    for (int i = 0; i < steps && !simdisk_dead(); i++) {
+        uint64_t c = tu_rng_below(r, 100);
+        struct exp_part *e = &parts[tu_rng_below(r, NPARTS)];
         if (c < 40) {
-            step_append(r, &parts[rnd(r, 3)]);
+            step_append(r, &parts[tu_rng_below(r, 3)]);
         } else if (c < 52) {
             step_append(r, &parts[3]);
         } else if (c < 62) {
@@ -1734,7 +806,7 @@ static void workload(struct store *s, struct rng *r, int steps)
         } else if (c < 96) { /* DeleteRecords: the log start is durable when it returns */
             struct exp_part *x = &parts[4];
             int64_t ls = store_partition_log_start(x->p), low;
-            int64_t to = ls + (int64_t)rnd(r, (uint64_t)((int64_t)x->n - ls + 1));
+            int64_t to = ls + (int64_t)tu_rng_below(r, (uint64_t)((int64_t)x->n - ls + 1));
             int rc = store_partition_delete_records(x->p, to, &low);
             expect_ok_or_dead(rc, "delete records", x);
             if (low > x->max_log_start)
@@ -1761,32 +833,32 @@ static uint64_t env_u64(const char *name, uint64_t dflt)
 /* One data directory through several crashes. Returns mutating calls seen. */
 static long one_iteration(uint64_t seed, long est_calls)
 {
-    struct rng r;
-    rng_seed(&r, seed);
-    rng_seed(&disk.rng, seed ^ 0xa5a5a5a5ULL);
+    struct tu_rng r;
+    tu_rng_seed(&r, seed);
+    simdisk_seed(seed ^ 0xa5a5a5a5ULL);
     char *dir = tu_mkdtemp();
-    disk_reset(dir);
+    simdisk_reset(dir);
     parts_reset();
-    report_len = 0;
-    report[0] = 0;
-    int rounds = 1 + (int)rnd(&r, ROUNDS_MAX);
+    simdisk_report_clear();
+    int rounds = 1 + (int)tu_rng_below(&r, ROUNDS_MAX);
     long most = 0;
     bool only_process = true; /* no power failure since the last check */
     struct store_config cfg = store_cfg(dir);
     for (round_no = 0; round_no <= rounds; round_no++) {
         bool last = round_no == rounds;
-        long crash_at = last ? CALLS_NEVER : 1 + (long)rnd(&r, (uint64_t)est_calls);
+        long crash_at = last ? SIMDISK_NEVER : 1 + (long)tu_rng_below(&r, (uint64_t)est_calls);
         /* the open (recovery) may be hit by the next failure as well */
-        disk_arm(!last && rnd(&r, 4) == 0 ? 1 + (long)rnd(&r, 40) : CALLS_NEVER);
+        simdisk_arm(!last && tu_rng_below(&r, 4) == 0 ? 1 + (long)tu_rng_below(&r, 40)
+                                                      : SIMDISK_NEVER);
         struct store *s = NULL;
         int rc = store_open(&cfg, &s);
         if (rc) {
-            CHECK(disk_dead(), "store_open: %s without a fault", store_strerror(rc));
-            note("round %d: crash during recovery at %s\n", round_no, disk.crash_op);
+            CHECK(simdisk_dead(), "store_open: %s without a fault", store_strerror(rc));
+            simdisk_note("round %d: crash during recovery at %s\n", round_no, simdisk_crash_op());
             stats.crashed_recoveries++;
         } else {
-            long used = disk_calls();
-            disk_arm(CALLS_NEVER);
+            long used = simdisk_calls();
+            simdisk_arm(SIMDISK_NEVER);
             check_recovered(s, only_process);
             stats.recoveries++;
             only_process = true;
@@ -1795,25 +867,25 @@ static long one_iteration(uint64_t seed, long est_calls)
                 store_close(s);
                 break;
             }
-            disk_arm(crash_at > used ? crash_at - used : 1);
-            workload(s, &r, 20 + (int)rnd(&r, 80));
-            if (disk_calls() > most)
-                most = disk_calls();
-            disk_kill();
+            simdisk_arm(crash_at > used ? crash_at - used : 1);
+            workload(s, &r, 20 + (int)tu_rng_below(&r, 80));
+            if (simdisk_calls() > most)
+                most = simdisk_calls();
+            simdisk_kill();
             put_topics();
             store_abandon(s);
         }
-        if (rnd(&r, 3) == 0) {
-            note("round %d: process crash at %s\n", round_no, disk.crash_op);
+        if (tu_rng_below(&r, 3) == 0) {
+            simdisk_note("round %d: process crash at %s\n", round_no, simdisk_crash_op());
             stats.process_crashes++;
         } else {
-            power_fail(&r);
+            simdisk_power_fail(&r);
             stats.power_failures++;
             only_process = false;
         }
     }
     /* a clean shutdown after all that: the same data again */
-    disk_arm(CALLS_NEVER);
+    simdisk_arm(SIMDISK_NEVER);
     struct store *s = NULL;
     int rc = store_open(&cfg, &s);
     CHECK(rc == 0, "open after a clean shutdown: %s", store_strerror(rc));
@@ -1830,7 +902,7 @@ static void test_power_loss(void **state)
     uint64_t base = env_u64("BROOK_POWERLOSS_SEED", (uint64_t)time(NULL));
     uint64_t iters = env_u64("BROOK_POWERLOSS_ITERS", DEFAULT_ITERS);
     printf("# power loss: seed %" PRIu64 ", %" PRIu64 " iterations\n", base, iters);
-    disk_install();
+    simdisk_install();
     long most = 0;
     int64_t t0 = clock_mono_ms();
     for (uint64_t i = 0; i < iters; i++) {
@@ -1841,7 +913,7 @@ static void test_power_loss(void **state)
             most = seen;
     }
     sysio = sysio_real;
-    disk_reset(NULL);
+    simdisk_reset(NULL);
     printf("# power loss: %" PRIu64 " iterations in %" PRId64
            " ms, at most %ld mutating calls a round\n",
            iters, clock_mono_ms() - t0, most);
@@ -1945,7 +1017,7 @@ static bool has_record(struct store_partition *p, const char *key, const char *p
         assert_int_equal(store_partition_read(p, from, 1 << 20, &sl), 0);
         if (sl.len == 0)
             break;
-        uint8_t *data = xmalloc((size_t)sl.len);
+        uint8_t *data = tu_xmalloc((size_t)sl.len);
         assert_int_equal(file_pread_all(sl.fd, data, (size_t)sl.len, sl.pos), 0);
         for (size_t off = 0; off < (size_t)sl.len && !found;) {
             size_t size;
@@ -1974,33 +1046,33 @@ static bool has_record(struct store_partition *p, const char *key, const char *p
  * durable. */
 static void process_crash(struct store *s)
 {
-    disk_kill();
-    disk_hold(false);
+    simdisk_kill();
+    simdisk_hold(false);
     store_abandon(s);
-    disk_arm(CALLS_NEVER);
+    simdisk_arm(SIMDISK_NEVER);
 }
 
 /* The power fails and nothing that was not made durable survives. */
 static void strict_power_failure(struct store *s)
 {
     process_crash(s);
-    power_fail(NULL);
+    simdisk_power_fail(NULL);
 }
 
 static char *scenario_start(void)
 {
     char *dir = tu_mkdtemp();
-    disk_reset(dir);
-    disk_install();
-    disk_arm(CALLS_NEVER);
-    report_len = 0;
+    simdisk_reset(dir);
+    simdisk_install();
+    simdisk_arm(SIMDISK_NEVER);
+    simdisk_report_clear();
     return dir;
 }
 
 static void scenario_end(char *dir)
 {
     sysio = sysio_real;
-    disk_reset(NULL);
+    simdisk_reset(NULL);
     tu_rmrf(dir);
     free(dir);
 }
@@ -2016,7 +1088,7 @@ static void test_recovery_syncs_what_it_keeps(void **state)
     struct store_partition *p = scenario_topic(s, "t", 1, "segment.bytes=1024", NULL);
     append_ok(p, NULL, big_value("synced", 0));
     assert_int_equal(store_partition_sync(p, 1), 0);
-    disk_hold(true);
+    simdisk_hold(true);
     for (int i = 0; i < 8; i++) /* rolls twice: two segments and a directory unsynced */
         append_ok(p, NULL, big_value("written", i));
     process_crash(s);
@@ -2052,7 +1124,7 @@ static void test_compaction_only_behind_durable(void **state)
     }
     int64_t acked = store_partition_high_watermark(p);
     assert_int_equal(store_partition_sync(p, acked), 0);
-    disk_hold(true);
+    simdisk_hold(true);
     for (int k = 0; k < 3; k++) {
         char key[8];
         snprintf(key, sizeof key, "k%d", k);
@@ -2065,7 +1137,7 @@ static void test_compaction_only_behind_durable(void **state)
     assert_true(info.segments >= 4);
     /* segments 0 (old 0, 1) and 2 (old 2, new 0) are cleaned one after the other:
      * the power fails between the two */
-    disk_arm_name("c-0/00000000000000000002.log.cleaned");
+    simdisk_arm_name("c-0/00000000000000000002.log.cleaned");
     store_partition_compact(p);
     strict_power_failure(s);
 
@@ -2092,7 +1164,7 @@ static void test_stale_producer_snapshot_replaced(void **state)
     struct store_append res;
     assert_int_equal(scenario_append(p, NULL, "seq-0", 42, 0, &res), 0);
     assert_int_equal(store_partition_sync(p, 1), 0);
-    disk_hold(true);
+    simdisk_hold(true);
     assert_int_equal(scenario_append(p, NULL, "seq-1", 42, 1, &res), 0);
     int64_t low;
     assert_int_equal(store_partition_delete_records(p, 0, &low), 0); /* a checkpoint */
@@ -2122,7 +1194,7 @@ static void test_partition_directory_made_durable(void **state)
 {
     char *dir = scenario_start();
     struct store *s = scenario_open(dir);
-    disk_arm_name("t-1");
+    simdisk_arm_name("t-1");
     assert_int_not_equal(store_topic_create(s, "t", 2, NULL, NULL), 0);
     strict_power_failure(s);
 
@@ -2148,7 +1220,7 @@ static void test_interrupted_deletion_made_durable(void **state)
     struct store *s = scenario_open(dir);
     scenario_topic(s, "x", 1, NULL, NULL);
     scenario_topic(s, "y", 1, NULL, NULL);
-    disk_arm_name(".topics"); /* the deletion's last step: its directory fsync */
+    simdisk_arm_name(".topics"); /* the deletion's last step: its directory fsync */
     assert_int_not_equal(store_topic_delete(s, "x"), 0);
     process_crash(s);
 
@@ -2179,17 +1251,17 @@ static void test_interrupted_creation_made_durable(void **state)
 {
     char *dir = scenario_start();
     struct store *s = scenario_open(dir);
-    disk_arm_name(".topics"); /* the metadata file's directory fsync */
+    simdisk_arm_name(".topics"); /* the metadata file's directory fsync */
     assert_int_not_equal(store_topic_create(s, "t", 3, NULL, NULL), 0);
     process_crash(s);
 
-    disk_arm_name("t-1/00000000000000000000.log"); /* recovery is cut short in turn */
+    simdisk_arm_name("t-1/00000000000000000000.log"); /* recovery is cut short in turn */
     struct store_config c = store_cfg(dir);
     s = NULL;
     assert_int_not_equal(store_open(&c, &s), 0);
-    disk_kill();
-    power_fail(NULL);
-    disk_arm(CALLS_NEVER);
+    simdisk_kill();
+    simdisk_power_fail(NULL);
+    simdisk_arm(SIMDISK_NEVER);
 
     s = scenario_open(dir);
     struct store_topic *t = store_topic_get(s, "t");

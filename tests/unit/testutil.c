@@ -62,3 +62,41 @@ int64_t tu_file_size(const char *path)
     struct stat st;
     return stat(path, &st) ? -1 : (int64_t)st.st_size;
 }
+
+void *tu_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        abort();
+    return p;
+}
+
+char *tu_xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        abort();
+    return d;
+}
+
+uint64_t tu_rng_next(struct tu_rng *r)
+{
+    r->s ^= r->s >> 12;
+    r->s ^= r->s << 25;
+    r->s ^= r->s >> 27;
+    return r->s * 0x2545f4914f6cdd1dULL;
+}
+
+uint64_t tu_rng_below(struct tu_rng *r, uint64_t n)
+{
+    return n ? tu_rng_next(r) % n : 0;
+}
+
+void tu_rng_seed(struct tu_rng *r, uint64_t seed)
+{
+    r->s = seed * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL;
+    if (!r->s) /* xorshift stays at 0 forever */
+        r->s = 1;
+    for (int i = 0; i < 4; i++) /* mix close seeds apart */
+        tu_rng_next(r);
+}

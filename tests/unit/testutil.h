@@ -1,6 +1,7 @@
 /*
- * testutil.h - helpers shared by the unit tests: temporary directories and
- * record batches built from simple specs.
+ * testutil.h - helpers shared by the unit tests: temporary directories, record
+ * batches built from simple specs, allocation that cannot fail, and a seeded
+ * random number generator whose sequence a seed reproduces.
  */
 #ifndef BROOK_TESTS_TESTUTIL_H
 #define BROOK_TESTS_TESTUTIL_H
@@ -24,5 +25,25 @@ void tu_batch(struct writer *out, int n, const char *key_prefix, const char *val
 
 /* Size of a file, or -1. */
 int64_t tu_file_size(const char *path);
+
+/* malloc (of at least one byte) and strdup that abort the test run when memory
+ * runs out: a test has no better answer. */
+void *tu_xmalloc(size_t n);
+char *tu_xstrdup(const char *s);
+
+/* xorshift64*: small, fast, and the same sequence for the same seed on every
+ * machine, so a failing run is repeated by its seed. Not for anything secret. */
+struct tu_rng {
+    uint64_t s;
+};
+
+/* Start r's sequence from seed (any value, 0 included). */
+void tu_rng_seed(struct tu_rng *r, uint64_t seed);
+
+/* The next 64 random bits. */
+uint64_t tu_rng_next(struct tu_rng *r);
+
+/* Uniform in [0, n); 0 when n is 0. */
+uint64_t tu_rng_below(struct tu_rng *r, uint64_t n);
 
 #endif
