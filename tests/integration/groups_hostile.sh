@@ -3,6 +3,7 @@
 # control client keeps producing and fetching (tests/integration/groups_hostile.py);
 # then the same data after a restart, and offsets retention on a second brookd.
 . "$(dirname "$0")/../lib.sh"
+case $BUILD in */san | san) export GROUPS_SANITIZED=1 ;; esac # bounds x3 (ASan's redzones)
 PYG="timeout 600 python3 $ROOT/tests/integration/groups_hostile.py"
 
 phase() { # phase NAME: run one phase of groups_hostile.py against the running brookd
