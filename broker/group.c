@@ -278,37 +278,34 @@ static void prepare_rebalance(struct broker *b, struct group *g, const char *why
 }
 
 /* Choose the protocol: each member votes for its first choice among those every
- * member supports. NULL when there is none. */
+ * member supports. NULL when there is none. The candidates are the first member's
+ * protocols that all support; then one pass counts the votes, so the work is
+ * members x protocols^2 (protocols <= GROUP_MAX_PROTOCOLS). */
 static const char *choose_protocol(struct group *g)
 {
-    const char *best = NULL;
-    int best_votes = -1;
-    if (!g->members)
+    const struct member *first = g->members;
+    if (!first || !first->nprotocols)
         return NULL;
-    for (int i = 0; i < g->members->nprotocols; i++) {
-        const char *cand = g->members->protocols[i].name;
-        bool all = true;
-        for (struct member *m = g->members; m && all; m = m->next)
-            all = supports(m, cand);
-        if (!all)
-            continue;
-        int votes = 0;
-        for (struct member *m = g->members; m; m = m->next)
-            for (int k = 0; k < m->nprotocols; k++) {
-                bool common = true;
-                for (struct member *x = g->members; x && common; x = x->next)
-                    common = supports(x, m->protocols[k].name);
-                if (common) { /* m's first common choice */
-                    votes += !strcmp(m->protocols[k].name, cand);
-                    break;
-                }
-            }
-        if (votes > best_votes) {
-            best = cand;
-            best_votes = votes;
-        }
+    int n = first->nprotocols, *votes = calloc((size_t)n, sizeof *votes);
+    if (!votes)
+        abort();
+    for (int i = 0; i < n; i++) { /* -1: not supported by every member */
+        for (const struct member *m = g->members; m && !votes[i]; m = m->next)
+            votes[i] = supports(m, first->protocols[i].name) ? 0 : -1;
     }
-    return best;
+    for (const struct member *m = g->members; m; m = m->next)
+        for (int k = 0, done = 0; k < m->nprotocols && !done; k++)
+            for (int i = 0; i < n && !done; i++)
+                if (votes[i] >= 0 && !strcmp(m->protocols[k].name, first->protocols[i].name)) {
+                    votes[i]++; /* m's first common choice */
+                    done = 1;
+                }
+    int best = -1;
+    for (int i = 0; i < n; i++)
+        if (votes[i] >= 0 && (best < 0 || votes[i] > votes[best]))
+            best = i;
+    free(votes);
+    return best < 0 ? NULL : first->protocols[best].name;
 }
 
 /* End the join phase if everyone is in (or time is up). */
@@ -519,6 +516,10 @@ void handle_join_group(struct request *rq)
     struct pending *pd = rq->pd;
     struct kafka_join_group_req *req = rq->body;
     struct group *g = group_find(b, req->group_id);
+    if (req->n_protocols > GROUP_MAX_PROTOCOLS) { /* Kafka has no error for it */
+        request_refuse(rq, "JoinGroup names more than 64 protocols");
+        return;
+    }
     int16_t err = join_check(b, g, req);
     bool fresh = req->member_id.len <= 0;
     int64_t now = clock_wall_ms();

@@ -18,6 +18,9 @@
  * protocols), and in assignments: the leader's JoinGroup response and a
  * DescribeGroups entry carry it, so it bounds them. */
 #define GROUP_MAX_BYTES (16u << 20)
+/* Protocols one JoinGroup may name (clients name one per assignor: a few). The
+ * rebalance compares every member's protocols with every other's. */
+#define GROUP_MAX_PROTOCOLS 64
 /* The largest response a group API builds (ListGroups, DescribeGroups,
  * OffsetFetch); beyond it the request is refused. */
 #define GROUP_RESPONSE_MAX_BYTES (96u << 20)

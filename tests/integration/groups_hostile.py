@@ -6,7 +6,8 @@ fetching, brookd's peak RSS stays under the case's bound, its log grows by a few
 lines per second at most. groups_hostile.sh starts and restarts brookd and runs
 one phase of this script each time:
 
-  main          JoinGroup with 65 MiB of protocol metadata; OffsetFetch naming one
+  main          JoinGroup with 65 MiB of protocol metadata, or naming 100 000
+                protocols (the vote compared each with each); OffsetFetch naming one
                 partition 20 000 times after a commit with 4 KiB of metadata;
                 DescribeGroups naming a large group 80 times; ListGroups over many
                 long-id groups (in total more than a response arena holds);
@@ -205,6 +206,21 @@ def case_join_65mib():
     return err == GROUP_MAX_SIZE_REACHED
 
 
+def case_join_many_protocols():
+    """100 000 protocols: the protocol vote compared each with each (minutes of CPU)."""
+    protos = [f'p{i:06d}' for i in range(100000)]
+    body = (string('gh-protocols') + struct.pack('>ii', 30000, 30000) + string('') +
+            string('consumer') + struct.pack('>i', len(protos)) +
+            b''.join(string(p) + struct.pack('>i', 0) for p in protos))
+    s = connect(HOST, PORT)
+    s.sendall(request(JOIN_GROUP, 1, 1, body))
+    resp = closed_or(s, timeout=20)
+    s.close()
+    print(f'# JoinGroup naming 100 000 protocols: '
+          f'{"closed" if resp is None else "error %d" % Reader(resp).i16()}', flush=True)
+    return resp is None
+
+
 def case_fetch_20000():
     s = connect(HOST, PORT)
     errs = commit(s, 'gh-fetch', TOPIC, [(0, 42)], metadata='x' * 4096)
@@ -377,6 +393,8 @@ def main():
     if PHASE == 'main':  # the case that leaves brookd largest comes last
         g.case('groups: JoinGroup with 65 MiB of metadata is GROUP_MAX_SIZE_REACHED',
                case_join_65mib, rss_bound_mib=256 * SCALE)
+        g.case('groups: JoinGroup naming 100 000 protocols is refused at once',
+               case_join_many_protocols, rss_bound_mib=256 * SCALE)
         g.case('groups: OffsetFetch naming a 4 KiB-metadata partition 20 000 times',
                case_fetch_20000, rss_bound_mib=384 * SCALE)
         g.case('groups: DescribeGroups naming a 2 MiB group 80 times', case_describe_80,
