@@ -505,6 +505,7 @@ static bool take_pending_id(struct groups *gs, struct kstr id)
             *pp = x->next;
             free(x->id);
             free(x);
+            gs->npending_ids--;
             return true;
         }
     return false;
@@ -531,8 +532,10 @@ void handle_join_group(struct request *rq)
     }
     if (!err && fresh && g)
         m = member_by_instance(g, req->group_instance_id);
-    if (!err && fresh && !m && rq->version >= 4 && kstr_is_null(req->group_instance_id)) {
-        /* KIP-394: hand out an id and let the client join with it */
+    /* KIP-394: hand out an id and let the client join with it; past PENDING_IDS_MAX
+     * ids waiting, the member joins at once, as before v4 (the list stays bounded) */
+    if (!err && fresh && !m && rq->version >= 4 && kstr_is_null(req->group_instance_id) &&
+        b->groups->npending_ids < PENDING_IDS_MAX) {
         struct pending_id *x = calloc(1, sizeof *x);
         if (!x)
             abort();
@@ -540,6 +543,7 @@ void handle_join_group(struct request *rq)
         x->until_ms = now + req->session_timeout_ms;
         x->next = b->groups->pending_ids;
         b->groups->pending_ids = x;
+        b->groups->npending_ids++;
         struct kafka_join_group_resp *r = response_new(rq);
         if (!r) {
             request_refuse(rq, "the JoinGroup response would pass its memory limit");
@@ -744,6 +748,7 @@ void groups_tick(struct broker *b, int64_t now)
             *pp = x->next;
             free(x->id);
             free(x);
+            b->groups->npending_ids--;
         } else {
             pp = &(*pp)->next;
         }

@@ -21,6 +21,9 @@
 /* Protocols one JoinGroup may name (clients name one per assignor: a few). The
  * rebalance compares every member's protocols with every other's. */
 #define GROUP_MAX_PROTOCOLS 64
+/* Member ids handed out with MEMBER_ID_REQUIRED and not yet used (each waits for
+ * its session timeout); a peer could otherwise pile them up. */
+#define PENDING_IDS_MAX 10000
 /* The largest response a group API builds (ListGroups, DescribeGroups,
  * OffsetFetch); beyond it the request is refused. */
 #define GROUP_RESPONSE_MAX_BYTES (96u << 20)
@@ -79,6 +82,7 @@ struct groups {
     struct hmap by_id;              /* group id -> struct group */
     size_t noffsets;                /* committed offsets, all groups */
     struct pending_id *pending_ids; /* ids handed out with MEMBER_ID_REQUIRED */
+    size_t npending_ids;            /* at most PENDING_IDS_MAX */
     struct store_topic *topic;      /* __consumer_offsets */
     int64_t next_expiry_ms;         /* wall: when offsets next expire (the retention check) */
 };
