@@ -1,12 +1,21 @@
 /*
- * offsets.c - committed offsets: OffsetCommit, OffsetFetch, and their storage.
+ * offsets.c - committed offsets: OffsetCommit, OffsetFetch, their storage and
+ * their expiry.
  *
- * Committed offsets are kept in memory (a hash map keyed "group\0topic\0partition",
- * NUL included) and appended to the internal compacted topic __consumer_offsets in
- * Kafka's own key/value layout (key v1: group, topic, partition; value v3: offset,
- * leader epoch, metadata, commit time); a commit is answered once that append is
- * durable. At start the topic is read back, so offsets survive restarts;
- * compaction keeps one record per key and tombstones forget deleted groups.
+ * Each group keeps its committed offsets in its own hash map, keyed by topic, NUL
+ * and the partition's four bytes: keys of any length (a topic read back from disk
+ * may have up to 32767 bytes), and a group's offsets are found without looking at
+ * any other group's. Commits are appended to the internal compacted topic
+ * __consumer_offsets in Kafka's own key/value layout (key v1: group, topic,
+ * partition; value v3: offset, leader epoch, metadata, commit time); a commit is
+ * answered once that append is durable. At start the topic is read back, so
+ * offsets survive restarts; compaction keeps one record per key, and tombstones
+ * forget deleted groups and expired offsets.
+ *
+ * Only partitions that exist can be committed (UNKNOWN_TOPIC_OR_PARTITION
+ * otherwise, as Kafka), metadata is bounded by offset.metadata.max.bytes, and the
+ * offsets of Empty groups expire after offsets.retention.minutes, checked every
+ * offsets.retention.check.interval.ms from groups_tick().
  */
 #include <errno.h>
 #include <stdio.h>
@@ -405,7 +414,8 @@ static int offsets_forget(struct broker *b, struct group *g, struct commit_rec *
     return 0;
 }
 
-/* The offsets of g that keep(c) rejects, as tombstone records (malloc'd; *n). */
+/* The offsets of g that drop(c, arg) selects, as tombstone records borrowing the
+ * map's keys (malloc'd; *n of them). */
 static struct commit_rec *offsets_select(const struct group *g,
                                          bool (*drop)(const struct committed *, void *), void *arg,
                                          int *n)
