@@ -52,7 +52,7 @@ SCALE = 3 if os.environ.get('GROUPS_SANITIZED') == '1' else 1
 LONG_GROUP = 'long-' + 'g' * 1500  # group id + topic pass the old 1 KiB key buffer
 
 OFFSET_COMMIT, OFFSET_FETCH, JOIN_GROUP, DESCRIBE_GROUPS, LIST_GROUPS = 8, 9, 11, 15, 16
-GROUP_MAX_SIZE_REACHED, UNKNOWN_TOPIC_OR_PARTITION = 81, 3
+GROUP_MAX_SIZE_REACHED, UNKNOWN_TOPIC_OR_PARTITION, OFFSET_METADATA_TOO_LARGE = 81, 3, 12
 
 
 # ---- wire helpers ------------------------------------------------------------------
@@ -224,8 +224,9 @@ def case_join_many_protocols():
 def case_fetch_20000():
     s = connect(HOST, PORT)
     errs = commit(s, 'gh-fetch', TOPIC, [(0, 42)], metadata='x' * 4096)
-    if errs != [(TOPIC, 0, 0)]:
-        print(f'# commit with 4 KiB of metadata: {errs}', flush=True)
+    over = commit(s, 'gh-fetch', TOPIC, [(0, 43)], metadata='x' * 4097)
+    if errs != [(TOPIC, 0, 0)] or over != [(TOPIC, 0, OFFSET_METADATA_TOO_LARGE)]:
+        print(f'# commit with 4096 and 4097 bytes of metadata: {errs}, {over}', flush=True)
         return False
     s.sendall(request(OFFSET_FETCH, 1, 2, fetch_body('gh-fetch', TOPIC, [0] * 20000)))
     resp = closed_or(s)
