@@ -122,6 +122,13 @@ static int apply_props(struct broker_config *c, const char **err)
     if (int_key(p, "group.max.size", 1000, 1, 1000000, &v, err))
         return -1;
     c->group_max_size = (int32_t)v;
+    if (int_key(p, "offset.metadata.max.bytes", 4096, 0, 1 << 20, &c->offset_metadata_max, err) ||
+        int_key(p, "offsets.retention.minutes", 10080, 1, INT32_MAX, &v, err) ||
+        int_key(p, "offsets.retention.check.interval.ms", 600000, 1, INT32_MAX,
+                &c->offsets_check_ms, err) ||
+        int_key(p, "brook.groups.max", 100000, 1, 10000000, &c->groups_max, err))
+        return -1;
+    c->offsets_retention_ms = v * 60000;
     if (int_key(p, "default.replication.factor", 1, 1, 1, &v, err))
         return -1;
     c->default_replication = (int32_t)v;

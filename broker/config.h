@@ -37,6 +37,10 @@ struct broker_config {
     int64_t group_min_session_ms;   /* group.min.session.timeout.ms */
     int64_t group_max_session_ms;   /* group.max.session.timeout.ms */
     int32_t group_max_size;         /* group.max.size */
+    int64_t offset_metadata_max;    /* offset.metadata.max.bytes */
+    int64_t offsets_retention_ms;   /* offsets.retention.minutes, in ms */
+    int64_t offsets_check_ms;       /* offsets.retention.check.interval.ms */
+    int64_t groups_max;             /* brook.groups.max: groups the coordinator keeps */
     const char *cluster_id;         /* cluster.id (brook's own default) */
     const char *mount;              /* fuse.mount.dir, NULL: no mount */
     int32_t fuse_threads;           /* fuse.max.threads */

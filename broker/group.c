@@ -13,6 +13,13 @@
  * of the client. JoinGroup v4+ from an unknown member is answered with
  * MEMBER_ID_REQUIRED and a fresh member id, as Kafka does.
  *
+ * Groups are found through a hash map of their ids (start-up rebuilds 100 000 of
+ * them in well under a second). Everything a request can multiply is bounded
+ * before the answer is built (group.h): the members (group.max.size), the bytes a
+ * group holds (GROUP_MAX_BYTES), the protocols of a join, the groups themselves
+ * (brook.groups.max), and every response (GROUP_RESPONSE_MAX_BYTES). Past a
+ * bound, the answer is Kafka's error where it has one, or a closed connection.
+ *
  * Committed offsets are broker/offsets.c's; the types both share are in
  * broker/group.h.
  */
@@ -33,12 +40,26 @@ const char *const group_state_names[] = {"Empty", "PreparingRebalance", "Complet
 
 /* ---- small helpers ---- */
 
+/* The bytes of an id as groups are keyed: up to its first NUL, as kdup keeps it. */
+static size_t group_key_len(struct kstr id)
+{
+    return id.len > 0 ? strnlen(id.p, (size_t)id.len) : 0;
+}
+
 struct group *group_find(struct broker *b, struct kstr id)
 {
-    for (struct group *g = b->groups->list; g; g = g->next)
-        if (kstr_eq(id, g->id))
-            return g;
-    return NULL;
+    return hmap_get(&b->groups->by_id, id.p ? id.p : "", group_key_len(id));
+}
+
+bool groups_full(struct broker *b)
+{
+    return b->groups->by_id.n >= (size_t)b->cfg->groups_max;
+}
+
+/* A group id brook keeps: not empty and without NUL bytes (its key is a C string). */
+static bool group_id_valid(struct kstr id)
+{
+    return id.len > 0 && group_key_len(id) == (size_t)id.len;
 }
 
 struct member *member_find(struct group *g, struct kstr id)
@@ -140,38 +161,50 @@ static const struct protocol *member_protocol(const struct member *m, const char
 
 /* ---- responses ---- */
 
+/*
+ * Responses here borrow the group's strings and bytes instead of copying them:
+ * pending_finish() encodes a response at once, before the group can change. The
+ * arena then holds only the arrays, and what a group holds is bounded by
+ * GROUP_MAX_BYTES and group.max.size.
+ */
+
+/* Close the connection of a waiting request whose answer does not fit its arena
+ * (as Kafka closes a connection it cannot answer). */
+static void pending_refuse(struct pending *pd, const char *why)
+{
+    struct request rq = {.c = pd->c, .pd = pd, .version = pd->api_version};
+    rq.hdr.api_key = pd->api_key;
+    request_refuse(&rq, why);
+}
+
 static void join_reply(struct pending *pd, struct group *g, struct member *m, int16_t err)
 {
     struct kafka_join_group_resp *r = arena_alloc(&pd->arena, sizeof *r);
-    if (!r)
-        abort();
+    if (!r) {
+        pending_refuse(pd, "the JoinGroup response would pass its memory limit");
+        return;
+    }
     kafka_init(&kafka_join_group_resp_desc, r);
     r->error_code = err;
     if (!err && g) {
         r->generation_id = g->generation;
-        r->protocol_name = kstr_from(pd_strdup(pd, kstr_from(g->protocol)));
-        r->leader = kstr_from(pd_strdup(pd, kstr_from(g->leader)));
+        r->protocol_name = kstr_from(g->protocol ? g->protocol : "");
+        r->leader = kstr_from(g->leader ? g->leader : "");
     }
     if (m)
-        r->member_id = kstr_from(pd_strdup(pd, kstr_from(m->id)));
+        r->member_id = kstr_from(m->id);
     if (!err && g && m && g->leader && !strcmp(g->leader, m->id)) {
         r->members = arena_calloc(&pd->arena, (size_t)g->nmembers + 1, sizeof *r->members);
-        if (!r->members)
-            abort();
+        if (!r->members) {
+            pending_refuse(pd, "the JoinGroup response would pass its memory limit");
+            return;
+        }
         for (struct member *x = g->members; x; x = x->next) {
             const struct protocol *p = member_protocol(x, g->protocol);
             struct kafka_join_group_resp_member *o = &r->members[r->n_members++];
-            o->member_id = kstr_from(pd_strdup(pd, kstr_from(x->id)));
-            o->group_instance_id =
-                x->instance_id ? kstr_from(pd_strdup(pd, kstr_from(x->instance_id))) : KSTR_NULL;
+            o->member_id = kstr_from(x->id);
+            o->group_instance_id = x->instance_id ? kstr_from(x->instance_id) : KSTR_NULL;
             o->metadata = p ? (struct kbytes){p->meta, p->len} : (struct kbytes){NULL, 0};
-            if (p) { /* copy: the member may change before the response is sent */
-                uint8_t *copy = arena_alloc(&pd->arena, (size_t)p->len + 1);
-                if (!copy)
-                    abort();
-                memcpy(copy, p->meta, (size_t)p->len);
-                o->metadata.p = copy;
-            }
         }
     }
     pd->resp = r;
@@ -181,17 +214,14 @@ static void join_reply(struct pending *pd, struct group *g, struct member *m, in
 static void sync_reply(struct pending *pd, const struct member *m, int16_t err)
 {
     struct kafka_sync_group_resp *r = arena_alloc(&pd->arena, sizeof *r);
-    if (!r)
-        abort();
+    if (!r) {
+        pending_refuse(pd, "the SyncGroup response would pass its memory limit");
+        return;
+    }
     kafka_init(&kafka_sync_group_resp_desc, r);
     r->error_code = err;
-    if (!err && m && m->assignment_len > 0) {
-        uint8_t *copy = arena_alloc(&pd->arena, (size_t)m->assignment_len);
-        if (!copy)
-            abort();
-        memcpy(copy, m->assignment, (size_t)m->assignment_len);
-        r->assignment = (struct kbytes){copy, m->assignment_len};
-    }
+    if (!err && m && m->assignment_len > 0)
+        r->assignment = (struct kbytes){m->assignment, m->assignment_len};
     pd->resp = r;
     pending_finish(pd);
 }
@@ -255,37 +285,34 @@ static void prepare_rebalance(struct broker *b, struct group *g, const char *why
 }
 
 /* Choose the protocol: each member votes for its first choice among those every
- * member supports. NULL when there is none. */
+ * member supports. NULL when there is none. The candidates are the first member's
+ * protocols that all support; then one pass counts the votes, so the work is
+ * members x protocols^2 (protocols <= GROUP_MAX_PROTOCOLS). */
 static const char *choose_protocol(struct group *g)
 {
-    const char *best = NULL;
-    int best_votes = -1;
-    if (!g->members)
+    const struct member *first = g->members;
+    if (!first || !first->nprotocols)
         return NULL;
-    for (int i = 0; i < g->members->nprotocols; i++) {
-        const char *cand = g->members->protocols[i].name;
-        bool all = true;
-        for (struct member *m = g->members; m && all; m = m->next)
-            all = supports(m, cand);
-        if (!all)
-            continue;
-        int votes = 0;
-        for (struct member *m = g->members; m; m = m->next)
-            for (int k = 0; k < m->nprotocols; k++) {
-                bool common = true;
-                for (struct member *x = g->members; x && common; x = x->next)
-                    common = supports(x, m->protocols[k].name);
-                if (common) { /* m's first common choice */
-                    votes += !strcmp(m->protocols[k].name, cand);
-                    break;
-                }
-            }
-        if (votes > best_votes) {
-            best = cand;
-            best_votes = votes;
-        }
+    int n = first->nprotocols, *votes = calloc((size_t)n, sizeof *votes);
+    if (!votes)
+        abort();
+    for (int i = 0; i < n; i++) { /* -1: not supported by every member */
+        for (const struct member *m = g->members; m && !votes[i]; m = m->next)
+            votes[i] = supports(m, first->protocols[i].name) ? 0 : -1;
     }
-    return best;
+    for (const struct member *m = g->members; m; m = m->next)
+        for (int k = 0, done = 0; k < m->nprotocols && !done; k++)
+            for (int i = 0; i < n && !done; i++)
+                if (votes[i] >= 0 && !strcmp(m->protocols[k].name, first->protocols[i].name)) {
+                    votes[i]++; /* m's first common choice */
+                    done = 1;
+                }
+    int best = -1;
+    for (int i = 0; i < n; i++)
+        if (votes[i] >= 0 && (best < 0 || votes[i] > votes[best]))
+            best = i;
+    free(votes);
+    return best < 0 ? NULL : first->protocols[best].name;
 }
 
 /* End the join phase if everyone is in (or time is up). */
@@ -317,6 +344,7 @@ static void maybe_complete_join(struct broker *b, struct group *g, int64_t now)
     g->protocol = NULL;
     if (!g->members) {
         g->state = EMPTY;
+        g->empty_since_ms = now;
         free(g->leader);
         g->leader = NULL;
         return;
@@ -345,13 +373,19 @@ struct group *group_new(struct broker *b, struct kstr id)
         abort();
     g->id = kdup(id);
     g->state = EMPTY;
+    hmap_init(&g->offsets);
+    if (hmap_put(&b->groups->by_id, g->id, strlen(g->id), g))
+        abort();
     g->next = b->groups->list;
+    if (g->next)
+        g->next->prev = g;
     b->groups->list = g;
     return g;
 }
 
-static void group_free(struct group *g)
+static void group_free(struct broker *b, struct group *g)
 {
+    offsets_release(b, g);
     while (g->members) {
         struct member *m = g->members;
         g->members = m->next;
@@ -364,12 +398,75 @@ static void group_free(struct group *g)
     free(g);
 }
 
+/* Take g out of the list and the map (not freed). */
+static void group_unlink(struct broker *b, struct group *g)
+{
+    if (g->prev)
+        g->prev->next = g->next;
+    else
+        b->groups->list = g->next;
+    if (g->next)
+        g->next->prev = g->prev;
+    hmap_del(&b->groups->by_id, g->id, strlen(g->id));
+}
+
+void group_drop(struct broker *b, struct group *g)
+{
+    group_unlink(b, g);
+    log_info("brook.group", "group %s removed: no members and no committed offsets", g->id);
+    group_free(b, g);
+}
+
 /* ---- JoinGroup ---- */
+
+/* What a member holds against GROUP_MAX_BYTES. */
+static size_t member_bytes(const struct member *m)
+{
+    size_t n = strlen(m->id) + (m->instance_id ? strlen(m->instance_id) : 0);
+    for (int i = 0; i < m->nprotocols; i++)
+        n += strlen(m->protocols[i].name) + (size_t)m->protocols[i].len;
+    return n;
+}
+
+/* What a JoinGroup would make its member hold (the id not yet chosen: 300 bytes). */
+static size_t join_bytes(const struct kafka_join_group_req *req)
+{
+    size_t n = 300 + (req->group_instance_id.len > 0 ? (size_t)req->group_instance_id.len : 0);
+    for (int32_t i = 0; i < req->n_protocols; i++)
+        n += (size_t)(req->protocols[i].name.len > 0 ? req->protocols[i].name.len : 0) +
+             (size_t)(req->protocols[i].metadata.len > 0 ? req->protocols[i].metadata.len : 0);
+    return n;
+}
+
+/* Whether the group can take this join within GROUP_MAX_BYTES (a rejoining member
+ * counts with what it sends now, not with what it had). */
+static bool join_fits(const struct group *g, const struct kafka_join_group_req *req)
+{
+    size_t total = join_bytes(req);
+    for (const struct member *m = g ? g->members : NULL; m && total <= GROUP_MAX_BYTES; m = m->next)
+        if (!kstr_eq(req->member_id, m->id))
+            total += member_bytes(m);
+    return total <= GROUP_MAX_BYTES;
+}
 
 static int16_t join_check(struct broker *b, struct group *g, const struct kafka_join_group_req *req)
 {
-    if (req->group_id.len <= 0)
+    if (!group_id_valid(req->group_id))
         return KAFKA_INVALID_GROUP_ID;
+    if (!join_fits(g, req)) {
+        log_warn_every("brook.group",
+                       "JoinGroup refused: group %.*s would hold more than %u bytes "
+                       "of member ids and protocol metadata",
+                       (int)(req->group_id.len < 255 ? req->group_id.len : 255), req->group_id.p,
+                       GROUP_MAX_BYTES);
+        return KAFKA_GROUP_MAX_SIZE_REACHED;
+    }
+    if (!g && groups_full(b)) {
+        log_warn_every("brook.group", "group %.*s not created: brook.groups.max (%lld) reached",
+                       (int)(req->group_id.len < 255 ? req->group_id.len : 255), req->group_id.p,
+                       (long long)b->cfg->groups_max);
+        return KAFKA_GROUP_MAX_SIZE_REACHED;
+    }
     if (req->session_timeout_ms < b->cfg->group_min_session_ms ||
         req->session_timeout_ms > b->cfg->group_max_session_ms)
         return KAFKA_INVALID_SESSION_TIMEOUT;
@@ -415,6 +512,7 @@ static bool take_pending_id(struct groups *gs, struct kstr id)
             *pp = x->next;
             free(x->id);
             free(x);
+            gs->npending_ids--;
             return true;
         }
     return false;
@@ -426,6 +524,10 @@ void handle_join_group(struct request *rq)
     struct pending *pd = rq->pd;
     struct kafka_join_group_req *req = rq->body;
     struct group *g = group_find(b, req->group_id);
+    if (req->n_protocols > GROUP_MAX_PROTOCOLS) { /* Kafka has no error for it */
+        request_refuse(rq, "JoinGroup names more than 64 protocols");
+        return;
+    }
     int16_t err = join_check(b, g, req);
     bool fresh = req->member_id.len <= 0;
     int64_t now = clock_wall_ms();
@@ -437,8 +539,10 @@ void handle_join_group(struct request *rq)
     }
     if (!err && fresh && g)
         m = member_by_instance(g, req->group_instance_id);
-    if (!err && fresh && !m && rq->version >= 4 && kstr_is_null(req->group_instance_id)) {
-        /* KIP-394: hand out an id and let the client join with it */
+    /* KIP-394: hand out an id and let the client join with it; past PENDING_IDS_MAX
+     * ids waiting, the member joins at once, as before v4 (the list stays bounded) */
+    if (!err && fresh && !m && rq->version >= 4 && kstr_is_null(req->group_instance_id) &&
+        b->groups->npending_ids < PENDING_IDS_MAX) {
         struct pending_id *x = calloc(1, sizeof *x);
         if (!x)
             abort();
@@ -446,9 +550,14 @@ void handle_join_group(struct request *rq)
         x->until_ms = now + req->session_timeout_ms;
         x->next = b->groups->pending_ids;
         b->groups->pending_ids = x;
+        b->groups->npending_ids++;
         struct kafka_join_group_resp *r = response_new(rq);
+        if (!r) {
+            request_refuse(rq, "the JoinGroup response would pass its memory limit");
+            return;
+        }
         r->error_code = KAFKA_MEMBER_ID_REQUIRED;
-        r->member_id = kstr_from(pd_strdup(pd, kstr_from(x->id)));
+        r->member_id = kstr_from(x->id);
         request_respond(rq, r);
         return;
     }
@@ -456,8 +565,12 @@ void handle_join_group(struct request *rq)
         err = KAFKA_GROUP_MAX_SIZE_REACHED;
     if (err) {
         struct kafka_join_group_resp *r = response_new(rq);
+        if (!r) {
+            request_refuse(rq, "the JoinGroup response would pass its memory limit");
+            return;
+        }
         r->error_code = err;
-        r->member_id = kstr_from(pd_strdup(pd, req->member_id));
+        r->member_id = req->member_id; /* encoded before the request is freed */
         request_respond(rq, r);
         return;
     }
@@ -541,6 +654,16 @@ void handle_sync_group(struct request *rq)
     m->sync_pd = rq->pd;
     if (strcmp(g->leader, m->id))
         return; /* a follower waits for the leader's assignments */
+    size_t total = 0;
+    for (int32_t i = 0; i < req->n_assignments; i++)
+        total +=
+            (size_t)(req->assignments[i].assignment.len > 0 ? req->assignments[i].assignment.len
+                                                            : 0);
+    if (total > GROUP_MAX_BYTES) { /* Kafka has no error for it: the leader is refused */
+        m->sync_pd = NULL;
+        request_refuse(rq, "SyncGroup assignments pass 16 MiB");
+        return;
+    }
     for (struct member *x = g->members; x; x = x->next) {
         free(x->assignment);
         x->assignment = NULL;
@@ -595,20 +718,24 @@ void handle_leave_group(struct request *rq)
     struct kafka_leave_group_req *req = rq->body;
     struct kafka_leave_group_resp *r = response_new(rq);
     struct group *g = group_find(b, req->group_id);
+    if (!r) {
+        request_refuse(rq, "the LeaveGroup response would pass its memory limit");
+        return;
+    }
     if (rq->version < 3) {
         r->error_code = leave_one(b, g, req->member_id, KSTR_NULL);
     } else {
         r->members = arena_calloc(&pd->arena, (size_t)req->n_members + 1, sizeof *r->members);
-        if (!r->members)
-            abort();
+        if (!r->members) {
+            request_refuse(rq, "the LeaveGroup response would pass its memory limit");
+            return;
+        }
         r->n_members = req->n_members;
         for (int32_t i = 0; i < req->n_members; i++) {
             struct kafka_leave_group_resp_member *o = &r->members[i];
-            o->member_id = kstr_from(pd_strdup(pd, req->members[i].member_id));
-            o->group_instance_id =
-                kstr_is_null(req->members[i].group_instance_id)
-                    ? KSTR_NULL
-                    : kstr_from(pd_strdup(pd, req->members[i].group_instance_id));
+            /* the request's strings: the response is encoded before it is freed */
+            o->member_id = req->members[i].member_id;
+            o->group_instance_id = req->members[i].group_instance_id;
             o->error_code =
                 leave_one(b, g, req->members[i].member_id, req->members[i].group_instance_id);
         }
@@ -628,9 +755,14 @@ void groups_tick(struct broker *b, int64_t now)
             *pp = x->next;
             free(x->id);
             free(x);
+            b->groups->npending_ids--;
         } else {
             pp = &(*pp)->next;
         }
+    }
+    if (now >= b->groups->next_expiry_ms) {
+        offsets_expire(b, now);
+        b->groups->next_expiry_ms = now + b->cfg->offsets_check_ms;
     }
     for (struct group *g = b->groups->list; g; g = g->next) {
         for (struct member *m = g->members, *next; m; m = next) {
@@ -672,58 +804,70 @@ void handle_list_groups(struct request *rq)
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_list_groups_resp *r = response_new(rq);
-    int n = 0;
-    for (struct group *g = b->groups->list; g; g = g->next)
-        n++;
-    r->groups = arena_calloc(&pd->arena, (size_t)n + 1, sizeof *r->groups);
-    if (!r->groups)
-        abort();
-    for (struct group *g = b->groups->list; g; g = g->next)
-        r->groups[r->n_groups++] = (struct kafka_list_groups_resp_group){
-            kstr_from(pd_strdup(pd, kstr_from(g->id))),
-            kstr_from(pd_strdup(pd, kstr_from(g->protocol_type)))};
+    size_t n = b->groups->by_id.n, bytes = 0;
+    if (r)
+        r->groups = arena_calloc(&pd->arena, n + 1, sizeof *r->groups);
+    for (struct group *g = b->groups->list; r && r->groups && g; g = g->next) {
+        const char *type = g->protocol_type ? g->protocol_type : "";
+        r->groups[r->n_groups++] =
+            (struct kafka_list_groups_resp_group){kstr_from(g->id), kstr_from(type)};
+        bytes += 8 + strlen(g->id) + strlen(type);
+    }
+    if (!r || !r->groups || bytes > GROUP_RESPONSE_MAX_BYTES) {
+        request_refuse(rq, "the ListGroups response would pass 96 MiB");
+        return;
+    }
     request_respond(rq, r);
 }
 
-static void describe_one(struct pending *pd, struct group *g, struct kstr id,
-                         struct kafka_describe_groups_resp_group *o)
+/* Response bytes a DescribeGroups entry for g takes at most (up to a bit more than
+ * limit: counting stops there). */
+static size_t describe_bytes(const struct group *g, size_t limit)
+{
+    size_t n = 64 + strlen(g->id);
+    if (g->protocol_type)
+        n += strlen(g->protocol_type);
+    if (g->protocol)
+        n += strlen(g->protocol);
+    for (const struct member *m = g->members; m && n <= limit; m = m->next) {
+        const struct protocol *p = member_protocol(m, g->protocol);
+        n += 32 + strlen(m->id) + (m->instance_id ? strlen(m->instance_id) : 0) +
+             strlen(m->client_id ? m->client_id : "") +
+             strlen(m->client_host ? m->client_host : "") + (p ? (size_t)p->len : 0) +
+             (size_t)(g->state == STABLE && m->assignment_len > 0 ? m->assignment_len : 0);
+    }
+    return n;
+}
+
+static int describe_one(struct pending *pd, struct group *g, struct kstr id,
+                        struct kafka_describe_groups_resp_group *o)
 {
     kafka_init(&kafka_describe_groups_resp_group_desc, o);
-    o->group_id = kstr_from(pd_strdup(pd, id));
+    o->group_id = id; /* the request's: encoded before it is freed */
     if (!g) {
         o->group_state = KSTR("Dead");
         o->protocol_type = o->protocol_data = KSTR("");
-        return;
+        return 0;
     }
     o->group_state = kstr_from(group_state_names[g->state]);
-    o->protocol_type = kstr_from(pd_strdup(pd, kstr_from(g->protocol_type)));
-    o->protocol_data = kstr_from(pd_strdup(pd, kstr_from(g->protocol)));
+    o->protocol_type = kstr_from(g->protocol_type ? g->protocol_type : "");
+    o->protocol_data = kstr_from(g->protocol ? g->protocol : "");
     o->members = arena_calloc(&pd->arena, (size_t)g->nmembers + 1, sizeof *o->members);
     if (!o->members)
-        abort();
+        return -ENOMEM;
     for (struct member *m = g->members; m; m = m->next) {
         struct kafka_describe_groups_resp_member *x = &o->members[o->n_members++];
         const struct protocol *p = member_protocol(m, g->protocol);
-        x->member_id = kstr_from(pd_strdup(pd, kstr_from(m->id)));
-        x->group_instance_id =
-            m->instance_id ? kstr_from(pd_strdup(pd, kstr_from(m->instance_id))) : KSTR_NULL;
-        x->client_id = kstr_from(pd_strdup(pd, kstr_from(m->client_id)));
-        x->client_host = kstr_from(pd_strdup(pd, kstr_from(m->client_host)));
-        if (p) {
-            uint8_t *copy = arena_alloc(&pd->arena, (size_t)p->len + 1);
-            if (!copy)
-                abort();
-            memcpy(copy, p->meta, (size_t)p->len);
-            x->member_metadata = (struct kbytes){copy, p->len};
-        }
-        if (g->state == STABLE && m->assignment_len > 0) {
-            uint8_t *copy = arena_alloc(&pd->arena, (size_t)m->assignment_len);
-            if (!copy)
-                abort();
-            memcpy(copy, m->assignment, (size_t)m->assignment_len);
-            x->member_assignment = (struct kbytes){copy, m->assignment_len};
-        }
+        x->member_id = kstr_from(m->id);
+        x->group_instance_id = m->instance_id ? kstr_from(m->instance_id) : KSTR_NULL;
+        x->client_id = kstr_from(m->client_id ? m->client_id : "");
+        x->client_host = kstr_from(m->client_host ? m->client_host : "");
+        if (p)
+            x->member_metadata = (struct kbytes){p->meta, p->len};
+        if (g->state == STABLE && m->assignment_len > 0)
+            x->member_assignment = (struct kbytes){m->assignment, m->assignment_len};
     }
+    return 0;
 }
 
 void handle_describe_groups(struct request *rq)
@@ -732,28 +876,39 @@ void handle_describe_groups(struct request *rq)
     struct pending *pd = rq->pd;
     struct kafka_describe_groups_req *req = rq->body;
     struct kafka_describe_groups_resp *r = response_new(rq);
-    r->groups = arena_calloc(&pd->arena, (size_t)req->n_groups + 1, sizeof *r->groups);
-    if (!r->groups)
-        abort();
+    size_t bytes = 0;
+    int rc = 0;
+    /* size first: naming one large group many times multiplies it */
+    for (int32_t i = 0; i < req->n_groups && bytes <= GROUP_RESPONSE_MAX_BYTES; i++) {
+        struct group *g = group_find(b, req->groups[i]);
+        bytes += g ? describe_bytes(g, GROUP_RESPONSE_MAX_BYTES) : 64;
+        bytes += req->groups[i].len > 0 ? (size_t)req->groups[i].len : 0;
+    }
+    if (r && bytes <= GROUP_RESPONSE_MAX_BYTES)
+        r->groups = arena_calloc(&pd->arena, (size_t)req->n_groups + 1, sizeof *r->groups);
+    if (!r || !r->groups) {
+        request_refuse(rq, "the DescribeGroups response would pass 96 MiB");
+        return;
+    }
     r->n_groups = req->n_groups;
-    for (int32_t i = 0; i < req->n_groups; i++)
-        describe_one(pd, group_find(b, req->groups[i]), req->groups[i], &r->groups[i]);
+    for (int32_t i = 0; i < req->n_groups && !rc; i++)
+        rc = describe_one(pd, group_find(b, req->groups[i]), req->groups[i], &r->groups[i]);
+    if (rc) {
+        request_refuse(rq, "the DescribeGroups response would pass its memory limit");
+        return;
+    }
     request_respond(rq, r);
 }
 
 /* Forget a group and its offsets (with tombstones so they stay forgotten). */
 static int group_delete(struct broker *b, struct group *g)
 {
-    int rc = offsets_forget_group(b, g->id);
+    int rc = offsets_forget_group(b, g);
     if (rc)
         return rc;
-    for (struct group **pp = &b->groups->list; *pp; pp = &(*pp)->next)
-        if (*pp == g) {
-            *pp = g->next;
-            break;
-        }
+    group_unlink(b, g);
     log_info("brook.group", "group %s deleted", g->id);
-    group_free(g);
+    group_free(b, g);
     return 0;
 }
 
@@ -763,14 +918,17 @@ void handle_delete_groups(struct request *rq)
     struct pending *pd = rq->pd;
     struct kafka_delete_groups_req *req = rq->body;
     struct kafka_delete_groups_resp *r = response_new(rq);
-    r->results = arena_calloc(&pd->arena, (size_t)req->n_groups_names + 1, sizeof *r->results);
-    if (!r->results)
-        abort();
+    if (r)
+        r->results = arena_calloc(&pd->arena, (size_t)req->n_groups_names + 1, sizeof *r->results);
+    if (!r || !r->results) {
+        request_refuse(rq, "the DeleteGroups response would pass its memory limit");
+        return;
+    }
     r->n_results = req->n_groups_names;
     for (int32_t i = 0; i < req->n_groups_names; i++) {
         struct group *g = group_find(b, req->groups_names[i]);
         struct kafka_delete_groups_resp_result *o = &r->results[i];
-        o->group_id = kstr_from(pd_strdup(pd, req->groups_names[i]));
+        o->group_id = req->groups_names[i]; /* encoded before the request is freed */
         if (!g)
             o->error_code = KAFKA_GROUP_ID_NOT_FOUND;
         else if (g->members)
@@ -786,7 +944,8 @@ int groups_open(struct broker *b)
     b->groups = calloc(1, sizeof *b->groups);
     if (!b->groups)
         return -ENOMEM;
-    hmap_init(&b->groups->offsets);
+    hmap_init(&b->groups->by_id);
+    b->groups->next_expiry_ms = clock_wall_ms() + b->cfg->offsets_check_ms;
     struct store_topic *t = store_topic_get(b->store, OFFSETS_TOPIC);
     if (!t) {
         struct props *cfg = props_new();
@@ -803,14 +962,16 @@ int groups_open(struct broker *b)
             return -ENOENT;
     }
     b->groups->topic = t;
-    /* groups that have committed offsets exist (Empty) after a restart */
+    /* groups that have committed offsets exist (Empty) after a restart; those whose
+     * offsets were all forgotten later in the log do not */
     int rc = offsets_load(b);
-    size_t pos = 0, len;
-    const void *key;
-    void *val;
-    while (!rc && hmap_next(&b->groups->offsets, &pos, &key, &len, &val))
-        if (!group_find(b, kstr_from(key)))
-            group_new(b, kstr_from(key));
+    for (struct group *g = b->groups->list, *next; g; g = next) {
+        next = g->next;
+        if (!g->offsets.n) {
+            group_unlink(b, g);
+            group_free(b, g);
+        }
+    }
     return rc;
 }
 
@@ -821,9 +982,9 @@ void groups_close(struct broker *b)
     while (b->groups->list) {
         struct group *g = b->groups->list;
         b->groups->list = g->next;
-        group_free(g);
+        group_free(b, g);
     }
-    offsets_release(b->groups);
+    hmap_release(&b->groups->by_id);
     while (b->groups->pending_ids) {
         struct pending_id *x = b->groups->pending_ids;
         b->groups->pending_ids = x->next;

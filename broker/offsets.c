@@ -1,12 +1,21 @@
 /*
- * offsets.c - committed offsets: OffsetCommit, OffsetFetch, and their storage.
+ * offsets.c - committed offsets: OffsetCommit, OffsetFetch, their storage and
+ * their expiry.
  *
- * Committed offsets are kept in memory (a hash map keyed "group\0topic\0partition",
- * NUL included) and appended to the internal compacted topic __consumer_offsets in
- * Kafka's own key/value layout (key v1: group, topic, partition; value v3: offset,
- * leader epoch, metadata, commit time); a commit is answered once that append is
- * durable. At start the topic is read back, so offsets survive restarts;
- * compaction keeps one record per key and tombstones forget deleted groups.
+ * Each group keeps its committed offsets in its own hash map, keyed by topic, NUL
+ * and the partition's four bytes: keys of any length (a topic read back from disk
+ * may have up to 32767 bytes), and a group's offsets are found without looking at
+ * any other group's. Commits are appended to the internal compacted topic
+ * __consumer_offsets in Kafka's own key/value layout (key v1: group, topic,
+ * partition; value v3: offset, leader epoch, metadata, commit time); a commit is
+ * answered once that append is durable. At start the topic is read back, so
+ * offsets survive restarts; compaction keeps one record per key, and tombstones
+ * forget deleted groups and expired offsets.
+ *
+ * Only partitions that exist can be committed (UNKNOWN_TOPIC_OR_PARTITION
+ * otherwise, as Kafka), metadata is bounded by offset.metadata.max.bytes, and the
+ * offsets of Empty groups expire after offsets.retention.minutes, checked every
+ * offsets.retention.check.interval.ms from groups_tick().
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,41 +30,61 @@
 #include "lib/writer.h"
 #include "proto/record.h"
 
-size_t offset_key(char *buf, size_t size, const char *group, const char *topic, int32_t p)
+void offset_key_init(struct offset_key *k, const char *topic, size_t topic_len, int32_t part)
 {
-    int n = snprintf(buf, size, "%s%c%s%c%d", group, 0, topic, 0, p);
-    /* the key includes its final NUL: every part reads as a C string */
-    return n < 0 || (size_t)n >= size ? 0 : (size_t)n + 1;
+    k->len = topic_len + 1 + sizeof part;
+    k->p = k->len <= sizeof k->buf ? k->buf : malloc(k->len);
+    if (!k->p)
+        abort();
+    memcpy(k->p, topic, topic_len);
+    k->p[topic_len] = 0;
+    memcpy(k->p + topic_len + 1, &part, sizeof part);
 }
 
-/* The partition at the end of an offsets key of len bytes (not NUL-terminated). */
-static int32_t offset_key_partition(const char *key, size_t len)
+void offset_key_release(struct offset_key *k)
 {
-    const char *topic = key + strlen(key) + 1, *p = topic + strlen(topic) + 1;
-    int32_t part = 0;
-    for (; p < key + len && *p >= '0' && *p <= '9'; p++)
-        part = part * 10 + (*p - '0');
+    if (k->p != k->buf)
+        free(k->p);
+    k->p = NULL;
+}
+
+int32_t offset_key_partition(const void *key, size_t len)
+{
+    int32_t part;
+    memcpy(&part, (const char *)key + len - sizeof part, sizeof part);
     return part;
+}
+
+static struct committed *offset_get(const struct group *g, const char *topic, size_t topic_len,
+                                    int32_t part)
+{
+    struct offset_key k;
+    offset_key_init(&k, topic, topic_len, part);
+    struct committed *c = hmap_get(&g->offsets, k.p, k.len);
+    offset_key_release(&k);
+    return c;
 }
 
 /* ---- committed offsets ---- */
 
-static void put_str16(struct writer *w, const char *s)
+static void put_str16(struct writer *w, struct kstr s)
 {
-    size_t n = strlen(s);
+    size_t n = s.len > 0 ? (size_t)s.len : 0;
     writer_be16(w, (uint16_t)n);
-    writer_bytes(w, s, n);
+    writer_bytes(w, s.p, n);
 }
 
-/* Append the commit records (or tombstones when value is false) as one batch. */
+/* One commit record (or tombstone), borrowing its strings. */
 struct commit_rec {
-    const char *topic;
+    struct kstr topic;
     int32_t partition;
     int64_t offset;
-    const char *metadata;
+    struct kstr metadata;
 };
 
-static int offsets_append(struct broker *b, const char *group, const struct commit_rec *recs, int n,
+/* Append the commit records (or tombstones) of one group as one batch; *end is the
+ * offset after it. Strings are int16-sized, so a key never passes 64 KiB + a few. */
+static int offsets_append(struct broker *b, struct kstr group, const struct commit_rec *recs, int n,
                           bool tombstones, int64_t *end)
 {
     struct store_partition *p = store_topic_partition(b->groups->topic, 0);
@@ -63,8 +92,8 @@ static int offsets_append(struct broker *b, const char *group, const struct comm
     struct writer key, val, out;
     int64_t now = clock_wall_ms();
     batch_builder_init(&bb, CODEC_NONE, 64u << 20);
-    writer_init(&key, 1 << 16);
-    writer_init(&val, 1 << 16);
+    writer_init(&key, 1 << 17);
+    writer_init(&val, 1 << 17);
     writer_init(&out, 64u << 20);
     int rc = 0;
     for (int i = 0; i < n && !rc; i++) {
@@ -77,7 +106,7 @@ static int offsets_append(struct broker *b, const char *group, const struct comm
         writer_be16(&val, 3);
         writer_be64(&val, (uint64_t)recs[i].offset);
         writer_be32(&val, (uint32_t)-1); /* leader epoch */
-        put_str16(&val, recs[i].metadata ? recs[i].metadata : "");
+        put_str16(&val, recs[i].metadata);
         writer_be64(&val, (uint64_t)now);
         rc = key.err ? key.err : val.err;
         if (!rc)
@@ -98,38 +127,45 @@ static int offsets_append(struct broker *b, const char *group, const struct comm
     return rc;
 }
 
-static void offset_set(struct broker *b, const char *group, const char *topic, int32_t part,
-                       int64_t offset, const char *metadata, int64_t when)
+static void committed_free(struct committed *c)
 {
-    char k[1024];
-    size_t kl = offset_key(k, sizeof k, group, topic, part);
-    if (!kl)
-        return;
-    struct committed *c = hmap_get(&b->groups->offsets, k, kl);
+    free(c->metadata);
+    free(c);
+}
+
+/* Set (offset >= 0) or forget (offset < 0) one committed offset of g in memory. */
+static void offset_set(struct broker *b, struct group *g, struct kstr topic, int32_t part,
+                       int64_t offset, struct kstr metadata, int64_t when)
+{
+    struct offset_key k;
+    offset_key_init(&k, topic.p, (size_t)topic.len, part);
+    struct committed *c = hmap_get(&g->offsets, k.p, k.len);
     if (offset < 0) {
         if (c) {
-            hmap_del(&b->groups->offsets, k, kl);
-            free(c->metadata);
-            free(c);
+            hmap_del(&g->offsets, k.p, k.len);
+            committed_free(c);
+            b->groups->noffsets--;
         }
+        offset_key_release(&k);
         return;
     }
     if (!c) {
         c = calloc(1, sizeof *c);
-        if (!c || hmap_put(&b->groups->offsets, k, kl, c))
+        if (!c || hmap_put(&g->offsets, k.p, k.len, c))
             abort();
+        b->groups->noffsets++;
     }
+    offset_key_release(&k);
     free(c->metadata);
-    c->metadata = xstrdup(metadata);
+    c->metadata = kdup(metadata);
     c->offset = offset;
     c->commit_ms = when;
 }
 
 int64_t groups_committed(struct broker *b, const char *group, const char *topic, int32_t part)
 {
-    char k[1024];
-    size_t kl = offset_key(k, sizeof k, group, topic, part);
-    struct committed *c = kl ? hmap_get(&b->groups->offsets, k, kl) : NULL;
+    struct group *g = group_find(b, kstr_from(group));
+    struct committed *c = g ? offset_get(g, topic, strlen(topic), part) : NULL;
     return c ? c->offset : -1;
 }
 
@@ -154,11 +190,12 @@ static int16_t commit_check(struct broker *b, struct kafka_offset_commit_req *re
 {
     struct group *g = group_find(b, req->group_id);
     *create = false;
-    if (req->group_id.len <= 0)
-        return KAFKA_INVALID_GROUP_ID;
+    if (req->group_id.len <= 0 ||
+        strnlen(req->group_id.p, (size_t)req->group_id.len) != (size_t)req->group_id.len)
+        return KAFKA_INVALID_GROUP_ID; /* empty, or a NUL its key could not keep */
     if (req->generation_id_or_member_epoch < 0 && (!g || g->state == EMPTY)) {
         *create = !g; /* a simple commit, outside any generation */
-        return KAFKA_NONE;
+        return *create && groups_full(b) ? KAFKA_GROUP_MAX_SIZE_REACHED : KAFKA_NONE;
     }
     if (!g)
         return KAFKA_UNKNOWN_MEMBER_ID;
@@ -174,6 +211,59 @@ static int16_t commit_check(struct broker *b, struct kafka_offset_commit_req *re
                                                                : KAFKA_NONE;
 }
 
+/* The partition count of a topic a commit names, or -1 when it does not exist (or
+ * the name is not one Kafka allows). */
+static int32_t commit_topic_partitions(struct broker *b, const char *name, size_t len)
+{
+    if (!store_topic_name_valid(name, len) || strlen(name) != len)
+        return -1;
+    struct store_topic *t = store_topic_get(b->store, name);
+    if (!t)
+        return -1;
+    int32_t n = store_topic_partition_count(t);
+    store_topic_put(t);
+    return n;
+}
+
+/* Fill the response and the records to append, answering each partition's own
+ * error. -ENOMEM when the response does not fit its arena (nothing done yet). */
+static int commit_prepare(struct broker *b, struct pending *pd, struct kafka_offset_commit_req *req,
+                          int16_t err, struct kafka_offset_commit_resp *r, struct commit_rec *recs,
+                          int *n)
+{
+    r->topics = arena_calloc(&pd->arena, (size_t)req->n_topics + 1, sizeof *r->topics);
+    if (!r->topics)
+        return -ENOMEM;
+    r->n_topics = req->n_topics;
+    for (int32_t i = 0; i < req->n_topics; i++) {
+        const struct kafka_offset_commit_req_topic *ti = &req->topics[i];
+        struct kafka_offset_commit_resp_topic *to = &r->topics[i];
+        size_t len = ti->name.len > 0 ? (size_t)ti->name.len : 0;
+        char *topic = arena_strndup(&pd->arena, ti->name.p ? ti->name.p : "", len);
+        to->partitions =
+            arena_calloc(&pd->arena, (size_t)ti->n_partitions + 1, sizeof *to->partitions);
+        if (!topic || !to->partitions)
+            return -ENOMEM;
+        to->name = (struct kstr){topic, (int32_t)len};
+        to->n_partitions = ti->n_partitions;
+        int32_t nparts = err ? 0 : commit_topic_partitions(b, topic, len);
+        for (int32_t k = 0; k < ti->n_partitions; k++) {
+            const struct kafka_offset_commit_req_partition *pi = &ti->partitions[k];
+            struct kafka_offset_commit_resp_partition *po = &to->partitions[k];
+            po->partition_index = pi->partition_index;
+            po->error_code = err;
+            if (!err && (pi->partition_index < 0 || pi->partition_index >= nparts))
+                po->error_code = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
+            else if (!err && pi->committed_metadata.len > b->cfg->offset_metadata_max)
+                po->error_code = KAFKA_OFFSET_METADATA_TOO_LARGE;
+            if (!po->error_code)
+                recs[(*n)++] = (struct commit_rec){to->name, pi->partition_index,
+                                                   pi->committed_offset, pi->committed_metadata};
+        }
+    }
+    return 0;
+}
+
 void handle_offset_commit(struct request *rq)
 {
     struct broker *b = rq->c->b;
@@ -182,41 +272,24 @@ void handle_offset_commit(struct request *rq)
     struct kafka_offset_commit_resp *r = response_new(rq);
     bool create;
     int16_t err = commit_check(b, req, &create);
-    char *group = pd_strdup(pd, req->group_id);
-    int total = 0;
+    size_t total = 0;
     for (int32_t i = 0; i < req->n_topics; i++)
-        total += req->topics[i].n_partitions;
-    struct commit_rec *recs = arena_calloc(&pd->arena, (size_t)total + 1, sizeof *recs);
-    r->topics = arena_calloc(&pd->arena, (size_t)req->n_topics + 1, sizeof *r->topics);
-    if (!recs || !r->topics)
-        abort();
-    r->n_topics = req->n_topics;
+        total += (size_t)req->topics[i].n_partitions;
+    /* the records borrow the request's strings: they are appended before it returns */
+    struct commit_rec *recs = arena_calloc(rq->tmp, total + 1, sizeof *recs);
+    struct commit_wait *w = arena_alloc(&pd->arena, sizeof *w);
     int n = 0;
-    for (int32_t i = 0; i < req->n_topics; i++) {
-        const struct kafka_offset_commit_req_topic *ti = &req->topics[i];
-        struct kafka_offset_commit_resp_topic *to = &r->topics[i];
-        char *topic = pd_strdup(pd, ti->name);
-        to->name = kstr_from(topic);
-        to->partitions =
-            arena_calloc(&pd->arena, (size_t)ti->n_partitions + 1, sizeof *to->partitions);
-        if (!to->partitions)
-            abort();
-        to->n_partitions = ti->n_partitions;
-        for (int32_t k = 0; k < ti->n_partitions; k++) {
-            const struct kafka_offset_commit_req_partition *pi = &ti->partitions[k];
-            to->partitions[k].partition_index = pi->partition_index;
-            to->partitions[k].error_code = err;
-            if (!err && pi->committed_metadata.len > MAX_METADATA_BYTES)
-                to->partitions[k].error_code = KAFKA_OFFSET_METADATA_TOO_LARGE;
-            if (to->partitions[k].error_code)
-                continue;
-            recs[n++] = (struct commit_rec){topic, pi->partition_index, pi->committed_offset,
-                                            pd_strdup(pd, pi->committed_metadata)};
-        }
+    if (!r || !recs || !w || commit_prepare(b, pd, req, err, r, recs, &n)) {
+        request_refuse(rq, "the OffsetCommit response would pass its memory limit");
+        return;
     }
+    if (err == KAFKA_GROUP_MAX_SIZE_REACHED)
+        log_warn_every("brook.group", "group %.*s not created: brook.groups.max (%lld) reached",
+                       (int)(req->group_id.len < 255 ? req->group_id.len : 255), req->group_id.p,
+                       (long long)b->cfg->groups_max);
     pd->resp = r;
     int64_t end = 0;
-    int rc = n ? offsets_append(b, group, recs, n, false, &end) : 0;
+    int rc = n ? offsets_append(b, req->group_id, recs, n, false, &end) : 0;
     if (rc) {
         for (int32_t i = 0; i < r->n_topics; i++)
             for (int32_t k = 0; k < r->topics[i].n_partitions; k++)
@@ -224,14 +297,10 @@ void handle_offset_commit(struct request *rq)
         pending_finish(pd);
         return;
     }
-    if (create && n)
-        group_new(b, req->group_id);
-    for (int i = 0; i < n; i++)
-        offset_set(b, group, recs[i].topic, recs[i].partition, recs[i].offset, recs[i].metadata,
-                   clock_wall_ms());
-    struct commit_wait *w = arena_alloc(&pd->arena, sizeof *w);
-    if (!w)
-        abort();
+    struct group *g = create && n ? group_new(b, req->group_id) : group_find(b, req->group_id);
+    int64_t now = clock_wall_ms();
+    for (int i = 0; g && i < n; i++)
+        offset_set(b, g, recs[i].topic, recs[i].partition, recs[i].offset, recs[i].metadata, now);
     *w = (struct commit_wait){b, pd, r};
     pd->waits = 2; /* the guard and the durability wait */
     struct store_partition *p = store_topic_partition(b->groups->topic, 0);
@@ -240,110 +309,207 @@ void handle_offset_commit(struct request *rq)
     pending_release_wait(pd);
 }
 
-void handle_offset_fetch(struct request *rq)
+/* Response bytes one partition of an OffsetFetch takes at most (fields, tags). */
+#define FETCH_PARTITION_BYTES 32
+
+/* Every offset the group committed. The response borrows the group's strings: it
+ * is encoded before this returns (request_respond). -ENOMEM or -E2BIG past the
+ * limits. */
+static int fetch_all(struct pending *pd, const struct group *g, struct kafka_offset_fetch_resp *r)
 {
-    struct broker *b = rq->c->b;
-    struct pending *pd = rq->pd;
-    struct kafka_offset_fetch_req *req = rq->body;
-    struct kafka_offset_fetch_resp *r = response_new(rq);
-    char *group = pd_strdup(pd, req->group_id);
-    if (req->n_topics < 0) { /* every partition the group committed */
-        size_t pos = 0, len, count = b->groups->offsets.n;
-        const void *key;
-        void *val;
-        r->topics = arena_calloc(&pd->arena, count + 1, sizeof *r->topics);
-        if (!r->topics)
-            abort();
-        while (hmap_next(&b->groups->offsets, &pos, &key, &len, &val)) {
-            const char *g = key, *topic = g + strlen(g) + 1;
-            if (strcmp(g, group))
-                continue;
-            const struct committed *c = val;
-            struct kafka_offset_fetch_resp_topic *to = &r->topics[r->n_topics++];
-            to->name = kstr_from(pd_strdup(pd, kstr_from(topic)));
-            to->partitions = arena_calloc(&pd->arena, 1, sizeof *to->partitions);
-            if (!to->partitions)
-                abort();
-            to->n_partitions = 1;
-            to->partitions[0] = (struct kafka_offset_fetch_resp_partition){
-                offset_key_partition(g, len), c->offset, -1,
-                kstr_from(pd_strdup(pd, kstr_from(c->metadata))), 0};
-        }
-        request_respond(rq, r);
-        return;
+    size_t count = g ? g->offsets.n : 0, pos = 0, len, bytes = 0;
+    const void *key;
+    void *val;
+    r->topics = arena_calloc(&pd->arena, count + 1, sizeof *r->topics);
+    struct kafka_offset_fetch_resp_partition *parts =
+        arena_calloc(&pd->arena, count + 1, sizeof *parts);
+    if (!r->topics || !parts)
+        return -ENOMEM;
+    while (g && hmap_next(&g->offsets, &pos, &key, &len, &val)) {
+        const struct committed *c = val;
+        struct kafka_offset_fetch_resp_topic *to = &r->topics[r->n_topics];
+        struct kafka_offset_fetch_resp_partition *po = &parts[r->n_topics++];
+        *po = (struct kafka_offset_fetch_resp_partition){offset_key_partition(key, len), c->offset,
+                                                         -1, kstr_from(c->metadata), 0};
+        to->name = kstr_from(key);
+        to->partitions = po;
+        to->n_partitions = 1;
+        bytes += FETCH_PARTITION_BYTES + strlen(key) + strlen(c->metadata);
     }
+    return bytes > GROUP_RESPONSE_MAX_BYTES ? -E2BIG : 0;
+}
+
+/* The partitions the request names, as fetch_all. */
+static int fetch_named(struct pending *pd, const struct group *g,
+                       const struct kafka_offset_fetch_req *req, struct kafka_offset_fetch_resp *r)
+{
+    size_t bytes = 0;
     r->topics = arena_calloc(&pd->arena, (size_t)req->n_topics + 1, sizeof *r->topics);
     if (!r->topics)
-        abort();
+        return -ENOMEM;
     r->n_topics = req->n_topics;
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kafka_offset_fetch_req_topic *ti = &req->topics[i];
         struct kafka_offset_fetch_resp_topic *to = &r->topics[i];
-        char *topic = pd_strdup(pd, ti->name);
-        to->name = kstr_from(topic);
+        size_t tlen = ti->name.len > 0 ? (size_t)ti->name.len : 0;
+        char *topic = arena_strndup(&pd->arena, ti->name.p ? ti->name.p : "", tlen);
         to->partitions =
             arena_calloc(&pd->arena, (size_t)ti->n_partition_indexes + 1, sizeof *to->partitions);
-        if (!to->partitions)
-            abort();
+        if (!topic || !to->partitions)
+            return -ENOMEM;
+        to->name = (struct kstr){topic, (int32_t)tlen};
         to->n_partitions = ti->n_partition_indexes;
+        bytes += tlen + 8;
         for (int32_t k = 0; k < ti->n_partition_indexes; k++) {
-            char key[1024];
-            size_t kl = offset_key(key, sizeof key, group, topic, ti->partition_indexes[k]);
-            const struct committed *c = kl ? hmap_get(&b->groups->offsets, key, kl) : NULL;
+            const struct committed *c =
+                g ? offset_get(g, topic, tlen, ti->partition_indexes[k]) : NULL;
             to->partitions[k] = (struct kafka_offset_fetch_resp_partition){
-                ti->partition_indexes[k], c ? c->offset : -1, -1,
-                kstr_from(c ? pd_strdup(pd, kstr_from(c->metadata)) : ""), 0};
+                ti->partition_indexes[k], c ? c->offset : -1, -1, kstr_from(c ? c->metadata : ""),
+                0};
+            bytes += FETCH_PARTITION_BYTES + (c ? strlen(c->metadata) : 0);
+            if (bytes > GROUP_RESPONSE_MAX_BYTES)
+                return -E2BIG; /* stop early: the lookups are the work */
         }
-    }
-    request_respond(rq, r);
-}
-
-/* Forget every committed offset of a group, writing tombstones so that they stay
- * forgotten after a restart. 0 or an error from the append. */
-int offsets_forget_group(struct broker *b, const char *group)
-{
-    struct commit_rec recs[256];
-    int n = 0, rc = 0;
-    size_t pos = 0, len;
-    const void *key;
-    void *val;
-    int64_t end;
-    for (;;) {
-        bool more = hmap_next(&b->groups->offsets, &pos, &key, &len, &val);
-        if (more) {
-            const char *gid = key;
-            if (strcmp(gid, group))
-                continue;
-            const char *topic = gid + strlen(gid) + 1;
-            recs[n++] = (struct commit_rec){topic, offset_key_partition(gid, len), 0, NULL};
-        }
-        if (n && (n == 256 || !more)) {
-            if ((rc = offsets_append(b, group, recs, n, true, &end)))
-                return rc;
-            for (int i = 0; i < n; i++) /* deleting invalidates the iteration: restart */
-                offset_set(b, group, recs[i].topic, recs[i].partition, -1, NULL, 0);
-            n = 0;
-            pos = 0;
-            continue;
-        }
-        if (!more)
-            break;
     }
     return 0;
 }
 
-/* Free every committed offset kept in memory. */
-void offsets_release(struct groups *gs)
+void handle_offset_fetch(struct request *rq)
+{
+    struct broker *b = rq->c->b;
+    struct kafka_offset_fetch_req *req = rq->body;
+    struct kafka_offset_fetch_resp *r = response_new(rq);
+    const struct group *g = group_find(b, req->group_id);
+    int rc = !r                  ? -ENOMEM
+             : req->n_topics < 0 ? fetch_all(rq->pd, g, r)
+                                 : fetch_named(rq->pd, g, req, r);
+    if (rc) {
+        request_refuse(rq, rc == -E2BIG ? "the OffsetFetch response would pass 96 MiB"
+                                        : "the OffsetFetch response would pass its memory limit");
+        return;
+    }
+    request_respond(rq, r);
+}
+
+/* Write tombstones for n offsets of g (in batches) and forget them in memory. recs
+ * borrow keys of g's map, so each batch is forgotten only after it is written. */
+static int offsets_forget(struct broker *b, struct group *g, struct commit_rec *recs, int n)
+{
+    for (int done = 0; done < n;) {
+        int chunk = n - done < 256 ? n - done : 256;
+        int64_t end;
+        int rc = offsets_append(b, kstr_from(g->id), recs + done, chunk, true, &end);
+        if (rc)
+            return rc;
+        for (int i = done; i < done + chunk; i++) {
+            /* offset_set frees the key the record borrows: copy the topic first */
+            struct offset_key k;
+            offset_key_init(&k, recs[i].topic.p, (size_t)recs[i].topic.len, recs[i].partition);
+            offset_set(b, g, (struct kstr){k.p, recs[i].topic.len}, recs[i].partition, -1,
+                       KSTR_NULL, 0);
+            offset_key_release(&k);
+        }
+        done += chunk;
+    }
+    return 0;
+}
+
+/* The offsets of g that drop(c, arg) selects, as tombstone records borrowing the
+ * map's keys (malloc'd; *n of them). */
+static struct commit_rec *offsets_select(const struct group *g,
+                                         bool (*drop)(const struct committed *, void *), void *arg,
+                                         int *n)
+{
+    struct commit_rec *recs = calloc(g->offsets.n + 1, sizeof *recs);
+    size_t pos = 0, len;
+    const void *key;
+    void *val;
+    if (!recs)
+        abort();
+    *n = 0;
+    while (hmap_next(&g->offsets, &pos, &key, &len, &val))
+        if (drop(val, arg))
+            recs[(*n)++] = (struct commit_rec){
+                {key, (int32_t)strlen(key)}, offset_key_partition(key, len), 0, KSTR_NULL};
+    return recs;
+}
+
+static bool drop_all(const struct committed *c, void *arg)
+{
+    (void)c;
+    (void)arg;
+    return true;
+}
+
+/* Forget every committed offset of a group, writing tombstones so that they stay
+ * forgotten after a restart. 0 or an error from the append. */
+int offsets_forget_group(struct broker *b, struct group *g)
+{
+    int n;
+    struct commit_rec *recs = offsets_select(g, drop_all, NULL, &n);
+    int rc = offsets_forget(b, g, recs, n);
+    free(recs);
+    return rc;
+}
+
+struct expiry {
+    int64_t before_ms; /* offsets committed before this expire */
+};
+
+static bool drop_expired(const struct committed *c, void *arg)
+{
+    return c->commit_ms < ((struct expiry *)arg)->before_ms;
+}
+
+void offsets_expire(struct broker *b, int64_t now)
+{
+    size_t expired = 0, dropped = 0;
+    for (struct group *g = b->groups->list, *next; g; g = next) {
+        next = g->next;
+        if (g->state != EMPTY || g->members)
+            continue;
+        if (!g->offsets.n) { /* a group that only joined and left */
+            group_drop(b, g);
+            dropped++;
+            continue;
+        }
+        /* as Kafka: an Empty group's offsets live for the retention after the later
+         * of their commit and the group becoming Empty */
+        struct expiry e = {now - b->cfg->offsets_retention_ms};
+        if (g->empty_since_ms > e.before_ms)
+            continue;
+        int n;
+        struct commit_rec *recs = offsets_select(g, drop_expired, &e, &n);
+        int rc = offsets_forget(b, g, recs, n);
+        free(recs);
+        if (rc) {
+            log_warn_every("brook.group", "cannot expire offsets of group %s: %s", g->id,
+                           strerror(-rc));
+            return;
+        }
+        expired += (size_t)n;
+        if (!g->offsets.n) {
+            group_drop(b, g);
+            dropped++;
+        }
+    }
+    if (expired)
+        log_info("brook.group",
+                 "expired %zu committed offsets (offsets.retention.minutes), "
+                 "removed %zu empty groups",
+                 expired, dropped);
+}
+
+/* Free every committed offset of g kept in memory. */
+void offsets_release(struct broker *b, struct group *g)
 {
     size_t pos = 0, len;
     const void *key;
     void *val;
-    while (hmap_next(&gs->offsets, &pos, &key, &len, &val)) {
-        struct committed *c = val;
-        free(c->metadata);
-        free(c);
-    }
-    hmap_release(&gs->offsets);
+    while (hmap_next(&g->offsets, &pos, &key, &len, &val))
+        committed_free(val);
+    b->groups->noffsets -= g->offsets.n;
+    hmap_release(&g->offsets);
 }
 
 /* ---- reading the offsets back at start ---- */
@@ -360,7 +526,9 @@ static char *get_str16(struct reader *r)
     return s;
 }
 
-/* Apply one record of __consumer_offsets read back at start. */
+/* Apply one record of __consumer_offsets read back at start. Groups are created
+ * as their first record is read (brook.groups.max does not apply: nothing stored
+ * is lost). */
 static void load_record(struct broker *b, const struct record *rec)
 {
     struct reader k, v;
@@ -372,21 +540,26 @@ static void load_record(struct broker *b, const struct record *rec)
         return; /* group metadata: brook does not keep it */
     char *group = get_str16(&k), *topic = get_str16(&k);
     int32_t part = (int32_t)reader_be32(&k);
-    if (reader_ok(&k) && group && topic) {
-        if (rec->value_len < 0) {
-            offset_set(b, group, topic, part, -1, NULL, 0);
-        } else {
-            reader_init(&v, rec->value, (size_t)rec->value_len);
-            int16_t vv = (int16_t)reader_be16(&v);
-            int64_t off = (int64_t)reader_be64(&v);
-            if (vv >= 3)
-                (void)reader_be32(&v); /* leader epoch */
-            char *meta = get_str16(&v);
-            int64_t when = (int64_t)reader_be64(&v);
-            if (reader_ok(&v) && meta)
-                offset_set(b, group, topic, part, off, meta, when);
-            free(meta);
+    struct group *g = reader_ok(&k) && group && topic ? group_find(b, kstr_from(group)) : NULL;
+    if (!reader_ok(&k) || !group || !topic) {
+        /* a key brook cannot read: skip it */
+    } else if (rec->value_len < 0) {
+        if (g)
+            offset_set(b, g, kstr_from(topic), part, -1, KSTR_NULL, 0);
+    } else {
+        reader_init(&v, rec->value, (size_t)rec->value_len);
+        int16_t vv = (int16_t)reader_be16(&v);
+        int64_t off = (int64_t)reader_be64(&v);
+        if (vv >= 3)
+            (void)reader_be32(&v); /* leader epoch */
+        char *meta = get_str16(&v);
+        int64_t when = (int64_t)reader_be64(&v);
+        if (reader_ok(&v) && meta && off >= 0) {
+            if (!g)
+                g = group_new(b, kstr_from(group));
+            offset_set(b, g, kstr_from(topic), part, off, kstr_from(meta), when);
         }
+        free(meta);
     }
     free(group);
     free(topic);
@@ -429,24 +602,33 @@ int offsets_load(struct broker *b)
     }
     if (!rc)
         log_info("brook.group", "loaded %zu committed offsets from %d records of %s",
-                 b->groups->offsets.n, n, OFFSETS_TOPIC);
+                 b->groups->noffsets, n, OFFSETS_TOPIC);
     return rc;
 }
 
-void groups_foreach_offset(struct broker *b, const char *group, groups_offset_fn fn, void *arg)
+static void group_foreach_offset(const struct group *g, groups_offset_fn fn, void *arg)
 {
     size_t pos = 0, len;
     const void *key;
     void *val;
-    while (b->groups && hmap_next(&b->groups->offsets, &pos, &key, &len, &val)) {
-        /* "group\0topic\0partition": the partition is not NUL-terminated */
-        const char *g = key, *topic = g + strlen(g) + 1, *part = topic + strlen(topic) + 1;
-        char num[16];
-        snprintf(num, sizeof num, "%.*s", (int)(len - (size_t)(part - g)), part);
+    while (hmap_next(&g->offsets, &pos, &key, &len, &val)) {
         const struct committed *c = val;
-        if (!group || !strcmp(g, group))
-            fn(arg, g, topic, atoi(num), c->offset, c->metadata, c->commit_ms);
+        fn(arg, g->id, key, offset_key_partition(key, len), c->offset, c->metadata, c->commit_ms);
     }
+}
+
+void groups_foreach_offset(struct broker *b, const char *group, groups_offset_fn fn, void *arg)
+{
+    if (!b->groups)
+        return;
+    if (group) {
+        const struct group *g = group_find(b, kstr_from(group));
+        if (g)
+            group_foreach_offset(g, fn, arg);
+        return;
+    }
+    for (const struct group *g = b->groups->list; g; g = g->next)
+        group_foreach_offset(g, fn, arg);
 }
 
 int groups_reset_offsets(struct broker *b, const char *group, const char *topic,
@@ -458,20 +640,22 @@ int groups_reset_offsets(struct broker *b, const char *group, const char *topic,
     struct group *g = group_find(b, kstr_from(group));
     if (g && (g->state != EMPTY || g->members))
         return -EBUSY;
+    if (!g && groups_full(b))
+        return -ENOSPC;
     struct commit_rec *recs = calloc((size_t)n, sizeof *recs);
     if (!recs)
         abort();
     for (int i = 0; i < n; i++)
-        recs[i] = (struct commit_rec){topic, partitions[i], offsets[i], ""};
+        recs[i] = (struct commit_rec){kstr_from(topic), partitions[i], offsets[i], KSTR("")};
     int64_t end = 0;
-    int rc = offsets_append(b, group, recs, n, false, &end);
+    int rc = offsets_append(b, kstr_from(group), recs, n, false, &end);
     free(recs);
     if (rc)
         return rc;
     if (!g)
-        group_new(b, kstr_from(group));
+        g = group_new(b, kstr_from(group));
     for (int i = 0; i < n; i++)
-        offset_set(b, group, topic, partitions[i], offsets[i], "", clock_wall_ms());
+        offset_set(b, g, kstr_from(topic), partitions[i], offsets[i], KSTR(""), clock_wall_ms());
     log_info("brook.group", "group %s: %d committed offsets of %s reset from the console", group, n,
              topic);
     return store_partition_when_durable(store_topic_partition(b->groups->topic, 0), end, done, arg);
