@@ -372,6 +372,6 @@ void metrics_serve(struct creq *cr)
     struct evkeyvalq *h = evhttp_request_get_output_headers(cr->req);
     evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_send_reply(cr->req, 200, "OK", s.out);
+    console_send(cr->req, 200, s.out);
     evbuffer_free(s.out);
 }
