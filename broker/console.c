@@ -17,6 +17,11 @@
  * Connections: console_conn.c caps them, gives each request a whole-request
  * deadline, and rests the listener when accept() fails.
  *
+ * Admin work: creating and deleting topics and finding the offsets of a reset
+ * can take seconds; console_offload() runs it on the admin thread (admin.c), in
+ * line with the Kafka API's admin requests, and the answer comes back through
+ * the same hand-back as a durability wait.
+ *
  * HEAD is answered as GET with the body left out and its length given
  * (console_send); every answer goes through it.
  *
@@ -258,6 +263,32 @@ int console_when_durable(struct console *con, struct store_partition *p, int64_t
         return rc;
     fn(con, arg, 0); /* already durable */
     return 0;
+}
+
+/* ---- work on the admin thread ---- */
+
+struct offload {
+    console_work_fn work;
+    struct console_wait *w;
+    void *arg;
+};
+
+static void offload_run(void *arg)
+{
+    struct offload *o = arg;
+    int rc = o->work(o->arg);
+    console_wait_durable(o->w, rc);
+    free(o);
+}
+
+void console_offload(struct console *con, console_work_fn work, console_durable_fn done, void *arg)
+{
+    struct offload *o = calloc(1, sizeof *o);
+    if (!o)
+        abort();
+    *o = (struct offload){work, console_wait_new(con, done, arg), arg};
+    if (admin_post(con->b, offload_run, o))
+        offload_run(o); /* no admin thread (a test harness): do it here */
 }
 
 /* Take the finished waits, oldest first. */

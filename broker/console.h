@@ -162,6 +162,14 @@ struct console_wait *console_wait_new(struct console *con, console_durable_fn fn
 void console_wait_durable(void *wait, int rc);
 void console_wait_cancel(struct console_wait *w);
 
+/*
+ * Run work(arg) on the admin thread (topic administration, anything that may take
+ * long), then done(con, arg, its result) on the loop thread - with -ECANCELED
+ * instead when the broker stopped meanwhile. arg is the caller's until done.
+ */
+typedef int (*console_work_fn)(void *arg);
+void console_offload(struct console *con, console_work_fn work, console_durable_fn done, void *arg);
+
 /* ---- the JSON API: each answers the request ---- */
 /* console_api.c: broker, topics, produce */
 void api_broker(struct creq *cr);

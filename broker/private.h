@@ -154,6 +154,11 @@ void admin_stop(struct broker *b);
 /* Run fn(b, rq->pd, ctx) on the admin thread, then send pd->resp; rq's connection
  * reads no further request until then. ctx must outlive the job (pd->arena). */
 void admin_submit(struct request *rq, admin_fn fn, void *ctx);
+/* Run run(arg) on the admin thread, queued behind the admin requests before it;
+ * run reports back to the loop by itself. 0, or -ESRCH when the thread is not
+ * running (the caller does the work itself). */
+typedef void (*admin_run_fn)(void *arg);
+int admin_post(struct broker *b, admin_run_fn run, void *arg);
 
 /* ---- server.c ---- */
 int server_start(struct broker *b);
