@@ -112,8 +112,8 @@ def case_rebind():
         capture_output=True, text=True).stdout
     body, code = out.rsplit('\n', 1)
     err = json.loads(body)
-    good = code == '403' and err.get('status') == 403 and body.count('\n') == 0
-    say(f'rebind.example: {code} {body}')
+    good = code == '403' and err.get('status') == 403 and body.strip().count('\n') == 0
+    say(f'rebind.example: {code} {body.strip()}')
     for host, want in ((f'rebind.example:{CPORT}', 403), ('rebind.example', 403),
                        (f'localhost:{CPORT}', 200), (f'127.0.0.1:{CPORT}', 200),
                        (f'[::1]:{CPORT}', 200), ('LOCALHOST', 200),
