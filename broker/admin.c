@@ -15,6 +15,9 @@
  * Memory: the job and everything its function touches live in the request's
  * pending arena, which the loop thread leaves alone until the job completes; the
  * completion list's mutex orders the worker's writes before the loop's reads.
+ *
+ * The console posts its own work (admin_post): a function and its argument, run
+ * in the same queue, that hands its result back to the loop by itself.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -29,6 +32,7 @@ struct admin_job {
     struct pending *pd;
     admin_fn fn;
     void *ctx;
+    admin_run_fn run; /* admin_post: run(ctx) instead, and free the job */
 };
 
 static void *admin_thread(void *arg)
@@ -47,8 +51,13 @@ static void *admin_thread(void *arg)
         if (!b->admin_head)
             b->admin_tail = NULL;
         pthread_mutex_unlock(&b->admin_mu);
-        j->fn(b, j->pd, j->ctx);
-        broker_complete_async(b, j->pd);
+        if (j->run) {
+            j->run(j->ctx);
+            free(j);
+        } else {
+            j->fn(b, j->pd, j->ctx);
+            broker_complete_async(b, j->pd);
+        }
         pthread_mutex_lock(&b->admin_mu);
     }
     pthread_mutex_unlock(&b->admin_mu);
@@ -91,6 +100,30 @@ static void admin_done(struct pending *pd)
     pending_finish(pd);
 }
 
+static void admin_enqueue(struct broker *b, struct admin_job *j)
+{
+    pthread_mutex_lock(&b->admin_mu);
+    if (b->admin_tail)
+        b->admin_tail->next = j;
+    else
+        b->admin_head = j;
+    b->admin_tail = j;
+    pthread_cond_signal(&b->admin_cond);
+    pthread_mutex_unlock(&b->admin_mu);
+}
+
+int admin_post(struct broker *b, admin_run_fn run, void *arg)
+{
+    if (!b->admin_started)
+        return -ESRCH;
+    struct admin_job *j = calloc(1, sizeof *j);
+    if (!j)
+        abort(); /* the daemon's out-of-memory policy */
+    *j = (struct admin_job){.run = run, .ctx = arg};
+    admin_enqueue(b, j);
+    return 0;
+}
+
 void admin_submit(struct request *rq, admin_fn fn, void *ctx)
 {
     struct broker *b = rq->c->b;
@@ -101,12 +134,5 @@ void admin_submit(struct request *rq, admin_fn fn, void *ctx)
     *j = (struct admin_job){.pd = pd, .fn = fn, .ctx = ctx};
     pd->on_complete = admin_done;
     rq->c->admin_busy = true;
-    pthread_mutex_lock(&b->admin_mu);
-    if (b->admin_tail)
-        b->admin_tail->next = j;
-    else
-        b->admin_head = j;
-    b->admin_tail = j;
-    pthread_cond_signal(&b->admin_cond);
-    pthread_mutex_unlock(&b->admin_mu);
+    admin_enqueue(b, j);
 }

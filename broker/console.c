@@ -8,10 +8,22 @@
  * table; a path that exists with another method gets 405, a write route in
  * read-only mode gets 403, anything else 404 - always with a JSON error body.
  *
- * Bodies: evhttp cuts off anything over CONSOLE_HARD_BODY by itself (its own 413);
- * below that the API refuses bodies over CONSOLE_MAX_BODY with a JSON 413, and
- * write requests must say Content-Type: application/json - which a cross-site
- * HTML form cannot, so a page elsewhere cannot make a visitor's browser write.
+ * Bodies: evhttp refuses one over CONSOLE_MAX_BODY (its own 413, from the
+ * declared length, before reading it), and write requests must say Content-Type:
+ * application/json - which a cross-site HTML form cannot, so a page elsewhere
+ * cannot make a visitor's browser write. A request whose Host is not this
+ * console's gets 403 before anything else (DNS rebinding; console_conn.c).
+ *
+ * Connections: console_conn.c caps them, gives each request a whole-request
+ * deadline, and rests the listener when accept() fails.
+ *
+ * Admin work: creating and deleting topics and finding the offsets of a reset
+ * can take seconds; console_offload() runs it on the admin thread (admin.c), in
+ * line with the Kafka API's admin requests, and the answer comes back through
+ * the same hand-back as a durability wait.
+ *
+ * HEAD is answered as GET with the body left out and its length given
+ * (console_send); every answer goes through it.
  *
  * Durability: a produced record or a reset offset is answered only once it is
  * durable. The store's flusher reports that from its own thread; the callback
@@ -75,6 +87,23 @@ static const char *reason(int status)
     }
 }
 
+void console_send(struct evhttp_request *req, int status, struct evbuffer *body)
+{
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        /* evhttp would send the body and leave the length out (libevent 2.1) */
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        char len[32];
+        snprintf(len, sizeof len, "%zu", body ? evbuffer_get_length(body) : 0);
+        evhttp_remove_header(h, "Content-Length");
+        if (status != 304)
+            evhttp_add_header(h, "Content-Length", len);
+        if (body)
+            evbuffer_drain(body, evbuffer_get_length(body));
+        body = NULL;
+    }
+    evhttp_send_reply(req, status, reason(status), body);
+}
+
 static void free_text(const void *data, size_t len, void *arg)
 {
     free((void *)(uintptr_t)data);
@@ -90,7 +119,7 @@ void console_reply_json(struct evhttp_request *req, int status, json_t *body)
     evbuffer_add_reference(out, text, strlen(text), free_text, NULL);
     evbuffer_add(out, "\n", 1);
     common_headers(req, "application/json");
-    evhttp_send_reply(req, status, reason(status), out);
+    console_send(req, status, out);
     evbuffer_free(out);
 }
 
@@ -236,6 +265,32 @@ int console_when_durable(struct console *con, struct store_partition *p, int64_t
     return 0;
 }
 
+/* ---- work on the admin thread ---- */
+
+struct offload {
+    console_work_fn work;
+    struct console_wait *w;
+    void *arg;
+};
+
+static void offload_run(void *arg)
+{
+    struct offload *o = arg;
+    int rc = o->work(o->arg);
+    console_wait_durable(o->w, rc);
+    free(o);
+}
+
+void console_offload(struct console *con, console_work_fn work, console_durable_fn done, void *arg)
+{
+    struct offload *o = calloc(1, sizeof *o);
+    if (!o)
+        abort();
+    *o = (struct offload){work, console_wait_new(con, done, arg), arg};
+    if (admin_post(con->b, offload_run, o))
+        offload_run(o); /* no admin thread (a test harness): do it here */
+}
+
 /* Take the finished waits, oldest first. */
 static struct console_wait *take_done(struct console *con, bool *appended)
 {
@@ -292,14 +347,14 @@ static void serve_asset(struct creq *cr, const struct console_asset *a)
                       "default-src 'self'; img-src 'self' data:; object-src 'none'; "
                       "frame-ancestors 'none'");
     if (inm && !strcmp(inm, a->etag)) {
-        evhttp_send_reply(cr->req, 304, "Not Modified", NULL);
+        console_send(cr->req, 304, NULL);
         return;
     }
     struct evbuffer *out = evbuffer_new();
     if (!out)
         abort();
     evbuffer_add_reference(out, a->data, a->len, NULL, NULL);
-    evhttp_send_reply(cr->req, 200, "OK", out);
+    console_send(cr->req, 200, out);
     evbuffer_free(out);
 }
 
@@ -321,7 +376,7 @@ static void healthz(struct creq *cr)
         abort();
     evbuffer_add(out, "ok\n", 3);
     common_headers(cr->req, "text/plain; charset=utf-8");
-    evhttp_send_reply(cr->req, 200, "OK", out);
+    console_send(cr->req, 200, out);
     evbuffer_free(out);
 }
 
@@ -427,9 +482,14 @@ static void request_cb(struct evhttp_request *req, void *arg)
     cr.query.tqh_last = &cr.query.tqh_first;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
     con->http_requests++;
-    if (!uri || !split_path(&cr, evhttp_uri_get_path(uri)) ||
-        (query && evhttp_parse_query_str(query, &cr.query)))
+    console_conn_request_begins(con, req);
+    if (!console_host_allowed(con, host))
+        console_reply_error(
+            req, 403, "Host %.100s is not this console's; name it in console.allowed.hosts", host);
+    else if (!uri || !split_path(&cr, evhttp_uri_get_path(uri)) ||
+             (query && evhttp_parse_query_str(query, &cr.query)))
         console_reply_error(req, 400, "malformed request path or query");
     else
         dispatch(&cr);
@@ -449,6 +509,9 @@ static int bind_listener(struct console *con, const struct listen_addr *a)
         log_error("brook.console", "cannot listen on %s:%d: %s", a->host, a->port, strerror(err));
         return -err;
     }
+    snprintf(con->cfg_host, sizeof con->cfg_host, "%s", a->host);
+    if (console_conn_start(con, s))
+        return -ENOMEM;
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     char h[NI_MAXHOST], serv[NI_MAXSERV];
@@ -464,7 +527,8 @@ static int bind_listener(struct console *con, const struct listen_addr *a)
 static void console_free(struct console *con)
 {
     if (con->http)
-        evhttp_free(con->http);
+        evhttp_free(con->http); /* closes every connection */
+    console_conn_stop(con);
     if (con->wake)
         event_free(con->wake);
     pthread_cond_destroy(&con->idle);
@@ -485,7 +549,9 @@ int console_start(struct broker *b)
     pthread_cond_init(&con->idle, NULL);
     con->wake = event_new(b->base, -1, 0, wake_cb, con);
     con->http = evhttp_new(b->base);
-    int rc = !con->wake || !con->http ? -ENOMEM : bind_listener(con, &b->cfg->console);
+    int rc = !con->wake || !con->http ? -ENOMEM : console_conn_config(con, b->cfg->props);
+    if (!rc)
+        rc = bind_listener(con, &b->cfg->console);
     if (!rc && store_listen(b->store, on_append, con))
         rc = -ENOMEM;
     if (rc) {
@@ -495,7 +561,7 @@ int console_start(struct broker *b)
     evhttp_set_allowed_methods(con->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
                                               EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT |
                                               EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-    evhttp_set_max_body_size(con->http, CONSOLE_HARD_BODY);
+    evhttp_set_max_body_size(con->http, CONSOLE_MAX_BODY);
     evhttp_set_max_headers_size(con->http, CONSOLE_MAX_HEADERS);
     evhttp_set_timeout(con->http, CONSOLE_TIMEOUT_S);
     evhttp_set_gencb(con->http, request_cb, con);

@@ -34,17 +34,30 @@ struct event;
 struct record;
 struct console_wait;
 struct tail;
+struct console_conn;
+struct evhttp_connection;
+struct evbuffer;
+struct evhttp_bound_socket;
+struct evconnlistener;
+struct props;
 
-#define CONSOLE_MAX_BODY     (1 << 20) /* request bodies the API parses */
-#define CONSOLE_HARD_BODY    (4 << 20) /* evhttp's own limit: larger ones are cut off */
-#define CONSOLE_MAX_HEADERS  (64 << 10)
-#define CONSOLE_TIMEOUT_S    60  /* idle keep-alive, and a viewer that stops reading */
-#define CONSOLE_MAX_TAILS    64  /* live tails open at once */
-#define CONSOLE_MAX_FILTER   256 /* bytes of a text filter */
-#define CONSOLE_MAX_LIMIT    1000
-#define CONSOLE_SHOW_BYTES   (256 << 10) /* longer keys and values are cut in answers */
-#define CONSOLE_SCAN_RECORDS 200000      /* records one filtered search may examine */
-#define CONSOLE_SCAN_BYTES   (256 << 20) /* bytes one search may read */
+/* Request bodies: the largest the API takes (a produced record of the default
+ * max.message.bytes, as the page sends it); evhttp refuses a larger one with 413
+ * before reading it. */
+#define CONSOLE_MAX_BODY           (1 << 20)
+#define CONSOLE_MAX_HEADERS        (32 << 10)
+#define CONSOLE_TIMEOUT_S          60    /* a viewer that stops reading what it is sent */
+#define CONSOLE_DEFAULT_MAX_CONNS  128   /* console.max.connections */
+#define CONSOLE_DEFAULT_REQUEST_MS 30000 /* console.request.timeout.ms */
+#define CONSOLE_ACCEPT_RETRY_MS    100   /* the listener rests after accept() fails */
+#define CONSOLE_MAX_ALLOWED        32    /* names in console.allowed.hosts */
+#define CONSOLE_HOST_MAX           253   /* a DNS name */
+#define CONSOLE_MAX_TAILS          64    /* live tails open at once */
+#define CONSOLE_MAX_FILTER         256   /* bytes of a text filter */
+#define CONSOLE_MAX_LIMIT          1000
+#define CONSOLE_SHOW_BYTES         (256 << 10) /* longer keys and values are cut in answers */
+#define CONSOLE_SCAN_RECORDS       200000      /* records one filtered search may examine */
+#define CONSOLE_SCAN_BYTES         (256 << 20) /* bytes one search may read */
 
 /* A file of the page, compiled in by scripts/gen_assets.py (console_assets.c). */
 struct console_asset {
@@ -60,10 +73,23 @@ extern const size_t console_n_assets;
 struct console {
     struct broker *b;
     struct evhttp *http;
-    char host[256]; /* bound address, numeric */
-    int port;       /* bound port (the real one when 0 was asked for) */
-    bool read_only; /* console.read.only: write endpoints answer 403 */
+    char host[256];     /* bound address, numeric */
+    char cfg_host[256]; /* the host as console.listeners names it ("" for any) */
+    int port;           /* bound port (the real one when 0 was asked for) */
+    bool read_only;     /* console.read.only: write endpoints answer 403 */
     struct event *wake;
+
+    /* console_conn.c: connections, deadline, Host rule, accept back-off */
+    struct evconnlistener *listener;
+    struct event *accept_retry; /* re-enables the listener after accept() failed */
+    struct console_conn *conns; /* every connection evhttp holds */
+    int nconns;                 /* admitted ones */
+    int max_conns;              /* console.max.connections */
+    int64_t request_timeout_ms; /* console.request.timeout.ms */
+    char allowed[CONSOLE_MAX_ALLOWED][CONSOLE_HOST_MAX + 1]; /* console.allowed.hosts */
+    int n_allowed;
+    int64_t refused;         /* connections refused (cap or descriptors), for /metrics */
+    int64_t deadline_closed; /* connections closed at the request deadline */
 
     pthread_mutex_t mu;
     pthread_cond_t idle;       /* signalled when outstanding drops */
@@ -92,6 +118,9 @@ struct creq {
 
 /* ---- console.c: replies, parameters, durability waits ---- */
 
+/* Send an answer (body may be NULL; it is emptied). A HEAD request gets the same
+ * status and headers, with the Content-Length of the body it does not get. */
+void console_send(struct evhttp_request *req, int status, struct evbuffer *body);
 /* Answer with status and a JSON body (taken: the reference is consumed). */
 void console_reply_json(struct evhttp_request *req, int status, json_t *body);
 /* Answer with status and {"error": message, "status": status}. */
@@ -133,6 +162,14 @@ struct console_wait *console_wait_new(struct console *con, console_durable_fn fn
 void console_wait_durable(void *wait, int rc);
 void console_wait_cancel(struct console_wait *w);
 
+/*
+ * Run work(arg) on the admin thread (topic administration, anything that may take
+ * long), then done(con, arg, its result) on the loop thread - with -ECANCELED
+ * instead when the broker stopped meanwhile. arg is the caller's until done.
+ */
+typedef int (*console_work_fn)(void *arg);
+void console_offload(struct console *con, console_work_fn work, console_durable_fn done, void *arg);
+
 /* ---- the JSON API: each answers the request ---- */
 /* console_api.c: broker, topics, produce */
 void api_broker(struct creq *cr);
@@ -170,6 +207,26 @@ bool console_record_matches(const struct record *r, const char *needle, size_t l
 /* Decode base64 (standard alphabet, padding optional): a malloc'd buffer, or NULL
  * when s is not base64. */
 uint8_t *console_base64_decode(const char *s, size_t len, size_t *out_len);
+
+/* ---- console_conn.c: connections, deadline, Host rule, accept back-off ---- */
+
+/* Read console.max.connections, console.request.timeout.ms, console.allowed.hosts;
+ * 0, or -EINVAL after logging the bad value. */
+int console_conn_config(struct console *con, const struct props *p);
+/* Take over the accept side of con->http bound on s. 0 or -ENOMEM. */
+int console_conn_start(struct console *con, struct evhttp_bound_socket *s);
+/* After evhttp_free: free what is left. */
+void console_conn_stop(struct console *con);
+/* Whether a request naming host (its Host header, NULL when absent) is served. */
+bool console_host_allowed(struct console *con, const char *host);
+/* A whole request arrived on req's connection: its deadline stops until the
+ * answer has been written, then starts again for the next request. */
+void console_conn_request_begins(struct console *con, struct evhttp_request *req);
+/* Call fn(evcon, arg) when evcon goes (NULL: nothing); evhttp has one close
+ * callback per connection, and the console's bookkeeping holds it. */
+typedef void (*console_close_fn)(struct evhttp_connection *evcon, void *arg);
+void console_conn_on_close(struct console *con, struct evhttp_connection *evcon,
+                           console_close_fn fn, void *arg);
 
 /* ---- console_tail.c: live tail over Server-Sent Events ---- */
 void tail_open(struct creq *cr);

@@ -4,9 +4,11 @@
  * POST /api/v1/topics/T/messages. docs/console.md is the reference; messages are
  * read in console_messages.c and groups served in console_groups.c.
  *
- * Everything runs on the loop thread, so the store is called directly. Answers
- * are built with jansson and sent whole; errors are {"error": "...", "status": N}
- * with a 4xx status for anything the caller can fix.
+ * Handlers run on the loop thread and call the store directly, except creating
+ * and deleting a topic: a topic of thousands of partitions takes seconds, so that
+ * runs on the admin thread (console_offload) and is answered when it is done.
+ * Answers are built with jansson and sent whole; errors are {"error": "...",
+ * "status": N} with a 4xx status for anything the caller can fix.
  *
  * A produced record is one batch built here and appended like a Kafka client's;
  * the answer waits until the flusher reports it durable, as acks=all does.
@@ -254,17 +256,76 @@ static int config_props(struct creq *cr, json_t *cfg, struct props *out)
     return 0;
 }
 
-static void create_failed(struct creq *cr, const char *name, int rc, const char *bad)
+/* A topic creation or deletion on the admin thread: what it needs, what it found. */
+struct topic_job {
+    struct evhttp_request *req;
+    struct store *store;
+    char name[256];
+    int32_t partitions;  /* create: 0 for num.partitions */
+    struct props *props; /* create: the config (owned) */
+    char bad[256];       /* create: the config key refused */
+    json_t *answer;      /* create: the new topic (owned) */
+};
+
+static void topic_job_free(struct topic_job *j)
 {
-    if (rc == -EEXIST)
-        console_reply_error(cr->req, 409, "topic %s already exists (or collides with a partition)",
-                            name);
+    props_free(j->props);
+    json_decref(j->answer);
+    free(j);
+}
+
+/* Admin thread. */
+static int create_work(void *arg)
+{
+    struct topic_job *j = arg;
+    const char *bad = NULL;
+    int rc = store_topic_create(j->store, j->name, j->partitions, j->props, &bad);
+    if (bad)
+        snprintf(j->bad, sizeof j->bad, "%s", bad);
+    if (rc)
+        return rc;
+    struct store_topic *t = store_topic_get(j->store, j->name);
+    if (t)
+        j->answer = topic_json(t, true);
+    store_topic_put(t);
+    return 0;
+}
+
+/* Loop thread: answer the creation. */
+static void create_done(struct console *con, void *arg, int rc)
+{
+    struct topic_job *j = arg;
+    struct evhttp_request *req = j->req;
+    if (rc == -ECANCELED)
+        console_reply_error(req, 503, "the broker is shutting down");
+    else if (rc == -EEXIST)
+        console_reply_error(req, 409, "topic %s already exists (or collides with a partition)",
+                            j->name);
     else if (rc == STORE_EINVALID_CONFIG)
-        console_reply_error(cr->req, 400, "invalid config %s", bad ? bad : "");
+        console_reply_error(req, 400, "invalid config %s", j->bad);
     else if (rc == STORE_EINVALID_TOPIC || rc == STORE_EINVALID_PARTITIONS)
-        console_reply_error(cr->req, 400, "%s", store_strerror(rc));
-    else
-        console_reply_error(cr->req, 500, "cannot create %s: %s", name, store_strerror(rc));
+        console_reply_error(req, 400, "%s", store_strerror(rc));
+    else if (rc)
+        console_reply_error(req, 500, "cannot create %s: %s", j->name, store_strerror(rc));
+    else if (!j->answer)
+        console_reply_error(req, 409, "topic %s was deleted meanwhile", j->name);
+    if (!rc) {
+        log_info("brook.console", "created topic %s", j->name);
+        if (j->answer)
+            console_reply_json(req, 201, json_incref(j->answer));
+    }
+    topic_job_free(j);
+}
+
+static struct topic_job *topic_job_new(struct creq *cr, const char *name)
+{
+    struct topic_job *j = calloc(1, sizeof *j);
+    if (!j)
+        abort();
+    j->req = cr->req;
+    j->store = cr->con->b->store;
+    snprintf(j->name, sizeof j->name, "%s", name);
+    return j;
 }
 
 void api_topic_create(struct creq *cr)
@@ -288,23 +349,43 @@ void api_topic_create(struct creq *cr)
     }
     if ((cfg = json_object_get(body, "config")) && config_props(cr, cfg, props))
         goto out;
-    int32_t n = parts ? (int32_t)json_integer_value(parts) : 0;
-    const char *bad = NULL;
-    int rc = store_topic_create(cr->con->b->store, name, n, props, &bad);
-    if (rc) {
-        create_failed(cr, name, rc, bad);
-        goto out;
-    }
-    log_info("brook.console", "created topic %s", name);
-    struct store_topic *t = store_topic_get(cr->con->b->store, name);
-    if (t)
-        console_reply_json(cr->req, 201, topic_json(t, true));
-    else
-        console_reply_error(cr->req, 409, "topic %s was deleted meanwhile", name);
-    store_topic_put(t);
+    struct topic_job *j = topic_job_new(cr, name);
+    j->partitions = parts ? (int32_t)json_integer_value(parts) : 0;
+    j->props = props;
+    props = NULL;
+    console_offload(cr->con, create_work, create_done, j);
 out:
     props_free(props);
     json_decref(body);
+}
+
+/* Admin thread. */
+static int delete_work(void *arg)
+{
+    struct topic_job *j = arg;
+    return store_topic_delete(j->store, j->name);
+}
+
+/* Loop thread: answer the deletion. */
+static void delete_done(struct console *con, void *arg, int rc)
+{
+    struct topic_job *j = arg;
+    struct evhttp_request *req = j->req;
+    if (rc == -ECANCELED)
+        console_reply_error(req, 503, "the broker is shutting down");
+    else if (rc == -ENOENT)
+        console_reply_error(req, 404, "unknown topic %s", j->name);
+    else if (rc == STORE_EDELETE_DISABLED)
+        console_reply_error(req, 403, "delete.topic.enable is false");
+    else if (rc)
+        console_reply_error(req, 500, "cannot delete %s: %s", j->name, store_strerror(rc));
+    if (!rc) {
+        log_info("brook.console", "deleted topic %s", j->name);
+        json_t *o = json_object();
+        json_object_set_new(o, "deleted", console_str(j->name));
+        console_reply_json(req, 200, o);
+    }
+    topic_job_free(j);
 }
 
 void api_topic_delete(struct creq *cr)
@@ -318,19 +399,7 @@ void api_topic_delete(struct creq *cr)
         console_reply_error(cr->req, 400, "%s is internal and cannot be deleted", name);
         return;
     }
-    int rc = store_topic_delete(cr->con->b->store, name);
-    if (rc == -ENOENT)
-        console_reply_error(cr->req, 404, "unknown topic %s", name);
-    else if (rc == STORE_EDELETE_DISABLED)
-        console_reply_error(cr->req, 403, "delete.topic.enable is false");
-    else if (rc)
-        console_reply_error(cr->req, 500, "cannot delete %s: %s", name, store_strerror(rc));
-    if (rc)
-        return;
-    log_info("brook.console", "deleted topic %s", name);
-    json_t *o = json_object();
-    json_object_set_new(o, "deleted", console_str(name));
-    console_reply_json(cr->req, 200, o);
+    console_offload(cr->con, delete_work, delete_done, topic_job_new(cr, name));
 }
 /* ---- produce ---- */
 

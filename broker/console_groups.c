@@ -11,7 +11,9 @@
  * in them are trusted only as far as the bytes go.
  *
  * A reset is written to __consumer_offsets like an OffsetCommit from outside a
- * generation, and answered once that record is durable.
+ * generation, and answered once that record is durable. The offsets it goes to
+ * are found on the admin thread first (console_offload): a reset by time searches
+ * the index of up to MAX_RESET_PARTS partitions.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -267,26 +269,46 @@ static void reset_durable(struct console *con, void *arg, int rc)
     free(w);
 }
 
-/* The offset a partition is reset to, per body.to; -1 after answering 400. */
-static int64_t reset_target(struct creq *cr, json_t *body, struct store_partition *p)
+/* Where a reset goes, as the body says (body.to and its argument). */
+enum reset_to { RESET_EARLIEST, RESET_LATEST, RESET_OFFSET, RESET_TIMESTAMP };
+struct reset_spec {
+    enum reset_to to;
+    int64_t arg; /* the offset or the timestamp */
+};
+
+/* Read body.to; -EINVAL after answering 400. */
+static int reset_spec(struct creq *cr, json_t *body, struct reset_spec *out)
 {
     const char *to = json_string_value(json_object_get(body, "to"));
     json_t *off = json_object_get(body, "offset"), *ts = json_object_get(body, "timestamp");
-    int64_t ls = store_partition_log_start(p), hw = store_partition_high_watermark(p), o, t;
     if (to && !strcmp(to, "earliest"))
-        return ls;
-    if (to && !strcmp(to, "latest"))
-        return hw;
-    if (to && !strcmp(to, "offset") && json_is_integer(off) && json_integer_value(off) >= 0) {
-        o = json_integer_value(off);
-        return o < ls ? ls : o > hw ? hw : o;
+        *out = (struct reset_spec){RESET_EARLIEST, 0};
+    else if (to && !strcmp(to, "latest"))
+        *out = (struct reset_spec){RESET_LATEST, 0};
+    else if (to && !strcmp(to, "offset") && json_is_integer(off) && json_integer_value(off) >= 0)
+        *out = (struct reset_spec){RESET_OFFSET, json_integer_value(off)};
+    else if (to && !strcmp(to, "timestamp") && json_is_integer(ts) && json_integer_value(ts) >= 0)
+        *out = (struct reset_spec){RESET_TIMESTAMP, json_integer_value(ts)};
+    else {
+        console_reply_error(cr->req, 400,
+                            "to must be earliest, latest, offset (with offset) or timestamp (with "
+                            "timestamp)");
+        return -EINVAL;
     }
-    if (to && !strcmp(to, "timestamp") && json_is_integer(ts) && json_integer_value(ts) >= 0)
-        return store_partition_offset_for_time(p, json_integer_value(ts), &o, &t) ? hw : o;
-    console_reply_error(cr->req, 400,
-                        "to must be earliest, latest, offset (with offset) or timestamp (with "
-                        "timestamp)");
-    return -1;
+    return 0;
+}
+
+/* The offset partition p is reset to (a search by time reads the log). */
+static int64_t reset_target(const struct reset_spec *sp, struct store_partition *p)
+{
+    int64_t ls = store_partition_log_start(p), hw = store_partition_high_watermark(p), o, t;
+    switch (sp->to) {
+    case RESET_EARLIEST: return ls;
+    case RESET_LATEST: return hw;
+    case RESET_OFFSET: return sp->arg < ls ? ls : sp->arg > hw ? hw : sp->arg;
+    case RESET_TIMESTAMP: return store_partition_offset_for_time(p, sp->arg, &o, &t) ? hw : o;
+    }
+    return hw;
 }
 
 /* The partitions to reset: body.partitions, or all. 0 or -EINVAL after answering. */
@@ -333,10 +355,9 @@ static int reset_check_group(struct creq *cr, const char *group)
     return 0;
 }
 
-static void reset_apply(struct creq *cr, struct store_topic *t, const int32_t *parts,
-                        const int64_t *offs, int n)
+static void reset_apply(struct console *con, struct evhttp_request *req, const char *group,
+                        struct store_topic *t, const int32_t *parts, const int64_t *offs, int n)
 {
-    const char *group = cr->seg[3];
     struct reset_wait *rw = calloc(1, sizeof *rw);
     json_t *arr = json_array();
     if (!rw)
@@ -347,37 +368,71 @@ static void reset_apply(struct creq *cr, struct store_topic *t, const int32_t *p
         json_object_set_new(o, "offset", json_integer(offs[i]));
         json_array_append_new(arr, o);
     }
-    rw->req = cr->req;
+    rw->req = req;
     rw->answer = json_object();
     json_object_set_new(rw->answer, "group", console_str(group));
     json_object_set_new(rw->answer, "topic", console_str(store_topic_name(t)));
     json_object_set_new(rw->answer, "offsets", arr);
-    struct console_wait *w = console_wait_new(cr->con, reset_durable, rw);
-    int rc = groups_reset_offsets(cr->con->b, group, store_topic_name(t), parts, offs, n,
+    struct console_wait *w = console_wait_new(con, reset_durable, rw);
+    int rc = groups_reset_offsets(con->b, group, store_topic_name(t), parts, offs, n,
                                   console_wait_durable, w);
     if (rc == 0)
         return; /* answered when durable */
     console_wait_cancel(w);
     if (rc == 1) {
-        reset_durable(cr->con, rw, 0);
+        reset_durable(con, rw, 0);
         return;
     }
     json_decref(rw->answer);
     free(rw);
     if (rc == -EBUSY)
-        console_reply_error(cr->req, 409, "group %s has members: stop its consumers first", group);
+        console_reply_error(req, 409, "group %s has members: stop its consumers first", group);
     else
-        console_reply_error(cr->req, rc == -EINVAL ? 400 : 500, "cannot reset offsets: %s",
+        console_reply_error(req, rc == -EINVAL ? 400 : 500, "cannot reset offsets: %s",
                             store_strerror(rc));
+}
+
+/* A reset between its two halves: the targets are found on the admin thread (a
+ * search by time reads every partition's index), then the loop thread commits. */
+struct reset_job {
+    struct evhttp_request *req;
+    char group[256];
+    struct store_topic *t; /* a reference */
+    struct reset_spec spec;
+    int32_t *parts;
+    int64_t *offs;
+    int n;
+};
+
+/* Admin thread. */
+static int reset_work(void *arg)
+{
+    struct reset_job *j = arg;
+    for (int i = 0; i < j->n; i++)
+        j->offs[i] = reset_target(&j->spec, store_topic_partition(j->t, j->parts[i]));
+    return 0;
+}
+
+/* Loop thread. */
+static void reset_found(struct console *con, void *arg, int rc)
+{
+    struct reset_job *j = arg;
+    if (rc == -ECANCELED)
+        console_reply_error(j->req, 503, "the broker is shutting down");
+    else
+        reset_apply(con, j->req, j->group, j->t, j->parts, j->offs, j->n);
+    store_topic_put(j->t);
+    free(j->parts);
+    free(j->offs);
+    free(j);
 }
 
 void api_group_reset(struct creq *cr)
 {
     json_t *body = NULL;
-    struct store_topic *t = NULL;
-    int32_t *parts = NULL;
-    int64_t *offs = NULL;
-    int n = 0;
+    struct reset_job *j = calloc(1, sizeof *j);
+    if (!j)
+        abort();
     if (reset_check_group(cr, cr->seg[3]) || console_body(cr, &body))
         goto out;
     const char *topic = json_string_value(json_object_get(body, "topic"));
@@ -385,19 +440,22 @@ void api_group_reset(struct creq *cr)
         console_reply_error(cr->req, 400, "topic must be a topic name");
         goto out;
     }
-    if (!(t = api_topic_ref(cr, topic)) ||
-        reset_partitions(cr, body, store_topic_partition_count(t), &parts, &n))
+    if (!(j->t = api_topic_ref(cr, topic)) ||
+        reset_partitions(cr, body, store_topic_partition_count(j->t), &j->parts, &j->n) ||
+        reset_spec(cr, body, &j->spec))
         goto out;
-    offs = calloc((size_t)n, sizeof *offs);
-    if (!offs)
+    j->offs = calloc((size_t)j->n, sizeof *j->offs);
+    if (!j->offs)
         abort();
-    for (int i = 0; i < n; i++)
-        if ((offs[i] = reset_target(cr, body, store_topic_partition(t, parts[i]))) < 0)
-            goto out;
-    reset_apply(cr, t, parts, offs, n);
+    j->req = cr->req;
+    snprintf(j->group, sizeof j->group, "%s", cr->seg[3]);
+    console_offload(cr->con, reset_work, reset_found, j);
+    j = NULL;
 out:
-    free(parts);
-    free(offs);
-    store_topic_put(t);
+    if (j) {
+        store_topic_put(j->t);
+        free(j->parts);
+        free(j);
+    }
     json_decref(body);
 }

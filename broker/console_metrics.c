@@ -341,6 +341,16 @@ static void brook_metrics(struct scrape *s, struct console *con)
     family(s, "brook_console_live_tails_opened_total", "counter", "Live-tail streams opened.");
     evbuffer_add_printf(s->out, "brook_console_live_tails_opened_total %lld\n",
                         (long long)con->tails_opened);
+    gauge(s, "brook_console_connections", "Open console connections.", con->nconns);
+    family(s, "brook_console_connections_refused_total", "counter",
+           "Console connections closed at accept: console.max.connections or the descriptor "
+           "reserve.");
+    evbuffer_add_printf(s->out, "brook_console_connections_refused_total %lld\n",
+                        (long long)con->refused);
+    family(s, "brook_console_request_deadline_total", "counter",
+           "Console connections closed at console.request.timeout.ms.");
+    evbuffer_add_printf(s->out, "brook_console_request_deadline_total %lld\n",
+                        (long long)con->deadline_closed);
 }
 
 void metrics_serve(struct creq *cr)
@@ -372,6 +382,6 @@ void metrics_serve(struct creq *cr)
     struct evkeyvalq *h = evhttp_request_get_output_headers(cr->req);
     evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_send_reply(cr->req, 200, "OK", s.out);
+    console_send(cr->req, 200, s.out);
     evbuffer_free(s.out);
 }

@@ -107,7 +107,7 @@ static void tail_end(struct tail *tl, const char *why)
         evhttp_send_reply_chunk(tl->req, tl->buf);
     }
     if (evhttp_request_get_connection(tl->req))
-        evhttp_connection_set_closecb(tl->evcon, NULL, NULL);
+        console_conn_on_close(tl->con, tl->evcon, NULL, NULL);
     evhttp_send_reply_end(tl->req); /* frees a request evhttp let go of */
     tail_free(tl);
 }
@@ -190,8 +190,8 @@ static void tail_pump(struct tail *tl)
         struct feed f = {tl, 0};
         int rc = console_scan(p, tl->next[i], hw, TAIL_PUMP_BYTES, feed_cb, &f, &tl->next[i]);
         if (rc) {
-            log_warn("brook.console", "live tail of %s-%d stopped: %s", store_topic_name(tl->t),
-                     tl->first + i, store_strerror(rc));
+            log_warn_every("brook.console", "live tail of %s-%d stopped: %s",
+                           store_topic_name(tl->t), tl->first + i, store_strerror(rc));
             tail_end(tl, "read error");
             return;
         }
@@ -334,7 +334,7 @@ void tail_open(struct creq *cr)
     event_add(tl->keepalive, &tv);
     tail_link(con, tl);
     watch_close(tl);
-    evhttp_connection_set_closecb(tl->evcon, on_conn_close, tl);
+    console_conn_on_close(con, tl->evcon, on_conn_close, tl);
     tail_hello(tl);
 }
 

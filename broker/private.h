@@ -102,12 +102,6 @@ struct metrics {
 
 struct fetch_wait;
 
-/* A warning logged at most once in a while, with how often it happened meanwhile. */
-struct warn_every {
-    int64_t at_ms; /* monotonic: when it was last logged; 0 never */
-    int64_t count; /* occurrences since */
-};
-
 struct broker {
     struct broker_config *cfg;
     struct store *store;
@@ -123,8 +117,6 @@ struct broker {
     struct event *sig_term, *sig_int;
     struct conn *conns;
     int64_t nconns;
-    struct warn_every refuse_warn; /* connections refused for max.connections or fds */
-    struct warn_every accept_warn; /* accept() failures */
     bool stopping;
 
     pthread_mutex_t wake_mu;
@@ -162,6 +154,11 @@ void admin_stop(struct broker *b);
 /* Run fn(b, rq->pd, ctx) on the admin thread, then send pd->resp; rq's connection
  * reads no further request until then. ctx must outlive the job (pd->arena). */
 void admin_submit(struct request *rq, admin_fn fn, void *ctx);
+/* Run run(arg) on the admin thread, queued behind the admin requests before it;
+ * run reports back to the loop by itself. 0, or -ESRCH when the thread is not
+ * running (the caller does the work itself). */
+typedef void (*admin_run_fn)(void *arg);
+int admin_post(struct broker *b, admin_run_fn run, void *arg);
 
 /* ---- server.c ---- */
 int server_start(struct broker *b);
@@ -171,6 +168,9 @@ void conn_close(struct conn *c, const char *why);
 /* Go on with the requests c sent while it had to wait (loop thread). */
 void conn_resume(struct conn *c);
 void server_stop_accepting(struct broker *b);
+/* Whether a connection accepted on descriptor fd would eat into the descriptors kept
+ * for the log (RLIMIT_NOFILE / 16, within [16, 256]); such a connection is closed. */
+bool server_fd_reserve_reached(int fd);
 void server_free(struct broker *b);
 /* Wake the loop from any thread. */
 void broker_wake(struct broker *b);

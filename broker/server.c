@@ -32,7 +32,7 @@
  * max.connections is; the client sees the close and retries. The limit is read at each
  * accept, so it follows prlimit(1). When accept() fails for lack of descriptors all
  * the same (the log holds them), the listeners are paused for 100 ms instead of
- * spinning. Either is logged at most every 10 s, with a count.
+ * spinning. Each is a log_warn_every() line: a few per 10 s, then a count.
  *
  * libevent's listener accepts until the backlog is empty, so a storm of a thousand
  * connects would hold up every connected client for as long as the thousand accepts
@@ -72,7 +72,6 @@
 #define LIBEVENT_READ_MAX 4096      /* what libevent 2.1 reads per readiness event */
 #define FD_RESERVE_MIN    16        /* descriptors connections leave to the log */
 #define FD_RESERVE_MAX    256
-#define REFUSE_WARN_MS    10000 /* between warnings about refused connections */
 
 static void conn_unref(struct conn *c)
 {
@@ -302,9 +301,9 @@ static void conn_read_frames(struct conn *c)
         evbuffer_copyout(in, prefix, 4);
         int rc = kafka_frame(prefix, 4, (size_t)c->b->cfg->max_request_bytes, &size);
         if (rc == -EMSGSIZE || rc == -EBADMSG) {
-            log_warn("brook.network", "closing %s: request size %d out of range", c->peer,
-                     (int)((uint32_t)prefix[0] << 24 | (uint32_t)prefix[1] << 16 |
-                           (uint32_t)prefix[2] << 8 | prefix[3]));
+            log_warn_every("brook.network", "closing %s: request size %d out of range", c->peer,
+                           (int)((uint32_t)prefix[0] << 24 | (uint32_t)prefix[1] << 16 |
+                                 (uint32_t)prefix[2] << 8 | prefix[3]));
             conn_close(c, "bad frame size");
             break;
         }
@@ -366,7 +365,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 
 /* Whether a connection on descriptor fd eats into the reserve. The kernel hands out
  * the lowest free descriptor, so every one below fd is in use. */
-static bool fd_reserve_reached(int fd)
+bool server_fd_reserve_reached(int fd)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
@@ -376,19 +375,6 @@ static bool fd_reserve_reached(int fd)
               : reserve > FD_RESERVE_MAX ? FD_RESERVE_MAX
                                          : reserve;
     return (rlim_t)fd + reserve >= rl.rlim_cur;
-}
-
-/* Count one occurrence of w; log it (with the count) at most once per REFUSE_WARN_MS. */
-static void warn_every(struct warn_every *w, const char *why)
-{
-    w->count++;
-    int64_t now = clock_mono_ms();
-    if (w->at_ms && now - w->at_ms < REFUSE_WARN_MS)
-        return;
-    log_warn("brook.network", "%s (%lld times since the last such warning)", why,
-             (long long)w->count);
-    w->at_ms = now;
-    w->count = 0;
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -402,13 +388,12 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
             evconnlistener_disable(b->listeners[i]);
         evtimer_add(b->accept_retry, &next_iteration);
     }
-    if (b->stopping || b->nconns >= b->cfg->max_connections || fd_reserve_reached(fd)) {
-        if (!b->stopping)
-            warn_every(&b->refuse_warn,
-                       b->nconns >= b->cfg->max_connections
-                           ? "refusing connections: max.connections reached"
-                           : "refusing connections: the last file descriptors are kept for the "
-                             "log (RLIMIT_NOFILE)");
+    if (b->stopping || b->nconns >= b->cfg->max_connections || server_fd_reserve_reached(fd)) {
+        if (!b->stopping && b->nconns >= b->cfg->max_connections)
+            log_warn_every("brook.network", "refusing connections: max.connections reached");
+        else if (!b->stopping)
+            log_warn_every("brook.network", "refusing connections: the last file descriptors "
+                                            "are kept for the log (RLIMIT_NOFILE)");
         close(fd);
         return;
     }
@@ -443,10 +428,8 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 {
     struct broker *b = arg;
     int err = EVUTIL_SOCKET_ERROR();
-    char why[128];
-    snprintf(why, sizeof why, "accept failed: %s; listeners paused for %d ms at a time",
-             evutil_socket_error_to_string(err), ACCEPT_RETRY_MS);
-    warn_every(&b->accept_warn, why);
+    log_warn_every("brook.network", "accept failed: %s; listeners paused for %d ms at a time",
+                   evutil_socket_error_to_string(err), ACCEPT_RETRY_MS);
     for (int i = 0; i < b->n_listeners; i++)
         evconnlistener_disable(b->listeners[i]);
     struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
@@ -532,8 +515,19 @@ void broker_advertised(struct broker *b, const char **host, int *port)
     }
 }
 
+/* libevent's own warnings (evhttp's failed accepts and connection set-ups among them)
+ * are a peer's doing as often as not, so they are rate-limited like brook's. */
+static void libevent_log(int severity, const char *msg)
+{
+    if (severity >= EVENT_LOG_WARN)
+        log_warn_every("brook.libevent", "%s", msg);
+    else
+        log_debug("brook.libevent", "%s", msg);
+}
+
 int server_start(struct broker *b)
 {
+    event_set_log_callback(libevent_log);
     pthread_mutex_init(&b->wake_mu, NULL);
     b->wake = event_new(b->base, -1, 0, wake_cb, b);
     b->sweep = event_new(b->base, -1, EV_PERSIST, sweep_cb, b);

@@ -283,6 +283,9 @@ static int table_insert(struct store *s, struct store_topic *t)
     return 0;
 }
 
+/* Creators of topics and partitions take turns (store_topic_create). */
+static pthread_mutex_t create_mu = PTHREAD_MUTEX_INITIALIZER;
+
 int store_topic_create(struct store *s, const char *name, int32_t partitions,
                        const struct props *config, const char **bad_key)
 {
@@ -297,17 +300,20 @@ int store_topic_create(struct store *s, const char *name, int32_t partitions,
     if (rc)
         return rc;
 
-    pthread_rwlock_wrlock(&s->topics_lock);
+    /* Creating thousands of partitions takes seconds: it runs outside topics_lock,
+     * so that readers (every produce and fetch) are not held up, with creators
+     * taking turns instead; the name is checked once, and nobody else can take it
+     * before the topic is inserted. */
+    pthread_mutex_lock(&create_mu);
+    pthread_rwlock_rdlock(&s->topics_lock);
     bool found;
     topic_find(s, name, &found);
-    if (found || name_collides(s, name, 0, partitions)) {
-        pthread_rwlock_unlock(&s->topics_lock);
-        return -EEXIST;
-    }
-    struct store_topic *t = topic_new(s, name);
+    bool taken = found || name_collides(s, name, 0, partitions);
+    pthread_rwlock_unlock(&s->topics_lock);
+    struct store_topic *t = taken ? NULL : topic_new(s, name);
     if (!t) {
-        pthread_rwlock_unlock(&s->topics_lock);
-        return -ENOMEM;
+        pthread_mutex_unlock(&create_mu);
+        return taken ? -EEXIST : -ENOMEM;
     }
     t->config = tc;
     const char *k, *v;
@@ -327,9 +333,12 @@ int store_topic_create(struct store *s, const char *name, int32_t partitions,
     int64_t dropped;
     if (!rc)
         rc = journal_open(t, &dropped);
-    if (!rc)
+    if (!rc) {
+        pthread_rwlock_wrlock(&s->topics_lock);
         rc = table_insert(s, t);
-    pthread_rwlock_unlock(&s->topics_lock);
+        pthread_rwlock_unlock(&s->topics_lock);
+    }
+    pthread_mutex_unlock(&create_mu);
     if (rc) {
         /* undo: nothing of a half-created topic may survive */
         char path[4096];
@@ -351,6 +360,7 @@ int store_topic_create(struct store *s, const char *name, int32_t partitions,
 
 int store_topic_add_partitions(struct store *s, const char *name, int32_t total)
 {
+    pthread_mutex_lock(&create_mu); /* a topic being created may own the new names */
     pthread_rwlock_wrlock(&s->topics_lock);
     bool found;
     size_t i = topic_find(s, name, &found);
@@ -381,6 +391,7 @@ int store_topic_add_partitions(struct store *s, const char *name, int32_t total)
     rc = rc ? rc : mrc;
 out:
     pthread_rwlock_unlock(&s->topics_lock);
+    pthread_mutex_unlock(&create_mu);
     if (!rc)
         (void)store_checkpoints_write(s); /* as after store_topic_create */
     return rc;

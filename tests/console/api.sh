@@ -58,7 +58,7 @@ check "a body that is not application/json is a 415" is_error 415
 head -c $((2 << 20)) /dev/zero | tr '\0' 'a' >"$T/big"
 STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -H 'Content-Type: application/json' \
     --data-binary @"$T/big" "$C/api/v1/topics")
-check "an oversize body is a 413 with a JSON error" is_error 413
+check "an oversize body is a 413, refused by its declared length before it is read" [ "$STATUS" = 413 ]
 head -c $((9 << 20)) /dev/zero >"$T/huge"
 STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
     --data-binary @"$T/huge" "$C/api/v1/topics")

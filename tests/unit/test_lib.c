@@ -357,6 +357,39 @@ static void test_log_escapes_control_characters(void **state)
         assert_true((unsigned char)buf[i] >= 0x20 && buf[i] != 0x7f);
 }
 
+/* A warning a peer can repeat at will: one call site writes LOG_EVERY_BURST lines per
+ * window, and the first line of the next window says how many were left out. */
+static void test_log_write_limited(void **state)
+{
+    char path[] = "/tmp/brook-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    int saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    struct log_limit lim = {0};
+    for (int i = 0; i < 1000; i++)
+        log_write_limited(&lim, LOG_WARN, "brook.test", "refused %d", i);
+    lim.window_ms -= LOG_EVERY_MS; /* as if the window had passed */
+    log_write_limited(&lim, LOG_WARN, "brook.test", "refused again");
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    char buf[4096] = "";
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    unlink(path);
+    assert_true(n > 0);
+    buf[n] = 0;
+    int lines = 0;
+    for (ssize_t i = 0; i < n; i++)
+        lines += buf[i] == '\n';
+    assert_int_equal(lines, LOG_EVERY_BURST + 1);
+    assert_non_null(strstr(buf, " WARN refused 4 (brook.test)\n"));
+    assert_null(strstr(buf, "refused 5 "));
+    assert_non_null(strstr(buf, " WARN (995 more like this in the last "));
+    assert_non_null(strstr(buf, "refused again (brook.test)\n"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_props_save_roundtrip),
         cmocka_unit_test(test_hmap),
         cmocka_unit_test(test_log_escapes_control_characters),
+        cmocka_unit_test(test_log_write_limited),
     };
     return cmocka_run_group_tests_name("lib", tests, NULL, NULL);
 }
