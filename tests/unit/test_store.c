@@ -785,13 +785,17 @@ static void on_durable(void *arg, int rc)
 static void test_group_commit(void **state)
 {
     char *dir = tu_mkdtemp();
+    /* the sysio table is changed only while no store thread runs */
+    gate_closed = false;
+    sysio.fdatasync = gated_fdatasync;
     struct store *s = open_store(dir, -1);
     create_topic(s, "t", 1, NULL);
     struct store_topic *t = store_topic_get(s, "t");
     struct store_partition *p = store_topic_partition(t, 0);
+    pthread_mutex_lock(&gate_mu);
     gate_closed = true;
     log_syncs = gate_waiting = done_count = done_rc = 0;
-    sysio.fdatasync = gated_fdatasync;
+    pthread_mutex_unlock(&gate_mu);
 
     append(p, 1, NULL, "first", 0, 1);
     assert_int_equal(store_partition_when_durable(p, 1, on_durable, NULL), 0);
@@ -812,7 +816,6 @@ static void test_group_commit(void **state)
     assert_int_equal(log_syncs, 2); /* round 1, then one flush for the nine others */
     assert_int_equal(done_rc, 0);
     pthread_mutex_unlock(&gate_mu);
-    sysio.fdatasync = sysio_real.fdatasync;
     assert_int_equal(store_partition_when_durable(p, 10, on_durable, NULL), 1);
 
     struct store_partition_info info;
@@ -820,6 +823,7 @@ static void test_group_commit(void **state)
     assert_int_equal(info.durable_offset, 10);
     store_topic_put(t);
     store_close(s);
+    sysio.fdatasync = sysio_real.fdatasync;
     tu_rmrf(dir);
     free(dir);
 }
@@ -843,8 +847,9 @@ static void test_lazy_flush_mode(void **state)
 
 /* ---- injected faults ---- */
 
-static int fault_errno, fault_calls;
-static bool fault_half;
+/* read by the flusher thread too; 0 lets every call through */
+static _Atomic int fault_errno, fault_calls, sync_errno;
+static _Atomic bool fault_half;
 
 static ssize_t faulty_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
@@ -859,8 +864,8 @@ static ssize_t faulty_pwrite(int fd, const void *buf, size_t n, off_t off)
 
 static int faulty_fdatasync(int fd)
 {
-    if (fault_errno && fd_is_log(fd)) {
-        errno = fault_errno;
+    if (sync_errno && fd_is_log(fd)) {
+        errno = sync_errno;
         return -1;
     }
     return sysio_real.fdatasync(fd);
@@ -869,6 +874,9 @@ static int faulty_fdatasync(int fd)
 static void test_injected_enospc_and_eio(void **state)
 {
     char *dir = tu_mkdtemp();
+    /* the sysio table is changed only while no store thread runs; the errnos arm it */
+    sysio.pwrite = faulty_pwrite;
+    sysio.fdatasync = faulty_fdatasync;
     struct store *s = open_store(dir, -1);
     create_topic(s, "t", 1, NULL);
     struct store_topic *t = store_topic_get(s, "t");
@@ -879,7 +887,6 @@ static void test_injected_enospc_and_eio(void **state)
     int64_t size = tu_file_size(seg);
     static struct rec recs[16];
 
-    sysio.pwrite = faulty_pwrite;
     int errs[] = {ENOSPC, EIO};
     for (int k = 0; k < 2; k++) {
         fault_errno = errs[k];
@@ -899,11 +906,9 @@ static void test_injected_enospc_and_eio(void **state)
     assert_int_equal(append(p, 3, NULL, "ok", 3, 1), 3); /* writes resume */
     assert_int_equal(read_all(p, 0, recs, 16), 6);
     assert_string_equal(recs[5].value, "ok-5");
-    sysio.pwrite = sysio_real.pwrite;
 
     /* an fdatasync error stops the partition: nothing more is acknowledged */
-    sysio.fdatasync = faulty_fdatasync;
-    fault_errno = EIO;
+    sync_errno = EIO;
     append(p, 1, NULL, "unsure", 6, 1);
     assert_int_equal(store_partition_sync(p, 7), STORE_EFAILED);
     struct writer w;
@@ -913,11 +918,11 @@ static void test_injected_enospc_and_eio(void **state)
     assert_int_equal(store_partition_append(p, w.buf, w.len, &res), STORE_EFAILED);
     assert_int_equal(store_partition_when_durable(p, 7, on_durable, NULL), STORE_EFAILED);
     writer_release(&w);
-    fault_errno = 0;
-    sysio.fdatasync = sysio_real.fdatasync;
+    sync_errno = 0;
     assert_int_equal(read_all(p, 0, recs, 16), 7); /* reads keep working */
     store_topic_put(t);
     store_abandon(s);
+    sysio = sysio_real;
 
     /* after a restart the partition works again */
     s = open_store(dir, -1);
@@ -943,9 +948,11 @@ static bool fd_is_journal(int fd)
     return !strcmp(target + n - 8, ".journal");
 }
 
+static _Atomic bool journal_full;
+
 static ssize_t full_journal_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-    if (fd_is_journal(fd)) {
+    if (journal_full && fd_is_journal(fd)) {
         errno = ENOSPC;
         return -1;
     }
@@ -955,6 +962,7 @@ static ssize_t full_journal_pwrite(int fd, const void *buf, size_t n, off_t off)
 static void test_journal_write_fails_the_append(void **state)
 {
     char *dir = tu_mkdtemp();
+    sysio.pwrite = full_journal_pwrite; /* before the store's threads; journal_full arms it */
     struct store *s = open_store(dir, -1);
     create_topic(s, "t", 2, NULL);
     struct store_topic *t = store_topic_get(s, "t");
@@ -963,13 +971,13 @@ static void test_journal_write_fails_the_append(void **state)
     char seg[4096];
     path_of(seg, sizeof seg, dir, "t-0/00000000000000000000.log");
     int64_t size = tu_file_size(seg);
-    sysio.pwrite = full_journal_pwrite;
+    journal_full = true;
     struct writer w;
     writer_init(&w, 1 << 20);
     tu_batch(&w, 3, NULL, "lost", 0, 1);
     struct store_append res;
     int rc = store_partition_append(p, w.buf, w.len, &res);
-    sysio.pwrite = sysio_real.pwrite;
+    journal_full = false;
     writer_release(&w);
     assert_int_equal(rc, -ENOSPC);
     assert_int_equal(store_partition_high_watermark(p), 2);
@@ -987,6 +995,7 @@ static void test_journal_write_fails_the_append(void **state)
     assert_int_equal(e[2].records_before, 3);
     store_topic_put(t);
     store_close(s);
+    sysio.pwrite = sysio_real.pwrite;
     tu_rmrf(dir);
     free(dir);
 }
@@ -997,21 +1006,21 @@ static void test_journal_write_fails_the_append(void **state)
 static void test_failed_flush_is_recovered_at_next_start(void **state)
 {
     char *dir = tu_mkdtemp();
+    sysio.fdatasync = faulty_fdatasync; /* before the flusher starts; sync_errno arms it */
     struct store *s = open_store(dir, -1);
     create_topic(s, "t", 1, NULL);
     struct store_topic *t = store_topic_get(s, "t");
     struct store_partition *p = store_topic_partition(t, 0);
     append(p, 2, NULL, "ok", 0, 1);
     assert_int_equal(store_partition_sync(p, 2), 0);
-    sysio.fdatasync = faulty_fdatasync;
-    fault_errno = EIO;
+    sync_errno = EIO;
     append(p, 1, NULL, "unsure", 2, 1);
     int rc = store_partition_sync(p, 3);
-    fault_errno = 0;
-    sysio.fdatasync = sysio_real.fdatasync;
+    sync_errno = 0;
     assert_int_equal(rc, STORE_EFAILED);
     store_topic_put(t);
     store_close(s);
+    sysio.fdatasync = sysio_real.fdatasync;
     char marker[4096];
     path_of(marker, sizeof marker, dir, ".brook_cleanshutdown");
     assert_int_equal(access(marker, F_OK), -1);
@@ -1353,11 +1362,13 @@ static void test_compacted_offsets_checked_after_a_crash(void **state)
 }
 
 /* Fail every file-system call after the first `crash_after` made by the cleaner. */
-static int crash_after, crash_calls;
-static bool crashed;
+static _Atomic int crash_after, crash_calls; /* the flusher makes calls too */
+static _Atomic bool crashed, crash_armed;
 
 static bool crash_now(void)
 {
+    if (!crash_armed)
+        return false;
     if (crashed || ++crash_calls > crash_after)
         crashed = true;
     return crashed;
@@ -1403,6 +1414,13 @@ static void test_compaction_crash_at_every_step(void **state)
 {
     static struct rec all[128], want[128], got[128];
     bool finished = false;
+    /* the sysio table is changed only while no store thread runs; crash_armed arms it */
+    sysio.open = c_open;
+    sysio.pwrite = c_pwrite;
+    sysio.fdatasync = c_fdatasync;
+    sysio.fsync = c_fsync;
+    sysio.rename = c_rename;
+    sysio.unlink = c_unlink;
     for (crash_after = 0; !finished && crash_after < 200; crash_after++) {
         char *dir = tu_mkdtemp();
         struct store *s = open_store(dir, -1);
@@ -1419,15 +1437,10 @@ static void test_compaction_crash_at_every_step(void **state)
 
         crash_calls = 0;
         crashed = false;
-        sysio.open = c_open;
-        sysio.pwrite = c_pwrite;
-        sysio.fdatasync = c_fdatasync;
-        sysio.fsync = c_fsync;
-        sysio.rename = c_rename;
-        sysio.unlink = c_unlink;
+        crash_armed = true;
         int rc = store_partition_compact(p);
         finished = !crashed && rc == 1;
-        sysio = sysio_real;
+        crash_armed = false;
         store_topic_put(t);
         store_abandon(s); /* the crash */
 
@@ -1454,6 +1467,7 @@ static void test_compaction_crash_at_every_step(void **state)
         tu_rmrf(dir);
         free(dir);
     }
+    sysio = sysio_real;
     assert_true(finished);
     assert_true(crash_after > 5); /* the cleaner really had steps to interrupt */
 }
@@ -1746,7 +1760,7 @@ static void test_journal_long_cut_and_rebuilt(void **state)
 /* Opening a log of many small batches reads a handful of chunks, not a header or a
  * journal entry at a time: a partition without idempotent producers has a producer
  * snapshot too, so nothing is replayed from the start of the log. */
-static int preads;
+static _Atomic int preads; /* the store's threads may read too */
 
 static ssize_t counting_pread(int fd, void *buf, size_t n, off_t off)
 {
@@ -1774,15 +1788,16 @@ static void test_start_reads_little(void **state)
         if (crash)
             forget_clean_shutdown(dir);
         preads = 0;
-        sysio.pread = counting_pread;
+        sysio.pread = counting_pread; /* changed only while no store thread runs */
         s = open_store(dir, -1);
-        sysio.pread = sysio_real.pread;
-        if (preads >= 100)
-            fail_msg("%d preads", preads);
+        int n = preads;
+        if (n >= 100)
+            fail_msg("%d preads", n);
         t = store_topic_get(s, "quiet");
         assert_int_equal(store_partition_high_watermark(store_topic_partition(t, 0)), N);
         store_topic_put(t);
         store_close(s);
+        sysio.pread = sysio_real.pread;
     }
     /* nothing was appended since: the snapshot was left as it was */
     assert_int_equal(stat(snap, &st1), 0);
