@@ -6,7 +6,8 @@
 #   make bench      build and run the benchmark suite (bench/run; BENCH_QUICK=1 for a smoke run)
 #   make fuzz       build the libFuzzer targets with clang and run each FUZZ_SECONDS
 #
-# SANITIZE=address,undefined builds into build/san/ with -fno-sanitize-recover=all.
+# SANITIZE=address,undefined builds into build/san/ with -fno-sanitize-recover=all;
+# SANITIZE=thread into build/tsan/ (make tsan-build: what tests/tsan/run.sh runs).
 # CI=true (as CI sets it) or WERROR=1 turns warnings into errors.
 
 CC       ?= cc
@@ -17,7 +18,7 @@ PKGS_OPT := cmocka rdkafka
 
 BUILD    := build
 ifneq ($(SANITIZE),)
-BUILD    := build/san
+BUILD    := $(if $(findstring thread,$(SANITIZE)),build/tsan,build/san)
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 
@@ -163,7 +164,7 @@ test: deps
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined check
 
 # builds everything the tests need in this configuration, then runs tests/run
-check: $(PROGRAMS) $(UNIT_BIN) $(TOOL_BIN) hdr-check
+check: $(PROGRAMS) $(UNIT_BIN) $(TOOL_BIN) hdr-check tsan-build
 	BUILD=$(BUILD) tests/run
 
 unit: $(UNIT_BIN)
@@ -186,6 +187,13 @@ $(BUILD)/hdr/%.ok: %.h
 
 format:
 	git clang-format
+
+# the ThreadSanitizer build of the programs tests/tsan/run.sh runs ($(CC) with
+# -fsanitize=thread; libevent and libfuse need no suppressions, see tests/tsan.supp)
+TSAN_PROGRAMS := brookd brook tests/test_store tests/test_fs
+.PHONY: tsan-build
+tsan-build:
+	@$(MAKE) --no-print-directory SANITIZE=thread $(addprefix build/tsan/,$(TSAN_PROGRAMS))
 
 clean:
 	rm -rf build
