@@ -56,12 +56,21 @@ static void config_entry(json_t *arr, const struct props *given, const char *nam
     json_array_append_new(arr, o);
 }
 
+/* The next free slot of buf, holding v in decimal. A function, not an expression
+ * using i twice: the initialisers below are evaluated in no fixed order. */
+static const char *config_i64(char (*buf)[64], int *i, long long v)
+{
+    char *s = buf[(*i)++];
+    snprintf(s, 64, "%lld", v);
+    return s;
+}
+
 static json_t *broker_config_json(const struct broker_config *c)
 {
     const struct topic_config *tc = &c->store.topic;
     char buf[64][64];
     int i = 0;
-#define I64(v) (snprintf(buf[i], sizeof buf[i], "%lld", (long long)(v)), buf[i++])
+#define I64(v) config_i64(buf, &i, (long long)(v))
     const struct {
         const char *name, *def;
     } keys[] = {

@@ -330,7 +330,7 @@ static void brook_metrics(struct scrape *s, struct console *con)
            "Kafka protocol connections accepted.");
     evbuffer_add_printf(
         s->out, "brook_connections_accepted_total %lld\n",
-        (long long)__atomic_load_n(&s->b->metrics.connections_total, __ATOMIC_RELAXED));
+        (long long)atomic_load_explicit(&s->b->metrics.connections_total, memory_order_relaxed));
     family(s, "brook_console_http_requests_total", "counter", "Console HTTP requests.");
     evbuffer_add_printf(s->out, "brook_console_http_requests_total %lld\n",
                         (long long)con->http_requests);

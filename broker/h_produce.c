@@ -27,7 +27,7 @@ static void on_durable(void *arg, int rc)
     struct produce_wait *w = arg;
     if (rc)
         w->out->error_code = kafka_error_from(rc);
-    if (__atomic_sub_fetch(&w->pd->waits, 1, __ATOMIC_ACQ_REL) == 0)
+    if (atomic_fetch_sub(&w->pd->waits, 1) == 1)
         broker_complete_async(w->b, w->pd);
 }
 
@@ -92,10 +92,10 @@ static void produce_partition(struct request *rq, struct store_topic *t, int16_t
     if (!w)
         abort();
     *w = (struct produce_wait){b, rq->pd, out};
-    __atomic_add_fetch(&rq->pd->waits, 1, __ATOMIC_ACQ_REL);
+    atomic_fetch_add(&rq->pd->waits, 1);
     rc = store_partition_when_durable(p, last.last_offset + 1, on_durable, w);
     if (rc != 0) { /* already durable (1), or failed: no callback will come */
-        __atomic_sub_fetch(&rq->pd->waits, 1, __ATOMIC_ACQ_REL);
+        atomic_fetch_sub(&rq->pd->waits, 1);
         if (rc < 0)
             out->error_code = kafka_error_from(rc);
     }

@@ -182,7 +182,7 @@ static void commit_durable(void *arg, int rc)
         for (int32_t i = 0; i < w->resp->n_topics; i++)
             for (int32_t k = 0; k < w->resp->topics[i].n_partitions; k++)
                 w->resp->topics[i].partitions[k].error_code = kafka_error_from(rc);
-    if (__atomic_sub_fetch(&w->pd->waits, 1, __ATOMIC_ACQ_REL) == 0)
+    if (atomic_fetch_sub(&w->pd->waits, 1) == 1)
         broker_complete_async(w->b, w->pd);
 }
 

@@ -17,6 +17,7 @@
 #define BROOK_BROKER_PRIVATE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -65,7 +66,7 @@ struct pending {
     struct kafka_out out;                    /* the encoded response */
     bool ready;                              /* out may be sent when it reaches the head */
     bool noreply;                            /* acks=0 produce: nothing is sent */
-    int waits;                               /* outstanding asynchronous parts (atomic) */
+    _Atomic int waits;                       /* outstanding asynchronous parts */
     void (*on_complete)(struct pending *pd); /* loop thread, when waits reaches 0 */
     void *ctx;                               /* handler state for on_complete */
     int64_t started_ns;                      /* for request metrics */
@@ -96,7 +97,7 @@ struct metrics {
     pthread_mutex_t mu;
     int64_t requests[64]; /* by api key (< 64) */
     int64_t request_errors[64];
-    int64_t connections_total;
+    _Atomic int64_t connections_total; /* read by the console without mu */
     struct topic_metrics *topics;
 };
 

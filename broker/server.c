@@ -190,7 +190,7 @@ void pending_finish(struct pending *pd)
 
 void pending_release_wait(struct pending *pd)
 {
-    if (__atomic_sub_fetch(&pd->waits, 1, __ATOMIC_ACQ_REL) == 0) {
+    if (atomic_fetch_sub(&pd->waits, 1) == 1) {
         if (pd->on_complete)
             pd->on_complete(pd);
         else
@@ -419,7 +419,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         b->conns->prev = c;
     b->conns = c;
     b->nconns++;
-    __atomic_add_fetch(&b->metrics.connections_total, 1, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&b->metrics.connections_total, 1, memory_order_relaxed);
     bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }

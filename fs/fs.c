@@ -264,14 +264,15 @@ void fs_open_add(struct fs *fs, struct fs_open *o, bool dir)
 
 void fs_open_del(struct fs *fs, struct fs_open *o)
 {
-    if (!o->next)
-        return; /* never listed */
+    /* o->next is tested under the lock: a neighbour's removal writes it */
     pthread_mutex_lock(&fs->open_mu);
-    o->prev->next = o->next;
-    o->next->prev = o->prev;
-    o->prev = o->next = NULL;
-    if (--fs->nopen == 0)
-        pthread_cond_broadcast(&fs->open_cond);
+    if (o->next) { /* else never listed */
+        o->prev->next = o->next;
+        o->next->prev = o->prev;
+        o->prev = o->next = NULL;
+        if (--fs->nopen == 0)
+            pthread_cond_broadcast(&fs->open_cond);
+    }
     pthread_mutex_unlock(&fs->open_mu);
 }
 

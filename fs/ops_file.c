@@ -62,6 +62,10 @@ void fs_handle_free(struct fs_handle *h)
     fs_lines_release(&h->lines);
     free(h->durable);
     fs_ref_put(&h->ref);
+    /* A follow read answered under h->mu (at shutdown, on EINTR) lets the kernel
+     * send RELEASE before that worker has left the mutex: wait until it has. */
+    pthread_mutex_lock(&h->mu);
+    pthread_mutex_unlock(&h->mu);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }

@@ -23,6 +23,7 @@
 
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -256,7 +257,7 @@ struct fs_tnode {
     char *name;
     uint8_t id[16];
     bool gone;            /* deleted (fs.mu) */
-    uint32_t rr;          /* partitioner's round-robin counter (atomic) */
+    _Atomic uint32_t rr;  /* partitioner's round-robin counter, any FUSE worker */
     size_t nodes;         /* nodes pointing here (fs.mu) */
     struct fs_node *head; /* those nodes (fs.mu) */
     int64_t *seg_max;     /* per partition: newest segment with a node, or -1 */

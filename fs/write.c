@@ -147,7 +147,7 @@ static int32_t pick_partition(struct fs_handle *h)
     if (h->node->partition >= 0)
         return h->node->partition;
     uint32_t n = (uint32_t)store_topic_partition_count(h->ref.t);
-    uint32_t rr = __atomic_fetch_add(&h->node->topic->rr, 1, __ATOMIC_RELAXED);
+    uint32_t rr = atomic_fetch_add_explicit(&h->node->topic->rr, 1, memory_order_relaxed);
     return n ? (int32_t)(rr % n) : 0;
 }
 
@@ -293,8 +293,8 @@ int fs_write_rest(struct fs *fs, struct fs_handle *h)
 struct flush_wait {
     struct fs *fs;
     fuse_req_t req;
-    int pending; /* callbacks still due, plus one while they are being set up */
-    int err;     /* first error */
+    _Atomic int pending; /* callbacks still due, plus one while they are being set up */
+    _Atomic int err;     /* first error */
 };
 
 static void flush_done(void *arg, int rc)
@@ -302,11 +302,11 @@ static void flush_done(void *arg, int rc)
     struct flush_wait *fw = arg;
     int none = 0;
     if (rc)
-        __atomic_compare_exchange_n(&fw->err, &none, rc, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-    if (__atomic_sub_fetch(&fw->pending, 1, __ATOMIC_ACQ_REL))
+        atomic_compare_exchange_strong(&fw->err, &none, rc);
+    if (atomic_fetch_sub(&fw->pending, 1) != 1)
         return;
     struct fs *fs = fw->fs;
-    int err = __atomic_load_n(&fw->err, __ATOMIC_ACQUIRE);
+    int err = atomic_load(&fw->err);
     fuse_reply_err(fw->req, err ? fs_errno(err) : 0);
     free(fw);
     pthread_mutex_lock(&fs->flush_mu);
@@ -331,7 +331,7 @@ void fs_write_flush(struct fs *fs, struct fs_handle *h, fuse_req_t req)
         struct store_partition *p = store_topic_partition(h->ref.t, q);
         if (!h->durable[q] || !p)
             continue;
-        __atomic_add_fetch(&fw->pending, 1, __ATOMIC_ACQ_REL);
+        atomic_fetch_add(&fw->pending, 1);
         int rc = store_partition_when_durable(p, h->durable[q], flush_done, fw);
         if (rc != 0) /* durable already (1), or failed: no callback will come */
             flush_done(fw, rc < 0 ? rc : 0);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@
 #include <unistd.h>
 
 static const char *const names[] = {"DEBUG", "INFO", "WARN", "ERROR", "OFF"};
-static int level = -1; /* -1: not yet read from the environment */
+static _Atomic int level = -1; /* -1: not yet read from the environment; any thread */
 
 int log_level_parse(const char *s, enum log_level *out)
 {
@@ -34,21 +35,21 @@ int log_level_parse(const char *s, enum log_level *out)
 
 enum log_level log_get_level(void)
 {
-    int l = __atomic_load_n(&level, __ATOMIC_RELAXED);
+    int l = atomic_load_explicit(&level, memory_order_relaxed);
     if (l < 0) {
         enum log_level parsed = LOG_INFO;
         const char *env = getenv("BROOK_LOG_LEVEL");
         if (env)
             (void)log_level_parse(env, &parsed);
         l = (int)parsed;
-        __atomic_store_n(&level, l, __ATOMIC_RELAXED);
+        atomic_store_explicit(&level, l, memory_order_relaxed);
     }
     return (enum log_level)l;
 }
 
 void log_set_level(enum log_level l)
 {
-    __atomic_store_n(&level, (int)l, __ATOMIC_RELAXED);
+    atomic_store_explicit(&level, (int)l, memory_order_relaxed);
 }
 
 static void log_vwrite(enum log_level l, const char *component, const char *prefix, const char *fmt,

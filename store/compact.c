@@ -402,7 +402,7 @@ static int swap_in_memory(struct store_partition *p, int64_t first, int64_t last
     p->segs[i] = seg;
     memmove(p->segs + i + 1, p->segs + j, (p->nsegs - j) * sizeof *p->segs);
     p->nsegs -= j - i - 1;
-    __atomic_add_fetch(&p->size_bytes, seg->size - old_size, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&p->size_bytes, seg->size - old_size, memory_order_relaxed);
     pthread_mutex_unlock(&p->segs_mu);
     return 0;
 }

@@ -415,7 +415,7 @@ int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len
     seg->next_offset = last + 1;
     pthread_mutex_unlock(&p->segs_mu);
     STORE(p->hw, last + 1);
-    __atomic_add_fetch(&p->size_bytes, (int64_t)len, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&p->size_bytes, (int64_t)len, memory_order_relaxed);
     STORE(p->last_append_ms, now);
     if (h.producer_id >= 0)
         (void)producer_record(p, &h, base, last);
@@ -832,7 +832,7 @@ int partition_delete_segments_below(struct store_partition *p, int64_t offset)
     pthread_mutex_unlock(&p->segs_mu);
     int rc = 0;
     for (size_t i = 0; i < k; i++) {
-        __atomic_sub_fetch(&p->size_bytes, gone[i]->size, __ATOMIC_RELAXED);
+        atomic_fetch_sub_explicit(&p->size_bytes, gone[i]->size, memory_order_relaxed);
         int r = segment_remove_files(p->dir, gone[i]->base);
         if (r && !rc)
             rc = r;

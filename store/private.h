@@ -14,12 +14,16 @@
  *   store.flush_mu      the flusher's dirty list
  *
  * The high watermark, log start and durable offsets are also published with
- * atomic stores so that info queries need no lock at all.
+ * atomic stores so that info queries need no lock at all. Every field read on one
+ * thread and written on another without a common lock has an _Atomic type; LOAD and
+ * STORE below give such a field acquire/release order where a plain access would be
+ * sequentially consistent.
  */
 #ifndef BROOK_STORE_PRIVATE_H
 #define BROOK_STORE_PRIVATE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -94,16 +98,16 @@ struct store_partition {
     struct segment **segs; /* by base offset; the last one is active */
     size_t nsegs, cap_segs;
 
-    int64_t hw;             /* next offset; atomic */
-    int64_t log_start;      /* atomic */
-    int64_t size_bytes;     /* atomic */
-    int64_t last_append_ms; /* atomic */
+    _Atomic int64_t hw; /* next offset */
+    _Atomic int64_t log_start;
+    _Atomic int64_t size_bytes;
+    _Atomic int64_t last_append_ms;
 
     /* durability (wait_mu) */
     pthread_mutex_t wait_mu;
     pthread_cond_t wait_cond;
-    int64_t durable; /* atomic; everything below is on disk */
-    int failed;      /* atomic; the flush error that stopped it */
+    _Atomic int64_t durable; /* everything below is on disk */
+    _Atomic int failed;      /* the flush error that stopped it */
     struct waiter *waiters;
     /* fds of rolled segments (and the directory) awaiting fdatasync (segs_mu) */
     int *unsynced;
@@ -122,7 +126,7 @@ struct store_partition {
     int64_t snapshot_at;  /* high watermark the snapshot on disk covers (-1: unknown) */
 
     /* compaction */
-    int64_t clean_offset; /* atomic; first dirty offset (cleaner checkpoint), only grows */
+    _Atomic int64_t clean_offset; /* first dirty offset (cleaner checkpoint), only grows */
 
     /* journal totals for this partition (topic.journal_mu) */
     int64_t jrecords, jvalues;
@@ -132,14 +136,14 @@ struct store_topic {
     struct store *store;
     char *name;
     uint8_t id[16];
-    int refs;                /* atomic */
-    bool deleted;            /* atomic */
+    _Atomic int refs;
+    _Atomic bool deleted;
     struct props *overrides; /* config overrides as given */
     bool adopted;            /* found without metadata: not written by brook */
     struct topic_config config;
 
-    struct store_partition **parts;    /* published array; grows by replacement */
-    int32_t nparts;                    /* atomic */
+    struct store_partition **_Atomic parts; /* published array; grows by replacement */
+    _Atomic int32_t nparts;
     struct store_partition ***retired; /* old arrays, freed with the topic */
     size_t n_retired;
 
@@ -150,7 +154,7 @@ struct store_topic {
     int64_t journal_total;   /* entries ever appended */
     int64_t journal_records; /* running totals after the last entry */
     int64_t journal_values;
-    bool journal_unsynced;
+    _Atomic bool journal_unsynced; /* read by the flusher without journal_mu */
 };
 
 struct listener {
@@ -185,7 +189,7 @@ struct store {
     bool maint_started;
     pthread_mutex_t checkpoint_mu;  /* serialises checkpoint and snapshot writes */
     int lock_fd;                    /* flock on <dir>/.lock */
-    bool io_failed;                 /* atomic; a flush failed: the next start recovers */
+    _Atomic bool io_failed;         /* a flush failed: the next start recovers */
     struct checkpoints *loading;    /* checkpoint files, only while opening */
     struct store_recovery recovery; /* what opening found (filled while loading) */
 };
@@ -290,8 +294,8 @@ int partition_apply_retention(struct store_partition *p, int64_t now_ms);
 int partition_compact(struct store_partition *p, bool force, int64_t now_ms);
 int compact_recover_dir(const char *dir);
 
-/* atomics */
-#define LOAD(x)     __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
-#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+/* acquire/release access to the _Atomic fields above */
+#define LOAD(x)     atomic_load_explicit(&(x), memory_order_acquire)
+#define STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_release)
 
 #endif

@@ -62,7 +62,7 @@ int topic_meta_path(char *buf, size_t size, const struct store_topic *t, const c
 
 void topic_ref(struct store_topic *t)
 {
-    __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
 }
 
 static void topic_free(struct store_topic *t)
@@ -89,7 +89,7 @@ struct store_topic *store_topic_ref(struct store_topic *t)
 
 void store_topic_put(struct store_topic *t)
 {
-    if (t && __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0)
+    if (t && atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
         topic_free(t);
 }
 

@@ -89,7 +89,7 @@ static void pause_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static void die(const char *fmt, ...)
+_Noreturn static void die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

@@ -439,13 +439,17 @@ static void on_durable(void *arg, int rc)
 static void test_group_commit(void **state)
 {
     char *dir = tu_mkdtemp();
+    /* the sysio table is changed only while no store thread runs */
+    gate_closed = false;
+    sysio.fdatasync = gated_fdatasync;
     struct store *s = tu_store_open(dir, -1);
     tu_topic_create(s, "t", 1, NULL);
     struct store_topic *t = store_topic_get(s, "t");
     struct store_partition *p = store_topic_partition(t, 0);
+    pthread_mutex_lock(&gate_mu);
     gate_closed = true;
     log_syncs = gate_waiting = done_count = done_rc = 0;
-    sysio.fdatasync = gated_fdatasync;
+    pthread_mutex_unlock(&gate_mu);
 
     tu_append(p, 1, NULL, "first", 0, 1);
     assert_int_equal(store_partition_when_durable(p, 1, on_durable, NULL), 0);
@@ -466,7 +470,6 @@ static void test_group_commit(void **state)
     assert_int_equal(log_syncs, 2); /* round 1, then one flush for the nine others */
     assert_int_equal(done_rc, 0);
     pthread_mutex_unlock(&gate_mu);
-    sysio.fdatasync = sysio_real.fdatasync;
     assert_int_equal(store_partition_when_durable(p, 10, on_durable, NULL), 1);
 
     struct store_partition_info info;
@@ -474,6 +477,7 @@ static void test_group_commit(void **state)
     assert_int_equal(info.durable_offset, 10);
     store_topic_put(t);
     store_close(s);
+    sysio.fdatasync = sysio_real.fdatasync;
     tu_rmrf(dir);
     free(dir);
 }

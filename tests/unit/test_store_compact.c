@@ -194,11 +194,13 @@ static void test_compacted_offsets_checked_after_a_crash(void **state)
 }
 
 /* Fail every file-system call after the first `crash_after` made by the cleaner. */
-static int crash_after, crash_calls;
-static bool crashed;
+static _Atomic int crash_after, crash_calls; /* the flusher makes calls too */
+static _Atomic bool crashed, crash_armed;
 
 static bool crash_now(void)
 {
+    if (!crash_armed)
+        return false;
     if (crashed || ++crash_calls > crash_after)
         crashed = true;
     return crashed;
@@ -244,6 +246,13 @@ static void test_compaction_crash_at_every_step(void **state)
 {
     static struct tu_rec all[128], want[128], got[128];
     bool finished = false;
+    /* the sysio table is changed only while no store thread runs; crash_armed arms it */
+    sysio.open = c_open;
+    sysio.pwrite = c_pwrite;
+    sysio.fdatasync = c_fdatasync;
+    sysio.fsync = c_fsync;
+    sysio.rename = c_rename;
+    sysio.unlink = c_unlink;
     for (crash_after = 0; !finished && crash_after < 200; crash_after++) {
         char *dir = tu_mkdtemp();
         struct store *s = tu_store_open(dir, -1);
@@ -260,15 +269,10 @@ static void test_compaction_crash_at_every_step(void **state)
 
         crash_calls = 0;
         crashed = false;
-        sysio.open = c_open;
-        sysio.pwrite = c_pwrite;
-        sysio.fdatasync = c_fdatasync;
-        sysio.fsync = c_fsync;
-        sysio.rename = c_rename;
-        sysio.unlink = c_unlink;
+        crash_armed = true;
         int rc = store_partition_compact(p);
         finished = !crashed && rc == 1;
-        sysio = sysio_real;
+        crash_armed = false;
         store_topic_put(t);
         store_abandon(s); /* the crash */
 
@@ -295,6 +299,7 @@ static void test_compaction_crash_at_every_step(void **state)
         tu_rmrf(dir);
         free(dir);
     }
+    sysio = sysio_real;
     assert_true(finished);
     assert_true(crash_after > 5); /* the cleaner really had steps to interrupt */
 }

@@ -23,8 +23,9 @@
 #include "tests/unit/storeutil.h"
 #include "tests/unit/testutil.h"
 
-static int fault_errno, fault_calls;
-static bool fault_half;
+/* read by the flusher thread too; 0 lets every call through */
+static _Atomic int fault_errno, fault_calls, sync_errno;
+static _Atomic bool fault_half;
 
 static ssize_t faulty_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
@@ -39,8 +40,8 @@ static ssize_t faulty_pwrite(int fd, const void *buf, size_t n, off_t off)
 
 static int faulty_fdatasync(int fd)
 {
-    if (fault_errno && tu_fd_is(fd, ".log")) {
-        errno = fault_errno;
+    if (sync_errno && tu_fd_is(fd, ".log")) {
+        errno = sync_errno;
         return -1;
     }
     return sysio_real.fdatasync(fd);
@@ -57,6 +58,9 @@ static void on_durable_refused(void *arg, int rc)
 static void test_injected_enospc_and_eio(void **state)
 {
     char *dir = tu_mkdtemp();
+    /* the sysio table is changed only while no store thread runs; the errnos arm it */
+    sysio.pwrite = faulty_pwrite;
+    sysio.fdatasync = faulty_fdatasync;
     struct store *s = tu_store_open(dir, -1);
     tu_topic_create(s, "t", 1, NULL);
     struct store_topic *t = store_topic_get(s, "t");
@@ -67,7 +71,6 @@ static void test_injected_enospc_and_eio(void **state)
     int64_t size = tu_file_size(seg);
     static struct tu_rec recs[16];
 
-    sysio.pwrite = faulty_pwrite;
     int errs[] = {ENOSPC, EIO};
     for (int k = 0; k < 2; k++) {
         fault_errno = errs[k];
@@ -87,11 +90,9 @@ static void test_injected_enospc_and_eio(void **state)
     assert_int_equal(tu_append(p, 3, NULL, "ok", 3, 1), 3); /* writes resume */
     assert_int_equal(tu_read_all(p, 0, recs, 16), 6);
     assert_string_equal(recs[5].value, "ok-5");
-    sysio.pwrite = sysio_real.pwrite;
 
     /* an fdatasync error stops the partition: nothing more is acknowledged */
-    sysio.fdatasync = faulty_fdatasync;
-    fault_errno = EIO;
+    sync_errno = EIO;
     tu_append(p, 1, NULL, "unsure", 6, 1);
     assert_int_equal(store_partition_sync(p, 7), STORE_EFAILED);
     struct writer w;
@@ -101,11 +102,11 @@ static void test_injected_enospc_and_eio(void **state)
     assert_int_equal(store_partition_append(p, w.buf, w.len, &res), STORE_EFAILED);
     assert_int_equal(store_partition_when_durable(p, 7, on_durable_refused, NULL), STORE_EFAILED);
     writer_release(&w);
-    fault_errno = 0;
-    sysio.fdatasync = sysio_real.fdatasync;
+    sync_errno = 0;
     assert_int_equal(tu_read_all(p, 0, recs, 16), 7); /* reads keep working */
     store_topic_put(t);
     store_abandon(s);
+    sysio = sysio_real;
 
     /* after a restart the partition works again */
     s = tu_store_open(dir, -1);
@@ -120,9 +121,11 @@ static void test_injected_enospc_and_eio(void **state)
 
 /* The journal entry of a batch cannot be written: the append fails like a failed
  * segment write, and nothing of the batch stays (the FUSE view could not show it). */
+static _Atomic bool journal_full;
+
 static ssize_t full_journal_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-    if (tu_fd_is(fd, ".journal")) {
+    if (journal_full && tu_fd_is(fd, ".journal")) {
         errno = ENOSPC;
         return -1;
     }
@@ -132,6 +135,7 @@ static ssize_t full_journal_pwrite(int fd, const void *buf, size_t n, off_t off)
 static void test_journal_write_fails_the_append(void **state)
 {
     char *dir = tu_mkdtemp();
+    sysio.pwrite = full_journal_pwrite; /* before the store's threads; journal_full arms it */
     struct store *s = tu_store_open(dir, -1);
     tu_topic_create(s, "t", 2, NULL);
     struct store_topic *t = store_topic_get(s, "t");
@@ -140,13 +144,13 @@ static void test_journal_write_fails_the_append(void **state)
     char seg[4096];
     tu_path(seg, sizeof seg, dir, "t-0/00000000000000000000.log");
     int64_t size = tu_file_size(seg);
-    sysio.pwrite = full_journal_pwrite;
+    journal_full = true;
     struct writer w;
     writer_init(&w, 1 << 20);
     tu_batch(&w, 3, NULL, "lost", 0, 1);
     struct store_append res;
     int rc = store_partition_append(p, w.buf, w.len, &res);
-    sysio.pwrite = sysio_real.pwrite;
+    journal_full = false;
     writer_release(&w);
     assert_int_equal(rc, -ENOSPC);
     assert_int_equal(store_partition_high_watermark(p), 2);
@@ -164,6 +168,7 @@ static void test_journal_write_fails_the_append(void **state)
     assert_int_equal(e[2].records_before, 3);
     store_topic_put(t);
     store_close(s);
+    sysio.pwrite = sysio_real.pwrite;
     tu_rmrf(dir);
     free(dir);
 }
@@ -174,21 +179,21 @@ static void test_journal_write_fails_the_append(void **state)
 static void test_failed_flush_is_recovered_at_next_start(void **state)
 {
     char *dir = tu_mkdtemp();
+    sysio.fdatasync = faulty_fdatasync; /* before the flusher starts; sync_errno arms it */
     struct store *s = tu_store_open(dir, -1);
     tu_topic_create(s, "t", 1, NULL);
     struct store_topic *t = store_topic_get(s, "t");
     struct store_partition *p = store_topic_partition(t, 0);
     tu_append(p, 2, NULL, "ok", 0, 1);
     assert_int_equal(store_partition_sync(p, 2), 0);
-    sysio.fdatasync = faulty_fdatasync;
-    fault_errno = EIO;
+    sync_errno = EIO;
     tu_append(p, 1, NULL, "unsure", 2, 1);
     int rc = store_partition_sync(p, 3);
-    fault_errno = 0;
-    sysio.fdatasync = sysio_real.fdatasync;
+    sync_errno = 0;
     assert_int_equal(rc, STORE_EFAILED);
     store_topic_put(t);
     store_close(s);
+    sysio.fdatasync = sysio_real.fdatasync;
     char marker[4096];
     tu_path(marker, sizeof marker, dir, ".brook_cleanshutdown");
     assert_int_equal(access(marker, F_OK), -1);
