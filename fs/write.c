@@ -11,8 +11,16 @@
  *
  * A partial line stays in its handle (struct fs_lines) until its newline arrives
  * or the file is released; nobody else's records can split it. A line that can
- * never fit a batch fails the write() that carries it with EFBIG before anything
- * of that write is stored, and the rest of that line is dropped up to its newline.
+ * never fit a batch (or the budget below) fails the write() that carries it with
+ * EFBIG before anything of that write is stored, and the rest of that line is
+ * dropped up to its newline.
+ *
+ * Memory: every handle's line buffer is charged to one budget per mount
+ * (fuse.partial.max.bytes), by the bytes allocated, with an atomic counter since
+ * handles are written from any FUSE thread. A write whose line the budget cannot
+ * hold now fails with ENOBUFS and changes nothing, so it can be retried; a
+ * handle closed after such a failure drops its held line rather than store it cut
+ * short. Buffers shrink back once their long line is stored.
  * If the store fails half-way through a write, the write reports the bytes of the
  * lines that were stored (a short write) so the writer retries exactly the rest.
  *
@@ -72,12 +80,23 @@ void fs_lines_release(struct fs_lines *l)
     fs_lines_init(l, l->max, l->budget);
 }
 
-/* Once nothing is held, a big buffer goes back to the budget: one long line must
- * not keep other writers' share after it was stored. */
+/* Once a long line is stored, its big buffer goes back to the budget (all of it,
+ * or all but FS_LINES_KEEP when a short partial line follows): one long line must
+ * not keep other writers' share. */
 static void lines_trim(struct fs_lines *l)
 {
-    if (l->len == 0 && l->cap > FS_LINES_KEEP)
+    if (l->cap <= FS_LINES_KEEP || l->len > FS_LINES_KEEP)
+        return;
+    if (l->len == 0) {
         lines_free(l);
+        return;
+    }
+    uint8_t *nb = realloc(l->buf, FS_LINES_KEEP);
+    if (!nb)
+        return; /* keeps the bigger buffer, still charged */
+    fs_budget_release(l->budget, l->cap - FS_LINES_KEEP);
+    l->buf = nb;
+    l->cap = FS_LINES_KEEP;
 }
 
 static int lines_reserve(struct fs_lines *l, size_t need)

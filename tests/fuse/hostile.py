@@ -9,6 +9,16 @@
                                                 newline in 1 MiB write() calls,
                                                 sampling the RSS of process PID:
                                                 "OK|ERRNO accepted_mib growth_mib"
+  hostile.py guarded BROKER PID LOG PATH MIB    `partial` as a tests/guard.py case:
+                                                a control client produces and
+                                                fetches meanwhile, brookd's peak
+                                                RSS stays within 64 MiB of where
+                                                it started and its LOG quiet; the
+                                                guard's ok lines, then "RESULT"
+                                                and what `partial` prints
+  hostile.py produce BROKER TOPIC MIB           Produce v3 of one batch holding a
+                                                MIB MiB record to partition 0:
+                                                the error code
   hostile.py two PATH_A PATH_B MIB              handle A holds MIB MiB without a
                                                 newline, then handle B tries the
                                                 same: "A B b_accepted_mib"; B is
@@ -24,7 +34,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..'))
 import guard  # noqa: E402
-from kafkawire import connect, read_response, request, string  # noqa: E402
+from kafkawire import (connect, produce_body, produce_error, read_response,  # noqa: E402
+                       record_batch, request, string)
 
 MIB = 1 << 20
 
@@ -68,6 +79,11 @@ def fetch(broker, group, topic):
     print(offset, err)
 
 
+def produce(broker, topic, mib):
+    batch = record_batch([b'x' * (int(mib) * MIB)])
+    print(produce_error(call(broker, 0, 3, produce_body(topic, batch))))
+
+
 def append(fd, mib):
     """Write mib MiB of 'x' through fd: (errno name or OK, bytes accepted)."""
     chunk = b'x' * MIB
@@ -94,6 +110,32 @@ def partial(pid, path, mib):
     print(res, done // MIB, (sampler.peak - base) // 1024)
 
 
+def guarded(broker, pid, log, path, mib):
+    host, port = broker.rsplit(':', 1)
+    g = guard.Guard(host, int(port), int(pid), log)
+    bound = guard.rss_kib(int(pid)) // 1024 + 64
+    got = []
+
+    def case():
+        sampler = guard.Sampler(int(pid))
+        base = sampler.peak
+        sampler.start()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        try:
+            got.extend(append(fd, int(mib)))
+        finally:
+            os.close(fd)
+            sampler.stop.set()
+            sampler.join()
+        got.append((sampler.peak - base) // 1024)
+        return got[0] == 'EFBIG'
+
+    g.case(f'a {mib} MiB line without newline is refused under watch', case, rss_bound_mib=bound)
+    g.finish()
+    if len(got) == 3:
+        print('RESULT', got[0], got[1] // MIB, got[2])
+
+
 def two(path_a, path_b, mib):
     a = os.open(path_a, os.O_WRONLY | os.O_APPEND)
     b = os.open(path_b, os.O_WRONLY | os.O_APPEND)
@@ -111,7 +153,8 @@ def two(path_a, path_b, mib):
 
 
 def main():
-    cmds = {'commit': commit, 'fetch': fetch, 'partial': partial, 'two': two}
+    cmds = {'commit': commit, 'fetch': fetch, 'partial': partial, 'guarded': guarded,
+            'produce': produce, 'two': two}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         raise SystemExit(__doc__)
     cmds[sys.argv[1]](*sys.argv[2:])

@@ -86,7 +86,10 @@ same "OffsetFetch sees it" "43 0" "$(hostile fetch "$BROKER" g t)"
 
 t "$BROOK" -b "$BROKER" topic create big -p 4 -c max.message.bytes=2147483647 >/dev/null
 wait_for 10 test -e "$M/big"
-read -r res mib growth <<<"$(hostile partial "$PID" "$M/big-0/data" 200)"
+out=$(hostile guarded "$BROKER" "$PID" "$T/harness.log" "$M/big-0/data" 200)
+grep -E '^(ok|not ok) - ' <<<"$out"
+grep -q '^not ok - ' <<<"$out" && FAILED=$((FAILED + 1))
+read -r _ res mib growth <<<"$(grep '^RESULT ' <<<"$out")"
 same "a 200 MiB line without newline over a 16 MiB budget fails" EFBIG "$res"
 check "it failed by the budget (after $mib MiB)" [ "${mib:-99}" -le 16 ]
 check "brookd's RSS grew by $growth MiB <= 64 MiB" [ "${growth:-999}" -le 64 ]
@@ -128,6 +131,7 @@ same "nor of B's refused line" 0 "$(t stat -c %s "$M/big-2/data")"
 read -r res mib growth <<<"$(hostile partial "$PID" "$M/big-0/data" 80)"
 same "an 80 MiB line fails under a 256 MiB budget" EFBIG "$res"
 check "it failed at the batch limit (after $mib MiB)" [ "${mib:-99}" -le 64 ]
+same "a producer's 70 MiB batch gets MESSAGE_TOO_LARGE" 10 "$(hostile produce "$BROKER" big 70)"
 t sh -c "echo end >> '$M/big-0/data'"
 same "records reads the partition after it, line for line" "$(t wc -l <"$M/big-0/data")" \
     "$(t cat "$M/big-0/records" | wc -l)"

@@ -298,15 +298,17 @@ static void test_lines_budget(void **state)
     assert_true(atomic_load(&b.used) <= b.max);
     /* x's line is stored: its buffer goes back, and y's retry fits */
     size_t pos = 0;
-    assert_int_equal(fs_lines_check(&x, (const uint8_t *)"\n", 1), 0);
-    assert_int_equal(fs_lines_next(&x, (const uint8_t *)"\n", 1, &pos, &line, &len), 1);
+    assert_int_equal(fs_lines_check(&x, (const uint8_t *)"\nab", 3), 0);
+    assert_int_equal(fs_lines_next(&x, (const uint8_t *)"\nab", 3, &pos, &line, &len), 1);
     assert_int_equal(len, 600 << 10);
-    assert_int_equal(fs_lines_done(&x, (const uint8_t *)"\n", 1, pos, true), 1);
+    assert_int_equal(fs_lines_done(&x, (const uint8_t *)"\nab", 3, pos, true), 3);
+    assert_int_equal(x.cap, FS_LINES_KEEP); /* "ab" is held in a small buffer again */
+    assert_memory_equal(x.buf, "ab", 2);
     assert_int_equal(hold(&y, 600 << 10), 600 << 10);
     assert_true(fs_lines_take(&y, &line, &len));
     assert_int_equal(len, (600 << 10) + 3);
     fs_lines_release(&y); /* closed */
-    assert_int_equal(atomic_load(&b.used), 0);
+    assert_int_equal(atomic_load(&b.used), FS_LINES_KEEP);
     /* a writer that gives up after a refusal stores nothing cut short */
     assert_int_equal(hold(&x, 600 << 10), 600 << 10);
     assert_int_equal(hold(&y, 600 << 10), -ENOBUFS);
