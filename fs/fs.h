@@ -13,6 +13,7 @@
 #define BROOK_FS_FS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct store;
 struct fs;
