@@ -144,6 +144,8 @@ static int apply_props(struct broker_config *c, const char **err)
     if (int_key(p, "fuse.max.threads", 4, 1, 64, &v, err))
         return -1;
     c->fuse_threads = (int32_t)v;
+    if (int_key(p, "fuse.partial.max.bytes", 64 << 20, 1024, INT64_MAX, &c->fuse_partial_max, err))
+        return -1;
     s = props_get(p, "console.listeners");
     if (!s)
         s = "127.0.0.1:8080";

@@ -44,6 +44,7 @@ struct broker_config {
     const char *cluster_id;         /* cluster.id (brook's own default) */
     const char *mount;              /* fuse.mount.dir, NULL: no mount */
     int32_t fuse_threads;           /* fuse.max.threads */
+    int64_t fuse_partial_max;       /* fuse.partial.max.bytes */
     struct listen_addr console;     /* console.listeners */
     bool console_enabled;           /* console.listeners != off */
     bool console_read_only;         /* console.read.only */

@@ -962,6 +962,15 @@ int groups_open(struct broker *b)
             return -ENOENT;
     }
     b->groups->topic = t;
+    if (store_topic_config(t)->cleanup_policy != CLEANUP_COMPACT) {
+        /* retention would delete committed offsets; never adopt such a topic */
+        log_error("brook.group",
+                  "%s is not compacted (cleanup.policy must be compact): refusing to start "
+                  "(docs/operations.md says how to repair it)",
+                  OFFSETS_TOPIC);
+        groups_close(b);
+        return STORE_EINVALID_CONFIG;
+    }
     /* groups that have committed offsets exist (Empty) after a restart; those whose
      * offsets were all forgotten later in the log do not */
     int rc = offsets_load(b);

@@ -68,6 +68,7 @@ static int mount_start(struct broker *b)
     fs_options_defaults(&o);
     o.mountpoint = b->cfg->mount;
     o.max_threads = b->cfg->fuse_threads;
+    o.partial_max = (size_t)b->cfg->fuse_partial_max;
     int rc = fs_start(b->store, &o, &b->fs);
     if (rc)
         log_error("brook.broker", "cannot mount topics at %s: %s", b->cfg->mount, strerror(-rc));

@@ -86,8 +86,11 @@ const struct fuse_lowlevel_ops fs_ops = {
 
 void fs_options_defaults(struct fs_options *o)
 {
-    *o = (struct fs_options){
-        .mountpoint = NULL, .max_threads = 8, .timeout_s = 3600, .stop_grace_ms = 1000};
+    *o = (struct fs_options){.mountpoint = NULL,
+                             .max_threads = 8,
+                             .timeout_s = 3600,
+                             .stop_grace_ms = 1000,
+                             .partial_max = FS_PARTIAL_MAX};
 }
 
 /* Detach whatever is mounted at mp, without waiting for its users. */
@@ -172,6 +175,7 @@ static struct fs *fs_new(struct store *s, const struct fs_options *o)
     fs->opt = *o;
     if (fs->opt.max_threads < 1)
         fs->opt.max_threads = 1;
+    fs->partial.max = fs->opt.partial_max;
     fs->root_fd = -1;
     fs->uid = getuid();
     fs->gid = getgid();

@@ -13,6 +13,7 @@
 #define BROOK_FS_FS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct store;
 struct fs;
@@ -23,9 +24,11 @@ struct fs_options {
     bool allow_other;       /* let other users in (needs user_allow_other) */
     double timeout_s;       /* attribute and entry cache lifetime (default 3600 s) */
     int stop_grace_ms;      /* how long fs_stop lets open files finish (default 1000) */
+    size_t partial_max;     /* bytes all partial lines together may hold (default 64 MiB) */
 };
 
-/* Defaults: no mountpoint, 8 threads, owner only, 3600 s timeouts, 1 s grace. */
+/* Defaults: no mountpoint, 8 threads, owner only, 3600 s timeouts, 1 s grace,
+ * 64 MiB of partial lines. */
 void fs_options_defaults(struct fs_options *o);
 
 /*

@@ -396,9 +396,14 @@ void fs_ref_put(struct fs_ref *ref)
     *ref = (struct fs_ref){NULL, NULL};
 }
 
+bool fs_node_internal(const struct fs_node *n)
+{
+    return n->topic && store_topic_name_internal(n->topic->name);
+}
+
 bool fs_node_writable(const struct fs_node *n)
 {
-    return n->kind == FS_TOPIC || n->kind == FS_DATA;
+    return (n->kind == FS_TOPIC || n->kind == FS_DATA) && !fs_node_internal(n);
 }
 
 /* ---- attributes ---- */
@@ -427,7 +432,7 @@ static int stat_kind(struct fs *fs, const struct fs_node *n, const struct fs_ref
     switch (n->kind) {
     case FS_ROOT: st->st_mode = S_IFDIR | 0755; break;
     case FS_TOPIC:
-        st->st_mode = S_IFREG | 0644;
+        st->st_mode = S_IFREG | (fs_node_writable(n) ? 0644 : 0444);
         st->st_size = fs_stream_size(ref->t, -1);
         mtime = 0;
         for (int32_t i = 0; i < store_topic_partition_count(ref->t); i++) {
@@ -438,7 +443,7 @@ static int stat_kind(struct fs *fs, const struct fs_node *n, const struct fs_ref
     case FS_PDIR: st->st_mode = S_IFDIR | 0755; break;
     case FS_DATA:
     case FS_FOLLOW:
-        st->st_mode = S_IFREG | (n->kind == FS_DATA ? 0644 : 0444);
+        st->st_mode = S_IFREG | (fs_node_writable(n) ? 0644 : 0444);
         st->st_size = fs_stream_size(ref->t, n->partition);
         break;
     case FS_RECORDS: st->st_mode = S_IFREG | 0444; break;

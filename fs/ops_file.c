@@ -49,6 +49,18 @@ static int open_allowed(const struct fs_node *n, int flags, bool fresh)
     return 0;
 }
 
+/* The longest line a handle on t may hold: one that fits a batch of both
+ * max.message.bytes and the largest batch the store's readers accept (a client
+ * may set the topic's limit to 2 GiB), and no longer than the whole budget. */
+static size_t line_max(struct fs *fs, struct store_topic *t)
+{
+    int64_t batch = store_topic_config(t)->max_message_bytes;
+    if (batch > (int64_t)batch_limits_default.max_batch)
+        batch = (int64_t)batch_limits_default.max_batch;
+    size_t max = fs_line_max(batch);
+    return max < fs->partial.max ? max : fs->partial.max;
+}
+
 void fs_handle_free(struct fs_handle *h)
 {
     if (!h)
@@ -90,7 +102,7 @@ int fs_handle_open(struct fs *fs, struct fs_node *n, int flags, bool fresh, stru
             goto err_nomem;
         fs_records_init(h->records, h->ref.p);
     }
-    fs_lines_init(&h->lines, fs_line_max(store_topic_config(h->ref.t)->max_message_bytes));
+    fs_lines_init(&h->lines, line_max(fs, h->ref.t), &fs->partial);
     fs_open_add(fs, &h->open, false);
     *out = h;
     return 0;

@@ -9,6 +9,11 @@
  * directories, truncation, chmod - fails with EPERM, the errno of an operation the
  * file's nature forbids (what `chattr +a` gives on ext4). Times may be "set"
  * (touch does it) but are ignored: a file's mtime is its last append.
+ *
+ * Internal topics ("__" names, store_topic_name_internal) behave like files with
+ * `chattr +i`: they can be read, and every change - create, unlink, append, even
+ * setting times - fails with EPERM. The broker keeps its own state there (the
+ * committed offsets), and DeleteTopics and the console refuse to change it too.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -94,6 +99,8 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
     (void)fi;
     if (!rc && (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
         rc = -EPERM;
+    if (!rc && to_set && fs_node_internal(n))
+        rc = -EPERM; /* immutable, times included */
     if (!rc && (to_set & FUSE_SET_ATTR_SIZE) && attr->st_size != st.st_size)
         rc = -EPERM; /* truncation: the log only grows */
     if (rc)
@@ -107,6 +114,8 @@ static int topic_create(struct fs *fs, fuse_ino_t parent, const char *name, stru
 {
     if (parent != FUSE_ROOT_ID)
         return -EPERM; /* partition directories hold a fixed set of files */
+    if (store_topic_name_internal(name))
+        return -EPERM; /* only the broker makes its own topics */
     int rc = store_topic_create(fs->store, name, 0, NULL, NULL);
     if (rc)
         return -fs_errno(rc);
@@ -159,7 +168,9 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct fs *fs = fs_of(req);
-    int rc = parent == FUSE_ROOT_ID ? store_topic_delete(fs->store, name) : -EPERM;
+    int rc = parent != FUSE_ROOT_ID || store_topic_name_internal(name)
+                 ? -EPERM
+                 : store_topic_delete(fs->store, name);
     if (rc == 0)
         fs_notify_gone(fs, name); /* the partition directories' names go too */
     fuse_reply_err(req, rc ? fs_errno(rc) : 0);

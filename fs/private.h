@@ -45,6 +45,8 @@
 #define FS_STOP_NAME    "brook:stop" /* never a topic (':' is not allowed) */
 #define FS_BASE64_KEY   "base64"     /* {"base64": "..."} marks bytes that are not UTF-8 */
 #define FS_SEGMENT_NAME 20           /* digits of a segment's base offset */
+#define FS_PARTIAL_MAX  (64u << 20)  /* default budget of all partial lines */
+#define FS_LINES_KEEP   (64u << 10)  /* a line buffer kept between lines, at most */
 
 enum fs_kind {
     FS_ROOT,
@@ -94,16 +96,33 @@ int fs_errno(int rc);
 
 /* ---- write.c: line assembly ---- */
 
-/* One writer's partial line and the state of an overlong line being dropped. */
-struct fs_lines {
-    uint8_t *buf;    /* held bytes, then scratch to join them with the next piece */
-    size_t len;      /* bytes held (the partial line) */
-    size_t cap;      /* bytes allocated */
-    size_t max;      /* longest line allowed */
-    bool discarding; /* dropping the rest of an overlong line up to its newline */
+/* Memory for partial lines, shared by every handle of a mount and charged by the
+ * bytes each line buffer has allocated, so that writers holding lines without
+ * their newline cannot together grow brookd past max bytes. */
+struct fs_budget {
+    size_t max;          /* fuse.partial.max.bytes */
+    _Atomic size_t used; /* bytes charged now: handles write from any FUSE thread */
 };
 
-void fs_lines_init(struct fs_lines *l, size_t max);
+/* Charge n bytes to b: false, charging nothing, when that would pass b->max.
+ * b may be NULL (nothing is accounted). */
+bool fs_budget_charge(struct fs_budget *b, size_t n);
+void fs_budget_release(struct fs_budget *b, size_t n);
+
+/* One writer's partial line and the state of an overlong line being dropped. */
+struct fs_lines {
+    uint8_t *buf;             /* held bytes, then scratch to join them with the next piece */
+    size_t len;               /* bytes held (the partial line) */
+    size_t cap;               /* bytes allocated, all charged to budget */
+    size_t max;               /* longest line allowed */
+    bool discarding;          /* dropping the rest of an overlong line up to its newline */
+    bool refused;             /* the last write failed (-ENOBUFS, -ENOMEM): the held line is
+                                 not stored at release unless a later write succeeds */
+    struct fs_budget *budget; /* shared; NULL: not accounted */
+};
+
+/* An empty assembler for lines of at most max bytes, charging budget (may be NULL). */
+void fs_lines_init(struct fs_lines *l, size_t max, struct fs_budget *budget);
 void fs_lines_release(struct fs_lines *l);
 
 /*
@@ -111,8 +130,10 @@ void fs_lines_release(struct fs_lines *l);
  * holds any byte of a line longer than max fails whole with -EFBIG: the held
  * partial line is dropped and, when the write does not end with a newline, the
  * rest of the line up to its newline is dropped by the next writes (which fail
- * the same way). Also reserves the scratch the next calls need: -ENOMEM leaves
- * the state unchanged. 0 when the write may go on.
+ * the same way). Also reserves the scratch the next calls need, charged to the
+ * budget: -ENOBUFS when the budget cannot cover it now (other handles hold the
+ * memory; the write may be retried), -ENOMEM when malloc fails. Both leave the
+ * held line as it was. 0 when the write may go on.
  */
 int fs_lines_check(struct fs_lines *l, const uint8_t *in, size_t n);
 
@@ -127,7 +148,8 @@ int fs_lines_next(struct fs_lines *l, const uint8_t *in, size_t n, size_t *pos,
  * returns the byte count to report to the writer (n, or stored when short). */
 size_t fs_lines_done(struct fs_lines *l, const uint8_t *in, size_t n, size_t stored, bool all);
 
-/* The held partial line for RELEASE: false when there is none. Empties it. */
+/* The held partial line for RELEASE: false when there is none, or when the last
+ * write failed (the line would be stored cut short). Empties it. */
 bool fs_lines_take(struct fs_lines *l, const uint8_t **line, size_t *len);
 
 /* ---- stream.c: rendering streams ---- */
@@ -333,6 +355,7 @@ struct fs {
     struct fs_tnode *tnodes;
 
     struct fs_notifier nt;
+    struct fs_budget partial; /* every handle's partial lines */
     pthread_mutex_t flush_mu; /* FLUSH replies still owed by the flusher */
     pthread_cond_t flush_cond;
     int flushes;
@@ -382,7 +405,9 @@ int fs_node_resolve(struct fs *fs, const struct fs_node *n, struct fs_ref *ref);
 void fs_ref_put(struct fs_ref *ref);
 /* Attributes of n now. */
 int fs_node_stat(struct fs *fs, const struct fs_node *n, struct stat *st);
-/* Whether n's kind may be opened for writing. */
+/* Whether n belongs to an internal topic (store_topic_name_internal): read-only. */
+bool fs_node_internal(const struct fs_node *n);
+/* Whether n may be opened for writing: a topic file or data, not internal. */
 bool fs_node_writable(const struct fs_node *n);
 
 /* A directory listing taken at opendir. */

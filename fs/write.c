@@ -11,8 +11,16 @@
  *
  * A partial line stays in its handle (struct fs_lines) until its newline arrives
  * or the file is released; nobody else's records can split it. A line that can
- * never fit a batch fails the write() that carries it with EFBIG before anything
- * of that write is stored, and the rest of that line is dropped up to its newline.
+ * never fit a batch (or the budget below) fails the write() that carries it with
+ * EFBIG before anything of that write is stored, and the rest of that line is
+ * dropped up to its newline.
+ *
+ * Memory: every handle's line buffer is charged to one budget per mount
+ * (fuse.partial.max.bytes), by the bytes allocated, with an atomic counter since
+ * handles are written from any FUSE thread. A write whose line the budget cannot
+ * hold now fails with ENOBUFS and changes nothing, so it can be retried; a
+ * handle closed after such a failure drops its held line rather than store it cut
+ * short. Buffers shrink back once their long line is stored.
  * If the store fails half-way through a write, the write reports the bytes of the
  * lines that were stored (a short write) so the writer retries exactly the rest.
  *
@@ -29,29 +37,87 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 
+/* ---- the budget ---- */
+
+bool fs_budget_charge(struct fs_budget *b, size_t n)
+{
+    if (!b)
+        return true;
+    size_t used = atomic_load_explicit(&b->used, memory_order_relaxed);
+    do {
+        if (used > b->max || n > b->max - used)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&b->used, &used, used + n, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return true;
+}
+
+void fs_budget_release(struct fs_budget *b, size_t n)
+{
+    if (b && n)
+        atomic_fetch_sub_explicit(&b->used, n, memory_order_relaxed);
+}
+
 /* ---- the line assembler ---- */
 
-void fs_lines_init(struct fs_lines *l, size_t max)
+void fs_lines_init(struct fs_lines *l, size_t max, struct fs_budget *budget)
 {
-    *l = (struct fs_lines){.max = max};
+    *l = (struct fs_lines){.max = max, .budget = budget};
+}
+
+/* Free the buffer and give its bytes back to the budget. */
+static void lines_free(struct fs_lines *l)
+{
+    free(l->buf);
+    fs_budget_release(l->budget, l->cap);
+    l->buf = NULL;
+    l->cap = 0;
 }
 
 void fs_lines_release(struct fs_lines *l)
 {
-    free(l->buf);
-    *l = (struct fs_lines){.max = l->max};
+    lines_free(l);
+    fs_lines_init(l, l->max, l->budget);
+}
+
+/* Once a long line is stored, its big buffer goes back to the budget (all of it,
+ * or all but FS_LINES_KEEP when a short partial line follows): one long line must
+ * not keep other writers' share. */
+static void lines_trim(struct fs_lines *l)
+{
+    if (l->cap <= FS_LINES_KEEP || l->len > FS_LINES_KEEP)
+        return;
+    if (l->len == 0) {
+        lines_free(l);
+        return;
+    }
+    uint8_t *nb = realloc(l->buf, FS_LINES_KEEP);
+    if (!nb)
+        return; /* keeps the bigger buffer, still charged */
+    fs_budget_release(l->budget, l->cap - FS_LINES_KEEP);
+    l->buf = nb;
+    l->cap = FS_LINES_KEEP;
 }
 
 static int lines_reserve(struct fs_lines *l, size_t need)
 {
     if (need <= l->cap)
         return 0;
-    size_t cap = l->cap ? l->cap * 2 : 256; /* need is at most max: bounded */
+    size_t cap = l->cap ? l->cap * 2 : 256;
     if (cap < need)
         cap = need;
+    if (cap > l->max) /* need is at most max (fs_lines_check): bounded */
+        cap = l->max;
+    if (!fs_budget_charge(l->budget, cap - l->cap)) {
+        cap = need; /* no room to grow ahead: try the bare need */
+        if (!fs_budget_charge(l->budget, cap - l->cap))
+            return -ENOBUFS;
+    }
     uint8_t *nb = realloc(l->buf, cap);
-    if (!nb)
+    if (!nb) {
+        fs_budget_release(l->budget, cap - l->cap);
         return -ENOMEM;
+    }
     l->buf = nb;
     l->cap = cap;
     return 0;
@@ -63,6 +129,8 @@ static int lines_overlong(struct fs_lines *l, const uint8_t *in, size_t n)
 {
     l->len = 0;
     l->discarding = in[n - 1] != '\n';
+    l->refused = false;
+    lines_trim(l);
     return -EFBIG;
 }
 
@@ -84,8 +152,10 @@ int fs_lines_check(struct fs_lines *l, const uint8_t *in, size_t n)
             tail = len;
         p = q ? q + 1 : in + n;
     }
-    size_t join = l->len + first;
-    return lines_reserve(l, join > tail ? join : tail);
+    size_t join = l->len ? l->len + first : 0; /* a line not joined is used in place */
+    int rc = lines_reserve(l, join > tail ? join : tail);
+    l->refused = rc != 0; /* a writer that gives up now must not store a cut line */
+    return rc;
 }
 
 int fs_lines_next(struct fs_lines *l, const uint8_t *in, size_t n, size_t *pos,
@@ -113,21 +183,25 @@ size_t fs_lines_done(struct fs_lines *l, const uint8_t *in, size_t n, size_t sto
 {
     if (stored > 0)
         l->len = 0; /* the held bytes went out with the first line */
-    if (!all)
+    if (!all) {
+        lines_trim(l);
         return stored;
+    }
     if (n > stored)
         memcpy(l->buf + l->len, in + stored, n - stored);
     l->len += n - stored;
+    lines_trim(l);
     return n;
 }
 
 bool fs_lines_take(struct fs_lines *l, const uint8_t **line, size_t *len)
 {
-    bool any = l->len > 0 && !l->discarding;
+    bool any = l->len > 0 && !l->discarding && !l->refused;
     *line = l->buf;
     *len = l->len;
     l->len = 0;
     l->discarding = false;
+    l->refused = false;
     return any;
 }
 
@@ -271,6 +345,11 @@ int fs_write_rest(struct fs *fs, struct fs_handle *h)
     struct appender a;
     (void)fs;
     pthread_mutex_lock(&h->mu);
+    if (h->lines.refused && h->lines.len)
+        log_warn_every("brook.fs",
+                       "Dropped a line of %s at close: %zu bytes without newline held when its "
+                       "last write failed",
+                       store_topic_name(h->ref.t), h->lines.len);
     if (!fs_lines_take(&h->lines, &line, &len)) {
         pthread_mutex_unlock(&h->mu);
         return 0;

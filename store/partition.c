@@ -363,8 +363,8 @@ int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len
     struct batch_stats st;
     int rc;
 
-    if ((int64_t)len > tc->max_message_bytes)
-        return -EMSGSIZE;
+    if ((int64_t)len > tc->max_message_bytes || len > lim.max_batch)
+        return -EMSGSIZE; /* readers and recovery refuse batches past lim.max_batch */
     lim.max_batch = len;
     if ((rc = batch_validate(batch, len, &lim, false, &h, &st)))
         return rc;

@@ -186,6 +186,9 @@ struct store_topic *store_topic_ref(struct store_topic *t);
 char **store_topic_names(struct store *s);
 
 const char *store_topic_name(const struct store_topic *t);
+/* Whether name is an internal topic (leading "__", like __consumer_offsets): the
+ * broker's own, which neither the console nor the mount changes. */
+bool store_topic_name_internal(const char *name);
 int32_t store_topic_partition_count(const struct store_topic *t);
 /* The topic's 16-byte id (a random UUID chosen at creation). */
 const uint8_t *store_topic_id(const struct store_topic *t);
@@ -215,7 +218,8 @@ struct store_append {
  *
  * The data is visible to readers when this returns; whether it is durable is
  * asked with store_partition_when_durable(res->last_offset + 1, ...).
- * Errors: -EBADMSG (corrupt), -ENOTSUP (magic/codec), -EMSGSIZE (too large),
+ * Errors: -EBADMSG (corrupt), -ENOTSUP (magic/codec), -EMSGSIZE (past
+ * max.message.bytes, or past the 64 MiB batch_limits_default that reading back needs),
  * STORE_EINVALID_RECORD (what Kafka refuses from a producer: a control batch, no
  * records, a record count other than lastOffsetDelta + 1, a producer id without a
  * sequence, a null key on a compacted topic), -ENOSPC/-EIO (nothing of the batch

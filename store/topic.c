@@ -46,6 +46,11 @@ bool store_topic_name_valid(const char *name, size_t len)
     return true;
 }
 
+bool store_topic_name_internal(const char *name)
+{
+    return name[0] == '_' && name[1] == '_';
+}
+
 static void id_hex(const uint8_t id[16], char out[33])
 {
     for (int i = 0; i < 16; i++)

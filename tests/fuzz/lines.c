@@ -168,7 +168,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fs_lines l;
     struct model m = {.held = fuzz_alloc(n)};
     struct out got = {0}, want = {0};
-    fs_lines_init(&l, max);
+    fs_lines_init(&l, max, NULL);
     size_t off = 0;
     for (int i = 0; i < k; i++) {
         size_t len = i == k - 1 ? n - off : (size_t)(calls[i] & 0x7f);

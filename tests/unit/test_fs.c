@@ -218,7 +218,7 @@ static void test_lines_every_split(void **state)
             memcpy(p3, text + j, n - j);
             struct fs_lines l;
             struct collected c = {.n = 0};
-            fs_lines_init(&l, 100);
+            fs_lines_init(&l, 100, NULL);
             assert_int_equal(feed(&l, p1, &c), (int)i);
             assert_int_equal(feed(&l, p2, &c), (int)(j - i));
             assert_int_equal(feed(&l, p3, &c), (int)(n - j));
@@ -244,7 +244,7 @@ static void test_lines_overlong(void **state)
     struct collected c = {.n = 0};
     const uint8_t *rest;
     size_t len;
-    fs_lines_init(&l, 5);
+    fs_lines_init(&l, 5, NULL);
     assert_int_equal(feed(&l, "12345\n", &c), 6); /* exactly max: fine */
     assert_int_equal(feed(&l, "123456\n", &c), -EFBIG);
     assert_int_equal(feed(&l, "ok\n", &c), 3); /* ended with the newline: clean */
@@ -267,6 +267,57 @@ static void test_lines_overlong(void **state)
     fs_lines_release(&l);
 }
 
+/* Hold n bytes of 'a' without a newline: the assembler's answer. */
+static int hold(struct fs_lines *l, size_t n)
+{
+    uint8_t *in = malloc(n);
+    assert_non_null(in);
+    memset(in, 'a', n);
+    int rc = fs_lines_check(l, in, n);
+    if (!rc)
+        rc = (int)fs_lines_done(l, in, n, 0, true);
+    free(in);
+    return rc;
+}
+
+static void test_lines_budget(void **state)
+{
+    (void)state;
+    struct fs_budget b = {.max = 1 << 20};
+    struct fs_lines x, y;
+    struct collected c = {.n = 0};
+    const uint8_t *line;
+    size_t len;
+    fs_lines_init(&x, 1 << 20, &b);
+    fs_lines_init(&y, 1 << 20, &b);
+    assert_int_equal(hold(&x, 600 << 10), 600 << 10);
+    assert_int_equal(feed(&y, "abc", &c), 3);
+    /* together past the budget: refused, y keeps what it held */
+    assert_int_equal(hold(&y, 600 << 10), -ENOBUFS);
+    assert_int_equal(y.len, 3);
+    assert_true(atomic_load(&b.used) <= b.max);
+    /* x's line is stored: its buffer goes back, and y's retry fits */
+    size_t pos = 0;
+    assert_int_equal(fs_lines_check(&x, (const uint8_t *)"\nab", 3), 0);
+    assert_int_equal(fs_lines_next(&x, (const uint8_t *)"\nab", 3, &pos, &line, &len), 1);
+    assert_int_equal(len, 600 << 10);
+    assert_int_equal(fs_lines_done(&x, (const uint8_t *)"\nab", 3, pos, true), 3);
+    assert_int_equal(x.cap, FS_LINES_KEEP); /* "ab" is held in a small buffer again */
+    assert_memory_equal(x.buf, "ab", 2);
+    assert_int_equal(hold(&y, 600 << 10), 600 << 10);
+    assert_true(fs_lines_take(&y, &line, &len));
+    assert_int_equal(len, (600 << 10) + 3);
+    fs_lines_release(&y); /* closed */
+    assert_int_equal(atomic_load(&b.used), FS_LINES_KEEP);
+    /* a writer that gives up after a refusal stores nothing cut short */
+    assert_int_equal(hold(&x, 600 << 10), 600 << 10);
+    assert_int_equal(hold(&y, 600 << 10), -ENOBUFS);
+    assert_false(fs_lines_take(&y, &line, &len));
+    fs_lines_release(&x);
+    fs_lines_release(&y);
+    assert_int_equal(atomic_load(&b.used), 0);
+}
+
 static void test_lines_short_store(void **state)
 {
     (void)state;
@@ -274,7 +325,7 @@ static void test_lines_short_store(void **state)
     struct collected c = {.n = 0};
     const uint8_t *line;
     size_t pos = 0, len;
-    fs_lines_init(&l, 100);
+    fs_lines_init(&l, 100, NULL);
     assert_int_equal(feed(&l, "he", &c), 2);
     const char *in = "ld\nb\nc\ntail";
     size_t n = strlen(in);
@@ -740,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_lines_every_split),
         cmocka_unit_test(test_lines_overlong),
         cmocka_unit_test(test_lines_short_store),
+        cmocka_unit_test(test_lines_budget),
         cmocka_unit_test(test_line_batch_size),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_utf8_and_base64),
