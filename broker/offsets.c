@@ -297,7 +297,8 @@ void handle_offset_commit(struct request *rq)
         pending_finish(pd);
         return;
     }
-    struct group *g = create && n ? group_new(b->groups, req->group_id) : group_find(b->groups, req->group_id);
+    struct group *g =
+        create && n ? group_new(b->groups, req->group_id) : group_find(b->groups, req->group_id);
     int64_t now = clock_wall_ms();
     for (int i = 0; g && i < n; i++)
         offset_set(b, g, recs[i].topic, recs[i].partition, recs[i].offset, recs[i].metadata, now);
@@ -540,7 +541,8 @@ static void load_record(struct broker *b, const struct record *rec)
         return; /* group metadata: brook does not keep it */
     char *group = get_str16(&k), *topic = get_str16(&k);
     int32_t part = (int32_t)reader_be32(&k);
-    struct group *g = reader_ok(&k) && group && topic ? group_find(b->groups, kstr_from(group)) : NULL;
+    struct group *g =
+        reader_ok(&k) && group && topic ? group_find(b->groups, kstr_from(group)) : NULL;
     if (!reader_ok(&k) || !group || !topic) {
         /* a key brook cannot read: skip it */
     } else if (rec->value_len < 0) {
