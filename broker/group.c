@@ -1,5 +1,6 @@
 /*
- * group.c - the group coordinator: Kafka's classic rebalance protocol.
+ * group.c - the group coordinator's state machine: Kafka's classic rebalance
+ * protocol, without requests, connections or sockets.
  *
  * A group moves Empty -> PreparingRebalance -> CompletingRebalance -> Stable, and
  * back to PreparingRebalance whenever a member joins, leaves, changes its
@@ -12,6 +13,13 @@
  * SyncGroup. Static members (group.instance.id) keep their place across restarts
  * of the client. JoinGroup v4+ from an unknown member is answered with
  * MEMBER_ID_REQUIRED and a fresh member id, as Kafka does.
+ *
+ * The calls take decoded fields and the time (now_ms) and return an error code,
+ * or keep the caller's opaque waiter and answer it through struct group_ops when
+ * the phase ends. broker/group_api.c turns requests into these calls and the
+ * answers into responses; tests/unit/test_group_coord.c drives the same calls
+ * with a clock of its own. A later protocol (KIP-848) can live beside this one on
+ * the same groups.
  *
  * Groups are found through a hash map of their ids (start-up rebuilds 100 000 of
  * them in well under a second). Everything a request can multiply is bounded
@@ -28,12 +36,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <unistd.h>
 
 #include "broker/group.h"
-#include "lib/clock.h"
 #include "lib/log.h"
-#include "lib/props.h"
 
 const char *const group_state_names[] = {"Empty", "PreparingRebalance", "CompletingRebalance",
                                          "Stable", "Dead"};
@@ -46,14 +51,14 @@ static size_t group_key_len(struct kstr id)
     return id.len > 0 ? strnlen(id.p, (size_t)id.len) : 0;
 }
 
-struct group *group_find(struct broker *b, struct kstr id)
+struct group *group_find(struct groups *gs, struct kstr id)
 {
-    return hmap_get(&b->groups->by_id, id.p ? id.p : "", group_key_len(id));
+    return hmap_get(&gs->by_id, id.p ? id.p : "", group_key_len(id));
 }
 
-bool groups_full(struct broker *b)
+bool groups_full(struct groups *gs)
 {
-    return b->groups->by_id.n >= (size_t)b->cfg->groups_max;
+    return gs->by_id.n >= (size_t)gs->cfg->groups_max;
 }
 
 /* A group id brook keeps: not empty and without NUL bytes (its key is a C string). */
@@ -105,19 +110,19 @@ static void protocols_free(struct member *m)
     m->nprotocols = 0;
 }
 
-static void set_protocols(struct member *m, const struct kafka_join_group_req *req)
+static void set_protocols(struct member *m, const struct group_join *j)
 {
     protocols_free(m);
-    m->protocols = calloc((size_t)req->n_protocols + 1, sizeof *m->protocols);
+    m->protocols = calloc((size_t)j->nprotocols + 1, sizeof *m->protocols);
     if (!m->protocols)
         abort();
-    for (int32_t i = 0; i < req->n_protocols; i++) {
-        m->protocols[i].name = kdup(req->protocols[i].name);
-        int32_t len = req->protocols[i].metadata.len > 0 ? req->protocols[i].metadata.len : 0;
-        m->protocols[i].meta = xmemdup(req->protocols[i].metadata.p, (size_t)len);
+    for (int32_t i = 0; i < j->nprotocols; i++) {
+        m->protocols[i].name = kdup(j->protocols[i].name);
+        int32_t len = j->protocols[i].metadata.len > 0 ? j->protocols[i].metadata.len : 0;
+        m->protocols[i].meta = xmemdup(j->protocols[i].metadata.p, (size_t)len);
         m->protocols[i].len = len;
     }
-    m->nprotocols = req->n_protocols;
+    m->nprotocols = j->nprotocols;
 }
 
 static bool supports(const struct member *m, const char *protocol)
@@ -137,12 +142,12 @@ static bool supports_k(const struct member *m, struct kstr protocol)
 }
 
 /* Whether a JoinGroup carries exactly the protocols m has. */
-static bool same_protocols(const struct member *m, const struct kafka_join_group_req *req)
+static bool same_protocols(const struct member *m, const struct group_join *j)
 {
-    if (m->nprotocols != req->n_protocols)
+    if (m->nprotocols != j->nprotocols)
         return false;
     for (int i = 0; i < m->nprotocols; i++) {
-        const struct kafka_join_group_req_protocol *p = &req->protocols[i];
+        const struct kafka_join_group_req_protocol *p = &j->protocols[i];
         int32_t len = p->metadata.len > 0 ? p->metadata.len : 0;
         if (!kstr_eq(p->name, m->protocols[i].name) || len != m->protocols[i].len ||
             (len && memcmp(p->metadata.p, m->protocols[i].meta, (size_t)len)))
@@ -151,7 +156,7 @@ static bool same_protocols(const struct member *m, const struct kafka_join_group
     return true;
 }
 
-static const struct protocol *member_protocol(const struct member *m, const char *name)
+const struct protocol *member_protocol(const struct member *m, const char *name)
 {
     for (int i = 0; name && i < m->nprotocols; i++)
         if (!strcmp(m->protocols[i].name, name))
@@ -159,81 +164,14 @@ static const struct protocol *member_protocol(const struct member *m, const char
     return NULL;
 }
 
-/* ---- responses ---- */
-
-/*
- * Responses here borrow the group's strings and bytes instead of copying them:
- * pending_finish() encodes a response at once, before the group can change. The
- * arena then holds only the arrays, and what a group holds is bounded by
- * GROUP_MAX_BYTES and group.max.size.
- */
-
-/* Close the connection of a waiting request whose answer does not fit its arena
- * (as Kafka closes a connection it cannot answer). */
-static void pending_refuse(struct pending *pd, const char *why)
-{
-    struct request rq = {.c = pd->c, .pd = pd, .version = pd->api_version};
-    rq.hdr.api_key = pd->api_key;
-    request_refuse(&rq, why);
-}
-
-static void join_reply(struct pending *pd, struct group *g, struct member *m, int16_t err)
-{
-    struct kafka_join_group_resp *r = arena_alloc(&pd->arena, sizeof *r);
-    if (!r) {
-        pending_refuse(pd, "the JoinGroup response would pass its memory limit");
-        return;
-    }
-    kafka_init(&kafka_join_group_resp_desc, r);
-    r->error_code = err;
-    if (!err && g) {
-        r->generation_id = g->generation;
-        r->protocol_name = kstr_from(g->protocol ? g->protocol : "");
-        r->leader = kstr_from(g->leader ? g->leader : "");
-    }
-    if (m)
-        r->member_id = kstr_from(m->id);
-    if (!err && g && m && g->leader && !strcmp(g->leader, m->id)) {
-        r->members = arena_calloc(&pd->arena, (size_t)g->nmembers + 1, sizeof *r->members);
-        if (!r->members) {
-            pending_refuse(pd, "the JoinGroup response would pass its memory limit");
-            return;
-        }
-        for (struct member *x = g->members; x; x = x->next) {
-            const struct protocol *p = member_protocol(x, g->protocol);
-            struct kafka_join_group_resp_member *o = &r->members[r->n_members++];
-            o->member_id = kstr_from(x->id);
-            o->group_instance_id = x->instance_id ? kstr_from(x->instance_id) : KSTR_NULL;
-            o->metadata = p ? (struct kbytes){p->meta, p->len} : (struct kbytes){NULL, 0};
-        }
-    }
-    pd->resp = r;
-    pending_finish(pd);
-}
-
-static void sync_reply(struct pending *pd, const struct member *m, int16_t err)
-{
-    struct kafka_sync_group_resp *r = arena_alloc(&pd->arena, sizeof *r);
-    if (!r) {
-        pending_refuse(pd, "the SyncGroup response would pass its memory limit");
-        return;
-    }
-    kafka_init(&kafka_sync_group_resp_desc, r);
-    r->error_code = err;
-    if (!err && m && m->assignment_len > 0)
-        r->assignment = (struct kbytes){m->assignment, m->assignment_len};
-    pd->resp = r;
-    pending_finish(pd);
-}
-
 /* ---- membership ---- */
 
-static void member_free(struct member *m)
+static void member_free(struct groups *gs, struct member *m)
 {
-    if (m->join_pd)
-        join_reply(m->join_pd, NULL, NULL, KAFKA_UNKNOWN_MEMBER_ID);
-    if (m->sync_pd)
-        sync_reply(m->sync_pd, NULL, KAFKA_UNKNOWN_MEMBER_ID);
+    if (m->join_wait)
+        gs->ops->join_done(m->join_wait, NULL, NULL, KAFKA_UNKNOWN_MEMBER_ID);
+    if (m->sync_wait)
+        gs->ops->sync_done(m->sync_wait, NULL, KAFKA_UNKNOWN_MEMBER_ID);
     protocols_free(m);
     free(m->id);
     free(m->instance_id);
@@ -243,9 +181,10 @@ static void member_free(struct member *m)
     free(m);
 }
 
-static void prepare_rebalance(struct broker *b, struct group *g, const char *why);
+static void prepare_rebalance(struct groups *gs, struct group *g, const char *why, int64_t now);
 
-static void member_remove(struct broker *b, struct group *g, struct member *m, const char *why)
+static void member_remove(struct groups *gs, struct group *g, struct member *m, const char *why,
+                          int64_t now)
 {
     for (struct member **pp = &g->members; *pp; pp = &(*pp)->next)
         if (*pp == m) {
@@ -258,27 +197,27 @@ static void member_remove(struct broker *b, struct group *g, struct member *m, c
         free(g->leader);
         g->leader = NULL;
     }
-    member_free(m);
+    member_free(gs, m);
     if (g->state == STABLE || g->state == COMPLETING || g->state == PREPARING)
-        prepare_rebalance(b, g, why);
+        prepare_rebalance(gs, g, why, now);
 }
 
-static void prepare_rebalance(struct broker *b, struct group *g, const char *why)
+static void prepare_rebalance(struct groups *gs, struct group *g, const char *why, int64_t now)
 {
     /* members waiting in SyncGroup must rejoin */
     for (struct member *m = g->members; m; m = m->next)
-        if (m->sync_pd) {
-            sync_reply(m->sync_pd, NULL, KAFKA_REBALANCE_IN_PROGRESS);
-            m->sync_pd = NULL;
+        if (m->sync_wait) {
+            void *w = m->sync_wait;
+            m->sync_wait = NULL;
+            gs->ops->sync_done(w, NULL, KAFKA_REBALANCE_IN_PROGRESS);
         }
-    int64_t now = clock_wall_ms();
     if (g->state != PREPARING) {
         int32_t max = 0;
         for (struct member *m = g->members; m; m = m->next)
             if (m->rebalance_ms > max)
                 max = m->rebalance_ms;
         g->join_deadline_ms = now + max;
-        g->join_not_before_ms = g->state == EMPTY ? now + b->cfg->group_initial_delay_ms : 0;
+        g->join_not_before_ms = g->state == EMPTY ? now + gs->cfg->group_initial_delay_ms : 0;
         log_info("brook.group", "group %s: preparing rebalance (%s)", g->id, why);
     }
     g->state = PREPARING;
@@ -316,18 +255,18 @@ static const char *choose_protocol(struct group *g)
 }
 
 /* End the join phase if everyone is in (or time is up). */
-static void maybe_complete_join(struct broker *b, struct group *g, int64_t now)
+static void maybe_complete_join(struct groups *gs, struct group *g, int64_t now)
 {
     if (g->state != PREPARING || now < g->join_not_before_ms)
         return;
     bool all = true;
     for (struct member *m = g->members; m; m = m->next)
-        all = all && m->join_pd;
+        all = all && m->join_wait;
     if (!all && now < g->join_deadline_ms)
         return;
     for (struct member *m = g->members, *next; m; m = next) { /* time is up for these */
         next = m->next;
-        if (!m->join_pd) {
+        if (!m->join_wait) {
             for (struct member **pp = &g->members; *pp; pp = &(*pp)->next)
                 if (*pp == m) {
                     *pp = m->next;
@@ -336,7 +275,7 @@ static void maybe_complete_join(struct broker *b, struct group *g, int64_t now)
             g->nmembers--;
             log_info("brook.group", "group %s: member %s removed (did not rejoin in time)", g->id,
                      m->id);
-            member_free(m);
+            member_free(gs, m);
         }
     }
     g->generation++;
@@ -359,14 +298,14 @@ static void maybe_complete_join(struct broker *b, struct group *g, int64_t now)
     log_info("brook.group", "group %s: generation %d with %d members, protocol %s, leader %s",
              g->id, g->generation, g->nmembers, g->protocol ? g->protocol : "-", g->leader);
     for (struct member *m = g->members; m; m = m->next) {
-        struct pending *pd = m->join_pd;
-        m->join_pd = NULL;
+        void *w = m->join_wait;
+        m->join_wait = NULL;
         m->last_seen_ms = now;
-        join_reply(pd, g, m, KAFKA_NONE);
+        gs->ops->join_done(w, g, m, KAFKA_NONE);
     }
 }
 
-struct group *group_new(struct broker *b, struct kstr id)
+struct group *group_new(struct groups *gs, struct kstr id)
 {
     struct group *g = calloc(1, sizeof *g);
     if (!g)
@@ -374,22 +313,22 @@ struct group *group_new(struct broker *b, struct kstr id)
     g->id = kdup(id);
     g->state = EMPTY;
     hmap_init(&g->offsets);
-    if (hmap_put(&b->groups->by_id, g->id, strlen(g->id), g))
+    if (hmap_put(&gs->by_id, g->id, strlen(g->id), g))
         abort();
-    g->next = b->groups->list;
+    g->next = gs->list;
     if (g->next)
         g->next->prev = g;
-    b->groups->list = g;
+    gs->list = g;
     return g;
 }
 
-static void group_free(struct broker *b, struct group *g)
+static void group_free(struct groups *gs, struct group *g)
 {
-    offsets_release(b, g);
+    offsets_release(gs, g);
     while (g->members) {
         struct member *m = g->members;
         g->members = m->next;
-        member_free(m);
+        member_free(gs, m);
     }
     free(g->id);
     free(g->protocol_type);
@@ -399,22 +338,27 @@ static void group_free(struct broker *b, struct group *g)
 }
 
 /* Take g out of the list and the map (not freed). */
-static void group_unlink(struct broker *b, struct group *g)
+static void group_unlink(struct groups *gs, struct group *g)
 {
     if (g->prev)
         g->prev->next = g->next;
     else
-        b->groups->list = g->next;
+        gs->list = g->next;
     if (g->next)
         g->next->prev = g->prev;
-    hmap_del(&b->groups->by_id, g->id, strlen(g->id));
+    hmap_del(&gs->by_id, g->id, strlen(g->id));
 }
 
-void group_drop(struct broker *b, struct group *g)
+void group_forget(struct groups *gs, struct group *g)
 {
-    group_unlink(b, g);
+    group_unlink(gs, g);
+    group_free(gs, g);
+}
+
+void group_drop(struct groups *gs, struct group *g)
+{
     log_info("brook.group", "group %s removed: no members and no committed offsets", g->id);
-    group_free(b, g);
+    group_forget(gs, g);
 }
 
 /* ---- JoinGroup ---- */
@@ -429,73 +373,62 @@ static size_t member_bytes(const struct member *m)
 }
 
 /* What a JoinGroup would make its member hold (the id not yet chosen: 300 bytes). */
-static size_t join_bytes(const struct kafka_join_group_req *req)
+static size_t join_bytes(const struct group_join *j)
 {
-    size_t n = 300 + (req->group_instance_id.len > 0 ? (size_t)req->group_instance_id.len : 0);
-    for (int32_t i = 0; i < req->n_protocols; i++)
-        n += (size_t)(req->protocols[i].name.len > 0 ? req->protocols[i].name.len : 0) +
-             (size_t)(req->protocols[i].metadata.len > 0 ? req->protocols[i].metadata.len : 0);
+    size_t n = 300 + (j->instance_id.len > 0 ? (size_t)j->instance_id.len : 0);
+    for (int32_t i = 0; i < j->nprotocols; i++)
+        n += (size_t)(j->protocols[i].name.len > 0 ? j->protocols[i].name.len : 0) +
+             (size_t)(j->protocols[i].metadata.len > 0 ? j->protocols[i].metadata.len : 0);
     return n;
 }
 
 /* Whether the group can take this join within GROUP_MAX_BYTES (a rejoining member
  * counts with what it sends now, not with what it had). */
-static bool join_fits(const struct group *g, const struct kafka_join_group_req *req)
+static bool join_fits(const struct group *g, const struct group_join *j)
 {
-    size_t total = join_bytes(req);
+    size_t total = join_bytes(j);
     for (const struct member *m = g ? g->members : NULL; m && total <= GROUP_MAX_BYTES; m = m->next)
-        if (!kstr_eq(req->member_id, m->id))
+        if (!kstr_eq(j->member_id, m->id))
             total += member_bytes(m);
     return total <= GROUP_MAX_BYTES;
 }
 
-static int16_t join_check(struct broker *b, struct group *g, const struct kafka_join_group_req *req)
+static int16_t join_check(struct groups *gs, struct group *g, const struct group_join *j)
 {
-    if (!group_id_valid(req->group_id))
+    if (!group_id_valid(j->group_id))
         return KAFKA_INVALID_GROUP_ID;
-    if (!join_fits(g, req)) {
+    if (!join_fits(g, j)) {
         log_warn_every("brook.group",
                        "JoinGroup refused: group %.*s would hold more than %u bytes "
                        "of member ids and protocol metadata",
-                       (int)(req->group_id.len < 255 ? req->group_id.len : 255), req->group_id.p,
+                       (int)(j->group_id.len < 255 ? j->group_id.len : 255), j->group_id.p,
                        GROUP_MAX_BYTES);
         return KAFKA_GROUP_MAX_SIZE_REACHED;
     }
-    if (!g && groups_full(b)) {
+    if (!g && groups_full(gs)) {
         log_warn_every("brook.group", "group %.*s not created: brook.groups.max (%lld) reached",
-                       (int)(req->group_id.len < 255 ? req->group_id.len : 255), req->group_id.p,
-                       (long long)b->cfg->groups_max);
+                       (int)(j->group_id.len < 255 ? j->group_id.len : 255), j->group_id.p,
+                       (long long)gs->cfg->groups_max);
         return KAFKA_GROUP_MAX_SIZE_REACHED;
     }
-    if (req->session_timeout_ms < b->cfg->group_min_session_ms ||
-        req->session_timeout_ms > b->cfg->group_max_session_ms)
+    if (j->session_ms < gs->cfg->group_min_session_ms ||
+        j->session_ms > gs->cfg->group_max_session_ms)
         return KAFKA_INVALID_SESSION_TIMEOUT;
-    if (req->n_protocols <= 0 || req->protocol_type.len <= 0)
+    if (j->nprotocols <= 0 || j->protocol_type.len <= 0)
         return KAFKA_INCONSISTENT_GROUP_PROTOCOL;
     if (!g || !g->members)
         return KAFKA_NONE;
-    if (!kstr_eq(req->protocol_type, g->protocol_type))
+    if (!kstr_eq(j->protocol_type, g->protocol_type))
         return KAFKA_INCONSISTENT_GROUP_PROTOCOL;
-    for (int32_t i = 0; i < req->n_protocols; i++) { /* one protocol in common with all */
+    for (int32_t i = 0; i < j->nprotocols; i++) { /* one protocol in common with all */
         bool all = true;
         for (struct member *m = g->members; m && all; m = m->next)
-            if (!kstr_eq(req->member_id, m->id))
-                all = supports_k(m, req->protocols[i].name);
+            if (!kstr_eq(j->member_id, m->id))
+                all = supports_k(m, j->protocols[i].name);
         if (all)
             return KAFKA_NONE;
     }
     return KAFKA_INCONSISTENT_GROUP_PROTOCOL;
-}
-
-/* The client's address without the port, for DescribeGroups. */
-static char *peer_host(const struct conn *c)
-{
-    char buf[sizeof c->peer + 1];
-    snprintf(buf, sizeof buf, "/%s", c->peer);
-    char *colon = strrchr(buf, ':');
-    if (colon)
-        *colon = 0;
-    return xstrdup(buf);
 }
 
 /* Remember an id handed out with MEMBER_ID_REQUIRED (a member that may join). */
@@ -504,6 +437,7 @@ struct pending_id {
     int64_t until_ms;
     struct pending_id *next;
 };
+
 static bool take_pending_id(struct groups *gs, struct kstr id)
 {
     for (struct pending_id **pp = &gs->pending_ids; *pp; pp = &(*pp)->next)
@@ -518,535 +452,260 @@ static bool take_pending_id(struct groups *gs, struct kstr id)
     return false;
 }
 
-void handle_join_group(struct request *rq)
+static const char *give_pending_id(struct groups *gs, const struct group_join *j, int64_t now)
 {
-    struct broker *b = rq->c->b;
-    struct pending *pd = rq->pd;
-    struct kafka_join_group_req *req = rq->body;
-    struct group *g = group_find(b, req->group_id);
-    if (req->n_protocols > GROUP_MAX_PROTOCOLS) { /* Kafka has no error for it */
-        request_refuse(rq, "JoinGroup names more than 64 protocols");
-        return;
-    }
-    int16_t err = join_check(b, g, req);
-    bool fresh = req->member_id.len <= 0;
-    int64_t now = clock_wall_ms();
+    struct pending_id *x = calloc(1, sizeof *x);
+    if (!x)
+        abort();
+    x->id = new_member_id(j->client_id);
+    x->until_ms = now + j->session_ms;
+    x->next = gs->pending_ids;
+    gs->pending_ids = x;
+    gs->npending_ids++;
+    return x->id;
+}
+
+/* The member a JoinGroup names: its own, a static member coming back, or NULL
+ * (a new one); *err when the id is neither known nor handed out. */
+static struct member *join_member(struct groups *gs, struct group *g, const struct group_join *j,
+                                  int16_t *err)
+{
     struct member *m = NULL;
-    if (!err && !fresh) {
-        m = g ? member_find(g, req->member_id) : NULL;
-        if (!m && !take_pending_id(b->groups, req->member_id))
-            err = KAFKA_UNKNOWN_MEMBER_ID;
+    if (j->member_id.len > 0) {
+        m = g ? member_find(g, j->member_id) : NULL;
+        if (!m && !take_pending_id(gs, j->member_id))
+            *err = KAFKA_UNKNOWN_MEMBER_ID;
+    } else if (g) {
+        m = member_by_instance(g, j->instance_id);
     }
-    if (!err && fresh && g)
-        m = member_by_instance(g, req->group_instance_id);
-    /* KIP-394: hand out an id and let the client join with it; past PENDING_IDS_MAX
-     * ids waiting, the member joins at once, as before v4 (the list stays bounded) */
-    if (!err && fresh && !m && rq->version >= 4 && kstr_is_null(req->group_instance_id) &&
-        b->groups->npending_ids < PENDING_IDS_MAX) {
-        struct pending_id *x = calloc(1, sizeof *x);
-        if (!x)
-            abort();
-        x->id = new_member_id(rq->hdr.client_id);
-        x->until_ms = now + req->session_timeout_ms;
-        x->next = b->groups->pending_ids;
-        b->groups->pending_ids = x;
-        b->groups->npending_ids++;
-        struct kafka_join_group_resp *r = response_new(rq);
-        if (!r) {
-            request_refuse(rq, "the JoinGroup response would pass its memory limit");
-            return;
-        }
-        r->error_code = KAFKA_MEMBER_ID_REQUIRED;
-        r->member_id = kstr_from(x->id);
-        request_respond(rq, r);
-        return;
-    }
-    if (!err && !m && g && g->nmembers >= b->cfg->group_max_size)
-        err = KAFKA_GROUP_MAX_SIZE_REACHED;
-    if (err) {
-        struct kafka_join_group_resp *r = response_new(rq);
-        if (!r) {
-            request_refuse(rq, "the JoinGroup response would pass its memory limit");
-            return;
-        }
-        r->error_code = err;
-        r->member_id = req->member_id; /* encoded before the request is freed */
-        request_respond(rq, r);
-        return;
-    }
-    if (!g)
-        g = group_new(b, req->group_id);
-    bool is_new = !m;
-    if (is_new) {
+    return m;
+}
+
+/* Add a member to g, or give a returning static member a new id. */
+static struct member *join_admit(struct group *g, struct member *m, const struct group_join *j)
+{
+    if (!m) {
         m = calloc(1, sizeof *m);
         if (!m)
             abort();
-        m->id = fresh ? new_member_id(rq->hdr.client_id) : kdup(req->member_id);
-        m->instance_id = kstr_is_null(req->group_instance_id) ? NULL : kdup(req->group_instance_id);
+        m->id = j->member_id.len <= 0 ? new_member_id(j->client_id) : kdup(j->member_id);
+        m->instance_id = kstr_is_null(j->instance_id) ? NULL : kdup(j->instance_id);
         m->next = g->members;
         g->members = m;
         g->nmembers++;
         log_info("brook.group", "group %s: member %s joined", g->id, m->id);
-    } else if (fresh) { /* a static member came back: it gets a new member id */
+    } else if (j->member_id.len <= 0) { /* a static member came back: a new member id */
         free(m->id);
-        m->id = new_member_id(rq->hdr.client_id);
+        m->id = new_member_id(j->client_id);
     }
-    bool unchanged = !is_new && same_protocols(m, req);
+    return m;
+}
+
+int16_t group_join(struct groups *gs, const struct group_join *j, void *waiter, int64_t now,
+                   const char **id)
+{
+    struct group *g = group_find(gs, j->group_id);
+    int16_t err = join_check(gs, g, j);
+    bool fresh = j->member_id.len <= 0;
+    struct member *m = err ? NULL : join_member(gs, g, j, &err);
+    /* KIP-394: hand out an id and let the client join with it; past PENDING_IDS_MAX
+     * ids waiting, the member joins at once, as before v4 (the list stays bounded) */
+    if (!err && fresh && !m && j->id_required && kstr_is_null(j->instance_id) &&
+        gs->npending_ids < PENDING_IDS_MAX) {
+        *id = give_pending_id(gs, j, now);
+        return KAFKA_MEMBER_ID_REQUIRED;
+    }
+    if (!err && !m && g && g->nmembers >= gs->cfg->group_max_size)
+        err = KAFKA_GROUP_MAX_SIZE_REACHED;
+    if (err)
+        return err;
+    if (!g)
+        g = group_new(gs, j->group_id);
+    bool is_new = !m;
+    m = join_admit(g, m, j);
+    bool unchanged = !is_new && same_protocols(m, j);
     if (!unchanged)
-        set_protocols(m, req);
+        set_protocols(m, j);
     free(m->client_id);
     free(m->client_host);
-    m->client_id = kdup(rq->hdr.client_id);
-    m->client_host = peer_host(rq->c);
-    m->session_ms = req->session_timeout_ms;
-    m->rebalance_ms = rq->version >= 1 ? req->rebalance_timeout_ms : req->session_timeout_ms;
+    m->client_id = kdup(j->client_id);
+    m->client_host = xstrdup(j->client_host);
+    m->session_ms = j->session_ms;
+    m->rebalance_ms = j->rebalance_ms;
     m->last_seen_ms = now;
     if (!g->protocol_type)
-        g->protocol_type = kdup(req->protocol_type);
+        g->protocol_type = kdup(j->protocol_type);
     bool leader = g->leader && !strcmp(g->leader, m->id);
     if (unchanged && !fresh && (g->state == COMPLETING || (g->state == STABLE && !leader))) {
-        join_reply(pd, g, m, KAFKA_NONE); /* nothing changed: the current generation */
-        return;
+        gs->ops->join_done(waiter, g, m, KAFKA_NONE); /* nothing changed: this generation */
+        return KAFKA_NONE;
     }
-    if (m->join_pd) /* a retried JoinGroup replaces the earlier one */
-        join_reply(m->join_pd, NULL, m, KAFKA_REBALANCE_IN_PROGRESS);
-    m->join_pd = pd;
-    prepare_rebalance(b, g, is_new ? "a member joined" : "a member rejoined");
-    maybe_complete_join(b, g, now);
+    if (m->join_wait) { /* a retried JoinGroup replaces the earlier one */
+        void *w = m->join_wait;
+        m->join_wait = NULL;
+        gs->ops->join_done(w, NULL, m, KAFKA_REBALANCE_IN_PROGRESS);
+    }
+    m->join_wait = waiter;
+    prepare_rebalance(gs, g, is_new ? "a member joined" : "a member rejoined", now);
+    maybe_complete_join(gs, g, now);
+    return KAFKA_NONE;
 }
 
 /* ---- SyncGroup, Heartbeat, LeaveGroup ---- */
 
 /* The member a group request names, checking group, member and generation. */
-static struct member *check_member(struct broker *b, struct kstr group, struct kstr member,
-                                   int32_t generation, struct group **gp, int16_t *err)
+static struct member *check_member(struct groups *gs, struct kstr group, struct kstr member,
+                                   int32_t generation, int64_t now, struct group **gp, int16_t *err)
 {
-    struct group *g = group_find(b, group);
+    struct group *g = group_find(gs, group);
     struct member *m = g ? member_find(g, member) : NULL;
     *gp = g;
     *err = !m                            ? KAFKA_UNKNOWN_MEMBER_ID
            : generation != g->generation ? KAFKA_ILLEGAL_GENERATION
                                          : KAFKA_NONE;
     if (m)
-        m->last_seen_ms = clock_wall_ms();
+        m->last_seen_ms = now;
     return *err ? NULL : m;
 }
 
-void handle_sync_group(struct request *rq)
+/* The leader's assignments make the generation Stable and answer every waiter. */
+static void sync_complete(struct groups *gs, struct group *g, const struct group_sync *s)
 {
-    struct broker *b = rq->c->b;
-    struct kafka_sync_group_req *req = rq->body;
-    struct group *g;
-    int16_t err;
-    struct member *m = check_member(b, req->group_id, req->member_id, req->generation_id, &g, &err);
-    if (!err && g->state == PREPARING)
-        err = KAFKA_REBALANCE_IN_PROGRESS;
-    if (err) {
-        sync_reply(rq->pd, NULL, err);
-        return;
-    }
-    if (g->state == STABLE) {
-        sync_reply(rq->pd, m, KAFKA_NONE);
-        return;
-    }
-    if (m->sync_pd)
-        sync_reply(m->sync_pd, NULL, KAFKA_REBALANCE_IN_PROGRESS);
-    m->sync_pd = rq->pd;
-    if (strcmp(g->leader, m->id))
-        return; /* a follower waits for the leader's assignments */
-    size_t total = 0;
-    for (int32_t i = 0; i < req->n_assignments; i++)
-        total +=
-            (size_t)(req->assignments[i].assignment.len > 0 ? req->assignments[i].assignment.len
-                                                            : 0);
-    if (total > GROUP_MAX_BYTES) { /* Kafka has no error for it: the leader is refused */
-        m->sync_pd = NULL;
-        request_refuse(rq, "SyncGroup assignments pass 16 MiB");
-        return;
-    }
     for (struct member *x = g->members; x; x = x->next) {
         free(x->assignment);
         x->assignment = NULL;
         x->assignment_len = 0;
     }
-    for (int32_t i = 0; i < req->n_assignments; i++) {
-        struct member *x = member_find(g, req->assignments[i].member_id);
-        int32_t len = req->assignments[i].assignment.len;
+    for (int32_t i = 0; i < s->nassignments; i++) {
+        struct member *x = member_find(g, s->assignments[i].member_id);
+        int32_t len = s->assignments[i].assignment.len;
         if (!x || len <= 0)
             continue;
         free(x->assignment);
-        x->assignment = xmemdup(req->assignments[i].assignment.p, (size_t)len);
+        x->assignment = xmemdup(s->assignments[i].assignment.p, (size_t)len);
         x->assignment_len = len;
     }
     g->state = STABLE;
     log_info("brook.group", "group %s: generation %d is stable", g->id, g->generation);
     for (struct member *x = g->members; x; x = x->next)
-        if (x->sync_pd) {
-            struct pending *pd = x->sync_pd;
-            x->sync_pd = NULL;
-            sync_reply(pd, x, KAFKA_NONE);
+        if (x->sync_wait) {
+            void *w = x->sync_wait;
+            x->sync_wait = NULL;
+            gs->ops->sync_done(w, x, KAFKA_NONE);
         }
 }
 
-void handle_heartbeat(struct request *rq)
+int group_sync(struct groups *gs, const struct group_sync *s, void *waiter, int64_t now)
 {
-    struct broker *b = rq->c->b;
-    struct kafka_heartbeat_req *req = rq->body;
-    struct kafka_heartbeat_resp *r = response_new(rq);
     struct group *g;
-    (void)check_member(b, req->group_id, req->member_id, req->generation_id, &g, &r->error_code);
-    if (!r->error_code && g->state == PREPARING)
-        r->error_code = KAFKA_REBALANCE_IN_PROGRESS;
-    request_respond(rq, r);
+    int16_t err;
+    struct member *m = check_member(gs, s->group_id, s->member_id, s->generation, now, &g, &err);
+    if (!err && g->state == PREPARING)
+        err = KAFKA_REBALANCE_IN_PROGRESS;
+    if (err) {
+        gs->ops->sync_done(waiter, NULL, err);
+        return 0;
+    }
+    if (g->state == STABLE) {
+        gs->ops->sync_done(waiter, m, KAFKA_NONE);
+        return 0;
+    }
+    if (m->sync_wait) {
+        void *w = m->sync_wait;
+        m->sync_wait = NULL;
+        gs->ops->sync_done(w, NULL, KAFKA_REBALANCE_IN_PROGRESS);
+    }
+    if (strcmp(g->leader, m->id)) {
+        m->sync_wait = waiter;
+        return 0; /* a follower waits for the leader's assignments */
+    }
+    size_t total = 0;
+    for (int32_t i = 0; i < s->nassignments; i++)
+        total +=
+            (size_t)(s->assignments[i].assignment.len > 0 ? s->assignments[i].assignment.len : 0);
+    if (total > GROUP_MAX_BYTES)
+        return -EMSGSIZE;
+    m->sync_wait = waiter;
+    sync_complete(gs, g, s);
+    return 0;
 }
 
-static int16_t leave_one(struct broker *b, struct group *g, struct kstr member, struct kstr inst)
+int16_t group_heartbeat(struct groups *gs, struct kstr group_id, struct kstr member_id,
+                        int32_t generation, int64_t now)
 {
+    struct group *g;
+    int16_t err;
+    (void)check_member(gs, group_id, member_id, generation, now, &g, &err);
+    if (!err && g->state == PREPARING)
+        err = KAFKA_REBALANCE_IN_PROGRESS;
+    return err;
+}
+
+int16_t group_leave(struct groups *gs, struct kstr group_id, struct kstr member_id,
+                    struct kstr instance_id, int64_t now)
+{
+    struct group *g = group_find(gs, group_id);
     struct member *m =
-        g ? (member.len > 0 ? member_find(g, member) : member_by_instance(g, inst)) : NULL;
+        g ? (member_id.len > 0 ? member_find(g, member_id) : member_by_instance(g, instance_id))
+          : NULL;
     if (!m)
         return KAFKA_UNKNOWN_MEMBER_ID;
-    member_remove(b, g, m, "LeaveGroup");
-    maybe_complete_join(b, g, clock_wall_ms());
+    member_remove(gs, g, m, "LeaveGroup", now);
+    maybe_complete_join(gs, g, now);
     return KAFKA_NONE;
 }
 
-void handle_leave_group(struct request *rq)
-{
-    struct broker *b = rq->c->b;
-    struct pending *pd = rq->pd;
-    struct kafka_leave_group_req *req = rq->body;
-    struct kafka_leave_group_resp *r = response_new(rq);
-    struct group *g = group_find(b, req->group_id);
-    if (!r) {
-        request_refuse(rq, "the LeaveGroup response would pass its memory limit");
-        return;
-    }
-    if (rq->version < 3) {
-        r->error_code = leave_one(b, g, req->member_id, KSTR_NULL);
-    } else {
-        r->members = arena_calloc(&pd->arena, (size_t)req->n_members + 1, sizeof *r->members);
-        if (!r->members) {
-            request_refuse(rq, "the LeaveGroup response would pass its memory limit");
-            return;
-        }
-        r->n_members = req->n_members;
-        for (int32_t i = 0; i < req->n_members; i++) {
-            struct kafka_leave_group_resp_member *o = &r->members[i];
-            /* the request's strings: the response is encoded before it is freed */
-            o->member_id = req->members[i].member_id;
-            o->group_instance_id = req->members[i].group_instance_id;
-            o->error_code =
-                leave_one(b, g, req->members[i].member_id, req->members[i].group_instance_id);
-        }
-    }
-    request_respond(rq, r);
-}
+/* ---- timers, start and end ---- */
 
-/* ---- timers ---- */
-
-void groups_tick(struct broker *b, int64_t now)
+static void pending_ids_expire(struct groups *gs, int64_t now)
 {
-    if (!b->groups)
-        return;
-    for (struct pending_id **pp = &b->groups->pending_ids; *pp;) {
+    for (struct pending_id **pp = &gs->pending_ids; *pp;) {
         if ((*pp)->until_ms < now) {
             struct pending_id *x = *pp;
             *pp = x->next;
             free(x->id);
             free(x);
-            b->groups->npending_ids--;
+            gs->npending_ids--;
         } else {
             pp = &(*pp)->next;
         }
     }
-    if (now >= b->groups->next_expiry_ms) {
-        offsets_expire(b, now);
-        b->groups->next_expiry_ms = now + b->cfg->offsets_check_ms;
-    }
-    for (struct group *g = b->groups->list; g; g = g->next) {
+}
+
+void groups_expire_members(struct groups *gs, int64_t now)
+{
+    pending_ids_expire(gs, now);
+    for (struct group *g = gs->list; g; g = g->next) {
         for (struct member *m = g->members, *next; m; m = next) {
             next = m->next;
-            if (!m->join_pd && !m->sync_pd && now - m->last_seen_ms > m->session_ms)
-                member_remove(b, g, m, "session timeout");
+            if (!m->join_wait && !m->sync_wait && now - m->last_seen_ms > m->session_ms)
+                member_remove(gs, g, m, "session timeout", now);
         }
-        maybe_complete_join(b, g, now);
+        maybe_complete_join(gs, g, now);
     }
 }
 
-/* ---- FindCoordinator, ListGroups, DescribeGroups, DeleteGroups ---- */
-
-void handle_find_coordinator(struct request *rq)
+void groups_init(struct groups *gs, const struct broker_config *cfg, const struct group_ops *ops)
 {
-    struct broker *b = rq->c->b;
-    struct kafka_find_coordinator_req *req = rq->body;
-    struct kafka_find_coordinator_resp *r = response_new(rq);
-    const char *host;
-    int port;
-    broker_advertised(b, &host, &port);
-    if (req->key_type != 0) {
-        r->error_code = KAFKA_COORDINATOR_NOT_AVAILABLE; /* no transaction coordinator */
-        r->error_message = KSTR("brook has no transactions");
-        r->node_id = -1;
-        r->host = KSTR("");
-        r->port = -1;
-    } else {
-        r->node_id = b->cfg->node_id;
-        r->host = kstr_from(host);
-        r->port = port;
-        r->error_message = KSTR_NULL;
-    }
-    request_respond(rq, r);
+    memset(gs, 0, sizeof *gs);
+    gs->cfg = cfg;
+    gs->ops = ops;
+    hmap_init(&gs->by_id);
 }
 
-void handle_list_groups(struct request *rq)
+void groups_release(struct groups *gs)
 {
-    struct broker *b = rq->c->b;
-    struct pending *pd = rq->pd;
-    struct kafka_list_groups_resp *r = response_new(rq);
-    size_t n = b->groups->by_id.n, bytes = 0;
-    if (r)
-        r->groups = arena_calloc(&pd->arena, n + 1, sizeof *r->groups);
-    for (struct group *g = b->groups->list; r && r->groups && g; g = g->next) {
-        const char *type = g->protocol_type ? g->protocol_type : "";
-        r->groups[r->n_groups++] =
-            (struct kafka_list_groups_resp_group){kstr_from(g->id), kstr_from(type)};
-        bytes += 8 + strlen(g->id) + strlen(type);
+    while (gs->list) {
+        struct group *g = gs->list;
+        gs->list = g->next;
+        group_free(gs, g);
     }
-    if (!r || !r->groups || bytes > GROUP_RESPONSE_MAX_BYTES) {
-        request_refuse(rq, "the ListGroups response would pass 96 MiB");
-        return;
-    }
-    request_respond(rq, r);
-}
-
-/* Response bytes a DescribeGroups entry for g takes at most (up to a bit more than
- * limit: counting stops there). */
-static size_t describe_bytes(const struct group *g, size_t limit)
-{
-    size_t n = 64 + strlen(g->id);
-    if (g->protocol_type)
-        n += strlen(g->protocol_type);
-    if (g->protocol)
-        n += strlen(g->protocol);
-    for (const struct member *m = g->members; m && n <= limit; m = m->next) {
-        const struct protocol *p = member_protocol(m, g->protocol);
-        n += 32 + strlen(m->id) + (m->instance_id ? strlen(m->instance_id) : 0) +
-             strlen(m->client_id ? m->client_id : "") +
-             strlen(m->client_host ? m->client_host : "") + (p ? (size_t)p->len : 0) +
-             (size_t)(g->state == STABLE && m->assignment_len > 0 ? m->assignment_len : 0);
-    }
-    return n;
-}
-
-static int describe_one(struct pending *pd, struct group *g, struct kstr id,
-                        struct kafka_describe_groups_resp_group *o)
-{
-    kafka_init(&kafka_describe_groups_resp_group_desc, o);
-    o->group_id = id; /* the request's: encoded before it is freed */
-    if (!g) {
-        o->group_state = KSTR("Dead");
-        o->protocol_type = o->protocol_data = KSTR("");
-        return 0;
-    }
-    o->group_state = kstr_from(group_state_names[g->state]);
-    o->protocol_type = kstr_from(g->protocol_type ? g->protocol_type : "");
-    o->protocol_data = kstr_from(g->protocol ? g->protocol : "");
-    o->members = arena_calloc(&pd->arena, (size_t)g->nmembers + 1, sizeof *o->members);
-    if (!o->members)
-        return -ENOMEM;
-    for (struct member *m = g->members; m; m = m->next) {
-        struct kafka_describe_groups_resp_member *x = &o->members[o->n_members++];
-        const struct protocol *p = member_protocol(m, g->protocol);
-        x->member_id = kstr_from(m->id);
-        x->group_instance_id = m->instance_id ? kstr_from(m->instance_id) : KSTR_NULL;
-        x->client_id = kstr_from(m->client_id ? m->client_id : "");
-        x->client_host = kstr_from(m->client_host ? m->client_host : "");
-        if (p)
-            x->member_metadata = (struct kbytes){p->meta, p->len};
-        if (g->state == STABLE && m->assignment_len > 0)
-            x->member_assignment = (struct kbytes){m->assignment, m->assignment_len};
-    }
-    return 0;
-}
-
-void handle_describe_groups(struct request *rq)
-{
-    struct broker *b = rq->c->b;
-    struct pending *pd = rq->pd;
-    struct kafka_describe_groups_req *req = rq->body;
-    struct kafka_describe_groups_resp *r = response_new(rq);
-    size_t bytes = 0;
-    int rc = 0;
-    /* size first: naming one large group many times multiplies it */
-    for (int32_t i = 0; i < req->n_groups && bytes <= GROUP_RESPONSE_MAX_BYTES; i++) {
-        struct group *g = group_find(b, req->groups[i]);
-        bytes += g ? describe_bytes(g, GROUP_RESPONSE_MAX_BYTES) : 64;
-        bytes += req->groups[i].len > 0 ? (size_t)req->groups[i].len : 0;
-    }
-    if (r && bytes <= GROUP_RESPONSE_MAX_BYTES)
-        r->groups = arena_calloc(&pd->arena, (size_t)req->n_groups + 1, sizeof *r->groups);
-    if (!r || !r->groups) {
-        request_refuse(rq, "the DescribeGroups response would pass 96 MiB");
-        return;
-    }
-    r->n_groups = req->n_groups;
-    for (int32_t i = 0; i < req->n_groups && !rc; i++)
-        rc = describe_one(pd, group_find(b, req->groups[i]), req->groups[i], &r->groups[i]);
-    if (rc) {
-        request_refuse(rq, "the DescribeGroups response would pass its memory limit");
-        return;
-    }
-    request_respond(rq, r);
-}
-
-/* Forget a group and its offsets (with tombstones so they stay forgotten). */
-static int group_delete(struct broker *b, struct group *g)
-{
-    int rc = offsets_forget_group(b, g);
-    if (rc)
-        return rc;
-    group_unlink(b, g);
-    log_info("brook.group", "group %s deleted", g->id);
-    group_free(b, g);
-    return 0;
-}
-
-void handle_delete_groups(struct request *rq)
-{
-    struct broker *b = rq->c->b;
-    struct pending *pd = rq->pd;
-    struct kafka_delete_groups_req *req = rq->body;
-    struct kafka_delete_groups_resp *r = response_new(rq);
-    if (r)
-        r->results = arena_calloc(&pd->arena, (size_t)req->n_groups_names + 1, sizeof *r->results);
-    if (!r || !r->results) {
-        request_refuse(rq, "the DeleteGroups response would pass its memory limit");
-        return;
-    }
-    r->n_results = req->n_groups_names;
-    for (int32_t i = 0; i < req->n_groups_names; i++) {
-        struct group *g = group_find(b, req->groups_names[i]);
-        struct kafka_delete_groups_resp_result *o = &r->results[i];
-        o->group_id = req->groups_names[i]; /* encoded before the request is freed */
-        if (!g)
-            o->error_code = KAFKA_GROUP_ID_NOT_FOUND;
-        else if (g->members)
-            o->error_code = KAFKA_NON_EMPTY_GROUP;
-        else
-            o->error_code = kafka_error_from(group_delete(b, g));
-    }
-    request_respond(rq, r);
-}
-
-int groups_open(struct broker *b)
-{
-    b->groups = calloc(1, sizeof *b->groups);
-    if (!b->groups)
-        return -ENOMEM;
-    hmap_init(&b->groups->by_id);
-    b->groups->next_expiry_ms = clock_wall_ms() + b->cfg->offsets_check_ms;
-    struct store_topic *t = store_topic_get(b->store, OFFSETS_TOPIC);
-    if (!t) {
-        struct props *cfg = props_new();
-        if (!cfg)
-            return -ENOMEM;
-        props_set(cfg, "cleanup.policy", "compact");
-        props_set(cfg, "segment.bytes", "104857600");
-        int rc = store_topic_create(b->store, OFFSETS_TOPIC, 1, cfg, NULL);
-        props_free(cfg);
-        if (rc)
-            return rc;
-        t = store_topic_get(b->store, OFFSETS_TOPIC);
-        if (!t)
-            return -ENOENT;
-    }
-    b->groups->topic = t;
-    if (store_topic_config(t)->cleanup_policy != CLEANUP_COMPACT) {
-        /* retention would delete committed offsets; never adopt such a topic */
-        log_error("brook.group",
-                  "%s is not compacted (cleanup.policy must be compact): refusing to start "
-                  "(docs/operations.md says how to repair it)",
-                  OFFSETS_TOPIC);
-        groups_close(b);
-        return STORE_EINVALID_CONFIG;
-    }
-    /* groups that have committed offsets exist (Empty) after a restart; those whose
-     * offsets were all forgotten later in the log do not */
-    int rc = offsets_load(b);
-    for (struct group *g = b->groups->list, *next; g; g = next) {
-        next = g->next;
-        if (!g->offsets.n) {
-            group_unlink(b, g);
-            group_free(b, g);
-        }
-    }
-    return rc;
-}
-
-void groups_close(struct broker *b)
-{
-    if (!b->groups)
-        return;
-    while (b->groups->list) {
-        struct group *g = b->groups->list;
-        b->groups->list = g->next;
-        group_free(b, g);
-    }
-    hmap_release(&b->groups->by_id);
-    while (b->groups->pending_ids) {
-        struct pending_id *x = b->groups->pending_ids;
-        b->groups->pending_ids = x->next;
+    hmap_release(&gs->by_id);
+    while (gs->pending_ids) {
+        struct pending_id *x = gs->pending_ids;
+        gs->pending_ids = x->next;
         free(x->id);
         free(x);
     }
-    store_topic_put(b->groups->topic);
-    free(b->groups);
-    b->groups = NULL;
-}
-
-/* ---- read-only views and offset resets, for the console ---- */
-
-static void group_info_fill(const struct group *g, struct group_info *out)
-{
-    *out = (struct group_info){
-        .id = g->id,
-        .state = group_state_names[g->state],
-        .protocol_type = g->protocol_type ? g->protocol_type : "",
-        .protocol = g->protocol ? g->protocol : "",
-        .leader = g->leader ? g->leader : "",
-        .generation = g->generation,
-        .nmembers = g->nmembers,
-    };
-}
-
-void groups_foreach(struct broker *b, groups_group_fn fn, void *arg)
-{
-    struct group_info info;
-    for (struct group *g = b->groups ? b->groups->list : NULL; g; g = g->next) {
-        group_info_fill(g, &info);
-        fn(arg, &info);
-    }
-}
-
-int groups_describe(struct broker *b, const char *id, struct group_info *out, groups_member_fn fn,
-                    void *arg)
-{
-    struct group *g = b->groups ? group_find(b, kstr_from(id)) : NULL;
-    if (!g)
-        return -ENOENT;
-    group_info_fill(g, out);
-    for (const struct member *m = g->members; m && fn; m = m->next) {
-        struct group_member_info mi = {
-            .id = m->id,
-            .instance_id = m->instance_id,
-            .client_id = m->client_id ? m->client_id : "",
-            .client_host = m->client_host ? m->client_host : "",
-            .session_ms = m->session_ms,
-            .assignment = g->state == STABLE ? m->assignment : NULL,
-            .assignment_len = g->state == STABLE ? m->assignment_len : 0,
-        };
-        fn(arg, &mi);
-    }
-    return 0;
+    gs->npending_ids = 0;
 }

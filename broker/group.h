@@ -1,7 +1,15 @@
 /*
- * group.h - what the group coordinator (broker/group.c) and committed offsets
- * (broker/offsets.c) share: the group and member structures, and the few calls
- * one makes into the other. Private to those two files.
+ * group.h - the group coordinator's state machine (broker/group.c), what the
+ * Kafka handlers over it (broker/group_api.c) and committed offsets
+ * (broker/offsets.c) share: the group and member structures, the coordinator's
+ * calls, and the few calls offsets and groups make into each other. Private to
+ * those files and their unit tests.
+ *
+ * The state machine sees no request, connection or arena: a JoinGroup or
+ * SyncGroup that must wait hands it an opaque waiter, and the answer comes back
+ * through struct group_ops, with the group and member borrowed for the length of
+ * the call. Time is always passed in (now_ms, wall clock), so tests drive it with
+ * a clock of their own.
  */
 #ifndef BROOK_BROKER_GROUP_H
 #define BROOK_BROKER_GROUP_H
@@ -47,9 +55,9 @@ struct member {
     int nprotocols;
     uint8_t *assignment;
     int32_t assignment_len;
-    struct pending *join_pd; /* a JoinGroup waiting for the join phase to end */
-    struct pending *sync_pd; /* a SyncGroup waiting for the leader */
-    int64_t last_seen_ms;    /* wall: last heartbeat or request */
+    void *join_wait;      /* a JoinGroup waiting for the join phase to end */
+    void *sync_wait;      /* a SyncGroup waiting for the leader */
+    int64_t last_seen_ms; /* wall: last heartbeat or request */
     struct member *next;
 };
 
@@ -77,7 +85,19 @@ struct committed {
 
 struct pending_id;
 
+/* How the coordinator answers the JoinGroups and SyncGroups it keeps waiting. Each
+ * waiter is answered exactly once; g and m are borrowed for the call only. */
+struct group_ops {
+    /* err NONE: m joined generation g (the leader gets every member's metadata).
+     * Otherwise g is NULL and m (when not NULL) names the member answered. */
+    void (*join_done)(void *waiter, const struct group *g, const struct member *m, int16_t err);
+    /* err NONE: m's assignment; otherwise m is NULL. */
+    void (*sync_done)(void *waiter, const struct member *m, int16_t err);
+};
+
 struct groups {
+    const struct broker_config *cfg; /* group.* limits and delays */
+    const struct group_ops *ops;
     struct group *list;             /* every group, newest first */
     struct hmap by_id;              /* group id -> struct group */
     size_t noffsets;                /* committed offsets, all groups */
@@ -127,24 +147,72 @@ void offset_key_release(struct offset_key *k);
 /* The partition of a key the map holds (its topic is the key as a C string). */
 int32_t offset_key_partition(const void *key, size_t len);
 
-/* group.c */
+/* group.c: the state machine */
+
+/* A JoinGroup as the coordinator sees it; every field is borrowed for the call. */
+struct group_join {
+    struct kstr group_id, member_id, instance_id, protocol_type;
+    struct kstr client_id;   /* prefix of new member ids */
+    const char *client_host; /* for DescribeGroups */
+    int32_t session_ms, rebalance_ms;
+    const struct kafka_join_group_req_protocol *protocols;
+    int32_t nprotocols; /* at most GROUP_MAX_PROTOCOLS (the caller refuses more) */
+    bool id_required;   /* JoinGroup v4+: an unknown member first gets an id (KIP-394) */
+};
+
+/* A SyncGroup; every field is borrowed for the call. */
+struct group_sync {
+    struct kstr group_id, member_id;
+    int32_t generation;
+    const struct kafka_sync_group_req_assignment *assignments; /* the leader's */
+    int32_t nassignments;
+};
+
+/* Start an empty coordinator answering through ops (cfg and ops outlive it). */
+void groups_init(struct groups *gs, const struct broker_config *cfg, const struct group_ops *ops);
+/* Free every group and pending id (waiters are answered UNKNOWN_MEMBER_ID). */
+void groups_release(struct groups *gs);
 /* The group of that id (up to its first NUL, as stored), or NULL. */
-struct group *group_find(struct broker *b, struct kstr id);
+struct group *group_find(struct groups *gs, struct kstr id);
 /* A new Empty group, first in the list. The caller checks groups_full() first,
  * except when reading the offsets back at start. */
-struct group *group_new(struct broker *b, struct kstr id);
+struct group *group_new(struct groups *gs, struct kstr id);
 /* Forget a group that has neither members nor offsets. */
-void group_drop(struct broker *b, struct group *g);
+void group_drop(struct groups *gs, struct group *g);
+/* Take a group out of the coordinator and free it, saying nothing. */
+void group_forget(struct groups *gs, struct group *g);
 /* Whether brook.groups.max groups exist already (a warning says so when true). */
-bool groups_full(struct broker *b);
+bool groups_full(struct groups *gs);
 struct member *member_find(struct group *g, struct kstr id);
+/* m's metadata for the protocol of that name, or NULL. */
+const struct protocol *member_protocol(const struct member *m, const char *name);
+
+/* A JoinGroup. KAFKA_NONE: the waiter is taken and answered through
+ * ops->join_done, perhaps before this returns. Otherwise the error to answer at
+ * once (waiter not taken); with MEMBER_ID_REQUIRED *id is the id handed out,
+ * valid until the next call into the coordinator. */
+int16_t group_join(struct groups *gs, const struct group_join *j, void *waiter, int64_t now_ms,
+                   const char **id);
+/* A SyncGroup. 0: the waiter is taken and answered through ops->sync_done, perhaps
+ * before this returns. -EMSGSIZE: the leader's assignments pass GROUP_MAX_BYTES
+ * (Kafka has no error for it; the waiter is not taken). */
+int group_sync(struct groups *gs, const struct group_sync *s, void *waiter, int64_t now_ms);
+/* A Heartbeat's error code. */
+int16_t group_heartbeat(struct groups *gs, struct kstr group_id, struct kstr member_id,
+                        int32_t generation, int64_t now_ms);
+/* One member leaving, named by member id or else by instance id; its error code. */
+int16_t group_leave(struct groups *gs, struct kstr group_id, struct kstr member_id,
+                    struct kstr instance_id, int64_t now_ms);
+/* The timers: pending ids expire, members past their session timeout are removed,
+ * join phases past their rebalance timeout end. */
+void groups_expire_members(struct groups *gs, int64_t now_ms);
 
 /* offsets.c */
 /* Read __consumer_offsets back into the groups' maps, creating groups. */
 int offsets_load(struct broker *b);
 int offsets_forget_group(struct broker *b, struct group *g);
 /* Free a group's committed offsets (memory only). */
-void offsets_release(struct broker *b, struct group *g);
+void offsets_release(struct groups *gs, struct group *g);
 /* Expire the offsets of Empty groups older than offsets.retention.minutes, writing
  * tombstones; groups left without offsets are dropped. */
 void offsets_expire(struct broker *b, int64_t now);

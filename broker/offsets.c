@@ -164,7 +164,7 @@ static void offset_set(struct broker *b, struct group *g, struct kstr topic, int
 
 int64_t groups_committed(struct broker *b, const char *group, const char *topic, int32_t part)
 {
-    struct group *g = group_find(b, kstr_from(group));
+    struct group *g = group_find(b->groups, kstr_from(group));
     struct committed *c = g ? offset_get(g, topic, strlen(topic), part) : NULL;
     return c ? c->offset : -1;
 }
@@ -188,14 +188,14 @@ static void commit_durable(void *arg, int rc)
 
 static int16_t commit_check(struct broker *b, struct kafka_offset_commit_req *req, bool *create)
 {
-    struct group *g = group_find(b, req->group_id);
+    struct group *g = group_find(b->groups, req->group_id);
     *create = false;
     if (req->group_id.len <= 0 ||
         strnlen(req->group_id.p, (size_t)req->group_id.len) != (size_t)req->group_id.len)
         return KAFKA_INVALID_GROUP_ID; /* empty, or a NUL its key could not keep */
     if (req->generation_id_or_member_epoch < 0 && (!g || g->state == EMPTY)) {
         *create = !g; /* a simple commit, outside any generation */
-        return *create && groups_full(b) ? KAFKA_GROUP_MAX_SIZE_REACHED : KAFKA_NONE;
+        return *create && groups_full(b->groups) ? KAFKA_GROUP_MAX_SIZE_REACHED : KAFKA_NONE;
     }
     if (!g)
         return KAFKA_UNKNOWN_MEMBER_ID;
@@ -297,7 +297,8 @@ void handle_offset_commit(struct request *rq)
         pending_finish(pd);
         return;
     }
-    struct group *g = create && n ? group_new(b, req->group_id) : group_find(b, req->group_id);
+    struct group *g =
+        create && n ? group_new(b->groups, req->group_id) : group_find(b->groups, req->group_id);
     int64_t now = clock_wall_ms();
     for (int i = 0; g && i < n; i++)
         offset_set(b, g, recs[i].topic, recs[i].partition, recs[i].offset, recs[i].metadata, now);
@@ -379,7 +380,7 @@ void handle_offset_fetch(struct request *rq)
     struct broker *b = rq->c->b;
     struct kafka_offset_fetch_req *req = rq->body;
     struct kafka_offset_fetch_resp *r = response_new(rq);
-    const struct group *g = group_find(b, req->group_id);
+    const struct group *g = group_find(b->groups, req->group_id);
     int rc = !r                  ? -ENOMEM
              : req->n_topics < 0 ? fetch_all(rq->pd, g, r)
                                  : fetch_named(rq->pd, g, req, r);
@@ -469,7 +470,7 @@ void offsets_expire(struct broker *b, int64_t now)
         if (g->state != EMPTY || g->members)
             continue;
         if (!g->offsets.n) { /* a group that only joined and left */
-            group_drop(b, g);
+            group_drop(b->groups, g);
             dropped++;
             continue;
         }
@@ -489,7 +490,7 @@ void offsets_expire(struct broker *b, int64_t now)
         }
         expired += (size_t)n;
         if (!g->offsets.n) {
-            group_drop(b, g);
+            group_drop(b->groups, g);
             dropped++;
         }
     }
@@ -501,14 +502,14 @@ void offsets_expire(struct broker *b, int64_t now)
 }
 
 /* Free every committed offset of g kept in memory. */
-void offsets_release(struct broker *b, struct group *g)
+void offsets_release(struct groups *gs, struct group *g)
 {
     size_t pos = 0, len;
     const void *key;
     void *val;
     while (hmap_next(&g->offsets, &pos, &key, &len, &val))
         committed_free(val);
-    b->groups->noffsets -= g->offsets.n;
+    gs->noffsets -= g->offsets.n;
     hmap_release(&g->offsets);
 }
 
@@ -540,7 +541,8 @@ static void load_record(struct broker *b, const struct record *rec)
         return; /* group metadata: brook does not keep it */
     char *group = get_str16(&k), *topic = get_str16(&k);
     int32_t part = (int32_t)reader_be32(&k);
-    struct group *g = reader_ok(&k) && group && topic ? group_find(b, kstr_from(group)) : NULL;
+    struct group *g =
+        reader_ok(&k) && group && topic ? group_find(b->groups, kstr_from(group)) : NULL;
     if (!reader_ok(&k) || !group || !topic) {
         /* a key brook cannot read: skip it */
     } else if (rec->value_len < 0) {
@@ -556,7 +558,7 @@ static void load_record(struct broker *b, const struct record *rec)
         int64_t when = (int64_t)reader_be64(&v);
         if (reader_ok(&v) && meta && off >= 0) {
             if (!g)
-                g = group_new(b, kstr_from(group));
+                g = group_new(b->groups, kstr_from(group));
             offset_set(b, g, kstr_from(topic), part, off, kstr_from(meta), when);
         }
         free(meta);
@@ -622,7 +624,7 @@ void groups_foreach_offset(struct broker *b, const char *group, groups_offset_fn
     if (!b->groups)
         return;
     if (group) {
-        const struct group *g = group_find(b, kstr_from(group));
+        const struct group *g = group_find(b->groups, kstr_from(group));
         if (g)
             group_foreach_offset(g, fn, arg);
         return;
@@ -637,10 +639,10 @@ int groups_reset_offsets(struct broker *b, const char *group, const char *topic,
 {
     if (!*group || n <= 0 || strlen(group) > 255)
         return -EINVAL;
-    struct group *g = group_find(b, kstr_from(group));
+    struct group *g = group_find(b->groups, kstr_from(group));
     if (g && (g->state != EMPTY || g->members))
         return -EBUSY;
-    if (!g && groups_full(b))
+    if (!g && groups_full(b->groups))
         return -ENOSPC;
     struct commit_rec *recs = calloc((size_t)n, sizeof *recs);
     if (!recs)
@@ -653,7 +655,7 @@ int groups_reset_offsets(struct broker *b, const char *group, const char *topic,
     if (rc)
         return rc;
     if (!g)
-        g = group_new(b, kstr_from(group));
+        g = group_new(b->groups, kstr_from(group));
     for (int i = 0; i < n; i++)
         offset_set(b, g, kstr_from(topic), partitions[i], offsets[i], KSTR(""), clock_wall_ms());
     log_info("brook.group", "group %s: %d committed offsets of %s reset from the console", group, n,

@@ -238,7 +238,7 @@ void fetch_abort_all(struct broker *b);
  * reference or NULL with *err set to a Kafka error code. */
 struct store_topic *broker_topic(struct broker *b, struct kstr name, bool create, int16_t *err);
 
-/* ---- group.c ---- */
+/* ---- the groups: group_api.c (start, timers, views), offsets.c ---- */
 int groups_open(struct broker *b);
 void groups_close(struct broker *b);
 void groups_tick(struct broker *b, int64_t now_ms);

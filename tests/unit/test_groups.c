@@ -1,5 +1,5 @@
 /*
- * test_groups.c - broker/group.c and broker/offsets.c without a network: the keys of
+ * test_groups.c - broker/group_api.c and broker/offsets.c without a network: the keys of
  * committed offsets, the group configuration keys, offsets read back at start, and
  * offsets retention with its tombstones.
  *
@@ -24,6 +24,7 @@
 #include "broker/group.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "tests/unit/grouputil.h"
 #include "tests/unit/testutil.h"
 
 /* A coordinator on a store in dir, configured by "key=value" overrides. */
@@ -33,23 +34,10 @@ struct fixture {
     struct broker b;
 };
 
-/* getopt wants writable arguments. */
-static char arg_prog[] = "brookd", arg_data[] = "-d", arg_override[] = "-o";
-
-/* Parse brookd's arguments for dir with one optional override; 0 or -1. */
-static int config_parse(struct broker_config *c, char *dir, const char *override, const char **err)
-{
-    char buf[256];
-    char *argv[] = {arg_prog, arg_data, dir, arg_override, buf, NULL};
-    snprintf(buf, sizeof buf, "%s", override ? override : "");
-    memset(c, 0, sizeof *c);
-    return broker_config_from_args(c, override ? 5 : 3, argv, err);
-}
-
 static void fixture_open(struct fixture *f, const char *override)
 {
     const char *err = NULL;
-    if (config_parse(&f->cfg, f->dir, override, &err))
+    if (gu_config_parse(&f->cfg, f->dir, override, &err))
         fail_msg("config: %s", err ? err : "?");
     f->cfg.store.cleaner_enable = false;
     memset(&f->b, 0, sizeof f->b);
@@ -133,7 +121,7 @@ static void test_config_keys(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct broker_config c;
         const char *err = NULL;
-        assert_int_not_equal(config_parse(&c, f.dir, bad[i], &err), 0);
+        assert_int_not_equal(gu_config_parse(&c, f.dir, bad[i], &err), 0);
         assert_non_null(err);
         broker_config_release(&c);
     }

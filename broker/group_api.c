@@ -1,0 +1,494 @@
+/*
+ * group_api.c - the group APIs over the coordinator: JoinGroup, SyncGroup,
+ * Heartbeat, LeaveGroup, FindCoordinator, ListGroups, DescribeGroups and
+ * DeleteGroups, the group timers, start and end, and the console's views.
+ *
+ * Each handler turns its decoded request into a call of broker/group.c's state
+ * machine and its answer into the response. A JoinGroup or SyncGroup that must
+ * wait is handed over as its struct pending (the coordinator's opaque waiter);
+ * the coordinator answers it through group_api_ops, which builds the response in
+ * the pending's arena. The clock is read here and passed in.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/group.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/props.h"
+
+/* ---- responses ---- */
+
+/*
+ * Responses here borrow the group's strings and bytes instead of copying them:
+ * pending_finish() encodes a response at once, before the group can change. The
+ * arena then holds only the arrays, and what a group holds is bounded by
+ * GROUP_MAX_BYTES and group.max.size.
+ */
+
+/* Close the connection of a waiting request whose answer does not fit its arena
+ * (as Kafka closes a connection it cannot answer). */
+static void pending_refuse(struct pending *pd, const char *why)
+{
+    struct request rq = {.c = pd->c, .pd = pd, .version = pd->api_version};
+    rq.hdr.api_key = pd->api_key;
+    request_refuse(&rq, why);
+}
+
+static void join_reply(struct pending *pd, const struct group *g, const struct member *m,
+                       int16_t err)
+{
+    struct kafka_join_group_resp *r = arena_alloc(&pd->arena, sizeof *r);
+    if (!r) {
+        pending_refuse(pd, "the JoinGroup response would pass its memory limit");
+        return;
+    }
+    kafka_init(&kafka_join_group_resp_desc, r);
+    r->error_code = err;
+    if (!err && g) {
+        r->generation_id = g->generation;
+        r->protocol_name = kstr_from(g->protocol ? g->protocol : "");
+        r->leader = kstr_from(g->leader ? g->leader : "");
+    }
+    if (m)
+        r->member_id = kstr_from(m->id);
+    if (!err && g && m && g->leader && !strcmp(g->leader, m->id)) {
+        r->members = arena_calloc(&pd->arena, (size_t)g->nmembers + 1, sizeof *r->members);
+        if (!r->members) {
+            pending_refuse(pd, "the JoinGroup response would pass its memory limit");
+            return;
+        }
+        for (const struct member *x = g->members; x; x = x->next) {
+            const struct protocol *p = member_protocol(x, g->protocol);
+            struct kafka_join_group_resp_member *o = &r->members[r->n_members++];
+            o->member_id = kstr_from(x->id);
+            o->group_instance_id = x->instance_id ? kstr_from(x->instance_id) : KSTR_NULL;
+            o->metadata = p ? (struct kbytes){p->meta, p->len} : (struct kbytes){NULL, 0};
+        }
+    }
+    pd->resp = r;
+    pending_finish(pd);
+}
+
+static void sync_reply(struct pending *pd, const struct member *m, int16_t err)
+{
+    struct kafka_sync_group_resp *r = arena_alloc(&pd->arena, sizeof *r);
+    if (!r) {
+        pending_refuse(pd, "the SyncGroup response would pass its memory limit");
+        return;
+    }
+    kafka_init(&kafka_sync_group_resp_desc, r);
+    r->error_code = err;
+    if (!err && m && m->assignment_len > 0)
+        r->assignment = (struct kbytes){m->assignment, m->assignment_len};
+    pd->resp = r;
+    pending_finish(pd);
+}
+
+static void api_join_done(void *waiter, const struct group *g, const struct member *m, int16_t err)
+{
+    join_reply(waiter, g, m, err);
+}
+
+static void api_sync_done(void *waiter, const struct member *m, int16_t err)
+{
+    sync_reply(waiter, m, err);
+}
+
+static const struct group_ops group_api_ops = {api_join_done, api_sync_done};
+
+/* ---- JoinGroup, SyncGroup, Heartbeat, LeaveGroup ---- */
+
+/* The client's address without the port, for DescribeGroups. */
+static char *peer_host(const struct conn *c)
+{
+    char buf[sizeof c->peer + 1];
+    snprintf(buf, sizeof buf, "/%s", c->peer);
+    char *colon = strrchr(buf, ':');
+    if (colon)
+        *colon = 0;
+    return xstrdup(buf);
+}
+
+/* Answer a JoinGroup the coordinator did not keep. */
+static void join_answer_now(struct request *rq, int16_t err, struct kstr member_id)
+{
+    struct kafka_join_group_resp *r = response_new(rq);
+    if (!r) {
+        request_refuse(rq, "the JoinGroup response would pass its memory limit");
+        return;
+    }
+    r->error_code = err;
+    r->member_id = member_id; /* encoded before the request is freed */
+    request_respond(rq, r);
+}
+
+void handle_join_group(struct request *rq)
+{
+    struct broker *b = rq->c->b;
+    struct kafka_join_group_req *req = rq->body;
+    if (req->n_protocols > GROUP_MAX_PROTOCOLS) { /* Kafka has no error for it */
+        request_refuse(rq, "JoinGroup names more than 64 protocols");
+        return;
+    }
+    char *host = peer_host(rq->c);
+    struct group_join j = {
+        .group_id = req->group_id,
+        .member_id = req->member_id,
+        .instance_id = req->group_instance_id,
+        .protocol_type = req->protocol_type,
+        .client_id = rq->hdr.client_id,
+        .client_host = host,
+        .session_ms = req->session_timeout_ms,
+        .rebalance_ms = rq->version >= 1 ? req->rebalance_timeout_ms : req->session_timeout_ms,
+        .protocols = req->protocols,
+        .nprotocols = req->n_protocols,
+        .id_required = rq->version >= 4,
+    };
+    const char *id = NULL;
+    int16_t err = group_join(b->groups, &j, rq->pd, clock_wall_ms(), &id);
+    free(host);
+    if (err)
+        join_answer_now(rq, err, id ? kstr_from(id) : req->member_id);
+}
+
+void handle_sync_group(struct request *rq)
+{
+    struct broker *b = rq->c->b;
+    struct kafka_sync_group_req *req = rq->body;
+    struct group_sync s = {
+        .group_id = req->group_id,
+        .member_id = req->member_id,
+        .generation = req->generation_id,
+        .assignments = req->assignments,
+        .nassignments = req->n_assignments,
+    };
+    if (group_sync(b->groups, &s, rq->pd, clock_wall_ms()))
+        request_refuse(rq, "SyncGroup assignments pass 16 MiB"); /* Kafka has no error for it */
+}
+
+void handle_heartbeat(struct request *rq)
+{
+    struct broker *b = rq->c->b;
+    struct kafka_heartbeat_req *req = rq->body;
+    struct kafka_heartbeat_resp *r = response_new(rq);
+    if (!r) {
+        request_refuse(rq, "the Heartbeat response would pass its memory limit");
+        return;
+    }
+    r->error_code = group_heartbeat(b->groups, req->group_id, req->member_id, req->generation_id,
+                                    clock_wall_ms());
+    request_respond(rq, r);
+}
+
+void handle_leave_group(struct request *rq)
+{
+    struct broker *b = rq->c->b;
+    struct pending *pd = rq->pd;
+    struct kafka_leave_group_req *req = rq->body;
+    struct kafka_leave_group_resp *r = response_new(rq);
+    if (!r) {
+        request_refuse(rq, "the LeaveGroup response would pass its memory limit");
+        return;
+    }
+    if (rq->version < 3) {
+        r->error_code =
+            group_leave(b->groups, req->group_id, req->member_id, KSTR_NULL, clock_wall_ms());
+    } else {
+        r->members = arena_calloc(&pd->arena, (size_t)req->n_members + 1, sizeof *r->members);
+        if (!r->members) {
+            request_refuse(rq, "the LeaveGroup response would pass its memory limit");
+            return;
+        }
+        r->n_members = req->n_members;
+        for (int32_t i = 0; i < req->n_members; i++) {
+            struct kafka_leave_group_resp_member *o = &r->members[i];
+            /* the request's strings: the response is encoded before it is freed */
+            o->member_id = req->members[i].member_id;
+            o->group_instance_id = req->members[i].group_instance_id;
+            o->error_code = group_leave(b->groups, req->group_id, req->members[i].member_id,
+                                        req->members[i].group_instance_id, clock_wall_ms());
+        }
+    }
+    request_respond(rq, r);
+}
+
+/* ---- timers ---- */
+
+void groups_tick(struct broker *b, int64_t now)
+{
+    if (!b->groups)
+        return;
+    if (now >= b->groups->next_expiry_ms) {
+        offsets_expire(b, now);
+        b->groups->next_expiry_ms = now + b->cfg->offsets_check_ms;
+    }
+    groups_expire_members(b->groups, now);
+}
+
+/* ---- FindCoordinator, ListGroups, DescribeGroups, DeleteGroups ---- */
+
+void handle_find_coordinator(struct request *rq)
+{
+    struct broker *b = rq->c->b;
+    struct kafka_find_coordinator_req *req = rq->body;
+    struct kafka_find_coordinator_resp *r = response_new(rq);
+    const char *host;
+    int port;
+    broker_advertised(b, &host, &port);
+    if (req->key_type != 0) {
+        r->error_code = KAFKA_COORDINATOR_NOT_AVAILABLE; /* no transaction coordinator */
+        r->error_message = KSTR("brook has no transactions");
+        r->node_id = -1;
+        r->host = KSTR("");
+        r->port = -1;
+    } else {
+        r->node_id = b->cfg->node_id;
+        r->host = kstr_from(host);
+        r->port = port;
+        r->error_message = KSTR_NULL;
+    }
+    request_respond(rq, r);
+}
+
+void handle_list_groups(struct request *rq)
+{
+    struct broker *b = rq->c->b;
+    struct pending *pd = rq->pd;
+    struct kafka_list_groups_resp *r = response_new(rq);
+    size_t n = b->groups->by_id.n, bytes = 0;
+    if (r)
+        r->groups = arena_calloc(&pd->arena, n + 1, sizeof *r->groups);
+    for (struct group *g = b->groups->list; r && r->groups && g; g = g->next) {
+        const char *type = g->protocol_type ? g->protocol_type : "";
+        r->groups[r->n_groups++] =
+            (struct kafka_list_groups_resp_group){kstr_from(g->id), kstr_from(type)};
+        bytes += 8 + strlen(g->id) + strlen(type);
+    }
+    if (!r || !r->groups || bytes > GROUP_RESPONSE_MAX_BYTES) {
+        request_refuse(rq, "the ListGroups response would pass 96 MiB");
+        return;
+    }
+    request_respond(rq, r);
+}
+
+/* Response bytes a DescribeGroups entry for g takes at most (up to a bit more than
+ * limit: counting stops there). */
+static size_t describe_bytes(const struct group *g, size_t limit)
+{
+    size_t n = 64 + strlen(g->id);
+    if (g->protocol_type)
+        n += strlen(g->protocol_type);
+    if (g->protocol)
+        n += strlen(g->protocol);
+    for (const struct member *m = g->members; m && n <= limit; m = m->next) {
+        const struct protocol *p = member_protocol(m, g->protocol);
+        n += 32 + strlen(m->id) + (m->instance_id ? strlen(m->instance_id) : 0) +
+             strlen(m->client_id ? m->client_id : "") +
+             strlen(m->client_host ? m->client_host : "") + (p ? (size_t)p->len : 0) +
+             (size_t)(g->state == STABLE && m->assignment_len > 0 ? m->assignment_len : 0);
+    }
+    return n;
+}
+
+static int describe_one(struct pending *pd, struct group *g, struct kstr id,
+                        struct kafka_describe_groups_resp_group *o)
+{
+    kafka_init(&kafka_describe_groups_resp_group_desc, o);
+    o->group_id = id; /* the request's: encoded before it is freed */
+    if (!g) {
+        o->group_state = KSTR("Dead");
+        o->protocol_type = o->protocol_data = KSTR("");
+        return 0;
+    }
+    o->group_state = kstr_from(group_state_names[g->state]);
+    o->protocol_type = kstr_from(g->protocol_type ? g->protocol_type : "");
+    o->protocol_data = kstr_from(g->protocol ? g->protocol : "");
+    o->members = arena_calloc(&pd->arena, (size_t)g->nmembers + 1, sizeof *o->members);
+    if (!o->members)
+        return -ENOMEM;
+    for (struct member *m = g->members; m; m = m->next) {
+        struct kafka_describe_groups_resp_member *x = &o->members[o->n_members++];
+        const struct protocol *p = member_protocol(m, g->protocol);
+        x->member_id = kstr_from(m->id);
+        x->group_instance_id = m->instance_id ? kstr_from(m->instance_id) : KSTR_NULL;
+        x->client_id = kstr_from(m->client_id ? m->client_id : "");
+        x->client_host = kstr_from(m->client_host ? m->client_host : "");
+        if (p)
+            x->member_metadata = (struct kbytes){p->meta, p->len};
+        if (g->state == STABLE && m->assignment_len > 0)
+            x->member_assignment = (struct kbytes){m->assignment, m->assignment_len};
+    }
+    return 0;
+}
+
+void handle_describe_groups(struct request *rq)
+{
+    struct broker *b = rq->c->b;
+    struct pending *pd = rq->pd;
+    struct kafka_describe_groups_req *req = rq->body;
+    struct kafka_describe_groups_resp *r = response_new(rq);
+    size_t bytes = 0;
+    int rc = 0;
+    /* size first: naming one large group many times multiplies it */
+    for (int32_t i = 0; i < req->n_groups && bytes <= GROUP_RESPONSE_MAX_BYTES; i++) {
+        struct group *g = group_find(b->groups, req->groups[i]);
+        bytes += g ? describe_bytes(g, GROUP_RESPONSE_MAX_BYTES) : 64;
+        bytes += req->groups[i].len > 0 ? (size_t)req->groups[i].len : 0;
+    }
+    if (r && bytes <= GROUP_RESPONSE_MAX_BYTES)
+        r->groups = arena_calloc(&pd->arena, (size_t)req->n_groups + 1, sizeof *r->groups);
+    if (!r || !r->groups) {
+        request_refuse(rq, "the DescribeGroups response would pass 96 MiB");
+        return;
+    }
+    r->n_groups = req->n_groups;
+    for (int32_t i = 0; i < req->n_groups && !rc; i++)
+        rc = describe_one(pd, group_find(b->groups, req->groups[i]), req->groups[i], &r->groups[i]);
+    if (rc) {
+        request_refuse(rq, "the DescribeGroups response would pass its memory limit");
+        return;
+    }
+    request_respond(rq, r);
+}
+
+/* Forget a group and its offsets (with tombstones so they stay forgotten). */
+static int group_delete(struct broker *b, struct group *g)
+{
+    int rc = offsets_forget_group(b, g);
+    if (rc)
+        return rc;
+    log_info("brook.group", "group %s deleted", g->id);
+    group_forget(b->groups, g);
+    return 0;
+}
+
+void handle_delete_groups(struct request *rq)
+{
+    struct broker *b = rq->c->b;
+    struct pending *pd = rq->pd;
+    struct kafka_delete_groups_req *req = rq->body;
+    struct kafka_delete_groups_resp *r = response_new(rq);
+    if (r)
+        r->results = arena_calloc(&pd->arena, (size_t)req->n_groups_names + 1, sizeof *r->results);
+    if (!r || !r->results) {
+        request_refuse(rq, "the DeleteGroups response would pass its memory limit");
+        return;
+    }
+    r->n_results = req->n_groups_names;
+    for (int32_t i = 0; i < req->n_groups_names; i++) {
+        struct group *g = group_find(b->groups, req->groups_names[i]);
+        struct kafka_delete_groups_resp_result *o = &r->results[i];
+        o->group_id = req->groups_names[i]; /* encoded before the request is freed */
+        if (!g)
+            o->error_code = KAFKA_GROUP_ID_NOT_FOUND;
+        else if (g->members)
+            o->error_code = KAFKA_NON_EMPTY_GROUP;
+        else
+            o->error_code = kafka_error_from(group_delete(b, g));
+    }
+    request_respond(rq, r);
+}
+
+/* ---- start and end ---- */
+
+int groups_open(struct broker *b)
+{
+    b->groups = calloc(1, sizeof *b->groups);
+    if (!b->groups)
+        return -ENOMEM;
+    groups_init(b->groups, b->cfg, &group_api_ops);
+    b->groups->next_expiry_ms = clock_wall_ms() + b->cfg->offsets_check_ms;
+    struct store_topic *t = store_topic_get(b->store, OFFSETS_TOPIC);
+    if (!t) {
+        struct props *cfg = props_new();
+        if (!cfg)
+            return -ENOMEM;
+        props_set(cfg, "cleanup.policy", "compact");
+        props_set(cfg, "segment.bytes", "104857600");
+        int rc = store_topic_create(b->store, OFFSETS_TOPIC, 1, cfg, NULL);
+        props_free(cfg);
+        if (rc)
+            return rc;
+        t = store_topic_get(b->store, OFFSETS_TOPIC);
+        if (!t)
+            return -ENOENT;
+    }
+    b->groups->topic = t;
+    if (store_topic_config(t)->cleanup_policy != CLEANUP_COMPACT) {
+        /* retention would delete committed offsets; never adopt such a topic */
+        log_error("brook.group",
+                  "%s is not compacted (cleanup.policy must be compact): refusing to start "
+                  "(docs/operations.md says how to repair it)",
+                  OFFSETS_TOPIC);
+        groups_close(b);
+        return STORE_EINVALID_CONFIG;
+    }
+    /* groups that have committed offsets exist (Empty) after a restart; those whose
+     * offsets were all forgotten later in the log do not */
+    int rc = offsets_load(b);
+    for (struct group *g = b->groups->list, *next; g; g = next) {
+        next = g->next;
+        if (!g->offsets.n)
+            group_forget(b->groups, g);
+    }
+    return rc;
+}
+
+void groups_close(struct broker *b)
+{
+    if (!b->groups)
+        return;
+    groups_release(b->groups);
+    store_topic_put(b->groups->topic);
+    free(b->groups);
+    b->groups = NULL;
+}
+
+/* ---- read-only views and offset resets, for the console ---- */
+
+static void group_info_fill(const struct group *g, struct group_info *out)
+{
+    *out = (struct group_info){
+        .id = g->id,
+        .state = group_state_names[g->state],
+        .protocol_type = g->protocol_type ? g->protocol_type : "",
+        .protocol = g->protocol ? g->protocol : "",
+        .leader = g->leader ? g->leader : "",
+        .generation = g->generation,
+        .nmembers = g->nmembers,
+    };
+}
+
+void groups_foreach(struct broker *b, groups_group_fn fn, void *arg)
+{
+    struct group_info info;
+    for (struct group *g = b->groups ? b->groups->list : NULL; g; g = g->next) {
+        group_info_fill(g, &info);
+        fn(arg, &info);
+    }
+}
+
+int groups_describe(struct broker *b, const char *id, struct group_info *out, groups_member_fn fn,
+                    void *arg)
+{
+    struct group *g = b->groups ? group_find(b->groups, kstr_from(id)) : NULL;
+    if (!g)
+        return -ENOENT;
+    group_info_fill(g, out);
+    for (const struct member *m = g->members; m && fn; m = m->next) {
+        struct group_member_info mi = {
+            .id = m->id,
+            .instance_id = m->instance_id,
+            .client_id = m->client_id ? m->client_id : "",
+            .client_host = m->client_host ? m->client_host : "",
+            .session_ms = m->session_ms,
+            .assignment = g->state == STABLE ? m->assignment : NULL,
+            .assignment_len = g->state == STABLE ? m->assignment_len : 0,
+        };
+        fn(arg, &mi);
+    }
+    return 0;
+}
