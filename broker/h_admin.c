@@ -9,6 +9,11 @@
  *
  * brook is one broker: every partition's leader, replica and ISR is this node, the
  * controller is this node, and replication factors other than 1 are refused.
+ *
+ * Every handler adds up its response's size from the request's counts before it
+ * touches the store (see RESPONSE_MAX_BYTES). Metadata answers each topic once
+ * however often it is named, and DescribeConfigs answers a resource named twice
+ * with INVALID_REQUEST, as Kafka does; what still would not fit is refused.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,19 +22,12 @@
 
 #include "broker/private.h"
 #include "lib/clock.h"
+#include "lib/hmap.h"
 #include "lib/log.h"
 #include "lib/props.h"
 
 #define INTERNAL_PREFIX  "__"
-#define NEW(pd, type, n) ((type *)pd_calloc((pd), (size_t)(n), sizeof(type)))
-
-static void *pd_calloc(struct pending *pd, size_t n, size_t size)
-{
-    void *p = arena_calloc(&pd->arena, n ? n : 1, size);
-    if (!p)
-        abort(); /* the daemon's out-of-memory policy */
-    return p;
-}
+#define NEW(pd, type, n) PENDING_NEW(pd, type, n)
 
 /* Copy a topic name into buf as a C string; false if it cannot be one. */
 static bool topic_cstr(struct kstr name, char buf[256])
@@ -100,11 +98,90 @@ static void describe_topic(struct broker *b, struct pending *pd, struct store_to
     }
 }
 
+/* Arena bytes of one topic's Metadata entry, beside the array of entries. */
+static uint64_t metadata_topic_bytes(size_t name_len, int32_t partitions)
+{
+    return response_string_bytes((int64_t)name_len) + response_bytes(1, sizeof(int32_t)) +
+           response_bytes(partitions > 0 ? (uint64_t)partitions : 0,
+                          sizeof(struct kafka_metadata_resp_partition));
+}
+
+/* Arena bytes of the answer for the topic called name: the partitions it has, or
+ * would have once auto-created. */
+static uint64_t metadata_name_bytes(struct broker *b, struct kstr name, bool create)
+{
+    char buf[256];
+    if (!topic_cstr(name, buf))
+        return metadata_topic_bytes(name.len > 0 ? (size_t)name.len : 0, 0);
+    struct store_topic *t = store_topic_get(b->store, buf);
+    int32_t n = t                                      ? store_topic_partition_count(t)
+                : create && b->cfg->auto_create_topics ? b->cfg->store.num_partitions
+                                                       : 0;
+    store_topic_put(t);
+    return metadata_topic_bytes((size_t)name.len, n);
+}
+
+/*
+ * The distinct names of a Metadata request, in first-seen order, into *out (an
+ * array the caller frees) and their answer's size into *bytes. Kafka collects the
+ * names into a set, so a topic named a million times is answered once.
+ */
+static void metadata_distinct(struct broker *b, const struct kafka_metadata_req *req, bool create,
+                              int32_t **out, int32_t *n_out, uint64_t *bytes)
+{
+    struct hmap seen;
+    hmap_init(&seen);
+    int32_t *idx = malloc(sizeof *idx * (size_t)(req->n_topics > 0 ? req->n_topics : 1));
+    if (!idx)
+        abort();
+    int32_t n = 0;
+    for (int32_t i = 0; i < req->n_topics; i++) {
+        struct kstr name = req->topics[i].name;
+        size_t len = name.len > 0 ? (size_t)name.len : 0;
+        if (hmap_get(&seen, name.p ? name.p : "", len))
+            continue;
+        if (hmap_put(&seen, name.p ? name.p : "", len, &idx[n]))
+            abort();
+        *bytes += metadata_name_bytes(b, name, create);
+        idx[n++] = i;
+    }
+    hmap_release(&seen);
+    *bytes += response_bytes((uint64_t)n, sizeof(struct kafka_metadata_resp_topic));
+    *out = idx;
+    *n_out = n;
+}
+
+/* Every topic (a null list): names from the store, the answer's size in *bytes. */
+static char **metadata_all(struct broker *b, int32_t *n_out, uint64_t *bytes)
+{
+    char **names = store_topic_names(b->store);
+    if (!names)
+        abort();
+    int32_t n = 0;
+    for (; names[n]; n++)
+        *bytes += metadata_name_bytes(b, kstr_from(names[n]), false);
+    *bytes += response_bytes((uint64_t)n, sizeof(struct kafka_metadata_resp_topic));
+    *n_out = n;
+    return names;
+}
+
 void handle_metadata(struct request *rq)
 {
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_metadata_req *req = rq->body;
+    /* null topics, or an empty list in v0, means every topic */
+    bool all = req->n_topics < 0 || (rq->version == 0 && req->n_topics == 0);
+    bool create = rq->version < 4 || req->allow_auto_topic_creation;
+    uint64_t bytes = 0;
+    int32_t n = 0, *distinct = NULL;
+    char **names = all ? metadata_all(b, &n, &bytes) : NULL;
+    if (!all)
+        metadata_distinct(b, req, create, &distinct, &n, &bytes);
+    if (!response_fits(rq, bytes)) {
+        request_refuse(rq, "the Metadata response would pass the response limit");
+        goto cleanup;
+    }
     struct kafka_metadata_resp *resp = response_new(rq);
     const char *host;
     int port;
@@ -115,37 +192,27 @@ void handle_metadata(struct request *rq)
         (struct kafka_metadata_resp_broker){b->cfg->node_id, kstr_from(host), port, KSTR_NULL};
     resp->cluster_id = kstr_from(b->cfg->cluster_id);
     resp->controller_id = b->cfg->node_id;
-    /* null topics, or an empty list in v0, means every topic */
-    if (req->n_topics < 0 || (rq->version == 0 && req->n_topics == 0)) {
-        char **names = store_topic_names(b->store);
-        if (!names)
-            abort();
-        int32_t n = 0;
-        while (names[n])
-            n++;
-        resp->topics = NEW(pd, struct kafka_metadata_resp_topic, n);
-        for (int32_t i = 0; i < n; i++) {
-            struct store_topic *t = store_topic_get(b->store, names[i]);
-            if (t) /* deleted meanwhile otherwise */
-                describe_topic(b, pd, t, &resp->topics[resp->n_topics++]);
-            store_topic_put(t);
-        }
-        free(names);
-    } else {
-        bool create = rq->version < 4 || req->allow_auto_topic_creation;
-        resp->topics = NEW(pd, struct kafka_metadata_resp_topic, req->n_topics);
-        resp->n_topics = req->n_topics;
-        for (int32_t i = 0; i < req->n_topics; i++) {
-            struct kafka_metadata_resp_topic *out = &resp->topics[i];
-            struct store_topic *t = broker_topic(b, req->topics[i].name, create, &out->error_code);
-            if (t)
-                describe_topic(b, pd, t, out);
-            else
-                out->name = kstr_from(pd_strdup(pd, req->topics[i].name));
-            store_topic_put(t);
-        }
+    resp->topics = NEW(pd, struct kafka_metadata_resp_topic, n);
+    for (int32_t i = 0; i < n && all; i++) {
+        struct store_topic *t = store_topic_get(b->store, names[i]);
+        if (t) /* deleted meanwhile otherwise */
+            describe_topic(b, pd, t, &resp->topics[resp->n_topics++]);
+        store_topic_put(t);
+    }
+    for (int32_t i = 0; i < n && !all; i++) {
+        struct kafka_metadata_resp_topic *out = &resp->topics[resp->n_topics++];
+        struct kstr name = req->topics[distinct[i]].name;
+        struct store_topic *t = broker_topic(b, name, create, &out->error_code);
+        if (t)
+            describe_topic(b, pd, t, out);
+        else
+            out->name = kstr_from(pd_strdup(pd, name));
+        store_topic_put(t);
     }
     request_respond(rq, resp);
+cleanup:
+    free(names);
+    free(distinct);
 }
 
 /* ---- CreateTopics, DeleteTopics, CreatePartitions: on the admin thread ---- */
@@ -467,33 +534,136 @@ static void describe_topic_configs(struct broker *b, struct pending *pd,
     store_topic_put(t);
 }
 
+static const struct {
+    const char *key, *def;
+} broker_defaults[] = {
+    {"log.dirs", "./brook-data"},
+    {"num.partitions", "1"},
+    {"log.segment.bytes", "1073741824"},
+    {"log.retention.hours", "168"},
+    {"auto.create.topics.enable", "true"},
+    {"delete.topic.enable", "true"},
+    {"message.max.bytes", "1048588"},
+    {"default.replication.factor", "1"},
+    {"socket.request.max.bytes", "104857600"},
+};
+#define N_BROKER_DEFAULTS (sizeof broker_defaults / sizeof *broker_defaults)
+
 static void describe_broker_configs(struct broker *b, struct pending *pd,
                                     const struct kafka_describe_configs_req_resource *in,
                                     struct kafka_describe_configs_resp_result *out)
 {
-    static const struct {
-        const char *key, *def;
-    } defaults[] = {
-        {"log.dirs", "./brook-data"},
-        {"num.partitions", "1"},
-        {"log.segment.bytes", "1073741824"},
-        {"log.retention.hours", "168"},
-        {"auto.create.topics.enable", "true"},
-        {"delete.topic.enable", "true"},
-        {"message.max.bytes", "1048588"},
-        {"default.replication.factor", "1"},
-        {"socket.request.max.bytes", "104857600"},
-    };
     const struct props *p = b->cfg->props;
-    int32_t cap = (int32_t)(props_count(p) + sizeof defaults / sizeof *defaults);
+    int32_t cap = (int32_t)(props_count(p) + N_BROKER_DEFAULTS);
     out->configs = NEW(pd, struct kafka_describe_configs_resp_config, cap);
     const char *k, *v;
     for (size_t i = 0; props_at(p, i, &k, &v); i++)
         if (wanted(in, k))
             put_config(pd, out, k, v, SOURCE_STATIC, cap);
-    for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
-        if (!props_get(p, defaults[i].key) && wanted(in, defaults[i].key))
-            put_config(pd, out, defaults[i].key, defaults[i].def, SOURCE_DEFAULT, cap);
+    for (size_t i = 0; i < N_BROKER_DEFAULTS; i++)
+        if (!props_get(p, broker_defaults[i].key) && wanted(in, broker_defaults[i].key))
+            put_config(pd, out, broker_defaults[i].key, broker_defaults[i].def, SOURCE_DEFAULT,
+                       cap);
+}
+
+/* Arena bytes of one config entry with its key and value. */
+static uint64_t config_bytes(size_t key_len, size_t value_len)
+{
+    return response_string_bytes((int64_t)key_len) + response_string_bytes((int64_t)value_len);
+}
+
+/* Arena bytes of every config of topic name (none when it does not exist). */
+static uint64_t topic_configs_bytes(struct broker *b, struct kstr name)
+{
+    int16_t err;
+    struct store_topic *t = broker_topic(b, name, false, &err);
+    if (!t)
+        return 0;
+    const struct props *over = store_topic_overrides(t);
+    uint64_t bytes = 0;
+    int32_t n = 0;
+    for (; topic_config_keys[n]; n++) {
+        const char *v = props_get(over, topic_config_keys[n]);
+        bytes += config_bytes(strlen(topic_config_keys[n]), v ? strlen(v) : 64);
+    }
+    store_topic_put(t);
+    return bytes + response_bytes((uint64_t)n, sizeof(struct kafka_describe_configs_resp_config));
+}
+
+/* Arena bytes of the broker's configs. */
+static uint64_t broker_configs_bytes(struct broker *b)
+{
+    const struct props *p = b->cfg->props;
+    uint64_t bytes = 0;
+    const char *k, *v;
+    for (size_t i = 0; props_at(p, i, &k, &v); i++)
+        bytes += config_bytes(strlen(k), strlen(v));
+    for (size_t i = 0; i < N_BROKER_DEFAULTS; i++)
+        bytes += config_bytes(strlen(broker_defaults[i].key), strlen(broker_defaults[i].def));
+    return bytes + response_bytes(props_count(p) + N_BROKER_DEFAULTS,
+                                  sizeof(struct kafka_describe_configs_resp_config));
+}
+
+/*
+ * Why resource i cannot be described, or NULL. A resource named twice is an
+ * INVALID_REQUEST in every place it appears (Kafka: "Duplicate resource"); so is a
+ * broker other than this one (Kafka's resource name is the broker id, or empty for
+ * the cluster defaults). dup marks the duplicates, found with a set of
+ * (type, name) keys.
+ */
+static const char *config_resource_refusal(struct broker *b,
+                                           const struct kafka_describe_configs_req_resource *in,
+                                           bool dup)
+{
+    if (dup)
+        return "Duplicate resource";
+    if (in->resource_type == RESOURCE_BROKER && in->resource_name.len > 0) {
+        char id[16];
+        snprintf(id, sizeof id, "%d", b->cfg->node_id);
+        if (!kstr_eq(in->resource_name, id))
+            return "unexpected broker id: this broker's id, or empty, is expected";
+    }
+    if (in->resource_type != RESOURCE_TOPIC && in->resource_type != RESOURCE_BROKER)
+        return "brook describes topics and the broker only";
+    return NULL;
+}
+
+/* Mark in dup[] each resource whose (type, name) appears more than once. */
+static void config_duplicates(const struct kafka_describe_configs_req *req, bool *dup)
+{
+    struct hmap seen;
+    hmap_init(&seen);
+    char *key = NULL;
+    size_t key_cap = 0;
+    for (int32_t i = 0; i < req->n_resources; i++) {
+        const struct kafka_describe_configs_req_resource *in = &req->resources[i];
+        size_t len = in->resource_name.len > 0 ? (size_t)in->resource_name.len : 0;
+        if (len + 1 > key_cap) {
+            key_cap = len + 1;
+            if (!(key = realloc(key, key_cap)))
+                abort();
+        }
+        key[0] = (char)in->resource_type;
+        if (len)
+            memcpy(key + 1, in->resource_name.p, len);
+        int32_t *first = hmap_get(&seen, key, len + 1);
+        if (first) {
+            dup[*first] = dup[i] = true;
+        } else {
+            int32_t *at = malloc(sizeof *at);
+            if (!at || hmap_put(&seen, key, len + 1, at))
+                abort();
+            *at = i;
+        }
+    }
+    size_t pos = 0;
+    const void *k;
+    size_t kl;
+    void *v;
+    while (hmap_next(&seen, &pos, &k, &kl, &v))
+        free(v);
+    hmap_release(&seen);
+    free(key);
 }
 
 void handle_describe_configs(struct request *rq)
@@ -501,25 +671,46 @@ void handle_describe_configs(struct request *rq)
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_describe_configs_req *req = rq->body;
+    int32_t n = req->n_resources > 0 ? req->n_resources : 0;
+    bool *dup = calloc((size_t)n + 1, sizeof *dup);
+    if (!dup)
+        abort();
+    config_duplicates(req, dup);
+    uint64_t bytes = response_bytes((uint64_t)n, sizeof(struct kafka_describe_configs_resp_result));
+    for (int32_t i = 0; i < n; i++) {
+        const struct kafka_describe_configs_req_resource *in = &req->resources[i];
+        bytes += response_string_bytes(in->resource_name.len);
+        if (config_resource_refusal(b, in, dup[i]))
+            continue;
+        bytes += in->resource_type == RESOURCE_TOPIC ? topic_configs_bytes(b, in->resource_name)
+                                                     : broker_configs_bytes(b);
+    }
+    if (!response_fits(rq, bytes)) {
+        request_refuse(rq, "the DescribeConfigs response would pass the response limit");
+        goto cleanup;
+    }
     struct kafka_describe_configs_resp *resp = response_new(rq);
-    resp->results = NEW(pd, struct kafka_describe_configs_resp_result, req->n_resources);
-    resp->n_results = req->n_resources;
-    for (int32_t i = 0; i < req->n_resources; i++) {
+    resp->results = NEW(pd, struct kafka_describe_configs_resp_result, n);
+    resp->n_results = n;
+    for (int32_t i = 0; i < n; i++) {
         const struct kafka_describe_configs_req_resource *in = &req->resources[i];
         struct kafka_describe_configs_resp_result *out = &resp->results[i];
+        const char *refusal = config_resource_refusal(b, in, dup[i]);
         out->resource_type = in->resource_type;
         out->resource_name = kstr_from(pd_strdup(pd, in->resource_name));
         out->error_message = KSTR_NULL;
-        if (in->resource_type == RESOURCE_TOPIC)
-            describe_topic_configs(b, pd, in, out);
-        else if (in->resource_type == RESOURCE_BROKER)
-            describe_broker_configs(b, pd, in, out);
-        else {
+        if (refusal) {
             out->error_code = KAFKA_INVALID_REQUEST;
-            out->error_message = KSTR("brook describes topics and the broker only");
+            out->error_message = kstr_from(refusal);
+        } else if (in->resource_type == RESOURCE_TOPIC) {
+            describe_topic_configs(b, pd, in, out);
+        } else {
+            describe_broker_configs(b, pd, in, out);
         }
     }
     request_respond(rq, resp);
+cleanup:
+    free(dup);
 }
 
 /* ---- InitProducerId and SASL ---- */
