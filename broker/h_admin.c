@@ -232,6 +232,23 @@ struct create_job {
     bool validate_only;
 };
 
+/* Whether name is a topic config brook knows. Checked before the configs are
+ * collected, so that a request cannot grow a topic's overrides beyond them. */
+static bool topic_config_known(struct kstr name)
+{
+    for (int i = 0; topic_config_keys[i]; i++)
+        if (kstr_eq(name, topic_config_keys[i]))
+            return true;
+    return false;
+}
+
+/* Arena bytes of one CreateTopics topic: its answer (name, a message of at most
+ * 320 bytes) and the copy the admin thread works from. */
+static uint64_t create_item_bytes(struct kstr name)
+{
+    return response_string_bytes(name.len) * 2 + response_string_bytes(320);
+}
+
 /* Loop thread: what can be refused without the store, and a copy of the rest. */
 static void create_check(struct broker *b, struct pending *pd,
                          const struct kafka_create_topics_req_topic *in, struct create_item *it)
@@ -259,6 +276,17 @@ static void create_check(struct broker *b, struct pending *pd,
     it->parts = in->n_assignments > 0    ? in->n_assignments
                 : in->num_partitions > 0 ? in->num_partitions
                                          : b->cfg->store.num_partitions;
+    for (int32_t i = 0; i < in->n_configs; i++) {
+        if (!topic_config_known(in->configs[i].name)) {
+            char why[320];
+            snprintf(why, sizeof why, "invalid config %.*s",
+                     in->configs[i].name.len > 0 ? (int)in->configs[i].name.len : 0,
+                     in->configs[i].name.p ? in->configs[i].name.p : "");
+            out->error_code = KAFKA_INVALID_CONFIG;
+            out->error_message = kstr_from(pd_strdup(pd, kstr_from(why)));
+            return;
+        }
+    }
     if (!(it->cfg = props_new()))
         abort();
     for (int32_t i = 0; i < in->n_configs; i++) {
@@ -326,6 +354,15 @@ void handle_create_topics(struct request *rq)
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_create_topics_req *req = rq->body;
+    uint64_t bytes =
+        response_bytes((uint64_t)req->n_topics,
+                       sizeof(struct kafka_create_topics_resp_topic) + sizeof(struct create_item));
+    for (int32_t i = 0; i < req->n_topics; i++)
+        bytes += create_item_bytes(req->topics[i].name);
+    if (!response_fits(rq, bytes)) {
+        request_refuse(rq, "the CreateTopics response would pass the response limit");
+        return;
+    }
     struct kafka_create_topics_resp *resp = response_new(rq);
     resp->topics = NEW(pd, struct kafka_create_topics_resp_topic, req->n_topics);
     resp->n_topics = req->n_topics;
@@ -366,6 +403,15 @@ void handle_delete_topics(struct request *rq)
 {
     struct pending *pd = rq->pd;
     struct kafka_delete_topics_req *req = rq->body;
+    uint64_t bytes =
+        response_bytes((uint64_t)req->n_topic_names,
+                       sizeof(struct kafka_delete_topics_resp_result) + sizeof(char *));
+    for (int32_t i = 0; i < req->n_topic_names; i++)
+        bytes += response_string_bytes(req->topic_names[i].len) * 2;
+    if (!response_fits(rq, bytes)) {
+        request_refuse(rq, "the DeleteTopics response would pass the response limit");
+        return;
+    }
     struct kafka_delete_topics_resp *resp = response_new(rq);
     resp->responses = NEW(pd, struct kafka_delete_topics_resp_result, req->n_topic_names);
     resp->n_responses = req->n_topic_names;
@@ -420,6 +466,15 @@ void handle_create_partitions(struct request *rq)
 {
     struct pending *pd = rq->pd;
     struct kafka_create_partitions_req *req = rq->body;
+    uint64_t bytes = response_bytes((uint64_t)req->n_topics,
+                                    sizeof(struct kafka_create_partitions_resp_result) +
+                                        sizeof(struct kafka_create_partitions_req_topic));
+    for (int32_t i = 0; i < req->n_topics; i++)
+        bytes += response_string_bytes(req->topics[i].name.len);
+    if (!response_fits(rq, bytes)) {
+        request_refuse(rq, "the CreatePartitions response would pass the response limit");
+        return;
+    }
     struct kafka_create_partitions_resp *resp = response_new(rq);
     resp->results = NEW(pd, struct kafka_create_partitions_resp_result, req->n_topics);
     resp->n_results = req->n_topics;
@@ -445,6 +500,16 @@ void handle_delete_records(struct request *rq)
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_delete_records_req *req = rq->body;
+    uint64_t bytes =
+        response_bytes((uint64_t)req->n_topics, sizeof(struct kafka_delete_records_resp_topic));
+    for (int32_t i = 0; i < req->n_topics; i++)
+        bytes += response_string_bytes(req->topics[i].name.len) +
+                 response_bytes((uint64_t)req->topics[i].n_partitions,
+                                sizeof(struct kafka_delete_records_resp_partition));
+    if (!response_fits(rq, bytes)) {
+        request_refuse(rq, "the DeleteRecords response would pass the response limit");
+        return;
+    }
     struct kafka_delete_records_resp *resp = response_new(rq);
     resp->topics = NEW(pd, struct kafka_delete_records_resp_topic, req->n_topics);
     resp->n_topics = req->n_topics;
