@@ -260,3 +260,40 @@ def send_big(host, port, frame, timeout=120):
     resp = answer_or_close(s, timeout)
     s.close()
     return resp
+
+
+def bytes_(b):
+    """A non-flexible byte string: int32 length, then the bytes (None: null)."""
+    return struct.pack('>i', -1) if b is None else struct.pack('>i', len(b)) + b
+
+
+def compact_string(s):
+    b = s.encode()
+    return uvarint(len(b) + 1) + b
+
+
+def join_group_v0(s, group, metadata, member='', corr=1):
+    """JoinGroup v0 for one 'range' protocol; (error, generation, leader, member id)."""
+    body = (string(group) + struct.pack('>i', 30000) + string(member) + string('consumer') +
+            array([string('range') + bytes_(metadata)]))
+    s.sendall(request(11, 0, corr, body))
+    resp = answer_or_close(s)
+    if resp is None:
+        return None
+    off = 4
+    err, gen = struct.unpack_from('>hi', resp, off)
+    off += 6
+    fields = []
+    for _ in range(3):  # protocol, leader, member id
+        (n,) = struct.unpack_from('>h', resp, off)
+        fields.append(resp[off + 2:off + 2 + max(n, 0)].decode())
+        off += 2 + max(n, 0)
+    return err, gen, fields[1], fields[2]
+
+
+def sync_group_v0(s, group, gen, member, assignment, corr=2):
+    """SyncGroup v0 assigning `assignment` to member itself; the response."""
+    body = (string(group) + struct.pack('>i', gen) + string(member) +
+            array([string(member) + bytes_(assignment)]))
+    s.sendall(request(14, 0, corr, body))
+    return answer_or_close(s)
