@@ -248,18 +248,41 @@ def answer_or_close(s, timeout=120):
         return None
 
 
-def send_big(host, port, frame, timeout=120):
-    """Send one (large) frame on a fresh connection; the answer, or None if closed."""
+class TooLarge(Exception):
+    """A response announced a size above the caller's limit (it is not read)."""
+
+
+def read_limited(s, limit):
+    """The next response on s, read into one buffer; None when brookd closed the
+    connection; TooLarge when its size is above limit."""
+    head = read_exact(s, 4)
+    if head is None:
+        return None
+    (size,) = struct.unpack('>i', head)
+    if size > limit:
+        raise TooLarge(f'response of {size} bytes announced')
+    buf = bytearray(size)
+    view, got = memoryview(buf), 0
+    while got < size:
+        n = s.recv_into(view[got:])
+        if not n:
+            return None
+        got += n
+    return bytes(buf)
+
+
+def send_big(host, port, frame, timeout=120, limit=1 << 31):
+    """Send one (large) frame on a fresh connection; the answer, or None if closed.
+    Raises TooLarge when the answer would be above limit bytes."""
     s = connect(host, port)
     s.settimeout(timeout)
     try:
         s.sendall(frame)
+        return read_limited(s, limit)
     except (ConnectionResetError, BrokenPipeError):
-        s.close()
         return None
-    resp = answer_or_close(s, timeout)
-    s.close()
-    return resp
+    finally:
+        s.close()
 
 
 def bytes_(b):
