@@ -22,7 +22,6 @@
 
 #include "broker/private.h"
 #include "lib/clock.h"
-#include "lib/hmap.h"
 #include "lib/log.h"
 #include "lib/props.h"
 
@@ -57,6 +56,55 @@ struct store_topic *broker_topic(struct broker *b, struct kstr name, bool create
     t = store_topic_get(b->store, buf); /* or someone else created it meanwhile */
     *err = t ? KAFKA_NONE : rc == -EEXIST ? KAFKA_INVALID_TOPIC_EXCEPTION : kafka_error_from(rc);
     return t;
+}
+
+/* ---- duplicates in a request ---- */
+
+#define DUP_LATER 1 /* an entry equal to an earlier one */
+#define DUP_ANY   2 /* an entry equal to another, earlier or later */
+
+struct dup_sort {
+    int (*cmp)(const void *ctx, int32_t a, int32_t b); /* order of entries a and b */
+    const void *ctx;
+};
+
+static int dup_order(const void *pa, const void *pb, void *arg)
+{
+    const struct dup_sort *ds = arg;
+    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+    int c = ds->cmp(ds->ctx, a, b);
+    return c ? c : (a > b) - (a < b); /* equal entries in request order */
+}
+
+/*
+ * Mark in mark[] (n bytes, zeroed by the caller) the entries of a request that
+ * equal others, by cmp. Sorting indexes costs 4 bytes per entry and no allocation
+ * per key, so a request of millions of names is checked in little memory.
+ */
+static void duplicates_mark(int32_t n, int (*cmp)(const void *, int32_t, int32_t), const void *ctx,
+                            uint8_t *mark)
+{
+    int32_t *idx = malloc(sizeof *idx * (size_t)(n > 0 ? n : 1));
+    if (!idx)
+        abort();
+    for (int32_t i = 0; i < n; i++)
+        idx[i] = i;
+    struct dup_sort ds = {cmp, ctx};
+    qsort_r(idx, (size_t)n, sizeof *idx, dup_order, &ds);
+    for (int32_t i = 1; i < n; i++) {
+        if (cmp(ctx, idx[i - 1], idx[i]))
+            continue;
+        mark[idx[i]] |= DUP_LATER | DUP_ANY;
+        mark[idx[i - 1]] |= DUP_ANY;
+    }
+    free(idx);
+}
+
+static int kstr_order(struct kstr a, struct kstr b)
+{
+    int32_t la = a.len > 0 ? a.len : 0, lb = b.len > 0 ? b.len : 0;
+    int c = memcmp(a.p ? a.p : "", b.p ? b.p : "", (size_t)(la < lb ? la : lb));
+    return c ? c : (la > lb) - (la < lb);
 }
 
 /* ---- ApiVersions ---- */
@@ -121,34 +169,36 @@ static uint64_t metadata_name_bytes(struct broker *b, struct kstr name, bool cre
     return metadata_topic_bytes((size_t)name.len, n);
 }
 
+static int metadata_name_order(const void *ctx, int32_t a, int32_t b)
+{
+    const struct kafka_metadata_req *req = ctx;
+    return kstr_order(req->topics[a].name, req->topics[b].name);
+}
+
 /*
- * The distinct names of a Metadata request, in first-seen order, into *out (an
+ * The distinct names of a Metadata request, in request order, into *out (an
  * array the caller frees) and their answer's size into *bytes. Kafka collects the
  * names into a set, so a topic named a million times is answered once.
  */
 static void metadata_distinct(struct broker *b, const struct kafka_metadata_req *req, bool create,
                               int32_t **out, int32_t *n_out, uint64_t *bytes)
 {
-    struct hmap seen;
-    hmap_init(&seen);
-    int32_t *idx = malloc(sizeof *idx * (size_t)(req->n_topics > 0 ? req->n_topics : 1));
-    if (!idx)
+    int32_t n = req->n_topics > 0 ? req->n_topics : 0, k = 0;
+    uint8_t *mark = calloc((size_t)n + 1, 1);
+    int32_t *idx = malloc(sizeof *idx * ((size_t)n + 1));
+    if (!mark || !idx)
         abort();
-    int32_t n = 0;
-    for (int32_t i = 0; i < req->n_topics; i++) {
-        struct kstr name = req->topics[i].name;
-        size_t len = name.len > 0 ? (size_t)name.len : 0;
-        if (hmap_get(&seen, name.p ? name.p : "", len))
+    duplicates_mark(n, metadata_name_order, req, mark);
+    for (int32_t i = 0; i < n; i++) {
+        if (mark[i] & DUP_LATER)
             continue;
-        if (hmap_put(&seen, name.p ? name.p : "", len, &idx[n]))
-            abort();
-        *bytes += metadata_name_bytes(b, name, create);
-        idx[n++] = i;
+        *bytes += metadata_name_bytes(b, req->topics[i].name, create);
+        idx[k++] = i;
     }
-    hmap_release(&seen);
-    *bytes += response_bytes((uint64_t)n, sizeof(struct kafka_metadata_resp_topic));
+    free(mark);
+    *bytes += response_bytes((uint64_t)k, sizeof(struct kafka_metadata_resp_topic));
     *out = idx;
-    *n_out = n;
+    *n_out = k;
 }
 
 /* Every topic (a null list): names from the store, the answer's size in *bytes. */
@@ -673,8 +723,7 @@ static uint64_t broker_configs_bytes(struct broker *b)
  * Why resource i cannot be described, or NULL. A resource named twice is an
  * INVALID_REQUEST in every place it appears (Kafka: "Duplicate resource"); so is a
  * broker other than this one (Kafka's resource name is the broker id, or empty for
- * the cluster defaults). dup marks the duplicates, found with a set of
- * (type, name) keys.
+ * the cluster defaults). dup: the resource's (type, name) appears more than once.
  */
 static const char *config_resource_refusal(struct broker *b,
                                            const struct kafka_describe_configs_req_resource *in,
@@ -693,42 +742,14 @@ static const char *config_resource_refusal(struct broker *b,
     return NULL;
 }
 
-/* Mark in dup[] each resource whose (type, name) appears more than once. */
-static void config_duplicates(const struct kafka_describe_configs_req *req, bool *dup)
+static int config_resource_order(const void *ctx, int32_t a, int32_t b)
 {
-    struct hmap seen;
-    hmap_init(&seen);
-    char *key = NULL;
-    size_t key_cap = 0;
-    for (int32_t i = 0; i < req->n_resources; i++) {
-        const struct kafka_describe_configs_req_resource *in = &req->resources[i];
-        size_t len = in->resource_name.len > 0 ? (size_t)in->resource_name.len : 0;
-        if (len + 1 > key_cap) {
-            key_cap = len + 1;
-            if (!(key = realloc(key, key_cap)))
-                abort();
-        }
-        key[0] = (char)in->resource_type;
-        if (len)
-            memcpy(key + 1, in->resource_name.p, len);
-        int32_t *first = hmap_get(&seen, key, len + 1);
-        if (first) {
-            dup[*first] = dup[i] = true;
-        } else {
-            int32_t *at = malloc(sizeof *at);
-            if (!at || hmap_put(&seen, key, len + 1, at))
-                abort();
-            *at = i;
-        }
-    }
-    size_t pos = 0;
-    const void *k;
-    size_t kl;
-    void *v;
-    while (hmap_next(&seen, &pos, &k, &kl, &v))
-        free(v);
-    hmap_release(&seen);
-    free(key);
+    const struct kafka_describe_configs_req *req = ctx;
+    const struct kafka_describe_configs_req_resource *ra = &req->resources[a],
+                                                     *rb = &req->resources[b];
+    if (ra->resource_type != rb->resource_type)
+        return ra->resource_type < rb->resource_type ? -1 : 1;
+    return kstr_order(ra->resource_name, rb->resource_name);
 }
 
 void handle_describe_configs(struct request *rq)
@@ -737,15 +758,15 @@ void handle_describe_configs(struct request *rq)
     struct pending *pd = rq->pd;
     struct kafka_describe_configs_req *req = rq->body;
     int32_t n = req->n_resources > 0 ? req->n_resources : 0;
-    bool *dup = calloc((size_t)n + 1, sizeof *dup);
+    uint8_t *dup = calloc((size_t)n + 1, 1);
     if (!dup)
         abort();
-    config_duplicates(req, dup);
+    duplicates_mark(n, config_resource_order, req, dup);
     uint64_t bytes = response_bytes((uint64_t)n, sizeof(struct kafka_describe_configs_resp_result));
     for (int32_t i = 0; i < n; i++) {
         const struct kafka_describe_configs_req_resource *in = &req->resources[i];
         bytes += response_string_bytes(in->resource_name.len);
-        if (config_resource_refusal(b, in, dup[i]))
+        if (config_resource_refusal(b, in, dup[i] & DUP_ANY))
             continue;
         bytes += in->resource_type == RESOURCE_TOPIC ? topic_configs_bytes(b, in->resource_name)
                                                      : broker_configs_bytes(b);
@@ -760,7 +781,7 @@ void handle_describe_configs(struct request *rq)
     for (int32_t i = 0; i < n; i++) {
         const struct kafka_describe_configs_req_resource *in = &req->resources[i];
         struct kafka_describe_configs_resp_result *out = &resp->results[i];
-        const char *refusal = config_resource_refusal(b, in, dup[i]);
+        const char *refusal = config_resource_refusal(b, in, dup[i] & DUP_ANY);
         out->resource_type = in->resource_type;
         out->resource_name = kstr_from(pd_strdup(pd, in->resource_name));
         out->error_message = KSTR_NULL;
