@@ -128,9 +128,7 @@ void admin_submit(struct request *rq, admin_fn fn, void *ctx)
 {
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
-    struct admin_job *j = arena_calloc(&pd->arena, 1, sizeof *j);
-    if (!j)
-        abort(); /* the daemon's out-of-memory policy */
+    struct admin_job *j = PENDING_NEW(pd, struct admin_job, 1);
     *j = (struct admin_job){.pd = pd, .fn = fn, .ctx = ctx};
     pd->on_complete = admin_done;
     rq->c->admin_busy = true;

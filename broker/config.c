@@ -112,6 +112,7 @@ static int apply_props(struct broker_config *c, const char **err)
         int_key(p, "connections.max.idle.ms", 600000, 100, INT32_MAX, &c->idle_ms, err) ||
         int_key(p, "request.timeout.ms", 30000, 100, INT32_MAX, &c->request_timeout_ms, err) ||
         int_key(p, "max.connections", 100000, 1, INT32_MAX, &c->max_connections, err) ||
+        int_key(p, "fetch.max.bytes", 57671680, 1024, INT32_MAX, &c->fetch_max_bytes, err) ||
         int_key(p, "group.initial.rebalance.delay.ms", 0, 0, INT32_MAX, &c->group_initial_delay_ms,
                 err) ||
         int_key(p, "group.min.session.timeout.ms", 6000, 1, INT32_MAX, &c->group_min_session_ms,

@@ -8,6 +8,14 @@
  * clients can pick one. A body that does not decode (truncated, hostile counts,
  * overlong varints) also closes the connection; nothing is allocated beyond what
  * the frame could hold, since the arena's limit is a multiple of the frame size.
+ *
+ * Responses are bounded the same way, but before the work: a small request can
+ * ask for a large answer (one topic name repeated a million times, every config of
+ * every topic). Each handler estimates its response's size from the request's
+ * counts with response_bytes()/response_fits() and answers with Kafka's error, or
+ * refuses the request, when it would pass RESPONSE_MAX_BYTES. The arena and the
+ * encoder carry hard limits as well, so a wrong estimate ends in a closed
+ * connection, never in a broker that has run out of memory.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -88,12 +96,38 @@ int16_t kafka_error_from(int err)
     }
 }
 
+uint64_t response_bytes(uint64_t n, size_t size)
+{
+    const uint64_t align = 16, cap = UINT64_MAX / 4; /* saturate far from wrapping */
+    if (size && n > cap / size)
+        return cap;
+    return (n * size + align - 1) / align * align + align;
+}
+
+uint64_t response_string_bytes(int64_t len)
+{
+    return response_bytes(len > 0 ? (uint64_t)len + 1 : 1, 1);
+}
+
+bool response_fits(const struct request *rq, uint64_t bytes)
+{
+    size_t used = rq->pd->arena.used;
+    return used <= RESPONSE_MAX_BYTES && bytes <= RESPONSE_MAX_BYTES - used;
+}
+
+void *pending_calloc(struct pending *pd, size_t n, size_t size)
+{
+    void *p = arena_calloc(&pd->arena, n ? n : 1, size);
+    if (!p)
+        abort(); /* the daemon's out-of-memory policy (the limit was checked before) */
+    return p;
+}
+
 void *response_new(struct request *rq)
 {
     const struct kafka_api *api = kafka_api_find(rq->hdr.api_key);
-    void *resp = arena_alloc(&rq->pd->arena, api->response->size);
-    if (resp)
-        kafka_init(api->response, resp);
+    void *resp = pending_calloc(rq->pd, 1, api->response->size);
+    kafka_init(api->response, resp);
     return resp;
 }
 
@@ -134,8 +168,10 @@ static struct pending *pending_new(struct conn *c, const struct kafka_request_he
     pd->api_version = h->api_version;
     pd->correlation_id = h->correlation_id;
     pd->started_ns = clock_mono_ns();
-    arena_init(&pd->arena, 64u << 20);
-    kafka_out_init(&pd->out, 1u << 30);
+    /* handlers keep within RESPONSE_MAX_BYTES by estimate; twice that is the margin
+     * for an estimate that is off, and the encoder's limit the last word */
+    arena_init(&pd->arena, 2 * RESPONSE_MAX_BYTES);
+    kafka_out_init(&pd->out, RESPONSE_MAX_BYTES);
     c->refs++;
     c->npending++;
     if (c->tail)

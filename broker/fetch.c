@@ -10,6 +10,10 @@
  *
  * brook has no fetch sessions: it always answers with session id 0, which every
  * client takes to mean "send full fetch requests".
+ *
+ * Bounds: the record bytes of one response are at most fetch.max.bytes (as in
+ * Kafka, whatever the request's max_bytes says), and the partitions' headers of
+ * Fetch and ListOffsets are counted against RESPONSE_MAX_BYTES before any work.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -128,14 +132,19 @@ void fetch_abort_all(struct broker *b)
         fetch_complete(b->parked);
 }
 
-#define NEW(pd, type, n) ((type *)fetch_calloc((pd), (size_t)(n), sizeof(type)))
+#define NEW(pd, type, n) PENDING_NEW(pd, type, n)
 
-static void *fetch_calloc(struct pending *pd, size_t n, size_t size)
+/* Arena bytes of a Fetch response to req, with the request's parking state. */
+static uint64_t fetch_bytes(const struct kafka_fetch_req *req)
 {
-    void *p = arena_calloc(&pd->arena, n ? n : 1, size);
-    if (!p)
-        abort();
-    return p;
+    uint64_t bytes = response_bytes(1, sizeof(struct fetch_wait)) +
+                     response_bytes((uint64_t)req->n_topics, sizeof(struct kafka_fetch_resp_topic));
+    for (int32_t i = 0; i < req->n_topics; i++)
+        bytes +=
+            response_string_bytes(req->topics[i].topic.len) +
+            response_bytes((uint64_t)req->topics[i].n_partitions,
+                           sizeof(struct kafka_fetch_resp_partition) + sizeof(struct fetch_part));
+    return bytes;
 }
 
 void handle_fetch(struct request *rq)
@@ -143,13 +152,20 @@ void handle_fetch(struct request *rq)
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_fetch_req *req = rq->body;
+    if (!response_fits(rq, fetch_bytes(req))) {
+        request_refuse(rq, "the Fetch response would pass the response limit");
+        return;
+    }
     struct kafka_fetch_resp *resp = response_new(rq);
     struct fetch_wait *fw = NEW(pd, struct fetch_wait, 1);
-    int total = 0;
+    int64_t total = 0;
     for (int32_t i = 0; i < req->n_topics; i++)
         total += req->topics[i].n_partitions;
-    *fw = (struct fetch_wait){
-        .b = b, .pd = pd, .max_bytes = req->max_bytes, .min_bytes = req->min_bytes};
+    int32_t max_bytes = req->max_bytes;
+    if (rq->version < 3 || max_bytes > b->cfg->fetch_max_bytes || max_bytes < 0)
+        max_bytes = (int32_t)b->cfg->fetch_max_bytes;
+    *fw =
+        (struct fetch_wait){.b = b, .pd = pd, .max_bytes = max_bytes, .min_bytes = req->min_bytes};
     fw->parts = NEW(pd, struct fetch_part, total);
     resp->responses = NEW(pd, struct kafka_fetch_resp_topic, req->n_topics);
     resp->n_responses = req->n_topics;
@@ -205,6 +221,16 @@ void handle_list_offsets(struct request *rq)
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_list_offsets_req *req = rq->body;
+    uint64_t bytes =
+        response_bytes((uint64_t)req->n_topics, sizeof(struct kafka_list_offsets_resp_topic));
+    for (int32_t i = 0; i < req->n_topics; i++)
+        bytes += response_string_bytes(req->topics[i].name.len) +
+                 response_bytes((uint64_t)req->topics[i].n_partitions,
+                                sizeof(struct kafka_list_offsets_resp_partition));
+    if (!response_fits(rq, bytes)) {
+        request_refuse(rq, "the ListOffsets response would pass the response limit");
+        return;
+    }
     struct kafka_list_offsets_resp *resp = response_new(rq);
     resp->topics = NEW(pd, struct kafka_list_offsets_resp_topic, req->n_topics);
     resp->n_topics = req->n_topics;

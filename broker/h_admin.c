@@ -9,6 +9,11 @@
  *
  * brook is one broker: every partition's leader, replica and ISR is this node, the
  * controller is this node, and replication factors other than 1 are refused.
+ *
+ * Every handler adds up its response's size from the request's counts before it
+ * touches the store (see RESPONSE_MAX_BYTES). Metadata answers each topic once
+ * however often it is named, and DescribeConfigs answers a resource named twice
+ * with INVALID_REQUEST, as Kafka does; what still would not fit is refused.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,15 +26,7 @@
 #include "lib/props.h"
 
 #define INTERNAL_PREFIX  "__"
-#define NEW(pd, type, n) ((type *)pd_calloc((pd), (size_t)(n), sizeof(type)))
-
-static void *pd_calloc(struct pending *pd, size_t n, size_t size)
-{
-    void *p = arena_calloc(&pd->arena, n ? n : 1, size);
-    if (!p)
-        abort(); /* the daemon's out-of-memory policy */
-    return p;
-}
+#define NEW(pd, type, n) PENDING_NEW(pd, type, n)
 
 /* Copy a topic name into buf as a C string; false if it cannot be one. */
 static bool topic_cstr(struct kstr name, char buf[256])
@@ -59,6 +56,55 @@ struct store_topic *broker_topic(struct broker *b, struct kstr name, bool create
     t = store_topic_get(b->store, buf); /* or someone else created it meanwhile */
     *err = t ? KAFKA_NONE : rc == -EEXIST ? KAFKA_INVALID_TOPIC_EXCEPTION : kafka_error_from(rc);
     return t;
+}
+
+/* ---- duplicates in a request ---- */
+
+#define DUP_LATER 1 /* an entry equal to an earlier one */
+#define DUP_ANY   2 /* an entry equal to another, earlier or later */
+
+struct dup_sort {
+    int (*cmp)(const void *ctx, int32_t a, int32_t b); /* order of entries a and b */
+    const void *ctx;
+};
+
+static int dup_order(const void *pa, const void *pb, void *arg)
+{
+    const struct dup_sort *ds = arg;
+    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+    int c = ds->cmp(ds->ctx, a, b);
+    return c ? c : (a > b) - (a < b); /* equal entries in request order */
+}
+
+/*
+ * Mark in mark[] (n bytes, zeroed by the caller) the entries of a request that
+ * equal others, by cmp. Sorting indexes costs 4 bytes per entry and no allocation
+ * per key, so a request of millions of names is checked in little memory.
+ */
+static void duplicates_mark(int32_t n, int (*cmp)(const void *, int32_t, int32_t), const void *ctx,
+                            uint8_t *mark)
+{
+    int32_t *idx = malloc(sizeof *idx * (size_t)(n > 0 ? n : 1));
+    if (!idx)
+        abort();
+    for (int32_t i = 0; i < n; i++)
+        idx[i] = i;
+    struct dup_sort ds = {cmp, ctx};
+    qsort_r(idx, (size_t)n, sizeof *idx, dup_order, &ds);
+    for (int32_t i = 1; i < n; i++) {
+        if (cmp(ctx, idx[i - 1], idx[i]))
+            continue;
+        mark[idx[i]] |= DUP_LATER | DUP_ANY;
+        mark[idx[i - 1]] |= DUP_ANY;
+    }
+    free(idx);
+}
+
+static int kstr_order(struct kstr a, struct kstr b)
+{
+    int32_t la = a.len > 0 ? a.len : 0, lb = b.len > 0 ? b.len : 0;
+    int c = memcmp(a.p ? a.p : "", b.p ? b.p : "", (size_t)(la < lb ? la : lb));
+    return c ? c : (la > lb) - (la < lb);
 }
 
 /* ---- ApiVersions ---- */
@@ -100,11 +146,92 @@ static void describe_topic(struct broker *b, struct pending *pd, struct store_to
     }
 }
 
+/* Arena bytes of one topic's Metadata entry, beside the array of entries. */
+static uint64_t metadata_topic_bytes(size_t name_len, int32_t partitions)
+{
+    return response_string_bytes((int64_t)name_len) + response_bytes(1, sizeof(int32_t)) +
+           response_bytes(partitions > 0 ? (uint64_t)partitions : 0,
+                          sizeof(struct kafka_metadata_resp_partition));
+}
+
+/* Arena bytes of the answer for the topic called name: the partitions it has, or
+ * would have once auto-created. */
+static uint64_t metadata_name_bytes(struct broker *b, struct kstr name, bool create)
+{
+    char buf[256];
+    if (!topic_cstr(name, buf))
+        return metadata_topic_bytes(name.len > 0 ? (size_t)name.len : 0, 0);
+    struct store_topic *t = store_topic_get(b->store, buf);
+    int32_t n = t                                      ? store_topic_partition_count(t)
+                : create && b->cfg->auto_create_topics ? b->cfg->store.num_partitions
+                                                       : 0;
+    store_topic_put(t);
+    return metadata_topic_bytes((size_t)name.len, n);
+}
+
+static int metadata_name_order(const void *ctx, int32_t a, int32_t b)
+{
+    const struct kafka_metadata_req *req = ctx;
+    return kstr_order(req->topics[a].name, req->topics[b].name);
+}
+
+/*
+ * The distinct names of a Metadata request, in request order, into *out (an
+ * array the caller frees) and their answer's size into *bytes. Kafka collects the
+ * names into a set, so a topic named a million times is answered once.
+ */
+static void metadata_distinct(struct broker *b, const struct kafka_metadata_req *req, bool create,
+                              int32_t **out, int32_t *n_out, uint64_t *bytes)
+{
+    int32_t n = req->n_topics > 0 ? req->n_topics : 0, k = 0;
+    uint8_t *mark = calloc((size_t)n + 1, 1);
+    int32_t *idx = malloc(sizeof *idx * ((size_t)n + 1));
+    if (!mark || !idx)
+        abort();
+    duplicates_mark(n, metadata_name_order, req, mark);
+    for (int32_t i = 0; i < n; i++) {
+        if (mark[i] & DUP_LATER)
+            continue;
+        *bytes += metadata_name_bytes(b, req->topics[i].name, create);
+        idx[k++] = i;
+    }
+    free(mark);
+    *bytes += response_bytes((uint64_t)k, sizeof(struct kafka_metadata_resp_topic));
+    *out = idx;
+    *n_out = k;
+}
+
+/* Every topic (a null list): names from the store, the answer's size in *bytes. */
+static char **metadata_all(struct broker *b, int32_t *n_out, uint64_t *bytes)
+{
+    char **names = store_topic_names(b->store);
+    if (!names)
+        abort();
+    int32_t n = 0;
+    for (; names[n]; n++)
+        *bytes += metadata_name_bytes(b, kstr_from(names[n]), false);
+    *bytes += response_bytes((uint64_t)n, sizeof(struct kafka_metadata_resp_topic));
+    *n_out = n;
+    return names;
+}
+
 void handle_metadata(struct request *rq)
 {
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_metadata_req *req = rq->body;
+    /* null topics, or an empty list in v0, means every topic */
+    bool all = req->n_topics < 0 || (rq->version == 0 && req->n_topics == 0);
+    bool create = rq->version < 4 || req->allow_auto_topic_creation;
+    uint64_t bytes = 0;
+    int32_t n = 0, *distinct = NULL;
+    char **names = all ? metadata_all(b, &n, &bytes) : NULL;
+    if (!all)
+        metadata_distinct(b, req, create, &distinct, &n, &bytes);
+    if (!response_fits(rq, bytes)) {
+        request_refuse(rq, "the Metadata response would pass the response limit");
+        goto cleanup;
+    }
     struct kafka_metadata_resp *resp = response_new(rq);
     const char *host;
     int port;
@@ -115,37 +242,27 @@ void handle_metadata(struct request *rq)
         (struct kafka_metadata_resp_broker){b->cfg->node_id, kstr_from(host), port, KSTR_NULL};
     resp->cluster_id = kstr_from(b->cfg->cluster_id);
     resp->controller_id = b->cfg->node_id;
-    /* null topics, or an empty list in v0, means every topic */
-    if (req->n_topics < 0 || (rq->version == 0 && req->n_topics == 0)) {
-        char **names = store_topic_names(b->store);
-        if (!names)
-            abort();
-        int32_t n = 0;
-        while (names[n])
-            n++;
-        resp->topics = NEW(pd, struct kafka_metadata_resp_topic, n);
-        for (int32_t i = 0; i < n; i++) {
-            struct store_topic *t = store_topic_get(b->store, names[i]);
-            if (t) /* deleted meanwhile otherwise */
-                describe_topic(b, pd, t, &resp->topics[resp->n_topics++]);
-            store_topic_put(t);
-        }
-        free(names);
-    } else {
-        bool create = rq->version < 4 || req->allow_auto_topic_creation;
-        resp->topics = NEW(pd, struct kafka_metadata_resp_topic, req->n_topics);
-        resp->n_topics = req->n_topics;
-        for (int32_t i = 0; i < req->n_topics; i++) {
-            struct kafka_metadata_resp_topic *out = &resp->topics[i];
-            struct store_topic *t = broker_topic(b, req->topics[i].name, create, &out->error_code);
-            if (t)
-                describe_topic(b, pd, t, out);
-            else
-                out->name = kstr_from(pd_strdup(pd, req->topics[i].name));
-            store_topic_put(t);
-        }
+    resp->topics = NEW(pd, struct kafka_metadata_resp_topic, n);
+    for (int32_t i = 0; i < n && all; i++) {
+        struct store_topic *t = store_topic_get(b->store, names[i]);
+        if (t) /* deleted meanwhile otherwise */
+            describe_topic(b, pd, t, &resp->topics[resp->n_topics++]);
+        store_topic_put(t);
+    }
+    for (int32_t i = 0; i < n && !all; i++) {
+        struct kafka_metadata_resp_topic *out = &resp->topics[resp->n_topics++];
+        struct kstr name = req->topics[distinct[i]].name;
+        struct store_topic *t = broker_topic(b, name, create, &out->error_code);
+        if (t)
+            describe_topic(b, pd, t, out);
+        else
+            out->name = kstr_from(pd_strdup(pd, name));
+        store_topic_put(t);
     }
     request_respond(rq, resp);
+cleanup:
+    free(names);
+    free(distinct);
 }
 
 /* ---- CreateTopics, DeleteTopics, CreatePartitions: on the admin thread ---- */
@@ -164,6 +281,23 @@ struct create_job {
     int32_t n;
     bool validate_only;
 };
+
+/* Whether name is a topic config brook knows. Checked before the configs are
+ * collected, so that a request cannot grow a topic's overrides beyond them. */
+static bool topic_config_known(struct kstr name)
+{
+    for (int i = 0; topic_config_keys[i]; i++)
+        if (kstr_eq(name, topic_config_keys[i]))
+            return true;
+    return false;
+}
+
+/* Arena bytes of one CreateTopics topic: its answer (name, a message of at most
+ * 320 bytes) and the copy the admin thread works from. */
+static uint64_t create_item_bytes(struct kstr name)
+{
+    return response_string_bytes(name.len) * 2 + response_string_bytes(320);
+}
 
 /* Loop thread: what can be refused without the store, and a copy of the rest. */
 static void create_check(struct broker *b, struct pending *pd,
@@ -192,6 +326,17 @@ static void create_check(struct broker *b, struct pending *pd,
     it->parts = in->n_assignments > 0    ? in->n_assignments
                 : in->num_partitions > 0 ? in->num_partitions
                                          : b->cfg->store.num_partitions;
+    for (int32_t i = 0; i < in->n_configs; i++) {
+        if (!topic_config_known(in->configs[i].name)) {
+            char why[320];
+            snprintf(why, sizeof why, "invalid config %.*s",
+                     in->configs[i].name.len > 0 ? (int)in->configs[i].name.len : 0,
+                     in->configs[i].name.p ? in->configs[i].name.p : "");
+            out->error_code = KAFKA_INVALID_CONFIG;
+            out->error_message = kstr_from(pd_strdup(pd, kstr_from(why)));
+            return;
+        }
+    }
     if (!(it->cfg = props_new()))
         abort();
     for (int32_t i = 0; i < in->n_configs; i++) {
@@ -259,6 +404,15 @@ void handle_create_topics(struct request *rq)
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_create_topics_req *req = rq->body;
+    uint64_t bytes =
+        response_bytes((uint64_t)req->n_topics,
+                       sizeof(struct kafka_create_topics_resp_topic) + sizeof(struct create_item));
+    for (int32_t i = 0; i < req->n_topics; i++)
+        bytes += create_item_bytes(req->topics[i].name);
+    if (!response_fits(rq, bytes)) {
+        request_refuse(rq, "the CreateTopics response would pass the response limit");
+        return;
+    }
     struct kafka_create_topics_resp *resp = response_new(rq);
     resp->topics = NEW(pd, struct kafka_create_topics_resp_topic, req->n_topics);
     resp->n_topics = req->n_topics;
@@ -299,6 +453,15 @@ void handle_delete_topics(struct request *rq)
 {
     struct pending *pd = rq->pd;
     struct kafka_delete_topics_req *req = rq->body;
+    uint64_t bytes =
+        response_bytes((uint64_t)req->n_topic_names,
+                       sizeof(struct kafka_delete_topics_resp_result) + sizeof(char *));
+    for (int32_t i = 0; i < req->n_topic_names; i++)
+        bytes += response_string_bytes(req->topic_names[i].len) * 2;
+    if (!response_fits(rq, bytes)) {
+        request_refuse(rq, "the DeleteTopics response would pass the response limit");
+        return;
+    }
     struct kafka_delete_topics_resp *resp = response_new(rq);
     resp->responses = NEW(pd, struct kafka_delete_topics_resp_result, req->n_topic_names);
     resp->n_responses = req->n_topic_names;
@@ -353,6 +516,15 @@ void handle_create_partitions(struct request *rq)
 {
     struct pending *pd = rq->pd;
     struct kafka_create_partitions_req *req = rq->body;
+    uint64_t bytes = response_bytes((uint64_t)req->n_topics,
+                                    sizeof(struct kafka_create_partitions_resp_result) +
+                                        sizeof(struct kafka_create_partitions_req_topic));
+    for (int32_t i = 0; i < req->n_topics; i++)
+        bytes += response_string_bytes(req->topics[i].name.len);
+    if (!response_fits(rq, bytes)) {
+        request_refuse(rq, "the CreatePartitions response would pass the response limit");
+        return;
+    }
     struct kafka_create_partitions_resp *resp = response_new(rq);
     resp->results = NEW(pd, struct kafka_create_partitions_resp_result, req->n_topics);
     resp->n_results = req->n_topics;
@@ -378,6 +550,16 @@ void handle_delete_records(struct request *rq)
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_delete_records_req *req = rq->body;
+    uint64_t bytes =
+        response_bytes((uint64_t)req->n_topics, sizeof(struct kafka_delete_records_resp_topic));
+    for (int32_t i = 0; i < req->n_topics; i++)
+        bytes += response_string_bytes(req->topics[i].name.len) +
+                 response_bytes((uint64_t)req->topics[i].n_partitions,
+                                sizeof(struct kafka_delete_records_resp_partition));
+    if (!response_fits(rq, bytes)) {
+        request_refuse(rq, "the DeleteRecords response would pass the response limit");
+        return;
+    }
     struct kafka_delete_records_resp *resp = response_new(rq);
     resp->topics = NEW(pd, struct kafka_delete_records_resp_topic, req->n_topics);
     resp->n_topics = req->n_topics;
@@ -467,33 +649,107 @@ static void describe_topic_configs(struct broker *b, struct pending *pd,
     store_topic_put(t);
 }
 
+static const struct {
+    const char *key, *def;
+} broker_defaults[] = {
+    {"log.dirs", "./brook-data"},
+    {"num.partitions", "1"},
+    {"log.segment.bytes", "1073741824"},
+    {"log.retention.hours", "168"},
+    {"auto.create.topics.enable", "true"},
+    {"delete.topic.enable", "true"},
+    {"message.max.bytes", "1048588"},
+    {"default.replication.factor", "1"},
+    {"socket.request.max.bytes", "104857600"},
+};
+#define N_BROKER_DEFAULTS (sizeof broker_defaults / sizeof *broker_defaults)
+
 static void describe_broker_configs(struct broker *b, struct pending *pd,
                                     const struct kafka_describe_configs_req_resource *in,
                                     struct kafka_describe_configs_resp_result *out)
 {
-    static const struct {
-        const char *key, *def;
-    } defaults[] = {
-        {"log.dirs", "./brook-data"},
-        {"num.partitions", "1"},
-        {"log.segment.bytes", "1073741824"},
-        {"log.retention.hours", "168"},
-        {"auto.create.topics.enable", "true"},
-        {"delete.topic.enable", "true"},
-        {"message.max.bytes", "1048588"},
-        {"default.replication.factor", "1"},
-        {"socket.request.max.bytes", "104857600"},
-    };
     const struct props *p = b->cfg->props;
-    int32_t cap = (int32_t)(props_count(p) + sizeof defaults / sizeof *defaults);
+    int32_t cap = (int32_t)(props_count(p) + N_BROKER_DEFAULTS);
     out->configs = NEW(pd, struct kafka_describe_configs_resp_config, cap);
     const char *k, *v;
     for (size_t i = 0; props_at(p, i, &k, &v); i++)
         if (wanted(in, k))
             put_config(pd, out, k, v, SOURCE_STATIC, cap);
-    for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
-        if (!props_get(p, defaults[i].key) && wanted(in, defaults[i].key))
-            put_config(pd, out, defaults[i].key, defaults[i].def, SOURCE_DEFAULT, cap);
+    for (size_t i = 0; i < N_BROKER_DEFAULTS; i++)
+        if (!props_get(p, broker_defaults[i].key) && wanted(in, broker_defaults[i].key))
+            put_config(pd, out, broker_defaults[i].key, broker_defaults[i].def, SOURCE_DEFAULT,
+                       cap);
+}
+
+/* Arena bytes of one config entry with its key and value. */
+static uint64_t config_bytes(size_t key_len, size_t value_len)
+{
+    return response_string_bytes((int64_t)key_len) + response_string_bytes((int64_t)value_len);
+}
+
+/* Arena bytes of every config of topic name (none when it does not exist). */
+static uint64_t topic_configs_bytes(struct broker *b, struct kstr name)
+{
+    int16_t err;
+    struct store_topic *t = broker_topic(b, name, false, &err);
+    if (!t)
+        return 0;
+    const struct props *over = store_topic_overrides(t);
+    uint64_t bytes = 0;
+    int32_t n = 0;
+    for (; topic_config_keys[n]; n++) {
+        const char *v = props_get(over, topic_config_keys[n]);
+        bytes += config_bytes(strlen(topic_config_keys[n]), v ? strlen(v) : 64);
+    }
+    store_topic_put(t);
+    return bytes + response_bytes((uint64_t)n, sizeof(struct kafka_describe_configs_resp_config));
+}
+
+/* Arena bytes of the broker's configs. */
+static uint64_t broker_configs_bytes(struct broker *b)
+{
+    const struct props *p = b->cfg->props;
+    uint64_t bytes = 0;
+    const char *k, *v;
+    for (size_t i = 0; props_at(p, i, &k, &v); i++)
+        bytes += config_bytes(strlen(k), strlen(v));
+    for (size_t i = 0; i < N_BROKER_DEFAULTS; i++)
+        bytes += config_bytes(strlen(broker_defaults[i].key), strlen(broker_defaults[i].def));
+    return bytes + response_bytes(props_count(p) + N_BROKER_DEFAULTS,
+                                  sizeof(struct kafka_describe_configs_resp_config));
+}
+
+/*
+ * Why resource i cannot be described, or NULL. A resource named twice is an
+ * INVALID_REQUEST in every place it appears (Kafka: "Duplicate resource"); so is a
+ * broker other than this one (Kafka's resource name is the broker id, or empty for
+ * the cluster defaults). dup: the resource's (type, name) appears more than once.
+ */
+static const char *config_resource_refusal(struct broker *b,
+                                           const struct kafka_describe_configs_req_resource *in,
+                                           bool dup)
+{
+    if (dup)
+        return "Duplicate resource";
+    if (in->resource_type == RESOURCE_BROKER && in->resource_name.len > 0) {
+        char id[16];
+        snprintf(id, sizeof id, "%d", b->cfg->node_id);
+        if (!kstr_eq(in->resource_name, id))
+            return "unexpected broker id: this broker's id, or empty, is expected";
+    }
+    if (in->resource_type != RESOURCE_TOPIC && in->resource_type != RESOURCE_BROKER)
+        return "brook describes topics and the broker only";
+    return NULL;
+}
+
+static int config_resource_order(const void *ctx, int32_t a, int32_t b)
+{
+    const struct kafka_describe_configs_req *req = ctx;
+    const struct kafka_describe_configs_req_resource *ra = &req->resources[a],
+                                                     *rb = &req->resources[b];
+    if (ra->resource_type != rb->resource_type)
+        return ra->resource_type < rb->resource_type ? -1 : 1;
+    return kstr_order(ra->resource_name, rb->resource_name);
 }
 
 void handle_describe_configs(struct request *rq)
@@ -501,25 +757,46 @@ void handle_describe_configs(struct request *rq)
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_describe_configs_req *req = rq->body;
+    int32_t n = req->n_resources > 0 ? req->n_resources : 0;
+    uint8_t *dup = calloc((size_t)n + 1, 1);
+    if (!dup)
+        abort();
+    duplicates_mark(n, config_resource_order, req, dup);
+    uint64_t bytes = response_bytes((uint64_t)n, sizeof(struct kafka_describe_configs_resp_result));
+    for (int32_t i = 0; i < n; i++) {
+        const struct kafka_describe_configs_req_resource *in = &req->resources[i];
+        bytes += response_string_bytes(in->resource_name.len);
+        if (config_resource_refusal(b, in, dup[i] & DUP_ANY))
+            continue;
+        bytes += in->resource_type == RESOURCE_TOPIC ? topic_configs_bytes(b, in->resource_name)
+                                                     : broker_configs_bytes(b);
+    }
+    if (!response_fits(rq, bytes)) {
+        request_refuse(rq, "the DescribeConfigs response would pass the response limit");
+        goto cleanup;
+    }
     struct kafka_describe_configs_resp *resp = response_new(rq);
-    resp->results = NEW(pd, struct kafka_describe_configs_resp_result, req->n_resources);
-    resp->n_results = req->n_resources;
-    for (int32_t i = 0; i < req->n_resources; i++) {
+    resp->results = NEW(pd, struct kafka_describe_configs_resp_result, n);
+    resp->n_results = n;
+    for (int32_t i = 0; i < n; i++) {
         const struct kafka_describe_configs_req_resource *in = &req->resources[i];
         struct kafka_describe_configs_resp_result *out = &resp->results[i];
+        const char *refusal = config_resource_refusal(b, in, dup[i] & DUP_ANY);
         out->resource_type = in->resource_type;
         out->resource_name = kstr_from(pd_strdup(pd, in->resource_name));
         out->error_message = KSTR_NULL;
-        if (in->resource_type == RESOURCE_TOPIC)
-            describe_topic_configs(b, pd, in, out);
-        else if (in->resource_type == RESOURCE_BROKER)
-            describe_broker_configs(b, pd, in, out);
-        else {
+        if (refusal) {
             out->error_code = KAFKA_INVALID_REQUEST;
-            out->error_message = KSTR("brook describes topics and the broker only");
+            out->error_message = kstr_from(refusal);
+        } else if (in->resource_type == RESOURCE_TOPIC) {
+            describe_topic_configs(b, pd, in, out);
+        } else {
+            describe_broker_configs(b, pd, in, out);
         }
     }
     request_respond(rq, resp);
+cleanup:
+    free(dup);
 }
 
 /* ---- InitProducerId and SASL ---- */

@@ -7,6 +7,9 @@
  * partition's response and drops one wait; the last wait hands the request back
  * to the loop thread, which encodes the response. A guard wait held while the
  * request is being processed keeps an early callback from completing it half-way.
+ *
+ * The response is counted against RESPONSE_MAX_BYTES before anything is appended:
+ * a request refused then has stored nothing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -88,9 +91,7 @@ static void produce_partition(struct request *rq, struct store_topic *t, int16_t
     metrics_topic(&b->metrics, store_topic_name(t), records, in->records.len, 0);
     if (acks == 0)
         return;
-    struct produce_wait *w = arena_alloc(&rq->pd->arena, sizeof *w);
-    if (!w)
-        abort();
+    struct produce_wait *w = PENDING_NEW(rq->pd, struct produce_wait, 1);
     *w = (struct produce_wait){b, rq->pd, out};
     atomic_fetch_add(&rq->pd->waits, 1);
     rc = store_partition_when_durable(p, last.last_offset + 1, on_durable, w);
@@ -101,11 +102,30 @@ static void produce_partition(struct request *rq, struct store_topic *t, int16_t
     }
 }
 
+/* Arena bytes of the answer to req, with a durability wait per partition. */
+static uint64_t produce_bytes(const struct kafka_produce_req *req)
+{
+    uint64_t bytes =
+        response_bytes((uint64_t)req->n_topic_data + 1, sizeof(struct kafka_produce_resp_topic));
+    for (int32_t i = 0; i < req->n_topic_data; i++) {
+        const struct kafka_produce_req_topic *ti = &req->topic_data[i];
+        bytes += response_string_bytes(ti->name.len) +
+                 response_bytes((uint64_t)ti->n_partition_data + 1,
+                                sizeof(struct kafka_produce_resp_partition)) +
+                 (uint64_t)ti->n_partition_data * response_bytes(1, sizeof(struct produce_wait));
+    }
+    return bytes;
+}
+
 void handle_produce(struct request *rq)
 {
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_produce_req *req = rq->body;
+    if (!response_fits(rq, produce_bytes(req))) {
+        request_refuse(rq, "the Produce response would pass the response limit");
+        return;
+    }
     struct kafka_produce_resp *resp = response_new(rq);
     int16_t refuse = KAFKA_NONE;
     if (rq->version < 3)
@@ -114,10 +134,7 @@ void handle_produce(struct request *rq)
         refuse = KAFKA_INVALID_REQUIRED_ACKS;
     else if (!kstr_is_null(req->transactional_id))
         refuse = KAFKA_TRANSACTIONAL_ID_AUTHORIZATION_FAILED; /* no transactions */
-    resp->responses =
-        arena_calloc(&pd->arena, (size_t)req->n_topic_data + 1, sizeof *resp->responses);
-    if (!resp->responses)
-        abort();
+    resp->responses = PENDING_NEW(pd, struct kafka_produce_resp_topic, req->n_topic_data + 1);
     resp->n_responses = req->n_topic_data;
     pd->resp = resp;
     pd->waits = 1; /* the guard */
@@ -125,10 +142,8 @@ void handle_produce(struct request *rq)
         const struct kafka_produce_req_topic *ti = &req->topic_data[i];
         struct kafka_produce_resp_topic *to = &resp->responses[i];
         to->name = kstr_from(pd_strdup(pd, ti->name));
-        to->partition_responses = arena_calloc(&pd->arena, (size_t)ti->n_partition_data + 1,
-                                               sizeof *to->partition_responses);
-        if (!to->partition_responses)
-            abort();
+        to->partition_responses =
+            PENDING_NEW(pd, struct kafka_produce_resp_partition, ti->n_partition_data + 1);
         to->n_partition_responses = ti->n_partition_data;
         int16_t err = refuse;
         struct store_topic *t = refuse ? NULL : broker_topic(b, ti->name, false, &err);

@@ -36,6 +36,18 @@ struct groups;
 struct fs;
 struct console;
 
+/*
+ * The largest response brook builds for one request: the bytes its structs and
+ * strings take in the request's arena, which is more than they take on the wire
+ * (so the encoded response, record data sent from files aside, is smaller still).
+ * A handler adds up, from the request's counts and before doing any work, what
+ * its response would take (response_estimate_*), and when that passes this limit
+ * answers with Kafka's error for the case where there is one, else refuses the
+ * request (request_refuse). Kafka has no such key: its responses are bounded only
+ * by the heap. 64 MiB holds Metadata for about a million partitions.
+ */
+#define RESPONSE_MAX_BYTES ((size_t)64 << 20)
+
 #define CONN_MAX_PENDING    128        /* stop reading beyond this many in flight */
 #define CONN_OUT_HIGH_WATER (16 << 20) /* stop reading while this much is unsent */
 #define CONN_OUT_LOW_WATER  (4 << 20)
@@ -192,6 +204,18 @@ void request_respond(struct request *rq, void *resp);
  * answer (its response would pass a limit): one rate-limited warning names why.
  * Use only when Kafka has no error code for the case. rq is finished. */
 void request_refuse(struct request *rq, const char *why);
+/* Bytes that n structs of size each take in a response arena (with the
+ * allocation's rounding), and a string of len bytes copied into it. Saturating:
+ * sums of them never wrap. */
+uint64_t response_bytes(uint64_t n, size_t size);
+uint64_t response_string_bytes(int64_t len);
+/* Whether a response that needs `bytes` more of rq's arena stays within
+ * RESPONSE_MAX_BYTES. Handlers ask before the work that would fill it. */
+bool response_fits(const struct request *rq, uint64_t bytes);
+/* Allocate n zeroed structs of size each from pd's arena: the caller checked
+ * response_fits() first, so only a failed malloc can make this fail (abort). */
+void *pending_calloc(struct pending *pd, size_t n, size_t size);
+#define PENDING_NEW(pd, type, n) ((type *)pending_calloc((pd), (size_t)(n), sizeof(type)))
 /* Allocate a zero-initialised response struct for rq's api/version. */
 void *response_new(struct request *rq);
 /* A NUL-terminated copy of s in the pending's arena ("" for null). */

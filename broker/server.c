@@ -176,8 +176,8 @@ void pending_finish(struct pending *pd)
         int rc = kafka_response_encode(pd->api_key, pd->api_version, pd->correlation_id, pd->resp,
                                        &pd->out);
         if (rc) {
-            log_error("brook.network", "cannot encode %s v%d response: %s",
-                      kafka_api_find(pd->api_key)->name, pd->api_version, strerror(-rc));
+            log_warn_every("brook.network", "cannot encode %s v%d response: %s",
+                           kafka_api_find(pd->api_key)->name, pd->api_version, strerror(-rc));
             pd->ready = true;
             conn_close(pd->c, "response encoding failed");
             conn_flush(pd->c);

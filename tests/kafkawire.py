@@ -135,3 +135,188 @@ class Producer:
 
     def close(self):
         self.s.close()
+
+
+# ---- bounds and amplification helpers (tests/integration/bounds.py, amplify.py) ----
+#
+# Request bodies at the versions brook advertises, built from counts, and readers
+# for just the fields the bound tests check. Every reader takes the response
+# without its 4-byte size (as read_response returns it): correlation id first.
+
+def array(items):
+    """A non-flexible array: int32 count, then the encoded items."""
+    return struct.pack('>i', len(items)) + b''.join(items)
+
+
+def repeated(item, n):
+    """A non-flexible array of n copies of one encoded item, built fast."""
+    return struct.pack('>i', n) + item * n
+
+
+def metadata_body(names, auto_create=False):
+    """Metadata v4: the given topic names (None: every topic)."""
+    topics = struct.pack('>i', -1) if names is None else array([string(n) for n in names])
+    return topics + (b'\x01' if auto_create else b'\x00')
+
+
+def metadata_repeated_body(name, n):
+    """Metadata v4 naming one topic n times, without auto-creation."""
+    return repeated(string(name), n) + b'\x00'
+
+
+def metadata_topics(resp):
+    """[(error, name, partitions)] of a Metadata v4 response."""
+    off = 4 + 4  # correlation id, throttle time
+    (nb,) = struct.unpack_from('>i', resp, off)
+    off += 4
+    for _ in range(nb):  # node id, host, port, rack
+        off += 4
+        (hl,) = struct.unpack_from('>h', resp, off)
+        off += 2 + hl + 4
+        (rl,) = struct.unpack_from('>h', resp, off)
+        off += 2 + max(rl, 0)
+    (cl,) = struct.unpack_from('>h', resp, off)
+    off += 2 + max(cl, 0) + 4  # cluster id, controller id
+    (nt,) = struct.unpack_from('>i', resp, off)
+    off += 4
+    topics = []
+    for _ in range(nt):
+        err, nl = struct.unpack_from('>hh', resp, off)
+        off += 4
+        name = resp[off:off + nl].decode()
+        off += nl + 1  # is_internal
+        (np,) = struct.unpack_from('>i', resp, off)
+        off += 4
+        for _ in range(np):
+            off += 2 + 4 + 4  # error, index, leader
+            for _ in range(2):  # replicas, isr
+                (k,) = struct.unpack_from('>i', resp, off)
+                off += 4 + 4 * k
+        topics.append((err, name, np))
+    return topics
+
+
+def describe_configs_repeated_body(rtype, name, n):
+    """DescribeConfigs v0 naming one resource n times, all of its configs."""
+    return repeated(struct.pack('>b', rtype) + string(name) + struct.pack('>i', -1), n)
+
+
+def describe_configs_results(resp):
+    """[(error, type, name, configs)] of a DescribeConfigs v0 response."""
+    off = 4 + 4
+    (n,) = struct.unpack_from('>i', resp, off)
+    off += 4
+    out = []
+    for _ in range(n):
+        err, ml = struct.unpack_from('>hh', resp, off)
+        off += 4 + max(ml, 0)
+        rtype, nl = struct.unpack_from('>bh', resp, off)
+        off += 3
+        name = resp[off:off + nl].decode()
+        off += nl
+        (nc,) = struct.unpack_from('>i', resp, off)
+        off += 4
+        for _ in range(nc):
+            for _ in range(2):  # name, value
+                (sl,) = struct.unpack_from('>h', resp, off)
+                off += 2 + max(sl, 0)
+            off += 3  # read only, is default, is sensitive
+        out.append((err, rtype, name, nc))
+    return out
+
+
+def create_topic(host, port, name, partitions, configs=()):
+    """CreateTopics v0 for one topic; returns its error code."""
+    cfg = array([string(k) + string(v) for k, v in configs])
+    body = array([string(name) + struct.pack('>ihi', partitions, 1, 0) + cfg]) + \
+        struct.pack('>i', 60000)
+    s = connect(host, port)
+    s.settimeout(120)
+    s.sendall(request(19, 0, 1, body))
+    resp = read_response(s)
+    s.close()
+    (nl,) = struct.unpack_from('>h', resp, 8)
+    return struct.unpack_from('>h', resp, 10 + nl)[0]
+
+
+def answer_or_close(s, timeout=120):
+    """The next response on s, or None when brookd closed the connection."""
+    s.settimeout(timeout)
+    try:
+        return read_response(s)
+    except (ConnectionResetError, BrokenPipeError):
+        return None
+
+
+class TooLarge(Exception):
+    """A response announced a size above the caller's limit (it is not read)."""
+
+
+def read_limited(s, limit):
+    """The next response on s, read into one buffer; None when brookd closed the
+    connection; TooLarge when its size is above limit."""
+    head = read_exact(s, 4)
+    if head is None:
+        return None
+    (size,) = struct.unpack('>i', head)
+    if size > limit:
+        raise TooLarge(f'response of {size} bytes announced')
+    buf = bytearray(size)
+    view, got = memoryview(buf), 0
+    while got < size:
+        n = s.recv_into(view[got:])
+        if not n:
+            return None
+        got += n
+    return bytes(buf)
+
+
+def send_big(host, port, frame, timeout=120, limit=1 << 31):
+    """Send one (large) frame on a fresh connection; the answer, or None if closed.
+    Raises TooLarge when the answer would be above limit bytes."""
+    s = connect(host, port)
+    s.settimeout(timeout)
+    try:
+        s.sendall(frame)
+        return read_limited(s, limit)
+    except (ConnectionResetError, BrokenPipeError):
+        return None
+    finally:
+        s.close()
+
+
+def bytes_(b):
+    """A non-flexible byte string: int32 length, then the bytes (None: null)."""
+    return struct.pack('>i', -1) if b is None else struct.pack('>i', len(b)) + b
+
+
+def compact_string(s):
+    b = s.encode()
+    return uvarint(len(b) + 1) + b
+
+
+def join_group_v0(s, group, metadata, member='', corr=1):
+    """JoinGroup v0 for one 'range' protocol; (error, generation, leader, member id)."""
+    body = (string(group) + struct.pack('>i', 30000) + string(member) + string('consumer') +
+            array([string('range') + bytes_(metadata)]))
+    s.sendall(request(11, 0, corr, body))
+    resp = answer_or_close(s)
+    if resp is None:
+        return None
+    off = 4
+    err, gen = struct.unpack_from('>hi', resp, off)
+    off += 6
+    fields = []
+    for _ in range(3):  # protocol, leader, member id
+        (n,) = struct.unpack_from('>h', resp, off)
+        fields.append(resp[off + 2:off + 2 + max(n, 0)].decode())
+        off += 2 + max(n, 0)
+    return err, gen, fields[1], fields[2]
+
+
+def sync_group_v0(s, group, gen, member, assignment, corr=2):
+    """SyncGroup v0 assigning `assignment` to member itself; the response."""
+    body = (string(group) + struct.pack('>i', gen) + string(member) +
+            array([string(member) + bytes_(assignment)]))
+    s.sendall(request(14, 0, corr, body))
+    return answer_or_close(s)

@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""The response-amplification pass: for each API brook serves, the request that
+asks for the most response per request byte, against a live brookd under Guard.
+
+Each case is answered within the response limit (RESPONSE_MAX_BYTES, 64 MiB,
+broker/private.h; a Fetch's records within fetch.max.bytes) or refused by closing
+the connection, as Kafka does for a request it cannot answer. Meanwhile Guard's
+control client must keep producing and fetching, brookd's peak RSS must stay
+under RSS_BOUND_MIB and its log must grow by a few lines per second at most.
+
+Request sizes: repeated-item requests are about FRAME bytes (the ratio, not the
+size, is what each case is about; FRAME already asks every handler for far more
+than the limit); the group cases use the sizes that used to take brookd down.
+The group APIs' cases can each take brookd down where groups are not yet
+bounded; amplify.sh runs each of them against a brookd of its own, so that one
+failure does not hide the others.
+
+usage: amplify.py HOST:PORT BROOKD_PID BROOKD_LOG [CASE...]
+       amplify.py --list core|groups     (the case names, one per line)
+"""
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from guard import Guard  # noqa: E402
+from kafkawire import (Producer, TooLarge, array, bytes_, compact_string, connect,  # noqa: E402
+                       create_topic, join_group_v0, metadata_body, metadata_topics,
+                       read_response, repeated, request, send_big, string, sync_group_v0)
+
+FRAME = 32 << 20
+RESPONSE_MAX = 64 << 20  # RESPONSE_MAX_BYTES
+FETCH_MAX = 57671680  # fetch.max.bytes (Kafka's default)
+# brookd idles near 10 MiB; a FRAME request decodes into at most 16 times its size
+# (the decoder's arena limit: 512 MiB, which 16 M two-byte names come near) and a
+# response is refused before it passes RESPONSE_MAX. Measured peaks: 343 MiB
+# (DeleteTopics, 16 M names decoded), under 200 MiB for every other case; in an
+# ASan build, after the earlier cases in the same brookd, 559 MiB
+RSS_BOUND_MIB = 768
+TOPIC = 'amp'
+PARTS = 200
+GROUP_CASES = ['offset_commit', 'offset_fetch', 'join_group', 'heartbeat', 'leave_group',
+               'sync_group', 'describe_groups', 'list_groups', 'delete_groups']
+HOST, PORT, PID, LOG = None, 0, 0, None
+
+
+def exchange(name, api, version, body, answer=False, limit=RESPONSE_MAX + (1 << 20)):
+    """Send one request; good when it is answered within limit, or refused (closed)
+    unless answer is set. Prints the sizes."""
+    frame = request(api, version, 7, body)
+    try:
+        resp = send_big(HOST, PORT, frame, limit=limit)
+    except TooLarge as e:
+        print(f'# {name}: request {len(frame)} B -> {e}, above {limit} B', flush=True)
+        return False
+    if resp is None:
+        print(f'# {name}: request {len(frame)} B -> connection closed', flush=True)
+        return not answer
+    print(f'# {name}: request {len(frame)} B -> response {len(resp)} B '
+          f'({len(resp) / len(frame):.2f} per request byte)', flush=True)
+    return struct.unpack_from('>i', resp, 0)[0] == 7 and len(resp) <= limit
+
+
+def one_topic(name, items):
+    """A non-flexible topic array of one topic with the given encoded partitions."""
+    return struct.pack('>i', 1) + string(name) + items
+
+
+def setup():
+    """The topics the cases name: a wide one with 1 MiB in partition 0, and a few more."""
+    assert create_topic(HOST, PORT, TOPIC, PARTS) in (0, 36)
+    assert create_topic(HOST, PORT, 'ampdr', 1) in (0, 36)
+    for i in range(20):
+        create_topic(HOST, PORT, f'amp-{i}', 10)
+    producer = Producer(HOST, PORT)
+    for _ in range(64):  # 1 MiB in partition 0, for Fetch
+        assert producer.send(TOPIC, [b'v' * 1000] * 16) == 0
+    producer.close()
+
+
+# ---- the cases, in api key order ---------------------------------------------------
+
+def produce():
+    item = struct.pack('>ii', 0, -1)  # partition 0, null records: CORRUPT_MESSAGE each
+    body = string(None) + struct.pack('>hi', 1, 10000) + one_topic(
+        TOPIC, repeated(item, FRAME // len(item)))
+    return exchange('Produce', 0, 7, body)
+
+
+def fetch_body(n):
+    item = struct.pack('>iiqqi', 0, -1, 0, -1, 1 << 20)
+    return (struct.pack('>iiiibii', -1, 0, 1, 0x7FFFFFFF, 0, 0, -1) +
+            one_topic(TOPIC, repeated(item, n)) + struct.pack('>i', 0) + string(''))
+
+
+def fetch():
+    # partition 0 (1 MiB) named 2000 times, 1 MiB each: records capped by fetch.max.bytes
+    return exchange('Fetch', 1, 11, fetch_body(2000), answer=True,
+                    limit=FETCH_MAX + (1 << 20))
+
+
+def fetch_many():
+    return exchange('Fetch, many partitions', 1, 11, fetch_body(FRAME // 28))
+
+
+def list_offsets():
+    item = struct.pack('>iq', 0, -1)
+    body = struct.pack('>ib', -1, 0) + one_topic(TOPIC, repeated(item, FRAME // len(item)))
+    return exchange('ListOffsets', 2, 3, body)
+
+
+def metadata_all():
+    frame = request(3, 4, 7, metadata_body(None))
+    resp = send_big(HOST, PORT, frame)
+    topics = metadata_topics(resp) if resp else []
+    print(f'# Metadata (every topic): request {len(frame)} B -> response '
+          f'{len(resp) if resp else 0} B, {len(topics)} topics', flush=True)
+    return (0, TOPIC, PARTS) in topics
+
+
+def metadata_distinct():
+    names = [f'missing-{i}' for i in range(FRAME // 16)]  # distinct, not auto-created
+    return exchange('Metadata, distinct unknown names', 3, 4, metadata_body(names))
+
+
+def commit_body(group, metadata, n):
+    item = struct.pack('>iq', 0, 1) + string(metadata)
+    return (string(group) + struct.pack('>i', -1) + string('') + struct.pack('>q', -1) +
+            one_topic(TOPIC, repeated(item, n)))
+
+
+def offset_commit():
+    return exchange('OffsetCommit', 8, 2, commit_body('ampg', '', 100000))
+
+
+def offset_fetch():
+    # a commit with 4 KiB of metadata, then that partition named 20 000 times
+    if not exchange('OffsetCommit with 4 KiB metadata', 8, 2, commit_body('ampf', 'm' * 4096, 1),
+                    answer=True):
+        return False
+    body = string('ampf') + one_topic(TOPIC, repeated(struct.pack('>i', 0), 20000))
+    return exchange('OffsetFetch', 9, 5, body)
+
+
+def find_coordinator():
+    return exchange('FindCoordinator', 10, 2, string('g' * 32767) + b'\x00', answer=True)
+
+
+def join_group():
+    body = (string('ampj') + struct.pack('>ii', 30000, 30000) + string('') + string('consumer') +
+            array([string('range') + bytes_(b'j' * (65 << 20))]))
+    return exchange('JoinGroup 65 MiB metadata', 11, 1, body)
+
+
+def heartbeat():
+    body = string('h' * 32767) + struct.pack('>i', 1) + string('m' * 32767)
+    return exchange('Heartbeat', 12, 0, body, answer=True)
+
+
+def leave_group():
+    item = string('') + string(None)
+    return exchange('LeaveGroup', 13, 3, string('ampl') + repeated(item, FRAME // len(item)))
+
+
+def sync_group():
+    # the leader of a one-member group assigns itself 16 MiB: the most it gets back
+    s = connect(HOST, PORT)
+    joined = join_group_v0(s, 'amps', b'meta')
+    if not joined or joined[0] != 0:
+        print(f'# SyncGroup: join answered {joined}', flush=True)
+        s.close()
+        return False
+    _, gen, _, member = joined
+    resp = sync_group_v0(s, 'amps', gen, member, b'a' * (16 << 20))
+    s.close()
+    print(f'# SyncGroup: 16 MiB assignment -> response {len(resp) if resp else 0} B', flush=True)
+    return resp is None or len(resp) <= RESPONSE_MAX + (1 << 20)
+
+
+def describe_groups():
+    # a member with 1 MiB of metadata, and the group named 80 times
+    s = connect(HOST, PORT)
+    joined = join_group_v0(s, 'ampd', b'd' * (1 << 20))
+    good = False
+    if joined and joined[0] == 0:
+        sync_group_v0(s, 'ampd', joined[1], joined[3], b'x')
+        good = exchange('DescribeGroups x80', 15, 0, repeated(string('ampd'), 80))
+    else:
+        print(f'# DescribeGroups: join answered {joined}', flush=True)
+    s.close()
+    return good
+
+
+def list_groups():
+    # ~98 000 groups with 700-byte ids (committed offsets), then one ListGroups
+    s = connect(HOST, PORT)
+    s.settimeout(120)
+    n, window = 98000, 100
+    for start in range(0, n, window):
+        end = min(start + window, n)
+        s.sendall(b''.join(request(8, 2, i, commit_body(f'{i:08d}' + 'g' * 692, '', 1))
+                           for i in range(start, end)))
+        for i in range(start, end):
+            if read_response(s) is None:
+                print(f'# ListGroups: commit {i} closed the connection', flush=True)
+                s.close()
+                return False
+    s.close()
+    return exchange('ListGroups after 98000 groups', 16, 0, b'')
+
+
+def sasl_handshake():
+    return exchange('SaslHandshake', 17, 1, string('M' * 32767), answer=True)
+
+
+def api_versions():
+    # the longest legal client name: strings end at 32767 bytes
+    body = compact_string('c' * 32767) + compact_string('1') + b'\x00'
+    return exchange('ApiVersions', 18, 3, body, answer=True)
+
+
+def create_topics():
+    item = string('') + struct.pack('>ihii', 1, 1, 0, 0)  # an invalid name each
+    body = repeated(item, FRAME // len(item)) + struct.pack('>ib', 1000, 1)
+    return exchange('CreateTopics', 19, 4, body)
+
+
+def delete_topics():
+    body = repeated(string(''), FRAME // 2) + struct.pack('>i', 1000)
+    return exchange('DeleteTopics', 20, 3, body)
+
+
+def delete_records():
+    item = struct.pack('>iq', 0, 0)
+    body = one_topic('ampdr', repeated(item, FRAME // len(item))) + struct.pack('>i', 1000)
+    return exchange('DeleteRecords', 21, 1, body)
+
+
+def init_producer_id():
+    return exchange('InitProducerId', 22, 1, string(None) + struct.pack('>i', 1000), answer=True)
+
+
+def describe_configs():
+    # every topic and the broker (by id and as defaults), each once, with synonyms
+    frame = request(3, 4, 7, metadata_body(None))
+    names = [t[1] for t in metadata_topics(send_big(HOST, PORT, frame))]
+    res = [struct.pack('>b', 4) + string(b) + struct.pack('>i', -1) for b in ('', '0')]
+    res += [struct.pack('>b', 2) + string(n) + struct.pack('>i', -1) for n in names]
+    return exchange('DescribeConfigs', 32, 1, array(res) + b'\x01', answer=True)
+
+
+def sasl_authenticate():
+    return exchange('SaslAuthenticate', 36, 1, bytes_(b's' * FRAME), answer=True)
+
+
+def create_partitions():
+    item = string('') + struct.pack('>ii', 2, -1)
+    body = repeated(item, FRAME // len(item)) + struct.pack('>ib', 1000, 1)
+    return exchange('CreatePartitions', 37, 1, body)
+
+
+def delete_groups():
+    return exchange('DeleteGroups', 42, 1, repeated(string(''), FRAME // 2))
+
+
+CASES = [
+    ('Produce: one partition named 4 M times, null records', produce),
+    ('Fetch: a 1 MiB partition named 2000 times', fetch),
+    ('Fetch: one partition named 1.2 M times', fetch_many),
+    ('ListOffsets: one partition named 2.8 M times', list_offsets),
+    ('Metadata: every topic', metadata_all),
+    ('Metadata: 2 M distinct unknown names', metadata_distinct),
+    ('OffsetCommit: one partition named 100000 times', offset_commit),
+    ('OffsetFetch: a partition with 4 KiB metadata named 20000 times', offset_fetch),
+    ('FindCoordinator: a 32 KiB key', find_coordinator),
+    ('JoinGroup v1: 65 MiB of protocol metadata', join_group),
+    ('Heartbeat: 32 KiB group and member ids', heartbeat),
+    ('LeaveGroup: 8 M members', leave_group),
+    ('SyncGroup: a 16 MiB assignment to the leader itself', sync_group),
+    ('DescribeGroups: a group with 1 MiB of member metadata named 80 times', describe_groups),
+    ('ListGroups: 98000 groups with 700-byte ids', list_groups),
+    ('SaslHandshake: a 32 KiB mechanism', sasl_handshake),
+    ('ApiVersions v3: a 32 KiB client name', api_versions),
+    ('CreateTopics: 2 M invalid names', create_topics),
+    ('DeleteTopics: 16 M names', delete_topics),
+    ('DeleteRecords: one partition named 2.8 M times', delete_records),
+    ('InitProducerId', init_producer_id),
+    ('DescribeConfigs: the broker and every topic', describe_configs),
+    ('SaslAuthenticate: 32 MiB of auth bytes', sasl_authenticate),
+    ('CreatePartitions: 3.3 M entries', create_partitions),
+    ('DeleteGroups: 16 M names', delete_groups),
+]
+
+
+def main():
+    global HOST, PORT, PID, LOG
+    if sys.argv[1] == '--list':
+        for _, fn in CASES:
+            if (fn.__name__ in GROUP_CASES) == (sys.argv[2] == 'groups'):
+                print(fn.__name__)
+        return 0
+    HOST, PORT = sys.argv[1].rsplit(':', 1)
+    PORT, PID, LOG = int(PORT), int(sys.argv[2]), sys.argv[3]
+    wanted = set(sys.argv[4:])
+    guard = Guard(HOST, PORT, PID, LOG, rss_bound_mib=RSS_BOUND_MIB)
+    setup()
+    for name, fn in CASES:
+        if not wanted or fn.__name__ in wanted:
+            guard.case('amplify: ' + name, fn)
+    return guard.finish()
+
+
+sys.exit(main())
