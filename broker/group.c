@@ -25,7 +25,7 @@
  * them in well under a second). Everything a request can multiply is bounded
  * before the answer is built (group.h): the members (group.max.size), the bytes a
  * group holds (GROUP_MAX_BYTES), the protocols of a join, the groups themselves
- * (brook.groups.max), and every response (GROUP_RESPONSE_MAX_BYTES). Past a
+ * (brook.groups.max), and every response (RESPONSE_MAX_BYTES). Past a
  * bound, the answer is Kafka's error where it has one, or a closed connection.
  *
  * Committed offsets are broker/offsets.c's; the types both share are in

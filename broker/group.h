@@ -32,9 +32,6 @@
 /* Member ids handed out with MEMBER_ID_REQUIRED and not yet used (each waits for
  * its session timeout); a peer could otherwise pile them up. */
 #define PENDING_IDS_MAX 10000
-/* The largest response a group API builds (ListGroups, DescribeGroups,
- * OffsetFetch); beyond it the request is refused. */
-#define GROUP_RESPONSE_MAX_BYTES (96u << 20)
 
 enum group_state { EMPTY, PREPARING, COMPLETING, STABLE, DEAD };
 /* Kafka's names of the states, indexed by enum group_state. */

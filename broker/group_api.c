@@ -267,8 +267,8 @@ void handle_list_groups(struct request *rq)
             (struct kafka_list_groups_resp_group){kstr_from(g->id), kstr_from(type)};
         bytes += 8 + strlen(g->id) + strlen(type);
     }
-    if (!r || !r->groups || bytes > GROUP_RESPONSE_MAX_BYTES) {
-        request_refuse(rq, "the ListGroups response would pass 96 MiB");
+    if (!r || !r->groups || bytes > RESPONSE_MAX_BYTES) {
+        request_refuse(rq, "the ListGroups response would pass 95 MiB");
         return;
     }
     request_respond(rq, r);
@@ -333,15 +333,15 @@ void handle_describe_groups(struct request *rq)
     size_t bytes = 0;
     int rc = 0;
     /* size first: naming one large group many times multiplies it */
-    for (int32_t i = 0; i < req->n_groups && bytes <= GROUP_RESPONSE_MAX_BYTES; i++) {
+    for (int32_t i = 0; i < req->n_groups && bytes <= RESPONSE_MAX_BYTES; i++) {
         struct group *g = group_find(b->groups, req->groups[i]);
-        bytes += g ? describe_bytes(g, GROUP_RESPONSE_MAX_BYTES) : 64;
+        bytes += g ? describe_bytes(g, RESPONSE_MAX_BYTES) : 64;
         bytes += req->groups[i].len > 0 ? (size_t)req->groups[i].len : 0;
     }
-    if (r && bytes <= GROUP_RESPONSE_MAX_BYTES)
+    if (r && bytes <= RESPONSE_MAX_BYTES)
         r->groups = arena_calloc(&pd->arena, (size_t)req->n_groups + 1, sizeof *r->groups);
     if (!r || !r->groups) {
-        request_refuse(rq, "the DescribeGroups response would pass 96 MiB");
+        request_refuse(rq, "the DescribeGroups response would pass 95 MiB");
         return;
     }
     r->n_groups = req->n_groups;

@@ -337,7 +337,7 @@ static int fetch_all(struct pending *pd, const struct group *g, struct kafka_off
         to->n_partitions = 1;
         bytes += FETCH_PARTITION_BYTES + strlen(key) + strlen(c->metadata);
     }
-    return bytes > GROUP_RESPONSE_MAX_BYTES ? -E2BIG : 0;
+    return bytes > RESPONSE_MAX_BYTES ? -E2BIG : 0;
 }
 
 /* The partitions the request names, as fetch_all. */
@@ -368,7 +368,7 @@ static int fetch_named(struct pending *pd, const struct group *g,
                 ti->partition_indexes[k], c ? c->offset : -1, -1, kstr_from(c ? c->metadata : ""),
                 0};
             bytes += FETCH_PARTITION_BYTES + (c ? strlen(c->metadata) : 0);
-            if (bytes > GROUP_RESPONSE_MAX_BYTES)
+            if (bytes > RESPONSE_MAX_BYTES)
                 return -E2BIG; /* stop early: the lookups are the work */
         }
     }
@@ -385,7 +385,7 @@ void handle_offset_fetch(struct request *rq)
              : req->n_topics < 0 ? fetch_all(rq->pd, g, r)
                                  : fetch_named(rq->pd, g, req, r);
     if (rc) {
-        request_refuse(rq, rc == -E2BIG ? "the OffsetFetch response would pass 96 MiB"
+        request_refuse(rq, rc == -E2BIG ? "the OffsetFetch response would pass 95 MiB"
                                         : "the OffsetFetch response would pass its memory limit");
         return;
     }

@@ -44,9 +44,12 @@ struct console;
  * its response would take (response_estimate_*), and when that passes this limit
  * answers with Kafka's error for the case where there is one, else refuses the
  * request (request_refuse). Kafka has no such key: its responses are bounded only
- * by the heap. 64 MiB holds Metadata for about a million partitions.
+ * by the heap. 95 MiB is just below librdkafka's default receive.message.max.bytes
+ * (100 000 000), the smallest limit among common clients, so whatever brook sends
+ * can be received; it holds Metadata for over a million partitions and ListGroups
+ * for 98 000 group ids of 700 bytes. The encoded response is held to it too.
  */
-#define RESPONSE_MAX_BYTES ((size_t)64 << 20)
+#define RESPONSE_MAX_BYTES ((size_t)95 << 20)
 
 #define CONN_MAX_PENDING    128        /* stop reading beyond this many in flight */
 #define CONN_OUT_HIGH_WATER (16 << 20) /* stop reading while this much is unsent */
