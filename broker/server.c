@@ -27,8 +27,8 @@
  *
  * File descriptors: connections may not take the last ones, which the log needs for
  * fetches (each dups its segment), flushes, segment rolls and new topics. A connection
- * accepted while fewer than FD_RESERVE_MIN (or 1/16 of RLIMIT_NOFILE, at most
- * FD_RESERVE_MAX) descriptors would be left is closed at once, as one over
+ * accepted while fewer than store_fd_reserve() descriptors (1/16 of RLIMIT_NOFILE,
+ * 16 to 256) would be left is closed at once, as one over
  * max.connections is; the client sees the close and retries. The limit is read at each
  * accept, so it follows prlimit(1). When accept() fails for lack of descriptors all
  * the same (the log holds them), the listeners are paused for 100 ms instead of
@@ -70,9 +70,7 @@
 #define ACCEPT_BURST      64        /* accepts, then the listeners wait one loop iteration */
 #define READ_AHEAD_MAX    (1 << 20) /* bytes read at once into a frame being assembled */
 #define LIBEVENT_READ_MAX 4096      /* what libevent 2.1 reads per readiness event */
-#define FD_RESERVE_MIN    16        /* descriptors connections leave to the log */
-#define FD_RESERVE_MAX    256
-#define REFUSE_WARN_MS    10000 /* between warnings about refused connections */
+#define REFUSE_WARN_MS    10000     /* between warnings about refused connections */
 
 static void conn_unref(struct conn *c)
 {
@@ -371,10 +369,7 @@ static bool fd_reserve_reached(int fd)
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
         return false;
-    rlim_t reserve = rl.rlim_cur / 16;
-    reserve = reserve < FD_RESERVE_MIN   ? FD_RESERVE_MIN
-              : reserve > FD_RESERVE_MAX ? FD_RESERVE_MAX
-                                         : reserve;
+    rlim_t reserve = store_fd_reserve((size_t)rl.rlim_cur);
     return (rlim_t)fd + reserve >= rl.rlim_cur;
 }
 

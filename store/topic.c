@@ -29,6 +29,8 @@
 #include "lib/sysio.h"
 #include "store/private.h"
 
+#define FDS_PER_RETRY 16 /* cached files closed before a creation is tried again */
+
 #define MAX_PARTITIONS 100000
 
 bool store_topic_name_valid(const char *name, size_t len)
@@ -283,8 +285,30 @@ static int table_insert(struct store *s, struct store_topic *t)
     return 0;
 }
 
+static int topic_create_once(struct store *s, const char *name, int32_t partitions,
+                             const struct props *config, const char **bad_key);
+
 int store_topic_create(struct store *s, const char *name, int32_t partitions,
                        const struct props *config, const char **bad_key)
+{
+    /* A creation opens several files at once (metadata, segments, directories to
+     * sync, the journal). Out of descriptors, it undoes itself; then files the
+     * segment cache merely keeps are closed, FDS_PER_RETRY at a time, and it runs
+     * again, until it succeeds or nothing is left to close. */
+    for (;;) {
+        int rc = topic_create_once(s, name, partitions, config, bad_key);
+        if (rc != -EMFILE && rc != -ENFILE)
+            return rc;
+        size_t k = 0;
+        while (k < FDS_PER_RETRY && fdcache_evict(&s->fds))
+            k++;
+        if (!k)
+            return rc;
+    }
+}
+
+static int topic_create_once(struct store *s, const char *name, int32_t partitions,
+                             const struct props *config, const char **bad_key)
 {
     if (!store_topic_name_valid(name, strlen(name)))
         return STORE_EINVALID_TOPIC;
@@ -531,7 +555,7 @@ static int topic_load(struct store *s, const char *path, const char *name, int32
                 rc = props_set(t->overrides, k, v);
         t->adopted = props_get(meta, "brook.adopted") != NULL;
         if (!rc)
-            rc = topic_config_apply(&t->config, t->overrides, NULL);
+            rc = topic_config_restore(&t->config, t->overrides);
     } else {
         t->adopted = true;
         if (getrandom(t->id, sizeof t->id, 0) != sizeof t->id)

@@ -359,7 +359,7 @@ static void test_append_read_restart(void **state)
 {
     char *dir = tu_mkdtemp();
     struct store *s = open_store(dir, -1);
-    create_topic(s, "t", 2, "segment.bytes=4096", NULL);
+    create_topic(s, "t", 2, "internal.segment.bytes=4096", NULL);
     struct store_topic *t = store_topic_get(s, "t");
     struct store_partition *p = store_topic_partition(t, 1);
     for (int i = 0; i < 100; i++)
@@ -478,7 +478,7 @@ static void test_recovery_report(void **state)
     struct store_recovery r;
     store_recovery_info(s, &r);
     assert_int_equal(r.partitions, 0); /* a new log */
-    create_topic(s, "t", 1, "segment.bytes=1024", NULL);
+    create_topic(s, "t", 1, "internal.segment.bytes=1024", NULL);
     struct store_topic *t = store_topic_get(s, "t");
     struct store_partition *p = store_topic_partition(t, 0);
     for (int i = 0; i < 20; i++)
@@ -710,7 +710,7 @@ static void test_concurrent_appends_keep_order(void **state)
 {
     char *dir = tu_mkdtemp();
     struct store *s = open_store(dir, -1);
-    create_topic(s, "t", 1, "segment.bytes=65536", NULL);
+    create_topic(s, "t", 1, "internal.segment.bytes=65536", NULL);
     struct store_topic *t = store_topic_get(s, "t");
     struct store_partition *p = store_topic_partition(t, 0);
     pthread_t th[4];
@@ -1044,7 +1044,7 @@ static void test_roll_by_size_and_age(void **state)
 {
     char *dir = tu_mkdtemp();
     struct store *s = open_store(dir, -1);
-    create_topic(s, "t", 1, "segment.bytes=1024", NULL);
+    create_topic(s, "t", 1, "internal.segment.bytes=1024", NULL);
     create_topic(s, "age", 1, "segment.ms=1", NULL);
     struct store_topic *t = store_topic_get(s, "t");
     struct store_partition *p = store_topic_partition(t, 0);
@@ -1084,8 +1084,8 @@ static void test_retention_by_size_and_time(void **state)
 {
     char *dir = tu_mkdtemp();
     struct store *s = open_store(dir, -1);
-    create_topic(s, "size", 1, "segment.bytes=1024", "retention.bytes=2048", NULL);
-    create_topic(s, "time", 1, "segment.bytes=1024", "retention.ms=60000", NULL);
+    create_topic(s, "size", 1, "internal.segment.bytes=1024", "retention.bytes=2048", NULL);
+    create_topic(s, "time", 1, "internal.segment.bytes=1024", "retention.ms=60000", NULL);
     create_topic(s, "all", 1, "retention.ms=1000", NULL);
     struct store_topic *t = store_topic_get(s, "size");
     struct store_partition *p = store_topic_partition(t, 0);
@@ -1151,7 +1151,7 @@ static void test_offset_for_time_and_delete_records(void **state)
 {
     char *dir = tu_mkdtemp();
     struct store *s = open_store(dir, -1);
-    create_topic(s, "t", 1, "segment.bytes=1024", NULL);
+    create_topic(s, "t", 1, "internal.segment.bytes=1024", NULL);
     struct store_topic *t = store_topic_get(s, "t");
     struct store_partition *p = store_topic_partition(t, 0);
     for (int i = 0; i < 40; i++)
@@ -1253,7 +1253,7 @@ static void test_compaction_keeps_newest_per_key(void **state)
 {
     char *dir = tu_mkdtemp();
     struct store *s = open_store(dir, -1);
-    create_topic(s, "c", 1, "cleanup.policy=compact", "segment.bytes=1024",
+    create_topic(s, "c", 1, "cleanup.policy=compact", "internal.segment.bytes=1024",
                  "delete.retention.ms=3600000", NULL);
     struct store_topic *t = store_topic_get(s, "c");
     struct store_partition *p = store_topic_partition(t, 0);
@@ -1406,7 +1406,7 @@ static void test_compaction_crash_at_every_step(void **state)
     for (crash_after = 0; !finished && crash_after < 200; crash_after++) {
         char *dir = tu_mkdtemp();
         struct store *s = open_store(dir, -1);
-        create_topic(s, "c", 1, "cleanup.policy=compact", "segment.bytes=1024",
+        create_topic(s, "c", 1, "cleanup.policy=compact", "internal.segment.bytes=1024",
                      "delete.retention.ms=3600000", NULL);
         struct store_topic *t = store_topic_get(s, "c");
         struct store_partition *p = store_topic_partition(t, 0);
@@ -1826,7 +1826,7 @@ static void test_segment_files(void **state)
 {
     char *dir = tu_mkdtemp();
     struct store *s = open_store(dir, -1);
-    create_topic(s, "t", 1, "segment.bytes=1024", "index.interval.bytes=100", NULL);
+    create_topic(s, "t", 1, "internal.segment.bytes=1024", "index.interval.bytes=100", NULL);
     struct store_topic *t = store_topic_get(s, "t");
     struct store_partition *p = store_topic_partition(t, 0);
     for (int i = 0; i < 12; i++)
