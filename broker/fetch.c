@@ -57,6 +57,14 @@ static void fetch_fill(struct fetch_wait *fw)
             out->error_code = kafka_error_from(rc);
             continue;
         }
+        if (sl.len > 0 && store_fd_scarce(sl.fd)) {
+            /* each slice holds a descriptor until sent: in the reserve the store keeps
+             * for itself, the response is full (the client asks again), even the first
+             * partition's, or unread answers could take the last descriptors */
+            store_slice_release(&sl);
+            budget = 0;
+            continue;
+        }
         if (sl.len > 0) {
             out->records = (struct krecords){NULL, sl.len, sl.fd, sl.pos};
             budget -= sl.len;

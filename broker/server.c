@@ -51,7 +51,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -362,17 +361,6 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         conn_close(c, what & BEV_EVENT_EOF ? "peer closed" : "socket error");
 }
 
-/* Whether a connection on descriptor fd eats into the reserve. The kernel hands out
- * the lowest free descriptor, so every one below fd is in use. */
-static bool fd_reserve_reached(int fd)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
-        return false;
-    rlim_t reserve = store_fd_reserve((size_t)rl.rlim_cur);
-    return (rlim_t)fd + reserve >= rl.rlim_cur;
-}
-
 /* Count one occurrence of w; log it (with the count) at most once per REFUSE_WARN_MS. */
 static void warn_every(struct warn_every *w, const char *why)
 {
@@ -397,7 +385,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
             evconnlistener_disable(b->listeners[i]);
         evtimer_add(b->accept_retry, &next_iteration);
     }
-    if (b->stopping || b->nconns >= b->cfg->max_connections || fd_reserve_reached(fd)) {
+    if (b->stopping || b->nconns >= b->cfg->max_connections || store_fd_scarce(fd)) {
         if (!b->stopping)
             warn_every(&b->refuse_warn,
                        b->nconns >= b->cfg->max_connections

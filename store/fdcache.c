@@ -48,6 +48,14 @@ size_t store_fd_reserve(size_t limit)
                                       : reserve;
 }
 
+bool store_fd_scarce(int fd)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+        return false;
+    return (rlim_t)fd + store_fd_reserve((size_t)rl.rlim_cur) >= rl.rlim_cur;
+}
+
 size_t fdcache_default_cap(void)
 {
     struct rlimit rl;

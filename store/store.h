@@ -94,6 +94,11 @@ struct store_config {
  * 1/16 of it, at least 16 and at most 256. */
 size_t store_fd_reserve(size_t limit);
 
+/* Whether descriptor fd lies in that reserve (the kernel hands out the lowest free
+ * number, so every one below fd is in use): whoever holds on to descriptors - a
+ * connection, a Fetch response waiting to be sent - should take no more. */
+bool store_fd_scarce(int fd);
+
 /* Kafka's defaults (segment 1 GiB, retention 7 days, group commit, ...). */
 void store_config_defaults(struct store_config *c);
 
