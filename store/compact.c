@@ -484,6 +484,7 @@ static int clean_group(struct store_partition *p, struct cleaner *c, const struc
     struct segment *seg = c->seg;
     c->seg = NULL;
     if ((rc = swap_in_memory(p, v[0].base, v[n - 1].base, seg))) {
+        fdcache_unpin(seg);
         segment_free(seg);
         return rc;
     }

@@ -18,7 +18,9 @@
  * come from that reserve. When an open or dup in the store fails with EMFILE or
  * ENFILE all the same, unpinned segment files are closed and the call retried, so
  * descriptors the cache merely keeps never make an append, a flush or a topic
- * creation fail.
+ * creation fail. A reader's dup does not evict: it would only trade a cached file
+ * for a descriptor a Fetch answer holds, and leave a hole below the others in use;
+ * a read refused for want of one is asked again.
  *
  * Closing a .log with unsynced data is safe: the flusher syncs through a descriptor
  * it opens later, and the kernel reports a writeback error to such a descriptor
@@ -48,12 +50,23 @@ size_t store_fd_reserve(size_t limit)
                                       : reserve;
 }
 
-bool store_fd_scarce(int fd)
+/* Whether fd lies within `reserves` reserves of the limit. */
+static bool fd_within(int fd, rlim_t reserves)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
         return false;
-    return (rlim_t)fd + store_fd_reserve((size_t)rl.rlim_cur) >= rl.rlim_cur;
+    return (rlim_t)fd + reserves * store_fd_reserve((size_t)rl.rlim_cur) >= rl.rlim_cur;
+}
+
+bool store_fd_scarce(int fd)
+{
+    return fd_within(fd, 1);
+}
+
+bool store_fd_held_too_many(int fd)
+{
+    return fd_within(fd, 2);
 }
 
 size_t fdcache_default_cap(void)
@@ -108,35 +121,40 @@ static void lru_append(struct fdcache *c, struct segment *seg)
     seg->in_lru = true;
 }
 
-/* Close the least recently used unpinned file (mu held); false when none is. The
- * close runs under mu: it is quick for a file with no pending I/O of its own. */
-static bool evict_one(struct fdcache *c)
+/* Close an open, unpinned file (mu held). The close runs under mu: it is quick for
+ * a file with no pending I/O of its own. */
+static void close_file(struct fdcache *c, struct segment *seg)
 {
-    struct segment *seg = c->head;
-    if (!seg)
-        return false;
     lru_remove(c, seg);
     sysio.close(seg->fd);
     seg->fd = -1;
     c->open--;
     c->evictions++;
-    return true;
 }
 
 static void trim(struct fdcache *c)
 {
-    while (c->open > c->cap && evict_one(c))
-        ;
+    while (c->open > c->cap && c->head)
+        close_file(c, c->head); /* the least recently used */
 }
 
 bool fdcache_evict(struct fdcache *c)
 {
     if (!c)
         return false;
+    /* Out of descriptors, any close frees one; the highest-numbered goes, so that
+     * free descriptors stay at the top of the table. The reserve checks read a
+     * descriptor's number as the count in use below it (the kernel hands out the
+     * lowest free one): a hole low in the table would let a connection in there. */
     pthread_mutex_lock(&c->mu);
-    bool done = evict_one(c);
+    struct segment *top = NULL;
+    for (struct segment *seg = c->head; seg; seg = seg->lru_next)
+        if (!top || seg->fd > top->fd)
+            top = seg;
+    if (top)
+        close_file(c, top);
     pthread_mutex_unlock(&c->mu);
-    return done;
+    return top != NULL;
 }
 
 static bool out_of_fds(int err)
@@ -215,40 +233,53 @@ void fdcache_unpin(struct segment *seg)
 {
     struct fdcache *c = seg->cache;
     pthread_mutex_lock(&c->mu);
-    if (--seg->pins == 0 && seg->fd >= 0) {
+    bool gone = --seg->pins == 0 && seg->doomed;
+    if (gone && seg->fd >= 0) {
+        sysio.close(seg->fd);
+        seg->fd = -1;
+        c->open--;
+    } else if (!seg->pins && seg->fd >= 0) {
         lru_append(c, seg);
         trim(c);
     }
     pthread_mutex_unlock(&c->mu);
+    if (gone) /* segment_free() ran while this pin held it */
+        segment_free_memory(seg);
 }
 
-int fdcache_dup(struct segment *seg)
+int fdcache_dup(struct segment *seg, bool may_evict)
 {
     int fd = fdcache_pin(seg);
     if (fd < 0)
         return fd;
-    int d = fdcache_dup_fd(seg->cache, fd);
+    int d = may_evict ? fdcache_dup_fd(seg->cache, fd) : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (d < 0 && !may_evict)
+        d = -errno;
     fdcache_unpin(seg);
     return d;
 }
 
-void fdcache_forget(struct segment *seg)
+bool fdcache_forget(struct segment *seg)
 {
     struct fdcache *c = seg->cache;
     if (!c) {
         if (seg->fd >= 0)
             sysio.close(seg->fd);
         seg->fd = -1;
-        return;
+        return true;
     }
     pthread_mutex_lock(&c->mu);
     lru_remove(c, seg);
-    if (seg->fd >= 0) {
+    bool now = seg->pins == 0;
+    if (!now) {
+        seg->doomed = true; /* the last unpin closes it and frees the segment */
+    } else if (seg->fd >= 0) {
         sysio.close(seg->fd);
         seg->fd = -1;
         c->open--;
     }
     pthread_mutex_unlock(&c->mu);
+    return now;
 }
 
 void fdcache_stats(struct fdcache *c, size_t *open, size_t *evictions)

@@ -70,7 +70,7 @@ static int sync_rolled(struct store_partition *p, int64_t base)
     int fd = -ENOENT;
     for (size_t i = 0; i < p->nsegs; i++) /* rolled ones are at the end: search back */
         if (p->segs[p->nsegs - 1 - i]->base == base) {
-            fd = fdcache_dup(p->segs[p->nsegs - 1 - i]);
+            fd = fdcache_dup(p->segs[p->nsegs - 1 - i], true);
             break;
         }
     pthread_mutex_unlock(&p->segs_mu);
@@ -106,7 +106,10 @@ static void requeue_rolled(struct store_partition *p, const int64_t *bases, size
 static int flush_partition(struct store_partition *p)
 {
     pthread_mutex_lock(&p->segs_mu);
-    int active_fd = fdcache_dup(p->segs[p->nsegs - 1]);
+    /* synced through its own fd, pinned: no descriptor more (a roll, then retention,
+     * may drop it meanwhile: the pin keeps it until unpinned) */
+    struct segment *act = p->segs[p->nsegs - 1];
+    int active_fd = fdcache_pin(act);
     if (active_fd < 0 && out_of_fds(active_fd)) {
         pthread_mutex_unlock(&p->segs_mu);
         return -EAGAIN;
@@ -127,7 +130,7 @@ static int flush_partition(struct store_partition *p)
     if (out_of_fds(rc)) { /* not tried: those left wait for the next round */
         requeue_rolled(p, rolled + i - 1, n_rolled - i + 1);
         free(rolled);
-        sysio.close(active_fd);
+        fdcache_unpin(act);
         return -EAGAIN;
     }
     free(rolled);
@@ -138,13 +141,13 @@ static int flush_partition(struct store_partition *p)
         pthread_mutex_lock(&p->segs_mu);
         p->dir_unsynced = true; /* the rolled segments are synced; the directory is not */
         pthread_mutex_unlock(&p->segs_mu);
-        sysio.close(active_fd);
+        fdcache_unpin(act);
         return -EAGAIN;
     }
     if (!rc && sysio.fdatasync(active_fd))
         rc = -errno;
     if (active_fd >= 0)
-        sysio.close(active_fd);
+        fdcache_unpin(act);
     if (rc) {
         partition_fail(p, rc);
         return rc;

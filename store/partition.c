@@ -612,7 +612,7 @@ static int read_locate(struct store_partition *p, int64_t offset, size_t max_byt
             hi = mid;
         }
     }
-    int fd = fdcache_dup(seg);
+    int fd = fdcache_dup(seg, false);
     pthread_mutex_unlock(&p->segs_mu);
     if (fd < 0) {
         *rc = fd;
@@ -754,7 +754,7 @@ ssize_t store_partition_segment_pread(struct store_partition *p, int64_t base,
         pthread_mutex_unlock(&p->segs_mu);
         return 0;
     }
-    int fd = fdcache_dup(seg);
+    int fd = fdcache_dup(seg, false);
     pthread_mutex_unlock(&p->segs_mu);
     if (fd < 0)
         return fd;
@@ -814,7 +814,7 @@ int store_partition_offset_for_time(struct store_partition *p, int64_t ts, int64
     for (size_t k = 0; k < seg->n_tidx && seg->tidx[k].ts < ts; k++)
         start = segment_index_lookup(seg, seg->base + seg->tidx[k].rel);
     int64_t limit = seg->size;
-    int fd = fdcache_dup(seg);
+    int fd = fdcache_dup(seg, false);
     pthread_mutex_unlock(&p->segs_mu);
     if (fd < 0)
         return fd;

@@ -57,8 +57,9 @@ struct segment {
     struct fdcache *cache; /* the store's descriptor cache */
     const char *dir;       /* the partition's directory (outlives the segment) */
     /* the .log, read-write, or -1 while closed: use it only pinned (fdcache_pin) */
-    int fd;                              /* (cache mu) */
-    int pins;                            /* users of fd right now (cache mu) */
+    int fd;      /* (cache mu) */
+    int pins;    /* users of fd right now (cache mu) */
+    bool doomed; /* freed while pinned: the last unpin frees it (cache mu) */
     struct segment *lru_prev, *lru_next; /* open and unpinned (cache mu) */
     bool in_lru;
     int64_t size;        /* bytes of whole batches, published under segs_mu */
@@ -222,11 +223,13 @@ void fdcache_adopt(struct segment *seg, struct fdcache *c, const char *dir, int 
  * fdcache_unpin(); or a negative errno. */
 int fdcache_pin(struct segment *seg);
 void fdcache_unpin(struct segment *seg);
-/* A duplicate of the segment's fd that the caller owns, or a negative errno. */
-int fdcache_dup(struct segment *seg);
-/* Close the segment's fd for good (segment_free; nobody may hold a pin). */
-void fdcache_forget(struct segment *seg);
-/* Close the least recently used unpinned file; false when there is none. */
+/* A duplicate of the segment's fd that the caller owns, or a negative errno; with
+ * may_evict, cached files are closed to make room when descriptors run out. */
+int fdcache_dup(struct segment *seg, bool may_evict);
+/* Close the segment's fd for good (segment_free): true, or false while a pin holds
+ * it - then the last fdcache_unpin() closes it and frees the segment. */
+bool fdcache_forget(struct segment *seg);
+/* Close the unpinned file with the highest descriptor; false when there is none. */
 bool fdcache_evict(struct fdcache *c);
 /* open(2) / dup that close cached files and retry when descriptors run out. Return
  * the descriptor (O_CLOEXEC) or a negative errno. c may be NULL. */
@@ -255,7 +258,10 @@ struct segment_repair {
 int segment_open(struct fdcache *c, const char *dir, int64_t base, bool scan, int flags,
                  int64_t gaps_below, int64_t index_interval, struct segment **out,
                  struct segment_repair *rep);
+/* Free a segment no longer listed in its partition; a pinned one is freed by its
+ * last fdcache_unpin(). */
 void segment_free(struct segment *seg);
+void segment_free_memory(struct segment *seg); /* what segment_free() frees, fd aside */
 int segment_write_indexes(const char *dir, struct segment *seg);
 /* Copy bytes [off, off + n) of the encoded .index (or .timeindex) from memory. */
 size_t segment_index_copy(const struct segment *seg, bool time, void *buf, size_t n, int64_t off);

@@ -65,14 +65,17 @@ static struct segment *segment_new(struct fdcache *c, const char *dir, int64_t b
     return seg;
 }
 
-void segment_free(struct segment *seg)
+void segment_free_memory(struct segment *seg)
 {
-    if (!seg)
-        return;
-    fdcache_forget(seg);
     free(seg->idx);
     free(seg->tidx);
     free(seg);
+}
+
+void segment_free(struct segment *seg)
+{
+    if (seg && fdcache_forget(seg))
+        segment_free_memory(seg);
 }
 
 int segment_create(struct fdcache *c, const char *dir, int64_t base, struct segment **out)

@@ -99,6 +99,11 @@ size_t store_fd_reserve(size_t limit);
  * connection, a Fetch response waiting to be sent - should take no more. */
 bool store_fd_scarce(int fd);
 
+/* Whether a descriptor to be held until a peer reads it (a Fetch answer's) lies in
+ * the reserve or in as much again below it: such answers stop there, so that what
+ * they hold leaves the reserve whole for the log's own brief use. */
+bool store_fd_held_too_many(int fd);
+
 /* Kafka's defaults (segment 1 GiB, retention 7 days, group commit, ...). */
 void store_config_defaults(struct store_config *c);
 

@@ -14,10 +14,8 @@ client, RSS and log bounds). Standard library only.
 usage: fds.py HOST:PORT BROOKD_PID BROOKD_LOG NOFILE
 """
 import os
-import socket
 import struct
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from guard import Guard, fetch_body  # noqa: E402
@@ -154,54 +152,6 @@ def connections_accepted(count):
             s.close()
 
 
-def wide_fetch_body(topic, partitions):
-    """A Fetch v4 body for partitions 0..partitions-1 of topic, each from offset 0."""
-    body = struct.pack('>iiiib', -1, 0, 1, 64 << 20, 0) + struct.pack('>i', 1) + string(topic)
-    body += struct.pack('>i', partitions)
-    for p in range(partitions):
-        body += struct.pack('>iqi', p, 0, 1 << 20)
-    return body
-
-
-def unread_wide_fetches(partitions, requests=8):
-    """Fetches of every partition of 'wide' that are never read, then produce and
-    CreateTopics from other connections: True when both still work."""
-    if create_topic('wide', [], partitions) != 0:
-        return False
-    p = connect(HOST, PORT)
-    p.settimeout(20)
-    try:
-        big = record_batch([b'w' * (16 << 10)])  # answers larger than the socket buffers
-        for i in range(partitions):  # a record in every partition, so each gets a slice
-            p.sendall(request(0, 3, i, produce_body('wide', big, 1, i)))
-        for i in range(partitions):
-            resp = read_response(p)
-            if not resp or produce_error(resp) != 0:
-                return False
-    finally:
-        p.close()
-    s = connect(HOST, PORT)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    try:
-        s.settimeout(2)
-        try:  # each answer would hold one descriptor per partition
-            for i in range(requests):
-                s.sendall(request(1, 4, i, wide_fetch_body('wide', partitions)))
-        except socket.timeout:
-            pass  # brookd stopped reading this connection: its answers are unread
-        # the peak over the next second, while brookd answers them (sampled: nothing
-        # says when it is done, and the bound must hold throughout)
-        held = max(open_fds() for _ in range(50) if not time.sleep(0.02))
-        keep = NOFILE - min(max(NOFILE // 16, 16), 256)  # what connections may use
-        # answers take no descriptor in the reserve; the store's own use of it is brief
-        print(f'# brookd holds at most {held} descriptors with {requests} unread fetches '
-              f'of {partitions} partitions (the reserve starts at {keep})')
-        return (held < NOFILE and produce_many('other', 20) and
-                create_topic('fresh2', []) == 0)
-    finally:
-        s.close()
-
-
 def open_fds():
     return len(os.listdir(f'/proc/{PID}/fd'))
 
@@ -231,8 +181,6 @@ def main():
     g.case('new connections are accepted', lambda: connections_accepted(NOFILE // 4))
     g.case(f'every record reads back from offset 0 across all {BATCHES} segments',
            lambda: consume_all('many', BATCHES + 50))
-    g.case(f'unread Fetch answers of {NOFILE * 2} partitions leave descriptors for produce '
-           'and CreateTopics', lambda: unread_wide_fetches(NOFILE * 2))
     return g.finish()
 
 

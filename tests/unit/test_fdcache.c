@@ -1,9 +1,10 @@
 /*
  * test_fdcache.c - store/fdcache.c: segment files opened on demand, at most
  * log.max.open.files kept open, least recently used closed first, never one under
- * a user; descriptors kept by the cache never fail an append when the process runs
- * out of them; the segment.bytes floor; and a batch's max timestamp recorded even
- * when its index entry finds no memory.
+ * a user (not even when the segment is freed meanwhile); descriptors kept by the
+ * cache never fail an append when the process runs out of them; the segment.bytes
+ * floor; and a batch's max timestamp recorded even when its index entry finds no
+ * memory.
  *
  * Every test works in its own mkdtemp directory.
  */
@@ -219,8 +220,18 @@ static void test_lru_order_and_pins(void **state)
     fdcache_unpin(seg[2]);
     fdcache_stats(&c, &open, &ev);
     assert_int_equal(open, 2);
-    for (int i = 0; i < 3; i++)
-        segment_free(seg[i]);
+    /* freed while pinned (retention under a flush): the pin keeps the descriptor
+     * open and the segment alive; the last unpin closes and frees both */
+    int fd1 = fdcache_pin(seg[1]);
+    segment_free(seg[1]);
+    assert_true(fcntl(fd1, F_GETFD) >= 0);
+    assert_int_equal(file_pread_all(fd1, &b, 1, 0), 0);
+    assert_int_equal(b, 'b');
+    fdcache_unpin(seg[1]);
+    fdcache_stats(&c, &open, &ev);
+    assert_int_equal(open, 1);
+    segment_free(seg[0]);
+    segment_free(seg[2]);
     fdcache_stats(&c, &open, &ev);
     assert_int_equal(open, 0);
     fdcache_destroy(&c);
@@ -242,7 +253,9 @@ static void test_slice_survives_eviction(void **state)
     struct store_slice first;
     assert_int_equal(store_partition_read(p, 0, 4096, &first), 0);
     read_back(p, 200); /* every segment in turn: segment 0's cached fd is closed */
-    assert_int_equal(s->fds.open <= 2, 1);
+    size_t open, ev;
+    fdcache_stats(&s->fds, &open, &ev);
+    assert_true(open <= 2);
     uint8_t buf[BATCH_HEADER_SIZE];
     assert_int_equal(file_pread_all(first.fd, buf, sizeof buf, first.pos), 0);
     struct batch_header h;
@@ -288,11 +301,15 @@ static void test_out_of_descriptors_evicts(void **state)
     assert_int_equal(rc, 0);
     assert_int_equal(create_topic(s, "u", NULL), 0);
     assert_int_equal(append_one(partition(s, "u"), 0, 1000), 0);
-    struct store_slice sl;
-    assert_int_equal(store_partition_read(p, 0, 4096, &sl), 0);
-    store_slice_release(&sl);
     fdcache_stats(&s->fds, &cached, &ev);
     assert_true(ev > 0);
+    /* a reader's own descriptor closes no cached file: it may be refused, and asked
+     * again; with the fillers gone it reads everything (read_back below) */
+    struct store_slice sl;
+    rc = store_partition_read(p, 0, 4096, &sl);
+    if (rc != -EMFILE)
+        assert_int_equal(rc, 0);
+    store_slice_release(&sl);
 
     for (size_t k = 0; k < nfill; k++)
         close(fill[k]);
