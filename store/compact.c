@@ -495,8 +495,9 @@ static int clean_group(struct store_partition *p, struct cleaner *c, const struc
         others[i - 1] = v[i].base;
     rc = swap_on_disk(p->dir, v[0].base, others, n - 1);
     free(others);
-    if (!rc) /* else it stays pinned, and open, until the next start finishes the swap */
-        fdcache_unpin(seg);
+    if (rc) /* it stays open until the next start finishes the swap */
+        seg->keep_open = true;
+    fdcache_unpin(seg);
     if (!rc)
         rc = segment_write_indexes(p->dir, seg);
     return rc;

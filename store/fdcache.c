@@ -238,7 +238,7 @@ void fdcache_unpin(struct segment *seg)
         sysio.close(seg->fd);
         seg->fd = -1;
         c->open--;
-    } else if (!seg->pins && seg->fd >= 0) {
+    } else if (!seg->pins && seg->fd >= 0 && !seg->keep_open) {
         lru_append(c, seg);
         trim(c);
     }

@@ -57,9 +57,10 @@ struct segment {
     struct fdcache *cache; /* the store's descriptor cache */
     const char *dir;       /* the partition's directory (outlives the segment) */
     /* the .log, read-write, or -1 while closed: use it only pinned (fdcache_pin) */
-    int fd;      /* (cache mu) */
-    int pins;    /* users of fd right now (cache mu) */
-    bool doomed; /* freed while pinned: the last unpin frees it (cache mu) */
+    int fd;         /* (cache mu) */
+    int pins;       /* users of fd right now (cache mu) */
+    bool doomed;    /* freed while pinned: the last unpin frees it (cache mu) */
+    bool keep_open; /* never closed by the cache: its name is not yet its own */
     struct segment *lru_prev, *lru_next; /* open and unpinned (cache mu) */
     bool in_lru;
     int64_t size;        /* bytes of whole batches, published under segs_mu */
