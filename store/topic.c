@@ -357,9 +357,9 @@ static int topic_create_once(struct store *s, const char *name, int32_t partitio
     if (rc) {
         /* undo: nothing of a half-created topic may survive */
         char path[4096];
-        for (int32_t i = 0; i < partitions; i++)
-            if (t->parts && t->parts[i])
-                dir_remove_files(t->parts[i]->dir);
+        for (int32_t i = 0; i < partitions; i++) /* also one whose creation failed */
+            if (snprintf(path, sizeof path, "%s/%s-%d", s->dir, name, i) < (int)sizeof path)
+                dir_remove_files(path);
         if (!topic_meta_path(path, sizeof path, t, ".properties"))
             sysio.unlink(path);
         if (!topic_meta_path(path, sizeof path, t, ".journal"))
