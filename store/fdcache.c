@@ -16,15 +16,16 @@
  * reserve (store_fd_reserve()) that the broker keeps free of connections: the
  * store's transient descriptors (dups, index and checkpoint files, directory syncs)
  * come from that reserve. When an open or dup in the store fails with EMFILE or
- * ENFILE all the same, unpinned segment files are closed and the call retried, so
- * descriptors the cache merely keeps never make an append, a flush or a topic
- * creation fail. A reader's dup does not evict: it would only trade a cached file
- * for a descriptor a Fetch answer holds, and leave a hole below the others in use;
- * a read refused for want of one is asked again.
+ * ENFILE all the same, unpinned segment files are closed (the highest-numbered
+ * first, see fdcache_evict()) and the call retried, so descriptors the cache merely
+ * keeps never make an append, a flush or a topic creation fail. A reader's dup does
+ * not evict: it would only trade a cached file for a descriptor a Fetch answer
+ * holds; a read refused for want of one is asked again.
  *
- * Closing a .log with unsynced data is safe: the flusher syncs through a descriptor
- * it opens later, and the kernel reports a writeback error to such a descriptor
- * when nobody has seen it yet.
+ * A segment freed while pinned (retention under a flush) is freed by its last
+ * unpin. Closing a .log with unsynced data is safe: the flusher syncs it through a
+ * descriptor it gets later, and the kernel reports a writeback error to such a
+ * descriptor when nobody has seen it yet.
  *
  * Lock order: the cache mutex is innermost; it is taken under segs_mu and
  * append_mu, and nothing else is taken while it is held. open(2) runs without it.
