@@ -57,6 +57,15 @@ static void fetch_fill(struct fetch_wait *fw)
         size_t want = (size_t)(fp->max_bytes < budget ? fp->max_bytes : budget);
         struct store_slice sl;
         int rc = store_partition_read(fp->p, fp->offset, want ? want : 1, &sl);
+        if (sl.len > 0 && i > 0 && store_fd_held_too_many(sl.fd)) {
+            /* each slice holds a descriptor until sent, and this one is near the
+             * reserve the log keeps for itself: the response is full (the client asks
+             * again), as when the byte budget is spent; the first partition is always
+             * served, so that every fetch makes progress */
+            store_slice_release(&sl);
+            budget = 0;
+            continue;
+        }
         if (rc) {
             out->error_code = kafka_error_from(rc);
             continue;

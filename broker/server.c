@@ -27,8 +27,8 @@
  *
  * File descriptors: connections may not take the last ones, which the log needs for
  * fetches (each dups its segment), flushes, segment rolls and new topics. A connection
- * accepted while fewer than FD_RESERVE_MIN (or 1/16 of RLIMIT_NOFILE, at most
- * FD_RESERVE_MAX) descriptors would be left is closed at once, as one over
+ * accepted while fewer than store_fd_reserve() descriptors (1/16 of RLIMIT_NOFILE,
+ * 16 to 256) would be left is closed at once, as one over
  * max.connections is; the client sees the close and retries. The limit is read at each
  * accept, so it follows prlimit(1). When accept() fails for lack of descriptors all
  * the same (the log holds them), the listeners are paused for 100 ms instead of
@@ -51,7 +51,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -70,8 +69,6 @@
 #define ACCEPT_BURST      64        /* accepts, then the listeners wait one loop iteration */
 #define READ_AHEAD_MAX    (1 << 20) /* bytes read at once into a frame being assembled */
 #define LIBEVENT_READ_MAX 4096      /* what libevent 2.1 reads per readiness event */
-#define FD_RESERVE_MIN    16        /* descriptors connections leave to the log */
-#define FD_RESERVE_MAX    256
 
 static void conn_unref(struct conn *c)
 {
@@ -363,18 +360,11 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         conn_close(c, what & BEV_EVENT_EOF ? "peer closed" : "socket error");
 }
 
-/* Whether a connection on descriptor fd eats into the reserve. The kernel hands out
- * the lowest free descriptor, so every one below fd is in use. */
+/* Whether a connection on descriptor fd eats into the descriptors kept for the log
+ * (the store's reserve; the console asks too). */
 bool server_fd_reserve_reached(int fd)
 {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
-        return false;
-    rlim_t reserve = rl.rlim_cur / 16;
-    reserve = reserve < FD_RESERVE_MIN   ? FD_RESERVE_MIN
-              : reserve > FD_RESERVE_MAX ? FD_RESERVE_MAX
-                                         : reserve;
-    return (rlim_t)fd + reserve >= rl.rlim_cur;
+    return store_fd_scarce(fd);
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,

@@ -134,14 +134,13 @@ static int64_t map_get(struct offset_map *m, const uint8_t *key, size_t n)
 
 struct seg_view {
     int64_t base, size, next_offset, max_ts;
-    int fd; /* dup, owned */
+    const char *dir;       /* the partition's */
+    struct fdcache *cache; /* for the descriptor each_batch() opens */
 };
 
 static void views_free(struct seg_view *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (v[i].fd >= 0)
-            close(v[i].fd);
+    (void)n;
     free(v);
 }
 
@@ -165,9 +164,8 @@ static int views_take(struct store_partition *p, int64_t now, struct seg_view **
         const struct segment *seg = p->segs[k];
         if (seg->max_ts > now - tc->min_compaction_lag_ms || seg->next_offset > durable)
             break;
-        v[k] = (struct seg_view){seg->base, seg->size, seg->next_offset, seg->max_ts, -1};
-        if ((v[k].fd = fcntl(seg->fd, F_DUPFD_CLOEXEC, 0)) < 0)
-            rc = -errno;
+        v[k] = (struct seg_view){seg->base,   seg->size, seg->next_offset,
+                                 seg->max_ts, p->dir,    seg->cache};
     }
     pthread_mutex_unlock(&p->segs_mu);
     if (rc) {
@@ -186,12 +184,18 @@ static int each_batch(const struct seg_view *sv, batch_fn fn, void *arg)
 {
     uint8_t *buf = NULL;
     size_t cap = 0;
-    int rc = 0;
+    char path[4096];
+    /* a descriptor of its own, one segment at a time: views hold none, so a cleaning
+     * of thousands of segments needs no more descriptors than one of two */
+    int rc = segment_path(path, sizeof path, sv->dir, sv->base, ".log");
+    int fd = rc ? rc : fdcache_open_path(sv->cache, path, O_RDONLY, 0);
+    if (fd < 0)
+        return fd == -ENOENT ? -ESTALE : fd; /* removed under us (DeleteRecords) */
     for (int64_t pos = 0; pos < sv->size && !rc;) {
         size_t want = (size_t)(sv->size - pos < OUT_FLUSH ? sv->size - pos : OUT_FLUSH);
         struct batch_header h;
         uint8_t head[BATCH_HEADER_SIZE];
-        if ((rc = file_pread_all(sv->fd, head, sizeof head, pos)) ||
+        if ((rc = file_pread_all(fd, head, sizeof head, pos)) ||
             (rc = batch_header_parse(head, sizeof head, &h)))
             break;
         size_t size = BATCH_LOG_OVERHEAD + (size_t)h.length;
@@ -210,7 +214,7 @@ static int each_batch(const struct seg_view *sv, batch_fn fn, void *arg)
             buf = nb;
             cap = want;
         }
-        if ((rc = file_pread_all(sv->fd, buf, want, pos)))
+        if ((rc = file_pread_all(fd, buf, want, pos)))
             break;
         size_t off = 0; /* every whole batch in the chunk */
         while (!rc && off + BATCH_HEADER_SIZE <= want) {
@@ -226,6 +230,7 @@ static int each_batch(const struct seg_view *sv, batch_fn fn, void *arg)
         if (!off && !rc)
             rc = -EBADMSG;
     }
+    sysio.close(fd);
     free(buf);
     return rc;
 }
@@ -447,9 +452,9 @@ static int clean_group(struct store_partition *p, struct cleaner *c, const struc
         rc = segment_path(swap, sizeof swap, p->dir, v[0].base, ".log.swap");
     if (rc)
         return rc;
-    c->fd = sysio.open(cleaned, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    c->fd = fdcache_open_path(&p->topic->store->fds, cleaned, O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (c->fd < 0)
-        return -errno;
+        return c->fd;
     c->written = 0;
     writer_reset(&c->out);
     c->seg = calloc(1, sizeof *c->seg);
@@ -472,11 +477,14 @@ static int clean_group(struct store_partition *p, struct cleaner *c, const struc
     /* committed: from here a crash completes the swap at the next start */
     if ((rc = dir_fsync(p->dir, 1)))
         goto err_seg; /* the .swap stays; the next start finishes it */
-    c->seg->fd = c->fd;
+    /* pinned until the file has its final name: closed before, it would be opened
+     * again by a name that still holds the old first segment */
+    fdcache_adopt(c->seg, &p->topic->store->fds, p->dir, c->fd);
     c->fd = -1;
     struct segment *seg = c->seg;
     c->seg = NULL;
     if ((rc = swap_in_memory(p, v[0].base, v[n - 1].base, seg))) {
+        fdcache_unpin(seg);
         segment_free(seg);
         return rc;
     }
@@ -487,6 +495,9 @@ static int clean_group(struct store_partition *p, struct cleaner *c, const struc
         others[i - 1] = v[i].base;
     rc = swap_on_disk(p->dir, v[0].base, others, n - 1);
     free(others);
+    if (rc) /* it stays open until the next start finishes the swap */
+        seg->keep_open = true;
+    fdcache_unpin(seg);
     if (!rc)
         rc = segment_write_indexes(p->dir, seg);
     return rc;

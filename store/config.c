@@ -14,8 +14,11 @@
 #include "lib/props.h"
 #include "store/private.h"
 
-#define HOUR_MS (3600LL * 1000)
-#define DAY_MS  (24 * HOUR_MS)
+#define HOUR_MS                     (3600LL * 1000)
+#define INTERNAL_SEGMENT_KEY        "internal.segment.bytes" /* Kafka's, for tests */
+#define INTERNAL_SEGMENT_MIN        1024
+#define STORE_SEGMENT_BYTES_MIN_STR "1048576" /* STORE_SEGMENT_BYTES_MIN */
+#define DAY_MS                      (24 * HOUR_MS)
 
 const char *store_strerror(int err)
 {
@@ -162,8 +165,14 @@ int store_config_from_props(struct store_config *c, const struct props *p, const
     if (props_get_i64(p, "log.retention.bytes", t->retention_bytes, -1, INT64_MAX,
                       &t->retention_bytes))
         return *bad_key = "log.retention.bytes", STORE_EINVALID_CONFIG;
-    if (props_get_i64(p, "log.segment.bytes", t->segment_bytes, 1024, INT32_MAX, &t->segment_bytes))
+    if (props_get_i64(p, "log.segment.bytes", t->segment_bytes, STORE_SEGMENT_BYTES_MIN, INT32_MAX,
+                      &t->segment_bytes))
         return *bad_key = "log.segment.bytes", STORE_EINVALID_CONFIG;
+    if (props_get_i64(p, "log.internal.segment.bytes", t->segment_bytes, INTERNAL_SEGMENT_MIN,
+                      INT32_MAX, &t->segment_bytes))
+        return *bad_key = "log.internal.segment.bytes", STORE_EINVALID_CONFIG;
+    if (props_get_i64(p, "log.max.open.files", c->max_open_files, 0, INT32_MAX, &c->max_open_files))
+        return *bad_key = "log.max.open.files", STORE_EINVALID_CONFIG;
     if (props_get_i64(p, "message.max.bytes", t->max_message_bytes, 64, INT32_MAX,
                       &t->max_message_bytes))
         return *bad_key = "message.max.bytes", STORE_EINVALID_CONFIG;
@@ -198,6 +207,8 @@ const char *const topic_config_keys[] = {
 
 static bool known_key(const char *key)
 {
+    if (!strcmp(key, INTERNAL_SEGMENT_KEY))
+        return true;
     for (size_t i = 0; topic_config_keys[i]; i++)
         if (!strcmp(topic_config_keys[i], key))
             return true;
@@ -238,7 +249,8 @@ static int apply_one(struct topic_config *tc, const char *k, const char *v)
         } ints[] = {
             {"retention.ms", &tc->retention_ms, -1},
             {"retention.bytes", &tc->retention_bytes, -1},
-            {"segment.bytes", &tc->segment_bytes, 1024},
+            {"segment.bytes", &tc->segment_bytes, STORE_SEGMENT_BYTES_MIN},
+            {INTERNAL_SEGMENT_KEY, &tc->segment_bytes, INTERNAL_SEGMENT_MIN},
             {"segment.ms", &tc->segment_ms, 1},
             {"max.message.bytes", &tc->max_message_bytes, 64},
             {"delete.retention.ms", &tc->delete_retention_ms, 0},
@@ -247,7 +259,7 @@ static int apply_one(struct topic_config *tc, const char *k, const char *v)
         };
         for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
             if (!strcmp(k, ints[i].key)) {
-                int64_t max = !strcmp(k, "segment.bytes") || !strcmp(k, "max.message.bytes")
+                int64_t max = ints[i].field == &tc->segment_bytes || !strcmp(k, "max.message.bytes")
                                   ? INT32_MAX
                                   : INT64_MAX;
                 rc = props_get_i64(one, k, 0, ints[i].min, max, ints[i].field);
@@ -268,7 +280,34 @@ int topic_config_apply(struct topic_config *tc, const struct props *overrides, c
             return STORE_EINVALID_CONFIG;
         }
     }
-    return 0;
+    /* as in Kafka, the internal key wins over segment.bytes, whatever the order */
+    v = overrides ? props_get(overrides, INTERNAL_SEGMENT_KEY) : NULL;
+    return v ? apply_one(tc, INTERNAL_SEGMENT_KEY, v) : 0;
+}
+
+int topic_config_restore(struct topic_config *tc, const struct props *overrides)
+{
+    /* a topic created before the floor keeps its data and its other settings; its
+     * new segments are rolled at the floor */
+    const char *v = overrides ? props_get(overrides, "segment.bytes") : NULL;
+    struct props *fixed = NULL;
+    int64_t x;
+    if (v && !props_get_i64(overrides, "segment.bytes", 0, 0, INT32_MAX, &x) &&
+        x < STORE_SEGMENT_BYTES_MIN) {
+        const char *k, *val;
+        int rc = (fixed = props_new()) ? 0 : -ENOMEM;
+        for (size_t i = 0; !rc && props_at(overrides, i, &k, &val); i++)
+            rc =
+                props_set(fixed, k, strcmp(k, "segment.bytes") ? val : STORE_SEGMENT_BYTES_MIN_STR);
+        if (rc) {
+            props_free(fixed);
+            return rc;
+        }
+        overrides = fixed;
+    }
+    int rc = topic_config_apply(tc, overrides, NULL);
+    props_free(fixed);
+    return rc;
 }
 
 const char *topic_config_value(const struct topic_config *tc, const char *key, char *buf,

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,44 +61,93 @@ static bool out_of_fds(int err)
     return err == -EMFILE || err == -ENFILE;
 }
 
+/* fdatasync the rolled segment with base offset `base`, through a descriptor of its
+ * own. A segment that is gone (retention, DeleteRecords, or a cleaning, which syncs
+ * what it writes) needs nothing. */
+static int sync_rolled(struct store_partition *p, int64_t base)
+{
+    pthread_mutex_lock(&p->segs_mu);
+    int fd = -ENOENT;
+    for (size_t i = 0; i < p->nsegs; i++) /* rolled ones are at the end: search back */
+        if (p->segs[p->nsegs - 1 - i]->base == base) {
+            fd = fdcache_dup(p->segs[p->nsegs - 1 - i], true);
+            break;
+        }
+    pthread_mutex_unlock(&p->segs_mu);
+    if (fd == -ENOENT)
+        return 0;
+    if (fd < 0)
+        return fd;
+    int rc = sysio.fdatasync(fd) ? -errno : 0;
+    sysio.close(fd);
+    return rc;
+}
+
+/* Put rolled segments not yet synced back on the partition's list. */
+static void requeue_rolled(struct store_partition *p, const int64_t *bases, size_t n)
+{
+    pthread_mutex_lock(&p->segs_mu);
+    int64_t *v = realloc(p->unsynced, (p->n_unsynced + n) * sizeof *v);
+    if (v) { /* without memory they stay unsynced until the next roll's round syncs the
+              * directory; the active segment is synced at close */
+        memmove(v + n, v, p->n_unsynced * sizeof *v);
+        memcpy(v, bases, n * sizeof *v);
+        p->unsynced = v;
+        p->n_unsynced += n;
+        p->cap_unsynced = p->n_unsynced;
+    }
+    p->dir_unsynced = true;
+    pthread_mutex_unlock(&p->segs_mu);
+}
+
 /* Sync one partition's unsynced files; returns 0, -EAGAIN when it could not even
  * try (no file descriptor to spare: the partition stays dirty for a later round), or
  * the first sync error (the partition has failed). */
 static int flush_partition(struct store_partition *p)
 {
     pthread_mutex_lock(&p->segs_mu);
-    int active_fd = fcntl(p->segs[p->nsegs - 1]->fd, F_DUPFD_CLOEXEC, 0);
-    if (active_fd < 0 && out_of_fds(-errno)) {
+    /* synced through its own fd, pinned: no descriptor more (a roll, then retention,
+     * may drop it meanwhile: the pin keeps it until unpinned) */
+    struct segment *act = p->segs[p->nsegs - 1];
+    int active_fd = fdcache_pin(act);
+    if (active_fd < 0 && out_of_fds(active_fd)) {
         pthread_mutex_unlock(&p->segs_mu);
         return -EAGAIN;
     }
     int64_t target = LOAD(p->hw);
-    int *fds = p->unsynced;
-    size_t nfds = p->n_unsynced;
+    int64_t *rolled = p->unsynced;
+    size_t n_rolled = p->n_unsynced;
     bool dir = p->dir_unsynced;
     p->unsynced = NULL;
     p->n_unsynced = p->cap_unsynced = 0;
     p->dir_unsynced = false;
     pthread_mutex_unlock(&p->segs_mu);
 
-    int rc = active_fd < 0 ? -errno : 0;
-    for (size_t i = 0; i < nfds; i++) {
-        if (!rc && sysio.fdatasync(fds[i]))
-            rc = -errno;
-        sysio.close(fds[i]);
+    int rc = active_fd < 0 ? active_fd : 0;
+    size_t i = 0;
+    for (; i < n_rolled && !rc; i++)
+        rc = sync_rolled(p, rolled[i]);
+    if (out_of_fds(rc)) { /* not tried: those left wait for the next round */
+        requeue_rolled(p, rolled + i - 1, n_rolled - i + 1);
+        free(rolled);
+        fdcache_unpin(act);
+        return -EAGAIN;
     }
-    free(fds);
-    if (!rc && dir && out_of_fds(rc = dir_fsync(p->dir, 1))) {
+    free(rolled);
+    if (!rc && dir)
+        while (out_of_fds(rc = dir_fsync(p->dir, 1)) && fdcache_evict(&p->topic->store->fds))
+            ;
+    if (out_of_fds(rc)) {
         pthread_mutex_lock(&p->segs_mu);
         p->dir_unsynced = true; /* the rolled segments are synced; the directory is not */
         pthread_mutex_unlock(&p->segs_mu);
-        sysio.close(active_fd);
+        fdcache_unpin(act);
         return -EAGAIN;
     }
     if (!rc && sysio.fdatasync(active_fd))
         rc = -errno;
     if (active_fd >= 0)
-        sysio.close(active_fd);
+        fdcache_unpin(act);
     if (rc) {
         partition_fail(p, rc);
         return rc;

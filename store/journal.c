@@ -116,9 +116,9 @@ int journal_open(struct store_topic *t, int64_t *dropped)
     int rc = topic_meta_path(path, sizeof path, t, ".journal");
     if (rc)
         return rc;
-    int fd = sysio.open(path, O_RDWR | O_CREAT, 0644);
+    int fd = fdcache_open_path(&t->store->fds, path, O_RDWR | O_CREAT, 0644);
     if (fd < 0)
-        return -errno;
+        return fd;
     struct stat st;
     uint8_t h[JOURNAL_HEADER_SIZE];
     uint8_t *chunk = NULL;
@@ -441,8 +441,9 @@ int journal_trim(struct store_topic *t)
     }
     if ((rc = file_pread_all(t->journal_fd, data, bytes, entry_pos(t, keep))))
         goto out;
-    if ((fd = sysio.open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0644)) < 0) {
-        rc = -errno;
+    if ((fd = fdcache_open_path(&t->store->fds, tmp, O_RDWR | O_CREAT | O_TRUNC, 0644)) < 0) {
+        rc = fd;
+        fd = -1;
         goto out;
     }
     if ((rc = write_header(fd, keep)) ||

@@ -59,8 +59,6 @@ void partition_free(struct store_partition *p)
         return;
     for (size_t i = 0; i < p->nsegs; i++)
         segment_free(p->segs[i]);
-    for (size_t i = 0; i < p->n_unsynced; i++)
-        sysio.close(p->unsynced[i]);
     struct waiter *w = p->waiters;
     while (w) { /* nobody is left to call; the store is going away */
         struct waiter *next = w->next;
@@ -116,7 +114,7 @@ int partition_create(struct store_topic *t, int32_t index, struct store_partitio
     struct segment *seg = NULL;
     int rc = dir_make(p->dir);
     if (!rc)
-        rc = segment_create(p->dir, 0, &seg);
+        rc = segment_create(&t->store->fds, p->dir, 0, &seg);
     if (!rc && (rc = segs_push(p, seg)))
         segment_free(seg);
     if (!rc)
@@ -181,14 +179,37 @@ static int list_segments(const char *dir, int64_t **out, size_t *n)
  * created by a roll, segments removed after a hole) may not be on disk either: a
  * power failure later would take them away from under records acknowledged since.
  */
+static int sync_segment(struct segment *seg)
+{
+    int fd = fdcache_pin(seg);
+    if (fd < 0)
+        return fd;
+    int rc = sysio.fdatasync(fd) ? -errno : 0;
+    fdcache_unpin(seg);
+    return rc;
+}
+
 static int sync_recovered(struct store_partition *p, size_t first_scanned)
 {
-    for (size_t i = first_scanned; i < p->nsegs; i++)
-        if (sysio.fdatasync(p->segs[i]->fd))
-            return -errno;
-    if (first_scanned >= p->nsegs && sysio.fdatasync(active(p)->fd))
-        return -errno;
-    return dir_fsync(p->dir, 1);
+    int rc = 0;
+    for (size_t i = first_scanned; i < p->nsegs && !rc; i++)
+        rc = sync_segment(p->segs[i]);
+    if (!rc && first_scanned >= p->nsegs)
+        rc = sync_segment(active(p));
+    return rc ? rc : dir_fsync(p->dir, 1);
+}
+
+/* When the active segment's file was last written, for last_append_ms. */
+static int64_t active_mtime_ms(struct store_partition *p)
+{
+    struct stat st;
+    int fd = fdcache_pin(active(p));
+    if (fd < 0)
+        return 0;
+    int64_t ms =
+        fstat(fd, &st) ? 0 : (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    fdcache_unpin(active(p));
+    return ms;
 }
 
 int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t recovery_point,
@@ -243,8 +264,8 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
         int64_t gaps_below = clean_offset < 0 || t->adopted  ? INT64_MAX
                              : clean_offset > recovery_point ? clean_offset
                                                              : recovery_point;
-        rc = segment_open(p->dir, bases[i], scan, flags, gaps_below, t->config.index_interval_bytes,
-                          &seg, &rep);
+        rc = segment_open(&t->store->fds, p->dir, bases[i], scan, flags, gaps_below,
+                          t->config.index_interval_bytes, &seg, &rep);
         if (rc)
             goto err;
         rec->segments_scanned += rep.scanned > 0;
@@ -263,7 +284,7 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
     if (p->nsegs == 0) {
         struct segment *seg;
         int64_t base = log_start > 0 ? log_start : 0;
-        if ((rc = segment_create(p->dir, base, &seg)))
+        if ((rc = segment_create(&t->store->fds, p->dir, base, &seg)))
             goto err;
         if ((rc = segs_push(p, seg))) {
             segment_free(seg);
@@ -285,9 +306,7 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
     if (p->log_start > p->hw)
         p->log_start = p->hw;
     p->durable = p->hw;
-    struct stat st;
-    if (!fstat(active(p)->fd, &st))
-        p->last_append_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    p->last_append_ms = active_mtime_ms(p);
     if (!clean && (rc = sync_recovered(p, first_scanned)))
         goto err;
     if ((rc = producer_snapshot_load(p)))
@@ -308,18 +327,13 @@ int partition_roll(struct store_partition *p, int64_t now_ms)
     int rc = segment_write_indexes(p->dir, old);
     if (rc)
         return rc;
-    int dupfd = fcntl(old->fd, F_DUPFD_CLOEXEC, 0);
-    if (dupfd < 0)
-        return -errno;
-    if ((rc = segment_create(p->dir, LOAD(p->hw), &seg))) {
-        sysio.close(dupfd);
+    if ((rc = segment_create(old->cache, p->dir, LOAD(p->hw), &seg)))
         return rc;
-    }
     pthread_mutex_lock(&p->segs_mu);
     rc = segs_push(p, seg);
     if (!rc && p->n_unsynced == p->cap_unsynced) {
         size_t cap = p->cap_unsynced ? p->cap_unsynced * 2 : 4;
-        int *v = realloc(p->unsynced, cap * sizeof *v);
+        int64_t *v = realloc(p->unsynced, cap * sizeof *v);
         if (v) {
             p->unsynced = v;
             p->cap_unsynced = cap;
@@ -329,12 +343,11 @@ int partition_roll(struct store_partition *p, int64_t now_ms)
         }
     }
     if (!rc) {
-        p->unsynced[p->n_unsynced++] = dupfd;
+        p->unsynced[p->n_unsynced++] = old->base; /* the flusher syncs it by name */
         p->dir_unsynced = true;
     }
     pthread_mutex_unlock(&p->segs_mu);
     if (rc) {
-        sysio.close(dupfd);
         segment_remove_files(p->dir, seg->base);
         segment_free(seg);
     }
@@ -399,18 +412,28 @@ int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len
     int64_t last = base + h.last_offset_delta;
     batch_set_base_offset(batch, base);
     batch_set_leader_epoch(batch, STORE_LEADER_EPOCH);
-    if ((rc = file_pwrite_all(seg->fd, batch, len, pos))) {
-        (void)sysio.ftruncate(seg->fd, pos); /* leave nothing partial behind */
+    int fd = fdcache_pin(seg);
+    if (fd < 0) {
+        rc = fd;
+        goto out_unlock;
+    }
+    if ((rc = file_pwrite_all(fd, batch, len, pos))) {
+        (void)sysio.ftruncate(fd, pos); /* leave nothing partial behind */
+        fdcache_unpin(seg);
         goto out_unlock;
     }
     struct store_journal_entry je;
     if ((rc = journal_begin(t, p->index, base, st.records, st.value_bytes, &je))) {
-        (void)sysio.ftruncate(seg->fd, pos); /* a batch the journal misses is not shown */
+        (void)sysio.ftruncate(fd, pos); /* a batch the journal misses is not shown */
+        fdcache_unpin(seg);
         goto out_unlock;
     }
+    fdcache_unpin(seg);
     pthread_mutex_lock(&p->segs_mu);
-    rc =
-        segment_note_batch(seg, pos, base, h.max_timestamp, (int64_t)len, tc->index_interval_bytes);
+    /* the batch is in the log and the journal: an index entry that found no memory
+     * only makes lookups scan from an earlier one, so it cannot fail the append */
+    (void)segment_note_batch(seg, pos, base, h.max_timestamp, (int64_t)len,
+                             tc->index_interval_bytes);
     seg->size = pos + (int64_t)len;
     seg->next_offset = last + 1;
     pthread_mutex_unlock(&p->segs_mu);
@@ -589,10 +612,12 @@ static int read_locate(struct store_partition *p, int64_t offset, size_t max_byt
             hi = mid;
         }
     }
-    int fd = fcntl(seg->fd, F_DUPFD_CLOEXEC, 0);
+    int fd = fdcache_dup(seg, false);
     pthread_mutex_unlock(&p->segs_mu);
-    if (fd < 0)
-        *rc = -errno;
+    if (fd < 0) {
+        *rc = fd;
+        return -1;
+    }
     return fd;
 }
 
@@ -718,19 +743,21 @@ ssize_t store_partition_segment_pread(struct store_partition *p, int64_t base,
         pthread_mutex_unlock(&p->segs_mu);
         return -ENOENT;
     }
-    const struct segment *seg = p->segs[i];
+    struct segment *seg = p->segs[i];
     if (which != STORE_FILE_LOG) {
         size_t k = segment_index_copy(seg, which == STORE_FILE_TIMEINDEX, buf, n, off);
         pthread_mutex_unlock(&p->segs_mu);
         return (ssize_t)k;
     }
     int64_t size = seg->size;
-    int fd = off < size ? fcntl(seg->fd, F_DUPFD_CLOEXEC, 0) : -2;
-    pthread_mutex_unlock(&p->segs_mu);
-    if (fd == -2)
+    if (off >= size) {
+        pthread_mutex_unlock(&p->segs_mu);
         return 0;
+    }
+    int fd = fdcache_dup(seg, false);
+    pthread_mutex_unlock(&p->segs_mu);
     if (fd < 0)
-        return -errno;
+        return fd;
     if ((int64_t)n > size - off)
         n = (size_t)(size - off);
     int rc = file_pread_all(fd, buf, n, off);
@@ -787,10 +814,10 @@ int store_partition_offset_for_time(struct store_partition *p, int64_t ts, int64
     for (size_t k = 0; k < seg->n_tidx && seg->tidx[k].ts < ts; k++)
         start = segment_index_lookup(seg, seg->base + seg->tidx[k].rel);
     int64_t limit = seg->size;
-    int fd = fcntl(seg->fd, F_DUPFD_CLOEXEC, 0);
+    int fd = fdcache_dup(seg, false);
     pthread_mutex_unlock(&p->segs_mu);
     if (fd < 0)
-        return -errno;
+        return fd;
     int rc;
     struct batch_header h;
     for (int64_t pos = start;; pos += BATCH_LOG_OVERHEAD + h.length) {

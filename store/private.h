@@ -12,6 +12,7 @@
  *                       held only for memory operations, never for I/O
  *   partition.wait_mu   durability waiters and the durable offset
  *   store.flush_mu      the flusher's dirty list
+ *   store.fds.mu        the segment descriptor cache (fdcache.c); innermost
  *
  * The high watermark, log start and durable offsets are also published with
  * atomic stores so that info queries need no lock at all. Every field read on one
@@ -26,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "lib/props.h"
 #include "store/store.h"
@@ -52,9 +54,19 @@ struct time_entry {
     uint32_t rel;
 };
 
+struct fdcache;
+
 struct segment {
-    int64_t base;        /* base offset, the file name */
-    int fd;              /* the .log, read-write */
+    int64_t base;          /* base offset, the file name */
+    struct fdcache *cache; /* the store's descriptor cache */
+    const char *dir;       /* the partition's directory (outlives the segment) */
+    /* the .log, read-write, or -1 while closed: use it only pinned (fdcache_pin) */
+    int fd;         /* (cache mu) */
+    int pins;       /* users of fd right now (cache mu) */
+    bool doomed;    /* freed while pinned: the last unpin frees it (cache mu) */
+    bool keep_open; /* never closed by the cache: its name is not yet its own */
+    struct segment *lru_prev, *lru_next; /* open and unpinned (cache mu) */
+    bool in_lru;
     int64_t size;        /* bytes of whole batches, published under segs_mu */
     int64_t next_offset; /* offset after the last batch */
     int64_t max_ts;      /* largest batch maxTimestamp, -1 when empty */
@@ -109,8 +121,9 @@ struct store_partition {
     _Atomic int64_t durable; /* everything below is on disk */
     _Atomic int failed;      /* the flush error that stopped it */
     struct waiter *waiters;
-    /* fds of rolled segments (and the directory) awaiting fdatasync (segs_mu) */
-    int *unsynced;
+    /* base offsets of rolled segments (and the directory) awaiting fdatasync (segs_mu):
+     * not descriptors, so that any number of rolls between two flushes holds none */
+    int64_t *unsynced;
     size_t n_unsynced, cap_unsynced;
     bool dir_unsynced; /* a file was created in dir (segs_mu) */
 
@@ -157,6 +170,15 @@ struct store_topic {
     _Atomic bool journal_unsynced; /* read by the flusher without journal_mu */
 };
 
+/* Open segment files, most recently used last (fdcache.c). */
+struct fdcache {
+    pthread_mutex_t mu;
+    struct segment *head, *tail; /* open and unpinned; head is closed first */
+    size_t open;                 /* segment files open, pinned or not */
+    size_t cap;                  /* more open than this: unpinned ones are closed */
+    size_t evictions;            /* files closed to stay under cap or to free one */
+};
+
 struct listener {
     store_append_fn fn;
     void *arg;
@@ -187,6 +209,7 @@ struct store {
     pthread_cond_t maint_cond;
     pthread_t maint;
     bool maint_started;
+    struct fdcache fds;             /* segment files open at once */
     pthread_mutex_t checkpoint_mu;  /* serialises checkpoint and snapshot writes */
     int lock_fd;                    /* flock on <dir>/.lock */
     _Atomic bool io_failed;         /* a flush failed: the next start recovers */
@@ -194,13 +217,38 @@ struct store {
     struct store_recovery recovery; /* what opening found (filled while loading) */
 };
 
+/* ---- fdcache.c ---- */
+/* The default cap: a quarter of RLIMIT_NOFILE after store_fd_reserve(). */
+size_t fdcache_default_cap(void);
+void fdcache_init(struct fdcache *c, size_t cap); /* cap 0: the default */
+void fdcache_destroy(struct fdcache *c);
+/* Give a new segment its freshly opened fd, pinned once (fdcache_unpin() when set up). */
+void fdcache_adopt(struct segment *seg, struct fdcache *c, const char *dir, int fd);
+/* The segment's fd, opened again if it was closed, and kept open until
+ * fdcache_unpin(); or a negative errno. */
+int fdcache_pin(struct segment *seg);
+void fdcache_unpin(struct segment *seg);
+/* A duplicate of the segment's fd that the caller owns, or a negative errno; with
+ * may_evict, cached files are closed to make room when descriptors run out. */
+int fdcache_dup(struct segment *seg, bool may_evict);
+/* Close the segment's fd for good (segment_free): true, or false while a pin holds
+ * it - then the last fdcache_unpin() closes it and frees the segment. */
+bool fdcache_forget(struct segment *seg);
+/* Close the unpinned file with the highest descriptor; false when there is none. */
+bool fdcache_evict(struct fdcache *c);
+/* open(2) / dup that close cached files and retry when descriptors run out. Return
+ * the descriptor (O_CLOEXEC) or a negative errno. c may be NULL. */
+int fdcache_open_path(struct fdcache *c, const char *path, int flags, mode_t mode);
+int fdcache_dup_fd(struct fdcache *c, int fd);
+void fdcache_stats(struct fdcache *c, size_t *open, size_t *evictions);
+
 /* ---- segment.c ---- */
 int segment_path(char *buf, size_t size, const char *dir, int64_t base, const char *ext);
 /* Whether name is exactly what segment_path() makes of a base offset and ext (20
  * digits, then ext); sets *base. Anything else in a partition directory - a sign, a
  * space, fewer or more digits - names no segment. */
 bool segment_name_parse(const char *name, const char *ext, int64_t *base);
-int segment_create(const char *dir, int64_t base, struct segment **out);
+int segment_create(struct fdcache *c, const char *dir, int64_t base, struct segment **out);
 /* Open an existing segment; when scan, validate every batch (CRC), truncate at the
  * first bad one and rebuild the indexes; else trust the files and load indexes. */
 /* segment_open flags */
@@ -212,14 +260,22 @@ struct segment_repair {
     int64_t scanned;
     int64_t cut;
 };
-int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t gaps_below,
-                 int64_t index_interval, struct segment **out, struct segment_repair *rep);
+int segment_open(struct fdcache *c, const char *dir, int64_t base, bool scan, int flags,
+                 int64_t gaps_below, int64_t index_interval, struct segment **out,
+                 struct segment_repair *rep);
+/* Free a segment no longer listed in its partition; a pinned one is freed by its
+ * last fdcache_unpin(). */
 void segment_free(struct segment *seg);
+void segment_free_memory(struct segment *seg); /* what segment_free() frees, fd aside */
 int segment_write_indexes(const char *dir, struct segment *seg);
 /* Copy bytes [off, off + n) of the encoded .index (or .timeindex) from memory. */
 size_t segment_index_copy(const struct segment *seg, bool time, void *buf, size_t n, int64_t off);
 int segment_remove_files(const char *dir, int64_t base);
-/* Record index entries for a batch at pos (caller holds segs_mu or owns seg). */
+/* How segment.c grows its index arrays: realloc, or a failing one in tests. */
+extern void *(*segment_realloc)(void *p, size_t n);
+/* Record a batch at pos: the segment's max_ts and creation time always, and index
+ * entries where due; -ENOMEM when an entry could not be added (the index is sparse:
+ * lookups then scan from an earlier entry). Caller holds segs_mu or owns seg. */
 int segment_note_batch(struct segment *seg, int64_t pos, int64_t base_offset, int64_t max_ts,
                        int64_t batch_size, int64_t index_interval);
 /* Largest index position whose batch starts at or before offset. */
@@ -271,6 +327,11 @@ int journal_reconcile(struct store_topic *t);
 int journal_sync(struct store_topic *t);
 int journal_trim(struct store_topic *t);
 void journal_close(struct store_topic *t);
+
+/* ---- config.c ---- */
+/* topic_config_apply() for overrides stored by an earlier version: a segment.bytes
+ * below today's floor is read as the floor rather than refused. */
+int topic_config_restore(struct topic_config *tc, const struct props *overrides);
 
 /* ---- topic.c ---- */
 int topic_load_all(struct store *s, bool clean);

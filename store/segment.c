@@ -51,55 +51,61 @@ bool segment_name_parse(const char *name, const char *ext, int64_t *base)
     return true;
 }
 
-static struct segment *segment_new(int64_t base, int fd)
+/* A segment holding fd, pinned once: the caller unpins it when it is set up. */
+static struct segment *segment_new(struct fdcache *c, const char *dir, int64_t base, int fd)
 {
     struct segment *seg = calloc(1, sizeof *seg);
     if (!seg)
         return NULL;
     seg->base = base;
-    seg->fd = fd;
+    fdcache_adopt(seg, c, dir, fd);
     seg->next_offset = base;
     seg->max_ts = -1;
     seg->created_ms = -1;
     return seg;
 }
 
-void segment_free(struct segment *seg)
+void segment_free_memory(struct segment *seg)
 {
-    if (!seg)
-        return;
-    if (seg->fd >= 0)
-        sysio.close(seg->fd);
     free(seg->idx);
     free(seg->tidx);
     free(seg);
 }
 
-int segment_create(const char *dir, int64_t base, struct segment **out)
+void segment_free(struct segment *seg)
+{
+    if (seg && fdcache_forget(seg))
+        segment_free_memory(seg);
+}
+
+int segment_create(struct fdcache *c, const char *dir, int64_t base, struct segment **out)
 {
     char path[4096];
     int rc = segment_path(path, sizeof path, dir, base, ".log");
     if (rc)
         return rc;
-    int fd = sysio.open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+    int fd = fdcache_open_path(c, path, O_RDWR | O_CREAT | O_EXCL, 0644);
     if (fd < 0)
-        return -errno;
-    struct segment *seg = segment_new(base, fd);
+        return fd;
+    struct segment *seg = segment_new(c, dir, base, fd);
     if (!seg) {
         sysio.close(fd);
         sysio.unlink(path);
         return -ENOMEM;
     }
+    fdcache_unpin(seg);
     *out = seg;
     return 0;
 }
+
+void *(*segment_realloc)(void *p, size_t n) = realloc;
 
 static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 {
     if (n < *cap)
         return 0;
     size_t ncap = *cap ? *cap * 2 : 16;
-    void *p = realloc(*arr, ncap * elem);
+    void *p = segment_realloc(*arr, ncap * elem);
     if (!p)
         return -ENOMEM;
     *arr = p;
@@ -110,27 +116,27 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 int segment_note_batch(struct segment *seg, int64_t pos, int64_t base_offset, int64_t max_ts,
                        int64_t batch_size, int64_t index_interval)
 {
-    bool first = seg->n_idx == 0;
-    bool known = !first && pos <= (int64_t)seg->idx[seg->n_idx - 1].pos; /* re-scanned */
-    if (!known && (first || pos + batch_size - seg->indexed_at > index_interval)) {
-        if (grow((void **)&seg->idx, &seg->cap_idx, seg->n_idx, sizeof *seg->idx))
-            return -ENOMEM;
-        seg->idx[seg->n_idx++] =
-            (struct index_entry){(uint32_t)(base_offset - seg->base), (uint32_t)pos};
-        seg->indexed_at = pos;
-        int64_t so_far = max_ts > seg->max_ts ? max_ts : seg->max_ts;
-        if (!seg->n_tidx || so_far > seg->tidx[seg->n_tidx - 1].ts) {
-            if (grow((void **)&seg->tidx, &seg->cap_tidx, seg->n_tidx, sizeof *seg->tidx))
-                return -ENOMEM;
-            seg->tidx[seg->n_tidx++] =
-                (struct time_entry){so_far, (uint32_t)(base_offset - seg->base)};
-        }
-        seg->index_dirty = true;
-    }
-    if (max_ts > seg->max_ts)
-        seg->max_ts = max_ts;
+    /* what describes the batch itself comes first: it must hold whatever happens to
+     * the index entries below (retention and time lookups read max_ts) */
+    int64_t so_far = max_ts > seg->max_ts ? max_ts : seg->max_ts;
+    seg->max_ts = so_far;
     if (seg->created_ms < 0)
         seg->created_ms = clock_wall_ms();
+    bool first = seg->n_idx == 0;
+    bool known = !first && pos <= (int64_t)seg->idx[seg->n_idx - 1].pos; /* re-scanned */
+    if (known || (!first && pos + batch_size - seg->indexed_at <= index_interval))
+        return 0;
+    if (grow((void **)&seg->idx, &seg->cap_idx, seg->n_idx, sizeof *seg->idx))
+        return -ENOMEM;
+    seg->idx[seg->n_idx++] =
+        (struct index_entry){(uint32_t)(base_offset - seg->base), (uint32_t)pos};
+    seg->indexed_at = pos;
+    seg->index_dirty = true;
+    if (seg->n_tidx && so_far <= seg->tidx[seg->n_tidx - 1].ts)
+        return 0;
+    if (grow((void **)&seg->tidx, &seg->cap_tidx, seg->n_tidx, sizeof *seg->tidx))
+        return -ENOMEM;
+    seg->tidx[seg->n_tidx++] = (struct time_entry){so_far, (uint32_t)(base_offset - seg->base)};
     return 0;
 }
 
@@ -168,12 +174,12 @@ int segment_read_header(int fd, int64_t pos, int64_t limit, struct batch_header 
 }
 
 /* Write n entries of elem bytes, encoded by enc, to path (truncating). */
-static int write_entries(const char *path, const void *entries, size_t n, size_t size,
-                         void (*enc)(const void *entry, uint8_t *out))
+static int write_entries(struct fdcache *c, const char *path, const void *entries, size_t n,
+                         size_t size, void (*enc)(const void *entry, uint8_t *out))
 {
-    int fd = sysio.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = fdcache_open_path(c, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
-        return -errno;
+        return fd;
     int rc = 0;
     uint8_t buf[4096];
     size_t per = sizeof buf / size, done = 0;
@@ -237,11 +243,11 @@ int segment_write_indexes(const char *dir, struct segment *seg)
     char path[4096];
     int rc = segment_path(path, sizeof path, dir, seg->base, ".index");
     if (!rc)
-        rc = write_entries(path, seg->idx, seg->n_idx, INDEX_ENTRY_SIZE, enc_index);
+        rc = write_entries(seg->cache, path, seg->idx, seg->n_idx, INDEX_ENTRY_SIZE, enc_index);
     if (!rc)
         rc = segment_path(path, sizeof path, dir, seg->base, ".timeindex");
     if (!rc)
-        rc = write_entries(path, seg->tidx, seg->n_tidx, TIME_ENTRY_SIZE, enc_time);
+        rc = write_entries(seg->cache, path, seg->tidx, seg->n_tidx, TIME_ENTRY_SIZE, enc_time);
     if (!rc)
         seg->index_dirty = false;
     return rc;
@@ -415,17 +421,18 @@ static int scan_batches(struct segment *seg, int64_t from, int64_t file_size, bo
     return err;
 }
 
-int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t gaps_below,
-                 int64_t interval, struct segment **out, struct segment_repair *rep)
+int segment_open(struct fdcache *c, const char *dir, int64_t base, bool scan, int flags,
+                 int64_t gaps_below, int64_t interval, struct segment **out,
+                 struct segment_repair *rep)
 {
     char path[4096];
     int rc = segment_path(path, sizeof path, dir, base, ".log");
     if (rc)
         return rc;
-    int fd = sysio.open(path, O_RDWR, 0);
+    int fd = fdcache_open_path(c, path, O_RDWR, 0);
     if (fd < 0)
-        return -errno;
-    struct segment *seg = segment_new(base, fd);
+        return fd;
+    struct segment *seg = segment_new(c, dir, base, fd);
     if (!seg) {
         sysio.close(fd);
         return -ENOMEM;
@@ -469,9 +476,11 @@ int segment_open(const char *dir, int64_t base, bool scan, int flags, int64_t ga
     }
     if (seg->index_dirty && (rc = segment_write_indexes(dir, seg)))
         goto err_seg;
+    fdcache_unpin(seg);
     *out = seg;
     return 0;
 err_seg:
+    fdcache_unpin(seg);
     segment_free(seg);
     return rc;
 }

@@ -282,6 +282,7 @@ static void store_free(struct store *s)
     pthread_mutex_destroy(&s->maint_mu);
     pthread_cond_destroy(&s->maint_cond);
     pthread_mutex_destroy(&s->checkpoint_mu);
+    fdcache_destroy(&s->fds); /* after the topics: their segments leave it first */
     free(s->dir);
     free(s);
 }
@@ -313,6 +314,7 @@ int store_open(const struct store_config *c, struct store **out)
     pthread_mutex_init(&s->maint_mu, NULL);
     pthread_cond_init(&s->maint_cond, NULL);
     pthread_mutex_init(&s->checkpoint_mu, NULL);
+    fdcache_init(&s->fds, c->max_open_files > 0 ? (size_t)c->max_open_files : 0);
     int rc = -ENOMEM;
     if (!(s->dir = strdup(c->dir)))
         goto err;

@@ -79,8 +79,30 @@ struct store_config {
     int64_t checkpoint_interval_ms; /* log.flush.offset.checkpoint.interval.ms */
     bool delete_topic_enable;       /* delete.topic.enable */
     bool cleaner_enable;            /* log.cleaner.enable */
+    int64_t max_open_files;         /* log.max.open.files: segment files kept open; 0 = auto */
     struct topic_config topic;      /* defaults for every topic */
 };
+
+/* The floor of segment.bytes and log.segment.bytes (Kafka's, 1 MiB). Tests that need
+ * small segments use internal.segment.bytes (a topic key, as in Kafka) or its
+ * broker default log.internal.segment.bytes, which go down to 1 KiB and which
+ * DescribeConfigs does not list. */
+#define STORE_SEGMENT_BYTES_MIN (1 << 20)
+
+/* Descriptors out of a limit of `limit` that connections must leave free for the
+ * store's transient use (dups for reads, flushes, index and checkpoint files):
+ * 1/16 of it, at least 16 and at most 256. */
+size_t store_fd_reserve(size_t limit);
+
+/* Whether descriptor fd lies in that reserve (the kernel hands out the lowest free
+ * number, so every one below fd is in use): whoever holds on to descriptors - a
+ * connection, a Fetch response waiting to be sent - should take no more. */
+bool store_fd_scarce(int fd);
+
+/* Whether a descriptor to be held until a peer reads it (a Fetch answer's) lies in
+ * the reserve or in as much again below it: such answers stop there, so that what
+ * they hold leaves the reserve whole for the log's own brief use. */
+bool store_fd_held_too_many(int fd);
 
 /* Kafka's defaults (segment 1 GiB, retention 7 days, group commit, ...). */
 void store_config_defaults(struct store_config *c);
@@ -104,7 +126,7 @@ int topic_config_apply(struct topic_config *tc, const struct props *overrides,
                        const char **bad_key);
 
 /* The topic-level config keys brook understands, NULL-terminated (for
- * DescribeConfigs and the console). */
+ * DescribeConfigs and the console); internal.segment.bytes is accepted too. */
 extern const char *const topic_config_keys[];
 
 /* Render one topic config value as Kafka would show it; returns buf. */

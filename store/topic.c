@@ -29,6 +29,8 @@
 #include "lib/sysio.h"
 #include "store/private.h"
 
+#define FDS_PER_RETRY 16 /* cached files closed before a creation is tried again */
+
 #define MAX_PARTITIONS 100000
 
 bool store_topic_name_valid(const char *name, size_t len)
@@ -291,8 +293,30 @@ static int table_insert(struct store *s, struct store_topic *t)
 /* Creators of topics and partitions take turns (store_topic_create). */
 static pthread_mutex_t create_mu = PTHREAD_MUTEX_INITIALIZER;
 
+static int topic_create_once(struct store *s, const char *name, int32_t partitions,
+                             const struct props *config, const char **bad_key);
+
 int store_topic_create(struct store *s, const char *name, int32_t partitions,
                        const struct props *config, const char **bad_key)
+{
+    /* A creation opens several files at once (metadata, segments, directories to
+     * sync, the journal). Out of descriptors, it undoes itself; then files the
+     * segment cache merely keeps are closed, FDS_PER_RETRY at a time, and it runs
+     * again, until it succeeds or nothing is left to close. */
+    for (;;) {
+        int rc = topic_create_once(s, name, partitions, config, bad_key);
+        if (rc != -EMFILE && rc != -ENFILE)
+            return rc;
+        size_t k = 0;
+        while (k < FDS_PER_RETRY && fdcache_evict(&s->fds))
+            k++;
+        if (!k)
+            return rc;
+    }
+}
+
+static int topic_create_once(struct store *s, const char *name, int32_t partitions,
+                             const struct props *config, const char **bad_key)
 {
     if (!store_topic_name_valid(name, strlen(name)))
         return STORE_EINVALID_TOPIC;
@@ -343,20 +367,22 @@ int store_topic_create(struct store *s, const char *name, int32_t partitions,
         rc = table_insert(s, t);
         pthread_rwlock_unlock(&s->topics_lock);
     }
-    pthread_mutex_unlock(&create_mu);
     if (rc) {
-        /* undo: nothing of a half-created topic may survive */
+        /* undo: nothing of a half-created topic may survive (still under create_mu, so
+         * no other creator can have taken the names meanwhile) */
         char path[4096];
-        for (int32_t i = 0; i < partitions; i++)
-            if (t->parts && t->parts[i])
-                dir_remove_files(t->parts[i]->dir);
+        for (int32_t i = 0; i < partitions; i++) /* also one whose creation failed */
+            if (snprintf(path, sizeof path, "%s/%s-%d", s->dir, name, i) < (int)sizeof path)
+                dir_remove_files(path);
         if (!topic_meta_path(path, sizeof path, t, ".properties"))
             sysio.unlink(path);
         if (!topic_meta_path(path, sizeof path, t, ".journal"))
             sysio.unlink(path);
+        pthread_mutex_unlock(&create_mu);
         store_topic_put(t);
         return rc;
     }
+    pthread_mutex_unlock(&create_mu);
     /* checkpoints naming the new partitions: recovery then knows that nothing was
      * cleaned in them yet (best effort: without them it only checks less) */
     (void)store_checkpoints_write(s);
@@ -547,7 +573,7 @@ static int topic_load(struct store *s, const char *path, const char *name, int32
                 rc = props_set(t->overrides, k, v);
         t->adopted = props_get(meta, "brook.adopted") != NULL;
         if (!rc)
-            rc = topic_config_apply(&t->config, t->overrides, NULL);
+            rc = topic_config_restore(&t->config, t->overrides);
     } else {
         t->adopted = true;
         if (getrandom(t->id, sizeof t->id, 0) != sizeof t->id)

@@ -133,7 +133,7 @@ check "fdatasync EIO: records refused after the failure are not stored" \
 expect "fdatasync EIO: the other partition serves its records" "t1 t2" "$(values sync 1)"
 
 # the directory fsync that makes a new segment durable fails: the same
-fp create "$BROKER" dsync segment.bytes=1024
+fp create "$BROKER" dsync internal.segment.bytes=1024
 expect "fsync EIO on a new segment's directory: produce before the fault" 0 \
     "$(produce dsync 0 -1 d1)"
 faults "fsync EIO /dsync-0"

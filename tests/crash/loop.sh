@@ -9,7 +9,7 @@
 # Knobs (environment): CYCLES, CRASH_SEED (replays the same kill moments),
 # CRASH_RATE (records/s over all producers), CRASH_PRODUCERS, CRASH_WRITERS,
 # CRASH_TIME_LIMIT (seconds for the whole run), CRASH_BROOKD_ARGS (more brookd
-# arguments, e.g. "-o log.segment.bytes=65536").
+# arguments, e.g. "-o log.internal.segment.bytes=65536").
 #
 # How it goes:
 # - brookd runs with its default durability (group commit: an acks=-1 produce and a

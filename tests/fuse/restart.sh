@@ -67,7 +67,7 @@ retention_done() {
     first=$(echo "$sizes" | head -n 1)
     [ "$(echo "$sizes" | wc -l)" -eq 1 ] || [ $((total - first)) -lt 4096 ]
 }
-daemon_start "$D" "$M" -o num.partitions=1 -o log.segment.bytes=1024 -o log.retention.bytes=4096 \
+daemon_start "$D" "$M" -o num.partitions=1 -o log.internal.segment.bytes=1024 -o log.retention.bytes=4096 \
     -o log.retention.check.interval.ms=100
 t touch "$M/ret"
 for i in $(seq 20); do t sh -c "echo early-$i >> '$M/ret'"; done

@@ -371,7 +371,7 @@ static void seeds_segment(const char *dir)
                 len[k] = 0;
         }
         if (len[0] > 0xffff || len[1] > 0xffff || base > UINT32_MAX)
-            die("segment too large for a seed (use small log.segment.bytes)", logs[i]);
+            die("segment too large for a seed (use small log.internal.segment.bytes)", logs[i]);
         static const uint8_t flags[] = {0x00, 0x01, 0x05, 0x13};
         static const char *const what[] = {"trusted", "scan", "scan-epoch", "scan-gaps-crc"};
         for (int f = 0; f < 4; f++) {

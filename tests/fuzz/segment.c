@@ -41,6 +41,7 @@
 #include "store/private.h"
 
 static char dir[256];
+static struct fdcache fds; /* the segments' descriptor cache, as a store has */
 
 static void dir_cleanup(void)
 {
@@ -55,6 +56,7 @@ static void dir_setup(void)
     snprintf(dir, sizeof dir, "%s/brook-fuzz-segment-XXXXXX", tmp ? tmp : "/tmp");
     if (!mkdtemp(dir))
         abort();
+    fdcache_init(&fds, 0);
     atexit(dir_cleanup);
 }
 
@@ -191,7 +193,7 @@ static struct segment *open_checked(int64_t base, bool scan, int flags, int64_t 
 {
     struct segment *seg = NULL;
     struct segment_repair rep;
-    int rc = segment_open(dir, base, scan, flags, gaps_below, interval, &seg, &rep);
+    int rc = segment_open(&fds, dir, base, scan, flags, gaps_below, interval, &seg, &rep);
     if (rc)
         fprintf(stderr, "segment_open: %d\n", rc);
     FUZZ_CHECK(rc == 0 && seg != NULL);

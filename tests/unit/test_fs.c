@@ -590,7 +590,7 @@ static void test_streams_after_retention(void **state)
     char *dir = tu_mkdtemp();
     struct store *s = open_store(dir);
     struct store_topic *t =
-        create_topic(s, "ret", 1, "segment.bytes=2048", "retention.bytes=4096", NULL);
+        create_topic(s, "ret", 1, "internal.segment.bytes=2048", "retention.bytes=4096", NULL);
     struct store_partition *p = store_topic_partition(t, 0);
     static struct model m;
     struct fs_jindex jx;
@@ -708,7 +708,7 @@ static void test_streams_after_compaction(void **state)
     char *dir = tu_mkdtemp();
     struct store *s = open_store(dir);
     struct store_topic *t =
-        create_topic(s, "cmp", 1, "cleanup.policy=compact", "segment.bytes=4096", NULL);
+        create_topic(s, "cmp", 1, "cleanup.policy=compact", "internal.segment.bytes=4096", NULL);
     struct store_partition *p = store_topic_partition(t, 0);
     static struct model m;
     struct fs_jindex jx;

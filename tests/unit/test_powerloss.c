@@ -159,14 +159,14 @@ struct exp_topic {
 };
 
 static struct exp_topic topics[] = {
-    {"a", 3, {"segment.bytes=1024", "index.interval.bytes=200", NULL}, T_ABSENT, NULL},
+    {"a", 3, {"internal.segment.bytes=1024", "index.interval.bytes=200", NULL}, T_ABSENT, NULL},
     {"c",
      1,
-     {"cleanup.policy=compact", "segment.bytes=1024", "delete.retention.ms=86400000",
+     {"cleanup.policy=compact", "internal.segment.bytes=1024", "delete.retention.ms=86400000",
       "min.cleanable.dirty.ratio=0.01", NULL},
      T_ABSENT,
      NULL},
-    {"r", 1, {"segment.bytes=1024", "retention.bytes=2500", NULL}, T_ABSENT, NULL},
+    {"r", 1, {"internal.segment.bytes=1024", "retention.bytes=2500", NULL}, T_ABSENT, NULL},
     {"x", 2, {NULL}, T_ABSENT, NULL}, /* the scratch topic, created and deleted */
 };
 #define NTOPICS (sizeof topics / sizeof *topics)
@@ -1085,7 +1085,7 @@ static void test_recovery_syncs_what_it_keeps(void **state)
 {
     char *dir = scenario_start();
     struct store *s = scenario_open(dir);
-    struct store_partition *p = scenario_topic(s, "t", 1, "segment.bytes=1024", NULL);
+    struct store_partition *p = scenario_topic(s, "t", 1, "internal.segment.bytes=1024", NULL);
     append_ok(p, NULL, big_value("synced", 0));
     assert_int_equal(store_partition_sync(p, 1), 0);
     simdisk_hold(true);
@@ -1116,7 +1116,7 @@ static void test_compaction_only_behind_durable(void **state)
     char *dir = scenario_start();
     struct store *s = scenario_open(dir);
     struct store_partition *p =
-        scenario_topic(s, "c", 1, "cleanup.policy=compact", "segment.bytes=1024");
+        scenario_topic(s, "c", 1, "cleanup.policy=compact", "internal.segment.bytes=1024");
     for (int k = 0; k < 3; k++) {
         char key[8];
         snprintf(key, sizeof key, "k%d", k);

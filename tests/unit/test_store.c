@@ -213,7 +213,7 @@ static void test_append_read_restart(void **state)
 {
     char *dir = tu_mkdtemp();
     struct store *s = tu_store_open(dir, -1);
-    tu_topic_create(s, "t", 2, "segment.bytes=4096", NULL);
+    tu_topic_create(s, "t", 2, "internal.segment.bytes=4096", NULL);
     struct store_topic *t = store_topic_get(s, "t");
     struct store_partition *p = store_topic_partition(t, 1);
     for (int i = 0; i < 100; i++)
@@ -375,7 +375,7 @@ static void test_concurrent_appends_keep_order(void **state)
 {
     char *dir = tu_mkdtemp();
     struct store *s = tu_store_open(dir, -1);
-    tu_topic_create(s, "t", 1, "segment.bytes=65536", NULL);
+    tu_topic_create(s, "t", 1, "internal.segment.bytes=65536", NULL);
     struct store_topic *t = store_topic_get(s, "t");
     struct store_partition *p = store_topic_partition(t, 0);
     pthread_t th[4];
@@ -505,7 +505,7 @@ static void test_roll_by_size_and_age(void **state)
 {
     char *dir = tu_mkdtemp();
     struct store *s = tu_store_open(dir, -1);
-    tu_topic_create(s, "t", 1, "segment.bytes=1024", NULL);
+    tu_topic_create(s, "t", 1, "internal.segment.bytes=1024", NULL);
     tu_topic_create(s, "age", 1, "segment.ms=1", NULL);
     struct store_topic *t = store_topic_get(s, "t");
     struct store_partition *p = store_topic_partition(t, 0);
@@ -545,8 +545,8 @@ static void test_retention_by_size_and_time(void **state)
 {
     char *dir = tu_mkdtemp();
     struct store *s = tu_store_open(dir, -1);
-    tu_topic_create(s, "size", 1, "segment.bytes=1024", "retention.bytes=2048", NULL);
-    tu_topic_create(s, "time", 1, "segment.bytes=1024", "retention.ms=60000", NULL);
+    tu_topic_create(s, "size", 1, "internal.segment.bytes=1024", "retention.bytes=2048", NULL);
+    tu_topic_create(s, "time", 1, "internal.segment.bytes=1024", "retention.ms=60000", NULL);
     tu_topic_create(s, "all", 1, "retention.ms=1000", NULL);
     struct store_topic *t = store_topic_get(s, "size");
     struct store_partition *p = store_topic_partition(t, 0);
@@ -612,7 +612,7 @@ static void test_offset_for_time_and_delete_records(void **state)
 {
     char *dir = tu_mkdtemp();
     struct store *s = tu_store_open(dir, -1);
-    tu_topic_create(s, "t", 1, "segment.bytes=1024", NULL);
+    tu_topic_create(s, "t", 1, "internal.segment.bytes=1024", NULL);
     struct store_topic *t = store_topic_get(s, "t");
     struct store_partition *p = store_topic_partition(t, 0);
     for (int i = 0; i < 40; i++)
@@ -785,7 +785,7 @@ static void test_segment_files(void **state)
 {
     char *dir = tu_mkdtemp();
     struct store *s = tu_store_open(dir, -1);
-    tu_topic_create(s, "t", 1, "segment.bytes=1024", "index.interval.bytes=100", NULL);
+    tu_topic_create(s, "t", 1, "internal.segment.bytes=1024", "index.interval.bytes=100", NULL);
     struct store_topic *t = store_topic_get(s, "t");
     struct store_partition *p = store_topic_partition(t, 0);
     for (int i = 0; i < 12; i++)

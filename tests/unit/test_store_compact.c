@@ -94,7 +94,7 @@ static void test_compaction_keeps_newest_per_key(void **state)
 {
     char *dir = tu_mkdtemp();
     struct store *s = tu_store_open(dir, -1);
-    tu_topic_create(s, "c", 1, "cleanup.policy=compact", "segment.bytes=1024",
+    tu_topic_create(s, "c", 1, "cleanup.policy=compact", "internal.segment.bytes=1024",
                     "delete.retention.ms=3600000", NULL);
     struct store_topic *t = store_topic_get(s, "c");
     struct store_partition *p = store_topic_partition(t, 0);
@@ -256,7 +256,7 @@ static void test_compaction_crash_at_every_step(void **state)
     for (crash_after = 0; !finished && crash_after < 200; crash_after++) {
         char *dir = tu_mkdtemp();
         struct store *s = tu_store_open(dir, -1);
-        tu_topic_create(s, "c", 1, "cleanup.policy=compact", "segment.bytes=1024",
+        tu_topic_create(s, "c", 1, "cleanup.policy=compact", "internal.segment.bytes=1024",
                         "delete.retention.ms=3600000", NULL);
         struct store_topic *t = store_topic_get(s, "c");
         struct store_partition *p = store_topic_partition(t, 0);

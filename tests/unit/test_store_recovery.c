@@ -95,7 +95,7 @@ static void test_recovery_report(void **state)
     struct store_recovery r;
     store_recovery_info(s, &r);
     assert_int_equal(r.partitions, 0); /* a new log */
-    tu_topic_create(s, "t", 1, "segment.bytes=1024", NULL);
+    tu_topic_create(s, "t", 1, "internal.segment.bytes=1024", NULL);
     struct store_topic *t = store_topic_get(s, "t");
     struct store_partition *p = store_topic_partition(t, 0);
     for (int i = 0; i < 20; i++)
