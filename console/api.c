@@ -12,7 +12,7 @@
  *
  * A produced record is one batch built here and appended like a Kafka client's;
  * the answer waits until the flusher reports it durable, as acks=all does.
- * Partition "auto" hashes the key with Kafka's murmur2 (the Java client's default
+ * Partition "auto" hashes the key with proto/partitioner.c (the Java client's default
  * partitioner, so the same key lands where a Java producer would put it); records
  * without a key go round-robin.
  */
@@ -26,6 +26,7 @@
 #include "lib/log.h"
 #include "lib/props.h"
 #include "lib/writer.h"
+#include "proto/partitioner.h"
 #include "proto/record.h"
 
 #define INTERNAL_PREFIX "__"
@@ -347,31 +348,6 @@ void api_topic_delete(struct creq *cr)
 }
 /* ---- produce ---- */
 
-/* Kafka's murmur2 (the Java client's Utils.murmur2), for the default partitioner. */
-static uint32_t murmur2(const uint8_t *p, size_t n)
-{
-    const uint32_t m = 0x5bd1e995;
-    uint32_t h = 0x9747b28c ^ (uint32_t)n;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        uint32_t k = (uint32_t)p[i] | (uint32_t)p[i + 1] << 8 | (uint32_t)p[i + 2] << 16 |
-                     (uint32_t)p[i + 3] << 24;
-        k *= m;
-        k ^= k >> 24;
-        k *= m;
-        h = h * m ^ k;
-    }
-    switch (n & 3) {
-    case 3: h ^= (uint32_t)p[i + 2] << 16; /* fall through */
-    case 2: h ^= (uint32_t)p[i + 1] << 8;  /* fall through */
-    case 1: h ^= p[i]; h *= m;
-    }
-    h ^= h >> 13;
-    h *= m;
-    h ^= h >> 15;
-    return h;
-}
-
 /* Bytes of one field: a string as text or base64 (per `<name>_encoding`), any other
  * JSON value as its compact text; JSON null or absent gives *len = -1. */
 struct bytes {
@@ -537,7 +513,7 @@ static int32_t choose_partition(struct console *con, const struct produce_args *
     if (a->partition >= 0)
         return (int32_t)a->partition;
     if (a->key.len >= 0)
-        return (int32_t)((murmur2(a->key.p, (size_t)a->key.len) & 0x7fffffff) % (uint32_t)n);
+        return murmur2_partition(a->key.p, (size_t)a->key.len, n);
     return (int32_t)(con->round_robin++ % (uint32_t)n);
 }
 
