@@ -10,6 +10,7 @@
  * so reading the broker's loop-owned fields needs no lock; the counters, which the
  * Kafka handlers update, are read under their mutex.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -184,7 +185,7 @@ static void env_counts(void *ctx, const char *const *topics, size_t n,
     memcpy(out->request_errors, m->request_errors, sizeof out->request_errors);
     pthread_mutex_unlock(&m->mu);
     out->connections = b->nconns;
-    out->connections_total = __atomic_load_n(&m->connections_total, __ATOMIC_RELAXED);
+    out->connections_total = atomic_load_explicit(&m->connections_total, memory_order_relaxed);
 }
 
 static void env_count_produced(void *ctx, const char *topic, int64_t messages, int64_t bytes)
