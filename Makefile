@@ -42,7 +42,7 @@ ALL_LDFLAGS = -Wl,--as-needed $(SANFLAGS) $(LDFLAGS)
 LIBS        = $(PKG_LIBS) -lpthread -lm
 
 # --- modules: each directory is one static archive --------------------------------
-MODULES := lib proto store fs broker client
+MODULES := lib proto store fs console broker client
 define module_rules
 $(1)_SRC := $$(filter-out $(1)/main.c,$$(wildcard $(1)/*.c))
 $(1)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$($(1)_SRC))
@@ -52,8 +52,9 @@ $(BUILD)/$(1).a: $$($(1)_OBJ)
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
-# server side links broker, fs, store, proto, lib; the client side client, proto, lib
-SERVER_A := $(BUILD)/broker.a $(BUILD)/fs.a $(BUILD)/store.a $(BUILD)/proto.a $(BUILD)/lib.a
+# server side links broker, console, fs, store, proto, lib; the client side client, proto, lib
+SERVER_A := $(BUILD)/broker.a $(BUILD)/console.a $(BUILD)/fs.a $(BUILD)/store.a $(BUILD)/proto.a \
+            $(BUILD)/lib.a
 CLIENT_A := $(BUILD)/client.a $(BUILD)/proto.a $(BUILD)/lib.a
 
 $(BUILD)/%.o: %.c

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "broker/private.h"
+#include "console/console.h"
 #include "fs/fs.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -113,7 +114,7 @@ static void log_recovery(const struct store *s)
              (long long)r.journal_rebuilt);
 }
 
-static void log_ready(struct broker *b, int64_t started_ns)
+static void log_ready(struct broker *b, struct console *con, int64_t started_ns)
 {
     char addrs[1024] = "";
     size_t n = 0;
@@ -123,7 +124,7 @@ static void log_ready(struct broker *b, int64_t started_ns)
         n += (size_t)snprintf(addrs + n, sizeof addrs - n, "%s%s%s%s:%d", i ? ", " : "",
                               v6 ? "[" : "", h, v6 ? "]" : "", b->bound_port[i]);
     }
-    const char *console = console_address(b);
+    const char *console = console_address(con);
     log_info("brook.broker", "brookd ready in %.1f ms: kafka on %s (node %d)%s%s%s%s",
              (double)(clock_mono_ns() - started_ns) / 1e6, addrs, b->cfg->node_id,
              console ? ", console on " : "", console ? console : "",
@@ -153,6 +154,8 @@ int main(int argc, char **argv)
         return rc < 0 ? 2 : 0;
     }
     struct broker b = {.cfg = &cfg};
+    struct console_env env;
+    struct console *con = NULL; /* NULL while console.listeners is off */
     metrics_init(&b.metrics);
     int status = 1;
     if (broker_use_threads() || !(b.base = event_base_new())) {
@@ -172,7 +175,7 @@ int main(int argc, char **argv)
         log_error("brook.broker", "cannot load committed offsets: %s", store_strerror(rc));
         goto out_server;
     }
-    if ((rc = console_start(&b))) {
+    if (broker_console_env(&b, &env) && (rc = console_start(&env, &con))) {
         log_error("brook.broker", "cannot start the console: %s", strerror(-rc));
         goto out_groups;
     }
@@ -183,7 +186,7 @@ int main(int argc, char **argv)
     b.sig_int = evsignal_new(b.base, SIGINT, signal_cb, &b);
     event_add(b.sig_term, NULL);
     event_add(b.sig_int, NULL);
-    log_ready(&b, started);
+    log_ready(&b, con, started);
     notify_systemd();
     event_base_dispatch(b.base);
     status = 0;
@@ -195,7 +198,7 @@ int main(int argc, char **argv)
         event_free(drain_timer);
     fs_stop(b.fs); /* unmount before the store goes */
 out_console:
-    console_stop(&b);
+    console_stop(con);
 out_groups:
     groups_close(&b); /* answers members still waiting */
 out_server:

@@ -34,7 +34,7 @@ struct evconnlistener;
 struct broker;
 struct groups;
 struct fs;
-struct console;
+struct console_env;
 
 /*
  * The largest response brook builds for one request: the bytes its structs and
@@ -144,7 +144,6 @@ struct broker {
     struct metrics metrics;
     int64_t next_producer_id; /* InitProducerId */
     struct fs *fs;
-    struct console *console;
 
     /* admin.c: the worker for topic administration */
     pthread_t admin;
@@ -309,14 +308,9 @@ int groups_reset_offsets(struct broker *b, const char *group, const char *topic,
                          const int32_t *partitions, const int64_t *offsets, int n,
                          store_done_fn done, void *arg);
 
-/* ---- console*.c: the HTTP console (console.listeners) ---- */
-/* Start the console on cfg->console when enabled; 0 or a negative errno (logged). */
-int console_start(struct broker *b);
-/* Close tails and connections, wait for outstanding durability callbacks, free.
- * Call after the loop has stopped and before the groups and the store close. */
-void console_stop(struct broker *b);
-/* "host:port" the console is bound to (the real port), or NULL when it is off. */
-const char *console_address(struct broker *b);
+/* ---- views.c: what the console (console/console.h) is lent ---- */
+/* Fill *env for b's console; false when console.listeners is off. */
+bool broker_console_env(struct broker *b, struct console_env *env);
 
 /* ---- metrics.c ---- */
 void metrics_init(struct metrics *m);

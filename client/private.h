@@ -336,12 +336,6 @@ void md_run(struct brook_client *c);
 
 /* ---- producer (producer.c) ---- */
 
-/* Java's murmur2 (seed 0x9747b28c) of len bytes. */
-uint32_t murmur2(const void *key, size_t len);
-
-/* The partition for a key among n: murmur2 positive value modulo n. */
-int32_t murmur2_partition(const void *key, size_t len, int32_t n);
-
 void prod_run(struct brook_client *c);
 void prod_free(struct brook_client *c);
 size_t prod_outstanding(const struct brook_client *c);

@@ -25,7 +25,7 @@
  * Delivery reports follow produce order per partition: a finished batch reports
  * its records only once every batch before it in the partition has reported.
  *
- * Partitioning: a keyed record goes to (murmur2(key) & 0x7fffffff) % partitions,
+ * Partitioning: a keyed record goes to murmur2_partition() (proto/partitioner.c),
  * Java's default partitioner and librdkafka's murmur2_random; a keyless record
  * sticks to one random partition until that partition's batch closes.
  *
@@ -40,6 +40,7 @@
 #include "lib/clock.h"
 #include "lib/crc32c.h"
 #include "proto/kafka_errors.h"
+#include "proto/partitioner.h"
 
 #define RECORD_OVERHEAD  64  /* bytes accounted per record beyond key, value, headers */
 #define BATCH_OVERHEAD   512 /* request framing around a batch */
@@ -129,39 +130,6 @@ struct preq {
     size_t n;
     struct sendent e[];
 };
-
-/* ---- murmur2 ---- */
-
-uint32_t murmur2(const void *key, size_t len)
-{
-    const uint32_t m = 0x5bd1e995;
-    const uint8_t *p = key;
-    uint32_t h = 0x9747b28cu ^ (uint32_t)len;
-    size_t n4 = len / 4;
-    for (size_t i = 0; i < n4; i++, p += 4) {
-        uint32_t k =
-            (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-        k *= m;
-        k ^= k >> 24;
-        k *= m;
-        h *= m;
-        h ^= k;
-    }
-    switch (len & 3) {
-    case 3: h ^= (uint32_t)p[2] << 16; /* fall through */
-    case 2: h ^= (uint32_t)p[1] << 8;  /* fall through */
-    case 1: h ^= p[0]; h *= m;
-    }
-    h ^= h >> 13;
-    h *= m;
-    h ^= h >> 15;
-    return h;
-}
-
-int32_t murmur2_partition(const void *key, size_t len, int32_t n)
-{
-    return (int32_t)((murmur2(key, len) & 0x7fffffff) % (uint32_t)n);
-}
 
 /* ---- bookkeeping ---- */
 

@@ -1,13 +1,12 @@
 /*
- * test_client.c - libbrook's pure parts: the partitioner hash, the group
- * assignors and their wire encoding, kcat-style formats and JSON, offset
- * specifications, configuration and errors, and the producer's bookkeeping
- * before any broker answers.
+ * test_client.c - libbrook's pure parts: the group assignors and their wire
+ * encoding, kcat-style formats and JSON, offset specifications, configuration
+ * and errors, and the producer's bookkeeping before any broker answers. The
+ * partitioner's hash is proto's (test_kafka.c).
  *
- * The murmur2 vectors are Java's (UtilsTest) and librdkafka's (rdmurmur2.c unit
- * test); the assignor cases are the examples in the javadoc of Kafka's
- * RangeAssignor and RoundRobinAssignor; the JSON strings are what kcat 1.7.1
- * prints for the same records on this machine.
+ * The assignor cases are the examples in the javadoc of Kafka's RangeAssignor
+ * and RoundRobinAssignor; the JSON strings are what kcat 1.7.1 prints for the
+ * same records on this machine.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -22,49 +21,6 @@
 
 #include "client/private.h"
 #include "proto/kafka_errors.h"
-
-/* ---- murmur2 ---- */
-
-static void test_murmur2_java_vectors(void **state)
-{
-    static const struct {
-        const char *key;
-        int32_t hash;
-    } v[] = {
-        {"21", -973932308},
-        {"foobar", -790332482},
-        {"a-little-bit-long-string", -985981536},
-        {"a-little-bit-longer-string", -1486304829},
-        {"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971},
-        {"abc", 479470107},
-    };
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-        assert_int_equal((int32_t)murmur2(v[i].key, strlen(v[i].key)), v[i].hash);
-}
-
-static void test_murmur2_librdkafka_vectors(void **state)
-{
-    static const struct {
-        const char *key;
-        uint32_t hash;
-    } v[] = {
-        {"kafka", 0xd067cf64}, {"giberish123456789", 0x8f552b0c},
-        {"1234", 0x9fc97b14},  {"234", 0xe7c009ca},
-        {"34", 0x873930da},    {"4", 0x5a4b5ca1},
-        {"", 0x106e08d9},
-    };
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-        assert_int_equal(murmur2(v[i].key, strlen(v[i].key)), v[i].hash);
-}
-
-static void test_murmur2_partition(void **state)
-{
-    /* the positive part, modulo the count: what Java and librdkafka do */
-    for (int32_t n = 1; n < 50; n++) {
-        assert_int_equal(murmur2_partition("foobar", 6, n), (int32_t)(1357151166u % (uint32_t)n));
-        assert_int_equal(murmur2_partition("21", 2, n), (int32_t)(1173551340u % (uint32_t)n));
-    }
-}
 
 /* ---- assignors ---- */
 
@@ -545,9 +501,6 @@ static void test_unreachable_broker(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_murmur2_java_vectors),
-        cmocka_unit_test(test_murmur2_librdkafka_vectors),
-        cmocka_unit_test(test_murmur2_partition),
         cmocka_unit_test(test_range_javadoc_example),
         cmocka_unit_test(test_range_runs),
         cmocka_unit_test(test_roundrobin_javadoc_examples),

@@ -1,5 +1,6 @@
 /*
- * test_kafka.c - proto/kafka: the Kafka request/response codecs and error codes.
+ * test_kafka.c - proto/kafka: the Kafka request/response codecs and error codes,
+ * and proto/partitioner: the default partitioner's murmur2.
  *
  * Four kinds of evidence that the codec speaks Kafka:
  *   - messages written out byte by byte from the protocol specification, decoded
@@ -29,6 +30,7 @@
 
 #include "proto/kafka.h"
 #include "proto/kafka_errors.h"
+#include "proto/partitioner.h"
 
 #define ARENA_LIMIT (16u << 20)
 #define OUT_MAX     (64u << 20)
@@ -1198,6 +1200,51 @@ static void test_error_codes(void **state)
     assert_false(kafka_error_retriable(999));
 }
 
+/* --- the default partitioner (proto/partitioner.c) ------------------------------- */
+
+/* The vectors are Java's (UtilsTest) and librdkafka's (rdmurmur2.c unit test). */
+
+static void test_murmur2_java_vectors(void **state)
+{
+    static const struct {
+        const char *key;
+        int32_t hash;
+    } v[] = {
+        {"21", -973932308},
+        {"foobar", -790332482},
+        {"a-little-bit-long-string", -985981536},
+        {"a-little-bit-longer-string", -1486304829},
+        {"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971},
+        {"abc", 479470107},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        assert_int_equal((int32_t)murmur2(v[i].key, strlen(v[i].key)), v[i].hash);
+}
+
+static void test_murmur2_librdkafka_vectors(void **state)
+{
+    static const struct {
+        const char *key;
+        uint32_t hash;
+    } v[] = {
+        {"kafka", 0xd067cf64}, {"giberish123456789", 0x8f552b0c},
+        {"1234", 0x9fc97b14},  {"234", 0xe7c009ca},
+        {"34", 0x873930da},    {"4", 0x5a4b5ca1},
+        {"", 0x106e08d9},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        assert_int_equal(murmur2(v[i].key, strlen(v[i].key)), v[i].hash);
+}
+
+static void test_murmur2_partition(void **state)
+{
+    /* the positive part, modulo the count: what Java and librdkafka do */
+    for (int32_t n = 1; n < 50; n++) {
+        assert_int_equal(murmur2_partition("foobar", 6, n), (int32_t)(1357151166u % (uint32_t)n));
+        assert_int_equal(murmur2_partition("21", 2, n), (int32_t)(1173551340u % (uint32_t)n));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1224,6 +1271,9 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_kstr),
         cmocka_unit_test(test_error_codes),
+        cmocka_unit_test(test_murmur2_java_vectors),
+        cmocka_unit_test(test_murmur2_librdkafka_vectors),
+        cmocka_unit_test(test_murmur2_partition),
     };
     return cmocka_run_group_tests_name("kafka", tests, NULL, NULL);
 }

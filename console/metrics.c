@@ -1,5 +1,5 @@
 /*
- * console_metrics.c - GET /metrics in the Prometheus text format (0.0.4).
+ * metrics.c - GET /metrics in the Prometheus text format (0.0.4).
  *
  * Names follow what existing Kafka dashboards query, so they work unchanged:
  *   - the JMX exporter's Kafka rules (lower-cased MBean names, counters with
@@ -15,9 +15,9 @@
  *   - the standard process_* metrics every Prometheus client library exports;
  *   - brook_* for what only brook has (connections, console streams).
  *
- * Counters come from struct metrics (updated by the Kafka handlers and the
- * console's produce); gauges are read from the store and the group coordinator
- * at scrape time. Every family's samples are written together, as the format
+ * Counters come from the broker's snapshot (env.counts: what the Kafka handlers
+ * and the console's produce counted); gauges are read from the store and the
+ * group view at scrape time. Every family's samples are written together, as the format
  * requires.
  */
 #include <dirent.h>
@@ -30,7 +30,8 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
-#include "broker/console.h"
+#include "console/private.h"
+#include "proto/kafka.h"
 
 struct topic_row {
     char *name;
@@ -39,7 +40,8 @@ struct topic_row {
 };
 
 struct scrape {
-    struct broker *b;
+    const struct console_env *env;
+    struct console_broker_counts counts; /* the broker's, taken with the topics' */
     struct evbuffer *out;
     struct topic_row *topics;
     size_t ntopics;
@@ -69,32 +71,29 @@ static void label(struct evbuffer *out, const char *name, const char *v, bool la
 
 static void snapshot_topics(struct scrape *s)
 {
-    char **names = store_topic_names(s->b->store);
+    char **names = store_topic_names(s->env->store);
     size_t n = 0;
     if (!names)
         abort();
     while (names[n])
         n++;
     s->topics = calloc(n + 1, sizeof *s->topics);
-    if (!s->topics)
+    struct console_topic_counts *c = calloc(n + 1, sizeof *c);
+    if (!s->topics || !c)
         abort();
-    struct metrics *m = &s->b->metrics;
-    pthread_mutex_lock(&m->mu);
+    s->env->counts(s->env->ctx, (const char *const *)names, n, c, &s->counts);
     for (size_t i = 0; i < n; i++) {
-        struct store_topic *t = store_topic_get(s->b->store, names[i]);
+        struct store_topic *t = store_topic_get(s->env->store, names[i]);
         if (!t)
             continue;
         struct topic_row *r = &s->topics[s->ntopics++];
         r->name = names[i];
         r->t = t;
-        for (struct topic_metrics *tm = m->topics; tm; tm = tm->next)
-            if (!strcmp(tm->name, names[i])) {
-                r->msgs_in = tm->messages_in;
-                r->bytes_in = tm->bytes_in;
-                r->bytes_out = tm->bytes_out;
-            }
+        r->msgs_in = c[i].messages_in;
+        r->bytes_in = c[i].bytes_in;
+        r->bytes_out = c[i].bytes_out;
     }
-    pthread_mutex_unlock(&m->mu);
+    free(c);
     s->topics[s->ntopics].name = (char *)names; /* freed with the rows */
 }
 
@@ -184,18 +183,14 @@ static void cluster_gauges(struct scrape *s)
 
 static void request_counters(struct scrape *s)
 {
-    int64_t req[64], err[64];
-    pthread_mutex_lock(&s->b->metrics.mu);
-    memcpy(req, s->b->metrics.requests, sizeof req);
-    memcpy(err, s->b->metrics.request_errors, sizeof err);
-    pthread_mutex_unlock(&s->b->metrics.mu);
+    const int64_t *req = s->counts.requests, *err = s->counts.request_errors;
     for (int pass = 0; pass < 2; pass++) {
         const char *name = pass ? "kafka_network_requestmetrics_errors_total"
                                 : "kafka_network_requestmetrics_requests_total";
         family(s, name, "counter",
                pass ? "Requests that could not be decoded or are not supported, by request."
                     : "Kafka protocol requests received, by request.");
-        for (int16_t k = 0; k < 64; k++) {
+        for (int16_t k = 0; k < CONSOLE_API_SLOTS; k++) {
             const struct kafka_api *api = kafka_api_find(k);
             int64_t v = pass ? err[k] : req[k];
             if (!api && !v)
@@ -220,7 +215,7 @@ static void group_offset(void *arg, const char *group, const char *topic, int32_
                          int64_t offset, const char *meta, int64_t when)
 {
     struct lag_pass *lp = arg;
-    struct store_topic *t = store_topic_get(lp->s->b->store, topic);
+    struct store_topic *t = store_topic_get(lp->s->env->store, topic);
     struct store_partition *p = t ? store_topic_partition(t, part) : NULL;
     int64_t end = p ? store_partition_high_watermark(p) : -1;
     store_topic_put(t);
@@ -237,7 +232,7 @@ static void group_offset(void *arg, const char *group, const char *topic, int32_
                         (long long)(lp->lag ? (end > offset ? end - offset : 0) : offset));
 }
 
-static void group_members(void *arg, const struct group_info *g)
+static void group_members(void *arg, const struct console_group_info *g)
 {
     struct scrape *s = arg;
     evbuffer_add_printf(s->out, "kafka_consumergroup_members{");
@@ -250,13 +245,13 @@ static void group_metrics(struct scrape *s)
     struct lag_pass lp = {s, false};
     family(s, "kafka_consumergroup_current_offset", "gauge",
            "Committed offset of a consumer group, by group, topic and partition.");
-    groups_foreach_offset(s->b, NULL, group_offset, &lp);
+    s->env->groups_foreach_offset(s->env->ctx, NULL, group_offset, &lp);
     lp.lag = true;
     family(s, "kafka_consumergroup_lag", "gauge",
            "End offset minus the committed offset, by group, topic and partition.");
-    groups_foreach_offset(s->b, NULL, group_offset, &lp);
+    s->env->groups_foreach_offset(s->env->ctx, NULL, group_offset, &lp);
     family(s, "kafka_consumergroup_members", "gauge", "Members of a consumer group.");
-    groups_foreach(s->b, group_members, s);
+    s->env->groups_foreach(s->env->ctx, group_members, s);
 }
 
 /* ---- the process ---- */
@@ -325,12 +320,11 @@ static void process_metrics(struct scrape *s)
 
 static void brook_metrics(struct scrape *s, struct console *con)
 {
-    gauge(s, "brook_connections", "Open Kafka protocol connections.", s->b->nconns);
+    gauge(s, "brook_connections", "Open Kafka protocol connections.", s->counts.connections);
     family(s, "brook_connections_accepted_total", "counter",
            "Kafka protocol connections accepted.");
-    evbuffer_add_printf(
-        s->out, "brook_connections_accepted_total %lld\n",
-        (long long)atomic_load_explicit(&s->b->metrics.connections_total, memory_order_relaxed));
+    evbuffer_add_printf(s->out, "brook_connections_accepted_total %lld\n",
+                        (long long)s->counts.connections_total);
     family(s, "brook_console_http_requests_total", "counter", "Console HTTP requests.");
     evbuffer_add_printf(s->out, "brook_console_http_requests_total %lld\n",
                         (long long)con->http_requests);
@@ -353,9 +347,9 @@ static void brook_metrics(struct scrape *s, struct console *con)
                         (long long)con->deadline_closed);
 }
 
-void metrics_serve(struct creq *cr)
+void console_metrics_serve(struct creq *cr)
 {
-    struct scrape s = {cr->con->b, evbuffer_new(), NULL, 0};
+    struct scrape s = {.env = &cr->con->env, .out = evbuffer_new()};
     if (!s.out)
         abort();
     snapshot_topics(&s);

@@ -1,5 +1,5 @@
 /*
- * console_tail.c - live tail: new records of a topic as Server-Sent Events.
+ * tail.c - live tail: new records of a topic as Server-Sent Events.
  *
  * GET /api/v1/topics/T/tail[?partition=N][&filter=text] answers 200 with
  * Content-Type text/event-stream and keeps the response open (chunked). It starts
@@ -36,7 +36,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#include "broker/console.h"
+#include "console/private.h"
 #include "lib/log.h"
 #include "proto/record.h"
 
@@ -165,7 +165,7 @@ static size_t unsent(struct tail *tl)
  * deleted and created again). */
 static bool topic_alive(struct tail *tl)
 {
-    struct store_topic *now = store_topic_get(tl->con->b->store, store_topic_name(tl->t));
+    struct store_topic *now = store_topic_get(tl->con->env.store, store_topic_name(tl->t));
     bool same = now == tl->t;
     store_topic_put(now);
     return same;
@@ -293,7 +293,7 @@ static void tail_hello(struct tail *tl)
 /* Watch the socket for the viewer's FIN where the backend can (epoll). */
 static void watch_close(struct tail *tl)
 {
-    struct event_base *base = tl->con->b->base;
+    struct event_base *base = tl->con->env.base;
     struct bufferevent *bev = evhttp_connection_get_bufferevent(tl->evcon);
     if (!(event_base_get_features(base) & EV_FEATURE_EARLY_CLOSE) || !bev)
         return;
@@ -326,8 +326,8 @@ void tail_open(struct creq *cr)
         return;
     }
     tl->buf = evbuffer_new();
-    tl->keepalive = event_new(con->b->base, -1, EV_PERSIST, keepalive_cb, tl);
-    tl->more = event_new(con->b->base, -1, 0, more_cb, tl);
+    tl->keepalive = event_new(con->env.base, -1, EV_PERSIST, keepalive_cb, tl);
+    tl->more = event_new(con->env.base, -1, 0, more_cb, tl);
     if (!tl->buf || !tl->keepalive || !tl->more)
         abort();
     struct timeval tv = {TAIL_KEEPALIVE_S, 0};

@@ -1,5 +1,5 @@
 /*
- * console_conn.c - the console's connections: how many it holds, how long one may
+ * conn.c - the console's connections: how many it holds, how long one may
  * take to send a request, which Host a request may name, and what a failing
  * accept() does. evhttp 2.1 leaves all four to its user.
  *
@@ -11,7 +11,7 @@
  * bufferevent's callback argument and takes its close callback, which from then on
  * tells us when the connection goes. A connection over console.max.connections, or
  * one whose descriptor would eat into the reserve the log needs
- * (server_fd_reserve_reached), is freed right there: the peer sees the close, as
+ * (env.fd_reserve_reached), is freed right there: the peer sees the close, as
  * a Kafka client over max.connections does.
  *
  * The request deadline: evhttp's own timeout restarts with every byte, so a peer
@@ -53,7 +53,7 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
-#include "broker/console.h"
+#include "console/private.h"
 #include "lib/log.h"
 #include "lib/props.h"
 
@@ -132,7 +132,7 @@ static bool conn_admit(struct console *con, struct console_conn *cc)
                        con->max_conns);
         return false;
     }
-    if (server_fd_reserve_reached(bufferevent_getfd(cc->bev))) {
+    if (con->env.fd_reserve_reached(bufferevent_getfd(cc->bev))) {
         log_warn_every("brook.console", "refusing console connections: the last file "
                                         "descriptors are kept for the log (RLIMIT_NOFILE)");
         return false;
@@ -372,7 +372,7 @@ int console_conn_config(struct console *con, const struct props *p)
 int console_conn_start(struct console *con, struct evhttp_bound_socket *s)
 {
     con->listener = evhttp_bound_socket_get_listener(s);
-    con->accept_retry = evtimer_new(con->b->base, accept_retry_cb, con);
+    con->accept_retry = evtimer_new(con->env.base, accept_retry_cb, con);
     if (!con->listener || !con->accept_retry)
         return -ENOMEM;
     listening = con;

@@ -2,8 +2,8 @@
  * console.c - the console's HTTP server: listener, routing, replies, the static
  * page, /healthz, and the hand-back of durability callbacks to the loop.
  *
- * evhttp runs on the broker's event loop (b->base) on its own listener
- * (console.listeners). Every request goes through one generic callback that
+ * evhttp runs on the event loop the console is lent (env.base) on its own
+ * listener (console.listeners). Every request goes through one generic callback that
  * splits the path into percent-decoded segments and looks it up in a small
  * table; a path that exists with another method gets 405, a write route in
  * read-only mode gets 403, anything else 404 - always with a JSON error body.
@@ -12,15 +12,15 @@
  * declared length, before reading it), and write requests must say Content-Type:
  * application/json - which a cross-site HTML form cannot, so a page elsewhere
  * cannot make a visitor's browser write. A request whose Host is not this
- * console's gets 403 before anything else (DNS rebinding; console_conn.c).
+ * console's gets 403 before anything else (DNS rebinding; conn.c).
  *
- * Connections: console_conn.c caps them, gives each request a whole-request
+ * Connections: conn.c caps them, gives each request a whole-request
  * deadline, and rests the listener when accept() fails.
  *
  * Admin work: creating and deleting topics and finding the offsets of a reset
- * can take seconds; console_offload() runs it on the admin thread (admin.c), in
- * line with the Kafka API's admin requests, and the answer comes back through
- * the same hand-back as a durability wait.
+ * can take seconds; console_offload() hands it to env.admin_post (the broker's
+ * admin thread, in line with the Kafka API's admin requests), and the answer
+ * comes back through the same hand-back as a durability wait.
  *
  * HEAD is answered as GET with the body left out and its length given
  * (console_send); every answer goes through it.
@@ -46,7 +46,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "broker/console.h"
+#include "console/private.h"
 #include "lib/log.h"
 
 #define STOP_WAIT_S 10 /* console_stop waits this long for durability callbacks */
@@ -287,7 +287,7 @@ void console_offload(struct console *con, console_work_fn work, console_durable_
     if (!o)
         abort();
     *o = (struct offload){work, console_wait_new(con, done, arg), arg};
-    if (admin_post(con->b, offload_run, o))
+    if (con->env.admin_post(con->env.ctx, offload_run, o))
         offload_run(o); /* no admin thread (a test harness): do it here */
 }
 
@@ -394,7 +394,7 @@ static const struct route {
     void (*fn)(struct creq *cr);
 } routes[] = {
     {GET, {"healthz"}, false, healthz},
-    {GET, {"metrics"}, false, metrics_serve},
+    {GET, {"metrics"}, false, console_metrics_serve},
     {GET, {"api", "v1", "broker"}, false, api_broker},
     {GET, {"api", "v1", "topics"}, false, api_topics},
     {POST, {"api", "v1", "topics"}, true, api_topic_create},
@@ -500,16 +500,16 @@ static void request_cb(struct evhttp_request *req, void *arg)
 
 /* ---- start and stop ---- */
 
-static int bind_listener(struct console *con, const struct listen_addr *a)
+static int bind_listener(struct console *con, const char *host, int port)
 {
-    struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(
-        con->http, a->host[0] ? a->host : "0.0.0.0", (ev_uint16_t)a->port);
+    struct evhttp_bound_socket *s =
+        evhttp_bind_socket_with_handle(con->http, host[0] ? host : "0.0.0.0", (ev_uint16_t)port);
     if (!s) {
         int err = errno ? errno : EADDRINUSE;
-        log_error("brook.console", "cannot listen on %s:%d: %s", a->host, a->port, strerror(err));
+        log_error("brook.console", "cannot listen on %s:%d: %s", host, port, strerror(err));
         return -err;
     }
-    snprintf(con->cfg_host, sizeof con->cfg_host, "%s", a->host);
+    snprintf(con->cfg_host, sizeof con->cfg_host, "%s", host);
     if (console_conn_start(con, s))
         return -ENOMEM;
     struct sockaddr_storage ss;
@@ -536,23 +536,22 @@ static void console_free(struct console *con)
     free(con);
 }
 
-int console_start(struct broker *b)
+int console_start(const struct console_env *env, struct console **out)
 {
-    if (!b->cfg->console_enabled)
-        return 0;
+    *out = NULL;
     struct console *con = calloc(1, sizeof *con);
     if (!con)
         return -ENOMEM;
-    con->b = b;
-    con->read_only = b->cfg->console_read_only;
+    con->env = *env;
+    con->read_only = env->read_only;
     pthread_mutex_init(&con->mu, NULL);
     pthread_cond_init(&con->idle, NULL);
-    con->wake = event_new(b->base, -1, 0, wake_cb, con);
-    con->http = evhttp_new(b->base);
-    int rc = !con->wake || !con->http ? -ENOMEM : console_conn_config(con, b->cfg->props);
+    con->wake = event_new(env->base, -1, 0, wake_cb, con);
+    con->http = evhttp_new(env->base);
+    int rc = !con->wake || !con->http ? -ENOMEM : console_conn_config(con, env->props);
     if (!rc)
-        rc = bind_listener(con, &b->cfg->console);
-    if (!rc && store_listen(b->store, on_append, con))
+        rc = bind_listener(con, env->listen_host, env->listen_port);
+    if (!rc && store_listen(env->store, on_append, con))
         rc = -ENOMEM;
     if (rc) {
         console_free(con);
@@ -565,18 +564,17 @@ int console_start(struct broker *b)
     evhttp_set_max_headers_size(con->http, CONSOLE_MAX_HEADERS);
     evhttp_set_timeout(con->http, CONSOLE_TIMEOUT_S);
     evhttp_set_gencb(con->http, request_cb, con);
-    b->console = con;
+    *out = con;
     log_info("brook.console", "console on http://%s:%d/%s", con->host, con->port,
              con->read_only ? " (read-only)" : "");
     return 0;
 }
 
-void console_stop(struct broker *b)
+void console_stop(struct console *con)
 {
-    struct console *con = b->console;
     if (!con)
         return;
-    store_unlisten(b->store, on_append, con);
+    store_unlisten(con->env.store, on_append, con);
     tail_close_all(con);
     /* callbacks still to come write into con: wait for them (the flusher runs) */
     struct timespec until;
@@ -590,7 +588,6 @@ void console_stop(struct broker *b)
     pthread_mutex_unlock(&con->mu);
     if (left) {
         log_error("brook.console", "%d durability callbacks never came; not freeing", left);
-        b->console = NULL;
         return;
     }
     bool appended;
@@ -599,14 +596,12 @@ void console_stop(struct broker *b)
         w->fn(con, w->arg, -ECANCELED); /* the loop has stopped: nobody is answered */
         free(w);
     }
-    b->console = NULL;
     console_free(con);
 }
 
-const char *console_address(struct broker *b)
+const char *console_address(struct console *con)
 {
-    static char buf[300];
-    struct console *con = b->console;
+    static char buf[CONSOLE_ADDR_MAX];
     if (!con)
         return NULL;
     bool v6 = strchr(con->host, ':') != NULL;

@@ -1,10 +1,10 @@
 /*
- * console_groups.c - consumer groups in the console's API: GET /api/v1/groups,
+ * groups.c - consumer groups in the console's API: GET /api/v1/groups,
  * GET /api/v1/groups/G (state, members with their assignments, and committed
  * offset, end offset and lag per partition) and POST /api/v1/groups/G/offsets
  * (reset committed offsets while the group is empty).
  *
- * The group coordinator (group.c) is read through its accessor functions only.
+ * The group coordinator is read through the console's environment only (env.groups_*).
  * Lag is the partition's end offset minus the committed offset, never below 0,
  * as Kafka's tools show it. Assignments are decoded from the consumer protocol's
  * bytes (version, [topic, [partition]], user data) with a bounded reader: counts
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/console.h"
+#include "console/private.h"
 #include "lib/reader.h"
 
 #define MAX_RESET_PARTS 4096
@@ -28,9 +28,9 @@
 /* ---- consumer groups ---- */
 
 /* The end offset of topic/partition, or -1 when the topic or partition is gone. */
-static int64_t end_of(struct broker *b, const char *topic, int32_t part)
+static int64_t end_of(const struct console_env *env, const char *topic, int32_t part)
 {
-    struct store_topic *t = store_topic_get(b->store, topic);
+    struct store_topic *t = store_topic_get(env->store, topic);
     struct store_partition *p = t ? store_topic_partition(t, part) : NULL;
     int64_t end = p ? store_partition_high_watermark(p) : -1;
     store_topic_put(t);
@@ -44,11 +44,11 @@ static int64_t lag_of(int64_t end, int64_t committed)
 }
 
 struct groups_acc {
-    struct broker *b;
+    const struct console_env *env;
     json_t *by_id; /* group id -> its JSON object */
 };
 
-static void list_group(void *arg, const struct group_info *g)
+static void list_group(void *arg, const struct console_group_info *g)
 {
     struct groups_acc *acc = arg;
     json_t *o = json_object();
@@ -67,7 +67,7 @@ static void list_offset(void *arg, const char *group, const char *topic, int32_t
 {
     struct groups_acc *acc = arg;
     json_t *o = json_object_get(acc->by_id, group), *topics;
-    int64_t lag = lag_of(end_of(acc->b, topic, part), offset);
+    int64_t lag = lag_of(end_of(acc->env, topic, part), offset);
     if (!o)
         return;
     json_object_set_new(
@@ -82,9 +82,9 @@ static void list_offset(void *arg, const char *group, const char *topic, int32_t
 
 void api_groups(struct creq *cr)
 {
-    struct groups_acc acc = {cr->con->b, json_object()};
-    groups_foreach(acc.b, list_group, &acc);
-    groups_foreach_offset(acc.b, NULL, list_offset, &acc);
+    struct groups_acc acc = {&cr->con->env, json_object()};
+    acc.env->groups_foreach(acc.env->ctx, list_group, &acc);
+    acc.env->groups_foreach_offset(acc.env->ctx, NULL, list_offset, &acc);
     json_t *arr = json_array();
     const char *k;
     json_t *v;
@@ -129,13 +129,13 @@ static json_t *assignment_json(const uint8_t *p, int32_t len)
 }
 
 struct group_acc {
-    struct broker *b;
+    const struct console_env *env;
     json_t *members;
     json_t *rows; /* "topic\0partition" -> offset row */
     int64_t lag;
 };
 
-static void member_row(void *arg, const struct group_member_info *m)
+static void member_row(void *arg, const struct console_member_info *m)
 {
     struct group_acc *acc = arg;
     json_t *o = json_object();
@@ -155,7 +155,7 @@ static json_t *offset_row(struct group_acc *acc, const char *topic, int32_t part
     json_t *o = json_object_get(acc->rows, key);
     if (o)
         return o;
-    int64_t end = end_of(acc->b, topic, part);
+    int64_t end = end_of(acc->env, topic, part);
     o = json_object();
     json_object_set_new(o, "topic", console_str(topic));
     json_object_set_new(o, "partition", json_integer(part));
@@ -172,7 +172,7 @@ static void committed_row(void *arg, const char *group, const char *topic, int32
 {
     struct group_acc *acc = arg;
     json_t *o = offset_row(acc, topic, part);
-    int64_t lag = lag_of(end_of(acc->b, topic, part), offset);
+    int64_t lag = lag_of(end_of(acc->env, topic, part), offset);
     json_object_set_new(o, "committed", json_integer(offset));
     json_object_set_new(o, "lag", lag >= 0 ? json_integer(lag) : json_null());
     json_object_set_new(o, "metadata", console_str(meta));
@@ -224,9 +224,9 @@ static json_t *sorted_rows(json_t *rows)
 
 void api_group(struct creq *cr)
 {
-    struct group_info g;
-    struct group_acc acc = {cr->con->b, json_array(), json_object(), 0};
-    if (groups_describe(acc.b, cr->seg[3], &g, member_row, &acc)) {
+    struct console_group_info g;
+    struct group_acc acc = {&cr->con->env, json_array(), json_object(), 0};
+    if (acc.env->groups_describe(acc.env->ctx, cr->seg[3], &g, member_row, &acc)) {
         console_reply_error(cr->req, 404, "unknown group %s", cr->seg[3]);
         goto out;
     }
@@ -237,7 +237,7 @@ void api_group(struct creq *cr)
     json_object_set_new(o, "protocol", console_str(g.protocol));
     json_object_set_new(o, "generation", json_integer(g.generation));
     json_object_set_new(o, "leader", console_str(g.leader));
-    groups_foreach_offset(acc.b, cr->seg[3], committed_row, &acc);
+    acc.env->groups_foreach_offset(acc.env->ctx, cr->seg[3], committed_row, &acc);
     assigned_rows(&acc);
     json_object_set(o, "members", acc.members);
     json_object_set_new(o, "offsets", sorted_rows(acc.rows));
@@ -340,12 +340,12 @@ static int reset_partitions(struct creq *cr, json_t *body, int32_t nparts, int32
 /* The group must have no members; answers 409 if it has. */
 static int reset_check_group(struct creq *cr, const char *group)
 {
-    struct group_info g;
+    struct console_group_info g;
     if (!*group || strlen(group) > 255) {
         console_reply_error(cr->req, 400, "invalid group id");
         return -EINVAL;
     }
-    if (!groups_describe(cr->con->b, group, &g, NULL, NULL) &&
+    if (!cr->con->env.groups_describe(cr->con->env.ctx, group, &g, NULL, NULL) &&
         (g.nmembers || strcmp(g.state, "Empty"))) {
         console_reply_error(cr->req, 409,
                             "group %s is %s with %d members: stop its consumers first", group,
@@ -374,8 +374,8 @@ static void reset_apply(struct console *con, struct evhttp_request *req, const c
     json_object_set_new(rw->answer, "topic", console_str(store_topic_name(t)));
     json_object_set_new(rw->answer, "offsets", arr);
     struct console_wait *w = console_wait_new(con, reset_durable, rw);
-    int rc = groups_reset_offsets(con->b, group, store_topic_name(t), parts, offs, n,
-                                  console_wait_durable, w);
+    int rc = con->env.groups_reset_offsets(con->env.ctx, group, store_topic_name(t), parts, offs, n,
+                                           console_wait_durable, w);
     if (rc == 0)
         return; /* answered when durable */
     console_wait_cancel(w);

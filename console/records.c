@@ -1,5 +1,5 @@
 /*
- * console_records.c - reading a partition's records for the console, the text
+ * records.c - reading a partition's records for the console, the text
  * filter, and records as JSON.
  *
  * Reading goes through store_partition_read(): it hands out whole batches of one
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker/console.h"
+#include "console/private.h"
 #include "proto/record.h"
 
 #define READ_CHUNK (1 << 20) /* bytes asked of the store per read */

@@ -1,5 +1,5 @@
 /*
- * console_messages.c - GET /api/v1/topics/T/messages: records of a topic from an
+ * messages.c - GET /api/v1/topics/T/messages: records of a topic from an
  * offset, a timestamp, per-partition offsets, or the newest N, with a text filter
  * run here on the server.
  *
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/console.h"
+#include "console/private.h"
 #include "proto/record.h"
 
 #define DEFAULT_LIMIT    50

@@ -1,8 +1,8 @@
 /*
- * console_api.c - the console's JSON API for the broker, topics and producing:
+ * api.c - the console's JSON API for the broker, topics and producing:
  * GET /api/v1/broker, GET/POST /api/v1/topics, GET/DELETE /api/v1/topics/T and
  * POST /api/v1/topics/T/messages. docs/console.md is the reference; messages are
- * read in console_messages.c and groups served in console_groups.c.
+ * read in messages.c and groups served in groups.c.
  *
  * Handlers run on the loop thread and call the store directly, except creating
  * and deleting a topic: a topic of thousands of partitions takes seconds, so that
@@ -12,7 +12,7 @@
  *
  * A produced record is one batch built here and appended like a Kafka client's;
  * the answer waits until the flusher reports it durable, as acks=all does.
- * Partition "auto" hashes the key with Kafka's murmur2 (the Java client's default
+ * Partition "auto" hashes the key with proto/partitioner.c (the Java client's default
  * partitioner, so the same key lands where a Java producer would put it); records
  * without a key go round-robin.
  */
@@ -21,11 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/console.h"
+#include "console/private.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/props.h"
 #include "lib/writer.h"
+#include "proto/partitioner.h"
 #include "proto/record.h"
 
 #define INTERNAL_PREFIX "__"
@@ -38,7 +39,7 @@ struct store_topic *api_topic_ref(struct creq *cr, const char *name)
         console_reply_error(cr->req, 400, "invalid topic name");
         return NULL;
     }
-    struct store_topic *t = store_topic_get(cr->con->b->store, name);
+    struct store_topic *t = store_topic_get(cr->con->env.store, name);
     if (!t)
         console_reply_error(cr->req, 404, "unknown topic %s", name);
     return t;
@@ -46,99 +47,34 @@ struct store_topic *api_topic_ref(struct creq *cr, const char *name)
 
 /* ---- broker ---- */
 
-static void config_entry(json_t *arr, const struct props *given, const char *name, const char *def)
+static void config_entry(void *arg, const char *name, const char *value, bool given)
 {
-    const char *v = props_get(given, name);
     json_t *o = json_object();
     json_object_set_new(o, "name", console_str(name));
-    json_object_set_new(o, "value", console_str(v ? v : def));
-    json_object_set_new(o, "source", console_str(v ? "static" : "default"));
-    json_array_append_new(arr, o);
-}
-
-/* The next free slot of buf, holding v in decimal. A function, not an expression
- * using i twice: the initialisers below are evaluated in no fixed order. */
-static const char *config_i64(char (*buf)[64], int *i, long long v)
-{
-    char *s = buf[(*i)++];
-    snprintf(s, 64, "%lld", v);
-    return s;
-}
-
-static json_t *broker_config_json(const struct broker_config *c)
-{
-    const struct topic_config *tc = &c->store.topic;
-    char buf[64][64];
-    int i = 0;
-#define I64(v) config_i64(buf, &i, (long long)(v))
-    const struct {
-        const char *name, *def;
-    } keys[] = {
-        {"node.id", I64(c->node_id)},
-        {"listeners", "PLAINTEXT://127.0.0.1:9092"},
-        {"log.dirs", c->store.dir},
-        {"num.partitions", I64(c->store.num_partitions)},
-        {"log.segment.bytes", I64(tc->segment_bytes)},
-        {"log.roll.ms", I64(tc->segment_ms)},
-        {"log.retention.ms", I64(tc->retention_ms)},
-        {"log.retention.bytes", I64(tc->retention_bytes)},
-        {"log.flush.interval.ms", I64(c->store.flush_interval_ms)},
-        {"log.cleanup.policy", tc->cleanup_policy == CLEANUP_COMPACT ? "compact" : "delete"},
-        {"message.max.bytes", I64(tc->max_message_bytes)},
-        {"auto.create.topics.enable", c->auto_create_topics ? "true" : "false"},
-        {"delete.topic.enable", c->store.delete_topic_enable ? "true" : "false"},
-        {"log.cleaner.enable", c->store.cleaner_enable ? "true" : "false"},
-        {"socket.request.max.bytes", I64(c->max_request_bytes)},
-        {"connections.max.idle.ms", I64(c->idle_ms)},
-        {"max.connections", I64(c->max_connections)},
-        {"group.initial.rebalance.delay.ms", I64(c->group_initial_delay_ms)},
-        {"group.min.session.timeout.ms", I64(c->group_min_session_ms)},
-        {"group.max.session.timeout.ms", I64(c->group_max_session_ms)},
-        {"group.max.size", I64(c->group_max_size)},
-        {"default.replication.factor", I64(c->default_replication)},
-        {"cluster.id", c->cluster_id},
-        {"fuse.mount.dir", c->mount ? c->mount : ""},
-        {"console.listeners", "127.0.0.1:8080"},
-        {"console.read.only", c->console_read_only ? "true" : "false"},
-    };
-#undef I64
-    json_t *arr = json_array();
-    size_t n = sizeof keys / sizeof keys[0];
-    for (size_t k = 0; k < n; k++)
-        config_entry(arr, c->props, keys[k].name, keys[k].def);
-    const char *key, *val;
-    for (size_t k = 0; props_at(c->props, k, &key, &val); k++) { /* keys brook only keeps */
-        bool listed = false;
-        for (size_t x = 0; x < n && !listed; x++)
-            listed = !strcmp(keys[x].name, key);
-        if (!listed)
-            config_entry(arr, c->props, key, val);
-    }
-    return arr;
+    json_object_set_new(o, "value", console_str(value));
+    json_object_set_new(o, "source", console_str(given ? "static" : "default"));
+    json_array_append_new(arg, o);
 }
 
 void api_broker(struct creq *cr)
 {
-    struct broker *b = cr->con->b;
-    const char *host;
-    int port;
-    char addr[300];
-    broker_advertised(b, &host, &port);
-    snprintf(addr, sizeof addr, "%s:%d", host, port);
+    const struct console_env *env = &cr->con->env;
+    struct console_broker_info bi = {0};
+    env->broker_info(env->ctx, &bi);
     json_t *o = json_object();
-    json_object_set_new(o, "node_id", json_integer(b->cfg->node_id));
-    json_object_set_new(o, "cluster_id", console_str(b->cfg->cluster_id));
-    json_object_set_new(o, "advertised", console_str(addr));
+    json_object_set_new(o, "node_id", json_integer(bi.node_id));
+    json_object_set_new(o, "cluster_id", console_str(bi.cluster_id));
+    json_object_set_new(o, "advertised", console_str(bi.advertised));
     json_t *ls = json_array();
-    for (int i = 0; i < b->n_listeners; i++) {
-        snprintf(addr, sizeof addr, "%s:%d", b->bound_host[i], b->bound_port[i]);
-        json_array_append_new(ls, console_str(addr));
-    }
+    for (int i = 0; i < bi.n_listeners && i < CONSOLE_MAX_LISTENERS; i++)
+        json_array_append_new(ls, console_str(bi.listeners[i]));
     json_object_set_new(o, "listeners", ls);
-    json_object_set_new(o, "console", console_str(console_address(b)));
+    json_object_set_new(o, "console", console_str(console_address(cr->con)));
     json_object_set_new(o, "read_only", json_boolean(cr->con->read_only));
-    json_object_set_new(o, "connections", json_integer(b->nconns));
-    json_object_set_new(o, "config", broker_config_json(b->cfg));
+    json_object_set_new(o, "connections", json_integer(bi.connections));
+    json_t *cfg = json_array();
+    env->config_foreach(env->ctx, config_entry, cfg);
+    json_object_set_new(o, "config", cfg);
     console_reply_json(cr->req, 200, o);
 }
 
@@ -209,12 +145,12 @@ static json_t *topic_json(struct store_topic *t, bool detail)
 
 void api_topics(struct creq *cr)
 {
-    char **names = store_topic_names(cr->con->b->store);
+    char **names = store_topic_names(cr->con->env.store);
     if (!names)
         abort();
     json_t *arr = json_array();
     for (char **n = names; *n; n++) {
-        struct store_topic *t = store_topic_get(cr->con->b->store, *n);
+        struct store_topic *t = store_topic_get(cr->con->env.store, *n);
         if (t) /* or deleted meanwhile */
             json_array_append_new(arr, topic_json(t, false));
         store_topic_put(t);
@@ -332,7 +268,7 @@ static struct topic_job *topic_job_new(struct creq *cr, const char *name)
     if (!j)
         abort();
     j->req = cr->req;
-    j->store = cr->con->b->store;
+    j->store = cr->con->env.store;
     snprintf(j->name, sizeof j->name, "%s", name);
     return j;
 }
@@ -411,31 +347,6 @@ void api_topic_delete(struct creq *cr)
     console_offload(cr->con, delete_work, delete_done, topic_job_new(cr, name));
 }
 /* ---- produce ---- */
-
-/* Kafka's murmur2 (the Java client's Utils.murmur2), for the default partitioner. */
-static uint32_t murmur2(const uint8_t *p, size_t n)
-{
-    const uint32_t m = 0x5bd1e995;
-    uint32_t h = 0x9747b28c ^ (uint32_t)n;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        uint32_t k = (uint32_t)p[i] | (uint32_t)p[i + 1] << 8 | (uint32_t)p[i + 2] << 16 |
-                     (uint32_t)p[i + 3] << 24;
-        k *= m;
-        k ^= k >> 24;
-        k *= m;
-        h = h * m ^ k;
-    }
-    switch (n & 3) {
-    case 3: h ^= (uint32_t)p[i + 2] << 16; /* fall through */
-    case 2: h ^= (uint32_t)p[i + 1] << 8;  /* fall through */
-    case 1: h ^= p[i]; h *= m;
-    }
-    h ^= h >> 13;
-    h *= m;
-    h ^= h >> 15;
-    return h;
-}
 
 /* Bytes of one field: a string as text or base64 (per `<name>_encoding`), any other
  * JSON value as its compact text; JSON null or absent gives *len = -1. */
@@ -602,7 +513,7 @@ static int32_t choose_partition(struct console *con, const struct produce_args *
     if (a->partition >= 0)
         return (int32_t)a->partition;
     if (a->key.len >= 0)
-        return (int32_t)((murmur2(a->key.p, (size_t)a->key.len) & 0x7fffffff) % (uint32_t)n);
+        return murmur2_partition(a->key.p, (size_t)a->key.len, n);
     return (int32_t)(con->round_robin++ % (uint32_t)n);
 }
 
@@ -637,7 +548,7 @@ static void produce_append(struct creq *cr, struct store_topic *t, struct produc
         append_failed(cr, rc);
         goto out;
     }
-    metrics_topic(&cr->con->b->metrics, store_topic_name(t), 1, (int64_t)out.len, 0);
+    cr->con->env.count_produced(cr->con->env.ctx, store_topic_name(t), 1, (int64_t)out.len);
     struct produce_wait *w = calloc(1, sizeof *w);
     if (!w)
         abort();

@@ -1,22 +1,23 @@
 /*
- * console.h - what the console's sources (broker/console*.c) share; nothing else
- * includes it. The broker sees only console_start / console_stop /
- * console_address in private.h.
+ * private.h - what the console's sources (the .c files of console/) share;
+ * nothing else includes it. The program that starts the console sees
+ * console/console.h.
  *
- * The console is an evhttp server on the broker's own event loop, so every handler
- * runs on the loop thread and may call the store and the group coordinator
- * directly. Two things arrive from other threads and are handed back through one
- * event (`wake`): durability callbacks of produced records and offset resets (the
- * store's flusher), and append notifications for live tails (whichever thread
- * appended). Both only take `mu`, note what happened and activate the event.
+ * The console is an evhttp server on the event loop it is lent (env.base), so
+ * every handler runs on the loop thread and may call the store and the functions
+ * of its environment directly. Two things arrive from other threads and are
+ * handed back through one event (`wake`): durability callbacks of produced
+ * records and offset resets (the store's flusher), and append notifications for
+ * live tails (whichever thread appended). Both only take `mu`, note what happened
+ * and activate the event.
  *
  * Handlers answer through the helpers below: JSON bodies with
  * console_reply_json(), errors as {"error": "...", "status": N} with
  * console_reply_error(). A handler either answers before it returns or keeps the
  * request (a durability wait, a live tail) and answers it later on the loop thread.
  */
-#ifndef BROOK_BROKER_CONSOLE_H
-#define BROOK_BROKER_CONSOLE_H
+#ifndef BROOK_CONSOLE_PRIVATE_H
+#define BROOK_CONSOLE_PRIVATE_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -26,7 +27,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
-#include "broker/private.h"
+#include "console/console.h"
 
 struct evhttp;
 struct evhttp_request;
@@ -59,7 +60,7 @@ struct props;
 #define CONSOLE_SCAN_RECORDS       200000      /* records one filtered search may examine */
 #define CONSOLE_SCAN_BYTES         (256 << 20) /* bytes one search may read */
 
-/* A file of the page, compiled in by scripts/gen_assets.py (console_assets.c). */
+/* A file of the page, compiled in by scripts/gen_assets.py (assets.c). */
 struct console_asset {
     const char *path; /* "/app.js" */
     const char *type; /* Content-Type */
@@ -71,7 +72,7 @@ extern const struct console_asset console_assets[];
 extern const size_t console_n_assets;
 
 struct console {
-    struct broker *b;
+    struct console_env env; /* what the console is lent */
     struct evhttp *http;
     char host[256];     /* bound address, numeric */
     char cfg_host[256]; /* the host as console.listeners names it ("" for any) */
@@ -79,7 +80,7 @@ struct console {
     bool read_only;     /* console.read.only: write endpoints answer 403 */
     struct event *wake;
 
-    /* console_conn.c: connections, deadline, Host rule, accept back-off */
+    /* conn.c: connections, deadline, Host rule, accept back-off */
     struct evconnlistener *listener;
     struct event *accept_retry; /* re-enables the listener after accept() failed */
     struct console_conn *conns; /* every connection evhttp holds */
@@ -171,7 +172,7 @@ typedef int (*console_work_fn)(void *arg);
 void console_offload(struct console *con, console_work_fn work, console_durable_fn done, void *arg);
 
 /* ---- the JSON API: each answers the request ---- */
-/* console_api.c: broker, topics, produce */
+/* api.c: broker, topics, produce */
 void api_broker(struct creq *cr);
 void api_topics(struct creq *cr);
 void api_topic_create(struct creq *cr);
@@ -180,14 +181,14 @@ void api_topic_delete(struct creq *cr);
 void api_produce(struct creq *cr);
 /* A topic named by a path segment, or NULL after answering 400/404. */
 struct store_topic *api_topic_ref(struct creq *cr, const char *name);
-/* console_messages.c */
+/* messages.c */
 void api_messages(struct creq *cr);
-/* console_groups.c */
+/* groups.c */
 void api_groups(struct creq *cr);
 void api_group(struct creq *cr);
 void api_group_reset(struct creq *cr);
 
-/* ---- console_records.c: reading partitions, records as JSON ---- */
+/* ---- records.c: reading partitions, records as JSON ---- */
 
 /* Called for each record in offset order; return true to stop early. */
 typedef bool (*scan_fn)(void *arg, int32_t partition, const struct record *r);
@@ -208,7 +209,7 @@ bool console_record_matches(const struct record *r, const char *needle, size_t l
  * when s is not base64. */
 uint8_t *console_base64_decode(const char *s, size_t len, size_t *out_len);
 
-/* ---- console_conn.c: connections, deadline, Host rule, accept back-off ---- */
+/* ---- conn.c: connections, deadline, Host rule, accept back-off ---- */
 
 /* Read console.max.connections, console.request.timeout.ms, console.allowed.hosts;
  * 0, or -EINVAL after logging the bad value. */
@@ -228,7 +229,7 @@ typedef void (*console_close_fn)(struct evhttp_connection *evcon, void *arg);
 void console_conn_on_close(struct console *con, struct evhttp_connection *evcon,
                            console_close_fn fn, void *arg);
 
-/* ---- console_tail.c: live tail over Server-Sent Events ---- */
+/* ---- tail.c: live tail over Server-Sent Events ---- */
 void tail_open(struct creq *cr);
 /* New records may be there: feed every open tail (loop thread). */
 void tail_pump_all(struct console *con);
@@ -237,9 +238,7 @@ void tail_close_all(struct console *con);
 /* Bytes queued for viewers and not yet taken by their sockets, over all tails. */
 size_t tail_unsent_total(struct console *con);
 
-/* ---- console_metrics.c: Prometheus text ---- */
-void metrics_serve(struct creq *cr);
-
-/* ---- group.c: read-only views and offset resets (declared in private.h) ---- */
+/* ---- metrics.c: Prometheus text ---- */
+void console_metrics_serve(struct creq *cr);
 
 #endif

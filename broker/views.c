@@ -1,0 +1,221 @@
+/*
+ * views.c - what the broker lends the console (console/console.h): the event
+ * loop, the store and the console's configuration keys, and functions over the
+ * broker's state - a read-only view of the group coordinator with its one write
+ * (an offset reset), the admin thread, the descriptor reserve, and snapshots of
+ * the broker's identity, its configuration and its counters.
+ *
+ * The console is a module of its own and never sees struct broker; these
+ * functions translate. Each runs on the loop thread, as the console's handlers do,
+ * so reading the broker's loop-owned fields needs no lock; the counters, which the
+ * Kafka handlers update, are read under their mutex.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/private.h"
+#include "console/console.h"
+#include "lib/props.h"
+
+/* ---- groups: group.c's views in the console's types ---- */
+
+struct group_view {
+    console_group_fn group;
+    console_member_fn member;
+    void *arg;
+};
+
+static void group_to_console(const struct group_info *g, struct console_group_info *out)
+{
+    *out = (struct console_group_info){g->id,     g->state,      g->protocol_type, g->protocol,
+                                       g->leader, g->generation, g->nmembers};
+}
+
+static void view_group(void *arg, const struct group_info *g)
+{
+    struct group_view *v = arg;
+    struct console_group_info cg;
+    group_to_console(g, &cg);
+    v->group(v->arg, &cg);
+}
+
+static void view_member(void *arg, const struct group_member_info *m)
+{
+    struct group_view *v = arg;
+    const struct console_member_info cm = {
+        m->id,         m->instance_id, m->client_id,     m->client_host,
+        m->session_ms, m->assignment,  m->assignment_len};
+    v->member(v->arg, &cm);
+}
+
+static void env_groups_foreach(void *ctx, console_group_fn fn, void *arg)
+{
+    struct group_view v = {.group = fn, .arg = arg};
+    groups_foreach(ctx, view_group, &v);
+}
+
+static int env_groups_describe(void *ctx, const char *id, struct console_group_info *out,
+                               console_member_fn fn, void *arg)
+{
+    struct group_view v = {.member = fn, .arg = arg};
+    struct group_info g;
+    int rc = groups_describe(ctx, id, &g, fn ? view_member : NULL, &v);
+    if (!rc)
+        group_to_console(&g, out);
+    return rc;
+}
+
+static void env_groups_foreach_offset(void *ctx, const char *group, console_offset_fn fn, void *arg)
+{
+    groups_foreach_offset(ctx, group, fn, arg); /* the same callback type */
+}
+
+static int env_groups_reset_offsets(void *ctx, const char *group, const char *topic,
+                                    const int32_t *partitions, const int64_t *offsets, int n,
+                                    store_done_fn done, void *arg)
+{
+    return groups_reset_offsets(ctx, group, topic, partitions, offsets, n, done, arg);
+}
+
+static int env_admin_post(void *ctx, void (*run)(void *arg), void *arg)
+{
+    return admin_post(ctx, run, arg);
+}
+
+/* ---- the broker's identity and configuration ---- */
+
+_Static_assert(BROKER_MAX_LISTENERS <= CONSOLE_MAX_LISTENERS, "the console shows every listener");
+
+static void env_broker_info(void *ctx, struct console_broker_info *out)
+{
+    struct broker *b = ctx;
+    const char *host;
+    int port;
+    broker_advertised(b, &host, &port);
+    snprintf(out->advertised, sizeof out->advertised, "%s:%d", host, port);
+    out->node_id = b->cfg->node_id;
+    out->cluster_id = b->cfg->cluster_id;
+    out->connections = b->nconns;
+    out->n_listeners = 0;
+    for (int i = 0; i < b->n_listeners && i < CONSOLE_MAX_LISTENERS; i++)
+        snprintf(out->listeners[out->n_listeners++], sizeof out->listeners[0], "%s:%d",
+                 b->bound_host[i], b->bound_port[i]);
+}
+
+#define CONFIG_NUMBERS 32 /* numeric keys in the table of env_config_foreach */
+
+/* v as text in the next free slot of buf. */
+static const char *config_i64(char (*buf)[24], int *used, int64_t v)
+{
+    if (*used >= CONFIG_NUMBERS)
+        return "?";
+    snprintf(buf[*used], sizeof buf[0], "%lld", (long long)v);
+    return buf[(*used)++];
+}
+
+static void env_config_foreach(void *ctx, console_config_fn fn, void *arg)
+{
+    const struct broker_config *c = ((struct broker *)ctx)->cfg;
+    const struct topic_config *tc = &c->store.topic;
+    char buf[CONFIG_NUMBERS][24];
+    int i = 0;
+    const struct {
+        const char *name, *def;
+    } keys[] = {
+        {"node.id", config_i64(buf, &i, c->node_id)},
+        {"listeners", "PLAINTEXT://127.0.0.1:9092"},
+        {"log.dirs", c->store.dir},
+        {"num.partitions", config_i64(buf, &i, c->store.num_partitions)},
+        {"log.segment.bytes", config_i64(buf, &i, tc->segment_bytes)},
+        {"log.roll.ms", config_i64(buf, &i, tc->segment_ms)},
+        {"log.retention.ms", config_i64(buf, &i, tc->retention_ms)},
+        {"log.retention.bytes", config_i64(buf, &i, tc->retention_bytes)},
+        {"log.flush.interval.ms", config_i64(buf, &i, c->store.flush_interval_ms)},
+        {"log.cleanup.policy", tc->cleanup_policy == CLEANUP_COMPACT ? "compact" : "delete"},
+        {"message.max.bytes", config_i64(buf, &i, tc->max_message_bytes)},
+        {"auto.create.topics.enable", c->auto_create_topics ? "true" : "false"},
+        {"delete.topic.enable", c->store.delete_topic_enable ? "true" : "false"},
+        {"log.cleaner.enable", c->store.cleaner_enable ? "true" : "false"},
+        {"socket.request.max.bytes", config_i64(buf, &i, c->max_request_bytes)},
+        {"connections.max.idle.ms", config_i64(buf, &i, c->idle_ms)},
+        {"max.connections", config_i64(buf, &i, c->max_connections)},
+        {"group.initial.rebalance.delay.ms", config_i64(buf, &i, c->group_initial_delay_ms)},
+        {"group.min.session.timeout.ms", config_i64(buf, &i, c->group_min_session_ms)},
+        {"group.max.session.timeout.ms", config_i64(buf, &i, c->group_max_session_ms)},
+        {"group.max.size", config_i64(buf, &i, c->group_max_size)},
+        {"default.replication.factor", config_i64(buf, &i, c->default_replication)},
+        {"cluster.id", c->cluster_id},
+        {"fuse.mount.dir", c->mount ? c->mount : ""},
+        {"console.listeners", "127.0.0.1:8080"},
+        {"console.read.only", c->console_read_only ? "true" : "false"},
+    };
+    size_t n = sizeof keys / sizeof keys[0];
+    for (size_t k = 0; k < n; k++) {
+        const char *given = props_get(c->props, keys[k].name);
+        fn(arg, keys[k].name, given ? given : keys[k].def, given != NULL);
+    }
+    const char *key, *val;
+    for (size_t k = 0; props_at(c->props, k, &key, &val); k++) { /* keys brook only keeps */
+        bool listed = false;
+        for (size_t x = 0; x < n && !listed; x++)
+            listed = !strcmp(keys[x].name, key);
+        if (!listed)
+            fn(arg, key, val, true);
+    }
+}
+
+/* ---- counters (metrics.c's, under their mutex) ---- */
+
+static void env_counts(void *ctx, const char *const *topics, size_t n,
+                       struct console_topic_counts *per_topic, struct console_broker_counts *out)
+{
+    struct broker *b = ctx;
+    struct metrics *m = &b->metrics;
+    _Static_assert(sizeof m->requests == sizeof out->requests, "one slot per API key");
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < n; i++) {
+        per_topic[i] = (struct console_topic_counts){0};
+        for (struct topic_metrics *tm = m->topics; tm; tm = tm->next)
+            if (!strcmp(tm->name, topics[i]))
+                per_topic[i] =
+                    (struct console_topic_counts){tm->messages_in, tm->bytes_in, tm->bytes_out};
+    }
+    memcpy(out->requests, m->requests, sizeof out->requests);
+    memcpy(out->request_errors, m->request_errors, sizeof out->request_errors);
+    pthread_mutex_unlock(&m->mu);
+    out->connections = b->nconns;
+    out->connections_total = atomic_load_explicit(&m->connections_total, memory_order_relaxed);
+}
+
+static void env_count_produced(void *ctx, const char *topic, int64_t messages, int64_t bytes)
+{
+    metrics_topic(&((struct broker *)ctx)->metrics, topic, messages, bytes, 0);
+}
+
+bool broker_console_env(struct broker *b, struct console_env *env)
+{
+    const struct broker_config *c = b->cfg;
+    if (!c->console_enabled)
+        return false;
+    *env = (struct console_env){
+        .base = b->base,
+        .store = b->store,
+        .listen_host = c->console.host,
+        .listen_port = c->console.port,
+        .read_only = c->console_read_only,
+        .props = c->props,
+        .ctx = b,
+        .groups_foreach = env_groups_foreach,
+        .groups_describe = env_groups_describe,
+        .groups_foreach_offset = env_groups_foreach_offset,
+        .groups_reset_offsets = env_groups_reset_offsets,
+        .admin_post = env_admin_post,
+        .fd_reserve_reached = server_fd_reserve_reached,
+        .broker_info = env_broker_info,
+        .config_foreach = env_config_foreach,
+        .counts = env_counts,
+        .count_produced = env_count_produced,
+    };
+    return true;
+}
