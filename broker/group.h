@@ -36,7 +36,13 @@
  * OffsetFetch); beyond it the request is refused. */
 #define GROUP_RESPONSE_MAX_BYTES (96u << 20)
 
-enum group_state { EMPTY, PREPARING, COMPLETING, STABLE, DEAD };
+enum group_state {
+    GROUP_EMPTY,
+    GROUP_PREPARING_REBALANCE,
+    GROUP_COMPLETING_REBALANCE,
+    GROUP_STABLE,
+    GROUP_DEAD
+};
 /* Kafka's names of the states, indexed by enum group_state. */
 extern const char *const group_state_names[];
 
@@ -70,8 +76,8 @@ struct group {
     char *leader;   /* member id */
     struct member *members;
     int nmembers;
-    int64_t join_deadline_ms;   /* PREPARING: the join phase ends at the latest then */
-    int64_t join_not_before_ms; /* PREPARING: group.initial.rebalance.delay.ms */
+    int64_t join_deadline_ms;   /* PreparingRebalance: the join phase ends by then */
+    int64_t join_not_before_ms; /* PreparingRebalance: group.initial.rebalance.delay.ms */
     int64_t empty_since_ms;     /* wall: when the last member left (0: not since start) */
     struct hmap offsets;        /* offset_key(topic, partition) -> struct committed */
     struct group *prev, *next;
