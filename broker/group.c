@@ -16,7 +16,7 @@
  *
  * The calls take decoded fields and the time (now_ms) and return an error code,
  * or keep the caller's opaque waiter and answer it through struct group_ops when
- * the phase ends. broker/group_api.c turns requests into these calls and the
+ * the phase ends. broker/h_groups.c turns requests into these calls and the
  * answers into responses; tests/unit/test_group_coord.c drives the same calls
  * with a clock of its own. A later protocol (KIP-848) can live beside this one on
  * the same groups.
@@ -28,7 +28,7 @@
  * (brook.groups.max), and every response (GROUP_RESPONSE_MAX_BYTES). Past a
  * bound, the answer is Kafka's error where it has one, or a closed connection.
  *
- * Committed offsets are broker/offsets.c's; the types both share are in
+ * Committed offsets are broker/h_offsets.c's; the types both share are in
  * broker/group.h.
  */
 #include <errno.h>

@@ -1,7 +1,7 @@
 /*
  * group.h - the group coordinator's state machine (broker/group.c), what the
- * Kafka handlers over it (broker/group_api.c) and committed offsets
- * (broker/offsets.c) share: the group and member structures, the coordinator's
+ * Kafka handlers over it (broker/h_groups.c) and committed offsets
+ * (broker/h_offsets.c) share: the group and member structures, the coordinator's
  * calls, and the few calls offsets and groups make into each other. Private to
  * those files and their unit tests.
  *
@@ -213,7 +213,7 @@ int16_t group_leave(struct groups *gs, struct kstr group_id, struct kstr member_
  * join phases past their rebalance timeout end. */
 void groups_expire_members(struct groups *gs, int64_t now_ms);
 
-/* offsets.c */
+/* h_offsets.c */
 /* Read __consumer_offsets back into the groups' maps, creating groups. */
 int offsets_load(struct broker *b);
 int offsets_forget_group(struct broker *b, struct group *g);

@@ -253,7 +253,7 @@ void handle_list_groups(struct request *rq);
 void handle_describe_groups(struct request *rq);
 void handle_delete_groups(struct request *rq);
 
-/* ---- fetch.c ---- */
+/* ---- h_fetch.c ---- */
 void fetch_on_append(struct broker *b);
 void fetch_abort_all(struct broker *b);
 
@@ -262,7 +262,7 @@ void fetch_abort_all(struct broker *b);
  * reference or NULL with *err set to a Kafka error code. */
 struct store_topic *broker_topic(struct broker *b, struct kstr name, bool create, int16_t *err);
 
-/* ---- the groups: group_api.c (start, timers, views), offsets.c ---- */
+/* ---- the groups: h_groups.c (start, timers, views), h_offsets.c ---- */
 int groups_open(struct broker *b);
 void groups_close(struct broker *b);
 void groups_tick(struct broker *b, int64_t now_ms);

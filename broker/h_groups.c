@@ -1,5 +1,5 @@
 /*
- * group_api.c - the group APIs over the coordinator: JoinGroup, SyncGroup,
+ * h_groups.c - the group APIs over the coordinator: JoinGroup, SyncGroup,
  * Heartbeat, LeaveGroup, FindCoordinator, ListGroups, DescribeGroups and
  * DeleteGroups, the group timers, start and end, and the console's views.
  *

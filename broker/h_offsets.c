@@ -1,5 +1,5 @@
 /*
- * offsets.c - committed offsets: OffsetCommit, OffsetFetch, their storage and
+ * h_offsets.c - committed offsets: OffsetCommit, OffsetFetch, their storage and
  * their expiry.
  *
  * Each group keeps its committed offsets in its own hash map, keyed by topic, NUL

@@ -1,5 +1,5 @@
 /*
- * fetch.c - Fetch with long polling, and ListOffsets.
+ * h_fetch.c - Fetch with long polling, and ListOffsets.
  *
  * A Fetch reads, for each partition, whole batches from one segment starting at
  * the batch that holds the fetch offset; the bytes are not read here at all - the
