@@ -22,8 +22,6 @@
 #include "broker/private.h"
 #include "lib/log.h"
 
-#define INTERNAL_PREFIX "__"
-
 bool broker_topic_cstr(struct kstr name, char buf[256])
 {
     if (name.len <= 0 || name.len > 249)
@@ -58,7 +56,7 @@ static void describe_topic(struct broker *b, struct pending *pd, struct store_to
 {
     int32_t n = store_topic_partition_count(t);
     out->name = kstr_from(pd_strdup(pd, kstr_from(store_topic_name(t))));
-    out->is_internal = !strncmp(store_topic_name(t), INTERNAL_PREFIX, 2);
+    out->is_internal = store_topic_name_internal(store_topic_name(t));
     out->partitions = PENDING_NEW(pd, struct kafka_metadata_resp_partition, n);
     out->n_partitions = n;
     int32_t *node = PENDING_NEW(pd, int32_t, 1);

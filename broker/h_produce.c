@@ -10,6 +10,11 @@
  *
  * The response is counted against RESPONSE_MAX_BYTES before anything is appended:
  * a request refused then has stored nothing.
+ *
+ * InitProducerId lives here too: it hands an idempotent producer the id its
+ * batches carry, which the store checks sequence numbers by. Ids start from the
+ * wall clock, so they stay unique across restarts without being stored; a
+ * transactional id is refused, since brook has no transactions.
  */
 #include <errno.h>
 #include <stdlib.h>

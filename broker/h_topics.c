@@ -22,8 +22,6 @@
 #include "lib/log.h"
 #include "lib/props.h"
 
-#define INTERNAL_PREFIX "__"
-
 /* ---- CreateTopics, DeleteTopics, CreatePartitions: on the admin thread ---- */
 
 /* One topic of a CreateTopics request, checked on the loop thread, created on the
@@ -234,7 +232,7 @@ void handle_delete_topics(struct request *rq)
         out->name = kstr_from(pd_strdup(pd, req->topic_names[i]));
         if (!broker_topic_cstr(req->topic_names[i], name))
             out->error_code = KAFKA_INVALID_TOPIC_EXCEPTION;
-        else if (!strncmp(name, INTERNAL_PREFIX "consumer_offsets", 18))
+        else if (!strncmp(name, "__consumer_offsets", 18))
             out->error_code = KAFKA_INVALID_REQUEST; /* the offsets live there */
         else
             job->names[i] = pd_strdup(pd, kstr_from(name));
