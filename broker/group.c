@@ -16,7 +16,7 @@
  *
  * The calls take decoded fields and the time (now_ms) and return an error code,
  * or keep the caller's opaque waiter and answer it through struct group_ops when
- * the phase ends. broker/group_api.c turns requests into these calls and the
+ * the phase ends. broker/h_groups.c turns requests into these calls and the
  * answers into responses; tests/unit/test_group_coord.c drives the same calls
  * with a clock of its own. A later protocol (KIP-848) can live beside this one on
  * the same groups.
@@ -28,7 +28,7 @@
  * (brook.groups.max), and every response (RESPONSE_MAX_BYTES). Past a
  * bound, the answer is Kafka's error where it has one, or a closed connection.
  *
- * Committed offsets are broker/offsets.c's; the types both share are in
+ * Committed offsets are broker/h_offsets.c's; the types both share are in
  * broker/group.h.
  */
 #include <errno.h>
@@ -198,7 +198,8 @@ static void member_remove(struct groups *gs, struct group *g, struct member *m, 
         g->leader = NULL;
     }
     member_free(gs, m);
-    if (g->state == STABLE || g->state == COMPLETING || g->state == PREPARING)
+    if (g->state == GROUP_STABLE || g->state == GROUP_COMPLETING_REBALANCE ||
+        g->state == GROUP_PREPARING_REBALANCE)
         prepare_rebalance(gs, g, why, now);
 }
 
@@ -211,16 +212,16 @@ static void prepare_rebalance(struct groups *gs, struct group *g, const char *wh
             m->sync_wait = NULL;
             gs->ops->sync_done(w, NULL, KAFKA_REBALANCE_IN_PROGRESS);
         }
-    if (g->state != PREPARING) {
+    if (g->state != GROUP_PREPARING_REBALANCE) {
         int32_t max = 0;
         for (struct member *m = g->members; m; m = m->next)
             if (m->rebalance_ms > max)
                 max = m->rebalance_ms;
         g->join_deadline_ms = now + max;
-        g->join_not_before_ms = g->state == EMPTY ? now + gs->cfg->group_initial_delay_ms : 0;
+        g->join_not_before_ms = g->state == GROUP_EMPTY ? now + gs->cfg->group_initial_delay_ms : 0;
         log_info("brook.group", "group %s: preparing rebalance (%s)", g->id, why);
     }
-    g->state = PREPARING;
+    g->state = GROUP_PREPARING_REBALANCE;
 }
 
 /* Choose the protocol: each member votes for its first choice among those every
@@ -257,7 +258,7 @@ static const char *choose_protocol(struct group *g)
 /* End the join phase if everyone is in (or time is up). */
 static void maybe_complete_join(struct groups *gs, struct group *g, int64_t now)
 {
-    if (g->state != PREPARING || now < g->join_not_before_ms)
+    if (g->state != GROUP_PREPARING_REBALANCE || now < g->join_not_before_ms)
         return;
     bool all = true;
     for (struct member *m = g->members; m; m = m->next)
@@ -282,7 +283,7 @@ static void maybe_complete_join(struct groups *gs, struct group *g, int64_t now)
     free(g->protocol);
     g->protocol = NULL;
     if (!g->members) {
-        g->state = EMPTY;
+        g->state = GROUP_EMPTY;
         g->empty_since_ms = now;
         free(g->leader);
         g->leader = NULL;
@@ -294,7 +295,7 @@ static void maybe_complete_join(struct groups *gs, struct group *g, int64_t now)
         free(g->leader);
         g->leader = xstrdup(g->members->id);
     }
-    g->state = COMPLETING;
+    g->state = GROUP_COMPLETING_REBALANCE;
     log_info("brook.group", "group %s: generation %d with %d members, protocol %s, leader %s",
              g->id, g->generation, g->nmembers, g->protocol ? g->protocol : "-", g->leader);
     for (struct member *m = g->members; m; m = m->next) {
@@ -311,7 +312,7 @@ struct group *group_new(struct groups *gs, struct kstr id)
     if (!g)
         abort();
     g->id = kdup(id);
-    g->state = EMPTY;
+    g->state = GROUP_EMPTY;
     hmap_init(&g->offsets);
     if (hmap_put(&gs->by_id, g->id, strlen(g->id), g))
         abort();
@@ -536,7 +537,8 @@ int16_t group_join(struct groups *gs, const struct group_join *j, void *waiter, 
     if (!g->protocol_type)
         g->protocol_type = kdup(j->protocol_type);
     bool leader = g->leader && !strcmp(g->leader, m->id);
-    if (unchanged && !fresh && (g->state == COMPLETING || (g->state == STABLE && !leader))) {
+    if (unchanged && !fresh &&
+        (g->state == GROUP_COMPLETING_REBALANCE || (g->state == GROUP_STABLE && !leader))) {
         gs->ops->join_done(waiter, g, m, KAFKA_NONE); /* nothing changed: this generation */
         return KAFKA_NONE;
     }
@@ -585,7 +587,7 @@ static void sync_complete(struct groups *gs, struct group *g, const struct group
         x->assignment = xmemdup(s->assignments[i].assignment.p, (size_t)len);
         x->assignment_len = len;
     }
-    g->state = STABLE;
+    g->state = GROUP_STABLE;
     log_info("brook.group", "group %s: generation %d is stable", g->id, g->generation);
     for (struct member *x = g->members; x; x = x->next)
         if (x->sync_wait) {
@@ -600,13 +602,13 @@ int group_sync(struct groups *gs, const struct group_sync *s, void *waiter, int6
     struct group *g;
     int16_t err;
     struct member *m = check_member(gs, s->group_id, s->member_id, s->generation, now, &g, &err);
-    if (!err && g->state == PREPARING)
+    if (!err && g->state == GROUP_PREPARING_REBALANCE)
         err = KAFKA_REBALANCE_IN_PROGRESS;
     if (err) {
         gs->ops->sync_done(waiter, NULL, err);
         return 0;
     }
-    if (g->state == STABLE) {
+    if (g->state == GROUP_STABLE) {
         gs->ops->sync_done(waiter, m, KAFKA_NONE);
         return 0;
     }
@@ -636,7 +638,7 @@ int16_t group_heartbeat(struct groups *gs, struct kstr group_id, struct kstr mem
     struct group *g;
     int16_t err;
     (void)check_member(gs, group_id, member_id, generation, now, &g, &err);
-    if (!err && g->state == PREPARING)
+    if (!err && g->state == GROUP_PREPARING_REBALANCE)
         err = KAFKA_REBALANCE_IN_PROGRESS;
     return err;
 }

@@ -1,7 +1,7 @@
 /*
  * group.h - the group coordinator's state machine (broker/group.c), what the
- * Kafka handlers over it (broker/group_api.c) and committed offsets
- * (broker/offsets.c) share: the group and member structures, the coordinator's
+ * Kafka handlers over it (broker/h_groups.c) and committed offsets
+ * (broker/h_offsets.c) share: the group and member structures, the coordinator's
  * calls, and the few calls offsets and groups make into each other. Private to
  * those files and their unit tests.
  *
@@ -33,7 +33,13 @@
  * its session timeout); a peer could otherwise pile them up. */
 #define PENDING_IDS_MAX 10000
 
-enum group_state { EMPTY, PREPARING, COMPLETING, STABLE, DEAD };
+enum group_state {
+    GROUP_EMPTY,
+    GROUP_PREPARING_REBALANCE,
+    GROUP_COMPLETING_REBALANCE,
+    GROUP_STABLE,
+    GROUP_DEAD
+};
 /* Kafka's names of the states, indexed by enum group_state. */
 extern const char *const group_state_names[];
 
@@ -67,8 +73,8 @@ struct group {
     char *leader;   /* member id */
     struct member *members;
     int nmembers;
-    int64_t join_deadline_ms;   /* PREPARING: the join phase ends at the latest then */
-    int64_t join_not_before_ms; /* PREPARING: group.initial.rebalance.delay.ms */
+    int64_t join_deadline_ms;   /* PreparingRebalance: the join phase ends by then */
+    int64_t join_not_before_ms; /* PreparingRebalance: group.initial.rebalance.delay.ms */
     int64_t empty_since_ms;     /* wall: when the last member left (0: not since start) */
     struct hmap offsets;        /* offset_key(topic, partition) -> struct committed */
     struct group *prev, *next;
@@ -204,7 +210,7 @@ int16_t group_leave(struct groups *gs, struct kstr group_id, struct kstr member_
  * join phases past their rebalance timeout end. */
 void groups_expire_members(struct groups *gs, int64_t now_ms);
 
-/* offsets.c */
+/* h_offsets.c */
 /* Read __consumer_offsets back into the groups' maps, creating groups. */
 int offsets_load(struct broker *b);
 int offsets_forget_group(struct broker *b, struct group *g);

@@ -10,12 +10,18 @@
  *
  * The response is counted against RESPONSE_MAX_BYTES before anything is appended:
  * a request refused then has stored nothing.
+ *
+ * InitProducerId lives here too: it hands an idempotent producer the id its
+ * batches carry, which the store checks sequence numbers by. Ids start from the
+ * wall clock, so they stay unique across restarts without being stored; a
+ * transactional id is refused, since brook has no transactions.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "broker/private.h"
+#include "lib/clock.h"
 #include "proto/record.h"
 
 struct produce_wait {
@@ -159,4 +165,23 @@ void handle_produce(struct request *rq)
         pd->resp = NULL;
     }
     pending_release_wait(pd);
+}
+
+/* ---- InitProducerId ---- */
+
+void handle_init_producer_id(struct request *rq)
+{
+    struct broker *b = rq->c->b;
+    struct kafka_init_producer_id_req *req = rq->body;
+    struct kafka_init_producer_id_resp *resp = response_new(rq);
+    if (!kstr_is_null(req->transactional_id) && req->transactional_id.len > 0) {
+        resp->error_code = KAFKA_INVALID_REQUEST; /* brook has no transactions */
+    } else {
+        /* ids stay unique across restarts: they start from the clock */
+        if (!b->next_producer_id)
+            b->next_producer_id = clock_wall_ms() << 10;
+        resp->producer_id = b->next_producer_id++;
+        resp->producer_epoch = 0;
+    }
+    request_respond(rq, resp);
 }

@@ -12,6 +12,12 @@
  * leave strictly in request order. A connection whose socket has gone stays
  * allocated until its last pending request is done (refs), then is freed from the
  * loop, never from inside its own callbacks.
+ *
+ * server.c reads frames, dispatch.c decodes each and calls its handler; handlers
+ * live one file per API family (h_metadata.c, h_produce.c, h_fetch.c, h_topics.c,
+ * h_configs.c, h_groups.c over group.c's state machine, h_offsets.c, h_sasl.c,
+ * h_api_versions.c with the table of advertised versions) and answer through
+ * response.c, which also bounds every response before it is built.
  */
 #ifndef BROOK_BROKER_PRIVATE_H
 #define BROOK_BROKER_PRIVATE_H
@@ -200,6 +206,8 @@ void broker_advertised(struct broker *b, const char **host, int *port);
 
 /* ---- dispatch.c ---- */
 void dispatch_request(struct conn *c, uint8_t *frame, size_t len);
+
+/* ---- response.c: what every handler uses to answer ---- */
 /* Reply to rq now with resp (allocated in rq->pd->arena). */
 void request_respond(struct request *rq, void *resp);
 /* Answer rq by closing its connection, as Kafka does for a request it cannot
@@ -224,47 +232,59 @@ void *response_new(struct request *rq);
 char *pd_strdup(struct pending *pd, struct kstr s);
 /* Kafka error code for a store/errno error. */
 int16_t kafka_error_from(int err);
+/* Mark in mark[] (n bytes, zeroed by the caller) the entries 0..n-1 of a request
+ * that equal others by cmp (an order of entries a and b, over ctx): REQUEST_DUP_LATER
+ * on each entry equal to an earlier one, REQUEST_DUP_ANY on every entry that has an
+ * equal. Takes 4 bytes per entry of the heap (abort when there is none). */
+#define REQUEST_DUP_LATER 1
+#define REQUEST_DUP_ANY   2
+void request_duplicates_mark(int32_t n, int (*cmp)(const void *ctx, int32_t a, int32_t b),
+                             const void *ctx, uint8_t *mark);
+
+/* ---- h_api_versions.c ---- */
 /* The API versions brook advertises (ApiVersions). */
 extern const struct api_range {
     int16_t key, min, max;
 } advertised_apis[];
 extern const int n_advertised_apis;
 
-/* ---- handlers (h_*.c) ---- */
-void handle_api_versions(struct request *rq);
-void handle_metadata(struct request *rq);
-void handle_produce(struct request *rq);
-void handle_fetch(struct request *rq);
-void handle_list_offsets(struct request *rq);
-void handle_create_topics(struct request *rq);
-void handle_delete_topics(struct request *rq);
-void handle_create_partitions(struct request *rq);
-void handle_delete_records(struct request *rq);
-void handle_describe_configs(struct request *rq);
-void handle_init_producer_id(struct request *rq);
-void handle_sasl_handshake(struct request *rq);
-void handle_sasl_authenticate(struct request *rq);
-void handle_find_coordinator(struct request *rq);
-void handle_join_group(struct request *rq);
-void handle_sync_group(struct request *rq);
-void handle_heartbeat(struct request *rq);
-void handle_leave_group(struct request *rq);
-void handle_offset_commit(struct request *rq);
-void handle_offset_fetch(struct request *rq);
-void handle_list_groups(struct request *rq);
-void handle_describe_groups(struct request *rq);
-void handle_delete_groups(struct request *rq);
+/* ---- handlers: one h_*.c file per API family, called by dispatch.c ---- */
+void handle_api_versions(struct request *rq);      /* h_api_versions.c */
+void handle_metadata(struct request *rq);          /* h_metadata.c */
+void handle_produce(struct request *rq);           /* h_produce.c */
+void handle_init_producer_id(struct request *rq);  /* h_produce.c */
+void handle_fetch(struct request *rq);             /* h_fetch.c */
+void handle_list_offsets(struct request *rq);      /* h_fetch.c */
+void handle_create_topics(struct request *rq);     /* h_topics.c */
+void handle_delete_topics(struct request *rq);     /* h_topics.c */
+void handle_create_partitions(struct request *rq); /* h_topics.c */
+void handle_delete_records(struct request *rq);    /* h_topics.c */
+void handle_describe_configs(struct request *rq);  /* h_configs.c */
+void handle_sasl_handshake(struct request *rq);    /* h_sasl.c */
+void handle_sasl_authenticate(struct request *rq); /* h_sasl.c */
+void handle_find_coordinator(struct request *rq);  /* h_groups.c */
+void handle_join_group(struct request *rq);        /* h_groups.c */
+void handle_sync_group(struct request *rq);        /* h_groups.c */
+void handle_heartbeat(struct request *rq);         /* h_groups.c */
+void handle_leave_group(struct request *rq);       /* h_groups.c */
+void handle_list_groups(struct request *rq);       /* h_groups.c */
+void handle_describe_groups(struct request *rq);   /* h_groups.c */
+void handle_delete_groups(struct request *rq);     /* h_groups.c */
+void handle_offset_commit(struct request *rq);     /* h_offsets.c */
+void handle_offset_fetch(struct request *rq);      /* h_offsets.c */
 
-/* ---- fetch.c ---- */
+/* ---- h_fetch.c ---- */
 void fetch_on_append(struct broker *b);
 void fetch_abort_all(struct broker *b);
 
-/* ---- topics (h_metadata.c) ---- */
+/* ---- h_metadata.c: topics by name ---- */
 /* Get a topic, creating it when auto-creation is on and create is set. Returns a
  * reference or NULL with *err set to a Kafka error code. */
 struct store_topic *broker_topic(struct broker *b, struct kstr name, bool create, int16_t *err);
+/* Copy a topic name into buf as a C string; false if it cannot be one. */
+bool broker_topic_cstr(struct kstr name, char buf[256]);
 
-/* ---- the groups: group_api.c (start, timers, views), offsets.c ---- */
+/* ---- the groups: h_groups.c (start, timers, views), h_offsets.c ---- */
 int groups_open(struct broker *b);
 void groups_close(struct broker *b);
 void groups_tick(struct broker *b, int64_t now_ms);

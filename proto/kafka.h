@@ -95,6 +95,15 @@ static inline bool kstr_equal(struct kstr a, struct kstr b)
     return a.len <= 0 || memcmp(a.p, b.p, (size_t)a.len) == 0;
 }
 
+/* Byte order of two strings, a shorter prefix first (null sorts as empty):
+ * negative, 0 or positive, for sorting names. */
+static inline int kstr_compare(struct kstr a, struct kstr b)
+{
+    int32_t la = a.len > 0 ? a.len : 0, lb = b.len > 0 ? b.len : 0;
+    int c = memcmp(a.p ? a.p : "", b.p ? b.p : "", (size_t)(la < lb ? la : lb));
+    return c ? c : (la > lb) - (la < lb);
+}
+
 /* A NUL-terminated copy of s in a (null becomes the empty string), for results
  * that outlive the frame s points into. NULL when a is out of memory. */
 static inline char *kstr_dup(struct arena *a, struct kstr s)

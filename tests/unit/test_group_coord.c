@@ -210,7 +210,7 @@ static void one_stable(struct fixture *f, char *id, size_t len)
     const char *pairs[] = {pair};
     assert_int_equal(sync_group(f, id, j.generation, &s, 1, pairs), 0);
     assert_int_equal(s.calls, 1);
-    assert_int_equal(group_g(f)->state, STABLE);
+    assert_int_equal(group_g(f)->state, GROUP_STABLE);
 }
 
 /* Two members a and b in a Stable group "g" (a leads), at the generation returned. */
@@ -250,7 +250,7 @@ static void test_join_empty_to_stable(void **state)
     assert_string_equal(j.leader, j.member_id);
     assert_string_equal(j.protocol, "range");
     assert_int_equal(j.nmembers, 1);
-    assert_int_equal(group_g(f)->state, COMPLETING);
+    assert_int_equal(group_g(f)->state, GROUP_COMPLETING_REBALANCE);
     char pair[200];
     snprintf(pair, sizeof pair, "%s=mine", j.member_id);
     const char *pairs[] = {pair};
@@ -258,7 +258,7 @@ static void test_join_empty_to_stable(void **state)
     assert_int_equal(s.calls, 1);
     assert_int_equal(s.err, KAFKA_NONE);
     assert_string_equal(s.assignment, "mine");
-    assert_int_equal(group_g(f)->state, STABLE);
+    assert_int_equal(group_g(f)->state, GROUP_STABLE);
     assert_int_equal(heartbeat(f, j.member_id, 1), KAFKA_NONE);
 }
 
@@ -272,7 +272,7 @@ static void test_second_member_rebalances(void **state)
     struct answer jb = {0}, ja = {0};
     assert_int_equal(join(f, "", &jb), KAFKA_NONE);
     assert_int_equal(jb.calls, 0); /* waits for a */
-    assert_int_equal(group_g(f)->state, PREPARING);
+    assert_int_equal(group_g(f)->state, GROUP_PREPARING_REBALANCE);
     assert_int_equal(heartbeat(f, a, 1), KAFKA_REBALANCE_IN_PROGRESS);
     assert_int_equal(join(f, a, &ja), KAFKA_NONE);
     assert_int_equal(ja.calls, 1);
@@ -283,7 +283,7 @@ static void test_second_member_rebalances(void **state)
     assert_string_equal(jb.leader, a);
     assert_int_equal(ja.nmembers, 2);
     assert_int_equal(jb.nmembers, 0);
-    assert_int_equal(group_g(f)->state, COMPLETING);
+    assert_int_equal(group_g(f)->state, GROUP_COMPLETING_REBALANCE);
     assert_int_equal(heartbeat(f, a, 1), KAFKA_ILLEGAL_GENERATION);
 }
 
@@ -294,7 +294,7 @@ static void test_follower_waits_for_leader(void **state)
     char a[128], b[128];
     int32_t gen = two_stable(f, a, b, sizeof a);
     assert_int_equal(gen, 2);
-    assert_int_equal(group_g(f)->state, STABLE);
+    assert_int_equal(group_g(f)->state, GROUP_STABLE);
     /* a Stable group answers a SyncGroup at once with what it has */
     struct answer s = {0};
     assert_int_equal(sync_group(f, b, gen, &s, 0, NULL), 0);
@@ -317,7 +317,7 @@ static void test_session_timeout(void **state)
     groups_expire_members(&f->gs, f->now);
     assert_int_equal(group_g(f)->nmembers, 1);
     assert_null(member_find(group_g(f), kstr_from(b)));
-    assert_int_equal(group_g(f)->state, PREPARING);
+    assert_int_equal(group_g(f)->state, GROUP_PREPARING_REBALANCE);
     assert_int_equal(heartbeat(f, b, gen), KAFKA_UNKNOWN_MEMBER_ID);
     struct answer ja = {0};
     assert_int_equal(join(f, a, &ja), KAFKA_NONE);
@@ -389,11 +389,11 @@ static void test_leave(void **state)
                      KAFKA_UNKNOWN_MEMBER_ID);
     assert_int_equal(group_leave(&f->gs, KSTR("g"), kstr_from(b), KSTR_NULL, f->now), KAFKA_NONE);
     assert_int_equal(group_g(f)->nmembers, 1);
-    assert_int_equal(group_g(f)->state, PREPARING);
+    assert_int_equal(group_g(f)->state, GROUP_PREPARING_REBALANCE);
     assert_int_equal(heartbeat(f, a, gen), KAFKA_REBALANCE_IN_PROGRESS);
     assert_int_equal(group_leave(&f->gs, KSTR("g"), kstr_from(a), KSTR_NULL, f->now), KAFKA_NONE);
     assert_int_equal(group_g(f)->nmembers, 0);
-    assert_int_equal(group_g(f)->state, EMPTY);
+    assert_int_equal(group_g(f)->state, GROUP_EMPTY);
     /* by instance id */
     struct answer j = {0};
     assert_int_equal(join_full(f, (struct join_args){.instance = "pod-9"}, &j, NULL, 0),
@@ -522,7 +522,7 @@ static void test_rejoin_cases(void **state)
     assert_int_equal(join(f, b, &jb), KAFKA_NONE);
     assert_int_equal(jb.calls, 1);
     assert_int_equal(jb.generation, gen);
-    assert_int_equal(group_g(f)->state, STABLE);
+    assert_int_equal(group_g(f)->state, GROUP_STABLE);
     struct answer jc = {0}, jb1 = {0}, jb2 = {0};
     assert_int_equal(join(f, "", &jc), KAFKA_NONE);
     assert_int_equal(join(f, b, &jb1), KAFKA_NONE);

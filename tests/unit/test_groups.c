@@ -1,5 +1,5 @@
 /*
- * test_groups.c - broker/group_api.c and broker/offsets.c without a network: the keys of
+ * test_groups.c - broker/h_groups.c and broker/h_offsets.c without a network: the keys of
  * committed offsets, the group configuration keys, offsets read back at start, and
  * offsets retention with its tombstones.
  *

@@ -1,5 +1,5 @@
 /*
- * group_api.c - the group APIs over the coordinator: JoinGroup, SyncGroup,
+ * h_groups.c - the group APIs over the coordinator: JoinGroup, SyncGroup,
  * Heartbeat, LeaveGroup, FindCoordinator, ListGroups, DescribeGroups and
  * DeleteGroups, the group timers, start and end, and the console's views.
  *
@@ -288,7 +288,7 @@ static size_t describe_bytes(const struct group *g, size_t limit)
         n += 32 + strlen(m->id) + (m->instance_id ? strlen(m->instance_id) : 0) +
              strlen(m->client_id ? m->client_id : "") +
              strlen(m->client_host ? m->client_host : "") + (p ? (size_t)p->len : 0) +
-             (size_t)(g->state == STABLE && m->assignment_len > 0 ? m->assignment_len : 0);
+             (size_t)(g->state == GROUP_STABLE && m->assignment_len > 0 ? m->assignment_len : 0);
     }
     return n;
 }
@@ -318,7 +318,7 @@ static int describe_one(struct pending *pd, struct group *g, struct kstr id,
         x->client_host = kstr_from(m->client_host ? m->client_host : "");
         if (p)
             x->member_metadata = (struct kbytes){p->meta, p->len};
-        if (g->state == STABLE && m->assignment_len > 0)
+        if (g->state == GROUP_STABLE && m->assignment_len > 0)
             x->member_assignment = (struct kbytes){m->assignment, m->assignment_len};
     }
     return 0;
@@ -485,8 +485,8 @@ int groups_describe(struct broker *b, const char *id, struct group_info *out, gr
             .client_id = m->client_id ? m->client_id : "",
             .client_host = m->client_host ? m->client_host : "",
             .session_ms = m->session_ms,
-            .assignment = g->state == STABLE ? m->assignment : NULL,
-            .assignment_len = g->state == STABLE ? m->assignment_len : 0,
+            .assignment = g->state == GROUP_STABLE ? m->assignment : NULL,
+            .assignment_len = g->state == GROUP_STABLE ? m->assignment_len : 0,
         };
         fn(arg, &mi);
     }

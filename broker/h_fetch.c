@@ -1,5 +1,5 @@
 /*
- * fetch.c - Fetch with long polling, and ListOffsets.
+ * h_fetch.c - Fetch with long polling, and ListOffsets.
  *
  * A Fetch reads, for each partition, whole batches from one segment starting at
  * the batch that holds the fetch offset; the bytes are not read here at all - the
@@ -141,8 +141,6 @@ void fetch_abort_all(struct broker *b)
         fetch_complete(b->parked);
 }
 
-#define NEW(pd, type, n) PENDING_NEW(pd, type, n)
-
 /* Arena bytes of a Fetch response to req, with the request's parking state. */
 static uint64_t fetch_bytes(const struct kafka_fetch_req *req)
 {
@@ -166,7 +164,7 @@ void handle_fetch(struct request *rq)
         return;
     }
     struct kafka_fetch_resp *resp = response_new(rq);
-    struct fetch_wait *fw = NEW(pd, struct fetch_wait, 1);
+    struct fetch_wait *fw = PENDING_NEW(pd, struct fetch_wait, 1);
     int64_t total = 0;
     for (int32_t i = 0; i < req->n_topics; i++)
         total += req->topics[i].n_partitions;
@@ -175,15 +173,15 @@ void handle_fetch(struct request *rq)
         max_bytes = (int32_t)b->cfg->fetch_max_bytes;
     *fw =
         (struct fetch_wait){.b = b, .pd = pd, .max_bytes = max_bytes, .min_bytes = req->min_bytes};
-    fw->parts = NEW(pd, struct fetch_part, total);
-    resp->responses = NEW(pd, struct kafka_fetch_resp_topic, req->n_topics);
+    fw->parts = PENDING_NEW(pd, struct fetch_part, total);
+    resp->responses = PENDING_NEW(pd, struct kafka_fetch_resp_topic, req->n_topics);
     resp->n_responses = req->n_topics;
     bool error = false;
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kafka_fetch_req_topic *ti = &req->topics[i];
         struct kafka_fetch_resp_topic *to = &resp->responses[i];
         to->topic = kstr_from(pd_strdup(pd, ti->topic));
-        to->partitions = NEW(pd, struct kafka_fetch_resp_partition, ti->n_partitions);
+        to->partitions = PENDING_NEW(pd, struct kafka_fetch_resp_partition, ti->n_partitions);
         to->n_partitions = ti->n_partitions;
         int16_t err;
         struct store_topic *t = broker_topic(b, ti->topic, false, &err);
@@ -241,13 +239,14 @@ void handle_list_offsets(struct request *rq)
         return;
     }
     struct kafka_list_offsets_resp *resp = response_new(rq);
-    resp->topics = NEW(pd, struct kafka_list_offsets_resp_topic, req->n_topics);
+    resp->topics = PENDING_NEW(pd, struct kafka_list_offsets_resp_topic, req->n_topics);
     resp->n_topics = req->n_topics;
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kafka_list_offsets_req_topic *ti = &req->topics[i];
         struct kafka_list_offsets_resp_topic *to = &resp->topics[i];
         to->name = kstr_from(pd_strdup(pd, ti->name));
-        to->partitions = NEW(pd, struct kafka_list_offsets_resp_partition, ti->n_partitions);
+        to->partitions =
+            PENDING_NEW(pd, struct kafka_list_offsets_resp_partition, ti->n_partitions);
         to->n_partitions = ti->n_partitions;
         int16_t err;
         struct store_topic *t = broker_topic(b, ti->name, false, &err);

@@ -1,5 +1,5 @@
 /*
- * offsets.c - committed offsets: OffsetCommit, OffsetFetch, their storage and
+ * h_offsets.c - committed offsets: OffsetCommit, OffsetFetch, their storage and
  * their expiry.
  *
  * Each group keeps its committed offsets in its own hash map, keyed by topic, NUL
@@ -193,7 +193,7 @@ static int16_t commit_check(struct broker *b, struct kafka_offset_commit_req *re
     if (req->group_id.len <= 0 ||
         strnlen(req->group_id.p, (size_t)req->group_id.len) != (size_t)req->group_id.len)
         return KAFKA_INVALID_GROUP_ID; /* empty, or a NUL its key could not keep */
-    if (req->generation_id_or_member_epoch < 0 && (!g || g->state == EMPTY)) {
+    if (req->generation_id_or_member_epoch < 0 && (!g || g->state == GROUP_EMPTY)) {
         *create = !g; /* a simple commit, outside any generation */
         return *create && groups_full(b->groups) ? KAFKA_GROUP_MAX_SIZE_REACHED : KAFKA_NONE;
     }
@@ -201,7 +201,7 @@ static int16_t commit_check(struct broker *b, struct kafka_offset_commit_req *re
         return KAFKA_UNKNOWN_MEMBER_ID;
     /* commits stay open while a rebalance is prepared (eager consumers commit as they
      * give up partitions) but not between the join and the leader's assignment */
-    if (g->state == COMPLETING)
+    if (g->state == GROUP_COMPLETING_REBALANCE)
         return KAFKA_REBALANCE_IN_PROGRESS;
     struct member *m = member_find(g, req->member_id);
     if (!m)
@@ -467,7 +467,7 @@ void offsets_expire(struct broker *b, int64_t now)
     size_t expired = 0, dropped = 0;
     for (struct group *g = b->groups->list, *next; g; g = next) {
         next = g->next;
-        if (g->state != EMPTY || g->members)
+        if (g->state != GROUP_EMPTY || g->members)
             continue;
         if (!g->offsets.n) { /* a group that only joined and left */
             group_drop(b->groups, g);
@@ -640,7 +640,7 @@ int groups_reset_offsets(struct broker *b, const char *group, const char *topic,
     if (!*group || n <= 0 || strlen(group) > 255)
         return -EINVAL;
     struct group *g = group_find(b->groups, kstr_from(group));
-    if (g && (g->state != EMPTY || g->members))
+    if (g && (g->state != GROUP_EMPTY || g->members))
         return -EBUSY;
     if (!g && groups_full(b->groups))
         return -ENOSPC;

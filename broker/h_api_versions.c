@@ -1,0 +1,45 @@
+/*
+ * h_api_versions.c - ApiVersions, and the one table of what brook advertises.
+ *
+ * The table is what brook tells clients about versions: a client picks, per API,
+ * the highest version both sides know, so a range here must be one the codecs
+ * (proto/kafka.schema) decode and the handlers answer. dispatch.c routes any
+ * version the codecs decode; the table alone decides what clients are offered.
+ *
+ * An ApiVersions request of a version brook cannot decode is still answered, in
+ * v0 with UNSUPPORTED_VERSION and this table, so that a newer client can retry
+ * with a version brook has (dispatch.c sends such requests here).
+ */
+#include "broker/private.h"
+
+/* A range may start below what brook serves: Produce v0-2 are answered with
+ * UNSUPPORTED_VERSION, and advertising 0 keeps librdkafka's compression on. */
+const struct api_range advertised_apis[] = {
+    {KAFKA_API_PRODUCE, 0, 7},          {KAFKA_API_FETCH, 4, 11},
+    {KAFKA_API_LIST_OFFSETS, 1, 3},     {KAFKA_API_METADATA, 0, 7},
+    {KAFKA_API_OFFSET_COMMIT, 2, 7},    {KAFKA_API_OFFSET_FETCH, 1, 5},
+    {KAFKA_API_FIND_COORDINATOR, 0, 2}, {KAFKA_API_JOIN_GROUP, 0, 5},
+    {KAFKA_API_HEARTBEAT, 0, 3},        {KAFKA_API_LEAVE_GROUP, 0, 3},
+    {KAFKA_API_SYNC_GROUP, 0, 3},       {KAFKA_API_DESCRIBE_GROUPS, 0, 4},
+    {KAFKA_API_LIST_GROUPS, 0, 2},      {KAFKA_API_API_VERSIONS, 0, 3},
+    {KAFKA_API_CREATE_TOPICS, 0, 4},    {KAFKA_API_DELETE_TOPICS, 0, 3},
+    {KAFKA_API_DELETE_RECORDS, 0, 1},   {KAFKA_API_INIT_PRODUCER_ID, 0, 1},
+    {KAFKA_API_DESCRIBE_CONFIGS, 0, 3}, {KAFKA_API_CREATE_PARTITIONS, 0, 1},
+    {KAFKA_API_DELETE_GROUPS, 0, 1},
+};
+const int n_advertised_apis = sizeof advertised_apis / sizeof *advertised_apis;
+
+void handle_api_versions(struct request *rq)
+{
+    struct pending *pd = rq->pd;
+    struct kafka_api_versions_resp *resp = response_new(rq);
+    resp->api_keys = PENDING_NEW(pd, struct kafka_api_versions_resp_api_key, n_advertised_apis);
+    resp->n_api_keys = n_advertised_apis;
+    for (int i = 0; i < n_advertised_apis; i++)
+        resp->api_keys[i] = (struct kafka_api_versions_resp_api_key){
+            advertised_apis[i].key, advertised_apis[i].min, advertised_apis[i].max};
+    /* a version brook cannot decode is answered in v0 with the versions it has */
+    if (rq->hdr.api_version > kafka_api_find(KAFKA_API_API_VERSIONS)->max_version)
+        resp->error_code = KAFKA_UNSUPPORTED_VERSION;
+    request_respond(rq, resp);
+}
