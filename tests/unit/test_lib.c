@@ -15,6 +15,7 @@
 
 #include "lib/crc32c.h"
 #include "lib/fileio.h"
+#include "lib/grow.h"
 #include "lib/hmap.h"
 #include "lib/log.h"
 #include "lib/props.h"
@@ -390,6 +391,60 @@ static void test_log_write_limited(void **state)
     assert_non_null(strstr(buf, "refused again (brook.test)\n"));
 }
 
+/* array_grow: nothing to do below the capacity, 16 items first, then doublings that
+ * reach the need in one call, the contents kept. */
+static void test_array_grow(void **state)
+{
+    (void)state;
+    int *v = NULL;
+    size_t cap = 0;
+    assert_int_equal(ARRAY_GROW(v, cap, 0), 0);
+    assert_null(v);
+    assert_int_equal(ARRAY_GROW(v, cap, 1), 0);
+    assert_int_equal(cap, 16);
+    for (int i = 0; i < 16; i++)
+        v[i] = i;
+    int *before = v;
+    assert_int_equal(ARRAY_GROW(v, cap, 16), 0);
+    assert_ptr_equal(v, before);
+    assert_int_equal(ARRAY_GROW(v, cap, 17), 0);
+    assert_int_equal(cap, 32);
+    assert_int_equal(ARRAY_GROW(v, cap, 100), 0);
+    assert_int_equal(cap, 128);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(v[i], i);
+    free(v);
+}
+
+static void *realloc_refused(void *p, size_t n)
+{
+    (void)p, (void)n;
+    return NULL;
+}
+
+/* Sizes that overflow and a reallocator that fails are -ENOMEM with the array as it
+ * was: the caller still owns (and frees) the old one. */
+static void test_array_grow_fails_cleanly(void **state)
+{
+    (void)state;
+    uint64_t *v = NULL;
+    size_t cap = 0;
+    assert_int_equal(ARRAY_GROW(v, cap, 4), 0);
+    v[3] = 42;
+    uint64_t *before = v;
+    assert_int_equal(ARRAY_GROW(v, cap, SIZE_MAX / 4), -ENOMEM);
+    assert_int_equal(ARRAY_GROW(v, cap, SIZE_MAX), -ENOMEM);
+    assert_int_equal(array_grow_using(realloc_refused, (void **)&v, &cap, 17, sizeof *v), -ENOMEM);
+    assert_ptr_equal(v, before);
+    assert_int_equal(cap, 16);
+    assert_int_equal(v[3], 42);
+    char *b = NULL;
+    size_t bcap = SIZE_MAX / 2 + 2; /* a capacity that cannot double */
+    assert_int_equal(array_grow((void **)&b, &bcap, SIZE_MAX, 1), -ENOMEM);
+    assert_null(b);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +462,8 @@ int main(void)
         cmocka_unit_test(test_hmap),
         cmocka_unit_test(test_log_escapes_control_characters),
         cmocka_unit_test(test_log_write_limited),
+        cmocka_unit_test(test_array_grow),
+        cmocka_unit_test(test_array_grow_fails_cleanly),
     };
     return cmocka_run_group_tests_name("lib", tests, NULL, NULL);
 }
