@@ -69,9 +69,10 @@ static inline char *xstrdup(const char *s)
 /* A NUL-terminated copy of the n bytes at s (NULL: n is taken as 0). */
 static inline char *xstrndup(const char *s, size_t n)
 {
+    if (!s)
+        n = 0;
     char *r = xmalloc(n + 1);
-    if (s && n)
-        memcpy(r, s, n);
+    memcpy(r, s ? s : "", n);
     r[n] = 0;
     return r;
 }

@@ -21,6 +21,7 @@
 #include "lib/props.h"
 #include "lib/reader.h"
 #include "lib/writer.h"
+#include "lib/xalloc.h"
 
 static void test_crc32c_check_value(void **state)
 {
@@ -445,6 +446,25 @@ static void test_array_grow_fails_cleanly(void **state)
     free(v);
 }
 
+/* The daemon's copies: NULL reads as "", a counted copy stops at its count and is
+ * terminated, bytes are copied as they are. */
+static void test_xalloc_copies(void **state)
+{
+    (void)state;
+    char *a = xstrdup(NULL), *b = xstrndup(NULL, 5), *c = xstrndup("abcdef", 3);
+    assert_string_equal(a, "");
+    assert_string_equal(b, "");
+    assert_string_equal(c, "abc");
+    uint8_t raw[4] = {1, 0, 2, 0};
+    uint8_t *d = xmemdup(raw, sizeof raw);
+    assert_memory_equal(d, raw, sizeof raw);
+    int *v = NULL;
+    size_t cap = 0;
+    XARRAY_GROW(v, cap, 40);
+    assert_int_equal(cap, 64);
+    free(a), free(b), free(c), free(d), free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_log_write_limited),
         cmocka_unit_test(test_array_grow),
         cmocka_unit_test(test_array_grow_fails_cleanly),
+        cmocka_unit_test(test_xalloc_copies),
     };
     return cmocka_run_group_tests_name("lib", tests, NULL, NULL);
 }
