@@ -26,6 +26,7 @@
 
 #include "broker/private.h"
 #include "lib/log.h"
+#include "lib/xalloc.h"
 
 struct admin_job {
     struct admin_job *next;
@@ -116,9 +117,7 @@ int admin_post(struct broker *b, admin_run_fn run, void *arg)
 {
     if (!b->admin_started)
         return -ESRCH;
-    struct admin_job *j = calloc(1, sizeof *j);
-    if (!j)
-        abort(); /* the daemon's out-of-memory policy */
+    struct admin_job *j = xcalloc(1, sizeof *j);
     *j = (struct admin_job){.run = run, .ctx = arg};
     admin_enqueue(b, j);
     return 0;

@@ -20,6 +20,7 @@
 #include "broker/private.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/xalloc.h"
 
 static const handler_fn handlers[64] = {
     [KAFKA_API_PRODUCE] = handle_produce,
@@ -50,9 +51,7 @@ static const handler_fn handlers[64] = {
 /* Queue a new pending on c, in order. */
 static struct pending *pending_new(struct conn *c, const struct kafka_request_header *h)
 {
-    struct pending *pd = calloc(1, sizeof *pd);
-    if (!pd)
-        abort();
+    struct pending *pd = xcalloc(1, sizeof *pd);
     pd->c = c;
     pd->api_key = h->api_key;
     pd->api_version = h->api_version;

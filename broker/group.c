@@ -113,9 +113,7 @@ static void protocols_free(struct member *m)
 static void set_protocols(struct member *m, const struct group_join *j)
 {
     protocols_free(m);
-    m->protocols = calloc((size_t)j->nprotocols + 1, sizeof *m->protocols);
-    if (!m->protocols)
-        abort();
+    m->protocols = xcalloc((size_t)j->nprotocols + 1, sizeof *m->protocols);
     for (int32_t i = 0; i < j->nprotocols; i++) {
         m->protocols[i].name = kdup(j->protocols[i].name);
         int32_t len = j->protocols[i].metadata.len > 0 ? j->protocols[i].metadata.len : 0;
@@ -233,9 +231,7 @@ static const char *choose_protocol(struct group *g)
     const struct member *first = g->members;
     if (!first || !first->nprotocols)
         return NULL;
-    int n = first->nprotocols, *votes = calloc((size_t)n, sizeof *votes);
-    if (!votes)
-        abort();
+    int n = first->nprotocols, *votes = xcalloc((size_t)n, sizeof *votes);
     for (int i = 0; i < n; i++) { /* -1: not supported by every member */
         for (const struct member *m = g->members; m && !votes[i]; m = m->next)
             votes[i] = supports(m, first->protocols[i].name) ? 0 : -1;
@@ -308,14 +304,12 @@ static void maybe_complete_join(struct groups *gs, struct group *g, int64_t now)
 
 struct group *group_new(struct groups *gs, struct kstr id)
 {
-    struct group *g = calloc(1, sizeof *g);
-    if (!g)
-        abort();
+    struct group *g = xcalloc(1, sizeof *g);
     g->id = kdup(id);
     g->state = GROUP_EMPTY;
     hmap_init(&g->offsets);
     if (hmap_put(&gs->by_id, g->id, strlen(g->id), g))
-        abort();
+        xalloc_fail("hmap", 0);
     g->next = gs->list;
     if (g->next)
         g->next->prev = g;
@@ -455,9 +449,7 @@ static bool take_pending_id(struct groups *gs, struct kstr id)
 
 static const char *give_pending_id(struct groups *gs, const struct group_join *j, int64_t now)
 {
-    struct pending_id *x = calloc(1, sizeof *x);
-    if (!x)
-        abort();
+    struct pending_id *x = xcalloc(1, sizeof *x);
     x->id = new_member_id(j->client_id);
     x->until_ms = now + j->session_ms;
     x->next = gs->pending_ids;
@@ -486,9 +478,7 @@ static struct member *join_member(struct groups *gs, struct group *g, const stru
 static struct member *join_admit(struct group *g, struct member *m, const struct group_join *j)
 {
     if (!m) {
-        m = calloc(1, sizeof *m);
-        if (!m)
-            abort();
+        m = xcalloc(1, sizeof *m);
         m->id = j->member_id.len <= 0 ? new_member_id(j->client_id) : kdup(j->member_id);
         m->instance_id = kstr_is_null(j->instance_id) ? NULL : kdup(j->instance_id);
         m->next = g->members;

@@ -19,6 +19,7 @@
 
 #include "broker/private.h"
 #include "lib/hmap.h"
+#include "lib/xalloc.h"
 
 #define OFFSETS_TOPIC "__consumer_offsets"
 
@@ -110,31 +111,10 @@ struct groups {
     int64_t next_expiry_ms;         /* wall: when offsets next expire (the retention check) */
 };
 
-/* The daemon's out-of-memory policy: these abort instead of failing. */
-static inline char *xstrdup(const char *s)
-{
-    char *r = strdup(s ? s : "");
-    if (!r)
-        abort();
-    return r;
-}
-
+/* A C string of a request's string, under the daemon's out-of-memory policy. */
 static inline char *kdup(struct kstr s)
 {
-    char *r = strndup(s.p ? s.p : "", s.len > 0 ? (size_t)s.len : 0);
-    if (!r)
-        abort();
-    return r;
-}
-
-static inline void *xmemdup(const void *p, size_t n)
-{
-    void *r = malloc(n ? n : 1);
-    if (!r)
-        abort();
-    if (n)
-        memcpy(r, p, n);
-    return r;
+    return xstrndup(s.p, s.len > 0 ? (size_t)s.len : 0);
 }
 
 /* A key of a group's offsets map: topic, NUL, then the partition's 4 bytes. Short

@@ -19,6 +19,7 @@
 
 #include "broker/private.h"
 #include "lib/props.h"
+#include "lib/xalloc.h"
 
 #define RESOURCE_TOPIC  2
 #define RESOURCE_BROKER 4
@@ -187,9 +188,7 @@ void handle_describe_configs(struct request *rq)
     struct pending *pd = rq->pd;
     struct kafka_describe_configs_req *req = rq->body;
     int32_t n = req->n_resources > 0 ? req->n_resources : 0;
-    uint8_t *dup = calloc((size_t)n + 1, 1);
-    if (!dup)
-        abort();
+    uint8_t *dup = xcalloc((size_t)n + 1, 1);
     request_duplicates_mark(n, config_resource_order, req, dup);
     uint64_t bytes = response_bytes((uint64_t)n, sizeof(struct kafka_describe_configs_resp_result));
     for (int32_t i = 0; i < n; i++) {

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "broker/private.h"
+#include "lib/xalloc.h"
 
 struct fetch_part {
     struct store_topic *t; /* a reference, held while parked */
@@ -209,7 +210,7 @@ void handle_fetch(struct request *rq)
     }
     fw->timer = evtimer_new(b->base, timer_cb, fw);
     if (!fw->timer)
-        abort();
+        xalloc_fail("event", 0);
     struct timeval tv = {req->max_wait_ms / 1000, (req->max_wait_ms % 1000) * 1000};
     evtimer_add(fw->timer, &tv);
     fw->next = b->parked;

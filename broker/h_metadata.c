@@ -21,6 +21,7 @@
 
 #include "broker/private.h"
 #include "lib/log.h"
+#include "lib/xalloc.h"
 
 bool broker_topic_cstr(struct kstr name, char buf[256])
 {
@@ -109,10 +110,8 @@ static void metadata_distinct(struct broker *b, const struct kafka_metadata_req 
                               int32_t **out, int32_t *n_out, uint64_t *bytes)
 {
     int32_t n = req->n_topics > 0 ? req->n_topics : 0, k = 0;
-    uint8_t *mark = calloc((size_t)n + 1, 1);
-    int32_t *idx = malloc(sizeof *idx * ((size_t)n + 1));
-    if (!mark || !idx)
-        abort();
+    uint8_t *mark = xcalloc((size_t)n + 1, 1);
+    int32_t *idx = xmalloc(sizeof *idx * ((size_t)n + 1));
     request_duplicates_mark(n, metadata_name_order, req, mark);
     for (int32_t i = 0; i < n; i++) {
         if (mark[i] & REQUEST_DUP_LATER)
@@ -131,7 +130,7 @@ static char **metadata_all(struct broker *b, int32_t *n_out, uint64_t *bytes)
 {
     char **names = store_topic_names(b->store);
     if (!names)
-        abort();
+        xalloc_fail("topic names", 0);
     int32_t n = 0;
     for (; names[n]; n++)
         *bytes += metadata_name_bytes(b, kstr_from(names[n]), false);

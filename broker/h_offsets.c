@@ -33,9 +33,7 @@
 void offset_key_init(struct offset_key *k, const char *topic, size_t topic_len, int32_t part)
 {
     k->len = topic_len + 1 + sizeof part;
-    k->p = k->len <= sizeof k->buf ? k->buf : malloc(k->len);
-    if (!k->p)
-        abort();
+    k->p = k->len <= sizeof k->buf ? k->buf : xmalloc(k->len);
     memcpy(k->p, topic, topic_len);
     k->p[topic_len] = 0;
     memcpy(k->p + topic_len + 1, &part, sizeof part);
@@ -150,9 +148,9 @@ static void offset_set(struct broker *b, struct group *g, struct kstr topic, int
         return;
     }
     if (!c) {
-        c = calloc(1, sizeof *c);
-        if (!c || hmap_put(&g->offsets, k.p, k.len, c))
-            abort();
+        c = xcalloc(1, sizeof *c);
+        if (hmap_put(&g->offsets, k.p, k.len, c))
+            xalloc_fail("hmap", 0);
         b->groups->noffsets++;
     }
     offset_key_release(&k);
@@ -421,12 +419,10 @@ static struct commit_rec *offsets_select(const struct group *g,
                                          bool (*drop)(const struct committed *, void *), void *arg,
                                          int *n)
 {
-    struct commit_rec *recs = calloc(g->offsets.n + 1, sizeof *recs);
+    struct commit_rec *recs = xcalloc(g->offsets.n + 1, sizeof *recs);
     size_t pos = 0, len;
     const void *key;
     void *val;
-    if (!recs)
-        abort();
     *n = 0;
     while (hmap_next(&g->offsets, &pos, &key, &len, &val))
         if (drop(val, arg))
@@ -521,9 +517,7 @@ static char *get_str16(struct reader *r)
     const uint8_t *p = n >= 0 ? reader_bytes(r, (size_t)n) : NULL;
     if (!p)
         return NULL;
-    char *s = strndup((const char *)p, (size_t)n);
-    if (!s)
-        abort();
+    char *s = xstrndup((const char *)p, (size_t)n);
     return s;
 }
 
@@ -644,9 +638,7 @@ int groups_reset_offsets(struct broker *b, const char *group, const char *topic,
         return -EBUSY;
     if (!g && groups_full(b->groups))
         return -ENOSPC;
-    struct commit_rec *recs = calloc((size_t)n, sizeof *recs);
-    if (!recs)
-        abort();
+    struct commit_rec *recs = xcalloc((size_t)n, sizeof *recs);
     for (int i = 0; i < n; i++)
         recs[i] = (struct commit_rec){kstr_from(topic), partitions[i], offsets[i], KSTR("")};
     int64_t end = 0;

@@ -21,6 +21,7 @@
 #include "broker/private.h"
 #include "lib/log.h"
 #include "lib/props.h"
+#include "lib/xalloc.h"
 
 /* ---- CreateTopics, DeleteTopics, CreatePartitions: on the admin thread ---- */
 
@@ -95,7 +96,7 @@ static void create_check(struct broker *b, struct pending *pd,
         }
     }
     if (!(it->cfg = props_new()))
-        abort();
+        xalloc_fail("props", 0);
     for (int32_t i = 0; i < in->n_configs; i++) {
         char k[256], v[1024];
         snprintf(k, sizeof k, "%.*s", in->configs[i].name.len > 0 ? in->configs[i].name.len : 0,
@@ -103,7 +104,7 @@ static void create_check(struct broker *b, struct pending *pd,
         snprintf(v, sizeof v, "%.*s", in->configs[i].value.len > 0 ? in->configs[i].value.len : 0,
                  in->configs[i].value.p ? in->configs[i].value.p : "");
         if (props_set(it->cfg, k, v))
-            abort();
+            xalloc_fail("props", 0);
     }
     it->name = pd_strdup(pd, kstr_from(name));
 }

@@ -22,6 +22,7 @@
 
 #include "broker/private.h"
 #include "lib/log.h"
+#include "lib/xalloc.h"
 
 int16_t kafka_error_from(int err)
 {
@@ -73,7 +74,7 @@ void *pending_calloc(struct pending *pd, size_t n, size_t size)
 {
     void *p = arena_calloc(&pd->arena, n ? n : 1, size);
     if (!p)
-        abort(); /* the daemon's out-of-memory policy (the limit was checked before) */
+        xalloc_fail("arena", n * size); /* the limit was checked before */
     return p;
 }
 
@@ -89,7 +90,7 @@ char *pd_strdup(struct pending *pd, struct kstr s)
 {
     char *r = arena_strndup(&pd->arena, s.p ? s.p : "", s.len > 0 ? (size_t)s.len : 0);
     if (!r)
-        abort(); /* the daemon's out-of-memory policy */
+        xalloc_fail("arena", s.len > 0 ? (size_t)s.len : 0);
     return r;
 }
 
@@ -129,9 +130,7 @@ static int dup_order(const void *pa, const void *pb, void *arg)
 void request_duplicates_mark(int32_t n, int (*cmp)(const void *, int32_t, int32_t), const void *ctx,
                              uint8_t *mark)
 {
-    int32_t *idx = malloc(sizeof *idx * (size_t)(n > 0 ? n : 1));
-    if (!idx)
-        abort();
+    int32_t *idx = xmalloc(sizeof *idx * (size_t)(n > 0 ? n : 1));
     for (int32_t i = 0; i < n; i++)
         idx[i] = i;
     struct dup_sort ds = {cmp, ctx};

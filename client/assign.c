@@ -21,17 +21,12 @@
 #include <string.h>
 
 #include "client/private.h"
+#include "lib/grow.h"
 
 static int tp_add(struct assign_member *m, const char *topic, int32_t partition)
 {
-    if (m->n_tps == m->cap_tps) {
-        size_t cap = m->cap_tps ? m->cap_tps * 2 : 8;
-        struct brook_tp *t = realloc(m->tps, cap * sizeof *t);
-        if (!t)
-            return -ENOMEM;
-        m->tps = t;
-        m->cap_tps = cap;
-    }
+    if (ARRAY_GROW(m->tps, m->cap_tps, m->n_tps + 1))
+        return -ENOMEM;
     m->tps[m->n_tps++] = (struct brook_tp){topic, partition, -1};
     return 0;
 }

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "client/private.h"
+#include "lib/grow.h"
 #include "proto/kafka_errors.h"
 
 #define RBUF_MIN  65536
@@ -551,15 +552,7 @@ static int grow_rbuf(struct conn *k, size_t want)
 {
     if (want <= k->rcap)
         return 0;
-    size_t cap = k->rcap ? k->rcap : RBUF_MIN;
-    while (cap < want)
-        cap *= 2;
-    uint8_t *p = realloc(k->rbuf, cap);
-    if (!p)
-        return -ENOMEM;
-    k->rbuf = p;
-    k->rcap = cap;
-    return 0;
+    return ARRAY_GROW(k->rbuf, k->rcap, want > RBUF_MIN ? want : RBUF_MIN);
 }
 
 /* Cut the whole frame at the start of rbuf off into its own buffer. */

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "client/private.h"
+#include "lib/grow.h"
 #include "proto/kafka_errors.h"
 
 static struct consumer *consumer_get(struct brook_client *c)
@@ -71,14 +72,8 @@ static int part_add(struct brook_client *c, struct md_topic *md, int32_t id, enu
     struct consumer *cs = c->cons;
     if (part_find(cs, md->name, id))
         return 0;
-    if (cs->n == cs->cap) {
-        size_t cap = cs->cap ? cs->cap * 2 : 16;
-        struct cpart **v = realloc(cs->parts, cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        cs->parts = v;
-        cs->cap = cap;
-    }
+    if (ARRAY_GROW(cs->parts, cs->cap, cs->n + 1))
+        return -ENOMEM;
     struct cpart *p = calloc(1, sizeof *p);
     if (!p || !(p->topic = strdup(md->name))) {
         free(p);

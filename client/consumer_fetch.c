@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "client/private.h"
+#include "lib/grow.h"
 #include "proto/kafka_errors.h"
 
 /* ---- buffered responses ---- */
@@ -264,14 +265,8 @@ static int fill_headers(struct consumer *cs, const struct record *rec)
     struct record_header h;
     int rc;
     while ((rc = record_header_next(&hr, &h)) == 1) {
-        if (n == cs->hdr_cap) {
-            size_t cap = cs->hdr_cap ? cs->hdr_cap * 2 : 8;
-            struct brook_header *v = realloc(cs->hdrs, cap * sizeof *v);
-            if (!v)
-                return -ENOMEM;
-            cs->hdrs = v;
-            cs->hdr_cap = cap;
-        }
+        if (ARRAY_GROW(cs->hdrs, cs->hdr_cap, n + 1))
+            return -ENOMEM;
         cs->hdrs[n++] = (struct brook_header){(const char *)h.key, (size_t)h.key_len,
                                               h.value_len < 0 ? NULL
                                               : h.value       ? (const void *)h.value

@@ -25,25 +25,15 @@
 #include <time.h>
 
 #include "client/private.h"
+#include "lib/grow.h"
 
 /* ---- the output buffer ---- */
 
 static int buf_reserve(struct brook_buf *b, size_t n)
 {
-    if (b->cap - b->len >= n)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->len < n) {
-        if (cap > SIZE_MAX / 2)
-            return -ENOMEM;
-        cap *= 2;
-    }
-    char *p = realloc(b->p, cap);
-    if (!p)
+    if (n > SIZE_MAX - b->len)
         return -ENOMEM;
-    b->p = p;
-    b->cap = cap;
-    return 0;
+    return ARRAY_GROW(b->p, b->cap, b->len + n);
 }
 
 static int buf_put(struct brook_buf *b, const void *p, size_t n)
@@ -147,14 +137,8 @@ static size_t unescape(const char *s, char *out)
 
 static int add_item(struct brook_format *f, size_t *cap, enum item_type t, const char *s, size_t n)
 {
-    if (f->n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 8;
-        struct item *v = realloc(f->items, nc * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        f->items = v;
-        *cap = nc;
-    }
+    if (array_grow((void **)&f->items, cap, f->n + 1, sizeof *f->items))
+        return -ENOMEM;
     struct item *it = &f->items[f->n];
     *it = (struct item){t, NULL, 0};
     if (t == IT_TEXT) {

@@ -39,6 +39,7 @@
 #include "client/private.h"
 #include "lib/clock.h"
 #include "lib/crc32c.h"
+#include "lib/grow.h"
 #include "proto/kafka_errors.h"
 #include "proto/partitioner.h"
 
@@ -172,14 +173,8 @@ static struct ptopic *topic_get(struct brook_client *c, const char *name)
     struct ptopic *t = hmap_get(&p->topics, name, strlen(name));
     if (t)
         return p->last = t;
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 8;
-        struct ptopic **l = realloc(p->list, cap * sizeof *l);
-        if (!l)
-            return NULL;
-        p->list = l;
-        p->cap = cap;
-    }
+    if (ARRAY_GROW(p->list, p->cap, p->n + 1))
+        return NULL;
     if (!(t = calloc(1, sizeof *t)))
         return NULL;
     t->sticky = -1;
@@ -296,18 +291,11 @@ static void close_batch(struct brook_client *c, struct ptopic *t, int32_t part)
 
 static int batch_note(struct pbatch *b, void *opaque, int64_t ts)
 {
-    if ((size_t)b->count == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        void **o = realloc(b->opaques, cap * sizeof *o);
-        if (!o)
-            return -ENOMEM;
-        b->opaques = o;
-        int64_t *t = realloc(b->ts, cap * sizeof *t);
-        if (!t)
-            return -ENOMEM;
-        b->ts = t;
-        b->cap = cap;
-    }
+    /* two arrays of one capacity: b->cap moves only when both have grown */
+    size_t cap_o = b->cap, cap_t = b->cap, need = (size_t)b->count + 1;
+    if (ARRAY_GROW(b->opaques, cap_o, need) || ARRAY_GROW(b->ts, cap_t, need))
+        return -ENOMEM;
+    b->cap = cap_t;
     b->opaques[b->count] = opaque;
     b->ts[b->count] = ts;
     return 0;

@@ -26,6 +26,7 @@
 #include "lib/log.h"
 #include "lib/props.h"
 #include "lib/writer.h"
+#include "lib/xalloc.h"
 #include "proto/partitioner.h"
 #include "proto/record.h"
 
@@ -147,7 +148,7 @@ void api_topics(struct creq *cr)
 {
     char **names = store_topic_names(cr->con->env.store);
     if (!names)
-        abort();
+        xalloc_fail("topic names", 0);
     json_t *arr = json_array();
     for (char **n = names; *n; n++) {
         struct store_topic *t = store_topic_get(cr->con->env.store, *n);
@@ -196,7 +197,7 @@ static int config_props(struct creq *cr, json_t *cfg, struct props *out)
             return -EINVAL;
         }
         if (props_set(out, k, s))
-            abort();
+            xalloc_fail("props", 0);
     }
     return 0;
 }
@@ -264,9 +265,7 @@ static void create_done(struct console *con, void *arg, int rc)
 
 static struct topic_job *topic_job_new(struct creq *cr, const char *name)
 {
-    struct topic_job *j = calloc(1, sizeof *j);
-    if (!j)
-        abort();
+    struct topic_job *j = xcalloc(1, sizeof *j);
     j->req = cr->req;
     j->store = cr->con->env.store;
     snprintf(j->name, sizeof j->name, "%s", name);
@@ -282,7 +281,7 @@ void api_topic_create(struct creq *cr)
     json_t *parts = json_object_get(body, "partitions");
     struct props *props = props_new();
     if (!props)
-        abort();
+        xalloc_fail("props", 0);
     if (!name || !store_topic_name_valid(name, strlen(name))) {
         console_reply_error(cr->req, 400, "name must be a topic name ([A-Za-z0-9._-], 1-249)");
         goto out;
@@ -377,9 +376,7 @@ static int field_bytes(struct creq *cr, json_t *obj, const char *name, struct by
         }
     } else if (json_is_string(v)) {
         n = json_string_length(v);
-        out->p = malloc(n + 1);
-        if (!out->p)
-            abort();
+        out->p = xmalloc(n + 1);
         memcpy(out->p, json_string_value(v), n);
     } else {
         out->p = (uint8_t *)json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -549,9 +546,7 @@ static void produce_append(struct creq *cr, struct store_topic *t, struct produc
         goto out;
     }
     cr->con->env.count_produced(cr->con->env.ctx, store_topic_name(t), 1, (int64_t)out.len);
-    struct produce_wait *w = calloc(1, sizeof *w);
-    if (!w)
-        abort();
+    struct produce_wait *w = xcalloc(1, sizeof *w);
     *w = (struct produce_wait){cr->req, "", part, res.base_offset, a->timestamp};
     snprintf(w->topic, sizeof w->topic, "%s", store_topic_name(t));
     if ((rc = console_when_durable(cr->con, p, res.last_offset + 1, produce_durable, w))) {

@@ -56,6 +56,7 @@
 #include "console/private.h"
 #include "lib/log.h"
 #include "lib/props.h"
+#include "lib/xalloc.h"
 
 struct console_conn {
     struct console *con;
@@ -184,7 +185,7 @@ static struct bufferevent *conn_new_bev(struct event_base *base, void *arg)
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     struct event *timer = event_new(base, -1, 0, timer_cb, cc);
     if (!cc || !bev || !timer)
-        abort(); /* the daemon's out-of-memory policy */
+        xalloc_fail("connection", 0);
     *cc = (struct console_conn){.con = con, .bev = bev, .timer = timer, .next = con->conns};
     bufferevent_incref(bev);
     if (con->conns)

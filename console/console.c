@@ -48,6 +48,7 @@
 
 #include "console/private.h"
 #include "lib/log.h"
+#include "lib/xalloc.h"
 
 #define STOP_WAIT_S 10 /* console_stop waits this long for durability callbacks */
 
@@ -115,7 +116,7 @@ void console_reply_json(struct evhttp_request *req, int status, json_t *body)
     json_decref(body);
     struct evbuffer *out = evbuffer_new();
     if (!out || !text)
-        abort(); /* the daemon's out-of-memory policy */
+        xalloc_fail("response", 0);
     evbuffer_add_reference(out, text, strlen(text), free_text, NULL);
     evbuffer_add(out, "\n", 1);
     common_headers(req, "application/json");
@@ -215,9 +216,7 @@ int console_body(struct creq *cr, json_t **out)
 
 struct console_wait *console_wait_new(struct console *con, console_durable_fn fn, void *arg)
 {
-    struct console_wait *w = calloc(1, sizeof *w);
-    if (!w)
-        abort();
+    struct console_wait *w = xcalloc(1, sizeof *w);
     *w = (struct console_wait){con, fn, arg, 0, NULL};
     pthread_mutex_lock(&con->mu);
     con->outstanding++;
@@ -283,9 +282,7 @@ static void offload_run(void *arg)
 
 void console_offload(struct console *con, console_work_fn work, console_durable_fn done, void *arg)
 {
-    struct offload *o = calloc(1, sizeof *o);
-    if (!o)
-        abort();
+    struct offload *o = xcalloc(1, sizeof *o);
     *o = (struct offload){work, console_wait_new(con, done, arg), arg};
     if (con->env.admin_post(con->env.ctx, offload_run, o))
         offload_run(o); /* no admin thread (a test harness): do it here */
@@ -352,7 +349,7 @@ static void serve_asset(struct creq *cr, const struct console_asset *a)
     }
     struct evbuffer *out = evbuffer_new();
     if (!out)
-        abort();
+        xalloc_fail("evbuffer", 0);
     evbuffer_add_reference(out, a->data, a->len, NULL, NULL);
     console_send(cr->req, 200, out);
     evbuffer_free(out);
@@ -373,7 +370,7 @@ static void healthz(struct creq *cr)
 {
     struct evbuffer *out = evbuffer_new();
     if (!out)
-        abort();
+        xalloc_fail("evbuffer", 0);
     evbuffer_add(out, "ok\n", 3);
     common_headers(cr->req, "text/plain; charset=utf-8");
     console_send(cr->req, 200, out);
@@ -465,7 +462,7 @@ static bool split_path(struct creq *cr, const char *path)
         char *seg = raw ? evhttp_uridecode(raw, 0, &dlen) : NULL;
         free(raw);
         if (!seg)
-            abort();
+            xalloc_fail("uri", 0);
         cr->seg[cr->nseg++] = seg;
         if (dlen != strlen(seg) || !strcmp(seg, "..") || !strcmp(seg, "."))
             return false; /* NUL bytes or dot segments */

@@ -22,6 +22,7 @@
 
 #include "console/private.h"
 #include "lib/reader.h"
+#include "lib/xalloc.h"
 
 #define MAX_RESET_PARTS 4096
 
@@ -208,9 +209,7 @@ static int key_cmp(const void *a, const void *b)
 static json_t *sorted_rows(json_t *rows)
 {
     size_t n = json_object_size(rows), i = 0;
-    const char **keys = calloc(n + 1, sizeof *keys);
-    if (!keys)
-        abort();
+    const char **keys = xcalloc(n + 1, sizeof *keys);
     const char *k;
     json_t *v;
     json_object_foreach(rows, k, v) keys[i++] = k;
@@ -320,9 +319,7 @@ static int reset_partitions(struct creq *cr, json_t *body, int32_t nparts, int32
         console_reply_error(cr->req, 400, "partitions must be a non-empty array of partitions");
         return -EINVAL;
     }
-    *out = calloc(count, sizeof **out);
-    if (!*out)
-        abort();
+    *out = xcalloc(count, sizeof **out);
     *n = (int)count;
     for (i = 0; i < count; i++) {
         x = ps ? json_array_get(ps, i) : NULL;
@@ -358,10 +355,8 @@ static int reset_check_group(struct creq *cr, const char *group)
 static void reset_apply(struct console *con, struct evhttp_request *req, const char *group,
                         struct store_topic *t, const int32_t *parts, const int64_t *offs, int n)
 {
-    struct reset_wait *rw = calloc(1, sizeof *rw);
+    struct reset_wait *rw = xcalloc(1, sizeof *rw);
     json_t *arr = json_array();
-    if (!rw)
-        abort();
     for (int i = 0; i < n; i++) {
         json_t *o = json_object();
         json_object_set_new(o, "partition", json_integer(parts[i]));
@@ -430,9 +425,7 @@ static void reset_found(struct console *con, void *arg, int rc)
 void api_group_reset(struct creq *cr)
 {
     json_t *body = NULL;
-    struct reset_job *j = calloc(1, sizeof *j);
-    if (!j)
-        abort();
+    struct reset_job *j = xcalloc(1, sizeof *j);
     if (reset_check_group(cr, cr->seg[3]) || console_body(cr, &body))
         goto out;
     const char *topic = json_string_value(json_object_get(body, "topic"));
@@ -444,9 +437,7 @@ void api_group_reset(struct creq *cr)
         reset_partitions(cr, body, store_topic_partition_count(j->t), &j->parts, &j->n) ||
         reset_spec(cr, body, &j->spec))
         goto out;
-    j->offs = calloc((size_t)j->n, sizeof *j->offs);
-    if (!j->offs)
-        abort();
+    j->offs = xcalloc((size_t)j->n, sizeof *j->offs);
     j->req = cr->req;
     snprintf(j->group, sizeof j->group, "%s", cr->seg[3]);
     console_offload(cr->con, reset_work, reset_found, j);

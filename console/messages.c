@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "console/private.h"
+#include "lib/xalloc.h"
 #include "proto/record.h"
 
 #define DEFAULT_LIMIT    50
@@ -59,12 +60,7 @@ struct hit_sink {
 
 static void add_hit(struct part_scan *ps, int64_t offset, int64_t ts)
 {
-    if (ps->nhits == ps->cap) {
-        ps->cap = ps->cap ? ps->cap * 2 : 64;
-        ps->hits = realloc(ps->hits, ps->cap * sizeof *ps->hits);
-        if (!ps->hits)
-            abort();
-    }
+    XARRAY_GROW(ps->hits, ps->cap, ps->nhits + 1);
     ps->hits[ps->nhits++] = (struct hit){offset, ts};
 }
 
@@ -192,9 +188,7 @@ static int render_partition(struct part_scan *ps, bool newest, json_t *out, int6
 static json_t *ordered(struct part_scan *ps, int n, const struct query *q, json_t *rendered)
 {
     json_t *arr = json_array();
-    size_t *pos = calloc((size_t)n, sizeof *pos);
-    if (!pos)
-        abort();
+    size_t *pos = xcalloc((size_t)n, sizeof *pos);
     for (;;) {
         int best = -1;
         int64_t best_ts = 0;
@@ -237,9 +231,7 @@ static int starts_arg(struct creq *cr, int32_t nparts, struct msg_args *a)
     const char *s = console_param(cr, "offsets");
     if (!s)
         return 0;
-    a->starts = malloc((size_t)nparts * sizeof *a->starts);
-    if (!a->starts)
-        abort();
+    a->starts = xmalloc((size_t)nparts * sizeof *a->starts);
     for (int32_t i = 0; i < nparts; i++)
         a->starts[i] = -1;
     while (*s) {
@@ -332,9 +324,7 @@ static int find_messages(struct creq *cr, struct store_topic *t, const struct ms
 {
     int32_t total = store_topic_partition_count(t);
     int n = 0, rc = 0;
-    struct part_scan *ps = calloc((size_t)total, sizeof *ps);
-    if (!ps)
-        abort();
+    struct part_scan *ps = xcalloc((size_t)total, sizeof *ps);
     for (int32_t k = 0; k < total; k++)
         if ((a->partition < 0 || a->partition == k) && (!a->starts || a->starts[k] >= 0))
             ps[n++].p = store_topic_partition(t, k);

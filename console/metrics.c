@@ -31,6 +31,7 @@
 #include <event2/http.h>
 
 #include "console/private.h"
+#include "lib/xalloc.h"
 #include "proto/kafka.h"
 
 struct topic_row {
@@ -74,13 +75,11 @@ static void snapshot_topics(struct scrape *s)
     char **names = store_topic_names(s->env->store);
     size_t n = 0;
     if (!names)
-        abort();
+        xalloc_fail("topic names", 0);
     while (names[n])
         n++;
-    s->topics = calloc(n + 1, sizeof *s->topics);
-    struct console_topic_counts *c = calloc(n + 1, sizeof *c);
-    if (!s->topics || !c)
-        abort();
+    s->topics = xcalloc(n + 1, sizeof *s->topics);
+    struct console_topic_counts *c = xcalloc(n + 1, sizeof *c);
     s->env->counts(s->env->ctx, (const char *const *)names, n, c, &s->counts);
     for (size_t i = 0; i < n; i++) {
         struct store_topic *t = store_topic_get(s->env->store, names[i]);
@@ -351,7 +350,7 @@ void console_metrics_serve(struct creq *cr)
 {
     struct scrape s = {.env = &cr->con->env, .out = evbuffer_new()};
     if (!s.out)
-        abort();
+        xalloc_fail("evbuffer", 0);
     snapshot_topics(&s);
     topic_counter(&s, "kafka_server_brokertopicmetrics_messagesin_total",
                   "Messages appended, by topic.", T_MSGS_IN);

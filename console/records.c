@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "console/private.h"
+#include "lib/xalloc.h"
 #include "proto/record.h"
 
 #define READ_CHUNK (1 << 20) /* bytes asked of the store per read */
@@ -164,9 +165,7 @@ static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 
 static char *base64_encode(const uint8_t *p, size_t n, size_t *out_len)
 {
-    char *out = malloc((n + 2) / 3 * 4 + 1);
-    if (!out)
-        abort();
+    char *out = xmalloc((n + 2) / 3 * 4 + 1);
     size_t o = 0;
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
@@ -193,9 +192,7 @@ uint8_t *console_base64_decode(const char *s, size_t len, size_t *out_len)
         len--;
     if (len % 4 == 1)
         return NULL;
-    uint8_t *out = malloc(len / 4 * 3 + 3);
-    if (!out)
-        abort();
+    uint8_t *out = xmalloc(len / 4 * 3 + 3);
     size_t o = 0;
     uint32_t acc = 0;
     for (size_t i = 0; i < len; i++) {
@@ -273,7 +270,7 @@ json_t *console_record_json(int32_t partition, const struct record *r)
 {
     json_t *o = json_object();
     if (!o)
-        abort();
+        xalloc_fail("json", 0);
     json_object_set_new(o, "partition", json_integer(partition));
     json_object_set_new(o, "offset", json_integer(r->offset));
     json_object_set_new(o, "timestamp", json_integer(r->timestamp));

@@ -38,6 +38,7 @@
 
 #include "console/private.h"
 #include "lib/log.h"
+#include "lib/xalloc.h"
 #include "proto/record.h"
 
 #define TAIL_KEEPALIVE_S 15
@@ -147,7 +148,7 @@ static bool feed_cb(void *arg, int32_t partition, const struct record *r)
     char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (!text)
-        abort();
+        xalloc_fail("json", 0);
     evbuffer_add_printf(tl->buf, "event: record\nid: %d:%lld\ndata: %s\n\n", partition,
                         (long long)r->offset, text);
     f->bytes += (int64_t)strlen(text);
@@ -254,9 +255,7 @@ static int tail_args(struct creq *cr, struct tail *tl)
     }
     if (filter)
         tl->filter_len = (size_t)snprintf(tl->filter, sizeof tl->filter, "%s", filter);
-    tl->next = calloc((size_t)tl->n, sizeof *tl->next);
-    if (!tl->next)
-        abort();
+    tl->next = xcalloc((size_t)tl->n, sizeof *tl->next);
     for (int32_t i = 0; i < tl->n; i++)
         tl->next[i] = store_partition_high_watermark(store_topic_partition(tl->t, tl->first + i));
     return 0;
@@ -313,9 +312,7 @@ void tail_open(struct creq *cr)
         console_reply_error(cr->req, 503, "too many live tails (%d)", CONSOLE_MAX_TAILS);
         return;
     }
-    struct tail *tl = calloc(1, sizeof *tl);
-    if (!tl)
-        abort();
+    struct tail *tl = xcalloc(1, sizeof *tl);
     tl->con = con;
     tl->req = cr->req;
     tl->evcon = evhttp_request_get_connection(cr->req);
@@ -329,7 +326,7 @@ void tail_open(struct creq *cr)
     tl->keepalive = event_new(con->env.base, -1, EV_PERSIST, keepalive_cb, tl);
     tl->more = event_new(con->env.base, -1, 0, more_cb, tl);
     if (!tl->buf || !tl->keepalive || !tl->more)
-        abort();
+        xalloc_fail("event", 0);
     struct timeval tv = {TAIL_KEEPALIVE_S, 0};
     event_add(tl->keepalive, &tv);
     tail_link(con, tl);

@@ -24,6 +24,7 @@
 
 #include "fs/private.h"
 #include "lib/clock.h"
+#include "lib/grow.h"
 
 #define NAME_MAX_LEN 256 /* longest name the view produces, with room to spare */
 
@@ -495,14 +496,8 @@ static int dir_add(struct fs_dirlist *d, const char *name, const struct fs_node 
 {
     if (!n)
         return -ENOMEM;
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 16;
-        struct fs_dirent *v = realloc(d->v, cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        d->v = v;
-        d->cap = cap;
-    }
+    if (ARRAY_GROW(d->v, d->cap, d->n + 1))
+        return -ENOMEM;
     if (!(d->v[d->n].name = strdup(name)))
         return -ENOMEM;
     d->v[d->n].ino = n->ino;

@@ -39,6 +39,7 @@
 
 #include "fs/private.h"
 #include "lib/fileio.h"
+#include "lib/grow.h"
 
 #define ANCHOR_EVERY 64   /* entries of a partition between anchors */
 #define ANCHOR_SPAN  4096 /* or journal entries, whichever comes first */
@@ -100,14 +101,8 @@ static int anchors_add(struct fs_jindex *jx, int64_t jidx, const struct store_jo
         a->since++;
         return 0;
     }
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 16;
-        struct fs_anchor *v = realloc(a->v, cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        a->v = v;
-        a->cap = cap;
-    }
+    if (ARRAY_GROW(a->v, a->cap, a->n + 1))
+        return -ENOMEM;
     a->v[a->n++] = (struct fs_anchor){entry_start(e, e->partition), jidx};
     a->since = 0;
     return 0;

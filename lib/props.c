@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lib/fileio.h"
+#include "lib/grow.h"
 
 struct pair {
     char *key;
@@ -57,14 +58,8 @@ int props_set(struct props *p, const char *key, const char *value)
             p->pairs[i].value = v;
             return 0;
         }
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        struct pair *np = realloc(p->pairs, cap * sizeof *np);
-        if (!np)
-            goto err_value;
-        p->pairs = np;
-        p->cap = cap;
-    }
+    if (ARRAY_GROW(p->pairs, p->cap, p->n + 1))
+        goto err_value;
     char *k = strdup(key);
     if (!k)
         goto err_value;
@@ -105,14 +100,8 @@ struct sbuf {
 
 static int sbuf_put(struct sbuf *b, char c)
 {
-    if (b->n + 1 >= b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        char *s = realloc(b->s, cap);
-        if (!s)
-            return -ENOMEM;
-        b->s = s;
-        b->cap = cap;
-    }
+    if (ARRAY_GROW(b->s, b->cap, b->n + 2)) /* c and the NUL after it */
+        return -ENOMEM;
     b->s[b->n++] = c;
     b->s[b->n] = 0;
     return 0;

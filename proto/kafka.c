@@ -24,6 +24,7 @@
  * prefix is a varint that precedes its value, so the value is encoded in place and
  * shifted right by the prefix's length afterwards: no temporary buffers.
  */
+#include "lib/grow.h"
 #include "proto/kafka.h"
 
 #include <errno.h>
@@ -62,14 +63,8 @@ size_t kafka_out_size(const struct kafka_out *o)
 /* Note that len bytes of fd from off belong at the writer's current end. */
 static int out_splice(struct kafka_out *o, int fd, int64_t off, int64_t len)
 {
-    if (o->n_splices == o->cap_splices) {
-        size_t cap = o->cap_splices ? o->cap_splices * 2 : 8;
-        struct kafka_splice *s = realloc(o->splices, cap * sizeof *s);
-        if (!s)
-            return -ENOMEM;
-        o->splices = s;
-        o->cap_splices = cap;
-    }
+    if (ARRAY_GROW(o->splices, o->cap_splices, o->n_splices + 1))
+        return -ENOMEM;
     o->splices[o->n_splices++] = (struct kafka_splice){o->w.len, fd, off, len};
     o->spliced += len;
     return 0;

@@ -38,6 +38,7 @@
 
 #include "lib/clock.h"
 #include "lib/fileio.h"
+#include "lib/grow.h"
 #include "lib/sysio.h"
 #include "lib/writer.h"
 #include "proto/record.h"
@@ -659,19 +660,15 @@ int compact_recover_dir(const char *dir)
             break;
         /* the segments the swap replaces: bases in (swap, end) */
         int64_t *others = NULL;
-        size_t n = 0;
+        size_t n = 0, cap = 0;
         d = opendir(dir);
         while (d && (e = readdir(d))) {
             int64_t b;
             if (!segment_name_parse(e->d_name, ".log", &b))
                 continue;
             if (b > swaps[i] && b < end) {
-                int64_t *nv = realloc(others, (n + 1) * sizeof *nv);
-                if (!nv) {
-                    rc = -ENOMEM;
+                if ((rc = ARRAY_GROW(others, cap, n + 1)))
                     break;
-                }
-                others = nv;
                 others[n++] = b;
             }
         }

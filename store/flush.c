@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "lib/fileio.h"
+#include "lib/grow.h"
 #include "lib/sysio.h"
 #include "store/private.h"
 
@@ -87,14 +88,13 @@ static int sync_rolled(struct store_partition *p, int64_t base)
 static void requeue_rolled(struct store_partition *p, const int64_t *bases, size_t n)
 {
     pthread_mutex_lock(&p->segs_mu);
-    int64_t *v = realloc(p->unsynced, (p->n_unsynced + n) * sizeof *v);
-    if (v) { /* without memory they stay unsynced until the next roll's round syncs the
-              * directory; the active segment is synced at close */
+    /* without memory they stay unsynced until the next roll's round syncs the
+     * directory; the active segment is synced at close */
+    if (!ARRAY_GROW(p->unsynced, p->cap_unsynced, p->n_unsynced + n)) {
+        int64_t *v = p->unsynced;
         memmove(v + n, v, p->n_unsynced * sizeof *v);
         memcpy(v, bases, n * sizeof *v);
-        p->unsynced = v;
         p->n_unsynced += n;
-        p->cap_unsynced = p->n_unsynced;
     }
     p->dir_unsynced = true;
     pthread_mutex_unlock(&p->segs_mu);

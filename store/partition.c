@@ -25,6 +25,7 @@
 
 #include "lib/clock.h"
 #include "lib/fileio.h"
+#include "lib/grow.h"
 #include "lib/sysio.h"
 #include "proto/record.h"
 #include "store/private.h"
@@ -78,14 +79,8 @@ void partition_free(struct store_partition *p)
 
 static int segs_push(struct store_partition *p, struct segment *seg)
 {
-    if (p->nsegs == p->cap_segs) {
-        size_t cap = p->cap_segs ? p->cap_segs * 2 : 8;
-        struct segment **v = realloc(p->segs, cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        p->segs = v;
-        p->cap_segs = cap;
-    }
+    if (ARRAY_GROW(p->segs, p->cap_segs, p->nsegs + 1))
+        return -ENOMEM;
     p->segs[p->nsegs++] = seg;
     return 0;
 }
@@ -149,15 +144,8 @@ static int list_segments(const char *dir, int64_t **out, size_t *n)
         int64_t base;
         if (!segment_name_parse(e->d_name, ".log", &base))
             continue;
-        if (cnt == cap) {
-            cap = cap ? cap * 2 : 16;
-            int64_t *nv = realloc(v, cap * sizeof *nv);
-            if (!nv) {
-                rc = -ENOMEM;
-                break;
-            }
-            v = nv;
-        }
+        if ((rc = ARRAY_GROW(v, cap, cnt + 1)))
+            break;
         v[cnt++] = base;
     }
     closedir(d);
@@ -331,17 +319,8 @@ int partition_roll(struct store_partition *p, int64_t now_ms)
         return rc;
     pthread_mutex_lock(&p->segs_mu);
     rc = segs_push(p, seg);
-    if (!rc && p->n_unsynced == p->cap_unsynced) {
-        size_t cap = p->cap_unsynced ? p->cap_unsynced * 2 : 4;
-        int64_t *v = realloc(p->unsynced, cap * sizeof *v);
-        if (v) {
-            p->unsynced = v;
-            p->cap_unsynced = cap;
-        } else {
-            p->nsegs--;
-            rc = -ENOMEM;
-        }
-    }
+    if (!rc && (rc = ARRAY_GROW(p->unsynced, p->cap_unsynced, p->n_unsynced + 1)))
+        p->nsegs--;
     if (!rc) {
         p->unsynced[p->n_unsynced++] = old->base; /* the flusher syncs it by name */
         p->dir_unsynced = true;

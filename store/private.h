@@ -158,7 +158,7 @@ struct store_topic {
     struct store_partition **_Atomic parts; /* published array; grows by replacement */
     _Atomic int32_t nparts;
     struct store_partition ***retired; /* old arrays, freed with the topic */
-    size_t n_retired;
+    size_t n_retired, cap_retired;
 
     /* journal (journal_mu) */
     pthread_mutex_t journal_mu;
@@ -194,7 +194,7 @@ struct store {
 
     pthread_rwlock_t listen_lock;
     struct listener *listeners;
-    size_t nlisteners;
+    size_t nlisteners, cap_listeners;
 
     /* flusher */
     pthread_mutex_t flush_mu;

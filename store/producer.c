@@ -26,6 +26,7 @@
 
 #include "lib/crc32c.h"
 #include "lib/fileio.h"
+#include "lib/grow.h"
 #include "lib/reader.h"
 #include "lib/writer.h"
 #include "proto/record.h"
@@ -77,14 +78,8 @@ int producer_record(struct store_partition *p, const struct batch_header *h, int
     if (!st) {
         if (p->n_producers >= MAX_PRODUCERS)
             return -ENOSPC;
-        if (p->n_producers == p->cap_producers) {
-            size_t cap = p->cap_producers ? p->cap_producers * 2 : 4;
-            struct producer_state *v = realloc(p->producers, cap * sizeof *v);
-            if (!v)
-                return -ENOMEM;
-            p->producers = v;
-            p->cap_producers = cap;
-        }
+        if (ARRAY_GROW(p->producers, p->cap_producers, p->n_producers + 1))
+            return -ENOMEM;
         st = &p->producers[p->n_producers++];
         memset(st, 0, sizeof *st);
         st->pid = h->producer_id;

@@ -23,6 +23,7 @@
 
 #include "lib/clock.h"
 #include "lib/fileio.h"
+#include "lib/grow.h"
 #include "lib/reader.h"
 #include "lib/sysio.h"
 #include "proto/record.h"
@@ -100,18 +101,9 @@ int segment_create(struct fdcache *c, const char *dir, int64_t base, struct segm
 
 void *(*segment_realloc)(void *p, size_t n) = realloc;
 
-static int grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    void *p = segment_realloc(*arr, ncap * elem);
-    if (!p)
-        return -ENOMEM;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
+/* Room for one more entry after n in an index array, through the hook above. */
+#define INDEX_GROW(arr, cap, n)                                                                    \
+    array_grow_using(segment_realloc, (void **)&(arr), &(cap), (n) + 1, sizeof *(arr))
 
 int segment_note_batch(struct segment *seg, int64_t pos, int64_t base_offset, int64_t max_ts,
                        int64_t batch_size, int64_t index_interval)
@@ -126,7 +118,7 @@ int segment_note_batch(struct segment *seg, int64_t pos, int64_t base_offset, in
     bool known = !first && pos <= (int64_t)seg->idx[seg->n_idx - 1].pos; /* re-scanned */
     if (known || (!first && pos + batch_size - seg->indexed_at <= index_interval))
         return 0;
-    if (grow((void **)&seg->idx, &seg->cap_idx, seg->n_idx, sizeof *seg->idx))
+    if (INDEX_GROW(seg->idx, seg->cap_idx, seg->n_idx))
         return -ENOMEM;
     seg->idx[seg->n_idx++] =
         (struct index_entry){(uint32_t)(base_offset - seg->base), (uint32_t)pos};
@@ -134,7 +126,7 @@ int segment_note_batch(struct segment *seg, int64_t pos, int64_t base_offset, in
     seg->index_dirty = true;
     if (seg->n_tidx && so_far <= seg->tidx[seg->n_tidx - 1].ts)
         return 0;
-    if (grow((void **)&seg->tidx, &seg->cap_tidx, seg->n_tidx, sizeof *seg->tidx))
+    if (INDEX_GROW(seg->tidx, seg->cap_tidx, seg->n_tidx))
         return -ENOMEM;
     seg->tidx[seg->n_tidx++] = (struct time_entry){so_far, (uint32_t)(base_offset - seg->base)};
     return 0;
@@ -290,7 +282,7 @@ static int load_indexes(const char *dir, struct segment *seg, int64_t file_size)
             (seg->n_idx &&
              (e.rel <= seg->idx[seg->n_idx - 1].rel || e.pos <= seg->idx[seg->n_idx - 1].pos)))
             goto bad; /* the first batch is always indexed, at position 0 */
-        if (grow((void **)&seg->idx, &seg->cap_idx, seg->n_idx, sizeof *seg->idx))
+        if (INDEX_GROW(seg->idx, seg->cap_idx, seg->n_idx))
             goto bad;
         seg->idx[seg->n_idx++] = e;
     }
@@ -304,7 +296,7 @@ static int load_indexes(const char *dir, struct segment *seg, int64_t file_size)
         struct time_entry e;
         e.ts = (int64_t)reader_be64(&r);
         e.rel = reader_be32(&r);
-        if (grow((void **)&seg->tidx, &seg->cap_tidx, seg->n_tidx, sizeof *seg->tidx))
+        if (INDEX_GROW(seg->tidx, seg->cap_tidx, seg->n_tidx))
             goto bad;
         seg->tidx[seg->n_tidx++] = e;
     }

@@ -30,6 +30,7 @@
 
 #include "lib/clock.h"
 #include "lib/fileio.h"
+#include "lib/grow.h"
 #include "lib/sysio.h"
 #include "lib/writer.h"
 #include "store/private.h"
@@ -52,7 +53,7 @@ struct cp_entry {
 
 struct checkpoints {
     struct cp_entry *e[3];
-    size_t n[3];
+    size_t n[3], cap[3];
 };
 
 static void checkpoints_free(struct checkpoints *cp)
@@ -91,10 +92,9 @@ static void checkpoint_parse(struct store *s, int f, struct checkpoints *cp)
         long long off;
         if (sscanf(line, "%255s %d %lld", topic, &part, &off) != 3)
             continue;
-        struct cp_entry *v = realloc(cp->e[f], (cp->n[f] + 1) * sizeof *v);
-        if (!v)
+        if (ARRAY_GROW(cp->e[f], cp->cap[f], cp->n[f] + 1))
             break;
-        cp->e[f] = v;
+        struct cp_entry *v = cp->e[f];
         v[cp->n[f]] = (struct cp_entry){strdup(topic), part, off};
         if (v[cp->n[f]].topic)
             cp->n[f]++;
@@ -180,12 +180,9 @@ int store_checkpoints_write(struct store *s)
 int store_listen(struct store *s, store_append_fn fn, void *arg)
 {
     pthread_rwlock_wrlock(&s->listen_lock);
-    struct listener *v = realloc(s->listeners, (s->nlisteners + 1) * sizeof *v);
-    int rc = v ? 0 : -ENOMEM;
-    if (v) {
-        s->listeners = v;
-        v[s->nlisteners++] = (struct listener){fn, arg};
-    }
+    int rc = ARRAY_GROW(s->listeners, s->cap_listeners, s->nlisteners + 1);
+    if (!rc)
+        s->listeners[s->nlisteners++] = (struct listener){fn, arg};
     pthread_rwlock_unlock(&s->listen_lock);
     return rc;
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "lib/fileio.h"
+#include "lib/grow.h"
 #include "lib/props.h"
 #include "lib/sysio.h"
 #include "store/private.h"
@@ -257,12 +258,10 @@ static int parts_grow(struct store_topic *t, int32_t total)
     if (t->nparts)
         memcpy(v, t->parts, (size_t)t->nparts * sizeof *v);
     if (t->parts) {
-        struct store_partition ***r = realloc(t->retired, (t->n_retired + 1) * sizeof *r);
-        if (!r) {
+        if (ARRAY_GROW(t->retired, t->cap_retired, t->n_retired + 1)) {
             free(v);
             return -ENOMEM;
         }
-        t->retired = r;
         t->retired[t->n_retired++] = t->parts;
     }
     STORE(t->parts, v);
@@ -276,14 +275,8 @@ static int table_insert(struct store *s, struct store_topic *t)
     size_t i = topic_find(s, t->name, &found);
     if (found)
         return -EEXIST;
-    if (s->ntopics == s->cap_topics) {
-        size_t cap = s->cap_topics ? s->cap_topics * 2 : 16;
-        struct store_topic **v = realloc(s->topics, cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        s->topics = v;
-        s->cap_topics = cap;
-    }
+    if (ARRAY_GROW(s->topics, s->cap_topics, s->ntopics + 1))
+        return -ENOMEM;
     memmove(s->topics + i + 1, s->topics + i, (s->ntopics - i) * sizeof *s->topics);
     s->topics[i] = t;
     s->ntopics++;
@@ -629,7 +622,7 @@ static int scan_log_dir(struct store *s, struct orphan **out, size_t *n)
     if (!d)
         return -errno;
     struct orphan *v = NULL;
-    size_t cnt = 0;
+    size_t cnt = 0, cap = 0;
     int rc = 0;
     struct dirent *e;
     char path[4096];
@@ -659,13 +652,10 @@ static int scan_log_dir(struct store *s, struct orphan **out, size_t *n)
         while (j < cnt && strcmp(v[j].name, topic))
             j++;
         if (j == cnt) {
-            struct orphan *nv = realloc(v, (cnt + 1) * sizeof *nv);
-            if (!nv || !(nv[cnt].name = strdup(topic))) {
-                v = nv ? nv : v;
+            if (ARRAY_GROW(v, cap, cnt + 1) || !(v[cnt].name = strdup(topic))) {
                 rc = -ENOMEM;
                 break;
             }
-            v = nv;
             v[cnt++].parts = 0;
         }
         if (k + 1 > v[j].parts)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "client/cli/cli.h"
+#include "lib/grow.h"
 
 int64_t cli_now_ms(void)
 {
@@ -35,14 +36,8 @@ int64_t cli_wall_ms(void)
 
 void table_cell(struct table *t, const char *fmt, ...)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        char **v = realloc(t->cells, cap * sizeof *v);
-        if (!v)
-            return;
-        t->cells = v;
-        t->cap = cap;
-    }
+    if (ARRAY_GROW(t->cells, t->cap, t->n + 1))
+        return;
     va_list ap;
     va_start(ap, fmt);
     if (vasprintf(&t->cells[t->n], fmt, ap) < 0)

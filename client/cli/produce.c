@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "client/cli/cli.h"
+#include "lib/grow.h"
 
 /* ---- produce ---- */
 
@@ -182,11 +183,8 @@ static int next_line(struct line_reader *lr, const char **line, size_t *n)
         if (lr->len == lr->cap) {
             if (lr->cap >= lr->max)
                 return -EMSGSIZE;
-            char *p = realloc(lr->buf, lr->cap * 2);
-            if (!p)
+            if (ARRAY_GROW(lr->buf, lr->cap, lr->cap + 1)) /* doubles */
                 return -ENOMEM;
-            lr->buf = p;
-            lr->cap *= 2;
         }
         ssize_t got = read(STDIN_FILENO, lr->buf + lr->len, lr->cap - lr->len);
         if (got < 0 && errno == EINTR && !cli_stop)

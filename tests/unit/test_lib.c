@@ -15,11 +15,13 @@
 
 #include "lib/crc32c.h"
 #include "lib/fileio.h"
+#include "lib/grow.h"
 #include "lib/hmap.h"
 #include "lib/log.h"
 #include "lib/props.h"
 #include "lib/reader.h"
 #include "lib/writer.h"
+#include "lib/xalloc.h"
 
 static void test_crc32c_check_value(void **state)
 {
@@ -390,6 +392,79 @@ static void test_log_write_limited(void **state)
     assert_non_null(strstr(buf, "refused again (brook.test)\n"));
 }
 
+/* array_grow: nothing to do below the capacity, 16 items first, then doublings that
+ * reach the need in one call, the contents kept. */
+static void test_array_grow(void **state)
+{
+    (void)state;
+    int *v = NULL;
+    size_t cap = 0;
+    assert_int_equal(ARRAY_GROW(v, cap, 0), 0);
+    assert_null(v);
+    assert_int_equal(ARRAY_GROW(v, cap, 1), 0);
+    assert_int_equal(cap, 16);
+    for (int i = 0; i < 16; i++)
+        v[i] = i;
+    int *before = v;
+    assert_int_equal(ARRAY_GROW(v, cap, 16), 0);
+    assert_ptr_equal(v, before);
+    assert_int_equal(ARRAY_GROW(v, cap, 17), 0);
+    assert_int_equal(cap, 32);
+    assert_int_equal(ARRAY_GROW(v, cap, 100), 0);
+    assert_int_equal(cap, 128);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(v[i], i);
+    free(v);
+}
+
+static void *realloc_refused(void *p, size_t n)
+{
+    (void)p, (void)n;
+    return NULL;
+}
+
+/* Sizes that overflow and a reallocator that fails are -ENOMEM with the array as it
+ * was: the caller still owns (and frees) the old one. */
+static void test_array_grow_fails_cleanly(void **state)
+{
+    (void)state;
+    uint64_t *v = NULL;
+    size_t cap = 0;
+    assert_int_equal(ARRAY_GROW(v, cap, 4), 0);
+    v[3] = 42;
+    uint64_t *before = v;
+    assert_int_equal(ARRAY_GROW(v, cap, SIZE_MAX / 4), -ENOMEM);
+    assert_int_equal(ARRAY_GROW(v, cap, SIZE_MAX), -ENOMEM);
+    assert_int_equal(array_grow_using(realloc_refused, (void **)&v, &cap, 17, sizeof *v), -ENOMEM);
+    assert_ptr_equal(v, before);
+    assert_int_equal(cap, 16);
+    assert_int_equal(v[3], 42);
+    char *b = NULL;
+    size_t bcap = SIZE_MAX / 2 + 2; /* a capacity that cannot double */
+    assert_int_equal(array_grow((void **)&b, &bcap, SIZE_MAX, 1), -ENOMEM);
+    assert_null(b);
+    free(v);
+}
+
+/* The daemon's copies: NULL reads as "", a counted copy stops at its count and is
+ * terminated, bytes are copied as they are. */
+static void test_xalloc_copies(void **state)
+{
+    (void)state;
+    char *a = xstrdup(NULL), *b = xstrndup(NULL, 5), *c = xstrndup("abcdef", 3);
+    assert_string_equal(a, "");
+    assert_string_equal(b, "");
+    assert_string_equal(c, "abc");
+    uint8_t raw[4] = {1, 0, 2, 0};
+    uint8_t *d = xmemdup(raw, sizeof raw);
+    assert_memory_equal(d, raw, sizeof raw);
+    int *v = NULL;
+    size_t cap = 0;
+    XARRAY_GROW(v, cap, 40);
+    assert_int_equal(cap, 64);
+    free(a), free(b), free(c), free(d), free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +482,9 @@ int main(void)
         cmocka_unit_test(test_hmap),
         cmocka_unit_test(test_log_escapes_control_characters),
         cmocka_unit_test(test_log_write_limited),
+        cmocka_unit_test(test_array_grow),
+        cmocka_unit_test(test_array_grow_fails_cleanly),
+        cmocka_unit_test(test_xalloc_copies),
     };
     return cmocka_run_group_tests_name("lib", tests, NULL, NULL);
 }
