@@ -40,16 +40,6 @@ struct create_job {
     bool validate_only;
 };
 
-/* Whether name is a topic config brook knows. Checked before the configs are
- * collected, so that a request cannot grow a topic's overrides beyond them. */
-static bool topic_config_known(struct kstr name)
-{
-    for (int i = 0; topic_config_keys[i]; i++)
-        if (kstr_eq(name, topic_config_keys[i]))
-            return true;
-    return false;
-}
-
 /* Arena bytes of one CreateTopics topic: its answer (name, a message of at most
  * 320 bytes) and the copy the admin thread works from. */
 static uint64_t create_item_bytes(struct kstr name)
@@ -85,7 +75,10 @@ static void create_check(struct broker *b, struct pending *pd,
                 : in->num_partitions > 0 ? in->num_partitions
                                          : b->cfg->store.num_partitions;
     for (int32_t i = 0; i < in->n_configs; i++) {
-        if (!topic_config_known(in->configs[i].name)) {
+        /* checked before the configs are collected, so that a request cannot grow a
+         * topic's overrides beyond the keys brook knows */
+        struct kstr key = in->configs[i].name;
+        if (!topic_config_known(key.p ? key.p : "", key.len > 0 ? (size_t)key.len : 0)) {
             char why[320];
             snprintf(why, sizeof why, "invalid config %.*s",
                      in->configs[i].name.len > 0 ? (int)in->configs[i].name.len : 0,

@@ -205,12 +205,12 @@ const char *const topic_config_keys[] = {
     NULL,
 };
 
-static bool known_key(const char *key)
+bool topic_config_known(const char *key, size_t len)
 {
-    if (!strcmp(key, INTERNAL_SEGMENT_KEY))
+    if (len == strlen(INTERNAL_SEGMENT_KEY) && !memcmp(key, INTERNAL_SEGMENT_KEY, len))
         return true;
     for (size_t i = 0; topic_config_keys[i]; i++)
-        if (!strcmp(topic_config_keys[i], key))
+        if (len == strlen(topic_config_keys[i]) && !memcmp(topic_config_keys[i], key, len))
             return true;
     return false;
 }
@@ -274,7 +274,7 @@ int topic_config_apply(struct topic_config *tc, const struct props *overrides, c
 {
     const char *k, *v;
     for (size_t i = 0; overrides && props_at(overrides, i, &k, &v); i++) {
-        if (!known_key(k) || apply_one(tc, k, v)) {
+        if (!topic_config_known(k, strlen(k)) || apply_one(tc, k, v)) {
             if (bad_key)
                 *bad_key = k;
             return STORE_EINVALID_CONFIG;

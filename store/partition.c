@@ -858,10 +858,13 @@ int store_partition_delete_records(struct store_partition *p, int64_t offset, in
         pthread_mutex_unlock(&p->append_mu);
         return -ERANGE;
     }
-    if (offset > LOAD(p->log_start))
+    bool moved = offset > LOAD(p->log_start);
+    if (moved)
         STORE(p->log_start, offset);
     *low = LOAD(p->log_start);
     pthread_mutex_unlock(&p->append_mu);
+    if (!moved) /* nothing changed: no segment to drop, no checkpoint to write */
+        return 0;
     int rc = partition_delete_segments_below(p, offset);
     int crc = store_checkpoints_write(p->topic->store);
     return rc < 0 ? rc : crc;

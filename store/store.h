@@ -128,6 +128,9 @@ int topic_config_apply(struct topic_config *tc, const struct props *overrides,
 /* The topic-level config keys brook understands, NULL-terminated (for
  * DescribeConfigs and the console); internal.segment.bytes is accepted too. */
 extern const char *const topic_config_keys[];
+/* Whether the len bytes at key name a topic-level config brook accepts: one of
+ * topic_config_keys or internal.segment.bytes. */
+bool topic_config_known(const char *key, size_t len);
 
 /* Render one topic config value as Kafka would show it; returns buf. */
 const char *topic_config_value(const struct topic_config *tc, const char *key, char *buf,
