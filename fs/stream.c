@@ -18,10 +18,11 @@
  * reads never search: they take the next entry of the journal (read 64 at a time).
  *
  * Rendering a slot: the batch is found by (partition, base offset) with a store
- * cursor (a few kept per reader, each reading 256 KiB runs; a reader going forward
- * finds the next batch in what its cursor has read), and its records are iterated - decompressed
- * when they were compressed on disk. An iterator stays open between reads, so a reader that stops
- * half-way through a batch continues without decoding it again.
+ * cursor (a few kept per reader, each reading 256 KiB runs; a reader going
+ * forward finds the next batch in what its cursor has read), and its records are
+ * iterated - decompressed when they were compressed on disk. An iterator stays
+ * open between reads, so a reader that stops half-way through a batch continues
+ * without decoding it again.
  *
  * Bytes whose records are gone - segments deleted by retention, records removed
  * by compaction (a compacted batch keeps its slot but renders shorter) - do not

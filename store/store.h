@@ -282,7 +282,8 @@ struct store_slice {
  * one whole batch when there is one, however large (as Kafka's Fetch). Stops at a
  * segment end; call again from next_offset for more. At the high watermark len is
  * 0. Returns 0, or -ERANGE when offset is below the log start or above the high
- * watermark, or an I/O error.
+ * watermark, or an I/O error. For sending the bytes on as they are (Fetch); whoever
+ * looks inside the batches walks them with a store_cursor (below).
  */
 int store_partition_read(struct store_partition *p, int64_t offset, size_t max_bytes,
                          struct store_slice *out);
