@@ -563,39 +563,24 @@ static void load_record(struct broker *b, const struct record *rec)
 
 int offsets_load(struct broker *b)
 {
-    struct store_partition *p = store_topic_partition(b->groups->topic, 0);
-    int64_t off = store_partition_log_start(p), hw = store_partition_high_watermark(p);
-    int rc = 0, n = 0;
-    while (off < hw && !rc) {
-        struct store_slice sl;
-        if ((rc = store_partition_read(p, off, 1 << 20, &sl)) || !sl.len) {
-            store_slice_release(&sl);
+    struct store_cursor cur;
+    struct store_batch batch;
+    int rc, n = 0;
+    store_cursor_open(&cur, store_topic_partition(b->groups->topic, 0), 0, 0);
+    while ((rc = store_cursor_next(&cur, &batch)) == 1) {
+        struct batch_iter it;
+        struct record rec;
+        rc = batch_iter_init(&it, batch.data, batch.len, NULL, true);
+        while (!rc && (rc = batch_iter_next(&it, &rec)) == 1) {
+            load_record(b, &rec);
+            n++;
+            rc = 0;
+        }
+        batch_iter_release(&it);
+        if (rc)
             break;
-        }
-        uint8_t *buf = malloc((size_t)sl.len);
-        if (!buf)
-            abort();
-        if (pread(sl.fd, buf, (size_t)sl.len, sl.pos) != sl.len)
-            rc = -EIO;
-        for (size_t pos = 0; !rc && pos < (size_t)sl.len;) {
-            size_t size;
-            struct batch_iter it;
-            struct record rec;
-            if ((rc = batch_frame(buf + pos, (size_t)sl.len - pos, (size_t)sl.len, &size)))
-                break;
-            rc = batch_iter_init(&it, buf + pos, size, NULL, true);
-            while (!rc && (rc = batch_iter_next(&it, &rec)) == 1) {
-                load_record(b, &rec);
-                n++;
-                rc = 0;
-            }
-            batch_iter_release(&it);
-            pos += size;
-        }
-        free(buf);
-        off = sl.next_offset;
-        store_slice_release(&sl);
     }
+    store_cursor_close(&cur);
     if (!rc)
         log_info("brook.group", "loaded %zu committed offsets from %d records of %s",
                  b->groups->noffsets, n, OFFSETS_TOPIC);

@@ -2,11 +2,11 @@
  * records.c - reading a partition's records for the console, the text
  * filter, and records as JSON.
  *
- * Reading goes through store_partition_read(): it hands out whole batches of one
- * segment as a file descriptor and a range, which are read into memory here and
- * walked with batch_iter (which decompresses). A slice starts at the batch that
- * holds the wanted offset, so records before `from` are skipped; control batches
- * (transaction markers) are not records anyone produced and are skipped too.
+ * Reading goes through the store's cursor, which hands out whole batches, walked
+ * here with batch_iter (which decompresses). The first batch is the one that holds
+ * the wanted offset, so records before `from` are skipped (and before the log
+ * start, when retention passes the scan); control batches (transaction markers)
+ * are not records anyone produced and are skipped too.
  *
  * Keys, values and header values are shown as text when they are valid UTF-8
  * without control characters other than tab, CR and LF; anything else is base64
@@ -19,18 +19,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "console/private.h"
 #include "lib/xalloc.h"
 #include "proto/record.h"
 
-#define READ_CHUNK (1 << 20) /* bytes asked of the store per read */
-
 /* ---- scanning ---- */
 
 struct scan_state {
-    int64_t from, end;
+    int64_t end;
     int32_t partition;
     scan_fn fn;
     void *arg;
@@ -38,56 +35,28 @@ struct scan_state {
     bool stop;
 };
 
-/* Walk the batches in buf (whole batches, as the store returns them). */
-static int scan_batches(struct scan_state *st, const uint8_t *buf, size_t len)
+/* Hand the records of batch b from `from` on to the callback, until it says stop. */
+static int scan_batch(struct scan_state *st, const struct store_batch *b, int64_t from)
 {
-    size_t pos = 0;
-    while (pos < len && !st->stop) {
-        size_t size;
-        int rc = batch_frame(buf + pos, len - pos, len - pos, &size);
-        if (rc)
-            return rc == -EAGAIN ? -EBADMSG : rc;
-        struct batch_iter it;
-        struct record r;
-        rc = batch_iter_init(&it, buf + pos, size, NULL, false);
-        bool control = !rc && (it.h.attributes & BATCH_ATTR_CONTROL);
-        while (!rc && !control && !st->stop && (rc = batch_iter_next(&it, &r)) == 1) {
-            rc = 0;
-            if (r.offset < st->from)
-                continue;
-            if (r.offset >= st->end) {
-                st->stop = true;
-                break;
-            }
-            st->next = r.offset + 1;
-            st->stop = st->fn(st->arg, st->partition, &r);
+    struct batch_iter it;
+    struct record r;
+    int rc = batch_iter_init(&it, b->data, b->len, NULL, false);
+    bool control = !rc && (it.h.attributes & BATCH_ATTR_CONTROL);
+    while (!rc && !control && !st->stop && (rc = batch_iter_next(&it, &r)) == 1) {
+        rc = 0;
+        if (r.offset < from)
+            continue;
+        if (r.offset >= st->end) {
+            st->stop = true;
+            break;
         }
-        if (!rc && !st->stop) { /* the whole batch is behind us */
-            int64_t after = batch_get_base_offset(buf + pos) + it.h.last_offset_delta + 1;
-            if (after > st->next)
-                st->next = after;
-        }
-        batch_iter_release(&it);
-        if (rc < 0)
-            return rc;
-        pos += size;
+        st->next = r.offset + 1;
+        st->stop = st->fn(st->arg, st->partition, &r);
     }
-    return 0;
-}
-
-static int read_slice(const struct store_slice *sl, uint8_t **buf)
-{
-    *buf = malloc((size_t)sl->len);
-    if (!*buf)
-        abort();
-    size_t got = 0;
-    while (got < (size_t)sl->len) {
-        ssize_t n = pread(sl->fd, *buf + got, (size_t)sl->len - got, sl->pos + (off_t)got);
-        if (n <= 0)
-            return n < 0 ? -errno : -EIO;
-        got += (size_t)n;
-    }
-    return 0;
+    if (!rc && !st->stop && b->last_offset + 1 > st->next) /* the whole batch is behind us */
+        st->next = b->last_offset + 1;
+    batch_iter_release(&it);
+    return rc < 0 ? rc : 0;
 }
 
 int console_scan(struct store_partition *p, int64_t from, int64_t end, int64_t max_bytes,
@@ -95,34 +64,24 @@ int console_scan(struct store_partition *p, int64_t from, int64_t end, int64_t m
 {
     int64_t start = store_partition_log_start(p);
     int64_t first = from < start ? start : from;
-    struct scan_state st = {first, end, store_partition_index(p), fn, arg, first, false};
+    struct store_cursor cur;
+    store_cursor_open(&cur, p, first, 0);
+    store_cursor_limit(&cur, end, 0);
+    struct scan_state st = {end, store_partition_index(p), fn, arg, first, false};
+    struct store_batch b;
     int rc = 0;
     int64_t read = 0;
-    while (!rc && !st.stop && st.next < end && read < max_bytes) {
-        struct store_slice sl;
-        rc = store_partition_read(p, st.next, READ_CHUNK, &sl);
-        if (rc == -ERANGE && st.next < store_partition_log_start(p)) { /* retention ran */
-            st.next = st.from = store_partition_log_start(p);
-            rc = 0;
-            continue;
-        }
-        if (rc || sl.len == 0) {
-            store_slice_release(&sl);
+    while (!st.stop && read < max_bytes && (rc = store_cursor_next(&cur, &b)) == 1) {
+        if (st.next < cur.from) /* retention ran: the walk goes on at the log start */
+            st.next = cur.from;
+        rc = scan_batch(&st, &b, cur.from);
+        if (rc)
             break;
-        }
-        uint8_t *buf;
-        int64_t before = st.next;
-        rc = read_slice(&sl, &buf);
-        if (!rc)
-            rc = scan_batches(&st, buf, (size_t)sl.len);
-        read += sl.len;
-        free(buf);
-        if (!rc && !st.stop && st.next <= before) /* no progress: jump past the slice */
-            st.next = sl.next_offset > before ? sl.next_offset : before + 1;
-        store_slice_release(&sl);
+        read += (int64_t)b.len;
     }
+    store_cursor_close(&cur);
     *next = st.next < end ? st.next : end;
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- the filter ---- */

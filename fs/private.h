@@ -181,16 +181,14 @@ struct fs_jindex {
 void fs_jindex_init(struct fs_jindex *jx);
 void fs_jindex_release(struct fs_jindex *jx);
 
-/* Whole batches of one partition, as fetched with store_partition_read(). */
+/* A walk through one partition's batches, kept between slots: a reader going
+ * forward finds the next slot's batch in what the cursor has buffered. */
 struct fs_chunk {
-    int32_t partition; /* -1 when empty */
-    int64_t first;     /* offsets [first, next) are covered */
-    int64_t next;
-    uint8_t *buf;
-    size_t len, cap;
-    uint64_t used;     /* last use, for eviction */
-    size_t hint;       /* position of the last batch found ... */
-    int64_t hint_base; /* ... and its base offset */
+    int32_t partition;       /* -1 when unused */
+    struct store_cursor cur; /* opened by the first use */
+    struct store_batch at;   /* the batch handed out last, when have */
+    bool have;
+    uint64_t used; /* last use, for eviction */
 };
 
 /* One journal entry seen as a range of stream positions. */
@@ -249,8 +247,7 @@ struct fs_records {
     int64_t next;              /* offset of the next record to render */
     struct writer out;         /* rendered, not yet returned from out_off on */
     size_t out_off;
-    uint8_t *buf; /* fetched batches */
-    size_t cap;
+    struct store_cursor cur; /* the batches to render */
 };
 
 void fs_records_init(struct fs_records *r, struct store_partition *p);

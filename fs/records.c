@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "fs/private.h"
-#include "lib/fileio.h"
 
 #define RECORDS_FETCH (64u << 10) /* batches fetched per step */
 #define RECORDS_MAX   (1u << 30)  /* bound on one step's rendering */
@@ -29,85 +28,52 @@ void fs_records_init(struct fs_records *r, struct store_partition *p)
     r->p = p;
     r->next = -1;
     writer_init(&r->out, RECORDS_MAX);
+    store_cursor_open(&r->cur, p, 0, 0);
+    store_cursor_limit(&r->cur, INT64_MAX, RECORDS_FETCH);
 }
 
 void fs_records_release(struct fs_records *r)
 {
     writer_release(&r->out);
-    free(r->buf);
+    store_cursor_close(&r->cur);
 }
 
-/* Render the records of the batch at b (len bytes) from offset r->next on. */
-static int render_batch(struct fs_records *r, const uint8_t *b, size_t len)
+/* Render the records of batch b from offset `from` on. */
+static int render_batch(struct fs_records *r, const struct store_batch *b, int64_t from)
 {
     struct batch_iter it;
     struct record rec;
-    int rc = batch_iter_init(&it, b, len, NULL, false);
+    int rc = batch_iter_init(&it, b->data, b->len, NULL, false);
     if (!rc && !(it.h.attributes & BATCH_ATTR_CONTROL)) {
         while ((rc = batch_iter_next(&it, &rec)) == 1)
-            if (rec.offset >= r->next && (rc = fs_json_record(&r->out, &rec)))
+            if (rec.offset >= from && (rc = fs_json_record(&r->out, &rec)))
                 break;
     }
     batch_iter_release(&it);
     return rc < 0 ? -EIO : 0;
 }
 
-/* Fetch the next run of batches into r->buf: 0, 1 at the high watermark. */
-static int fetch(struct fs_records *r, size_t *len, int64_t *next)
-{
-    struct store_slice sl;
-    int rc = -ERANGE;
-    for (int tries = 0; tries < 3 && rc == -ERANGE; tries++) {
-        int64_t start = store_partition_log_start(r->p);
-        if (r->next < start)
-            r->next = start; /* retention went past us: continue at the log start */
-        rc = store_partition_read(r->p, r->next, RECORDS_FETCH, &sl);
-    }
-    if (rc)
-        return rc == -ERANGE ? 1 : rc;
-    if (sl.len == 0)
-        return 1;
-    if ((size_t)sl.len > r->cap) {
-        uint8_t *nb = realloc(r->buf, (size_t)sl.len);
-        if (!nb) {
-            store_slice_release(&sl);
-            return -ENOMEM;
-        }
-        r->buf = nb;
-        r->cap = (size_t)sl.len;
-    }
-    rc = file_pread_all(sl.fd, r->buf, (size_t)sl.len, sl.pos);
-    store_slice_release(&sl);
-    *len = (size_t)sl.len;
-    *next = sl.next_offset;
-    return rc;
-}
-
-/* Replace the rendered bytes with the next non-empty step: 0, or 1 at the end. */
+/* Replace the rendered bytes with the next non-empty step, about RECORDS_FETCH
+ * bytes of batches: 0, or 1 at the end (the high watermark, or retention passing
+ * the reader faster than it can follow). */
 static int fill(struct fs_records *r)
 {
     writer_reset(&r->out);
     r->out_off = 0;
-    while (r->out.len == 0) {
-        size_t len, off = 0;
-        int64_t next;
-        int rc = fetch(r, &len, &next);
-        if (rc)
+    size_t taken = 0;
+    struct store_batch b;
+    int rc = 1;
+    while ((r->out.len == 0 || taken < RECORDS_FETCH) &&
+           (rc = store_cursor_next(&r->cur, &b)) == 1) {
+        int64_t from = r->next > r->cur.from ? r->next : r->cur.from;
+        if ((rc = render_batch(r, &b, from)))
             return rc;
-        while (len - off >= BATCH_HEADER_SIZE) {
-            struct batch_header h;
-            if (batch_header_parse(r->buf + off, len - off, &h) ||
-                h.length < BATCH_HEADER_SIZE - BATCH_LOG_OVERHEAD ||
-                (size_t)h.length + BATCH_LOG_OVERHEAD > len - off)
-                return -EIO;
-            size_t size = BATCH_LOG_OVERHEAD + (size_t)h.length;
-            if ((rc = render_batch(r, r->buf + off, size)))
-                return rc;
-            off += size;
-        }
-        r->next = next;
+        r->next = b.last_offset + 1;
+        taken += b.len;
     }
-    return 0;
+    if (rc < 0 && rc != -ERANGE)
+        return rc == -EBADMSG ? -EIO : rc;
+    return r->out.len ? 0 : 1;
 }
 
 /* Take up to m rendered bytes (into out unless NULL); fills when empty. Returns
@@ -133,6 +99,7 @@ ssize_t fs_records_read(struct fs_records *r, int64_t off, uint8_t *buf, size_t 
     if (off != r->kpos) {
         r->kpos = 0;
         r->next = -1;
+        store_cursor_seek(&r->cur, r->p, 0);
         writer_reset(&r->out);
         r->out_off = 0;
     }

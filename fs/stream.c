@@ -17,11 +17,12 @@
  * over them, then a forward scan of at most a few thousand entries. Sequential
  * reads never search: they take the next entry of the journal (read 64 at a time).
  *
- * Rendering a slot: the batch is found by (partition, base offset) in a run of
- * whole batches fetched with store_partition_read (256 KiB, a few runs cached per
- * reader), and its records are iterated - decompressed when they were compressed
- * on disk. An iterator stays open between reads, so a reader that stops half-way
- * through a batch continues without decoding it again.
+ * Rendering a slot: the batch is found by (partition, base offset) with a store
+ * cursor (a few kept per reader, each reading 256 KiB runs; a reader going
+ * forward finds the next batch in what its cursor has read), and its records are
+ * iterated - decompressed when they were compressed on disk. An iterator stays
+ * open between reads, so a reader that stops half-way through a batch continues
+ * without decoding it again.
  *
  * Bytes whose records are gone - segments deleted by retention, records removed
  * by compaction (a compacted batch keeps its slot but renders shorter) - do not
@@ -38,7 +39,6 @@
 #include <string.h>
 
 #include "fs/private.h"
-#include "lib/fileio.h"
 #include "lib/grow.h"
 
 #define ANCHOR_EVERY 64   /* entries of a partition between anchors */
@@ -234,78 +234,59 @@ static void drop_iter(struct fs_stream *st)
     st->iter_live = st->rec_live = false;
 }
 
+/* A chunk of partition q whose walk holds base: at or after its last batch and
+ * before what it has read ends. */
 static struct fs_chunk *chunk_for(struct fs_stream *st, int32_t q, int64_t base)
 {
     for (int i = 0; i < FS_CHUNKS; i++) {
         struct fs_chunk *c = &st->chunks[i];
-        if (c->partition == q && c->first <= base && base < c->next)
+        if (c->partition == q && c->have && c->at.base_offset <= base && base < c->cur.next)
             return c;
     }
     return NULL;
 }
 
-/* Fetch the run of batches from the one holding base into the least recently
- * used chunk: 0, 1 when the partition no longer has base, or an error. */
-static int chunk_fetch(struct fs_stream *st, struct store_partition *p, int32_t q, int64_t base,
-                       struct fs_chunk **out)
+/* Point the least recently used chunk at the batch holding base in partition q. */
+static struct fs_chunk *chunk_seek(struct fs_stream *st, struct store_partition *p, int32_t q,
+                                   int64_t base)
 {
     struct fs_chunk *c = &st->chunks[0];
     for (int i = 1; i < FS_CHUNKS; i++)
         if (st->chunks[i].used < c->used)
             c = &st->chunks[i];
-    struct store_slice sl;
-    int rc = store_partition_read(p, base, FS_CHUNK_BYTES, &sl);
-    if (rc)
-        return rc == -ERANGE ? 1 : rc;
-    if (sl.len == 0)
-        return 1;
-    c->partition = -1;
-    if ((size_t)sl.len > c->cap) {
-        uint8_t *nb = realloc(c->buf, (size_t)sl.len);
-        if (!nb) {
-            store_slice_release(&sl);
-            return -ENOMEM;
-        }
-        c->buf = nb;
-        c->cap = (size_t)sl.len;
+    if (c->partition < 0 && !c->cur.p) {
+        store_cursor_open(&c->cur, p, base, STORE_CURSOR_STRICT);
+        store_cursor_limit(&c->cur, INT64_MAX, FS_CHUNK_BYTES);
+    } else {
+        store_cursor_seek(&c->cur, p, base);
     }
-    rc = file_pread_all(sl.fd, c->buf, (size_t)sl.len, sl.pos);
-    store_slice_release(&sl);
-    if (rc)
-        return rc;
     c->partition = q;
-    c->first = c->hint_base = sl.first_offset;
-    c->next = sl.next_offset;
-    c->len = (size_t)sl.len;
-    c->hint = 0;
-    *out = c;
-    return 0;
+    c->have = false;
+    return c;
 }
 
-/* The batch with base offset base inside c: 0, 1 when c shows it is gone, or
- * -EIO when the bytes do not frame. Walks from the last hit, so a reader going
- * forward visits each header once. */
+/* The batch with base offset base in c's walk: 0, 1 when the partition no longer
+ * has it, or an error (-EIO when the bytes do not frame). Goes forward from the
+ * last batch handed out, so a reader going forward visits each header once. */
 static int chunk_batch(struct fs_chunk *c, int64_t base, const uint8_t **p, size_t *len)
 {
-    size_t off = c->hint_base <= base ? c->hint : 0;
-    while (c->len - off >= BATCH_HEADER_SIZE) {
-        struct batch_header h;
-        if (batch_header_parse(c->buf + off, c->len - off, &h) ||
-            h.length < BATCH_HEADER_SIZE - BATCH_LOG_OVERHEAD ||
-            (size_t)h.length + BATCH_LOG_OVERHEAD > c->len - off)
-            return -EIO;
-        if (h.base_offset > base)
-            return 1;
-        if (h.base_offset == base) {
-            c->hint = off;
-            c->hint_base = base;
-            *p = c->buf + off;
-            *len = BATCH_LOG_OVERHEAD + (size_t)h.length;
-            return 0;
-        }
-        off += BATCH_LOG_OVERHEAD + (size_t)h.length;
+    if (c->have && c->at.base_offset > base) {
+        store_cursor_seek(&c->cur, c->cur.p, base);
+        c->have = false;
     }
-    return 1;
+    int rc = 1;
+    while (!(c->have && c->at.base_offset >= base) &&
+           (rc = store_cursor_next(&c->cur, &c->at)) == 1)
+        c->have = true;
+    if (rc != 1) {
+        c->have = false;
+        return rc == 0 || rc == -ERANGE ? 1 : rc == -EBADMSG ? -EIO : rc;
+    }
+    if (c->at.base_offset > base)
+        return 1;
+    *p = c->at.data;
+    *len = c->at.len;
+    return 0;
 }
 
 /* Whether retention deleted the slot's batch since it was fetched. */
@@ -326,8 +307,8 @@ static int slot_open(struct fs_stream *st)
     const uint8_t *b;
     size_t blen;
     int rc;
-    if (!c && (rc = chunk_fetch(st, p, e->partition, e->base_offset, &c)))
-        return rc;
+    if (!c)
+        c = chunk_seek(st, p, e->partition, e->base_offset);
     c->used = ++st->tick;
     if ((rc = chunk_batch(c, e->base_offset, &b, &blen)))
         return rc;
@@ -426,7 +407,7 @@ void fs_stream_release(struct fs_stream *st)
 {
     drop_iter(st);
     for (int i = 0; i < FS_CHUNKS; i++)
-        free(st->chunks[i].buf);
+        store_cursor_close(&st->chunks[i].cur);
 }
 
 /* Make the slot the first one with bytes at or after a: 0, 1 at the end. */

@@ -289,56 +289,29 @@ int store_journal_read(struct store_topic *t, int64_t first, struct store_journa
 
 /* ---- reconciliation after a crash ---- */
 
-/* Entries for every batch of p from offset `from` on, appended to the journal. */
+/* Entries for every batch of p from offset `from` on, appended to the journal. The
+ * walk starts at the log start when that is later, in the batch that holds it,
+ * which may begin below it (DeleteRecords): only batches from `from` on are added. */
 static int journal_partition_tail(struct store_topic *t, struct store_partition *p, int64_t from)
 {
-    int64_t hw = store_partition_high_watermark(p);
-    int rc = 0;
-    uint8_t *buf = NULL;
-    size_t cap = 0;
-    /* batches from `first` on are missing; the read starts at the log start, in the
-     * batch that holds it, which may begin below it (DeleteRecords) */
-    int64_t first = from;
-    if (from < store_partition_log_start(p))
-        from = store_partition_log_start(p);
-    while (from < hw && !rc) {
-        struct store_slice sl;
-        if ((rc = store_partition_read(p, from, 1 << 20, &sl)) || sl.len == 0) {
-            store_slice_release(&sl);
-            if (rc == -EBADMSG || rc == -ENOTSUP)
-                rc = 0; /* a damaged segment: journal no further in this partition */
-            break;
-        }
-        if ((size_t)sl.len > cap) {
-            uint8_t *nb = realloc(buf, (size_t)sl.len);
-            if (!nb) {
-                rc = -ENOMEM;
-                store_slice_release(&sl);
+    struct store_cursor cur;
+    struct store_batch b;
+    int rc;
+    store_cursor_open(&cur, p, from, 0);
+    while ((rc = store_cursor_next(&cur, &b)) == 1 || rc == -EBADMSG) {
+        struct batch_header h;
+        struct batch_stats st;
+        /* a batch that does not validate, or a run without a boundary to go on from
+         * (damaged in a segment trusted after a clean shutdown), stays out of the
+         * journal instead of failing the whole open */
+        if (rc == 1 && b.base_offset >= from &&
+            batch_validate(b.data, b.len, &batch_limits_default, true, &h, &st) == 0) {
+            int32_t recs = h.attributes & BATCH_ATTR_CONTROL ? 0 : st.records;
+            if ((rc = append_locked(t, p->index, h.base_offset, recs, st.value_bytes)))
                 break;
-            }
-            buf = nb;
-            cap = (size_t)sl.len;
         }
-        rc = file_pread_all(sl.fd, buf, (size_t)sl.len, sl.pos);
-        for (size_t off = 0; !rc && off < (size_t)sl.len;) {
-            struct batch_header h;
-            struct batch_stats st;
-            size_t size;
-            if (batch_frame(buf + off, (size_t)sl.len - off, (size_t)sl.len - off, &size))
-                break; /* no batch boundary to go on from: the rest of the slice is skipped */
-            /* a batch that does not validate (damaged in a segment trusted after a clean
-             * shutdown) stays out of the journal instead of failing the whole open */
-            if (batch_validate(buf + off, size, &batch_limits_default, true, &h, &st) == 0 &&
-                h.base_offset >= first) {
-                int32_t recs = h.attributes & BATCH_ATTR_CONTROL ? 0 : st.records;
-                rc = append_locked(t, p->index, h.base_offset, recs, st.value_bytes);
-            }
-            off += size;
-        }
-        from = sl.next_offset;
-        store_slice_release(&sl);
     }
-    free(buf);
+    store_cursor_close(&cur);
     return rc;
 }
 

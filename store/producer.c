@@ -199,29 +199,19 @@ static int64_t snapshot_parse(struct store_partition *p, const uint8_t *data, si
 /* Replay the headers of every batch from offset `from` into the state. */
 static int replay(struct store_partition *p, int64_t from)
 {
-    int64_t hw = LOAD(p->hw);
-    if (from < LOAD(p->log_start))
-        from = LOAD(p->log_start);
-    while (from < hw) {
-        struct store_slice sl;
-        int rc = store_partition_read(p, from, 1 << 20, &sl);
-        if (rc || sl.len == 0) {
-            store_slice_release(&sl);
-            return rc;
-        }
+    struct store_cursor cur;
+    struct store_batch b;
+    int rc;
+    store_cursor_open(&cur, p, from, 0);
+    while ((rc = store_cursor_next(&cur, &b)) == 1) {
         struct batch_header h;
-        for (int64_t pos = sl.pos; pos < sl.pos + sl.len; pos += BATCH_LOG_OVERHEAD + h.length) {
-            if ((rc = segment_read_header(sl.fd, pos, sl.pos + sl.len, &h)))
-                break;
-            if (h.producer_id >= 0 && h.base_offset >= from)
-                (void)producer_record(p, &h, h.base_offset, h.base_offset + h.last_offset_delta);
-        }
-        from = sl.next_offset;
-        store_slice_release(&sl);
-        if (rc)
-            return rc;
+        if ((rc = batch_header_parse(b.data, b.len, &h)))
+            break;
+        if (h.producer_id >= 0 && h.base_offset >= from)
+            (void)producer_record(p, &h, h.base_offset, h.base_offset + h.last_offset_delta);
     }
-    return 0;
+    store_cursor_close(&cur);
+    return rc;
 }
 
 int producer_snapshot_load(struct store_partition *p)

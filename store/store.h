@@ -285,13 +285,76 @@ struct store_slice {
  * one whole batch when there is one, however large (as Kafka's Fetch). Stops at a
  * segment end; call again from next_offset for more. At the high watermark len is
  * 0. Returns 0, or -ERANGE when offset is below the log start or above the high
- * watermark, or an I/O error.
+ * watermark, or an I/O error. For sending the bytes on as they are (Fetch); whoever
+ * looks inside the batches walks them with a store_cursor (below).
  */
 int store_partition_read(struct store_partition *p, int64_t offset, size_t max_bytes,
                          struct store_slice *out);
 
 /* Close the slice's fd (if any). */
 void store_slice_release(struct store_slice *sl);
+
+/*
+ * A cursor walks a partition's batches in offset order: it reads runs of whole
+ * batches with store_partition_read() into one buffer it keeps (grown as needed, up
+ * to the largest batch the store accepts) and hands them out one at a time. Every
+ * reader of record bytes goes through it.
+ *
+ * Retention may move the log start while a cursor walks. By default a read that
+ * would start below it continues at the new log start (and `from` moves up with it,
+ * so records below it are not shown); with STORE_CURSOR_STRICT it fails with -ERANGE
+ * instead, for readers that must know a batch is gone. The walk ends at the high
+ * watermark, or before the first batch whose base offset reaches `end`.
+ *
+ * The fields are the cursor's own; callers may read `p`, `from` and `next`.
+ */
+enum { STORE_CURSOR_STRICT = 1 };
+
+#define STORE_CURSOR_READ (1u << 20) /* default bytes asked of the store per read */
+
+struct store_cursor {
+    struct store_partition *p;
+    int flags;
+    int64_t from;      /* records below it are before the walk */
+    int64_t end;       /* batches with a base offset at or past it are not handed out */
+    int64_t next;      /* offset the read after the buffered batches starts at */
+    size_t read_bytes; /* bytes asked of the store per read */
+    uint8_t *buf;      /* batches read; [pos, len) not handed out yet */
+    size_t cap, len, pos;
+};
+
+/* A batch handed out by a cursor: borrowed, valid until the cursor's next call. */
+struct store_batch {
+    const uint8_t *data; /* the whole batch, framing included */
+    size_t len;
+    int64_t base_offset;
+    int64_t last_offset;
+};
+
+/* Start a walk at the batch holding offset `from` (flags: STORE_CURSOR_*). Allocates
+ * nothing until the first read; end with store_cursor_close(). */
+void store_cursor_open(struct store_cursor *c, struct store_partition *p, int64_t from, int flags);
+
+/* Stop before the first batch whose base offset is >= end (default: no bound but
+ * the high watermark), and ask the store for read_bytes per read (0: keep). */
+void store_cursor_limit(struct store_cursor *c, int64_t end, size_t read_bytes);
+
+/* Continue at the batch holding `from` in p (the same partition or another one),
+ * dropping what is buffered; the buffer and the end bound are kept. */
+void store_cursor_seek(struct store_cursor *c, struct store_partition *p, int64_t from);
+
+/*
+ * The next batch into *b: 1, or 0 at the end (high watermark or end bound). Errors:
+ * -ERANGE when the walk is below the log start and the cursor is strict, or above
+ * the high watermark; -EBADMSG when the bytes do not frame as batches (a further
+ * call continues after the damaged run of one segment, or ends the walk when the
+ * damage is where the run would start); -EIO (also for a segment that ends early);
+ * -ENOMEM.
+ */
+int store_cursor_next(struct store_cursor *c, struct store_batch *b);
+
+/* Free the buffer; the cursor may be opened again. */
+void store_cursor_close(struct store_cursor *c);
 
 struct store_partition_info {
     int32_t index;            /* partition number */
