@@ -43,8 +43,8 @@ struct create_job {
  * collected, so that a request cannot grow a topic's overrides beyond them. */
 static bool topic_config_known(struct kstr name)
 {
-    for (int i = 0; topic_config_keys[i]; i++)
-        if (kstr_eq(name, topic_config_keys[i]))
+    for (const struct conf_key *k = topic_config_table; k->name; k++)
+        if (kstr_eq(name, k->name))
             return true;
     return false;
 }
