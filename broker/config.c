@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "console/console.h"
 #include "lib/conftab.h"
 #include "lib/props.h"
 #include "lib/version.h"
@@ -84,7 +83,8 @@ static int parse_listeners(struct broker_config *c, const char *v, const char **
 #define I32 INT32_MAX
 
 /* The keys the broker reads itself; the store's and the console's are in their
- * own tables (broker_config_tables lists all three). */
+ * own tables (broker_config_tables, in views.c beside the console's view, lists
+ * all three). */
 const struct conf_key broker_config_table[] = {
     {"node.id", CONF_INT, "0", 0, I32, "This broker's id.", false, {NULL}},
     {"broker.id", CONF_INT, "0", 0, I32, "Used when node.id is not given.", false, {NULL}},
@@ -269,17 +269,6 @@ const struct conf_key broker_config_table[] = {
      {NULL}},
     {NULL, 0, NULL, 0, 0, NULL, false, {NULL}},
 };
-
-const struct conf_key *const broker_config_tables[] = {broker_config_table, store_config_table,
-                                                       console_config_table, NULL};
-
-const struct conf_key *broker_config_key(const char *name)
-{
-    const struct conf_key *k = NULL;
-    for (size_t i = 0; !k && broker_config_tables[i]; i++)
-        k = conf_find(broker_config_tables[i], name);
-    return k;
-}
 
 static int int_key(const struct props *p, const char *key, int64_t *out, const char **err)
 {

@@ -62,7 +62,7 @@ int broker_config_from_args(struct broker_config *c, int argc, char **argv, cons
 void broker_config_release(struct broker_config *c);
 
 /* The keys brookd reads, one table per module that reads them (the broker's, the
- * store's, the console's), NULL-ended; and the entry of one key in any of them. */
+ * store's, the console's), NULL-ended (views.c); and the entry of one key in any. */
 extern const struct conf_key broker_config_table[];
 extern const struct conf_key *const broker_config_tables[];
 const struct conf_key *broker_config_key(const char *name);

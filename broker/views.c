@@ -17,6 +17,7 @@
 
 #include "broker/private.h"
 #include "console/console.h"
+#include "lib/conftab.h"
 #include "lib/props.h"
 
 /* ---- groups: group.c's views in the console's types ---- */
@@ -102,6 +103,20 @@ static void env_broker_info(void *ctx, struct console_broker_info *out)
     for (int i = 0; i < b->n_listeners && i < CONSOLE_MAX_LISTENERS; i++)
         snprintf(out->listeners[out->n_listeners++], sizeof out->listeners[0], "%s:%d",
                  b->bound_host[i], b->bound_port[i]);
+}
+
+/* The broker's, the store's and the console's keys: what DescribeConfigs, the
+ * console's broker view and --help-config list. Here because only this file of
+ * broker/ may see the console's table. */
+const struct conf_key *const broker_config_tables[] = {broker_config_table, store_config_table,
+                                                       console_config_table, NULL};
+
+const struct conf_key *broker_config_key(const char *name)
+{
+    const struct conf_key *k = NULL;
+    for (size_t i = 0; !k && broker_config_tables[i]; i++)
+        k = conf_find(broker_config_tables[i], name);
+    return k;
 }
 
 /* Every key of the configuration tables, as given or by default, then the keys
