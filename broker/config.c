@@ -471,6 +471,26 @@ int broker_config_from_args(struct broker_config *c, int argc, char **argv, cons
     return apply_props(c, err);
 }
 
+size_t broker_config_unknown(const struct broker_config *c, char *buf, size_t size)
+{
+    const char *k, *v;
+    size_t n = 0, used = 0;
+    buf[0] = 0;
+    for (size_t i = 0; props_at(c->props, i, &k, &v); i++) {
+        if (broker_config_key(k))
+            continue;
+        int w = snprintf(buf + used, size - used, "%s%s", n ? ", " : "", k);
+        if (w < 0 || (size_t)w >= size - used) { /* cut at the last whole name */
+            snprintf(buf + used, size - used, "%s", size - used > 5 ? ", ..." : "");
+            used = size - 1;
+        } else {
+            used += (size_t)w;
+        }
+        n++;
+    }
+    return n;
+}
+
 void broker_config_release(struct broker_config *c)
 {
     props_free(c->props);

@@ -176,6 +176,24 @@ static void test_ranges_refused_with_key(void **state)
     }
 }
 
+/* Keys no table describes are named once, and cut rather than overrun. */
+static void test_unknown_keys_listed(void **state)
+{
+    (void)state;
+    struct broker_config c;
+    const char *err = NULL;
+    char a[] = "brookd", o[] = "-o", k1[] = "log.segmnt.bytes=5", k2[] = "num.partitions=2",
+         k3[] = "zookeeper.connect=x";
+    char *argv[] = {a, o, k1, o, k2, o, k3, NULL};
+    assert_int_equal(broker_config_from_args(&c, 7, argv, &err), 0);
+    char buf[64], tiny[24];
+    assert_int_equal(broker_config_unknown(&c, buf, sizeof buf), 2);
+    assert_string_equal(buf, "log.segmnt.bytes, zookeeper.connect");
+    assert_int_equal(broker_config_unknown(&c, tiny, sizeof tiny), 2);
+    assert_string_equal(tiny, "log.segmnt.bytes, ...");
+    broker_config_release(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_every_default_parses),
         cmocka_unit_test(test_store_defaults_from_table),
         cmocka_unit_test(test_ranges_refused_with_key),
+        cmocka_unit_test(test_unknown_keys_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
