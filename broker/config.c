@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/conftab.h"
 #include "lib/props.h"
 #include "lib/version.h"
 
@@ -79,12 +80,256 @@ static int parse_listeners(struct broker_config *c, const char *v, const char **
     return 0;
 }
 
-static int int_key(const struct props *p, const char *key, int64_t def, int64_t min, int64_t max,
-                   int64_t *out, const char **err)
+#define I32 INT32_MAX
+
+/* The keys the broker reads itself; the store's and the console's are in their
+ * own tables (broker_config_tables, in views.c beside the console's view, lists
+ * all three). */
+const struct conf_key broker_config_table[] = {
+    {"node.id", CONF_INT, "0", 0, I32, "This broker's id.", false, {NULL}},
+    {"broker.id", CONF_INT, "0", 0, I32, "Used when node.id is not given.", false, {NULL}},
+    {"listeners",
+     CONF_LIST,
+     "PLAINTEXT://127.0.0.1:9092",
+     0,
+     0,
+     "Addresses the Kafka protocol is served on, comma-separated (port 0: any free port).",
+     false,
+     {NULL}},
+    {"advertised.listeners",
+     CONF_LIST,
+     NULL,
+     0,
+     0,
+     "What clients are told to connect to: set it when listening on 0.0.0.0 or behind NAT; "
+     "default: the first listener as bound.",
+     false,
+     {NULL}},
+    {"cluster.id",
+     CONF_STRING,
+     "brook-local-cluster",
+     0,
+     0,
+     "The cluster id Metadata reports.",
+     false,
+     {NULL}},
+    {"socket.request.max.bytes",
+     CONF_INT,
+     "104857600",
+     1024,
+     I32,
+     "The largest request accepted; a larger one closes the connection.",
+     false,
+     {NULL}},
+    {"connections.max.idle.ms",
+     CONF_LONG,
+     "600000",
+     100,
+     I32,
+     "A connection idle this long is closed.",
+     false,
+     {NULL}},
+    {"request.timeout.ms",
+     CONF_INT,
+     "30000",
+     100,
+     I32,
+     "A request must arrive whole within this once it has begun.",
+     false,
+     {NULL}},
+    {"max.connections",
+     CONF_INT,
+     "100000",
+     1,
+     I32,
+     "Kafka protocol connections held at once; more are closed at accept.",
+     false,
+     {NULL}},
+    {"fetch.max.bytes",
+     CONF_INT,
+     "57671680",
+     1024,
+     I32,
+     "The most record bytes one Fetch response carries.",
+     false,
+     {NULL}},
+    {"auto.create.topics.enable",
+     CONF_BOOLEAN,
+     "true",
+     0,
+     0,
+     "Whether a Metadata request naming an unknown topic creates it.",
+     false,
+     {NULL}},
+    {"default.replication.factor",
+     CONF_INT,
+     "1",
+     1,
+     1,
+     "Always 1: brook is a single broker.",
+     false,
+     {NULL}},
+    {"group.initial.rebalance.delay.ms",
+     CONF_INT,
+     "0",
+     0,
+     I32,
+     "How long a new group waits for more members before its first rebalance.",
+     false,
+     {NULL}},
+    {"group.min.session.timeout.ms",
+     CONF_INT,
+     "6000",
+     1,
+     I32,
+     "The shortest session timeout a member may ask for.",
+     false,
+     {NULL}},
+    {"group.max.session.timeout.ms",
+     CONF_INT,
+     "1800000",
+     1,
+     I32,
+     "The longest session timeout a member may ask for.",
+     false,
+     {NULL}},
+    {"group.max.size",
+     CONF_INT,
+     "1000",
+     1,
+     1000000,
+     "Members one group may hold (Kafka's default is unbounded).",
+     false,
+     {NULL}},
+    {"offset.metadata.max.bytes",
+     CONF_INT,
+     "4096",
+     0,
+     1 << 20,
+     "The longest metadata string a committed offset may carry.",
+     false,
+     {NULL}},
+    {"offsets.retention.minutes",
+     CONF_INT,
+     "10080",
+     1,
+     I32,
+     "Committed offsets of a group without members expire after this.",
+     false,
+     {NULL}},
+    {"offsets.retention.check.interval.ms",
+     CONF_LONG,
+     "600000",
+     1,
+     I32,
+     "How often expired offsets are looked for.",
+     false,
+     {NULL}},
+    {"brook.groups.max",
+     CONF_INT,
+     "100000",
+     1,
+     10000000,
+     "Consumer groups the coordinator keeps; new ones beyond get GROUP_MAX_SIZE_REACHED.",
+     false,
+     {NULL}},
+    {"fuse.mount.dir",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "Mount the topics as files at this directory; not given or empty: no mount.",
+     false,
+     {NULL}},
+    {"fuse.max.threads", CONF_INT, "4", 1, 64, "Threads serving the mount.", false, {NULL}},
+    {"fuse.partial.max.bytes",
+     CONF_LONG,
+     "67108864",
+     1024,
+     INT64_MAX,
+     "Memory all lines written to the mount without their newline may hold together; past "
+     "it a write() fails with ENOBUFS.",
+     false,
+     {NULL}},
+    {"console.listeners",
+     CONF_STRING,
+     "127.0.0.1:8080",
+     0,
+     0,
+     "The web console's address, or off.",
+     false,
+     {NULL}},
+    {"console.read.only",
+     CONF_BOOLEAN,
+     "false",
+     0,
+     0,
+     "Whether the console refuses everything that writes (creating, producing, resetting).",
+     false,
+     {NULL}},
+    {NULL, 0, NULL, 0, 0, NULL, false, {NULL}},
+};
+
+static int int_key(const struct props *p, const char *key, int64_t *out, const char **err)
 {
-    if (props_get_i64(p, key, def, min, max, out))
+    if (conf_get_i64(broker_config_table, p, key, out))
         return set_err(err, "invalid value for %s: %s", key, props_get(p, key));
     return 0;
+}
+
+static int bool_key(const struct props *p, const char *key, bool *out, const char **err)
+{
+    if (conf_get_bool(broker_config_table, p, key, out))
+        return set_err(err, "invalid value for %s: %s", key, props_get(p, key));
+    return 0;
+}
+
+/* Connections, requests and groups. */
+static int apply_limits(struct broker_config *c, const char **err)
+{
+    const struct props *p = c->props;
+    int64_t v;
+    if (int_key(p, "socket.request.max.bytes", &c->max_request_bytes, err) ||
+        int_key(p, "connections.max.idle.ms", &c->idle_ms, err) ||
+        int_key(p, "request.timeout.ms", &c->request_timeout_ms, err) ||
+        int_key(p, "max.connections", &c->max_connections, err) ||
+        int_key(p, "fetch.max.bytes", &c->fetch_max_bytes, err) ||
+        int_key(p, "group.initial.rebalance.delay.ms", &c->group_initial_delay_ms, err) ||
+        int_key(p, "group.min.session.timeout.ms", &c->group_min_session_ms, err) ||
+        int_key(p, "group.max.session.timeout.ms", &c->group_max_session_ms, err) ||
+        int_key(p, "offset.metadata.max.bytes", &c->offset_metadata_max, err) ||
+        int_key(p, "offsets.retention.check.interval.ms", &c->offsets_check_ms, err) ||
+        int_key(p, "brook.groups.max", &c->groups_max, err))
+        return -1;
+    if (int_key(p, "group.max.size", &v, err))
+        return -1;
+    c->group_max_size = (int32_t)v;
+    if (int_key(p, "offsets.retention.minutes", &v, err))
+        return -1;
+    c->offsets_retention_ms = v * 60000;
+    if (int_key(p, "default.replication.factor", &v, err))
+        return -1;
+    c->default_replication = (int32_t)v;
+    return bool_key(p, "auto.create.topics.enable", &c->auto_create_topics, err);
+}
+
+/* The mount and the console. */
+static int apply_fuse_console(struct broker_config *c, const char **err)
+{
+    const struct props *p = c->props;
+    int64_t v;
+    c->mount = conf_get_str(broker_config_table, p, "fuse.mount.dir");
+    if (c->mount && !*c->mount)
+        c->mount = NULL;
+    if (int_key(p, "fuse.max.threads", &v, err) ||
+        int_key(p, "fuse.partial.max.bytes", &c->fuse_partial_max, err))
+        return -1;
+    c->fuse_threads = (int32_t)v;
+    const char *s = conf_get_str(broker_config_table, p, "console.listeners");
+    c->console_enabled = strcmp(s, "off") != 0;
+    if (c->console_enabled && listen_addr_parse(s, &c->console))
+        return set_err(err, "invalid console.listeners: %s%s", s, "");
+    return bool_key(p, "console.read.only", &c->console_read_only, err);
 }
 
 /* Derive the typed fields from c->props. */
@@ -92,71 +337,62 @@ static int apply_props(struct broker_config *c, const char **err)
 {
     const struct props *p = c->props;
     const char *bad = NULL;
-    store_config_defaults(&c->store);
     if (store_config_from_props(&c->store, p, &bad))
         return set_err(err, "invalid value for %s: %s", bad, props_get(p, bad));
     int64_t v;
-    const char *s = props_get(p, "node.id");
-    if (int_key(p, s ? "node.id" : "broker.id", 0, 0, INT32_MAX, &v, err))
+    if (int_key(p, props_get(p, "node.id") ? "node.id" : "broker.id", &v, err))
         return -1;
     c->node_id = (int32_t)v;
-    s = props_get(p, "listeners");
-    if (parse_listeners(c, s ? s : "PLAINTEXT://127.0.0.1:9092", err))
+    if (parse_listeners(c, conf_get_str(broker_config_table, p, "listeners"), err))
         return -1;
-    s = props_get(p, "advertised.listeners");
+    const char *s = props_get(p, "advertised.listeners");
     c->advertised_set = s != NULL;
     if (s && listen_addr_parse(s, &c->advertised))
         return set_err(err, "invalid advertised.listeners: %s%s", s, "");
-    if (int_key(p, "socket.request.max.bytes", 104857600, 1024, INT32_MAX, &c->max_request_bytes,
-                err) ||
-        int_key(p, "connections.max.idle.ms", 600000, 100, INT32_MAX, &c->idle_ms, err) ||
-        int_key(p, "request.timeout.ms", 30000, 100, INT32_MAX, &c->request_timeout_ms, err) ||
-        int_key(p, "max.connections", 100000, 1, INT32_MAX, &c->max_connections, err) ||
-        int_key(p, "fetch.max.bytes", 57671680, 1024, INT32_MAX, &c->fetch_max_bytes, err) ||
-        int_key(p, "group.initial.rebalance.delay.ms", 0, 0, INT32_MAX, &c->group_initial_delay_ms,
-                err) ||
-        int_key(p, "group.min.session.timeout.ms", 6000, 1, INT32_MAX, &c->group_min_session_ms,
-                err) ||
-        int_key(p, "group.max.session.timeout.ms", 1800000, 1, INT32_MAX, &c->group_max_session_ms,
-                err))
-        return -1;
-    if (int_key(p, "group.max.size", 1000, 1, 1000000, &v, err))
-        return -1;
-    c->group_max_size = (int32_t)v;
-    if (int_key(p, "offset.metadata.max.bytes", 4096, 0, 1 << 20, &c->offset_metadata_max, err) ||
-        int_key(p, "offsets.retention.minutes", 10080, 1, INT32_MAX, &v, err) ||
-        int_key(p, "offsets.retention.check.interval.ms", 600000, 1, INT32_MAX,
-                &c->offsets_check_ms, err) ||
-        int_key(p, "brook.groups.max", 100000, 1, 10000000, &c->groups_max, err))
-        return -1;
-    c->offsets_retention_ms = v * 60000;
-    if (int_key(p, "default.replication.factor", 1, 1, 1, &v, err))
-        return -1;
-    c->default_replication = (int32_t)v;
-    if (props_get_bool(p, "auto.create.topics.enable", true, &c->auto_create_topics))
-        return set_err(err, "invalid value for %s: %s", "auto.create.topics.enable",
-                       props_get(p, "auto.create.topics.enable"));
-    c->cluster_id = props_get(p, "cluster.id");
-    if (!c->cluster_id)
-        c->cluster_id = "brook-local-cluster";
-    c->mount = props_get(p, "fuse.mount.dir");
-    if (c->mount && !*c->mount)
-        c->mount = NULL;
-    if (int_key(p, "fuse.max.threads", 4, 1, 64, &v, err))
-        return -1;
-    c->fuse_threads = (int32_t)v;
-    if (int_key(p, "fuse.partial.max.bytes", 64 << 20, 1024, INT64_MAX, &c->fuse_partial_max, err))
-        return -1;
-    s = props_get(p, "console.listeners");
-    if (!s)
-        s = "127.0.0.1:8080";
-    c->console_enabled = strcmp(s, "off") != 0;
-    if (c->console_enabled && listen_addr_parse(s, &c->console))
-        return set_err(err, "invalid console.listeners: %s%s", s, "");
-    if (props_get_bool(p, "console.read.only", false, &c->console_read_only))
-        return set_err(err, "invalid value for %s: %s", "console.read.only",
-                       props_get(p, "console.read.only"));
-    return 0;
+    c->cluster_id = conf_get_str(broker_config_table, p, "cluster.id");
+    return apply_limits(c, err) || apply_fuse_console(c, err) ? -1 : 0;
+}
+
+/* One Markdown table cell: s with any '|' escaped, or fallback when s is NULL. */
+static void md_cell(FILE *out, const char *s, const char *fallback)
+{
+    fputs(" ", out);
+    for (s = s ? s : fallback; *s; s++)
+        fputs(*s == '|' ? "\\|" : (char[]){*s, 0}, out);
+    fputs(" |", out);
+}
+
+/* The key tables as the Markdown of docs/operations.md's generated section. */
+static void print_config_docs(FILE *out)
+{
+    char range[64];
+    fputs("| Key | Type | Default | Range | Description |\n|---|---|---|---|---|\n", out);
+    for (size_t i = 0; broker_config_tables[i]; i++)
+        for (const struct conf_key *k = broker_config_tables[i]; k->name; k++) {
+            fprintf(out, "| `%s` |", k->name);
+            md_cell(out, conf_type_name(k->type), "");
+            md_cell(out, k->def, "(none)");
+            md_cell(out, conf_range(k, range, sizeof range), "");
+            md_cell(out, k->doc, "");
+            fputs("\n", out);
+        }
+    fputs("\nTopic keys (set by CreateTopics or the console when a topic is created), each "
+          "defaulting "
+          "to its broker keys, the first one given winning:\n\n"
+          "| Topic key | Type | Default from | Range | Description |\n|---|---|---|---|---|\n",
+          out);
+    for (const struct conf_key *k = topic_config_table; k->name; k++) {
+        char from[160] = "";
+        for (int i = 0; i < 3 && k->synonyms[i]; i++)
+            snprintf(from + strlen(from), sizeof from - strlen(from), "%s`%s`", i ? ", " : "",
+                     k->synonyms[i]);
+        fprintf(out, "| `%s` |", k->name);
+        md_cell(out, conf_type_name(k->type), "");
+        md_cell(out, k->synonyms[0] ? from : k->def, "");
+        md_cell(out, conf_range(k, range, sizeof range), "");
+        md_cell(out, k->doc, "");
+        fputs("\n", out);
+    }
 }
 
 static void usage(void)
@@ -168,6 +404,7 @@ static void usage(void)
            "  -l, --listen HOST:PORT  listeners (default 127.0.0.1:9092; port 0 picks one)\n"
            "  -m, --mount DIR         fuse.mount.dir: mount topics as files at DIR\n"
            "      --console HOST:PORT console.listeners (default 127.0.0.1:8080), or off\n"
+           "      --help-config       print every configuration key as Markdown and exit\n"
            "      --version           print the version and exit\n"
            "  -h, --help              print this help and exit\n");
 }
@@ -175,15 +412,11 @@ static void usage(void)
 int broker_config_from_args(struct broker_config *c, int argc, char **argv, const char **err)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"override", required_argument, NULL, 'o'},
-        {"data", required_argument, NULL, 'd'},
-        {"listen", required_argument, NULL, 'l'},
-        {"mount", required_argument, NULL, 'm'},
-        {"console", required_argument, NULL, 'C'},
-        {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"override", required_argument, NULL, 'o'},
+        {"data", required_argument, NULL, 'd'},   {"listen", required_argument, NULL, 'l'},
+        {"mount", required_argument, NULL, 'm'},  {"console", required_argument, NULL, 'C'},
+        {"version", no_argument, NULL, 'V'},      {"help-config", no_argument, NULL, 'K'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     memset(c, 0, sizeof *c);
     if (!(c->props = props_new()))
@@ -204,6 +437,9 @@ int broker_config_from_args(struct broker_config *c, int argc, char **argv, cons
                 return set_err(err, "%s: %s", optarg, strerror(-rc));
         } else if (o == 'h') {
             usage();
+            return 1;
+        } else if (o == 'K') {
+            print_config_docs(stdout);
             return 1;
         } else if (o == 'V') {
             printf("brookd %s\n", BROOK_VERSION);
@@ -233,6 +469,26 @@ int broker_config_from_args(struct broker_config *c, int argc, char **argv, cons
     if (optind < argc)
         return set_err(err, "unexpected argument: %s%s", argv[optind], "");
     return apply_props(c, err);
+}
+
+size_t broker_config_unknown(const struct broker_config *c, char *buf, size_t size)
+{
+    const char *k, *v;
+    size_t n = 0, used = 0;
+    buf[0] = 0;
+    for (size_t i = 0; props_at(c->props, i, &k, &v); i++) {
+        if (broker_config_key(k))
+            continue;
+        int w = snprintf(buf + used, size - used, "%s%s", n ? ", " : "", k);
+        if (w < 0 || (size_t)w >= size - used) { /* cut at the last whole name */
+            snprintf(buf + used, size - used, "%s", size - used > 5 ? ", ..." : "");
+            used = size - 1;
+        } else {
+            used += (size_t)w;
+        }
+        n++;
+    }
+    return n;
 }
 
 void broker_config_release(struct broker_config *c)

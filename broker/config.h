@@ -61,6 +61,17 @@ int broker_config_from_args(struct broker_config *c, int argc, char **argv, cons
 
 void broker_config_release(struct broker_config *c);
 
+/* The given keys that no table describes (a misspelling, or a Kafka key brook does
+ * not read), comma-separated into buf (cut with "..." when it is full); returns
+ * how many there are. brookd keeps them, and warns once at start. */
+size_t broker_config_unknown(const struct broker_config *c, char *buf, size_t size);
+
+/* The keys brookd reads, one table per module that reads them (the broker's, the
+ * store's, the console's), NULL-ended (views.c); and the entry of one key in any. */
+extern const struct conf_key broker_config_table[];
+extern const struct conf_key *const broker_config_tables[];
+const struct conf_key *broker_config_key(const char *name);
+
 /* Parse "PLAINTEXT://host:port", "host:port" or "[v6]:port". 0 or -EINVAL. */
 int listen_addr_parse(const char *s, struct listen_addr *out);
 

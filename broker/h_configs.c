@@ -1,23 +1,29 @@
 /*
  * h_configs.c - DescribeConfigs: a topic's configs, and the broker's.
  *
- * A topic's configs are every key brook knows for topics (topic_config_keys),
- * each either the topic's own override (DYNAMIC_TOPIC_CONFIG) or the value it
- * inherits (DEFAULT_CONFIG). The broker's are what its properties file set
- * (STATIC_BROKER_CONFIG) and the defaults of the few keys clients commonly ask
- * for. brook describes topics and this broker only; other resource types, another
- * broker's id, or a resource named twice (Kafka: "Duplicate resource") get
- * INVALID_REQUEST in that resource's result.
+ * Both come from the configuration tables (lib/conftab.h), so the names, values,
+ * types and documentation are those parsing uses. A topic's configs are every
+ * key of topic_config_table, each the topic's own override (DYNAMIC_TOPIC_CONFIG)
+ * or the value it inherits from its broker synonyms (STATIC_BROKER_CONFIG when
+ * the properties set one, else DEFAULT_CONFIG); asked for synonyms (v1+), each
+ * config lists that chain, finest first, as Kafka does: the override, the broker
+ * keys the properties set, and the default. The broker's configs are every key
+ * of the broker's, the store's and the console's tables, as given or by default,
+ * and the keys the properties give that brook does not read. Documentation (v3+)
+ * is sent when asked for. brook describes topics and this broker only; other
+ * resource types, another broker's id, or a resource named twice (Kafka:
+ * "Duplicate resource") get INVALID_REQUEST in that resource's result.
  *
- * The answer's size is added up before it is built, from the configs each
- * resource has; a request whose answer would not fit in RESPONSE_MAX_BYTES is
- * refused.
+ * Each resource is walked twice: once to count its configs and the arena bytes
+ * of their strings and synonyms, once to fill them. A request whose answer would
+ * not fit in RESPONSE_MAX_BYTES is refused before anything is built.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "broker/private.h"
+#include "lib/conftab.h"
 #include "lib/props.h"
 #include "lib/xalloc.h"
 
@@ -26,6 +32,23 @@
 #define SOURCE_TOPIC    1 /* DYNAMIC_TOPIC_CONFIG */
 #define SOURCE_STATIC   4 /* STATIC_BROKER_CONFIG */
 #define SOURCE_DEFAULT  5 /* DEFAULT_CONFIG */
+#define MAX_SYNONYMS    5 /* the override, up to three broker keys, a default */
+
+/* Where configs go: counted (pd NULL) or filled into out. */
+struct config_sink {
+    struct pending *pd;
+    struct kafka_describe_configs_resp_result *out;
+    const struct kafka_describe_configs_req_resource *in;
+    bool synonyms, docs;
+    int32_t n;      /* configs so far */
+    int32_t cap;    /* filling: entries in out->configs */
+    uint64_t bytes; /* arena bytes they take */
+};
+
+struct synonym {
+    const char *name, *value;
+    int8_t source;
+};
 
 static bool wanted(const struct kafka_describe_configs_req_resource *in, const char *key)
 {
@@ -37,116 +60,138 @@ static bool wanted(const struct kafka_describe_configs_req_resource *in, const c
     return false;
 }
 
-static void put_config(struct pending *pd, struct kafka_describe_configs_resp_result *out,
-                       const char *key, const char *value, int8_t source, int32_t cap)
+static uint64_t str_bytes(const char *s)
 {
-    if (out->n_configs >= cap)
+    return response_string_bytes(s ? (int64_t)strlen(s) : -1);
+}
+
+/* A copy of s in the answer's arena (NULL stays the null string). */
+static struct kstr sink_str(struct config_sink *o, const char *s)
+{
+    return s ? kstr_from(pd_strdup(o->pd, kstr_from(s))) : KSTR_NULL;
+}
+
+/* One config named k->name (or name, for keys in no table) with its synonyms. */
+static void sink_put(struct config_sink *o, const struct conf_key *k, const char *name,
+                     const char *value, bool read_only, const struct synonym *syn, int nsyn)
+{
+    if (!wanted(o->in, name))
         return;
-    struct kafka_describe_configs_resp_config *c = &out->configs[out->n_configs++];
-    c->name = kstr_from(pd_strdup(pd, kstr_from(key)));
-    c->value = kstr_from(pd_strdup(pd, kstr_from(value)));
+    int8_t source = nsyn > 0 ? syn[0].source : SOURCE_STATIC;
+    if (!o->synonyms)
+        nsyn = 0;
+    if (!o->pd) {
+        o->bytes += str_bytes(name) + str_bytes(value);
+        o->bytes +=
+            response_bytes((uint64_t)nsyn, sizeof(struct kafka_describe_configs_resp_synonym));
+        for (int i = 0; i < nsyn; i++)
+            o->bytes += str_bytes(syn[i].name) + str_bytes(syn[i].value);
+        o->n++;
+        return;
+    }
+    if (o->n >= o->cap) /* the count is the table's, so this does not happen */
+        return;
+    struct kafka_describe_configs_resp_config *c = &o->out->configs[o->n++];
+    c->name = sink_str(o, name);
+    c->value = sink_str(o, value);
+    c->read_only = read_only;
     c->config_source = source;
     c->is_default = source == SOURCE_DEFAULT;
-    c->documentation = KSTR_NULL;
+    c->config_type = k ? (int8_t)k->type : 0;
+    c->documentation = o->docs && k ? kstr_from(k->doc) : KSTR_NULL; /* static */
+    c->synonyms = PENDING_NEW(o->pd, struct kafka_describe_configs_resp_synonym, nsyn);
+    c->n_synonyms = nsyn;
+    for (int i = 0; i < nsyn; i++)
+        c->synonyms[i] = (struct kafka_describe_configs_resp_synonym){
+            sink_str(o, syn[i].name), sink_str(o, syn[i].value), syn[i].source};
 }
 
-static void describe_topic_configs(struct broker *b, struct pending *pd,
-                                   const struct kafka_describe_configs_req_resource *in,
-                                   struct kafka_describe_configs_resp_result *out)
+/* The chain a topic key's value comes from: the topic's override, the broker
+ * synonyms the properties give, the first default among them. */
+static int topic_synonyms(const struct conf_key *k, const char *override, const struct props *p,
+                          struct synonym *syn)
 {
-    int16_t err;
-    struct store_topic *t = broker_topic(b, in->resource_name, false, &err);
-    if (!t) {
-        out->error_code = err;
-        out->error_message = KSTR("unknown topic");
+    int n = 0;
+    const char *def = NULL, *def_name = NULL;
+    if (override)
+        syn[n++] = (struct synonym){k->name, override, SOURCE_TOPIC};
+    for (int i = 0; i < 3 && k->synonyms[i]; i++) {
+        const struct conf_key *b = broker_config_key(k->synonyms[i]);
+        const char *v = props_get(p, k->synonyms[i]);
+        if (v)
+            syn[n++] = (struct synonym){k->synonyms[i], v, SOURCE_STATIC};
+        if (!def && b && b->def)
+            def = b->def, def_name = b->name;
+    }
+    if (!k->synonyms[0] && k->def)
+        def = k->def, def_name = k->name;
+    if (def)
+        syn[n++] = (struct synonym){def_name, def, SOURCE_DEFAULT};
+    return n;
+}
+
+static void describe_topic_configs(struct broker *b, struct config_sink *o, struct store_topic *t)
+{
+    const struct props *over = store_topic_overrides(t);
+    for (const struct conf_key *k = topic_config_table; k->name; k++) {
+        struct synonym syn[MAX_SYNONYMS];
+        char buf[64];
+        const char *v = props_get(over, k->name);
+        int n = topic_synonyms(k, v, b->cfg->props, syn);
+        if (!v)
+            v = topic_config_value(store_topic_config(t), k->name, buf, sizeof buf);
+        sink_put(o, k, k->name, v, false, syn, n);
+    }
+}
+
+static void describe_broker_configs(struct broker *b, struct config_sink *o)
+{
+    const struct props *p = b->cfg->props;
+    for (size_t i = 0; broker_config_tables[i]; i++)
+        for (const struct conf_key *k = broker_config_tables[i]; k->name; k++) {
+            const char *v = props_get(p, k->name);
+            struct synonym syn = {k->name, v ? v : k->def, v ? SOURCE_STATIC : SOURCE_DEFAULT};
+            sink_put(o, k, k->name, syn.value, true, &syn, 1);
+        }
+    const char *k, *v;
+    for (size_t i = 0; props_at(p, i, &k, &v); i++) /* keys brook only keeps */
+        if (!broker_config_key(k)) {
+            struct synonym syn = {k, v, SOURCE_STATIC};
+            sink_put(o, NULL, k, v, true, &syn, 1);
+        }
+}
+
+/* Count (o->pd NULL) or fill the configs of one resource that is not refused. */
+static void describe_resource(struct broker *b, struct config_sink *o)
+{
+    if (o->in->resource_type != RESOURCE_TOPIC) {
+        describe_broker_configs(b, o);
         return;
     }
-    int32_t cap = 0;
-    while (topic_config_keys[cap])
-        cap++;
-    out->configs = PENDING_NEW(pd, struct kafka_describe_configs_resp_config, cap);
-    const struct props *over = store_topic_overrides(t);
-    for (int32_t i = 0; topic_config_keys[i]; i++) {
-        const char *key = topic_config_keys[i];
-        if (!wanted(in, key))
-            continue;
-        char buf[64];
-        const char *v = props_get(over, key);
-        put_config(pd, out, key,
-                   v ? v : topic_config_value(store_topic_config(t), key, buf, sizeof buf),
-                   v ? SOURCE_TOPIC : SOURCE_DEFAULT, cap);
-    }
-    store_topic_put(t);
-}
-
-static const struct {
-    const char *key, *def;
-} broker_defaults[] = {
-    {"log.dirs", "./brook-data"},
-    {"num.partitions", "1"},
-    {"log.segment.bytes", "1073741824"},
-    {"log.retention.hours", "168"},
-    {"auto.create.topics.enable", "true"},
-    {"delete.topic.enable", "true"},
-    {"message.max.bytes", "1048588"},
-    {"default.replication.factor", "1"},
-    {"socket.request.max.bytes", "104857600"},
-};
-#define N_BROKER_DEFAULTS (sizeof broker_defaults / sizeof *broker_defaults)
-
-static void describe_broker_configs(struct broker *b, struct pending *pd,
-                                    const struct kafka_describe_configs_req_resource *in,
-                                    struct kafka_describe_configs_resp_result *out)
-{
-    const struct props *p = b->cfg->props;
-    int32_t cap = (int32_t)(props_count(p) + N_BROKER_DEFAULTS);
-    out->configs = PENDING_NEW(pd, struct kafka_describe_configs_resp_config, cap);
-    const char *k, *v;
-    for (size_t i = 0; props_at(p, i, &k, &v); i++)
-        if (wanted(in, k))
-            put_config(pd, out, k, v, SOURCE_STATIC, cap);
-    for (size_t i = 0; i < N_BROKER_DEFAULTS; i++)
-        if (!props_get(p, broker_defaults[i].key) && wanted(in, broker_defaults[i].key))
-            put_config(pd, out, broker_defaults[i].key, broker_defaults[i].def, SOURCE_DEFAULT,
-                       cap);
-}
-
-/* Arena bytes of one config entry with its key and value. */
-static uint64_t config_bytes(size_t key_len, size_t value_len)
-{
-    return response_string_bytes((int64_t)key_len) + response_string_bytes((int64_t)value_len);
-}
-
-/* Arena bytes of every config of topic name (none when it does not exist). */
-static uint64_t topic_configs_bytes(struct broker *b, struct kstr name)
-{
     int16_t err;
-    struct store_topic *t = broker_topic(b, name, false, &err);
-    if (!t)
-        return 0;
-    const struct props *over = store_topic_overrides(t);
-    uint64_t bytes = 0;
-    int32_t n = 0;
-    for (; topic_config_keys[n]; n++) {
-        const char *v = props_get(over, topic_config_keys[n]);
-        bytes += config_bytes(strlen(topic_config_keys[n]), v ? strlen(v) : 64);
+    struct store_topic *t = broker_topic(b, o->in->resource_name, false, &err);
+    if (!t) {
+        if (o->pd) {
+            o->out->error_code = err;
+            o->out->error_message = KSTR("unknown topic");
+        }
+        return;
     }
+    describe_topic_configs(b, o, t);
     store_topic_put(t);
-    return bytes + response_bytes((uint64_t)n, sizeof(struct kafka_describe_configs_resp_config));
 }
 
-/* Arena bytes of the broker's configs. */
-static uint64_t broker_configs_bytes(struct broker *b)
+/* The configs of resource in, into out: counted first, then built. */
+static void describe_fill(struct broker *b, struct pending *pd, struct config_sink *o)
 {
-    const struct props *p = b->cfg->props;
-    uint64_t bytes = 0;
-    const char *k, *v;
-    for (size_t i = 0; props_at(p, i, &k, &v); i++)
-        bytes += config_bytes(strlen(k), strlen(v));
-    for (size_t i = 0; i < N_BROKER_DEFAULTS; i++)
-        bytes += config_bytes(strlen(broker_defaults[i].key), strlen(broker_defaults[i].def));
-    return bytes + response_bytes(props_count(p) + N_BROKER_DEFAULTS,
-                                  sizeof(struct kafka_describe_configs_resp_config));
+    struct config_sink count = *o;
+    count.pd = NULL;
+    describe_resource(b, &count);
+    o->out->configs = PENDING_NEW(pd, struct kafka_describe_configs_resp_config, count.n);
+    o->pd = pd;
+    o->cap = count.n;
+    describe_resource(b, o);
+    o->out->n_configs = o->n;
 }
 
 /*
@@ -196,8 +241,11 @@ void handle_describe_configs(struct request *rq)
         bytes += response_string_bytes(in->resource_name.len);
         if (config_resource_refusal(b, in, dup[i] & REQUEST_DUP_ANY))
             continue;
-        bytes += in->resource_type == RESOURCE_TOPIC ? topic_configs_bytes(b, in->resource_name)
-                                                     : broker_configs_bytes(b);
+        struct config_sink count = {
+            .in = in, .synonyms = req->include_synonyms, .docs = req->include_documentation};
+        describe_resource(b, &count);
+        bytes += count.bytes + response_bytes((uint64_t)count.n,
+                                              sizeof(struct kafka_describe_configs_resp_config));
     }
     if (!response_fits(rq, bytes)) {
         request_refuse(rq, "the DescribeConfigs response would pass the response limit");
@@ -216,10 +264,12 @@ void handle_describe_configs(struct request *rq)
         if (refusal) {
             out->error_code = KAFKA_INVALID_REQUEST;
             out->error_message = kstr_from(refusal);
-        } else if (in->resource_type == RESOURCE_TOPIC) {
-            describe_topic_configs(b, pd, in, out);
         } else {
-            describe_broker_configs(b, pd, in, out);
+            struct config_sink o = {.in = in,
+                                    .out = out,
+                                    .synonyms = req->include_synonyms,
+                                    .docs = req->include_documentation};
+            describe_fill(b, pd, &o);
         }
     }
     request_respond(rq, resp);

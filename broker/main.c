@@ -153,6 +153,10 @@ int main(int argc, char **argv)
         broker_config_release(&cfg);
         return rc < 0 ? 2 : 0;
     }
+    char unknown[512];
+    if (broker_config_unknown(&cfg, unknown, sizeof unknown))
+        log_warn("brook.broker", "configuration keys brookd does not read (kept as given): %s",
+                 unknown);
     struct broker b = {.cfg = &cfg};
     struct console_env env;
     struct console *con = NULL; /* NULL while console.listeners is off */

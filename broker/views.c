@@ -3,7 +3,8 @@
  * loop, the store and the console's configuration keys, and functions over the
  * broker's state - a read-only view of the group coordinator with its one write
  * (an offset reset), the admin thread, the descriptor reserve, and snapshots of
- * the broker's identity, its configuration and its counters.
+ * the broker's identity, its configuration (the keys of every configuration
+ * table) and its counters.
  *
  * The console is a module of its own and never sees struct broker; these
  * functions translate. Each runs on the loop thread, as the console's handlers do,
@@ -16,6 +17,7 @@
 
 #include "broker/private.h"
 #include "console/console.h"
+#include "lib/conftab.h"
 #include "lib/props.h"
 
 /* ---- groups: group.c's views in the console's types ---- */
@@ -103,66 +105,34 @@ static void env_broker_info(void *ctx, struct console_broker_info *out)
                  b->bound_host[i], b->bound_port[i]);
 }
 
-#define CONFIG_NUMBERS 32 /* numeric keys in the table of env_config_foreach */
+/* The broker's, the store's and the console's keys: what DescribeConfigs, the
+ * console's broker view and --help-config list. Here because only this file of
+ * broker/ may see the console's table. */
+const struct conf_key *const broker_config_tables[] = {broker_config_table, store_config_table,
+                                                       console_config_table, NULL};
 
-/* v as text in the next free slot of buf. */
-static const char *config_i64(char (*buf)[24], int *used, int64_t v)
+const struct conf_key *broker_config_key(const char *name)
 {
-    if (*used >= CONFIG_NUMBERS)
-        return "?";
-    snprintf(buf[*used], sizeof buf[0], "%lld", (long long)v);
-    return buf[(*used)++];
+    const struct conf_key *k = NULL;
+    for (size_t i = 0; !k && broker_config_tables[i]; i++)
+        k = conf_find(broker_config_tables[i], name);
+    return k;
 }
 
+/* Every key of the configuration tables, as given or by default, then the keys
+ * the properties give that brook only keeps. */
 static void env_config_foreach(void *ctx, console_config_fn fn, void *arg)
 {
-    const struct broker_config *c = ((struct broker *)ctx)->cfg;
-    const struct topic_config *tc = &c->store.topic;
-    char buf[CONFIG_NUMBERS][24];
-    int i = 0;
-    const struct {
-        const char *name, *def;
-    } keys[] = {
-        {"node.id", config_i64(buf, &i, c->node_id)},
-        {"listeners", "PLAINTEXT://127.0.0.1:9092"},
-        {"log.dirs", c->store.dir},
-        {"num.partitions", config_i64(buf, &i, c->store.num_partitions)},
-        {"log.segment.bytes", config_i64(buf, &i, tc->segment_bytes)},
-        {"log.roll.ms", config_i64(buf, &i, tc->segment_ms)},
-        {"log.retention.ms", config_i64(buf, &i, tc->retention_ms)},
-        {"log.retention.bytes", config_i64(buf, &i, tc->retention_bytes)},
-        {"log.flush.interval.ms", config_i64(buf, &i, c->store.flush_interval_ms)},
-        {"log.cleanup.policy", tc->cleanup_policy == CLEANUP_COMPACT ? "compact" : "delete"},
-        {"message.max.bytes", config_i64(buf, &i, tc->max_message_bytes)},
-        {"auto.create.topics.enable", c->auto_create_topics ? "true" : "false"},
-        {"delete.topic.enable", c->store.delete_topic_enable ? "true" : "false"},
-        {"log.cleaner.enable", c->store.cleaner_enable ? "true" : "false"},
-        {"socket.request.max.bytes", config_i64(buf, &i, c->max_request_bytes)},
-        {"connections.max.idle.ms", config_i64(buf, &i, c->idle_ms)},
-        {"max.connections", config_i64(buf, &i, c->max_connections)},
-        {"group.initial.rebalance.delay.ms", config_i64(buf, &i, c->group_initial_delay_ms)},
-        {"group.min.session.timeout.ms", config_i64(buf, &i, c->group_min_session_ms)},
-        {"group.max.session.timeout.ms", config_i64(buf, &i, c->group_max_session_ms)},
-        {"group.max.size", config_i64(buf, &i, c->group_max_size)},
-        {"default.replication.factor", config_i64(buf, &i, c->default_replication)},
-        {"cluster.id", c->cluster_id},
-        {"fuse.mount.dir", c->mount ? c->mount : ""},
-        {"console.listeners", "127.0.0.1:8080"},
-        {"console.read.only", c->console_read_only ? "true" : "false"},
-    };
-    size_t n = sizeof keys / sizeof keys[0];
-    for (size_t k = 0; k < n; k++) {
-        const char *given = props_get(c->props, keys[k].name);
-        fn(arg, keys[k].name, given ? given : keys[k].def, given != NULL);
-    }
+    const struct props *p = ((struct broker *)ctx)->cfg->props;
+    for (size_t i = 0; broker_config_tables[i]; i++)
+        for (const struct conf_key *k = broker_config_tables[i]; k->name; k++) {
+            const char *given = props_get(p, k->name);
+            fn(arg, k->name, given ? given : k->def ? k->def : "", given != NULL);
+        }
     const char *key, *val;
-    for (size_t k = 0; props_at(c->props, k, &key, &val); k++) { /* keys brook only keeps */
-        bool listed = false;
-        for (size_t x = 0; x < n && !listed; x++)
-            listed = !strcmp(keys[x].name, key);
-        if (!listed)
+    for (size_t k = 0; props_at(p, k, &key, &val); k++)
+        if (!broker_config_key(key))
             fn(arg, key, val, true);
-    }
 }
 
 /* ---- counters (metrics.c's, under their mutex) ---- */

@@ -131,11 +131,12 @@ static json_t *topic_json(struct store_topic *t, bool detail)
     json_object_set_new(o, "partitions", parts);
     json_t *cfg = json_array();
     char buf[128];
-    for (const char *const *k = topic_config_keys; *k; k++) {
+    for (const struct conf_key *k = topic_config_table; k->name; k++) {
         json_t *e = json_object();
-        bool over = props_get(store_topic_overrides(t), *k) != NULL;
-        json_object_set_new(e, "name", console_str(*k));
-        json_object_set_new(e, "value", console_str(topic_config_value(tc, *k, buf, sizeof buf)));
+        bool over = props_get(store_topic_overrides(t), k->name) != NULL;
+        json_object_set_new(e, "name", console_str(k->name));
+        json_object_set_new(e, "value",
+                            console_str(topic_config_value(tc, k->name, buf, sizeof buf)));
         json_object_set_new(e, "overridden", json_boolean(over));
         json_object_set_new(e, "source", console_str(over ? "topic" : "default"));
         json_array_append_new(cfg, e);

@@ -54,6 +54,7 @@
 #include <event2/listener.h>
 
 #include "console/private.h"
+#include "lib/conftab.h"
 #include "lib/log.h"
 #include "lib/props.h"
 #include "lib/xalloc.h"
@@ -350,15 +351,44 @@ static int parse_allowed(struct console *con, const char *list)
     return 0;
 }
 
+const struct conf_key console_config_table[] = {
+    {"console.max.connections",
+     CONF_INT,
+     "128",
+     1,
+     65536,
+     "Console connections held at once; more are closed at accept.",
+     false,
+     {NULL}},
+    {"console.request.timeout.ms",
+     CONF_INT,
+     "30000",
+     100,
+     86400000,
+     "How long a console connection may take to send a whole request, idle time included.",
+     false,
+     {NULL}},
+    {"console.allowed.hosts",
+     CONF_LIST,
+     NULL,
+     0,
+     0,
+     "More Host names the console answers to, comma-separated (a port is ignored); *: any. See "
+     "console.md, The Host rule.",
+     false,
+     {NULL}},
+    {NULL, 0, NULL, 0, 0, NULL, false, {NULL}},
+};
+
 int console_conn_config(struct console *con, const struct props *p)
 {
     int64_t v;
     const char *bad = NULL;
-    if (props_get_i64(p, "console.max.connections", CONSOLE_DEFAULT_MAX_CONNS, 1, 65536, &v))
+    if (conf_get_i64(console_config_table, p, "console.max.connections", &v))
         bad = "console.max.connections";
     con->max_conns = (int)v;
-    if (!bad && props_get_i64(p, "console.request.timeout.ms", CONSOLE_DEFAULT_REQUEST_MS, 100,
-                              86400000, &con->request_timeout_ms))
+    if (!bad && conf_get_i64(console_config_table, p, "console.request.timeout.ms",
+                             &con->request_timeout_ms))
         bad = "console.request.timeout.ms";
     const char *hosts = props_get(p, "console.allowed.hosts");
     if (!bad && hosts && parse_allowed(con, hosts))

@@ -63,6 +63,10 @@ struct console_broker_info {
 };
 /* One configuration key: its effective value, and whether it was given (else it is
  * brook's default). */
+/* The keys the console reads itself (console.max.connections, ...), NULL-ended;
+ * brookd lists them with its own. */
+extern const struct conf_key console_config_table[];
+
 typedef void (*console_config_fn)(void *arg, const char *name, const char *value, bool given);
 
 struct console_topic_counts {

@@ -45,20 +45,18 @@ struct props;
 /* Request bodies: the largest the API takes (a produced record of the default
  * max.message.bytes, as the page sends it); evhttp refuses a larger one with 413
  * before reading it. */
-#define CONSOLE_MAX_BODY           (1 << 20)
-#define CONSOLE_MAX_HEADERS        (32 << 10)
-#define CONSOLE_TIMEOUT_S          60    /* a viewer that stops reading what it is sent */
-#define CONSOLE_DEFAULT_MAX_CONNS  128   /* console.max.connections */
-#define CONSOLE_DEFAULT_REQUEST_MS 30000 /* console.request.timeout.ms */
-#define CONSOLE_ACCEPT_RETRY_MS    100   /* the listener rests after accept() fails */
-#define CONSOLE_MAX_ALLOWED        32    /* names in console.allowed.hosts */
-#define CONSOLE_HOST_MAX           253   /* a DNS name */
-#define CONSOLE_MAX_TAILS          64    /* live tails open at once */
-#define CONSOLE_MAX_FILTER         256   /* bytes of a text filter */
-#define CONSOLE_MAX_LIMIT          1000
-#define CONSOLE_SHOW_BYTES         (256 << 10) /* longer keys and values are cut in answers */
-#define CONSOLE_SCAN_RECORDS       200000      /* records one filtered search may examine */
-#define CONSOLE_SCAN_BYTES         (256 << 20) /* bytes one search may read */
+#define CONSOLE_MAX_BODY        (1 << 20)
+#define CONSOLE_MAX_HEADERS     (32 << 10)
+#define CONSOLE_TIMEOUT_S       60  /* a viewer that stops reading what it is sent */
+#define CONSOLE_ACCEPT_RETRY_MS 100 /* the listener rests after accept() fails */
+#define CONSOLE_MAX_ALLOWED     32  /* names in console.allowed.hosts */
+#define CONSOLE_HOST_MAX        253 /* a DNS name */
+#define CONSOLE_MAX_TAILS       64  /* live tails open at once */
+#define CONSOLE_MAX_FILTER      256 /* bytes of a text filter */
+#define CONSOLE_MAX_LIMIT       1000
+#define CONSOLE_SHOW_BYTES      (256 << 10) /* longer keys and values are cut in answers */
+#define CONSOLE_SCAN_RECORDS    200000      /* records one filtered search may examine */
+#define CONSOLE_SCAN_BYTES      (256 << 20) /* bytes one search may read */
 
 /* A file of the page, compiled in by scripts/gen_assets.py (assets.c). */
 struct console_asset {

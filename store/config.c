@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/conftab.h"
 #include "lib/props.h"
 #include "store/private.h"
 
@@ -18,7 +19,6 @@
 #define INTERNAL_SEGMENT_KEY        "internal.segment.bytes" /* Kafka's, for tests */
 #define INTERNAL_SEGMENT_MIN        1024
 #define STORE_SEGMENT_BYTES_MIN_STR "1048576" /* STORE_SEGMENT_BYTES_MIN */
-#define DAY_MS                      (24 * HOUR_MS)
 
 const char *store_strerror(int err)
 {
@@ -40,28 +40,312 @@ const char *store_strerror(int err)
     return "unknown error";
 }
 
+#define I32 INT32_MAX
+#define I64 INT64_MAX
+
+/* Every broker-level key the store reads; the topic keys follow. A key without a
+ * default (NULL) is read only when given. */
+const struct conf_key store_config_table[] = {
+    {"log.dirs",
+     CONF_STRING,
+     "./brook-data",
+     0,
+     0,
+     "The directory holding every topic's data (one directory).",
+     false,
+     {NULL}},
+    {"log.dir", CONF_STRING, NULL, 0, 0, "Used when log.dirs is not given.", false, {NULL}},
+    {"num.partitions",
+     CONF_INT,
+     "1",
+     1,
+     100000,
+     "Partitions of a topic created without a count (also by auto-creation).",
+     false,
+     {NULL}},
+    {"log.flush.interval.ms",
+     CONF_LONG,
+     "-1",
+     -1,
+     I32,
+     "-1 or 0: an acknowledged record is on disk (group commit); set: flushed this often, and "
+     "a crash may lose up to this much.",
+     false,
+     {NULL}},
+    {"log.retention.check.interval.ms",
+     CONF_LONG,
+     "300000",
+     1,
+     I32,
+     "How often segments past their retention are looked for.",
+     false,
+     {NULL}},
+    {"log.flush.offset.checkpoint.interval.ms",
+     CONF_LONG,
+     "60000",
+     1,
+     I32,
+     "How often recovery checkpoints are written.",
+     false,
+     {NULL}},
+    {"delete.topic.enable",
+     CONF_BOOLEAN,
+     "true",
+     0,
+     0,
+     "Whether topics may be deleted.",
+     false,
+     {NULL}},
+    {"log.cleaner.enable",
+     CONF_BOOLEAN,
+     "true",
+     0,
+     0,
+     "Whether compacted topics are compacted.",
+     false,
+     {NULL}},
+    {"log.retention.ms",
+     CONF_LONG,
+     NULL,
+     -1,
+     I64,
+     "Default retention.ms: whole segments older than this are deleted; -1: forever. Wins "
+     "over the minutes and hours keys.",
+     true,
+     {NULL}},
+    {"log.retention.minutes",
+     CONF_INT,
+     NULL,
+     -1,
+     I32,
+     "Default retention in minutes, when log.retention.ms is not given.",
+     true,
+     {NULL}},
+    {"log.retention.hours",
+     CONF_INT,
+     "168",
+     -1,
+     I32,
+     "Default retention in hours, when neither the ms nor the minutes key is given.",
+     true,
+     {NULL}},
+    {"log.roll.ms",
+     CONF_LONG,
+     NULL,
+     1,
+     I64,
+     "Default segment.ms: a segment older than this is rolled. Wins over log.roll.hours.",
+     true,
+     {NULL}},
+    {"log.roll.hours",
+     CONF_INT,
+     "168",
+     1,
+     I32,
+     "Default segment age in hours, when log.roll.ms is not given.",
+     true,
+     {NULL}},
+    {"log.cleaner.delete.retention.ms",
+     CONF_LONG,
+     "86400000",
+     -1,
+     I64,
+     "Default delete.retention.ms: how long a compacted topic keeps tombstones.",
+     true,
+     {NULL}},
+    {"log.cleaner.min.compaction.lag.ms",
+     CONF_LONG,
+     "0",
+     -1,
+     I64,
+     "Default min.compaction.lag.ms: records younger than this are not compacted.",
+     true,
+     {NULL}},
+    {"log.retention.bytes",
+     CONF_LONG,
+     "-1",
+     -1,
+     I64,
+     "Default retention.bytes: whole segments are deleted past this size of a partition; -1: no "
+     "limit.",
+     true,
+     {NULL}},
+    {"log.segment.bytes",
+     CONF_INT,
+     "1073741824",
+     STORE_SEGMENT_BYTES_MIN,
+     I32,
+     "Default segment.bytes: a segment is rolled at this size; at least 1 MiB, as in Kafka.",
+     true,
+     {NULL}},
+    {"log.internal.segment.bytes",
+     CONF_INT,
+     NULL,
+     INTERNAL_SEGMENT_MIN,
+     I32,
+     "For tests: a segment size below the floor of log.segment.bytes, which it overrides.",
+     false,
+     {NULL}},
+    {"log.max.open.files",
+     CONF_INT,
+     "0",
+     0,
+     I32,
+     "Segment files kept open at once; 0: a quarter of what the descriptor reserve leaves of "
+     "ulimit -n (see Descriptors).",
+     false,
+     {NULL}},
+    {"message.max.bytes",
+     CONF_INT,
+     "1048588",
+     64,
+     I32,
+     "Default max.message.bytes: the largest record batch accepted.",
+     true,
+     {NULL}},
+    {"log.index.interval.bytes",
+     CONF_INT,
+     "4096",
+     0,
+     I32,
+     "Default index.interval.bytes: log bytes between offset index entries.",
+     true,
+     {NULL}},
+    {"log.cleanup.policy",
+     CONF_LIST,
+     "delete",
+     0,
+     0,
+     "Default cleanup.policy: delete, compact, or compact,delete.",
+     true,
+     {NULL}},
+    {"log.cleaner.min.cleanable.ratio",
+     CONF_DOUBLE,
+     "0.5",
+     0,
+     1,
+     "Default min.cleanable.dirty.ratio: the share of a log not yet compacted that starts a "
+     "compaction.",
+     true,
+     {NULL}},
+    {NULL, 0, NULL, 0, 0, NULL, false, {NULL}},
+};
+
+/* The keys a topic may set; their defaults are the broker keys named as synonyms. */
+const struct conf_key topic_config_table[] = {
+    {"cleanup.policy",
+     CONF_LIST,
+     NULL,
+     0,
+     0,
+     "delete: drop old segments; compact: keep the last record of each key; or both.",
+     true,
+     {"log.cleanup.policy"}},
+    {"compression.type",
+     CONF_STRING,
+     "producer",
+     0,
+     0,
+     "Accepted for compatibility; batches are stored as the producer compressed them.",
+     true,
+     {NULL}},
+    {"delete.retention.ms",
+     CONF_LONG,
+     NULL,
+     0,
+     I64,
+     "How long a compacted topic keeps tombstones.",
+     true,
+     {"log.cleaner.delete.retention.ms"}},
+    {"index.interval.bytes",
+     CONF_INT,
+     NULL,
+     0,
+     I32,
+     "Log bytes between offset index entries.",
+     true,
+     {"log.index.interval.bytes"}},
+    {"max.message.bytes",
+     CONF_INT,
+     NULL,
+     64,
+     I32,
+     "The largest record batch accepted.",
+     true,
+     {"message.max.bytes"}},
+    {"message.timestamp.type",
+     CONF_STRING,
+     "CreateTime",
+     0,
+     0,
+     "Only CreateTime: records keep the producer's timestamps.",
+     true,
+     {NULL}},
+    {"min.cleanable.dirty.ratio",
+     CONF_DOUBLE,
+     NULL,
+     0,
+     1,
+     "The share of a log not yet compacted that starts a compaction.",
+     true,
+     {"log.cleaner.min.cleanable.ratio"}},
+    {"min.compaction.lag.ms",
+     CONF_LONG,
+     NULL,
+     0,
+     I64,
+     "Records younger than this are not compacted.",
+     true,
+     {"log.cleaner.min.compaction.lag.ms"}},
+    {"min.insync.replicas",
+     CONF_INT,
+     "1",
+     1,
+     1,
+     "Always 1: brook is a single broker.",
+     true,
+     {NULL}},
+    {"retention.bytes",
+     CONF_LONG,
+     NULL,
+     -1,
+     I64,
+     "The most a partition keeps; -1: no limit.",
+     true,
+     {"log.retention.bytes"}},
+    {"retention.ms",
+     CONF_LONG,
+     NULL,
+     -1,
+     I64,
+     "How long records are kept; -1: forever.",
+     true,
+     {"log.retention.ms", "log.retention.minutes", "log.retention.hours"}},
+    {"segment.bytes",
+     CONF_INT,
+     NULL,
+     STORE_SEGMENT_BYTES_MIN,
+     I32,
+     "A segment is rolled at this size.",
+     true,
+     {"log.segment.bytes"}},
+    {"segment.ms",
+     CONF_LONG,
+     NULL,
+     1,
+     I64,
+     "A segment older than this is rolled.",
+     true,
+     {"log.roll.ms", "log.roll.hours"}},
+    {NULL, 0, NULL, 0, 0, NULL, false, {NULL}},
+};
+
 void store_config_defaults(struct store_config *c)
 {
-    memset(c, 0, sizeof *c);
-    c->dir = "./brook-data";
-    c->num_partitions = 1;
-    c->flush_interval_ms = -1;
-    c->retention_check_ms = 300000;
-    c->checkpoint_interval_ms = 60000;
-    c->delete_topic_enable = true;
-    c->cleaner_enable = true;
-    c->topic = (struct topic_config){
-        .retention_ms = 7 * DAY_MS,
-        .retention_bytes = -1,
-        .segment_bytes = 1LL << 30,
-        .segment_ms = 7 * DAY_MS,
-        .max_message_bytes = 1048588,
-        .delete_retention_ms = DAY_MS,
-        .min_compaction_lag_ms = 0,
-        .min_cleanable_ratio = 0.5,
-        .cleanup_policy = CLEANUP_DELETE,
-        .index_interval_bytes = 4096,
-    };
+    const char *bad;
+    /* the table's defaults; tests/unit checks that each of them parses */
+    if (store_config_from_props(c, NULL, &bad))
+        abort();
 }
 
 /* Parse "delete", "compact", "compact,delete" (either order) into CLEANUP_* bits. */
@@ -97,120 +381,107 @@ static int parse_ratio(const char *v, double *out)
     return 0;
 }
 
-/* A time setting that may be given in ms, minutes or hours; the finest wins. */
+static const char *given(const struct props *p, const char *key)
+{
+    return p ? props_get(p, key) : NULL;
+}
+
+static int get_i64(const struct props *p, const char *key, int64_t *out, const char **bad)
+{
+    if (conf_get_i64(store_config_table, p, key, out))
+        return *bad = key, STORE_EINVALID_CONFIG;
+    return 0;
+}
+
+/* A time setting that may be given in ms, minutes or hours; the finest wins, and
+ * the ms key's own default (when it has one) applies when none is given. */
 static int get_time(const struct props *p, const char *ms_key, const char *min_key,
-                    const char *hours_key, int64_t def, int64_t *out, const char **bad)
+                    const char *hours_key, int64_t *out, const char **bad)
+{
+    int64_t hours = 0, minutes = 0;
+    /* every key given is checked, even one a finer key overrides */
+    if ((hours_key && get_i64(p, hours_key, &hours, bad)) ||
+        (min_key && given(p, min_key) && get_i64(p, min_key, &minutes, bad)))
+        return STORE_EINVALID_CONFIG;
+    if (given(p, ms_key) || !hours_key)
+        return get_i64(p, ms_key, out, bad);
+    if (min_key && given(p, min_key))
+        *out = minutes < 0 ? -1 : minutes * 60000;
+    else
+        *out = hours < 0 ? -1 : hours * HOUR_MS;
+    return 0;
+}
+
+static int store_keys_from_props(struct store_config *c, const struct props *p, const char **bad)
 {
     int64_t v;
-    if (hours_key && props_get(p, hours_key)) {
-        if (props_get_i64(p, hours_key, 0, -1, INT32_MAX, &v))
-            return *bad = hours_key, -EINVAL;
-        def = v < 0 ? -1 : v * HOUR_MS;
-    }
-    if (min_key && props_get(p, min_key)) {
-        if (props_get_i64(p, min_key, 0, -1, INT32_MAX, &v))
-            return *bad = min_key, -EINVAL;
-        def = v < 0 ? -1 : v * 60000;
-    }
-    if (props_get_i64(p, ms_key, def, -1, INT64_MAX, out))
-        return *bad = ms_key, -EINVAL;
+    c->dir = given(p, "log.dirs") ? given(p, "log.dirs")
+                                  : conf_get_str(store_config_table, p, "log.dir");
+    if (!c->dir)
+        c->dir = conf_get_str(store_config_table, NULL, "log.dirs");
+    if (!*c->dir || strchr(c->dir, ',')) /* one directory only */
+        return *bad = given(p, "log.dirs") ? "log.dirs" : "log.dir", STORE_EINVALID_CONFIG;
+    if (get_i64(p, "num.partitions", &v, bad))
+        return STORE_EINVALID_CONFIG;
+    c->num_partitions = (int32_t)v;
+    if (get_i64(p, "log.flush.interval.ms", &v, bad))
+        return STORE_EINVALID_CONFIG;
+    c->flush_interval_ms = v > 0 ? v : -1;
+    if (get_i64(p, "log.retention.check.interval.ms", &c->retention_check_ms, bad) ||
+        get_i64(p, "log.flush.offset.checkpoint.interval.ms", &c->checkpoint_interval_ms, bad) ||
+        get_i64(p, "log.max.open.files", &c->max_open_files, bad))
+        return STORE_EINVALID_CONFIG;
+    if (conf_get_bool(store_config_table, p, "delete.topic.enable", &c->delete_topic_enable))
+        return *bad = "delete.topic.enable", STORE_EINVALID_CONFIG;
+    if (conf_get_bool(store_config_table, p, "log.cleaner.enable", &c->cleaner_enable))
+        return *bad = "log.cleaner.enable", STORE_EINVALID_CONFIG;
+    return 0;
+}
+
+/* The broker keys that give every topic its defaults. */
+static int topic_defaults_from_props(struct topic_config *t, const struct props *p,
+                                     const char **bad)
+{
+    if (get_time(p, "log.retention.ms", "log.retention.minutes", "log.retention.hours",
+                 &t->retention_ms, bad) ||
+        get_time(p, "log.roll.ms", NULL, "log.roll.hours", &t->segment_ms, bad) ||
+        get_time(p, "log.cleaner.delete.retention.ms", NULL, NULL, &t->delete_retention_ms, bad) ||
+        get_time(p, "log.cleaner.min.compaction.lag.ms", NULL, NULL, &t->min_compaction_lag_ms,
+                 bad) ||
+        get_i64(p, "log.retention.bytes", &t->retention_bytes, bad) ||
+        get_i64(p, "log.segment.bytes", &t->segment_bytes, bad) ||
+        get_i64(p, "message.max.bytes", &t->max_message_bytes, bad) ||
+        get_i64(p, "log.index.interval.bytes", &t->index_interval_bytes, bad))
+        return STORE_EINVALID_CONFIG;
+    if (given(p, "log.internal.segment.bytes") &&
+        get_i64(p, "log.internal.segment.bytes", &t->segment_bytes, bad))
+        return STORE_EINVALID_CONFIG;
+    if (parse_cleanup(conf_get_str(store_config_table, p, "log.cleanup.policy"),
+                      &t->cleanup_policy))
+        return *bad = "log.cleanup.policy", STORE_EINVALID_CONFIG;
+    if (parse_ratio(conf_get_str(store_config_table, p, "log.cleaner.min.cleanable.ratio"),
+                    &t->min_cleanable_ratio))
+        return *bad = "log.cleaner.min.cleanable.ratio", STORE_EINVALID_CONFIG;
     return 0;
 }
 
 int store_config_from_props(struct store_config *c, const struct props *p, const char **bad_key)
 {
     const char *bad = NULL;
-    int64_t v;
-    bool b;
-    struct topic_config *t = &c->topic;
-
-    const char *dir = props_get(p, "log.dirs");
-    if (!dir)
-        dir = props_get(p, "log.dir");
-    if (dir) {
-        if (!*dir || strchr(dir, ',')) /* one directory only */
-            return *bad_key = props_get(p, "log.dirs") ? "log.dirs" : "log.dir",
-                   STORE_EINVALID_CONFIG;
-        c->dir = dir;
+    memset(c, 0, sizeof *c);
+    if (store_keys_from_props(c, p, &bad) || topic_defaults_from_props(&c->topic, p, &bad)) {
+        *bad_key = bad;
+        return STORE_EINVALID_CONFIG;
     }
-    if (props_get_i64(p, "num.partitions", c->num_partitions, 1, 100000, &v))
-        return *bad_key = "num.partitions", STORE_EINVALID_CONFIG;
-    c->num_partitions = (int32_t)v;
-    if (props_get_i64(p, "log.flush.interval.ms", c->flush_interval_ms, -1, INT32_MAX, &v))
-        return *bad_key = "log.flush.interval.ms", STORE_EINVALID_CONFIG;
-    c->flush_interval_ms = v > 0 ? v : -1;
-    if (props_get_i64(p, "log.retention.check.interval.ms", c->retention_check_ms, 1, INT32_MAX,
-                      &c->retention_check_ms))
-        return *bad_key = "log.retention.check.interval.ms", STORE_EINVALID_CONFIG;
-    if (props_get_i64(p, "log.flush.offset.checkpoint.interval.ms", c->checkpoint_interval_ms, 1,
-                      INT32_MAX, &c->checkpoint_interval_ms))
-        return *bad_key = "log.flush.offset.checkpoint.interval.ms", STORE_EINVALID_CONFIG;
-    if (props_get_bool(p, "delete.topic.enable", c->delete_topic_enable, &b))
-        return *bad_key = "delete.topic.enable", STORE_EINVALID_CONFIG;
-    c->delete_topic_enable = b;
-    if (props_get_bool(p, "log.cleaner.enable", c->cleaner_enable, &b))
-        return *bad_key = "log.cleaner.enable", STORE_EINVALID_CONFIG;
-    c->cleaner_enable = b;
-
-    if (get_time(p, "log.retention.ms", "log.retention.minutes", "log.retention.hours",
-                 t->retention_ms, &t->retention_ms, &bad) ||
-        get_time(p, "log.roll.ms", NULL, "log.roll.hours", t->segment_ms, &t->segment_ms, &bad) ||
-        get_time(p, "log.cleaner.delete.retention.ms", NULL, NULL, t->delete_retention_ms,
-                 &t->delete_retention_ms, &bad) ||
-        get_time(p, "log.cleaner.min.compaction.lag.ms", NULL, NULL, t->min_compaction_lag_ms,
-                 &t->min_compaction_lag_ms, &bad))
-        return *bad_key = bad, STORE_EINVALID_CONFIG;
-    if (t->segment_ms < 1)
-        return *bad_key = "log.roll.ms", STORE_EINVALID_CONFIG;
-    if (props_get_i64(p, "log.retention.bytes", t->retention_bytes, -1, INT64_MAX,
-                      &t->retention_bytes))
-        return *bad_key = "log.retention.bytes", STORE_EINVALID_CONFIG;
-    if (props_get_i64(p, "log.segment.bytes", t->segment_bytes, STORE_SEGMENT_BYTES_MIN, INT32_MAX,
-                      &t->segment_bytes))
-        return *bad_key = "log.segment.bytes", STORE_EINVALID_CONFIG;
-    if (props_get_i64(p, "log.internal.segment.bytes", t->segment_bytes, INTERNAL_SEGMENT_MIN,
-                      INT32_MAX, &t->segment_bytes))
-        return *bad_key = "log.internal.segment.bytes", STORE_EINVALID_CONFIG;
-    if (props_get_i64(p, "log.max.open.files", c->max_open_files, 0, INT32_MAX, &c->max_open_files))
-        return *bad_key = "log.max.open.files", STORE_EINVALID_CONFIG;
-    if (props_get_i64(p, "message.max.bytes", t->max_message_bytes, 64, INT32_MAX,
-                      &t->max_message_bytes))
-        return *bad_key = "message.max.bytes", STORE_EINVALID_CONFIG;
-    if (props_get_i64(p, "log.index.interval.bytes", t->index_interval_bytes, 0, INT32_MAX,
-                      &t->index_interval_bytes))
-        return *bad_key = "log.index.interval.bytes", STORE_EINVALID_CONFIG;
-    const char *s = props_get(p, "log.cleanup.policy");
-    if (s && parse_cleanup(s, &t->cleanup_policy))
-        return *bad_key = "log.cleanup.policy", STORE_EINVALID_CONFIG;
-    s = props_get(p, "log.cleaner.min.cleanable.ratio");
-    if (s && parse_ratio(s, &t->min_cleanable_ratio))
-        return *bad_key = "log.cleaner.min.cleanable.ratio", STORE_EINVALID_CONFIG;
     return 0;
 }
-
-const char *const topic_config_keys[] = {
-    "cleanup.policy",
-    "compression.type",
-    "delete.retention.ms",
-    "index.interval.bytes",
-    "max.message.bytes",
-    "message.timestamp.type",
-    "min.cleanable.dirty.ratio",
-    "min.compaction.lag.ms",
-    "min.insync.replicas",
-    "retention.bytes",
-    "retention.ms",
-    "segment.bytes",
-    "segment.ms",
-    NULL,
-};
 
 bool topic_config_known(const char *key, size_t len)
 {
     if (len == strlen(INTERNAL_SEGMENT_KEY) && !memcmp(key, INTERNAL_SEGMENT_KEY, len))
         return true;
-    for (size_t i = 0; topic_config_keys[i]; i++)
-        if (len == strlen(topic_config_keys[i]) && !memcmp(topic_config_keys[i], key, len))
+    for (const struct conf_key *k = topic_config_table; k->name; k++)
+        if (len == strlen(k->name) && !memcmp(k->name, key, len))
             return true;
     return false;
 }
@@ -240,29 +511,28 @@ static int apply_one(struct topic_config *tc, const char *k, const char *v)
     } else if (!strcmp(k, "message.timestamp.type")) {
         rc = strcmp(v, "CreateTime") ? -EINVAL : 0; /* brook keeps CreateTime */
     } else if (!strcmp(k, "min.insync.replicas")) {
-        rc = props_get_i64(one, k, 1, 1, 1, &x); /* one broker: one replica */
+        const struct conf_key *ck = conf_find(topic_config_table, k); /* one broker: one replica */
+        rc = props_get_i64(one, k, 1, ck->min, ck->max, &x);
     } else {
         struct {
             const char *key;
             int64_t *field;
-            int64_t min;
         } ints[] = {
-            {"retention.ms", &tc->retention_ms, -1},
-            {"retention.bytes", &tc->retention_bytes, -1},
-            {"segment.bytes", &tc->segment_bytes, STORE_SEGMENT_BYTES_MIN},
-            {INTERNAL_SEGMENT_KEY, &tc->segment_bytes, INTERNAL_SEGMENT_MIN},
-            {"segment.ms", &tc->segment_ms, 1},
-            {"max.message.bytes", &tc->max_message_bytes, 64},
-            {"delete.retention.ms", &tc->delete_retention_ms, 0},
-            {"min.compaction.lag.ms", &tc->min_compaction_lag_ms, 0},
-            {"index.interval.bytes", &tc->index_interval_bytes, 0},
+            {"retention.ms", &tc->retention_ms},
+            {"retention.bytes", &tc->retention_bytes},
+            {"segment.bytes", &tc->segment_bytes},
+            {"segment.ms", &tc->segment_ms},
+            {"max.message.bytes", &tc->max_message_bytes},
+            {"delete.retention.ms", &tc->delete_retention_ms},
+            {"min.compaction.lag.ms", &tc->min_compaction_lag_ms},
+            {"index.interval.bytes", &tc->index_interval_bytes},
         };
+        if (!strcmp(k, INTERNAL_SEGMENT_KEY)) /* the range of its broker default */
+            rc = props_get_i64(one, k, 0, INTERNAL_SEGMENT_MIN, INT32_MAX, &tc->segment_bytes);
         for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
             if (!strcmp(k, ints[i].key)) {
-                int64_t max = ints[i].field == &tc->segment_bytes || !strcmp(k, "max.message.bytes")
-                                  ? INT32_MAX
-                                  : INT64_MAX;
-                rc = props_get_i64(one, k, 0, ints[i].min, max, ints[i].field);
+                const struct conf_key *ck = conf_find(topic_config_table, k);
+                rc = props_get_i64(one, k, 0, ck->min, ck->max, ints[i].field);
             }
     }
 out:

@@ -33,6 +33,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/conftab.h"
+
 struct props;
 struct store;
 struct store_topic;
@@ -125,11 +127,14 @@ int store_config_from_props(struct store_config *c, const struct props *p, const
 int topic_config_apply(struct topic_config *tc, const struct props *overrides,
                        const char **bad_key);
 
-/* The topic-level config keys brook understands, NULL-terminated (for
- * DescribeConfigs and the console); internal.segment.bytes is accepted too. */
-extern const char *const topic_config_keys[];
+/* The broker-level keys the store reads (log.*, num.partitions, ...), and the
+ * topic-level keys brook understands, each with its broker synonyms (for
+ * DescribeConfigs and the console); both end with a NULL name.
+ * internal.segment.bytes is accepted too but listed nowhere. */
+extern const struct conf_key store_config_table[];
+extern const struct conf_key topic_config_table[];
 /* Whether the len bytes at key name a topic-level config brook accepts: one of
- * topic_config_keys or internal.segment.bytes. */
+ * topic_config_table or internal.segment.bytes. */
 bool topic_config_known(const char *key, size_t len);
 
 /* Render one topic config value as Kafka would show it; returns buf. */

@@ -2,7 +2,7 @@
 // that reads everything exactly once and commits, and the admin view of it.
 // usage: node test.js HOST:PORT  -- prints "ok - ..." / "not ok - ..." lines.
 'use strict';
-const { Kafka, logLevel, CompressionTypes } = require('kafkajs');
+const { Kafka, logLevel, CompressionTypes, ConfigResourceTypes } = require('kafkajs');
 
 const broker = process.argv[2];
 const kafka = new Kafka({ clientId: 'kjs-compat', brokers: [broker], logLevel: logLevel.NOTHING });
@@ -27,6 +27,15 @@ async function main() {
   result(meta.topics[0].partitions.length === 3, 'fetchTopicMetadata shows 3 partitions');
   await admin.deleteTopics({ topics: ['kjs-tmp'] });
   result(!(await admin.listTopics()).includes('kjs-tmp'), 'deleteTopics');
+  const dc = await admin.describeConfigs({
+    includeSynonyms: true,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: 'kjs', configNames: ['segment.bytes'] }],
+  });
+  const entry = dc.resources[0].configEntries[0] || {};
+  const syn = entry.configSynonyms || [];
+  result(entry.configValue === '1073741824' && syn.length === 1 &&
+         syn[0].configName === 'log.segment.bytes' && syn[0].configValue === '1073741824',
+         'describeConfigs with includeSynonyms names the broker default');
 
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();

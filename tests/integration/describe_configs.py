@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""DescribeConfigs v3 against a live brookd: values, sources, synonyms, types and
+documentation, all read from the configuration tables.
+
+brookd runs with log.retention.hours=48 and log.segment.bytes=2097152; the topic
+`syn` overrides retention.ms. Prints "ok - ..." / "not ok - ..." lines.
+
+usage: describe_configs.py HOST:PORT
+"""
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from kafkawire import (array, connect, create_topic, read_response, request,  # noqa: E402
+                       string)
+
+HOST, PORT = sys.argv[1].rsplit(':', 1)
+PORT = int(PORT)
+TOPIC, BROKER = 2, 4
+DYNAMIC_TOPIC, STATIC_BROKER, DEFAULT = 1, 4, 5
+INT, LONG = 3, 5
+failed = 0
+
+
+def check(name, ok, detail=''):
+    global failed
+    print(('ok - ' if ok else 'not ok - ') + name, flush=True)
+    if not ok:
+        failed += 1
+        if detail:
+            print(f'# {detail}', flush=True)
+
+
+class Reader:
+    def __init__(self, buf, off=0):
+        self.buf, self.off = buf, off
+
+    def take(self, fmt):
+        v = struct.unpack_from(fmt, self.buf, self.off)
+        self.off += struct.calcsize(fmt)
+        return v[0] if len(v) == 1 else v
+
+    def string(self):
+        n = self.take('>h')
+        if n < 0:
+            return None
+        s = self.buf[self.off:self.off + n].decode()
+        self.off += n
+        return s
+
+
+def describe_v3(rtype, name, synonyms, docs, version=3):
+    """{name: config} of one resource, each config a dict."""
+    body = array([struct.pack('>b', rtype) + string(name) + struct.pack('>i', -1)])
+    body += struct.pack('>??', synonyms, docs) if version >= 3 else struct.pack('>?', synonyms)
+    s = connect(HOST, PORT)
+    s.settimeout(60)
+    s.sendall(request(32, version, 7, body))
+    resp = read_response(s)
+    s.close()
+    r = Reader(resp, 4)
+    r.take('>i')  # throttle
+    assert r.take('>i') == 1
+    err = r.take('>h')
+    r.string()
+    r.take('>b')
+    r.string()
+    out = {}
+    for _ in range(r.take('>i')):
+        c = {'name': r.string(), 'value': r.string()}
+        c['read_only'], c['source'], _sens = r.take('>?b?')
+        c['synonyms'] = [(r.string(), r.string(), r.take('>b')) for _ in range(r.take('>i'))]
+        if version >= 3:
+            c['type'] = r.take('>b')
+            c['doc'] = r.string()
+        out[c['name']] = c
+    assert r.off == len(resp), 'trailing bytes'
+    return err, out
+
+
+if create_topic(HOST, PORT, 'syn', 1, [('retention.ms', '1000')]) != 0:
+    print('not ok - describe_configs: topic created')
+    sys.exit(1)
+
+err, cfg = describe_v3(TOPIC, 'syn', True, True)
+check('describe_configs: topic answered', err == 0 and 'retention.ms' in cfg, cfg.keys())
+rm = cfg['retention.ms']
+check('describe_configs: an override is DYNAMIC_TOPIC_CONFIG with its broker synonyms',
+      rm['value'] == '1000' and rm['source'] == DYNAMIC_TOPIC and rm['synonyms'] == [
+          ('retention.ms', '1000', DYNAMIC_TOPIC), ('log.retention.hours', '48', STATIC_BROKER),
+          ('log.retention.hours', '168', DEFAULT)], rm)
+check('describe_configs: retention.ms is a long with documentation',
+      rm['type'] == LONG and rm['doc'], rm)
+sb = cfg['segment.bytes']
+check('describe_configs: a value from the properties is STATIC_BROKER_CONFIG',
+      sb['value'] == '2097152' and sb['source'] == STATIC_BROKER and sb['synonyms'] == [
+          ('log.segment.bytes', '2097152', STATIC_BROKER),
+          ('log.segment.bytes', '1073741824', DEFAULT)] and sb['type'] == INT, sb)
+mm = cfg['max.message.bytes']
+check('describe_configs: an untouched key is DEFAULT_CONFIG from its broker synonym',
+      mm['value'] == '1048588' and mm['source'] == DEFAULT and
+      mm['synonyms'] == [('message.max.bytes', '1048588', DEFAULT)], mm)
+check('describe_configs: internal.segment.bytes is not listed',
+      'internal.segment.bytes' not in cfg, cfg.keys())
+
+err, plain = describe_v3(TOPIC, 'syn', False, False)
+check('describe_configs: without include_synonyms/documentation none are sent',
+      err == 0 and all(not c['synonyms'] and c['doc'] is None for c in plain.values()) and
+      plain.keys() == cfg.keys(), plain.get('retention.ms'))
+
+err, v1 = describe_v3(TOPIC, 'syn', True, False, version=1)
+check('describe_configs: v1 carries synonyms too',
+      err == 0 and len(rm['synonyms']) == 3 and v1['retention.ms']['synonyms'] == rm['synonyms'],
+      v1.get('retention.ms'))
+
+err, br = describe_v3(BROKER, '', True, True)
+lsb, cmc = br.get('log.segment.bytes', {}), br.get('console.max.connections', {})
+check('describe_configs: the broker lists a given key as STATIC_BROKER_CONFIG',
+      err == 0 and lsb.get('value') == '2097152' and lsb.get('source') == STATIC_BROKER and
+      lsb.get('synonyms') == [('log.segment.bytes', '2097152', STATIC_BROKER)], lsb)
+check('describe_configs: the broker lists every module\'s keys with defaults and documentation',
+      cmc.get('value') == '128' and cmc.get('source') == DEFAULT and cmc.get('type') == INT and
+      cmc.get('doc') and 'fuse.max.threads' in br and 'log.retention.hours' in br, cmc)
+check('describe_configs: broker configs are read-only',
+      all(c['read_only'] for c in br.values()), lsb)
+sys.exit(1 if failed else 0)
