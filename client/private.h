@@ -19,6 +19,10 @@
  *   conf.c             configuration and error strings
  *   format.c           kcat-style text and JSON rendering, offset specifications
  *
+ * Names: in client/ `c` is always the client (struct brook_client) and `k` one of
+ * its connections (struct conn), since most functions here hold both; brookd has
+ * no client object, so in broker/ `c` is the connection.
+ *
  * Re-entrancy rule: conn_send() only queues and encodes; every request callback
  * runs from the loop (conn_run_all() or a socket event), never from inside
  * conn_send(), so a module may send while it walks its own structures.
