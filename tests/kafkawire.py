@@ -83,6 +83,19 @@ def connect(host, port):
     return s
 
 
+def closed_by_peer(s, timeout=10):
+    """True when the peer closes s (EOF or reset) within timeout seconds."""
+    s.settimeout(timeout)
+    try:
+        while True:
+            if not s.recv(65536):
+                return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+
+
 def read_exact(s, n):
     buf = b''
     while len(buf) < n:

@@ -20,6 +20,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from guard import Guard, rss_kib  # noqa: E402
+from kafkawire import closed_by_peer  # noqa: E402
 
 CPORT = int(sys.argv[1])
 KHOST, KPORT = sys.argv[2].rsplit(':', 1)
@@ -80,20 +81,6 @@ def cpu_ticks(pid):
     with open(f'/proc/{pid}/stat') as f:
         fields = f.read().rsplit(')', 1)[1].split()
     return int(fields[11]) + int(fields[12])
-
-
-def closed_by_peer(s, wait):
-    """True when the server closed s within `wait` seconds."""
-    s.settimeout(wait)
-    try:
-        while True:
-            d = s.recv(65536)
-            if not d:
-                return True
-    except socket.timeout:
-        return False
-    except OSError:
-        return True
 
 
 def say(msg):

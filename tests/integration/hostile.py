@@ -9,10 +9,8 @@ asked for. Prints "ok - ..." / "not ok - ..." lines. Standard library only.
 
 usage: hostile.py HOST:PORT BROOKD_PID
 """
-import socket
 import struct
 import sys
-import threading
 import time
 
 HOST, PORT = sys.argv[1].rsplit(':', 1)
@@ -30,26 +28,14 @@ def result(good, name):
 sys.path.insert(0, __file__.rsplit('/', 2)[0])
 from kafkawire import (produce_body, produce_error, read_response,  # noqa: E402
                        record_batch, request, string)
+from kafkawire import closed_by_peer  # noqa: E402
 from kafkawire import connect as _connect  # noqa: E402
+from guard import Control  # noqa: E402
 import kafkawire  # noqa: E402
 
 
 def connect():
     return _connect(HOST, PORT)
-
-
-def closed_by_peer(s, timeout=10):
-    """True when brookd closes the connection (EOF) within timeout seconds."""
-    s.settimeout(timeout)
-    try:
-        while True:
-            data = s.recv(65536)
-            if not data:
-                return True
-    except (ConnectionResetError, BrokenPipeError):
-        return True
-    except socket.timeout:
-        return False
 
 
 def rss_kib():
@@ -60,57 +46,12 @@ def rss_kib():
     return 0
 
 
-# ---- the control producer --------------------------------------------------------
-
-class Control(threading.Thread):
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.ok = 0
-        self.errors = []
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-
-    def run(self):
-        ensure_topic('control')
-        s = connect()
-        corr = 0
-        deadline = time.time() + 300
-        while not self.stop.is_set() and time.time() < deadline:
-            corr += 1
-            try:
-                s.sendall(request(0, 3, corr, produce_body('control', record_batch([b'ctl']))))
-                resp = read_response(s)
-                err = produce_error(resp) if resp else -99
-            except OSError as e:
-                err = str(e)
-            with self.lock:
-                if err == 0:
-                    self.ok += 1
-                else:
-                    self.errors.append(err)
-            self.stop.wait(0.01)
-        s.close()
-
-    def count(self):
-        with self.lock:
-            return self.ok
-
-    def wait_progress(self, before, timeout=10):
-        """Wait until the control producer succeeded again after `before`."""
-        end = time.time() + timeout
-        while time.time() < end:
-            if self.count() > before + 1:
-                return True
-            time.sleep(0.01)
-        return False
-
-
 def ensure_topic(name):
     kafkawire.ensure_topic(HOST, PORT, name)
 
 
 ensure_topic('hostile')
-control = Control()
+control = Control(HOST, PORT)
 control.start()
 control.wait_progress(0)
 
