@@ -97,13 +97,15 @@ def closed_by_peer(s, timeout=10):
 
 
 def read_exact(s, n):
-    buf = b''
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
+    """n bytes from s, read into one buffer (large answers stay linear); None on EOF."""
+    buf = bytearray(n)
+    view, got = memoryview(buf), 0
+    while got < n:
+        k = s.recv_into(view[got:])
+        if not k:
             return None
-        buf += chunk
-    return buf
+        got += k
+    return bytes(buf)
 
 
 def read_response(s):
@@ -274,14 +276,7 @@ def read_limited(s, limit):
     (size,) = struct.unpack('>i', head)
     if size > limit:
         raise TooLarge(f'response of {size} bytes announced')
-    buf = bytearray(size)
-    view, got = memoryview(buf), 0
-    while got < size:
-        n = s.recv_into(view[got:])
-        if not n:
-            return None
-        got += n
-    return bytes(buf)
+    return read_exact(s, size)
 
 
 def send_big(host, port, frame, timeout=120, limit=1 << 31):

@@ -36,7 +36,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from guard import Guard  # noqa: E402
-from kafkawire import connect, ensure_topic, request, string  # noqa: E402
+from kafkawire import connect, ensure_topic, read_response, request, string  # noqa: E402
 
 PHASE = sys.argv[1]
 HOST, PORT = sys.argv[2].rsplit(':', 1)
@@ -57,30 +57,11 @@ GROUP_MAX_SIZE_REACHED, UNKNOWN_TOPIC_OR_PARTITION, OFFSET_METADATA_TOO_LARGE = 
 
 # ---- wire helpers ------------------------------------------------------------------
 
-def recv_response(s):
-    """One response frame (without its size), read into one buffer; None on EOF."""
-    head = recv_exact(s, 4)
-    if head is None:
-        return None
-    return recv_exact(s, struct.unpack('>i', head)[0])
-
-
-def recv_exact(s, n):
-    buf = bytearray(n)
-    view, got = memoryview(buf), 0
-    while got < n:
-        k = s.recv_into(view[got:])
-        if not k:
-            return None
-        got += k
-    return bytes(buf)
-
-
 def closed_or(s, timeout=60):
     """The next response, or None when brookd closed the connection instead."""
     s.settimeout(timeout)
     try:
-        return recv_response(s)
+        return read_response(s)
     except (ConnectionResetError, BrokenPipeError):
         return None
 
@@ -137,7 +118,7 @@ def commit_errors(resp):
 
 def commit(s, group, topic, parts, metadata='', corr=1):
     s.sendall(request(OFFSET_COMMIT, 2, corr, commit_body(group, topic, parts, metadata)))
-    return commit_errors(recv_response(s))
+    return commit_errors(read_response(s))
 
 
 def fetch_body(group, topic, parts):
@@ -159,7 +140,7 @@ def fetch_offsets(resp):
 
 def fetch_one(s, group, topic, part=0):
     s.sendall(request(OFFSET_FETCH, 1, 1, fetch_body(group, topic, [part])))
-    return fetch_offsets(recv_response(s))[0][1]
+    return fetch_offsets(read_response(s))[0][1]
 
 
 def list_groups(s):
@@ -247,7 +228,7 @@ def case_describe_80():
         return False
     d = connect(HOST, PORT)
     d.sendall(request(DESCRIBE_GROUPS, 0, 1, describe_body(['gh-large'])))
-    r = Reader(recv_response(d))
+    r = Reader(read_response(d))
     r.i32()
     err, gid, state = r.i16(), r.str(), r.str()
     r.str(), r.str()
@@ -284,7 +265,7 @@ def case_list_many():
             s.sendall(request(OFFSET_COMMIT, 2, sent, commit_body(list_ids(sent), TOPIC,
                                                                  [(0, 7)])))
             sent += 1
-        errs = commit_errors(recv_response(s))
+        errs = commit_errors(read_response(s))
         if errs != [(TOPIC, 0, 0)]:
             print(f'# commit {done}: {errs}', flush=True)
             return False
@@ -314,7 +295,7 @@ def case_commit_unknown():
         print(f'# commit to {topic}/{part}: {errs}', flush=True)
         good = good and errs == [(topic, part, UNKNOWN_TOPIC_OR_PARTITION)]
     s.sendall(request(OFFSET_FETCH, 1, 9, fetch_body('gh-unknown', 'gh-no-such-topic', [0])))
-    good = good and fetch_offsets(recv_response(s))[0][1] == -1
+    good = good and fetch_offsets(read_response(s))[0][1] == -1
     s.close()
     return good
 

@@ -332,24 +332,43 @@ static void test_hmap(void **state)
 
 /* A line logged with a peer's name in it: whatever the name holds, it stays one line
  * with its control characters escaped. */
-static void test_log_escapes_control_characters(void **state)
+/* stderr goes to a temporary file between capture_begin() and capture_end(), which
+ * puts it back and leaves what was written, NUL-terminated, in buf. */
+struct capture {
+    char path[32];
+    int fd, saved;
+};
+
+static void capture_begin(struct capture *c)
 {
-    char path[] = "/tmp/brook-log-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    int saved = dup(STDERR_FILENO);
-    assert_true(saved >= 0);
-    assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
-    log_info("brook.test", "group %s joined",
-             "g\n[2026-01-01 00:00:00,000] ERROR forged (brook.broker)\r\x1b[2J\x7f\tend");
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    char buf[1024] = "";
-    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-    close(fd);
-    unlink(path);
+    strcpy(c->path, "/tmp/brook-log-XXXXXX");
+    c->fd = mkstemp(c->path);
+    assert_true(c->fd >= 0);
+    c->saved = dup(STDERR_FILENO);
+    assert_true(c->saved >= 0);
+    assert_int_equal(dup2(c->fd, STDERR_FILENO), STDERR_FILENO);
+}
+
+static ssize_t capture_end(struct capture *c, char *buf, size_t size)
+{
+    dup2(c->saved, STDERR_FILENO);
+    close(c->saved);
+    ssize_t n = pread(c->fd, buf, size - 1, 0);
+    close(c->fd);
+    unlink(c->path);
     assert_true(n > 0);
     buf[n] = 0;
+    return n;
+}
+
+static void test_log_escapes_control_characters(void **state)
+{
+    struct capture cap;
+    capture_begin(&cap);
+    log_info("brook.test", "group %s joined",
+             "g\n[2026-01-01 00:00:00,000] ERROR forged (brook.broker)\r\x1b[2J\x7f\tend");
+    char buf[1024];
+    ssize_t n = capture_end(&cap, buf, sizeof buf);
     char *nl = strchr(buf, '\n');
     assert_non_null(nl);
     assert_int_equal(nl - buf, n - 1); /* one line */
@@ -363,25 +382,15 @@ static void test_log_escapes_control_characters(void **state)
  * window, and the first line of the next window says how many were left out. */
 static void test_log_write_limited(void **state)
 {
-    char path[] = "/tmp/brook-log-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    int saved = dup(STDERR_FILENO);
-    assert_true(saved >= 0);
-    assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    struct capture cap;
+    capture_begin(&cap);
     struct log_limit lim = {0};
     for (int i = 0; i < 1000; i++)
         log_write_limited(&lim, LOG_WARN, "brook.test", "refused %d", i);
     lim.window_ms -= LOG_EVERY_MS; /* as if the window had passed */
     log_write_limited(&lim, LOG_WARN, "brook.test", "refused again");
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    char buf[4096] = "";
-    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-    close(fd);
-    unlink(path);
-    assert_true(n > 0);
-    buf[n] = 0;
+    char buf[4096];
+    ssize_t n = capture_end(&cap, buf, sizeof buf);
     int lines = 0;
     for (ssize_t i = 0; i < n; i++)
         lines += buf[i] == '\n';
