@@ -2,10 +2,10 @@
  * dispatch.c - from a frame to a handler.
  *
  * A frame's header names the API and version. Unknown APIs and versions brook
- * cannot decode close the connection, as Kafka does, with one exception: an
- * ApiVersions request of a version brook does not know is answered in v0 with
- * UNSUPPORTED_VERSION and the list of versions it does support, so that newer
- * clients can pick one. A body that does not decode (truncated, hostile counts,
+ * does not offer (h_api_versions.c) close the connection, as Kafka does, with one
+ * exception: an ApiVersions request of a version brook does not know is answered
+ * in v0 with UNSUPPORTED_VERSION and the list of versions it does support, so
+ * that newer clients can pick one. A body that does not decode (truncated, hostile counts,
  * overlong varints) also closes the connection; nothing is allocated beyond what
  * the frame could hold, since the arena's limit is a multiple of the frame size.
  *
@@ -22,7 +22,7 @@
 #include "lib/log.h"
 #include "lib/xalloc.h"
 
-static const handler_fn handlers[64] = {
+static const handler_fn handlers[KAFKA_API_DESCRIBE_TOPIC_PARTITIONS + 1] = {
     [KAFKA_API_PRODUCE] = handle_produce,
     [KAFKA_API_FETCH] = handle_fetch,
     [KAFKA_API_LIST_OFFSETS] = handle_list_offsets,
@@ -93,11 +93,14 @@ void dispatch_request(struct conn *c, uint8_t *frame, size_t len)
         return;
     }
     const struct kafka_api *api = kafka_api_find(h.api_key);
-    bool known = api && h.api_key < 64 && handlers[h.api_key];
-    if (known && h.api_key == KAFKA_API_API_VERSIONS && h.api_version > api->max_version) {
+    const struct api_range *offered = api_advertised(h.api_key);
+    bool known = api && offered && h.api_key >= 0 &&
+                 h.api_key < (int)(sizeof handlers / sizeof *handlers) && handlers[h.api_key];
+    if (known && h.api_key == KAFKA_API_API_VERSIONS && h.api_version > offered->max) {
         api_versions_unsupported(c, &h);
         return;
     }
+    known = known && h.api_version >= offered->min && h.api_version <= offered->max;
     struct arena tmp;
     size_t limit = len * 16 + (64u << 10);
     arena_init(&tmp, limit < (512u << 20) ? limit : (512u << 20));

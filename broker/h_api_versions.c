@@ -3,8 +3,9 @@
  *
  * The table is what brook tells clients about versions: a client picks, per API,
  * the highest version both sides know, so a range here must be one the codecs
- * (proto/kafka.schema) decode and the handlers answer. dispatch.c routes any
- * version the codecs decode; the table alone decides what clients are offered.
+ * (proto/kafka.schema) decode and the handlers answer. The codecs may know more
+ * versions than a handler answers: dispatch.c routes only the versions in this
+ * table, so it alone decides what clients are offered and what brook serves.
  *
  * An ApiVersions request of a version brook cannot decode is still answered, in
  * v0 with UNSUPPORTED_VERSION and this table, so that a newer client can retry
@@ -15,19 +16,39 @@
 /* A range may start below what brook serves: Produce v0-2 are answered with
  * UNSUPPORTED_VERSION, and advertising 0 keeps librdkafka's compression on. */
 const struct api_range advertised_apis[] = {
-    {KAFKA_API_PRODUCE, 0, 7},          {KAFKA_API_FETCH, 4, 11},
-    {KAFKA_API_LIST_OFFSETS, 1, 3},     {KAFKA_API_METADATA, 0, 7},
-    {KAFKA_API_OFFSET_COMMIT, 2, 7},    {KAFKA_API_OFFSET_FETCH, 1, 5},
-    {KAFKA_API_FIND_COORDINATOR, 0, 2}, {KAFKA_API_JOIN_GROUP, 0, 5},
-    {KAFKA_API_HEARTBEAT, 0, 3},        {KAFKA_API_LEAVE_GROUP, 0, 3},
-    {KAFKA_API_SYNC_GROUP, 0, 3},       {KAFKA_API_DESCRIBE_GROUPS, 0, 4},
-    {KAFKA_API_LIST_GROUPS, 0, 2},      {KAFKA_API_API_VERSIONS, 0, 3},
-    {KAFKA_API_CREATE_TOPICS, 0, 4},    {KAFKA_API_DELETE_TOPICS, 0, 3},
-    {KAFKA_API_DELETE_RECORDS, 0, 1},   {KAFKA_API_INIT_PRODUCER_ID, 0, 1},
-    {KAFKA_API_DESCRIBE_CONFIGS, 0, 3}, {KAFKA_API_CREATE_PARTITIONS, 0, 1},
-    {KAFKA_API_DELETE_GROUPS, 0, 1},
+    {KAFKA_API_PRODUCE, 0, 7, "v0-2 are answered UNSUPPORTED_VERSION"},
+    {KAFKA_API_FETCH, 4, 11, NULL},
+    {KAFKA_API_LIST_OFFSETS, 1, 3, NULL},
+    {KAFKA_API_METADATA, 0, 7, NULL},
+    {KAFKA_API_OFFSET_COMMIT, 2, 7, NULL},
+    {KAFKA_API_OFFSET_FETCH, 1, 5, NULL},
+    {KAFKA_API_FIND_COORDINATOR, 0, 2, NULL},
+    {KAFKA_API_JOIN_GROUP, 0, 5, NULL},
+    {KAFKA_API_HEARTBEAT, 0, 3, NULL},
+    {KAFKA_API_LEAVE_GROUP, 0, 3, NULL},
+    {KAFKA_API_SYNC_GROUP, 0, 3, NULL},
+    {KAFKA_API_DESCRIBE_GROUPS, 0, 4, NULL},
+    {KAFKA_API_LIST_GROUPS, 0, 2, NULL},
+    {KAFKA_API_SASL_HANDSHAKE, 0, 1, "no mechanism is enabled: UNSUPPORTED_SASL_MECHANISM"},
+    {KAFKA_API_API_VERSIONS, 0, 3, NULL},
+    {KAFKA_API_CREATE_TOPICS, 0, 4, NULL},
+    {KAFKA_API_DELETE_TOPICS, 0, 3, NULL},
+    {KAFKA_API_DELETE_RECORDS, 0, 1, NULL},
+    {KAFKA_API_INIT_PRODUCER_ID, 0, 1, NULL},
+    {KAFKA_API_DESCRIBE_CONFIGS, 0, 3, NULL},
+    {KAFKA_API_SASL_AUTHENTICATE, 0, 2, "answered ILLEGAL_SASL_STATE: no handshake can succeed"},
+    {KAFKA_API_CREATE_PARTITIONS, 0, 1, NULL},
+    {KAFKA_API_DELETE_GROUPS, 0, 1, NULL},
 };
 const int n_advertised_apis = sizeof advertised_apis / sizeof *advertised_apis;
+
+const struct api_range *api_advertised(int16_t key)
+{
+    for (int i = 0; i < n_advertised_apis; i++)
+        if (advertised_apis[i].key == key)
+            return &advertised_apis[i];
+    return NULL;
+}
 
 void handle_api_versions(struct request *rq)
 {
@@ -39,7 +60,7 @@ void handle_api_versions(struct request *rq)
         resp->api_keys[i] = (struct kafka_api_versions_resp_api_key){
             advertised_apis[i].key, advertised_apis[i].min, advertised_apis[i].max};
     /* a version brook cannot decode is answered in v0 with the versions it has */
-    if (rq->hdr.api_version > kafka_api_find(KAFKA_API_API_VERSIONS)->max_version)
+    if (rq->hdr.api_version > api_advertised(KAFKA_API_API_VERSIONS)->max)
         resp->error_code = KAFKA_UNSUPPORTED_VERSION;
     request_respond(rq, resp);
 }

@@ -263,8 +263,8 @@ void handle_list_groups(struct request *rq)
         r->groups = arena_calloc(&pd->arena, n + 1, sizeof *r->groups);
     for (struct group *g = b->groups->list; r && r->groups && g; g = g->next) {
         const char *type = g->protocol_type ? g->protocol_type : "";
-        r->groups[r->n_groups++] =
-            (struct kafka_list_groups_resp_group){kstr_from(g->id), kstr_from(type)};
+        r->groups[r->n_groups++] = (struct kafka_list_groups_resp_group){
+            .group_id = kstr_from(g->id), .protocol_type = kstr_from(type)};
         bytes += 8 + strlen(g->id) + strlen(type);
     }
     if (!r || !r->groups || bytes > RESPONSE_MAX_BYTES) {

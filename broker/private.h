@@ -242,11 +242,14 @@ void request_duplicates_mark(int32_t n, int (*cmp)(const void *ctx, int32_t a, i
                              const void *ctx, uint8_t *mark);
 
 /* ---- h_api_versions.c ---- */
-/* The API versions brook advertises (ApiVersions). */
+/* The API versions brook advertises (ApiVersions), in key order. */
 extern const struct api_range {
     int16_t key, min, max;
+    const char *note; /* where brook's answer departs from Kafka's, or NULL */
 } advertised_apis[];
 extern const int n_advertised_apis;
+/* The advertised range of an API, or NULL when brook does not offer it. */
+const struct api_range *api_advertised(int16_t key);
 
 /* ---- handlers: one h_*.c file per API family, called by dispatch.c ---- */
 void handle_api_versions(struct request *rq);      /* h_api_versions.c */

@@ -890,8 +890,12 @@ static int commit_offsets(struct brook_client *c, struct conn *k, const char *gr
                 err = -ENOMEM;
         }
         if (!err)
-            t->partitions[t->n_partitions++] = (struct kafka_offset_commit_req_partition){
-                v[i].partition, v[i].offset, -1, KSTR("")};
+            t->partitions[t->n_partitions++] =
+                (struct kafka_offset_commit_req_partition){.partition_index = v[i].partition,
+                                                           .committed_offset = v[i].offset,
+                                                           .committed_leader_epoch = -1,
+                                                           .commit_timestamp = -1,
+                                                           .committed_metadata = KSTR("")};
     }
     if (err || !b->topics) {
         req_free(rq);

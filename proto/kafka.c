@@ -134,7 +134,11 @@ static size_t struct_min_size(const struct kafka_struct_desc *d, int16_t v, bool
     size_t n = flex ? 1 : 0; /* the empty tagged-field section */
     for (uint16_t i = 0; i < d->n_fields; i++) {
         const struct kafka_field *f = &d->fields[i];
-        if (in_versions(f->versions, v) && !in_versions(f->tagged, v))
+        if (!in_versions(f->versions, v) || in_versions(f->tagged, v))
+            continue;
+        if (f->type == KAFKA_T_STRUCT && in_versions(f->nullable, v))
+            n += 1; /* a null struct is its marker byte alone */
+        else
             n += type_min_size(f->type, f->child, v, flex);
     }
     return n;
@@ -158,7 +162,11 @@ static void set_default(const struct kafka_field *f, void *s)
     case KAFKA_T_RECORDS:
         *(struct krecords *)p = (struct krecords){NULL, f->def_null ? -1 : 0, -1, 0};
         break;
-    case KAFKA_T_STRUCT: kafka_init(f->child, p); break;
+    case KAFKA_T_STRUCT:
+        kafka_init(f->child, p);
+        if (f->nullable)
+            *(bool *)member(s, f->count) = !f->def_null;
+        break;
     case KAFKA_T_ARRAY:
         *(void **)p = NULL;
         *(int32_t *)member(s, f->count) = f->def_null ? -1 : 0;
@@ -194,7 +202,10 @@ static bool is_default(const struct kafka_field *f, const void *s)
     case KAFKA_T_STRING: return ((const struct kstr *)p)->len == empty;
     case KAFKA_T_BYTES: return ((const struct kbytes *)p)->len == empty;
     case KAFKA_T_RECORDS: return ((const struct krecords *)p)->len == empty;
-    case KAFKA_T_STRUCT: return struct_is_default(f->child, p);
+    case KAFKA_T_STRUCT:
+        if (f->nullable && !*(const bool *)cmember(s, f->count))
+            return f->def_null;
+        return !f->def_null && struct_is_default(f->child, p);
     case KAFKA_T_ARRAY: return *(const int32_t *)cmember(s, f->count) == empty;
     }
     return false;
@@ -315,11 +326,28 @@ static void decode_array(const struct kafka_field *f, const struct dec *x, struc
     *(int32_t *)member(s, f->count) = (int32_t)n;
 }
 
+/* A nullable struct is preceded by a marker byte: -1 null, 1 present. */
+static void decode_nullable_struct(const struct kafka_field *f, const struct dec *x,
+                                   struct reader *r, void *s)
+{
+    int8_t marker = (int8_t)reader_u8(r);
+    bool *present = member(s, f->count);
+    if (marker == -1)
+        *present = false;
+    else if (marker == 1) {
+        *present = true;
+        decode_struct(f->child, x, r, member(s, f->offset));
+    } else
+        reader_fail(r, -EBADMSG);
+}
+
 static void decode_field(const struct kafka_field *f, const struct dec *x, struct reader *r,
                          void *s)
 {
     if (f->type == KAFKA_T_ARRAY)
         decode_array(f, x, r, s);
+    else if (f->type == KAFKA_T_STRUCT && in_versions(f->nullable, x->v))
+        decode_nullable_struct(f, x, r, s);
     else if (f->type == KAFKA_T_STRUCT)
         decode_struct(f->child, x, r, member(s, f->offset));
     else
@@ -476,7 +504,12 @@ static void encode_field(const struct kafka_field *f, struct enc *e, const void 
 {
     if (f->type == KAFKA_T_ARRAY)
         encode_array(f, e, s);
-    else if (f->type == KAFKA_T_STRUCT)
+    else if (f->type == KAFKA_T_STRUCT && in_versions(f->nullable, e->v)) {
+        bool present = *(const bool *)cmember(s, f->count);
+        writer_u8(&e->o->w, present ? 1 : 0xff);
+        if (present)
+            encode_struct(f->child, e, cmember(s, f->offset));
+    } else if (f->type == KAFKA_T_STRUCT)
         encode_struct(f->child, e, cmember(s, f->offset));
     else
         encode_value(f->type, in_versions(f->nullable, e->v), e, cmember(s, f->offset));

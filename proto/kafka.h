@@ -164,7 +164,8 @@ struct kafka_field {
     int64_t def;                           /* default of integers and bools */
     bool def_null;                         /* default is null (strings, bytes, arrays) */
     uint32_t offset;                       /* offsetof the member */
-    uint32_t count;                        /* arrays: offsetof the int32_t count */
+    uint32_t count;                        /* offsetof an array's int32_t count, or of a
+                                              nullable struct's bool has_<name> */
     const struct kafka_struct_desc *child; /* structs and arrays of structs */
 };
 

@@ -34,13 +34,25 @@ enum kafka_api_key {
     KAFKA_API_DELETE_TOPICS = 20,
     KAFKA_API_DELETE_RECORDS = 21,
     KAFKA_API_INIT_PRODUCER_ID = 22,
+    KAFKA_API_OFFSET_FOR_LEADER_EPOCH = 23,
     KAFKA_API_DESCRIBE_CONFIGS = 32,
+    KAFKA_API_ALTER_CONFIGS = 33,
+    KAFKA_API_DESCRIBE_LOG_DIRS = 35,
     KAFKA_API_SASL_AUTHENTICATE = 36,
     KAFKA_API_CREATE_PARTITIONS = 37,
     KAFKA_API_DELETE_GROUPS = 42,
+    KAFKA_API_ELECT_LEADERS = 43,
+    KAFKA_API_INCREMENTAL_ALTER_CONFIGS = 44,
+    KAFKA_API_LIST_PARTITION_REASSIGNMENTS = 46,
+    KAFKA_API_OFFSET_DELETE = 47,
+    KAFKA_API_DESCRIBE_CLUSTER = 60,
+    KAFKA_API_DESCRIBE_PRODUCERS = 61,
+    KAFKA_API_CONSUMER_GROUP_HEARTBEAT = 68,
+    KAFKA_API_CONSUMER_GROUP_DESCRIBE = 69,
+    KAFKA_API_DESCRIBE_TOPIC_PARTITIONS = 75,
 };
 
-#define KAFKA_API_COUNT 23 /* entries in kafka_apis[] */
+#define KAFKA_API_COUNT 35 /* entries in kafka_apis[] */
 
 /* The supported apis, in key order. */
 extern const struct kafka_api kafka_apis[KAFKA_API_COUNT];
@@ -56,7 +68,7 @@ struct kafka_produce_req_topic {
     int32_t n_partition_data;                           /* entries in partition_data */
 };
 
-/* Produce request (api key 0), v0-9, flexible from v9. */
+/* Produce request (api key 0), v0-11, flexible from v9. */
 struct kafka_produce_req {
     struct kstr transactional_id;               /* 3+, nullable 3+, default null */
     int16_t acks;                               /* 0+ */
@@ -70,6 +82,11 @@ struct kafka_produce_resp_record_error {
     struct kstr batch_index_error_message; /* 8+, nullable 8+, default null */
 };
 
+struct kafka_produce_resp_leader_id_and_epoch {
+    int32_t leader_id;    /* 10+, default -1 */
+    int32_t leader_epoch; /* 10+, default -1 */
+};
+
 struct kafka_produce_resp_partition {
     int32_t index;                                         /* 0+ */
     int16_t error_code;                                    /* 0+ */
@@ -79,6 +96,7 @@ struct kafka_produce_resp_partition {
     struct kafka_produce_resp_record_error *record_errors; /* 8+ */
     int32_t n_record_errors;                               /* entries in record_errors */
     struct kstr error_message;                             /* 8+, nullable 8+, default null */
+    struct kafka_produce_resp_leader_id_and_epoch current_leader; /* 10+, tag 0 */
 };
 
 struct kafka_produce_resp_topic {
@@ -87,46 +105,64 @@ struct kafka_produce_resp_topic {
     int32_t n_partition_responses;                            /* entries in partition_responses */
 };
 
-/* Produce response (api key 0), v0-9, flexible from v9. */
+struct kafka_produce_resp_node_endpoint {
+    int32_t node_id;  /* 10+ */
+    struct kstr host; /* 10+ */
+    int32_t port;     /* 10+ */
+    struct kstr rack; /* 10+, nullable 10+, default null */
+};
+
+/* Produce response (api key 0), v0-11, flexible from v9. */
 struct kafka_produce_resp {
-    struct kafka_produce_resp_topic *responses; /* 0+ */
-    int32_t n_responses;                        /* entries in responses */
-    int32_t throttle_time_ms;                   /* 1+ */
+    struct kafka_produce_resp_topic *responses;              /* 0+ */
+    int32_t n_responses;                                     /* entries in responses */
+    int32_t throttle_time_ms;                                /* 1+ */
+    struct kafka_produce_resp_node_endpoint *node_endpoints; /* 10+, tag 0 */
+    int32_t n_node_endpoints;                                /* entries in node_endpoints */
+};
+
+struct kafka_fetch_req_replica_state {
+    int32_t replica_id;    /* 15+, default -1 */
+    int64_t replica_epoch; /* 15+, default -1 */
 };
 
 struct kafka_fetch_req_partition {
-    int32_t partition;            /* 4+ */
-    int32_t current_leader_epoch; /* 9+, default -1 */
-    int64_t fetch_offset;         /* 4+ */
-    int32_t last_fetched_epoch;   /* 12+, default -1 */
-    int64_t log_start_offset;     /* 5+, default -1 */
-    int32_t partition_max_bytes;  /* 4+ */
+    int32_t partition;                /* 4+ */
+    int32_t current_leader_epoch;     /* 9+, default -1 */
+    int64_t fetch_offset;             /* 4+ */
+    int32_t last_fetched_epoch;       /* 12+, default -1 */
+    int64_t log_start_offset;         /* 5+, default -1 */
+    int32_t partition_max_bytes;      /* 4+ */
+    uint8_t replica_directory_id[16]; /* 17+, tag 0 */
 };
 
 struct kafka_fetch_req_topic {
-    struct kstr topic;                            /* 4+ */
+    struct kstr topic;                            /* 4-12 */
+    uint8_t topic_id[16];                         /* 13+ */
     struct kafka_fetch_req_partition *partitions; /* 4+ */
     int32_t n_partitions;                         /* entries in partitions */
 };
 
 struct kafka_fetch_req_forgotten_topic {
-    struct kstr topic;    /* 7+ */
+    struct kstr topic;    /* 7-12 */
+    uint8_t topic_id[16]; /* 13+ */
     int32_t *partitions;  /* 7+ */
     int32_t n_partitions; /* entries in partitions */
 };
 
-/* Fetch request (api key 1), v4-12, flexible from v12. */
+/* Fetch request (api key 1), v4-17, flexible from v12. */
 struct kafka_fetch_req {
-    struct kstr cluster_id;               /* 12+, nullable 12+, tag 0, default null */
-    int32_t replica_id;                   /* 4+, default -1 */
-    int32_t max_wait_ms;                  /* 4+ */
-    int32_t min_bytes;                    /* 4+ */
-    int32_t max_bytes;                    /* 4+, default 2147483647 */
-    int8_t isolation_level;               /* 4+ */
-    int32_t session_id;                   /* 7+ */
-    int32_t session_epoch;                /* 7+, default -1 */
-    struct kafka_fetch_req_topic *topics; /* 4+ */
-    int32_t n_topics;                     /* entries in topics */
+    struct kstr cluster_id;                             /* 12+, nullable 12+, tag 0, default null */
+    int32_t replica_id;                                 /* 4-14, default -1 */
+    struct kafka_fetch_req_replica_state replica_state; /* 15+, tag 1 */
+    int32_t max_wait_ms;                                /* 4+ */
+    int32_t min_bytes;                                  /* 4+ */
+    int32_t max_bytes;                                  /* 4+, default 2147483647 */
+    int8_t isolation_level;                             /* 4+ */
+    int32_t session_id;                                 /* 7+ */
+    int32_t session_epoch;                              /* 7+, default -1 */
+    struct kafka_fetch_req_topic *topics;               /* 4+ */
+    int32_t n_topics;                                   /* entries in topics */
     struct kafka_fetch_req_forgotten_topic *forgotten_topics_data; /* 7+ */
     int32_t n_forgotten_topics_data; /* entries in forgotten_topics_data */
     struct kstr rack_id;             /* 11+ */
@@ -168,18 +204,28 @@ struct kafka_fetch_resp_partition {
 };
 
 struct kafka_fetch_resp_topic {
-    struct kstr topic;                             /* 4+ */
+    struct kstr topic;                             /* 4-12 */
+    uint8_t topic_id[16];                          /* 13+ */
     struct kafka_fetch_resp_partition *partitions; /* 4+ */
     int32_t n_partitions;                          /* entries in partitions */
 };
 
-/* Fetch response (api key 1), v4-12, flexible from v12. */
+struct kafka_fetch_resp_node_endpoint {
+    int32_t node_id;  /* 16+ */
+    struct kstr host; /* 16+ */
+    int32_t port;     /* 16+ */
+    struct kstr rack; /* 16+, nullable 16+, default null */
+};
+
+/* Fetch response (api key 1), v4-17, flexible from v12. */
 struct kafka_fetch_resp {
-    int32_t throttle_time_ms;                 /* 4+ */
-    int16_t error_code;                       /* 7+ */
-    int32_t session_id;                       /* 7+ */
-    struct kafka_fetch_resp_topic *responses; /* 4+ */
-    int32_t n_responses;                      /* entries in responses */
+    int32_t throttle_time_ms;                              /* 4+ */
+    int16_t error_code;                                    /* 7+ */
+    int32_t session_id;                                    /* 7+ */
+    struct kafka_fetch_resp_topic *responses;              /* 4+ */
+    int32_t n_responses;                                   /* entries in responses */
+    struct kafka_fetch_resp_node_endpoint *node_endpoints; /* 16+, tag 0 */
+    int32_t n_node_endpoints;                              /* entries in node_endpoints */
 };
 
 struct kafka_list_offsets_req_partition {
@@ -194,12 +240,13 @@ struct kafka_list_offsets_req_topic {
     int32_t n_partitions;                                /* entries in partitions */
 };
 
-/* ListOffsets request (api key 2), v1-6, flexible from v6. */
+/* ListOffsets request (api key 2), v1-10, flexible from v6. */
 struct kafka_list_offsets_req {
     int32_t replica_id;                          /* 1+ */
     int8_t isolation_level;                      /* 2+ */
     struct kafka_list_offsets_req_topic *topics; /* 1+ */
     int32_t n_topics;                            /* entries in topics */
+    int32_t timeout_ms;                          /* 10+ */
 };
 
 struct kafka_list_offsets_resp_partition {
@@ -216,7 +263,7 @@ struct kafka_list_offsets_resp_topic {
     int32_t n_partitions;                                 /* entries in partitions */
 };
 
-/* ListOffsets response (api key 2), v1-6, flexible from v6. */
+/* ListOffsets response (api key 2), v1-10, flexible from v6. */
 struct kafka_list_offsets_resp {
     int32_t throttle_time_ms;                     /* 2+ */
     struct kafka_list_offsets_resp_topic *topics; /* 1+ */
@@ -224,15 +271,16 @@ struct kafka_list_offsets_resp {
 };
 
 struct kafka_metadata_req_topic {
-    struct kstr name; /* 0+ */
+    uint8_t topic_id[16]; /* 10+ */
+    struct kstr name;     /* 0+, nullable 10+ */
 };
 
-/* Metadata request (api key 3), v0-9, flexible from v9. */
+/* Metadata request (api key 3), v0-12, flexible from v9. */
 struct kafka_metadata_req {
     struct kafka_metadata_req_topic *topics;    /* 0+, nullable 1+ */
     int32_t n_topics;                           /* entries in topics, -1 = null */
     bool allow_auto_topic_creation;             /* 4+, default true */
-    bool include_cluster_authorized_operations; /* 8+ */
+    bool include_cluster_authorized_operations; /* 8-10 */
     bool include_topic_authorized_operations;   /* 8+ */
 };
 
@@ -258,14 +306,15 @@ struct kafka_metadata_resp_partition {
 
 struct kafka_metadata_resp_topic {
     int16_t error_code;                               /* 0+ */
-    struct kstr name;                                 /* 0+ */
+    struct kstr name;                                 /* 0+, nullable 12+ */
+    uint8_t topic_id[16];                             /* 10+ */
     bool is_internal;                                 /* 1+ */
     struct kafka_metadata_resp_partition *partitions; /* 0+ */
     int32_t n_partitions;                             /* entries in partitions */
     int32_t topic_authorized_operations;              /* 8+, default -2147483648 */
 };
 
-/* Metadata response (api key 3), v0-9, flexible from v9. */
+/* Metadata response (api key 3), v0-12, flexible from v9. */
 struct kafka_metadata_resp {
     int32_t throttle_time_ms;                   /* 3+ */
     struct kafka_metadata_resp_broker *brokers; /* 0+ */
@@ -274,101 +323,154 @@ struct kafka_metadata_resp {
     int32_t controller_id;                      /* 1+, default -1 */
     struct kafka_metadata_resp_topic *topics;   /* 0+ */
     int32_t n_topics;                           /* entries in topics */
-    int32_t cluster_authorized_operations;      /* 8+, default -2147483648 */
+    int32_t cluster_authorized_operations;      /* 8-10, default -2147483648 */
 };
 
 struct kafka_offset_commit_req_partition {
-    int32_t partition_index;        /* 2+ */
-    int64_t committed_offset;       /* 2+ */
+    int32_t partition_index;        /* 0+ */
+    int64_t committed_offset;       /* 0+ */
     int32_t committed_leader_epoch; /* 6+, default -1 */
-    struct kstr committed_metadata; /* 2+, nullable 2+ */
+    int64_t commit_timestamp;       /* 1, default -1 */
+    struct kstr committed_metadata; /* 0+, nullable 0+ */
 };
 
 struct kafka_offset_commit_req_topic {
-    struct kstr name;                                     /* 2+ */
-    struct kafka_offset_commit_req_partition *partitions; /* 2+ */
+    struct kstr name;                                     /* 0+ */
+    struct kafka_offset_commit_req_partition *partitions; /* 0+ */
     int32_t n_partitions;                                 /* entries in partitions */
 };
 
-/* OffsetCommit request (api key 8), v2-8, flexible from v8. */
+/* OffsetCommit request (api key 8), v0-9, flexible from v8. */
 struct kafka_offset_commit_req {
-    struct kstr group_id;                         /* 2+ */
-    int32_t generation_id_or_member_epoch;        /* 2+, default -1 */
-    struct kstr member_id;                        /* 2+ */
+    struct kstr group_id;                         /* 0+ */
+    int32_t generation_id_or_member_epoch;        /* 1+, default -1 */
+    struct kstr member_id;                        /* 1+ */
     struct kstr group_instance_id;                /* 7+, nullable 7+, default null */
     int64_t retention_time_ms;                    /* 2-4, default -1 */
-    struct kafka_offset_commit_req_topic *topics; /* 2+ */
+    struct kafka_offset_commit_req_topic *topics; /* 0+ */
     int32_t n_topics;                             /* entries in topics */
 };
 
 struct kafka_offset_commit_resp_partition {
-    int32_t partition_index; /* 2+ */
-    int16_t error_code;      /* 2+ */
+    int32_t partition_index; /* 0+ */
+    int16_t error_code;      /* 0+ */
 };
 
 struct kafka_offset_commit_resp_topic {
-    struct kstr name;                                      /* 2+ */
-    struct kafka_offset_commit_resp_partition *partitions; /* 2+ */
+    struct kstr name;                                      /* 0+ */
+    struct kafka_offset_commit_resp_partition *partitions; /* 0+ */
     int32_t n_partitions;                                  /* entries in partitions */
 };
 
-/* OffsetCommit response (api key 8), v2-8, flexible from v8. */
+/* OffsetCommit response (api key 8), v0-9, flexible from v8. */
 struct kafka_offset_commit_resp {
     int32_t throttle_time_ms;                      /* 3+ */
-    struct kafka_offset_commit_resp_topic *topics; /* 2+ */
+    struct kafka_offset_commit_resp_topic *topics; /* 0+ */
     int32_t n_topics;                              /* entries in topics */
 };
 
 struct kafka_offset_fetch_req_topic {
-    struct kstr name;            /* 1+ */
-    int32_t *partition_indexes;  /* 1+ */
+    struct kstr name;            /* 0-7 */
+    int32_t *partition_indexes;  /* 0-7 */
     int32_t n_partition_indexes; /* entries in partition_indexes */
 };
 
-/* OffsetFetch request (api key 9), v1-7, flexible from v6. */
+struct kafka_offset_fetch_req_topics {
+    struct kstr name;            /* 8+ */
+    int32_t *partition_indexes;  /* 8+ */
+    int32_t n_partition_indexes; /* entries in partition_indexes */
+};
+
+struct kafka_offset_fetch_req_group {
+    struct kstr group_id;                         /* 8+ */
+    struct kstr member_id;                        /* 9+, nullable 9+, default null */
+    int32_t member_epoch;                         /* 9+, default -1 */
+    struct kafka_offset_fetch_req_topics *topics; /* 8+, nullable 8+ */
+    int32_t n_topics;                             /* entries in topics, -1 = null */
+};
+
+/* OffsetFetch request (api key 9), v0-9, flexible from v6. */
 struct kafka_offset_fetch_req {
-    struct kstr group_id;                        /* 1+ */
-    struct kafka_offset_fetch_req_topic *topics; /* 1+, nullable 2+ */
+    struct kstr group_id;                        /* 0-7 */
+    struct kafka_offset_fetch_req_topic *topics; /* 0-7, nullable 2-7 */
     int32_t n_topics;                            /* entries in topics, -1 = null */
+    struct kafka_offset_fetch_req_group *groups; /* 8+ */
+    int32_t n_groups;                            /* entries in groups */
     bool require_stable;                         /* 7+ */
 };
 
 struct kafka_offset_fetch_resp_partition {
-    int32_t partition_index;        /* 1+ */
-    int64_t committed_offset;       /* 1+ */
-    int32_t committed_leader_epoch; /* 5+, default -1 */
-    struct kstr metadata;           /* 1+, nullable 1+ */
-    int16_t error_code;             /* 1+ */
+    int32_t partition_index;        /* 0-7 */
+    int64_t committed_offset;       /* 0-7 */
+    int32_t committed_leader_epoch; /* 5-7, default -1 */
+    struct kstr metadata;           /* 0-7, nullable 0-7 */
+    int16_t error_code;             /* 0-7 */
 };
 
 struct kafka_offset_fetch_resp_topic {
-    struct kstr name;                                     /* 1+ */
-    struct kafka_offset_fetch_resp_partition *partitions; /* 1+ */
+    struct kstr name;                                     /* 0-7 */
+    struct kafka_offset_fetch_resp_partition *partitions; /* 0-7 */
     int32_t n_partitions;                                 /* entries in partitions */
 };
 
-/* OffsetFetch response (api key 9), v1-7, flexible from v6. */
+struct kafka_offset_fetch_resp_partitions {
+    int32_t partition_index;        /* 8+ */
+    int64_t committed_offset;       /* 8+ */
+    int32_t committed_leader_epoch; /* 8+, default -1 */
+    struct kstr metadata;           /* 8+, nullable 8+ */
+    int16_t error_code;             /* 8+ */
+};
+
+struct kafka_offset_fetch_resp_topics {
+    struct kstr name;                                      /* 8+ */
+    struct kafka_offset_fetch_resp_partitions *partitions; /* 8+ */
+    int32_t n_partitions;                                  /* entries in partitions */
+};
+
+struct kafka_offset_fetch_resp_group {
+    struct kstr group_id;                          /* 8+ */
+    struct kafka_offset_fetch_resp_topics *topics; /* 8+ */
+    int32_t n_topics;                              /* entries in topics */
+    int16_t error_code;                            /* 8+ */
+};
+
+/* OffsetFetch response (api key 9), v0-9, flexible from v6. */
 struct kafka_offset_fetch_resp {
     int32_t throttle_time_ms;                     /* 3+ */
-    struct kafka_offset_fetch_resp_topic *topics; /* 1+ */
+    struct kafka_offset_fetch_resp_topic *topics; /* 0-7 */
     int32_t n_topics;                             /* entries in topics */
-    int16_t error_code;                           /* 2+ */
+    int16_t error_code;                           /* 2-7 */
+    struct kafka_offset_fetch_resp_group *groups; /* 8+ */
+    int32_t n_groups;                             /* entries in groups */
 };
 
-/* FindCoordinator request (api key 10), v0-3, flexible from v3. */
+/* FindCoordinator request (api key 10), v0-6, flexible from v3. */
 struct kafka_find_coordinator_req {
-    struct kstr key; /* 0+ */
-    int8_t key_type; /* 1+ */
+    struct kstr key;               /* 0-3 */
+    int8_t key_type;               /* 1+ */
+    struct kstr *coordinator_keys; /* 4+ */
+    int32_t n_coordinator_keys;    /* entries in coordinator_keys */
 };
 
-/* FindCoordinator response (api key 10), v0-3, flexible from v3. */
+struct kafka_find_coordinator_resp_coordinator {
+    struct kstr key;           /* 4+ */
+    int32_t node_id;           /* 4+ */
+    struct kstr host;          /* 4+ */
+    int32_t port;              /* 4+ */
+    int16_t error_code;        /* 4+ */
+    struct kstr error_message; /* 4+, nullable 4+ */
+};
+
+/* FindCoordinator response (api key 10), v0-6, flexible from v3. */
 struct kafka_find_coordinator_resp {
-    int32_t throttle_time_ms;  /* 1+ */
-    int16_t error_code;        /* 0+ */
-    struct kstr error_message; /* 1+, nullable 1+ */
-    int32_t node_id;           /* 0+ */
-    struct kstr host;          /* 0+ */
-    int32_t port;              /* 0+ */
+    int32_t throttle_time_ms;                                     /* 1+ */
+    int16_t error_code;                                           /* 0-3 */
+    struct kstr error_message;                                    /* 1-3, nullable 1-3 */
+    int32_t node_id;                                              /* 0-3 */
+    struct kstr host;                                             /* 0-3 */
+    int32_t port;                                                 /* 0-3 */
+    struct kafka_find_coordinator_resp_coordinator *coordinators; /* 4+ */
+    int32_t n_coordinators;                                       /* entries in coordinators */
 };
 
 struct kafka_join_group_req_protocol {
@@ -376,7 +478,7 @@ struct kafka_join_group_req_protocol {
     struct kbytes metadata; /* 0+ */
 };
 
-/* JoinGroup request (api key 11), v0-6, flexible from v6. */
+/* JoinGroup request (api key 11), v0-9, flexible from v6. */
 struct kafka_join_group_req {
     struct kstr group_id;                            /* 0+ */
     int32_t session_timeout_ms;                      /* 0+ */
@@ -386,6 +488,7 @@ struct kafka_join_group_req {
     struct kstr protocol_type;                       /* 0+ */
     struct kafka_join_group_req_protocol *protocols; /* 0+ */
     int32_t n_protocols;                             /* entries in protocols */
+    struct kstr reason;                              /* 8+, nullable 8+, default null */
 };
 
 struct kafka_join_group_resp_member {
@@ -394,13 +497,15 @@ struct kafka_join_group_resp_member {
     struct kbytes metadata;        /* 0+ */
 };
 
-/* JoinGroup response (api key 11), v0-6, flexible from v6. */
+/* JoinGroup response (api key 11), v0-9, flexible from v6. */
 struct kafka_join_group_resp {
     int32_t throttle_time_ms;                     /* 2+ */
     int16_t error_code;                           /* 0+ */
     int32_t generation_id;                        /* 0+, default -1 */
-    struct kstr protocol_name;                    /* 0+ */
+    struct kstr protocol_type;                    /* 7+, nullable 7+, default null */
+    struct kstr protocol_name;                    /* 0+, nullable 7+ */
     struct kstr leader;                           /* 0+ */
+    bool skip_assignment;                         /* 9+ */
     struct kstr member_id;                        /* 0+ */
     struct kafka_join_group_resp_member *members; /* 0+ */
     int32_t n_members;                            /* entries in members */
@@ -423,9 +528,10 @@ struct kafka_heartbeat_resp {
 struct kafka_leave_group_req_member {
     struct kstr member_id;         /* 3+ */
     struct kstr group_instance_id; /* 3+, nullable 3+, default null */
+    struct kstr reason;            /* 5+, nullable 5+, default null */
 };
 
-/* LeaveGroup request (api key 13), v0-4, flexible from v4. */
+/* LeaveGroup request (api key 13), v0-5, flexible from v4. */
 struct kafka_leave_group_req {
     struct kstr group_id;                         /* 0+ */
     struct kstr member_id;                        /* 0-2 */
@@ -439,7 +545,7 @@ struct kafka_leave_group_resp_member {
     int16_t error_code;            /* 3+ */
 };
 
-/* LeaveGroup response (api key 13), v0-4, flexible from v4. */
+/* LeaveGroup response (api key 13), v0-5, flexible from v4. */
 struct kafka_leave_group_resp {
     int32_t throttle_time_ms;                      /* 1+ */
     int16_t error_code;                            /* 0+ */
@@ -452,21 +558,25 @@ struct kafka_sync_group_req_assignment {
     struct kbytes assignment; /* 0+ */
 };
 
-/* SyncGroup request (api key 14), v0-4, flexible from v4. */
+/* SyncGroup request (api key 14), v0-5, flexible from v4. */
 struct kafka_sync_group_req {
     struct kstr group_id;                                /* 0+ */
     int32_t generation_id;                               /* 0+ */
     struct kstr member_id;                               /* 0+ */
     struct kstr group_instance_id;                       /* 3+, nullable 3+, default null */
+    struct kstr protocol_type;                           /* 5+, nullable 5+, default null */
+    struct kstr protocol_name;                           /* 5+, nullable 5+, default null */
     struct kafka_sync_group_req_assignment *assignments; /* 0+ */
     int32_t n_assignments;                               /* entries in assignments */
 };
 
-/* SyncGroup response (api key 14), v0-4, flexible from v4. */
+/* SyncGroup response (api key 14), v0-5, flexible from v4. */
 struct kafka_sync_group_resp {
-    int32_t throttle_time_ms; /* 1+ */
-    int16_t error_code;       /* 0+ */
-    struct kbytes assignment; /* 0+ */
+    int32_t throttle_time_ms;  /* 1+ */
+    int16_t error_code;        /* 0+ */
+    struct kstr protocol_type; /* 5+, nullable 5+, default null */
+    struct kstr protocol_name; /* 5+, nullable 5+, default null */
+    struct kbytes assignment;  /* 0+ */
 };
 
 /* DescribeGroups request (api key 15), v0-5, flexible from v5. */
@@ -503,17 +613,22 @@ struct kafka_describe_groups_resp {
     int32_t n_groups;                                /* entries in groups */
 };
 
-/* ListGroups request (api key 16), v0-3, flexible from v3. */
+/* ListGroups request (api key 16), v0-5, flexible from v3. */
 struct kafka_list_groups_req {
-    uint8_t unused; /* no fields in these versions */
+    struct kstr *states_filter; /* 4+ */
+    int32_t n_states_filter;    /* entries in states_filter */
+    struct kstr *types_filter;  /* 5+ */
+    int32_t n_types_filter;     /* entries in types_filter */
 };
 
 struct kafka_list_groups_resp_group {
     struct kstr group_id;      /* 0+ */
     struct kstr protocol_type; /* 0+ */
+    struct kstr group_state;   /* 4+ */
+    struct kstr group_type;    /* 5+ */
 };
 
-/* ListGroups response (api key 16), v0-3, flexible from v3. */
+/* ListGroups response (api key 16), v0-5, flexible from v3. */
 struct kafka_list_groups_resp {
     int32_t throttle_time_ms;                    /* 1+ */
     int16_t error_code;                          /* 0+ */
@@ -533,7 +648,7 @@ struct kafka_sasl_handshake_resp {
     int32_t n_mechanisms;    /* entries in mechanisms */
 };
 
-/* ApiVersions request (api key 18), v0-3, flexible from v3. */
+/* ApiVersions request (api key 18), v0-4, flexible from v3. */
 struct kafka_api_versions_req {
     struct kstr client_software_name;    /* 3+ */
     struct kstr client_software_version; /* 3+ */
@@ -557,7 +672,7 @@ struct kafka_api_versions_resp_finalized_feature {
     int16_t min_version_level; /* 3+ */
 };
 
-/* ApiVersions response (api key 18), v0-3, flexible from v3. */
+/* ApiVersions response (api key 18), v0-4, flexible from v3. */
 struct kafka_api_versions_resp {
     int16_t error_code;                                                   /* 0+ */
     struct kafka_api_versions_resp_api_key *api_keys;                     /* 0+ */
@@ -592,7 +707,7 @@ struct kafka_create_topics_req_topic {
     int32_t n_configs;                                      /* entries in configs */
 };
 
-/* CreateTopics request (api key 19), v0-5, flexible from v5. */
+/* CreateTopics request (api key 19), v0-7, flexible from v5. */
 struct kafka_create_topics_req {
     struct kafka_create_topics_req_topic *topics; /* 0+ */
     int32_t n_topics;                             /* entries in topics */
@@ -610,6 +725,7 @@ struct kafka_create_topics_resp_config {
 
 struct kafka_create_topics_resp_topic {
     struct kstr name;                                /* 0+ */
+    uint8_t topic_id[16];                            /* 7+ */
     int16_t error_code;                              /* 0+ */
     struct kstr error_message;                       /* 1+, nullable 1+ */
     int16_t topic_config_error_code;                 /* 5+, tag 0 */
@@ -619,26 +735,35 @@ struct kafka_create_topics_resp_topic {
     int32_t n_configs;                               /* entries in configs, -1 = null */
 };
 
-/* CreateTopics response (api key 19), v0-5, flexible from v5. */
+/* CreateTopics response (api key 19), v0-7, flexible from v5. */
 struct kafka_create_topics_resp {
     int32_t throttle_time_ms;                      /* 2+ */
     struct kafka_create_topics_resp_topic *topics; /* 0+ */
     int32_t n_topics;                              /* entries in topics */
 };
 
-/* DeleteTopics request (api key 20), v0-4, flexible from v4. */
+struct kafka_delete_topics_req_delete_topic_state {
+    struct kstr name;     /* 6+, nullable 6+, default null */
+    uint8_t topic_id[16]; /* 6+ */
+};
+
+/* DeleteTopics request (api key 20), v0-6, flexible from v4. */
 struct kafka_delete_topics_req {
-    struct kstr *topic_names; /* 0+ */
-    int32_t n_topic_names;    /* entries in topic_names */
-    int32_t timeout_ms;       /* 0+ */
+    struct kafka_delete_topics_req_delete_topic_state *topics; /* 6+ */
+    int32_t n_topics;                                          /* entries in topics */
+    struct kstr *topic_names;                                  /* 0-5 */
+    int32_t n_topic_names;                                     /* entries in topic_names */
+    int32_t timeout_ms;                                        /* 0+ */
 };
 
 struct kafka_delete_topics_resp_result {
-    struct kstr name;   /* 0+ */
-    int16_t error_code; /* 0+ */
+    struct kstr name;          /* 0+, nullable 6+ */
+    uint8_t topic_id[16];      /* 6+ */
+    int16_t error_code;        /* 0+ */
+    struct kstr error_message; /* 5+, nullable 5+, default null */
 };
 
-/* DeleteTopics response (api key 20), v0-4, flexible from v4. */
+/* DeleteTopics response (api key 20), v0-6, flexible from v4. */
 struct kafka_delete_topics_resp {
     int32_t throttle_time_ms;                          /* 1+ */
     struct kafka_delete_topics_resp_result *responses; /* 0+ */
@@ -682,18 +807,59 @@ struct kafka_delete_records_resp {
     int32_t n_topics;                               /* entries in topics */
 };
 
-/* InitProducerId request (api key 22), v0-2, flexible from v2. */
+/* InitProducerId request (api key 22), v0-5, flexible from v2. */
 struct kafka_init_producer_id_req {
     struct kstr transactional_id;   /* 0+, nullable 0+ */
     int32_t transaction_timeout_ms; /* 0+ */
+    int64_t producer_id;            /* 3+, default -1 */
+    int16_t producer_epoch;         /* 3+, default -1 */
 };
 
-/* InitProducerId response (api key 22), v0-2, flexible from v2. */
+/* InitProducerId response (api key 22), v0-5, flexible from v2. */
 struct kafka_init_producer_id_resp {
     int32_t throttle_time_ms; /* 0+ */
     int16_t error_code;       /* 0+ */
     int64_t producer_id;      /* 0+, default -1 */
     int16_t producer_epoch;   /* 0+ */
+};
+
+struct kafka_offset_for_leader_epoch_req_partition {
+    int32_t partition;            /* 0+ */
+    int32_t current_leader_epoch; /* 2+, default -1 */
+    int32_t leader_epoch;         /* 0+ */
+};
+
+struct kafka_offset_for_leader_epoch_req_topic {
+    struct kstr topic;                                              /* 0+ */
+    struct kafka_offset_for_leader_epoch_req_partition *partitions; /* 0+ */
+    int32_t n_partitions;                                           /* entries in partitions */
+};
+
+/* OffsetForLeaderEpoch request (api key 23), v0-4, flexible from v4. */
+struct kafka_offset_for_leader_epoch_req {
+    int32_t replica_id;                                     /* 3+, default -2 */
+    struct kafka_offset_for_leader_epoch_req_topic *topics; /* 0+ */
+    int32_t n_topics;                                       /* entries in topics */
+};
+
+struct kafka_offset_for_leader_epoch_resp_epoch_end_offset {
+    int16_t error_code;   /* 0+ */
+    int32_t partition;    /* 0+ */
+    int32_t leader_epoch; /* 1+, default -1 */
+    int64_t end_offset;   /* 0+, default -1 */
+};
+
+struct kafka_offset_for_leader_epoch_resp_topic_result {
+    struct kstr topic;                                                      /* 0+ */
+    struct kafka_offset_for_leader_epoch_resp_epoch_end_offset *partitions; /* 0+ */
+    int32_t n_partitions; /* entries in partitions */
+};
+
+/* OffsetForLeaderEpoch response (api key 23), v0-4, flexible from v4. */
+struct kafka_offset_for_leader_epoch_resp {
+    int32_t throttle_time_ms;                                       /* 2+ */
+    struct kafka_offset_for_leader_epoch_resp_topic_result *topics; /* 0+ */
+    int32_t n_topics;                                               /* entries in topics */
 };
 
 struct kafka_describe_configs_req_resource {
@@ -746,6 +912,81 @@ struct kafka_describe_configs_resp {
     int32_t n_results;                                  /* entries in results */
 };
 
+struct kafka_alter_configs_req_alterable_config {
+    struct kstr name;  /* 0+ */
+    struct kstr value; /* 0+, nullable 0+ */
+};
+
+struct kafka_alter_configs_req_resource {
+    int8_t resource_type;                                     /* 0+ */
+    struct kstr resource_name;                                /* 0+ */
+    struct kafka_alter_configs_req_alterable_config *configs; /* 0+ */
+    int32_t n_configs;                                        /* entries in configs */
+};
+
+/* AlterConfigs request (api key 33), v0-2, flexible from v2. */
+struct kafka_alter_configs_req {
+    struct kafka_alter_configs_req_resource *resources; /* 0+ */
+    int32_t n_resources;                                /* entries in resources */
+    bool validate_only;                                 /* 0+ */
+};
+
+struct kafka_alter_configs_resp_resource_response {
+    int16_t error_code;        /* 0+ */
+    struct kstr error_message; /* 0+, nullable 0+ */
+    int8_t resource_type;      /* 0+ */
+    struct kstr resource_name; /* 0+ */
+};
+
+/* AlterConfigs response (api key 33), v0-2, flexible from v2. */
+struct kafka_alter_configs_resp {
+    int32_t throttle_time_ms;                                     /* 0+ */
+    struct kafka_alter_configs_resp_resource_response *responses; /* 0+ */
+    int32_t n_responses;                                          /* entries in responses */
+};
+
+struct kafka_describe_log_dirs_req_topic {
+    struct kstr topic;    /* 0+ */
+    int32_t *partitions;  /* 0+ */
+    int32_t n_partitions; /* entries in partitions */
+};
+
+/* DescribeLogDirs request (api key 35), v0-4, flexible from v2. */
+struct kafka_describe_log_dirs_req {
+    struct kafka_describe_log_dirs_req_topic *topics; /* 0+, nullable 0+ */
+    int32_t n_topics;                                 /* entries in topics, -1 = null */
+};
+
+struct kafka_describe_log_dirs_resp_partition {
+    int32_t partition_index; /* 0+ */
+    int64_t partition_size;  /* 0+ */
+    int64_t offset_lag;      /* 0+ */
+    bool is_future_key;      /* 0+ */
+};
+
+struct kafka_describe_log_dirs_resp_topic {
+    struct kstr name;                                          /* 0+ */
+    struct kafka_describe_log_dirs_resp_partition *partitions; /* 0+ */
+    int32_t n_partitions;                                      /* entries in partitions */
+};
+
+struct kafka_describe_log_dirs_resp_result {
+    int16_t error_code;                                /* 0+ */
+    struct kstr log_dir;                               /* 0+ */
+    struct kafka_describe_log_dirs_resp_topic *topics; /* 0+ */
+    int32_t n_topics;                                  /* entries in topics */
+    int64_t total_bytes;                               /* 4+, default -1 */
+    int64_t usable_bytes;                              /* 4+, default -1 */
+};
+
+/* DescribeLogDirs response (api key 35), v0-4, flexible from v2. */
+struct kafka_describe_log_dirs_resp {
+    int32_t throttle_time_ms;                            /* 0+ */
+    int16_t error_code;                                  /* 3+ */
+    struct kafka_describe_log_dirs_resp_result *results; /* 0+ */
+    int32_t n_results;                                   /* entries in results */
+};
+
 /* SaslAuthenticate request (api key 36), v0-2, flexible from v2. */
 struct kafka_sasl_authenticate_req {
     struct kbytes auth_bytes; /* 0+ */
@@ -771,7 +1012,7 @@ struct kafka_create_partitions_req_topic {
     int32_t n_assignments; /* entries in assignments, -1 = null */
 };
 
-/* CreatePartitions request (api key 37), v0-2, flexible from v2. */
+/* CreatePartitions request (api key 37), v0-3, flexible from v2. */
 struct kafka_create_partitions_req {
     struct kafka_create_partitions_req_topic *topics; /* 0+ */
     int32_t n_topics;                                 /* entries in topics */
@@ -785,7 +1026,7 @@ struct kafka_create_partitions_resp_result {
     struct kstr error_message; /* 0+, nullable 0+, default null */
 };
 
-/* CreatePartitions response (api key 37), v0-2, flexible from v2. */
+/* CreatePartitions response (api key 37), v0-3, flexible from v2. */
 struct kafka_create_partitions_resp {
     int32_t throttle_time_ms;                            /* 0+ */
     struct kafka_create_partitions_resp_result *results; /* 0+ */
@@ -810,13 +1051,397 @@ struct kafka_delete_groups_resp {
     int32_t n_results;                               /* entries in results */
 };
 
+struct kafka_elect_leaders_req_topic_partitions {
+    struct kstr topic;    /* 0+ */
+    int32_t *partitions;  /* 0+ */
+    int32_t n_partitions; /* entries in partitions */
+};
+
+/* ElectLeaders request (api key 43), v0-2, flexible from v2. */
+struct kafka_elect_leaders_req {
+    int8_t election_type;                                              /* 1+ */
+    struct kafka_elect_leaders_req_topic_partitions *topic_partitions; /* 0+, nullable 0+ */
+    int32_t n_topic_partitions; /* entries in topic_partitions, -1 = null */
+    int32_t timeout_ms;         /* 0+, default 60000 */
+};
+
+struct kafka_elect_leaders_resp_partition {
+    int32_t partition_id;      /* 0+ */
+    int16_t error_code;        /* 0+ */
+    struct kstr error_message; /* 0+, nullable 0+ */
+};
+
+struct kafka_elect_leaders_resp_result {
+    struct kstr topic;                                           /* 0+ */
+    struct kafka_elect_leaders_resp_partition *partition_result; /* 0+ */
+    int32_t n_partition_result;                                  /* entries in partition_result */
+};
+
+/* ElectLeaders response (api key 43), v0-2, flexible from v2. */
+struct kafka_elect_leaders_resp {
+    int32_t throttle_time_ms;                                         /* 0+ */
+    int16_t error_code;                                               /* 1+ */
+    struct kafka_elect_leaders_resp_result *replica_election_results; /* 0+ */
+    int32_t n_replica_election_results; /* entries in replica_election_results */
+};
+
+struct kafka_incremental_alter_configs_req_alterable_config {
+    struct kstr name;        /* 0+ */
+    int8_t config_operation; /* 0+ */
+    struct kstr value;       /* 0+, nullable 0+ */
+};
+
+struct kafka_incremental_alter_configs_req_resource {
+    int8_t resource_type;                                                 /* 0+ */
+    struct kstr resource_name;                                            /* 0+ */
+    struct kafka_incremental_alter_configs_req_alterable_config *configs; /* 0+ */
+    int32_t n_configs;                                                    /* entries in configs */
+};
+
+/* IncrementalAlterConfigs request (api key 44), v0-1, flexible from v1. */
+struct kafka_incremental_alter_configs_req {
+    struct kafka_incremental_alter_configs_req_resource *resources; /* 0+ */
+    int32_t n_resources;                                            /* entries in resources */
+    bool validate_only;                                             /* 0+ */
+};
+
+struct kafka_incremental_alter_configs_resp_response {
+    int16_t error_code;        /* 0+ */
+    struct kstr error_message; /* 0+, nullable 0+ */
+    int8_t resource_type;      /* 0+ */
+    struct kstr resource_name; /* 0+ */
+};
+
+/* IncrementalAlterConfigs response (api key 44), v0-1, flexible from v1. */
+struct kafka_incremental_alter_configs_resp {
+    int32_t throttle_time_ms;                                        /* 0+ */
+    struct kafka_incremental_alter_configs_resp_response *responses; /* 0+ */
+    int32_t n_responses;                                             /* entries in responses */
+};
+
+struct kafka_list_partition_reassignments_req_topics {
+    struct kstr name;            /* 0+ */
+    int32_t *partition_indexes;  /* 0+ */
+    int32_t n_partition_indexes; /* entries in partition_indexes */
+};
+
+/* ListPartitionReassignments request (api key 46), v0-0, flexible from v0. */
+struct kafka_list_partition_reassignments_req {
+    int32_t timeout_ms;                                           /* 0+, default 60000 */
+    struct kafka_list_partition_reassignments_req_topics *topics; /* 0+, nullable 0+ */
+    int32_t n_topics;                                             /* entries in topics, -1 = null */
+};
+
+struct kafka_list_partition_reassignments_resp_partition {
+    int32_t partition_index;     /* 0+ */
+    int32_t *replicas;           /* 0+ */
+    int32_t n_replicas;          /* entries in replicas */
+    int32_t *adding_replicas;    /* 0+ */
+    int32_t n_adding_replicas;   /* entries in adding_replicas */
+    int32_t *removing_replicas;  /* 0+ */
+    int32_t n_removing_replicas; /* entries in removing_replicas */
+};
+
+struct kafka_list_partition_reassignments_resp_topic {
+    struct kstr name;                                                     /* 0+ */
+    struct kafka_list_partition_reassignments_resp_partition *partitions; /* 0+ */
+    int32_t n_partitions; /* entries in partitions */
+};
+
+/* ListPartitionReassignments response (api key 46), v0-0, flexible from v0. */
+struct kafka_list_partition_reassignments_resp {
+    int32_t throttle_time_ms;                                     /* 0+ */
+    int16_t error_code;                                           /* 0+ */
+    struct kstr error_message;                                    /* 0+, nullable 0+ */
+    struct kafka_list_partition_reassignments_resp_topic *topics; /* 0+ */
+    int32_t n_topics;                                             /* entries in topics */
+};
+
+struct kafka_offset_delete_req_partition {
+    int32_t partition_index; /* 0+ */
+};
+
+struct kafka_offset_delete_req_topic {
+    struct kstr name;                                     /* 0+ */
+    struct kafka_offset_delete_req_partition *partitions; /* 0+ */
+    int32_t n_partitions;                                 /* entries in partitions */
+};
+
+/* OffsetDelete request (api key 47), v0-0, never flexible. */
+struct kafka_offset_delete_req {
+    struct kstr group_id;                         /* 0+ */
+    struct kafka_offset_delete_req_topic *topics; /* 0+ */
+    int32_t n_topics;                             /* entries in topics */
+};
+
+struct kafka_offset_delete_resp_partition {
+    int32_t partition_index; /* 0+ */
+    int16_t error_code;      /* 0+ */
+};
+
+struct kafka_offset_delete_resp_topic {
+    struct kstr name;                                      /* 0+ */
+    struct kafka_offset_delete_resp_partition *partitions; /* 0+ */
+    int32_t n_partitions;                                  /* entries in partitions */
+};
+
+/* OffsetDelete response (api key 47), v0-0, never flexible. */
+struct kafka_offset_delete_resp {
+    int16_t error_code;                            /* 0+ */
+    int32_t throttle_time_ms;                      /* 0+ */
+    struct kafka_offset_delete_resp_topic *topics; /* 0+ */
+    int32_t n_topics;                              /* entries in topics */
+};
+
+/* DescribeCluster request (api key 60), v0-1, flexible from v0. */
+struct kafka_describe_cluster_req {
+    bool include_cluster_authorized_operations; /* 0+ */
+    int8_t endpoint_type;                       /* 1+, default 1 */
+};
+
+struct kafka_describe_cluster_resp_broker {
+    int32_t broker_id; /* 0+ */
+    struct kstr host;  /* 0+ */
+    int32_t port;      /* 0+ */
+    struct kstr rack;  /* 0+, nullable 0+, default null */
+};
+
+/* DescribeCluster response (api key 60), v0-1, flexible from v0. */
+struct kafka_describe_cluster_resp {
+    int32_t throttle_time_ms;                           /* 0+ */
+    int16_t error_code;                                 /* 0+ */
+    struct kstr error_message;                          /* 0+, nullable 0+, default null */
+    int8_t endpoint_type;                               /* 1+, default 1 */
+    struct kstr cluster_id;                             /* 0+ */
+    int32_t controller_id;                              /* 0+, default -1 */
+    struct kafka_describe_cluster_resp_broker *brokers; /* 0+ */
+    int32_t n_brokers;                                  /* entries in brokers */
+    int32_t cluster_authorized_operations;              /* 0+, default -2147483648 */
+};
+
+struct kafka_describe_producers_req_topic_request {
+    struct kstr name;            /* 0+ */
+    int32_t *partition_indexes;  /* 0+ */
+    int32_t n_partition_indexes; /* entries in partition_indexes */
+};
+
+/* DescribeProducers request (api key 61), v0-0, flexible from v0. */
+struct kafka_describe_producers_req {
+    struct kafka_describe_producers_req_topic_request *topics; /* 0+ */
+    int32_t n_topics;                                          /* entries in topics */
+};
+
+struct kafka_describe_producers_resp_producer_state {
+    int64_t producer_id;              /* 0+ */
+    int32_t producer_epoch;           /* 0+ */
+    int32_t last_sequence;            /* 0+, default -1 */
+    int64_t last_timestamp;           /* 0+, default -1 */
+    int32_t coordinator_epoch;        /* 0+ */
+    int64_t current_txn_start_offset; /* 0+, default -1 */
+};
+
+struct kafka_describe_producers_resp_partition_response {
+    int32_t partition_index;   /* 0+ */
+    int16_t error_code;        /* 0+ */
+    struct kstr error_message; /* 0+, nullable 0+, default null */
+    struct kafka_describe_producers_resp_producer_state *active_producers; /* 0+ */
+    int32_t n_active_producers; /* entries in active_producers */
+};
+
+struct kafka_describe_producers_resp_topic_response {
+    struct kstr name;                                                    /* 0+ */
+    struct kafka_describe_producers_resp_partition_response *partitions; /* 0+ */
+    int32_t n_partitions;                                                /* entries in partitions */
+};
+
+/* DescribeProducers response (api key 61), v0-0, flexible from v0. */
+struct kafka_describe_producers_resp {
+    int32_t throttle_time_ms;                                    /* 0+ */
+    struct kafka_describe_producers_resp_topic_response *topics; /* 0+ */
+    int32_t n_topics;                                            /* entries in topics */
+};
+
+struct kafka_consumer_group_heartbeat_req_owned {
+    uint8_t topic_id[16]; /* 0+ */
+    int32_t *partitions;  /* 0+ */
+    int32_t n_partitions; /* entries in partitions */
+};
+
+/* ConsumerGroupHeartbeat request (api key 68), v0-1, flexible from v0. */
+struct kafka_consumer_group_heartbeat_req {
+    struct kstr group_id;                /* 0+ */
+    struct kstr member_id;               /* 0+ */
+    int32_t member_epoch;                /* 0+ */
+    struct kstr instance_id;             /* 0+, nullable 0+, default null */
+    struct kstr rack_id;                 /* 0+, nullable 0+, default null */
+    int32_t rebalance_timeout_ms;        /* 0+, default -1 */
+    struct kstr *subscribed_topic_names; /* 0+, nullable 0+ */
+    int32_t n_subscribed_topic_names;    /* entries in subscribed_topic_names, -1 = null */
+    struct kstr subscribed_topic_regex;  /* 1+, nullable 1+, default null */
+    struct kstr server_assignor;         /* 0+, nullable 0+, default null */
+    struct kafka_consumer_group_heartbeat_req_owned *topic_partitions; /* 0+, nullable 0+ */
+    int32_t n_topic_partitions; /* entries in topic_partitions, -1 = null */
+};
+
+struct kafka_consumer_group_heartbeat_resp_assigned {
+    uint8_t topic_id[16]; /* 0+ */
+    int32_t *partitions;  /* 0+ */
+    int32_t n_partitions; /* entries in partitions */
+};
+
+struct kafka_consumer_group_heartbeat_resp_assignment {
+    struct kafka_consumer_group_heartbeat_resp_assigned *topic_partitions; /* 0+ */
+    int32_t n_topic_partitions; /* entries in topic_partitions */
+};
+
+/* ConsumerGroupHeartbeat response (api key 68), v0-1, flexible from v0. */
+struct kafka_consumer_group_heartbeat_resp {
+    int32_t throttle_time_ms;      /* 0+ */
+    int16_t error_code;            /* 0+ */
+    struct kstr error_message;     /* 0+, nullable 0+, default null */
+    struct kstr member_id;         /* 0+, nullable 0+, default null */
+    int32_t member_epoch;          /* 0+ */
+    int32_t heartbeat_interval_ms; /* 0+ */
+    /* 0+, nullable 0+, default null */
+    struct kafka_consumer_group_heartbeat_resp_assignment assignment;
+    bool has_assignment; /* false: assignment is null */
+};
+
+/* ConsumerGroupDescribe request (api key 69), v0-0, flexible from v0. */
+struct kafka_consumer_group_describe_req {
+    struct kstr *group_ids;             /* 0+ */
+    int32_t n_group_ids;                /* entries in group_ids */
+    bool include_authorized_operations; /* 0+ */
+};
+
+struct kafka_consumer_group_describe_resp_assigned {
+    uint8_t topic_id[16];   /* 0+ */
+    struct kstr topic_name; /* 0+ */
+    int32_t *partitions;    /* 0+ */
+    int32_t n_partitions;   /* entries in partitions */
+};
+
+struct kafka_consumer_group_describe_resp_assignment {
+    struct kafka_consumer_group_describe_resp_assigned *topic_partitions; /* 0+ */
+    int32_t n_topic_partitions; /* entries in topic_partitions */
+};
+
+struct kafka_consumer_group_describe_resp_target {
+    uint8_t topic_id[16];   /* 0+ */
+    struct kstr topic_name; /* 0+ */
+    int32_t *partitions;    /* 0+ */
+    int32_t n_partitions;   /* entries in partitions */
+};
+
+struct kafka_consumer_group_describe_resp_target_assignment {
+    struct kafka_consumer_group_describe_resp_target *topic_partitions; /* 0+ */
+    int32_t n_topic_partitions; /* entries in topic_partitions */
+};
+
+struct kafka_consumer_group_describe_resp_member {
+    struct kstr member_id;               /* 0+ */
+    struct kstr instance_id;             /* 0+, nullable 0+, default null */
+    struct kstr rack_id;                 /* 0+, nullable 0+, default null */
+    int32_t member_epoch;                /* 0+ */
+    struct kstr client_id;               /* 0+ */
+    struct kstr client_host;             /* 0+ */
+    struct kstr *subscribed_topic_names; /* 0+ */
+    int32_t n_subscribed_topic_names;    /* entries in subscribed_topic_names */
+    struct kstr subscribed_topic_regex;  /* 0+, nullable 0+, default null */
+    struct kafka_consumer_group_describe_resp_assignment assignment;               /* 0+ */
+    struct kafka_consumer_group_describe_resp_target_assignment target_assignment; /* 0+ */
+};
+
+struct kafka_consumer_group_describe_resp_described_group {
+    int16_t error_code;                                        /* 0+ */
+    struct kstr error_message;                                 /* 0+, nullable 0+, default null */
+    struct kstr group_id;                                      /* 0+ */
+    struct kstr group_state;                                   /* 0+ */
+    int32_t group_epoch;                                       /* 0+ */
+    int32_t assignment_epoch;                                  /* 0+ */
+    struct kstr assignor_name;                                 /* 0+ */
+    struct kafka_consumer_group_describe_resp_member *members; /* 0+ */
+    int32_t n_members;                                         /* entries in members */
+    int32_t authorized_operations;                             /* 0+, default -2147483648 */
+};
+
+/* ConsumerGroupDescribe response (api key 69), v0-0, flexible from v0. */
+struct kafka_consumer_group_describe_resp {
+    int32_t throttle_time_ms;                                          /* 0+ */
+    struct kafka_consumer_group_describe_resp_described_group *groups; /* 0+ */
+    int32_t n_groups;                                                  /* entries in groups */
+};
+
+struct kafka_describe_topic_partitions_req_topic_request {
+    struct kstr name; /* 0+ */
+};
+
+struct kafka_describe_topic_partitions_req_cursor {
+    struct kstr topic_name;  /* 0+ */
+    int32_t partition_index; /* 0+ */
+};
+
+/* DescribeTopicPartitions request (api key 75), v0-0, flexible from v0. */
+struct kafka_describe_topic_partitions_req {
+    struct kafka_describe_topic_partitions_req_topic_request *topics; /* 0+ */
+    int32_t n_topics;                                                 /* entries in topics */
+    int32_t response_partition_limit;                                 /* 0+, default 2000 */
+    struct kafka_describe_topic_partitions_req_cursor cursor; /* 0+, nullable 0+, default null */
+    bool has_cursor;                                          /* false: cursor is null */
+};
+
+struct kafka_describe_topic_partitions_resp_partition {
+    int16_t error_code;                 /* 0+ */
+    int32_t partition_index;            /* 0+ */
+    int32_t leader_id;                  /* 0+ */
+    int32_t leader_epoch;               /* 0+, default -1 */
+    int32_t *replica_nodes;             /* 0+ */
+    int32_t n_replica_nodes;            /* entries in replica_nodes */
+    int32_t *isr_nodes;                 /* 0+ */
+    int32_t n_isr_nodes;                /* entries in isr_nodes */
+    int32_t *eligible_leader_replicas;  /* 0+, nullable 0+ */
+    int32_t n_eligible_leader_replicas; /* entries in eligible_leader_replicas, -1 = null */
+    int32_t *last_known_elr;            /* 0+, nullable 0+ */
+    int32_t n_last_known_elr;           /* entries in last_known_elr, -1 = null */
+    int32_t *offline_replicas;          /* 0+ */
+    int32_t n_offline_replicas;         /* entries in offline_replicas */
+};
+
+struct kafka_describe_topic_partitions_resp_topic {
+    int16_t error_code;                                                /* 0+ */
+    struct kstr name;                                                  /* 0+, nullable 0+ */
+    uint8_t topic_id[16];                                              /* 0+ */
+    bool is_internal;                                                  /* 0+ */
+    struct kafka_describe_topic_partitions_resp_partition *partitions; /* 0+ */
+    int32_t n_partitions;                                              /* entries in partitions */
+    int32_t topic_authorized_operations;                               /* 0+, default -2147483648 */
+};
+
+struct kafka_describe_topic_partitions_resp_next_cursor {
+    struct kstr topic_name;  /* 0+ */
+    int32_t partition_index; /* 0+ */
+};
+
+/* DescribeTopicPartitions response (api key 75), v0-0, flexible from v0. */
+struct kafka_describe_topic_partitions_resp {
+    int32_t throttle_time_ms;                                  /* 0+ */
+    struct kafka_describe_topic_partitions_resp_topic *topics; /* 0+ */
+    int32_t n_topics;                                          /* entries in topics */
+    /* 0+, nullable 0+, default null */
+    struct kafka_describe_topic_partitions_resp_next_cursor next_cursor;
+    bool has_next_cursor; /* false: next_cursor is null */
+};
+
 extern const struct kafka_struct_desc kafka_produce_req_partition_desc;
 extern const struct kafka_struct_desc kafka_produce_req_topic_desc;
 extern const struct kafka_struct_desc kafka_produce_req_desc;
 extern const struct kafka_struct_desc kafka_produce_resp_record_error_desc;
+extern const struct kafka_struct_desc kafka_produce_resp_leader_id_and_epoch_desc;
 extern const struct kafka_struct_desc kafka_produce_resp_partition_desc;
 extern const struct kafka_struct_desc kafka_produce_resp_topic_desc;
+extern const struct kafka_struct_desc kafka_produce_resp_node_endpoint_desc;
 extern const struct kafka_struct_desc kafka_produce_resp_desc;
+extern const struct kafka_struct_desc kafka_fetch_req_replica_state_desc;
 extern const struct kafka_struct_desc kafka_fetch_req_partition_desc;
 extern const struct kafka_struct_desc kafka_fetch_req_topic_desc;
 extern const struct kafka_struct_desc kafka_fetch_req_forgotten_topic_desc;
@@ -827,6 +1452,7 @@ extern const struct kafka_struct_desc kafka_fetch_resp_snapshot_id_desc;
 extern const struct kafka_struct_desc kafka_fetch_resp_aborted_transaction_desc;
 extern const struct kafka_struct_desc kafka_fetch_resp_partition_desc;
 extern const struct kafka_struct_desc kafka_fetch_resp_topic_desc;
+extern const struct kafka_struct_desc kafka_fetch_resp_node_endpoint_desc;
 extern const struct kafka_struct_desc kafka_fetch_resp_desc;
 extern const struct kafka_struct_desc kafka_list_offsets_req_partition_desc;
 extern const struct kafka_struct_desc kafka_list_offsets_req_topic_desc;
@@ -847,11 +1473,17 @@ extern const struct kafka_struct_desc kafka_offset_commit_resp_partition_desc;
 extern const struct kafka_struct_desc kafka_offset_commit_resp_topic_desc;
 extern const struct kafka_struct_desc kafka_offset_commit_resp_desc;
 extern const struct kafka_struct_desc kafka_offset_fetch_req_topic_desc;
+extern const struct kafka_struct_desc kafka_offset_fetch_req_topics_desc;
+extern const struct kafka_struct_desc kafka_offset_fetch_req_group_desc;
 extern const struct kafka_struct_desc kafka_offset_fetch_req_desc;
 extern const struct kafka_struct_desc kafka_offset_fetch_resp_partition_desc;
 extern const struct kafka_struct_desc kafka_offset_fetch_resp_topic_desc;
+extern const struct kafka_struct_desc kafka_offset_fetch_resp_partitions_desc;
+extern const struct kafka_struct_desc kafka_offset_fetch_resp_topics_desc;
+extern const struct kafka_struct_desc kafka_offset_fetch_resp_group_desc;
 extern const struct kafka_struct_desc kafka_offset_fetch_resp_desc;
 extern const struct kafka_struct_desc kafka_find_coordinator_req_desc;
+extern const struct kafka_struct_desc kafka_find_coordinator_resp_coordinator_desc;
 extern const struct kafka_struct_desc kafka_find_coordinator_resp_desc;
 extern const struct kafka_struct_desc kafka_join_group_req_protocol_desc;
 extern const struct kafka_struct_desc kafka_join_group_req_desc;
@@ -887,6 +1519,7 @@ extern const struct kafka_struct_desc kafka_create_topics_req_desc;
 extern const struct kafka_struct_desc kafka_create_topics_resp_config_desc;
 extern const struct kafka_struct_desc kafka_create_topics_resp_topic_desc;
 extern const struct kafka_struct_desc kafka_create_topics_resp_desc;
+extern const struct kafka_struct_desc kafka_delete_topics_req_delete_topic_state_desc;
 extern const struct kafka_struct_desc kafka_delete_topics_req_desc;
 extern const struct kafka_struct_desc kafka_delete_topics_resp_result_desc;
 extern const struct kafka_struct_desc kafka_delete_topics_resp_desc;
@@ -898,12 +1531,29 @@ extern const struct kafka_struct_desc kafka_delete_records_resp_topic_desc;
 extern const struct kafka_struct_desc kafka_delete_records_resp_desc;
 extern const struct kafka_struct_desc kafka_init_producer_id_req_desc;
 extern const struct kafka_struct_desc kafka_init_producer_id_resp_desc;
+extern const struct kafka_struct_desc kafka_offset_for_leader_epoch_req_partition_desc;
+extern const struct kafka_struct_desc kafka_offset_for_leader_epoch_req_topic_desc;
+extern const struct kafka_struct_desc kafka_offset_for_leader_epoch_req_desc;
+extern const struct kafka_struct_desc kafka_offset_for_leader_epoch_resp_epoch_end_offset_desc;
+extern const struct kafka_struct_desc kafka_offset_for_leader_epoch_resp_topic_result_desc;
+extern const struct kafka_struct_desc kafka_offset_for_leader_epoch_resp_desc;
 extern const struct kafka_struct_desc kafka_describe_configs_req_resource_desc;
 extern const struct kafka_struct_desc kafka_describe_configs_req_desc;
 extern const struct kafka_struct_desc kafka_describe_configs_resp_synonym_desc;
 extern const struct kafka_struct_desc kafka_describe_configs_resp_config_desc;
 extern const struct kafka_struct_desc kafka_describe_configs_resp_result_desc;
 extern const struct kafka_struct_desc kafka_describe_configs_resp_desc;
+extern const struct kafka_struct_desc kafka_alter_configs_req_alterable_config_desc;
+extern const struct kafka_struct_desc kafka_alter_configs_req_resource_desc;
+extern const struct kafka_struct_desc kafka_alter_configs_req_desc;
+extern const struct kafka_struct_desc kafka_alter_configs_resp_resource_response_desc;
+extern const struct kafka_struct_desc kafka_alter_configs_resp_desc;
+extern const struct kafka_struct_desc kafka_describe_log_dirs_req_topic_desc;
+extern const struct kafka_struct_desc kafka_describe_log_dirs_req_desc;
+extern const struct kafka_struct_desc kafka_describe_log_dirs_resp_partition_desc;
+extern const struct kafka_struct_desc kafka_describe_log_dirs_resp_topic_desc;
+extern const struct kafka_struct_desc kafka_describe_log_dirs_resp_result_desc;
+extern const struct kafka_struct_desc kafka_describe_log_dirs_resp_desc;
 extern const struct kafka_struct_desc kafka_sasl_authenticate_req_desc;
 extern const struct kafka_struct_desc kafka_sasl_authenticate_resp_desc;
 extern const struct kafka_struct_desc kafka_create_partitions_req_assignment_desc;
@@ -914,5 +1564,55 @@ extern const struct kafka_struct_desc kafka_create_partitions_resp_desc;
 extern const struct kafka_struct_desc kafka_delete_groups_req_desc;
 extern const struct kafka_struct_desc kafka_delete_groups_resp_result_desc;
 extern const struct kafka_struct_desc kafka_delete_groups_resp_desc;
+extern const struct kafka_struct_desc kafka_elect_leaders_req_topic_partitions_desc;
+extern const struct kafka_struct_desc kafka_elect_leaders_req_desc;
+extern const struct kafka_struct_desc kafka_elect_leaders_resp_partition_desc;
+extern const struct kafka_struct_desc kafka_elect_leaders_resp_result_desc;
+extern const struct kafka_struct_desc kafka_elect_leaders_resp_desc;
+extern const struct kafka_struct_desc kafka_incremental_alter_configs_req_alterable_config_desc;
+extern const struct kafka_struct_desc kafka_incremental_alter_configs_req_resource_desc;
+extern const struct kafka_struct_desc kafka_incremental_alter_configs_req_desc;
+extern const struct kafka_struct_desc kafka_incremental_alter_configs_resp_response_desc;
+extern const struct kafka_struct_desc kafka_incremental_alter_configs_resp_desc;
+extern const struct kafka_struct_desc kafka_list_partition_reassignments_req_topics_desc;
+extern const struct kafka_struct_desc kafka_list_partition_reassignments_req_desc;
+extern const struct kafka_struct_desc kafka_list_partition_reassignments_resp_partition_desc;
+extern const struct kafka_struct_desc kafka_list_partition_reassignments_resp_topic_desc;
+extern const struct kafka_struct_desc kafka_list_partition_reassignments_resp_desc;
+extern const struct kafka_struct_desc kafka_offset_delete_req_partition_desc;
+extern const struct kafka_struct_desc kafka_offset_delete_req_topic_desc;
+extern const struct kafka_struct_desc kafka_offset_delete_req_desc;
+extern const struct kafka_struct_desc kafka_offset_delete_resp_partition_desc;
+extern const struct kafka_struct_desc kafka_offset_delete_resp_topic_desc;
+extern const struct kafka_struct_desc kafka_offset_delete_resp_desc;
+extern const struct kafka_struct_desc kafka_describe_cluster_req_desc;
+extern const struct kafka_struct_desc kafka_describe_cluster_resp_broker_desc;
+extern const struct kafka_struct_desc kafka_describe_cluster_resp_desc;
+extern const struct kafka_struct_desc kafka_describe_producers_req_topic_request_desc;
+extern const struct kafka_struct_desc kafka_describe_producers_req_desc;
+extern const struct kafka_struct_desc kafka_describe_producers_resp_producer_state_desc;
+extern const struct kafka_struct_desc kafka_describe_producers_resp_partition_response_desc;
+extern const struct kafka_struct_desc kafka_describe_producers_resp_topic_response_desc;
+extern const struct kafka_struct_desc kafka_describe_producers_resp_desc;
+extern const struct kafka_struct_desc kafka_consumer_group_heartbeat_req_owned_desc;
+extern const struct kafka_struct_desc kafka_consumer_group_heartbeat_req_desc;
+extern const struct kafka_struct_desc kafka_consumer_group_heartbeat_resp_assigned_desc;
+extern const struct kafka_struct_desc kafka_consumer_group_heartbeat_resp_assignment_desc;
+extern const struct kafka_struct_desc kafka_consumer_group_heartbeat_resp_desc;
+extern const struct kafka_struct_desc kafka_consumer_group_describe_req_desc;
+extern const struct kafka_struct_desc kafka_consumer_group_describe_resp_assigned_desc;
+extern const struct kafka_struct_desc kafka_consumer_group_describe_resp_assignment_desc;
+extern const struct kafka_struct_desc kafka_consumer_group_describe_resp_target_desc;
+extern const struct kafka_struct_desc kafka_consumer_group_describe_resp_target_assignment_desc;
+extern const struct kafka_struct_desc kafka_consumer_group_describe_resp_member_desc;
+extern const struct kafka_struct_desc kafka_consumer_group_describe_resp_described_group_desc;
+extern const struct kafka_struct_desc kafka_consumer_group_describe_resp_desc;
+extern const struct kafka_struct_desc kafka_describe_topic_partitions_req_topic_request_desc;
+extern const struct kafka_struct_desc kafka_describe_topic_partitions_req_cursor_desc;
+extern const struct kafka_struct_desc kafka_describe_topic_partitions_req_desc;
+extern const struct kafka_struct_desc kafka_describe_topic_partitions_resp_partition_desc;
+extern const struct kafka_struct_desc kafka_describe_topic_partitions_resp_topic_desc;
+extern const struct kafka_struct_desc kafka_describe_topic_partitions_resp_next_cursor_desc;
+extern const struct kafka_struct_desc kafka_describe_topic_partitions_resp_desc;
 
 #endif

@@ -136,7 +136,7 @@ def parse_field(words, parent_versions, lineno):
         key, val, opts = opts[0], opts[1], opts[2:]
         if key == "nullable":
             f.nullable = parse_versions(val, *f.versions, lineno)
-            if not f.is_array and f.base not in NULLABLE_TYPES:
+            if not f.is_array and f.base not in NULLABLE_TYPES and f.base in SCALARS:
                 fail(lineno, "%s cannot be nullable" % f.base)
         elif key == "tag":
             if not val.isdigit():
@@ -227,7 +227,7 @@ def check_struct(api, st):
             fail(f.line, "struct %s has no fields" % f.base)
         if f.is_array and f.base in ("uuid", "records"):
             fail(f.line, "arrays of %s are not supported" % f.base)
-        if f.nullable and not f.is_array and f.base not in NULLABLE_TYPES:
+        if f.nullable and not f.is_array and f.base not in NULLABLE_TYPES and not f.child:
             fail(f.line, "%s cannot be nullable" % f.base)
         if f.tag is not None:
             if api.flexible is None or f.versions[0] < api.flexible:
@@ -256,15 +256,27 @@ def align_comments(lines):
     for code, c in lines:
         cmin = len(code) + 1
         cmax = COLUMNS - len("/* %s */" % c)
-        if cmin > cmax:
-            fail(0, "generated line too long: %s /* %s */" % (code, c))
-        if runs and max(runs[-1][0], cmin) <= min(runs[-1][2], cmax):
+        if cmin > cmax:  # no room beside the code: the comment goes on its own line above
+            indent = code[: len(code) - len(code.lstrip())]
+            if len(code) > COLUMNS or len(indent) + len("/* %s */" % c) > COLUMNS:
+                fail(0, "generated line too long: %s /* %s */" % (code, c))
+            runs.append([None, [(code, c)], None])
+            continue
+        if runs and runs[-1][0] is not None and max(runs[-1][0], cmin) <= min(runs[-1][2], cmax):
             run = runs[-1]
             run[0], run[2] = max(run[0], cmin), min(run[2], cmax)
             run[1].append((code, c))
         else:
             runs.append([cmin, [(code, c)], cmax])
-    return ["%-*s/* %s */" % (col, code, c) for col, rows, _ in runs for code, c in rows]
+    out = []
+    for col, rows, _ in runs:
+        for code, c in rows:
+            if col is None:
+                indent = code[: len(code) - len(code.lstrip())]
+                out += ["%s/* %s */" % (indent, c), code]
+            else:
+                out.append("%-*s/* %s */" % (col, code, c))
+    return out
 
 
 def c_string(s):
@@ -280,8 +292,22 @@ def initializer(indent, items, trailer=","):
     for i, item in enumerate(items):
         lead = indent + "{" if i == 0 else indent + " "
         tail = "}" + trailer if i == len(items) - 1 else ","
-        out.append(lead + item + tail)
+        out += wrap_member(indent + " ", lead + item + tail)
     return out
+
+
+def wrap_member(indent, line):
+    """A designated member too long for one line, broken as clang-format breaks it:
+    after the '=' when the value then fits, else after the offsetof's first argument,
+    aligned with it."""
+    if len(line) <= COLUMNS:
+        return [line]
+    name, value = line.split(" = ", 1)
+    cont = indent + "    " + value
+    if len(cont) <= COLUMNS:
+        return [name + " =", cont]
+    first, rest = line.split(", ", 1)
+    return [first + ",", " " * (line.index("(") + 1) + rest]
 
 
 def walk(st):
@@ -326,6 +352,8 @@ def struct_members(st, api):
             rows.append(("    uint8_t %s[16];" % f.name, member_comment(f, api)))
         else:
             rows.append(("    %s %s;" % (ctype, f.name), member_comment(f, api)))
+        if f.child and not f.is_array and f.nullable:
+            rows.append(("    bool has_%s;" % f.name, "false: %s is null" % f.name))
     if not rows:
         rows.append(("    uint8_t unused;", "no fields in these versions"))
     return align_comments(rows)
@@ -427,6 +455,8 @@ def field_items(f, st, api):
     items.append(".offset = offsetof(struct %s, %s)" % (st.cname, f.name))
     if f.is_array:
         items.append(".count = offsetof(struct %s, n_%s)" % (st.cname, f.name))
+    elif f.child and f.nullable:
+        items.append(".count = offsetof(struct %s, has_%s)" % (st.cname, f.name))
     if f.child:
         items.append(".child = &%s_desc" % f.child.cname)
     return items

@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/hmap.h"
 #include "lib/props.h"
 #include "store/store.h"
 
@@ -191,6 +192,7 @@ struct store {
     pthread_rwlock_t topics_lock;
     struct store_topic **topics; /* sorted by name */
     size_t ntopics, cap_topics;
+    struct hmap topics_by_id; /* 16-byte topic id -> the same topics */
 
     pthread_rwlock_t listen_lock;
     struct listener *listeners;

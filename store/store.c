@@ -269,6 +269,7 @@ static void store_free(struct store *s)
     for (size_t i = 0; i < s->ntopics; i++)
         store_topic_put(s->topics[i]);
     free(s->topics);
+    hmap_release(&s->topics_by_id);
     free(s->listeners);
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the flock */
@@ -305,6 +306,7 @@ int store_open(const struct store_config *c, struct store **out)
     s->config = *c;
     s->lock_fd = -1;
     pthread_rwlock_init(&s->topics_lock, NULL);
+    hmap_init(&s->topics_by_id);
     pthread_rwlock_init(&s->listen_lock, NULL);
     pthread_mutex_init(&s->flush_mu, NULL);
     pthread_cond_init(&s->flush_cond, NULL);

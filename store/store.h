@@ -207,6 +207,8 @@ int store_topic_add_partitions(struct store *s, const char *name, int32_t total)
 /* A counted reference to a topic, or NULL if there is none. Release with
  * store_topic_put(). */
 struct store_topic *store_topic_get(struct store *s, const char *name);
+/* The topic with this 16-byte id (a reference, as store_topic_get), or NULL. */
+struct store_topic *store_topic_get_id(struct store *s, const uint8_t id[16]);
 void store_topic_put(struct store_topic *t);
 /* Another reference to a topic already held; returns t. */
 struct store_topic *store_topic_ref(struct store_topic *t);

@@ -184,6 +184,16 @@ struct store_topic *store_topic_get(struct store *s, const char *name)
     return t;
 }
 
+struct store_topic *store_topic_get_id(struct store *s, const uint8_t id[16])
+{
+    pthread_rwlock_rdlock(&s->topics_lock);
+    struct store_topic *t = hmap_get(&s->topics_by_id, id, 16);
+    if (t)
+        topic_ref(t);
+    pthread_rwlock_unlock(&s->topics_lock);
+    return t;
+}
+
 int64_t topic_partition_suffix(const char *name, const char *prefix)
 {
     size_t pl = strlen(prefix);
@@ -275,7 +285,8 @@ static int table_insert(struct store *s, struct store_topic *t)
     size_t i = topic_find(s, t->name, &found);
     if (found)
         return -EEXIST;
-    if (ARRAY_GROW(s->topics, s->cap_topics, s->ntopics + 1))
+    if (ARRAY_GROW(s->topics, s->cap_topics, s->ntopics + 1) ||
+        hmap_put(&s->topics_by_id, t->id, sizeof t->id, t))
         return -ENOMEM;
     memmove(s->topics + i + 1, s->topics + i, (s->ntopics - i) * sizeof *s->topics);
     s->topics[i] = t;
@@ -435,6 +446,7 @@ int store_topic_delete(struct store *s, const char *name)
     struct store_topic *t = s->topics[i];
     memmove(s->topics + i, s->topics + i + 1, (s->ntopics - i - 1) * sizeof *s->topics);
     s->ntopics--;
+    hmap_del(&s->topics_by_id, t->id, sizeof t->id);
     pthread_rwlock_unlock(&s->topics_lock);
 
     STORE(t->deleted, true);
