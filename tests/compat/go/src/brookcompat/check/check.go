@@ -26,7 +26,7 @@ import (
 )
 
 // PhaseTime bounds each consume phase; the runner's timeout is above it.
-const PhaseTime = 30 * time.Second
+const PhaseTime = 20 * time.Second
 
 var failures int
 
