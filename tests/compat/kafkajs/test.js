@@ -17,6 +17,37 @@ function record(i) {
   return { key: `k${i}`, value: `value-${i}-${'x'.repeat(i % 50)}`, headers: { idx: String(i) } };
 }
 
+// Kafka's synonyms, most specific first: a topic override (TOPIC_CONFIG, 1), then the
+// broker's settings of the matching broker key: from its configuration (file or -o)
+// (STATIC_BROKER_CONFIG, 4; kafkajs.sh starts brookd with log.retention.hours=100)
+// and its built-in default (DEFAULT_CONFIG, 5).
+function synonyms(entry) {
+  return JSON.stringify((entry.configSynonyms || []).map((s) => [s.configName, s.configValue, s.configSource]));
+}
+
+async function describe_synonyms(admin) {
+  await admin.createTopics({ topics: [{ topic: 'kjs-cfg', configEntries: [{ name: 'segment.bytes', value: '1048576' }] }] });
+  const dc = await admin.describeConfigs({
+    includeSynonyms: true,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: 'kjs-cfg', configNames: ['segment.bytes'] }],
+  });
+  const entry = dc.resources[0].configEntries[0] || {};
+  const want = JSON.stringify([['segment.bytes', '1048576', 1], ['log.segment.bytes', '1073741824', 5]]);
+  result(entry.configValue === '1048576' && entry.configSource === 1 && synonyms(entry) === want,
+         `describeConfigs with includeSynonyms: a topic override, then the broker default (${synonyms(entry)})`);
+
+  const cluster = await admin.describeCluster();
+  const node = String(cluster.brokers[0].nodeId);
+  const bc = await admin.describeConfigs({
+    includeSynonyms: true,
+    resources: [{ type: ConfigResourceTypes.BROKER, name: node, configNames: ['log.retention.hours'] }],
+  });
+  const b = bc.resources[0].configEntries[0] || {};
+  const bwant = JSON.stringify([['log.retention.hours', '100', 4], ['log.retention.hours', '168', 5]]);
+  result(b.configValue === '100' && b.configSource === 4 && synonyms(b) === bwant,
+         `describeConfigs with includeSynonyms on the broker: the configured value, then the default (${synonyms(b)})`);
+}
+
 async function main() {
   const admin = kafka.admin();
   await admin.connect();
@@ -36,6 +67,7 @@ async function main() {
   result(entry.configValue === '1073741824' && syn.length === 1 &&
          syn[0].configName === 'log.segment.bytes' && syn[0].configValue === '1073741824',
          'describeConfigs with includeSynonyms names the broker default');
+  await describe_synonyms(admin);
 
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
