@@ -17,8 +17,8 @@
  * UNSUPPORTED_VERSION, and advertising 0 keeps librdkafka's compression on. */
 const struct api_range advertised_apis[] = {
     {KAFKA_API_PRODUCE, 0, 7, "v0-2 are answered UNSUPPORTED_VERSION"},
-    {KAFKA_API_FETCH, 4, 11, NULL},
-    {KAFKA_API_LIST_OFFSETS, 1, 3, NULL},
+    {KAFKA_API_FETCH, 4, 17, NULL},
+    {KAFKA_API_LIST_OFFSETS, 1, 10, NULL},
     {KAFKA_API_METADATA, 0, 7, NULL},
     {KAFKA_API_OFFSET_COMMIT, 2, 7, NULL},
     {KAFKA_API_OFFSET_FETCH, 1, 5, NULL},
