@@ -65,8 +65,9 @@ static void test_find_errors(void **state)
     s->epoch = INT32_MAX;
     fetch_session_next_epoch(s);
     assert_int_equal(s->epoch, 1); /* wraps to 1: 0 and -1 mean full fetches */
-    fetch_sessions_remove(&c, s->id);
-    assert_int_equal(fetch_sessions_find(&c, s->id, 1, false, 0, &got),
+    int32_t id = s->id;
+    fetch_sessions_remove(&c, id);
+    assert_int_equal(fetch_sessions_find(&c, id, 1, false, 0, &got),
                      KAFKA_FETCH_SESSION_ID_NOT_FOUND);
     assert_int_equal(c.bytes, 0);
     fetch_sessions_release(&c);
