@@ -69,7 +69,8 @@ struct fetch_wait {
 static const uint8_t zero_id[16];
 
 /* One partition's records within the budget; first: no partition returned records
- * yet, so one whole batch may pass the limits. Returns the bytes taken. */
+ * yet, so one whole batch may pass the limits. Returns the bytes taken, or -1 when
+ * the response can take no more. */
 static int64_t fetch_fill_part(struct fetch_wait *fw, struct fetch_part *fp, int64_t budget,
                                bool first)
 {
@@ -89,12 +90,15 @@ static int64_t fetch_fill_part(struct fetch_wait *fw, struct fetch_part *fp, int
     }
     if (sl.len == 0)
         return 0;
-    /* the store always returns one whole batch: past the first partition it must fit;
-     * and each slice holds a descriptor until sent, so near the reserve the log keeps
-     * for itself the response is full too */
-    if (!first && (sl.len > limit || store_fd_held_too_many(sl.fd))) {
+    if (!first && sl.len > limit) { /* the store returns one whole batch, which must fit */
         store_slice_release(&sl);
         return 0;
+    }
+    if (!first && store_fd_held_too_many(sl.fd)) {
+        /* each slice holds a descriptor until sent, and this one is near the reserve
+         * the log keeps for itself: the response is full (the client asks again) */
+        store_slice_release(&sl);
+        return -1;
     }
     out->records = (struct krecords){NULL, sl.len, sl.fd, sl.pos};
     metrics_topic(&fw->b->metrics, store_topic_name(fp->t), 0, 0, sl.len);
@@ -113,6 +117,8 @@ static void fetch_fill(struct fetch_wait *fw)
             continue;
         }
         int64_t took = fetch_fill_part(fw, fp, budget, first);
+        if (took < 0)
+            budget = 0;
         if (took > 0) {
             first = false;
             budget -= took;
