@@ -15,9 +15,9 @@
  *
  * server.c reads frames, dispatch.c decodes each and calls its handler; handlers
  * live one file per API family (h_metadata.c, h_produce.c, h_fetch.c with
- * fetch_session.c's session cache, h_topics.c,
- * h_configs.c, h_groups.c over group.c's state machine, h_offsets.c, h_sasl.c,
- * h_api_versions.c with the table of advertised versions) and answer through
+ * fetch_session.c's session cache, h_topics.c, h_configs.c, h_groups.c over
+ * group.c's state machine, h_offsets.c, h_sasl.c, h_api_versions.c with the
+ * table of advertised versions) and answer through
  * response.c, which also bounds every response before it is built.
  */
 #ifndef BROOK_BROKER_PRIVATE_H
