@@ -506,6 +506,63 @@ def sessions(c, tid):
         check(same and inc_off == full_off,
               f'Fetch v{v}: the session\'s incremental answers equal what full fetches show '
               f'changed over {len(script)} steps')
+        # a long poll over the session: answered by the produce, with that partition only
+        moved = [(key, p, inc_off[p], 1 << 20) for p in range(4) if inc_off[p] != offsets[p]]
+        inc.corr += 1
+        inc.s.sendall(frame(1, v, inc.corr, fetch_body(v, moved, session=(sid, epoch),
+                                                       max_wait=20000), v >= 12))
+        epoch += 1
+        produce(c, 3, 'fs', record_batch([b'poll']), 2)
+        r = R(read_response(inc.s), v >= 12)
+        polled = r.i32() == inc.corr
+        r.tags()
+        r.i32()
+        polled &= r.i16() == 0 and r.i32() == sid
+        parts_seen = []
+        for _ in range(r.length(True)):
+            r.uuid() if v >= 13 else r.string()
+            for _ in range(r.length(True)):
+                parts_seen.append(r.i32())
+                r.i16()
+                hw = r.i64()
+                r.i64()
+                if v >= 5:
+                    r.i64()
+                r.array(lambda r: (r.i64(), r.i64(), r.tags()))
+                if v >= 11:
+                    r.i32()
+                recs = r.bytes_() or b''
+                inc_off[parts_seen[-1]] = next_offset(recs, inc_off[parts_seen[-1]])
+                r.tags()
+            r.tags()
+        check(polled and parts_seen == [2],
+              f'Fetch v{v}: a long poll over the session is answered with the partition '
+              f'written to ({parts_seen})')
+        # two polls sent at once: the first is answered when the second arrives
+        for e, moved in ((epoch, [(key, 2, inc_off[2], 1 << 20)]), (epoch + 1, [])):
+            inc.corr += 1
+            inc.s.sendall(frame(1, v, inc.corr, fetch_body(v, moved, session=(sid, e),
+                                                           max_wait=20000), v >= 12))
+        epoch += 2
+        first = R(read_response(inc.s), v >= 12)
+        first_ok = first.i32() == inc.corr - 1
+        first.tags()
+        first.i32()
+        first_ok &= first.i16() == 0 and first.i32() == sid and first.length(True) == 0
+        after = produce(c, 3, 'fs', record_batch([b'second']), 1)['base'] + 1
+        second = R(read_response(inc.s), v >= 12)
+        second_ok = second.i32() == inc.corr
+        second.tags()
+        second.i32()
+        second_ok &= second.i16() == 0 and second.i32() == sid and second.length(True) == 1
+        check(first_ok and second_ok,
+              f'Fetch v{v}: a poll parked on the session is answered (empty) when the next '
+              'one arrives, which then waits for data')
+        produce(c, 3, 'fs', record_batch([b'resync']), 1)
+        err, _, got, _ = fetch(inc, v, [(key, 1, after, 1 << 20)], session=(sid, epoch))
+        epoch += 1
+        check(err == 0 and [(x[1], len(batches(x[5]))) for x in got] == [(1, 1)],
+              f'Fetch v{v}: the session goes on after the polls ({err})')
         # forgetting a partition drops it; an emptied session closes
         err, sid3, got, _ = fetch(inc, v, [], session=(sid, epoch),
                                   forgotten=[(key, 0), (key, 1), (key, 2)])
