@@ -153,6 +153,14 @@ const struct conf_key broker_config_table[] = {
      "The most record bytes one Fetch response carries.",
      false,
      {NULL}},
+    {"max.incremental.fetch.session.cache.slots",
+     CONF_INT,
+     "1000",
+     0,
+     I32,
+     "Fetch sessions (KIP-227) kept at once; 0 turns sessions off.",
+     false,
+     {NULL}},
     {"auto.create.topics.enable",
      CONF_BOOLEAN,
      "true",
@@ -294,6 +302,7 @@ static int apply_limits(struct broker_config *c, const char **err)
         int_key(p, "request.timeout.ms", &c->request_timeout_ms, err) ||
         int_key(p, "max.connections", &c->max_connections, err) ||
         int_key(p, "fetch.max.bytes", &c->fetch_max_bytes, err) ||
+        int_key(p, "max.incremental.fetch.session.cache.slots", &c->fetch_session_slots, err) ||
         int_key(p, "group.initial.rebalance.delay.ms", &c->group_initial_delay_ms, err) ||
         int_key(p, "group.min.session.timeout.ms", &c->group_min_session_ms, err) ||
         int_key(p, "group.max.session.timeout.ms", &c->group_max_session_ms, err) ||

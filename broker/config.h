@@ -32,6 +32,7 @@ struct broker_config {
     int64_t request_timeout_ms;     /* a request must arrive whole within this */
     int64_t max_connections;        /* max.connections */
     int64_t fetch_max_bytes;        /* fetch.max.bytes: record bytes of one Fetch response */
+    int64_t fetch_session_slots;    /* max.incremental.fetch.session.cache.slots */
     bool auto_create_topics;        /* auto.create.topics.enable */
     int32_t default_replication;    /* shown in DescribeConfigs only */
     int64_t group_initial_delay_ms; /* group.initial.rebalance.delay.ms */

@@ -16,9 +16,9 @@
 /* A range may start below what brook serves: Produce v0-2 are answered with
  * UNSUPPORTED_VERSION, and advertising 0 keeps librdkafka's compression on. */
 const struct api_range advertised_apis[] = {
-    {KAFKA_API_PRODUCE, 0, 7, "v0-2 are answered UNSUPPORTED_VERSION"},
-    {KAFKA_API_FETCH, 4, 11, NULL},
-    {KAFKA_API_LIST_OFFSETS, 1, 3, NULL},
+    {KAFKA_API_PRODUCE, 0, 11, "v0-2 are answered UNSUPPORTED_VERSION"},
+    {KAFKA_API_FETCH, 4, 17, NULL},
+    {KAFKA_API_LIST_OFFSETS, 1, 10, NULL},
     {KAFKA_API_METADATA, 0, 7, NULL},
     {KAFKA_API_OFFSET_COMMIT, 2, 7, NULL},
     {KAFKA_API_OFFSET_FETCH, 1, 5, NULL},
@@ -34,7 +34,7 @@ const struct api_range advertised_apis[] = {
     {KAFKA_API_CREATE_TOPICS, 0, 4, NULL},
     {KAFKA_API_DELETE_TOPICS, 0, 3, NULL},
     {KAFKA_API_DELETE_RECORDS, 0, 1, NULL},
-    {KAFKA_API_INIT_PRODUCER_ID, 0, 1, NULL},
+    {KAFKA_API_INIT_PRODUCER_ID, 0, 5, NULL},
     {KAFKA_API_DESCRIBE_CONFIGS, 0, 3, NULL},
     {KAFKA_API_SASL_AUTHENTICATE, 0, 2, "answered ILLEGAL_SASL_STATE: no handshake can succeed"},
     {KAFKA_API_CREATE_PARTITIONS, 0, 1, NULL},

@@ -15,14 +15,22 @@
  * batches carry, which the store checks sequence numbers by. Ids start from the
  * wall clock, so they stay unique across restarts without being stored; a
  * transactional id is refused, since brook has no transactions.
+ *
+ * From Produce v8 a refused batch is explained: error_message, and record_errors
+ * naming the records to blame by their index in the batch.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "broker/private.h"
 #include "lib/clock.h"
 #include "proto/record.h"
+
+/* record_errors listed for one partition (Kafka lists them all; the message names
+ * how many there were) */
+#define PRODUCE_MAX_RECORD_ERRORS 1000
 
 struct produce_wait {
     struct broker *b;
@@ -40,9 +48,11 @@ static void on_durable(void *arg, int rc)
         broker_complete_async(w->b, w->pd);
 }
 
-/* Append every batch in the records blob; returns the last append's result. */
+/* Append every batch in the records blob; returns the last append's result, and
+ * where the batch it failed on starts (*bad, len - *bad bytes at most). */
 static int append_batches(struct store_partition *p, uint8_t *data, size_t len,
-                          struct store_append *first, struct store_append *last, int64_t *records)
+                          struct store_append *first, struct store_append *last, int64_t *records,
+                          size_t *bad)
 {
     size_t off = 0;
     int n = 0, rc = 0;
@@ -54,6 +64,7 @@ static int append_batches(struct store_partition *p, uint8_t *data, size_t len,
             rc = rc == -EAGAIN ? -EBADMSG : rc; /* a partial batch at the end */
             break;
         }
+        *bad = off;
         rc = store_partition_append(p, data + off, size, last);
         if (rc && rc != STORE_EDUPLICATE_SEQ)
             break;
@@ -64,6 +75,66 @@ static int append_batches(struct store_partition *p, uint8_t *data, size_t len,
         rc = 0;
     }
     return n == 0 && !rc ? -EBADMSG : rc;
+}
+
+/* Name the records of a batch a compacted topic refuses (no key), as Kafka's
+ * record_errors do; false when none is to blame. */
+static bool produce_explain_keys(struct request *rq, const uint8_t *batch, size_t len,
+                                 struct kafka_produce_resp_partition *out, int32_t *total)
+{
+    struct batch_iter it;
+    struct record r;
+    int32_t index = 0, n = 0, rc;
+    *total = 0;
+    if (!response_fits(rq, response_bytes(PRODUCE_MAX_RECORD_ERRORS,
+                                          sizeof(struct kafka_produce_resp_record_error))))
+        return false;
+    out->record_errors =
+        PENDING_NEW(rq->pd, struct kafka_produce_resp_record_error, PRODUCE_MAX_RECORD_ERRORS);
+    if (batch_iter_init(&it, batch, len, NULL, false) == 0) {
+        for (; (rc = batch_iter_next(&it, &r)) == 1; index++) {
+            if (r.key_len >= 0 || ++*total > PRODUCE_MAX_RECORD_ERRORS)
+                continue;
+            out->record_errors[n++] = (struct kafka_produce_resp_record_error){
+                index, KSTR("a compacted topic takes only records with keys")};
+        }
+    }
+    batch_iter_release(&it);
+    out->n_record_errors = n;
+    return n > 0;
+}
+
+/*
+ * Produce v8+: say why a batch was refused as INVALID_RECORD - in error_message,
+ * and for records that are to blame one by one (a null key on a compacted topic),
+ * in record_errors with their index in the batch, as Kafka does.
+ */
+static void produce_explain(struct request *rq, struct store_topic *t, const uint8_t *batch,
+                            size_t len, struct kafka_produce_resp_partition *out)
+{
+    struct batch_header h;
+    const char *why = "the batch breaks the rules for a producer's batch";
+    char buf[160];
+    int32_t total;
+    if (batch_header_parse(batch, len, &h) != 0)
+        return;
+    if (h.attributes & BATCH_ATTR_CONTROL)
+        why = "a producer may not write control batches";
+    else if (h.records_count <= 0)
+        why = "a batch must hold at least one record";
+    else if (h.records_count != (int64_t)h.last_offset_delta + 1)
+        why = "the batch's record count does not match its offset range";
+    else if (h.producer_id >= 0 && h.base_sequence < 0)
+        why = "a batch with a producer id needs a base sequence";
+    else if ((store_topic_config(t)->cleanup_policy & CLEANUP_COMPACT) &&
+             produce_explain_keys(rq, batch, len, out, &total)) {
+        snprintf(buf, sizeof buf,
+                 "%d record(s) of the batch have no key, which a compacted topic refuses "
+                 "(the first at index %d)",
+                 (int)total, (int)out->record_errors[0].batch_index);
+        why = buf;
+    }
+    out->error_message = kstr_from(pd_strdup(rq->pd, kstr_from(why)));
 }
 
 static void produce_partition(struct request *rq, struct store_topic *t, int16_t topic_err,
@@ -88,8 +159,11 @@ static void produce_partition(struct request *rq, struct store_topic *t, int16_t
     uint8_t *data = (uint8_t *)(uintptr_t)in->records.p;
     struct store_append first, last;
     int64_t records;
-    int rc = append_batches(p, data, (size_t)in->records.len, &first, &last, &records);
+    size_t bad = 0;
+    int rc = append_batches(p, data, (size_t)in->records.len, &first, &last, &records, &bad);
     out->error_code = kafka_error_from(rc);
+    if (rc == STORE_EINVALID_RECORD && rq->version >= 8)
+        produce_explain(rq, t, data + bad, (size_t)in->records.len - bad, out);
     if (rc)
         return;
     out->base_offset = first.base_offset;
@@ -169,13 +243,24 @@ void handle_produce(struct request *rq)
 
 /* ---- InitProducerId ---- */
 
+/*
+ * As Kafka's coordinator does for a producer without a transactional id: every
+ * request gets a fresh id with epoch 0, also one that names its current id and
+ * epoch (v3+, KIP-360) - an idempotent producer bumps its epoch itself, and a new
+ * id starts its sequences afresh. The id and epoch must be given together (else
+ * INVALID_REQUEST, as Kafka checks); an empty transactional id is INVALID_REQUEST
+ * as in Kafka, and any other is refused too, since brook has no transactions.
+ */
 void handle_init_producer_id(struct request *rq)
 {
     struct broker *b = rq->c->b;
     struct kafka_init_producer_id_req *req = rq->body;
     struct kafka_init_producer_id_resp *resp = response_new(rq);
-    if (!kstr_is_null(req->transactional_id) && req->transactional_id.len > 0) {
-        resp->error_code = KAFKA_INVALID_REQUEST; /* brook has no transactions */
+    bool no_id = req->producer_id == -1, no_epoch = req->producer_epoch == -1;
+    resp->producer_id = -1;
+    resp->producer_epoch = -1;
+    if (!kstr_is_null(req->transactional_id) || no_id != no_epoch) {
+        resp->error_code = KAFKA_INVALID_REQUEST;
     } else {
         /* ids stay unique across restarts: they start from the clock */
         if (!b->next_producer_id)

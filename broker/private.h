@@ -14,9 +14,10 @@
  * loop, never from inside its own callbacks.
  *
  * server.c reads frames, dispatch.c decodes each and calls its handler; handlers
- * live one file per API family (h_metadata.c, h_produce.c, h_fetch.c, h_topics.c,
- * h_configs.c, h_groups.c over group.c's state machine, h_offsets.c, h_sasl.c,
- * h_api_versions.c with the table of advertised versions) and answer through
+ * live one file per API family (h_metadata.c, h_produce.c, h_fetch.c with
+ * fetch_session.c's session cache, h_topics.c, h_configs.c, h_groups.c over
+ * group.c's state machine, h_offsets.c, h_sasl.c, h_api_versions.c with the
+ * table of advertised versions) and answer through
  * response.c, which also bounds every response before it is built.
  */
 #ifndef BROOK_BROKER_PRIVATE_H
@@ -73,6 +74,7 @@ struct conn {
     int64_t partial_since_ms; /* monotonic: a partial request arrived; 0 if none */
     bool admin_busy;          /* a request of c's runs on the admin thread: read no more */
     char peer[64];            /* "host:port" for log lines */
+    uint64_t fetch_owner;     /* fetch sessions: this connection's key, 0 until it opens one */
 };
 
 /* One request's slot in its connection's response order. */
@@ -122,6 +124,90 @@ struct metrics {
     struct topic_metrics *topics;
 };
 
+/* ---- fetch_session.c: the fetch session cache (KIP-227) ---- */
+#define FETCH_SESSION_EVICT_MS   120000     /* idle this long, a session may be evicted */
+#define FETCH_SESSION_MAX_PARTS  50000      /* partitions one session holds */
+#define FETCH_SESSIONS_PER_OWNER 8          /* sessions one connection holds */
+#define FETCH_SESSIONS_MAX_BYTES (64 << 20) /* memory of all sessions together */
+
+struct fetch_session_part {
+    int32_t topic; /* index into the session's topics */
+    int32_t partition;
+    int64_t fetch_offset;   /* as the client last sent it */
+    int32_t max_bytes;      /* partition_max_bytes, as last sent */
+    int64_t high_watermark; /* as last answered; -1: answer it next time */
+    int64_t log_start;      /* as last answered */
+    int32_t prev, next;     /* answer order; -1 at the ends */
+};
+
+struct fetch_session_topic {
+    uint8_t id[16]; /* the key in a session of Fetch v13+ */
+    char *name;     /* the key before v13 (owned); NULL in an id session */
+};
+
+struct fetch_session {
+    int32_t id;
+    int32_t epoch; /* the epoch the next incremental fetch must carry */
+    bool by_id;    /* created by Fetch v13+: topics are named by id */
+    bool cached;   /* still in the cache (else freed when refs reaches 0) */
+    int refs;      /* parked fetches holding it */
+    void *waiter;  /* h_fetch.c's parked incremental fetch on it, or NULL */
+    uint64_t owner;
+    int64_t created_ms, used_ms;
+    struct fetch_session_topic *topics;
+    int32_t n_topics, cap_topics;
+    struct fetch_session_part *parts; /* dense; order through prev/next */
+    int32_t n_parts, cap_parts;
+    int32_t head, tail;
+    int32_t *pindex, *tindex; /* open addressing: index + 1, 0 empty */
+    size_t pindex_cap, tindex_cap;
+    size_t name_bytes;
+};
+
+struct fetch_sessions {
+    struct fetch_session **all; /* n of them, unordered */
+    int n, slots;
+    size_t bytes, max_bytes;
+    uint64_t rng; /* session ids */
+};
+
+/* An empty cache of at most `slots` sessions (0: no sessions) within max_bytes. */
+void fetch_sessions_init(struct fetch_sessions *c, int slots, size_t max_bytes, uint64_t seed);
+/* Free every session (none may be held by a fetch). */
+void fetch_sessions_release(struct fetch_sessions *c);
+/* A new empty session for a full fetch of `parts` partitions from owner (a
+ * connection), evicting as Kafka's cache does; 0, or -ENOSPC when it does not fit
+ * (answer session id 0). */
+int fetch_sessions_create(struct fetch_sessions *c, uint64_t owner, bool by_id, int32_t parts,
+                          int64_t now_ms, struct fetch_session **out);
+/* The session an incremental fetch names: KAFKA_NONE with *out, or
+ * FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH, FETCH_SESSION_TOPIC_ID_ERROR. */
+int16_t fetch_sessions_find(struct fetch_sessions *c, int32_t id, int32_t epoch, bool by_id,
+                            int64_t now_ms, struct fetch_session **out);
+/* Close session id (a full fetch naming it does); a fetch holding it keeps it. */
+void fetch_sessions_remove(struct fetch_sessions *c, int32_t id);
+/* Drop a parked fetch's reference (s may be NULL). */
+void fetch_session_put(struct fetch_session *s);
+/* Add a partition (topic by id or name, as the session is keyed) or update its
+ * offset and limit. 0, or -E2BIG when the session or the cache passes its bound
+ * (close the session). */
+int fetch_session_set(struct fetch_sessions *c, struct fetch_session *s, const uint8_t id[16],
+                      struct kstr name, int32_t partition, int64_t fetch_offset, int32_t max_bytes);
+/* Forget a partition (forgotten_topics_data); unknown ones are ignored. */
+void fetch_session_forget(struct fetch_sessions *c, struct fetch_session *s, const uint8_t id[16],
+                          struct kstr name, int32_t partition);
+/* The index of a topic / partition in s, or -1. */
+int32_t fetch_session_topic_find(const struct fetch_session *s, const uint8_t id[16],
+                                 struct kstr name);
+int32_t fetch_session_part_find(const struct fetch_session *s, int32_t topic, int32_t partition);
+/* Move parts[i] to the end of the answer order. */
+void fetch_session_move_last(struct fetch_session *s, int32_t i);
+/* Kafka's rule for an incremental answer: whether this partition's answer (error,
+ * high watermark, log start, records) must be sent; records the answer as sent. */
+bool fetch_session_part_changed(struct fetch_session_part *p, int16_t error, int64_t hw,
+                                int64_t log_start, bool has_records);
+void fetch_session_next_epoch(struct fetch_session *s);
+
 struct fetch_wait;
 
 struct broker {
@@ -145,7 +231,10 @@ struct broker {
     struct pending *completed; /* durability waits done (wake_mu) */
     bool appended;             /* data was appended somewhere (wake_mu) */
 
-    struct fetch_wait *parked; /* long-poll fetches */
+    struct fetch_wait *parked;      /* long-poll fetches */
+    struct fetch_sessions sessions; /* KIP-227; set up by the first Fetch v7+ */
+    bool sessions_ready;
+    uint64_t fetch_owners; /* keys handed to connections (conn.fetch_owner) */
     struct groups *groups;
     struct metrics metrics;
     int64_t next_producer_id; /* InitProducerId */

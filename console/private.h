@@ -193,8 +193,9 @@ typedef bool (*scan_fn)(void *arg, int32_t partition, const struct record *r);
 
 /*
  * Visit the records of p with offsets in [from, end), skipping control batches,
- * reading at most max_bytes. *next gets the offset after the last record visited
- * (or where reading stopped). Returns 0, or a store error.
+ * reading at most max_bytes of batches - or one batch, when the first is larger
+ * (the fetch-size rule of KIP-74, so that a walk always moves on). *next gets the offset after the
+ * last record visited (or where reading stopped). Returns 0, or a store error.
  */
 int console_scan(struct store_partition *p, int64_t from, int64_t end, int64_t max_bytes,
                  scan_fn fn, void *arg, int64_t *next);

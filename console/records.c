@@ -71,7 +71,11 @@ int console_scan(struct store_partition *p, int64_t from, int64_t end, int64_t m
     struct store_batch b;
     int rc = 0;
     int64_t read = 0;
-    while (!st.stop && read < max_bytes && (rc = store_cursor_next(&cur, &b)) == 1) {
+    while (!st.stop && (rc = store_cursor_next(&cur, &b)) == 1) {
+        /* the fetch-size rule (KIP-74): only the first batch may pass max_bytes, so a
+         * batch larger than the limit is still read, and the limit holds otherwise */
+        if (read > 0 && read + (int64_t)b.len > max_bytes)
+            break;
         if (st.next < cur.from) /* retention ran: the walk goes on at the log start */
             st.next = cur.from;
         rc = scan_batch(&st, &b, cur.from);
