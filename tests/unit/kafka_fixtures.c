@@ -146,10 +146,151 @@ const struct kafka_fixture kafka_fixtures[] = {
      "tags:2 tag:1{ i64:3 } tag:2{ ca:1 cs:f i16:1 i16:0 tags:0 }",
      "api_keys[0].max_version=17 finalized_features_epoch=3 "
      "finalized_features[0].max_version_level=1"},
+
+    /* --- CreateTopics 6-7 (topic ids), DeleteTopics 5-6 (by id), InitProducerId 3-5 --- */
+    {19, REQ, 6, 7,
+     "ca:1 cs:t i32:3 i16:1 ca:0 ca:1 cs:cleanup.policy cs:compact tags:0 tags:0 i32:30000 i8:0 "
+     "tags:0",
+     "topics[0].num_partitions=3 topics[0].configs[0].value=compact timeout_ms=30000"},
+    {19, RESP, 6, 7,
+     "i32:0 ca:2 cs:t 7+:uuid:ab i16:0 cs:null i32:3 i16:1 "
+     "ca:1 cs:cleanup.policy cs:compact i8:0 i8:5 i8:0 tags:0 tags:1 tag:0{ i16:40 } "
+     "cs:u 7+:uuid:00 i16:36 cs:exists i32:-1 i16:-1 ca:null tags:0 tags:0",
+     "7+:topics[0].topic_id=uuid:ab topics[0].topic_config_error_code=40 "
+     "topics[0].configs[0].config_source=5 topics[1].configs=null topics[1].error_message=exists"},
+    {20, REQ, 5, 5, "ca:2 cs:t cs:u i32:1000 tags:0", "topic_names[1]=u timeout_ms=1000"},
+    {20, REQ, 6, 6, "ca:2 cs:t uuid:00 tags:0 cs:null uuid:ab tags:0 i32:1000 tags:0",
+     "topics[0].name=t topics[1].name=null topics[1].topic_id=uuid:ab"},
+    {20, RESP, 5, 6,
+     "i32:0 ca:2 cs:t 6+:uuid:ab i16:0 cs:null tags:0 5:cs:u 6+:cs:null 6+:uuid:cd i16:100 "
+     "cs:unknown tags:0 tags:0",
+     "6+:responses[0].topic_id=uuid:ab 6+:responses[1].name=null responses[1].error_code=100"},
+    {22, REQ, 3, 5, "cs:null i32:60000 i64:1000 i16:2 tags:0",
+     "transactional_id=null producer_id=1000 producer_epoch=2"},
+    {22, RESP, 3, 5, "i32:0 i16:0 i64:1001 i16:0 tags:0", "producer_id=1001"},
+    {37, REQ, 3, 3, "ca:1 cs:t i32:6 ca:null tags:0 i32:1000 i8:1 tags:0",
+     "topics[0].count=6 topics[0].assignments=null validate_only=true"},
+    {37, RESP, 3, 3, "i32:0 ca:1 cs:t i16:37 cs:smaller tags:0 tags:0",
+     "results[0].error_code=37 results[0].error_message=smaller"},
+
+    /* --- OffsetForLeaderEpoch 0-4 ------------------------------------------------------ */
+    {23, REQ, 0, 3, "3+:i32:-1 a:1 s:t a:1 i32:0 2+:i32:7 i32:5",
+     "topics[0].partitions[0].leader_epoch=5 2+:topics[0].partitions[0].current_leader_epoch=7"},
+    {23, RESP, 0, 3, "2+:i32:0 a:1 s:t a:1 i16:0 i32:0 1+:i32:5 i64:100",
+     "topics[0].partitions[0].end_offset=100 1+:topics[0].partitions[0].leader_epoch=5"},
+    {23, REQ, 4, 4, "i32:-1 ca:1 cs:t ca:1 i32:0 i32:7 i32:5 tags:0 tags:0 tags:0",
+     "replica_id=-1 topics[0].topic=t"},
+    {23, RESP, 4, 4, "i32:0 ca:1 cs:t ca:1 i16:0 i32:0 i32:5 i64:100 tags:0 tags:0 tags:0",
+     "topics[0].partitions[0].end_offset=100"},
+
+    /* --- AlterConfigs 0-2, IncrementalAlterConfigs 0-1 --------------------------------- */
+    {33, REQ, 0, 1, "a:1 i8:2 s:t a:2 s:retention.ms s:1000 s:cleanup.policy s:null i8:0",
+     "resources[0].resource_type=2 resources[0].configs[1].value=null validate_only=false"},
+    {33, RESP, 0, 1, "i32:0 a:1 i16:0 s:null i8:2 s:t", "responses[0].resource_name=t"},
+    {33, REQ, 2, 2, "ca:1 i8:4 cs:1 ca:1 cs:log.retention.ms cs:1000 tags:0 tags:0 i8:1 tags:0",
+     "resources[0].resource_name=1 validate_only=true"},
+    {33, RESP, 2, 2, "i32:0 ca:1 i16:40 cs:bad i8:2 cs:t tags:0 tags:0",
+     "responses[0].error_code=40"},
+    {44, REQ, 0, 0, "a:1 i8:4 s:1 a:1 s:log.retention.ms i8:0 s:1000 i8:0",
+     "resources[0].configs[0].config_operation=0"},
+    {44, RESP, 0, 0, "i32:0 a:1 i16:0 s:null i8:4 s:1", "responses[0].resource_type=4"},
+    {44, REQ, 1, 1,
+     "ca:1 i8:2 cs:t ca:2 cs:retention.ms i8:0 cs:1000 tags:0 cs:cleanup.policy i8:1 cs:null "
+     "tags:0 tags:0 i8:0 tags:0",
+     "resources[0].configs[1].config_operation=1 resources[0].configs[1].value=null"},
+    {44, RESP, 1, 1, "i32:0 ca:1 i16:0 cs:null i8:2 cs:t tags:0 tags:0",
+     "responses[0].error_message=null"},
+
+    /* --- DescribeLogDirs 0-4 ----------------------------------------------------------- */
+    {35, REQ, 0, 1, "a:1 s:t a:1 i32:0", "topics[0].partitions[0]=0"},
+    {35, REQ, 0, 1, "a:null", "topics=null"},
+    {35, RESP, 0, 1, "i32:0 a:1 i16:0 s:/data a:1 s:t a:1 i32:0 i64:1024 i64:0 i8:0",
+     "results[0].topics[0].partitions[0].partition_size=1024"},
+    {35, REQ, 2, 4, "ca:1 cs:t ca:2 i32:0 i32:1 tags:0 tags:0", "topics[0].partitions[1]=1"},
+    {35, RESP, 2, 4,
+     "i32:0 3+:i16:0 ca:1 i16:0 cs:/data ca:1 cs:t ca:1 i32:0 i64:1024 i64:0 i8:0 tags:0 tags:0 "
+     "4+:i64:1000000 4+:i64:500000 tags:0 tags:0",
+     "results[0].log_dir=/data 4+:results[0].total_bytes=1000000 "
+     "4+:results[0].usable_bytes=500000"},
+
+    /* --- ElectLeaders 0-2, ListPartitionReassignments 0 -------------------------------- */
+    {43, REQ, 0, 1, "1:i8:0 a:1 s:t a:1 i32:0 i32:60000", "topic_partitions[0].partitions[0]=0"},
+    {43, RESP, 0, 1, "i32:0 1:i16:0 a:1 s:t a:1 i32:0 i16:84 s:null",
+     "replica_election_results[0].partition_result[0].error_code=84"},
+    {43, REQ, 2, 2, "i8:1 ca:null i32:60000 tags:0", "election_type=1 topic_partitions=null"},
+    {43, RESP, 2, 2, "i32:0 i16:0 ca:1 cs:t ca:1 i32:0 i16:84 cs:none tags:0 tags:0 tags:0",
+     "replica_election_results[0].partition_result[0].error_message=none"},
+    {46, REQ, 0, 0, "i32:60000 ca:null tags:0", "topics=null"},
+    {46, REQ, 0, 0, "i32:1000 ca:1 cs:t ca:1 i32:0 tags:0 tags:0",
+     "timeout_ms=1000 topics[0].partition_indexes[0]=0"},
+    {46, RESP, 0, 0,
+     "i32:0 i16:0 cs:null ca:1 cs:t ca:1 i32:0 ca:1 i32:1 ca:0 ca:0 tags:0 tags:0 tags:0",
+     "topics[0].partitions[0].replicas[0]=1"},
+
+    /* --- OffsetDelete 0 (never flexible), DescribeCluster 0-1, DescribeProducers 0 ------- */
+    {47, REQ, 0, 0, "s:g a:1 s:t a:1 i32:0",
+     "group_id=g topics[0].partitions[0].partition_index=0"},
+    {47, RESP, 0, 0, "i16:0 i32:0 a:1 s:t a:1 i32:0 i16:86",
+     "topics[0].partitions[0].error_code=86"},
+    {60, REQ, 0, 1, "i8:0 1+:i8:2 tags:0", "1+:endpoint_type=2"},
+    {60, RESP, 0, 1,
+     "i32:0 i16:0 cs:null 1+:i8:2 cs:brook i32:1 ca:1 i32:1 cs:localhost i32:9092 cs:null tags:0 "
+     "i32:-2147483648 tags:0",
+     "cluster_id=brook brokers[0].host=localhost 1+:endpoint_type=2"},
+    {61, REQ, 0, 0, "ca:1 cs:t ca:1 i32:0 tags:0 tags:0", "topics[0].partition_indexes[0]=0"},
+    {61, RESP, 0, 0,
+     "i32:0 ca:1 cs:t ca:1 i32:0 i16:0 cs:null ca:1 i64:1000 i32:0 i32:41 i64:1700000000000 "
+     "i32:-1 i64:-1 tags:0 tags:0 tags:0 tags:0",
+     "topics[0].partitions[0].active_producers[0].last_sequence=41"},
+
+    /* --- ConsumerGroupHeartbeat 0-1: the nullable assignment --------------------------- */
+    {68, REQ, 0, 1,
+     "cs:g cs:m i32:0 cs:null cs:null i32:45000 ca:1 cs:t 1+:cs:null cs:uniform "
+     "ca:1 uuid:ab ca:1 i32:0 tags:0 tags:0",
+     "member_epoch=0 subscribed_topic_names[0]=t server_assignor=uniform "
+     "topic_partitions[0].topic_id=uuid:ab"},
+    {68, REQ, 1, 1, "cs:g cs:m i32:3 cs:i1 cs:rack i32:-1 ca:null cs:t.* cs:null ca:null tags:0",
+     "subscribed_topic_names=null subscribed_topic_regex=t.* topic_partitions=null"},
+    {68, RESP, 0, 1,
+     "i32:0 i16:0 cs:null cs:m i32:1 i32:5000 "
+     "i8:1 ca:2 uuid:ab ca:2 i32:0 i32:1 tags:0 uuid:cd ca:0 tags:0 tags:0 tags:0",
+     "has_assignment=true assignment.topic_partitions[0].partitions[1]=1 "
+     "assignment.topic_partitions[1].topic_id=uuid:cd"},
+    {68, RESP, 0, 1, "i32:0 i16:0 cs:null cs:m i32:2 i32:5000 i8:-1 tags:0",
+     "has_assignment=false member_epoch=2"},
+
+    /* --- ConsumerGroupDescribe 0, DescribeTopicPartitions 0 (nullable cursors) --------- */
+    {69, REQ, 0, 0, "ca:1 cs:g i8:0 tags:0", "group_ids[0]=g"},
+    {69, RESP, 0, 0,
+     "i32:0 ca:1 i16:0 cs:null cs:g cs:Stable i32:3 i32:3 cs:uniform "
+     "ca:1 cs:m cs:null cs:null i32:3 cs:c cs:/127.0.0.1 ca:1 cs:t cs:null "
+     "ca:1 uuid:ab cs:t ca:1 i32:0 tags:0 tags:0 ca:1 uuid:ab cs:t ca:2 i32:0 i32:1 tags:0 tags:0 "
+     "tags:0 i32:-2147483648 tags:0 tags:0",
+     "groups[0].group_epoch=3 groups[0].members[0].client_host=/127.0.0.1 "
+     "groups[0].members[0].assignment.topic_partitions[0].topic_name=t "
+     "groups[0].members[0].target_assignment.topic_partitions[0].partitions[1]=1"},
+    {75, REQ, 0, 0, "ca:1 cs:t tags:0 i32:2000 i8:-1 tags:0",
+     "has_cursor=false response_partition_limit=2000"},
+    {75, REQ, 0, 0, "ca:1 cs:t tags:0 i32:10 i8:1 cs:t i32:5 tags:0 tags:0",
+     "has_cursor=true cursor.topic_name=t cursor.partition_index=5"},
+    {75, RESP, 0, 0,
+     "i32:0 ca:1 i16:0 cs:t uuid:ab i8:0 ca:1 i16:0 i32:0 i32:1 i32:0 ca:1 i32:1 ca:1 i32:1 "
+     "ca:null ca:null ca:0 tags:0 i32:-2147483648 tags:0 i8:1 cs:t i32:1 tags:0 tags:0",
+     "topics[0].topic_id=uuid:ab topics[0].partitions[0].eligible_leader_replicas=null "
+     "has_next_cursor=true next_cursor.partition_index=1"},
+    {75, RESP, 0, 0, "i32:0 ca:0 i8:-1 tags:0", "has_next_cursor=false"},
 };
 const size_t n_kafka_fixtures = sizeof kafka_fixtures / sizeof kafka_fixtures[0];
 
+/* A nullable struct's marker byte is -1 (null) or 1 (present); anything else is an
+ * error, not a guess. */
 const struct kafka_fixture kafka_bad_fixtures[] = {
-    {0, REQ, 0, 0, "", NULL},
+    {68, RESP, 0, 1, "i32:0 i16:0 cs:null cs:m i32:2 i32:5000 i8:0 tags:0", NULL},
+    {68, RESP, 0, 1, "i32:0 i16:0 cs:null cs:m i32:2 i32:5000 i8:2 ca:0 tags:0 tags:0", NULL},
+    {68, RESP, 0, 1, "i32:0 i16:0 cs:null cs:m i32:2 i32:5000 i8:127 ca:0 tags:0 tags:0", NULL},
+    {75, REQ, 0, 0, "ca:1 cs:t tags:0 i32:10 i8:0 cs:t i32:5 tags:0 tags:0", NULL},
+    {75, RESP, 0, 0, "i32:0 ca:0 i8:-2 tags:0", NULL},
+    /* a present struct must be followed by the struct itself */
+    {75, RESP, 0, 0, "i32:0 ca:0 i8:1 tags:0", NULL},
 };
-const size_t n_kafka_bad_fixtures = 0;
+const size_t n_kafka_bad_fixtures = sizeof kafka_bad_fixtures / sizeof kafka_bad_fixtures[0];
