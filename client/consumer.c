@@ -115,7 +115,8 @@ bool cons_leader_error(int16_t code)
 {
     return code == KAFKA_NOT_LEADER_OR_FOLLOWER || code == KAFKA_LEADER_NOT_AVAILABLE ||
            code == KAFKA_UNKNOWN_TOPIC_OR_PARTITION || code == KAFKA_FENCED_LEADER_EPOCH ||
-           code == KAFKA_UNKNOWN_LEADER_EPOCH || code == KAFKA_REPLICA_NOT_AVAILABLE;
+           code == KAFKA_UNKNOWN_LEADER_EPOCH || code == KAFKA_REPLICA_NOT_AVAILABLE ||
+           code == KAFKA_UNKNOWN_TOPIC_ID; /* re-created: the metadata has its new id */
 }
 
 /* ---- assignment ---- */
@@ -455,6 +456,7 @@ static int send_list_offsets(struct brook_client *c, struct conn *k, struct cpar
     struct preqs *pr = rq->arg;
     b->replica_id = -1;
     b->isolation_level = c->conf.isolation;
+    b->timeout_ms = c->conf.request_timeout_ms; /* v10+ */
     if (!(b->topics = arena_calloc(&rq->arena, n, sizeof *b->topics)))
         goto oom;
     for (size_t i = 0; i < n; i++) {
