@@ -483,6 +483,72 @@ static void test_fixtures_kafka4(void **state)
     free(frame);
 }
 
+/* Tagged fields this codec does not know, inside nested structs: skipped, whatever
+ * they hold, and the fields around them still read; the encoding drops them. Each
+ * entry: the body with them, the body without them, a check on the decoded struct. */
+static const struct {
+    int16_t key;
+    bool request;
+    int16_t v;
+    const char *with, *without, *checks;
+} unknown_tags[] = {
+    {68, false, 1,
+     "i32:0 i16:0 cs:null cs:m i32:1 i32:5000 i8:1 ca:1 uuid:ab ca:1 i32:4 "
+     "tags:1 tag:9{ raw:0102 } tags:2 tag:5{ i32:1 } tag:6{ } tags:0",
+     "i32:0 i16:0 cs:null cs:m i32:1 i32:5000 i8:1 ca:1 uuid:ab ca:1 i32:4 tags:0 tags:0 tags:0",
+     "has_assignment=true assignment.topic_partitions[0].partitions[0]=4"},
+    {0, false, 10,
+     "ca:1 cs:t ca:1 i32:0 i16:0 i64:42 i64:-1 i64:0 ca:0 cs:null "
+     "tags:2 tag:0{ i32:1 i32:7 tags:1 tag:2{ raw:ff } } tag:3{ raw:ffff } tags:0 i32:5 tags:0",
+     "ca:1 cs:t ca:1 i32:0 i16:0 i64:42 i64:-1 i64:0 ca:0 cs:null "
+     "tags:1 tag:0{ i32:1 i32:7 tags:0 } tags:0 i32:5 tags:0",
+     "responses[0].partition_responses[0].current_leader.leader_epoch=7 throttle_time_ms=5"},
+    {1, true, 17,
+     "i32:500 i32:1 i32:1048576 i8:0 i32:0 i32:-1 ca:1 uuid:ab ca:1 i32:0 i32:-1 i64:100 "
+     "i32:-1 i64:-1 i32:65536 tags:2 tag:0{ uuid:dd } tag:4{ raw:00 } tags:0 ca:0 cs: tags:0",
+     "i32:500 i32:1 i32:1048576 i8:0 i32:0 i32:-1 ca:1 uuid:ab ca:1 i32:0 i32:-1 i64:100 "
+     "i32:-1 i64:-1 i32:65536 tags:1 tag:0{ uuid:dd } tags:0 ca:0 cs: tags:0",
+     "topics[0].partitions[0].replica_directory_id=uuid:dd "
+     "topics[0].partitions[0].partition_max_bytes=65536"},
+};
+
+static void test_fixtures_unknown_tags(void **state)
+{
+    uint8_t *with = malloc(FIXTURE_MAX), *without = malloc(FIXTURE_MAX);
+    assert_true(with && without);
+    for (size_t i = 0; i < sizeof unknown_tags / sizeof unknown_tags[0]; i++) {
+        const struct kafka_api *api = kafka_api_find(unknown_tags[i].key);
+        struct kafka_fixture f = {unknown_tags[i].key, unknown_tags[i].request, unknown_tags[i].v,
+                                  unknown_tags[i].v,   unknown_tags[i].with,    NULL};
+        int16_t v = f.vmin;
+        size_t len = fixture_frame(&f, v, with);
+        f.wire = unknown_tags[i].without;
+        size_t want = fixture_frame(&f, v, without);
+        struct decoded d;
+        int rc =
+            f.request ? decode_request(with, len, &d) : decode_response(f.key, v, with, len, &d);
+        assert_int_equal(rc, 0);
+        assert_int_equal(d.trailing, 0);
+        char why[256];
+        rc = kafka_fixture_check(unknown_tags[i].checks, v,
+                                 f.request ? api->request : api->response, d.body, why, sizeof why);
+        if (rc)
+            print_message("%s v%d: %s\n", api->name, v, why);
+        assert_int_equal(rc, 0);
+        struct kafka_out out;
+        kafka_out_init(&out, OUT_MAX);
+        rc = f.request ? kafka_request_encode(f.key, v, d.hdr.correlation_id, d.hdr.client_id,
+                                              d.body, &out)
+                       : kafka_response_encode(f.key, v, d.correlation_id, d.body, &out);
+        assert_int_equal(rc, 0);
+        assert_out_equal(&out, without, want);
+        kafka_out_release(&out);
+        arena_release(&d.arena);
+    }
+    free(with);
+    free(without);
+}
+
 /* The versions Kafka 4.0 brought to brook's codecs: each needs a hand-written request
  * and response above. */
 static const struct {
@@ -1401,6 +1467,7 @@ int main(void)
         cmocka_unit_test(test_fixtures_kafka4),
         cmocka_unit_test(test_fixtures_refused),
         cmocka_unit_test(test_fixtures_cover_kafka4),
+        cmocka_unit_test(test_fixtures_unknown_tags),
         cmocka_unit_test(test_captured_traffic_roundtrips),
         cmocka_unit_test(test_captured_traffic_truncations),
         cmocka_unit_test(test_captured_client_quirks),
