@@ -3,11 +3,13 @@
  * and the broker speak, and says so clearly when there is none.
  *
  * A small broker runs in a thread on a loopback port: it answers ApiVersions with
- * the ranges a test gives it, and Metadata, ListOffsets and Fetch (one topic "t",
- * one partition, one record) at whatever version it is asked, through the codecs
+ * the ranges a test gives it, and Metadata, ListOffsets, Fetch (one topic "t",
+ * one partition, one record), InitProducerId and Produce at whatever version it is
+ * asked, through the codecs
  * in proto/. It notes the version of every request, so a test can check what the
  * client chose: Kafka 4.0's newest (Fetch 17 naming topics by id, Metadata 12,
- * ListOffsets 10, FindCoordinator 6 with its batch of keys) when offered, the older
+ * ListOffsets 10, FindCoordinator 6 with its batch of keys, Produce 11 and
+ * InitProducerId 5) when offered, the older
  * shapes when not, and BROOK_ERR_VERSION when the ranges do not meet. FindCoordinator,
  * DescribeGroups and OffsetFetch are answered for one Empty group.
  */
@@ -135,6 +137,26 @@ static void answer_list_offsets(struct arena *a, const struct kafka_list_offsets
     }
 }
 
+/* Every batch is stored at offset 0 (the tests produce one record). */
+static void answer_produce(struct arena *a, const struct kafka_produce_req *q,
+                           struct kafka_produce_resp *r)
+{
+    r->responses = arena_calloc(a, (size_t)q->n_topic_data + 1, sizeof *r->responses);
+    r->n_responses = q->n_topic_data;
+    for (int32_t i = 0; i < q->n_topic_data; i++) {
+        int32_t n = q->topic_data[i].n_partition_data;
+        r->responses[i].name = q->topic_data[i].name;
+        r->responses[i].partition_responses =
+            arena_calloc(a, (size_t)n + 1, sizeof *r->responses[i].partition_responses);
+        r->responses[i].n_partition_responses = n;
+        for (int32_t k = 0; k < n; k++) {
+            struct kafka_produce_resp_partition *p = &r->responses[i].partition_responses[k];
+            kafka_init(&kafka_produce_resp_partition_desc, p);
+            p->index = q->topic_data[i].partition_data[k].index;
+        }
+    }
+}
+
 /* The coordinator of any group is this broker, named as the version asks. */
 static void answer_find_coordinator(struct fake *f, struct arena *a, int16_t v,
                                     const struct kafka_find_coordinator_req *q,
@@ -227,6 +249,10 @@ static bool serve_frame(struct fake *f, int fd, const uint8_t *frame, size_t len
             answer_list_offsets(&a, q, resp);
         else if (h.api_key == KAFKA_API_FETCH)
             answer_fetch(f, &a, h.api_version, q, resp, batch);
+        else if (h.api_key == KAFKA_API_PRODUCE)
+            answer_produce(&a, q, resp);
+        else if (h.api_key == KAFKA_API_INIT_PRODUCER_ID)
+            ((struct kafka_init_producer_id_resp *)resp)->producer_id = 1000;
         else if (h.api_key == KAFKA_API_FIND_COORDINATOR)
             answer_find_coordinator(f, &a, h.api_version, q, resp);
         else if (h.api_key == KAFKA_API_DESCRIBE_GROUPS && f->groups)
@@ -372,6 +398,34 @@ static void test_newest_versions(void **state)
     assert_int_equal(f.fetch_by_wrong_id, 0);
 }
 
+/* The producer too: Produce 11, InitProducerId 5 (an idempotent producer). */
+static void test_newest_produce(void **state)
+{
+    static const struct kafka_api_versions_resp_api_key ranges[] = {
+        {KAFKA_API_PRODUCE, 0, 11},
+        {KAFKA_API_METADATA, 0, 12},
+        {KAFKA_API_API_VERSIONS, 0, 4},
+        {KAFKA_API_INIT_PRODUCER_ID, 0, 5},
+    };
+    struct fake f;
+    fake_start(&f, ranges, 4, false, 0);
+    struct brook_client *c = client_for(&f);
+    struct brook_record r = BROOK_RECORD_INIT;
+    r.topic = "t";
+    r.value = RECORD_TEXT;
+    r.value_len = strlen(RECORD_TEXT);
+    struct brook_delivery d;
+    int rc = brook_produce_sync(c, &r, 10000, &d);
+    if (rc)
+        print_message("produce: %s\n", brook_strerror(rc));
+    assert_int_equal(rc, 0);
+    assert_int_equal(d.offset, 0);
+    brook_client_free(c);
+    fake_stop(&f);
+    assert_int_equal(f.used[KAFKA_API_PRODUCE], 11);
+    assert_int_equal(f.used[KAFKA_API_INIT_PRODUCER_ID], 5);
+}
+
 /* A broker whose Metadata predates topic ids (v9) gets Fetch by name (v12) even
  * though it offers more; and each api meets the broker's maximum, not the client's. */
 static void test_older_broker(void **state)
@@ -455,9 +509,8 @@ static void test_no_common_version(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_newest_versions),
-        cmocka_unit_test(test_older_broker),
-        cmocka_unit_test(test_find_coordinator_batched),
+        cmocka_unit_test(test_newest_versions),   cmocka_unit_test(test_newest_produce),
+        cmocka_unit_test(test_older_broker),      cmocka_unit_test(test_find_coordinator_batched),
         cmocka_unit_test(test_no_common_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
