@@ -3,15 +3,14 @@
  * and the broker speak, and says so clearly when there is none.
  *
  * A small broker runs in a thread on a loopback port: it answers ApiVersions with
- * the ranges a test gives it, and Metadata, ListOffsets, Fetch (one topic "t",
- * one partition, one record), InitProducerId and Produce at whatever version it is
- * asked, through the codecs
- * in proto/. It notes the version of every request, so a test can check what the
- * client chose: Kafka 4.0's newest (Fetch 17 naming topics by id, Metadata 12,
- * ListOffsets 10, FindCoordinator 6 with its batch of keys, Produce 11 and
- * InitProducerId 5) when offered, the older
- * shapes when not, and BROOK_ERR_VERSION when the ranges do not meet. FindCoordinator,
- * DescribeGroups and OffsetFetch are answered for one Empty group.
+ * the ranges a test gives it, and Metadata, ListOffsets, Fetch (one topic "t", one
+ * partition, one record), InitProducerId, Produce, FindCoordinator, DescribeGroups
+ * and OffsetFetch (one Empty group) at whatever version it is asked, through the
+ * codecs in proto/. It notes the version of every request, so a test can check
+ * what the client chose: Kafka 4.0's newest (Fetch 17 naming topics by id,
+ * Metadata 12, ListOffsets 10, FindCoordinator 6 with its batch of keys, Produce
+ * 11, InitProducerId 5) when offered, the older shapes when not, and
+ * BROOK_ERR_VERSION when the ranges do not meet.
  */
 #include <errno.h>
 #include <netinet/in.h>
