@@ -614,7 +614,7 @@ static int offset_fetch_call(struct brook_client *c, struct conn *k, const char 
     int err = 0;
     b->group_id = req_str(rq, group, &err);
     b->n_topics = -1; /* every topic the group has offsets for */
-    if (err) {
+    if (err || (err = cons_offsets_mirror(rq))) {
         req_free(rq);
         return err;
     }
@@ -622,7 +622,7 @@ static int offset_fetch_call(struct brook_client *c, struct conn *k, const char 
     if (rc)
         return rc;
     const struct kafka_offset_fetch_resp *r = (*out)->body;
-    if ((rc = kerr(r->error_code))) {
+    if ((rc = cons_offsets_flatten(*out)) || (rc = kerr(r->error_code))) {
         resp_free(*out);
         *out = NULL;
     }

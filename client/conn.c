@@ -64,7 +64,7 @@ static const struct req_range req_ranges[] = {
     {KAFKA_API_LIST_OFFSETS, 1, 10},    /* v1: one offset per partition */
     {KAFKA_API_METADATA, 1, 12},        /* v1: controller id, null for every topic */
     {KAFKA_API_OFFSET_COMMIT, 2, 9},    /* v2: the broker's retention */
-    {KAFKA_API_OFFSET_FETCH, 1, 7},     /* v1: offsets kept by Kafka; v8 batches groups */
+    {KAFKA_API_OFFSET_FETCH, 1, 9},     /* v1: offsets kept by Kafka; v8+: a batch of one */
     {KAFKA_API_FIND_COORDINATOR, 0, 6}, /* v4+: one key of the batch (coord_answer) */
     {KAFKA_API_JOIN_GROUP, 0, 9},       /* no static members, so never skip_assignment */
     {KAFKA_API_HEARTBEAT, 0, 4},

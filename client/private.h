@@ -461,6 +461,13 @@ struct preqs {
 int cons_preqs_init(struct req *rq, struct consumer *cs, struct conn *k, size_t n, bool offs);
 
 /* The partition of pr named by an answer, or NULL. */
+/* OffsetFetch from v8 asks for groups in a batch and answers per group. The
+ * client fills and reads the one-group shape of v0-7; mirror copies a request's
+ * group and topics into the batch of one, flatten turns a v8+ answer's single
+ * group back into the v0-7 fields. 0, -ENOMEM, or BROOK_ERR_PROTOCOL for an
+ * answer without exactly one group. */
+int cons_offsets_mirror(struct req *rq);
+int cons_offsets_flatten(struct resp *rs);
 struct cpart *cons_preqs_find(struct preqs *pr, struct kstr topic, int32_t id);
 
 /* p stops with err, reported once through brook_consumer_next(). */

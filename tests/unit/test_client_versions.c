@@ -8,8 +8,8 @@
  * and OffsetFetch (one Empty group) at whatever version it is asked, through the
  * codecs in proto/. It notes the version of every request, so a test can check
  * what the client chose: Kafka 4.0's newest (Fetch 17 naming topics by id,
- * Metadata 12, ListOffsets 10, FindCoordinator 6 with its batch of keys, Produce
- * 11, InitProducerId 5) when offered, the older shapes when not, and
+ * Metadata 12, ListOffsets 10, FindCoordinator 6 and OffsetFetch 9 with their
+ * batches, Produce 11, InitProducerId 5) when offered, the older shapes when not, and
  * BROOK_ERR_VERSION when the ranges do not meet.
  */
 #include <errno.h>
@@ -177,7 +177,30 @@ static void answer_find_coordinator(struct fake *f, struct arena *a, int16_t v,
                                                              .port = f->coord_port};
 }
 
-/* Every group asked about is Empty; it has no committed offsets. */
+/* Every group has committed offset 1 on t/0, told in the version's shape. */
+static void answer_offset_fetch(struct arena *a, int16_t v, const struct kafka_offset_fetch_req *q,
+                                struct kafka_offset_fetch_resp *r)
+{
+    static const struct kafka_offset_fetch_resp_partition old = {0, 1, -1, {"", 0}, 0};
+    static const struct kafka_offset_fetch_resp_partitions new = {0, 1, -1, {"", 0}, 0};
+    if (v < 8) {
+        r->topics = arena_calloc(a, 1, sizeof *r->topics);
+        r->topics[0] = (struct kafka_offset_fetch_resp_topic){
+            KSTR("t"), (struct kafka_offset_fetch_resp_partition *)&old, 1};
+        r->n_topics = 1;
+        return;
+    }
+    r->groups = arena_calloc(a, (size_t)q->n_groups + 1, sizeof *r->groups);
+    r->n_groups = q->n_groups;
+    for (int32_t i = 0; i < q->n_groups; i++) {
+        struct kafka_offset_fetch_resp_topics *t = arena_calloc(a, 1, sizeof *t);
+        *t = (struct kafka_offset_fetch_resp_topics){
+            KSTR("t"), (struct kafka_offset_fetch_resp_partitions *)&new, 1};
+        r->groups[i] = (struct kafka_offset_fetch_resp_group){q->groups[i].group_id, t, 1, 0};
+    }
+}
+
+/* Every group asked about is Empty. */
 static void answer_describe_groups(struct arena *a, const struct kafka_describe_groups_req *q,
                                    struct kafka_describe_groups_resp *r)
 {
@@ -257,7 +280,7 @@ static bool serve_frame(struct fake *f, int fd, const uint8_t *frame, size_t len
         else if (h.api_key == KAFKA_API_DESCRIBE_GROUPS && f->groups)
             answer_describe_groups(&a, q, resp);
         else if (h.api_key == KAFKA_API_OFFSET_FETCH && f->groups)
-            ; /* nothing committed: the defaults say so */
+            answer_offset_fetch(&a, h.api_version, q, resp);
         else
             resp = NULL; /* not part of these tests */
     }
@@ -446,21 +469,19 @@ static void test_older_broker(void **state)
     assert_int_equal(f.used[KAFKA_API_FETCH], 12);
 }
 
-/* FindCoordinator from v4 batches keys: the client asks for its one group in the
- * batch and reads the coordinator from the batch's entry; before v4 from the
+/* FindCoordinator from v4 and OffsetFetch from v8 batch groups: the client asks
+ * for its one group in the batch and reads the batch's entry; before, the
  * answer's top level. */
-static void describe_group_at(int16_t find_max)
+static void describe_group_at(int16_t find_max, int16_t fetch_max)
 {
     const struct kafka_api_versions_resp_api_key ranges[] = {
-        {KAFKA_API_FIND_COORDINATOR, 0, find_max},
-        {KAFKA_API_DESCRIBE_GROUPS, 0, 5},
-        {KAFKA_API_OFFSET_FETCH, 0, 9},
-        {KAFKA_API_METADATA, 0, 12},
-        {KAFKA_API_API_VERSIONS, 0, 4},
+        {KAFKA_API_FIND_COORDINATOR, 0, find_max}, {KAFKA_API_DESCRIBE_GROUPS, 0, 5},
+        {KAFKA_API_OFFSET_FETCH, 0, fetch_max},    {KAFKA_API_METADATA, 0, 12},
+        {KAFKA_API_LIST_OFFSETS, 1, 10},           {KAFKA_API_API_VERSIONS, 0, 4},
     };
     struct fake f, coord; /* the group's coordinator is another broker, node 7 */
-    fake_start(&coord, ranges, 5, true, 0);
-    fake_start(&f, ranges, 5, false, coord.port);
+    fake_start(&coord, ranges, 6, true, 0);
+    fake_start(&f, ranges, 6, false, coord.port);
     struct brook_client *c = client_for(&f);
     struct brook_group_info *g = NULL;
     int rc = brook_group_describe(c, "g", 5000, &g);
@@ -469,6 +490,9 @@ static void describe_group_at(int16_t find_max)
     assert_int_equal(rc, 0);
     assert_string_equal(g->group_id, "g");
     assert_string_equal(g->state, "Empty");
+    assert_int_equal(g->n_offsets, 1);
+    assert_string_equal(g->offsets[0].topic, "t");
+    assert_int_equal(g->offsets[0].committed, 1);
     brook_group_info_free(g);
     brook_client_free(c);
     fake_stop(&f);
@@ -476,12 +500,13 @@ static void describe_group_at(int16_t find_max)
     assert_int_equal(f.used[KAFKA_API_FIND_COORDINATOR], find_max);
     assert_int_equal(f.used[KAFKA_API_DESCRIBE_GROUPS], -1);
     assert_int_equal(coord.used[KAFKA_API_DESCRIBE_GROUPS], 5);
+    assert_int_equal(coord.used[KAFKA_API_OFFSET_FETCH], fetch_max);
 }
 
-static void test_find_coordinator_batched(void **state)
+static void test_group_apis_batched(void **state)
 {
-    describe_group_at(6);
-    describe_group_at(3);
+    describe_group_at(6, 9);
+    describe_group_at(3, 7);
 }
 
 /* No common version: the call fails with BROOK_ERR_VERSION, and nothing of that api
@@ -509,7 +534,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_newest_versions),   cmocka_unit_test(test_newest_produce),
-        cmocka_unit_test(test_older_broker),      cmocka_unit_test(test_find_coordinator_batched),
+        cmocka_unit_test(test_older_broker),      cmocka_unit_test(test_group_apis_batched),
         cmocka_unit_test(test_no_common_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
