@@ -12,7 +12,8 @@
 
 #include "tests/unit/kafka_fixtures.h"
 
-#define TOKEN_MAX 512
+#define TOKEN_MAX   512
+#define VERSION_TOP 1000 /* "N+" reaches every version */
 
 struct out {
     uint8_t *buf;
@@ -46,7 +47,7 @@ static char *strip_guard(char *tok, int16_t v, bool *in)
     char *e;
     long lo = strtol(tok, &e, 10), hi = lo;
     if (*e == '+') {
-        hi = 1000;
+        hi = VERSION_TOP;
         e++;
     } else if (*e == '-') {
         hi = strtol(e + 1, &e, 10);
@@ -240,7 +241,7 @@ static int write_tokens(const char **p, int16_t v, struct out *o, bool in_block,
 int kafka_fixture_write(const char *wire, int16_t v, uint8_t *buf, size_t cap, size_t *len,
                         const char **bad)
 {
-    static char tok[TOKEN_MAX];
+    static char tok[TOKEN_MAX]; /* outlives the call: *bad points into it */
     struct out o = {buf, cap, 0, false};
     const char *p = wire;
     int rc = write_tokens(&p, v, &o, false, tok);
