@@ -270,8 +270,11 @@ $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_A)
 	@$(if $(Q),echo "  FUZZLD  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_A) $(PKG_LIBS) -lpthread -lm
 # the seed generator is an ordinary program (tests/fuzz/seeds.c): make fuzz-seeds
-$(FUZZ_BUILD)/seeds: $(FUZZ_BUILD)/obj/tests/fuzz/seeds.o $(FUZZ_A)
-	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -o $@ $< $(FUZZ_A) $(PKG_LIBS) -lpthread -lm
+# (with the hand-written Kafka bodies of the codec tests)
+FUZZ_FIXTURES := $(FUZZ_BUILD)/obj/tests/unit/kafka_fixtures.o \
+                 $(FUZZ_BUILD)/obj/tests/unit/kafka_fixture_notation.o
+$(FUZZ_BUILD)/seeds: $(FUZZ_BUILD)/obj/tests/fuzz/seeds.o $(FUZZ_FIXTURES) $(FUZZ_A)
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -o $@ $< $(FUZZ_FIXTURES) $(FUZZ_A) $(PKG_LIBS) -lpthread -lm
 
 # brookd with a fault-injecting sysio table, for tests/crash/faults.sh (tests/crash/faultd.c)
 $(BUILD)/tests/crash/brookd_main.o: broker/main.c

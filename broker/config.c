@@ -414,6 +414,7 @@ static void usage(void)
            "  -m, --mount DIR         fuse.mount.dir: mount topics as files at DIR\n"
            "      --console HOST:PORT console.listeners (default 127.0.0.1:8080), or off\n"
            "      --help-config       print every configuration key as Markdown and exit\n"
+           "      --help-apis         print the advertised API versions (tab-separated) and exit\n"
            "      --version           print the version and exit\n"
            "  -h, --help              print this help and exit\n");
 }

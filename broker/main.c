@@ -131,6 +131,31 @@ static void log_ready(struct broker *b, struct console *con, int64_t started_ns)
              b->fs ? ", topics mounted at " : "", b->fs ? b->cfg->mount : "");
 }
 
+/*
+ * --help-apis: the advertised_apis table (h_api_versions.c), the one source of the
+ * versions brook offers, as tab-separated lines for scripts/gen_api_docs and the
+ * tests: name, key, brook's min and max, the codec's min and max, and the note.
+ */
+static void print_api_table(FILE *out)
+{
+    fprintf(out, "# api\tkey\tmin\tmax\tcodec_min\tcodec_max\tnote\n");
+    for (int i = 0; i < n_advertised_apis; i++) {
+        const struct api_range *r = &advertised_apis[i];
+        const struct kafka_api *api = kafka_api_find(r->key);
+        fprintf(out, "%s\t%d\t%d\t%d\t%d\t%d\t%s\n", api ? api->name : "?", r->key, r->min, r->max,
+                api ? api->min_version : -1, api ? api->max_version : -1, r->note ? r->note : "");
+    }
+}
+
+/* True when argv asks for --help-apis, which needs no configuration. */
+static bool wants_api_table(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help-apis") == 0)
+            return true;
+    return false;
+}
+
 #define BUFFERS_MMAP_MIN (4 << 20)
 #define BUFFERS_KEPT     (8 << 20)
 
@@ -138,6 +163,10 @@ int main(int argc, char **argv)
 {
     int64_t started = clock_mono_ns();
     signal(SIGPIPE, SIG_IGN);
+    if (wants_api_table(argc, argv)) {
+        print_api_table(stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
     /* Requests of up to a megabyte are read into buffers of their size (server.c).
      * By default glibc maps such blocks afresh or trims them back to the kernel on
      * free, so every request paid ~256 page faults; keep them on the heap instead,

@@ -77,6 +77,7 @@ static int send_offsets(struct brook_client *c, struct conn *k, struct tpo *v, s
         return -ENOMEM;
     }
     b->replica_id = -1;
+    b->timeout_ms = c->conf.request_timeout_ms; /* v10+ */
     for (size_t i = 0; i < n; i++) {
         if (v[i].leader != leader)
             continue;
@@ -429,6 +430,13 @@ int brook_topic_delete(struct brook_client *c, const char *name, int timeout_ms)
     }
     b->topic_names[0] = req_str(rq, name, &err);
     b->n_topic_names = 1;
+    /* v6 names topics in structs that may carry an id instead: ours is by name */
+    if (!(b->topics = arena_calloc(&rq->arena, 1, sizeof *b->topics))) {
+        req_free(rq);
+        return -ENOMEM;
+    }
+    b->topics[0].name = b->topic_names[0];
+    b->n_topics = 1;
     b->timeout_ms = timeout_ms < 0 ? 60000 : timeout_ms;
     if (err) {
         req_free(rq);
@@ -541,9 +549,7 @@ static int coordinator_sync(struct brook_client *c, const char *group, int64_t d
     struct req *rq = req_new(KAFKA_API_FIND_COORDINATOR, NULL, NULL);
     if (!rq)
         return -ENOMEM;
-    struct kafka_find_coordinator_req *b = rq->body;
-    int err = 0;
-    b->key = req_str(rq, group, &err);
+    int err = grp_coord_ask(rq, group);
     if (err) {
         req_free(rq);
         return err;
@@ -552,13 +558,13 @@ static int coordinator_sync(struct brook_client *c, const char *group, int64_t d
     int rc = client_call(c, NULL, rq, deadline, &rs);
     if (rc)
         return rc;
-    const struct kafka_find_coordinator_resp *r = rs->body;
-    rc = kerr(r->error_code);
+    struct coord_answer a = grp_coord_answer(rs);
+    rc = kerr(a.error_code);
     if (!rc) {
-        *out = md_broker_conn(c, r->node_id);
+        *out = md_broker_conn(c, a.node_id);
         if (!*out) {
-            char *host = kstr_dup(&rs->arena, r->host);
-            *out = host ? conn_new(c, r->node_id, host, r->port) : NULL;
+            char *host = kstr_dup(&rs->arena, a.host);
+            *out = host ? conn_new(c, a.node_id, host, a.port) : NULL;
         }
         rc = *out ? 0 : -ENOMEM;
     }
@@ -608,7 +614,7 @@ static int offset_fetch_call(struct brook_client *c, struct conn *k, const char 
     int err = 0;
     b->group_id = req_str(rq, group, &err);
     b->n_topics = -1; /* every topic the group has offsets for */
-    if (err) {
+    if (err || (err = cons_offsets_mirror(rq))) {
         req_free(rq);
         return err;
     }
@@ -616,7 +622,7 @@ static int offset_fetch_call(struct brook_client *c, struct conn *k, const char 
     if (rc)
         return rc;
     const struct kafka_offset_fetch_resp *r = (*out)->body;
-    if ((rc = kerr(r->error_code))) {
+    if ((rc = cons_offsets_flatten(*out)) || (rc = kerr(r->error_code))) {
         resp_free(*out);
         *out = NULL;
     }

@@ -59,18 +59,24 @@
  * versions are known, so it has a single version.
  */
 static const struct req_range req_ranges[] = {
-    {KAFKA_API_PRODUCE, 3, 9},       /* v3: RecordBatch v2 */
-    {KAFKA_API_FETCH, 4, 12},        /* v4: isolation level, last stable offset */
-    {KAFKA_API_LIST_OFFSETS, 1, 6},  /* v1: one offset per partition */
-    {KAFKA_API_METADATA, 1, 9},      /* v1: controller id, null for every topic */
-    {KAFKA_API_OFFSET_COMMIT, 2, 8}, /* v2: the broker's retention */
-    {KAFKA_API_OFFSET_FETCH, 1, 7},  /* v1: offsets kept by Kafka */
-    {KAFKA_API_FIND_COORDINATOR, 0, 3}, {KAFKA_API_JOIN_GROUP, 0, 6},
-    {KAFKA_API_HEARTBEAT, 0, 4},        {KAFKA_API_LEAVE_GROUP, 0, 4},
-    {KAFKA_API_SYNC_GROUP, 0, 4},       {KAFKA_API_DESCRIBE_GROUPS, 0, 5},
-    {KAFKA_API_LIST_GROUPS, 0, 3},      {KAFKA_API_API_VERSIONS, 2, 2}, /* the handshake */
-    {KAFKA_API_CREATE_TOPICS, 0, 5},    {KAFKA_API_DELETE_TOPICS, 0, 4},
-    {KAFKA_API_INIT_PRODUCER_ID, 0, 2}, {KAFKA_API_DELETE_GROUPS, 0, 2},
+    {KAFKA_API_PRODUCE, 3, 11},         /* v3: RecordBatch v2 */
+    {KAFKA_API_FETCH, 4, 17},           /* v4: last stable offset; v13+ by topic id */
+    {KAFKA_API_LIST_OFFSETS, 1, 10},    /* v1: one offset per partition */
+    {KAFKA_API_METADATA, 1, 12},        /* v1: controller id, null for every topic */
+    {KAFKA_API_OFFSET_COMMIT, 2, 9},    /* v2: the broker's retention */
+    {KAFKA_API_OFFSET_FETCH, 1, 9},     /* v1: offsets kept by Kafka; v8+: a batch of one */
+    {KAFKA_API_FIND_COORDINATOR, 0, 6}, /* v4+: one key of the batch (coord_answer) */
+    {KAFKA_API_JOIN_GROUP, 0, 9},       /* no static members, so never skip_assignment */
+    {KAFKA_API_HEARTBEAT, 0, 4},
+    {KAFKA_API_LEAVE_GROUP, 0, 5},
+    {KAFKA_API_SYNC_GROUP, 0, 5},
+    {KAFKA_API_DESCRIBE_GROUPS, 0, 5},
+    {KAFKA_API_LIST_GROUPS, 0, 5},
+    {KAFKA_API_API_VERSIONS, 2, 2}, /* the handshake */
+    {KAFKA_API_CREATE_TOPICS, 0, 7},
+    {KAFKA_API_DELETE_TOPICS, 0, 6}, /* v6: by name, the topic id left zero */
+    {KAFKA_API_INIT_PRODUCER_ID, 0, 5},
+    {KAFKA_API_DELETE_GROUPS, 0, 2},
 };
 
 const struct req_range *req_range(int16_t key)

@@ -115,7 +115,8 @@ bool cons_leader_error(int16_t code)
 {
     return code == KAFKA_NOT_LEADER_OR_FOLLOWER || code == KAFKA_LEADER_NOT_AVAILABLE ||
            code == KAFKA_UNKNOWN_TOPIC_OR_PARTITION || code == KAFKA_FENCED_LEADER_EPOCH ||
-           code == KAFKA_UNKNOWN_LEADER_EPOCH || code == KAFKA_REPLICA_NOT_AVAILABLE;
+           code == KAFKA_UNKNOWN_LEADER_EPOCH || code == KAFKA_REPLICA_NOT_AVAILABLE ||
+           code == KAFKA_UNKNOWN_TOPIC_ID; /* re-created: the metadata has its new id */
 }
 
 /* ---- assignment ---- */
@@ -283,6 +284,54 @@ struct cpart *cons_preqs_find(struct preqs *pr, struct kstr topic, int32_t id)
     return NULL;
 }
 
+int cons_offsets_mirror(struct req *rq)
+{
+    struct kafka_offset_fetch_req *b = rq->body;
+    struct kafka_offset_fetch_req_group *g = arena_calloc(&rq->arena, 1, sizeof *g);
+    if (!g)
+        return -ENOMEM;
+    kafka_init(&kafka_offset_fetch_req_group_desc, g);
+    g->group_id = b->group_id;
+    g->n_topics = b->n_topics; /* -1: every topic the group has offsets for */
+    if (b->n_topics > 0 &&
+        !(g->topics = arena_calloc(&rq->arena, (size_t)b->n_topics, sizeof *g->topics)))
+        return -ENOMEM;
+    for (int32_t i = 0; i < b->n_topics; i++)
+        g->topics[i] = (struct kafka_offset_fetch_req_topics){
+            b->topics[i].name, b->topics[i].partition_indexes, b->topics[i].n_partition_indexes};
+    b->groups = g;
+    b->n_groups = 1;
+    return 0;
+}
+
+int cons_offsets_flatten(struct resp *rs)
+{
+    struct kafka_offset_fetch_resp *r = rs->body;
+    if (rs->version < 8)
+        return 0;
+    if (r->n_groups != 1)
+        return BROOK_ERR_PROTOCOL;
+    const struct kafka_offset_fetch_resp_group *g = &r->groups[0];
+    r->error_code = g->error_code;
+    r->n_topics = 0;
+    if (!(r->topics = arena_calloc(&rs->arena, (size_t)g->n_topics + 1, sizeof *r->topics)))
+        return -ENOMEM;
+    for (int32_t t = 0; t < g->n_topics; t++) {
+        struct kafka_offset_fetch_resp_topic *out = &r->topics[r->n_topics++];
+        int32_t n = g->topics[t].n_partitions;
+        out->name = g->topics[t].name;
+        if (!(out->partitions = arena_calloc(&rs->arena, (size_t)n + 1, sizeof *out->partitions)))
+            return -ENOMEM;
+        for (int32_t k = 0; k < n; k++) {
+            const struct kafka_offset_fetch_resp_partitions *p = &g->topics[t].partitions[k];
+            out->partitions[out->n_partitions++] = (struct kafka_offset_fetch_resp_partition){
+                p->partition_index, p->committed_offset, p->committed_leader_epoch, p->metadata,
+                p->error_code};
+        }
+    }
+    return 0;
+}
+
 static void on_offset_fetch(struct brook_client *c, struct req *rq, int err, struct resp *rs)
 {
     struct consumer *cs = c->cons;
@@ -291,7 +340,9 @@ static void on_offset_fetch(struct brook_client *c, struct req *rq, int err, str
         cs->offsets_req = NULL;
     if (!cs || pr->epoch != cs->epoch)
         return;
-    const struct kafka_offset_fetch_resp *r = rs ? rs->body : NULL;
+    if (!err && rs)
+        err = cons_offsets_flatten(rs);
+    const struct kafka_offset_fetch_resp *r = rs && !err ? rs->body : NULL;
     int16_t code = r ? r->error_code : 0;
     if (err || code) {
         if (code == KAFKA_NOT_COORDINATOR || code == KAFKA_COORDINATOR_NOT_AVAILABLE || err)
@@ -343,7 +394,7 @@ static int fill_offset_fetch(struct req *rq, struct consumer *cs, const char *gr
         }
         t->partition_indexes[t->n_partition_indexes++] = pr->p[i]->id;
     }
-    return 0;
+    return cons_offsets_mirror(rq);
 }
 
 static void run_committed(struct brook_client *c)
@@ -455,6 +506,7 @@ static int send_list_offsets(struct brook_client *c, struct conn *k, struct cpar
     struct preqs *pr = rq->arg;
     b->replica_id = -1;
     b->isolation_level = c->conf.isolation;
+    b->timeout_ms = c->conf.request_timeout_ms; /* v10+ */
     if (!(b->topics = arena_calloc(&rq->arena, n, sizeof *b->topics)))
         goto oom;
     for (size_t i = 0; i < n; i++) {

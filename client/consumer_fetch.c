@@ -138,6 +138,15 @@ static void fetch_partition(struct brook_client *c, struct cpart *p,
     cons_part_fail(c, p, kerr(code));
 }
 
+/* The partition of a Fetch v13+ answer, which names topics by id only. */
+static struct cpart *preqs_find_id(struct preqs *pr, const uint8_t id[16], int32_t part)
+{
+    for (size_t i = 0; i < pr->n; i++)
+        if (pr->p[i]->id == part && !memcmp(pr->p[i]->md->id, id, 16))
+            return pr->p[i];
+    return NULL;
+}
+
 static void on_fetch(struct brook_client *c, struct req *rq, int err, struct resp *rs)
 {
     struct consumer *cs = c->cons;
@@ -156,8 +165,11 @@ static void on_fetch(struct brook_client *c, struct req *rq, int err, struct res
     struct fbuf *fb = NULL;
     for (int32_t t = 0; t < r->n_responses; t++)
         for (int32_t k = 0; k < r->responses[t].n_partitions; k++) {
-            const struct kafka_fetch_resp_partition *rp = &r->responses[t].partitions[k];
-            struct cpart *p = cons_preqs_find(pr, r->responses[t].topic, rp->partition_index);
+            const struct kafka_fetch_resp_topic *rt = &r->responses[t];
+            const struct kafka_fetch_resp_partition *rp = &rt->partitions[k];
+            struct cpart *p = rs->version >= 13
+                                  ? preqs_find_id(pr, rt->topic_id, rp->partition_index)
+                                  : cons_preqs_find(pr, rt->topic, rp->partition_index);
             if (p && p->state == CP_ACTIVE)
                 fetch_partition(c, p, rp, rs, &fb, rs->broker);
         }
@@ -167,6 +179,7 @@ static void on_fetch(struct brook_client *c, struct req *rq, int err, struct res
 
 static int fill_fetch(struct brook_client *c, struct req *rq)
 {
+    static const uint8_t zero_id[16];
     struct kafka_fetch_req *b = rq->body;
     struct preqs *pr = rq->arg;
     b->replica_id = -1;
@@ -187,6 +200,10 @@ static int fill_fetch(struct brook_client *c, struct req *rq)
         if (!t) {
             t = &b->topics[b->n_topics++];
             t->topic = kstr_from(pr->p[i]->topic);
+            /* v13+ names topics by id: without one, stay at v12 */
+            memcpy(t->topic_id, pr->p[i]->md->id, sizeof t->topic_id);
+            if (!memcmp(t->topic_id, zero_id, sizeof zero_id) && rq->vmax > 12)
+                rq->vmax = 12;
             if (!(t->partitions = arena_calloc(&rq->arena, pr->n, sizeof *t->partitions)))
                 return -ENOMEM;
         }

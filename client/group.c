@@ -171,22 +171,22 @@ static void on_find(struct brook_client *c, struct req *rq, int err, struct resp
     if (!g)
         return;
     g->find = NULL;
-    const struct kafka_find_coordinator_resp *r = rs ? rs->body : NULL;
-    if (err || r->error_code) {
+    struct coord_answer a = rs ? grp_coord_answer(rs) : (struct coord_answer){0};
+    if (err || a.error_code) {
         g->find_at = c->now + c->conf.retry_backoff_ms;
-        if (r && r->error_code && !kafka_error_retriable(r->error_code) &&
-            r->error_code != KAFKA_COORDINATOR_NOT_AVAILABLE) {
-            cons_report(c, kerr(r->error_code));
+        if (a.error_code && !kafka_error_retriable(a.error_code) &&
+            a.error_code != KAFKA_COORDINATOR_NOT_AVAILABLE) {
+            cons_report(c, kerr(a.error_code));
             if (g->st != G_IDLE)
                 g->st = G_FATAL;
         }
         return;
     }
-    struct conn *k = md_broker_conn(c, r->node_id);
+    struct conn *k = md_broker_conn(c, a.node_id);
     if (!k) {
-        char *host = strndup(r->host.p ? r->host.p : "", r->host.len > 0 ? (size_t)r->host.len : 0);
+        char *host = strndup(a.host.p ? a.host.p : "", a.host.len > 0 ? (size_t)a.host.len : 0);
         if (host)
-            k = conn_new(c, r->node_id, host, r->port);
+            k = conn_new(c, a.node_id, host, a.port);
         free(host);
     }
     if (!k) {
@@ -194,8 +194,34 @@ static void on_find(struct brook_client *c, struct req *rq, int err, struct resp
         return;
     }
     g->coord = k;
-    g->coord_node = r->node_id;
+    g->coord_node = a.node_id;
     c->dirty = true;
+}
+
+struct coord_answer grp_coord_answer(const struct resp *rs)
+{
+    const struct kafka_find_coordinator_resp *r = rs->body;
+    if (rs->version < 4)
+        return (struct coord_answer){r->error_code, r->node_id, r->host, r->port};
+    if (r->n_coordinators != 1)
+        return (struct coord_answer){KAFKA_COORDINATOR_NOT_AVAILABLE, -1, KSTR(""), -1};
+    const struct kafka_find_coordinator_resp_coordinator *k = &r->coordinators[0];
+    return (struct coord_answer){k->error_code, k->node_id, k->host, k->port};
+}
+
+int grp_coord_ask(struct req *rq, const char *key)
+{
+    struct kafka_find_coordinator_req *b = rq->body;
+    int err = 0;
+    b->key = req_str(rq, key, &err);
+    b->key_type = 0; /* a consumer group */
+    if (!err && !(b->coordinator_keys = arena_calloc(&rq->arena, 1, sizeof(struct kstr))))
+        err = -ENOMEM;
+    if (!err) {
+        b->coordinator_keys[0] = b->key;
+        b->n_coordinator_keys = 1;
+    }
+    return err;
 }
 
 static void find_coordinator(struct brook_client *c, struct group *g)
@@ -212,13 +238,9 @@ static void find_coordinator(struct brook_client *c, struct group *g)
         return;
     }
     struct req *rq = req_new(KAFKA_API_FIND_COORDINATOR, on_find, NULL);
-    int err = 0;
     if (!rq)
         return;
-    struct kafka_find_coordinator_req *b = rq->body;
-    b->key = req_str(rq, c->conf.group_id, &err);
-    b->key_type = 0;
-    if (err) {
+    if (grp_coord_ask(rq, c->conf.group_id)) {
         req_free(rq);
         return;
     }
@@ -414,6 +436,10 @@ static struct req *sync_new(struct brook_client *c, struct group *g)
     b->group_id = req_str(rq, c->conf.group_id, &err);
     b->member_id = req_str(rq, g->member_id, &err);
     b->generation_id = g->generation;
+    /* v5 names them, and Kafka checks them against the group's */
+    b->protocol_type = KSTR("consumer");
+    if (g->protocol)
+        b->protocol_name = req_str(rq, g->protocol, &err);
     if (err) {
         req_free(rq);
         return NULL;

@@ -255,6 +255,7 @@ static void apply_topic(struct brook_client *c, struct md_topic *t,
 {
     t->known = true;
     t->err = rt->error_code;
+    memcpy(t->id, rt->topic_id, sizeof t->id); /* zero before v10: Fetch then names it */
     if (rt->error_code == KAFKA_LEADER_NOT_AVAILABLE ||
         rt->error_code == KAFKA_UNKNOWN_TOPIC_OR_PARTITION)
         c->md->want |= t->auto_create; /* being created: ask again */

@@ -289,6 +289,7 @@ struct md_part {
 
 struct md_topic {
     char *name;
+    uint8_t id[16];    /* the topic id (Metadata v10+); all zero while unknown */
     int16_t err;       /* topic-level error of the last answer */
     bool known;        /* an answer has covered this topic */
     bool auto_create;  /* the producer wants it: ask brokers to create it */
@@ -460,6 +461,13 @@ struct preqs {
 int cons_preqs_init(struct req *rq, struct consumer *cs, struct conn *k, size_t n, bool offs);
 
 /* The partition of pr named by an answer, or NULL. */
+/* OffsetFetch from v8 asks for groups in a batch and answers per group. The
+ * client fills and reads the one-group shape of v0-7; mirror copies a request's
+ * group and topics into the batch of one, flatten turns a v8+ answer's single
+ * group back into the v0-7 fields. 0, -ENOMEM, or BROOK_ERR_PROTOCOL for an
+ * answer without exactly one group. */
+int cons_offsets_mirror(struct req *rq);
+int cons_offsets_flatten(struct resp *rs);
 struct cpart *cons_preqs_find(struct preqs *pr, struct kstr topic, int32_t id);
 
 /* p stops with err, reported once through brook_consumer_next(). */
@@ -493,6 +501,19 @@ void grp_free(struct brook_client *c);
 
 /* The coordinator's connection, or NULL while it is being found. */
 struct conn *grp_coordinator(struct brook_client *c);
+
+/* What a FindCoordinator answer says of the one key it was asked about: its
+ * top-level fields before v4, its single batched entry from v4 (none is
+ * COORDINATOR_NOT_AVAILABLE). */
+struct coord_answer {
+    int16_t error_code;
+    int32_t node_id;
+    struct kstr host;
+    int32_t port;
+};
+struct coord_answer grp_coord_answer(const struct resp *rs);
+/* Ask a FindCoordinator request about the group key (both version shapes). */
+int grp_coord_ask(struct req *rq, const char *key);
 
 /* Who commits: the member and generation when joined, else a simple commit. */
 void grp_identity(struct brook_client *c, struct group_identity *id);

@@ -8,7 +8,10 @@
  * records fields are framed and validated as the broker and the client do.
  *
  * Seeds are the bodies of real client traffic (tests/data/kafka/, cut by
- * tests/fuzz/seeds.c): requests and responses of kcat, librdkafka and kafka-python.
+ * tests/fuzz/seeds.c): requests and responses of kcat, librdkafka and kafka-python;
+ * every api's default message; and the codec tests' hand-written bodies
+ * (tests/unit/kafka_fixtures.c), which alone show the Kafka 4.0 versions and APIs.
+ * The make-test run (tests/fuzz/short.sh) fuzzes every api target, new ones too.
  */
 #include "tests/fuzz/fuzz_kafka.h"
 

@@ -11,6 +11,9 @@
  *   seeds segment PART_DIR OUT    the segments of a partition directory brookd wrote,
  *                                 trusted and scanned
  *   seeds names OUT               topic_name/ and lines/: a few shapes by hand
+ *   seeds fixtures OUT            api_<name>/: the bodies written out by hand for the
+ *                                 codec tests (tests/unit/kafka_fixtures.c), every
+ *                                 version each covers: the Kafka 4.0 versions and APIs
  *
  * OUT is the corpus root; files are named after what they hold, so running this again
  * overwrites rather than adds. tests/fuzz/make-seeds runs it all against a live
@@ -27,6 +30,7 @@
 #include "lib/writer.h"
 #include "proto/kafka.h"
 #include "proto/record.h"
+#include "tests/unit/kafka_fixtures.h"
 
 #define MAX_FILE   (1u << 20)
 #define MAX_SEED   (64u << 10) /* the segment target's be16 lengths */
@@ -219,6 +223,34 @@ static void seeds_defaults(void)
                 kafka_out_release(&o);
                 free(body);
             }
+        }
+    }
+}
+
+/* The hand-written bodies of the codec tests, each at every version it covers. */
+static void seeds_fixtures(void)
+{
+    static uint8_t body[MAX_SEED];
+    for (size_t i = 0; i < n_kafka_fixtures; i++) {
+        const struct kafka_fixture *f = &kafka_fixtures[i];
+        const struct kafka_api *api = kafka_api_find(f->key);
+        if (!api)
+            die("a fixture of an unknown api", "kafka_fixtures.c");
+        char snake[64], target[96], name[64];
+        api_snake(api, snake, sizeof snake);
+        snprintf(target, sizeof target, "api_%s", snake);
+        for (int16_t v = f->vmin; v <= f->vmax; v++) {
+            size_t len;
+            const char *bad;
+            if (kafka_fixture_write(f->wire, v, body, sizeof body, &len, &bad))
+                die("a fixture does not write", bad);
+            int k = 0; /* the earlier fixtures of this api, version and direction */
+            for (size_t j = 0; j < i; j++)
+                k += kafka_fixtures[j].key == f->key && kafka_fixtures[j].request == f->request &&
+                     v >= kafka_fixtures[j].vmin && v <= kafka_fixtures[j].vmax;
+            snprintf(name, sizeof name, "fixture-v%d-%s-%d", v, f->request ? "req" : "resp", k);
+            seed_put_ctl(target, name, (uint8_t)((v - api->min_version) | (f->request ? 0 : 0x80)),
+                         body, len);
         }
     }
 }
@@ -447,7 +479,8 @@ static void seeds_names(void)
 int main(int argc, char **argv)
 {
     if (argc < 3)
-        die("usage", "seeds kafka DATA_DIR OUT | record OUT | segment PART_DIR OUT | names OUT");
+        die("usage", "seeds kafka DATA_DIR OUT | record OUT | segment PART_DIR OUT | names OUT | "
+                     "fixtures OUT");
     const char *cmd = argv[1];
     if (!strcmp(cmd, "kafka") && argc == 4) {
         out_root = argv[3];
@@ -461,8 +494,12 @@ int main(int argc, char **argv)
     } else if (!strcmp(cmd, "names") && argc == 3) {
         out_root = argv[2];
         seeds_names();
+    } else if (!strcmp(cmd, "fixtures") && argc == 3) {
+        out_root = argv[2];
+        seeds_fixtures();
     } else {
-        die("usage", "seeds kafka DATA_DIR OUT | record OUT | segment PART_DIR OUT | names OUT");
+        die("usage", "seeds kafka DATA_DIR OUT | record OUT | segment PART_DIR OUT | names OUT | "
+                     "fixtures OUT");
     }
     printf("seeds %s: %d files\n", cmd, written);
     return 0;
