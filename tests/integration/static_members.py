@@ -13,7 +13,9 @@
                    stops; DeleteGroups sent 100 ms after its deadline succeeds (one
                    sent 300 ms before it is NON_EMPTY_GROUP), and the member is
                    seen gone within a few ms of the deadline.
-  versions         ListGroups v5 with state and type filters, DescribeGroups v5.
+  flexible         JoinGroup v9, SyncGroup v5, Heartbeat v4, LeaveGroup v5 and
+                   DeleteGroups v2 around a static leader restarted with v9.
+  versions         ListGroups v5 with state and type filters.
 
 Each wait polls a condition until a deadline; "nothing happened" is checked over a
 fixed window of several heartbeat intervals after the thing that could cause it.
@@ -63,8 +65,9 @@ def wait_until(cond, secs):
 
 
 def log_count(text):
+    """Lines of brookd's log about GROUP that contain text."""
     with open(LOG, errors='replace') as f:
-        return f.read().count(text)
+        return sum(1 for line in f if 'group %s:' % GROUP in line and text in line)
 
 
 class Member:
@@ -308,6 +311,132 @@ def list_groups_v5(s, states, types):
     return err, groups
 
 
+def cstr_n(x):
+    """A compact nullable string."""
+    return b'\x00' if x is None else compact_string(x)
+
+
+def cbytes(b):
+    return uvarint(len(b) + 1) + b
+
+
+def read_cbytes(b, off):
+    n, off = read_uvarint(b, off)
+    return b[off:off + max(n - 1, 0)], off + max(n - 1, 0)
+
+
+def join_v9(s, group, instance, member=''):
+    """JoinGroup v9: (error, generation, protocol type, protocol, leader, skip, member id,
+    member ids listed)."""
+    body = (compact_string(group) + struct.pack('>ii', SESSION_MS, SESSION_MS) +
+            compact_string(member) + cstr_n(instance) + compact_string('consumer') +
+            compact_array([compact_string('range') + cbytes(b'\x00\x01') + b'\x00']) +
+            cstr_n('restarted') + b'\x00')
+    s.sendall(flex_request(11, 9, 11, body))
+    r = read_response(s)
+    off = 4 + 1 + 4
+    err, gen = struct.unpack_from('>hi', r, off)
+    off += 6
+    ptype, off = read_compact_string(r, off)
+    proto, off = read_compact_string(r, off)
+    leader, off = read_compact_string(r, off)
+    skip = r[off] == 1
+    off += 1
+    mid, off = read_compact_string(r, off)
+    n, off = read_uvarint(r, off)
+    listed = []
+    for _ in range(max(n - 1, 0)):
+        x, off = read_compact_string(r, off)
+        _, off = read_compact_string(r, off)
+        _, off = read_cbytes(r, off)
+        off += 1
+        listed.append(x)
+    return err, gen, ptype, proto, leader, skip, mid, listed
+
+
+def sync_v5(s, group, gen, member, instance, assignments, proto='range'):
+    """SyncGroup v5: (error, protocol type, protocol, assignment)."""
+    body = (compact_string(group) + struct.pack('>i', gen) + compact_string(member) +
+            cstr_n(instance) + cstr_n('consumer') + cstr_n(proto) +
+            compact_array([compact_string(m) + cbytes(a) + b'\x00' for m, a in assignments]) +
+            b'\x00')
+    s.sendall(flex_request(14, 5, 12, body))
+    r = read_response(s)
+    off = 4 + 1 + 4
+    (err,) = struct.unpack_from('>h', r, off)
+    off += 2
+    ptype, off = read_compact_string(r, off)
+    pname, off = read_compact_string(r, off)
+    assignment, off = read_cbytes(r, off)
+    return err, ptype, pname, assignment
+
+
+def heartbeat_v4(s, group, gen, member, instance):
+    body = (compact_string(group) + struct.pack('>i', gen) + compact_string(member) +
+            cstr_n(instance) + b'\x00')
+    s.sendall(flex_request(12, 4, 13, body))
+    r = read_response(s)
+    return struct.unpack_from('>h', r, 4 + 1 + 4)[0]
+
+
+def leave_v5(s, group, instance):
+    """LeaveGroup v5 of one member named by instance id: (error, member error)."""
+    body = (compact_string(group) +
+            compact_array([compact_string('') + cstr_n(instance) + cstr_n('scaled down') +
+                           b'\x00']) + b'\x00')
+    s.sendall(flex_request(13, 5, 14, body))
+    r = read_response(s)
+    off = 4 + 1 + 4
+    (err,) = struct.unpack_from('>h', r, off)
+    off += 2
+    n, off = read_uvarint(r, off)
+    _, off = read_compact_string(r, off)
+    _, off = read_compact_string(r, off)
+    return err, struct.unpack_from('>h', r, off)[0] if n > 1 else None
+
+
+def delete_v2(s, group):
+    s.sendall(flex_request(42, 2, 15, compact_array([compact_string(group)]) + b'\x00'))
+    r = read_response(s)
+    off = 4 + 1 + 4
+    n, off = read_uvarint(r, off)
+    _, off = read_compact_string(r, off)
+    return struct.unpack_from('>h', r, off)[0]
+
+
+def static_flexible():
+    """The newest versions end to end: a static leader restarted with JoinGroup v9 is
+    told to skip the assignment (KIP-814) and keeps what it had."""
+    group = 'flexible-group'
+    s = connect(HOST, PORT)
+    err, gen, ptype, proto, leader, skip, first, listed = join_v9(s, group, 'pod-9')
+    report(err == 0 and leader == first and listed == [first] and not skip and
+           ptype == 'consumer' and proto == 'range',
+           'JoinGroup v9: a new static member leads, with protocol type and name',
+           str((err, leader, first, listed, skip, ptype, proto)))
+    res = sync_v5(s, group, gen, first, 'pod-9', [(first, b'A')])
+    report(res == (0, 'consumer', 'range', b'A'), 'SyncGroup v5 names the protocol', str(res))
+    s2 = connect(HOST, PORT)
+    err, gen2, _, _, leader, skip, again, listed = join_v9(s2, group, 'pod-9')
+    report(err == 0 and gen2 == gen and leader == again != first and skip and listed == [again],
+           'JoinGroup v9: the static leader restarted keeps its generation and skips assigning',
+           str((err, gen, gen2, leader, again, skip, listed)))
+    res = sync_v5(s2, group, gen, again, 'pod-9', [])
+    report(res == (0, 'consumer', 'range', b'A'), 'and its SyncGroup returns what it had', str(res))
+    res = sync_v5(s2, group, gen, again, 'pod-9', [], proto='roundrobin')
+    report(res[0] == 23, 'SyncGroup v5 naming another protocol is INCONSISTENT_GROUP_PROTOCOL',
+           str(res))
+    err = heartbeat_v4(s, group, gen, first, 'pod-9')
+    report(err == 82, 'Heartbeat v4 from the replaced member id is FENCED_INSTANCE_ID', str(err))
+    report(heartbeat_v4(s2, group, gen, again, 'pod-9') == 0, 'Heartbeat v4 from the new id')
+    res = leave_v5(s2, group, 'pod-9')
+    report(res == (0, 0), 'LeaveGroup v5 by instance id', str(res))
+    err = delete_v2(s2, group)
+    report(err == 0, 'DeleteGroups v2 of the emptied group', str(err))
+    s.close()
+    s2.close()
+
+
 def versions():
     s = connect(HOST, PORT)
     group = 'listed-group'
@@ -325,7 +454,8 @@ def versions():
     s.close()
 
 
+static_flexible()
+versions()
 restart_within_and_after()
 delete_after_timeout()
-versions()
 sys.exit(1 if failures else 0)
