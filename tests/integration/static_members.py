@@ -3,7 +3,8 @@
 
   restart-within   three librdkafka consumers of one group, each with its own
                    group.instance.id; one is closed and started again within its
-                   session timeout: it gets the same partitions back, and the
+                   session timeout (the group's leader, the harder case: it must
+                   not assign again): it gets the same partitions back, and the
                    other two never see a rebalance (their rebalance callbacks are
                    not called) while the group stays at its generation.
   restart-after    the same member is closed and stays away past its session
@@ -24,6 +25,7 @@ usage: static_members.py HOST:PORT BROOKD_LOG
 Needs python3-confluent-kafka (librdkafka).
 """
 import os
+import re
 import struct
 import sys
 import threading
@@ -82,6 +84,7 @@ class Member:
         self.stop = False
         self.c = Consumer({
             'bootstrap.servers': BROKER,
+            'client.id': instance,  # brook's member ids start with it: the log names the leader
             'group.id': GROUP,
             'group.instance.id': instance,
             'session.timeout.ms': SESSION_MS,
@@ -131,6 +134,18 @@ def all_assigned(members, n_parts=6):
     return sorted(parts) == list(range(n_parts))
 
 
+def leader_instance():
+    """The instance id of the group's current leader, from brookd's log."""
+    leader = None
+    with open(LOG, errors='replace') as f:
+        for line in f:
+            m = re.search(r'group %s: generation \d+ with \d+ members, protocol \S+, leader (\S+)'
+                          % GROUP, line)
+            if m:
+                leader = m.group(1)
+    return leader.rsplit('-', 5)[0] if leader else None
+
+
 def setup_topic():
     admin = AdminClient({'bootstrap.servers': BROKER})
     fs = admin.create_topics([NewTopic(TOPIC, num_partitions=6, replication_factor=1)])
@@ -148,12 +163,18 @@ def restart_within_and_after():
     report(wait_until(lambda: all_assigned(members), 60), 'three static members share 6 partitions')
     # let the group settle: every member holds its part and nothing is in flight
     wait_until(lambda: False, QUIET_S)
+    # the leader is the harder case: it must not assign again, nor be asked to
+    lead = leader_instance()
+    report(lead in ('pod-1', 'pod-2', 'pod-3'), 'brookd names the leader', str(lead))
+    print('# the leader, restarted: %s' % lead, flush=True)
+    k = int(lead[-1]) - 1 if lead in ('pod-1', 'pod-2', 'pod-3') else 2
+    members.append(members.pop(k))  # the one restarted is members[2]
     before = [m.counts() for m in members[:2]]
     rebalances = log_count('preparing rebalance')
     old_parts = members[2].counts()[2]
 
     members[2].close()
-    members[2] = Member('pod-3')
+    members[2] = Member(lead)
     back = wait_until(lambda: members[2].counts()[2] == old_parts, 20)
     report(back, 'a static member restarted within its session timeout gets its partitions back',
            '%s then %s' % (old_parts, members[2].counts()[2]))
@@ -180,7 +201,7 @@ def restart_within_and_after():
     report([c[0] for c in mid] == [b[0] + 1 for b in before],
            'its removal is exactly one rebalance for the others', '%s then %s' % (before, mid))
 
-    members[2] = Member('pod-3')
+    members[2] = Member(lead)
     report(wait_until(lambda: all_assigned(members), 30),
            'started again after the timeout, it is assigned partitions again')
     wait_until(lambda: False, QUIET_S)
