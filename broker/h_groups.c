@@ -402,6 +402,11 @@ void handle_list_groups(struct request *rq)
     request_respond(rq, r);
 }
 
+/* What DescribeGroups v3+ reports when asked: brook has no authorizer, so, as
+ * Kafka without one, every operation a group supports: READ (3), DELETE (6),
+ * DESCRIBE (8), DESCRIBE_CONFIGS (10) and ALTER_CONFIGS (11), as bits. */
+#define GROUP_AUTHORIZED_OPERATIONS ((1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11))
+
 /* Response bytes a DescribeGroups entry for g takes at most (up to a bit more than
  * limit: counting stops there). */
 static size_t describe_bytes(const struct group *g, size_t limit)
@@ -482,9 +487,12 @@ void handle_describe_groups(struct request *rq)
         return;
     }
     r->n_groups = req->n_groups;
-    for (int32_t i = 0; i < req->n_groups && !rc; i++)
+    for (int32_t i = 0; i < req->n_groups && !rc; i++) {
         rc = describe_one(b->groups, pd, group_find(b->groups, req->groups[i]), req->groups[i],
                           &r->groups[i]);
+        if (req->include_authorized_operations)
+            r->groups[i].authorized_operations = GROUP_AUTHORIZED_OPERATIONS;
+    }
     if (rc) {
         request_refuse(rq, "the DescribeGroups response would pass its memory limit");
         return;

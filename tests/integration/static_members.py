@@ -425,6 +425,34 @@ def delete_v2(s, group):
     return struct.unpack_from('>h', r, off)[0]
 
 
+def describe_v5(s, group):
+    """DescribeGroups v5 with authorized operations: (error, state, protocol, [(member,
+    instance, assignment)], authorized operations)."""
+    s.sendall(flex_request(15, 5, 16, compact_array([compact_string(group)]) + b'\x01\x00'))
+    r = read_response(s)
+    off = 4 + 1 + 4
+    _, off = read_uvarint(r, off)
+    (err,) = struct.unpack_from('>h', r, off)
+    off += 2
+    _, off = read_compact_string(r, off)
+    state, off = read_compact_string(r, off)
+    _, off = read_compact_string(r, off)
+    proto, off = read_compact_string(r, off)
+    n, off = read_uvarint(r, off)
+    members = []
+    for _ in range(max(n - 1, 0)):
+        mid, off = read_compact_string(r, off)
+        inst, off = read_compact_string(r, off)
+        _, off = read_compact_string(r, off)
+        _, off = read_compact_string(r, off)
+        _, off = read_cbytes(r, off)
+        assignment, off = read_cbytes(r, off)
+        off += 1
+        members.append((mid, inst, assignment))
+    (ops,) = struct.unpack_from('>i', r, off)
+    return err, state, proto, members, ops
+
+
 def static_flexible():
     """The newest versions end to end: a static leader restarted with JoinGroup v9 is
     told to skip the assignment (KIP-814) and keeps what it had."""
@@ -437,6 +465,9 @@ def static_flexible():
            str((err, leader, first, listed, skip, ptype, proto)))
     res = sync_v5(s, group, gen, first, 'pod-9', [(first, b'A')])
     report(res == (0, 'consumer', 'range', b'A'), 'SyncGroup v5 names the protocol', str(res))
+    res = describe_v5(s, group)
+    report(res == (0, 'Stable', 'range', [(first, 'pod-9', b'A')], 3400),
+           'DescribeGroups v5 with instance ids and authorized operations', str(res))
     s2 = connect(HOST, PORT)
     err, gen2, _, _, leader, skip, again, listed = join_v9(s2, group, 'pod-9')
     report(err == 0 and gen2 == gen and leader == again != first and skip and listed == [again],
