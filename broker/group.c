@@ -107,22 +107,38 @@ static bool group_id_valid(struct kstr id)
     return id.len > 0 && group_key_len(id) == (size_t)id.len;
 }
 
+/* Members are found by hash of their member id and of their instance id: a
+ * LeaveGroup may name millions of members, each looked up in a group of up to
+ * group.max.size. */
 struct member *member_find(struct group *g, struct kstr id)
 {
-    for (struct member *m = g->members; m; m = m->next)
-        if (kstr_eq(id, m->id))
-            return m;
-    return NULL;
+    return id.len > 0 ? hmap_get(&g->by_member, id.p, (size_t)id.len) : NULL;
 }
 
 static struct member *member_by_instance(struct group *g, struct kstr inst)
 {
-    if (kstr_is_null(inst))
-        return NULL;
-    for (struct member *m = g->members; m; m = m->next)
-        if (m->instance_id && kstr_eq(inst, m->instance_id))
-            return m;
-    return NULL;
+    return inst.len > 0 ? hmap_get(&g->by_instance, inst.p, (size_t)inst.len) : NULL;
+}
+
+static void member_index(struct group *g, struct member *m)
+{
+    if (hmap_put(&g->by_member, m->id, strlen(m->id), m) ||
+        (m->instance_id && hmap_put(&g->by_instance, m->instance_id, strlen(m->instance_id), m)))
+        xalloc_fail("hmap", 0);
+}
+
+/* Take m out of g's list and maps (not freed). */
+static void member_unlink(struct group *g, struct member *m)
+{
+    for (struct member **pp = &g->members; *pp; pp = &(*pp)->next)
+        if (*pp == m) {
+            *pp = m->next;
+            break;
+        }
+    hmap_del(&g->by_member, m->id, strlen(m->id));
+    if (m->instance_id)
+        hmap_del(&g->by_instance, m->instance_id, strlen(m->instance_id));
+    g->nmembers--;
 }
 
 /* Kafka's check of a member a request names: with an instance id, that instance
@@ -242,12 +258,7 @@ static void prepare_rebalance(struct groups *gs, struct group *g, const char *wh
 static void member_remove(struct groups *gs, struct group *g, struct member *m, const char *why,
                           int64_t now)
 {
-    for (struct member **pp = &g->members; *pp; pp = &(*pp)->next)
-        if (*pp == m) {
-            *pp = m->next;
-            break;
-        }
-    g->nmembers--;
+    member_unlink(g, m);
     log_info("brook.group", "group %s: member %s left (%s)", g->id, m->id, why);
     if (g->leader && !strcmp(g->leader, m->id)) {
         free(g->leader);
@@ -326,12 +337,7 @@ static void maybe_complete_join(struct groups *gs, struct group *g, int64_t now)
     for (struct member *m = g->members, *next; m; m = next) { /* time is up for these */
         next = m->next;
         if (!m->join_wait) {
-            for (struct member **pp = &g->members; *pp; pp = &(*pp)->next)
-                if (*pp == m) {
-                    *pp = m->next;
-                    break;
-                }
-            g->nmembers--;
+            member_unlink(g, m);
             log_info("brook.group", "group %s: member %s removed (did not rejoin in time)", g->id,
                      m->id);
             member_free(gs, m);
@@ -370,6 +376,8 @@ struct group *group_new(struct groups *gs, struct kstr id)
     g->id = kdup(id);
     g->state = GROUP_EMPTY;
     hmap_init(&g->offsets);
+    hmap_init(&g->by_member);
+    hmap_init(&g->by_instance);
     if (hmap_put(&gs->by_id, g->id, strlen(g->id), g))
         xalloc_fail("hmap", 0);
     g->next = gs->list;
@@ -387,6 +395,8 @@ static void group_free(struct groups *gs, struct group *g)
         g->members = m->next;
         member_free(gs, m);
     }
+    hmap_release(&g->by_member);
+    hmap_release(&g->by_instance);
     free(g->id);
     free(g->protocol_type);
     free(g->protocol);
@@ -453,6 +463,10 @@ static bool join_fits(const struct group *g, const struct group_join *j)
 static int16_t join_check(struct groups *gs, struct group *g, const struct group_join *j)
 {
     if (!group_id_valid(j->group_id))
+        return KAFKA_INVALID_GROUP_ID;
+    /* an instance id is kept as a C string too (Kafka's clients allow only
+     * [a-zA-Z0-9._-]); one brook could not keep whole is refused */
+    if (!kstr_is_null(j->instance_id) && !group_id_valid(j->instance_id))
         return KAFKA_INVALID_GROUP_ID;
     if (!join_fits(g, j)) {
         log_warn_every("brook.group",
@@ -544,6 +558,7 @@ static struct member *join_admit(struct group *g, const struct group_join *j)
     m->next = g->members;
     g->members = m;
     g->nmembers++;
+    member_index(g, m);
     log_info("brook.group", "group %s: member %s joined%s%s", g->id, m->id,
              m->instance_id ? " as static member " : "", m->instance_id ? m->instance_id : "");
     return m;
@@ -594,8 +609,10 @@ static void static_member_replace(struct groups *gs, struct group *g, struct mem
         free(g->leader);
         g->leader = xstrdup(id);
     }
+    hmap_del(&g->by_member, m->id, strlen(m->id));
     free(m->id);
     m->id = id;
+    member_index(g, m);
 }
 
 /* A JoinGroup with no member id and a known instance id. In a Stable group whose

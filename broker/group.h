@@ -76,6 +76,8 @@ struct group {
     char *leader;   /* member id */
     struct member *members;
     int nmembers;
+    struct hmap by_member;      /* member id -> struct member */
+    struct hmap by_instance;    /* group.instance.id -> struct member (static members) */
     int64_t join_deadline_ms;   /* PreparingRebalance: the join phase ends by then */
     int64_t join_not_before_ms; /* PreparingRebalance: group.initial.rebalance.delay.ms */
     int64_t empty_since_ms;     /* wall: when the last member left (0: not since start) */

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "broker/group.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "tests/unit/grouputil.h"
 #include "tests/unit/testutil.h"
@@ -564,6 +565,8 @@ static void test_join_bounds(void **state)
                      KAFKA_INVALID_GROUP_ID);
     assert_int_equal(join_full(f, (struct join_args){.type = ""}, &w, NULL, 0),
                      KAFKA_INCONSISTENT_GROUP_PROTOCOL);
+    assert_int_equal(join_full(f, (struct join_args){.instance = ""}, &w, NULL, 0),
+                     KAFKA_INVALID_GROUP_ID);
     assert_int_equal(w.calls, 0);
     assert_null(group_g(f));
 }
@@ -985,6 +988,40 @@ static void test_list_other_kind(void **state)
     assert_string_equal(out, "g/classic/Stable;cg/consumer/Assigning;");
 }
 
+/* A LeaveGroup may name millions of members (8 M in 64 MiB): each is found by
+ * hash, not by a walk through up to group.max.size members. 1000 members, then a
+ * million leaves naming an unknown instance, in well under the 5 s bound (a walk
+ * takes about 1e9 comparisons). */
+static void test_leave_many_names(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(NULL);
+    struct answer *w = tu_xmalloc(1000 * sizeof *w);
+    memset(w, 0, 1000 * sizeof *w);
+    for (int i = 0; i < 1000; i++) {
+        char inst[32];
+        snprintf(inst, sizeof inst, "pod-%04d", i);
+        assert_int_equal(join_full(f, (struct join_args){.instance = inst}, &w[i], NULL, 0),
+                         KAFKA_NONE);
+    }
+    assert_int_equal(group_g(f)->nmembers, 1000);
+    int64_t t0 = clock_mono_ms();
+    for (int i = 0; i < 1000000; i++)
+        assert_int_equal(
+            group_leave(&f->gs, KSTR("g"), KSTR(""), KSTR("pod-none"), KSTR_NULL, f->now),
+            KAFKA_UNKNOWN_MEMBER_ID);
+    int64_t took = clock_mono_ms() - t0;
+    printf("# 1 000 000 leaves naming an unknown instance in a 1000-member group: %lld ms\n",
+           (long long)took);
+    assert_true(took < 5000);
+    assert_int_equal(group_leave(&f->gs, KSTR("g"), KSTR(""), KSTR("pod-0999"), KSTR_NULL, f->now),
+                     KAFKA_NONE);
+    assert_int_equal(group_g(f)->nmembers, 999);
+    f->gs.ops = &quiet_ops;
+    fixture_free(f);
+    free(w);
+}
+
 int main(void)
 {
     log_set_level(LOG_WARN); /* a line per join otherwise */
@@ -1015,6 +1052,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_leave_static, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_protocol_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_other_kind, setup, teardown),
+        cmocka_unit_test(test_leave_many_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
