@@ -416,12 +416,13 @@ static size_t describe_bytes(const struct group *g, size_t limit)
         n += strlen(g->protocol_type);
     if (g->protocol)
         n += strlen(g->protocol);
+    bool stable = g->state == GROUP_STABLE; /* metadata is described then only */
     for (const struct member *m = g->members; m && n <= limit; m = m->next) {
-        const struct protocol *p = member_protocol(m, g->protocol);
+        const struct protocol *p = stable ? member_protocol(m, g->protocol) : NULL;
         n += 32 + strlen(m->id) + (m->instance_id ? strlen(m->instance_id) : 0) +
              strlen(m->client_id ? m->client_id : "") +
              strlen(m->client_host ? m->client_host : "") + (p ? (size_t)p->len : 0) +
-             (size_t)(g->state == GROUP_STABLE && m->assignment_len > 0 ? m->assignment_len : 0);
+             (size_t)(stable && m->assignment_len > 0 ? m->assignment_len : 0);
     }
     return n;
 }
