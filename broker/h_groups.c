@@ -286,7 +286,7 @@ void groups_tick(struct broker *b, int64_t now)
         offsets_expire(b, now);
         b->groups->next_expiry_ms = now + b->cfg->offsets_check_ms;
     }
-    groups_timer_arm(b); /* a deadline set outside the handlers here (OffsetCommit) */
+    groups_timer_arm(b); /* a safety net: the timer is armed by wall time, which may jump */
 }
 
 /* ---- FindCoordinator, ListGroups, DescribeGroups, DeleteGroups ---- */
