@@ -543,8 +543,13 @@ static struct member *join_member(struct groups *gs, struct group *g, const stru
     struct member *m = NULL;
     if (j->member_id.len <= 0)
         return g ? member_by_instance(g, j->instance_id) : NULL;
-    if (take_pending_id(gs, j->member_id)) /* a handed-out id is never a static member's */
+    if (take_pending_id(gs, j->member_id)) {
+        /* ids are handed out to dynamic members only: one that names an instance
+         * another member holds is fenced (Kafka fails such a join too) */
+        if (g && member_by_instance(g, j->instance_id))
+            *err = KAFKA_FENCED_INSTANCE_ID;
         return NULL;
+    }
     *err = g ? member_validate(g, j->member_id, j->instance_id, &m) : KAFKA_UNKNOWN_MEMBER_ID;
     return m;
 }

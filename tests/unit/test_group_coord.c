@@ -920,6 +920,14 @@ static void test_leave_static(void **state)
         KAFKA_NONE);
     assert_int_equal(join_full(f, (struct join_args){.member = pending}, &w, NULL, 0),
                      KAFKA_UNKNOWN_MEMBER_ID);
+    /* a handed-out id cannot take an instance id another member holds */
+    assert_int_equal(join_full(f, (struct join_args){.v4 = true}, &w, pending, sizeof pending),
+                     KAFKA_MEMBER_ID_REQUIRED);
+    assert_int_equal(
+        join_full(f, (struct join_args){.member = pending, .instance = "pod-a"}, &w, NULL, 0),
+        KAFKA_FENCED_INSTANCE_ID);
+    assert_int_equal(group_g(f)->nmembers, 1);
+    assert_string_equal(member_find(group_g(f), kstr_from(a))->instance_id, "pod-a");
 }
 
 /* SyncGroup v5 names the protocol type and name; a mismatch is
