@@ -323,9 +323,9 @@ static const char *const listed_types[] = {"classic", "consumer"};
 #define N_LISTED_STATES (sizeof listed_states / sizeof *listed_states)
 #define N_LISTED_TYPES  (sizeof listed_types / sizeof *listed_types)
 
-/* The names of table that a filter's entries name, as a bit mask (0: no
- * filter, all ones). Kafka trims and lowercases state names and lowercases
- * type names; a name it does not know matches no group. */
+/* The entries of table that a filter names, as a bit mask; all ones when the
+ * filter is empty (no filter). Kafka trims and lowercases state names and
+ * lowercases type names; a name it does not know matches no group. */
 static uint32_t list_filter_mask(const struct kstr *names, int32_t n, const char *const *table,
                                  size_t ntable, bool trim)
 {
