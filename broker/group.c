@@ -10,9 +10,24 @@
  * members support is chosen by vote (INCONSISTENT_GROUP_PROTOCOL when none is),
  * the leader gets every member's metadata and the followers an empty list. The
  * leader's SyncGroup carries the assignments, which answer every waiting
- * SyncGroup. Static members (group.instance.id) keep their place across restarts
- * of the client. JoinGroup v4+ from an unknown member is answered with
+ * SyncGroup. JoinGroup v4+ from an unknown member is answered with
  * MEMBER_ID_REQUIRED and a fresh member id, as Kafka does.
+ *
+ * Static members (group.instance.id, KIP-345) keep their place across restarts of
+ * the client: a JoinGroup with a known instance id and no member id gives that
+ * member a new id, and what the old id waited for is answered FENCED_INSTANCE_ID,
+ * as is any later request under the old id that names the instance. In a Stable
+ * group this starts no rebalance unless the protocol the group would choose
+ * changes; the member gets the current generation and then its assignment from
+ * SyncGroup, exactly as Kafka answers it. Only the session timeout (or a
+ * LeaveGroup naming the instance) removes a static member.
+ *
+ * Timers are deadlines, not a sweep: a member expires at last_seen_ms +
+ * session_ms, a join phase at its rebalance timeout or initial delay, a handed-out
+ * id at its session timeout. gs->next_deadline_ms is a lower bound of them all,
+ * lowered whenever a deadline is set and made exact by each run of the timers;
+ * the caller keeps one timer armed for it, so everything fires within a
+ * millisecond or so of its time whatever the number of groups.
  *
  * The calls take decoded fields and the time (now_ms) and return an error code,
  * or keep the caller's opaque waiter and answer it through struct group_ops when
@@ -45,6 +60,31 @@ const char *const group_state_names[] = {"Empty", "PreparingRebalance", "Complet
 
 /* ---- small helpers ---- */
 
+/* A deadline was set: the timer must run no later than at. */
+static void deadline_note(struct groups *gs, int64_t at)
+{
+    if (at < gs->next_deadline_ms)
+        gs->next_deadline_ms = at;
+}
+
+/* m was heard from: its session timeout starts again. */
+static void member_seen(struct groups *gs, struct member *m, int64_t now)
+{
+    m->last_seen_ms = now;
+    deadline_note(gs, now + m->session_ms);
+}
+
+static void join_answer(struct groups *gs, void *w, const struct group *g, const struct member *m,
+                        int16_t err)
+{
+    struct join_result r = {
+        .err = err,
+        .leader = g ? g->leader : NULL,
+        .members = !err && g && m && g->leader && !strcmp(g->leader, m->id),
+    };
+    gs->ops->join_done(w, err ? NULL : g, m, &r);
+}
+
 /* The bytes of an id as groups are keyed: up to its first NUL, as kdup keeps it. */
 static size_t group_key_len(struct kstr id)
 {
@@ -67,22 +107,56 @@ static bool group_id_valid(struct kstr id)
     return id.len > 0 && group_key_len(id) == (size_t)id.len;
 }
 
+/* Members are found by hash of their member id and of their instance id: a
+ * LeaveGroup may name millions of members, each looked up in a group of up to
+ * group.max.size. */
 struct member *member_find(struct group *g, struct kstr id)
 {
-    for (struct member *m = g->members; m; m = m->next)
-        if (kstr_eq(id, m->id))
-            return m;
-    return NULL;
+    return id.len > 0 ? hmap_get(&g->by_member, id.p, (size_t)id.len) : NULL;
 }
 
 static struct member *member_by_instance(struct group *g, struct kstr inst)
 {
-    if (kstr_is_null(inst))
-        return NULL;
-    for (struct member *m = g->members; m; m = m->next)
-        if (m->instance_id && kstr_eq(inst, m->instance_id))
-            return m;
-    return NULL;
+    return inst.len > 0 ? hmap_get(&g->by_instance, inst.p, (size_t)inst.len) : NULL;
+}
+
+static void member_index(struct group *g, struct member *m)
+{
+    if (hmap_put(&g->by_member, m->id, strlen(m->id), m) ||
+        (m->instance_id && hmap_put(&g->by_instance, m->instance_id, strlen(m->instance_id), m)))
+        xalloc_fail("hmap", 0);
+}
+
+/* Take m out of g's list and maps (not freed). */
+static void member_unlink(struct group *g, struct member *m)
+{
+    for (struct member **pp = &g->members; *pp; pp = &(*pp)->next)
+        if (*pp == m) {
+            *pp = m->next;
+            break;
+        }
+    hmap_del(&g->by_member, m->id, strlen(m->id));
+    if (m->instance_id)
+        hmap_del(&g->by_instance, m->instance_id, strlen(m->instance_id));
+    g->nmembers--;
+}
+
+/* Kafka's check of a member a request names: with an instance id, that instance
+ * must be known (UNKNOWN_MEMBER_ID) and held by this member id (else it was
+ * replaced: FENCED_INSTANCE_ID); then the member id must be known. */
+static int16_t member_validate(struct group *g, struct kstr id, struct kstr inst,
+                               struct member **out)
+{
+    *out = NULL;
+    if (!kstr_is_null(inst)) {
+        struct member *s = member_by_instance(g, inst);
+        if (!s)
+            return KAFKA_UNKNOWN_MEMBER_ID;
+        if (!kstr_eq(id, s->id))
+            return KAFKA_FENCED_INSTANCE_ID;
+    }
+    *out = member_find(g, id);
+    return *out ? KAFKA_NONE : KAFKA_UNKNOWN_MEMBER_ID;
 }
 
 static char *new_member_id(struct kstr client_id)
@@ -167,9 +241,9 @@ const struct protocol *member_protocol(const struct member *m, const char *name)
 static void member_free(struct groups *gs, struct member *m)
 {
     if (m->join_wait)
-        gs->ops->join_done(m->join_wait, NULL, NULL, KAFKA_UNKNOWN_MEMBER_ID);
+        join_answer(gs, m->join_wait, NULL, NULL, KAFKA_UNKNOWN_MEMBER_ID);
     if (m->sync_wait)
-        gs->ops->sync_done(m->sync_wait, NULL, KAFKA_UNKNOWN_MEMBER_ID);
+        gs->ops->sync_done(m->sync_wait, NULL, NULL, KAFKA_UNKNOWN_MEMBER_ID);
     protocols_free(m);
     free(m->id);
     free(m->instance_id);
@@ -184,12 +258,7 @@ static void prepare_rebalance(struct groups *gs, struct group *g, const char *wh
 static void member_remove(struct groups *gs, struct group *g, struct member *m, const char *why,
                           int64_t now)
 {
-    for (struct member **pp = &g->members; *pp; pp = &(*pp)->next)
-        if (*pp == m) {
-            *pp = m->next;
-            break;
-        }
-    g->nmembers--;
+    member_unlink(g, m);
     log_info("brook.group", "group %s: member %s left (%s)", g->id, m->id, why);
     if (g->leader && !strcmp(g->leader, m->id)) {
         free(g->leader);
@@ -208,7 +277,8 @@ static void prepare_rebalance(struct groups *gs, struct group *g, const char *wh
         if (m->sync_wait) {
             void *w = m->sync_wait;
             m->sync_wait = NULL;
-            gs->ops->sync_done(w, NULL, KAFKA_REBALANCE_IN_PROGRESS);
+            member_seen(gs, m, now);
+            gs->ops->sync_done(w, NULL, NULL, KAFKA_REBALANCE_IN_PROGRESS);
         }
     if (g->state != GROUP_PREPARING_REBALANCE) {
         int32_t max = 0;
@@ -217,6 +287,9 @@ static void prepare_rebalance(struct groups *gs, struct group *g, const char *wh
                 max = m->rebalance_ms;
         g->join_deadline_ms = now + max;
         g->join_not_before_ms = g->state == GROUP_EMPTY ? now + gs->cfg->group_initial_delay_ms : 0;
+        deadline_note(gs, g->join_deadline_ms);
+        if (g->join_not_before_ms)
+            deadline_note(gs, g->join_not_before_ms);
         log_info("brook.group", "group %s: preparing rebalance (%s)", g->id, why);
     }
     g->state = GROUP_PREPARING_REBALANCE;
@@ -264,12 +337,7 @@ static void maybe_complete_join(struct groups *gs, struct group *g, int64_t now)
     for (struct member *m = g->members, *next; m; m = next) { /* time is up for these */
         next = m->next;
         if (!m->join_wait) {
-            for (struct member **pp = &g->members; *pp; pp = &(*pp)->next)
-                if (*pp == m) {
-                    *pp = m->next;
-                    break;
-                }
-            g->nmembers--;
+            member_unlink(g, m);
             log_info("brook.group", "group %s: member %s removed (did not rejoin in time)", g->id,
                      m->id);
             member_free(gs, m);
@@ -297,8 +365,8 @@ static void maybe_complete_join(struct groups *gs, struct group *g, int64_t now)
     for (struct member *m = g->members; m; m = m->next) {
         void *w = m->join_wait;
         m->join_wait = NULL;
-        m->last_seen_ms = now;
-        gs->ops->join_done(w, g, m, KAFKA_NONE);
+        member_seen(gs, m, now);
+        join_answer(gs, w, g, m, KAFKA_NONE);
     }
 }
 
@@ -308,6 +376,8 @@ struct group *group_new(struct groups *gs, struct kstr id)
     g->id = kdup(id);
     g->state = GROUP_EMPTY;
     hmap_init(&g->offsets);
+    hmap_init(&g->by_member);
+    hmap_init(&g->by_instance);
     if (hmap_put(&gs->by_id, g->id, strlen(g->id), g))
         xalloc_fail("hmap", 0);
     g->next = gs->list;
@@ -325,6 +395,8 @@ static void group_free(struct groups *gs, struct group *g)
         g->members = m->next;
         member_free(gs, m);
     }
+    hmap_release(&g->by_member);
+    hmap_release(&g->by_instance);
     free(g->id);
     free(g->protocol_type);
     free(g->protocol);
@@ -392,6 +464,10 @@ static int16_t join_check(struct groups *gs, struct group *g, const struct group
 {
     if (!group_id_valid(j->group_id))
         return KAFKA_INVALID_GROUP_ID;
+    /* an instance id is kept as a C string too (Kafka's clients allow only
+     * [a-zA-Z0-9._-]); one brook could not keep whole is refused */
+    if (!kstr_is_null(j->instance_id) && !group_id_valid(j->instance_id))
+        return KAFKA_INVALID_GROUP_ID;
     if (!join_fits(g, j)) {
         log_warn_every("brook.group",
                        "JoinGroup refused: group %.*s would hold more than %u bytes "
@@ -452,6 +528,7 @@ static const char *give_pending_id(struct groups *gs, const struct group_join *j
     struct pending_id *x = xcalloc(1, sizeof *x);
     x->id = new_member_id(j->client_id);
     x->until_ms = now + j->session_ms;
+    deadline_note(gs, x->until_ms);
     x->next = gs->pending_ids;
     gs->pending_ids = x;
     gs->npending_ids++;
@@ -459,37 +536,128 @@ static const char *give_pending_id(struct groups *gs, const struct group_join *j
 }
 
 /* The member a JoinGroup names: its own, a static member coming back, or NULL
- * (a new one); *err when the id is neither known nor handed out. */
+ * (a new one, or one with a handed-out id); *err as Kafka checks it otherwise. */
 static struct member *join_member(struct groups *gs, struct group *g, const struct group_join *j,
                                   int16_t *err)
 {
     struct member *m = NULL;
-    if (j->member_id.len > 0) {
-        m = g ? member_find(g, j->member_id) : NULL;
-        if (!m && !take_pending_id(gs, j->member_id))
-            *err = KAFKA_UNKNOWN_MEMBER_ID;
-    } else if (g) {
-        m = member_by_instance(g, j->instance_id);
+    if (j->member_id.len <= 0)
+        return g ? member_by_instance(g, j->instance_id) : NULL;
+    if (take_pending_id(gs, j->member_id)) {
+        /* ids are handed out to dynamic members only: one that names an instance
+         * another member holds is fenced (Kafka fails such a join too) */
+        if (g && member_by_instance(g, j->instance_id))
+            *err = KAFKA_FENCED_INSTANCE_ID;
+        return NULL;
     }
+    *err = g ? member_validate(g, j->member_id, j->instance_id, &m) : KAFKA_UNKNOWN_MEMBER_ID;
     return m;
 }
 
-/* Add a member to g, or give a returning static member a new id. */
-static struct member *join_admit(struct group *g, struct member *m, const struct group_join *j)
+/* Add a new member to g. */
+static struct member *join_admit(struct group *g, const struct group_join *j)
 {
-    if (!m) {
-        m = xcalloc(1, sizeof *m);
-        m->id = j->member_id.len <= 0 ? new_member_id(j->client_id) : kdup(j->member_id);
-        m->instance_id = kstr_is_null(j->instance_id) ? NULL : kdup(j->instance_id);
-        m->next = g->members;
-        g->members = m;
-        g->nmembers++;
-        log_info("brook.group", "group %s: member %s joined", g->id, m->id);
-    } else if (j->member_id.len <= 0) { /* a static member came back: a new member id */
-        free(m->id);
-        m->id = new_member_id(j->client_id);
-    }
+    struct member *m = xcalloc(1, sizeof *m);
+    m->id = j->member_id.len <= 0 ? new_member_id(j->client_id) : kdup(j->member_id);
+    m->instance_id = kstr_is_null(j->instance_id) ? NULL : kdup(j->instance_id);
+    m->next = g->members;
+    g->members = m;
+    g->nmembers++;
+    member_index(g, m);
+    log_info("brook.group", "group %s: member %s joined%s%s", g->id, m->id,
+             m->instance_id ? " as static member " : "", m->instance_id ? m->instance_id : "");
     return m;
+}
+
+/* What a JoinGroup says of its member beyond the protocols. */
+static void join_update(struct groups *gs, struct member *m, const struct group_join *j,
+                        int64_t now)
+{
+    free(m->client_id);
+    free(m->client_host);
+    m->client_id = kdup(j->client_id);
+    m->client_host = xstrdup(j->client_host);
+    m->session_ms = j->session_ms;
+    m->rebalance_ms = j->rebalance_ms;
+    member_seen(gs, m, now);
+}
+
+/* Why a rebalance starts, with the client's reason (JoinGroup v8+) when given. */
+static void join_why(char *buf, size_t len, const char *what, const struct group_join *j)
+{
+    if (j->reason.len > 0)
+        snprintf(buf, len, "%s; client reason: %.*s", what,
+                 j->reason.len < 200 ? j->reason.len : 200, j->reason.p);
+    else
+        snprintf(buf, len, "%s", what);
+}
+
+/* A static member came back (Kafka's replaceStaticMember): m takes a new member
+ * id, and the leadership with it; whatever the old id waits for is fenced. */
+static void static_member_replace(struct groups *gs, struct group *g, struct member *m,
+                                  const struct group_join *j)
+{
+    if (m->join_wait) {
+        void *w = m->join_wait;
+        m->join_wait = NULL;
+        join_answer(gs, w, NULL, m, KAFKA_FENCED_INSTANCE_ID);
+    }
+    if (m->sync_wait) {
+        void *w = m->sync_wait;
+        m->sync_wait = NULL;
+        gs->ops->sync_done(w, NULL, NULL, KAFKA_FENCED_INSTANCE_ID);
+    }
+    char *id = new_member_id(j->client_id);
+    log_info("brook.group", "group %s: static member %s came back: member %s replaces %s", g->id,
+             m->instance_id, id, m->id);
+    if (g->leader && !strcmp(g->leader, m->id)) {
+        free(g->leader);
+        g->leader = xstrdup(id);
+    }
+    hmap_del(&g->by_member, m->id, strlen(m->id));
+    free(m->id);
+    m->id = id;
+    member_index(g, m);
+}
+
+/* A JoinGroup with no member id and a known instance id. In a Stable group whose
+ * chosen protocol stays, it is answered at once with the current generation:
+ * before v9 naming the leader as it was before (a returning leader then does not
+ * assign, and its SyncGroup gets what it had), from v9 the leader gets the members
+ * and skip_assignment (KIP-814). Otherwise the group rebalances, as Kafka does. */
+static int16_t join_static_return(struct groups *gs, struct group *g, struct member *m,
+                                  const struct group_join *j, void *waiter, int64_t now)
+{
+    char *was_leader = g->leader ? xstrdup(g->leader) : NULL;
+    static_member_replace(gs, g, m, j);
+    if (!same_protocols(m, j))
+        set_protocols(m, j);
+    join_update(gs, m, j, now);
+    const char *next = g->state == GROUP_STABLE ? choose_protocol(g) : NULL;
+    if (next && g->protocol && !strcmp(next, g->protocol)) {
+        bool lead = j->skip_assignment && g->leader && !strcmp(g->leader, m->id);
+        struct join_result r = {
+            .leader = j->skip_assignment ? g->leader : was_leader,
+            .members = lead,
+            .skip_assignment = lead,
+        };
+        log_info("brook.group", "group %s: generation %d goes on without a rebalance", g->id,
+                 g->generation);
+        gs->ops->join_done(waiter, g, m, &r);
+        free(was_leader);
+        return KAFKA_NONE;
+    }
+    free(was_leader);
+    char why[300];
+    join_why(why, sizeof why,
+             g->state == GROUP_STABLE ? "a static member came back with other protocols"
+                                      : "a static member came back during the rebalance",
+             j);
+    m->join_wait = waiter;
+    if (g->state != GROUP_PREPARING_REBALANCE)
+        prepare_rebalance(gs, g, why, now);
+    maybe_complete_join(gs, g, now);
+    return KAFKA_NONE;
 }
 
 int16_t group_join(struct groups *gs, const struct group_join *j, void *waiter, int64_t now,
@@ -512,56 +680,65 @@ int16_t group_join(struct groups *gs, const struct group_join *j, void *waiter, 
         return err;
     if (!g)
         g = group_new(gs, j->group_id);
+    if (fresh && m)
+        return join_static_return(gs, g, m, j, waiter, now);
     bool is_new = !m;
-    m = join_admit(g, m, j);
+    if (is_new)
+        m = join_admit(g, j);
     bool unchanged = !is_new && same_protocols(m, j);
     if (!unchanged)
         set_protocols(m, j);
-    free(m->client_id);
-    free(m->client_host);
-    m->client_id = kdup(j->client_id);
-    m->client_host = xstrdup(j->client_host);
-    m->session_ms = j->session_ms;
-    m->rebalance_ms = j->rebalance_ms;
-    m->last_seen_ms = now;
+    join_update(gs, m, j, now);
     if (!g->protocol_type)
         g->protocol_type = kdup(j->protocol_type);
     bool leader = g->leader && !strcmp(g->leader, m->id);
-    if (unchanged && !fresh &&
+    if (unchanged &&
         (g->state == GROUP_COMPLETING_REBALANCE || (g->state == GROUP_STABLE && !leader))) {
-        gs->ops->join_done(waiter, g, m, KAFKA_NONE); /* nothing changed: this generation */
+        join_answer(gs, waiter, g, m, KAFKA_NONE); /* nothing changed: this generation */
         return KAFKA_NONE;
     }
     if (m->join_wait) { /* a retried JoinGroup replaces the earlier one */
         void *w = m->join_wait;
         m->join_wait = NULL;
-        gs->ops->join_done(w, NULL, m, KAFKA_REBALANCE_IN_PROGRESS);
+        join_answer(gs, w, NULL, m, KAFKA_REBALANCE_IN_PROGRESS);
     }
     m->join_wait = waiter;
-    prepare_rebalance(gs, g, is_new ? "a member joined" : "a member rejoined", now);
+    char why[300];
+    join_why(why, sizeof why, is_new ? "a member joined" : "a member rejoined", j);
+    prepare_rebalance(gs, g, why, now);
     maybe_complete_join(gs, g, now);
     return KAFKA_NONE;
 }
 
-/* ---- SyncGroup, Heartbeat, LeaveGroup ---- */
+/* ---- SyncGroup, Heartbeat, LeaveGroup, OffsetCommit's check ---- */
 
-/* The member a group request names, checking group, member and generation. */
+/* The member a group request names, checking group, member (and instance) and
+ * generation as Kafka does, in that order. */
 static struct member *check_member(struct groups *gs, struct kstr group, struct kstr member,
-                                   int32_t generation, int64_t now, struct group **gp, int16_t *err)
+                                   struct kstr instance, int32_t generation, int64_t now,
+                                   struct group **gp, int16_t *err)
 {
     struct group *g = group_find(gs, group);
-    struct member *m = g ? member_find(g, member) : NULL;
+    struct member *m = NULL;
     *gp = g;
-    *err = !m                            ? KAFKA_UNKNOWN_MEMBER_ID
-           : generation != g->generation ? KAFKA_ILLEGAL_GENERATION
-                                         : KAFKA_NONE;
-    if (m)
-        m->last_seen_ms = now;
+    *err = g ? member_validate(g, member, instance, &m) : KAFKA_UNKNOWN_MEMBER_ID;
+    if (!*err && generation != g->generation)
+        *err = KAFKA_ILLEGAL_GENERATION;
+    if (!*err)
+        member_seen(gs, m, now);
     return *err ? NULL : m;
 }
 
+/* SyncGroup v5+ names the protocol type and name it expects; either differing
+ * from the group's is INCONSISTENT_GROUP_PROTOCOL (null: not checked). */
+static bool protocol_differs(struct kstr sent, const char *group_value)
+{
+    return !kstr_is_null(sent) && group_value && !kstr_eq(sent, group_value);
+}
+
 /* The leader's assignments make the generation Stable and answer every waiter. */
-static void sync_complete(struct groups *gs, struct group *g, const struct group_sync *s)
+static void sync_complete(struct groups *gs, struct group *g, const struct group_sync *s,
+                          int64_t now)
 {
     for (struct member *x = g->members; x; x = x->next) {
         free(x->assignment);
@@ -579,33 +756,39 @@ static void sync_complete(struct groups *gs, struct group *g, const struct group
     }
     g->state = GROUP_STABLE;
     log_info("brook.group", "group %s: generation %d is stable", g->id, g->generation);
-    for (struct member *x = g->members; x; x = x->next)
+    for (struct member *x = g->members; x; x = x->next) {
+        member_seen(gs, x, now); /* Kafka starts every session again here */
         if (x->sync_wait) {
             void *w = x->sync_wait;
             x->sync_wait = NULL;
-            gs->ops->sync_done(w, x, KAFKA_NONE);
+            gs->ops->sync_done(w, g, x, KAFKA_NONE);
         }
+    }
 }
 
 int group_sync(struct groups *gs, const struct group_sync *s, void *waiter, int64_t now)
 {
     struct group *g;
     int16_t err;
-    struct member *m = check_member(gs, s->group_id, s->member_id, s->generation, now, &g, &err);
+    struct member *m =
+        check_member(gs, s->group_id, s->member_id, s->instance_id, s->generation, now, &g, &err);
+    if (!err && (protocol_differs(s->protocol_type, g->protocol_type) ||
+                 protocol_differs(s->protocol, g->protocol)))
+        err = KAFKA_INCONSISTENT_GROUP_PROTOCOL;
     if (!err && g->state == GROUP_PREPARING_REBALANCE)
         err = KAFKA_REBALANCE_IN_PROGRESS;
     if (err) {
-        gs->ops->sync_done(waiter, NULL, err);
+        gs->ops->sync_done(waiter, NULL, NULL, err);
         return 0;
     }
     if (g->state == GROUP_STABLE) {
-        gs->ops->sync_done(waiter, m, KAFKA_NONE);
+        gs->ops->sync_done(waiter, g, m, KAFKA_NONE);
         return 0;
     }
     if (m->sync_wait) {
         void *w = m->sync_wait;
         m->sync_wait = NULL;
-        gs->ops->sync_done(w, NULL, KAFKA_REBALANCE_IN_PROGRESS);
+        gs->ops->sync_done(w, NULL, NULL, KAFKA_REBALANCE_IN_PROGRESS);
     }
     if (strcmp(g->leader, m->id)) {
         m->sync_wait = waiter;
@@ -618,41 +801,77 @@ int group_sync(struct groups *gs, const struct group_sync *s, void *waiter, int6
     if (total > GROUP_MAX_BYTES)
         return -EMSGSIZE;
     m->sync_wait = waiter;
-    sync_complete(gs, g, s);
+    sync_complete(gs, g, s, now);
     return 0;
 }
 
 int16_t group_heartbeat(struct groups *gs, struct kstr group_id, struct kstr member_id,
-                        int32_t generation, int64_t now)
+                        struct kstr instance_id, int32_t generation, int64_t now)
 {
     struct group *g;
     int16_t err;
-    (void)check_member(gs, group_id, member_id, generation, now, &g, &err);
+    (void)check_member(gs, group_id, member_id, instance_id, generation, now, &g, &err);
     if (!err && g->state == GROUP_PREPARING_REBALANCE)
         err = KAFKA_REBALANCE_IN_PROGRESS;
     return err;
 }
 
 int16_t group_leave(struct groups *gs, struct kstr group_id, struct kstr member_id,
-                    struct kstr instance_id, int64_t now)
+                    struct kstr instance_id, struct kstr reason, int64_t now)
 {
     struct group *g = group_find(gs, group_id);
-    struct member *m =
-        g ? (member_id.len > 0 ? member_find(g, member_id) : member_by_instance(g, instance_id))
-          : NULL;
-    if (!m)
+    struct member *m = NULL;
+    if (!g)
         return KAFKA_UNKNOWN_MEMBER_ID;
-    member_remove(gs, g, m, "LeaveGroup", now);
+    if (member_id.len <= 0) { /* an administrator removing a static member */
+        m = member_by_instance(g, instance_id);
+        if (!m)
+            return KAFKA_UNKNOWN_MEMBER_ID;
+    } else if (take_pending_id(gs, member_id)) {
+        return KAFKA_NONE; /* a member that never joined */
+    } else {
+        int16_t err = member_validate(g, member_id, instance_id, &m);
+        if (err)
+            return err;
+    }
+    char why[300];
+    snprintf(why, sizeof why, "LeaveGroup; client reason: %.*s",
+             reason.len > 0 ? (reason.len < 200 ? reason.len : 200) : 12,
+             reason.len > 0 ? reason.p : "not provided");
+    member_remove(gs, g, m, why, now);
     maybe_complete_join(gs, g, now);
     return KAFKA_NONE;
 }
 
-/* ---- timers, start and end ---- */
+int16_t group_commit_allowed(struct group *g, struct kstr member_id, struct kstr instance_id,
+                             int32_t generation, int64_t now)
+{
+    struct member *m = NULL;
+    if (generation < 0 && g->state == GROUP_EMPTY)
+        return KAFKA_NONE; /* from outside the group (an admin client, a manual consumer) */
+    if (generation >= 0 || member_id.len > 0 || !kstr_is_null(instance_id)) {
+        int16_t err = member_validate(g, member_id, instance_id, &m);
+        if (err)
+            return err;
+        if (generation != g->generation)
+            return KAFKA_ILLEGAL_GENERATION;
+    } else if (g->state != GROUP_EMPTY) {
+        return KAFKA_UNKNOWN_MEMBER_ID;
+    }
+    /* the member has its generation but not yet its assignment */
+    if (g->state == GROUP_COMPLETING_REBALANCE)
+        return KAFKA_REBALANCE_IN_PROGRESS;
+    if (m)
+        m->last_seen_ms = now; /* later than before: no deadline moves earlier */
+    return KAFKA_NONE;
+}
+
+/* ---- timers ---- */
 
 static void pending_ids_expire(struct groups *gs, int64_t now)
 {
     for (struct pending_id **pp = &gs->pending_ids; *pp;) {
-        if ((*pp)->until_ms < now) {
+        if ((*pp)->until_ms <= now) {
             struct pending_id *x = *pp;
             *pp = x->next;
             free(x->id);
@@ -664,18 +883,86 @@ static void pending_ids_expire(struct groups *gs, int64_t now)
     }
 }
 
+/* When g's join phase can next end: at the initial delay once everyone is in,
+ * else when the delay and the rebalance timeout have both passed. */
+static int64_t join_phase_deadline(const struct group *g)
+{
+    bool all = true;
+    for (const struct member *m = g->members; m && all; m = m->next)
+        all = m->join_wait != NULL;
+    if (all)
+        return g->join_not_before_ms;
+    return g->join_deadline_ms > g->join_not_before_ms ? g->join_deadline_ms
+                                                       : g->join_not_before_ms;
+}
+
+/* The exact next deadline, once everything due has run. Members waiting in
+ * JoinGroup or SyncGroup have no session deadline: the wait keeps them. */
+static int64_t next_deadline_scan(const struct groups *gs)
+{
+    int64_t next = INT64_MAX;
+    for (const struct pending_id *x = gs->pending_ids; x; x = x->next)
+        next = x->until_ms < next ? x->until_ms : next;
+    for (const struct group *g = gs->list; g; g = g->next) {
+        if (g->state == GROUP_PREPARING_REBALANCE) {
+            int64_t at = join_phase_deadline(g);
+            next = at < next ? at : next;
+        }
+        for (const struct member *m = g->members; m; m = m->next)
+            if (!m->join_wait && !m->sync_wait && m->last_seen_ms + m->session_ms < next)
+                next = m->last_seen_ms + m->session_ms;
+    }
+    return next;
+}
+
 void groups_expire_members(struct groups *gs, int64_t now)
 {
     pending_ids_expire(gs, now);
     for (struct group *g = gs->list; g; g = g->next) {
         for (struct member *m = g->members, *next; m; m = next) {
             next = m->next;
-            if (!m->join_wait && !m->sync_wait && now - m->last_seen_ms > m->session_ms)
+            if (!m->join_wait && !m->sync_wait && now >= m->last_seen_ms + m->session_ms)
                 member_remove(gs, g, m, "session timeout", now);
         }
         maybe_complete_join(gs, g, now);
     }
+    gs->next_deadline_ms = next_deadline_scan(gs);
 }
+
+int64_t groups_next_deadline(const struct groups *gs)
+{
+    return gs->next_deadline_ms;
+}
+
+/* ---- listing every type of group ---- */
+
+void groups_set_other_kind(struct groups *gs, const struct group_kind *kind, void *ctx)
+{
+    gs->other = kind;
+    gs->other_ctx = ctx;
+}
+
+size_t groups_count(const struct groups *gs)
+{
+    return gs->by_id.n + (gs->other ? gs->other->count(gs->other_ctx) : 0);
+}
+
+void groups_list(struct groups *gs, group_listing_fn fn, void *arg)
+{
+    for (const struct group *g = gs->list; g; g = g->next) {
+        struct group_listing l = {
+            .id = g->id,
+            .type = "classic",
+            .state = group_state_names[g->state],
+            .protocol_type = g->protocol_type ? g->protocol_type : "",
+        };
+        fn(arg, &l);
+    }
+    if (gs->other)
+        gs->other->foreach (gs->other_ctx, fn, arg);
+}
+
+/* ---- start and end ---- */
 
 void groups_init(struct groups *gs, const struct broker_config *cfg, const struct group_ops *ops)
 {
@@ -683,6 +970,7 @@ void groups_init(struct groups *gs, const struct broker_config *cfg, const struc
     gs->cfg = cfg;
     gs->ops = ops;
     hmap_init(&gs->by_id);
+    gs->next_deadline_ms = INT64_MAX;
 }
 
 void groups_release(struct groups *gs)

@@ -9,7 +9,9 @@
  * SyncGroup that must wait hands it an opaque waiter, and the answer comes back
  * through struct group_ops, with the group and member borrowed for the length of
  * the call. Time is always passed in (now_ms, wall clock), so tests drive it with
- * a clock of their own.
+ * a clock of their own; the state machine arms no timer itself but says when it
+ * next needs to run (groups_next_deadline), and the caller arms one timer for
+ * that moment.
  */
 #ifndef BROOK_BROKER_GROUP_H
 #define BROOK_BROKER_GROUP_H
@@ -61,7 +63,7 @@ struct member {
     int32_t assignment_len;
     void *join_wait;      /* a JoinGroup waiting for the join phase to end */
     void *sync_wait;      /* a SyncGroup waiting for the leader */
-    int64_t last_seen_ms; /* wall: last heartbeat or request */
+    int64_t last_seen_ms; /* wall: last heartbeat or request; expiry at + session_ms */
     struct member *next;
 };
 
@@ -74,6 +76,8 @@ struct group {
     char *leader;   /* member id */
     struct member *members;
     int nmembers;
+    struct hmap by_member;      /* member id -> struct member */
+    struct hmap by_instance;    /* group.instance.id -> struct member (static members) */
     int64_t join_deadline_ms;   /* PreparingRebalance: the join phase ends by then */
     int64_t join_not_before_ms; /* PreparingRebalance: group.initial.rebalance.delay.ms */
     int64_t empty_since_ms;     /* wall: when the last member left (0: not since start) */
@@ -89,15 +93,28 @@ struct committed {
 
 struct pending_id;
 
+/* How a JoinGroup is answered, beside the group and member. */
+struct join_result {
+    int16_t err;
+    /* The leader to name: g->leader, except for a static member that came back
+     * (Kafka names the leader as it was before the member's id changed). */
+    const char *leader;
+    bool members;         /* send every member's metadata (the leader's answer) */
+    bool skip_assignment; /* JoinGroup v9+: the leader must not assign (KIP-814) */
+};
+
 /* How the coordinator answers the JoinGroups and SyncGroups it keeps waiting. Each
  * waiter is answered exactly once; g and m are borrowed for the call only. */
 struct group_ops {
-    /* err NONE: m joined generation g (the leader gets every member's metadata).
-     * Otherwise g is NULL and m (when not NULL) names the member answered. */
-    void (*join_done)(void *waiter, const struct group *g, const struct member *m, int16_t err);
-    /* err NONE: m's assignment; otherwise m is NULL. */
-    void (*sync_done)(void *waiter, const struct member *m, int16_t err);
+    /* r->err NONE: m joined generation g. Otherwise g is NULL and m (when not
+     * NULL) names the member answered. */
+    void (*join_done)(void *waiter, const struct group *g, const struct member *m,
+                      const struct join_result *r);
+    /* err NONE: m's assignment in g; otherwise g and m are NULL. */
+    void (*sync_done)(void *waiter, const struct group *g, const struct member *m, int16_t err);
 };
+
+struct event;
 
 struct groups {
     const struct broker_config *cfg; /* group.* limits and delays */
@@ -109,6 +126,11 @@ struct groups {
     size_t npending_ids;            /* at most PENDING_IDS_MAX */
     struct store_topic *topic;      /* __consumer_offsets */
     int64_t next_expiry_ms;         /* wall: when offsets next expire (the retention check) */
+    int64_t next_deadline_ms;       /* wall: no timer is due before (INT64_MAX: none) */
+    struct event *timer;            /* h_groups.c's timer, armed for next_deadline_ms */
+    int64_t timer_at_ms;            /* when it is armed for (0: not armed) */
+    const struct group_kind *other; /* groups of another type, or NULL */
+    void *other_ctx;                /* other's argument */
 };
 
 /* A C string of a request's string, under the daemon's out-of-memory policy. */
@@ -139,13 +161,16 @@ struct group_join {
     const char *client_host; /* for DescribeGroups */
     int32_t session_ms, rebalance_ms;
     const struct kafka_join_group_req_protocol *protocols;
-    int32_t nprotocols; /* at most GROUP_MAX_PROTOCOLS (the caller refuses more) */
-    bool id_required;   /* JoinGroup v4+: an unknown member first gets an id (KIP-394) */
+    int32_t nprotocols;   /* at most GROUP_MAX_PROTOCOLS (the caller refuses more) */
+    bool id_required;     /* JoinGroup v4+: an unknown member first gets an id (KIP-394) */
+    bool skip_assignment; /* JoinGroup v9+: a returning static leader may skip assigning */
+    struct kstr reason;   /* v8+: why the client joins (logged), or null */
 };
 
 /* A SyncGroup; every field is borrowed for the call. */
 struct group_sync {
-    struct kstr group_id, member_id;
+    struct kstr group_id, member_id, instance_id;
+    struct kstr protocol_type, protocol; /* v5+: checked against the group's, or null */
     int32_t generation;
     const struct kafka_sync_group_req_assignment *assignments; /* the leader's */
     int32_t nassignments;
@@ -180,15 +205,62 @@ int16_t group_join(struct groups *gs, const struct group_join *j, void *waiter, 
  * before this returns. -EMSGSIZE: the leader's assignments pass GROUP_MAX_BYTES
  * (Kafka has no error for it; the waiter is not taken). */
 int group_sync(struct groups *gs, const struct group_sync *s, void *waiter, int64_t now_ms);
-/* A Heartbeat's error code. */
+/* A Heartbeat's error code. instance_id (null before v3) fences a replaced
+ * static member: FENCED_INSTANCE_ID. */
 int16_t group_heartbeat(struct groups *gs, struct kstr group_id, struct kstr member_id,
-                        int32_t generation, int64_t now_ms);
-/* One member leaving, named by member id or else by instance id; its error code. */
+                        struct kstr instance_id, int32_t generation, int64_t now_ms);
+/* One member leaving, named by member id (checked against instance_id when both
+ * are given) or, with an empty member id, by instance id alone; its error code. */
 int16_t group_leave(struct groups *gs, struct kstr group_id, struct kstr member_id,
-                    struct kstr instance_id, int64_t now_ms);
+                    struct kstr instance_id, struct kstr reason, int64_t now_ms);
+/* Whether a member of g may commit offsets at that generation, as Kafka checks an
+ * OffsetCommit of a classic group: KAFKA_NONE, or UNKNOWN_MEMBER_ID,
+ * FENCED_INSTANCE_ID, ILLEGAL_GENERATION or REBALANCE_IN_PROGRESS. A generation
+ * below 0 with no member is a commit from outside the group (allowed while
+ * Empty). A member allowed counts as seen (its session starts again). */
+int16_t group_commit_allowed(struct group *g, struct kstr member_id, struct kstr instance_id,
+                             int32_t generation, int64_t now_ms);
 /* The timers: pending ids expire, members past their session timeout are removed,
- * join phases past their rebalance timeout end. */
+ * join phases past their rebalance timeout (or initial delay) end. Everything due
+ * at or before now_ms happens. */
 void groups_expire_members(struct groups *gs, int64_t now_ms);
+/* When groups_expire_members next has something to do (wall ms; INT64_MAX: never).
+ * It may be early, never late: the caller runs the timers then and asks again. */
+int64_t groups_next_deadline(const struct groups *gs);
+
+/* Groups of every type, as ListGroups and DescribeGroups show them. Classic groups
+ * are this file's; another type (KIP-848 "consumer" groups) plugs in through
+ * struct group_kind, so both APIs list it beside them. */
+struct group_listing {
+    const char *id;
+    const char *type;          /* "classic", "consumer" */
+    const char *state;         /* Kafka's name: "Stable", "Empty", ... */
+    const char *protocol_type; /* "consumer" and the like; "" when none */
+};
+typedef void (*group_listing_fn)(void *arg, const struct group_listing *l);
+
+struct kafka_describe_groups_resp_group;
+struct group_kind {
+    /* Groups of this type now (bounds ListGroups before it is built). */
+    size_t (*count)(void *ctx);
+    /* fn for each group of this type; strings are borrowed for the call. */
+    void (*foreach)(void *ctx, group_listing_fn fn, void *arg);
+    /* DescribeGroups of id: 0 with *o filled (from arena a, strings borrowed until
+     * the response is encoded), -ENOENT when no group of this type has that id,
+     * -ENOMEM when a runs out. */
+    int (*describe)(void *ctx, struct kstr id, struct arena *a,
+                    struct kafka_describe_groups_resp_group *o);
+    /* DeleteGroups of id: its error code (GROUP_ID_NOT_FOUND when not of this
+     * type); NULL: groups of this type are not deleted here. */
+    int16_t (*delete_group)(void *ctx, struct kstr id);
+};
+/* Let groups of another type show in ListGroups and DescribeGroups (kind and ctx
+ * outlive gs). */
+void groups_set_other_kind(struct groups *gs, const struct group_kind *kind, void *ctx);
+/* fn for every group: the classic ones, then those of the other type. */
+void groups_list(struct groups *gs, group_listing_fn fn, void *arg);
+/* How many groups groups_list would show. */
+size_t groups_count(const struct groups *gs);
 
 /* h_offsets.c */
 /* Read __consumer_offsets back into the groups' maps, creating groups. */

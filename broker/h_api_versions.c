@@ -23,12 +23,13 @@ const struct api_range advertised_apis[] = {
     {KAFKA_API_OFFSET_COMMIT, 2, 7, NULL},
     {KAFKA_API_OFFSET_FETCH, 1, 5, NULL},
     {KAFKA_API_FIND_COORDINATOR, 0, 2, NULL},
-    {KAFKA_API_JOIN_GROUP, 0, 5, NULL},
-    {KAFKA_API_HEARTBEAT, 0, 3, NULL},
-    {KAFKA_API_LEAVE_GROUP, 0, 3, NULL},
-    {KAFKA_API_SYNC_GROUP, 0, 3, NULL},
-    {KAFKA_API_DESCRIBE_GROUPS, 0, 4, NULL},
-    {KAFKA_API_LIST_GROUPS, 0, 2, NULL},
+    {KAFKA_API_JOIN_GROUP, 0, 9,
+     "an empty group.instance.id or one with a NUL byte: INVALID_GROUP_ID"},
+    {KAFKA_API_HEARTBEAT, 0, 4, NULL},
+    {KAFKA_API_LEAVE_GROUP, 0, 5, NULL},
+    {KAFKA_API_SYNC_GROUP, 0, 5, NULL},
+    {KAFKA_API_DESCRIBE_GROUPS, 0, 5, NULL},
+    {KAFKA_API_LIST_GROUPS, 0, 5, NULL},
     {KAFKA_API_SASL_HANDSHAKE, 0, 1, "no mechanism is enabled: UNSUPPORTED_SASL_MECHANISM"},
     {KAFKA_API_API_VERSIONS, 0, 3, NULL},
     {KAFKA_API_CREATE_TOPICS, 0, 4, NULL},
@@ -38,7 +39,7 @@ const struct api_range advertised_apis[] = {
     {KAFKA_API_DESCRIBE_CONFIGS, 0, 3, NULL},
     {KAFKA_API_SASL_AUTHENTICATE, 0, 2, "answered ILLEGAL_SASL_STATE: no handshake can succeed"},
     {KAFKA_API_CREATE_PARTITIONS, 0, 1, NULL},
-    {KAFKA_API_DELETE_GROUPS, 0, 1, NULL},
+    {KAFKA_API_DELETE_GROUPS, 0, 2, NULL},
 };
 const int n_advertised_apis = sizeof advertised_apis / sizeof *advertised_apis;
 

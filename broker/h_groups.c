@@ -8,11 +8,19 @@
  * wait is handed over as its struct pending (the coordinator's opaque waiter);
  * the coordinator answers it through group_api_ops, which builds the response in
  * the pending's arena. The clock is read here and passed in.
+ *
+ * The coordinator's timers run on one libevent timer armed for
+ * groups_next_deadline(): every handler that may set a deadline re-arms it
+ * (groups_timer_arm), so a session or rebalance timeout fires within a
+ * millisecond or so of its time, not at the next sweep.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <event2/event.h>
 
 #include "broker/group.h"
 #include "lib/clock.h"
@@ -38,8 +46,9 @@ static void pending_refuse(struct pending *pd, const char *why)
 }
 
 static void join_reply(struct pending *pd, const struct group *g, const struct member *m,
-                       int16_t err)
+                       const struct join_result *res)
 {
+    int16_t err = res->err;
     struct kafka_join_group_resp *r = arena_alloc(&pd->arena, sizeof *r);
     if (!r) {
         pending_refuse(pd, "the JoinGroup response would pass its memory limit");
@@ -49,12 +58,14 @@ static void join_reply(struct pending *pd, const struct group *g, const struct m
     r->error_code = err;
     if (!err && g) {
         r->generation_id = g->generation;
+        r->protocol_type = kstr_from(g->protocol_type); /* v7+ */
         r->protocol_name = kstr_from(g->protocol ? g->protocol : "");
-        r->leader = kstr_from(g->leader ? g->leader : "");
+        r->leader = kstr_from(res->leader ? res->leader : "");
+        r->skip_assignment = res->skip_assignment; /* v9+ */
     }
     if (m)
         r->member_id = kstr_from(m->id);
-    if (!err && g && m && g->leader && !strcmp(g->leader, m->id)) {
+    if (!err && g && m && res->members) {
         r->members = arena_calloc(&pd->arena, (size_t)g->nmembers + 1, sizeof *r->members);
         if (!r->members) {
             pending_refuse(pd, "the JoinGroup response would pass its memory limit");
@@ -72,7 +83,8 @@ static void join_reply(struct pending *pd, const struct group *g, const struct m
     pending_finish(pd);
 }
 
-static void sync_reply(struct pending *pd, const struct member *m, int16_t err)
+static void sync_reply(struct pending *pd, const struct group *g, const struct member *m,
+                       int16_t err)
 {
     struct kafka_sync_group_resp *r = arena_alloc(&pd->arena, sizeof *r);
     if (!r) {
@@ -81,20 +93,58 @@ static void sync_reply(struct pending *pd, const struct member *m, int16_t err)
     }
     kafka_init(&kafka_sync_group_resp_desc, r);
     r->error_code = err;
+    if (!err && g) { /* v5+ */
+        r->protocol_type = kstr_from(g->protocol_type);
+        r->protocol_name = kstr_from(g->protocol);
+    }
     if (!err && m && m->assignment_len > 0)
         r->assignment = (struct kbytes){m->assignment, m->assignment_len};
     pd->resp = r;
     pending_finish(pd);
 }
 
-static void api_join_done(void *waiter, const struct group *g, const struct member *m, int16_t err)
+static void api_join_done(void *waiter, const struct group *g, const struct member *m,
+                          const struct join_result *r)
 {
-    join_reply(waiter, g, m, err);
+    join_reply(waiter, g, m, r);
 }
 
-static void api_sync_done(void *waiter, const struct member *m, int16_t err)
+static void api_sync_done(void *waiter, const struct group *g, const struct member *m, int16_t err)
 {
-    sync_reply(waiter, m, err);
+    sync_reply(waiter, g, m, err);
+}
+
+/* ---- the timer ---- */
+
+/* Run the coordinator's timers that are due and arm the one libevent timer for
+ * the next deadline (none when nothing is due ever). Called after every request
+ * that may set a deadline, and by the timer itself. */
+static void groups_timer_arm(struct broker *b)
+{
+    struct groups *gs = b->groups;
+    int64_t now = clock_wall_ms();
+    if (groups_next_deadline(gs) <= now)
+        groups_expire_members(gs, now);
+    int64_t at = groups_next_deadline(gs);
+    if (!gs->timer || at == gs->timer_at_ms)
+        return;
+    if (at == INT64_MAX) {
+        evtimer_del(gs->timer);
+        gs->timer_at_ms = 0;
+        return;
+    }
+    int64_t delay = at > now ? at - now : 0; /* whole ms: never before the deadline */
+    struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)(delay % 1000) * 1000};
+    evtimer_add(gs->timer, &tv);
+    gs->timer_at_ms = at;
+}
+
+static void groups_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct broker *b = arg;
+    (void)fd, (void)what;
+    b->groups->timer_at_ms = 0;
+    groups_timer_arm(b);
 }
 
 static const struct group_ops group_api_ops = {api_join_done, api_sync_done};
@@ -146,12 +196,15 @@ void handle_join_group(struct request *rq)
         .protocols = req->protocols,
         .nprotocols = req->n_protocols,
         .id_required = rq->version >= 4,
+        .skip_assignment = rq->version >= 9,
+        .reason = req->reason,
     };
     const char *id = NULL;
     int16_t err = group_join(b->groups, &j, rq->pd, clock_wall_ms(), &id);
     free(host);
     if (err)
         join_answer_now(rq, err, id ? kstr_from(id) : req->member_id);
+    groups_timer_arm(b);
 }
 
 void handle_sync_group(struct request *rq)
@@ -161,12 +214,16 @@ void handle_sync_group(struct request *rq)
     struct group_sync s = {
         .group_id = req->group_id,
         .member_id = req->member_id,
+        .instance_id = req->group_instance_id,
+        .protocol_type = req->protocol_type,
+        .protocol = req->protocol_name,
         .generation = req->generation_id,
         .assignments = req->assignments,
         .nassignments = req->n_assignments,
     };
     if (group_sync(b->groups, &s, rq->pd, clock_wall_ms()))
         request_refuse(rq, "SyncGroup assignments pass 16 MiB"); /* Kafka has no error for it */
+    groups_timer_arm(b);
 }
 
 void handle_heartbeat(struct request *rq)
@@ -178,8 +235,8 @@ void handle_heartbeat(struct request *rq)
         request_refuse(rq, "the Heartbeat response would pass its memory limit");
         return;
     }
-    r->error_code = group_heartbeat(b->groups, req->group_id, req->member_id, req->generation_id,
-                                    clock_wall_ms());
+    r->error_code = group_heartbeat(b->groups, req->group_id, req->member_id,
+                                    req->group_instance_id, req->generation_id, clock_wall_ms());
     request_respond(rq, r);
 }
 
@@ -194,8 +251,10 @@ void handle_leave_group(struct request *rq)
         return;
     }
     if (rq->version < 3) {
-        r->error_code =
-            group_leave(b->groups, req->group_id, req->member_id, KSTR_NULL, clock_wall_ms());
+        r->error_code = group_leave(b->groups, req->group_id, req->member_id, KSTR_NULL, KSTR_NULL,
+                                    clock_wall_ms());
+    } else if (!group_find(b->groups, req->group_id)) {
+        r->error_code = KAFKA_UNKNOWN_MEMBER_ID; /* Kafka: the group is not found */
     } else {
         r->members = arena_calloc(&pd->arena, (size_t)req->n_members + 1, sizeof *r->members);
         if (!r->members) {
@@ -209,10 +268,12 @@ void handle_leave_group(struct request *rq)
             o->member_id = req->members[i].member_id;
             o->group_instance_id = req->members[i].group_instance_id;
             o->error_code = group_leave(b->groups, req->group_id, req->members[i].member_id,
-                                        req->members[i].group_instance_id, clock_wall_ms());
+                                        req->members[i].group_instance_id, req->members[i].reason,
+                                        clock_wall_ms());
         }
     }
     request_respond(rq, r);
+    groups_timer_arm(b);
 }
 
 /* ---- timers ---- */
@@ -225,7 +286,7 @@ void groups_tick(struct broker *b, int64_t now)
         offsets_expire(b, now);
         b->groups->next_expiry_ms = now + b->cfg->offsets_check_ms;
     }
-    groups_expire_members(b->groups, now);
+    groups_timer_arm(b); /* a safety net: the timer is armed by wall time, which may jump */
 }
 
 /* ---- FindCoordinator, ListGroups, DescribeGroups, DeleteGroups ---- */
@@ -253,26 +314,98 @@ void handle_find_coordinator(struct request *rq)
     request_respond(rq, r);
 }
 
+/* Every state name a group of any type has (ListGroups' filter is matched
+ * against these, case-insensitively, as Kafka matches it). */
+static const char *const listed_states[] = {
+    "Empty", "PreparingRebalance", "CompletingRebalance", "Stable",
+    "Dead",  "Assigning",          "Reconciling",         "NotReady"};
+static const char *const listed_types[] = {"classic", "consumer"};
+#define N_LISTED_STATES (sizeof listed_states / sizeof *listed_states)
+#define N_LISTED_TYPES  (sizeof listed_types / sizeof *listed_types)
+
+/* The entries of table that a filter names, as a bit mask; all ones when the
+ * filter is empty (no filter). Kafka trims and lowercases state names and
+ * lowercases type names; a name it does not know matches no group. */
+static uint32_t list_filter_mask(const struct kstr *names, int32_t n, const char *const *table,
+                                 size_t ntable, bool trim)
+{
+    uint32_t mask = 0;
+    if (n <= 0)
+        return UINT32_MAX;
+    for (int32_t i = 0; i < n; i++) {
+        const char *p = names[i].p ? names[i].p : "";
+        size_t len = names[i].len > 0 ? (size_t)names[i].len : 0;
+        for (; trim && len && (*p == ' ' || *p == '\t'); p++, len--)
+            ;
+        for (; trim && len && (p[len - 1] == ' ' || p[len - 1] == '\t'); len--)
+            ;
+        for (size_t k = 0; k < ntable; k++)
+            if (strlen(table[k]) == len && !strncasecmp(table[k], p, len))
+                mask |= 1u << k;
+    }
+    return mask;
+}
+
+static bool list_name_in(const char *name, uint32_t mask, const char *const *table, size_t ntable)
+{
+    for (size_t k = 0; k < ntable; k++)
+        if (!strcasecmp(table[k], name))
+            return mask & (1u << k);
+    return mask == UINT32_MAX;
+}
+
+struct list_ctx {
+    struct kafka_list_groups_resp *r;
+    size_t cap, bytes;
+    uint32_t states, types;
+};
+
+static void list_one(void *arg, const struct group_listing *l)
+{
+    struct list_ctx *x = arg;
+    if (x->r->n_groups >= (int32_t)x->cap ||
+        !list_name_in(l->state, x->states, listed_states, N_LISTED_STATES) ||
+        !list_name_in(l->type, x->types, listed_types, N_LISTED_TYPES))
+        return;
+    /* the strings stay the coordinator's: the response is encoded before it runs again */
+    x->r->groups[x->r->n_groups++] = (struct kafka_list_groups_resp_group){
+        .group_id = kstr_from(l->id),
+        .protocol_type = kstr_from(l->protocol_type),
+        .group_state = kstr_from(l->state),
+        .group_type = kstr_from(l->type),
+    };
+    x->bytes += 16 + strlen(l->id) + strlen(l->protocol_type) + strlen(l->state) + strlen(l->type);
+}
+
 void handle_list_groups(struct request *rq)
 {
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
+    struct kafka_list_groups_req *req = rq->body;
     struct kafka_list_groups_resp *r = response_new(rq);
-    size_t n = b->groups->by_id.n, bytes = 0;
+    struct list_ctx x = {
+        .r = r,
+        .cap = groups_count(b->groups),
+        .states = list_filter_mask(req->states_filter, rq->version >= 4 ? req->n_states_filter : 0,
+                                   listed_states, N_LISTED_STATES, true),
+        .types = list_filter_mask(req->types_filter, rq->version >= 5 ? req->n_types_filter : 0,
+                                  listed_types, N_LISTED_TYPES, false),
+    };
     if (r)
-        r->groups = arena_calloc(&pd->arena, n + 1, sizeof *r->groups);
-    for (struct group *g = b->groups->list; r && r->groups && g; g = g->next) {
-        const char *type = g->protocol_type ? g->protocol_type : "";
-        r->groups[r->n_groups++] = (struct kafka_list_groups_resp_group){
-            .group_id = kstr_from(g->id), .protocol_type = kstr_from(type)};
-        bytes += 8 + strlen(g->id) + strlen(type);
-    }
-    if (!r || !r->groups || bytes > RESPONSE_MAX_BYTES) {
+        r->groups = arena_calloc(&pd->arena, x.cap + 1, sizeof *r->groups);
+    if (r && r->groups)
+        groups_list(b->groups, list_one, &x);
+    if (!r || !r->groups || x.bytes > RESPONSE_MAX_BYTES) {
         request_refuse(rq, "the ListGroups response would pass 95 MiB");
         return;
     }
     request_respond(rq, r);
 }
+
+/* What DescribeGroups v3+ reports when asked: brook has no authorizer, so, as
+ * Kafka without one, every operation a group supports: READ (3), DELETE (6),
+ * DESCRIBE (8), DESCRIBE_CONFIGS (10) and ALTER_CONFIGS (11), as bits. */
+#define GROUP_AUTHORIZED_OPERATIONS ((1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11))
 
 /* Response bytes a DescribeGroups entry for g takes at most (up to a bit more than
  * limit: counting stops there). */
@@ -283,29 +416,39 @@ static size_t describe_bytes(const struct group *g, size_t limit)
         n += strlen(g->protocol_type);
     if (g->protocol)
         n += strlen(g->protocol);
+    bool stable = g->state == GROUP_STABLE; /* metadata is described then only */
     for (const struct member *m = g->members; m && n <= limit; m = m->next) {
-        const struct protocol *p = member_protocol(m, g->protocol);
+        const struct protocol *p = stable ? member_protocol(m, g->protocol) : NULL;
         n += 32 + strlen(m->id) + (m->instance_id ? strlen(m->instance_id) : 0) +
              strlen(m->client_id ? m->client_id : "") +
              strlen(m->client_host ? m->client_host : "") + (p ? (size_t)p->len : 0) +
-             (size_t)(g->state == GROUP_STABLE && m->assignment_len > 0 ? m->assignment_len : 0);
+             (size_t)(stable && m->assignment_len > 0 ? m->assignment_len : 0);
     }
     return n;
 }
 
-static int describe_one(struct pending *pd, struct group *g, struct kstr id,
+static int describe_one(struct groups *gs, struct pending *pd, struct group *g, struct kstr id,
                         struct kafka_describe_groups_resp_group *o)
 {
     kafka_init(&kafka_describe_groups_resp_group_desc, o);
     o->group_id = id; /* the request's: encoded before it is freed */
+    if (!g && gs->other) {
+        int rc = gs->other->describe(gs->other_ctx, id, &pd->arena, o);
+        if (rc != -ENOENT)
+            return rc;
+        kafka_init(&kafka_describe_groups_resp_group_desc, o);
+        o->group_id = id;
+    }
     if (!g) {
         o->group_state = KSTR("Dead");
         o->protocol_type = o->protocol_data = KSTR("");
         return 0;
     }
+    /* as Kafka: the protocol, metadata and assignments only of a Stable group */
+    bool stable = g->state == GROUP_STABLE;
     o->group_state = kstr_from(group_state_names[g->state]);
     o->protocol_type = kstr_from(g->protocol_type ? g->protocol_type : "");
-    o->protocol_data = kstr_from(g->protocol ? g->protocol : "");
+    o->protocol_data = kstr_from(stable && g->protocol ? g->protocol : "");
     o->members = arena_calloc(&pd->arena, (size_t)g->nmembers + 1, sizeof *o->members);
     if (!o->members)
         return -ENOMEM;
@@ -316,9 +459,9 @@ static int describe_one(struct pending *pd, struct group *g, struct kstr id,
         x->group_instance_id = m->instance_id ? kstr_from(m->instance_id) : KSTR_NULL;
         x->client_id = kstr_from(m->client_id ? m->client_id : "");
         x->client_host = kstr_from(m->client_host ? m->client_host : "");
-        if (p)
+        if (p && stable)
             x->member_metadata = (struct kbytes){p->meta, p->len};
-        if (g->state == GROUP_STABLE && m->assignment_len > 0)
+        if (stable && m->assignment_len > 0)
             x->member_assignment = (struct kbytes){m->assignment, m->assignment_len};
     }
     return 0;
@@ -345,8 +488,12 @@ void handle_describe_groups(struct request *rq)
         return;
     }
     r->n_groups = req->n_groups;
-    for (int32_t i = 0; i < req->n_groups && !rc; i++)
-        rc = describe_one(pd, group_find(b->groups, req->groups[i]), req->groups[i], &r->groups[i]);
+    for (int32_t i = 0; i < req->n_groups && !rc; i++) {
+        rc = describe_one(b->groups, pd, group_find(b->groups, req->groups[i]), req->groups[i],
+                          &r->groups[i]);
+        if (req->include_authorized_operations)
+            r->groups[i].authorized_operations = GROUP_AUTHORIZED_OPERATIONS;
+    }
     if (rc) {
         request_refuse(rq, "the DescribeGroups response would pass its memory limit");
         return;
@@ -382,9 +529,11 @@ void handle_delete_groups(struct request *rq)
         struct group *g = group_find(b->groups, req->groups_names[i]);
         struct kafka_delete_groups_resp_result *o = &r->results[i];
         o->group_id = req->groups_names[i]; /* encoded before the request is freed */
-        if (!g)
+        if (!g && b->groups->other && b->groups->other->delete_group)
+            o->error_code = b->groups->other->delete_group(b->groups->other_ctx, o->group_id);
+        else if (!g)
             o->error_code = KAFKA_GROUP_ID_NOT_FOUND;
-        else if (g->members)
+        else if (g->members || g->state != GROUP_EMPTY)
             o->error_code = KAFKA_NON_EMPTY_GROUP;
         else
             o->error_code = kafka_error_from(group_delete(b, g));
@@ -400,6 +549,8 @@ int groups_open(struct broker *b)
     if (!b->groups)
         return -ENOMEM;
     groups_init(b->groups, b->cfg, &group_api_ops);
+    if (b->base && !(b->groups->timer = evtimer_new(b->base, groups_timer_cb, b)))
+        return -ENOMEM;
     b->groups->next_expiry_ms = clock_wall_ms() + b->cfg->offsets_check_ms;
     struct store_topic *t = store_topic_get(b->store, OFFSETS_TOPIC);
     if (!t) {
@@ -442,6 +593,8 @@ void groups_close(struct broker *b)
     if (!b->groups)
         return;
     groups_release(b->groups);
+    if (b->groups->timer)
+        event_free(b->groups->timer);
     store_topic_put(b->groups->topic);
     free(b->groups);
     b->groups = NULL;

@@ -36,7 +36,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from guard import Guard  # noqa: E402
-from kafkawire import connect, ensure_topic, read_response, request, string  # noqa: E402
+from kafkawire import (connect, ensure_topic, read_response, request, string,  # noqa: E402
+                       sync_group_v0)
 
 PHASE = sys.argv[1]
 HOST, PORT = sys.argv[2].rsplit(':', 1)
@@ -226,6 +227,7 @@ def case_describe_80():
     if err != 0:
         print(f'# JoinGroup with 2 MiB of metadata: error {err}', flush=True)
         return False
+    sync_group_v0(s, 'gh-large', 1, member, b'')  # Stable: only then is metadata described
     d = connect(HOST, PORT)
     d.sendall(request(DESCRIBE_GROUPS, 0, 1, describe_body(['gh-large'])))
     r = Reader(read_response(d))
