@@ -17,7 +17,8 @@
 
 #include "broker/private.h"
 
-/* Response bytes of one v4+ entry besides its key and host (fields, tags). */
+/* Response bytes of one v4+ entry besides its key, host and message (fields,
+ * tags). */
 #define COORDINATOR_ENTRY_BYTES 24
 
 /* The error a key gets (KAFKA_NONE: this node coordinates it) and why. */
@@ -54,9 +55,12 @@ static uint64_t coordinator_bytes(const struct kafka_find_coordinator_req *req, 
 {
     uint64_t bytes = response_bytes((uint64_t)req->n_coordinator_keys,
                                     sizeof(struct kafka_find_coordinator_resp_coordinator));
-    for (int32_t i = 0; i < req->n_coordinator_keys; i++)
-        bytes += (uint64_t)(req->coordinator_keys[i].len > 0 ? req->coordinator_keys[i].len : 0) +
-                 host_len + COORDINATOR_ENTRY_BYTES;
+    for (int32_t i = 0; i < req->n_coordinator_keys; i++) {
+        struct kstr key = req->coordinator_keys[i], why;
+        bool ok = coordinator_check(req->key_type, key, &why) == KAFKA_NONE;
+        bytes += (uint64_t)(key.len > 0 ? key.len : 0) + (ok ? host_len : 0) +
+                 (uint64_t)(why.len > 0 ? why.len : 0) + COORDINATOR_ENTRY_BYTES;
+    }
     return bytes;
 }
 
