@@ -9,7 +9,7 @@ offsets_versions.sh runs one phase of this script per brookd:
            of -2 is kept as sent (an admin's "earliest"), not deleted; a null
            topic list names each topic once with all its partitions; OffsetFetch
            v8 answers many groups, each with its own error; v9's missing group
-           and v8's stale generation; FindCoordinator v0-6, batched keys, the
+           and v8's stale generation; a static member's commits by instance id; FindCoordinator v0-6, batched keys, the
            transaction key type and the keys Kafka refuses; OffsetDelete of an
            Empty group, an unknown group and topic, a live group that subscribes
            to the topic and one of another protocol.
@@ -40,6 +40,7 @@ COMMIT, FETCH, FIND, JOIN, SYNC, DELETE = 8, 9, 10, 11, 14, 47
 FLEX = {COMMIT: 8, FETCH: 6, FIND: 3}  # first flexible version of each API
 NONE, UNKNOWN_TOPIC, ILLEGAL_GENERATION, INVALID_GROUP_ID = 0, 3, 22, 24
 INVALID_REQUEST, GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP, SUBSCRIBED = 42, 69, 68, 86
+UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID = 25, 82
 
 failures = 0
 
@@ -449,6 +450,41 @@ def find_coordinator():
            got is not None and got[0][1] == INVALID_REQUEST, got)
 
 
+def join_static(sock, group, instance):
+    """A one-member group of a static member, Stable (JoinGroup v5, SyncGroup v3):
+    (join error, sync error, generation, member id)."""
+    body = (string(group) + struct.pack('>ii', 30000, 30000) + string('') + string(instance) +
+            string('consumer') + array([string('range') + bytes_(subscription(TOPIC))]))
+    sock.sendall(frame(JOIN, 5, 1, body))
+    r = Reader(read_response(sock), False)
+    r.take('>i')
+    err, gen = r.take('>h'), r.take('>i')
+    r.str()
+    r.str()
+    member = r.str()
+    body = (string(group) + struct.pack('>i', gen) + string(member) + string(instance) +
+            array([string(member) + bytes_(b'')]))
+    sock.sendall(frame(SYNC, 3, 2, body))
+    r = Reader(read_response(sock), False)
+    r.take('>i')
+    return err, r.take('>h'), gen, member
+
+
+def static_members():
+    sock = connect(HOST, PORT)
+    joined = join_static(sock, 'ov-static', 'inst-1')
+    gen, member = joined[2], joined[3]
+    got = [commit(7, 'ov-static', {TOPIC: [(0, 9)]}, gen=gen, member=m, instance=i)
+           for m, i in ((member, 'inst-1'), ('someone-else', 'inst-1'), (member, 'inst-2'))]
+    report('OffsetCommit v7 of a static member: its own instance id commits, another '
+           'member id under it is FENCED_INSTANCE_ID, an unknown instance UNKNOWN_MEMBER_ID',
+           joined[:2] == (NONE, NONE) and got == [[(TOPIC, 0, NONE)],
+                                                   [(TOPIC, 0, FENCED_INSTANCE_ID)],
+                                                   [(TOPIC, 0, UNKNOWN_MEMBER_ID)]],
+           (joined, got))
+    sock.close()
+
+
 def offset_deletes():
     g = 'ov-del'
     commit(2, g, {TOPIC: [(0, 5), (1, 6)], OTHER: [(0, 7)]})
@@ -492,6 +528,7 @@ def main_phase():
     null_topics()
     many_groups()
     commit_errors()
+    static_members()
     find_coordinator()
     offset_deletes()
     with open(os.environ['OV_EXPECT'], 'w') as f:
