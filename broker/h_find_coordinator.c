@@ -22,12 +22,17 @@
 #define COORDINATOR_ENTRY_BYTES 24
 
 /* The error a key gets (KAFKA_NONE: this node coordinates it) and why. */
-static int16_t coordinator_check(int8_t key_type, struct kstr key, struct kstr *why)
+static int16_t coordinator_check(int16_t version, int8_t key_type, struct kstr key,
+                                 struct kstr *why)
 {
     *why = KSTR_NULL;
     if (key_type == 0 && key.len <= 0) {
         *why = KSTR("a group id must not be empty");
         return KAFKA_INVALID_REQUEST;
+    }
+    if (key_type == 2 && version >= 6) {
+        *why = KSTR("brook has no share groups");
+        return KAFKA_COORDINATOR_NOT_AVAILABLE;
     }
     if (key_type != 0 && key_type != 1) {
         *why = KSTR("brook coordinates groups (0) and transactional ids (1)");
@@ -43,7 +48,7 @@ static void coordinator_one(struct broker *b, struct kafka_find_coordinator_req 
     const char *host;
     int port;
     broker_advertised(b, &host, &port);
-    r->error_code = coordinator_check(req->key_type, req->key, &r->error_message);
+    r->error_code = coordinator_check(0, req->key_type, req->key, &r->error_message);
     bool ok = r->error_code == KAFKA_NONE;
     r->node_id = ok ? b->cfg->node_id : -1;
     r->host = ok ? kstr_from(host) : KSTR("");
@@ -51,13 +56,14 @@ static void coordinator_one(struct broker *b, struct kafka_find_coordinator_req 
 }
 
 /* The arena and wire bytes of a v4+ answer. */
-static uint64_t coordinator_bytes(const struct kafka_find_coordinator_req *req, size_t host_len)
+static uint64_t coordinator_bytes(int16_t version, const struct kafka_find_coordinator_req *req,
+                                  size_t host_len)
 {
     uint64_t bytes = response_bytes((uint64_t)req->n_coordinator_keys,
                                     sizeof(struct kafka_find_coordinator_resp_coordinator));
     for (int32_t i = 0; i < req->n_coordinator_keys; i++) {
         struct kstr key = req->coordinator_keys[i], why;
-        bool ok = coordinator_check(req->key_type, key, &why) == KAFKA_NONE;
+        bool ok = coordinator_check(version, req->key_type, key, &why) == KAFKA_NONE;
         bytes += (uint64_t)(key.len > 0 ? key.len : 0) + (ok ? host_len : 0) +
                  (uint64_t)(why.len > 0 ? why.len : 0) + COORDINATOR_ENTRY_BYTES;
     }
@@ -71,7 +77,7 @@ void handle_find_coordinator(struct request *rq)
     const char *host;
     int port;
     broker_advertised(b, &host, &port);
-    if (rq->version >= 4 && !response_fits(rq, coordinator_bytes(req, strlen(host)))) {
+    if (rq->version >= 4 && !response_fits(rq, coordinator_bytes(rq->version, req, strlen(host)))) {
         request_refuse(rq, "the FindCoordinator response would pass the response limit");
         return;
     }
@@ -88,7 +94,7 @@ void handle_find_coordinator(struct request *rq)
     for (int32_t i = 0; i < req->n_coordinator_keys; i++) {
         struct kafka_find_coordinator_resp_coordinator *c = &r->coordinators[i];
         c->key = req->coordinator_keys[i];
-        c->error_code = coordinator_check(req->key_type, c->key, &c->error_message);
+        c->error_code = coordinator_check(rq->version, req->key_type, c->key, &c->error_message);
         bool ok = c->error_code == KAFKA_NONE;
         c->node_id = ok ? b->cfg->node_id : -1;
         c->host = ok ? kstr_from(host) : KSTR("");
