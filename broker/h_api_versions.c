@@ -22,7 +22,7 @@ const struct api_range advertised_apis[] = {
     {KAFKA_API_METADATA, 0, 7, NULL},
     {KAFKA_API_OFFSET_COMMIT, 0, 9, "v0-1 too (Kafka 4 starts at 2), stored like the others"},
     {KAFKA_API_OFFSET_FETCH, 0, 9, "v0 too (Kafka 4 starts at 1), from the same store"},
-    {KAFKA_API_FIND_COORDINATOR, 0, 6, NULL},
+    {KAFKA_API_FIND_COORDINATOR, 0, 6, "an empty group id gets INVALID_REQUEST"},
     {KAFKA_API_JOIN_GROUP, 0, 5, NULL},
     {KAFKA_API_HEARTBEAT, 0, 3, NULL},
     {KAFKA_API_LEAVE_GROUP, 0, 3, NULL},
