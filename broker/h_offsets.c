@@ -598,12 +598,13 @@ static uint64_t fetch_named_bytes(bool old, const struct kafka_offset_fetch_req_
 }
 
 /* Who may read a group's offsets: anyone for a classic group; a consumer group
- * checks the member and epoch v9 names. */
+ * checks the member and epoch v9 names. An id no group can have (empty, or with a
+ * NUL) is answered as Kafka answers a group that does not exist. */
 static int16_t fetch_check(struct broker *b, const struct kafka_offset_fetch_req_group *rg,
                            int16_t version)
 {
     if (!group_id_valid(rg->group_id))
-        return KAFKA_INVALID_GROUP_ID;
+        return KAFKA_NONE;
     const struct offsets_consumer_ops *ops = consumer_group(b, rg->group_id);
     struct offsets_member m = {rg->member_id, KSTR_NULL, rg->member_epoch, version};
     return ops ? ops->fetch_check(b, rg->group_id, &m) : KAFKA_NONE;
@@ -620,7 +621,8 @@ static int fetch_group(struct request *rq, const struct kafka_offset_fetch_req_g
     *a = (struct fetch_answer){NULL, 0};
     if (*err && rq->version >= 2)
         return 0;
-    const struct group *g = *err ? NULL : group_find(b->groups, rg->group_id);
+    const struct group *g =
+        *err || !group_id_valid(rg->group_id) ? NULL : group_find(b->groups, rg->group_id);
     return rg->n_topics < 0 ? fetch_all(rq, old, g, a, bytes)
                             : fetch_named(rq, old, g, rg, *err, a, bytes);
 }

@@ -398,7 +398,7 @@ def many_groups():
         g1, missing, empty, allg = got
         good = (g1[1] == NONE and offsets_of(g1[2]) == {(TOPIC, 0): 101} and
                 missing[1] == NONE and offsets_of(missing[2]) == {(TOPIC, 0): -1, (TOPIC, 1): -1}
-                and empty[1] == INVALID_GROUP_ID and empty[2] == [] and
+                and empty[1] == NONE and offsets_of(empty[2]) == {(TOPIC, 0): -1} and
                 len(offsets_of(allg[2])) == 5)
     report('OffsetFetch v8: four groups in one request, each answered on its own', good, got)
     got = fetch_groups(9, [('ov-g1', {TOPIC: [0]}, 'someone', 4)])
@@ -407,9 +407,9 @@ def many_groups():
     got = fetch(7, 'ov-g1', {TOPIC: [0]}, require_stable=True)
     report('OffsetFetch v7 with require_stable is answered (nothing is pending)',
            got is not None and got[0] == NONE and offsets_of(got[1]) == {(TOPIC, 0): 101}, got)
-    got = fetch(1, '', {TOPIC: [0]})
-    report('OffsetFetch v1 with an empty group id: INVALID_GROUP_ID in the partition',
-           got is not None and got[1][0][1][0][3] == INVALID_GROUP_ID, got)
+    got = fetch(1, 'ov-g1\x00x', {TOPIC: [0]})
+    report('OffsetFetch v1 of a group id with a NUL is not the group before the NUL',
+           got is not None and got[1][0][1][0][0] == -1, got)
 
 
 def commit_errors():
