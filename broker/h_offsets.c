@@ -750,11 +750,47 @@ static void delete_fail(void *resp, int16_t err)
                 r->topics[i].partitions[k].error_code = err;
 }
 
-/* Answer each partition and collect the tombstones of those that have an offset
- * (the response borrows the request's names: copied, as it outlives it). */
+/* The tombstones of an OffsetDelete: the offsets it takes out of the group's map,
+ * at most one per committed offset however often the request names it. */
+struct delete_set {
+    struct commit_rec *recs;
+    struct committed **taken;
+    size_t n, cap;
+};
+
+/* Take one committed offset out of g's map (not freed: see delete_restore). */
+static struct committed *offset_take(struct broker *b, struct group *g, struct kstr topic,
+                                     int32_t part)
+{
+    struct offset_key k;
+    offset_key_init(&k, topic.p, (size_t)topic.len, part);
+    struct committed *c = hmap_get(&g->offsets, k.p, k.len);
+    if (c) {
+        hmap_del(&g->offsets, k.p, k.len);
+        b->groups->noffsets--;
+    }
+    offset_key_release(&k);
+    return c;
+}
+
+/* Put the taken offsets back (their tombstones could not be written). */
+static void delete_restore(struct broker *b, struct group *g, struct delete_set *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        struct offset_key k;
+        offset_key_init(&k, d->recs[i].topic.p, (size_t)d->recs[i].topic.len, d->recs[i].partition);
+        if (hmap_put(&g->offsets, k.p, k.len, d->taken[i]))
+            xalloc_fail("hmap", 0);
+        offset_key_release(&k);
+        b->groups->noffsets++;
+    }
+}
+
+/* Answer each partition and take out the offsets to delete (the response copies
+ * the request's names, as it outlives it; the tombstones borrow them). */
 static void delete_prepare(struct request *rq, const struct kafka_offset_delete_req *req,
-                           const struct group *g, struct kafka_offset_delete_resp *r,
-                           struct commit_rec *recs, int *n)
+                           struct group *g, struct kafka_offset_delete_resp *r,
+                           struct delete_set *d)
 {
     struct broker *b = rq->c->b;
     r->topics = PENDING_NEW(rq->pd, struct kafka_offset_delete_resp_topic, req->n_topics);
@@ -774,51 +810,70 @@ static void delete_prepare(struct request *rq, const struct kafka_offset_delete_
         for (int32_t k = 0; k < ti->n_partitions; k++) {
             int32_t index = ti->partitions[k].partition_index;
             to->partitions[k] = (struct kafka_offset_delete_resp_partition){index, err};
-            if (!err && g && offset_get(g, to->name.p, len, index))
-                recs[(*n)++] = (struct commit_rec){.topic = to->name, .partition = index};
+            struct committed *c = !err && g ? offset_take(b, g, to->name, index) : NULL;
+            if (c) { /* at most cap: each offset is taken once */
+                d->recs[d->n] = (struct commit_rec){.topic = to->name, .partition = index};
+                d->taken[d->n++] = c;
+            }
         }
     }
+}
+
+/* The response's arena bytes, counted from the request. */
+static uint64_t delete_bytes(const struct kafka_offset_delete_req *req, size_t *total)
+{
+    uint64_t bytes =
+        response_bytes((uint64_t)req->n_topics, sizeof(struct kafka_offset_delete_resp_topic)) +
+        response_bytes(1, sizeof(struct durable_wait));
+    *total = 0;
+    for (int32_t i = 0; i < req->n_topics; i++) {
+        *total += (size_t)req->topics[i].n_partitions;
+        bytes += response_string_bytes(req->topics[i].name.len) +
+                 response_bytes((uint64_t)req->topics[i].n_partitions,
+                                sizeof(struct kafka_offset_delete_resp_partition));
+    }
+    return bytes;
 }
 
 void handle_offset_delete(struct request *rq)
 {
     struct broker *b = rq->c->b;
     struct kafka_offset_delete_req *req = rq->body;
-    uint64_t bytes = response_bytes((uint64_t)req->n_topics, sizeof *req->topics) +
-                     response_bytes(1, sizeof(struct durable_wait));
-    size_t total = 0;
-    for (int32_t i = 0; i < req->n_topics; i++) {
-        total += (size_t)req->topics[i].n_partitions;
-        bytes += response_string_bytes(req->topics[i].name.len) +
-                 response_bytes((uint64_t)req->topics[i].n_partitions,
-                                sizeof(struct kafka_offset_delete_resp_partition));
-    }
-    struct commit_rec *recs = arena_calloc(rq->tmp, total + 1, sizeof *recs);
-    if (!recs || !response_fits(rq, bytes)) {
+    size_t total;
+    if (!response_fits(rq, delete_bytes(req, &total))) {
         request_refuse(rq, "the OffsetDelete response would pass the response limit");
         return;
     }
     struct kafka_offset_delete_resp *r = response_new(rq);
     struct group *g;
     r->error_code = delete_check(b, req->group_id, &g);
-    int n = 0;
+    size_t cap = r->error_code || !g ? 0 : g->offsets.n < total ? g->offsets.n : total;
+    struct delete_set d = {NULL, NULL, 0, cap};
+    d.recs = arena_calloc(rq->tmp, d.cap + 1, sizeof *d.recs);
+    d.taken = arena_calloc(rq->tmp, d.cap + 1, sizeof *d.taken);
+    if (!d.recs || !d.taken) {
+        request_refuse(rq, "the OffsetDelete tombstones would pass the request's memory limit");
+        return;
+    }
     if (!r->error_code)
-        delete_prepare(rq, req, g, r, recs, &n);
+        delete_prepare(rq, req, g, r, &d);
     rq->pd->resp = r;
     int64_t end = 0;
-    int rc = n ? offsets_append(b, req->group_id, recs, n, true, &end) : 0;
+    int rc = d.n ? offsets_append(b, req->group_id, d.recs, (int)d.n, true, &end) : 0;
     if (rc) {
+        delete_restore(b, g, &d);
         delete_fail(r, kafka_error_from(rc));
         pending_finish(rq->pd);
         return;
     }
-    for (int i = 0; i < n; i++) /* n > 0: g exists */
-        offset_forget(b, g, recs[i].topic, recs[i].partition);
-    if (n)
-        log_info("brook.group", "group %s: %d committed offsets deleted (OffsetDelete)", g->id, n);
+    for (size_t i = 0; i < d.n; i++)
+        committed_free(d.taken[i]);
+    if (d.n)
+        log_info("brook.group", "group %s: %zu committed offsets deleted (OffsetDelete)", g->id,
+                 d.n);
     struct durable_wait *w = PENDING_NEW(rq->pd, struct durable_wait, 1);
     *w = (struct durable_wait){b, rq->pd, delete_fail, r};
-    answer_when_durable(rq, w, n > 0, end);
+    answer_when_durable(rq, w, d.n > 0, end);
 }
 
 /* ---- forgetting and expiring ---- */

@@ -175,6 +175,15 @@ def find_coordinator_keys():
     return exchange('FindCoordinator v4, many keys', 10, 4, body, flexible=True)
 
 
+def offset_delete():
+    # OffsetDelete: one committed partition named 8 M times (6 response bytes for
+    # each 4 of the request; one tombstone)
+    if not exchange('OffsetCommit', 8, 2, commit_body('ampd', '', 1), answer=True):
+        return False
+    body = string('ampd') + one_topic(TOPIC, repeated(struct.pack('>i', 0), FRAME // 4))
+    return exchange('OffsetDelete', 47, 0, body)
+
+
 def join_group():
     body = (string('ampj') + struct.pack('>ii', 30000, 30000) + string('') + string('consumer') +
             array([string('range') + bytes_(b'j' * (65 << 20))]))
@@ -320,6 +329,7 @@ CASES = [
     ('SaslAuthenticate: 32 MiB of auth bytes', sasl_authenticate),
     ('CreatePartitions: 3.3 M entries', create_partitions),
     ('DeleteGroups: 16 M names', delete_groups),
+    ('OffsetDelete: one partition named 8 M times', offset_delete),
 ]
 
 

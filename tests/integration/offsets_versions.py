@@ -445,7 +445,7 @@ def find_coordinator():
     got = find(6, ['t1', 't2'], key_type=1)
     report('FindCoordinator v6 names this node for batched transactional ids',
            got is not None and [e for _, e, *_ in got] == [NONE, NONE], got)
-    got = find(6, ['s1'], key_type=2) + find(5, ['s1'], key_type=2)
+    got = (find(6, ['s1'], key_type=2) or []) + (find(5, ['s1'], key_type=2) or [])
     report('FindCoordinator for a share group: COORDINATOR_NOT_AVAILABLE in v6 (no share '
            'groups), INVALID_REQUEST before', [e for _, e, *_ in got] ==
            [COORDINATOR_NOT_AVAILABLE, INVALID_REQUEST], got)
@@ -495,6 +495,12 @@ def offset_deletes():
            got == (NONE, {(TOPIC, 0): NONE, (TOPIC, 9): NONE, ('ov-nosuch', 0): UNKNOWN_TOPIC})
            and back and offsets_of(back[1]) == {(TOPIC, 0): -1, (TOPIC, 1): 6}, (got, back))
     EXPECT[(g, TOPIC, 0)], EXPECT[(g, TOPIC, 1)] = -1, 6
+    got = offset_delete(g, {OTHER: [0, 0, 0]})
+    back = fetch(5, g, {OTHER: [0]})
+    report('OffsetDelete naming one partition three times deletes it once, answers each',
+           got == (NONE, {(OTHER, 0): NONE}) and back and
+           offsets_of(back[1]) == {(OTHER, 0): -1}, (got, back))
+    EXPECT[(g, OTHER, 0)] = -1
     got = offset_delete('ov-nosuchgroup', {TOPIC: [0]})
     report('OffsetDelete of an unknown group: GROUP_ID_NOT_FOUND',
            got is not None and got[0] == GROUP_ID_NOT_FOUND, got)
