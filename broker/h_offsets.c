@@ -307,8 +307,8 @@ static int16_t commit_check_classic(struct broker *b, const struct kafka_offset_
                                                                : KAFKA_NONE;
 }
 
-static int16_t commit_check(struct broker *b, const struct kafka_offset_commit_req *req,
-                            int16_t version, bool *create)
+int16_t offsets_commit_check(struct broker *b, const struct kafka_offset_commit_req *req,
+                             int16_t version, bool *create)
 {
     *create = false;
     if (!group_id_valid(req->group_id))
@@ -411,7 +411,7 @@ void handle_offset_commit(struct request *rq)
     struct kafka_offset_commit_req *req = rq->body;
     struct kafka_offset_commit_resp *r = response_new(rq);
     bool create;
-    int16_t err = commit_check(b, req, rq->version, &create);
+    int16_t err = offsets_commit_check(b, req, rq->version, &create);
     size_t total = 0;
     for (int32_t i = 0; i < req->n_topics; i++)
         total += (size_t)req->topics[i].n_partitions;
@@ -600,8 +600,8 @@ static uint64_t fetch_named_bytes(bool old, const struct kafka_offset_fetch_req_
 /* Who may read a group's offsets: anyone for a classic group; a consumer group
  * checks the member and epoch v9 names. An id no group can have (empty, or with a
  * NUL) is answered as Kafka answers a group that does not exist. */
-static int16_t fetch_check(struct broker *b, const struct kafka_offset_fetch_req_group *rg,
-                           int16_t version)
+int16_t offsets_fetch_check(struct broker *b, const struct kafka_offset_fetch_req_group *rg,
+                            int16_t version)
 {
     if (!group_id_valid(rg->group_id))
         return KAFKA_NONE;
@@ -617,7 +617,7 @@ static int fetch_group(struct request *rq, const struct kafka_offset_fetch_req_g
 {
     struct broker *b = rq->c->b;
     bool old = rq->version < 8;
-    *err = fetch_check(b, rg, rq->version);
+    *err = offsets_fetch_check(b, rg, rq->version);
     *a = (struct fetch_answer){NULL, 0};
     if (*err && rq->version >= 2)
         return 0;
@@ -725,7 +725,7 @@ static bool group_subscribed(struct broker *b, struct kstr id, const struct grou
 /* The group-level error of an OffsetDelete (Kafka's rules): a classic group with
  * members may only lose offsets when it uses the consumer protocol (then per
  * topic, GROUP_SUBSCRIBED_TO_TOPIC); a consumer group always may. */
-static int16_t delete_check(struct broker *b, struct kstr id, struct group **g)
+int16_t offsets_delete_check(struct broker *b, struct kstr id, struct group **g)
 {
     *g = NULL;
     if (!group_id_valid(id))
@@ -846,7 +846,7 @@ void handle_offset_delete(struct request *rq)
     }
     struct kafka_offset_delete_resp *r = response_new(rq);
     struct group *g;
-    r->error_code = delete_check(b, req->group_id, &g);
+    r->error_code = offsets_delete_check(b, req->group_id, &g);
     size_t cap = r->error_code || !g ? 0 : g->offsets.n < total ? g->offsets.n : total;
     struct delete_set d = {NULL, NULL, 0, cap};
     d.recs = arena_calloc(rq->tmp, d.cap + 1, sizeof *d.recs);

@@ -46,4 +46,15 @@ struct offsets_consumer_ops {
  * before any request is served; ops outlives the broker. */
 void offsets_consumer_ops_set(const struct offsets_consumer_ops *ops);
 
+/* The checks each request starts with, before any partition (h_offsets.c; also
+ * called by the unit tests). A commit's error for all its partitions (*create:
+ * the commit makes the group); a fetched group's error; an OffsetDelete's group
+ * error (*g: the group, or NULL). */
+struct group;
+int16_t offsets_commit_check(struct broker *b, const struct kafka_offset_commit_req *req,
+                             int16_t version, bool *create);
+int16_t offsets_fetch_check(struct broker *b, const struct kafka_offset_fetch_req_group *rg,
+                            int16_t version);
+int16_t offsets_delete_check(struct broker *b, struct kstr id, struct group **g);
+
 #endif
