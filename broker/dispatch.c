@@ -46,6 +46,7 @@ static const handler_fn handlers[KAFKA_API_DESCRIBE_TOPIC_PARTITIONS + 1] = {
     [KAFKA_API_SASL_AUTHENTICATE] = handle_sasl_authenticate,
     [KAFKA_API_CREATE_PARTITIONS] = handle_create_partitions,
     [KAFKA_API_DELETE_GROUPS] = handle_delete_groups,
+    [KAFKA_API_OFFSET_DELETE] = handle_offset_delete,
 };
 
 /* Queue a new pending on c, in order. */

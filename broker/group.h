@@ -86,9 +86,11 @@ struct group {
 };
 
 struct committed {
-    int64_t offset;
+    int64_t offset; /* as committed: negative values too (Kafka keeps them) */
+    int32_t leader_epoch;
     char *metadata;
     int64_t commit_ms;
+    int64_t expire_ms; /* OffsetCommit v2-4's retention_time_ms as a deadline, or 0 */
 };
 
 struct pending_id;

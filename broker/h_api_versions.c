@@ -20,9 +20,9 @@ const struct api_range advertised_apis[] = {
     {KAFKA_API_FETCH, 4, 17, NULL},
     {KAFKA_API_LIST_OFFSETS, 1, 10, NULL},
     {KAFKA_API_METADATA, 0, 7, NULL},
-    {KAFKA_API_OFFSET_COMMIT, 2, 7, NULL},
-    {KAFKA_API_OFFSET_FETCH, 1, 5, NULL},
-    {KAFKA_API_FIND_COORDINATOR, 0, 2, NULL},
+    {KAFKA_API_OFFSET_COMMIT, 0, 9, "v0-1 too (Kafka 4 starts at 2), stored like the others"},
+    {KAFKA_API_OFFSET_FETCH, 0, 9, "v0 too (Kafka 4 starts at 1), from the same store"},
+    {KAFKA_API_FIND_COORDINATOR, 0, 6, "an empty group id gets INVALID_REQUEST"},
     {KAFKA_API_JOIN_GROUP, 0, 9,
      "an empty group.instance.id or one with a NUL byte: INVALID_GROUP_ID"},
     {KAFKA_API_HEARTBEAT, 0, 4, NULL},
@@ -40,6 +40,7 @@ const struct api_range advertised_apis[] = {
     {KAFKA_API_SASL_AUTHENTICATE, 0, 2, "answered ILLEGAL_SASL_STATE: no handshake can succeed"},
     {KAFKA_API_CREATE_PARTITIONS, 0, 1, NULL},
     {KAFKA_API_DELETE_GROUPS, 0, 2, NULL},
+    {KAFKA_API_OFFSET_DELETE, 0, 0, NULL},
 };
 const int n_advertised_apis = sizeof advertised_apis / sizeof *advertised_apis;
 

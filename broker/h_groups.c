@@ -1,7 +1,7 @@
 /*
  * h_groups.c - the group APIs over the coordinator: JoinGroup, SyncGroup,
- * Heartbeat, LeaveGroup, FindCoordinator, ListGroups, DescribeGroups and
- * DeleteGroups, the group timers, start and end, and the console's views.
+ * Heartbeat, LeaveGroup, ListGroups, DescribeGroups and DeleteGroups, the group
+ * timers, start and end, and the console's views.
  *
  * Each handler turns its decoded request into a call of broker/group.c's state
  * machine and its answer into the response. A JoinGroup or SyncGroup that must
@@ -289,30 +289,7 @@ void groups_tick(struct broker *b, int64_t now)
     groups_timer_arm(b); /* a safety net: the timer is armed by wall time, which may jump */
 }
 
-/* ---- FindCoordinator, ListGroups, DescribeGroups, DeleteGroups ---- */
-
-void handle_find_coordinator(struct request *rq)
-{
-    struct broker *b = rq->c->b;
-    struct kafka_find_coordinator_req *req = rq->body;
-    struct kafka_find_coordinator_resp *r = response_new(rq);
-    const char *host;
-    int port;
-    broker_advertised(b, &host, &port);
-    if (req->key_type != 0) {
-        r->error_code = KAFKA_COORDINATOR_NOT_AVAILABLE; /* no transaction coordinator */
-        r->error_message = KSTR("brook has no transactions");
-        r->node_id = -1;
-        r->host = KSTR("");
-        r->port = -1;
-    } else {
-        r->node_id = b->cfg->node_id;
-        r->host = kstr_from(host);
-        r->port = port;
-        r->error_message = KSTR_NULL;
-    }
-    request_respond(rq, r);
-}
+/* ---- ListGroups, DescribeGroups, DeleteGroups ---- */
 
 /* Every state name a group of any type has (ListGroups' filter is matched
  * against these, case-insensitively, as Kafka matches it). */

@@ -354,7 +354,7 @@ void handle_delete_records(struct request *rq);    /* h_topics.c */
 void handle_describe_configs(struct request *rq);  /* h_configs.c */
 void handle_sasl_handshake(struct request *rq);    /* h_sasl.c */
 void handle_sasl_authenticate(struct request *rq); /* h_sasl.c */
-void handle_find_coordinator(struct request *rq);  /* h_groups.c */
+void handle_find_coordinator(struct request *rq);  /* h_find_coordinator.c */
 void handle_join_group(struct request *rq);        /* h_groups.c */
 void handle_sync_group(struct request *rq);        /* h_groups.c */
 void handle_heartbeat(struct request *rq);         /* h_groups.c */
@@ -364,6 +364,7 @@ void handle_describe_groups(struct request *rq);   /* h_groups.c */
 void handle_delete_groups(struct request *rq);     /* h_groups.c */
 void handle_offset_commit(struct request *rq);     /* h_offsets.c */
 void handle_offset_fetch(struct request *rq);      /* h_offsets.c */
+void handle_offset_delete(struct request *rq);     /* h_offsets.c */
 
 /* ---- h_fetch.c ---- */
 void fetch_on_append(struct broker *b);

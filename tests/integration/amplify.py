@@ -25,7 +25,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from guard import Guard  # noqa: E402
 from kafkawire import (Producer, TooLarge, array, bytes_, compact_string, connect,  # noqa: E402
-                       create_topic, join_group_v0, metadata_body, metadata_topics,
+                       create_topic, join_group_v0, metadata_body, metadata_topics, uvarint,
                        read_response, repeated, request, send_big, string, sync_group_v0)
 
 FRAME = 32 << 20
@@ -45,10 +45,17 @@ GROUP_CASES = ['offset_commit', 'offset_fetch', 'join_group', 'heartbeat', 'leav
 HOST, PORT, PID, LOG = None, 0, 0, None
 
 
-def exchange(name, api, version, body, answer=False, limit=RESPONSE_MAX + (1 << 20)):
+def flexible_request(api, version, corr, body):
+    """A frame with the flexible request header (v2: tagged fields after the client id)."""
+    hdr = struct.pack('>hhi', api, version, corr) + string('kafkawire') + b'\x00'
+    return struct.pack('>i', len(hdr) + len(body)) + hdr + body
+
+
+def exchange(name, api, version, body, answer=False, limit=RESPONSE_MAX + (1 << 20),
+             flexible=False):
     """Send one request; good when it is answered within limit, or refused (closed)
     unless answer is set. Prints the sizes."""
-    frame = request(api, version, 7, body)
+    frame = (flexible_request if flexible else request)(api, version, 7, body)
     try:
         resp = send_big(HOST, PORT, frame, limit=limit)
     except TooLarge as e:
@@ -145,6 +152,36 @@ def offset_fetch():
 
 def find_coordinator():
     return exchange('FindCoordinator', 10, 2, string('g' * 32767) + b'\x00', answer=True)
+
+
+def offset_fetch_groups():
+    # OffsetFetch v8: a group with 200 committed partitions (100 bytes of metadata
+    # each) named 4.8 M times, every offset of it each time (7 request bytes per group)
+    commit = commit_body('ampo', 'm' * 100, 0)[:-4] + struct.pack('>i', PARTS) + b''.join(
+        struct.pack('>iq', p, p) + string('m' * 100) for p in range(PARTS))
+    if not exchange('OffsetCommit of 200 partitions', 8, 2, commit, answer=True):
+        return False
+    group = compact_string('ampo') + b'\x00\x00'  # id, null topics, tags
+    body = uvarint(FRAME // len(group) + 1) + group * (FRAME // len(group)) + b'\x00\x00'
+    return exchange('OffsetFetch v8, many groups', 9, 8, body, flexible=True)
+
+
+def find_coordinator_keys():
+    # FindCoordinator v4: 5.6 M keys, 'a' and the empty key in turn (INVALID_REQUEST
+    # with a message): 22 response bytes per request byte. A quarter FRAME keeps the
+    # decoded keys (16 bytes each) well within the decoder's limit.
+    pairs = FRAME // 4 // 3
+    body = b'\x00' + uvarint(2 * pairs + 1) + b'\x02a\x01' * pairs + b'\x00'
+    return exchange('FindCoordinator v4, many keys', 10, 4, body, flexible=True)
+
+
+def offset_delete():
+    # OffsetDelete: one committed partition named 8 M times (6 response bytes for
+    # each 4 of the request; one tombstone)
+    if not exchange('OffsetCommit', 8, 2, commit_body('ampd', '', 1), answer=True):
+        return False
+    body = string('ampd') + one_topic(TOPIC, repeated(struct.pack('>i', 0), FRAME // 4))
+    return exchange('OffsetDelete', 47, 0, body)
 
 
 def join_group():
@@ -273,7 +310,9 @@ CASES = [
     ('Metadata: 2 M distinct unknown names', metadata_distinct),
     ('OffsetCommit: one partition named 100000 times', offset_commit),
     ('OffsetFetch: a partition with 4 KiB metadata named 20000 times', offset_fetch),
+    ('OffsetFetch v8: a group of 200 offsets named 4.8 M times', offset_fetch_groups),
     ('FindCoordinator: a 32 KiB key', find_coordinator),
+    ('FindCoordinator v4: 5.6 M keys, every other one empty', find_coordinator_keys),
     ('JoinGroup v1: 65 MiB of protocol metadata', join_group),
     ('Heartbeat: 32 KiB group and member ids', heartbeat),
     ('LeaveGroup: 8 M members', leave_group),
@@ -290,6 +329,7 @@ CASES = [
     ('SaslAuthenticate: 32 MiB of auth bytes', sasl_authenticate),
     ('CreatePartitions: 3.3 M entries', create_partitions),
     ('DeleteGroups: 16 M names', delete_groups),
+    ('OffsetDelete: one partition named 8 M times', offset_delete),
 ]
 
 
