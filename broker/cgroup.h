@@ -180,10 +180,7 @@ void cgroup_tps_add(struct cgroup_tps *s, const uint8_t id[16], int32_t part); /
 void cgroup_tps_sort(struct cgroup_tps *s);
 void cgroup_tps_free(struct cgroup_tps *s);
 
-/* h_consumer_group.c: the broker's side. */
-int cgroups_open(struct broker *b);
-void cgroups_close(struct broker *b);
-void cgroups_tick(struct broker *b, int64_t now_ms);
+/* h_consumer_group.c: the broker's side (start, end and timers are in private.h). */
 /* OffsetCommit's check against a consumer group (as cgroups_commit_check). */
 int cgroup_commit_check(struct broker *b, const char *group, const char *member_id,
                         int32_t member_epoch);

@@ -39,6 +39,7 @@ struct bufferevent;
 struct evconnlistener;
 struct broker;
 struct groups;
+struct cgroups;
 struct fs;
 struct console_env;
 
@@ -147,6 +148,7 @@ struct broker {
 
     struct fetch_wait *parked; /* long-poll fetches */
     struct groups *groups;
+    struct cgroups *cgroups; /* KIP-848 consumer groups (h_consumer_group.c) */
     struct metrics metrics;
     int64_t next_producer_id; /* InitProducerId */
     struct fs *fs;
@@ -273,6 +275,8 @@ void handle_leave_group(struct request *rq);       /* h_groups.c */
 void handle_list_groups(struct request *rq);       /* h_groups.c */
 void handle_describe_groups(struct request *rq);   /* h_groups.c */
 void handle_delete_groups(struct request *rq);     /* h_groups.c */
+void handle_consumer_group_heartbeat(struct request *rq); /* h_consumer_group.c */
+void handle_consumer_group_describe(struct request *rq);  /* h_consumer_group.c */
 void handle_offset_commit(struct request *rq);     /* h_offsets.c */
 void handle_offset_fetch(struct request *rq);      /* h_offsets.c */
 
@@ -291,6 +295,10 @@ bool broker_topic_cstr(struct kstr name, char buf[256]);
 int groups_open(struct broker *b);
 void groups_close(struct broker *b);
 void groups_tick(struct broker *b, int64_t now_ms);
+/* KIP-848 consumer groups (h_consumer_group.c): in memory, beside the classic ones. */
+int cgroups_open(struct broker *b);
+void cgroups_close(struct broker *b);
+void cgroups_tick(struct broker *b, int64_t now_ms);
 /* Committed offset of group/topic/partition, or -1. */
 int64_t groups_committed(struct broker *b, const char *group, const char *topic, int32_t part);
 
