@@ -485,6 +485,7 @@ static bool owned_by_other(const struct cgroup *g, const struct cgroup_member *m
 static void member_take_free(const struct cgroup *g, struct cgroup_member *m)
 {
     bool waiting = false;
+    struct cgroup_tps add = {0}; /* apart: assigned must stay sorted for the lookups */
     for (int32_t i = 0; i < m->target.n; i++) {
         const struct cgroup_tp *tp = &m->target.v[i];
         if (cgroup_tps_has(&m->assigned, tp->topic_id, tp->partition))
@@ -493,8 +494,11 @@ static void member_take_free(const struct cgroup *g, struct cgroup_member *m)
             waiting = true;
             continue;
         }
-        cgroup_tps_add(&m->assigned, tp->topic_id, tp->partition);
+        cgroup_tps_add(&add, tp->topic_id, tp->partition);
     }
+    for (int32_t i = 0; i < add.n; i++)
+        cgroup_tps_add(&m->assigned, add.v[i].topic_id, add.v[i].partition);
+    cgroup_tps_free(&add);
     cgroup_tps_sort(&m->assigned);
     m->state = waiting ? CGM_UNRELEASED : CGM_STABLE;
 }
