@@ -187,4 +187,22 @@ int cgroup_commit_check(struct broker *b, const char *group, const char *member_
 /* Whether a consumer group of that id exists (classic APIs refuse to mix). */
 bool cgroup_exists(struct broker *b, struct kstr group_id);
 
+/* For ListGroups: how many consumer groups exist, and their entries written to
+ * out (room for cgroup_count() of them; strings borrowed until the next call
+ * into the state machine), adding their response bytes to *bytes. Returns how
+ * many were written. */
+struct kafka_list_groups_resp_group;
+size_t cgroup_count(struct broker *b);
+int32_t cgroup_list_groups(struct broker *b, struct kafka_list_groups_resp_group *out,
+                           size_t *bytes);
+/* For DescribeGroups: the response bytes of the consumer group of that id (0:
+ * none), and its entry: protocol type "consumer", the assignor as protocol,
+ * members without metadata or assignment (ConsumerGroupDescribe has those).
+ * 1: described, 0: not a consumer group, -ENOMEM. */
+struct pending;
+struct kafka_describe_groups_resp_group;
+size_t cgroup_describe_bytes(struct broker *b, struct kstr id);
+int cgroup_describe_classic(struct broker *b, struct pending *pd, struct kstr id,
+                            struct kafka_describe_groups_resp_group *o);
+
 #endif

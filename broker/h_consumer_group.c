@@ -319,3 +319,106 @@ void handle_consumer_group_describe(struct request *rq)
         describe_group(b, rq->pd, req->group_ids[i], &r->groups[i]);
     request_respond(rq, r);
 }
+
+/* ---- ListGroups and DescribeGroups (the classic APIs' view of these groups) ---- */
+
+size_t cgroup_count(struct broker *b)
+{
+    return b->cgroups ? b->cgroups->by_id.n : 0;
+}
+
+int32_t cgroup_list_groups(struct broker *b, struct kafka_list_groups_resp_group *out,
+                           size_t *bytes)
+{
+    int32_t n = 0;
+    for (const struct cgroup *g = b->cgroups ? b->cgroups->list : NULL; g; g = g->next) {
+        out[n++] = (struct kafka_list_groups_resp_group){
+            .group_id = kstr_from(g->id),
+            .protocol_type = KSTR("consumer"),
+            .group_state = kstr_from(cgroup_state_name(g)),
+            .group_type = KSTR("consumer"),
+        };
+        *bytes += 32 + strlen(g->id);
+    }
+    return n;
+}
+
+size_t cgroup_describe_bytes(struct broker *b, struct kstr id)
+{
+    struct cgroup *g = b->cgroups ? cgroup_find(b->cgroups, id) : NULL;
+    if (!g)
+        return 0;
+    size_t n = 64 + strlen(g->id);
+    for (const struct cgroup_member *m = g->members; m; m = m->next)
+        n += 32 + strlen(m->id) + strlen(m->client_id) + strlen(m->client_host) +
+             (m->instance_id ? strlen(m->instance_id) : 0);
+    return n;
+}
+
+int cgroup_describe_classic(struct broker *b, struct pending *pd, struct kstr id,
+                            struct kafka_describe_groups_resp_group *o)
+{
+    struct cgroup *g = b->cgroups ? cgroup_find(b->cgroups, id) : NULL;
+    if (!g)
+        return 0;
+    kafka_init(&kafka_describe_groups_resp_group_desc, o);
+    o->group_id = id; /* the request's: encoded before it is freed */
+    o->group_state = kstr_from(cgroup_state_name(g));
+    o->protocol_type = KSTR("consumer");
+    o->protocol_data = kstr_from(g->assignor);
+    o->members = arena_calloc(&pd->arena, (size_t)g->nmembers + 1, sizeof *o->members);
+    if (!o->members)
+        return -ENOMEM;
+    for (const struct cgroup_member *m = g->members; m; m = m->next)
+        o->members[o->n_members++] = (struct kafka_describe_groups_resp_member){
+            .member_id = kstr_from(m->id),
+            .group_instance_id = kstr_from(m->instance_id),
+            .client_id = kstr_from(m->client_id),
+            .client_host = kstr_from(m->client_host),
+        };
+    return 1;
+}
+
+/* ---- the console's views ---- */
+
+static void cgroup_info_fill(const struct cgroup *g, struct group_info *out)
+{
+    *out = (struct group_info){
+        .id = g->id,
+        .state = cgroup_state_name(g),
+        .protocol_type = "consumer",
+        .protocol = g->assignor,
+        .leader = "", /* the coordinator assigns: there is no leader */
+        .generation = g->epoch,
+        .nmembers = g->nmembers,
+    };
+}
+
+void cgroups_foreach(struct broker *b, groups_group_fn fn, void *arg)
+{
+    struct group_info info;
+    for (const struct cgroup *g = b->cgroups ? b->cgroups->list : NULL; g; g = g->next) {
+        cgroup_info_fill(g, &info);
+        fn(arg, &info);
+    }
+}
+
+int cgroups_describe(struct broker *b, const char *id, struct group_info *out,
+                     groups_member_fn fn, void *arg)
+{
+    struct cgroup *g = b->cgroups ? cgroup_find(b->cgroups, kstr_from(id)) : NULL;
+    if (!g)
+        return -ENOENT;
+    cgroup_info_fill(g, out);
+    for (const struct cgroup_member *m = g->members; m && fn; m = m->next) {
+        struct group_member_info mi = {
+            .id = m->id,
+            .instance_id = m->instance_id,
+            .client_id = m->client_id,
+            .client_host = m->client_host,
+            .session_ms = (int32_t)b->cgroups->cfg.session_ms,
+        };
+        fn(arg, &mi);
+    }
+    return 0;
+}

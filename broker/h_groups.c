@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/cgroup.h"
 #include "broker/group.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -131,6 +132,10 @@ void handle_join_group(struct request *rq)
     struct kafka_join_group_req *req = rq->body;
     if (req->n_protocols > GROUP_MAX_PROTOCOLS) { /* Kafka has no error for it */
         request_refuse(rq, "JoinGroup names more than 64 protocols");
+        return;
+    }
+    if (cgroup_exists(b, req->group_id)) { /* a consumer group (KIP-848) with members */
+        join_answer_now(rq, KAFKA_INCONSISTENT_GROUP_PROTOCOL, req->member_id);
         return;
     }
     char *host = peer_host(rq->c);
@@ -258,10 +263,14 @@ void handle_list_groups(struct request *rq)
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_list_groups_resp *r = response_new(rq);
-    size_t n = b->groups->by_id.n, bytes = 0;
+    size_t n = b->groups->by_id.n + cgroup_count(b), bytes = 0;
     if (r)
         r->groups = arena_calloc(&pd->arena, n + 1, sizeof *r->groups);
+    if (r && r->groups)
+        r->n_groups = cgroup_list_groups(b, r->groups, &bytes); /* KIP-848 groups */
     for (struct group *g = b->groups->list; r && r->groups && g; g = g->next) {
+        if (cgroup_exists(b, kstr_from(g->id)))
+            continue; /* listed above: this one only holds its offsets */
         const char *type = g->protocol_type ? g->protocol_type : "";
         r->groups[r->n_groups++] = (struct kafka_list_groups_resp_group){
             .group_id = kstr_from(g->id), .protocol_type = kstr_from(type)};
@@ -336,6 +345,7 @@ void handle_describe_groups(struct request *rq)
     for (int32_t i = 0; i < req->n_groups && bytes <= RESPONSE_MAX_BYTES; i++) {
         struct group *g = group_find(b->groups, req->groups[i]);
         bytes += g ? describe_bytes(g, RESPONSE_MAX_BYTES) : 64;
+        bytes += cgroup_describe_bytes(b, req->groups[i]);
         bytes += req->groups[i].len > 0 ? (size_t)req->groups[i].len : 0;
     }
     if (r && bytes <= RESPONSE_MAX_BYTES)
@@ -346,7 +356,11 @@ void handle_describe_groups(struct request *rq)
     }
     r->n_groups = req->n_groups;
     for (int32_t i = 0; i < req->n_groups && !rc; i++)
-        rc = describe_one(pd, group_find(b->groups, req->groups[i]), req->groups[i], &r->groups[i]);
+        if (!(rc = cgroup_describe_classic(b, pd, req->groups[i], &r->groups[i])))
+            rc = describe_one(pd, group_find(b->groups, req->groups[i]), req->groups[i],
+                              &r->groups[i]);
+        else if (rc > 0)
+            rc = 0;
     if (rc) {
         request_refuse(rq, "the DescribeGroups response would pass its memory limit");
         return;
@@ -382,7 +396,9 @@ void handle_delete_groups(struct request *rq)
         struct group *g = group_find(b->groups, req->groups_names[i]);
         struct kafka_delete_groups_resp_result *o = &r->results[i];
         o->group_id = req->groups_names[i]; /* encoded before the request is freed */
-        if (!g)
+        if (cgroup_exists(b, req->groups_names[i]))
+            o->error_code = KAFKA_NON_EMPTY_GROUP; /* a consumer group with members */
+        else if (!g)
             o->error_code = KAFKA_GROUP_ID_NOT_FOUND;
         else if (g->members)
             o->error_code = KAFKA_NON_EMPTY_GROUP;

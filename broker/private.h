@@ -326,6 +326,11 @@ void groups_foreach(struct broker *b, groups_group_fn fn, void *arg);
 /* Describe one group into *out and call fn (may be NULL) for each member; -ENOENT. */
 int groups_describe(struct broker *b, const char *id, struct group_info *out, groups_member_fn fn,
                     void *arg);
+/* The same views of KIP-848 consumer groups (h_consumer_group.c): protocol type
+ * "consumer", the assignor as protocol, the group epoch as generation. */
+void cgroups_foreach(struct broker *b, groups_group_fn fn, void *arg);
+int cgroups_describe(struct broker *b, const char *id, struct group_info *out, groups_member_fn fn,
+                     void *arg);
 /* Call fn for each committed offset of group (NULL: of every group). */
 void groups_foreach_offset(struct broker *b, const char *group, groups_offset_fn fn, void *arg);
 /*

@@ -68,7 +68,7 @@ static const struct req_range req_ranges[] = {
     {KAFKA_API_FIND_COORDINATOR, 0, 3}, {KAFKA_API_JOIN_GROUP, 0, 6},
     {KAFKA_API_HEARTBEAT, 0, 4},        {KAFKA_API_LEAVE_GROUP, 0, 4},
     {KAFKA_API_SYNC_GROUP, 0, 4},       {KAFKA_API_DESCRIBE_GROUPS, 0, 5},
-    {KAFKA_API_LIST_GROUPS, 0, 3},      {KAFKA_API_API_VERSIONS, 2, 2}, /* the handshake */
+    {KAFKA_API_LIST_GROUPS, 0, 5},      {KAFKA_API_API_VERSIONS, 2, 2}, /* the handshake */
     {KAFKA_API_CREATE_TOPICS, 0, 5},    {KAFKA_API_DELETE_TOPICS, 0, 4},
     {KAFKA_API_INIT_PRODUCER_ID, 0, 2}, {KAFKA_API_DELETE_GROUPS, 0, 2},
 };

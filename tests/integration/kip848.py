@@ -414,6 +414,25 @@ def phase_main(host, port):
     check(counts == [2, 2, 2], 'uniform: 6 partitions over 3 members, 2 each (%s)' % counts)
     check(all(m['assigned'] == m['target'] for m in members) and d['assignor'] == 'uniform',
           'ConsumerGroupDescribe: assignments reached their targets')
+    lg = Reader(admin.call(lambda c: kw.request(16, 2, c, b'')), 4)
+    lg.take('>ih')
+    listed = {}
+    for _ in range(lg.take('>i')):
+        gid = lg.raw(lg.take('>h')).decode()
+        listed[gid] = lg.raw(lg.take('>h')).decode()
+    check(listed.get(group) == 'consumer' and list(listed).count(group) == 1,
+          'ListGroups lists the consumer group once, protocol type consumer')
+    dg = Reader(admin.call(lambda c: kw.request(15, 0, c, kw.array([kw.string(group)]))), 4)
+    dg.take('>i')
+    err = dg.take('>h')
+    fields = [dg.raw(dg.take('>h')).decode() for _ in range(4)]
+    check(err == 0 and fields[1:] == ['Stable', 'consumer', 'uniform'] and dg.take('>i') == 3,
+          'DescribeGroups describes the consumer group: %s' % fields)
+    s = kw.connect(host, port)
+    j = kw.join_group_v0(s, group, b'')
+    check(j and j[0] == 23, 'JoinGroup on a consumer group with members: '
+          'INCONSISTENT_GROUP_PROTOCOL (%s)' % (j,))
+    s.close()
     for c in cons:
         c.leave()
     admin.close()
