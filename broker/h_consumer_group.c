@@ -403,8 +403,8 @@ void cgroups_foreach(struct broker *b, groups_group_fn fn, void *arg)
     }
 }
 
-int cgroups_describe(struct broker *b, const char *id, struct group_info *out,
-                     groups_member_fn fn, void *arg)
+int cgroups_describe(struct broker *b, const char *id, struct group_info *out, groups_member_fn fn,
+                     void *arg)
 {
     struct cgroup *g = b->cgroups ? cgroup_find(b->cgroups, kstr_from(id)) : NULL;
     if (!g)

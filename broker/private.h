@@ -275,10 +275,11 @@ void handle_leave_group(struct request *rq);       /* h_groups.c */
 void handle_list_groups(struct request *rq);       /* h_groups.c */
 void handle_describe_groups(struct request *rq);   /* h_groups.c */
 void handle_delete_groups(struct request *rq);     /* h_groups.c */
-void handle_consumer_group_heartbeat(struct request *rq); /* h_consumer_group.c */
-void handle_consumer_group_describe(struct request *rq);  /* h_consumer_group.c */
 void handle_offset_commit(struct request *rq);     /* h_offsets.c */
 void handle_offset_fetch(struct request *rq);      /* h_offsets.c */
+/* h_consumer_group.c: KIP-848 consumer groups */
+void handle_consumer_group_heartbeat(struct request *rq);
+void handle_consumer_group_describe(struct request *rq);
 
 /* ---- h_fetch.c ---- */
 void fetch_on_append(struct broker *b);

@@ -31,7 +31,7 @@ struct group_view {
 static void group_to_console(const struct group_info *g, struct console_group_info *out)
 {
     *out = (struct console_group_info){g->id,     g->state,      g->protocol_type, g->protocol,
-                                       g->leader, g->generation, g->nmembers, "classic"};
+                                       g->leader, g->generation, g->nmembers,      "classic"};
 }
 
 static void view_group(void *arg, const struct group_info *g)
