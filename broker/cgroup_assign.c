@@ -9,14 +9,15 @@
  *     same topics differ by at most one partition, and keeps each partition with
  *     the member whose previous target held it when it can: a member joining
  *     takes a share from the others, nobody else moves. Unassigned partitions
- *     go to the eligible member with the fewest; then partitions move from a
- *     member to an eligible one with at least two fewer until none can.
+ *     go to the eligible member with the fewest; then, one at a time, a
+ *     partition moves from the most loaded member to the least loaded eligible
+ *     one while they differ by two or more.
  *   range gives each topic's partitions in consecutive runs to the members
  *     subscribed to it, in order of member id: with the same subscriptions,
  *     members get the same partition numbers of every topic (co-partitioning).
  *
- * The work is bounded by CGROUP_MAX_PARTITIONS times the members of the group
- * per balancing pass, and the passes by BALANCE_PASSES.
+ * Each balancing step scans the partitions once and the members once per
+ * partition it tries; all steps together stop at BALANCE_WORK.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +25,10 @@
 #include "broker/cgroup.h"
 #include "lib/xalloc.h"
 
-/* Balancing passes of the uniform assignor: with the same subscriptions the
- * first pass balances; different ones may need a few. */
-#define BALANCE_PASSES 8
+/* Members and partitions the uniform assignor's balancing may look at, in all
+ * (a few tenths of a second at most): a group of the same subscriptions needs
+ * far less, each join moving only the newcomer's share. */
+#define BALANCE_WORK 100000000
 
 /* The group laid flat for an assignor. */
 struct plan {
@@ -39,6 +41,7 @@ struct plan {
     int32_t *owner; /* per partition: member index, or -1 */
     int32_t *count; /* per member: partitions owned */
     bool *subs;     /* [topic * nm + member]: subscribed */
+    int64_t work;   /* balancing work left: members or partitions looked at */
 };
 
 static int member_id_cmp(const void *a, const void *b)
@@ -98,9 +101,10 @@ static void give(struct plan *p, int32_t part, int32_t m)
 }
 
 /* The eligible member with the fewest partitions (the first by id on a tie), or -1. */
-static int32_t least_loaded(const struct plan *p, int32_t part)
+static int32_t least_loaded(struct plan *p, int32_t part)
 {
     int32_t best = -1;
+    p->work -= p->nm;
     for (int32_t m = 0; m < p->nm; m++)
         if (eligible(p, part, m) && (best < 0 || p->count[m] < p->count[best]))
             best = m;
@@ -123,6 +127,33 @@ static void uniform_keep(struct plan *p)
     }
 }
 
+/* Move one partition from the most loaded member that can give one to the least
+ * loaded eligible member, when they differ by two or more. Taking from the most
+ * loaded first is what keeps the others' partitions where they are. false when
+ * no member can give. */
+static bool balance_step(struct plan *p, bool *stuck)
+{
+    int32_t from = -1;
+    for (int32_t m = 0; m < p->nm; m++)
+        if (!stuck[m] && (from < 0 || p->count[m] > p->count[from]))
+            from = m;
+    if (from < 0)
+        return false;
+    p->work -= p->nm + p->np;
+    for (int32_t part = 0; part < p->np && p->work > 0; part++) {
+        if (p->owner[part] != from)
+            continue;
+        int32_t to = least_loaded(p, part);
+        if (to >= 0 && p->count[to] + 1 < p->count[from]) {
+            give(p, part, to);
+            memset(stuck, 0, (size_t)p->nm * sizeof *stuck);
+            return true;
+        }
+    }
+    stuck[from] = true;
+    return true;
+}
+
 static void assign_uniform(struct plan *p)
 {
     uniform_keep(p);
@@ -132,21 +163,13 @@ static void assign_uniform(struct plan *p)
             if (m >= 0)
                 give(p, part, m);
         }
-    /* each move lowers the sum of squared counts, so this ends; passes bound it */
-    bool moved = true;
-    for (int pass = 0; pass < BALANCE_PASSES && moved; pass++) {
-        moved = false;
-        for (int32_t part = 0; part < p->np; part++) {
-            int32_t from = p->owner[part];
-            if (from < 0)
-                continue;
-            int32_t to = least_loaded(p, part);
-            if (to >= 0 && p->count[to] + 1 < p->count[from]) {
-                give(p, part, to);
-                moved = true;
-            }
-        }
-    }
+    /* each move lowers the sum of squared counts, so this ends; the budget caps
+     * the work for subscriptions that differ (the result is then less even) */
+    bool *stuck = xcalloc((size_t)p->nm + 1, sizeof *stuck);
+    p->work = BALANCE_WORK;
+    while (p->work > 0 && balance_step(p, stuck))
+        ;
+    free(stuck);
 }
 
 static void assign_range(struct plan *p)

@@ -161,7 +161,8 @@ static int16_t beat_as(struct fixture *f, struct client *c, int32_t epoch, bool 
     if (a.send_assignment && a.m) {
         assert_true(a.m->assigned.n <= 64);
         c->nowned = a.m->assigned.n;
-        memcpy(c->owned, a.m->assigned.v, (size_t)c->nowned * sizeof *c->owned);
+        if (c->nowned)
+            memcpy(c->owned, a.m->assigned.v, (size_t)c->nowned * sizeof *c->owned);
     }
     return 0;
 }
@@ -388,6 +389,17 @@ static void test_uniform_balance_and_stickiness(void **state)
             bool kept = false;
             for (int32_t j = 0; j < before[i].nowned; j++)
                 kept |= !cgroup_tp_cmp(&c[i].owned[k], &before[i].owned[j]);
+            if (!kept) {
+                for (int x = 0; x < 4; x++) {
+                    fprintf(stderr, "c%d %s before:", x, c[x].id);
+                    for (int y = 0; x < 3 && y < before[x].nowned; y++)
+                        fprintf(stderr, " %d", before[x].owned[y].partition);
+                    fprintf(stderr, " after:");
+                    for (int y = 0; y < c[x].nowned; y++)
+                        fprintf(stderr, " %d", c[x].owned[y].partition);
+                    fprintf(stderr, "\n");
+                }
+            }
             assert_true(kept); /* nothing moved between old members */
         }
     assert_true(c[3].nowned == 2 || c[3].nowned == 3);
