@@ -497,9 +497,48 @@ def phase_restart(host, port):
     c.close()
 
 
+def phase_hostile(host, port, pid, log):
+    """Peers that multiply: each case while a control client keeps working."""
+    from guard import Guard
+    topic = 'k848-h'
+    kw.create_topic(host, port, topic, 6)
+    g = Guard(host, port, int(pid), log)
+    c = Conn(host, port)
+
+    def full_group():
+        errs = [c.heartbeat('k848-big', '', 0, topics=[topic], owned={})['err']
+                for _ in range(1001)]
+        return errs[:1000] == [0] * 1000 and errs[1000] == 81
+    g.case('kip848: 1000 members join, the 1001st gets GROUP_MAX_SIZE_REACHED', full_group)
+
+    def describe_many():
+        body = kw.uvarint(100001) + cstr('k848-big') * 100000 + b'\x00\x00'
+        s = kw.connect(host, port)
+        s.sendall(flex_request(69, 0, 1, body))
+        return kw.answer_or_close(s) is None  # 100000 x 1000 members: refused, not built
+    g.case('kip848: ConsumerGroupDescribe naming a 1000-member group 100000 times is refused',
+           describe_many)
+
+    def owned_huge():
+        owned = {b'\x01' * 16: set(range(1000000))}
+        a = c.heartbeat('k848-big', 'nobody', 1, owned=owned)
+        return a['err'] == 25
+    g.case('kip848: a heartbeat owning a million partitions is answered', owned_huge)
+
+    def regex_heavy():
+        rx = '(' + '|'.join('k848-h' + '.*' * 8 for _ in range(20)) + ')'
+        a = c.heartbeat('k848-rx', '', 0, topics=[], owned={}, regex=rx[:1024], version=1)
+        return a['err'] in (0, 131)
+    g.case('kip848: a long regex of many stars is answered', regex_heavy)
+    c.close()
+    return g.finish()
+
+
 def main():
     phase, addr = sys.argv[1], sys.argv[2]
     host, port = addr.rsplit(':', 1)
+    if phase == 'hostile':
+        sys.exit(phase_hostile(host, int(port), sys.argv[3], sys.argv[4]) or (1 if FAILED else 0))
     {'main': phase_main, 'refusals': phase_refusals, 'restart': phase_restart}[phase](host, int(port))
     sys.exit(1 if FAILED else 0)
 
