@@ -132,7 +132,7 @@ struct cgroup *cgroup_find(struct cgroups *cs, struct kstr id)
     return hmap_get(&cs->by_id, id.p, (size_t)id.len);
 }
 
-static void topics_free(char **names, int32_t n)
+static void names_free(char **names, int32_t n)
 {
     for (int32_t i = 0; i < n; i++)
         free(names[i]);
@@ -146,7 +146,7 @@ static void member_free(struct cgroup_member *m)
     free(m->rack_id);
     free(m->client_id);
     free(m->client_host);
-    topics_free(m->topics, m->ntopics);
+    names_free(m->topics, m->ntopics);
     if (m->regex)
         regfree(&m->re);
     free(m->regex);
@@ -156,7 +156,7 @@ static void member_free(struct cgroup_member *m)
     free(m);
 }
 
-static void group_topics_free(struct cgroup *g)
+static void group_names_free(struct cgroup *g)
 {
     for (int32_t i = 0; i < g->ntopics; i++)
         free(g->topics[i].name);
@@ -178,7 +178,7 @@ static void group_free(struct cgroups *cs, struct cgroup *g)
         next = m->next;
         member_free(m);
     }
-    group_topics_free(g);
+    group_names_free(g);
     free(g->id);
     free(g);
 }
@@ -239,6 +239,7 @@ static void member_remove(struct cgroup *g, struct cgroup_member *m, const char 
     member_unlink(g, m);
     member_free(m);
     g->epoch++;
+    g->wanted_dirty = true;
 }
 
 /* A member id as Kafka makes them: 16 random bytes, URL-safe base64 (22 chars). */
@@ -329,10 +330,10 @@ static bool member_set_topics(struct cgroup_member *m, const struct kstr *names,
     for (int32_t i = 0; same && i < u; i++)
         same = !strcmp(v[i], m->topics[i]);
     if (same) {
-        topics_free(v, u);
+        names_free(v, u);
         return false;
     }
-    topics_free(m->topics, m->ntopics);
+    names_free(m->topics, m->ntopics);
     m->topics = v;
     m->ntopics = u;
     return true;
@@ -379,59 +380,97 @@ bool cgroup_member_subscribes(const struct cgroup_member *m, const char *name)
            regexec(&m->re, name, 0, NULL, 0) == 0;
 }
 
-/* Add name to the sorted unique list *v (of *n, capacity cap) unless there. */
-static void names_add(char ***v, int32_t *n, int32_t *cap, const char *name)
+/* Regex matches one rebuild of a group's subscribed names may try (names times
+ * distinct regexes): a peer changing its regex on every heartbeat costs no more. */
+#define REGEX_WORK 1000000
+
+/* Add a copy of name to g->wanted unless seen holds it already. */
+static void wanted_add(struct cgroup *g, struct hmap *seen, const char *name, int32_t *cap)
 {
-    for (int32_t i = 0; i < *n; i++)
-        if (!strcmp((*v)[i], name))
-            return;
-    if (*n == *cap) {
+    if (g->nwanted >= CGROUP_MAX_TOPICS || hmap_get(seen, name, strlen(name)))
+        return;
+    if (g->nwanted == *cap) {
         *cap = *cap ? 2 * *cap : 16;
-        *v = xrealloc(*v, (size_t)*cap * sizeof **v);
+        g->wanted = xrealloc(g->wanted, (size_t)*cap * sizeof *g->wanted);
     }
-    (*v)[(*n)++] = (char *)name;
+    g->wanted[g->nwanted] = xstrdup(name);
+    if (hmap_put(seen, g->wanted[g->nwanted], strlen(name), g->wanted[g->nwanted]))
+        abort(); /* the daemon's out-of-memory policy */
+    g->nwanted++;
 }
 
-/* The names every member subscribes to (borrowed), at most CGROUP_MAX_TOPICS. */
-static char **group_wanted(struct cgroups *cs, struct cgroup *g, int32_t *n)
+/* The members whose regexes differ from every earlier member's (at most n). */
+static int32_t distinct_regexes(struct cgroup *g, struct cgroup_member **v)
 {
-    char **v = NULL, **all = NULL;
-    int32_t cap = 0;
-    bool any_regex = false;
-    *n = 0;
+    int32_t n = 0;
     for (struct cgroup_member *m = g->members; m; m = m->next) {
-        for (int32_t i = 0; i < m->ntopics && *n < CGROUP_MAX_TOPICS; i++)
-            names_add(&v, n, &cap, m->topics[i]);
-        any_regex |= m->regex != NULL;
+        bool dup = !m->regex;
+        for (int32_t i = 0; i < n && !dup; i++)
+            dup = !strcmp(v[i]->regex, m->regex);
+        if (!dup)
+            v[n++] = m;
     }
-    if (any_regex && (all = cs->env.names(cs->env.arg))) {
-        for (char **p = all; *p && *n < CGROUP_MAX_TOPICS; p++)
-            for (struct cgroup_member *m = g->members; m; m = m->next)
-                if (m->regex && cgroup_member_subscribes(m, *p)) {
-                    names_add(&v, n, &cap, xstrdup(*p)); /* owned: see group_refresh */
-                    break;
-                }
-        free(all);
-    }
-    return v;
+    return n;
+}
+
+static void wanted_add_matches(struct cgroups *cs, struct cgroup *g, struct hmap *seen,
+                               int32_t *cap)
+{
+    struct cgroup_member **rx = xcalloc((size_t)g->nmembers + 1, sizeof *rx);
+    int32_t nrx = distinct_regexes(g, rx);
+    char **all = nrx ? cs->env.names(cs->env.arg) : NULL;
+    int64_t work = REGEX_WORK;
+    for (char **p = all; p && *p && work > 0; p++)
+        for (int32_t i = 0; i < nrx && work-- > 0; i++)
+            if (cgroup_member_subscribes(rx[i], *p)) {
+                wanted_add(g, seen, *p, cap);
+                break;
+            }
+    if (work <= 0)
+        log_warn_every("brook.group", "consumer group %s: regex matching stopped after %d tries",
+                       g->id, REGEX_WORK);
+    g->regex_due_ms = nrx ? 0 : INT64_MAX; /* the caller sets the time */
+    free(all);
+    free(rx);
+}
+
+/* Rebuild the sorted names the members subscribe to (lists and regex matches). */
+static void group_wanted_rebuild(struct cgroups *cs, struct cgroup *g, int64_t now_ms)
+{
+    names_free(g->wanted, g->nwanted);
+    g->wanted = NULL;
+    g->nwanted = 0;
+    struct hmap seen;
+    hmap_init(&seen);
+    int32_t cap = 0;
+    for (struct cgroup_member *m = g->members; m; m = m->next)
+        for (int32_t i = 0; i < m->ntopics; i++)
+            wanted_add(g, &seen, m->topics[i], &cap);
+    wanted_add_matches(cs, g, &seen, &cap);
+    hmap_release(&seen);
+    if (g->nwanted > 1)
+        qsort(g->wanted, (size_t)g->nwanted, sizeof *g->wanted, name_cmp);
+    if (g->regex_due_ms == 0) /* regexes: new topics may match later */
+        g->regex_due_ms = now_ms + cs->cfg.heartbeat_ms;
+    g->wanted_dirty = false;
 }
 
 /*
  * Look the subscribed topics up again; when any appeared, went, or changed its
  * partitions or id, the group epoch grows so that the assignment is redone.
- * Bounded by CGROUP_MAX_TOPICS lookups (and one listing when a regex is used).
+ * Bounded by CGROUP_MAX_TOPICS lookups; the names are rebuilt when a
+ * subscription changed, and every heartbeat interval while regexes are used.
  */
-static void group_refresh(struct cgroups *cs, struct cgroup *g)
+static void group_refresh(struct cgroups *cs, struct cgroup *g, int64_t now_ms)
 {
-    int32_t n;
-    char **want = group_wanted(cs, g, &n);
-    if (n > 1)
-        qsort(want, (size_t)n, sizeof *want, name_cmp);
+    if (g->wanted_dirty || now_ms >= g->regex_due_ms)
+        group_wanted_rebuild(cs, g, now_ms);
+    int32_t n = g->nwanted;
     struct cgroup_topic *t = xcalloc((size_t)n + 1, sizeof *t);
     int32_t k = 0;
     int64_t parts = 0;
-    for (int32_t i = 0; i < n; i++) {
-        if (!cs->env.topic(cs->env.arg, want[i], t[k].id, &t[k].nparts))
+    for (int32_t i = 0; i < n && parts < CGROUP_MAX_PARTITIONS; i++) {
+        if (!cs->env.topic(cs->env.arg, g->wanted[i], t[k].id, &t[k].nparts))
             continue;
         if (parts + t[k].nparts > CGROUP_MAX_PARTITIONS) {
             log_warn_every("brook.group", "consumer group %s: subscribed topics pass %d partitions",
@@ -439,18 +478,8 @@ static void group_refresh(struct cgroups *cs, struct cgroup *g)
             t[k].nparts = (int32_t)(CGROUP_MAX_PARTITIONS - parts);
         }
         parts += t[k].nparts;
-        t[k++].name = xstrdup(want[i]);
+        t[k++].name = xstrdup(g->wanted[i]);
     }
-    /* names found through a regex were copied by group_wanted: free those */
-    for (int32_t i = 0; i < n; i++) {
-        bool borrowed = false;
-        for (struct cgroup_member *m = g->members; m && !borrowed; m = m->next)
-            for (int32_t j = 0; j < m->ntopics && !borrowed; j++)
-                borrowed = m->topics[j] == want[i];
-        if (!borrowed)
-            free(want[i]);
-    }
-    free(want);
     bool same = k == g->ntopics;
     for (int32_t i = 0; same && i < k; i++)
         same = !strcmp(t[i].name, g->topics[i].name) && !memcmp(t[i].id, g->topics[i].id, 16) &&
@@ -461,7 +490,7 @@ static void group_refresh(struct cgroups *cs, struct cgroup *g)
         free(t);
         return;
     }
-    group_topics_free(g);
+    group_names_free(g);
     g->topics = t;
     g->ntopics = k;
     g->epoch++;
@@ -600,6 +629,7 @@ static struct cgroup_member *member_new(struct cgroup *g, const struct cgroup_hb
     g->members = m;
     g->nmembers++;
     g->epoch++;
+    g->wanted_dirty = true;
     return m;
 }
 
@@ -668,14 +698,18 @@ static void member_update(struct cgroups *cs, struct cgroup *g, struct cgroup_me
 {
     if (hb->rebalance_ms >= 0)
         m->rebalance_ms = hb->rebalance_ms;
-    if (hb->ntopics >= 0 && member_set_topics(m, hb->topics, hb->ntopics))
+    if (hb->ntopics >= 0 && member_set_topics(m, hb->topics, hb->ntopics)) {
         g->epoch++;
+        g->wanted_dirty = true;
+    }
     if (!kstr_is_null(hb->regex)) {
         int rc = member_set_regex(m, hb->regex);
         if (rc < 0)
             *regex_err = rc;
-        else if (rc > 0)
+        else if (rc > 0) {
             g->epoch++;
+            g->wanted_dirty = true;
+        }
     }
     if (hb->assignor.len > 0 && !kstr_eq(hb->assignor, g->assignor)) {
         g->assignor = kstr_eq(hb->assignor, "range") ? "range" : "uniform";
@@ -767,7 +801,7 @@ int16_t cgroup_heartbeat(struct cgroups *cs, const struct cgroup_hb *hb, int64_t
         return 0;
     int regex_err = 0;
     member_update(cs, g, m, hb, now_ms, &regex_err);
-    group_refresh(cs, g);
+    group_refresh(cs, g, now_ms);
     if (g->epoch > g->assignment_epoch) {
         cgroup_assign(g);
         g->assignment_epoch = g->epoch;

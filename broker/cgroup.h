@@ -108,6 +108,10 @@ struct cgroup {
     int32_t nmembers;
     struct cgroup_topic *topics; /* the subscribed topics that exist, sorted by name */
     int32_t ntopics;
+    char **wanted; /* the names members subscribe to (lists, regex matches), sorted */
+    int32_t nwanted;
+    bool wanted_dirty;    /* a subscription changed: rebuild wanted */
+    int64_t regex_due_ms; /* when regexes are next matched again (INT64_MAX: none used) */
     struct cgroup *prev, *next;
 };
 

@@ -456,6 +456,33 @@ static void test_topic_changes(void **state)
     assert_int_equal(a.nowned + b.nowned, 2);
 }
 
+static void test_regex_subscription(void **state)
+{
+    struct fixture *f = *state;
+    struct client a = {0};
+    struct cgroup_hb hb = client_hb(f, &a, 0, true);
+    struct cgroup_answer ans;
+    hb.ntopics = 0;
+    hb.regex = KSTR("ord[a-z]+");
+    assert_int_equal(cgroup_heartbeat(&f->cs, &hb, f->now, &ans), 0);
+    assert_int_equal(ans.m->assigned.n, 6);
+    snprintf(a.id, sizeof a.id, "%s", ans.member_id);
+    a.epoch = ans.epoch;
+    a.nowned = 6;
+    memcpy(a.owned, ans.m->assigned.v, 6 * sizeof *a.owned);
+    snprintf(f->w.names[1], 32, "ordinals"); /* a new topic the regex matches */
+    f->w.nparts[1] = 2;
+    snprintf(f->w.names[2], 32, "__ordinals"); /* internal: never matched */
+    f->w.nparts[2] = 2;
+    f->w.n = 3;
+    f->now += 4999; /* topics are matched again every heartbeat interval */
+    assert_int_equal(beat(f, &a), 0);
+    assert_int_equal(a.nowned, 6);
+    f->now += 1;
+    assert_int_equal(beat(f, &a), 0);
+    assert_int_equal(a.nowned, 8);
+}
+
 static void test_bounds_and_refusals(void **state)
 {
     struct fixture *f = *state;
@@ -532,6 +559,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_uniform_balance_and_stickiness, setup, teardown),
         cmocka_unit_test_setup_teardown(test_range_assignor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_topic_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_regex_subscription, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounds_and_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_size, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_commit_check, setup, teardown),
