@@ -156,7 +156,7 @@ static void member_free(struct cgroup_member *m)
     free(m);
 }
 
-static void group_names_free(struct cgroup *g)
+static void group_topics_free(struct cgroup *g)
 {
     for (int32_t i = 0; i < g->ntopics; i++)
         free(g->topics[i].name);
@@ -178,7 +178,8 @@ static void group_free(struct cgroups *cs, struct cgroup *g)
         next = m->next;
         member_free(m);
     }
-    group_names_free(g);
+    group_topics_free(g);
+    names_free(g->wanted, g->nwanted);
     free(g->id);
     free(g);
 }
@@ -490,7 +491,7 @@ static void group_refresh(struct cgroups *cs, struct cgroup *g, int64_t now_ms)
         free(t);
         return;
     }
-    group_names_free(g);
+    group_topics_free(g);
     g->topics = t;
     g->ntopics = k;
     g->epoch++;
