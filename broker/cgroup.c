@@ -225,6 +225,7 @@ static struct cgroup_member *member_by_instance(struct cgroup *g, struct kstr in
 
 static void member_unlink(struct cgroup *g, struct cgroup_member *m)
 {
+    g->bytes -= m->bytes;
     for (struct cgroup_member **p = &g->members; *p; p = &(*p)->next)
         if (*p == m) {
             *p = m->next;
@@ -694,6 +695,32 @@ static int16_t member_leave(struct cgroups *cs, struct cgroup *g, struct cgroup_
 
 /* ---- the heartbeat ---- */
 
+/* What m holds in strings, counted against CGROUP_MAX_BYTES. */
+static size_t member_bytes(const struct cgroup_member *m)
+{
+    size_t n = 64 + strlen(m->id) + (m->instance_id ? strlen(m->instance_id) : 0) +
+               (m->rack_id ? strlen(m->rack_id) : 0) + (m->regex ? strlen(m->regex) : 0) +
+               (m->client_id ? strlen(m->client_id) : 0);
+    for (int32_t i = 0; i < m->ntopics; i++)
+        n += sizeof *m->topics + strlen(m->topics[i]) + 1;
+    return n;
+}
+
+/* Whether a heartbeat would take its group past CGROUP_MAX_BYTES: its names
+ * replace the member's (estimated before any is copied). */
+static bool hb_too_big(struct cgroups *cs, const struct cgroup_hb *hb)
+{
+    struct cgroup *g = cgroup_find(cs, hb->group_id);
+    if (!g)
+        return false;
+    struct cgroup_member *m = member_by_id(g, hb->member_id);
+    size_t need =
+        64 + (size_t)CGROUP_NAME_MAX * 4 + (size_t)(hb->regex.len > 0 ? hb->regex.len : 0);
+    for (int32_t i = 0; i < hb->ntopics; i++)
+        need += sizeof(char *) + (size_t)(hb->topics[i].len > 0 ? hb->topics[i].len : 0) + 1;
+    return g->bytes - (m ? m->bytes : 0) + need > CGROUP_MAX_BYTES;
+}
+
 static void member_update(struct cgroups *cs, struct cgroup *g, struct cgroup_member *m,
                           const struct cgroup_hb *hb, int64_t now_ms, int *regex_err)
 {
@@ -720,12 +747,17 @@ static void member_update(struct cgroups *cs, struct cgroup *g, struct cgroup_me
         free(m->rack_id);
         m->rack_id = xstrndup(hb->rack_id.p, (size_t)(hb->rack_id.len > 0 ? hb->rack_id.len : 0));
     }
-    free(m->client_id);
+    free(m->client_id); /* shown only: kept to CGROUP_NAME_MAX bytes */
     m->client_id =
-        xstrndup(hb->client_id.p, (size_t)(hb->client_id.len > 0 ? hb->client_id.len : 0));
+        xstrndup(hb->client_id.p, (size_t)(hb->client_id.len > CGROUP_NAME_MAX ? CGROUP_NAME_MAX
+                                           : hb->client_id.len > 0             ? hb->client_id.len
+                                                                               : 0));
     free(m->client_host);
     m->client_host = xstrdup(hb->client_host ? hb->client_host : "");
     m->session_deadline_ms = now_ms + cs->cfg.session_ms;
+    g->bytes -= m->bytes;
+    m->bytes = member_bytes(m);
+    g->bytes += m->bytes;
 }
 
 /* A heartbeat at epoch 0: the member joins, rejoins or replaces a static one. */
@@ -796,6 +828,8 @@ int16_t cgroup_heartbeat(struct cgroups *cs, const struct cgroup_hb *hb, int64_t
     struct cgroup_member *m = NULL;
     if (hb_validate(hb, out) || regex_check(hb->regex, out))
         return out->err;
+    if (hb->epoch >= 0 && hb_too_big(cs, hb))
+        return fail(out, KAFKA_GROUP_MAX_SIZE_REACHED, "the group's subscriptions pass 16 MiB");
     if (hb->epoch == 0 ? hb_join(cs, hb, &g, &m, out) : hb_member(cs, hb, &g, &m, out))
         return out->err;
     if (!m) /* left */

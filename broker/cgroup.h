@@ -33,6 +33,9 @@ struct groups;
  * brook keeps (bytes). */
 #define CGROUP_REGEX_MAX 1024
 #define CGROUP_NAME_MAX  1024
+/* What one group may hold in member ids and subscribed names (all members), as
+ * group.c bounds a classic group's metadata. */
+#define CGROUP_MAX_BYTES (16u << 20)
 /* INVALID_REGULAR_EXPRESSION, Kafka's answer to a regex that does not compile. */
 #define CGROUP_INVALID_REGULAR_EXPRESSION 131
 
@@ -89,6 +92,7 @@ struct cgroup_member {
     struct cgroup_tps assigned;  /* what it owns now (what the last answer gave it) */
     struct cgroup_tps revoking;  /* what it must give up before it moves on */
     struct cgroup_tps target;    /* its share of the group's target assignment */
+    size_t bytes;                /* its strings, as counted in the group's bytes */
     struct cgroup_member *next;
 };
 
@@ -106,6 +110,7 @@ struct cgroup {
     const char *assignor;     /* "uniform" or "range" (static strings) */
     struct cgroup_member *members;
     int32_t nmembers;
+    size_t bytes;                /* what the members hold in strings (CGROUP_MAX_BYTES) */
     struct cgroup_topic *topics; /* the subscribed topics that exist, sorted by name */
     int32_t ntopics;
     char **wanted; /* the names members subscribe to (lists, regex matches), sorted */

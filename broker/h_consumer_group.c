@@ -102,8 +102,8 @@ bool cgroup_exists(struct broker *b, struct kstr group_id)
 
 /* ---- ConsumerGroupHeartbeat ---- */
 
-/* The owned partitions of a request, flat (NULL with *n -1 when not sent). The
- * count is the decoded request's, so it is bounded by the frame. */
+/* The owned partitions of a request, flat (NULL with *n -1 when not sent; NULL
+ * with *n 0 when they pass CGROUP_MAX_PARTITIONS, more than any member owns). */
 static struct cgroup_tp *owned_flatten(const struct kafka_consumer_group_heartbeat_req *req,
                                        int32_t *n)
 {
@@ -115,6 +115,10 @@ static struct cgroup_tp *owned_flatten(const struct kafka_consumer_group_heartbe
         total += (size_t)(req->topic_partitions[i].n_partitions > 0
                               ? req->topic_partitions[i].n_partitions
                               : 0);
+    if (total > CGROUP_MAX_PARTITIONS) { /* no member can own more: refused, not copied */
+        *n = 0;
+        return NULL;
+    }
     struct cgroup_tp *v = xcalloc(total + 1, sizeof *v);
     *n = 0;
     for (int32_t i = 0; i < req->n_topic_partitions; i++)
@@ -194,10 +198,13 @@ void handle_consumer_group_heartbeat(struct request *rq)
         .client_id = rq->hdr.client_id,
         .client_host = host,
     };
+    struct cgroup_answer a = {.err = KAFKA_INVALID_REQUEST,
+                              .msg = "TopicPartitions name more partitions than a group assigns",
+                              .epoch = req->member_epoch};
     struct cgroup_tp *owned = owned_flatten(req, &hb.nowned);
     hb.owned = owned;
-    struct cgroup_answer a;
-    cgroup_heartbeat(b->cgroups, &hb, clock_wall_ms(), &a);
+    if (owned || hb.nowned < 0)
+        cgroup_heartbeat(b->cgroups, &hb, clock_wall_ms(), &a);
     free(owned);
     r->error_code = a.err;
     r->error_message = a.msg ? kstr_from(a.msg) : KSTR_NULL;

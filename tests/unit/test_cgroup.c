@@ -520,6 +520,34 @@ static void test_bounds_and_refusals(void **state)
     assert_int_equal(cgroup_heartbeat(&f->cs, &hb, f->now, &ans), KAFKA_GROUP_MAX_SIZE_REACHED);
 }
 
+/* Members subscribing to 1000 long names each: the group stops at 16 MiB. */
+static void test_group_bytes(void **state)
+{
+    struct fixture *f = *state;
+    static char names[CGROUP_MAX_TOPICS][250];
+    static struct kstr ks[CGROUP_MAX_TOPICS];
+    for (int i = 0; i < CGROUP_MAX_TOPICS; i++) {
+        memset(names[i], 'x', 249);
+        snprintf(names[i], 250, "%04d", i);
+        names[i][4] = 'x';
+        ks[i] = (struct kstr){names[i], 249};
+    }
+    int16_t err = 0;
+    int joined = 0;
+    for (int i = 0; i < 100 && !err; i++) {
+        struct client c = {0};
+        struct cgroup_hb hb = client_hb(f, &c, 0, true);
+        struct cgroup_answer a;
+        hb.topics = ks;
+        hb.ntopics = CGROUP_MAX_TOPICS;
+        err = cgroup_heartbeat(&f->cs, &hb, f->now, &a);
+        joined += !err;
+    }
+    assert_int_equal(err, KAFKA_GROUP_MAX_SIZE_REACHED);
+    assert_true(joined >= 60 && joined < 70); /* 250 KB each */
+    assert_true(cgroup_find(&f->cs, KSTR("g"))->bytes <= CGROUP_MAX_BYTES);
+}
+
 static void test_max_size(void **state)
 {
     struct fixture *f = *state;
@@ -561,6 +589,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_topic_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_regex_subscription, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounds_and_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_size, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_commit_check, setup, teardown),
     };
