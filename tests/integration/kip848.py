@@ -22,6 +22,7 @@ sys.path.insert(0, __file__.rsplit('/', 3)[0] + '/tests')
 import kafkawire as kw  # noqa: E402
 
 FAILED = []
+COMMITS = {'member': 0, 'outside': 0}
 
 
 def check(cond, name):
@@ -241,8 +242,15 @@ def commit_body(group, topic, parts):
         kw.array([kw.string(topic) + kw.array(ps)])
 
 
-def commit_errors(resp):
-    r = Reader(resp, 4)
+def commit_body_member(group, member, epoch, topic, parts):
+    """OffsetCommit v7 as a KIP-848 member: its id, its epoch as the generation."""
+    ps = [struct.pack('>iqi', p, off, -1) + kw.string('') for p, off in sorted(parts.items())]
+    return kw.string(group) + struct.pack('>i', epoch) + kw.string(member) + kw.string(None) + \
+        kw.array([kw.string(topic) + kw.array(ps)])
+
+
+def commit_errors(resp, version=2):
+    r = Reader(resp, 8 if version >= 3 else 4)  # v3+: throttle time first
     errs = []
     for _ in range(r.take('>i')):
         r.raw(r.take('>h'))
@@ -276,10 +284,20 @@ class Consumer:
         self.phase = int(name[1:]) % 3
 
     def commit(self, parts):
+        """Commit as a member (checked against the consumer group once OffsetCommit
+        knows consumer groups); a coordinator that knows only classic groups answers
+        UNKNOWN_MEMBER_ID, and then the commit goes outside a generation."""
         if not parts:
             return
         errs = commit_errors(self.c.call(lambda c: kw.request(
-            8, 2, c, commit_body(self.group, self.topic, parts))))
+            8, 7, c, commit_body_member(self.group, self.member, self.epoch, self.topic,
+                                        parts))), 7)
+        if errs and all(e == 25 for e in errs):
+            COMMITS['outside'] += 1
+            errs = commit_errors(self.c.call(lambda c: kw.request(
+                8, 2, c, commit_body(self.group, self.topic, parts))))
+        else:
+            COMMITS['member'] += 1
         if any(errs):
             self.errors.append(('commit', errs))
 
@@ -392,6 +410,7 @@ def phase_main(host, port):
     want = set(('r-%d' % i).encode() for i in range(seq))
     lost = len(want - set(seen))
     print('# records %d, read %d, duplicates %d, lost %d' % (seq, len(seen), dup, lost))
+    print('# commits as a member %(member)d, outside a generation %(outside)d' % COMMITS)
     check(not any(c.errors for c in cons + gone), 'no consumer saw an error: %s' %
           [c.errors[:3] for c in cons + gone if c.errors])
     check(dup == 0, 'no record read twice while one member left and one joined')
