@@ -721,37 +721,42 @@ static bool hb_too_big(struct cgroups *cs, const struct cgroup_hb *hb)
     return g->bytes - (m ? m->bytes : 0) + need > CGROUP_MAX_BYTES;
 }
 
-static void member_update(struct cgroups *cs, struct cgroup *g, struct cgroup_member *m,
-                          const struct cgroup_hb *hb, int64_t now_ms, int *regex_err)
+/* A copy of s cut to max bytes ("" for null). */
+static char *kstr_dup_max(struct kstr s, int32_t max)
 {
-    if (hb->rebalance_ms >= 0)
-        m->rebalance_ms = hb->rebalance_ms;
-    if (hb->ntopics >= 0 && member_set_topics(m, hb->topics, hb->ntopics)) {
+    return xstrndup(s.p, (size_t)(s.len > max ? max : s.len > 0 ? s.len : 0));
+}
+
+/* What the assignment depends on: each change grows the group epoch. */
+static void member_update_subscription(struct cgroup *g, struct cgroup_member *m,
+                                       const struct cgroup_hb *hb)
+{
+    bool changed = hb->ntopics >= 0 && member_set_topics(m, hb->topics, hb->ntopics);
+    /* the regex compiled in regex_check(): only a change is news here */
+    if (!kstr_is_null(hb->regex) && member_set_regex(m, hb->regex) > 0)
+        changed = true;
+    if (changed) {
         g->epoch++;
         g->wanted_dirty = true;
-    }
-    if (!kstr_is_null(hb->regex)) {
-        int rc = member_set_regex(m, hb->regex);
-        if (rc < 0)
-            *regex_err = rc;
-        else if (rc > 0) {
-            g->epoch++;
-            g->wanted_dirty = true;
-        }
     }
     if (hb->assignor.len > 0 && !kstr_eq(hb->assignor, g->assignor)) {
         g->assignor = kstr_eq(hb->assignor, "range") ? "range" : "uniform";
         g->epoch++;
     }
+}
+
+static void member_update(struct cgroups *cs, struct cgroup *g, struct cgroup_member *m,
+                          const struct cgroup_hb *hb, int64_t now_ms)
+{
+    if (hb->rebalance_ms >= 0)
+        m->rebalance_ms = hb->rebalance_ms;
+    member_update_subscription(g, m, hb);
     if (!kstr_is_null(hb->rack_id)) {
         free(m->rack_id);
-        m->rack_id = xstrndup(hb->rack_id.p, (size_t)(hb->rack_id.len > 0 ? hb->rack_id.len : 0));
+        m->rack_id = kstr_dup_max(hb->rack_id, CGROUP_NAME_MAX);
     }
     free(m->client_id); /* shown only: kept to CGROUP_NAME_MAX bytes */
-    m->client_id =
-        xstrndup(hb->client_id.p, (size_t)(hb->client_id.len > CGROUP_NAME_MAX ? CGROUP_NAME_MAX
-                                           : hb->client_id.len > 0             ? hb->client_id.len
-                                                                               : 0));
+    m->client_id = kstr_dup_max(hb->client_id, CGROUP_NAME_MAX);
     free(m->client_host);
     m->client_host = xstrdup(hb->client_host ? hb->client_host : "");
     m->session_deadline_ms = now_ms + cs->cfg.session_ms;
@@ -834,8 +839,7 @@ int16_t cgroup_heartbeat(struct cgroups *cs, const struct cgroup_hb *hb, int64_t
         return out->err;
     if (!m) /* left */
         return 0;
-    int regex_err = 0;
-    member_update(cs, g, m, hb, now_ms, &regex_err);
+    member_update(cs, g, m, hb, now_ms);
     group_refresh(cs, g, now_ms);
     if (g->epoch > g->assignment_epoch) {
         cgroup_assign(g);
