@@ -904,3 +904,43 @@ int cgroups_commit_check(struct cgroups *cs, struct kstr group, struct kstr memb
         return KAFKA_STALE_MEMBER_EPOCH;
     return 0;
 }
+
+int16_t cgroups_commit_allowed(struct cgroups *cs, struct kstr group, struct kstr member_id,
+                               int32_t member_epoch, int16_t version)
+{
+    struct cgroup *g = cgroup_find(cs, group);
+    struct cgroup_member *m = g && member_id.len > 0 ? member_by_id(g, member_id) : NULL;
+    if (!g)
+        return KAFKA_NONE; /* no members: any commit goes, as to an Empty group */
+    if (!m)
+        return KAFKA_UNKNOWN_MEMBER_ID;
+    if (version < 9) /* below v9 a commit names a generation, not a member epoch */
+        return KAFKA_UNSUPPORTED_VERSION;
+    return member_epoch != m->epoch ? KAFKA_STALE_MEMBER_EPOCH : KAFKA_NONE;
+}
+
+int16_t cgroups_fetch_allowed(struct cgroups *cs, struct kstr group, struct kstr member_id,
+                              int32_t member_epoch)
+{
+    struct cgroup *g = cgroup_find(cs, group);
+    if (!g || (kstr_is_null(member_id) && member_epoch < 0))
+        return KAFKA_NONE; /* an admin, or a client that names no member */
+    struct cgroup_member *m = member_by_id(g, member_id);
+    if (!m)
+        return KAFKA_UNKNOWN_MEMBER_ID;
+    return member_epoch != m->epoch ? KAFKA_STALE_MEMBER_EPOCH : KAFKA_NONE;
+}
+
+bool cgroups_subscribed(struct cgroups *cs, struct kstr group, struct kstr topic)
+{
+    struct cgroup *g = cgroup_find(cs, group);
+    char name[256];
+    if (!g || topic.len <= 0 || topic.len >= (int32_t)sizeof name)
+        return false;
+    memcpy(name, topic.p, (size_t)topic.len);
+    name[topic.len] = 0;
+    for (const struct cgroup_member *m = g->members; m; m = m->next)
+        if (cgroup_member_subscribes(m, name))
+            return true;
+    return false;
+}

@@ -176,6 +176,17 @@ int64_t cgroups_next_deadline(const struct cgroups *cs);
 int cgroups_commit_check(struct cgroups *cs, struct kstr group, struct kstr member_id,
                          int32_t member_epoch);
 
+/* Kafka's rules for OffsetCommit (with the request's version: a member of a
+ * consumer group commits with v9+, else UNSUPPORTED_VERSION), OffsetFetch (v9
+ * names a member and epoch; none named: anyone may read) and OffsetDelete
+ * (whether a member subscribes to the topic). A group id no consumer group has
+ * gets KAFKA_NONE / false. */
+int16_t cgroups_commit_allowed(struct cgroups *cs, struct kstr group, struct kstr member_id,
+                               int32_t member_epoch, int16_t version);
+int16_t cgroups_fetch_allowed(struct cgroups *cs, struct kstr group, struct kstr member_id,
+                              int32_t member_epoch);
+bool cgroups_subscribed(struct cgroups *cs, struct kstr group, struct kstr topic);
+
 /* cgroup_assign.c: fill every member's target from the group's topics and
  * subscriptions, keeping what the uniform assignor can of the previous target.
  * Sets are sorted. */

@@ -23,6 +23,9 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 
+/* Register the calls committed offsets make into consumer groups (or none). */
+static void offsets_seam_set(bool on);
+
 /* ---- the world the state machine sees ---- */
 
 static bool env_topic(void *arg, const char *name, uint8_t id[16], int32_t *nparts)
@@ -69,6 +72,7 @@ int cgroups_open(struct broker *b)
     };
     struct cgroup_env env = {b, env_topic, env_names, env_classic_count, env_classic_state};
     cgroups_init(b->cgroups, &cfg, &env);
+    offsets_seam_set(true);
     return 0;
 }
 
@@ -76,6 +80,7 @@ void cgroups_close(struct broker *b)
 {
     if (!b->cgroups)
         return;
+    offsets_seam_set(false);
     cgroups_release(b->cgroups);
     free(b->cgroups);
     b->cgroups = NULL;
@@ -99,6 +104,50 @@ bool cgroup_exists(struct broker *b, struct kstr group_id)
 {
     return b->cgroups && cgroup_find(b->cgroups, group_id);
 }
+
+/*
+ * The seam committed offsets offer consumer groups (broker/offsets.h): once that
+ * header is in the tree, OffsetCommit, OffsetFetch and OffsetDelete ask these
+ * calls about the ids consumer groups own.
+ */
+#if __has_include("broker/offsets.h")
+#include "broker/offsets.h"
+
+static bool offsets_owns(struct broker *b, struct kstr group_id)
+{
+    return cgroup_exists(b, group_id);
+}
+
+static int16_t offsets_commit_check(struct broker *b, struct kstr group_id,
+                                    const struct offsets_member *m)
+{
+    return cgroups_commit_allowed(b->cgroups, group_id, m->member_id, m->epoch, m->version);
+}
+
+static int16_t offsets_fetch_check(struct broker *b, struct kstr group_id,
+                                   const struct offsets_member *m)
+{
+    return cgroups_fetch_allowed(b->cgroups, group_id, m->member_id, m->epoch);
+}
+
+static bool offsets_subscribed(struct broker *b, struct kstr group_id, struct kstr topic)
+{
+    return cgroups_subscribed(b->cgroups, group_id, topic);
+}
+
+static const struct offsets_consumer_ops cgroup_offsets_ops = {
+    offsets_owns, offsets_commit_check, offsets_fetch_check, offsets_subscribed};
+
+static void offsets_seam_set(bool on)
+{
+    offsets_consumer_ops_set(on ? &cgroup_offsets_ops : NULL);
+}
+#else
+static void offsets_seam_set(bool on)
+{
+    (void)on; /* every group is classic to OffsetCommit: cgroup_commit_check() waits */
+}
+#endif
 
 /* ---- ConsumerGroupHeartbeat ---- */
 

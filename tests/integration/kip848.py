@@ -249,6 +249,43 @@ def commit_body_member(group, member, epoch, topic, parts):
         kw.array([kw.string(topic) + kw.array(ps)])
 
 
+def commit_body_v9(group, member, epoch, topic, parts):
+    """OffsetCommit v9 (flexible): the member's id and epoch."""
+    ps = [struct.pack('>iqi', p, off, -1) + cstr('') + b'\x00' for p, off in sorted(parts.items())]
+    return cstr(group) + struct.pack('>i', epoch) + cstr(member) + cstr(None) + \
+        carray([cstr(topic) + carray(ps) + b'\x00']) + b'\x00'
+
+
+def commit_errors_v9(resp):
+    r = Reader(resp, 4)
+    r.tags()
+    r.take('>i')
+    errs = []
+
+    def part(x):
+        x.take('>i')
+        errs.append(x.take('>h'))
+        x.tags()
+
+    def topic(x):
+        x.cstr()
+        x.carray(part)
+        x.tags()
+    r.carray(topic)
+    return errs
+
+
+def max_version(conn, api):
+    """The highest version of api brookd advertises (ApiVersions v0), or -1."""
+    r = Reader(conn.call(lambda c: kw.request(18, 0, c, b'')), 4)
+    r.take('>h')
+    for _ in range(r.take('>i')):
+        key, _, hi = r.take('>hhh')
+        if key == api:
+            return hi
+    return -1
+
+
 def commit_errors(resp, version=2):
     r = Reader(resp, 8 if version >= 3 else 4)  # v3+: throttle time first
     errs = []
@@ -282,12 +319,21 @@ class Consumer:
         self.errors = []
         self.joined = False
         self.phase = int(name[1:]) % 3
+        self.commit_v9 = max_version(self.c, 8) >= 9
 
     def commit(self, parts):
-        """Commit as a member (checked against the consumer group once OffsetCommit
-        knows consumer groups); a coordinator that knows only classic groups answers
-        UNKNOWN_MEMBER_ID, and then the commit goes outside a generation."""
+        """Commit as a member: with v9 (its epoch) where brookd offers it; else v7
+        with the epoch as generation, and where OffsetCommit knows only classic
+        groups (UNKNOWN_MEMBER_ID) outside a generation."""
         if not parts:
+            return
+        if self.commit_v9:
+            errs = commit_errors_v9(self.c.call(lambda c: flex_request(
+                8, 9, c, commit_body_v9(self.group, self.member, self.epoch, self.topic,
+                                        parts))))
+            COMMITS['member'] += 1
+            if any(errs):
+                self.errors.append(('commit', errs))
             return
         errs = commit_errors(self.c.call(lambda c: kw.request(
             8, 7, c, commit_body_member(self.group, self.member, self.epoch, self.topic,

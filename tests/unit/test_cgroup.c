@@ -575,6 +575,29 @@ static void test_commit_check(void **state)
                      KAFKA_UNKNOWN_MEMBER_ID);
 }
 
+static void test_offsets_rules(void **state)
+{
+    struct fixture *f = *state;
+    struct client a = {0};
+    struct kstr g = KSTR("g");
+    /* no consumer group of that id: every commit goes, as to an Empty group */
+    assert_int_equal(cgroups_commit_allowed(&f->cs, g, KSTR_NULL, -1, 9), 0);
+    assert_int_equal(join(f, &a), 0);
+    struct kstr id = kstr_from(a.id);
+    assert_int_equal(cgroups_commit_allowed(&f->cs, g, id, a.epoch, 9), 0);
+    assert_int_equal(cgroups_commit_allowed(&f->cs, g, id, a.epoch, 8), KAFKA_UNSUPPORTED_VERSION);
+    assert_int_equal(cgroups_commit_allowed(&f->cs, g, id, a.epoch + 1, 9),
+                     KAFKA_STALE_MEMBER_EPOCH);
+    assert_int_equal(cgroups_commit_allowed(&f->cs, g, KSTR(""), -1, 9), KAFKA_UNKNOWN_MEMBER_ID);
+    /* fetch: an admin (no member, epoch -1) may; a member must be at its epoch */
+    assert_int_equal(cgroups_fetch_allowed(&f->cs, g, KSTR_NULL, -1), 0);
+    assert_int_equal(cgroups_fetch_allowed(&f->cs, g, id, a.epoch), 0);
+    assert_int_equal(cgroups_fetch_allowed(&f->cs, g, id, a.epoch - 1), KAFKA_STALE_MEMBER_EPOCH);
+    assert_int_equal(cgroups_fetch_allowed(&f->cs, g, KSTR("x"), 3), KAFKA_UNKNOWN_MEMBER_ID);
+    assert_true(cgroups_subscribed(&f->cs, g, KSTR("orders")));
+    assert_false(cgroups_subscribed(&f->cs, g, KSTR("payments")));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -592,6 +615,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_size, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_commit_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offsets_rules, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
