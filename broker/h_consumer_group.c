@@ -113,30 +113,30 @@ bool cgroup_exists(struct broker *b, struct kstr group_id)
 #if __has_include("broker/offsets.h")
 #include "broker/offsets.h"
 
-static bool offsets_owns(struct broker *b, struct kstr group_id)
+static bool cgroup_offsets_owns(struct broker *b, struct kstr group_id)
 {
     return cgroup_exists(b, group_id);
 }
 
-static int16_t offsets_commit_check(struct broker *b, struct kstr group_id,
-                                    const struct offsets_member *m)
+static int16_t cgroup_offsets_commit(struct broker *b, struct kstr group_id,
+                                     const struct offsets_member *m)
 {
     return cgroups_commit_allowed(b->cgroups, group_id, m->member_id, m->epoch, m->version);
 }
 
-static int16_t offsets_fetch_check(struct broker *b, struct kstr group_id,
-                                   const struct offsets_member *m)
+static int16_t cgroup_offsets_fetch(struct broker *b, struct kstr group_id,
+                                    const struct offsets_member *m)
 {
     return cgroups_fetch_allowed(b->cgroups, group_id, m->member_id, m->epoch);
 }
 
-static bool offsets_subscribed(struct broker *b, struct kstr group_id, struct kstr topic)
+static bool cgroup_offsets_subscribed(struct broker *b, struct kstr group_id, struct kstr topic)
 {
     return cgroups_subscribed(b->cgroups, group_id, topic);
 }
 
 static const struct offsets_consumer_ops cgroup_offsets_ops = {
-    offsets_owns, offsets_commit_check, offsets_fetch_check, offsets_subscribed};
+    cgroup_offsets_owns, cgroup_offsets_commit, cgroup_offsets_fetch, cgroup_offsets_subscribed};
 
 static void offsets_seam_set(bool on)
 {
