@@ -217,12 +217,15 @@ int32_t cgroup_list_groups(struct broker *b, struct kafka_list_groups_resp_group
                            size_t *bytes);
 /* For DescribeGroups: the response bytes of the consumer group of that id (0:
  * none), and its entry: protocol type "consumer", the assignor as protocol,
- * members without metadata or assignment (ConsumerGroupDescribe has those).
- * 1: described, 0: not a consumer group, -ENOMEM. */
-struct pending;
+ * members without metadata or assignment (ConsumerGroupDescribe has those),
+ * arrays from a. 0: described, -ENOENT: not a consumer group, -ENOMEM. */
+struct arena;
 struct kafka_describe_groups_resp_group;
 size_t cgroup_describe_bytes(struct broker *b, struct kstr id);
-int cgroup_describe_classic(struct broker *b, struct pending *pd, struct kstr id,
+int cgroup_describe_classic(struct broker *b, struct arena *a, struct kstr id,
                             struct kafka_describe_groups_resp_group *o);
+/* For DeleteGroups: NON_EMPTY_GROUP for a consumer group (it exists while it has
+ * members), GROUP_ID_NOT_FOUND for any other id. */
+int16_t cgroup_delete_check(struct broker *b, struct kstr id);
 
 #endif

@@ -411,18 +411,18 @@ size_t cgroup_describe_bytes(struct broker *b, struct kstr id)
     return n;
 }
 
-int cgroup_describe_classic(struct broker *b, struct pending *pd, struct kstr id,
+int cgroup_describe_classic(struct broker *b, struct arena *a, struct kstr id,
                             struct kafka_describe_groups_resp_group *o)
 {
     struct cgroup *g = b->cgroups ? cgroup_find(b->cgroups, id) : NULL;
     if (!g)
-        return 0;
+        return -ENOENT;
     kafka_init(&kafka_describe_groups_resp_group_desc, o);
     o->group_id = id; /* the request's: encoded before it is freed */
     o->group_state = kstr_from(cgroup_state_name(g));
     o->protocol_type = KSTR("consumer");
     o->protocol_data = kstr_from(g->assignor);
-    o->members = arena_calloc(&pd->arena, (size_t)g->nmembers + 1, sizeof *o->members);
+    o->members = arena_calloc(a, (size_t)g->nmembers + 1, sizeof *o->members);
     if (!o->members)
         return -ENOMEM;
     for (const struct cgroup_member *m = g->members; m; m = m->next)
@@ -432,7 +432,12 @@ int cgroup_describe_classic(struct broker *b, struct pending *pd, struct kstr id
             .client_id = kstr_from(m->client_id),
             .client_host = kstr_from(m->client_host),
         };
-    return 1;
+    return 0;
+}
+
+int16_t cgroup_delete_check(struct broker *b, struct kstr id)
+{
+    return cgroup_exists(b, id) ? KAFKA_NON_EMPTY_GROUP : KAFKA_GROUP_ID_NOT_FOUND;
 }
 
 /* ---- the console's views ---- */

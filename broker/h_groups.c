@@ -356,11 +356,10 @@ void handle_describe_groups(struct request *rq)
     }
     r->n_groups = req->n_groups;
     for (int32_t i = 0; i < req->n_groups && !rc; i++)
-        if (!(rc = cgroup_describe_classic(b, pd, req->groups[i], &r->groups[i])))
+        if ((rc = cgroup_describe_classic(b, &pd->arena, req->groups[i], &r->groups[i])) ==
+            -ENOENT) /* not a consumer group */
             rc = describe_one(pd, group_find(b->groups, req->groups[i]), req->groups[i],
                               &r->groups[i]);
-        else if (rc > 0)
-            rc = 0;
     if (rc) {
         request_refuse(rq, "the DescribeGroups response would pass its memory limit");
         return;
@@ -395,9 +394,9 @@ void handle_delete_groups(struct request *rq)
     for (int32_t i = 0; i < req->n_groups_names; i++) {
         struct group *g = group_find(b->groups, req->groups_names[i]);
         struct kafka_delete_groups_resp_result *o = &r->results[i];
-        o->group_id = req->groups_names[i]; /* encoded before the request is freed */
-        if (cgroup_exists(b, req->groups_names[i]))
-            o->error_code = KAFKA_NON_EMPTY_GROUP; /* a consumer group with members */
+        o->group_id = req->groups_names[i];         /* encoded before the request is freed */
+        if (cgroup_exists(b, req->groups_names[i])) /* a consumer group with members */
+            o->error_code = cgroup_delete_check(b, req->groups_names[i]);
         else if (!g)
             o->error_code = KAFKA_GROUP_ID_NOT_FOUND;
         else if (g->members)
