@@ -233,6 +233,30 @@ const struct conf_key broker_config_table[] = {
      "How often expired offsets are looked for.",
      false,
      {NULL}},
+    {"group.consumer.session.timeout.ms",
+     CONF_INT,
+     "45000",
+     1,
+     I32,
+     "A consumer group member (KIP-848) is removed when no heartbeat comes within this.",
+     false,
+     {NULL}},
+    {"group.consumer.heartbeat.interval.ms",
+     CONF_INT,
+     "5000",
+     1,
+     I32,
+     "How often consumer group members (KIP-848) are told to heartbeat.",
+     false,
+     {NULL}},
+    {"group.consumer.max.size",
+     CONF_INT,
+     "1000",
+     1,
+     1000000,
+     "Members one consumer group (KIP-848) may hold (Kafka's default is unbounded).",
+     false,
+     {NULL}},
     {"brook.groups.max",
      CONF_INT,
      "100000",
@@ -308,7 +332,10 @@ static int apply_limits(struct broker_config *c, const char **err)
         int_key(p, "group.max.session.timeout.ms", &c->group_max_session_ms, err) ||
         int_key(p, "offset.metadata.max.bytes", &c->offset_metadata_max, err) ||
         int_key(p, "offsets.retention.check.interval.ms", &c->offsets_check_ms, err) ||
-        int_key(p, "brook.groups.max", &c->groups_max, err))
+        int_key(p, "brook.groups.max", &c->groups_max, err) ||
+        int_key(p, "group.consumer.session.timeout.ms", &c->cgroup_session_ms, err) ||
+        int_key(p, "group.consumer.heartbeat.interval.ms", &c->cgroup_heartbeat_ms, err) ||
+        int_key(p, "group.consumer.max.size", &c->cgroup_max_size, err))
         return -1;
     if (int_key(p, "group.max.size", &v, err))
         return -1;

@@ -43,6 +43,9 @@ struct broker_config {
     int64_t offsets_retention_ms;   /* offsets.retention.minutes, in ms */
     int64_t offsets_check_ms;       /* offsets.retention.check.interval.ms */
     int64_t groups_max;             /* brook.groups.max: groups the coordinator keeps */
+    int64_t cgroup_session_ms;      /* group.consumer.session.timeout.ms */
+    int64_t cgroup_heartbeat_ms;    /* group.consumer.heartbeat.interval.ms */
+    int64_t cgroup_max_size;        /* group.consumer.max.size */
     const char *cluster_id;         /* cluster.id (brook's own default) */
     const char *mount;              /* fuse.mount.dir, NULL: no mount */
     int32_t fuse_threads;           /* fuse.max.threads */

@@ -47,6 +47,8 @@ static const handler_fn handlers[KAFKA_API_DESCRIBE_TOPIC_PARTITIONS + 1] = {
     [KAFKA_API_CREATE_PARTITIONS] = handle_create_partitions,
     [KAFKA_API_DELETE_GROUPS] = handle_delete_groups,
     [KAFKA_API_OFFSET_DELETE] = handle_offset_delete,
+    [KAFKA_API_CONSUMER_GROUP_HEARTBEAT] = handle_consumer_group_heartbeat,
+    [KAFKA_API_CONSUMER_GROUP_DESCRIBE] = handle_consumer_group_describe,
 };
 
 /* Queue a new pending on c, in order. */

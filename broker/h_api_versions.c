@@ -41,6 +41,9 @@ const struct api_range advertised_apis[] = {
     {KAFKA_API_CREATE_PARTITIONS, 0, 1, NULL},
     {KAFKA_API_DELETE_GROUPS, 0, 2, NULL},
     {KAFKA_API_OFFSET_DELETE, 0, 0, NULL},
+    {KAFKA_API_CONSUMER_GROUP_HEARTBEAT, 0, 1,
+     "v1 regexes are POSIX extended, without {m,n} (Kafka: RE2/J); Kafka 4.0 marks v1 unstable"},
+    {KAFKA_API_CONSUMER_GROUP_DESCRIBE, 0, 0, NULL},
 };
 const int n_advertised_apis = sizeof advertised_apis / sizeof *advertised_apis;
 

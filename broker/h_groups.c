@@ -22,6 +22,7 @@
 
 #include <event2/event.h>
 
+#include "broker/cgroup.h"
 #include "broker/group.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -183,6 +184,10 @@ void handle_join_group(struct request *rq)
         request_refuse(rq, "JoinGroup names more than 64 protocols");
         return;
     }
+    if (cgroup_exists(b, req->group_id)) { /* a consumer group (KIP-848) with members */
+        join_answer_now(rq, KAFKA_INCONSISTENT_GROUP_PROTOCOL, req->member_id);
+        return;
+    }
     char *host = peer_host(rq->c);
     struct group_join j = {
         .group_id = req->group_id,
@@ -332,6 +337,7 @@ static bool list_name_in(const char *name, uint32_t mask, const char *const *tab
 }
 
 struct list_ctx {
+    struct broker *b;
     struct kafka_list_groups_resp *r;
     size_t cap, bytes;
     uint32_t states, types;
@@ -340,6 +346,9 @@ struct list_ctx {
 static void list_one(void *arg, const struct group_listing *l)
 {
     struct list_ctx *x = arg;
+    /* a consumer group's offsets sit in an Empty classic group of its id: list it once */
+    if (!strcmp(l->type, "classic") && cgroup_exists(x->b, kstr_from(l->id)))
+        return;
     if (x->r->n_groups >= (int32_t)x->cap ||
         !list_name_in(l->state, x->states, listed_states, N_LISTED_STATES) ||
         !list_name_in(l->type, x->types, listed_types, N_LISTED_TYPES))
@@ -361,6 +370,7 @@ void handle_list_groups(struct request *rq)
     struct kafka_list_groups_req *req = rq->body;
     struct kafka_list_groups_resp *r = response_new(rq);
     struct list_ctx x = {
+        .b = b,
         .r = r,
         .cap = groups_count(b->groups),
         .states = list_filter_mask(req->states_filter, rq->version >= 4 ? req->n_states_filter : 0,
@@ -409,7 +419,7 @@ static int describe_one(struct groups *gs, struct pending *pd, struct group *g, 
 {
     kafka_init(&kafka_describe_groups_resp_group_desc, o);
     o->group_id = id; /* the request's: encoded before it is freed */
-    if (!g && gs->other) {
+    if (gs->other) {  /* first: a consumer group's offsets make an Empty classic one */
         int rc = gs->other->describe(gs->other_ctx, id, &pd->arena, o);
         if (rc != -ENOENT)
             return rc;
@@ -456,6 +466,7 @@ void handle_describe_groups(struct request *rq)
     for (int32_t i = 0; i < req->n_groups && bytes <= RESPONSE_MAX_BYTES; i++) {
         struct group *g = group_find(b->groups, req->groups[i]);
         bytes += g ? describe_bytes(g, RESPONSE_MAX_BYTES) : 64;
+        bytes += cgroup_describe_bytes(b, req->groups[i]);
         bytes += req->groups[i].len > 0 ? (size_t)req->groups[i].len : 0;
     }
     if (r && bytes <= RESPONSE_MAX_BYTES)
@@ -506,7 +517,7 @@ void handle_delete_groups(struct request *rq)
         struct group *g = group_find(b->groups, req->groups_names[i]);
         struct kafka_delete_groups_resp_result *o = &r->results[i];
         o->group_id = req->groups_names[i]; /* encoded before the request is freed */
-        if (!g && b->groups->other && b->groups->other->delete_group)
+        if (cgroup_exists(b, o->group_id) && b->groups->other && b->groups->other->delete_group)
             o->error_code = b->groups->other->delete_group(b->groups->other_ctx, o->group_id);
         else if (!g)
             o->error_code = KAFKA_GROUP_ID_NOT_FOUND;

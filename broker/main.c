@@ -208,6 +208,8 @@ int main(int argc, char **argv)
         log_error("brook.broker", "cannot load committed offsets: %s", store_strerror(rc));
         goto out_server;
     }
+    if ((rc = cgroups_open(&b)))
+        goto out_groups;
     if (broker_console_env(&b, &env) && (rc = console_start(&env, &con))) {
         log_error("brook.broker", "cannot start the console: %s", strerror(-rc));
         goto out_groups;
@@ -233,6 +235,7 @@ int main(int argc, char **argv)
 out_console:
     console_stop(con);
 out_groups:
+    cgroups_close(&b);
     groups_close(&b); /* answers members still waiting */
 out_server:
     admin_stop(&b); /* before the store goes: it may be creating a topic */

@@ -40,6 +40,7 @@ struct bufferevent;
 struct evconnlistener;
 struct broker;
 struct groups;
+struct cgroups;
 struct fs;
 struct console_env;
 
@@ -236,6 +237,7 @@ struct broker {
     bool sessions_ready;
     uint64_t fetch_owners; /* keys handed to connections (conn.fetch_owner) */
     struct groups *groups;
+    struct cgroups *cgroups; /* KIP-848 consumer groups (h_consumer_group.c) */
     struct metrics metrics;
     int64_t next_producer_id; /* InitProducerId */
     struct fs *fs;
@@ -365,6 +367,9 @@ void handle_delete_groups(struct request *rq);     /* h_groups.c */
 void handle_offset_commit(struct request *rq);     /* h_offsets.c */
 void handle_offset_fetch(struct request *rq);      /* h_offsets.c */
 void handle_offset_delete(struct request *rq);     /* h_offsets.c */
+/* h_consumer_group.c: KIP-848 consumer groups */
+void handle_consumer_group_heartbeat(struct request *rq);
+void handle_consumer_group_describe(struct request *rq);
 
 /* ---- h_fetch.c ---- */
 void fetch_on_append(struct broker *b);
@@ -381,6 +386,10 @@ bool broker_topic_cstr(struct kstr name, char buf[256]);
 int groups_open(struct broker *b);
 void groups_close(struct broker *b);
 void groups_tick(struct broker *b, int64_t now_ms);
+/* KIP-848 consumer groups (h_consumer_group.c): in memory, beside the classic ones. */
+int cgroups_open(struct broker *b);
+void cgroups_close(struct broker *b);
+void cgroups_tick(struct broker *b, int64_t now_ms);
 /* Committed offset of group/topic/partition, or -1. */
 int64_t groups_committed(struct broker *b, const char *group, const char *topic, int32_t part);
 
@@ -408,6 +417,11 @@ void groups_foreach(struct broker *b, groups_group_fn fn, void *arg);
 /* Describe one group into *out and call fn (may be NULL) for each member; -ENOENT. */
 int groups_describe(struct broker *b, const char *id, struct group_info *out, groups_member_fn fn,
                     void *arg);
+/* The same views of KIP-848 consumer groups (h_consumer_group.c): protocol type
+ * "consumer", the assignor as protocol, the group epoch as generation. */
+void cgroups_foreach(struct broker *b, groups_group_fn fn, void *arg);
+int cgroups_describe(struct broker *b, const char *id, struct group_info *out, groups_member_fn fn,
+                     void *arg);
 /* Call fn for each committed offset of group (NULL: of every group). */
 void groups_foreach_offset(struct broker *b, const char *group, groups_offset_fn fn, void *arg);
 /*

@@ -447,6 +447,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
             conn_close(c, "idle");
     }
     groups_tick(b, clock_wall_ms());
+    cgroups_tick(b, clock_wall_ms());
 }
 
 /* Resolve host:port and start listening; records the bound port. */

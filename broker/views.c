@@ -31,7 +31,7 @@ struct group_view {
 static void group_to_console(const struct group_info *g, struct console_group_info *out)
 {
     *out = (struct console_group_info){g->id,     g->state,      g->protocol_type, g->protocol,
-                                       g->leader, g->generation, g->nmembers};
+                                       g->leader, g->generation, g->nmembers,      "classic"};
 }
 
 static void view_group(void *arg, const struct group_info *g)
@@ -51,10 +51,20 @@ static void view_member(void *arg, const struct group_member_info *m)
     v->member(v->arg, &cm);
 }
 
+static void view_cgroup(void *arg, const struct group_info *g)
+{
+    struct group_view *v = arg;
+    struct console_group_info cg;
+    group_to_console(g, &cg);
+    cg.type = "consumer";
+    v->group(v->arg, &cg);
+}
+
 static void env_groups_foreach(void *ctx, console_group_fn fn, void *arg)
 {
     struct group_view v = {.group = fn, .arg = arg};
     groups_foreach(ctx, view_group, &v);
+    cgroups_foreach(ctx, view_cgroup, &v); /* after: one replaces its offsets' twin */
 }
 
 static int env_groups_describe(void *ctx, const char *id, struct console_group_info *out,
@@ -62,9 +72,12 @@ static int env_groups_describe(void *ctx, const char *id, struct console_group_i
 {
     struct group_view v = {.member = fn, .arg = arg};
     struct group_info g;
-    int rc = groups_describe(ctx, id, &g, fn ? view_member : NULL, &v);
+    bool consumer = !cgroups_describe(ctx, id, &g, fn ? view_member : NULL, &v);
+    int rc = consumer ? 0 : groups_describe(ctx, id, &g, fn ? view_member : NULL, &v);
     if (!rc)
         group_to_console(&g, out);
+    if (consumer)
+        out->type = "consumer";
     return rc;
 }
 

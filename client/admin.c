@@ -481,9 +481,10 @@ static int add_listing(struct arena *a, struct brook_group_listing **v, size_t *
         *v = nv;
         *cap = nc;
     }
-    (*v)[*n] =
-        (struct brook_group_listing){kstr_dup(a, g->group_id), kstr_dup(a, g->protocol_type)};
-    if (!(*v)[*n].group_id || !(*v)[*n].protocol_type)
+    struct kstr type = g->group_type.len > 0 ? g->group_type : KSTR("classic");
+    (*v)[*n] = (struct brook_group_listing){kstr_dup(a, g->group_id), kstr_dup(a, g->protocol_type),
+                                            kstr_dup(a, type)};
+    if (!(*v)[*n].group_id || !(*v)[*n].protocol_type || !(*v)[*n].group_type)
         return -ENOMEM;
     (*n)++;
     return 0;

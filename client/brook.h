@@ -390,6 +390,8 @@ BROOK_API int brook_topic_delete(struct brook_client *c, const char *name, int t
 struct brook_group_listing {
     const char *group_id;
     const char *protocol_type; /* "consumer" for consumer groups */
+    const char *group_type;    /* "classic" or "consumer" (KIP-848); "classic" from brokers
+                                * without ListGroups v5, which have no other kind */
 };
 
 struct brook_group_list {

@@ -1006,7 +1006,8 @@ static const char asset_app_js[] = /* console/web/app.js */
     "      chip(\"members\", fmtNum(g.members.length), \"group-member-count\"),\n"
     "      chip(\"total lag\", fmtNum(g.lag), \"group-total-lag\"),\n"
     "      chip(\"generation\", fmtNum(g.generation)),\n"
-    "      chip(\"protocol\", g.protocol || \"-\")),\n"
+    "      chip(\"protocol\", g.protocol || \"-\"),\n"
+    "      chip(\"type\", g.type || \"classic\", \"group-type\")),\n"
     "    h(\"div\", {class: \"panel\"}, h(\"h2\", {}, \"Offsets\"),\n"
     "      table([[\"Topic\"], [\"Partition\", \"num\"], [\"Committed\", \"num\"], [\"End off"
     "set\", \"num\"], [\"Lag\", \"num\"], [\"Member\"]],\n"
@@ -1274,7 +1275,7 @@ const struct console_asset console_assets[] = {
     {
         .path = "/app.js",
         .type = "text/javascript; charset=utf-8",
-        .etag = "\"48669ac3764e2b311f98\"",
+        .etag = "\"65bb0434f15187ffb50e\"",
         .data = asset_app_js,
         .len = sizeof asset_app_js - 1,
     },

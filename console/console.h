@@ -37,6 +37,7 @@ struct console_group_info {
     const char *protocol_type, *protocol, *leader; /* "" when none */
     int32_t generation;
     int nmembers;
+    const char *type; /* "classic", or "consumer" (KIP-848) */
 };
 struct console_member_info {
     const char *id, *instance_id; /* instance_id NULL unless static */

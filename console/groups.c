@@ -56,6 +56,7 @@ static void list_group(void *arg, const struct console_group_info *g)
     json_object_set_new(o, "group", console_str(g->id));
     json_object_set_new(o, "state", console_str(g->state));
     json_object_set_new(o, "protocol_type", console_str(g->protocol_type));
+    json_object_set_new(o, "type", console_str(g->type));
     json_object_set_new(o, "protocol", console_str(g->protocol));
     json_object_set_new(o, "members", json_integer(g->nmembers));
     json_object_set_new(o, "lag", json_integer(0));
@@ -233,6 +234,7 @@ void api_group(struct creq *cr)
     json_object_set_new(o, "group", console_str(g.id));
     json_object_set_new(o, "state", console_str(g.state));
     json_object_set_new(o, "protocol_type", console_str(g.protocol_type));
+    json_object_set_new(o, "type", console_str(g.type));
     json_object_set_new(o, "protocol", console_str(g.protocol));
     json_object_set_new(o, "generation", json_integer(g.generation));
     json_object_set_new(o, "leader", console_str(g.leader));

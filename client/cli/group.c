@@ -20,14 +20,15 @@ static int group_list(struct brook_client *c, const struct globals *g)
     int rc = brook_groups_list(c, g->timeout_ms, &l);
     if (rc)
         return cli_fail("cannot list groups: %s", brook_strerror(rc));
-    static const char *const head[] = {"GROUP", "STATE", "MEMBERS"};
-    struct table t = {3, head, NULL, 0, 0};
+    static const char *const head[] = {"GROUP", "STATE", "MEMBERS", "TYPE"};
+    struct table t = {4, head, NULL, 0, 0};
     for (size_t i = 0; i < l->n_groups; i++) {
         struct brook_group_info *gi = NULL;
         brook_group_describe(c, l->groups[i].group_id, g->timeout_ms, &gi);
         table_cell(&t, "%s", l->groups[i].group_id);
         table_cell(&t, "%s", gi ? gi->state : "?");
         table_cell(&t, "%zu", gi ? gi->n_members : 0);
+        table_cell(&t, "%s", l->groups[i].group_type);
         brook_group_info_free(gi);
     }
     table_print(&t);

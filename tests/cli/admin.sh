@@ -42,7 +42,7 @@ $BR group describe audit >"$T/g.txt"
 check "group describe: Kafka's columns, one row per partition" [ "$(wc -l <"$T/g.txt")" = 3 ]
 check "committed 10 in all, lag 20" \
     [ "$(awk -F'\t' '{c += $4; l += $6} END {print c, l}' "$T/g.txt")" = "10 20" ]
-check "group list" [ "$($BR group list)" = "$(printf 'audit\tEmpty\t0')" ]
+check "group list" [ "$($BR group list)" = "$(printf 'audit\tEmpty\t0\tclassic')" ]
 $BR group seek audit -o end -t orders >/dev/null
 check "group seek to the end leaves no lag" \
     [ "$($BR group describe audit | awk -F'\t' '{l += $6} END {print l}')" = 0 ]
