@@ -132,16 +132,21 @@ static int topic_synonyms(const struct conf_key *k, const char *override, const 
 
 static void describe_topic_configs(struct broker *b, struct config_sink *o, struct store_topic *t)
 {
-    const struct props *over = store_topic_overrides(t);
+    struct props *over = store_topic_overrides_copy(t);
+    struct topic_config tc;
+    if (!over)
+        xalloc_fail("props", 0);
+    store_topic_config_get(t, &tc);
     for (const struct conf_key *k = topic_config_table; k->name; k++) {
         struct synonym syn[MAX_SYNONYMS];
         char buf[64];
         const char *v = props_get(over, k->name);
         int n = topic_synonyms(k, v, b->cfg->props, syn);
         if (!v)
-            v = topic_config_value(store_topic_config(t), k->name, buf, sizeof buf);
+            v = topic_config_value(&tc, k->name, buf, sizeof buf);
         sink_put(o, k, k->name, v, false, syn, n);
     }
+    props_free(over);
 }
 
 static void describe_broker_configs(struct broker *b, struct config_sink *o)

@@ -84,6 +84,10 @@ static void produce_partition(struct request *rq, struct store_topic *t, int16_t
         out->error_code = KAFKA_CORRUPT_MESSAGE;
         return;
     }
+    if (acks == -1 && !store_topic_in_sync(t)) { /* min.insync.replicas > 1: as Kafka */
+        out->error_code = KAFKA_NOT_ENOUGH_REPLICAS;
+        return;
+    }
     /* the records are a view of the frame, which is ours to modify */
     uint8_t *data = (uint8_t *)(uintptr_t)in->records.p;
     struct store_append first, last;
@@ -93,6 +97,7 @@ static void produce_partition(struct request *rq, struct store_topic *t, int16_t
     if (rc)
         return;
     out->base_offset = first.base_offset;
+    out->log_append_time_ms = first.log_append_time;
     out->log_start_offset = last.log_start_offset;
     metrics_topic(&b->metrics, store_topic_name(t), records, in->records.len, 0);
     if (acks == 0)

@@ -11,6 +11,8 @@
  *   partition.segs_mu   the segment list and each segment's published size/index;
  *                       held only for memory operations, never for I/O
  *   partition.wait_mu   durability waiters and the durable offset
+ *   store.config_mu     the topic defaults, held only to copy or replace them
+ *   topic.config_mu     a topic's config and overrides, held only to copy them
  *   store.flush_mu      the flusher's dirty list
  *   store.fds.mu        the segment descriptor cache (fdcache.c); innermost
  *
@@ -152,6 +154,9 @@ struct store_topic {
     uint8_t id[16];
     _Atomic int refs;
     _Atomic bool deleted;
+    /* config (config_mu): AlterConfigs replaces both while appenders, the cleaner
+     * and retention read them; readers copy what they need under the lock */
+    pthread_mutex_t config_mu;
     struct props *overrides; /* config overrides as given */
     bool adopted;            /* found without metadata: not written by brook */
     struct topic_config config;
@@ -186,7 +191,8 @@ struct listener {
 };
 
 struct store {
-    struct store_config config;
+    struct store_config config; /* config.topic: the defaults, under config_mu */
+    pthread_mutex_t config_mu;
     char *dir;
 
     pthread_rwlock_t topics_lock;
@@ -218,6 +224,20 @@ struct store {
     struct checkpoints *loading;    /* checkpoint files, only while opening */
     struct store_recovery recovery; /* what opening found (filled while loading) */
 };
+
+struct writer;
+
+/* ---- ingest.c: the topic's rules for a producer's batch ---- */
+
+/* With CreateTime: STORE_EINVALID_TIMESTAMP when a record's timestamp lies outside
+ * message.timestamp.before/after.max.ms of now; else 0 (also for LogAppendTime). */
+int ingest_check_timestamps(const uint8_t *batch, size_t len, const struct topic_config *tc,
+                            int64_t now);
+/* Rebuild a validated batch with `codec` (a compression.type value) into out when
+ * its own codec differs: 1 rebuilt, 0 nothing to do, or an error. */
+int ingest_recompress(const uint8_t *batch, size_t len, int codec, struct writer *out);
+/* Mark the batch log-append-time with maxTimestamp now, and recompute its CRC. */
+void ingest_stamp_append_time(uint8_t *batch, size_t len, int64_t now);
 
 /* ---- fdcache.c ---- */
 /* The default cap: a quarter of RLIMIT_NOFILE after store_fd_reserve(). */

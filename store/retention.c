@@ -42,7 +42,9 @@ static size_t deletable(struct store_partition *p, const struct topic_config *tc
 
 int partition_apply_retention(struct store_partition *p, int64_t now)
 {
-    const struct topic_config *tc = &p->topic->config;
+    struct topic_config tcv;
+    const struct topic_config *tc = &tcv;
+    store_topic_config_get(p->topic, &tcv);
     if (!(tc->cleanup_policy & CLEANUP_DELETE) || LOAD(p->topic->deleted))
         return 0;
     bool roll;

@@ -274,6 +274,7 @@ static void store_free(struct store *s)
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the flock */
     pthread_rwlock_destroy(&s->topics_lock);
+    pthread_mutex_destroy(&s->config_mu);
     pthread_rwlock_destroy(&s->listen_lock);
     pthread_mutex_destroy(&s->flush_mu);
     pthread_cond_destroy(&s->flush_cond);
@@ -306,6 +307,7 @@ int store_open(const struct store_config *c, struct store **out)
     s->config = *c;
     s->lock_fd = -1;
     pthread_rwlock_init(&s->topics_lock, NULL);
+    pthread_mutex_init(&s->config_mu, NULL);
     hmap_init(&s->topics_by_id);
     pthread_rwlock_init(&s->listen_lock, NULL);
     pthread_mutex_init(&s->flush_mu, NULL);

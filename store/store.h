@@ -50,6 +50,7 @@ enum {
     STORE_EDELETE_DISABLED = -2007,    /* delete.topic.enable=false */
     STORE_EFAILED = -2008,             /* partition stopped after an fsync error */
     STORE_EINVALID_RECORD = -2009,     /* a batch Kafka refuses from a producer */
+    STORE_EINVALID_TIMESTAMP = -2010,  /* a record outside the topic's timestamp bounds */
 };
 
 /* A message for any error this module returns (errno or STORE_E*). */
@@ -71,7 +72,21 @@ struct topic_config {
     double min_cleanable_ratio;    /* min.cleanable.dirty.ratio */
     int cleanup_policy;            /* cleanup.policy as CLEANUP_* bits */
     int64_t index_interval_bytes;  /* index.interval.bytes */
+    int64_t segment_index_bytes;   /* segment.index.bytes: a segment is rolled when its
+                                      offset index would pass this size */
+    int64_t segment_jitter_ms;     /* segment.jitter.ms: most taken off segment.ms */
+    int64_t max_compaction_lag_ms; /* max.compaction.lag.ms: dirty records older than
+                                      this are compacted whatever the dirty ratio */
+    int64_t file_delete_delay_ms;  /* file.delete.delay.ms: removed segments linger */
+    int64_t ts_before_max_ms;      /* message.timestamp.before.max.ms */
+    int64_t ts_after_max_ms;       /* message.timestamp.after.max.ms */
+    int64_t min_insync_replicas;   /* min.insync.replicas: above 1, acks=all fails */
+    int timestamp_type;            /* message.timestamp.type: TIMESTAMP_* */
+    int compression;               /* compression.type: TOPIC_COMPRESSION_PRODUCER or a codec */
 };
+
+enum { TIMESTAMP_CREATE = 0, TIMESTAMP_LOG_APPEND = 1 };
+#define TOPIC_COMPRESSION_PRODUCER (-1) /* keep what the producer sent */
 
 struct store_config {
     const char *dir;                /* log.dirs (one directory) */
@@ -224,9 +239,39 @@ bool store_topic_name_internal(const char *name);
 int32_t store_topic_partition_count(const struct store_topic *t);
 /* The topic's 16-byte id (a random UUID chosen at creation). */
 const uint8_t *store_topic_id(const struct store_topic *t);
-/* Effective config (defaults + overrides), and the overrides alone (borrowed). */
-const struct topic_config *store_topic_config(const struct store_topic *t);
-const struct props *store_topic_overrides(const struct store_topic *t);
+/* A copy of the effective config (defaults + overrides): AlterConfigs may change
+ * it at any time, so the store hands out copies, never pointers. */
+void store_topic_config_get(const struct store_topic *t, struct topic_config *out);
+/* A copy of the overrides alone, which the caller frees with props_free(); NULL on
+ * OOM. */
+struct props *store_topic_overrides_copy(const struct store_topic *t);
+/* Whether the topic's min.insync.replicas is met by the one replica there is: a
+ * Produce with acks=all to a topic asking for more gets NOT_ENOUGH_REPLICAS. */
+bool store_topic_in_sync(const struct store_topic *t);
+/* A copy of the defaults every topic starts from. */
+void store_topic_defaults(struct store *s, struct topic_config *out);
+
+/*
+ * Check a topic's overrides as store_topic_create() does: on top of the current
+ * defaults, into *out when not NULL. 0 or STORE_EINVALID_CONFIG with *bad_key
+ * pointing into overrides.
+ */
+int store_topic_config_check(struct store *s, const struct props *overrides,
+                             struct topic_config *out, const char **bad_key);
+
+/*
+ * Replace topic name's overrides with `overrides` (copied): checked as at
+ * creation, written to the topic's metadata file, then in force for the next
+ * append, roll, retention pass and compaction. With validate_only, only checked.
+ * 0, -ENOENT, STORE_EINVALID_CONFIG (*bad_key set) or an I/O error, after which
+ * the old overrides stay in force.
+ */
+int store_topic_alter_config(struct store *s, const char *name, const struct props *overrides,
+                             bool validate_only, const char **bad_key);
+
+/* Change the defaults (the broker's dynamic log.* keys): every topic's config is
+ * recomputed from them and its overrides. 0 or -ENOMEM. */
+int store_set_topic_defaults(struct store *s, const struct topic_config *defaults);
 /* Partition i, or NULL when out of range. Valid while the topic reference is held. */
 struct store_partition *store_topic_partition(struct store_topic *t, int32_t i);
 
@@ -236,7 +281,7 @@ struct store_append {
     int64_t base_offset;      /* offset assigned to the batch's first record */
     int64_t last_offset;      /* offset of its last record */
     int64_t log_start_offset; /* the partition's log start after the append */
-    int64_t log_append_time;  /* -1 (brook keeps CreateTime) */
+    int64_t log_append_time;  /* the broker's stamp (LogAppendTime topics), else -1 */
 };
 
 /*

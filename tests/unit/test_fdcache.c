@@ -338,7 +338,9 @@ static void test_segment_bytes_floor(void **state)
     assert_int_equal(
         create_topic(s, "b", "internal.segment.bytes=4096", "segment.bytes=2097152", NULL), 0);
     struct store_topic *t = store_topic_get(s, "b");
-    assert_int_equal(store_topic_config(t)->segment_bytes, 4096);
+    struct topic_config tc;
+    store_topic_config_get(t, &tc);
+    assert_int_equal(tc.segment_bytes, 4096);
     store_topic_put(t);
     store_close(s);
 
@@ -352,7 +354,8 @@ static void test_segment_bytes_floor(void **state)
     s = open_store(dir, 0);
     t = store_topic_get(s, "a");
     assert_non_null(t);
-    assert_int_equal(store_topic_config(t)->segment_bytes, 1 << 20);
+    store_topic_config_get(t, &tc);
+    assert_int_equal(tc.segment_bytes, 1 << 20);
     store_topic_put(t);
     store_close(s);
 
