@@ -35,10 +35,12 @@ const struct api_range advertised_apis[] = {
     {KAFKA_API_DELETE_TOPICS, 0, 3, NULL},
     {KAFKA_API_DELETE_RECORDS, 0, 1, NULL},
     {KAFKA_API_INIT_PRODUCER_ID, 0, 1, NULL},
-    {KAFKA_API_DESCRIBE_CONFIGS, 0, 3, NULL},
+    {KAFKA_API_DESCRIBE_CONFIGS, 0, 4, NULL},
+    {KAFKA_API_ALTER_CONFIGS, 0, 2, NULL},
     {KAFKA_API_SASL_AUTHENTICATE, 0, 2, "answered ILLEGAL_SASL_STATE: no handshake can succeed"},
     {KAFKA_API_CREATE_PARTITIONS, 0, 1, NULL},
     {KAFKA_API_DELETE_GROUPS, 0, 1, NULL},
+    {KAFKA_API_INCREMENTAL_ALTER_CONFIGS, 0, 1, NULL},
 };
 const int n_advertised_apis = sizeof advertised_apis / sizeof *advertised_apis;
 
