@@ -218,6 +218,8 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
     if (!rc)
         rc = compact_recover_dir(p->dir);
     if (!rc)
+        rc = segment_reap_leftovers(p->dir); /* file.delete.delay.ms cut short by a stop */
+    if (!rc)
         rc = list_segments(p->dir, &bases, &n);
     if (rc)
         goto err;
@@ -893,9 +895,12 @@ int partition_delete_segments_below(struct store_partition *p, int64_t offset)
     }
     pthread_mutex_unlock(&p->segs_mu);
     int rc = 0;
+    struct topic_config tc;
+    store_topic_config_get(p->topic, &tc);
     for (size_t i = 0; i < k; i++) {
         atomic_fetch_sub_explicit(&p->size_bytes, gone[i]->size, memory_order_relaxed);
-        int r = segment_remove_files(p->dir, gone[i]->base);
+        int r =
+            store_retire_segment(p->topic->store, p->dir, gone[i]->base, tc.file_delete_delay_ms);
         if (r && !rc)
             rc = r;
         segment_free(gone[i]);

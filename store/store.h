@@ -175,7 +175,9 @@ void store_close(struct store *s);
  * clean-shutdown marker (data already written stays in the files). */
 void store_abandon(struct store *s);
 
-/* The configuration the store runs with. */
+/* The configuration the store runs with. Its .topic is the defaults it opened
+ * with: the ones in force, which store_set_topic_defaults() changes, come from
+ * store_topic_defaults(). */
 const struct store_config *store_get_config(const struct store *s);
 
 /* What store_open found and repaired, for the daemon to report. After a clean
