@@ -374,7 +374,8 @@ const struct conf_key topic_config_table[] = {
      NULL,
      0,
      I64,
-     "How long the files of a segment removed by retention or compaction stay on disk.",
+     "How long the files of a segment removed by retention or DeleteRecords stay on disk (renamed "
+     "*.deleted); compaction replaces files at once.",
      true,
      {"log.segment.delete.delay.ms"}},
     {"flush.messages",
