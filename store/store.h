@@ -3,8 +3,9 @@
  * retention and compaction. The one public header of store/.
  *
  * On disk it is Kafka's layout (docs/log-format.md): <dir>/<topic>-<partition>/
- * holds segments <20-digit base offset>.log with RecordBatch v2 bytes exactly as a
- * client sent them (only baseOffset rewritten), a sparse .index and a .timeindex.
+ * holds segments <20-digit base offset>.log with RecordBatch v2 bytes as a client
+ * sent them (baseOffset rewritten; LogAppendTime stamped and the codec changed
+ * where the topic asks for it), a sparse .index and a .timeindex.
  * Topic metadata (name, partition count, id, config overrides) lives in
  * <dir>/.topics/<topic id>.properties, and <dir>/.topics/<topic id>.journal records
  * the order in which batches were appended across the topic's partitions.
@@ -288,8 +289,11 @@ struct store_append {
 
 /*
  * Append one RecordBatch v2 of len bytes. The batch is validated first (framing,
- * CRC, records; at most max.message.bytes), then its baseOffset is rewritten IN
- * PLACE in the caller's buffer and it is written as is. Several batches in one
+ * CRC, records; at most max.message.bytes; record timestamps within
+ * message.timestamp.before/after.max.ms), rebuilt with the topic's codec when its
+ * compression.type asks for another, then its baseOffset (and for LogAppendTime
+ * its maxTimestamp, attributes and CRC) is rewritten IN PLACE in the caller's buffer
+ * (or in the rebuilt copy) and it is written as is. Several batches in one
  * buffer are appended in order with one call each. Idempotent batches (producer id
  * >= 0) are checked against the producer's last sequence numbers: a duplicate of
  * one of the last five batches returns STORE_EDUPLICATE_SEQ with *res set to the
@@ -299,8 +303,8 @@ struct store_append {
  * asked with store_partition_when_durable(res->last_offset + 1, ...).
  * Errors: -EBADMSG (corrupt), -ENOTSUP (magic/codec), -EMSGSIZE (past
  * max.message.bytes, or past the 64 MiB batch_limits_default that reading back needs),
- * STORE_EINVALID_RECORD (what Kafka refuses from a producer: a control batch, no
- * records, a record count other than lastOffsetDelta + 1, a producer id without a
+ * STORE_EINVALID_TIMESTAMP, STORE_EINVALID_RECORD (what Kafka refuses from a producer: a control
+ * batch, no records, a record count other than lastOffsetDelta + 1, a producer id without a
  * sequence, a null key on a compacted topic), -ENOSPC/-EIO (nothing of the batch
  * is visible), STORE_EFAILED, STORE_E*SEQ.
  */
