@@ -366,8 +366,7 @@ static int topic_create_once(struct store *s, const char *name, int32_t partitio
         partitions = s->config.num_partitions;
     if (partitions > MAX_PARTITIONS)
         return STORE_EINVALID_PARTITIONS;
-    struct topic_config tc;
-    int rc = store_topic_config_check(s, config, &tc, bad_key);
+    int rc = store_topic_config_check(s, config, NULL, bad_key);
     if (rc)
         return rc;
 
@@ -386,7 +385,8 @@ static int topic_create_once(struct store *s, const char *name, int32_t partitio
         pthread_mutex_unlock(&create_mu);
         return taken ? -EEXIST : -ENOMEM;
     }
-    t->config = tc;
+    /* the defaults in force now (store_set_topic_defaults takes create_mu too) */
+    rc = store_topic_config_check(s, config, &t->config, bad_key);
     const char *k, *v;
     for (size_t i = 0; config && props_at(config, i, &k, &v) && !rc; i++)
         rc = props_set(t->overrides, k, v);
@@ -536,10 +536,12 @@ out:
 int store_set_topic_defaults(struct store *s, const struct topic_config *defaults)
 {
     size_t n;
+    pthread_mutex_lock(&create_mu); /* no topic is created meanwhile with the old ones */
     struct store_topic **topics = topics_get_all(s, &n);
-    if (!topics)
+    if (!topics) {
+        pthread_mutex_unlock(&create_mu);
         return -ENOMEM;
-    pthread_mutex_lock(&create_mu); /* a topic created meanwhile starts from the new ones */
+    }
     pthread_mutex_lock(&s->config_mu);
     s->config.topic = *defaults;
     pthread_mutex_unlock(&s->config_mu);
