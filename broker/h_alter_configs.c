@@ -414,7 +414,9 @@ static void alter_run(struct broker *b, struct pending *pd, void *ctx)
     }
 }
 
-/* Loop thread: why one operation is refused (*err set), or NULL. */
+/* Loop thread: why one operation is refused (*err set), or NULL. Unknown keys are
+ * refused before duplicates are looked for, so that the search for them (among at
+ * most as many keys as the tables hold) stays short whatever a request sends. */
 static const char *op_refusal(const struct alter_item *it, int32_t k, int16_t *err)
 {
     const struct alter_op *o = &it->ops[k];
@@ -423,18 +425,18 @@ static const char *op_refusal(const struct alter_item *it, int32_t k, int16_t *e
     *err = KAFKA_INVALID_REQUEST;
     if (o->op < OP_SET || o->op > OP_SUBTRACT)
         return "unknown config operation";
-    for (int32_t j = 0; j < k; j++)
-        if (!strcmp(it->ops[j].key, o->key))
-            return "a config key named twice";
     if (!o->value && o->op != OP_DELETE)
         return "a null value (use DELETE)";
     *err = KAFKA_INVALID_CONFIG;
     if (!ck && !(it->type == RESOURCE_TOPIC && topic_config_known(o->key, strlen(o->key))))
         return "unknown config";
-    if (it->type == RESOURCE_BROKER && !dynamic_key(o->key)) {
-        *err = KAFKA_INVALID_REQUEST;
+    *err = KAFKA_INVALID_REQUEST;
+    for (int32_t j = 0; j < k; j++)
+        if (!strcmp(it->ops[j].key, o->key))
+            return "a config key named twice";
+    if (it->type == RESOURCE_BROKER && !dynamic_key(o->key))
         return "not a dynamic broker config: set it in server.properties and restart";
-    }
+    *err = KAFKA_INVALID_CONFIG;
     if ((o->op == OP_APPEND || o->op == OP_SUBTRACT) && (!ck || ck->type != CONF_LIST))
         return "APPEND and SUBTRACT are for list configs";
     return NULL;
