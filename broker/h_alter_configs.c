@@ -339,8 +339,11 @@ static int16_t alter_topic(struct broker *b, const struct alter_item *it, bool i
         snprintf(why, whysize, "unknown topic");
     else if (rc)
         snprintf(why, whysize, "%s", store_strerror(rc));
-    else if (!validate_only)
-        log_info("brook.broker", "configs of topic %s altered", it->name);
+    else if (!validate_only) { /* a peer may alter in a loop: the log is held to a rate */
+        static struct log_limit limit;
+        log_write_limited(&limit, LOG_INFO, "brook.broker", "configs of topic %s altered",
+                          it->name);
+    }
 out:
     props_free(p);
     return err;
@@ -388,7 +391,9 @@ static int16_t alter_broker(struct broker *b, const struct alter_item *it, bool 
     b->dynamic = p;
     pthread_mutex_unlock(&b->dynamic_mu);
     p = old;
-    log_info("brook.broker", "dynamic broker configs altered (%s)", path);
+    static struct log_limit limit;
+    log_write_limited(&limit, LOG_INFO, "brook.broker", "dynamic broker configs altered (%s)",
+                      path);
 out:
     props_free(merged);
     props_free(p);

@@ -3,9 +3,10 @@
 LogAppendTime, timestamp bounds, compression.type, min.insync.replicas, and
 IncrementalAlterConfigs / AlterConfigs for topics and the broker.
 
-Runs in two phases around a restart of brookd:
+Runs in two phases around a restart of brookd, then hostile cases under tests/guard.py:
   topic_configs.py HOST:PORT DATA_DIR before   creates, produces, alters, checks
   topic_configs.py HOST:PORT DATA_DIR after    checks what the alterations left
+  topic_configs.py HOST:PORT DATA_DIR hostile PID LOG
 Prints "ok - ..." / "not ok - ..." lines. Needs Debian's python3 (kafka-python).
 """
 import os
@@ -419,5 +420,45 @@ def phase_after():
           got and batch_fields(got[0])['attrs'] & 0x08 and batch_fields(got[0])['crc_ok'])
 
 
-phase_before() if PHASE == 'before' else phase_after()
+def phase_hostile(pid, log):
+    from guard import Guard
+    g = Guard(HOST, PORT, pid, log, rss_bound_mib=256)
+    create('hostile', {})
+
+    def many_unknown():
+        r = alter_inc([(TOPIC, 'hostile', [(f'no.such.key.{i}', SET, '1')
+                                           for i in range(300000)])])
+        return [x[0] for x in r] == [INVALID_CONFIG]
+    g.case('topic_configs: 300 000 unknown keys in one resource are refused at the first',
+           many_unknown)
+
+    def big_value():  # the longest a Kafka string may be: 32 767 bytes
+        r = alter_inc([(TOPIC, 'hostile', [('cleanup.policy', SET, 'x' * 32767)])])
+        return [x[0] for x in r] == [INVALID_CONFIG] and 'too long' in r[0][1]
+    g.case('topic_configs: a 32 KiB value is refused (values stop at 4 KiB)', big_value)
+
+    def many_resources():
+        r = alter_inc([(TOPIC, f'none-{i}', [('retention.ms', SET, '1')])
+                       for i in range(100000)])
+        return len(r) == 100000 and all(x[0] == UNKNOWN_TOPIC for x in r)
+    g.case('topic_configs: 100 000 unknown topics in one request are each answered',
+           many_resources)
+
+    def altered_in_a_loop():
+        for i in range(1000):
+            if alter_inc([(TOPIC, 'hostile', [('retention.ms', SET, str(100000 + i))])]) != \
+                    [(0, None, TOPIC, 'hostile')]:
+                return False
+        return describe(TOPIC, 'hostile')[1]['retention.ms'][0] == '100999'
+    g.case('topic_configs: 1 000 alterations in a row, each applied, the log held to its rate',
+           altered_in_a_loop)
+    return g.finish()
+
+
+if PHASE == 'before':
+    phase_before()
+elif PHASE == 'after':
+    phase_after()
+else:
+    failed += phase_hostile(int(sys.argv[4]), sys.argv[5])
 sys.exit(1 if failed else 0)

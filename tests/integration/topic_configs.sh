@@ -35,5 +35,7 @@ check "topic_configs: the dynamic broker keys are saved under log.dirs" \
     grep -qx 'log.retention.ms=7777777' "$DATA/.broker.properties"
 brookd_start || { fail "topic_configs: brookd restarts"; exit 1; }
 tool "topic_configs.py after" timeout 120 "$PY" "$here/topic_configs.py" "$BROKER" "$DATA" after
+tool "topic_configs.py hostile" timeout 300 "$PY" "$here/topic_configs.py" "$BROKER" "$DATA" \
+    hostile "$BROOKD_PID" "$BROOKD_LOG"
 brookd_stop
 check "topic_configs: brookd stops cleanly after the restart" [ $? -eq 0 ]
