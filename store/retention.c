@@ -116,12 +116,14 @@ int store_retire_segment(struct store *s, const char *dir, int64_t base, int64_t
         rc = ARRAY_GROW(s->retired, s->cap_retired, s->n_retired + 1);
     if (!rc && !(rc = segment_retire_files(dir, base))) {
         int64_t now = clock_mono_ms();
-        int64_t due = delay_ms > INT64_MAX - now ? INT64_MAX : now + delay_ms;
-        s->retired[s->n_retired++] = (struct retired_segment){copy, base, due};
-        copy = NULL;
+        struct retired_segment *r = &s->retired[s->n_retired++];
+        r->dir = copy; /* the list's now */
+        r->base = base;
+        r->due = delay_ms > INT64_MAX - now ? INT64_MAX : now + delay_ms;
+    } else {
+        free(copy);
     }
     pthread_mutex_unlock(&s->retired_mu);
-    free(copy);
     if (rc == -ENOMEM) /* no room to remember it: remove it now rather than never */
         rc = segment_remove_files(dir, base);
     if (!rc) {
