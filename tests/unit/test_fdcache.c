@@ -482,6 +482,29 @@ static void test_file_delete_delay(void **state)
     free(dir);
 }
 
+/* segment.index.bytes: a segment is rolled once its offset index (8 bytes an entry)
+ * or time index (12) is full, as Kafka's isFull - with an offset entry per batch
+ * (index.interval.bytes=0), one timestamp (one time entry) and 24 bytes, every
+ * segment holds three batches. */
+static void test_segment_index_bytes(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, 0);
+    assert_int_equal(create_topic(s, "i", "segment.index.bytes=24", "index.interval.bytes=0", NULL),
+                     0);
+    struct store_partition *p = partition(s, "i");
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(append_one(p, i, 1000), 0);
+    struct store_partition_info info;
+    store_partition_info(p, &info);
+    assert_int_equal(info.segments, 4);
+    read_back(p, 10);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -492,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_segment_bytes_floor),
         cmocka_unit_test(test_note_batch_without_memory),
         cmocka_unit_test(test_file_delete_delay),
+        cmocka_unit_test(test_segment_index_bytes),
     };
     return cmocka_run_group_tests_name("fdcache", tests, NULL, NULL);
 }
