@@ -232,6 +232,35 @@ def describe(rtype, name):
     return err, out
 
 
+def describe_v4(rtype, name):
+    """DescribeConfigs v4 (flexible) with synonyms: {key: (value, source, type)}."""
+    def cs(x):
+        return uvarint(len(x.encode()) + 1) + x.encode()
+    body = uvarint(2) + struct.pack('>b', rtype) + cs(name) + b'\x00' + b'\x00' + \
+        struct.pack('>??', True, True) + b'\x00'
+    r = Reader(call(32, 4, body, flexible=True), 4)
+    r.uvarint()
+    r.take('>i')
+    r.uvarint()
+    err = r.take('>h')
+    r.cstring()
+    r.take('>b')
+    r.cstring()
+    out = {}
+    for _ in range(r.uvarint() - 1):
+        k, v = r.cstring(), r.cstring()
+        _ro, src, _sens = r.take('>?b?')
+        for _ in range(r.uvarint() - 1):
+            r.cstring(), r.cstring(), r.take('>b'), r.uvarint()
+        ctype = r.take('>b')
+        r.cstring()
+        r.uvarint()
+        out[k] = (v, src, ctype)
+    r.uvarint()
+    r.uvarint()
+    return err, out, r.off == len(r.buf)
+
+
 def log_start(topic):
     """ListOffsets v1, earliest, partition 0."""
     body = struct.pack('>i', -1) + array([string(topic) + array([struct.pack('>iq', 0, -2)])])
@@ -378,6 +407,11 @@ def phase_before():
     check('topic_configs: retention.ms altered live is applied by the next retention pass',
           first == 0 and r[0][0] == 0 and wait_until(lambda: log_start('ret') > 0),
           (first, r, log_start('ret')))
+
+    err, cfg, whole = describe_v4(TOPIC, 'alt')
+    check('topic_configs: DescribeConfigs v4 (flexible) answers the altered topic',
+          err == 0 and whole and cfg['retention.ms'] == ('1234', DYNAMIC_TOPIC, 5) and
+          len(cfg) == len(KAFKA4_KEYS), (err, whole, cfg.get('retention.ms'), len(cfg)))
 
     # the broker's dynamic keys
     r = alter_inc([(BROKER, '', [('log.retention.ms', SET, '7777777')])])
