@@ -43,12 +43,14 @@ static const handler_fn handlers[KAFKA_API_DESCRIBE_TOPIC_PARTITIONS + 1] = {
     [KAFKA_API_DELETE_RECORDS] = handle_delete_records,
     [KAFKA_API_INIT_PRODUCER_ID] = handle_init_producer_id,
     [KAFKA_API_DESCRIBE_CONFIGS] = handle_describe_configs,
+    [KAFKA_API_ALTER_CONFIGS] = handle_alter_configs,
     [KAFKA_API_SASL_AUTHENTICATE] = handle_sasl_authenticate,
     [KAFKA_API_CREATE_PARTITIONS] = handle_create_partitions,
     [KAFKA_API_DELETE_GROUPS] = handle_delete_groups,
     [KAFKA_API_OFFSET_DELETE] = handle_offset_delete,
     [KAFKA_API_CONSUMER_GROUP_HEARTBEAT] = handle_consumer_group_heartbeat,
     [KAFKA_API_CONSUMER_GROUP_DESCRIBE] = handle_consumer_group_describe,
+    [KAFKA_API_INCREMENTAL_ALTER_CONFIGS] = handle_incremental_alter_configs,
 };
 
 /* Queue a new pending on c, in order. */

@@ -30,15 +30,18 @@
 #define RESOURCE_TOPIC  2
 #define RESOURCE_BROKER 4
 #define SOURCE_TOPIC    1 /* DYNAMIC_TOPIC_CONFIG */
+#define SOURCE_BROKER   2 /* DYNAMIC_BROKER_CONFIG */
+#define SOURCE_CLUSTER  3 /* DYNAMIC_DEFAULT_BROKER_CONFIG */
 #define SOURCE_STATIC   4 /* STATIC_BROKER_CONFIG */
 #define SOURCE_DEFAULT  5 /* DEFAULT_CONFIG */
-#define MAX_SYNONYMS    5 /* the override, up to three broker keys, a default */
+#define MAX_SYNONYMS    8 /* the override, up to three broker keys twice, a default */
 
 /* Where configs go: counted (pd NULL) or filled into out. */
 struct config_sink {
     struct pending *pd;
     struct kafka_describe_configs_resp_result *out;
     const struct kafka_describe_configs_req_resource *in;
+    const struct props *dyn; /* the dynamic broker keys, one copy for both walks */
     bool synonyms, docs;
     int32_t n;      /* configs so far */
     int32_t cap;    /* filling: entries in out->configs */
@@ -109,7 +112,7 @@ static void sink_put(struct config_sink *o, const struct conf_key *k, const char
 /* The chain a topic key's value comes from: the topic's override, the broker
  * synonyms the properties give, the first default among them. */
 static int topic_synonyms(const struct conf_key *k, const char *override, const struct props *p,
-                          struct synonym *syn)
+                          const struct props *dyn, struct synonym *syn)
 {
     int n = 0;
     const char *def = NULL, *def_name = NULL;
@@ -118,6 +121,9 @@ static int topic_synonyms(const struct conf_key *k, const char *override, const 
     for (int i = 0; i < 3 && k->synonyms[i]; i++) {
         const struct conf_key *b = broker_config_key(k->synonyms[i]);
         const char *v = props_get(p, k->synonyms[i]);
+        const char *d = props_get(dyn, k->synonyms[i]);
+        if (d)
+            syn[n++] = (struct synonym){k->synonyms[i], d, SOURCE_CLUSTER};
         if (v)
             syn[n++] = (struct synonym){k->synonyms[i], v, SOURCE_STATIC};
         if (!def && b && b->def)
@@ -132,26 +138,42 @@ static int topic_synonyms(const struct conf_key *k, const char *override, const 
 
 static void describe_topic_configs(struct broker *b, struct config_sink *o, struct store_topic *t)
 {
-    const struct props *over = store_topic_overrides(t);
+    struct props *over = store_topic_overrides_copy(t);
+    struct topic_config tc;
+    if (!over)
+        xalloc_fail("props", 0);
+    store_topic_config_get(t, &tc);
     for (const struct conf_key *k = topic_config_table; k->name; k++) {
         struct synonym syn[MAX_SYNONYMS];
         char buf[64];
         const char *v = props_get(over, k->name);
-        int n = topic_synonyms(k, v, b->cfg->props, syn);
+        int n = topic_synonyms(k, v, b->cfg->props, o->dyn, syn);
         if (!v)
-            v = topic_config_value(store_topic_config(t), k->name, buf, sizeof buf);
+            v = topic_config_value(&tc, k->name, buf, sizeof buf);
         sink_put(o, k, k->name, v, false, syn, n);
     }
+    props_free(over);
 }
 
 static void describe_broker_configs(struct broker *b, struct config_sink *o)
 {
     const struct props *p = b->cfg->props;
+    /* the dynamic keys apply cluster-wide and to this broker alike: shown as the
+     * scope asked for */
+    int8_t dyn_source = o->in->resource_name.len > 0 ? SOURCE_BROKER : SOURCE_CLUSTER;
     for (size_t i = 0; broker_config_tables[i]; i++)
         for (const struct conf_key *k = broker_config_tables[i]; k->name; k++) {
-            const char *v = props_get(p, k->name);
-            struct synonym syn = {k->name, v ? v : k->def, v ? SOURCE_STATIC : SOURCE_DEFAULT};
-            sink_put(o, k, k->name, syn.value, true, &syn, 1);
+            const char *v = props_get(p, k->name), *d = props_get(o->dyn, k->name);
+            struct synonym syn[3];
+            int n = 0;
+            if (d)
+                syn[n++] = (struct synonym){k->name, d, dyn_source};
+            if (v)
+                syn[n++] = (struct synonym){k->name, v, SOURCE_STATIC};
+            if (k->def || !n)
+                syn[n++] = (struct synonym){k->name, k->def, SOURCE_DEFAULT};
+            bool dynamic = broker_config_tables[i] == store_config_table && k->dynamic;
+            sink_put(o, k, k->name, syn[0].value, !dynamic, syn, n);
         }
     const char *k, *v;
     for (size_t i = 0; props_at(p, i, &k, &v); i++) /* keys brook only keeps */
@@ -234,6 +256,7 @@ void handle_describe_configs(struct request *rq)
     struct kafka_describe_configs_req *req = rq->body;
     int32_t n = req->n_resources > 0 ? req->n_resources : 0;
     uint8_t *dup = xcalloc((size_t)n + 1, 1);
+    struct props *dyn = broker_dynamic_copy(b);
     request_duplicates_mark(n, config_resource_order, req, dup);
     uint64_t bytes = response_bytes((uint64_t)n, sizeof(struct kafka_describe_configs_resp_result));
     for (int32_t i = 0; i < n; i++) {
@@ -241,8 +264,10 @@ void handle_describe_configs(struct request *rq)
         bytes += response_string_bytes(in->resource_name.len);
         if (config_resource_refusal(b, in, dup[i] & REQUEST_DUP_ANY))
             continue;
-        struct config_sink count = {
-            .in = in, .synonyms = req->include_synonyms, .docs = req->include_documentation};
+        struct config_sink count = {.in = in,
+                                    .dyn = dyn,
+                                    .synonyms = req->include_synonyms,
+                                    .docs = req->include_documentation};
         describe_resource(b, &count);
         bytes += count.bytes + response_bytes((uint64_t)count.n,
                                               sizeof(struct kafka_describe_configs_resp_config));
@@ -267,6 +292,7 @@ void handle_describe_configs(struct request *rq)
         } else {
             struct config_sink o = {.in = in,
                                     .out = out,
+                                    .dyn = dyn,
                                     .synonyms = req->include_synonyms,
                                     .docs = req->include_documentation};
             describe_fill(b, pd, &o);
@@ -274,5 +300,6 @@ void handle_describe_configs(struct request *rq)
     }
     request_respond(rq, resp);
 cleanup:
+    props_free(dyn);
     free(dup);
 }

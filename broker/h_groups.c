@@ -556,7 +556,9 @@ int groups_open(struct broker *b)
             return -ENOENT;
     }
     b->groups->topic = t;
-    if (store_topic_config(t)->cleanup_policy != CLEANUP_COMPACT) {
+    struct topic_config tc;
+    store_topic_config_get(t, &tc);
+    if (tc.cleanup_policy != CLEANUP_COMPACT) {
         /* retention would delete committed offsets; never adopt such a topic */
         log_error("brook.group",
                   "%s is not compacted (cleanup.policy must be compact): refusing to start "

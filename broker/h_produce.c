@@ -104,6 +104,13 @@ static bool produce_explain_keys(struct request *rq, const uint8_t *batch, size_
     return n > 0;
 }
 
+static bool topic_compacted(const struct store_topic *t)
+{
+    struct topic_config tc;
+    store_topic_config_get(t, &tc);
+    return tc.cleanup_policy & CLEANUP_COMPACT;
+}
+
 /*
  * Produce v8+: say why a batch was refused as INVALID_RECORD - in error_message,
  * and for records that are to blame one by one (a null key on a compacted topic),
@@ -126,8 +133,7 @@ static void produce_explain(struct request *rq, struct store_topic *t, const uin
         why = "the batch's record count does not match its offset range";
     else if (h.producer_id >= 0 && h.base_sequence < 0)
         why = "a batch with a producer id needs a base sequence";
-    else if ((store_topic_config(t)->cleanup_policy & CLEANUP_COMPACT) &&
-             produce_explain_keys(rq, batch, len, out, &total)) {
+    else if (topic_compacted(t) && produce_explain_keys(rq, batch, len, out, &total)) {
         snprintf(buf, sizeof buf,
                  "%d record(s) of the batch have no key, which a compacted topic refuses "
                  "(the first at index %d)",
@@ -155,6 +161,10 @@ static void produce_partition(struct request *rq, struct store_topic *t, int16_t
         out->error_code = KAFKA_CORRUPT_MESSAGE;
         return;
     }
+    if (acks == -1 && !store_topic_in_sync(t)) { /* min.insync.replicas > 1: as Kafka */
+        out->error_code = KAFKA_NOT_ENOUGH_REPLICAS;
+        return;
+    }
     /* the records are a view of the frame, which is ours to modify */
     uint8_t *data = (uint8_t *)(uintptr_t)in->records.p;
     struct store_append first, last;
@@ -167,6 +177,7 @@ static void produce_partition(struct request *rq, struct store_topic *t, int16_t
     if (rc)
         return;
     out->base_offset = first.base_offset;
+    out->log_append_time_ms = first.log_append_time;
     out->log_start_offset = last.log_start_offset;
     metrics_topic(&b->metrics, store_topic_name(t), records, in->records.len, 0);
     if (acks == 0)

@@ -110,9 +110,8 @@ static void create_run(struct broker *b, struct pending *pd, struct create_item 
     const char *bad = NULL;
     int rc;
     if (validate_only) {
-        struct topic_config tc = b->cfg->store.topic;
         struct store_topic *t = store_topic_get(b->store, it->name);
-        rc = t ? -EEXIST : topic_config_apply(&tc, it->cfg, &bad);
+        rc = t ? -EEXIST : store_topic_config_check(b->store, it->cfg, NULL, &bad);
         store_topic_put(t);
     } else {
         rc = store_topic_create(b->store, it->name, it->parts, it->cfg, &bad);

@@ -200,6 +200,8 @@ int main(int argc, char **argv)
         goto out_base;
     }
     log_recovery(b.store);
+    if ((rc = broker_dynamic_load(&b)))
+        goto out_store;
     if ((rc = server_start(&b)))
         goto out_store;
     if ((rc = admin_start(&b)))
@@ -242,6 +244,7 @@ out_server:
     fetch_abort_all(&b);
 out_store:
     store_close(b.store); /* flush, checkpoints, clean-shutdown marker */
+    broker_dynamic_free(&b);
     server_free(&b);
     if (!status)
         log_info("brook.broker", "brookd stopped cleanly");

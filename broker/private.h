@@ -249,6 +249,10 @@ struct broker {
     pthread_cond_t admin_cond;
     struct admin_job *admin_head, *admin_tail; /* queued, oldest first (admin_mu) */
     bool admin_stopping;                       /* admin_stop() was called (admin_mu) */
+
+    /* h_alter_configs.c: the dynamic broker keys (dynamic_mu), over server.properties */
+    pthread_mutex_t dynamic_mu;
+    struct props *dynamic;
 };
 
 /* ---- evthread.c ---- */
@@ -354,6 +358,16 @@ void handle_delete_topics(struct request *rq);     /* h_topics.c */
 void handle_create_partitions(struct request *rq); /* h_topics.c */
 void handle_delete_records(struct request *rq);    /* h_topics.c */
 void handle_describe_configs(struct request *rq);  /* h_configs.c */
+void handle_alter_configs(struct request *rq);     /* h_alter_configs.c */
+void handle_incremental_alter_configs(struct request *rq);
+
+/* ---- h_alter_configs.c: the dynamic broker keys ---- */
+/* Read <log.dirs>/.broker.properties and apply it over server.properties (after
+ * store_open). 0, or an error already logged (an invalid file stops the start). */
+int broker_dynamic_load(struct broker *b);
+void broker_dynamic_free(struct broker *b);
+/* A copy of the dynamic keys in force (the caller frees it). */
+struct props *broker_dynamic_copy(struct broker *b);
 void handle_sasl_handshake(struct request *rq);    /* h_sasl.c */
 void handle_sasl_authenticate(struct request *rq); /* h_sasl.c */
 void handle_find_coordinator(struct request *rq);  /* h_find_coordinator.c */

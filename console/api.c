@@ -112,7 +112,9 @@ static json_t *topic_json(struct store_topic *t, bool detail)
     json_t *parts = json_array();
     for (int32_t i = 0; i < n; i++)
         json_array_append_new(parts, partition_json(store_topic_partition(t, i), &msgs, &bytes));
-    const struct topic_config *tc = store_topic_config(t);
+    struct topic_config tcv;
+    store_topic_config_get(t, &tcv);
+    const struct topic_config *tc = &tcv;
     json_t *o = json_object();
     json_object_set_new(o, "name", console_str(store_topic_name(t)));
     json_object_set_new(o, "internal", json_boolean(internal_topic(store_topic_name(t))));
@@ -131,16 +133,20 @@ static json_t *topic_json(struct store_topic *t, bool detail)
     json_object_set_new(o, "partitions", parts);
     json_t *cfg = json_array();
     char buf[128];
+    struct props *ov = store_topic_overrides_copy(t);
     for (const struct conf_key *k = topic_config_table; k->name; k++) {
         json_t *e = json_object();
-        bool over = props_get(store_topic_overrides(t), k->name) != NULL;
+        const char *given = ov ? props_get(ov, k->name) : NULL;
+        bool over = given != NULL;
         json_object_set_new(e, "name", console_str(k->name));
-        json_object_set_new(e, "value",
-                            console_str(topic_config_value(tc, k->name, buf, sizeof buf)));
+        json_object_set_new(
+            e, "value",
+            console_str(given ? given : topic_config_value(tc, k->name, buf, sizeof buf)));
         json_object_set_new(e, "overridden", json_boolean(over));
         json_object_set_new(e, "source", console_str(over ? "topic" : "default"));
         json_array_append_new(cfg, e);
     }
+    props_free(ov);
     json_object_set_new(o, "config", cfg);
     return o;
 }

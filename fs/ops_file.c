@@ -54,7 +54,9 @@ static int open_allowed(const struct fs_node *n, int flags, bool fresh)
  * may set the topic's limit to 2 GiB), and no longer than the whole budget. */
 static size_t line_max(struct fs *fs, struct store_topic *t)
 {
-    int64_t batch = store_topic_config(t)->max_message_bytes;
+    struct topic_config tc;
+    store_topic_config_get(t, &tc);
+    int64_t batch = tc.max_message_bytes;
     if (batch > (int64_t)batch_limits_default.max_batch)
         batch = (int64_t)batch_limits_default.max_batch;
     size_t max = fs_line_max(batch);

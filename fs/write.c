@@ -227,7 +227,9 @@ static int32_t pick_partition(struct fs_handle *h)
 
 static int appender_init(struct appender *a, struct fs_handle *h)
 {
-    int64_t max = store_topic_config(h->ref.t)->max_message_bytes;
+    struct topic_config tc;
+    store_topic_config_get(h->ref.t, &tc);
+    int64_t max = tc.max_message_bytes;
     a->h = h;
     a->partition = pick_partition(h);
     a->p = store_topic_partition(h->ref.t, a->partition);

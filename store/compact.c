@@ -135,6 +135,7 @@ static int64_t map_get(struct offset_map *m, const uint8_t *key, size_t n)
 
 struct seg_view {
     int64_t base, size, next_offset, max_ts;
+    int64_t first_ts;      /* largest timestamp of its first batch */
     const char *dir;       /* the partition's */
     struct fdcache *cache; /* for the descriptor each_batch() opens */
 };
@@ -152,9 +153,9 @@ static void views_free(struct seg_view *v, size_t n)
  * otherwise leave neither the old record (cleaned away) nor the newer one (in a
  * rolled segment the flusher had not synced yet).
  */
-static int views_take(struct store_partition *p, int64_t now, struct seg_view **out, size_t *n)
+static int views_take(struct store_partition *p, const struct topic_config *tc, int64_t now,
+                      struct seg_view **out, size_t *n)
 {
-    const struct topic_config *tc = &p->topic->config;
     int64_t durable = LOAD(p->durable);
     pthread_mutex_lock(&p->segs_mu);
     size_t cnt = p->nsegs - 1;
@@ -165,8 +166,13 @@ static int views_take(struct store_partition *p, int64_t now, struct seg_view **
         const struct segment *seg = p->segs[k];
         if (seg->max_ts > now - tc->min_compaction_lag_ms || seg->next_offset > durable)
             break;
-        v[k] = (struct seg_view){seg->base,   seg->size, seg->next_offset,
-                                 seg->max_ts, p->dir,    seg->cache};
+        v[k] = (struct seg_view){seg->base,
+                                 seg->size,
+                                 seg->next_offset,
+                                 seg->max_ts,
+                                 seg->n_tidx ? seg->tidx[0].ts : seg->max_ts,
+                                 p->dir,
+                                 seg->cache};
     }
     pthread_mutex_unlock(&p->segs_mu);
     if (rc) {
@@ -515,23 +521,43 @@ err_seg:
     return rc;
 }
 
+/* Whether the log is due for cleaning: dirty bytes at least min.cleanable.dirty.ratio
+ * of the total, or (max.compaction.lag.ms) its oldest dirty batch older than the lag,
+ * however little is dirty - Kafka's two conditions. */
+static bool compaction_due(const struct store_partition *p, const struct topic_config *tc,
+                           const struct seg_view *v, size_t n, int64_t now)
+{
+    int64_t total = 0, dirty = 0, first_dirty_ts = INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        total += v[i].size;
+        if (v[i].next_offset > LOAD(((struct store_partition *)p)->clean_offset)) {
+            dirty += v[i].size;
+            if (v[i].first_ts >= 0 && v[i].first_ts < first_dirty_ts)
+                first_dirty_ts = v[i].first_ts;
+        }
+    }
+    if (!dirty)
+        return false;
+    bool overdue = first_dirty_ts != INT64_MAX && now - tc->max_compaction_lag_ms > first_dirty_ts;
+    return overdue || (double)dirty >= tc->min_cleanable_ratio * (double)total;
+}
+
 int partition_compact(struct store_partition *p, bool force, int64_t now)
 {
-    const struct topic_config *tc = &p->topic->config;
+    struct topic_config tcv;
+    const struct topic_config *tc = &tcv;
+    store_topic_config_get(p->topic, &tcv);
     if (!(tc->cleanup_policy & CLEANUP_COMPACT) || LOAD(p->topic->deleted))
         return 0;
     struct seg_view *v;
     size_t n;
-    int rc = views_take(p, now, &v, &n);
+    int rc = views_take(p, tc, now, &v, &n);
     if (rc)
         return rc;
-    int64_t total = 0, dirty = 0;
-    for (size_t i = 0; i < n; i++) {
-        total += v[i].size;
-        if (v[i].next_offset > LOAD(p->clean_offset))
-            dirty += v[i].size;
-    }
-    if (!n || !dirty || (!force && (double)dirty < tc->min_cleanable_ratio * (double)total)) {
+    bool any_dirty = false;
+    for (size_t i = 0; i < n; i++)
+        any_dirty |= v[i].next_offset > LOAD(p->clean_offset);
+    if (!n || !any_dirty || (!force && !compaction_due(p, tc, v, n, now))) {
         views_free(v, n);
         return 0;
     }

@@ -7,12 +7,14 @@
  * overridden by the more precise key, as in Kafka (ms > minutes > hours).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/conftab.h"
 #include "lib/props.h"
+#include "proto/record.h"
 #include "store/private.h"
 
 #define HOUR_MS                     (3600LL * 1000)
@@ -33,6 +35,8 @@ const char *store_strerror(int err)
     case STORE_EDELETE_DISABLED: return "topic deletion is disabled (delete.topic.enable)";
     case STORE_EFAILED: return "partition stopped after a storage error";
     case STORE_EINVALID_RECORD: return "record rejected (compacted topics need keys)";
+    case STORE_EINVALID_TIMESTAMP:
+        return "a record's timestamp is outside the topic's message.timestamp bounds";
     default: break;
     }
     if (err < 0 && err > -4096)
@@ -228,10 +232,93 @@ const struct conf_key store_config_table[] = {
      "compaction.",
      true,
      {NULL}},
+    {"log.cleaner.max.compaction.lag.ms",
+     CONF_LONG,
+     "9223372036854775807",
+     1,
+     I64,
+     "Default max.compaction.lag.ms: dirty records older than this are compacted whatever the "
+     "dirty ratio.",
+     true,
+     {NULL}},
+    {"log.roll.jitter.ms",
+     CONF_LONG,
+     NULL,
+     0,
+     I64,
+     "Default segment.jitter.ms. Wins over log.roll.jitter.hours.",
+     true,
+     {NULL}},
+    {"log.roll.jitter.hours",
+     CONF_INT,
+     "0",
+     0,
+     I32,
+     "Default segment jitter in hours, when log.roll.jitter.ms is not given.",
+     true,
+     {NULL}},
+    {"log.segment.delete.delay.ms",
+     CONF_LONG,
+     "60000",
+     0,
+     I64,
+     "Default file.delete.delay.ms: how long a removed segment's files stay on disk.",
+     true,
+     {NULL}},
+    {"log.index.size.max.bytes",
+     CONF_INT,
+     "10485760",
+     4,
+     I32,
+     "Default segment.index.bytes: the largest offset index of a segment.",
+     true,
+     {NULL}},
+    {"log.message.timestamp.type",
+     CONF_STRING,
+     "CreateTime",
+     0,
+     0,
+     "Default message.timestamp.type: CreateTime or LogAppendTime.",
+     true,
+     {NULL}},
+    {"log.message.timestamp.before.max.ms",
+     CONF_LONG,
+     "9223372036854775807",
+     0,
+     I64,
+     "Default message.timestamp.before.max.ms.",
+     true,
+     {NULL}},
+    {"log.message.timestamp.after.max.ms",
+     CONF_LONG,
+     "9223372036854775807",
+     0,
+     I64,
+     "Default message.timestamp.after.max.ms.",
+     true,
+     {NULL}},
+    {"compression.type",
+     CONF_STRING,
+     "producer",
+     0,
+     0,
+     "Default compression.type of topics.",
+     true,
+     {NULL}},
+    {"min.insync.replicas",
+     CONF_INT,
+     "1",
+     1,
+     I32,
+     "Default min.insync.replicas of topics.",
+     true,
+     {NULL}},
     {NULL, 0, NULL, 0, 0, NULL, false, {NULL}},
 };
 
-/* The keys a topic may set; their defaults are the broker keys named as synonyms. */
+/* Every topic key of Kafka 4: those with a meaning on one broker, implemented, and
+ * the replication and tiered-storage keys accepted as the no-ops they are here. The
+ * keys with a broker synonym take their default from it; the others from here. */
 const struct conf_key topic_config_table[] = {
     {"cleanup.policy",
      CONF_LIST,
@@ -241,12 +328,37 @@ const struct conf_key topic_config_table[] = {
      "delete: drop old segments; compact: keep the last record of each key; or both.",
      true,
      {"log.cleanup.policy"}},
+    {"compression.gzip.level",
+     CONF_INT,
+     "-1",
+     -1,
+     9,
+     "Accepted: brook compresses gzip at zlib's default level.",
+     true,
+     {NULL}},
+    {"compression.lz4.level",
+     CONF_INT,
+     "9",
+     1,
+     17,
+     "Accepted: brook compresses lz4 at liblz4's default level.",
+     true,
+     {NULL}},
     {"compression.type",
      CONF_STRING,
-     "producer",
+     NULL,
      0,
      0,
-     "Accepted for compatibility; batches are stored as the producer compressed them.",
+     "producer: batches are stored as the producer compressed them; uncompressed, gzip, "
+     "snappy, lz4 or zstd: the broker recompresses batches that differ.",
+     true,
+     {"compression.type"}},
+    {"compression.zstd.level",
+     CONF_INT,
+     "3",
+     -131072,
+     22,
+     "Accepted: brook compresses zstd at libzstd's default level.",
      true,
      {NULL}},
     {"delete.retention.ms",
@@ -257,6 +369,39 @@ const struct conf_key topic_config_table[] = {
      "How long a compacted topic keeps tombstones.",
      true,
      {"log.cleaner.delete.retention.ms"}},
+    {"file.delete.delay.ms",
+     CONF_LONG,
+     NULL,
+     0,
+     I64,
+     "How long the files of a segment removed by retention or DeleteRecords stay on disk (renamed "
+     "*.deleted); compaction replaces files at once.",
+     true,
+     {"log.segment.delete.delay.ms"}},
+    {"flush.messages",
+     CONF_LONG,
+     "9223372036854775807",
+     1,
+     I64,
+     "Accepted: brook syncs by log.flush.interval.ms (by default before every acknowledgement).",
+     true,
+     {NULL}},
+    {"flush.ms",
+     CONF_LONG,
+     "9223372036854775807",
+     0,
+     I64,
+     "Accepted: brook syncs by log.flush.interval.ms (by default before every acknowledgement).",
+     true,
+     {NULL}},
+    {"follower.replication.throttled.replicas",
+     CONF_LIST,
+     "",
+     0,
+     0,
+     "Accepted: one broker has no followers to throttle.",
+     true,
+     {NULL}},
     {"index.interval.bytes",
      CONF_INT,
      NULL,
@@ -265,22 +410,81 @@ const struct conf_key topic_config_table[] = {
      "Log bytes between offset index entries.",
      true,
      {"log.index.interval.bytes"}},
+    {"leader.replication.throttled.replicas",
+     CONF_LIST,
+     "",
+     0,
+     0,
+     "Accepted: one broker replicates to no one.",
+     true,
+     {NULL}},
+    {"local.retention.bytes",
+     CONF_LONG,
+     "-2",
+     -2,
+     I64,
+     "Accepted: without tiered storage every byte is local (retention.bytes applies).",
+     true,
+     {NULL}},
+    {"local.retention.ms",
+     CONF_LONG,
+     "-2",
+     -2,
+     I64,
+     "Accepted: without tiered storage every byte is local (retention.ms applies).",
+     true,
+     {NULL}},
+    {"max.compaction.lag.ms",
+     CONF_LONG,
+     NULL,
+     1,
+     I64,
+     "Dirty records older than this are compacted, however low the dirty ratio.",
+     true,
+     {"log.cleaner.max.compaction.lag.ms"}},
     {"max.message.bytes",
      CONF_INT,
      NULL,
      64,
      I32,
-     "The largest record batch accepted.",
+     "The largest record batch accepted (after the broker's recompression).",
      true,
      {"message.max.bytes"}},
-    {"message.timestamp.type",
-     CONF_STRING,
-     "CreateTime",
+    {"message.downconversion.enable",
+     CONF_BOOLEAN,
+     "true",
      0,
      0,
-     "Only CreateTime: records keep the producer's timestamps.",
+     "Accepted: brook serves record batch v2 only and never converts.",
      true,
      {NULL}},
+    {"message.timestamp.after.max.ms",
+     CONF_LONG,
+     NULL,
+     0,
+     I64,
+     "With CreateTime, a batch with a record this far ahead of the broker's clock is refused "
+     "(INVALID_TIMESTAMP).",
+     true,
+     {"log.message.timestamp.after.max.ms"}},
+    {"message.timestamp.before.max.ms",
+     CONF_LONG,
+     NULL,
+     0,
+     I64,
+     "With CreateTime, a batch with a record this far behind the broker's clock is refused "
+     "(INVALID_TIMESTAMP).",
+     true,
+     {"log.message.timestamp.before.max.ms"}},
+    {"message.timestamp.type",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "CreateTime: records keep the producer's timestamps; LogAppendTime: the broker stamps "
+     "each batch with its clock when appending it.",
+     true,
+     {"log.message.timestamp.type"}},
     {"min.cleanable.dirty.ratio",
      CONF_DOUBLE,
      NULL,
@@ -299,10 +503,43 @@ const struct conf_key topic_config_table[] = {
      {"log.cleaner.min.compaction.lag.ms"}},
     {"min.insync.replicas",
      CONF_INT,
-     "1",
+     NULL,
      1,
-     1,
-     "Always 1: brook is a single broker.",
+     I32,
+     "As in Kafka on one broker: above 1, a Produce with acks=all gets NOT_ENOUGH_REPLICAS.",
+     true,
+     {"min.insync.replicas"}},
+    {"preallocate",
+     CONF_BOOLEAN,
+     "false",
+     0,
+     0,
+     "Accepted: brook's segments grow as they are written.",
+     true,
+     {NULL}},
+    {"remote.log.copy.disable",
+     CONF_BOOLEAN,
+     "false",
+     0,
+     0,
+     "Accepted: brook has no tiered storage.",
+     true,
+     {NULL}},
+    {"remote.log.delete.on.disable",
+     CONF_BOOLEAN,
+     "false",
+     0,
+     0,
+     "Accepted: brook has no tiered storage.",
+     true,
+     {NULL}},
+    {"remote.storage.enable",
+     CONF_BOOLEAN,
+     "false",
+     0,
+     0,
+     "Only false: brook has no tiered storage (true gets INVALID_CONFIG, as in Kafka without "
+     "a remote log manager).",
      true,
      {NULL}},
     {"retention.bytes",
@@ -329,6 +566,23 @@ const struct conf_key topic_config_table[] = {
      "A segment is rolled at this size.",
      true,
      {"log.segment.bytes"}},
+    {"segment.index.bytes",
+     CONF_INT,
+     NULL,
+     4,
+     I32,
+     "A segment is rolled when its offset index would pass this size (8 bytes an entry).",
+     true,
+     {"log.index.size.max.bytes"}},
+    {"segment.jitter.ms",
+     CONF_LONG,
+     NULL,
+     0,
+     I64,
+     "The most taken off segment.ms, at random per segment, so segments do not all roll at "
+     "once.",
+     true,
+     {"log.roll.jitter.ms", "log.roll.jitter.hours"}},
     {"segment.ms",
      CONF_LONG,
      NULL,
@@ -337,6 +591,14 @@ const struct conf_key topic_config_table[] = {
      "A segment older than this is rolled.",
      true,
      {"log.roll.ms", "log.roll.hours"}},
+    {"unclean.leader.election.enable",
+     CONF_BOOLEAN,
+     "false",
+     0,
+     0,
+     "Accepted: the one broker is always the leader.",
+     true,
+     {NULL}},
     {NULL, 0, NULL, 0, 0, NULL, false, {NULL}},
 };
 
@@ -378,6 +640,54 @@ static int parse_ratio(const char *v, double *out)
     if (errno || end == v || *end || d < 0 || d > 1)
         return -EINVAL;
     *out = d;
+    return 0;
+}
+
+static int parse_timestamp_type(const char *v, int *out)
+{
+    if (!strcmp(v, "CreateTime"))
+        *out = TIMESTAMP_CREATE;
+    else if (!strcmp(v, "LogAppendTime"))
+        *out = TIMESTAMP_LOG_APPEND;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+/* Kafka's names: producer, uncompressed, or a codec. */
+static int parse_compression(const char *v, int *out)
+{
+    enum codec c;
+    if (!strcmp(v, "producer"))
+        *out = TOPIC_COMPRESSION_PRODUCER;
+    else if (!strcmp(v, "uncompressed"))
+        *out = CODEC_NONE;
+    else if (strcmp(v, "none") && !codec_parse(v, &c)) /* "none" is the producer's word */
+        *out = (int)c;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+/* The throttled-replicas lists: empty, "*", or partition:broker pairs. */
+static int parse_throttled(const char *v)
+{
+    if (!*v || !strcmp(v, "*"))
+        return 0;
+    for (const char *q = v; *q;) {
+        char *end;
+        errno = 0;
+        long part = strtol(q, &end, 10);
+        if (errno || end == q || part < 0 || *end != ':')
+            return -EINVAL;
+        q = end + 1;
+        long broker = strtol(q, &end, 10);
+        if (errno || end == q || broker < 0 || (*end && *end != ','))
+            return -EINVAL;
+        q = *end ? end + 1 : end;
+        while (*q == ' ')
+            q++;
+    }
     return 0;
 }
 
@@ -451,8 +761,21 @@ static int topic_defaults_from_props(struct topic_config *t, const struct props 
         get_i64(p, "log.retention.bytes", &t->retention_bytes, bad) ||
         get_i64(p, "log.segment.bytes", &t->segment_bytes, bad) ||
         get_i64(p, "message.max.bytes", &t->max_message_bytes, bad) ||
-        get_i64(p, "log.index.interval.bytes", &t->index_interval_bytes, bad))
+        get_i64(p, "log.index.interval.bytes", &t->index_interval_bytes, bad) ||
+        get_time(p, "log.roll.jitter.ms", NULL, "log.roll.jitter.hours", &t->segment_jitter_ms,
+                 bad) ||
+        get_i64(p, "log.cleaner.max.compaction.lag.ms", &t->max_compaction_lag_ms, bad) ||
+        get_i64(p, "log.segment.delete.delay.ms", &t->file_delete_delay_ms, bad) ||
+        get_i64(p, "log.index.size.max.bytes", &t->segment_index_bytes, bad) ||
+        get_i64(p, "log.message.timestamp.before.max.ms", &t->ts_before_max_ms, bad) ||
+        get_i64(p, "log.message.timestamp.after.max.ms", &t->ts_after_max_ms, bad) ||
+        get_i64(p, "min.insync.replicas", &t->min_insync_replicas, bad))
         return STORE_EINVALID_CONFIG;
+    if (parse_timestamp_type(conf_get_str(store_config_table, p, "log.message.timestamp.type"),
+                             &t->timestamp_type))
+        return *bad = "log.message.timestamp.type", STORE_EINVALID_CONFIG;
+    if (parse_compression(conf_get_str(store_config_table, p, "compression.type"), &t->compression))
+        return *bad = "compression.type", STORE_EINVALID_CONFIG;
     if (given(p, "log.internal.segment.bytes") &&
         get_i64(p, "log.internal.segment.bytes", &t->segment_bytes, bad))
         return STORE_EINVALID_CONFIG;
@@ -486,58 +809,84 @@ bool topic_config_known(const char *key, size_t len)
     return false;
 }
 
-static const char *const compression_types[] = {"producer", "uncompressed", "gzip", "snappy",
-                                                "lz4",      "zstd",         NULL};
+/* The numeric topic keys and their fields. */
+static const struct {
+    const char *key;
+    size_t off;
+} int_fields[] = {
+    {"retention.ms", offsetof(struct topic_config, retention_ms)},
+    {"retention.bytes", offsetof(struct topic_config, retention_bytes)},
+    {"segment.bytes", offsetof(struct topic_config, segment_bytes)},
+    {"segment.ms", offsetof(struct topic_config, segment_ms)},
+    {"max.message.bytes", offsetof(struct topic_config, max_message_bytes)},
+    {"delete.retention.ms", offsetof(struct topic_config, delete_retention_ms)},
+    {"min.compaction.lag.ms", offsetof(struct topic_config, min_compaction_lag_ms)},
+    {"index.interval.bytes", offsetof(struct topic_config, index_interval_bytes)},
+    {"segment.index.bytes", offsetof(struct topic_config, segment_index_bytes)},
+    {"segment.jitter.ms", offsetof(struct topic_config, segment_jitter_ms)},
+    {"max.compaction.lag.ms", offsetof(struct topic_config, max_compaction_lag_ms)},
+    {"file.delete.delay.ms", offsetof(struct topic_config, file_delete_delay_ms)},
+    {"message.timestamp.before.max.ms", offsetof(struct topic_config, ts_before_max_ms)},
+    {"message.timestamp.after.max.ms", offsetof(struct topic_config, ts_after_max_ms)},
+    {"min.insync.replicas", offsetof(struct topic_config, min_insync_replicas)},
+};
+
+static int64_t *int_field(struct topic_config *tc, const char *key)
+{
+    for (size_t i = 0; i < sizeof int_fields / sizeof *int_fields; i++)
+        if (!strcmp(key, int_fields[i].key))
+            return (int64_t *)((char *)tc + int_fields[i].off);
+    return NULL;
+}
+
+/* A key without a field of its own: checked by its type and range. */
+static int check_typed(const struct conf_key *ck, const struct props *one, const char *v)
+{
+    int64_t x;
+    bool b;
+    switch (ck->type) {
+    case CONF_BOOLEAN:
+        if (props_get_bool(one, ck->name, false, &b))
+            return -EINVAL;
+        /* tiered storage cannot be turned on: there is no remote log to copy to */
+        return !strcmp(ck->name, "remote.storage.enable") && b ? -EINVAL : 0;
+    case CONF_INT:
+    case CONF_LONG: return props_get_i64(one, ck->name, 0, ck->min, ck->max, &x);
+    case CONF_LIST: return parse_throttled(v);
+    default: return -EINVAL;
+    }
+}
 
 /* Apply one override; -EINVAL when the value is unacceptable. */
 static int apply_one(struct topic_config *tc, const char *k, const char *v)
 {
+    const struct conf_key *ck = conf_find(topic_config_table, k);
     struct props *one = props_new();
     if (!one)
         return -ENOMEM;
     int rc = props_set(one, k, v);
-    int64_t x;
+    int64_t *field = int_field(tc, k);
     if (rc)
         goto out;
-    rc = -EINVAL;
-    if (!strcmp(k, "cleanup.policy")) {
+    if (!strcmp(k, INTERNAL_SEGMENT_KEY)) /* the range of its broker default */
+        rc = props_get_i64(one, k, 0, INTERNAL_SEGMENT_MIN, INT32_MAX, &tc->segment_bytes);
+    else if (!ck)
+        rc = -EINVAL;
+    else if (!strcmp(k, "cleanup.policy"))
         rc = parse_cleanup(v, &tc->cleanup_policy);
-    } else if (!strcmp(k, "min.cleanable.dirty.ratio")) {
+    else if (!strcmp(k, "min.cleanable.dirty.ratio"))
         rc = parse_ratio(v, &tc->min_cleanable_ratio);
-    } else if (!strcmp(k, "compression.type")) {
-        for (size_t i = 0; compression_types[i]; i++)
-            if (!strcmp(v, compression_types[i]))
-                rc = 0;
-    } else if (!strcmp(k, "message.timestamp.type")) {
-        rc = strcmp(v, "CreateTime") ? -EINVAL : 0; /* brook keeps CreateTime */
-    } else if (!strcmp(k, "min.insync.replicas")) {
-        const struct conf_key *ck = conf_find(topic_config_table, k); /* one broker: one replica */
-        rc = props_get_i64(one, k, 1, ck->min, ck->max, &x);
-    } else {
-        struct {
-            const char *key;
-            int64_t *field;
-        } ints[] = {
-            {"retention.ms", &tc->retention_ms},
-            {"retention.bytes", &tc->retention_bytes},
-            {"segment.bytes", &tc->segment_bytes},
-            {"segment.ms", &tc->segment_ms},
-            {"max.message.bytes", &tc->max_message_bytes},
-            {"delete.retention.ms", &tc->delete_retention_ms},
-            {"min.compaction.lag.ms", &tc->min_compaction_lag_ms},
-            {"index.interval.bytes", &tc->index_interval_bytes},
-        };
-        if (!strcmp(k, INTERNAL_SEGMENT_KEY)) /* the range of its broker default */
-            rc = props_get_i64(one, k, 0, INTERNAL_SEGMENT_MIN, INT32_MAX, &tc->segment_bytes);
-        for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
-            if (!strcmp(k, ints[i].key)) {
-                const struct conf_key *ck = conf_find(topic_config_table, k);
-                rc = props_get_i64(one, k, 0, ck->min, ck->max, ints[i].field);
-            }
-    }
+    else if (!strcmp(k, "compression.type"))
+        rc = parse_compression(v, &tc->compression);
+    else if (!strcmp(k, "message.timestamp.type"))
+        rc = parse_timestamp_type(v, &tc->timestamp_type);
+    else if (field)
+        rc = props_get_i64(one, k, 0, ck->min, ck->max, field);
+    else
+        rc = check_typed(ck, one, v);
 out:
     props_free(one);
-    return rc;
+    return rc ? -EINVAL : 0;
 }
 
 int topic_config_apply(struct topic_config *tc, const struct props *overrides, const char **bad_key)
@@ -583,39 +932,27 @@ int topic_config_restore(struct topic_config *tc, const struct props *overrides)
 const char *topic_config_value(const struct topic_config *tc, const char *key, char *buf,
                                size_t size)
 {
-    struct {
-        const char *key;
-        int64_t v;
-    } ints[] = {
-        {"retention.ms", tc->retention_ms},
-        {"retention.bytes", tc->retention_bytes},
-        {"segment.bytes", tc->segment_bytes},
-        {"segment.ms", tc->segment_ms},
-        {"max.message.bytes", tc->max_message_bytes},
-        {"delete.retention.ms", tc->delete_retention_ms},
-        {"min.compaction.lag.ms", tc->min_compaction_lag_ms},
-        {"index.interval.bytes", tc->index_interval_bytes},
-        {"min.insync.replicas", 1},
-    };
-    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
-        if (!strcmp(key, ints[i].key)) {
-            snprintf(buf, size, "%lld", (long long)ints[i].v);
-            return buf;
-        }
-    if (!strcmp(key, "cleanup.policy")) {
-        int c = tc->cleanup_policy;
+    const int64_t *field = int_field((struct topic_config *)tc, key);
+    const struct conf_key *ck = conf_find(topic_config_table, key);
+    int c = tc->cleanup_policy;
+    if (field)
+        snprintf(buf, size, "%lld", (long long)*field);
+    else if (!strcmp(key, "cleanup.policy"))
         snprintf(buf, size, "%s",
                  c == (CLEANUP_COMPACT | CLEANUP_DELETE) ? "compact,delete"
                  : c == CLEANUP_COMPACT                  ? "compact"
                                                          : "delete");
-    } else if (!strcmp(key, "min.cleanable.dirty.ratio")) {
+    else if (!strcmp(key, "min.cleanable.dirty.ratio"))
         snprintf(buf, size, "%g", tc->min_cleanable_ratio);
-    } else if (!strcmp(key, "compression.type")) {
-        snprintf(buf, size, "producer");
-    } else if (!strcmp(key, "message.timestamp.type")) {
-        snprintf(buf, size, "CreateTime");
-    } else {
-        snprintf(buf, size, "%s", "");
-    }
+    else if (!strcmp(key, "compression.type"))
+        snprintf(buf, size, "%s",
+                 tc->compression == TOPIC_COMPRESSION_PRODUCER ? "producer"
+                 : tc->compression == CODEC_NONE               ? "uncompressed"
+                                                               : codec_name(tc->compression));
+    else if (!strcmp(key, "message.timestamp.type"))
+        snprintf(buf, size, "%s",
+                 tc->timestamp_type == TIMESTAMP_LOG_APPEND ? "LogAppendTime" : "CreateTime");
+    else /* a key accepted without effect: its default */
+        snprintf(buf, size, "%s", ck && ck->def ? ck->def : "");
     return buf;
 }

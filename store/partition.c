@@ -218,6 +218,8 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
     if (!rc)
         rc = compact_recover_dir(p->dir);
     if (!rc)
+        rc = segment_reap_leftovers(p->dir); /* file.delete.delay.ms cut short by a stop */
+    if (!rc)
         rc = list_segments(p->dir, &bases, &n);
     if (rc)
         goto err;
@@ -334,84 +336,91 @@ int partition_roll(struct store_partition *p, int64_t now_ms)
     return rc;
 }
 
-static bool needs_roll(struct store_partition *p, const struct batch_header *h, size_t len,
-                       int64_t now)
+/* The part of the roll age taken off for this segment: below segment.jitter.ms and
+ * below the age itself (as Kafka draws it), fixed per segment but different across
+ * partitions (FNV-1a of directory and base), so segments created together do not
+ * all roll together. */
+static int64_t roll_jitter(const struct store_partition *p, const struct segment *seg,
+                           int64_t jitter_ms, int64_t age_ms)
 {
-    const struct topic_config *tc = &p->topic->config;
+    if (age_ms < jitter_ms)
+        jitter_ms = age_ms;
+    if (jitter_ms <= 0)
+        return 0;
+    uint64_t h = 14695981039346656037ULL;
+    for (const char *c = p->dir; *c; c++)
+        h = (h ^ (uint8_t)*c) * 1099511628211ULL;
+    h = (h ^ (uint64_t)seg->base) * 1099511628211ULL;
+    return (int64_t)(h % (uint64_t)jitter_ms);
+}
+
+/* Whether the next batch starts a new segment: size, age (less its jitter), a full
+ * offset or time index (segment.index.bytes), or offsets past a 32-bit delta. On a
+ * compacted topic the age is at most max.compaction.lag.ms, as in Kafka: only closed
+ * segments are cleaned, so the lag could not be kept otherwise. The index arrays
+ * are the appender's own (append_mu held), so no segs_mu is needed. */
+static bool needs_roll(struct store_partition *p, const struct topic_config *tc,
+                       const struct batch_header *h, size_t len, int64_t now)
+{
     struct segment *seg = active_locked(p);
     if (seg->size == 0)
         return false;
-    return seg->size + (int64_t)len > tc->segment_bytes || now - seg->created_ms > tc->segment_ms ||
+    int64_t age = tc->segment_ms;
+    if ((tc->cleanup_policy & CLEANUP_COMPACT) && tc->max_compaction_lag_ms < age)
+        age = tc->max_compaction_lag_ms;
+    age -= roll_jitter(p, seg, tc->segment_jitter_ms, age);
+    return seg->size + (int64_t)len > tc->segment_bytes || now - seg->created_ms > age ||
+           (int64_t)(seg->n_idx + 1) * INDEX_ENTRY_SIZE > tc->segment_index_bytes ||
+           (int64_t)(seg->n_tidx + 1) * TIME_ENTRY_SIZE > tc->segment_index_bytes ||
            LOAD(p->hw) + h->last_offset_delta - seg->base > INT32_MAX;
 }
 
-int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len,
+/* Write a checked batch at the high watermark (append_mu held): roll if due, stamp
+ * it for LogAppendTime, write it, journal it, publish it. */
+static int partition_write(struct store_partition *p, const struct topic_config *tc, uint8_t *batch,
+                           size_t len, struct batch_header *h, const struct batch_stats *st,
                            struct store_append *res)
 {
     struct store_topic *t = p->topic;
-    const struct topic_config *tc = &t->config;
-    struct batch_limits lim = batch_limits_default;
-    struct batch_header h;
-    struct batch_stats st;
     int rc;
-
-    if ((int64_t)len > tc->max_message_bytes || len > lim.max_batch)
-        return -EMSGSIZE; /* readers and recovery refuse batches past lim.max_batch */
-    lim.max_batch = len;
-    if ((rc = batch_validate(batch, len, &lim, false, &h, &st)))
+    if (LOAD(t->deleted))
+        return -ENOENT;
+    if (LOAD(p->failed))
+        return STORE_EFAILED;
+    if (h->producer_id >= 0 && (rc = producer_check(p, h, res)))
         return rc;
-    if (h.attributes & BATCH_ATTR_CONTROL)
-        return STORE_EINVALID_RECORD; /* only a transaction coordinator writes these */
-    /* Kafka's rules for a producer's batch: records, one per offset of its range
-     * (deltas 0..n-1, so a client cannot make the log skip offsets), and a sequence
-     * when it names a producer */
-    if (h.records_count <= 0 || h.records_count != (int64_t)h.last_offset_delta + 1 ||
-        (h.producer_id >= 0 && h.base_sequence < 0))
-        return STORE_EINVALID_RECORD;
-    if ((tc->cleanup_policy & CLEANUP_COMPACT) && st.null_keys)
-        return STORE_EINVALID_RECORD;
-
-    pthread_mutex_lock(&p->append_mu);
-    if (LOAD(t->deleted)) {
-        rc = -ENOENT;
-        goto out_unlock;
-    }
-    if (LOAD(p->failed)) {
-        rc = STORE_EFAILED;
-        goto out_unlock;
-    }
-    if (h.producer_id >= 0 && (rc = producer_check(p, &h, res)))
-        goto out_unlock;
     int64_t now = clock_wall_ms();
-    if (needs_roll(p, &h, len, now) && (rc = partition_roll(p, now)))
-        goto out_unlock;
+    if (needs_roll(p, tc, h, len, now) && (rc = partition_roll(p, now)))
+        return rc;
+    if (tc->timestamp_type == TIMESTAMP_LOG_APPEND) {
+        ingest_stamp_append_time(batch, len, now);
+        h->max_timestamp = now;
+    }
 
     struct segment *seg = active_locked(p);
     int64_t base = LOAD(p->hw), pos = seg->size;
-    int64_t last = base + h.last_offset_delta;
+    int64_t last = base + h->last_offset_delta;
     batch_set_base_offset(batch, base);
     batch_set_leader_epoch(batch, STORE_LEADER_EPOCH);
     int fd = fdcache_pin(seg);
-    if (fd < 0) {
-        rc = fd;
-        goto out_unlock;
-    }
+    if (fd < 0)
+        return fd;
     if ((rc = file_pwrite_all(fd, batch, len, pos))) {
         (void)sysio.ftruncate(fd, pos); /* leave nothing partial behind */
         fdcache_unpin(seg);
-        goto out_unlock;
+        return rc;
     }
     struct store_journal_entry je;
-    if ((rc = journal_begin(t, p->index, base, st.records, st.value_bytes, &je))) {
+    if ((rc = journal_begin(t, p->index, base, st->records, st->value_bytes, &je))) {
         (void)sysio.ftruncate(fd, pos); /* a batch the journal misses is not shown */
         fdcache_unpin(seg);
-        goto out_unlock;
+        return rc;
     }
     fdcache_unpin(seg);
     pthread_mutex_lock(&p->segs_mu);
     /* the batch is in the log and the journal: an index entry that found no memory
      * only makes lookups scan from an earlier one, so it cannot fail the append */
-    (void)segment_note_batch(seg, pos, base, h.max_timestamp, (int64_t)len,
+    (void)segment_note_batch(seg, pos, base, h->max_timestamp, (int64_t)len,
                              tc->index_interval_bytes);
     seg->size = pos + (int64_t)len;
     seg->next_offset = last + 1;
@@ -419,20 +428,69 @@ int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len
     STORE(p->hw, last + 1);
     atomic_fetch_add_explicit(&p->size_bytes, (int64_t)len, memory_order_relaxed);
     STORE(p->last_append_ms, now);
-    if (h.producer_id >= 0)
-        (void)producer_record(p, &h, base, last);
+    if (h->producer_id >= 0)
+        (void)producer_record(p, h, base, last);
     journal_commit(t, &je);
     res->base_offset = base;
     res->last_offset = last;
     res->log_start_offset = LOAD(p->log_start);
+    res->log_append_time = tc->timestamp_type == TIMESTAMP_LOG_APPEND ? now : -1;
+    return 0;
+}
+
+/* Kafka's rules for a producer's batch: not a control batch; records, one per
+ * offset of its range (deltas 0..n-1, so a client cannot make the log skip
+ * offsets); a sequence when it names a producer; keys on a compacted topic. */
+static int producer_batch_check(const struct topic_config *tc, const struct batch_header *h,
+                                const struct batch_stats *st)
+{
+    if (h->attributes & BATCH_ATTR_CONTROL)
+        return STORE_EINVALID_RECORD; /* only a transaction coordinator writes these */
+    if (h->records_count <= 0 || h->records_count != (int64_t)h->last_offset_delta + 1 ||
+        (h->producer_id >= 0 && h->base_sequence < 0))
+        return STORE_EINVALID_RECORD;
+    if ((tc->cleanup_policy & CLEANUP_COMPACT) && st->null_keys)
+        return STORE_EINVALID_RECORD;
+    return 0;
+}
+
+int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len,
+                           struct store_append *res)
+{
+    struct topic_config tc;
+    struct batch_limits lim = batch_limits_default;
+    struct batch_header h;
+    struct batch_stats st;
+    struct writer rebuilt;
+    int rc;
+
+    store_topic_config_get(p->topic, &tc);
     res->log_append_time = -1;
-    rc = 0;
-out_unlock:
+    if ((int64_t)len > tc.max_message_bytes || len > lim.max_batch)
+        return -EMSGSIZE; /* readers and recovery refuse batches past lim.max_batch */
+    lim.max_batch = len;
+    if ((rc = batch_validate(batch, len, &lim, false, &h, &st)) ||
+        (rc = producer_batch_check(&tc, &h, &st)) ||
+        (rc = ingest_check_timestamps(batch, len, &tc, clock_wall_ms())))
+        return rc;
+    /* compression.type: rebuilt outside the lock, checked again for size after */
+    writer_init(&rebuilt, batch_limits_default.max_batch);
+    if ((rc = ingest_recompress(batch, len, tc.compression, &rebuilt)) == 1) {
+        batch = rebuilt.buf;
+        len = rebuilt.len;
+        rc = (int64_t)len > tc.max_message_bytes ? -EMSGSIZE : batch_header_parse(batch, len, &h);
+    }
+    if (rc)
+        goto out;
+    pthread_mutex_lock(&p->append_mu);
+    rc = partition_write(p, &tc, batch, len, &h, &st, res);
     pthread_mutex_unlock(&p->append_mu);
     if (rc == 0) {
         flush_mark_dirty(p);
-        store_notify_append(t->store, p, res->last_offset + 1);
+        store_notify_append(p->topic->store, p, res->last_offset + 1);
     }
+out:
+    writer_release(&rebuilt);
     return rc;
 }
 
@@ -837,9 +895,12 @@ int partition_delete_segments_below(struct store_partition *p, int64_t offset)
     }
     pthread_mutex_unlock(&p->segs_mu);
     int rc = 0;
+    struct topic_config tc;
+    store_topic_config_get(p->topic, &tc);
     for (size_t i = 0; i < k; i++) {
         atomic_fetch_sub_explicit(&p->size_bytes, gone[i]->size, memory_order_relaxed);
-        int r = segment_remove_files(p->dir, gone[i]->base);
+        int r =
+            store_retire_segment(p->topic->store, p->dir, gone[i]->base, tc.file_delete_delay_ms);
         if (r && !rc)
             rc = r;
         segment_free(gone[i]);

@@ -11,6 +11,8 @@
  *   partition.segs_mu   the segment list and each segment's published size/index;
  *                       held only for memory operations, never for I/O
  *   partition.wait_mu   durability waiters and the durable offset
+ *   store.config_mu     the topic defaults, held only to copy or replace them
+ *   topic.config_mu     a topic's config and overrides, held only to copy them
  *   store.flush_mu      the flusher's dirty list
  *   store.fds.mu        the segment descriptor cache (fdcache.c); innermost
  *
@@ -152,6 +154,9 @@ struct store_topic {
     uint8_t id[16];
     _Atomic int refs;
     _Atomic bool deleted;
+    /* config (config_mu): AlterConfigs replaces both while appenders, the cleaner
+     * and retention read them; readers copy what they need under the lock */
+    pthread_mutex_t config_mu;
     struct props *overrides; /* config overrides as given */
     bool adopted;            /* found without metadata: not written by brook */
     struct topic_config config;
@@ -186,7 +191,8 @@ struct listener {
 };
 
 struct store {
-    struct store_config config;
+    struct store_config config; /* config.topic: the defaults, under config_mu */
+    pthread_mutex_t config_mu;
     char *dir;
 
     pthread_rwlock_t topics_lock;
@@ -211,13 +217,48 @@ struct store {
     pthread_cond_t maint_cond;
     pthread_t maint;
     bool maint_started;
-    struct fdcache fds;             /* segment files open at once */
+    struct fdcache fds; /* segment files open at once */
+    /* segments renamed *.deleted, unlinked when due (retention.c, retired_mu) */
+    pthread_mutex_t retired_mu;
+    struct retired_segment *retired;
+    size_t n_retired, cap_retired;
     pthread_mutex_t checkpoint_mu;  /* serialises checkpoint and snapshot writes */
     int lock_fd;                    /* flock on <dir>/.lock */
     _Atomic bool io_failed;         /* a flush failed: the next start recovers */
     struct checkpoints *loading;    /* checkpoint files, only while opening */
     struct store_recovery recovery; /* what opening found (filled while loading) */
 };
+
+struct writer;
+
+/* ---- ingest.c: the topic's rules for a producer's batch ---- */
+
+/* With CreateTime: STORE_EINVALID_TIMESTAMP when a record's timestamp lies outside
+ * message.timestamp.before/after.max.ms of now; else 0 (also for LogAppendTime). */
+int ingest_check_timestamps(const uint8_t *batch, size_t len, const struct topic_config *tc,
+                            int64_t now);
+/* Rebuild a validated batch with `codec` (a compression.type value) into out when
+ * its own codec differs: 1 rebuilt, 0 nothing to do, or an error. */
+int ingest_recompress(const uint8_t *batch, size_t len, int codec, struct writer *out);
+/* Mark the batch log-append-time with maxTimestamp now, and recompute its CRC. */
+void ingest_stamp_append_time(uint8_t *batch, size_t len, int64_t now);
+
+/* ---- retention.c: removed segments, kept file.delete.delay.ms ---- */
+
+struct retired_segment {
+    char *dir;    /* the partition directory (a copy: the topic may go first) */
+    int64_t base; /* its base offset */
+    int64_t due;  /* monotonic ms at which its files are unlinked */
+};
+
+/* Remove a segment's files now (delay <= 0) or rename them and unlink them
+ * delay_ms later. 0 or an errno. */
+int store_retire_segment(struct store *s, const char *dir, int64_t base, int64_t delay_ms);
+/* Unlink the retired segments due by now (monotonic ms); the next due time, or
+ * INT64_MAX when none waits. */
+int64_t store_reap_retired(struct store *s, int64_t now);
+/* Forget what is still waiting (store_close: the next start unlinks it). */
+void store_retired_free(struct store *s);
 
 /* ---- fdcache.c ---- */
 /* The default cap: a quarter of RLIMIT_NOFILE after store_fd_reserve(). */
@@ -273,6 +314,13 @@ int segment_write_indexes(const char *dir, struct segment *seg);
 /* Copy bytes [off, off + n) of the encoded .index (or .timeindex) from memory. */
 size_t segment_index_copy(const struct segment *seg, bool time, void *buf, size_t n, int64_t off);
 int segment_remove_files(const char *dir, int64_t base);
+/* file.delete.delay.ms: a removed segment's files are first renamed to
+ * <name>.deleted (segment_retire_files), unlinked once the delay has passed
+ * (segment_reap_files); segment_reap_leftovers unlinks those a stop left behind. */
+#define SEGMENT_DELETED ".deleted"
+int segment_retire_files(const char *dir, int64_t base);
+int segment_reap_files(const char *dir, int64_t base);
+int segment_reap_leftovers(const char *dir);
 /* How segment.c grows its index arrays: realloc, or a failing one in tests. */
 extern void *(*segment_realloc)(void *p, size_t n);
 /* Record a batch at pos: the segment's max_ts and creation time always, and index

@@ -12,6 +12,7 @@
  * An .index entry names a batch by its first offset; a .timeindex entry says that
  * every batch up to the one starting at that offset has maxTimestamp <= timestamp.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -256,6 +257,54 @@ int segment_remove_files(const char *dir, int64_t base)
         if (sysio.unlink(path) && errno != ENOENT && !rc)
             rc = -errno;
     }
+    return rc;
+}
+
+int segment_retire_files(const char *dir, int64_t base)
+{
+    static const char *const exts[] = {".log", ".index", ".timeindex"};
+    char from[4096], to[4096];
+    int rc = 0;
+    for (size_t i = 0; i < 3; i++) {
+        if (segment_path(from, sizeof from, dir, base, exts[i]) ||
+            snprintf(to, sizeof to, "%s" SEGMENT_DELETED, from) >= (int)sizeof to)
+            return -ENAMETOOLONG;
+        if (sysio.rename(from, to) && errno != ENOENT && !rc)
+            rc = -errno;
+    }
+    return rc;
+}
+
+int segment_reap_files(const char *dir, int64_t base)
+{
+    static const char *const exts[] = {".log" SEGMENT_DELETED, ".index" SEGMENT_DELETED,
+                                       ".timeindex" SEGMENT_DELETED};
+    char path[4096];
+    int rc = 0;
+    for (size_t i = 0; i < 3; i++) {
+        if (segment_path(path, sizeof path, dir, base, exts[i]))
+            return -ENAMETOOLONG;
+        if (sysio.unlink(path) && errno != ENOENT && !rc)
+            rc = -errno;
+    }
+    return rc;
+}
+
+int segment_reap_leftovers(const char *dir)
+{
+    static const char *const exts[] = {".log" SEGMENT_DELETED, ".index" SEGMENT_DELETED,
+                                       ".timeindex" SEGMENT_DELETED};
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int64_t base;
+    int rc = 0;
+    if (!d)
+        return -errno;
+    while ((e = readdir(d)))
+        for (size_t i = 0; i < 3; i++)
+            if (segment_name_parse(e->d_name, exts[i], &base) && !rc)
+                rc = segment_reap_files(dir, base);
+    closedir(d);
     return rc;
 }
 

@@ -219,9 +219,16 @@ static void *maint_thread(void *arg)
     int64_t next_clean = now + CLEANER_BACKOFF_MS;
     pthread_mutex_lock(&s->maint_mu);
     while (!s->stopping) {
+        pthread_mutex_unlock(&s->maint_mu);
+        int64_t next_reap = store_reap_retired(s, clock_mono_ms());
+        pthread_mutex_lock(&s->maint_mu);
+        if (s->stopping)
+            break;
         int64_t next = next_ret < next_cp ? next_ret : next_cp;
         if (next_clean < next)
             next = next_clean;
+        if (next_reap < next)
+            next = next_reap;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         int64_t wait = next - clock_mono_ms();
@@ -274,6 +281,9 @@ static void store_free(struct store *s)
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the flock */
     pthread_rwlock_destroy(&s->topics_lock);
+    pthread_mutex_destroy(&s->config_mu);
+    store_retired_free(s);
+    pthread_mutex_destroy(&s->retired_mu);
     pthread_rwlock_destroy(&s->listen_lock);
     pthread_mutex_destroy(&s->flush_mu);
     pthread_cond_destroy(&s->flush_cond);
@@ -306,6 +316,8 @@ int store_open(const struct store_config *c, struct store **out)
     s->config = *c;
     s->lock_fd = -1;
     pthread_rwlock_init(&s->topics_lock, NULL);
+    pthread_mutex_init(&s->config_mu, NULL);
+    pthread_mutex_init(&s->retired_mu, NULL);
     hmap_init(&s->topics_by_id);
     pthread_rwlock_init(&s->listen_lock, NULL);
     pthread_mutex_init(&s->flush_mu, NULL);

@@ -3,8 +3,9 @@
  * retention and compaction. The one public header of store/.
  *
  * On disk it is Kafka's layout (docs/log-format.md): <dir>/<topic>-<partition>/
- * holds segments <20-digit base offset>.log with RecordBatch v2 bytes exactly as a
- * client sent them (only baseOffset rewritten), a sparse .index and a .timeindex.
+ * holds segments <20-digit base offset>.log with RecordBatch v2 bytes as a client
+ * sent them (baseOffset rewritten; LogAppendTime stamped and the codec changed
+ * where the topic asks for it), a sparse .index and a .timeindex.
  * Topic metadata (name, partition count, id, config overrides) lives in
  * <dir>/.topics/<topic id>.properties, and <dir>/.topics/<topic id>.journal records
  * the order in which batches were appended across the topic's partitions.
@@ -50,6 +51,7 @@ enum {
     STORE_EDELETE_DISABLED = -2007,    /* delete.topic.enable=false */
     STORE_EFAILED = -2008,             /* partition stopped after an fsync error */
     STORE_EINVALID_RECORD = -2009,     /* a batch Kafka refuses from a producer */
+    STORE_EINVALID_TIMESTAMP = -2010,  /* a record outside the topic's timestamp bounds */
 };
 
 /* A message for any error this module returns (errno or STORE_E*). */
@@ -71,7 +73,21 @@ struct topic_config {
     double min_cleanable_ratio;    /* min.cleanable.dirty.ratio */
     int cleanup_policy;            /* cleanup.policy as CLEANUP_* bits */
     int64_t index_interval_bytes;  /* index.interval.bytes */
+    int64_t segment_index_bytes;   /* segment.index.bytes: a segment is rolled when its
+                                      offset index would pass this size */
+    int64_t segment_jitter_ms;     /* segment.jitter.ms: most taken off segment.ms */
+    int64_t max_compaction_lag_ms; /* max.compaction.lag.ms: dirty records older than
+                                      this are compacted whatever the dirty ratio */
+    int64_t file_delete_delay_ms;  /* file.delete.delay.ms: removed segments linger */
+    int64_t ts_before_max_ms;      /* message.timestamp.before.max.ms */
+    int64_t ts_after_max_ms;       /* message.timestamp.after.max.ms */
+    int64_t min_insync_replicas;   /* min.insync.replicas: above 1, acks=all fails */
+    int timestamp_type;            /* message.timestamp.type: TIMESTAMP_* */
+    int compression;               /* compression.type: TOPIC_COMPRESSION_PRODUCER or a codec */
 };
+
+enum { TIMESTAMP_CREATE = 0, TIMESTAMP_LOG_APPEND = 1 };
+#define TOPIC_COMPRESSION_PRODUCER (-1) /* keep what the producer sent */
 
 struct store_config {
     const char *dir;                /* log.dirs (one directory) */
@@ -160,7 +176,9 @@ void store_close(struct store *s);
  * clean-shutdown marker (data already written stays in the files). */
 void store_abandon(struct store *s);
 
-/* The configuration the store runs with. */
+/* The configuration the store runs with. Its .topic is the defaults it opened
+ * with: the ones in force, which store_set_topic_defaults() changes, come from
+ * store_topic_defaults(). */
 const struct store_config *store_get_config(const struct store *s);
 
 /* What store_open found and repaired, for the daemon to report. After a clean
@@ -224,9 +242,39 @@ bool store_topic_name_internal(const char *name);
 int32_t store_topic_partition_count(const struct store_topic *t);
 /* The topic's 16-byte id (a random UUID chosen at creation). */
 const uint8_t *store_topic_id(const struct store_topic *t);
-/* Effective config (defaults + overrides), and the overrides alone (borrowed). */
-const struct topic_config *store_topic_config(const struct store_topic *t);
-const struct props *store_topic_overrides(const struct store_topic *t);
+/* A copy of the effective config (defaults + overrides): AlterConfigs may change
+ * it at any time, so the store hands out copies, never pointers. */
+void store_topic_config_get(const struct store_topic *t, struct topic_config *out);
+/* A copy of the overrides alone, which the caller frees with props_free(); NULL on
+ * OOM. */
+struct props *store_topic_overrides_copy(const struct store_topic *t);
+/* Whether the topic's min.insync.replicas is met by the one replica there is: a
+ * Produce with acks=all to a topic asking for more gets NOT_ENOUGH_REPLICAS. */
+bool store_topic_in_sync(const struct store_topic *t);
+/* A copy of the defaults every topic starts from. */
+void store_topic_defaults(struct store *s, struct topic_config *out);
+
+/*
+ * Check a topic's overrides as store_topic_create() does: on top of the current
+ * defaults, into *out when not NULL. 0 or STORE_EINVALID_CONFIG with *bad_key
+ * pointing into overrides.
+ */
+int store_topic_config_check(struct store *s, const struct props *overrides,
+                             struct topic_config *out, const char **bad_key);
+
+/*
+ * Replace topic name's overrides with `overrides` (copied): checked as at
+ * creation, written to the topic's metadata file, then in force for the next
+ * append, roll, retention pass and compaction. With validate_only, only checked.
+ * 0, -ENOENT, STORE_EINVALID_CONFIG (*bad_key set) or an I/O error, after which
+ * the old overrides stay in force.
+ */
+int store_topic_alter_config(struct store *s, const char *name, const struct props *overrides,
+                             bool validate_only, const char **bad_key);
+
+/* Change the defaults (the broker's dynamic log.* keys): every topic's config is
+ * recomputed from them and its overrides. 0 or -ENOMEM. */
+int store_set_topic_defaults(struct store *s, const struct topic_config *defaults);
 /* Partition i, or NULL when out of range. Valid while the topic reference is held. */
 struct store_partition *store_topic_partition(struct store_topic *t, int32_t i);
 
@@ -236,13 +284,16 @@ struct store_append {
     int64_t base_offset;      /* offset assigned to the batch's first record */
     int64_t last_offset;      /* offset of its last record */
     int64_t log_start_offset; /* the partition's log start after the append */
-    int64_t log_append_time;  /* -1 (brook keeps CreateTime) */
+    int64_t log_append_time;  /* the broker's stamp (LogAppendTime topics), else -1 */
 };
 
 /*
  * Append one RecordBatch v2 of len bytes. The batch is validated first (framing,
- * CRC, records; at most max.message.bytes), then its baseOffset is rewritten IN
- * PLACE in the caller's buffer and it is written as is. Several batches in one
+ * CRC, records; at most max.message.bytes; record timestamps within
+ * message.timestamp.before/after.max.ms), rebuilt with the topic's codec when its
+ * compression.type asks for another, then its baseOffset (and for LogAppendTime
+ * its maxTimestamp, attributes and CRC) is rewritten IN PLACE in the caller's buffer
+ * (or in the rebuilt copy) and it is written as is. Several batches in one
  * buffer are appended in order with one call each. Idempotent batches (producer id
  * >= 0) are checked against the producer's last sequence numbers: a duplicate of
  * one of the last five batches returns STORE_EDUPLICATE_SEQ with *res set to the
@@ -252,8 +303,8 @@ struct store_append {
  * asked with store_partition_when_durable(res->last_offset + 1, ...).
  * Errors: -EBADMSG (corrupt), -ENOTSUP (magic/codec), -EMSGSIZE (past
  * max.message.bytes, or past the 64 MiB batch_limits_default that reading back needs),
- * STORE_EINVALID_RECORD (what Kafka refuses from a producer: a control batch, no
- * records, a record count other than lastOffsetDelta + 1, a producer id without a
+ * STORE_EINVALID_TIMESTAMP, STORE_EINVALID_RECORD (what Kafka refuses from a producer: a control
+ * batch, no records, a record count other than lastOffsetDelta + 1, a producer id without a
  * sequence, a null key on a compacted topic), -ENOSPC/-EIO (nothing of the batch
  * is visible), STORE_EFAILED, STORE_E*SEQ.
  */

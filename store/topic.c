@@ -85,6 +85,7 @@ static void topic_free(struct store_topic *t)
     journal_close(t);
     props_free(t->overrides);
     pthread_mutex_destroy(&t->journal_mu);
+    pthread_mutex_destroy(&t->config_mu);
     free(t->name);
     free(t);
 }
@@ -113,8 +114,9 @@ static struct store_topic *topic_new(struct store *s, const char *name)
     t->store = s;
     t->refs = 1; /* the table's */
     t->journal_fd = -1;
-    t->config = s->config.topic;
+    store_topic_defaults(s, &t->config);
     pthread_mutex_init(&t->journal_mu, NULL);
+    pthread_mutex_init(&t->config_mu, NULL);
     return t;
 }
 
@@ -133,14 +135,48 @@ const uint8_t *store_topic_id(const struct store_topic *t)
     return t->id;
 }
 
-const struct topic_config *store_topic_config(const struct store_topic *t)
+void store_topic_config_get(const struct store_topic *t, struct topic_config *out)
 {
-    return &t->config;
+    struct store_topic *mt = (struct store_topic *)t; /* the lock, not the config */
+    pthread_mutex_lock(&mt->config_mu);
+    *out = t->config;
+    pthread_mutex_unlock(&mt->config_mu);
 }
 
-const struct props *store_topic_overrides(const struct store_topic *t)
+bool store_topic_in_sync(const struct store_topic *t)
 {
-    return t->overrides;
+    struct topic_config tc;
+    store_topic_config_get(t, &tc);
+    return tc.min_insync_replicas <= 1;
+}
+
+void store_topic_defaults(struct store *s, struct topic_config *out)
+{
+    pthread_mutex_lock(&s->config_mu);
+    *out = s->config.topic;
+    pthread_mutex_unlock(&s->config_mu);
+}
+
+/* A copy of the overrides; NULL on OOM. config_mu held. */
+static struct props *overrides_dup(const struct props *from)
+{
+    struct props *p = props_new();
+    const char *k, *v;
+    for (size_t i = 0; p && props_at(from, i, &k, &v); i++)
+        if (props_set(p, k, v)) {
+            props_free(p);
+            return NULL;
+        }
+    return p;
+}
+
+struct props *store_topic_overrides_copy(const struct store_topic *t)
+{
+    struct store_topic *mt = (struct store_topic *)t;
+    pthread_mutex_lock(&mt->config_mu);
+    struct props *p = overrides_dup(t->overrides);
+    pthread_mutex_unlock(&mt->config_mu);
+    return p;
 }
 
 struct store_partition *store_topic_partition(struct store_topic *t, int32_t i)
@@ -248,8 +284,10 @@ static int topic_meta_write(struct store_topic *t)
     if (t->adopted)
         rc |= props_set(p, "brook.adopted", "true");
     const char *k, *v;
+    pthread_mutex_lock(&t->config_mu);
     for (size_t i = 0; props_at(t->overrides, i, &k, &v); i++)
         rc |= props_set(p, k, v);
+    pthread_mutex_unlock(&t->config_mu);
     if (rc)
         rc = -ENOMEM;
     if (!rc)
@@ -328,8 +366,7 @@ static int topic_create_once(struct store *s, const char *name, int32_t partitio
         partitions = s->config.num_partitions;
     if (partitions > MAX_PARTITIONS)
         return STORE_EINVALID_PARTITIONS;
-    struct topic_config tc = s->config.topic;
-    int rc = topic_config_apply(&tc, config, bad_key);
+    int rc = store_topic_config_check(s, config, NULL, bad_key);
     if (rc)
         return rc;
 
@@ -348,7 +385,8 @@ static int topic_create_once(struct store *s, const char *name, int32_t partitio
         pthread_mutex_unlock(&create_mu);
         return taken ? -EEXIST : -ENOMEM;
     }
-    t->config = tc;
+    /* the defaults in force now (store_set_topic_defaults takes create_mu too) */
+    rc = store_topic_config_check(s, config, &t->config, bad_key);
     const char *k, *v;
     for (size_t i = 0; config && props_at(config, i, &k, &v) && !rc; i++)
         rc = props_set(t->overrides, k, v);
@@ -429,6 +467,93 @@ out:
     pthread_mutex_unlock(&create_mu);
     if (!rc)
         (void)store_checkpoints_write(s); /* as after store_topic_create */
+    return rc;
+}
+
+int store_topic_config_check(struct store *s, const struct props *overrides,
+                             struct topic_config *out, const char **bad_key)
+{
+    struct topic_config tc;
+    store_topic_defaults(s, &tc);
+    int rc = topic_config_apply(&tc, overrides, bad_key);
+    if (!rc && out)
+        *out = tc;
+    return rc;
+}
+
+/* Recompute t's config: its overrides on top of the defaults d. config_mu held. */
+static int topic_config_rebuild(struct store_topic *t, const struct topic_config *d)
+{
+    struct topic_config tc = *d;
+    int rc = topic_config_restore(&tc, t->overrides);
+    if (!rc)
+        t->config = tc;
+    return rc;
+}
+
+int store_topic_alter_config(struct store *s, const char *name, const struct props *overrides,
+                             bool validate_only, const char **bad_key)
+{
+    struct topic_config tc;
+    int rc = store_topic_config_check(s, overrides, &tc, bad_key);
+    struct props *mine = NULL, *old = NULL;
+    if (rc || validate_only) {
+        struct store_topic *t = rc ? NULL : store_topic_get(s, name);
+        rc = rc ? rc : t ? 0 : -ENOENT;
+        store_topic_put(t);
+        return rc;
+    }
+    pthread_mutex_lock(&create_mu); /* one writer of the metadata file at a time */
+    struct store_topic *t = store_topic_get(s, name);
+    if (!t) {
+        rc = -ENOENT;
+        goto out;
+    }
+    if (!(mine = overrides_dup(overrides))) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    pthread_mutex_lock(&t->config_mu);
+    struct topic_config was = t->config;
+    old = t->overrides;
+    t->overrides = mine;
+    t->config = tc;
+    pthread_mutex_unlock(&t->config_mu);
+    if ((rc = topic_meta_write(t))) { /* not persisted: not applied either */
+        pthread_mutex_lock(&t->config_mu);
+        t->overrides = old;
+        t->config = was;
+        pthread_mutex_unlock(&t->config_mu);
+        old = mine;
+    }
+    props_free(old);
+out:
+    pthread_mutex_unlock(&create_mu);
+    store_topic_put(t);
+    return rc;
+}
+
+int store_set_topic_defaults(struct store *s, const struct topic_config *defaults)
+{
+    size_t n;
+    pthread_mutex_lock(&create_mu); /* no topic is created meanwhile with the old ones */
+    struct store_topic **topics = topics_get_all(s, &n);
+    if (!topics) {
+        pthread_mutex_unlock(&create_mu);
+        return -ENOMEM;
+    }
+    pthread_mutex_lock(&s->config_mu);
+    s->config.topic = *defaults;
+    pthread_mutex_unlock(&s->config_mu);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        pthread_mutex_lock(&topics[i]->config_mu);
+        int r = topic_config_rebuild(topics[i], defaults);
+        pthread_mutex_unlock(&topics[i]->config_mu);
+        rc = rc ? rc : r;
+    }
+    pthread_mutex_unlock(&create_mu);
+    topics_put_all(topics, n);
     return rc;
 }
 

@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "lib/clock.h"
 #include "lib/fileio.h"
 #include "lib/props.h"
 #include "lib/writer.h"
@@ -338,7 +339,9 @@ static void test_segment_bytes_floor(void **state)
     assert_int_equal(
         create_topic(s, "b", "internal.segment.bytes=4096", "segment.bytes=2097152", NULL), 0);
     struct store_topic *t = store_topic_get(s, "b");
-    assert_int_equal(store_topic_config(t)->segment_bytes, 4096);
+    struct topic_config tc;
+    store_topic_config_get(t, &tc);
+    assert_int_equal(tc.segment_bytes, 4096);
     store_topic_put(t);
     store_close(s);
 
@@ -352,7 +355,8 @@ static void test_segment_bytes_floor(void **state)
     s = open_store(dir, 0);
     t = store_topic_get(s, "a");
     assert_non_null(t);
-    assert_int_equal(store_topic_config(t)->segment_bytes, 1 << 20);
+    store_topic_config_get(t, &tc);
+    assert_int_equal(tc.segment_bytes, 1 << 20);
     store_topic_put(t);
     store_close(s);
 
@@ -415,6 +419,92 @@ static void test_note_batch_without_memory(void **state)
     free(dir);
 }
 
+static bool exists(const char *dir, const char *name)
+{
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* file.delete.delay.ms: segments removed by DeleteRecords (as by retention) are
+ * renamed *.deleted and unlinked once the delay is past; a stop before then leaves
+ * them to the next start, which unlinks them; a delay of 0 unlinks at once. */
+static void test_file_delete_delay(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp(), pdir[4096];
+    struct store *s = open_store(dir, 0);
+    assert_int_equal(
+        create_topic(s, "d", "internal.segment.bytes=1024", "file.delete.delay.ms=3600000", NULL),
+        0);
+    assert_int_equal(
+        create_topic(s, "now", "internal.segment.bytes=1024", "file.delete.delay.ms=0", NULL), 0);
+    struct store_partition *p = partition(s, "d"), *q = partition(s, "now");
+    for (int i = 0; i < 80; i++) {
+        assert_int_equal(append_one(p, i, 1000), 0);
+        assert_int_equal(append_one(q, i, 1000), 0);
+    }
+    int64_t low;
+    assert_true(store_partition_delete_records(p, 30, &low) == 0);
+    assert_true(store_partition_delete_records(q, 30, &low) == 0);
+    const char *first = "00000000000000000000.log";
+    snprintf(pdir, sizeof pdir, "%s/d-0", dir);
+    assert_false(exists(pdir, first));
+    assert_true(exists(pdir, "00000000000000000000.log.deleted"));
+    snprintf(pdir, sizeof pdir, "%s/now-0", dir);
+    assert_false(exists(pdir, first));
+    assert_false(exists(pdir, "00000000000000000000.log.deleted"));
+
+    /* due: the maintenance pass unlinks them (called here with a later clock) */
+    snprintf(pdir, sizeof pdir, "%s/d-0", dir);
+    assert_int_equal(store_reap_retired(s, INT64_MAX - 1), INT64_MAX);
+    assert_false(exists(pdir, "00000000000000000000.log.deleted"));
+
+    /* not due when the store stops: the next start removes them */
+    assert_true(store_partition_delete_records(p, 75, &low) == 0);
+    int64_t next = store_reap_retired(s, clock_mono_ms());
+    assert_true(next > clock_mono_ms() + 3500000);
+    store_close(s);
+    DIR *d = opendir(pdir);
+    int left = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        left += strstr(e->d_name, ".deleted") != NULL;
+    closedir(d);
+    assert_true(left > 0);
+    s = open_store(dir, 0);
+    d = opendir(pdir);
+    for (struct dirent *e; (e = readdir(d));)
+        assert_null(strstr(e->d_name, ".deleted"));
+    closedir(d);
+    assert_int_equal(store_partition_log_start(partition(s, "d")), low);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* segment.index.bytes: a segment is rolled once its offset index (8 bytes an entry)
+ * or time index (12) is full, as Kafka's isFull - with an offset entry per batch
+ * (index.interval.bytes=0), one timestamp (one time entry) and 24 bytes, every
+ * segment holds three batches. */
+static void test_segment_index_bytes(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    struct store *s = open_store(dir, 0);
+    assert_int_equal(create_topic(s, "i", "segment.index.bytes=24", "index.interval.bytes=0", NULL),
+                     0);
+    struct store_partition *p = partition(s, "i");
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(append_one(p, i, 1000), 0);
+    struct store_partition_info info;
+    store_partition_info(p, &info);
+    assert_int_equal(info.segments, 4);
+    read_back(p, 10);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +514,8 @@ int main(void)
         cmocka_unit_test(test_out_of_descriptors_evicts),
         cmocka_unit_test(test_segment_bytes_floor),
         cmocka_unit_test(test_note_batch_without_memory),
+        cmocka_unit_test(test_file_delete_delay),
+        cmocka_unit_test(test_segment_index_bytes),
     };
     return cmocka_run_group_tests_name("fdcache", tests, NULL, NULL);
 }

@@ -161,9 +161,13 @@ static void test_topic_persistence_and_adoption(void **state)
     assert_non_null(t);
     assert_int_equal(store_topic_partition_count(t), 3);
     assert_memory_equal(store_topic_id(t), id, 16);
-    assert_int_equal(store_topic_config(t)->retention_ms, 12345);
-    assert_int_equal(store_topic_config(t)->cleanup_policy, CLEANUP_COMPACT);
-    assert_string_equal(props_get(store_topic_overrides(t), "retention.ms"), "12345");
+    struct topic_config tc;
+    store_topic_config_get(t, &tc);
+    assert_int_equal(tc.retention_ms, 12345);
+    assert_int_equal(tc.cleanup_policy, CLEANUP_COMPACT);
+    struct props *ov = store_topic_overrides_copy(t);
+    assert_string_equal(props_get(ov, "retention.ms"), "12345");
+    props_free(ov);
     assert_int_equal(store_partition_high_watermark(store_topic_partition(t, 2)), 1);
     store_topic_put(t);
     t = store_topic_get(s, "stray");

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "lib/clock.h"
+#include "lib/props.h"
 #include "lib/sysio.h"
 #include "lib/writer.h"
 #include "proto/record.h"
@@ -390,6 +391,59 @@ static void test_compaction_keeps_offset_span(void **state)
     free(dir);
 }
 
+/* max.compaction.lag.ms: a log whose dirty part is far below min.cleanable.dirty.ratio
+ * is left alone - until its oldest dirty record is older than the lag, when the
+ * cleaner's own pass (not a forced one) compacts it. The lag is set by an
+ * alteration of the live topic, as AlterConfigs makes it. */
+static void test_max_compaction_lag_forces_cleaning(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    struct store_config c;
+    store_config_defaults(&c);
+    c.dir = dir;
+    c.cleaner_enable = true; /* store_run_compaction() runs only then */
+    struct store *s = NULL;
+    assert_int_equal(store_open(&c, &s), 0);
+    tu_topic_create(s, "c", 1, "cleanup.policy=compact", "internal.segment.bytes=1024",
+                    "min.cleanable.dirty.ratio=0.99", NULL);
+    struct store_topic *t = store_topic_get(s, "c");
+    struct store_partition *p = store_topic_partition(t, 0);
+    int64_t old = clock_wall_ms() - 7200000;
+    fill_compacted(p, old);
+    assert_int_equal(store_partition_sync(p, store_partition_high_watermark(p)), 0);
+    assert_int_equal(store_partition_compact(p), 1); /* a clean part to weigh against */
+    for (int i = 0; i < 24; i++) {                   /* a small dirty part, two hours old */
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i % KEYS);
+        tu_append_kv(p, key, "newer-value-padding-padding", old);
+    }
+    assert_int_equal(store_partition_sync(p, store_partition_high_watermark(p)), 0);
+    static struct tu_rec before[256], after[256];
+    int n = tu_read_all(p, 0, before, 256);
+
+    assert_int_equal(store_run_compaction(s), 0); /* the ratio is not reached */
+    assert_int_equal(tu_read_all(p, 0, after, 256), n);
+
+    const char *bad = NULL;
+    struct props *o = store_topic_overrides_copy(t);
+    assert_non_null(o);
+    assert_int_equal(props_set(o, "max.compaction.lag.ms", "3600000"), 0);
+    assert_int_equal(store_topic_alter_config(s, "c", o, false, &bad), 0);
+    props_free(o);
+    assert_int_equal(store_run_compaction(s), 1); /* overdue: cleaned whatever the ratio */
+    int m = tu_read_all(p, 0, after, 256);
+    assert_true(m < n);
+    int64_t act = active_base(p, dir);
+    for (int i = 0; i < m; i++) /* below the active segment, one record per key */
+        for (int j = i + 1; j < m && after[j].offset < act; j++)
+            assert_string_not_equal(after[i].key, after[j].key);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_compaction_crash_at_every_step),
         cmocka_unit_test(test_compacted_offsets_checked_after_a_crash),
         cmocka_unit_test(test_compaction_keeps_offset_span),
+        cmocka_unit_test(test_max_compaction_lag_forces_cleaning),
     };
     return cmocka_run_group_tests_name("store compaction", tests, NULL, NULL);
 }
