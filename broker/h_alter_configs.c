@@ -521,11 +521,18 @@ static uint64_t alter_bytes(const struct alter_view *v, int32_t n)
     return bytes;
 }
 
-/* Both APIs: fill items from the request and refuse what can be refused here; the
- * job for the admin thread. */
-static struct alter_job *alter_prepare(struct request *rq, const struct alter_view *v,
-                                       bool validate_only, int16_t **codes, struct kstr **msgs,
-                                       int8_t *types, struct kstr *names)
+/* Where one resource's answer goes: the two APIs' responses differ only in type. */
+struct alter_slot {
+    int16_t *error_code;
+    struct kstr *error_message;
+    int8_t *resource_type;
+    struct kstr *resource_name;
+};
+
+/* Both APIs: fill items from the request and refuse what can be refused here, then
+ * hand the job to the admin thread, which answers. */
+static void alter_start(struct request *rq, const struct alter_view *v, bool validate_only,
+                        void *resp, const struct alter_slot *slots)
 {
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
@@ -536,26 +543,39 @@ static struct alter_job *alter_prepare(struct request *rq, const struct alter_vi
     request_duplicates_mark(n, alter_resource_order, v, dup);
     for (int32_t i = 0; i < n; i++) {
         struct alter_item *it = &job->items[i];
+        const struct alter_slot *sl = &slots[i];
         int16_t err;
         const char *key, *why = item_check(b, pd, v, i, dup[i] & REQUEST_DUP_ANY, it, &err, &key);
         struct kstr name;
         int32_t nc;
-        view_resource(v, i, &types[i], &name, &nc);
-        names[i] = kstr_from(pd_strdup(pd, name));
-        it->error_code = codes[i];
-        it->error_message = msgs[i];
-        *codes[i] = 0;
-        *msgs[i] = KSTR_NULL;
+        view_resource(v, i, sl->resource_type, &name, &nc);
+        *sl->resource_name = kstr_from(pd_strdup(pd, name));
+        it->error_code = sl->error_code;
+        it->error_message = sl->error_message;
+        *sl->error_code = 0;
+        *sl->error_message = KSTR_NULL;
         if (why) {
             char text[ALTER_WHY_MAX];
             snprintf(text, sizeof text, "%s%s%s", why, key ? ": " : "", key ? key : "");
             it->refused = true;
-            *codes[i] = err;
-            *msgs[i] = kstr_from(pd_strdup(pd, kstr_from(text)));
+            *sl->error_code = err;
+            *sl->error_message = kstr_from(pd_strdup(pd, kstr_from(text)));
         }
     }
     free(dup);
-    return job;
+    pd->resp = resp;
+    admin_submit(rq, alter_run, job);
+}
+
+/* Whether the answer to n resources fits, else the request is refused. */
+static bool alter_fits(struct request *rq, const struct alter_view *v, int32_t n, const char *api)
+{
+    if (response_fits(rq, alter_bytes(v, n) + response_bytes((uint64_t)n, 3 * sizeof(void *))))
+        return true;
+    char why[96];
+    snprintf(why, sizeof why, "the %s response would pass the response limit", api);
+    request_refuse(rq, why);
+    return false;
 }
 
 void handle_incremental_alter_configs(struct request *rq)
@@ -563,30 +583,18 @@ void handle_incremental_alter_configs(struct request *rq)
     struct kafka_incremental_alter_configs_req *req = rq->body;
     struct alter_view v = {.inc = req};
     int32_t n = req->n_resources > 0 ? req->n_resources : 0;
-    if (!response_fits(rq, alter_bytes(&v, n) + response_bytes((uint64_t)n, 3 * sizeof(void *)))) {
-        request_refuse(rq, "the IncrementalAlterConfigs response would pass the response limit");
+    if (!alter_fits(rq, &v, n, "IncrementalAlterConfigs"))
         return;
-    }
     struct kafka_incremental_alter_configs_resp *resp = response_new(rq);
     resp->responses = PENDING_NEW(rq->pd, struct kafka_incremental_alter_configs_resp_response, n);
     resp->n_responses = n;
-    int16_t **codes = PENDING_NEW(rq->pd, int16_t *, n);
-    struct kstr **msgs = PENDING_NEW(rq->pd, struct kstr *, n);
-    int8_t *types = xcalloc((size_t)n + 1, 1);
-    struct kstr *names = xcalloc((size_t)n + 1, sizeof *names);
+    struct alter_slot *slots = PENDING_NEW(rq->pd, struct alter_slot, n);
     for (int32_t i = 0; i < n; i++) {
-        codes[i] = &resp->responses[i].error_code;
-        msgs[i] = &resp->responses[i].error_message;
+        struct kafka_incremental_alter_configs_resp_response *o = &resp->responses[i];
+        slots[i] = (struct alter_slot){&o->error_code, &o->error_message, &o->resource_type,
+                                       &o->resource_name};
     }
-    rq->pd->resp = resp;
-    struct alter_job *job = alter_prepare(rq, &v, req->validate_only, codes, msgs, types, names);
-    for (int32_t i = 0; i < n; i++) {
-        resp->responses[i].resource_type = types[i];
-        resp->responses[i].resource_name = names[i];
-    }
-    free(types);
-    free(names);
-    admin_submit(rq, alter_run, job);
+    alter_start(rq, &v, req->validate_only, resp, slots);
 }
 
 void handle_alter_configs(struct request *rq)
@@ -594,28 +602,16 @@ void handle_alter_configs(struct request *rq)
     struct kafka_alter_configs_req *req = rq->body;
     struct alter_view v = {.full = req};
     int32_t n = req->n_resources > 0 ? req->n_resources : 0;
-    if (!response_fits(rq, alter_bytes(&v, n) + response_bytes((uint64_t)n, 3 * sizeof(void *)))) {
-        request_refuse(rq, "the AlterConfigs response would pass the response limit");
+    if (!alter_fits(rq, &v, n, "AlterConfigs"))
         return;
-    }
     struct kafka_alter_configs_resp *resp = response_new(rq);
     resp->responses = PENDING_NEW(rq->pd, struct kafka_alter_configs_resp_resource_response, n);
     resp->n_responses = n;
-    int16_t **codes = PENDING_NEW(rq->pd, int16_t *, n);
-    struct kstr **msgs = PENDING_NEW(rq->pd, struct kstr *, n);
-    int8_t *types = xcalloc((size_t)n + 1, 1);
-    struct kstr *names = xcalloc((size_t)n + 1, sizeof *names);
+    struct alter_slot *slots = PENDING_NEW(rq->pd, struct alter_slot, n);
     for (int32_t i = 0; i < n; i++) {
-        codes[i] = &resp->responses[i].error_code;
-        msgs[i] = &resp->responses[i].error_message;
+        struct kafka_alter_configs_resp_resource_response *o = &resp->responses[i];
+        slots[i] = (struct alter_slot){&o->error_code, &o->error_message, &o->resource_type,
+                                       &o->resource_name};
     }
-    rq->pd->resp = resp;
-    struct alter_job *job = alter_prepare(rq, &v, req->validate_only, codes, msgs, types, names);
-    for (int32_t i = 0; i < n; i++) {
-        resp->responses[i].resource_type = types[i];
-        resp->responses[i].resource_name = names[i];
-    }
-    free(types);
-    free(names);
-    admin_submit(rq, alter_run, job);
+    alter_start(rq, &v, req->validate_only, resp, slots);
 }
