@@ -46,6 +46,13 @@ static const handler_fn handlers[KAFKA_API_DESCRIBE_TOPIC_PARTITIONS + 1] = {
     [KAFKA_API_SASL_AUTHENTICATE] = handle_sasl_authenticate,
     [KAFKA_API_CREATE_PARTITIONS] = handle_create_partitions,
     [KAFKA_API_DELETE_GROUPS] = handle_delete_groups,
+    [KAFKA_API_OFFSET_FOR_LEADER_EPOCH] = handle_offset_for_leader_epoch,
+    [KAFKA_API_DESCRIBE_LOG_DIRS] = handle_describe_log_dirs,
+    [KAFKA_API_ELECT_LEADERS] = handle_elect_leaders,
+    [KAFKA_API_LIST_PARTITION_REASSIGNMENTS] = handle_list_partition_reassignments,
+    [KAFKA_API_DESCRIBE_CLUSTER] = handle_describe_cluster,
+    [KAFKA_API_DESCRIBE_PRODUCERS] = handle_describe_producers,
+    [KAFKA_API_DESCRIBE_TOPIC_PARTITIONS] = handle_describe_topic_partitions,
 };
 
 /* Queue a new pending on c, in order. */

@@ -392,6 +392,20 @@ int store_partition_offset_for_time(struct store_partition *p, int64_t ts, int64
  * watermark. Returns the new log start in *low. */
 int store_partition_delete_records(struct store_partition *p, int64_t offset, int64_t *low);
 
+/* One idempotent producer a partition keeps state for (DescribeProducers). */
+struct store_producer_info {
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t last_sequence; /* of its newest batch, -1 when none is kept */
+    int64_t last_offset;   /* offset of that batch's last record, -1 when none */
+};
+
+/* Copy up to max of p's producers into out (in the order the state keeps them);
+ * returns how many p has, which may exceed max: ask again with a larger out. At
+ * most 100 000 per partition. */
+size_t store_partition_producers(struct store_partition *p, struct store_producer_info *out,
+                                 size_t max);
+
 /* ---- append notifications ---- */
 
 /* Called after every append, from the appending thread, with no store lock held.

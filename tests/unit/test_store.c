@@ -711,6 +711,48 @@ static void test_idempotent_producer(void **state)
     free(dir);
 }
 
+/* The producers a partition keeps state for, as DescribeProducers lists them: the
+ * newest epoch and the newest batch of each, also after a restart. */
+static void test_producers_listed(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "t", 2, NULL);
+    struct store_topic *t = store_topic_get(s, "t");
+    struct store_partition *p = store_topic_partition(t, 0);
+    struct store_producer_info info[4];
+    struct store_append res;
+    assert_int_equal(store_partition_producers(p, info, 4), 0);
+    assert_int_equal(append_idem(p, 1000, 0, 0, 3, &res), 0);
+    assert_int_equal(append_idem(p, 2000, 2, 0, 1, &res), 0);
+    assert_int_equal(append_idem(p, 1000, 0, 3, 2, &res), 0);
+    assert_int_equal(store_partition_producers(p, info, 1), 2); /* the count beyond max */
+    assert_int_equal(store_partition_producers(p, info, 4), 2);
+    for (int k = 0; k < 2; k++) { /* before and after a restart */
+        struct store_producer_info *a = info[0].producer_id == 1000 ? &info[0] : &info[1];
+        struct store_producer_info *b = a == &info[0] ? &info[1] : &info[0];
+        assert_int_equal(a->producer_id, 1000);
+        assert_int_equal(a->producer_epoch, 0);
+        assert_int_equal(a->last_sequence, 4);
+        assert_int_equal(a->last_offset, 5);
+        assert_int_equal(b->producer_id, 2000);
+        assert_int_equal(b->producer_epoch, 2);
+        assert_int_equal(b->last_sequence, 0);
+        assert_int_equal(b->last_offset, 3);
+        store_topic_put(t);
+        store_close(s);
+        s = tu_store_open(dir, -1);
+        t = store_topic_get(s, "t");
+        p = store_topic_partition(t, 0);
+        assert_int_equal(store_partition_producers(p, info, 4), 2);
+    }
+    assert_int_equal(store_partition_producers(store_topic_partition(t, 1), info, 4), 0);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* Checkpoints (and producer snapshots with them) written from two threads at once
  * - the maintenance thread and DeleteRecords, or the cleaner - all succeed: the
  * writers share temporary file names, so they take turns. */
@@ -862,6 +904,7 @@ int main(void)
         cmocka_unit_test(test_retention_by_size_and_time),
         cmocka_unit_test(test_offset_for_time_and_delete_records),
         cmocka_unit_test(test_idempotent_producer),
+        cmocka_unit_test(test_producers_listed),
         cmocka_unit_test(test_concurrent_checkpoints),
         cmocka_unit_test(test_listeners),
         cmocka_unit_test(test_segment_files),
