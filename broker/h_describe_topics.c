@@ -19,6 +19,7 @@
  * The answer holds at most 2000 partitions, but a request may name millions of
  * unknown topics: their entries are counted before anything is built.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +105,7 @@ static void dtp_invalid(struct request *rq)
     resp->n_topics = req->n_topics;
     for (int32_t i = 0; i < req->n_topics; i++) {
         resp->topics[i].error_code = KAFKA_INVALID_REQUEST;
+        resp->topics[i].topic_authorized_operations = INT32_MIN;
         resp->topics[i].name = kstr_from(pd_strdup(rq->pd, req->topics[i].name));
     }
     request_respond(rq, resp);

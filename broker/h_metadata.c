@@ -28,6 +28,7 @@
  * value, INT32_MIN.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,6 +234,7 @@ static void metadata_invalid(struct request *rq)
     for (int32_t i = 0; i < req->n_topics; i++) {
         struct kafka_metadata_resp_topic *out = &resp->topics[i];
         out->error_code = KAFKA_INVALID_REQUEST;
+        out->topic_authorized_operations = INT32_MIN;
         out->name = kstr_from(pd_strdup(rq->pd, req->topics[i].name));
         memcpy(out->topic_id, req->topics[i].topic_id, sizeof out->topic_id);
     }
@@ -320,9 +322,12 @@ void handle_metadata(struct request *rq)
             out->name = kstr_from(pd_strdup(pd, name));
         store_topic_put(t);
     }
-    for (int32_t i = 0; i < resp->n_topics && req->include_topic_authorized_operations; i++)
-        if (resp->topics[i].error_code != KAFKA_UNKNOWN_TOPIC_ID) /* as Kafka */
-            resp->topics[i].topic_authorized_operations = broker_topic_operations;
+    for (int32_t i = 0; i < resp->n_topics; i++) /* unknown ids get none, as in Kafka */
+        resp->topics[i].topic_authorized_operations =
+            req->include_topic_authorized_operations &&
+                    resp->topics[i].error_code != KAFKA_UNKNOWN_TOPIC_ID
+                ? broker_topic_operations
+                : INT32_MIN;
     request_respond(rq, resp);
 cleanup:
     free(names);
