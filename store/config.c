@@ -33,6 +33,7 @@ const char *store_strerror(int err)
     case STORE_EDELETE_DISABLED: return "topic deletion is disabled (delete.topic.enable)";
     case STORE_EFAILED: return "partition stopped after a storage error";
     case STORE_EINVALID_RECORD: return "record rejected (compacted topics need keys)";
+    case STORE_ETOPIC_ID_MISMATCH: return "a partition.metadata names another topic id";
     default: break;
     }
     if (err < 0 && err > -4096)

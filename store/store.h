@@ -50,6 +50,7 @@ enum {
     STORE_EDELETE_DISABLED = -2007,    /* delete.topic.enable=false */
     STORE_EFAILED = -2008,             /* partition stopped after an fsync error */
     STORE_EINVALID_RECORD = -2009,     /* a batch Kafka refuses from a producer */
+    STORE_ETOPIC_ID_MISMATCH = -2010,  /* a partition.metadata names another topic */
 };
 
 /* A message for any error this module returns (errno or STORE_E*). */

@@ -548,6 +548,17 @@ static int parse_id(const char *hex, uint8_t id[16])
 
 /* Load one topic from its metadata file (path), or adopt `name` with `adopt_parts`
  * partitions when it has none (path NULL). */
+/* The id of a topic adopted from directories alone: the one its first partition's
+ * partition.metadata names (a Kafka log directory's), else a new one. */
+static int topic_adopted_id(struct store *s, struct store_topic *t)
+{
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%s/%s-0", s->dir, t->name) < (int)sizeof dir &&
+        !partition_meta_read(dir, t->id))
+        return 0;
+    return getrandom(t->id, sizeof t->id, 0) == sizeof t->id ? 0 : -EIO;
+}
+
 static int topic_load(struct store *s, const char *path, const char *name, int32_t adopt_parts,
                       bool clean)
 {
@@ -581,8 +592,7 @@ static int topic_load(struct store *s, const char *path, const char *name, int32
             rc = topic_config_restore(&t->config, t->overrides);
     } else {
         t->adopted = true;
-        if (getrandom(t->id, sizeof t->id, 0) != sizeof t->id)
-            rc = -EIO;
+        rc = topic_adopted_id(s, t);
     }
     props_free(meta);
     if (!rc)

@@ -9,6 +9,7 @@ answers a client on a single-node cluster.
 
 usage: admin_apis.py HOST:PORT DATA_DIR
 """
+import base64
 import os
 import struct
 import sys
@@ -458,6 +459,11 @@ def test_metadata():
               p['offline'] == [] for p in t['partitions']))
     check('Metadata v12: authorized operations not asked for are INT32_MIN',
           t['ops'] == INT32_MIN, f"{t['ops']}")
+    with open(os.path.join(DATA, 'md-2', 'partition.metadata')) as f:
+        meta = f.read()
+    want = base64.urlsafe_b64encode(tid).decode().rstrip('=')
+    check('partition.metadata names the id Metadata answers, as Kafka writes it',
+          meta == f'version: 0\ntopic_id: {want}\n', repr(meta))
     m = metadata(12, [(None, tid), (None, tid)], topic_ops=True)
     check('Metadata v12 by id: the topic, once, with its name',
           len(m['topics']) == 1 and m['topics'][0]['name'] == 'md' and

@@ -175,6 +175,52 @@ static void test_topic_persistence_and_adoption(void **state)
     free(dir);
 }
 
+/* Kafka's partition.metadata: written in every partition directory, read back when
+ * directories are adopted (a Kafka log dir keeps its ids), rewritten when missing,
+ * and a directory whose file names another topic is refused. */
+static void test_partition_metadata(void **state)
+{
+    char *dir = tu_mkdtemp(), path[4096], *text;
+    size_t len;
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "pm", 2, NULL);
+    store_close(s);
+    tu_path(path, sizeof path, dir, "pm-1/partition.metadata");
+    assert_int_equal(file_read_all(path, 4096, &text, &len), 0);
+    assert_int_equal(strncmp(text, "version: 0\ntopic_id: ", 21), 0);
+    assert_int_equal(len, 21 + 22 + 1);
+    free(text);
+
+    /* a Kafka directory: the id Kafka's Uuid prints as AAECAwQFBgcICQoLDA0ODw */
+    static const uint8_t kafka_id[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    static const char kafka_meta[] = "version: 0\ntopic_id: AAECAwQFBgcICQoLDA0ODw\n";
+    tu_path(path, sizeof path, dir, "kafka-0");
+    assert_int_equal(dir_make(path), 0);
+    tu_path(path, sizeof path, dir, "kafka-0/partition.metadata");
+    tu_write_file(path, kafka_meta, sizeof kafka_meta - 1);
+    tu_path(path, sizeof path, dir, "pm-0/partition.metadata");
+    assert_int_equal(unlink(path), 0); /* as an older brook left it */
+    s = tu_store_open(dir, -1);
+    struct store_topic *t = store_topic_get(s, "kafka");
+    assert_memory_equal(store_topic_id(t), kafka_id, 16);
+    store_topic_put(t);
+    store_close(s);
+    assert_int_equal(file_read_all(path, 4096, &text, &len), 0); /* written again */
+    free(text);
+
+    /* pm's partition 1 claimed by another topic's id: the store does not open */
+    tu_path(path, sizeof path, dir, "pm-1/partition.metadata");
+    tu_write_file(path, kafka_meta, sizeof kafka_meta - 1);
+    struct store_config c;
+    store_config_defaults(&c);
+    c.dir = dir;
+    s = NULL;
+    assert_int_equal(store_open(&c, &s), STORE_ETOPIC_ID_MISMATCH);
+    assert_null(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 static void test_config_from_props(void **state)
 {
     struct props *p = props_new();
@@ -893,6 +939,7 @@ int main(void)
         cmocka_unit_test(test_topic_create_delete_collide),
         cmocka_unit_test(test_longest_topic_name),
         cmocka_unit_test(test_topic_persistence_and_adoption),
+        cmocka_unit_test(test_partition_metadata),
         cmocka_unit_test(test_config_from_props),
         cmocka_unit_test(test_append_read_restart),
         cmocka_unit_test(test_append_rejects_bad_batches),
