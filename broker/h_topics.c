@@ -113,6 +113,7 @@ static void create_check(struct broker *b, struct pending *pd,
 {
     char name[256];
     struct kafka_create_topics_resp_topic *out = it->out;
+    out->error_message = KSTR_NULL; /* Kafka's on success */
     out->num_partitions = -1;
     out->replication_factor = -1;
     out->n_configs = -1;
@@ -216,6 +217,12 @@ static void create_topics_run(struct broker *b, struct pending *pd, void *ctx)
     }
 }
 
+static int create_name_order(const void *ctx, int32_t a, int32_t b)
+{
+    const struct kafka_create_topics_req *req = ctx;
+    return kstr_compare(req->topics[a].name, req->topics[b].name);
+}
+
 void handle_create_topics(struct request *rq)
 {
     struct broker *b = rq->c->b;
@@ -230,19 +237,35 @@ void handle_create_topics(struct request *rq)
         request_refuse(rq, "the CreateTopics response would pass the response limit");
         return;
     }
+    /* a name given twice is answered once, INVALID_REQUEST, and not created (Kafka) */
+    uint8_t *mark = xcalloc((size_t)req->n_topics + 1, 1);
+    request_duplicates_mark(req->n_topics, create_name_order, req, mark);
     struct kafka_create_topics_resp *resp = response_new(rq);
     resp->topics = PENDING_NEW(pd, struct kafka_create_topics_resp_topic, req->n_topics);
-    resp->n_topics = req->n_topics;
     struct create_job *job = PENDING_NEW(pd, struct create_job, 1);
     job->items = PENDING_NEW(pd, struct create_item, req->n_topics);
-    job->n = req->n_topics;
     job->validate_only = req->validate_only;
     for (int32_t i = 0; i < req->n_topics; i++) {
-        struct kafka_create_topics_resp_topic *out = &resp->topics[i];
+        if (mark[i] & REQUEST_DUP_LATER)
+            continue;
+        struct kafka_create_topics_resp_topic *out = &resp->topics[resp->n_topics++];
+        struct create_item *it = &job->items[job->n++];
         out->name = kstr_from(pd_strdup(pd, req->topics[i].name));
-        job->items[i].out = out;
-        create_check(b, pd, &req->topics[i], &job->items[i]);
+        it->out = out;
+        if (!(mark[i] & REQUEST_DUP_ANY)) {
+            create_check(b, pd, &req->topics[i], it);
+            continue;
+        }
+        *out = (struct kafka_create_topics_resp_topic){
+            .name = out->name,
+            .error_code = KAFKA_INVALID_REQUEST,
+            .error_message = KSTR("Duplicate topic name."),
+            .num_partitions = -1,
+            .replication_factor = -1,
+            .n_configs = -1,
+        };
     }
+    free(mark);
     pd->resp = resp;
     admin_submit(rq, create_topics_run, job);
 }
@@ -289,6 +312,7 @@ static char *delete_check(struct broker *b, struct pending *pd, struct kstr name
     static const uint8_t zero[16];
     bool by_id = memcmp(id, zero, sizeof zero) != 0;
     char buf[256];
+    out->error_message = KSTR_NULL; /* Kafka's on success */
     memcpy(out->topic_id, id, sizeof out->topic_id);
     if (by_id == !kstr_is_null(name)) {
         out->error_code = KAFKA_INVALID_REQUEST;
@@ -323,6 +347,17 @@ static char *delete_check(struct broker *b, struct pending *pd, struct kstr name
     return (char *)out->name.p; /* NUL-terminated: pd_strdup's copy */
 }
 
+static int delete_entry_order(const void *ctx, int32_t a, int32_t b)
+{
+    const struct request *rq = ctx;
+    const uint8_t *ia, *ib;
+    struct kstr na = delete_entry(rq, a, &ia), nb = delete_entry(rq, b, &ib);
+    int c = (int)kstr_is_null(na) - (int)kstr_is_null(nb);
+    if (!c)
+        c = kstr_compare(na, nb);
+    return c ? c : memcmp(ia, ib, 16);
+}
+
 void handle_delete_topics(struct request *rq)
 {
     struct broker *b = rq->c->b;
@@ -341,16 +376,30 @@ void handle_delete_topics(struct request *rq)
     }
     struct kafka_delete_topics_resp *resp = response_new(rq);
     resp->responses = PENDING_NEW(pd, struct kafka_delete_topics_resp_result, n);
-    resp->n_responses = n;
     struct delete_job *job = PENDING_NEW(pd, struct delete_job, 1);
     job->names = PENDING_NEW(pd, char *, n);
     job->out = resp->responses;
-    job->n = n;
+    /* an entry given twice is answered once, INVALID_REQUEST, and not deleted (Kafka) */
+    uint8_t *mark = xcalloc((size_t)n + 1, 1);
+    request_duplicates_mark(n, delete_entry_order, rq, mark);
     for (int32_t i = 0; i < n; i++) {
+        if (mark[i] & REQUEST_DUP_LATER)
+            continue;
         const uint8_t *id;
         struct kstr name = delete_entry(rq, i, &id);
-        job->names[i] = delete_check(b, pd, name, id, &resp->responses[i]);
+        struct kafka_delete_topics_resp_result *out = &resp->responses[job->n];
+        job->names[job->n++] = delete_check(b, pd, name, id, out);
+        if (mark[i] & REQUEST_DUP_ANY) {
+            job->names[job->n - 1] = NULL;
+            out->error_code = KAFKA_INVALID_REQUEST;
+            out->error_message =
+                kstr_is_null(name) ? KSTR("Duplicate topic id.") : KSTR("Duplicate topic name.");
+            if (kstr_is_null(name))
+                out->name = KSTR_NULL; /* as Kafka answers a repeated id */
+        }
     }
+    resp->n_responses = job->n;
+    free(mark);
     pd->resp = resp;
     admin_submit(rq, delete_topics_run, job);
 }
@@ -408,7 +457,8 @@ void handle_create_partitions(struct request *rq)
     job->validate_only = req->validate_only;
     for (int32_t i = 0; i < req->n_topics; i++) {
         resp->results[i].name = kstr_from(pd_strdup(pd, req->topics[i].name));
-        in[i].count = req->topics[i].count; /* the rest of the request is not needed */
+        resp->results[i].error_message = KSTR_NULL; /* Kafka's on success */
+        in[i].count = req->topics[i].count;         /* the rest of the request is not needed */
     }
     pd->resp = resp;
     admin_submit(rq, create_partitions_run, job);

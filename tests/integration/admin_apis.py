@@ -498,8 +498,8 @@ def test_metadata():
 def test_create_delete():
     t = create_topics(7, [('cfg', 2, {'retention.ms': '12345'})])[0]
     cfg = {c['name']: c for c in t['configs'] or []}
-    check('CreateTopics v7: partitions, replication factor, id',
-          t['error'] == 0 and t['partitions'] == 2 and t['rf'] == 1 and t['id'] != ZERO, f'{t}')
+    check('CreateTopics v7: partitions, replication factor, id, a null message',
+          t['error'] == 0 and t['message'] is None and t['partitions'] == 2 and t['rf'] == 1 and t['id'] != ZERO, f'{t}')
     check('CreateTopics v7: an override is listed as DYNAMIC_TOPIC_CONFIG',
           cfg.get('retention.ms', {}).get('value') == '12345' and
           cfg['retention.ms']['source'] == 1, f"{cfg.get('retention.ms')}")
@@ -525,7 +525,8 @@ def test_create_delete():
                             ('cfg', t['id']), (None, ZERO)])
     check('DeleteTopics v6 by id: deleted, answered with its name',
           res[0][:3] == ('del-id', d1, 0), f'{res[0]}')
-    check('DeleteTopics v6 by name', res[1][0] == 'del-name' and res[1][2] == 0, f'{res[1]}')
+    check('DeleteTopics v6 by name, a null message',
+          res[1][0] == 'del-name' and res[1][2] == 0 and res[1][3] is None, f'{res[1]}')
     check('DeleteTopics v6: an unknown id is UNKNOWN_TOPIC_ID', res[2][2] == 100, f'{res[2]}')
     check('DeleteTopics v6: both name and id is INVALID_REQUEST', res[3][2] == 42, f'{res[3]}')
     check('DeleteTopics v6: neither is INVALID_REQUEST', res[4][2] == 42, f'{res[4]}')
@@ -539,6 +540,17 @@ def test_create_delete():
     res = delete_topics_v6([('__consumer_offsets', ZERO)])
     check('DeleteTopics v6: __consumer_offsets is refused with a message',
           res[0][2] == 42 and res[0][3], f'{res}')
+    # a topic named twice in one request: answered once, INVALID_REQUEST, untouched
+    res = create_topics(7, [('twice', 1, {}), ('once', 1, {}), ('twice', 2, {})])
+    check('CreateTopics: a name given twice is one INVALID_REQUEST and is not created',
+          [(x['name'], x['error']) for x in res] == [('twice', 42), ('once', 0)] and
+          metadata(12, [('twice', ZERO)])['topics'][0]['error'] == 3, f'{res}')
+    once = metadata(12, [('once', ZERO)])['topics'][0]['id']
+    res = delete_topics_v6([('once', ZERO), ('once', ZERO), (None, once), (None, once)])
+    check('DeleteTopics: a name or id given twice is one INVALID_REQUEST, nothing deleted',
+          [(x[0], x[2], x[3]) for x in res] == [
+              ('once', 42, 'Duplicate topic name.'), (None, 42, 'Duplicate topic id.')] and
+          metadata(12, [('once', ZERO)])['topics'][0]['error'] == 0, f'{res}')
     # CreatePartitions v3 (flexible)
     body = carr([cstr('cfg') + struct.pack('>i', 5) + b'\x00' + TAGS]) + \
         struct.pack('>i?', 30000, False) + TAGS
@@ -546,7 +558,7 @@ def test_create_delete():
     r.i32()
     res = r.carr(lambda r: (r.cstr(), r.i16(), r.cstr(), r.tags()))
     check('CreatePartitions v3 grows a topic',
-          res[0][1] == 0 and len(metadata(12, [('cfg', ZERO)])['topics'][0]['partitions']) == 5,
+          res[0][1] == 0 and res[0][2] is None and len(metadata(12, [('cfg', ZERO)])['topics'][0]['partitions']) == 5,
           f'{res}')
 
 
