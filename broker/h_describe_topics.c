@@ -140,16 +140,20 @@ static bool dtp_fill(struct request *rq, const struct dtp_plan *pl, int32_t limi
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_describe_topic_partitions_req *req = rq->body;
+    /* every topic of a full list takes at least one partition of the limit (but the
+     * cursor's, which may have none left): at most limit + 1 of them are answered */
+    int32_t cap = pl->all && pl->n > limit + 1 ? limit + 1 : pl->n;
     uint64_t bytes =
-        response_bytes((uint64_t)pl->n, sizeof(struct kafka_describe_topic_partitions_resp_topic)) +
+        response_bytes((uint64_t)cap, sizeof(struct kafka_describe_topic_partitions_resp_topic)) +
         response_bytes((uint64_t)limit,
-                       sizeof(struct kafka_describe_topic_partitions_resp_partition));
-    for (int32_t i = 0; i < pl->n; i++)
+                       sizeof(struct kafka_describe_topic_partitions_resp_partition)) +
+        response_bytes(1, sizeof(int32_t)) + response_string_bytes(249); /* node, cursor */
+    for (int32_t i = 0; i < cap; i++)
         bytes += response_string_bytes(dtp_plan_name(req, pl, i).len);
-    if (!response_fits(rq, bytes + response_bytes(1, sizeof(int32_t))))
+    if (!response_fits(rq, bytes))
         return false;
     struct kafka_describe_topic_partitions_resp *resp = response_new(rq);
-    resp->topics = PENDING_NEW(pd, struct kafka_describe_topic_partitions_resp_topic, pl->n);
+    resp->topics = PENDING_NEW(pd, struct kafka_describe_topic_partitions_resp_topic, cap);
     int32_t *node = PENDING_NEW(pd, int32_t, 1);
     *node = b->cfg->node_id;
     int32_t remaining = limit;
@@ -160,6 +164,8 @@ static bool dtp_fill(struct request *rq, const struct dtp_plan *pl, int32_t limi
             resp->next_cursor.topic_name = kstr_from(pd_strdup(pd, name));
             break;
         }
+        if (resp->n_topics == cap)
+            break; /* only topics without partitions could get here */
         struct kafka_describe_topic_partitions_resp_topic *out = &resp->topics[resp->n_topics];
         struct store_topic *t = broker_topic(b, name, false, &out->error_code);
         if (!t && pl->all)

@@ -214,6 +214,8 @@ static uint64_t producers_request_bytes(struct broker *b,
         for (int32_t k = 0; k < in->n_partition_indexes && t; k++)
             bytes += producers_bytes(t, in->partition_indexes[k]);
         store_topic_put(t);
+        if (bytes > RESPONSE_MAX_BYTES)
+            break; /* refused anyway: look no further */
     }
     return bytes;
 }

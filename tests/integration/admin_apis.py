@@ -615,6 +615,10 @@ def test_describe_topic_partitions():
     check('DescribeTopicPartitions, every topic from a cursor',
           topics[0]['name'] == 'pb' and [p['index'] for p in topics[0]['partitions']] == [2] and
           all(t['name'] >= 'pb' for t in topics), f'{[t["name"] for t in topics]}')
+    topics, nxt = dtp([], limit=1, cursor=('pa', 5))
+    check('DescribeTopicPartitions, every topic, limit 1 past the cursor topic\'s end',
+          [(t['name'], len(t['partitions'])) for t in topics] == [('pa', 0), ('pb', 1)] and
+          nxt == ('pb', 1), f'{topics} {nxt}')
     create_topic('wide', 2100)
     topics, nxt = dtp(['wide'], limit=100000)
     check('DescribeTopicPartitions: at most 2000 partitions per answer',
