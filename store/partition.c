@@ -109,7 +109,7 @@ int partition_create(struct store_topic *t, int32_t index, struct store_partitio
     struct segment *seg = NULL;
     int rc = dir_make(p->dir);
     if (!rc)
-        rc = partition_meta_write(p->dir, t->id);
+        rc = partition_meta_create(p->dir, t->id);
     if (!rc)
         rc = segment_create(&t->store->fds, p->dir, 0, &seg);
     if (!rc && (rc = segs_push(p, seg)))

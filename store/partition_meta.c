@@ -8,17 +8,23 @@
  * read the ids of a brook log directory and brook keeps the ids of a Kafka one it
  * adopts.
  *
+ * A new partition's file is written without an fsync: creating thousands of
+ * partitions must not cost two more fsyncs each, and a file a crash leaves empty
+ * or torn does not parse, so the next start writes it again from .topics.
+ *
  * Format (Kafka's, text): "version: 0\ntopic_id: <id>\n", the id in base64url
  * without padding (22 characters), as Kafka's Uuid prints it. A file that does
  * not parse is answered -EBADMSG; the caller decides (rewrite it from the topic's
  * own record, or refuse a directory whose id is another topic's).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/fileio.h"
+#include "lib/sysio.h"
 #include "store/private.h"
 
 #define META_NAME "partition.metadata"
@@ -62,15 +68,35 @@ static int meta_path(char *buf, size_t size, const char *dir)
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+/* The file's text for id, into text (64 bytes); its length. */
+static size_t meta_text(const uint8_t id[16], char text[64])
+{
+    char enc[ID_CHARS + 1];
+    id_encode(id, enc);
+    return (size_t)snprintf(text, 64, "version: 0\ntopic_id: %s\n", enc);
+}
+
 int partition_meta_write(const char *dir, const uint8_t id[16])
 {
-    char path[4096], text[64], enc[ID_CHARS + 1];
+    char path[4096], text[64];
     int rc = meta_path(path, sizeof path, dir);
     if (rc)
         return rc;
-    id_encode(id, enc);
-    int n = snprintf(text, sizeof text, "version: 0\ntopic_id: %s\n", enc);
-    return file_write_atomic(path, text, (size_t)n);
+    return file_write_atomic(path, text, meta_text(id, text));
+}
+
+int partition_meta_create(const char *dir, const uint8_t id[16])
+{
+    char path[4096], text[64];
+    int rc = meta_path(path, sizeof path, dir);
+    if (rc)
+        return rc;
+    int fd = sysio.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return -errno;
+    rc = file_pwrite_all(fd, text, meta_text(id, text), 0);
+    sysio.close(fd);
+    return rc;
 }
 
 int partition_meta_read(const char *dir, uint8_t id[16])
