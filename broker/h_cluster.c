@@ -34,12 +34,16 @@ void handle_describe_cluster(struct request *rq)
     struct broker *b = rq->c->b;
     struct kafka_describe_cluster_req *req = rq->body;
     struct kafka_describe_cluster_resp *resp = response_new(rq);
-    resp->endpoint_type = req->endpoint_type;
+    /* the answer's endpoint type stays 1, this listener's, as in Kafka's errors too */
     if (req->endpoint_type != ENDPOINT_BROKERS) {
         bool known = req->endpoint_type == ENDPOINT_CONTROLLERS;
+        char why[64];
+        snprintf(why, sizeof why, "Unsupported endpoint type %d", req->endpoint_type);
         resp->error_code = known ? KAFKA_MISMATCHED_ENDPOINT_TYPE : KAFKA_UNSUPPORTED_ENDPOINT_TYPE;
-        resp->error_message = known ? KSTR("this endpoint serves brokers, not controllers")
-                                    : KSTR("unsupported endpoint type");
+        resp->error_message =
+            known ? KSTR("The request was sent to an endpoint of type BROKER, but we wanted an "
+                         "endpoint of type CONTROLLER")
+                  : kstr_from(pd_strdup(rq->pd, kstr_from(why)));
         resp->cluster_id = KSTR("");
         request_respond(rq, resp);
         return;

@@ -573,10 +573,12 @@ def test_describe_cluster():
     check('DescribeCluster: cluster authorized operations asked for', c['ops'] == CLUSTER_OPS)
     c = describe_cluster(1, endpoint=2)
     check('DescribeCluster v1: controllers asked of a broker is MISMATCHED_ENDPOINT_TYPE',
-          c['error'] == 114 and c['brokers'] == [] and c['endpoint'] == 2, f'{c}')
+          c['error'] == 114 and c['brokers'] == [] and c['endpoint'] == 1 and
+          c['message'] == 'The request was sent to an endpoint of type BROKER, but we wanted '
+          'an endpoint of type CONTROLLER', f'{c}')
     c = describe_cluster(1, endpoint=7)
     check('DescribeCluster v1: an unknown endpoint type is UNSUPPORTED_ENDPOINT_TYPE',
-          c['error'] == 115, f'{c}')
+          c['error'] == 115 and c['message'] == 'Unsupported endpoint type 7', f'{c}')
 
 
 def test_describe_topic_partitions():
