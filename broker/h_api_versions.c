@@ -41,9 +41,7 @@ const struct api_range advertised_apis[] = {
     {KAFKA_API_SASL_AUTHENTICATE, 0, 2, "answered ILLEGAL_SASL_STATE: no handshake can succeed"},
     {KAFKA_API_CREATE_PARTITIONS, 0, 3, NULL},
     {KAFKA_API_DELETE_GROUPS, 0, 1, NULL},
-    {KAFKA_API_ELECT_LEADERS, 0, 2,
-     "single node: ELECTION_NOT_NEEDED per partition; an unknown election type is "
-     "INVALID_REQUEST per partition"},
+    {KAFKA_API_ELECT_LEADERS, 0, 2, "single node: ELECTION_NOT_NEEDED per partition"},
     {KAFKA_API_LIST_PARTITION_REASSIGNMENTS, 0, 0, "single node: never a reassignment"},
     {KAFKA_API_DESCRIBE_CLUSTER, 0, 1, NULL},
     {KAFKA_API_DESCRIBE_PRODUCERS, 0, 0,

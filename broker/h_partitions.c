@@ -25,6 +25,7 @@
  * Each answer is sized from the request's counts (and, for DescribeProducers, the
  * store's producer counts) before it is built, as everywhere.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,6 +110,31 @@ void handle_offset_for_leader_epoch(struct request *rq)
 #define ELECTION_PREFERRED 0
 #define ELECTION_UNCLEAN   1
 
+/* One partition's answer, with the messages Kafka's controller gives. */
+static void elect_partition(struct pending *pd, struct store_topic *t, struct kstr topic,
+                            int32_t partition, int8_t type,
+                            struct kafka_elect_leaders_resp_partition *out)
+{
+    char why[320];
+    out->partition_id = partition;
+    out->error_message = KSTR_NULL;
+    if (type != ELECTION_PREFERRED && type != ELECTION_UNCLEAN) {
+        out->error_code = KAFKA_INVALID_REQUEST;
+        snprintf(why, sizeof why, "Unknown election type %d", type);
+    } else if (t && store_topic_partition(t, partition)) {
+        out->error_code = KAFKA_ELECTION_NOT_NEEDED; /* the preferred replica leads */
+        return;
+    } else {
+        out->error_code = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
+        int len = topic.len > 0 ? topic.len : 0;
+        if (t)
+            snprintf(why, sizeof why, "No such partition as %.*s-%d", len, topic.p, partition);
+        else
+            snprintf(why, sizeof why, "No such topic as %.*s", len, topic.p ? topic.p : "");
+    }
+    out->error_message = kstr_from(pd_strdup(pd, kstr_from(why)));
+}
+
 void handle_elect_leaders(struct request *rq)
 {
     struct broker *b = rq->c->b;
@@ -116,17 +142,21 @@ void handle_elect_leaders(struct request *rq)
     struct kafka_elect_leaders_req *req = rq->body;
     int32_t n = req->n_topic_partitions > 0 ? req->n_topic_partitions : 0;
     uint64_t bytes = response_bytes((uint64_t)n, sizeof(struct kafka_elect_leaders_resp_result));
-    for (int32_t i = 0; i < n; i++)
-        bytes += response_string_bytes(req->topic_partitions[i].topic.len) * 2 +
-                 response_bytes((uint64_t)req->topic_partitions[i].n_partitions,
-                                sizeof(struct kafka_elect_leaders_resp_partition));
+    for (int32_t i = 0; i < n; i++) {
+        uint64_t k = (uint64_t)req->topic_partitions[i].n_partitions;
+        int64_t len = req->topic_partitions[i].topic.len;
+        bytes += response_string_bytes(len) +
+                 response_bytes(k, sizeof(struct kafka_elect_leaders_resp_partition)) +
+                 k * response_string_bytes((len > 249 ? 249 : len) + 40); /* messages */
+    }
     if (!response_fits(rq, bytes)) {
         request_refuse(rq, "the ElectLeaders response would pass the response limit");
         return;
     }
-    bool known_type =
-        req->election_type == ELECTION_PREFERRED || req->election_type == ELECTION_UNCLEAN;
     struct kafka_elect_leaders_resp *resp = response_new(rq);
+    /* an unknown type fails the whole request in Kafka: INVALID_REQUEST at the top too */
+    if (req->election_type != ELECTION_PREFERRED && req->election_type != ELECTION_UNCLEAN)
+        resp->error_code = KAFKA_INVALID_REQUEST;
     resp->replica_election_results = PENDING_NEW(pd, struct kafka_elect_leaders_resp_result, n);
     resp->n_replica_election_results = n; /* a null list: nothing needs an election */
     for (int32_t i = 0; i < n; i++) {
@@ -138,20 +168,9 @@ void handle_elect_leaders(struct request *rq)
         out->partition_result =
             PENDING_NEW(pd, struct kafka_elect_leaders_resp_partition, in->n_partitions);
         out->n_partition_result = in->n_partitions;
-        for (int32_t k = 0; k < in->n_partitions; k++) {
-            struct kafka_elect_leaders_resp_partition *po = &out->partition_result[k];
-            po->partition_id = in->partitions[k];
-            if (!known_type) {
-                po->error_code = KAFKA_INVALID_REQUEST;
-                po->error_message = KSTR("unknown election type");
-            } else if (!t || !store_topic_partition(t, in->partitions[k])) {
-                po->error_code = t ? KAFKA_UNKNOWN_TOPIC_OR_PARTITION : err;
-                po->error_message = t ? KSTR("no such partition") : KSTR("no such topic");
-            } else {
-                po->error_code = KAFKA_ELECTION_NOT_NEEDED;
-                po->error_message = KSTR_NULL;
-            }
-        }
+        for (int32_t k = 0; k < in->n_partitions; k++)
+            elect_partition(pd, t, in->topic, in->partitions[k], req->election_type,
+                            &out->partition_result[k]);
         store_topic_put(t);
     }
     request_respond(rq, resp);

@@ -686,6 +686,13 @@ def test_elect_and_reassign():
           f'{res}')
     top, res = elect(2, [('el', [0])], etype=1)
     check('ElectLeaders v2 unclean: not needed either', res[0][1][0][1] == 84, f'{res}')
+    top, res = elect(2, [('el', [0])], etype=5)
+    check('ElectLeaders v2: an unknown election type is INVALID_REQUEST, as Kafka answers it',
+          top == 42 and res[0][1][0][1:] == (42, 'Unknown election type 5'), f'{top} {res}')
+    top, res = elect(1, [('el', [7]), ('nope', [0])])
+    check('ElectLeaders: Kafka\'s messages for unknown partitions and topics',
+          [p[2] for r in res for p in r[1]] == ['No such partition as el-7',
+                                                 'No such topic as nope'], f'{res}')
     check('ListPartitionReassignments, every topic: none',
           reassignments(None) == (0, None, []))
     check('ListPartitionReassignments, named and unknown topics: none',
