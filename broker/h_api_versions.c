@@ -31,7 +31,9 @@ const struct api_range advertised_apis[] = {
     {KAFKA_API_LIST_GROUPS, 0, 2, NULL},
     {KAFKA_API_SASL_HANDSHAKE, 0, 1, "no mechanism is enabled: UNSUPPORTED_SASL_MECHANISM"},
     {KAFKA_API_API_VERSIONS, 0, 4, NULL},
-    {KAFKA_API_CREATE_TOPICS, 0, 7, "v5+ lists the topic configs brook knows, not all of Kafka's"},
+    {KAFKA_API_CREATE_TOPICS, 0, 7,
+     "v5+ lists the topic configs brook knows, not all of Kafka's; a validate_only answer "
+     "has a zero topic id (Kafka's is random and never used)"},
     {KAFKA_API_DELETE_TOPICS, 0, 6, NULL},
     {KAFKA_API_DELETE_RECORDS, 0, 1, NULL},
     {KAFKA_API_INIT_PRODUCER_ID, 0, 1, NULL},
