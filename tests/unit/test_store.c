@@ -194,9 +194,11 @@ static void test_partition_metadata(void **state)
     /* a Kafka directory: the id Kafka's Uuid prints as AAECAwQFBgcICQoLDA0ODw */
     static const uint8_t kafka_id[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     static const char kafka_meta[] = "version: 0\ntopic_id: AAECAwQFBgcICQoLDA0ODw\n";
-    tu_path(path, sizeof path, dir, "kafka-0");
+    tu_path(path, sizeof path, dir, "kafka-0"); /* partition 0 without the file */
     assert_int_equal(dir_make(path), 0);
-    tu_path(path, sizeof path, dir, "kafka-0/partition.metadata");
+    tu_path(path, sizeof path, dir, "kafka-1");
+    assert_int_equal(dir_make(path), 0);
+    tu_path(path, sizeof path, dir, "kafka-1/partition.metadata");
     tu_write_file(path, kafka_meta, sizeof kafka_meta - 1);
     tu_path(path, sizeof path, dir, "pm-0/partition.metadata");
     assert_int_equal(unlink(path), 0); /* as an older brook left it */
