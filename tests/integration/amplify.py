@@ -286,6 +286,27 @@ def metadata_ids():
                     flexible=True)
 
 
+def metadata_id_repeated():
+    # the 200-partition topic's id named 1.8 M times: answered once, as Kafka's set
+    by_name = b'\x02' + bytes(16) + compact_string(TOPIC) + b'\x00' + b'\x00\x00\x00'
+    resp = send_big(HOST, PORT, request_flexible(3, 12, 7, by_name))
+    off = 4 + 1 + 4  # correlation id, header tags, throttle
+    nb = resp[off] - 1
+    off += 1
+    for _ in range(nb):  # node id, host, port, rack, tags
+        off += 4
+        off += resp[off] + 4  # compact host (short), port
+        off += max(resp[off], 1) + 1  # rack (null: 0), tags
+    off += resp[off]  # cluster id
+    off += 4 + 1 + 2  # controller, topics count, error code
+    off += resp[off]  # name
+    tid = resp[off:off + 16]
+    n = FRAME // 18
+    body = uvarint(n + 1) + (tid + b'\x00\x00') * n + b'\x00\x00\x00'
+    return exchange('Metadata v12, one id named 1.8 M times', 3, 12, body, answer=True,
+                    limit=1 << 20, flexible=True)
+
+
 def offset_for_leader_epoch():
     item = struct.pack('>iii', 0, -1, 0) + b'\x00'
     body = struct.pack('>i', -1) + one_topic_flex(TOPIC, flex_repeated(item, FRAME // len(item)))
@@ -379,6 +400,7 @@ CASES = [
     ('CreatePartitions: 3.3 M entries', create_partitions),
     ('DeleteGroups: 16 M names', delete_groups),
     ('Metadata v12: 1.8 M distinct unknown ids', metadata_ids),
+    ('Metadata v12: one id named 1.8 M times', metadata_id_repeated),
     ('OffsetForLeaderEpoch v4: one partition named 2.5 M times', offset_for_leader_epoch),
     ('DescribeLogDirs v4: a 200-partition topic named 8000 times', describe_log_dirs),
     ('ElectLeaders v2: one partition named 8 M times', elect_leaders),
