@@ -8,9 +8,11 @@
  * read the ids of a brook log directory and brook keeps the ids of a Kafka one it
  * adopts.
  *
- * A new partition's file is written without an fsync: creating thousands of
- * partitions must not cost two more fsyncs each, and a file a crash leaves empty
- * or torn does not parse, so the next start writes it again from .topics.
+ * Its bytes are synced before the file takes its name (a temporary file, fsync,
+ * rename), so that whatever a power failure leaves under the name is whole: bytes
+ * written but never synced may come back changed, and a changed id would look like
+ * another topic's. A new partition's directory is synced by its creator, which
+ * saves the directory sync here; a missing file is written again at the next start.
  *
  * Format (Kafka's, text): "version: 0\ntopic_id: <id>\n", the id in base64url
  * without padding (22 characters), as Kafka's Uuid prints it. A file that does
@@ -87,15 +89,22 @@ int partition_meta_write(const char *dir, const uint8_t id[16])
 
 int partition_meta_create(const char *dir, const uint8_t id[16])
 {
-    char path[4096], text[64];
+    char path[4096], tmp[4200], text[64];
     int rc = meta_path(path, sizeof path, dir);
     if (rc)
         return rc;
-    int fd = sysio.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = sysio.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         return -errno;
     rc = file_pwrite_all(fd, text, meta_text(id, text), 0);
+    if (!rc && sysio.fsync(fd))
+        rc = -errno;
     sysio.close(fd);
+    if (!rc && sysio.rename(tmp, path))
+        rc = -errno;
+    if (rc)
+        sysio.unlink(tmp);
     return rc;
 }
 

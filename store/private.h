@@ -297,7 +297,8 @@ int partition_create(struct store_topic *t, int32_t index, struct store_partitio
 /* ---- partition_meta.c: Kafka's partition.metadata (the topic id of a directory) ---- */
 /* Write dir/partition.metadata naming id (atomically). 0 or -errno. */
 int partition_meta_write(const char *dir, const uint8_t id[16]);
-/* The same in a partition directory just made: no fsync (see partition_meta.c). */
+/* The same in a partition directory just made, whose creator syncs the directory
+ * itself afterwards: the file's bytes are synced, the directory is not. */
 int partition_meta_create(const char *dir, const uint8_t id[16]);
 /* The id dir/partition.metadata names: 0, -ENOENT, -EBADMSG when it does not parse. */
 int partition_meta_read(const char *dir, uint8_t id[16]);
