@@ -51,6 +51,13 @@ static const handler_fn handlers[KAFKA_API_DESCRIBE_TOPIC_PARTITIONS + 1] = {
     [KAFKA_API_CONSUMER_GROUP_HEARTBEAT] = handle_consumer_group_heartbeat,
     [KAFKA_API_CONSUMER_GROUP_DESCRIBE] = handle_consumer_group_describe,
     [KAFKA_API_INCREMENTAL_ALTER_CONFIGS] = handle_incremental_alter_configs,
+    [KAFKA_API_OFFSET_FOR_LEADER_EPOCH] = handle_offset_for_leader_epoch,
+    [KAFKA_API_DESCRIBE_LOG_DIRS] = handle_describe_log_dirs,
+    [KAFKA_API_ELECT_LEADERS] = handle_elect_leaders,
+    [KAFKA_API_LIST_PARTITION_REASSIGNMENTS] = handle_list_partition_reassignments,
+    [KAFKA_API_DESCRIBE_CLUSTER] = handle_describe_cluster,
+    [KAFKA_API_DESCRIBE_PRODUCERS] = handle_describe_producers,
+    [KAFKA_API_DESCRIBE_TOPIC_PARTITIONS] = handle_describe_topic_partitions,
 };
 
 /* Queue a new pending on c, in order. */

@@ -14,8 +14,21 @@
  * topic's partitions, or the ones a request names. Kafka collects the names of a
  * request into a set, so a topic named a million times is answered once; what
  * still would not fit in RESPONSE_MAX_BYTES is refused.
+ *
+ * Topic ids (v10+): every answer carries the topic's id. From v12 a request may
+ * name topics by id instead (name null): when any id is set Kafka answers the ids
+ * alone - a known one as its topic, an unknown one with UNKNOWN_TOPIC_ID and a
+ * null name - and never auto-creates. v10 and v11 carry the id field but may not
+ * use it: a set id or a null name there makes Kafka answer INVALID_REQUEST for
+ * every topic, and so does brook.
+ *
+ * Authorized operations (v8+): brook has no ACLs, and Kafka without an authorizer
+ * answers every operation a resource supports, so that is the bit field brook
+ * gives when the client asks; unasked, the field keeps Kafka's "not computed"
+ * value, INT32_MIN.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,11 +65,20 @@ struct store_topic *broker_topic(struct broker *b, struct kstr name, bool create
     return t;
 }
 
+/* Kafka's AclOperation codes: READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7,
+ * DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11,
+ * IDEMPOTENT_WRITE 12; a resource's field has bit (1 << code) per operation. */
+const int32_t broker_topic_operations =
+    1 << 3 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 8 | 1 << 10 | 1 << 11;
+const int32_t broker_cluster_operations =
+    1 << 5 | 1 << 7 | 1 << 8 | 1 << 9 | 1 << 10 | 1 << 11 | 1 << 12;
+
 static void describe_topic(struct broker *b, struct pending *pd, struct store_topic *t,
                            struct kafka_metadata_resp_topic *out)
 {
     int32_t n = store_topic_partition_count(t);
     out->name = kstr_from(pd_strdup(pd, kstr_from(store_topic_name(t))));
+    memcpy(out->topic_id, store_topic_id(t), sizeof out->topic_id);
     out->is_internal = store_topic_name_internal(store_topic_name(t));
     out->partitions = PENDING_NEW(pd, struct kafka_metadata_resp_partition, n);
     out->n_partitions = n;
@@ -139,42 +161,159 @@ static char **metadata_all(struct broker *b, int32_t *n_out, uint64_t *bytes)
     return names;
 }
 
-void handle_metadata(struct request *rq)
+static int metadata_id_order(const void *ctx, int32_t a, int32_t b)
 {
-    struct broker *b = rq->c->b;
-    struct pending *pd = rq->pd;
-    struct kafka_metadata_req *req = rq->body;
+    const struct kafka_metadata_req *req = ctx;
+    return memcmp(req->topics[a].topic_id, req->topics[b].topic_id, 16);
+}
+
+static bool metadata_id_set(const uint8_t id[16])
+{
+    static const uint8_t zero[16];
+    return memcmp(id, zero, sizeof zero) != 0;
+}
+
+/* The distinct ids of a v12 request by id, as metadata_distinct does for names. */
+static void metadata_distinct_ids(struct broker *b, const struct kafka_metadata_req *req,
+                                  int32_t **out, int32_t *n_out, uint64_t *bytes)
+{
+    int32_t n = req->n_topics, k = 0;
+    uint8_t *mark = xcalloc((size_t)n + 1, 1);
+    int32_t *idx = xmalloc(sizeof *idx * ((size_t)n + 1));
+    request_duplicates_mark(n, metadata_id_order, req, mark);
+    for (int32_t i = 0; i < n; i++) {
+        if ((mark[i] & REQUEST_DUP_LATER) || !metadata_id_set(req->topics[i].topic_id))
+            continue;
+        struct store_topic *t = store_topic_get_id(b->store, req->topics[i].topic_id);
+        *bytes +=
+            t ? metadata_topic_bytes(strlen(store_topic_name(t)), store_topic_partition_count(t))
+              : metadata_topic_bytes(0, 0);
+        store_topic_put(t);
+        idx[k++] = i;
+    }
+    free(mark);
+    *bytes += response_bytes((uint64_t)k, sizeof(struct kafka_metadata_resp_topic));
+    *out = idx;
+    *n_out = k;
+}
+
+/* How a request names its topics. */
+enum metadata_mode { METADATA_ALL, METADATA_NAMES, METADATA_IDS, METADATA_INVALID };
+
+static enum metadata_mode metadata_mode_of(const struct request *rq)
+{
+    const struct kafka_metadata_req *req = rq->body;
     /* null topics, or an empty list in v0, means every topic */
-    bool all = req->n_topics < 0 || (rq->version == 0 && req->n_topics == 0);
-    bool create = rq->version < 4 || req->allow_auto_topic_creation;
-    uint64_t bytes = 0;
-    int32_t n = 0, *distinct = NULL;
-    char **names = all ? metadata_all(b, &n, &bytes) : NULL;
-    if (!all)
-        metadata_distinct(b, req, create, &distinct, &n, &bytes);
+    if (req->n_topics < 0 || (rq->version == 0 && req->n_topics == 0))
+        return METADATA_ALL;
+    bool ids = false, null_names = false;
+    for (int32_t i = 0; i < req->n_topics; i++) {
+        ids |= metadata_id_set(req->topics[i].topic_id);
+        null_names |= kstr_is_null(req->topics[i].name);
+    }
+    if (rq->version < 12 && (ids || null_names))
+        return METADATA_INVALID;
+    return ids ? METADATA_IDS : METADATA_NAMES;
+}
+
+/* Kafka's answer to a v10-11 request that uses ids: INVALID_REQUEST per topic. */
+static void metadata_invalid(struct request *rq)
+{
+    struct kafka_metadata_req *req = rq->body;
+    uint64_t bytes =
+        response_bytes((uint64_t)req->n_topics, sizeof(struct kafka_metadata_resp_topic));
+    for (int32_t i = 0; i < req->n_topics; i++)
+        bytes += response_string_bytes(req->topics[i].name.len);
     if (!response_fits(rq, bytes)) {
         request_refuse(rq, "the Metadata response would pass the response limit");
-        goto cleanup;
+        return;
     }
+    struct kafka_metadata_resp *resp = response_new(rq);
+    resp->topics = PENDING_NEW(rq->pd, struct kafka_metadata_resp_topic, req->n_topics);
+    resp->n_topics = req->n_topics;
+    for (int32_t i = 0; i < req->n_topics; i++) {
+        struct kafka_metadata_resp_topic *out = &resp->topics[i];
+        out->error_code = KAFKA_INVALID_REQUEST;
+        out->topic_authorized_operations = INT32_MIN;
+        out->name = kstr_from(pd_strdup(rq->pd, req->topics[i].name));
+        memcpy(out->topic_id, req->topics[i].topic_id, sizeof out->topic_id);
+    }
+    request_respond(rq, resp);
+}
+
+/* The answer's fixed part: this broker, the cluster and the controller. */
+static struct kafka_metadata_resp *metadata_resp_new(struct request *rq, int32_t n)
+{
+    struct broker *b = rq->c->b;
+    struct kafka_metadata_req *req = rq->body;
     struct kafka_metadata_resp *resp = response_new(rq);
     const char *host;
     int port;
     broker_advertised(b, &host, &port);
-    resp->brokers = PENDING_NEW(pd, struct kafka_metadata_resp_broker, 1);
+    resp->brokers = PENDING_NEW(rq->pd, struct kafka_metadata_resp_broker, 1);
     resp->n_brokers = 1;
     resp->brokers[0] =
         (struct kafka_metadata_resp_broker){b->cfg->node_id, kstr_from(host), port, KSTR_NULL};
     resp->cluster_id = kstr_from(b->cfg->cluster_id);
     resp->controller_id = b->cfg->node_id;
-    resp->topics = PENDING_NEW(pd, struct kafka_metadata_resp_topic, n);
-    for (int32_t i = 0; i < n && all; i++) {
-        struct store_topic *t = store_topic_get(b->store, names[i]);
-        if (t) /* deleted meanwhile otherwise */
-            describe_topic(b, pd, t, &resp->topics[resp->n_topics++]);
-        store_topic_put(t);
+    if (req->include_cluster_authorized_operations)
+        resp->cluster_authorized_operations = broker_cluster_operations;
+    resp->topics = PENDING_NEW(rq->pd, struct kafka_metadata_resp_topic, n);
+    return resp;
+}
+
+/* The topic of distinct entry i of a request by id, or UNKNOWN_TOPIC_ID. */
+static void metadata_by_id(struct broker *b, struct pending *pd, const uint8_t id[16],
+                           struct kafka_metadata_resp_topic *out)
+{
+    struct store_topic *t = store_topic_get_id(b->store, id);
+    if (t) {
+        describe_topic(b, pd, t, out);
+    } else {
+        out->error_code = KAFKA_UNKNOWN_TOPIC_ID;
+        out->name = KSTR_NULL;
+        memcpy(out->topic_id, id, sizeof out->topic_id);
     }
-    for (int32_t i = 0; i < n && !all; i++) {
-        struct kafka_metadata_resp_topic *out = &resp->topics[resp->n_topics++];
+    store_topic_put(t);
+}
+
+void handle_metadata(struct request *rq)
+{
+    struct broker *b = rq->c->b;
+    struct pending *pd = rq->pd;
+    struct kafka_metadata_req *req = rq->body;
+    enum metadata_mode mode = metadata_mode_of(rq);
+    if (mode == METADATA_INVALID) {
+        metadata_invalid(rq);
+        return;
+    }
+    bool create = rq->version < 4 || req->allow_auto_topic_creation;
+    uint64_t bytes = 0;
+    int32_t n = 0, *distinct = NULL;
+    char **names = mode == METADATA_ALL ? metadata_all(b, &n, &bytes) : NULL;
+    if (mode == METADATA_NAMES)
+        metadata_distinct(b, req, create, &distinct, &n, &bytes);
+    else if (mode == METADATA_IDS)
+        metadata_distinct_ids(b, req, &distinct, &n, &bytes);
+    if (!response_fits(rq, bytes)) {
+        request_refuse(rq, "the Metadata response would pass the response limit");
+        goto cleanup;
+    }
+    struct kafka_metadata_resp *resp = metadata_resp_new(rq, n);
+    for (int32_t i = 0; i < n; i++) {
+        struct kafka_metadata_resp_topic *out = &resp->topics[resp->n_topics];
+        if (mode == METADATA_ALL) {
+            struct store_topic *t = store_topic_get(b->store, names[i]);
+            if (t) /* deleted meanwhile otherwise */
+                describe_topic(b, pd, t, &resp->topics[resp->n_topics++]);
+            store_topic_put(t);
+            continue;
+        }
+        resp->n_topics++;
+        if (mode == METADATA_IDS) {
+            metadata_by_id(b, pd, req->topics[distinct[i]].topic_id, out);
+            continue;
+        }
         struct kstr name = req->topics[distinct[i]].name;
         struct store_topic *t = broker_topic(b, name, create, &out->error_code);
         if (t)
@@ -183,6 +322,12 @@ void handle_metadata(struct request *rq)
             out->name = kstr_from(pd_strdup(pd, name));
         store_topic_put(t);
     }
+    for (int32_t i = 0; i < resp->n_topics; i++) /* unknown ids get none, as in Kafka */
+        resp->topics[i].topic_authorized_operations =
+            req->include_topic_authorized_operations &&
+                    resp->topics[i].error_code != KAFKA_UNKNOWN_TOPIC_ID
+                ? broker_topic_operations
+                : INT32_MIN;
     request_respond(rq, resp);
 cleanup:
     free(names);

@@ -10,6 +10,14 @@
  * brook is one broker: replication factors other than 1 are refused, and the
  * internal topic __consumer_offsets cannot be deleted.
  *
+ * CreateTopics v5+ answers a created (or validated) topic with its partition count,
+ * replication factor and every topic config with its source, as Kafka does; v7
+ * adds the topic's id. The sources are the topic's own override
+ * (DYNAMIC_TOPIC_CONFIG), a broker synonym the properties set
+ * (STATIC_BROKER_CONFIG), else DEFAULT_CONFIG. DeleteTopics v6 names topics by
+ * name or by id, with Kafka's INVALID_REQUEST for an entry with both or neither
+ * and UNKNOWN_TOPIC_ID for an id brook does not know.
+ *
  * Every handler adds up its response's size from the request's counts before it
  * touches the store (see RESPONSE_MAX_BYTES); what would not fit is refused.
  */
@@ -40,11 +48,63 @@ struct create_job {
     bool validate_only;
 };
 
-/* Arena bytes of one CreateTopics topic: its answer (name, a message of at most
- * 320 bytes) and the copy the admin thread works from. */
-static uint64_t create_item_bytes(struct kstr name)
+#define SOURCE_TOPIC     1  /* DYNAMIC_TOPIC_CONFIG */
+#define SOURCE_STATIC    4  /* STATIC_BROKER_CONFIG */
+#define SOURCE_DEFAULT   5  /* DEFAULT_CONFIG */
+#define CONFIG_VALUE_MAX 64 /* topic_config_value() renders values into this */
+
+/* Arena bytes of the configs a v5+ answer lists for one topic. */
+static uint64_t create_configs_bytes(void)
 {
-    return response_string_bytes(name.len) * 2 + response_string_bytes(320);
+    uint64_t bytes = 0, n = 0;
+    for (const struct conf_key *k = topic_config_table; k->name; k++, n++)
+        bytes += response_string_bytes((int64_t)strlen(k->name)) +
+                 response_string_bytes(CONFIG_VALUE_MAX);
+    return bytes + response_bytes(n, sizeof(struct kafka_create_topics_resp_config));
+}
+
+/* Arena bytes of one CreateTopics topic: its answer (name, a message of at most
+ * 320 bytes, from v5 its configs) and the copy the admin thread works from. */
+static uint64_t create_item_bytes(struct kstr name, int16_t version)
+{
+    char buf[256];
+    bool listed = version >= 5 && broker_topic_cstr(name, buf); /* what may be created */
+    return response_string_bytes(name.len) * 2 + response_string_bytes(320) +
+           (listed ? create_configs_bytes() : 0);
+}
+
+/* Where a topic key's value comes from: the override, a broker synonym the
+ * properties give, or the default. */
+static int8_t create_config_source(struct broker *b, const struct conf_key *k,
+                                   const struct props *overrides)
+{
+    if (props_get(overrides, k->name))
+        return SOURCE_TOPIC;
+    for (int i = 0; i < 3 && k->synonyms[i]; i++)
+        if (props_get(b->cfg->props, k->synonyms[i]))
+            return SOURCE_STATIC;
+    return SOURCE_DEFAULT;
+}
+
+/* Admin thread: the configs of a topic created with tc and overrides, for v5+. */
+static void create_configs_fill(struct broker *b, struct pending *pd, const struct topic_config *tc,
+                                const struct props *overrides,
+                                struct kafka_create_topics_resp_topic *out)
+{
+    int32_t n = 0;
+    for (const struct conf_key *k = topic_config_table; k->name; k++)
+        n++;
+    out->configs = PENDING_NEW(pd, struct kafka_create_topics_resp_config, n);
+    out->n_configs = n;
+    for (int32_t i = 0; i < n; i++) {
+        const struct conf_key *k = &topic_config_table[i];
+        char buf[CONFIG_VALUE_MAX];
+        struct kafka_create_topics_resp_config *c = &out->configs[i];
+        c->name = kstr_from(k->name); /* static */
+        c->value =
+            kstr_from(pd_strdup(pd, kstr_from(topic_config_value(tc, k->name, buf, sizeof buf))));
+        c->config_source = create_config_source(b, k, overrides);
+    }
 }
 
 /* Loop thread: what can be refused without the store, and a copy of the rest. */
@@ -53,6 +113,7 @@ static void create_check(struct broker *b, struct pending *pd,
 {
     char name[256];
     struct kafka_create_topics_resp_topic *out = it->out;
+    out->error_message = KSTR_NULL; /* Kafka's on success */
     out->num_partitions = -1;
     out->replication_factor = -1;
     out->n_configs = -1;
@@ -108,6 +169,7 @@ static void create_run(struct broker *b, struct pending *pd, struct create_item 
 {
     struct kafka_create_topics_resp_topic *out = it->out;
     const char *bad = NULL;
+    struct topic_config tc = b->cfg->store.topic;
     int rc;
     if (validate_only) {
         struct store_topic *t = store_topic_get(b->store, it->name);
@@ -132,10 +194,18 @@ static void create_run(struct broker *b, struct pending *pd, struct create_item 
     } else if (rc) {
         out->error_message = kstr_from(store_strerror(rc));
     }
-    if (!out->error_code) {
-        out->num_partitions = it->parts;
-        out->replication_factor = 1;
+    if (out->error_code)
+        return;
+    out->num_partitions = it->parts;
+    out->replication_factor = 1;
+    struct store_topic *t = validate_only ? NULL : store_topic_get(b->store, it->name);
+    if (t) { /* else deleted meanwhile, or only validated: no id, tc as checked */
+        memcpy(out->topic_id, store_topic_id(t), sizeof out->topic_id);
+        store_topic_config_get(t, &tc);
     }
+    if (pd->api_version >= 5)
+        create_configs_fill(b, pd, &tc, it->cfg, out);
+    store_topic_put(t);
 }
 
 static void create_topics_run(struct broker *b, struct pending *pd, void *ctx)
@@ -149,6 +219,12 @@ static void create_topics_run(struct broker *b, struct pending *pd, void *ctx)
     }
 }
 
+static int create_name_order(const void *ctx, int32_t a, int32_t b)
+{
+    const struct kafka_create_topics_req *req = ctx;
+    return kstr_compare(req->topics[a].name, req->topics[b].name);
+}
+
 void handle_create_topics(struct request *rq)
 {
     struct broker *b = rq->c->b;
@@ -158,78 +234,174 @@ void handle_create_topics(struct request *rq)
         response_bytes((uint64_t)req->n_topics,
                        sizeof(struct kafka_create_topics_resp_topic) + sizeof(struct create_item));
     for (int32_t i = 0; i < req->n_topics; i++)
-        bytes += create_item_bytes(req->topics[i].name);
+        bytes += create_item_bytes(req->topics[i].name, rq->version);
     if (!response_fits(rq, bytes)) {
         request_refuse(rq, "the CreateTopics response would pass the response limit");
         return;
     }
+    /* a name given twice is answered once, INVALID_REQUEST, and not created (Kafka) */
+    uint8_t *mark = xcalloc((size_t)req->n_topics + 1, 1);
+    request_duplicates_mark(req->n_topics, create_name_order, req, mark);
     struct kafka_create_topics_resp *resp = response_new(rq);
     resp->topics = PENDING_NEW(pd, struct kafka_create_topics_resp_topic, req->n_topics);
-    resp->n_topics = req->n_topics;
     struct create_job *job = PENDING_NEW(pd, struct create_job, 1);
     job->items = PENDING_NEW(pd, struct create_item, req->n_topics);
-    job->n = req->n_topics;
     job->validate_only = req->validate_only;
     for (int32_t i = 0; i < req->n_topics; i++) {
-        struct kafka_create_topics_resp_topic *out = &resp->topics[i];
+        if (mark[i] & REQUEST_DUP_LATER)
+            continue;
+        struct kafka_create_topics_resp_topic *out = &resp->topics[resp->n_topics++];
+        struct create_item *it = &job->items[job->n++];
         out->name = kstr_from(pd_strdup(pd, req->topics[i].name));
-        job->items[i].out = out;
-        create_check(b, pd, &req->topics[i], &job->items[i]);
+        it->out = out;
+        if (!(mark[i] & REQUEST_DUP_ANY)) {
+            create_check(b, pd, &req->topics[i], it);
+            continue;
+        }
+        *out = (struct kafka_create_topics_resp_topic){
+            .name = out->name,
+            .error_code = KAFKA_INVALID_REQUEST,
+            .error_message = KSTR("Duplicate topic name."),
+            .num_partitions = -1,
+            .replication_factor = -1,
+            .n_configs = -1,
+        };
     }
+    free(mark);
     pd->resp = resp;
     admin_submit(rq, create_topics_run, job);
 }
 
 struct delete_job {
-    char **names; /* NULL where the name was refused already */
+    char **names; /* NULL where the entry was answered already */
     struct kafka_delete_topics_resp_result *out;
     int32_t n;
 };
 
 static void delete_topics_run(struct broker *b, struct pending *pd, void *ctx)
 {
+    (void)pd;
     struct delete_job *job = ctx;
     for (int32_t i = 0; i < job->n; i++) {
         if (!job->names[i])
             continue;
         int rc = store_topic_delete(b->store, job->names[i]);
         job->out[i].error_code = kafka_error_from(rc);
-        if (!rc)
+        if (rc)
+            job->out[i].error_message = kstr_from(store_strerror(rc));
+        else
             log_info("brook.broker", "deleted topic %s", job->names[i]);
     }
 }
 
+/* Entry i of a DeleteTopics request: its name (null when by id) and id. */
+static struct kstr delete_entry(const struct request *rq, int32_t i, const uint8_t **id)
+{
+    static const uint8_t zero[16];
+    const struct kafka_delete_topics_req *req = rq->body;
+    if (rq->version < 6) {
+        *id = zero;
+        return req->topic_names[i];
+    }
+    *id = req->topics[i].topic_id;
+    return req->topics[i].name;
+}
+
+/* Loop thread: the name to delete for one entry, or NULL with out's error set. */
+static char *delete_check(struct broker *b, struct pending *pd, struct kstr name,
+                          const uint8_t id[16], struct kafka_delete_topics_resp_result *out)
+{
+    static const uint8_t zero[16];
+    bool by_id = memcmp(id, zero, sizeof zero) != 0;
+    char buf[256];
+    out->error_message = KSTR_NULL; /* Kafka's on success */
+    memcpy(out->topic_id, id, sizeof out->topic_id);
+    if (by_id == !kstr_is_null(name)) {
+        out->error_code = KAFKA_INVALID_REQUEST;
+        out->error_message = by_id ? KSTR("You may not specify both topic name and topic id.")
+                                   : KSTR("Neither topic name nor id were specified.");
+        out->name = kstr_is_null(name) ? KSTR_NULL : kstr_from(pd_strdup(pd, name));
+        return NULL;
+    }
+    if (by_id) {
+        struct store_topic *t = store_topic_get_id(b->store, id);
+        if (t)
+            snprintf(buf, sizeof buf, "%s", store_topic_name(t));
+        store_topic_put(t);
+        if (!t) {
+            out->error_code = KAFKA_UNKNOWN_TOPIC_ID;
+            out->name = KSTR_NULL;
+            return NULL;
+        }
+        out->name = kstr_from(pd_strdup(pd, kstr_from(buf)));
+    } else {
+        out->name = kstr_from(pd_strdup(pd, name));
+        if (!broker_topic_cstr(name, buf)) {
+            out->error_code = KAFKA_INVALID_TOPIC_EXCEPTION;
+            return NULL;
+        }
+    }
+    if (!strncmp(buf, "__consumer_offsets", 18)) {
+        out->error_code = KAFKA_INVALID_REQUEST; /* the offsets live there */
+        out->error_message = KSTR("the internal topic __consumer_offsets cannot be deleted");
+        return NULL;
+    }
+    return (char *)out->name.p; /* NUL-terminated: pd_strdup's copy */
+}
+
+static int delete_entry_order(const void *ctx, int32_t a, int32_t b)
+{
+    const struct request *rq = ctx;
+    const uint8_t *ia, *ib;
+    struct kstr na = delete_entry(rq, a, &ia), nb = delete_entry(rq, b, &ib);
+    int c = (int)kstr_is_null(na) - (int)kstr_is_null(nb);
+    if (!c)
+        c = kstr_compare(na, nb);
+    return c ? c : memcmp(ia, ib, 16);
+}
+
 void handle_delete_topics(struct request *rq)
 {
+    struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_delete_topics_req *req = rq->body;
-    uint64_t bytes =
-        response_bytes((uint64_t)req->n_topic_names,
-                       sizeof(struct kafka_delete_topics_resp_result) + sizeof(char *));
-    for (int32_t i = 0; i < req->n_topic_names; i++)
-        bytes += response_string_bytes(req->topic_names[i].len) * 2;
+    int32_t n = rq->version < 6 ? req->n_topic_names : req->n_topics;
+    uint64_t bytes = response_bytes((uint64_t)n, sizeof(struct kafka_delete_topics_resp_result) +
+                                                     sizeof(char *));
+    for (int32_t i = 0; i < n; i++) {
+        const uint8_t *id;
+        bytes += response_string_bytes(delete_entry(rq, i, &id).len) + response_string_bytes(249);
+    }
     if (!response_fits(rq, bytes)) {
         request_refuse(rq, "the DeleteTopics response would pass the response limit");
         return;
     }
     struct kafka_delete_topics_resp *resp = response_new(rq);
-    resp->responses = PENDING_NEW(pd, struct kafka_delete_topics_resp_result, req->n_topic_names);
-    resp->n_responses = req->n_topic_names;
+    resp->responses = PENDING_NEW(pd, struct kafka_delete_topics_resp_result, n);
     struct delete_job *job = PENDING_NEW(pd, struct delete_job, 1);
-    job->names = PENDING_NEW(pd, char *, req->n_topic_names);
+    job->names = PENDING_NEW(pd, char *, n);
     job->out = resp->responses;
-    job->n = req->n_topic_names;
-    for (int32_t i = 0; i < req->n_topic_names; i++) {
-        struct kafka_delete_topics_resp_result *out = &resp->responses[i];
-        char name[256];
-        out->name = kstr_from(pd_strdup(pd, req->topic_names[i]));
-        if (!broker_topic_cstr(req->topic_names[i], name))
-            out->error_code = KAFKA_INVALID_TOPIC_EXCEPTION;
-        else if (!strncmp(name, "__consumer_offsets", 18))
-            out->error_code = KAFKA_INVALID_REQUEST; /* the offsets live there */
-        else
-            job->names[i] = pd_strdup(pd, kstr_from(name));
+    /* an entry given twice is answered once, INVALID_REQUEST, and not deleted (Kafka) */
+    uint8_t *mark = xcalloc((size_t)n + 1, 1);
+    request_duplicates_mark(n, delete_entry_order, rq, mark);
+    for (int32_t i = 0; i < n; i++) {
+        if (mark[i] & REQUEST_DUP_LATER)
+            continue;
+        const uint8_t *id;
+        struct kstr name = delete_entry(rq, i, &id);
+        struct kafka_delete_topics_resp_result *out = &resp->responses[job->n];
+        job->names[job->n++] = delete_check(b, pd, name, id, out);
+        if (mark[i] & REQUEST_DUP_ANY) {
+            job->names[job->n - 1] = NULL;
+            out->error_code = KAFKA_INVALID_REQUEST;
+            out->error_message =
+                kstr_is_null(name) ? KSTR("Duplicate topic id.") : KSTR("Duplicate topic name.");
+            if (kstr_is_null(name))
+                out->name = KSTR_NULL; /* as Kafka answers a repeated id */
+        }
     }
+    resp->n_responses = job->n;
+    free(mark);
     pd->resp = resp;
     admin_submit(rq, delete_topics_run, job);
 }
@@ -287,7 +459,8 @@ void handle_create_partitions(struct request *rq)
     job->validate_only = req->validate_only;
     for (int32_t i = 0; i < req->n_topics; i++) {
         resp->results[i].name = kstr_from(pd_strdup(pd, req->topics[i].name));
-        in[i].count = req->topics[i].count; /* the rest of the request is not needed */
+        resp->results[i].error_message = KSTR_NULL; /* Kafka's on success */
+        in[i].count = req->topics[i].count;         /* the rest of the request is not needed */
     }
     pd->resp = resp;
     admin_submit(rq, create_partitions_run, job);

@@ -15,8 +15,10 @@
  *
  * server.c reads frames, dispatch.c decodes each and calls its handler; handlers
  * live one file per API family (h_metadata.c, h_produce.c, h_fetch.c with
- * fetch_session.c's session cache, h_topics.c, h_configs.c, h_groups.c over
- * group.c's state machine, h_offsets.c, h_sasl.c, h_api_versions.c with the
+ * fetch_session.c's session cache, h_topics.c, h_configs.c, h_alter_configs.c,
+ * h_groups.c over group.c's state machine, h_consumer_group.c over cgroup.c's,
+ * h_offsets.c, h_find_coordinator.c, h_sasl.c, h_cluster.c, h_partitions.c,
+ * h_describe_topics.c, h_api_versions.c with the
  * table of advertised versions) and answer through
  * response.c, which also bounds every response before it is built.
  */
@@ -385,6 +387,15 @@ void handle_offset_delete(struct request *rq);     /* h_offsets.c */
 void handle_consumer_group_heartbeat(struct request *rq);
 void handle_consumer_group_describe(struct request *rq);
 
+/* the single-node admin APIs */
+void handle_describe_cluster(struct request *rq);             /* h_cluster.c */
+void handle_describe_log_dirs(struct request *rq);            /* h_cluster.c */
+void handle_offset_for_leader_epoch(struct request *rq);      /* h_partitions.c */
+void handle_elect_leaders(struct request *rq);                /* h_partitions.c */
+void handle_list_partition_reassignments(struct request *rq); /* h_partitions.c */
+void handle_describe_producers(struct request *rq);           /* h_partitions.c */
+void handle_describe_topic_partitions(struct request *rq);    /* h_describe_topics.c */
+
 /* ---- h_fetch.c ---- */
 void fetch_on_append(struct broker *b);
 void fetch_abort_all(struct broker *b);
@@ -395,6 +406,9 @@ void fetch_abort_all(struct broker *b);
 struct store_topic *broker_topic(struct broker *b, struct kstr name, bool create, int16_t *err);
 /* Copy a topic name into buf as a C string; false if it cannot be one. */
 bool broker_topic_cstr(struct kstr name, char buf[256]);
+/* The authorized-operations bit fields Kafka gives without an authorizer: every
+ * operation a topic, or the cluster, supports (brook has no ACLs). */
+extern const int32_t broker_topic_operations, broker_cluster_operations;
 
 /* ---- the groups: h_groups.c (start, timers, views), h_offsets.c ---- */
 int groups_open(struct broker *b);

@@ -37,6 +37,7 @@ const char *store_strerror(int err)
     case STORE_EINVALID_RECORD: return "record rejected (compacted topics need keys)";
     case STORE_EINVALID_TIMESTAMP:
         return "a record's timestamp is outside the topic's message.timestamp bounds";
+    case STORE_ETOPIC_ID_MISMATCH: return "a partition.metadata names another topic id";
     default: break;
     }
     if (err < 0 && err > -4096)

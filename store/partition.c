@@ -109,6 +109,8 @@ int partition_create(struct store_topic *t, int32_t index, struct store_partitio
     struct segment *seg = NULL;
     int rc = dir_make(p->dir);
     if (!rc)
+        rc = partition_meta_create(p->dir, t->id);
+    if (!rc)
         rc = segment_create(&t->store->fds, p->dir, 0, &seg);
     if (!rc && (rc = segs_push(p, seg)))
         segment_free(seg);
@@ -215,6 +217,8 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
     int rc = dir_make(p->dir);
     if (!rc && missing)
         rc = dir_fsync(p->dir, 0);
+    if (!rc) /* a directory left by another topic of this name is not this one's */
+        rc = partition_meta_check(p->dir, t->id);
     if (!rc)
         rc = compact_recover_dir(p->dir);
     if (!rc)

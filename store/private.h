@@ -341,6 +341,18 @@ int segment_read_header(int fd, int64_t pos, int64_t limit, struct batch_header 
 int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t recovery_point,
                    int64_t log_start, int64_t clean_offset, struct store_partition **out);
 int partition_create(struct store_topic *t, int32_t index, struct store_partition **out);
+
+/* ---- partition_meta.c: Kafka's partition.metadata (the topic id of a directory) ---- */
+/* Write dir/partition.metadata naming id (atomically). 0 or -errno. */
+int partition_meta_write(const char *dir, const uint8_t id[16]);
+/* The same in a partition directory just made, whose creator syncs the directory
+ * itself afterwards: the file's bytes are synced, the directory is not. */
+int partition_meta_create(const char *dir, const uint8_t id[16]);
+/* The id dir/partition.metadata names: 0, -ENOENT, -EBADMSG when it does not parse. */
+int partition_meta_read(const char *dir, uint8_t id[16]);
+/* At load: 0 when the file names id (written when missing or unreadable), or
+ * STORE_ETOPIC_ID_MISMATCH when it names another topic's id. */
+int partition_meta_check(const char *dir, const uint8_t id[16]);
 void partition_free(struct store_partition *p);
 int partition_roll(struct store_partition *p, int64_t now_ms);
 void partition_fail(struct store_partition *p, int err);

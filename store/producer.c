@@ -102,6 +102,23 @@ int producer_record(struct store_partition *p, const struct batch_header *h, int
     return 0;
 }
 
+size_t store_partition_producers(struct store_partition *p, struct store_producer_info *out,
+                                 size_t max)
+{
+    pthread_mutex_lock(&p->append_mu);
+    size_t n = p->n_producers;
+    for (size_t i = 0; i < n && i < max; i++) {
+        const struct producer_state *st = &p->producers[i];
+        out[i] = (struct store_producer_info){st->pid, st->epoch, -1, -1};
+        if (st->n > 0) {
+            out[i].last_sequence = st->b[0].last_seq;
+            out[i].last_offset = st->b[0].last_offset;
+        }
+    }
+    pthread_mutex_unlock(&p->append_mu);
+    return n;
+}
+
 void producer_clear(struct store_partition *p)
 {
     free(p->producers);

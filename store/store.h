@@ -52,6 +52,7 @@ enum {
     STORE_EFAILED = -2008,             /* partition stopped after an fsync error */
     STORE_EINVALID_RECORD = -2009,     /* a batch Kafka refuses from a producer */
     STORE_EINVALID_TIMESTAMP = -2010,  /* a record outside the topic's timestamp bounds */
+    STORE_ETOPIC_ID_MISMATCH = -2011,  /* a partition.metadata names another topic */
 };
 
 /* A message for any error this module returns (errno or STORE_E*). */
@@ -442,6 +443,20 @@ int store_partition_offset_for_time(struct store_partition *p, int64_t ts, int64
  * watermark. Whole segments below it are deleted. -ERANGE if above the high
  * watermark. Returns the new log start in *low. */
 int store_partition_delete_records(struct store_partition *p, int64_t offset, int64_t *low);
+
+/* One idempotent producer a partition keeps state for (DescribeProducers). */
+struct store_producer_info {
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t last_sequence; /* of its newest batch, -1 when none is kept */
+    int64_t last_offset;   /* offset of that batch's last record, -1 when none */
+};
+
+/* Copy up to max of p's producers into out (in the order the state keeps them);
+ * returns how many p has, which may exceed max: ask again with a larger out. At
+ * most 100 000 per partition. */
+size_t store_partition_producers(struct store_partition *p, struct store_producer_info *out,
+                                 size_t max);
 
 /* ---- append notifications ---- */
 

@@ -673,6 +673,19 @@ static int parse_id(const char *hex, uint8_t id[16])
 
 /* Load one topic from its metadata file (path), or adopt `name` with `adopt_parts`
  * partitions when it has none (path NULL). */
+/* The id of a topic adopted from directories alone: the one the first of its
+ * partitions' partition.metadata files names (a Kafka log directory's), else a
+ * new one. */
+static int topic_adopted_id(struct store *s, struct store_topic *t, int32_t parts)
+{
+    char dir[4096];
+    for (int32_t i = 0; i < parts; i++)
+        if (snprintf(dir, sizeof dir, "%s/%s-%d", s->dir, t->name, i) < (int)sizeof dir &&
+            !partition_meta_read(dir, t->id))
+            return 0;
+    return getrandom(t->id, sizeof t->id, 0) == sizeof t->id ? 0 : -EIO;
+}
+
 static int topic_load(struct store *s, const char *path, const char *name, int32_t adopt_parts,
                       bool clean)
 {
@@ -706,8 +719,7 @@ static int topic_load(struct store *s, const char *path, const char *name, int32
             rc = topic_config_restore(&t->config, t->overrides);
     } else {
         t->adopted = true;
-        if (getrandom(t->id, sizeof t->id, 0) != sizeof t->id)
-            rc = -EIO;
+        rc = topic_adopted_id(s, t, adopt_parts);
     }
     props_free(meta);
     if (!rc)

@@ -71,6 +71,12 @@ def request(api, version, corr, body, client='kafkawire'):
     return struct.pack('>i', len(msg)) + msg
 
 
+def request_flexible(api, version, corr, body, client='kafkawire'):
+    """A frame with the flexible request header (v2: empty tagged fields)."""
+    msg = struct.pack('>hhi', api, version, corr) + string(client) + b'\x00' + body
+    return struct.pack('>i', len(msg)) + msg
+
+
 def produce_body(topic, batch, acks=1, partition=0):
     return (string(None) + struct.pack('>hi', acks, 10000) + struct.pack('>i', 1) +
             string(topic) + struct.pack('>i', 1) + struct.pack('>ii', partition, len(batch)) +

@@ -25,8 +25,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from guard import Guard  # noqa: E402
 from kafkawire import (Producer, TooLarge, array, bytes_, compact_string, connect,  # noqa: E402
-                       create_topic, join_group_v0, metadata_body, metadata_topics, uvarint,
-                       read_response, repeated, request, send_big, string, sync_group_v0)
+                       crc32c, create_topic, join_group_v0, metadata_body, metadata_topics,
+                       read_response, repeated, request, request_flexible, send_big, string,
+                       sync_group_v0, uvarint, varint)
 
 FRAME = 32 << 20
 RESPONSE_MAX = 95 << 20  # RESPONSE_MAX_BYTES
@@ -45,17 +46,11 @@ GROUP_CASES = ['offset_commit', 'offset_fetch', 'join_group', 'heartbeat', 'leav
 HOST, PORT, PID, LOG = None, 0, 0, None
 
 
-def flexible_request(api, version, corr, body):
-    """A frame with the flexible request header (v2: tagged fields after the client id)."""
-    hdr = struct.pack('>hhi', api, version, corr) + string('kafkawire') + b'\x00'
-    return struct.pack('>i', len(hdr) + len(body)) + hdr + body
-
-
 def exchange(name, api, version, body, answer=False, limit=RESPONSE_MAX + (1 << 20),
              flexible=False):
     """Send one request; good when it is answered within limit, or refused (closed)
     unless answer is set. Prints the sizes."""
-    frame = (flexible_request if flexible else request)(api, version, 7, body)
+    frame = (request_flexible if flexible else request)(api, version, 7, body)
     try:
         resp = send_big(HOST, PORT, frame, limit=limit)
     except TooLarge as e:
@@ -301,6 +296,113 @@ def delete_groups():
     return exchange('DeleteGroups', 42, 1, repeated(string(''), FRAME // 2))
 
 
+# ---- the admin APIs at their flexible versions ----
+
+def flex_repeated(item, n):
+    """A compact array of n copies of one encoded item."""
+    return uvarint(n + 1) + item * n
+
+
+def one_topic_flex(name, items):
+    """A compact topic array of one topic with the given compact partition array."""
+    return b'\x02' + compact_string(name) + items + b'\x00'
+
+
+def metadata_ids():
+    n = FRAME // 18  # an unknown id, a null name and no tags each
+    ids = os.urandom(16 * n)
+    body = uvarint(n + 1) + b''.join(ids[i:i + 16] + b'\x00\x00' for i in range(0, 16 * n, 16))
+    return exchange('Metadata v12, distinct unknown ids', 3, 12, body + b'\x00\x00\x00',
+                    flexible=True)
+
+
+def metadata_id_repeated():
+    # the 200-partition topic's id named 1.8 M times: answered once, as Kafka's set
+    by_name = b'\x02' + bytes(16) + compact_string(TOPIC) + b'\x00' + b'\x00\x00\x00'
+    resp = send_big(HOST, PORT, request_flexible(3, 12, 7, by_name))
+    off = 4 + 1 + 4  # correlation id, header tags, throttle
+    nb = resp[off] - 1
+    off += 1
+    for _ in range(nb):  # node id, host, port, rack, tags
+        off += 4
+        off += resp[off] + 4  # compact host (short), port
+        off += max(resp[off], 1) + 1  # rack (null: 0), tags
+    off += resp[off]  # cluster id
+    off += 4 + 1 + 2  # controller, topics count, error code
+    off += resp[off]  # name
+    tid = resp[off:off + 16]
+    n = FRAME // 18
+    body = uvarint(n + 1) + (tid + b'\x00\x00') * n + b'\x00\x00\x00'
+    return exchange('Metadata v12, one id named 1.8 M times', 3, 12, body, answer=True,
+                    limit=1 << 20, flexible=True)
+
+
+def offset_for_leader_epoch():
+    item = struct.pack('>iii', 0, -1, 0) + b'\x00'
+    body = struct.pack('>i', -1) + one_topic_flex(TOPIC, flex_repeated(item, FRAME // len(item)))
+    return exchange('OffsetForLeaderEpoch v4', 23, 4, body + b'\x00', flexible=True)
+
+
+def describe_log_dirs():
+    # the 200-partition topic named 8000 times with every partition: answered once
+    parts = b''.join(struct.pack('>i', p) for p in range(PARTS))
+    item = compact_string(TOPIC) + uvarint(PARTS + 1) + parts + b'\x00'
+    body = flex_repeated(item, FRAME // len(item) // 4)
+    return exchange('DescribeLogDirs v4', 35, 4, body + b'\x00', answer=True, flexible=True)
+
+
+def elect_leaders():
+    body = b'\x00' + one_topic_flex(TOPIC, flex_repeated(struct.pack('>i', 0), FRAME // 4))
+    return exchange('ElectLeaders v2', 43, 2, body + struct.pack('>i', 1000) + b'\x00',
+                    flexible=True)
+
+
+def list_partition_reassignments():
+    body = struct.pack('>i', 1000) + one_topic_flex(TOPIC, flex_repeated(struct.pack('>i', 0),
+                                                                         FRAME // 4))
+    return exchange('ListPartitionReassignments', 46, 0, body + b'\x00', answer=True,
+                    flexible=True)
+
+
+def describe_cluster():
+    return exchange('DescribeCluster v1', 60, 1, b'\x01\x01\x00', answer=True, flexible=True)
+
+
+def idempotent_batch(pid):
+    rec = b'\x00' + varint(0) + varint(0) + varint(-1) + varint(1) + b'p' + varint(0)
+    after_crc = struct.pack('>hiqqqhii', 0, 0, 0, 0, pid, 0, 0, 1) + varint(len(rec)) + rec
+    rest = struct.pack('>ibI', -1, 2, crc32c(after_crc)) + after_crc
+    return struct.pack('>qi', 0, len(rest)) + rest
+
+
+def describe_producers():
+    # 2000 idempotent producers on partition 1, then that partition named 1000 times:
+    # 74 MB of producers, the most that fits (a partition named 8 M times is refused
+    # by the partition entries alone)
+    s = connect(HOST, PORT)
+    s.settimeout(120)
+    for start in range(0, 2000, 100):
+        for pid in range(start, start + 100):
+            batch = idempotent_batch(1000 + pid)
+            body = (string(None) + struct.pack('>hi', 1, 10000) + struct.pack('>i', 1) +
+                    string(TOPIC) + struct.pack('>iii', 1, 1, len(batch)) + batch)
+            s.sendall(request(0, 3, pid, body))
+        for _ in range(100):
+            if read_response(s) is None:
+                s.close()
+                return False
+    s.close()
+    body = one_topic_flex(TOPIC, flex_repeated(struct.pack('>i', 1), 1000))
+    return exchange('DescribeProducers', 61, 0, body + b'\x00', answer=True, flexible=True)
+
+
+def describe_topic_partitions():
+    names = b''.join(compact_string(f'missing-{i}') + b'\x00' for i in range(FRAME // 16))
+    body = uvarint(FRAME // 16 + 1) + names + struct.pack('>i', 2000) + b'\xff\x00'
+    return exchange('DescribeTopicPartitions, distinct unknown names', 75, 0, body,
+                    flexible=True)
+
+
 CASES = [
     ('Produce: one partition named 4 M times, null records', produce),
     ('Fetch: a 1 MiB partition named 2000 times', fetch),
@@ -330,6 +432,15 @@ CASES = [
     ('CreatePartitions: 3.3 M entries', create_partitions),
     ('DeleteGroups: 16 M names', delete_groups),
     ('OffsetDelete: one partition named 8 M times', offset_delete),
+    ('Metadata v12: 1.8 M distinct unknown ids', metadata_ids),
+    ('Metadata v12: one id named 1.8 M times', metadata_id_repeated),
+    ('OffsetForLeaderEpoch v4: one partition named 2.5 M times', offset_for_leader_epoch),
+    ('DescribeLogDirs v4: a 200-partition topic named 8000 times', describe_log_dirs),
+    ('ElectLeaders v2: one partition named 8 M times', elect_leaders),
+    ('ListPartitionReassignments: one partition named 8 M times', list_partition_reassignments),
+    ('DescribeCluster v1 with authorized operations', describe_cluster),
+    ('DescribeProducers: 2000 producers, their partition named 1000 times', describe_producers),
+    ('DescribeTopicPartitions: 2 M distinct unknown names', describe_topic_partitions),
 ]
 
 

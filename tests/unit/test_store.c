@@ -179,6 +179,54 @@ static void test_topic_persistence_and_adoption(void **state)
     free(dir);
 }
 
+/* Kafka's partition.metadata: written in every partition directory, read back when
+ * directories are adopted (a Kafka log dir keeps its ids), rewritten when missing,
+ * and a directory whose file names another topic is refused. */
+static void test_partition_metadata(void **state)
+{
+    char *dir = tu_mkdtemp(), path[4096], *text;
+    size_t len;
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "pm", 2, NULL);
+    store_close(s);
+    tu_path(path, sizeof path, dir, "pm-1/partition.metadata");
+    assert_int_equal(file_read_all(path, 4096, &text, &len), 0);
+    assert_int_equal(strncmp(text, "version: 0\ntopic_id: ", 21), 0);
+    assert_int_equal(len, 21 + 22 + 1);
+    free(text);
+
+    /* a Kafka directory: the id Kafka's Uuid prints as AAECAwQFBgcICQoLDA0ODw */
+    static const uint8_t kafka_id[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    static const char kafka_meta[] = "version: 0\ntopic_id: AAECAwQFBgcICQoLDA0ODw\n";
+    tu_path(path, sizeof path, dir, "kafka-0"); /* partition 0 without the file */
+    assert_int_equal(dir_make(path), 0);
+    tu_path(path, sizeof path, dir, "kafka-1");
+    assert_int_equal(dir_make(path), 0);
+    tu_path(path, sizeof path, dir, "kafka-1/partition.metadata");
+    tu_write_file(path, kafka_meta, sizeof kafka_meta - 1);
+    tu_path(path, sizeof path, dir, "pm-0/partition.metadata");
+    assert_int_equal(unlink(path), 0); /* as an older brook left it */
+    s = tu_store_open(dir, -1);
+    struct store_topic *t = store_topic_get(s, "kafka");
+    assert_memory_equal(store_topic_id(t), kafka_id, 16);
+    store_topic_put(t);
+    store_close(s);
+    assert_int_equal(file_read_all(path, 4096, &text, &len), 0); /* written again */
+    free(text);
+
+    /* pm's partition 1 claimed by another topic's id: the store does not open */
+    tu_path(path, sizeof path, dir, "pm-1/partition.metadata");
+    tu_write_file(path, kafka_meta, sizeof kafka_meta - 1);
+    struct store_config c;
+    store_config_defaults(&c);
+    c.dir = dir;
+    s = NULL;
+    assert_int_equal(store_open(&c, &s), STORE_ETOPIC_ID_MISMATCH);
+    assert_null(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 static void test_config_from_props(void **state)
 {
     struct props *p = props_new();
@@ -715,6 +763,48 @@ static void test_idempotent_producer(void **state)
     free(dir);
 }
 
+/* The producers a partition keeps state for, as DescribeProducers lists them: the
+ * newest epoch and the newest batch of each, also after a restart. */
+static void test_producers_listed(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "t", 2, NULL);
+    struct store_topic *t = store_topic_get(s, "t");
+    struct store_partition *p = store_topic_partition(t, 0);
+    struct store_producer_info info[4];
+    struct store_append res;
+    assert_int_equal(store_partition_producers(p, info, 4), 0);
+    assert_int_equal(append_idem(p, 1000, 0, 0, 3, &res), 0);
+    assert_int_equal(append_idem(p, 2000, 2, 0, 1, &res), 0);
+    assert_int_equal(append_idem(p, 1000, 0, 3, 2, &res), 0);
+    assert_int_equal(store_partition_producers(p, info, 1), 2); /* the count beyond max */
+    assert_int_equal(store_partition_producers(p, info, 4), 2);
+    for (int k = 0; k < 2; k++) { /* before and after a restart */
+        struct store_producer_info *a = info[0].producer_id == 1000 ? &info[0] : &info[1];
+        struct store_producer_info *b = a == &info[0] ? &info[1] : &info[0];
+        assert_int_equal(a->producer_id, 1000);
+        assert_int_equal(a->producer_epoch, 0);
+        assert_int_equal(a->last_sequence, 4);
+        assert_int_equal(a->last_offset, 5);
+        assert_int_equal(b->producer_id, 2000);
+        assert_int_equal(b->producer_epoch, 2);
+        assert_int_equal(b->last_sequence, 0);
+        assert_int_equal(b->last_offset, 3);
+        store_topic_put(t);
+        store_close(s);
+        s = tu_store_open(dir, -1);
+        t = store_topic_get(s, "t");
+        p = store_topic_partition(t, 0);
+        assert_int_equal(store_partition_producers(p, info, 4), 2);
+    }
+    assert_int_equal(store_partition_producers(store_topic_partition(t, 1), info, 4), 0);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* Checkpoints (and producer snapshots with them) written from two threads at once
  * - the maintenance thread and DeleteRecords, or the cleaner - all succeed: the
  * writers share temporary file names, so they take turns. */
@@ -855,6 +945,7 @@ int main(void)
         cmocka_unit_test(test_topic_create_delete_collide),
         cmocka_unit_test(test_longest_topic_name),
         cmocka_unit_test(test_topic_persistence_and_adoption),
+        cmocka_unit_test(test_partition_metadata),
         cmocka_unit_test(test_config_from_props),
         cmocka_unit_test(test_append_read_restart),
         cmocka_unit_test(test_append_rejects_bad_batches),
@@ -866,6 +957,7 @@ int main(void)
         cmocka_unit_test(test_retention_by_size_and_time),
         cmocka_unit_test(test_offset_for_time_and_delete_records),
         cmocka_unit_test(test_idempotent_producer),
+        cmocka_unit_test(test_producers_listed),
         cmocka_unit_test(test_concurrent_checkpoints),
         cmocka_unit_test(test_listeners),
         cmocka_unit_test(test_segment_files),
