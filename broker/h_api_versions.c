@@ -18,7 +18,8 @@
 const struct api_range advertised_apis[] = {
     {KAFKA_API_PRODUCE, 0, 11, "v0-2 are answered UNSUPPORTED_VERSION"},
     {KAFKA_API_FETCH, 4, 17, NULL},
-    {KAFKA_API_LIST_OFFSETS, 1, 10, NULL},
+    {KAFKA_API_LIST_OFFSETS, 1, 10,
+     "v0 (several offsets per partition, no timestamps) is not offered: no client needs it"},
     {KAFKA_API_METADATA, 0, 12, NULL},
     {KAFKA_API_OFFSET_COMMIT, 0, 9, "v0-1 too (Kafka 4 starts at 2), stored like the others"},
     {KAFKA_API_OFFSET_FETCH, 0, 9, "v0 too (Kafka 4 starts at 1), from the same store"},
@@ -36,7 +37,7 @@ const struct api_range advertised_apis[] = {
      "v5+ lists the topic configs brook knows, not all of Kafka's; a validate_only answer "
      "has a zero topic id (Kafka's is random and never used)"},
     {KAFKA_API_DELETE_TOPICS, 0, 6, NULL},
-    {KAFKA_API_DELETE_RECORDS, 0, 1, NULL},
+    {KAFKA_API_DELETE_RECORDS, 0, 2, NULL},
     {KAFKA_API_INIT_PRODUCER_ID, 0, 5, NULL},
     {KAFKA_API_OFFSET_FOR_LEADER_EPOCH, 0, 4, "one leader epoch, 0, per partition"},
     {KAFKA_API_DESCRIBE_CONFIGS, 0, 4, NULL},

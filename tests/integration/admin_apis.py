@@ -716,8 +716,47 @@ def test_describe_producers():
     check('DescribeProducers: an unknown topic', describe_producers('nope', [0])[0]['error'] == 3)
 
 
+def delete_records(version, topic, partition, offset):
+    """DeleteRecords of one partition: (low_watermark, error_code)."""
+    flex = version >= 2
+    part = struct.pack('>iq', partition, offset) + (TAGS if flex else b'')
+    if flex:
+        body = carr([cstr(topic) + carr([part]) + TAGS]) + struct.pack('>i', 10000) + TAGS
+    else:
+        body = (struct.pack('>i', 1) + string(topic) + struct.pack('>i', 1) + part +
+                struct.pack('>i', 10000))
+    r = exchange(21, version, body, flexible=flex)
+    r.i32()  # throttle
+    def one_part(r):
+        v = (r.i32(), r.i64(), r.i16())
+        if flex:
+            r.tags()
+        return v
+    def one_topic(r):
+        name = r.cstr() if flex else r.string()
+        parts = r.carr(one_part) if flex else r.arr(one_part)
+        if flex:
+            r.tags()
+        return name, parts
+    topics = r.carr(one_topic) if flex else r.arr(one_topic)
+    _, parts = topics[0]
+    return parts[0][1], parts[0][2]
+
+
+def test_delete_records():
+    create_topic('dr', 1)
+    produce_raw('dr', idempotent_batch(-1, -1, -1, 6))
+    check('DeleteRecords v2 (flexible) moves the log start',
+          delete_records(2, 'dr', 0, 3) == (3, 0), f'{delete_records(2, "dr", 0, 3)}')
+    check('DeleteRecords v1 moves it further', delete_records(1, 'dr', 0, 4) == (4, 0))
+    check('DeleteRecords v2 past the high watermark is OFFSET_OUT_OF_RANGE',
+          delete_records(2, 'dr', 0, 7)[1] == 1)
+    check('DeleteRecords v2 of an unknown partition is UNKNOWN_TOPIC_OR_PARTITION',
+          delete_records(2, 'dr', 5, 1)[1] == 3)
+
+
 def main():
-    for fn in (test_api_versions, test_metadata, test_create_delete, test_describe_cluster,
+    for fn in (test_api_versions, test_delete_records, test_metadata, test_create_delete, test_describe_cluster,
                test_describe_topic_partitions, test_log_dirs, test_offset_for_leader_epoch,
                test_elect_and_reassign, test_describe_producers):
         try:
