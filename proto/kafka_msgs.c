@@ -3034,6 +3034,527 @@ const struct kafka_struct_desc kafka_offset_for_leader_epoch_resp_desc = {
     .fields = offset_for_leader_epoch_resp_fields,
 };
 
+static const struct kafka_field add_partitions_to_txn_req_topic_fields[] = {
+    {.name = "name",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(4, 5),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_req_topic, name)},
+    {.name = "partitions",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_INT32,
+     .versions = KAFKA_V(4, 5),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_req_topic, partitions),
+     .count = offsetof(struct kafka_add_partitions_to_txn_req_topic, n_partitions)},
+};
+
+const struct kafka_struct_desc kafka_add_partitions_to_txn_req_topic_desc = {
+    .name = "kafka_add_partitions_to_txn_req_topic",
+    .size = sizeof(struct kafka_add_partitions_to_txn_req_topic),
+    .flexible = 3,
+    .n_fields = 2,
+    .fields = add_partitions_to_txn_req_topic_fields,
+};
+
+static const struct kafka_field add_partitions_to_txn_req_transaction_fields[] = {
+    {.name = "transactional_id",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(4, 5),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_req_transaction, transactional_id)},
+    {.name = "producer_id",
+     .type = KAFKA_T_INT64,
+     .versions = KAFKA_V(4, 5),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_req_transaction, producer_id)},
+    {.name = "producer_epoch",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(4, 5),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_req_transaction, producer_epoch)},
+    {.name = "verify_only",
+     .type = KAFKA_T_BOOL,
+     .versions = KAFKA_V(4, 5),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_req_transaction, verify_only)},
+    {.name = "topics",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(4, 5),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_req_transaction, topics),
+     .count = offsetof(struct kafka_add_partitions_to_txn_req_transaction, n_topics),
+     .child = &kafka_add_partitions_to_txn_req_topic_desc},
+};
+
+const struct kafka_struct_desc kafka_add_partitions_to_txn_req_transaction_desc = {
+    .name = "kafka_add_partitions_to_txn_req_transaction",
+    .size = sizeof(struct kafka_add_partitions_to_txn_req_transaction),
+    .flexible = 3,
+    .n_fields = 5,
+    .fields = add_partitions_to_txn_req_transaction_fields,
+};
+
+static const struct kafka_field add_partitions_to_txn_req_v3_topic_fields[] = {
+    {.name = "name",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_req_v3_topic, name)},
+    {.name = "partitions",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_req_v3_topic, partitions),
+     .count = offsetof(struct kafka_add_partitions_to_txn_req_v3_topic, n_partitions)},
+};
+
+const struct kafka_struct_desc kafka_add_partitions_to_txn_req_v3_topic_desc = {
+    .name = "kafka_add_partitions_to_txn_req_v3_topic",
+    .size = sizeof(struct kafka_add_partitions_to_txn_req_v3_topic),
+    .flexible = 3,
+    .n_fields = 2,
+    .fields = add_partitions_to_txn_req_v3_topic_fields,
+};
+
+static const struct kafka_field add_partitions_to_txn_req_fields[] = {
+    {.name = "transactions",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(4, 5),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_req, transactions),
+     .count = offsetof(struct kafka_add_partitions_to_txn_req, n_transactions),
+     .child = &kafka_add_partitions_to_txn_req_transaction_desc},
+    {.name = "v3_and_below_transactional_id",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_req, v3_and_below_transactional_id)},
+    {.name = "v3_and_below_producer_id",
+     .type = KAFKA_T_INT64,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_req, v3_and_below_producer_id)},
+    {.name = "v3_and_below_producer_epoch",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_req, v3_and_below_producer_epoch)},
+    {.name = "v3_and_below_topics",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_req, v3_and_below_topics),
+     .count = offsetof(struct kafka_add_partitions_to_txn_req, n_v3_and_below_topics),
+     .child = &kafka_add_partitions_to_txn_req_v3_topic_desc},
+};
+
+const struct kafka_struct_desc kafka_add_partitions_to_txn_req_desc = {
+    .name = "kafka_add_partitions_to_txn_req",
+    .size = sizeof(struct kafka_add_partitions_to_txn_req),
+    .flexible = 3,
+    .n_fields = 5,
+    .fields = add_partitions_to_txn_req_fields,
+};
+
+static const struct kafka_field add_partitions_to_txn_resp_partition_result_fields[] = {
+    {.name = "partition_index",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(4, 5),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_resp_partition_result, partition_index)},
+    {.name = "partition_error_code",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(4, 5),
+     .offset =
+         offsetof(struct kafka_add_partitions_to_txn_resp_partition_result, partition_error_code)},
+};
+
+const struct kafka_struct_desc kafka_add_partitions_to_txn_resp_partition_result_desc = {
+    .name = "kafka_add_partitions_to_txn_resp_partition_result",
+    .size = sizeof(struct kafka_add_partitions_to_txn_resp_partition_result),
+    .flexible = 3,
+    .n_fields = 2,
+    .fields = add_partitions_to_txn_resp_partition_result_fields,
+};
+
+static const struct kafka_field add_partitions_to_txn_resp_topic_result_fields[] = {
+    {.name = "name",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(4, 5),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_resp_topic_result, name)},
+    {.name = "results_by_partition",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(4, 5),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_resp_topic_result, results_by_partition),
+     .count =
+         offsetof(struct kafka_add_partitions_to_txn_resp_topic_result, n_results_by_partition),
+     .child = &kafka_add_partitions_to_txn_resp_partition_result_desc},
+};
+
+const struct kafka_struct_desc kafka_add_partitions_to_txn_resp_topic_result_desc = {
+    .name = "kafka_add_partitions_to_txn_resp_topic_result",
+    .size = sizeof(struct kafka_add_partitions_to_txn_resp_topic_result),
+    .flexible = 3,
+    .n_fields = 2,
+    .fields = add_partitions_to_txn_resp_topic_result_fields,
+};
+
+static const struct kafka_field add_partitions_to_txn_resp_result_fields[] = {
+    {.name = "transactional_id",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(4, 5),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_resp_result, transactional_id)},
+    {.name = "topic_results",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(4, 5),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_resp_result, topic_results),
+     .count = offsetof(struct kafka_add_partitions_to_txn_resp_result, n_topic_results),
+     .child = &kafka_add_partitions_to_txn_resp_topic_result_desc},
+};
+
+const struct kafka_struct_desc kafka_add_partitions_to_txn_resp_result_desc = {
+    .name = "kafka_add_partitions_to_txn_resp_result",
+    .size = sizeof(struct kafka_add_partitions_to_txn_resp_result),
+    .flexible = 3,
+    .n_fields = 2,
+    .fields = add_partitions_to_txn_resp_result_fields,
+};
+
+static const struct kafka_field add_partitions_to_txn_resp_v3_partition_result_fields[] = {
+    {.name = "partition_index",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 3),
+     .offset =
+         offsetof(struct kafka_add_partitions_to_txn_resp_v3_partition_result, partition_index)},
+    {.name = "partition_error_code",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_resp_v3_partition_result,
+                        partition_error_code)},
+};
+
+const struct kafka_struct_desc kafka_add_partitions_to_txn_resp_v3_partition_result_desc = {
+    .name = "kafka_add_partitions_to_txn_resp_v3_partition_result",
+    .size = sizeof(struct kafka_add_partitions_to_txn_resp_v3_partition_result),
+    .flexible = 3,
+    .n_fields = 2,
+    .fields = add_partitions_to_txn_resp_v3_partition_result_fields,
+};
+
+static const struct kafka_field add_partitions_to_txn_resp_v3_topic_result_fields[] = {
+    {.name = "name",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_resp_v3_topic_result, name)},
+    {.name = "results_by_partition",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 3),
+     .offset =
+         offsetof(struct kafka_add_partitions_to_txn_resp_v3_topic_result, results_by_partition),
+     .count =
+         offsetof(struct kafka_add_partitions_to_txn_resp_v3_topic_result, n_results_by_partition),
+     .child = &kafka_add_partitions_to_txn_resp_v3_partition_result_desc},
+};
+
+const struct kafka_struct_desc kafka_add_partitions_to_txn_resp_v3_topic_result_desc = {
+    .name = "kafka_add_partitions_to_txn_resp_v3_topic_result",
+    .size = sizeof(struct kafka_add_partitions_to_txn_resp_v3_topic_result),
+    .flexible = 3,
+    .n_fields = 2,
+    .fields = add_partitions_to_txn_resp_v3_topic_result_fields,
+};
+
+static const struct kafka_field add_partitions_to_txn_resp_fields[] = {
+    {.name = "throttle_time_ms",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 5),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_resp, throttle_time_ms)},
+    {.name = "error_code",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(4, 5),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_resp, error_code)},
+    {.name = "results_by_transaction",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(4, 5),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_resp, results_by_transaction),
+     .count = offsetof(struct kafka_add_partitions_to_txn_resp, n_results_by_transaction),
+     .child = &kafka_add_partitions_to_txn_resp_result_desc},
+    {.name = "results_by_topic_v3_and_below",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_add_partitions_to_txn_resp, results_by_topic_v3_and_below),
+     .count = offsetof(struct kafka_add_partitions_to_txn_resp, n_results_by_topic_v3_and_below),
+     .child = &kafka_add_partitions_to_txn_resp_v3_topic_result_desc},
+};
+
+const struct kafka_struct_desc kafka_add_partitions_to_txn_resp_desc = {
+    .name = "kafka_add_partitions_to_txn_resp",
+    .size = sizeof(struct kafka_add_partitions_to_txn_resp),
+    .flexible = 3,
+    .n_fields = 4,
+    .fields = add_partitions_to_txn_resp_fields,
+};
+
+static const struct kafka_field add_offsets_to_txn_req_fields[] = {
+    {.name = "transactional_id",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_add_offsets_to_txn_req, transactional_id)},
+    {.name = "producer_id",
+     .type = KAFKA_T_INT64,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_add_offsets_to_txn_req, producer_id)},
+    {.name = "producer_epoch",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_add_offsets_to_txn_req, producer_epoch)},
+    {.name = "group_id",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_add_offsets_to_txn_req, group_id)},
+};
+
+const struct kafka_struct_desc kafka_add_offsets_to_txn_req_desc = {
+    .name = "kafka_add_offsets_to_txn_req",
+    .size = sizeof(struct kafka_add_offsets_to_txn_req),
+    .flexible = 3,
+    .n_fields = 4,
+    .fields = add_offsets_to_txn_req_fields,
+};
+
+static const struct kafka_field add_offsets_to_txn_resp_fields[] = {
+    {.name = "throttle_time_ms",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_add_offsets_to_txn_resp, throttle_time_ms)},
+    {.name = "error_code",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_add_offsets_to_txn_resp, error_code)},
+};
+
+const struct kafka_struct_desc kafka_add_offsets_to_txn_resp_desc = {
+    .name = "kafka_add_offsets_to_txn_resp",
+    .size = sizeof(struct kafka_add_offsets_to_txn_resp),
+    .flexible = 3,
+    .n_fields = 2,
+    .fields = add_offsets_to_txn_resp_fields,
+};
+
+static const struct kafka_field end_txn_req_fields[] = {
+    {.name = "transactional_id",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 5),
+     .offset = offsetof(struct kafka_end_txn_req, transactional_id)},
+    {.name = "producer_id",
+     .type = KAFKA_T_INT64,
+     .versions = KAFKA_V(0, 5),
+     .offset = offsetof(struct kafka_end_txn_req, producer_id)},
+    {.name = "producer_epoch",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 5),
+     .offset = offsetof(struct kafka_end_txn_req, producer_epoch)},
+    {.name = "committed",
+     .type = KAFKA_T_BOOL,
+     .versions = KAFKA_V(0, 5),
+     .offset = offsetof(struct kafka_end_txn_req, committed)},
+};
+
+const struct kafka_struct_desc kafka_end_txn_req_desc = {
+    .name = "kafka_end_txn_req",
+    .size = sizeof(struct kafka_end_txn_req),
+    .flexible = 3,
+    .n_fields = 4,
+    .fields = end_txn_req_fields,
+};
+
+static const struct kafka_field end_txn_resp_fields[] = {
+    {.name = "throttle_time_ms",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 5),
+     .offset = offsetof(struct kafka_end_txn_resp, throttle_time_ms)},
+    {.name = "error_code",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 5),
+     .offset = offsetof(struct kafka_end_txn_resp, error_code)},
+    {.name = "producer_id",
+     .type = KAFKA_T_INT64,
+     .versions = KAFKA_V(5, 5),
+     .def = -1,
+     .offset = offsetof(struct kafka_end_txn_resp, producer_id)},
+    {.name = "producer_epoch",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(5, 5),
+     .def = -1,
+     .offset = offsetof(struct kafka_end_txn_resp, producer_epoch)},
+};
+
+const struct kafka_struct_desc kafka_end_txn_resp_desc = {
+    .name = "kafka_end_txn_resp",
+    .size = sizeof(struct kafka_end_txn_resp),
+    .flexible = 3,
+    .n_fields = 4,
+    .fields = end_txn_resp_fields,
+};
+
+static const struct kafka_field txn_offset_commit_req_partition_fields[] = {
+    {.name = "partition_index",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_req_partition, partition_index)},
+    {.name = "committed_offset",
+     .type = KAFKA_T_INT64,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_req_partition, committed_offset)},
+    {.name = "committed_leader_epoch",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(2, 4),
+     .def = -1,
+     .offset = offsetof(struct kafka_txn_offset_commit_req_partition, committed_leader_epoch)},
+    {.name = "committed_metadata",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 4),
+     .nullable = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_req_partition, committed_metadata)},
+};
+
+const struct kafka_struct_desc kafka_txn_offset_commit_req_partition_desc = {
+    .name = "kafka_txn_offset_commit_req_partition",
+    .size = sizeof(struct kafka_txn_offset_commit_req_partition),
+    .flexible = 3,
+    .n_fields = 4,
+    .fields = txn_offset_commit_req_partition_fields,
+};
+
+static const struct kafka_field txn_offset_commit_req_topic_fields[] = {
+    {.name = "name",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_req_topic, name)},
+    {.name = "partitions",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_req_topic, partitions),
+     .count = offsetof(struct kafka_txn_offset_commit_req_topic, n_partitions),
+     .child = &kafka_txn_offset_commit_req_partition_desc},
+};
+
+const struct kafka_struct_desc kafka_txn_offset_commit_req_topic_desc = {
+    .name = "kafka_txn_offset_commit_req_topic",
+    .size = sizeof(struct kafka_txn_offset_commit_req_topic),
+    .flexible = 3,
+    .n_fields = 2,
+    .fields = txn_offset_commit_req_topic_fields,
+};
+
+static const struct kafka_field txn_offset_commit_req_fields[] = {
+    {.name = "transactional_id",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_req, transactional_id)},
+    {.name = "group_id",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_req, group_id)},
+    {.name = "producer_id",
+     .type = KAFKA_T_INT64,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_req, producer_id)},
+    {.name = "producer_epoch",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_req, producer_epoch)},
+    {.name = "generation_id",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(3, 4),
+     .def = -1,
+     .offset = offsetof(struct kafka_txn_offset_commit_req, generation_id)},
+    {.name = "member_id",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(3, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_req, member_id)},
+    {.name = "group_instance_id",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(3, 4),
+     .nullable = KAFKA_V(3, 4),
+     .def_null = true,
+     .offset = offsetof(struct kafka_txn_offset_commit_req, group_instance_id)},
+    {.name = "topics",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_req, topics),
+     .count = offsetof(struct kafka_txn_offset_commit_req, n_topics),
+     .child = &kafka_txn_offset_commit_req_topic_desc},
+};
+
+const struct kafka_struct_desc kafka_txn_offset_commit_req_desc = {
+    .name = "kafka_txn_offset_commit_req",
+    .size = sizeof(struct kafka_txn_offset_commit_req),
+    .flexible = 3,
+    .n_fields = 8,
+    .fields = txn_offset_commit_req_fields,
+};
+
+static const struct kafka_field txn_offset_commit_resp_partition_fields[] = {
+    {.name = "partition_index",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_resp_partition, partition_index)},
+    {.name = "error_code",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_resp_partition, error_code)},
+};
+
+const struct kafka_struct_desc kafka_txn_offset_commit_resp_partition_desc = {
+    .name = "kafka_txn_offset_commit_resp_partition",
+    .size = sizeof(struct kafka_txn_offset_commit_resp_partition),
+    .flexible = 3,
+    .n_fields = 2,
+    .fields = txn_offset_commit_resp_partition_fields,
+};
+
+static const struct kafka_field txn_offset_commit_resp_topic_fields[] = {
+    {.name = "name",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_resp_topic, name)},
+    {.name = "partitions",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_resp_topic, partitions),
+     .count = offsetof(struct kafka_txn_offset_commit_resp_topic, n_partitions),
+     .child = &kafka_txn_offset_commit_resp_partition_desc},
+};
+
+const struct kafka_struct_desc kafka_txn_offset_commit_resp_topic_desc = {
+    .name = "kafka_txn_offset_commit_resp_topic",
+    .size = sizeof(struct kafka_txn_offset_commit_resp_topic),
+    .flexible = 3,
+    .n_fields = 2,
+    .fields = txn_offset_commit_resp_topic_fields,
+};
+
+static const struct kafka_field txn_offset_commit_resp_fields[] = {
+    {.name = "throttle_time_ms",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_resp, throttle_time_ms)},
+    {.name = "topics",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 4),
+     .offset = offsetof(struct kafka_txn_offset_commit_resp, topics),
+     .count = offsetof(struct kafka_txn_offset_commit_resp, n_topics),
+     .child = &kafka_txn_offset_commit_resp_topic_desc},
+};
+
+const struct kafka_struct_desc kafka_txn_offset_commit_resp_desc = {
+    .name = "kafka_txn_offset_commit_resp",
+    .size = sizeof(struct kafka_txn_offset_commit_resp),
+    .flexible = 3,
+    .n_fields = 2,
+    .fields = txn_offset_commit_resp_fields,
+};
+
 static const struct kafka_field describe_configs_req_resource_fields[] = {
     {.name = "resource_type",
      .type = KAFKA_T_INT8,
@@ -4465,6 +4986,199 @@ const struct kafka_struct_desc kafka_describe_producers_resp_desc = {
     .fields = describe_producers_resp_fields,
 };
 
+static const struct kafka_field describe_transactions_req_fields[] = {
+    {.name = "transactional_ids",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_transactions_req, transactional_ids),
+     .count = offsetof(struct kafka_describe_transactions_req, n_transactional_ids)},
+};
+
+const struct kafka_struct_desc kafka_describe_transactions_req_desc = {
+    .name = "kafka_describe_transactions_req",
+    .size = sizeof(struct kafka_describe_transactions_req),
+    .flexible = 0,
+    .n_fields = 1,
+    .fields = describe_transactions_req_fields,
+};
+
+static const struct kafka_field describe_transactions_resp_topic_data_fields[] = {
+    {.name = "topic",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_transactions_resp_topic_data, topic)},
+    {.name = "partitions",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_transactions_resp_topic_data, partitions),
+     .count = offsetof(struct kafka_describe_transactions_resp_topic_data, n_partitions)},
+};
+
+const struct kafka_struct_desc kafka_describe_transactions_resp_topic_data_desc = {
+    .name = "kafka_describe_transactions_resp_topic_data",
+    .size = sizeof(struct kafka_describe_transactions_resp_topic_data),
+    .flexible = 0,
+    .n_fields = 2,
+    .fields = describe_transactions_resp_topic_data_fields,
+};
+
+static const struct kafka_field describe_transactions_resp_transaction_state_fields[] = {
+    {.name = "error_code",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_transactions_resp_transaction_state, error_code)},
+    {.name = "transactional_id",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 0),
+     .offset =
+         offsetof(struct kafka_describe_transactions_resp_transaction_state, transactional_id)},
+    {.name = "transaction_state",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 0),
+     .offset =
+         offsetof(struct kafka_describe_transactions_resp_transaction_state, transaction_state)},
+    {.name = "transaction_timeout_ms",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_transactions_resp_transaction_state,
+                        transaction_timeout_ms)},
+    {.name = "transaction_start_time_ms",
+     .type = KAFKA_T_INT64,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_transactions_resp_transaction_state,
+                        transaction_start_time_ms)},
+    {.name = "producer_id",
+     .type = KAFKA_T_INT64,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_transactions_resp_transaction_state, producer_id)},
+    {.name = "producer_epoch",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_transactions_resp_transaction_state, producer_epoch)},
+    {.name = "topics",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_transactions_resp_transaction_state, topics),
+     .count = offsetof(struct kafka_describe_transactions_resp_transaction_state, n_topics),
+     .child = &kafka_describe_transactions_resp_topic_data_desc},
+};
+
+const struct kafka_struct_desc kafka_describe_transactions_resp_transaction_state_desc = {
+    .name = "kafka_describe_transactions_resp_transaction_state",
+    .size = sizeof(struct kafka_describe_transactions_resp_transaction_state),
+    .flexible = 0,
+    .n_fields = 8,
+    .fields = describe_transactions_resp_transaction_state_fields,
+};
+
+static const struct kafka_field describe_transactions_resp_fields[] = {
+    {.name = "throttle_time_ms",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_transactions_resp, throttle_time_ms)},
+    {.name = "transaction_states",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_transactions_resp, transaction_states),
+     .count = offsetof(struct kafka_describe_transactions_resp, n_transaction_states),
+     .child = &kafka_describe_transactions_resp_transaction_state_desc},
+};
+
+const struct kafka_struct_desc kafka_describe_transactions_resp_desc = {
+    .name = "kafka_describe_transactions_resp",
+    .size = sizeof(struct kafka_describe_transactions_resp),
+    .flexible = 0,
+    .n_fields = 2,
+    .fields = describe_transactions_resp_fields,
+};
+
+static const struct kafka_field list_transactions_req_fields[] = {
+    {.name = "state_filters",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 1),
+     .offset = offsetof(struct kafka_list_transactions_req, state_filters),
+     .count = offsetof(struct kafka_list_transactions_req, n_state_filters)},
+    {.name = "producer_id_filters",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_INT64,
+     .versions = KAFKA_V(0, 1),
+     .offset = offsetof(struct kafka_list_transactions_req, producer_id_filters),
+     .count = offsetof(struct kafka_list_transactions_req, n_producer_id_filters)},
+    {.name = "duration_filter",
+     .type = KAFKA_T_INT64,
+     .versions = KAFKA_V(1, 1),
+     .def = -1,
+     .offset = offsetof(struct kafka_list_transactions_req, duration_filter)},
+};
+
+const struct kafka_struct_desc kafka_list_transactions_req_desc = {
+    .name = "kafka_list_transactions_req",
+    .size = sizeof(struct kafka_list_transactions_req),
+    .flexible = 0,
+    .n_fields = 3,
+    .fields = list_transactions_req_fields,
+};
+
+static const struct kafka_field list_transactions_resp_transaction_state_fields[] = {
+    {.name = "transactional_id",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 1),
+     .offset = offsetof(struct kafka_list_transactions_resp_transaction_state, transactional_id)},
+    {.name = "producer_id",
+     .type = KAFKA_T_INT64,
+     .versions = KAFKA_V(0, 1),
+     .offset = offsetof(struct kafka_list_transactions_resp_transaction_state, producer_id)},
+    {.name = "transaction_state",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 1),
+     .offset = offsetof(struct kafka_list_transactions_resp_transaction_state, transaction_state)},
+};
+
+const struct kafka_struct_desc kafka_list_transactions_resp_transaction_state_desc = {
+    .name = "kafka_list_transactions_resp_transaction_state",
+    .size = sizeof(struct kafka_list_transactions_resp_transaction_state),
+    .flexible = 0,
+    .n_fields = 3,
+    .fields = list_transactions_resp_transaction_state_fields,
+};
+
+static const struct kafka_field list_transactions_resp_fields[] = {
+    {.name = "throttle_time_ms",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 1),
+     .offset = offsetof(struct kafka_list_transactions_resp, throttle_time_ms)},
+    {.name = "error_code",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 1),
+     .offset = offsetof(struct kafka_list_transactions_resp, error_code)},
+    {.name = "unknown_state_filters",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 1),
+     .offset = offsetof(struct kafka_list_transactions_resp, unknown_state_filters),
+     .count = offsetof(struct kafka_list_transactions_resp, n_unknown_state_filters)},
+    {.name = "transaction_states",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 1),
+     .offset = offsetof(struct kafka_list_transactions_resp, transaction_states),
+     .count = offsetof(struct kafka_list_transactions_resp, n_transaction_states),
+     .child = &kafka_list_transactions_resp_transaction_state_desc},
+};
+
+const struct kafka_struct_desc kafka_list_transactions_resp_desc = {
+    .name = "kafka_list_transactions_resp",
+    .size = sizeof(struct kafka_list_transactions_resp),
+    .flexible = 0,
+    .n_fields = 4,
+    .fields = list_transactions_resp_fields,
+};
+
 static const struct kafka_field consumer_group_heartbeat_req_owned_fields[] = {
     {.name = "topic_id",
      .type = KAFKA_T_UUID,
@@ -5244,6 +5958,34 @@ const struct kafka_api kafka_apis[KAFKA_API_COUNT] = {
      .flexible_version = 4,
      .request = &kafka_offset_for_leader_epoch_req_desc,
      .response = &kafka_offset_for_leader_epoch_resp_desc},
+    {.name = "AddPartitionsToTxn",
+     .key = KAFKA_API_ADD_PARTITIONS_TO_TXN,
+     .min_version = 0,
+     .max_version = 5,
+     .flexible_version = 3,
+     .request = &kafka_add_partitions_to_txn_req_desc,
+     .response = &kafka_add_partitions_to_txn_resp_desc},
+    {.name = "AddOffsetsToTxn",
+     .key = KAFKA_API_ADD_OFFSETS_TO_TXN,
+     .min_version = 0,
+     .max_version = 4,
+     .flexible_version = 3,
+     .request = &kafka_add_offsets_to_txn_req_desc,
+     .response = &kafka_add_offsets_to_txn_resp_desc},
+    {.name = "EndTxn",
+     .key = KAFKA_API_END_TXN,
+     .min_version = 0,
+     .max_version = 5,
+     .flexible_version = 3,
+     .request = &kafka_end_txn_req_desc,
+     .response = &kafka_end_txn_resp_desc},
+    {.name = "TxnOffsetCommit",
+     .key = KAFKA_API_TXN_OFFSET_COMMIT,
+     .min_version = 0,
+     .max_version = 4,
+     .flexible_version = 3,
+     .request = &kafka_txn_offset_commit_req_desc,
+     .response = &kafka_txn_offset_commit_resp_desc},
     {.name = "DescribeConfigs",
      .key = KAFKA_API_DESCRIBE_CONFIGS,
      .min_version = 0,
@@ -5328,6 +6070,20 @@ const struct kafka_api kafka_apis[KAFKA_API_COUNT] = {
      .flexible_version = 0,
      .request = &kafka_describe_producers_req_desc,
      .response = &kafka_describe_producers_resp_desc},
+    {.name = "DescribeTransactions",
+     .key = KAFKA_API_DESCRIBE_TRANSACTIONS,
+     .min_version = 0,
+     .max_version = 0,
+     .flexible_version = 0,
+     .request = &kafka_describe_transactions_req_desc,
+     .response = &kafka_describe_transactions_resp_desc},
+    {.name = "ListTransactions",
+     .key = KAFKA_API_LIST_TRANSACTIONS,
+     .min_version = 0,
+     .max_version = 1,
+     .flexible_version = 0,
+     .request = &kafka_list_transactions_req_desc,
+     .response = &kafka_list_transactions_resp_desc},
     {.name = "ConsumerGroupHeartbeat",
      .key = KAFKA_API_CONSUMER_GROUP_HEARTBEAT,
      .min_version = 0,

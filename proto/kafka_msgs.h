@@ -35,6 +35,10 @@ enum kafka_api_key {
     KAFKA_API_DELETE_RECORDS = 21,
     KAFKA_API_INIT_PRODUCER_ID = 22,
     KAFKA_API_OFFSET_FOR_LEADER_EPOCH = 23,
+    KAFKA_API_ADD_PARTITIONS_TO_TXN = 24,
+    KAFKA_API_ADD_OFFSETS_TO_TXN = 25,
+    KAFKA_API_END_TXN = 26,
+    KAFKA_API_TXN_OFFSET_COMMIT = 28,
     KAFKA_API_DESCRIBE_CONFIGS = 32,
     KAFKA_API_ALTER_CONFIGS = 33,
     KAFKA_API_DESCRIBE_LOG_DIRS = 35,
@@ -47,12 +51,14 @@ enum kafka_api_key {
     KAFKA_API_OFFSET_DELETE = 47,
     KAFKA_API_DESCRIBE_CLUSTER = 60,
     KAFKA_API_DESCRIBE_PRODUCERS = 61,
+    KAFKA_API_DESCRIBE_TRANSACTIONS = 65,
+    KAFKA_API_LIST_TRANSACTIONS = 66,
     KAFKA_API_CONSUMER_GROUP_HEARTBEAT = 68,
     KAFKA_API_CONSUMER_GROUP_DESCRIBE = 69,
     KAFKA_API_DESCRIBE_TOPIC_PARTITIONS = 75,
 };
 
-#define KAFKA_API_COUNT 35 /* entries in kafka_apis[] */
+#define KAFKA_API_COUNT 41 /* entries in kafka_apis[] */
 
 /* The supported apis, in key order. */
 extern const struct kafka_api kafka_apis[KAFKA_API_COUNT];
@@ -862,6 +868,151 @@ struct kafka_offset_for_leader_epoch_resp {
     int32_t n_topics;                                               /* entries in topics */
 };
 
+struct kafka_add_partitions_to_txn_req_topic {
+    struct kstr name;     /* 4+ */
+    int32_t *partitions;  /* 4+ */
+    int32_t n_partitions; /* entries in partitions */
+};
+
+struct kafka_add_partitions_to_txn_req_transaction {
+    struct kstr transactional_id;                         /* 4+ */
+    int64_t producer_id;                                  /* 4+ */
+    int16_t producer_epoch;                               /* 4+ */
+    bool verify_only;                                     /* 4+ */
+    struct kafka_add_partitions_to_txn_req_topic *topics; /* 4+ */
+    int32_t n_topics;                                     /* entries in topics */
+};
+
+struct kafka_add_partitions_to_txn_req_v3_topic {
+    struct kstr name;     /* 0-3 */
+    int32_t *partitions;  /* 0-3 */
+    int32_t n_partitions; /* entries in partitions */
+};
+
+/* AddPartitionsToTxn request (api key 24), v0-5, flexible from v3. */
+struct kafka_add_partitions_to_txn_req {
+    struct kafka_add_partitions_to_txn_req_transaction *transactions; /* 4+ */
+    int32_t n_transactions;                                           /* entries in transactions */
+    struct kstr v3_and_below_transactional_id;                        /* 0-3 */
+    int64_t v3_and_below_producer_id;                                 /* 0-3 */
+    int16_t v3_and_below_producer_epoch;                              /* 0-3 */
+    struct kafka_add_partitions_to_txn_req_v3_topic *v3_and_below_topics; /* 0-3 */
+    int32_t n_v3_and_below_topics; /* entries in v3_and_below_topics */
+};
+
+struct kafka_add_partitions_to_txn_resp_partition_result {
+    int32_t partition_index;      /* 4+ */
+    int16_t partition_error_code; /* 4+ */
+};
+
+struct kafka_add_partitions_to_txn_resp_topic_result {
+    struct kstr name;                                                               /* 4+ */
+    struct kafka_add_partitions_to_txn_resp_partition_result *results_by_partition; /* 4+ */
+    int32_t n_results_by_partition; /* entries in results_by_partition */
+};
+
+struct kafka_add_partitions_to_txn_resp_result {
+    struct kstr transactional_id;                                        /* 4+ */
+    struct kafka_add_partitions_to_txn_resp_topic_result *topic_results; /* 4+ */
+    int32_t n_topic_results; /* entries in topic_results */
+};
+
+struct kafka_add_partitions_to_txn_resp_v3_partition_result {
+    int32_t partition_index;      /* 0-3 */
+    int16_t partition_error_code; /* 0-3 */
+};
+
+struct kafka_add_partitions_to_txn_resp_v3_topic_result {
+    struct kstr name;                                                                  /* 0-3 */
+    struct kafka_add_partitions_to_txn_resp_v3_partition_result *results_by_partition; /* 0-3 */
+    int32_t n_results_by_partition; /* entries in results_by_partition */
+};
+
+/* AddPartitionsToTxn response (api key 24), v0-5, flexible from v3. */
+struct kafka_add_partitions_to_txn_resp {
+    int32_t throttle_time_ms;                                               /* 0+ */
+    int16_t error_code;                                                     /* 4+ */
+    struct kafka_add_partitions_to_txn_resp_result *results_by_transaction; /* 4+ */
+    int32_t n_results_by_transaction; /* entries in results_by_transaction */
+    /* 0-3 */
+    struct kafka_add_partitions_to_txn_resp_v3_topic_result *results_by_topic_v3_and_below;
+    int32_t n_results_by_topic_v3_and_below; /* entries in results_by_topic_v3_and_below */
+};
+
+/* AddOffsetsToTxn request (api key 25), v0-4, flexible from v3. */
+struct kafka_add_offsets_to_txn_req {
+    struct kstr transactional_id; /* 0+ */
+    int64_t producer_id;          /* 0+ */
+    int16_t producer_epoch;       /* 0+ */
+    struct kstr group_id;         /* 0+ */
+};
+
+/* AddOffsetsToTxn response (api key 25), v0-4, flexible from v3. */
+struct kafka_add_offsets_to_txn_resp {
+    int32_t throttle_time_ms; /* 0+ */
+    int16_t error_code;       /* 0+ */
+};
+
+/* EndTxn request (api key 26), v0-5, flexible from v3. */
+struct kafka_end_txn_req {
+    struct kstr transactional_id; /* 0+ */
+    int64_t producer_id;          /* 0+ */
+    int16_t producer_epoch;       /* 0+ */
+    bool committed;               /* 0+ */
+};
+
+/* EndTxn response (api key 26), v0-5, flexible from v3. */
+struct kafka_end_txn_resp {
+    int32_t throttle_time_ms; /* 0+ */
+    int16_t error_code;       /* 0+ */
+    int64_t producer_id;      /* 5+, default -1 */
+    int16_t producer_epoch;   /* 5+, default -1 */
+};
+
+struct kafka_txn_offset_commit_req_partition {
+    int32_t partition_index;        /* 0+ */
+    int64_t committed_offset;       /* 0+ */
+    int32_t committed_leader_epoch; /* 2+, default -1 */
+    struct kstr committed_metadata; /* 0+, nullable 0+ */
+};
+
+struct kafka_txn_offset_commit_req_topic {
+    struct kstr name;                                         /* 0+ */
+    struct kafka_txn_offset_commit_req_partition *partitions; /* 0+ */
+    int32_t n_partitions;                                     /* entries in partitions */
+};
+
+/* TxnOffsetCommit request (api key 28), v0-4, flexible from v3. */
+struct kafka_txn_offset_commit_req {
+    struct kstr transactional_id;                     /* 0+ */
+    struct kstr group_id;                             /* 0+ */
+    int64_t producer_id;                              /* 0+ */
+    int16_t producer_epoch;                           /* 0+ */
+    int32_t generation_id;                            /* 3+, default -1 */
+    struct kstr member_id;                            /* 3+ */
+    struct kstr group_instance_id;                    /* 3+, nullable 3+, default null */
+    struct kafka_txn_offset_commit_req_topic *topics; /* 0+ */
+    int32_t n_topics;                                 /* entries in topics */
+};
+
+struct kafka_txn_offset_commit_resp_partition {
+    int32_t partition_index; /* 0+ */
+    int16_t error_code;      /* 0+ */
+};
+
+struct kafka_txn_offset_commit_resp_topic {
+    struct kstr name;                                          /* 0+ */
+    struct kafka_txn_offset_commit_resp_partition *partitions; /* 0+ */
+    int32_t n_partitions;                                      /* entries in partitions */
+};
+
+/* TxnOffsetCommit response (api key 28), v0-4, flexible from v3. */
+struct kafka_txn_offset_commit_resp {
+    int32_t throttle_time_ms;                          /* 0+ */
+    struct kafka_txn_offset_commit_resp_topic *topics; /* 0+ */
+    int32_t n_topics;                                  /* entries in topics */
+};
+
 struct kafka_describe_configs_req_resource {
     int8_t resource_type;            /* 0+ */
     struct kstr resource_name;       /* 0+ */
@@ -1261,6 +1412,62 @@ struct kafka_describe_producers_resp {
     int32_t n_topics;                                            /* entries in topics */
 };
 
+/* DescribeTransactions request (api key 65), v0-0, flexible from v0. */
+struct kafka_describe_transactions_req {
+    struct kstr *transactional_ids; /* 0+ */
+    int32_t n_transactional_ids;    /* entries in transactional_ids */
+};
+
+struct kafka_describe_transactions_resp_topic_data {
+    struct kstr topic;    /* 0+ */
+    int32_t *partitions;  /* 0+ */
+    int32_t n_partitions; /* entries in partitions */
+};
+
+struct kafka_describe_transactions_resp_transaction_state {
+    int16_t error_code;                                         /* 0+ */
+    struct kstr transactional_id;                               /* 0+ */
+    struct kstr transaction_state;                              /* 0+ */
+    int32_t transaction_timeout_ms;                             /* 0+ */
+    int64_t transaction_start_time_ms;                          /* 0+ */
+    int64_t producer_id;                                        /* 0+ */
+    int16_t producer_epoch;                                     /* 0+ */
+    struct kafka_describe_transactions_resp_topic_data *topics; /* 0+ */
+    int32_t n_topics;                                           /* entries in topics */
+};
+
+/* DescribeTransactions response (api key 65), v0-0, flexible from v0. */
+struct kafka_describe_transactions_resp {
+    int32_t throttle_time_ms;                                                      /* 0+ */
+    struct kafka_describe_transactions_resp_transaction_state *transaction_states; /* 0+ */
+    int32_t n_transaction_states; /* entries in transaction_states */
+};
+
+/* ListTransactions request (api key 66), v0-1, flexible from v0. */
+struct kafka_list_transactions_req {
+    struct kstr *state_filters;    /* 0+ */
+    int32_t n_state_filters;       /* entries in state_filters */
+    int64_t *producer_id_filters;  /* 0+ */
+    int32_t n_producer_id_filters; /* entries in producer_id_filters */
+    int64_t duration_filter;       /* 1+, default -1 */
+};
+
+struct kafka_list_transactions_resp_transaction_state {
+    struct kstr transactional_id;  /* 0+ */
+    int64_t producer_id;           /* 0+ */
+    struct kstr transaction_state; /* 0+ */
+};
+
+/* ListTransactions response (api key 66), v0-1, flexible from v0. */
+struct kafka_list_transactions_resp {
+    int32_t throttle_time_ms;           /* 0+ */
+    int16_t error_code;                 /* 0+ */
+    struct kstr *unknown_state_filters; /* 0+ */
+    int32_t n_unknown_state_filters;    /* entries in unknown_state_filters */
+    struct kafka_list_transactions_resp_transaction_state *transaction_states; /* 0+ */
+    int32_t n_transaction_states; /* entries in transaction_states */
+};
+
 struct kafka_consumer_group_heartbeat_req_owned {
     uint8_t topic_id[16]; /* 0+ */
     int32_t *partitions;  /* 0+ */
@@ -1537,6 +1744,26 @@ extern const struct kafka_struct_desc kafka_offset_for_leader_epoch_req_desc;
 extern const struct kafka_struct_desc kafka_offset_for_leader_epoch_resp_epoch_end_offset_desc;
 extern const struct kafka_struct_desc kafka_offset_for_leader_epoch_resp_topic_result_desc;
 extern const struct kafka_struct_desc kafka_offset_for_leader_epoch_resp_desc;
+extern const struct kafka_struct_desc kafka_add_partitions_to_txn_req_topic_desc;
+extern const struct kafka_struct_desc kafka_add_partitions_to_txn_req_transaction_desc;
+extern const struct kafka_struct_desc kafka_add_partitions_to_txn_req_v3_topic_desc;
+extern const struct kafka_struct_desc kafka_add_partitions_to_txn_req_desc;
+extern const struct kafka_struct_desc kafka_add_partitions_to_txn_resp_partition_result_desc;
+extern const struct kafka_struct_desc kafka_add_partitions_to_txn_resp_topic_result_desc;
+extern const struct kafka_struct_desc kafka_add_partitions_to_txn_resp_result_desc;
+extern const struct kafka_struct_desc kafka_add_partitions_to_txn_resp_v3_partition_result_desc;
+extern const struct kafka_struct_desc kafka_add_partitions_to_txn_resp_v3_topic_result_desc;
+extern const struct kafka_struct_desc kafka_add_partitions_to_txn_resp_desc;
+extern const struct kafka_struct_desc kafka_add_offsets_to_txn_req_desc;
+extern const struct kafka_struct_desc kafka_add_offsets_to_txn_resp_desc;
+extern const struct kafka_struct_desc kafka_end_txn_req_desc;
+extern const struct kafka_struct_desc kafka_end_txn_resp_desc;
+extern const struct kafka_struct_desc kafka_txn_offset_commit_req_partition_desc;
+extern const struct kafka_struct_desc kafka_txn_offset_commit_req_topic_desc;
+extern const struct kafka_struct_desc kafka_txn_offset_commit_req_desc;
+extern const struct kafka_struct_desc kafka_txn_offset_commit_resp_partition_desc;
+extern const struct kafka_struct_desc kafka_txn_offset_commit_resp_topic_desc;
+extern const struct kafka_struct_desc kafka_txn_offset_commit_resp_desc;
 extern const struct kafka_struct_desc kafka_describe_configs_req_resource_desc;
 extern const struct kafka_struct_desc kafka_describe_configs_req_desc;
 extern const struct kafka_struct_desc kafka_describe_configs_resp_synonym_desc;
@@ -1594,6 +1821,13 @@ extern const struct kafka_struct_desc kafka_describe_producers_resp_producer_sta
 extern const struct kafka_struct_desc kafka_describe_producers_resp_partition_response_desc;
 extern const struct kafka_struct_desc kafka_describe_producers_resp_topic_response_desc;
 extern const struct kafka_struct_desc kafka_describe_producers_resp_desc;
+extern const struct kafka_struct_desc kafka_describe_transactions_req_desc;
+extern const struct kafka_struct_desc kafka_describe_transactions_resp_topic_data_desc;
+extern const struct kafka_struct_desc kafka_describe_transactions_resp_transaction_state_desc;
+extern const struct kafka_struct_desc kafka_describe_transactions_resp_desc;
+extern const struct kafka_struct_desc kafka_list_transactions_req_desc;
+extern const struct kafka_struct_desc kafka_list_transactions_resp_transaction_state_desc;
+extern const struct kafka_struct_desc kafka_list_transactions_resp_desc;
 extern const struct kafka_struct_desc kafka_consumer_group_heartbeat_req_owned_desc;
 extern const struct kafka_struct_desc kafka_consumer_group_heartbeat_req_desc;
 extern const struct kafka_struct_desc kafka_consumer_group_heartbeat_resp_assigned_desc;

@@ -1090,6 +1090,15 @@ static void fill_value(uint8_t type, bool nullable, struct filler *fl, void *p)
     }
 }
 
+/* Bytes of one element of an array field in memory. */
+static size_t elem_bytes(const struct kafka_field *f)
+{
+    return f->child                    ? f->child->size
+           : f->elem == KAFKA_T_STRING ? sizeof(struct kstr)
+           : f->elem == KAFKA_T_INT64  ? sizeof(int64_t)
+                                       : sizeof(int32_t);
+}
+
 static void fill_array(const struct kafka_field *f, struct filler *fl, void *s)
 {
     int32_t *count = (int32_t *)((char *)s + f->count);
@@ -1099,11 +1108,10 @@ static void fill_array(const struct kafka_field *f, struct filler *fl, void *s)
         return;
     }
     int32_t n = fl->seed == 2 ? 0 : 2;
-    /* the schema has arrays of structs, strings and int32 only */
-    assert_true(f->child || f->elem == KAFKA_T_STRING || f->elem == KAFKA_T_INT32);
-    size_t size = f->child                    ? f->child->size
-                  : f->elem == KAFKA_T_STRING ? sizeof(struct kstr)
-                                              : sizeof(int32_t);
+    /* the schema has arrays of structs, strings, int32 and int64 only */
+    assert_true(f->child || f->elem == KAFKA_T_STRING || f->elem == KAFKA_T_INT32 ||
+                f->elem == KAFKA_T_INT64);
+    size_t size = elem_bytes(f);
     char *p = arena_calloc(fl->a, 2, size);
     assert_non_null(p);
     for (int32_t i = 0; i < n; i++) {
@@ -1173,9 +1181,7 @@ static bool array_equal(const struct kafka_field *f, const void *a, const void *
         return false;
     const char *x = *(const void *const *)((const char *)a + f->offset);
     const char *y = *(const void *const *)((const char *)b + f->offset);
-    size_t size = f->child                    ? f->child->size
-                  : f->elem == KAFKA_T_STRING ? sizeof(struct kstr)
-                                              : sizeof(int32_t);
+    size_t size = elem_bytes(f);
     for (int32_t i = 0; i < n; i++)
         if (!value_equal(f->elem, f->child, x + i * size, y + i * size))
             return false;
