@@ -123,6 +123,7 @@ struct metrics {
 };
 
 struct fetch_wait;
+struct legacy_wait;
 
 struct broker {
     struct broker_config *cfg;
@@ -145,7 +146,8 @@ struct broker {
     struct pending *completed; /* durability waits done (wake_mu) */
     bool appended;             /* data was appended somewhere (wake_mu) */
 
-    struct fetch_wait *parked; /* long-poll fetches */
+    struct fetch_wait *parked;         /* long-poll fetches */
+    struct legacy_wait *legacy_parked; /* long-poll fetches of v0-3 (h_legacy.c) */
     struct groups *groups;
     struct metrics metrics;
     int64_t next_producer_id; /* InitProducerId */
@@ -279,6 +281,12 @@ void handle_offset_fetch(struct request *rq);      /* h_offsets.c */
 /* ---- h_fetch.c ---- */
 void fetch_on_append(struct broker *b);
 void fetch_abort_all(struct broker *b);
+
+/* ---- h_legacy.c: Produce v0-2 and Fetch v0-3 (message sets of magic 0 and 1) ---- */
+void handle_produce_legacy(struct request *rq);
+void handle_fetch_legacy(struct request *rq);
+void legacy_fetch_on_append(struct broker *b);
+void legacy_fetch_abort_all(struct broker *b);
 
 /* ---- h_metadata.c: topics by name ---- */
 /* Get a topic, creating it when auto-creation is on and create is set. Returns a
