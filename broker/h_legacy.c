@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "broker/private.h"
@@ -171,6 +173,8 @@ void handle_produce_legacy(struct request *rq)
 
 /* ---- Fetch v0-3 ---- */
 
+#define LEGACY_CONN_MAX (2 * (int64_t)CONN_OUT_HIGH_WATER) /* see legacy_complete() */
+
 struct legacy_part {
     struct store_topic *t; /* a reference, held while parked */
     struct store_partition *p;
@@ -251,6 +255,27 @@ static void legacy_fill(struct legacy_wait *lw, struct writer *buf)
                 (struct krecords){buf->buf + lw->parts[i].start, (int64_t)lw->parts[i].len, -1, 0};
 }
 
+/* Add to *avail the bytes stored in lp from its offset, up to want; whether that
+ * reached want. A read stops at a segment's end and before a batch that would pass
+ * its maximum, so one read may tell less than there is: read on until told enough
+ * or the end (each read takes at least one batch, so this ends). */
+static bool legacy_stored(struct legacy_part *lp, int64_t want, int64_t *avail)
+{
+    int64_t offset = lp->offset, got = 0;
+    while (got < want) {
+        struct store_slice sl;
+        if (store_partition_read(lp->p, offset, (size_t)(want - got), &sl) != 0)
+            break;
+        store_slice_release(&sl);
+        if (sl.len == 0)
+            break;
+        got += sl.len;
+        offset = sl.next_offset;
+    }
+    *avail += got;
+    return got >= want;
+}
+
 /* Whether enough is stored to answer now (stored bytes stand for converted ones). */
 static bool legacy_ready(struct legacy_wait *lw)
 {
@@ -264,15 +289,23 @@ static bool legacy_ready(struct legacy_wait *lw)
             continue;
         if (lw->min_bytes <= 1)
             return true;
-        struct store_slice sl;
-        if (store_partition_read(lp->p, lp->offset, (size_t)lw->min_bytes, &sl) == 0) {
-            avail += sl.len;
-            store_slice_release(&sl);
-        }
-        if (avail >= lw->min_bytes)
+        if (legacy_stored(lp, lw->min_bytes - avail, &avail))
             return true;
     }
     return false;
+}
+
+/* Bytes c holds in memory for the peer: answers encoded but waiting for an earlier
+ * one, and its socket's unsent output. */
+static int64_t legacy_conn_held(const struct conn *c)
+{
+    if (!c->bev)
+        return INT64_MAX; /* closed: nothing will be sent */
+    int64_t held = (int64_t)evbuffer_get_length(bufferevent_get_output(c->bev));
+    for (const struct pending *pd = c->head; pd; pd = pd->next)
+        if (pd->ready)
+            held += (int64_t)pd->out.w.len;
+    return held;
 }
 
 static void legacy_complete(struct legacy_wait *lw)
@@ -288,6 +321,14 @@ static void legacy_complete(struct legacy_wait *lw)
         if (lw->next)
             lw->next->prev = lw->prev;
     }
+    /* Unlike newer fetches, sent from the files, these answers are bytes in memory
+     * until the peer reads them. A client that pipelines fetches (none needs to) could
+     * make each of them hold a budget's worth; what its connection already holds
+     * comes off the budget instead, so it holds at most LEGACY_CONN_MAX and one
+     * message more. */
+    int64_t room = LEGACY_CONN_MAX - legacy_conn_held(lw->pd->c);
+    if (room < lw->max_bytes)
+        lw->max_bytes = room > 0 ? room : 0;
     /* room for the budget and one message past it (the first, when it is larger) */
     struct writer buf;
     writer_init(&buf, (size_t)lw->max_bytes + batch_limits_default.max_batch + 64);

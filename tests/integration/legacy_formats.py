@@ -21,7 +21,8 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from guard import Guard  # noqa: E402
-from kafkawire import connect, ensure_topic, read_response, request, string  # noqa: E402
+from kafkawire import (connect, ensure_topic, produce_body, produce_error,  # noqa: E402
+                       read_response, record_batch, request, string)
 
 HOST, PORT = sys.argv[1].rsplit(':', 1)
 PORT = int(PORT)
@@ -317,6 +318,49 @@ def phase(fn):
         result(False, f'{fn.__name__}: {e!r}')
 
 
+def pipelined_fetches():
+    """100 Fetch v0 pipelined on one connection, parked at the end of an empty
+    partition with min_bytes 8 MB, then 8 MB produced: every one of them completes at
+    once. Converted
+    answers are bytes in memory until sent (newer fetches send from the files), so
+    without a bound each would hold the 8 MB; the connection holds at most 32 MiB
+    and one message more, and the answers past that are empty."""
+    topic, n = 'legacy-pipe', 100
+    ensure_topic(HOST, PORT, topic)
+    s = connect(HOST, PORT)
+    body = (struct.pack('>iii', -1, 60000, 8000000) + struct.pack('>i', 1) + string(topic) +
+            struct.pack('>i', 1) + struct.pack('>iqi', 0, 0, 16 << 20))
+    s.sendall(b''.join(request(1, 0, 100 + i, body) for i in range(n)))
+    p = connect(HOST, PORT)
+    t0 = time.monotonic()
+    for i in range(9):
+        p.sendall(request(0, 3, i, produce_body(topic, record_batch([bytes(900)] * 1000))))
+        if produce_error(read_response(p)) != NONE:
+            return False
+    p.close()
+    s.settimeout(60)
+    sizes = []
+    for i in range(n):
+        resp = read_response(s)
+        if resp is None:
+            return False
+        (corr,) = struct.unpack_from('>i', resp, 0)
+        off = 4 + 4
+        (k,) = struct.unpack_from('>h', resp, off)
+        off += 2 + k + 4
+        _, err, _, size = struct.unpack_from('>ihqi', resp, off)
+        if corr != 100 + i or err != NONE:
+            return False
+        sizes.append(size)
+    s.close()
+    secs = time.monotonic() - t0
+    full = sum(1 for x in sizes if x > 0)
+    print(f'# {n} pipelined fetches: {full} answered with data, {sum(sizes) >> 20} MiB in all, '
+          f'{secs:.1f} s after the first produce', flush=True)
+    # answered once min_bytes was there, well before max_wait_ms (60 s)
+    return 0 < full < n and sum(sizes) <= (32 + 9) << 20 and secs < 30
+
+
 def main():
     global guard
     for fn in (round_trip, limits, long_poll, acks0):
@@ -329,6 +373,8 @@ def main():
     guard.case('Produce v2 with a wrapper inside a wrapper gets INVALID_RECORD, nothing stored',
                nested)
     guard.case('Produce v0 with a bad CRC gets CORRUPT_MESSAGE, nothing stored', bad_crc)
+    guard.case('100 pipelined Fetch v0 answered at once hold at most 32 MiB of converted '
+               'messages', pipelined_fetches, rss_bound_mib=160)
     rc = guard.finish()
     sys.exit(1 if failures or rc else 0)
 
