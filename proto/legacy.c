@@ -200,8 +200,8 @@ static int up_wrapper(struct up *u, const struct msg *w, int codec)
 {
     if (codec > CODEC_LZ4)
         return -ENOTSUP; /* zstd came with RecordBatch v2 */
-    if (w->value_len < 0)
-        return -EBADMSG;
+    if (w->value_len <= 0)
+        return -EBADMSG; /* no codec's stream is empty */
     struct writer set;
     writer_init(&set, u->budget);
     int rc = legacy_inflate((enum codec)codec, w->magic, w->value, (size_t)w->value_len, u->budget,

@@ -485,6 +485,18 @@ static void test_wrapper_refusals(void **state)
     msg_put(&set, 0, 1, CODEC_GZIP, BASE_TS, NULL, "not gzip", 8);
     assert_int_equal(up(set.buf, set.len, MAX, &out), -EBADMSG);
 
+    /* wrappers with an empty or a null value, of every codec and magic */
+    for (int8_t magic = 0; magic <= 1; magic++) {
+        for (int codec = CODEC_GZIP; codec <= CODEC_LZ4; codec++) {
+            writer_reset(&set);
+            msg_put(&set, 0, magic, (int8_t)codec, BASE_TS, NULL, "", 0);
+            assert_int_equal(up(set.buf, set.len, MAX, &out), -EBADMSG);
+            writer_reset(&set);
+            msg_put(&set, 0, magic, (int8_t)codec, BASE_TS, NULL, NULL, 0);
+            assert_int_equal(up(set.buf, set.len, MAX, &out), -EBADMSG);
+        }
+    }
+
     writer_release(&set);
     writer_release(&inner);
     writer_release(&nested);
