@@ -60,6 +60,16 @@ static const handler_fn handlers[KAFKA_API_DESCRIBE_TOPIC_PARTITIONS + 1] = {
     [KAFKA_API_DESCRIBE_TOPIC_PARTITIONS] = handle_describe_topic_partitions,
 };
 
+/* The handler of key at version: message sets (magic 0 and 1) are converted apart. */
+static handler_fn handler_for(int16_t key, int16_t version)
+{
+    if (key == KAFKA_API_PRODUCE && version < 3)
+        return handle_produce_legacy;
+    if (key == KAFKA_API_FETCH && version < 4)
+        return handle_fetch_legacy;
+    return handlers[key];
+}
+
 /* Queue a new pending on c, in order. */
 static struct pending *pending_new(struct conn *c, const struct kafka_request_header *h)
 {
@@ -138,6 +148,6 @@ void dispatch_request(struct conn *c, uint8_t *frame, size_t len)
     };
     rq.pd = pending_new(c, &h);
     metrics_request(&c->b->metrics, h.api_key, false);
-    handlers[h.api_key](&rq);
+    handler_for(h.api_key, h.api_version)(&rq);
     arena_release(&tmp);
 }

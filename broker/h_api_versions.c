@@ -13,11 +13,13 @@
  */
 #include "broker/private.h"
 
-/* A range may start below what brook serves: Produce v0-2 are answered with
- * UNSUPPORTED_VERSION, and advertising 0 keeps librdkafka's compression on. */
+/* Produce v0-2 and Fetch v0-3 carry message sets of magic 0 and 1, which Kafka 4
+ * no longer takes; brook converts them (h_legacy.c). Advertising Produce from 0 also
+ * keeps librdkafka's compression on. */
 const struct api_range advertised_apis[] = {
-    {KAFKA_API_PRODUCE, 0, 11, "v0-2 are answered UNSUPPORTED_VERSION"},
-    {KAFKA_API_FETCH, 4, 17, NULL},
+    {KAFKA_API_PRODUCE, 0, 11, "v0-2 are converted from message format 0/1 (Kafka 4 has no v0-2)"},
+    {KAFKA_API_FETCH, 0, 17,
+     "v0-3 get down-converted message sets without headers (Kafka 4 has no v0-3)"},
     {KAFKA_API_LIST_OFFSETS, 1, 10,
      "v0 (several offsets per partition, no timestamps) is not offered: no client needs it"},
     {KAFKA_API_METADATA, 0, 12, NULL},

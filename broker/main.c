@@ -242,6 +242,7 @@ out_groups:
 out_server:
     admin_stop(&b); /* before the store goes: it may be creating a topic */
     fetch_abort_all(&b);
+    legacy_fetch_abort_all(&b);
 out_store:
     store_close(b.store); /* flush, checkpoints, clean-shutdown marker */
     broker_dynamic_free(&b);

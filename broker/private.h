@@ -212,6 +212,7 @@ bool fetch_session_part_changed(struct fetch_session_part *p, int16_t error, int
 void fetch_session_next_epoch(struct fetch_session *s);
 
 struct fetch_wait;
+struct legacy_wait;
 
 struct broker {
     struct broker_config *cfg;
@@ -234,8 +235,9 @@ struct broker {
     struct pending *completed; /* durability waits done (wake_mu) */
     bool appended;             /* data was appended somewhere (wake_mu) */
 
-    struct fetch_wait *parked;      /* long-poll fetches */
-    struct fetch_sessions sessions; /* KIP-227; set up by the first Fetch v7+ */
+    struct fetch_wait *parked;         /* long-poll fetches */
+    struct legacy_wait *legacy_parked; /* long-poll fetches of v0-3 (h_legacy.c) */
+    struct fetch_sessions sessions;    /* KIP-227; set up by the first Fetch v7+ */
     bool sessions_ready;
     uint64_t fetch_owners; /* keys handed to connections (conn.fetch_owner) */
     struct groups *groups;
@@ -399,6 +401,12 @@ void handle_describe_topic_partitions(struct request *rq);    /* h_describe_topi
 /* ---- h_fetch.c ---- */
 void fetch_on_append(struct broker *b);
 void fetch_abort_all(struct broker *b);
+
+/* ---- h_legacy.c: Produce v0-2 and Fetch v0-3 (message sets of magic 0 and 1) ---- */
+void handle_produce_legacy(struct request *rq);
+void handle_fetch_legacy(struct request *rq);
+void legacy_fetch_on_append(struct broker *b);
+void legacy_fetch_abort_all(struct broker *b);
 
 /* ---- h_metadata.c: topics by name ---- */
 /* Get a topic, creating it when auto-creation is on and create is set. Returns a

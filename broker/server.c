@@ -237,8 +237,10 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
             pending_finish(rev);
         rev = next;
     }
-    if (appended)
+    if (appended) {
         fetch_on_append(b);
+        legacy_fetch_on_append(b);
+    }
 }
 
 /* Read up to `missing` more bytes of the frame c's input ends in, as many as the socket
@@ -541,6 +543,7 @@ void server_stop_accepting(struct broker *b)
     for (int i = 0; i < b->n_listeners; i++)
         evconnlistener_disable(b->listeners[i]);
     fetch_abort_all(b); /* parked fetches answer now with what they have */
+    legacy_fetch_abort_all(b);
     for (struct conn *c = b->conns, *next; c; c = next) {
         next = c->next;
         set_paused(c, true);

@@ -133,19 +133,19 @@ struct kafka_fetch_req_replica_state {
 };
 
 struct kafka_fetch_req_partition {
-    int32_t partition;                /* 4+ */
+    int32_t partition;                /* 0+ */
     int32_t current_leader_epoch;     /* 9+, default -1 */
-    int64_t fetch_offset;             /* 4+ */
+    int64_t fetch_offset;             /* 0+ */
     int32_t last_fetched_epoch;       /* 12+, default -1 */
     int64_t log_start_offset;         /* 5+, default -1 */
-    int32_t partition_max_bytes;      /* 4+ */
+    int32_t partition_max_bytes;      /* 0+ */
     uint8_t replica_directory_id[16]; /* 17+, tag 0 */
 };
 
 struct kafka_fetch_req_topic {
-    struct kstr topic;                            /* 4-12 */
+    struct kstr topic;                            /* 0-12 */
     uint8_t topic_id[16];                         /* 13+ */
-    struct kafka_fetch_req_partition *partitions; /* 4+ */
+    struct kafka_fetch_req_partition *partitions; /* 0+ */
     int32_t n_partitions;                         /* entries in partitions */
 };
 
@@ -156,18 +156,18 @@ struct kafka_fetch_req_forgotten_topic {
     int32_t n_partitions; /* entries in partitions */
 };
 
-/* Fetch request (api key 1), v4-17, flexible from v12. */
+/* Fetch request (api key 1), v0-17, flexible from v12. */
 struct kafka_fetch_req {
     struct kstr cluster_id;                             /* 12+, nullable 12+, tag 0, default null */
-    int32_t replica_id;                                 /* 4-14, default -1 */
+    int32_t replica_id;                                 /* 0-14, default -1 */
     struct kafka_fetch_req_replica_state replica_state; /* 15+, tag 1 */
-    int32_t max_wait_ms;                                /* 4+ */
-    int32_t min_bytes;                                  /* 4+ */
-    int32_t max_bytes;                                  /* 4+, default 2147483647 */
+    int32_t max_wait_ms;                                /* 0+ */
+    int32_t min_bytes;                                  /* 0+ */
+    int32_t max_bytes;                                  /* 3+, default 2147483647 */
     int8_t isolation_level;                             /* 4+ */
     int32_t session_id;                                 /* 7+ */
     int32_t session_epoch;                              /* 7+, default -1 */
-    struct kafka_fetch_req_topic *topics;               /* 4+ */
+    struct kafka_fetch_req_topic *topics;               /* 0+ */
     int32_t n_topics;                                   /* entries in topics */
     struct kafka_fetch_req_forgotten_topic *forgotten_topics_data; /* 7+ */
     int32_t n_forgotten_topics_data; /* entries in forgotten_topics_data */
@@ -195,9 +195,9 @@ struct kafka_fetch_resp_aborted_transaction {
 };
 
 struct kafka_fetch_resp_partition {
-    int32_t partition_index;                                           /* 4+ */
-    int16_t error_code;                                                /* 4+ */
-    int64_t high_watermark;                                            /* 4+ */
+    int32_t partition_index;                                           /* 0+ */
+    int16_t error_code;                                                /* 0+ */
+    int64_t high_watermark;                                            /* 0+ */
     int64_t last_stable_offset;                                        /* 4+, default -1 */
     int64_t log_start_offset;                                          /* 5+, default -1 */
     struct kafka_fetch_resp_epoch_end_offset diverging_epoch;          /* 12+, tag 0 */
@@ -206,13 +206,13 @@ struct kafka_fetch_resp_partition {
     struct kafka_fetch_resp_aborted_transaction *aborted_transactions; /* 4+, nullable 4+ */
     int32_t n_aborted_transactions; /* entries in aborted_transactions, -1 = null */
     int32_t preferred_read_replica; /* 11+, default -1 */
-    struct krecords records;        /* 4+, nullable 4+ */
+    struct krecords records;        /* 0+, nullable 0+ */
 };
 
 struct kafka_fetch_resp_topic {
-    struct kstr topic;                             /* 4-12 */
+    struct kstr topic;                             /* 0-12 */
     uint8_t topic_id[16];                          /* 13+ */
-    struct kafka_fetch_resp_partition *partitions; /* 4+ */
+    struct kafka_fetch_resp_partition *partitions; /* 0+ */
     int32_t n_partitions;                          /* entries in partitions */
 };
 
@@ -223,12 +223,12 @@ struct kafka_fetch_resp_node_endpoint {
     struct kstr rack; /* 16+, nullable 16+, default null */
 };
 
-/* Fetch response (api key 1), v4-17, flexible from v12. */
+/* Fetch response (api key 1), v0-17, flexible from v12. */
 struct kafka_fetch_resp {
-    int32_t throttle_time_ms;                              /* 4+ */
+    int32_t throttle_time_ms;                              /* 1+ */
     int16_t error_code;                                    /* 7+ */
     int32_t session_id;                                    /* 7+ */
-    struct kafka_fetch_resp_topic *responses;              /* 4+ */
+    struct kafka_fetch_resp_topic *responses;              /* 0+ */
     int32_t n_responses;                                   /* entries in responses */
     struct kafka_fetch_resp_node_endpoint *node_endpoints; /* 16+, tag 0 */
     int32_t n_node_endpoints;                              /* entries in node_endpoints */
