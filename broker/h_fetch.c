@@ -629,6 +629,19 @@ static void list_offsets_partition(struct store_partition *p,
     }
 }
 
+/* v0 answers a list: the one offset found, when the client asks for at least one
+ * (Kafka's v0 listed segment starts before a time; every v0 client brook knows of
+ * asks for one offset, latest or earliest). */
+static void list_offsets_v0(struct pending *pd, const struct kafka_list_offsets_req_partition *in,
+                            struct kafka_list_offsets_resp_partition *po)
+{
+    if (po->error_code || po->offset < 0 || in->max_num_offsets < 1)
+        return;
+    po->old_style_offsets = PENDING_NEW(pd, int64_t, 1);
+    po->old_style_offsets[0] = po->offset;
+    po->n_old_style_offsets = 1;
+}
+
 void handle_list_offsets(struct request *rq)
 {
     struct broker *b = rq->c->b;
@@ -658,13 +671,18 @@ void handle_list_offsets(struct request *rq)
         struct store_topic *t = broker_topic(b, ti->name, false, &err);
         for (int32_t k = 0; k < ti->n_partitions; k++) {
             struct kafka_list_offsets_resp_partition *po = &to->partitions[k];
-            *po = (struct kafka_list_offsets_resp_partition){ti->partitions[k].partition_index, 0,
-                                                             -1, -1, -1};
+            *po = (struct kafka_list_offsets_resp_partition){.partition_index =
+                                                                 ti->partitions[k].partition_index,
+                                                             .timestamp = -1,
+                                                             .offset = -1,
+                                                             .leader_epoch = -1};
             struct store_partition *p = t ? store_topic_partition(t, po->partition_index) : NULL;
             if (p)
                 list_offsets_partition(p, &ti->partitions[k], po);
             else
                 po->error_code = t ? KAFKA_UNKNOWN_TOPIC_OR_PARTITION : err;
+            if (rq->version == 0)
+                list_offsets_v0(pd, &ti->partitions[k], po);
         }
         store_topic_put(t);
     }

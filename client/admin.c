@@ -94,7 +94,10 @@ static int send_offsets(struct brook_client *c, struct conn *k, struct tpo *v, s
             }
         }
         t->partitions[t->n_partitions++] =
-            (struct kafka_list_offsets_req_partition){v[i].partition, -1, v[i].ts};
+            (struct kafka_list_offsets_req_partition){.partition_index = v[i].partition,
+                                                      .current_leader_epoch = -1,
+                                                      .timestamp = v[i].ts,
+                                                      .max_num_offsets = 1};
     }
     struct resp *rs;
     int rc = client_call(c, k, rq, deadline, &rs);

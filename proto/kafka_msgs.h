@@ -235,44 +235,47 @@ struct kafka_fetch_resp {
 };
 
 struct kafka_list_offsets_req_partition {
-    int32_t partition_index;      /* 1+ */
+    int32_t partition_index;      /* 0+ */
     int32_t current_leader_epoch; /* 4+, default -1 */
-    int64_t timestamp;            /* 1+ */
+    int64_t timestamp;            /* 0+ */
+    int32_t max_num_offsets;      /* 0, default 1 */
 };
 
 struct kafka_list_offsets_req_topic {
-    struct kstr name;                                    /* 1+ */
-    struct kafka_list_offsets_req_partition *partitions; /* 1+ */
+    struct kstr name;                                    /* 0+ */
+    struct kafka_list_offsets_req_partition *partitions; /* 0+ */
     int32_t n_partitions;                                /* entries in partitions */
 };
 
-/* ListOffsets request (api key 2), v1-10, flexible from v6. */
+/* ListOffsets request (api key 2), v0-10, flexible from v6. */
 struct kafka_list_offsets_req {
-    int32_t replica_id;                          /* 1+ */
+    int32_t replica_id;                          /* 0+ */
     int8_t isolation_level;                      /* 2+ */
-    struct kafka_list_offsets_req_topic *topics; /* 1+ */
+    struct kafka_list_offsets_req_topic *topics; /* 0+ */
     int32_t n_topics;                            /* entries in topics */
     int32_t timeout_ms;                          /* 10+ */
 };
 
 struct kafka_list_offsets_resp_partition {
-    int32_t partition_index; /* 1+ */
-    int16_t error_code;      /* 1+ */
-    int64_t timestamp;       /* 1+, default -1 */
-    int64_t offset;          /* 1+, default -1 */
-    int32_t leader_epoch;    /* 4+, default -1 */
+    int32_t partition_index;     /* 0+ */
+    int16_t error_code;          /* 0+ */
+    int64_t *old_style_offsets;  /* 0 */
+    int32_t n_old_style_offsets; /* entries in old_style_offsets */
+    int64_t timestamp;           /* 1+, default -1 */
+    int64_t offset;              /* 1+, default -1 */
+    int32_t leader_epoch;        /* 4+, default -1 */
 };
 
 struct kafka_list_offsets_resp_topic {
-    struct kstr name;                                     /* 1+ */
-    struct kafka_list_offsets_resp_partition *partitions; /* 1+ */
+    struct kstr name;                                     /* 0+ */
+    struct kafka_list_offsets_resp_partition *partitions; /* 0+ */
     int32_t n_partitions;                                 /* entries in partitions */
 };
 
-/* ListOffsets response (api key 2), v1-10, flexible from v6. */
+/* ListOffsets response (api key 2), v0-10, flexible from v6. */
 struct kafka_list_offsets_resp {
     int32_t throttle_time_ms;                     /* 2+ */
-    struct kafka_list_offsets_resp_topic *topics; /* 1+ */
+    struct kafka_list_offsets_resp_topic *topics; /* 0+ */
     int32_t n_topics;                             /* entries in topics */
 };
 

@@ -395,6 +395,20 @@ def list_offsets_call(c, v, topic, partition, ts):
     return r.array(rtop)[0][0]
 
 
+def list_offsets_v0(c, topic, partition, ts):
+    """ListOffsets v0 (max_num_offsets 1): (error, [offsets])."""
+    w = W(False).i32(-1)
+    w.array([0], lambda w, _: w.string(topic).array(
+        [0], lambda w, _: w.i32(partition).i64(ts).i32(1)))
+    r, _ = c.call(2, 0, bytes(w.b), False)
+    r.i32()  # topics
+    r.string()
+    r.i32()  # partitions
+    r.i32()  # partition index
+    err = r.i16()
+    return err, [r.i64() for _ in range(r.i32())]
+
+
 def list_offsets(c):
     import time
     check(create(c, 'fv_ts', 1) == 0, 'a topic for timestamps is created')
@@ -406,6 +420,9 @@ def list_offsets(c):
         from kafkawire import crc32c
         struct.pack_into('>I', b, 17, crc32c(bytes(b[21:])))
         produce(c, 3, 'fv_ts', bytes(b))
+    for ts, want in ((-1, [3]), (-2, [0])):
+        got = list_offsets_v0(c, 'fv_ts', 0, ts)
+        check(got == (0, want), f'ListOffsets v0: timestamp {ts} lists {want} ({got})')
     for v in range(1, 11):
         _, err, _, off, epoch = list_offsets_call(c, v, 'fv_ts', 0, -1)
         check(err == 0 and off == 3 and (epoch == 0 if v >= 4 else epoch is None),

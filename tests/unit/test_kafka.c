@@ -912,7 +912,7 @@ static void test_unknown_api_and_version(void **state)
     assert_int_equal(kafka_request_header_version(KAFKA_API_FETCH, 13), 2);
     assert_int_equal(kafka_request_header_version(KAFKA_API_FETCH, 3), 1);
     assert_int_equal(kafka_request_header_version(KAFKA_API_SASL_HANDSHAKE, 1), 1);
-    assert_int_equal(decode_body(2, 0, NULL, 0, ARENA_LIMIT), -ENOTSUP); /* ListOffsets v0 */
+    assert_int_equal(decode_body(2, 11, NULL, 0, ARENA_LIMIT), -ENOTSUP); /* ListOffsets v11 */
     assert_int_equal(decode_body(1, 18, NULL, 0, ARENA_LIMIT), -ENOTSUP);
     /* a malformed header client id */
     static const uint8_t bad[] = {0x00, 0x03, 0x00, 0x00, 0, 0, 0, 9, 0xff, 0xfe};
