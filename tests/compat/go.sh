@@ -63,6 +63,7 @@ run_client sarama-oldest sarama oldest
 run_client sarama-newest sarama newest
 if [[ " ${built[*]} " == *" sarama "* ]]; then
     tool "sarama unset produce" timeout 60 "$T/sarama" unset produce "$BROKER" go-sarama-unset g "$N" "$T/unset"
+    tool "sarama unset read" timeout 60 "$T/sarama" unset read "$BROKER" go-sarama-unset g "$N" "$T/unset"
 fi
 run_client confluent confluent
 run_client kafkago kafkago

@@ -12,9 +12,10 @@
 //	oldest  V0_11_0_0, the oldest Version whose Produce (v3) and Fetch (v4)
 //	        Kafka 4 accepts
 //	newest  sarama.MaxVersion
-//	unset   sarama's default Version (0.8.2): Produce v0, message format 0, which
-//	        brook refuses as Kafka 4 does; the produce phase then asserts that the
-//	        producer gets UNSUPPORTED_VERSION back rather than a hang or a drop
+//	unset   sarama's default Version (0.8.2): Produce v0 (message format 0, no
+//	        headers), which Kafka 4 dropped and brook converts; sarama's group
+//	        needs 0.10.2, so the "read" phase reads every partition with a plain
+//	        Consumer: ListOffsets v0 and Fetch v0, each record once and byte-exact
 package main
 
 import (
@@ -74,8 +75,55 @@ func produce(a check.Args, c *sarama.Config, name string) {
 			name, a.N, sent, err)
 		return
 	}
-	check.Result(err == sarama.ErrUnsupportedVersion,
-		"%s: Produce v0 (message format 0) is refused with UNSUPPORTED_VERSION (%v)", name, err)
+	check.Result(err == nil, "%s: SyncProducer sends %d records in message format 0 (%d sent, %v)",
+		name, a.N, sent, err)
+}
+
+// readAll reads every partition of the topic from its oldest offset to the
+// newest one, with sarama's plain Consumer.
+func readAll(a check.Args, c *sarama.Config, name string) {
+	reads := check.NewReads(name+" reader", a.N, nil)
+	cons, err := sarama.NewConsumer([]string{a.Broker}, c)
+	if err != nil {
+		check.Result(false, "%s: Consumer connects: %v", name, err)
+		return
+	}
+	defer cons.Close()
+	parts, err := cons.Partitions(a.Topic)
+	check.Result(err == nil && len(parts) > 0, "%s: the topic has partitions (%v, %v)", name, parts, err)
+	deadline := time.After(check.PhaseTime)
+	for _, part := range parts {
+		pc, err := cons.ConsumePartition(a.Topic, part, sarama.OffsetOldest)
+		if err != nil {
+			check.Result(false, "%s: partition %d opens: %v", name, part, err)
+			return
+		}
+		for pc.HighWaterMarkOffset() == 0 || len(reads.Seen) < a.N {
+			select {
+			case m := <-pc.Messages():
+				reads.Add(m.Key, m.Value, nil, false)
+				if m.Offset+1 >= pc.HighWaterMarkOffset() {
+					goto next
+				}
+			case <-deadline:
+				check.Result(false, "%s: partition %d read within %v", name, part, check.PhaseTime)
+				pc.Close()
+				return
+			}
+		}
+	next:
+		pc.Close()
+	}
+	dups := 0
+	for _, n := range reads.Seen {
+		if n > 1 {
+			dups++
+		}
+	}
+	check.Result(len(reads.Seen) == a.N && reads.Bad == 0 && reads.Foreign == 0,
+		"%s: ListOffsets v0 and Fetch v0 read every record byte-exact (%d of %d, %d differ, %d unknown)",
+		name, len(reads.Seen), a.N, reads.Bad, reads.Foreign)
+	check.Result(dups == 0, "%s: no record read twice (%d)", name, dups)
 }
 
 // handler hands every claimed record to consume's loop, which judges and marks
@@ -167,6 +215,8 @@ func main() {
 	switch a.Phase {
 	case "produce":
 		produce(a, c, name)
+	case "read":
+		readAll(a, c, name)
 	case "first", "second":
 		consume(a, c, name)
 	default:
