@@ -141,10 +141,16 @@ static bool fetch_ready(struct fetch_wait *fw)
             continue;
         if (fw->min_bytes <= 1)
             return true;
-        struct store_slice sl;
-        if (store_partition_read(fp->p, fp->offset, (size_t)fw->min_bytes, &sl) == 0) {
+        /* a read stops at a segment's end: go on into the next until min_bytes */
+        for (int64_t off = fp->offset; off < hw && avail < fw->min_bytes;) {
+            struct store_slice sl;
+            if (store_partition_read(fp->p, off, (size_t)(fw->min_bytes - avail), &sl) != 0)
+                break;
             avail += sl.len;
+            off = sl.next_offset;
             store_slice_release(&sl);
+            if (sl.len == 0)
+                break;
         }
         if (avail >= fw->min_bytes)
             return true;

@@ -291,13 +291,11 @@ def next_offset(recs, current):
 
 # ---- set-up: topics through Metadata v4 auto-creation; ids from the data directory ----
 
-def create(c, name, partitions=1, compact=False):
+def create(c, name, partitions=1, compact=False, configs=()):
     # CreateTopics v0: [topic: name, partitions, replication, assignments[], configs[]]
     w = W(False).i32(1).string(name).i32(partitions).i16(1).i32(0)
-    if compact:
-        w.i32(1).string('cleanup.policy').string('compact')
-    else:
-        w.i32(0)
+    configs = list(configs) + ([('cleanup.policy', 'compact')] if compact else [])
+    w.array(configs, lambda w, kv: w.string(kv[0]).string(kv[1]))
     w.i32(30000)
     r, _ = c.call(19, 0, bytes(w.b), False)
     r.i32()
@@ -354,6 +352,7 @@ def main():
               f'Fetch v{v}: an unknown topic id is UNKNOWN_TOPIC_ID ({parts})')
 
     list_offsets(c)
+    min_bytes_across_segments(c)
     init_producer_id(c)
     sessions(c, tid)
     kip74(c, data)
@@ -393,6 +392,27 @@ def list_offsets_call(c, v, topic, partition, ts):
         r.tags()
         return ps
     return r.array(rtop)[0][0]
+
+
+def min_bytes_across_segments(c):
+    """min_bytes met only by data spread over several segments: the long poll is
+    answered at once, not after max_wait (60 s, past the socket's 20 s timeout)."""
+    check(create(c, 'fv_seg', 1, configs=[('internal.segment.bytes', '1024')]) == 0,
+          'a topic of 1 KiB segments is created')
+    for i in range(8):
+        produce(c, 3, 'fv_seg', record_batch([bytes([65 + i]) * 600]))
+    c.s.settimeout(20)
+    try:
+        _, _, parts, _ = fetch(c, 11, [('fv_seg', 0, 0, 1 << 20)], max_wait=60000,
+                               min_bytes=3000)
+        got = len(parts[0][5])
+    except OSError as e:
+        got = repr(e)
+    c.s.settimeout(60)
+    # as Kafka, one partition's answer comes from one segment: some data, at once
+    check(isinstance(got, int) and got > 0,
+          f'Fetch: min_bytes 3000 over 600-byte batches in 1 KiB segments is answered at '
+          f'once ({got} bytes)')
 
 
 def list_offsets_v0(c, topic, partition, ts):
