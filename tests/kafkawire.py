@@ -57,12 +57,18 @@ def varint(v):
 
 # ---- encoders ----
 
+def length(n, flex, wide=True):
+    """A length or count, -1 for null: compact (n + 1 as a uvarint), else int32 (wide)
+    or int16. Reader.length reads it back."""
+    if flex:
+        return uvarint(n + 1)
+    return struct.pack('>i' if wide else '>h', n)
+
+
 def string(s, flex=False):
-    """A nullable string: int16 length, or compact (length + 1 as a uvarint, 0: null)."""
-    if s is None:
-        return uvarint(0) if flex else struct.pack('>h', -1)
-    b = s.encode()
-    return (uvarint(len(b) + 1) if flex else struct.pack('>h', len(b))) + b
+    """A nullable string."""
+    b = b'' if s is None else s.encode()
+    return length(-1 if s is None else len(b), flex, False) + b
 
 
 def compact_string(s):
@@ -70,18 +76,13 @@ def compact_string(s):
 
 
 def bytes_(b, flex=False):
-    """Nullable bytes: int32 length, or compact."""
-    if b is None:
-        return uvarint(0) if flex else struct.pack('>i', -1)
-    return (uvarint(len(b) + 1) if flex else struct.pack('>i', len(b))) + b
+    """Nullable bytes."""
+    return length(-1, flex) if b is None else length(len(b), flex) + b
 
 
 def array(items, flex=False):
-    """A nullable array of encoded items: int32 count, or compact."""
-    if items is None:
-        return uvarint(0) if flex else struct.pack('>i', -1)
-    head = uvarint(len(items) + 1) if flex else struct.pack('>i', len(items))
-    return head + b''.join(items)
+    """A nullable array of encoded items."""
+    return length(-1, flex) if items is None else length(len(items), flex) + b''.join(items)
 
 
 def compact_array(items):
@@ -112,11 +113,8 @@ class Writer:
 
     def array(self, items, fn):
         """items, each written by fn(writer, item); None: a null array."""
-        if items is None:
-            self.b += array(None, self.flex)
-            return self
-        self.b += uvarint(len(items) + 1) if self.flex else struct.pack('>i', len(items))
-        for it in items:
+        self.b += length(-1 if items is None else len(items), self.flex)
+        for it in items or ():
             fn(self, it)
         return self
 

@@ -42,7 +42,7 @@ def produce(c, v, topic, batch, partition=0):
     def top(w, _):
         w.string(topic).array([0], part).tags()
     w.array([0], top).tags()
-    r = c.call(0, v, bytes(w.b), flex)
+    r = c.call(0, v, w.bytes(), flex)
 
     def rpart(r):
         p = {'index': r.i32(), 'error': r.i16(), 'base': r.i64()}
@@ -117,7 +117,7 @@ def fetch_body(v, parts, max_bytes=50 << 20, session=(0, -1), forgotten=(), max_
     if v >= 11:
         w.string('')
     w.tags()
-    return bytes(w.b)
+    return w.bytes()
 
 
 def fetch(c, v, parts, **kw):
@@ -175,7 +175,7 @@ def create(c, name, partitions=1, compact=False, configs=()):
     configs = list(configs) + ([('cleanup.policy', 'compact')] if compact else [])
     w.array(configs, lambda w, kv: w.string(kv[0]).string(kv[1]))
     w.i32(30000)
-    r = c.call(19, 0, bytes(w.b), False)
+    r = c.call(19, 0, w.bytes(), False)
     r.i32()
     r.string()
     return r.i16()
@@ -255,7 +255,7 @@ def list_offsets_call(c, v, topic, partition, ts):
     if v >= 10:
         w.i32(5000)
     w.tags()
-    r = c.call(2, v, bytes(w.b), flex)
+    r = c.call(2, v, w.bytes(), flex)
     if v >= 2:
         r.i32()
 
@@ -298,7 +298,7 @@ def list_offsets_v0(c, topic, partition, ts):
     w = Writer(False).i32(-1)
     w.array([0], lambda w, _: w.string(topic).array(
         [0], lambda w, _: w.i32(partition).i64(ts).i32(1)))
-    r = c.call(2, 0, bytes(w.b), False)
+    r = c.call(2, 0, w.bytes(), False)
     r.i32()  # topics
     r.string()
     r.i32()  # partitions
@@ -344,7 +344,7 @@ def init_producer_id(c):
         w = Writer(flex).string(None).i32(60000)
         if v >= 3:
             w.i64(-1).i16(-1)
-        r = c.call(22, v, bytes(w.tags().b), flex)
+        r = c.call(22, v, w.tags().bytes(), flex)
         r.i32()
         err, pid, epoch = r.i16(), r.i64(), r.i16()
         ids.add(pid)
@@ -352,18 +352,18 @@ def init_producer_id(c):
     check(len(ids) == 6, 'every InitProducerId gets a new id')
     for v in (3, 5):
         w = Writer(True).string(None).i32(60000).i64(pid).i16(0).tags()
-        r = c.call(22, v, bytes(w.b), True)
+        r = c.call(22, v, w.bytes(), True)
         r.i32()
         err, new, epoch = r.i16(), r.i64(), r.i16()
         check(err == 0 and new not in ids and epoch == 0,
               f'InitProducerId v{v} naming its id and epoch gets a fresh id (as Kafka, no '
               'transactional id)')
         w = Writer(True).string(None).i32(60000).i64(pid).i16(-1).tags()
-        r = c.call(22, v, bytes(w.b), True)
+        r = c.call(22, v, w.bytes(), True)
         r.i32()
         check(r.i16() == 42, f'InitProducerId v{v}: an id without an epoch is INVALID_REQUEST')
     w = Writer(True).string('txn').i32(60000).i64(-1).i16(-1).tags()
-    r = c.call(22, 5, bytes(w.b), True)
+    r = c.call(22, 5, w.bytes(), True)
     r.i32()
     check(r.i16() == 42, 'InitProducerId v5 with a transactional id is still refused')
 
