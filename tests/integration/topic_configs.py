@@ -17,6 +17,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from kafkawire import (Reader, array, compact_array, compact_string, connect,  # noqa: E402
                        crc32c, produce_body, read_response, request, string, uvarint, varint)
+import tap  # noqa: E402
+from tap import check  # noqa: E402
 
 HOST, PORT = sys.argv[1].rsplit(':', 1)
 PORT = int(PORT)
@@ -26,7 +28,6 @@ SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
 NONE, INVALID_CONFIG, INVALID_REQUEST, UNKNOWN_TOPIC = 0, 40, 42, 3
 INVALID_TIMESTAMP, NOT_ENOUGH_REPLICAS = 32, 19
 DYNAMIC_TOPIC, DYNAMIC_BROKER, DYNAMIC_DEFAULT = 1, 2, 3
-failed = 0
 
 # Every topic key of Kafka 4 (and message.downconversion.enable, which older tools
 # still send), each with a value Kafka accepts.
@@ -48,15 +49,6 @@ KAFKA4_KEYS = {
     'segment.jitter.ms': '1000', 'segment.ms': '604800000',
     'unclean.leader.election.enable': 'false',
 }
-
-
-def check(name, ok, detail=''):
-    global failed
-    print(('ok - ' if ok else 'not ok - ') + name, flush=True)
-    if not ok:
-        failed += 1
-        if detail:
-            print(f'# {detail}', flush=True)
 
 
 def call(api, version, body, flexible=False):
@@ -449,5 +441,5 @@ if PHASE == 'before':
 elif PHASE == 'after':
     phase_after()
 else:
-    failed += phase_hostile(int(sys.argv[4]), sys.argv[5])
-sys.exit(1 if failed else 0)
+    tap.failed += phase_hostile(int(sys.argv[4]), sys.argv[5])
+sys.exit(tap.exit_status())
