@@ -216,7 +216,8 @@ def find(v, keys, key_type=0):
         return [(None, err, node, host, port)]
     out = []
     for _ in range(r.length(True)):
-        key, node, host, port, err = r.string(), r.take('>i'), r.string(), r.take('>i'), r.take('>h')
+        key, node, host = r.string(), r.take('>i'), r.string()
+        port, err = r.take('>i'), r.take('>h')
         r.string()
         r.tags()
         out.append((key, err, node, host, port))
