@@ -192,7 +192,7 @@ class Reader:
     def uuid(self):
         return self.raw(16)
 
-    def length(self, wide):
+    def length(self, wide=True):
         """A length or count: compact, else int32 (wide) or int16; -1 for null."""
         if self.flex:
             return self.uvarint() - 1
