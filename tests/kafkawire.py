@@ -1,8 +1,21 @@
 """kafkawire.py - just enough of the Kafka protocol for tests, standard library only.
 
 Raw frames let tests time things precisely (no client start-up in the way) and send
-what no well-behaved client would. Used by tests/integration/hostile.py and the
-FUSE probes.
+what no well-behaved client would. Used by the integration wire tests, the FUSE
+probes and the crash tests.
+
+What is here, top to bottom:
+  - encoders, functions returning bytes: string, bytes_, array and tags take
+    `flex` and write the classic form (int16/int32 lengths) or the flexible one
+    (compact uvarint lengths, tagged fields); compact_* name the flexible form;
+  - Writer, the same encoders chained over one buffer, for bodies built field by
+    field at a version (each test keeps its own field order);
+  - request: the frame, header v1 (classic) or v2 (flexible);
+  - Reader, the decoder: fixed-width fields, varints, and string/bytes_/array/tags
+    that follow the reader's `flex` switch as the encoders do;
+  - Conn: one connection, call(api, version, body, flex) sends a request and hands
+    back a Reader placed after the response header;
+  - record batches, Produce, and the helpers of the bound tests further down.
 """
 import socket
 import struct
@@ -42,11 +55,71 @@ def varint(v):
     return uvarint((v << 1) ^ (v >> 63))
 
 
-def string(s):
-    if s is None:
-        return struct.pack('>h', -1)
-    b = s.encode()
-    return struct.pack('>h', len(b)) + b
+# ---- encoders ----
+
+def length(n, flex, wide=True):
+    """A length or count, -1 for null: compact (n + 1 as a uvarint), else int32 (wide)
+    or int16. Reader.length reads it back."""
+    if flex:
+        return uvarint(n + 1)
+    return struct.pack('>i' if wide else '>h', n)
+
+
+def string(s, flex=False):
+    """A nullable string."""
+    b = b'' if s is None else s.encode()
+    return length(-1 if s is None else len(b), flex, False) + b
+
+
+def compact_string(s):
+    return string(s, True)
+
+
+def bytes_(b, flex=False):
+    """Nullable bytes."""
+    return length(-1, flex) if b is None else length(len(b), flex) + b
+
+
+def array(items, flex=False):
+    """A nullable array of encoded items."""
+    return length(-1, flex) if items is None else length(len(items), flex) + b''.join(items)
+
+
+def compact_array(items):
+    return array(items, True)
+
+
+def tags(flex=True):
+    """An empty tagged-field section (flexible versions only)."""
+    return b'\x00' if flex else b''
+
+
+class Writer:
+    """A request body built field by field; flex picks the flexible encodings.
+    Every method returns the writer, so fields chain; .b holds the bytes."""
+
+    def __init__(self, flex):
+        self.flex, self.b = flex, bytearray()
+
+    def i8(self, v): self.b += struct.pack('>b', v); return self
+    def i16(self, v): self.b += struct.pack('>h', v); return self
+    def i32(self, v): self.b += struct.pack('>i', v); return self
+    def i64(self, v): self.b += struct.pack('>q', v); return self
+    def uuid(self, v): self.b += v; return self
+    def raw(self, v): self.b += v; return self
+    def string(self, s): self.b += string(s, self.flex); return self
+    def bytes_(self, v): self.b += bytes_(v, self.flex); return self
+    def tags(self): self.b += tags(self.flex); return self
+
+    def array(self, items, fn):
+        """items, each written by fn(writer, item); None: a null array."""
+        self.b += length(-1 if items is None else len(items), self.flex)
+        for it in items or ():
+            fn(self, it)
+        return self
+
+    def bytes(self):
+        return bytes(self.b)
 
 
 def record_batch(values, corrupt_crc=False):
@@ -63,18 +136,87 @@ def record_batch(values, corrupt_crc=False):
     return struct.pack('>qi', 0, len(rest)) + rest
 
 
-def request(api, version, corr, body, client='kafkawire'):
-    hdr = struct.pack('>hhi', api, version, corr) + string(client)
-    if api == 18 and version >= 3:
-        hdr += b'\x00'  # flexible request header: empty tagged fields
-    msg = hdr + body
+# ---- frames ----
+
+def request(api, version, corr, body, client='kafkawire', flex=None):
+    """A request frame: header v1, or v2 (empty tagged fields) when flex. flex=None
+    picks v2 only for ApiVersions v3+, the one flexible API classic callers send."""
+    if flex is None:
+        flex = api == 18 and version >= 3
+    msg = struct.pack('>hhi', api, version, corr) + string(client) + tags(flex) + body
     return struct.pack('>i', len(msg)) + msg
 
 
 def request_flexible(api, version, corr, body, client='kafkawire'):
     """A frame with the flexible request header (v2: empty tagged fields)."""
-    msg = struct.pack('>hhi', api, version, corr) + string(client) + b'\x00' + body
-    return struct.pack('>i', len(msg)) + msg
+    return request(api, version, corr, body, client, flex=True)
+
+
+class Reader:
+    """Decodes a response from .off on; flex picks the flexible encodings for
+    string, bytes_, array and tags, as Writer does. Nulls read as None."""
+
+    def __init__(self, buf, flex=False, off=0):
+        self.buf, self.flex, self.off = buf, flex, off
+
+    def take(self, fmt):
+        """struct fields by format: one value, or a tuple of several."""
+        v = struct.unpack_from(fmt, self.buf, self.off)
+        self.off += struct.calcsize(fmt)
+        return v[0] if len(v) == 1 else v
+
+    def i8(self): return self.take('>b')
+    def i16(self): return self.take('>h')
+    def i32(self): return self.take('>i')
+    def i64(self): return self.take('>q')
+    def bool(self): return self.take('>?')
+
+    def uvarint(self):
+        v = shift = 0
+        while True:
+            c = self.buf[self.off]
+            self.off += 1
+            v |= (c & 0x7F) << shift
+            shift += 7
+            if not c & 0x80:
+                return v
+
+    def varint(self):
+        v = self.uvarint()
+        return (v >> 1) ^ -(v & 1)
+
+    def raw(self, n):
+        self.off += n
+        return bytes(self.buf[self.off - n:self.off])
+
+    def uuid(self):
+        return self.raw(16)
+
+    def length(self, wide=True):
+        """A length or count: compact, else int32 (wide) or int16; -1 for null."""
+        if self.flex:
+            return self.uvarint() - 1
+        return self.i32() if wide else self.i16()
+
+    def string(self):
+        n = self.length(False)
+        return None if n < 0 else self.raw(n).decode()
+
+    def bytes_(self):
+        n = self.length(True)
+        return None if n < 0 else self.raw(n)
+
+    def array(self, fn):
+        """[fn(reader) for each item]; None for a null array."""
+        n = self.length(True)
+        return None if n < 0 else [fn(self) for _ in range(n)]
+
+    def tags(self):
+        """Skips a tagged-field section (flexible versions only)."""
+        if self.flex:
+            for _ in range(self.uvarint()):
+                self.uvarint()
+                self.off += self.uvarint()
 
 
 def produce_body(topic, batch, acks=1, partition=0):
@@ -122,6 +264,36 @@ def read_response(s):
     return read_exact(s, size)
 
 
+class Conn:
+    """One connection; call() numbers each request and checks the answer's
+    correlation id. client names the test in brookd's view of the header."""
+
+    def __init__(self, host, port, client='kafkawire', timeout=60):
+        self.s = connect(host, port)
+        self.s.settimeout(timeout)
+        self.client, self.corr = client, 0
+
+    def call(self, api, version, body, flex):
+        """Sends one request; a Reader of the answer placed after the response
+        header (header v1's tags when flex, except ApiVersions' v0 header).
+        EOFError when brookd closes the connection instead."""
+        self.corr += 1
+        self.s.sendall(request(api, version, self.corr, body, self.client, flex))
+        resp = read_response(self.s)
+        if resp is None:
+            raise EOFError(f'api {api} v{version}: connection closed')
+        r = Reader(resp, flex)
+        corr = r.i32()
+        if corr != self.corr:
+            raise ValueError(f'correlation {corr} != {self.corr}')
+        if api != 18:
+            r.tags()
+        return r
+
+    def close(self):
+        self.s.close()
+
+
 def produce_error(resp):
     """Error code of the single partition in a Produce v3 response."""
     off = 4 + 4  # correlation id, topics count
@@ -163,11 +335,6 @@ class Producer:
 # Request bodies at the versions brook advertises, built from counts, and readers
 # for just the fields the bound tests check. Every reader takes the response
 # without its 4-byte size (as read_response returns it): correlation id first.
-
-def array(items):
-    """A non-flexible array: int32 count, then the encoded items."""
-    return struct.pack('>i', len(items)) + b''.join(items)
-
 
 def repeated(item, n):
     """A non-flexible array of n copies of one encoded item, built fast."""
@@ -297,16 +464,6 @@ def send_big(host, port, frame, timeout=120, limit=1 << 31):
         return None
     finally:
         s.close()
-
-
-def bytes_(b):
-    """A non-flexible byte string: int32 length, then the bytes (None: null)."""
-    return struct.pack('>i', -1) if b is None else struct.pack('>i', len(b)) + b
-
-
-def compact_string(s):
-    b = s.encode()
-    return uvarint(len(b) + 1) + b
 
 
 def join_group_v0(s, group, metadata, member='', corr=1):

@@ -16,8 +16,10 @@ import sys
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from kafkawire import (connect, crc32c, read_response, string, uvarint,  # noqa: E402
-                       varint, Producer)
+from kafkawire import (Conn, Producer, Reader, array, compact_array,  # noqa: E402
+                       compact_string, crc32c, string, tags, varint)
+import tap  # noqa: E402
+from tap import check  # noqa: E402
 
 HOST, PORT = sys.argv[1].rsplit(':', 1)
 PORT = int(PORT)
@@ -26,121 +28,24 @@ TOPIC_OPS = 3576     # READ..DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS
 CLUSTER_OPS = 8096   # CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, *_CONFIGS, IDEMPOTENT_WRITE
 INT32_MIN = -2147483648
 ZERO = bytes(16)
-failed = 0
-
-
-def check(name, ok, detail=''):
-    global failed
-    print(('ok - ' if ok else 'not ok - ') + name, flush=True)
-    if not ok:
-        failed += 1
-        if detail:
-            print(f'# {detail}', flush=True)
 
 
 # ---- flexible encoding ------------------------------------------------------------
 
-def cstr(s):
-    """A compact (nullable) string."""
-    if s is None:
-        return b'\x00'
-    b = s.encode()
-    return uvarint(len(b) + 1) + b
+cstr, carr = compact_string, compact_array  # most bodies here are flexible
+TAGS = tags()  # no tagged fields
 
 
-def carr(items):
-    """A compact (nullable) array of encoded items."""
-    return b'\x00' if items is None else uvarint(len(items) + 1) + b''.join(items)
-
-
-TAGS = b'\x00'  # no tagged fields
-
-
-def exchange(api, version, body, flexible=True, s=None):
-    """Send one request (header v2 when flexible) and return the body of the answer
-    after the correlation id (and the header's tags when flexible)."""
-    hdr = struct.pack('>hhi', api, version, 9) + string('admin_apis')
-    if flexible:
-        hdr += TAGS
-    own = s is None
-    s = s or connect(HOST, PORT)
-    s.settimeout(60)
-    s.sendall(struct.pack('>i', len(hdr + body)) + hdr + body)
-    resp = read_response(s)
-    if own:
-        s.close()
-    if resp is None:
+def exchange(api, version, body, flexible=True):
+    """One request on a fresh connection (header v2 when flexible): a Reader of the
+    answer after its header, or None when brookd closed the connection."""
+    conn = Conn(HOST, PORT, 'admin_apis')
+    try:
+        return conn.call(api, version, body, flexible)
+    except EOFError:
         return None
-    r = Reader(resp, 4)
-    if flexible and api != 18:
-        r.tags()
-    return r
-
-
-class Reader:
-    def __init__(self, buf, off=0):
-        self.buf, self.off = buf, off
-
-    def take(self, fmt):
-        v = struct.unpack_from(fmt, self.buf, self.off)
-        self.off += struct.calcsize(fmt)
-        return v[0] if len(v) == 1 else v
-
-    def i8(self):
-        return self.take('>b')
-
-    def i16(self):
-        return self.take('>h')
-
-    def i32(self):
-        return self.take('>i')
-
-    def i64(self):
-        return self.take('>q')
-
-    def uvarint(self):
-        v, shift = 0, 0
-        while True:
-            b = self.buf[self.off]
-            self.off += 1
-            v |= (b & 0x7F) << shift
-            if not b & 0x80:
-                return v
-            shift += 7
-
-    def cstr(self):
-        n = self.uvarint() - 1
-        if n < 0:
-            return None
-        s = self.buf[self.off:self.off + n].decode()
-        self.off += n
-        return s
-
-    def string(self):
-        n = self.i16()
-        if n < 0:
-            return None
-        s = self.buf[self.off:self.off + n].decode()
-        self.off += n
-        return s
-
-    def uuid(self):
-        u = self.buf[self.off:self.off + 16]
-        self.off += 16
-        return u
-
-    def carr(self, item):
-        n = self.uvarint() - 1
-        return None if n < 0 else [item(self) for _ in range(n)]
-
-    def arr(self, item):
-        n = self.i32()
-        return None if n < 0 else [item(self) for _ in range(n)]
-
-    def tags(self):
-        for _ in range(self.uvarint()):
-            self.uvarint()
-            self.off += self.uvarint()
+    finally:
+        conn.close()
 
 
 # ---- the APIs ---------------------------------------------------------------------
@@ -157,30 +62,30 @@ def metadata(version, topics, auto=False, topic_ops=False, cluster_ops=False):
     out = {'throttle': r.i32()}
 
     def broker(r):
-        b = (r.i32(), r.cstr(), r.i32(), r.cstr())
+        b = (r.i32(), r.string(), r.i32(), r.string())
         r.tags()
         return b
 
     def partition(r):
         p = {'error': r.i16(), 'index': r.i32(), 'leader': r.i32(), 'epoch': r.i32(),
-             'replicas': r.carr(Reader.i32), 'isr': r.carr(Reader.i32),
-             'offline': r.carr(Reader.i32)}
+             'replicas': r.array(Reader.i32), 'isr': r.array(Reader.i32),
+             'offline': r.array(Reader.i32)}
         r.tags()
         return p
 
     def topic(r):
-        t = {'error': r.i16(), 'name': r.cstr()}
+        t = {'error': r.i16(), 'name': r.string()}
         t['id'] = r.uuid() if version >= 10 else None
         t['internal'] = r.take('>?')
-        t['partitions'] = r.carr(partition)
+        t['partitions'] = r.array(partition)
         t['ops'] = r.i32()
         r.tags()
         return t
 
-    out['brokers'] = r.carr(broker)
-    out['cluster_id'] = r.cstr()
+    out['brokers'] = r.array(broker)
+    out['cluster_id'] = r.string()
     out['controller'] = r.i32()
-    out['topics'] = r.carr(topic)
+    out['topics'] = r.array(topic)
     out['cluster_ops'] = r.i32() if version <= 10 else None
     return out
 
@@ -194,22 +99,22 @@ def create_topics(version, topics, validate=False):
     r.i32()
 
     def config(r):
-        c = {'name': r.cstr(), 'value': r.cstr(), 'read_only': r.take('>?'),
+        c = {'name': r.string(), 'value': r.string(), 'read_only': r.take('>?'),
              'source': r.i8(), 'sensitive': r.take('>?')}
         r.tags()
         return c
 
     def topic(r):
-        t = {'name': r.cstr()}
+        t = {'name': r.string()}
         t['id'] = r.uuid() if version >= 7 else None
         t['error'] = r.i16()
-        t['message'] = r.cstr()
+        t['message'] = r.string()
         t['partitions'] = r.i32()
         t['rf'] = r.i16()
-        t['configs'] = r.carr(config)
+        t['configs'] = r.array(config)
         r.tags()
         return t
-    return r.carr(topic)
+    return r.array(topic)
 
 
 def delete_topics_v6(entries):
@@ -219,10 +124,10 @@ def delete_topics_v6(entries):
     r.i32()
 
     def result(r):
-        x = (r.cstr(), r.uuid(), r.i16(), r.cstr())
+        x = (r.string(), r.uuid(), r.i16(), r.string())
         r.tags()
         return x
-    return r.carr(result)
+    return r.array(result)
 
 
 def create_topic(name, partitions, cfg=None):
@@ -234,16 +139,16 @@ def create_topic(name, partitions, cfg=None):
 def describe_cluster(version, ops=False, endpoint=1):
     body = struct.pack('>?', ops) + (struct.pack('>b', endpoint) if version >= 1 else b'') + TAGS
     r = exchange(60, version, body)
-    out = {'throttle': r.i32(), 'error': r.i16(), 'message': r.cstr()}
+    out = {'throttle': r.i32(), 'error': r.i16(), 'message': r.string()}
     out['endpoint'] = r.i8() if version >= 1 else None
-    out['cluster_id'] = r.cstr()
+    out['cluster_id'] = r.string()
     out['controller'] = r.i32()
 
     def broker(r):
-        b = (r.i32(), r.cstr(), r.i32(), r.cstr())
+        b = (r.i32(), r.string(), r.i32(), r.string())
         r.tags()
         return b
-    out['brokers'] = r.carr(broker)
+    out['brokers'] = r.array(broker)
     out['ops'] = r.i32()
     return out
 
@@ -257,21 +162,21 @@ def dtp(names, limit=2000, cursor=None):
 
     def partition(r):
         p = {'error': r.i16(), 'index': r.i32(), 'leader': r.i32(), 'epoch': r.i32(),
-             'replicas': r.carr(Reader.i32), 'isr': r.carr(Reader.i32),
-             'elr': r.carr(Reader.i32), 'last_elr': r.carr(Reader.i32),
-             'offline': r.carr(Reader.i32)}
+             'replicas': r.array(Reader.i32), 'isr': r.array(Reader.i32),
+             'elr': r.array(Reader.i32), 'last_elr': r.array(Reader.i32),
+             'offline': r.array(Reader.i32)}
         r.tags()
         return p
 
     def topic(r):
-        t = {'error': r.i16(), 'name': r.cstr(), 'id': r.uuid(), 'internal': r.take('>?'),
-             'partitions': r.carr(partition), 'ops': r.i32()}
+        t = {'error': r.i16(), 'name': r.string(), 'id': r.uuid(), 'internal': r.take('>?'),
+             'partitions': r.array(partition), 'ops': r.i32()}
         r.tags()
         return t
-    topics = r.carr(topic)
+    topics = r.array(topic)
     nxt = None
     if r.take('>b') == 1:
-        nxt = (r.cstr(), r.i32())
+        nxt = (r.string(), r.i32())
         r.tags()
     return topics, nxt
 
@@ -279,38 +184,29 @@ def dtp(names, limit=2000, cursor=None):
 def log_dirs(version, topics):
     """DescribeLogDirs: topics None or [(name, [partitions])]."""
     flex = version >= 2
-    if flex:
-        items = None if topics is None else [
-            cstr(n) + carr([struct.pack('>i', p) for p in ps]) + TAGS for n, ps in topics]
-        body = carr(items) + TAGS
-    else:
-        body = struct.pack('>i', -1) if topics is None else struct.pack('>i', len(topics)) + b''.join(
-            string(n) + struct.pack('>i', len(ps)) + b''.join(struct.pack('>i', p) for p in ps)
-            for n, ps in topics)
-    r = exchange(35, version, body, flexible=flex)
+    items = None if topics is None else [
+        string(n, flex) + array([struct.pack('>i', p) for p in ps], flex) + tags(flex)
+        for n, ps in topics]
+    r = exchange(35, version, array(items, flex) + tags(flex), flexible=flex)
     r.i32()
     top = r.i16() if version >= 3 else 0
-    s_ = r.cstr if flex else r.string
-    arr = r.carr if flex else r.arr
+    s_, arr = r.string, r.array
 
     def partition(r):
         p = (r.i32(), r.i64(), r.i64(), r.take('>?'))
-        if flex:
-            r.tags()
+        r.tags()
         return p
 
     def topic(r):
         t = (s_(), arr(partition))
-        if flex:
-            r.tags()
+        r.tags()
         return t
 
     def result(r):
         x = {'error': r.i16(), 'dir': s_(), 'topics': arr(topic)}
         if version >= 4:
             x['total'], x['usable'] = r.i64(), r.i64()
-        if flex:
-            r.tags()
+        r.tags()
         return x
     return top, arr(result)
 
@@ -322,57 +218,46 @@ def offset_for_epoch(version, topic, parts):
     items = []
     for p, cur, ep in parts:
         items.append(struct.pack('>i', p) + (struct.pack('>i', cur) if version >= 2 else b'') +
-                     struct.pack('>i', ep) + (TAGS if flex else b''))
-    if flex:
-        body = struct.pack('>i', -1) + carr([cstr(topic) + carr(items) + TAGS]) + TAGS
-    else:
-        body = (struct.pack('>i', -1) if version >= 3 else b'') + struct.pack('>i', 1) + \
-            string(topic) + struct.pack('>i', len(items)) + b''.join(items)
+                     struct.pack('>i', ep) + tags(flex))
+    body = (struct.pack('>i', -1) if version >= 3 else b'') + \
+        array([string(topic, flex) + array(items, flex) + tags(flex)], flex) + tags(flex)
     r = exchange(23, version, body, flexible=flex)
     if version >= 2:
         r.i32()
 
     def part(r):
         x = (r.i16(), r.i32(), r.i32() if version >= 1 else None, r.i64())
-        if flex:
-            r.tags()
+        r.tags()
         return x
 
     def top(r):
-        x = ((r.cstr() if flex else r.string()), (r.carr if flex else r.arr)(part))
-        if flex:
-            r.tags()
+        x = (r.string(), r.array(part))
+        r.tags()
         return x
-    return (r.carr if flex else r.arr)(top)[0][1]
+    return r.array(top)[0][1]
 
 
 def elect(version, topics, etype=0):
     flex = version >= 2
-    if topics is None:
-        tp = b'\x00' if flex else struct.pack('>i', -1)
-    elif flex:
-        tp = carr([cstr(n) + carr([struct.pack('>i', p) for p in ps]) + TAGS for n, ps in topics])
-    else:
-        tp = struct.pack('>i', len(topics)) + b''.join(
-            string(n) + struct.pack('>i', len(ps)) + b''.join(struct.pack('>i', p) for p in ps)
-            for n, ps in topics)
-    body = (struct.pack('>b', etype) if version >= 1 else b'') + tp + struct.pack('>i', 1000)
-    r = exchange(43, version, body + (TAGS if flex else b''), flexible=flex)
+    tp = None if topics is None else [
+        string(n, flex) + array([struct.pack('>i', p) for p in ps], flex) + tags(flex)
+        for n, ps in topics]
+    body = (struct.pack('>b', etype) if version >= 1 else b'') + array(tp, flex) + \
+        struct.pack('>i', 1000)
+    r = exchange(43, version, body + tags(flex), flexible=flex)
     r.i32()
     top = r.i16() if version >= 1 else 0
 
     def part(r):
-        x = (r.i32(), r.i16(), (r.cstr() if flex else r.string()))
-        if flex:
-            r.tags()
+        x = (r.i32(), r.i16(), r.string())
+        r.tags()
         return x
 
     def res(r):
-        x = ((r.cstr() if flex else r.string()), (r.carr if flex else r.arr)(part))
-        if flex:
-            r.tags()
+        x = (r.string(), r.array(part))
+        r.tags()
         return x
-    return top, (r.carr if flex else r.arr)(res)
+    return top, r.array(res)
 
 
 def reassignments(topics):
@@ -380,8 +265,8 @@ def reassignments(topics):
         cstr(n) + carr([struct.pack('>i', p) for p in ps]) + TAGS for n, ps in topics]
     r = exchange(46, 0, struct.pack('>i', 1000) + carr(tp) + TAGS)
     r.i32()
-    err, msg = r.i16(), r.cstr()
-    return err, msg, r.carr(lambda r: r.cstr())
+    err, msg = r.i16(), r.string()
+    return err, msg, r.array(lambda r: r.string())
 
 
 def describe_producers(topic, parts):
@@ -396,15 +281,15 @@ def describe_producers(topic, parts):
         return x
 
     def part(r):
-        x = {'index': r.i32(), 'error': r.i16(), 'message': r.cstr(), 'producers': r.carr(state)}
+        x = {'index': r.i32(), 'error': r.i16(), 'message': r.string(), 'producers': r.array(state)}
         r.tags()
         return x
 
     def top(r):
-        x = (r.cstr(), r.carr(part))
+        x = (r.string(), r.array(part))
         r.tags()
         return x
-    return r.carr(top)[0][1]
+    return r.array(top)[0][1]
 
 
 def idempotent_batch(pid, epoch, seq, n):
@@ -438,7 +323,7 @@ def test_api_versions():
         k = (r.i16(), r.i16(), r.i16())
         r.tags()
         return k
-    keys = {k: (lo, hi) for k, lo, hi in r.carr(key)}
+    keys = {k: (lo, hi) for k, lo, hi in r.array(key)}
     check('ApiVersions v4 is answered', err == 0, f'error {err}')
     want = {3: 12, 19: 7, 20: 6, 37: 3, 18: 4, 23: 4, 35: 4, 43: 2, 46: 0, 60: 1, 61: 0, 75: 0}
     got = {k: keys.get(k, (None, None))[1] for k in want}
@@ -556,7 +441,7 @@ def test_create_delete():
         struct.pack('>i?', 30000, False) + TAGS
     r = exchange(37, 3, body)
     r.i32()
-    res = r.carr(lambda r: (r.cstr(), r.i16(), r.cstr(), r.tags()))
+    res = r.array(lambda r: (r.string(), r.i16(), r.string(), r.tags()))
     check('CreatePartitions v3 grows a topic',
           res[0][1] == 0 and res[0][2] is None and len(metadata(12, [('cfg', ZERO)])['topics'][0]['partitions']) == 5,
           f'{res}')
@@ -719,26 +604,21 @@ def test_describe_producers():
 def delete_records(version, topic, partition, offset):
     """DeleteRecords of one partition: (low_watermark, error_code)."""
     flex = version >= 2
-    part = struct.pack('>iq', partition, offset) + (TAGS if flex else b'')
-    if flex:
-        body = carr([cstr(topic) + carr([part]) + TAGS]) + struct.pack('>i', 10000) + TAGS
-    else:
-        body = (struct.pack('>i', 1) + string(topic) + struct.pack('>i', 1) + part +
-                struct.pack('>i', 10000))
+    part = struct.pack('>iq', partition, offset) + tags(flex)
+    body = array([string(topic, flex) + array([part], flex) + tags(flex)], flex) + \
+        struct.pack('>i', 10000) + tags(flex)
     r = exchange(21, version, body, flexible=flex)
     r.i32()  # throttle
     def one_part(r):
         v = (r.i32(), r.i64(), r.i16())
-        if flex:
-            r.tags()
+        r.tags()
         return v
     def one_topic(r):
-        name = r.cstr() if flex else r.string()
-        parts = r.carr(one_part) if flex else r.arr(one_part)
-        if flex:
-            r.tags()
+        name = r.string()
+        parts = r.array(one_part)
+        r.tags()
         return name, parts
-    topics = r.carr(one_topic) if flex else r.arr(one_topic)
+    topics = r.array(one_topic)
     _, parts = topics[0]
     return parts[0][1], parts[0][2]
 
@@ -763,7 +643,7 @@ def main():
             fn()
         except Exception as e:  # a malformed answer or a closed connection
             check(f'{fn.__name__} runs to the end', False, repr(e))
-    return 1 if failed else 0
+    return tap.exit_status()
 
 
 sys.exit(main())

@@ -8,54 +8,26 @@ Prints "ok - ..." / "not ok - ..." lines.
 usage: api_versions_table.py HOST:PORT TABLE   (TABLE: the --help-apis output)
 """
 import os
-import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from kafkawire import connect, read_response, request  # noqa: E402
+from kafkawire import Reader, connect, read_response, request  # noqa: E402
+import tap  # noqa: E402
+from tap import check  # noqa: E402
 
 HOST, PORT = sys.argv[1].rsplit(':', 1)
 PORT = int(PORT)
-failed = 0
-
-
-def check(name, ok, detail=''):
-    global failed
-    print(('ok - ' if ok else 'not ok - ') + name, flush=True)
-    if not ok:
-        failed += 1
-        if detail:
-            print(f'# {detail}', flush=True)
-
-
-def uvarint(buf, off):
-    v = shift = 0
-    while True:
-        b = buf[off]
-        off += 1
-        v |= (b & 0x7f) << shift
-        shift += 7
-        if not b & 0x80:
-            return v, off
 
 
 def parse(resp, version):
     """(correlation id, error code, [(key, min, max)]) of an ApiVersions response."""
-    corr, err = struct.unpack_from('>ih', resp, 0)
-    off = 6
-    if version >= 3:
-        n, off = uvarint(resp, off)
-        n -= 1
-    else:
-        (n,) = struct.unpack_from('>i', resp, off)
-        off += 4
+    r = Reader(resp, version >= 3)
+    corr, err = r.i32(), r.i16()
     keys = []
-    for _ in range(n):
-        keys.append(struct.unpack_from('>hhh', resp, off))
-        off += 6
+    for _ in range(r.length(True)):
+        keys.append(r.take('>hhh'))
         if version >= 3:
-            tags, off = uvarint(resp, off)
-            assert tags == 0, 'no tagged fields expected in an api_keys entry'
+            assert r.uvarint() == 0, 'no tagged fields expected in an api_keys entry'
     return corr, err, keys
 
 
@@ -85,4 +57,4 @@ for version, body in ((0, b''), (3, b'\x06brook\x040.1\x00')):
         if lo > hi or lo < 0:
             check(f'api versions table: v{version} range of api {key} is sane', False,
                   f'{lo}-{hi}')
-sys.exit(1 if failed else 0)
+sys.exit(tap.exit_status())

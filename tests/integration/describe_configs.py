@@ -12,42 +12,16 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from kafkawire import (array, connect, create_topic, read_response, request,  # noqa: E402
-                       string)
+from kafkawire import (Reader, array, connect, create_topic, read_response,  # noqa: E402
+                       request, string)
+import tap  # noqa: E402
+from tap import check  # noqa: E402
 
 HOST, PORT = sys.argv[1].rsplit(':', 1)
 PORT = int(PORT)
 TOPIC, BROKER = 2, 4
 DYNAMIC_TOPIC, STATIC_BROKER, DEFAULT = 1, 4, 5
 INT, LONG = 3, 5
-failed = 0
-
-
-def check(name, ok, detail=''):
-    global failed
-    print(('ok - ' if ok else 'not ok - ') + name, flush=True)
-    if not ok:
-        failed += 1
-        if detail:
-            print(f'# {detail}', flush=True)
-
-
-class Reader:
-    def __init__(self, buf, off=0):
-        self.buf, self.off = buf, off
-
-    def take(self, fmt):
-        v = struct.unpack_from(fmt, self.buf, self.off)
-        self.off += struct.calcsize(fmt)
-        return v[0] if len(v) == 1 else v
-
-    def string(self):
-        n = self.take('>h')
-        if n < 0:
-            return None
-        s = self.buf[self.off:self.off + n].decode()
-        self.off += n
-        return s
 
 
 def describe_v3(rtype, name, synonyms, docs, version=3):
@@ -59,7 +33,7 @@ def describe_v3(rtype, name, synonyms, docs, version=3):
     s.sendall(request(32, version, 7, body))
     resp = read_response(s)
     s.close()
-    r = Reader(resp, 4)
+    r = Reader(resp, False, 4)
     r.take('>i')  # throttle
     assert r.take('>i') == 1
     err = r.take('>h')
@@ -126,4 +100,4 @@ check('describe_configs: the broker lists every module\'s keys with defaults and
 check('describe_configs: only the dynamic broker configs (the topic defaults) are writable',
       not lsb.get('read_only', True) and br['log.dirs']['read_only'] and
       br['fuse.max.threads']['read_only'] and not br['compression.type']['read_only'], lsb)
-sys.exit(1 if failed else 0)
+sys.exit(tap.exit_status())

@@ -12,7 +12,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from kafkawire import connect, read_response, record_batch, uvarint  # noqa: E402
+from kafkawire import Conn, Reader, Writer, read_response, record_batch, request  # noqa: E402
 
 FAILS = 0
 
@@ -24,136 +24,14 @@ def check(good, name):
     return good
 
 
-# ---- a writer and a reader for both encodings (flex: compact and tagged) ----
-
-class W:
-    def __init__(self, flex):
-        self.flex, self.b = flex, bytearray()
-
-    def i8(self, v): self.b += struct.pack('>b', v); return self
-    def i16(self, v): self.b += struct.pack('>h', v); return self
-    def i32(self, v): self.b += struct.pack('>i', v); return self
-    def i64(self, v): self.b += struct.pack('>q', v); return self
-    def uuid(self, v): self.b += v; return self
-
-    def string(self, s):
-        if s is None:
-            self.b += uvarint(0) if self.flex else struct.pack('>h', -1)
-        else:
-            e = s.encode()
-            self.b += (uvarint(len(e) + 1) if self.flex else struct.pack('>h', len(e))) + e
-        return self
-
-    def bytes_(self, v):
-        if v is None:
-            self.b += uvarint(0) if self.flex else struct.pack('>i', -1)
-        else:
-            self.b += (uvarint(len(v) + 1) if self.flex else struct.pack('>i', len(v))) + v
-        return self
-
-    def array(self, items, fn):
-        self.b += uvarint(len(items) + 1) if self.flex else struct.pack('>i', len(items))
-        for it in items:
-            fn(self, it)
-        return self
-
-    def tags(self):
-        if self.flex:
-            self.b += b'\x00'
-        return self
-
-
-class R:
-    def __init__(self, b, flex):
-        self.b, self.o, self.flex = b, 0, flex
-
-    def _u(self, fmt, n):
-        v = struct.unpack_from(fmt, self.b, self.o)[0]
-        self.o += n
-        return v
-
-    def i8(self): return self._u('>b', 1)
-    def i16(self): return self._u('>h', 2)
-    def i32(self): return self._u('>i', 4)
-    def i64(self): return self._u('>q', 8)
-
-    def uv(self):
-        v = shift = 0
-        while True:
-            c = self.b[self.o]
-            self.o += 1
-            v |= (c & 0x7F) << shift
-            shift += 7
-            if not c & 0x80:
-                return v
-
-    def uuid(self):
-        self.o += 16
-        return bytes(self.b[self.o - 16:self.o])
-
-    def length(self, wide):
-        if self.flex:
-            return self.uv() - 1
-        return self.i32() if wide else self.i16()
-
-    def string(self):
-        n = self.length(False)
-        if n < 0:
-            return None
-        self.o += n
-        return bytes(self.b[self.o - n:self.o]).decode()
-
-    def bytes_(self):
-        n = self.length(True)
-        if n < 0:
-            return None
-        self.o += n
-        return bytes(self.b[self.o - n:self.o])
-
-    def array(self, fn):
-        n = self.length(True)
-        return None if n < 0 else [fn(self) for _ in range(n)]
-
-    def tags(self):
-        if self.flex:
-            for _ in range(self.uv()):
-                self.uv()
-                self.o += self.uv()
-
-
-def frame(api, version, corr, body, flex):
-    hdr = struct.pack('>hhi', api, version, corr) + struct.pack('>h', 8) + b'versions'
-    if flex:
-        hdr += b'\x00'
-    msg = hdr + body
-    return struct.pack('>i', len(msg)) + msg
-
-
-class Conn:
-    def __init__(self, host, port):
-        self.s = connect(host, port)
-        self.s.settimeout(60)
-        self.corr = 0
-
-    def call(self, api, version, body, flex):
-        self.corr += 1
-        self.s.sendall(frame(api, version, self.corr, body, flex))
-        resp = read_response(self.s)
-        if resp is None:
-            raise EOFError(f'api {api} v{version}: connection closed')
-        r = R(resp, flex)
-        corr = r.i32()
-        if corr != self.corr:
-            raise ValueError(f'correlation {corr} != {self.corr}')
-        r.tags()  # response header v1
-        return r, len(resp)
+CLIENT = 'versions'  # the client id of every request
 
 
 # ---- Produce ----
 
 def produce(c, v, topic, batch, partition=0):
     flex = v >= 9
-    w = W(flex)
+    w = Writer(flex)
     if v >= 3:
         w.string(None)
     w.i16(-1).i32(10000)
@@ -164,7 +42,7 @@ def produce(c, v, topic, batch, partition=0):
     def top(w, _):
         w.string(topic).array([0], part).tags()
     w.array([0], top).tags()
-    r, _ = c.call(0, v, bytes(w.b), flex)
+    r = c.call(0, v, w.bytes(), flex)
 
     def rpart(r):
         p = {'index': r.i32(), 'error': r.i16(), 'base': r.i64()}
@@ -196,7 +74,7 @@ def fetch_body(v, parts, max_bytes=50 << 20, session=(0, -1), forgotten=(), max_
                min_bytes=1):
     """parts: [(topic name or id, partition, offset, partition_max_bytes)]."""
     flex = v >= 12
-    w = W(flex)
+    w = Writer(flex)
     if v <= 14:
         w.i32(-1)
     w.i32(max_wait).i32(min_bytes).i32(max_bytes).i8(0)
@@ -239,13 +117,13 @@ def fetch_body(v, parts, max_bytes=50 << 20, session=(0, -1), forgotten=(), max_
     if v >= 11:
         w.string('')
     w.tags()
-    return bytes(w.b)
+    return w.bytes()
 
 
 def fetch(c, v, parts, **kw):
     """(error, session id, [(topic key, partition, error, hw, log start, records)], size)."""
     flex = v >= 12
-    r, size = c.call(1, v, fetch_body(v, parts, **kw), flex)
+    r = c.call(1, v, fetch_body(v, parts, **kw), flex)
     r.i32()
     err = r.i16() if v >= 7 else 0
     sid = r.i32() if v >= 7 else 0
@@ -268,7 +146,7 @@ def fetch(c, v, parts, **kw):
         r.tags()
     r.array(rtop)
     r.tags()
-    return err, sid, out, size
+    return err, sid, out, len(r.buf)
 
 
 def batches(recs):
@@ -293,11 +171,11 @@ def next_offset(recs, current):
 
 def create(c, name, partitions=1, compact=False, configs=()):
     # CreateTopics v0: [topic: name, partitions, replication, assignments[], configs[]]
-    w = W(False).i32(1).string(name).i32(partitions).i16(1).i32(0)
+    w = Writer(False).i32(1).string(name).i32(partitions).i16(1).i32(0)
     configs = list(configs) + ([('cleanup.policy', 'compact')] if compact else [])
     w.array(configs, lambda w, kv: w.string(kv[0]).string(kv[1]))
     w.i32(30000)
-    r, _ = c.call(19, 0, bytes(w.b), False)
+    r = c.call(19, 0, w.bytes(), False)
     r.i32()
     r.string()
     return r.i16()
@@ -314,7 +192,7 @@ def topic_id(data, name):
 def main():
     host, port = sys.argv[1].rsplit(':', 1)
     data = sys.argv[2]
-    c = Conn(host, int(port))
+    c = Conn(host, int(port), CLIENT)
     check(create(c, 'fv', 3) == 0, 'a topic of 3 partitions is created')
     tid = topic_id(data, 'fv')
 
@@ -361,7 +239,7 @@ def main():
 
 def list_offsets_call(c, v, topic, partition, ts):
     flex = v >= 6
-    w = W(flex).i32(-1)
+    w = Writer(flex).i32(-1)
     if v >= 2:
         w.i8(0)
 
@@ -377,7 +255,7 @@ def list_offsets_call(c, v, topic, partition, ts):
     if v >= 10:
         w.i32(5000)
     w.tags()
-    r, _ = c.call(2, v, bytes(w.b), flex)
+    r = c.call(2, v, w.bytes(), flex)
     if v >= 2:
         r.i32()
 
@@ -417,10 +295,10 @@ def min_bytes_across_segments(c):
 
 def list_offsets_v0(c, topic, partition, ts):
     """ListOffsets v0 (max_num_offsets 1): (error, [offsets])."""
-    w = W(False).i32(-1)
+    w = Writer(False).i32(-1)
     w.array([0], lambda w, _: w.string(topic).array(
         [0], lambda w, _: w.i32(partition).i64(ts).i32(1)))
-    r, _ = c.call(2, 0, bytes(w.b), False)
+    r = c.call(2, 0, w.bytes(), False)
     r.i32()  # topics
     r.string()
     r.i32()  # partitions
@@ -463,29 +341,29 @@ def init_producer_id(c):
     ids = set()
     for v in range(0, 6):
         flex = v >= 2
-        w = W(flex).string(None).i32(60000)
+        w = Writer(flex).string(None).i32(60000)
         if v >= 3:
             w.i64(-1).i16(-1)
-        r, _ = c.call(22, v, bytes(w.tags().b), flex)
+        r = c.call(22, v, w.tags().bytes(), flex)
         r.i32()
         err, pid, epoch = r.i16(), r.i64(), r.i16()
         ids.add(pid)
         check(err == 0 and pid > 0 and epoch == 0, f'InitProducerId v{v} hands out an id')
     check(len(ids) == 6, 'every InitProducerId gets a new id')
     for v in (3, 5):
-        w = W(True).string(None).i32(60000).i64(pid).i16(0).tags()
-        r, _ = c.call(22, v, bytes(w.b), True)
+        w = Writer(True).string(None).i32(60000).i64(pid).i16(0).tags()
+        r = c.call(22, v, w.bytes(), True)
         r.i32()
         err, new, epoch = r.i16(), r.i64(), r.i16()
         check(err == 0 and new not in ids and epoch == 0,
               f'InitProducerId v{v} naming its id and epoch gets a fresh id (as Kafka, no '
               'transactional id)')
-        w = W(True).string(None).i32(60000).i64(pid).i16(-1).tags()
-        r, _ = c.call(22, v, bytes(w.b), True)
+        w = Writer(True).string(None).i32(60000).i64(pid).i16(-1).tags()
+        r = c.call(22, v, w.bytes(), True)
         r.i32()
         check(r.i16() == 42, f'InitProducerId v{v}: an id without an epoch is INVALID_REQUEST')
-    w = W(True).string('txn').i32(60000).i64(-1).i16(-1).tags()
-    r, _ = c.call(22, 5, bytes(w.b), True)
+    w = Writer(True).string('txn').i32(60000).i64(-1).i16(-1).tags()
+    r = c.call(22, 5, w.bytes(), True)
     r.i32()
     check(r.i16() == 42, 'InitProducerId v5 with a transactional id is still refused')
 
@@ -501,8 +379,8 @@ def sessions(c, tid):
     check(create(c, 'fs', 4) == 0, 'a topic of 4 partitions for sessions is created')
     for v in (7, 12, 13, 17):
         key = topic_id(DATA, 'fs') if v >= 13 else 'fs'
-        full = Conn(HOST, PORT)
-        inc = Conn(HOST, PORT)
+        full = Conn(HOST, PORT, CLIENT)
+        inc = Conn(HOST, PORT, CLIENT)
         # start every fetcher at the high watermark, then write into partition 0
         offsets = {p: fetch(c, 4, [('fs', p, 0, 1 << 20)])[2][0][3] for p in range(4)}
         produce(c, 3, 'fs', record_batch([b'x']), 0)
@@ -548,11 +426,11 @@ def sessions(c, tid):
         # a long poll over the session: answered by the produce, with that partition only
         moved = [(key, p, inc_off[p], 1 << 20) for p in range(4) if inc_off[p] != offsets[p]]
         inc.corr += 1
-        inc.s.sendall(frame(1, v, inc.corr, fetch_body(v, moved, session=(sid, epoch),
-                                                       max_wait=20000), v >= 12))
+        inc.s.sendall(request(1, v, inc.corr, fetch_body(v, moved, session=(sid, epoch),
+                                                         max_wait=20000), CLIENT, v >= 12))
         epoch += 1
         produce(c, 3, 'fs', record_batch([b'poll']), 2)
-        r = R(read_response(inc.s), v >= 12)
+        r = Reader(read_response(inc.s), v >= 12)
         polled = r.i32() == inc.corr
         r.tags()
         r.i32()
@@ -580,16 +458,16 @@ def sessions(c, tid):
         # two polls sent at once: the first is answered when the second arrives
         for e, moved in ((epoch, [(key, 2, inc_off[2], 1 << 20)]), (epoch + 1, [])):
             inc.corr += 1
-            inc.s.sendall(frame(1, v, inc.corr, fetch_body(v, moved, session=(sid, e),
-                                                           max_wait=20000), v >= 12))
+            inc.s.sendall(request(1, v, inc.corr, fetch_body(v, moved, session=(sid, e),
+                                                             max_wait=20000), CLIENT, v >= 12))
         epoch += 2
-        first = R(read_response(inc.s), v >= 12)
+        first = Reader(read_response(inc.s), v >= 12)
         first_ok = first.i32() == inc.corr - 1
         first.tags()
         first.i32()
         first_ok &= first.i16() == 0 and first.i32() == sid and first.length(True) == 0
         after = produce(c, 3, 'fs', record_batch([b'second']), 1)['base'] + 1
-        second = R(read_response(inc.s), v >= 12)
+        second = Reader(read_response(inc.s), v >= 12)
         second_ok = second.i32() == inc.corr
         second.tags()
         second.i32()

@@ -36,8 +36,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from guard import Guard  # noqa: E402
-from kafkawire import (connect, ensure_topic, read_response, request, string,  # noqa: E402
-                       sync_group_v0)
+from kafkawire import (Reader, answer_or_close, connect, ensure_topic,  # noqa: E402
+                       read_response, request, string, sync_group_v0)
 
 PHASE = sys.argv[1]
 HOST, PORT = sys.argv[2].rsplit(':', 1)
@@ -58,44 +58,9 @@ GROUP_MAX_SIZE_REACHED, UNKNOWN_TOPIC_OR_PARTITION, OFFSET_METADATA_TOO_LARGE = 
 
 # ---- wire helpers ------------------------------------------------------------------
 
-def closed_or(s, timeout=60):
-    """The next response, or None when brookd closed the connection instead."""
-    s.settimeout(timeout)
-    try:
-        return read_response(s)
-    except (ConnectionResetError, BrokenPipeError):
-        return None
-
-
-class Reader:
-    def __init__(self, data, off=4):  # skip the correlation id
-        self.d, self.o = data, off
-
-    def i16(self):
-        self.o += 2
-        return struct.unpack_from('>h', self.d, self.o - 2)[0]
-
-    def i32(self):
-        self.o += 4
-        return struct.unpack_from('>i', self.d, self.o - 4)[0]
-
-    def i64(self):
-        self.o += 8
-        return struct.unpack_from('>q', self.d, self.o - 8)[0]
-
-    def str(self):
-        n = self.i16()
-        if n < 0:
-            return None
-        self.o += n
-        return self.d[self.o - n:self.o].decode()
-
-    def bytes(self):
-        n = self.i32()
-        if n < 0:
-            return None
-        self.o += n
-        return self.d[self.o - n:self.o]
+def answer(resp):
+    """A classic Reader of resp past its correlation id."""
+    return Reader(resp, False, 4)
 
 
 def commit_body(group, topic, parts, metadata=''):
@@ -109,9 +74,9 @@ def commit_body(group, topic, parts, metadata=''):
 
 def commit_errors(resp):
     """[(topic, partition, error)] of an OffsetCommit v2 response."""
-    r, out = Reader(resp), []
+    r, out = answer(resp), []
     for _ in range(r.i32()):
-        name = r.str()
+        name = r.string()
         for _ in range(r.i32()):
             out.append((name, r.i32(), r.i16()))
     return out
@@ -130,11 +95,11 @@ def fetch_body(group, topic, parts):
 
 def fetch_offsets(resp):
     """[(partition, offset, metadata length, error)] of an OffsetFetch v1 response."""
-    r, out = Reader(resp), []
+    r, out = answer(resp), []
     for _ in range(r.i32()):
-        r.str()
+        r.string()
         for _ in range(r.i32()):
-            p, off, meta, err = r.i32(), r.i64(), r.str(), r.i16()
+            p, off, meta, err = r.i32(), r.i64(), r.string(), r.i16()
             out.append((p, off, len(meta or ''), err))
     return out
 
@@ -147,13 +112,13 @@ def fetch_one(s, group, topic, part=0):
 def list_groups(s):
     """The group ids of a ListGroups v0 response, or None when brookd closed."""
     s.sendall(request(LIST_GROUPS, 0, 1, b''))
-    resp = closed_or(s)
+    resp = answer_or_close(s, 60)
     if resp is None:
         return None
-    r = Reader(resp)
+    r = answer(resp)
     if r.i16() != 0:
         return None
-    return [(r.str(), r.str())[0] for _ in range(r.i32())]
+    return [(r.string(), r.string())[0] for _ in range(r.i32())]
 
 
 def join_body(group, member, metadata, session_ms=30000):
@@ -166,11 +131,11 @@ def join_body(group, member, metadata, session_ms=30000):
 def join(s, group, metadata):
     """(error, member id) of a JoinGroup v1."""
     s.sendall(request(JOIN_GROUP, 1, 1, join_body(group, '', metadata)))
-    resp = closed_or(s)
+    resp = answer_or_close(s, 60)
     if resp is None:
         return None, None
-    r = Reader(resp)
-    err, _, _, _, member = r.i16(), r.i32(), r.str(), r.str(), r.str()
+    r = answer(resp)
+    err, _, _, _, member = r.i16(), r.i32(), r.string(), r.string(), r.string()
     return err, member
 
 
@@ -196,10 +161,10 @@ def case_join_many_protocols():
             b''.join(string(p) + struct.pack('>i', 0) for p in protos))
     s = connect(HOST, PORT)
     s.sendall(request(JOIN_GROUP, 1, 1, body))
-    resp = closed_or(s, timeout=20)
+    resp = answer_or_close(s, 20)
     s.close()
     print(f'# JoinGroup naming 100 000 protocols: '
-          f'{"closed" if resp is None else "error %d" % Reader(resp).i16()}', flush=True)
+          f'{"closed" if resp is None else "error %d" % answer(resp).i16()}', flush=True)
     return resp is None
 
 
@@ -211,7 +176,7 @@ def case_fetch_20000():
         print(f'# commit with 4096 and 4097 bytes of metadata: {errs}, {over}', flush=True)
         return False
     s.sendall(request(OFFSET_FETCH, 1, 2, fetch_body('gh-fetch', TOPIC, [0] * 20000)))
-    resp = closed_or(s)
+    resp = answer_or_close(s, 60)
     s.close()
     if resp is None:  # refused is an answer too, as long as brookd lives
         print('# OffsetFetch x 20 000: connection closed', flush=True)
@@ -230,22 +195,22 @@ def case_describe_80():
     sync_group_v0(s, 'gh-large', 1, member, b'')  # Stable: only then is metadata described
     d = connect(HOST, PORT)
     d.sendall(request(DESCRIBE_GROUPS, 0, 1, describe_body(['gh-large'])))
-    r = Reader(read_response(d))
+    r = answer(read_response(d))
     r.i32()
-    err, gid, state = r.i16(), r.str(), r.str()
-    r.str(), r.str()
+    err, gid, state = r.i16(), r.string(), r.string()
+    r.string(), r.string()
     nmembers = r.i32()
-    mid, _, _, meta = r.str(), r.str(), r.str(), r.bytes()
+    mid, _, _, meta = r.string(), r.string(), r.string(), r.bytes_()
     once = err == 0 and gid == 'gh-large' and nmembers == 1 and mid == member and \
         len(meta) == 2 << 20
     print(f'# DescribeGroups once: error {err}, state {state}, {nmembers} member(s), '
           f'{len(meta)} bytes of metadata', flush=True)
     d.sendall(request(DESCRIBE_GROUPS, 0, 2, describe_body(['gh-large'] * 80)))
-    resp = closed_or(d)
+    resp = answer_or_close(d, 60)
     d.close()
     s.close()
     if resp is not None:
-        r = Reader(resp)
+        r = answer(resp)
         n = r.i32()
         print(f'# DescribeGroups x 80 answered: {n} groups, {len(resp)} bytes', flush=True)
         return once and n == 80

@@ -33,69 +33,8 @@ def check(cond, name):
 
 # ---- flexible encodings ----
 
-def cstr(s):
-    if s is None:
-        return b'\x00'
-    b = s.encode()
-    return kw.uvarint(len(b) + 1) + b
-
-
-def carray(items):
-    if items is None:
-        return b'\x00'
-    return kw.uvarint(len(items) + 1) + b''.join(items)
-
-
-def flex_request(api, version, corr, body, client='kip848'):
-    hdr = struct.pack('>hhi', api, version, corr) + kw.string(client) + b'\x00'
-    msg = hdr + body
-    return struct.pack('>i', len(msg)) + msg
-
-
-class Reader:
-    def __init__(self, b, off=0):
-        self.b, self.off = b, off
-
-    def take(self, fmt):
-        v = struct.unpack_from(fmt, self.b, self.off)
-        self.off += struct.calcsize(fmt)
-        return v[0] if len(v) == 1 else v
-
-    def uvarint(self):
-        v = shift = 0
-        while True:
-            c = self.b[self.off]
-            self.off += 1
-            v |= (c & 0x7F) << shift
-            shift += 7
-            if not c & 0x80:
-                return v
-
-    def varint(self):
-        v = self.uvarint()
-        return (v >> 1) ^ -(v & 1)
-
-    def cstr(self):
-        n = self.uvarint() - 1
-        if n < 0:
-            return None
-        s = self.b[self.off:self.off + n].decode()
-        self.off += n
-        return s
-
-    def raw(self, n):
-        v = self.b[self.off:self.off + n]
-        self.off += n
-        return v
-
-    def tags(self):
-        for _ in range(self.uvarint()):
-            self.uvarint()
-            self.off += self.uvarint()
-
-    def carray(self, item):
-        n = self.uvarint() - 1
-        return None if n < 0 else [item(self) for _ in range(n)]
+cstr, carray = kw.compact_string, kw.compact_array
+Reader = kw.Reader
 
 
 def hb_body(group, member, epoch, topics=None, owned=None, instance=None, rebalance=60000,
@@ -111,75 +50,63 @@ def hb_body(group, member, epoch, topics=None, owned=None, instance=None, rebala
     return body + cstr(assignor) + carray(tps) + b'\x00'
 
 
-def hb_parse(resp):
-    r = Reader(resp, 4)
-    r.tags()  # response header
+def hb_parse(r):
     r.take('>i')
-    out = {'err': r.take('>h'), 'msg': r.cstr(), 'member': r.cstr(), 'epoch': r.take('>i'),
+    out = {'err': r.take('>h'), 'msg': r.string(), 'member': r.string(), 'epoch': r.take('>i'),
            'interval': r.take('>i'), 'assignment': None}
     if r.take('>b') >= 0:
         def tp(rr):
             tid = rr.raw(16)
-            parts = rr.carray(lambda x: x.take('>i'))
+            parts = rr.array(Reader.i32)
             rr.tags()
             return tid, parts
-        out['assignment'] = {tid: set(ps) for tid, ps in r.carray(tp)}
+        out['assignment'] = {tid: set(ps) for tid, ps in r.array(tp)}
         r.tags()
     return out
 
 
-def describe_parse(resp):
-    r = Reader(resp, 4)
-    r.tags()
+def describe_parse(r):
     r.take('>i')
 
     def tps(rr):
         def one(x):
-            tid, name = x.raw(16), x.cstr()
-            parts = x.carray(lambda y: y.take('>i'))
+            tid, name = x.raw(16), x.string()
+            parts = x.array(Reader.i32)
             x.tags()
             return (tid, name, parts)
-        v = rr.carray(one)
+        v = rr.array(one)
         rr.tags()
         return v
 
     def member(rr):
-        m = {'id': rr.cstr(), 'instance': rr.cstr(), 'rack': rr.cstr(), 'epoch': rr.take('>i'),
-             'client': rr.cstr(), 'host': rr.cstr(), 'topics': rr.carray(Reader.cstr),
-             'regex': rr.cstr(), 'assigned': tps(rr), 'target': tps(rr)}
+        m = {'id': rr.string(), 'instance': rr.string(), 'rack': rr.string(),
+             'epoch': rr.take('>i'), 'client': rr.string(), 'host': rr.string(),
+             'topics': rr.array(Reader.string),
+             'regex': rr.string(), 'assigned': tps(rr), 'target': tps(rr)}
         rr.tags()
         return m
 
     def group(rr):
-        g = {'err': rr.take('>h'), 'msg': rr.cstr(), 'id': rr.cstr(), 'state': rr.cstr(),
-             'epoch': rr.take('>i'), 'aepoch': rr.take('>i'), 'assignor': rr.cstr(),
-             'members': rr.carray(member), 'ops': rr.take('>i')}
+        g = {'err': rr.take('>h'), 'msg': rr.string(), 'id': rr.string(), 'state': rr.string(),
+             'epoch': rr.take('>i'), 'aepoch': rr.take('>i'), 'assignor': rr.string(),
+             'members': rr.array(member), 'ops': rr.take('>i')}
         rr.tags()
         return g
-    return r.carray(group)
+    return r.array(group)
 
 
-class Conn:
+class Conn(kw.Conn):
+    """A connection with the two KIP-848 calls."""
+
     def __init__(self, host, port):
-        self.s = kw.connect(host, port)
-        self.s.settimeout(60)
-        self.corr = 0
-
-    def call(self, frame_fn):
-        self.corr += 1
-        self.s.sendall(frame_fn(self.corr))
-        return kw.read_response(self.s)
+        super().__init__(host, port, 'kip848')
 
     def heartbeat(self, *a, version=0, **k):
-        return hb_parse(self.call(lambda c: flex_request(
-            68, version, c, hb_body(*a, version=version, **k))))
+        return hb_parse(self.call(68, version, hb_body(*a, version=version, **k), True))
 
     def describe(self, groups):
-        return describe_parse(self.call(lambda c: flex_request(
-            69, 0, c, carray([cstr(g) for g in groups]) + b'\x00' + b'\x00')))
-
-    def close(self):
-        self.s.close()
+        return describe_parse(self.call(
+            69, 0, carray([cstr(g) for g in groups]) + b'\x00' + b'\x00', True))
 
 
 # ---- fetch, commit ----
@@ -198,7 +125,7 @@ def batch_records(data):
         base, blen = struct.unpack_from('>qi', data, off)
         if off + 12 + blen > len(data):
             break  # a partial batch at the end
-        r = Reader(data, off + 12 + 4 + 1 + 4 + 2 + 4 + 8 + 8 + 8 + 2 + 4)
+        r = Reader(data, False, off + 12 + 4 + 1 + 4 + 2 + 4 + 8 + 8 + 8 + 2 + 4)
         (n,) = struct.unpack_from('>i', data, off + 12 + 45)
         r.off = off + 12 + 49
         for _ in range(n):
@@ -218,9 +145,8 @@ def batch_records(data):
     return out
 
 
-def fetch_parse(resp):
+def fetch_parse(r):
     """{partition: (error, records)} of a Fetch v4 response for one topic."""
-    r = Reader(resp, 4)
     r.take('>i')
     out = {}
     for _ in range(r.take('>i')):
@@ -256,9 +182,7 @@ def commit_body_v9(group, member, epoch, topic, parts):
         carray([cstr(topic) + carray(ps) + b'\x00']) + b'\x00'
 
 
-def commit_errors_v9(resp):
-    r = Reader(resp, 4)
-    r.tags()
+def commit_errors_v9(r):
     r.take('>i')
     errs = []
 
@@ -268,16 +192,16 @@ def commit_errors_v9(resp):
         x.tags()
 
     def topic(x):
-        x.cstr()
-        x.carray(part)
+        x.string()
+        x.array(part)
         x.tags()
-    r.carray(topic)
+    r.array(topic)
     return errs
 
 
 def max_version(conn, api):
     """The highest version of api brookd advertises (ApiVersions v0), or -1."""
-    r = Reader(conn.call(lambda c: kw.request(18, 0, c, b'')), 4)
+    r = conn.call(18, 0, b'', False)
     r.take('>h')
     for _ in range(r.take('>i')):
         key, _, hi = r.take('>hhh')
@@ -286,8 +210,9 @@ def max_version(conn, api):
     return -1
 
 
-def commit_errors(resp, version=2):
-    r = Reader(resp, 8 if version >= 3 else 4)  # v3+: throttle time first
+def commit_errors(r, version=2):
+    if version >= 3:
+        r.take('>i')  # throttle time
     errs = []
     for _ in range(r.take('>i')):
         r.raw(r.take('>h'))
@@ -298,8 +223,7 @@ def commit_errors(resp, version=2):
 
 def committed(conn, group, topic, p):
     body = kw.string(group) + kw.array([kw.string(topic) + kw.array([struct.pack('>i', p)])])
-    resp = conn.call(lambda c: kw.request(9, 1, c, body))
-    r = Reader(resp, 4)
+    r = conn.call(9, 1, body, False)
     r.take('>i')
     r.raw(r.take('>h'))
     r.take('>i')
@@ -328,20 +252,20 @@ class Consumer:
         if not parts:
             return
         if self.commit_v9:
-            errs = commit_errors_v9(self.c.call(lambda c: flex_request(
-                8, 9, c, commit_body_v9(self.group, self.member, self.epoch, self.topic,
-                                        parts))))
+            errs = commit_errors_v9(self.c.call(
+                8, 9, commit_body_v9(self.group, self.member, self.epoch, self.topic, parts),
+                True))
             COMMITS['member'] += 1
             if any(errs):
                 self.errors.append(('commit', errs))
             return
-        errs = commit_errors(self.c.call(lambda c: kw.request(
-            8, 7, c, commit_body_member(self.group, self.member, self.epoch, self.topic,
-                                        parts))), 7)
+        errs = commit_errors(self.c.call(
+            8, 7, commit_body_member(self.group, self.member, self.epoch, self.topic, parts),
+            False), 7)
         if errs and all(e == 25 for e in errs):
             COMMITS['outside'] += 1
-            errs = commit_errors(self.c.call(lambda c: kw.request(
-                8, 2, c, commit_body(self.group, self.topic, parts))))
+            errs = commit_errors(self.c.call(
+                8, 2, commit_body(self.group, self.topic, parts), False))
         else:
             COMMITS['member'] += 1
         if any(errs):
@@ -374,8 +298,7 @@ class Consumer:
     def poll(self):
         if not self.owned:
             return 0
-        got = fetch_parse(self.c.call(lambda c: kw.request(
-            1, 4, c, fetch_body(self.topic, self.owned))))
+        got = fetch_parse(self.c.call(1, 4, fetch_body(self.topic, self.owned), False))
         n = 0
         for p, (err, recs) in got.items():
             if err:
@@ -479,7 +402,7 @@ def phase_main(host, port):
     check(counts == [2, 2, 2], 'uniform: 6 partitions over 3 members, 2 each (%s)' % counts)
     check(all(m['assigned'] == m['target'] for m in members) and d['assignor'] == 'uniform',
           'ConsumerGroupDescribe: assignments reached their targets')
-    lg = Reader(admin.call(lambda c: kw.request(16, 2, c, b'')), 4)
+    lg = admin.call(16, 2, b'', False)
     lg.take('>ih')
     listed = {}
     for _ in range(lg.take('>i')):
@@ -487,7 +410,7 @@ def phase_main(host, port):
         listed[gid] = lg.raw(lg.take('>h')).decode()
     check(listed.get(group) == 'consumer' and list(listed).count(group) == 1,
           'ListGroups lists the consumer group once, protocol type consumer')
-    dg = Reader(admin.call(lambda c: kw.request(15, 0, c, kw.array([kw.string(group)]))), 4)
+    dg = admin.call(15, 0, kw.array([kw.string(group)]), False)
     dg.take('>i')
     err = dg.take('>h')
     fields = [dg.raw(dg.take('>h')).decode() for _ in range(4)]
@@ -579,7 +502,7 @@ def phase_hostile(host, port, pid, log):
     def describe_many():
         body = kw.uvarint(100001) + cstr('k848-big') * 100000 + b'\x00\x00'
         s = kw.connect(host, port)
-        s.sendall(flex_request(69, 0, 1, body))
+        s.sendall(kw.request_flexible(69, 0, 1, body, 'kip848'))
         return kw.answer_or_close(s) is None  # 100000 x 1000 members: refused, not built
     g.case('kip848: ConsumerGroupDescribe naming a 1000-member group 100000 times is refused',
            describe_many)

@@ -28,13 +28,14 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from kafkawire import (array, bytes_, connect, create_topic, read_response,  # noqa: E402
-                       string, uvarint)
+from kafkawire import (Conn, Reader, array, bytes_, connect, create_topic,  # noqa: E402
+                       read_response, request, string, tags)
 
 PHASE = sys.argv[1]
 HOST, PORT = sys.argv[2].rsplit(':', 1)
 PORT = int(PORT)
 
+CLIENT = 'offsets-versions'  # the client id of every request
 TOPIC, OTHER = 'ov-topic', 'ov-other'
 COMMIT, FETCH, FIND, JOIN, SYNC, DELETE = 8, 9, 10, 11, 14, 47
 FLEX = {COMMIT: 8, FETCH: 6, FIND: 3}  # first flexible version of each API
@@ -51,93 +52,25 @@ def report(name, good, why=''):
     failures += 0 if good else 1
 
 
-# ---- encoding: non-flexible and flexible (compact) forms ---------------------------
+# ---- frames: the flexible header from each API's first flexible version -------------
 
 def flexible(api, version):
     return version >= FLEX.get(api, 99)
 
 
-def s(v, flex):
-    """A (nullable) string."""
-    if not flex:
-        return string(v)
-    if v is None:
-        return b'\x00'
-    b = v.encode()
-    return uvarint(len(b) + 1) + b
-
-
-def arr(items, flex):
-    """An array of encoded items (None: null)."""
-    if items is None:
-        return uvarint(0) if flex else struct.pack('>i', -1)
-    head = uvarint(len(items) + 1) if flex else struct.pack('>i', len(items))
-    return head + b''.join(items)
-
-
-def tags(flex):
-    return b'\x00' if flex else b''
-
-
 def frame(api, version, corr, body):
-    hdr = struct.pack('>hhi', api, version, corr) + string('offsets-versions')
-    hdr += tags(flexible(api, version))
-    msg = hdr + body
-    return struct.pack('>i', len(msg)) + msg
-
-
-class Reader:
-    """Reads a response of one API version, body after the header."""
-
-    def __init__(self, data, flex):
-        self.d, self.o, self.flex = data, 4, flex  # past the correlation id
-        if flex:
-            self.tags()
-
-    def take(self, fmt):
-        v = struct.unpack_from(fmt, self.d, self.o)
-        self.o += struct.calcsize(fmt)
-        return v[0]
-
-    def uvarint(self):
-        v = shift = 0
-        while True:
-            b = self.d[self.o]
-            self.o += 1
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if b < 0x80:
-                return v
-
-    def str(self):
-        n = self.uvarint() - 1 if self.flex else self.take('>h')
-        if n < 0:
-            return None
-        v = self.d[self.o:self.o + n].decode()
-        self.o += n
-        return v
-
-    def count(self):
-        return self.uvarint() - 1 if self.flex else self.take('>i')
-
-    def tags(self):
-        if self.flex:
-            for _ in range(self.uvarint()):
-                self.uvarint()
-                self.o += self.uvarint()
+    return request(api, version, corr, body, CLIENT, flexible(api, version))
 
 
 def exchange(api, version, body):
     """One request on a fresh connection: a Reader of the answer, or None if closed."""
-    sock = connect(HOST, PORT)
+    conn = Conn(HOST, PORT, CLIENT)
     try:
-        sock.sendall(frame(api, version, 7, body))
-        resp = read_response(sock)
-    except OSError:
-        resp = None
+        return conn.call(api, version, body, flexible(api, version))
+    except (OSError, EOFError):
+        return None
     finally:
-        sock.close()
-    return Reader(resp, flexible(api, version)) if resp else None
+        conn.close()
 
 
 # ---- OffsetCommit ------------------------------------------------------------------
@@ -146,11 +79,11 @@ def commit_body(v, group, parts, gen=-1, member='', instance=None, retention=-1,
                 timestamp=-1, metadata='m'):
     """OffsetCommit v0-9 committing {topic: [(partition, offset)]}."""
     f = v >= 8
-    body = s(group, f)
+    body = string(group, f)
     if v >= 1:
-        body += struct.pack('>i', gen) + s(member, f)
+        body += struct.pack('>i', gen) + string(member, f)
     if v >= 7:
-        body += s(instance, f)
+        body += string(instance, f)
     if 2 <= v <= 4:
         body += struct.pack('>q', retention)
     topics = []
@@ -162,9 +95,9 @@ def commit_body(v, group, parts, gen=-1, member='', instance=None, retention=-1,
                 item += struct.pack('>i', 3)  # leader epoch
             if v == 1:
                 item += struct.pack('>q', timestamp)
-            items.append(item + s(metadata, f) + tags(f))
-        topics.append(s(topic, f) + arr(items, f) + tags(f))
-    return body + arr(topics, f) + tags(f)
+            items.append(item + string(metadata, f) + tags(f))
+        topics.append(string(topic, f) + array(items, f) + tags(f))
+    return body + array(topics, f) + tags(f)
 
 
 def commit(v, group, parts, **kw):
@@ -175,9 +108,9 @@ def commit(v, group, parts, **kw):
     if v >= 3:
         r.take('>i')
     out = []
-    for _ in range(r.count()):
-        name = r.str()
-        for _ in range(r.count()):
+    for _ in range(r.length(True)):
+        name = r.string()
+        for _ in range(r.length(True)):
             p, err = r.take('>i'), r.take('>h')
             r.tags()
             out.append((name, p, err))
@@ -189,18 +122,18 @@ def commit(v, group, parts, **kw):
 
 def fetch_topics(topics, f):
     if topics is None:
-        return arr(None, f)
-    return arr([s(t, f) + (arr([struct.pack('>i', p) for p in ps], f)) + tags(f)
+        return array(None, f)
+    return array([string(t, f) + (array([struct.pack('>i', p) for p in ps], f)) + tags(f)
                 for t, ps in topics.items()], f)
 
 
 def read_partitions(r, v):
     """{partition: (offset, leader epoch, metadata, error)} of one topic."""
     out = {}
-    for _ in range(r.count()):
+    for _ in range(r.length(True)):
         p, off = r.take('>i'), r.take('>q')
         epoch = r.take('>i') if v >= 5 else -1
-        meta, err = r.str(), r.take('>h')
+        meta, err = r.string(), r.take('>h')
         r.tags()
         out[p] = (off, epoch, meta, err)
     return out
@@ -209,8 +142,8 @@ def read_partitions(r, v):
 def read_topics(r, v):
     """[(topic, {partition: ...})] in the answer's order (a topic may repeat)."""
     out = []
-    for _ in range(r.count()):
-        name = r.str()
+    for _ in range(r.length(True)):
+        name = r.string()
         out.append((name, read_partitions(r, v)))
         r.tags()
     return out
@@ -219,7 +152,7 @@ def read_topics(r, v):
 def fetch(v, group, topics=None, require_stable=False):
     """OffsetFetch v0-7: (error, [(topic, partitions)]) or None when closed."""
     f = v >= 6
-    body = s(group, f) + fetch_topics(topics, f)
+    body = string(group, f) + fetch_topics(topics, f)
     if v >= 7:
         body += b'\x01' if require_stable else b'\x00'
     r = exchange(FETCH, v, body + tags(f))
@@ -237,17 +170,17 @@ def fetch_groups(v, groups):
     [(group, error, [(topic, partitions)])] or None when closed."""
     items = []
     for g, topics, member, epoch in groups:
-        item = s(g, True)
+        item = string(g, True)
         if v >= 9:
-            item += s(member, True) + struct.pack('>i', epoch)
+            item += string(member, True) + struct.pack('>i', epoch)
         items.append(item + fetch_topics(topics, True) + tags(True))
-    r = exchange(FETCH, v, arr(items, True) + b'\x00' + tags(True))
+    r = exchange(FETCH, v, array(items, True) + b'\x00' + tags(True))
     if r is None:
         return None
     r.take('>i')
     out = []
-    for _ in range(r.count()):
-        g = r.str()
+    for _ in range(r.length(True)):
+        g = r.string()
         topics = read_topics(r, v)
         err = r.take('>h')
         r.tags()
@@ -267,9 +200,9 @@ def find(v, keys, key_type=0):
     """FindCoordinator: [(key, error, node, host, port)] (v0-3: one, key None)."""
     f = v >= 3
     if v < 4:
-        body = s(keys[0], f) + (struct.pack('>b', key_type) if v >= 1 else b'')
+        body = string(keys[0], f) + (struct.pack('>b', key_type) if v >= 1 else b'')
     else:
-        body = struct.pack('>b', key_type) + arr([s(k, True) for k in keys], True)
+        body = struct.pack('>b', key_type) + array([string(k, True) for k in keys], True)
     r = exchange(FIND, v, body + tags(f))
     if r is None:
         return None
@@ -278,13 +211,14 @@ def find(v, keys, key_type=0):
     if v < 4:
         err = r.take('>h')
         if v >= 1:
-            r.str()
-        node, host, port = r.take('>i'), r.str(), r.take('>i')
+            r.string()
+        node, host, port = r.take('>i'), r.string(), r.take('>i')
         return [(None, err, node, host, port)]
     out = []
-    for _ in range(r.count()):
-        key, node, host, port, err = r.str(), r.take('>i'), r.str(), r.take('>i'), r.take('>h')
-        r.str()
+    for _ in range(r.length(True)):
+        key, node, host = r.string(), r.take('>i'), r.string()
+        port, err = r.take('>i'), r.take('>h')
+        r.string()
         r.tags()
         out.append((key, err, node, host, port))
     return out
@@ -300,9 +234,9 @@ def offset_delete(group, topics):
     err = r.take('>h')
     r.take('>i')
     out = {}
-    for _ in range(r.count()):
-        t = r.str()
-        for _ in range(r.count()):
+    for _ in range(r.length(True)):
+        t = r.string()
+        for _ in range(r.length(True)):
             p = r.take('>i')
             out[(t, p)] = r.take('>h')
     return err, out
@@ -318,15 +252,15 @@ def join_and_sync(sock, group, protocol_type, metadata):
     body = (string(group) + struct.pack('>i', 30000) + string('') + string(protocol_type) +
             array([string('range') + bytes_(metadata)]))
     sock.sendall(frame(JOIN, 0, 1, body))
-    r = Reader(read_response(sock), False)
+    r = Reader(read_response(sock), False, 4)
     err, gen = r.take('>h'), r.take('>i')
-    r.str()
-    r.str()
-    member = r.str()
+    r.string()
+    r.string()
+    member = r.string()
     body = string(group) + struct.pack('>i', gen) + string(member) + array(
         [string(member) + bytes_(b'')])
     sock.sendall(frame(SYNC, 0, 2, body))
-    r = Reader(read_response(sock), False)
+    r = Reader(read_response(sock), False, 4)
     return err, r.take('>h'), gen, member
 
 
@@ -457,16 +391,16 @@ def join_static(sock, group, instance):
     body = (string(group) + struct.pack('>ii', 30000, 30000) + string('') + string(instance) +
             string('consumer') + array([string('range') + bytes_(subscription(TOPIC))]))
     sock.sendall(frame(JOIN, 5, 1, body))
-    r = Reader(read_response(sock), False)
+    r = Reader(read_response(sock), False, 4)
     r.take('>i')
     err, gen = r.take('>h'), r.take('>i')
-    r.str()
-    r.str()
-    member = r.str()
+    r.string()
+    r.string()
+    member = r.string()
     body = (string(group) + struct.pack('>i', gen) + string(member) + string(instance) +
             array([string(member) + bytes_(b'')]))
     sock.sendall(frame(SYNC, 3, 2, body))
-    r = Reader(read_response(sock), False)
+    r = Reader(read_response(sock), False, 4)
     r.take('>i')
     return err, r.take('>h'), gen, member
 

@@ -35,8 +35,8 @@ from confluent_kafka import Consumer, KafkaError
 from confluent_kafka.admin import AdminClient, NewTopic
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from kafkawire import (array, bytes_, compact_string, connect, read_response, request,  # noqa: E402
-                       string, uvarint)
+from kafkawire import (Reader, array, bytes_, compact_array, compact_string,  # noqa: E402
+                       connect, read_response, request, string)
 
 BROKER = sys.argv[1]
 LOG = sys.argv[2]
@@ -286,171 +286,116 @@ def delete_after_timeout():
 
 # ---- flexible versions ----
 
-def flex_request(api, version, corr, body):
-    hdr = struct.pack('>hhi', api, version, corr) + string('static-members') + b'\x00'
-    msg = hdr + body
-    return struct.pack('>i', len(msg)) + msg
-
-
-def read_compact_string(b, off):
-    n, off = read_uvarint(b, off)
-    return (None if n == 0 else b[off:off + n - 1].decode()), off + max(n - 1, 0)
-
-
-def read_uvarint(b, off):
-    v = shift = 0
-    while True:
-        x = b[off]
-        off += 1
-        v |= (x & 0x7F) << shift
-        shift += 7
-        if x < 0x80:
-            return v, off
-
-
-def compact_array(items):
-    return uvarint(len(items) + 1) + b''.join(items)
+def flex_call(s, api, version, corr, body):
+    """Sends a flexible request on s; a Reader of its answer after the header."""
+    s.sendall(request(api, version, corr, body, 'static-members', True))
+    r = Reader(read_response(s), True, 4)
+    r.tags()
+    return r
 
 
 def list_groups_v5(s, states, types):
     body = (compact_array([compact_string(x) for x in states]) +
             compact_array([compact_string(x) for x in types]) + b'\x00')
-    s.sendall(flex_request(16, 5, 9, body))
-    resp = read_response(s)
-    off = 4 + 1 + 4  # correlation, header tags, throttle
-    err, = struct.unpack_from('>h', resp, off)
-    off += 2
-    n, off = read_uvarint(resp, off)
-    groups = []
-    for _ in range(n - 1):
-        gid, off = read_compact_string(resp, off)
-        ptype, off = read_compact_string(resp, off)
-        state, off = read_compact_string(resp, off)
-        gtype, off = read_compact_string(resp, off)
-        off += 1  # tags
-        groups.append((gid, ptype, state, gtype))
-    return err, groups
+    r = flex_call(s, 16, 5, 9, body)
+    r.i32()  # throttle
+    err = r.i16()
 
-
-def cstr_n(x):
-    """A compact nullable string."""
-    return b'\x00' if x is None else compact_string(x)
-
-
-def cbytes(b):
-    return uvarint(len(b) + 1) + b
-
-
-def read_cbytes(b, off):
-    n, off = read_uvarint(b, off)
-    return b[off:off + max(n - 1, 0)], off + max(n - 1, 0)
+    def group(r):
+        g = (r.string(), r.string(), r.string(), r.string())  # id, protocol type, state, type
+        r.tags()
+        return g
+    return err, r.array(group)
 
 
 def join_v9(s, group, instance, member=''):
     """JoinGroup v9: (error, generation, protocol type, protocol, leader, skip, member id,
     member ids listed)."""
     body = (compact_string(group) + struct.pack('>ii', SESSION_MS, SESSION_MS) +
-            compact_string(member) + cstr_n(instance) + compact_string('consumer') +
-            compact_array([compact_string('range') + cbytes(b'\x00\x01') + b'\x00']) +
-            cstr_n('restarted') + b'\x00')
-    s.sendall(flex_request(11, 9, 11, body))
-    r = read_response(s)
-    off = 4 + 1 + 4
-    err, gen = struct.unpack_from('>hi', r, off)
-    off += 6
-    ptype, off = read_compact_string(r, off)
-    proto, off = read_compact_string(r, off)
-    leader, off = read_compact_string(r, off)
-    skip = r[off] == 1
-    off += 1
-    mid, off = read_compact_string(r, off)
-    n, off = read_uvarint(r, off)
-    listed = []
-    for _ in range(max(n - 1, 0)):
-        x, off = read_compact_string(r, off)
-        _, off = read_compact_string(r, off)
-        _, off = read_cbytes(r, off)
-        off += 1
-        listed.append(x)
-    return err, gen, ptype, proto, leader, skip, mid, listed
+            compact_string(member) + compact_string(instance) + compact_string('consumer') +
+            compact_array([compact_string('range') + bytes_(b'\x00\x01', True) + b'\x00']) +
+            compact_string('restarted') + b'\x00')
+    r = flex_call(s, 11, 9, 11, body)
+    r.i32()
+    err, gen = r.i16(), r.i32()
+    ptype, proto, leader = r.string(), r.string(), r.string()
+    skip = r.i8() == 1
+    mid = r.string()
+
+    def listed(r):
+        x = r.string()
+        r.string()  # instance id
+        r.bytes_()  # metadata
+        r.tags()
+        return x
+    return err, gen, ptype, proto, leader, skip, mid, r.array(listed) or []
 
 
 def sync_v5(s, group, gen, member, instance, assignments, proto='range'):
     """SyncGroup v5: (error, protocol type, protocol, assignment)."""
     body = (compact_string(group) + struct.pack('>i', gen) + compact_string(member) +
-            cstr_n(instance) + cstr_n('consumer') + cstr_n(proto) +
-            compact_array([compact_string(m) + cbytes(a) + b'\x00' for m, a in assignments]) +
-            b'\x00')
-    s.sendall(flex_request(14, 5, 12, body))
-    r = read_response(s)
-    off = 4 + 1 + 4
-    (err,) = struct.unpack_from('>h', r, off)
-    off += 2
-    ptype, off = read_compact_string(r, off)
-    pname, off = read_compact_string(r, off)
-    assignment, off = read_cbytes(r, off)
-    return err, ptype, pname, assignment
+            compact_string(instance) + compact_string('consumer') + compact_string(proto) +
+            compact_array([compact_string(m) + bytes_(a, True) + b'\x00'
+                           for m, a in assignments]) + b'\x00')
+    r = flex_call(s, 14, 5, 12, body)
+    r.i32()
+    err = r.i16()
+    ptype, pname = r.string(), r.string()
+    return err, ptype, pname, r.bytes_()
 
 
 def heartbeat_v4(s, group, gen, member, instance):
     body = (compact_string(group) + struct.pack('>i', gen) + compact_string(member) +
-            cstr_n(instance) + b'\x00')
-    s.sendall(flex_request(12, 4, 13, body))
-    r = read_response(s)
-    return struct.unpack_from('>h', r, 4 + 1 + 4)[0]
+            compact_string(instance) + b'\x00')
+    r = flex_call(s, 12, 4, 13, body)
+    r.i32()
+    return r.i16()
 
 
 def leave_v5(s, group, instance):
     """LeaveGroup v5 of one member named by instance id: (error, member error)."""
     body = (compact_string(group) +
-            compact_array([compact_string('') + cstr_n(instance) + cstr_n('scaled down') +
-                           b'\x00']) + b'\x00')
-    s.sendall(flex_request(13, 5, 14, body))
-    r = read_response(s)
-    off = 4 + 1 + 4
-    (err,) = struct.unpack_from('>h', r, off)
-    off += 2
-    n, off = read_uvarint(r, off)
-    _, off = read_compact_string(r, off)
-    _, off = read_compact_string(r, off)
-    return err, struct.unpack_from('>h', r, off)[0] if n > 1 else None
+            compact_array([compact_string('') + compact_string(instance) +
+                           compact_string('scaled down') + b'\x00']) + b'\x00')
+    r = flex_call(s, 13, 5, 14, body)
+    r.i32()
+    err = r.i16()
+    n = r.length(True)
+    r.string()  # member id
+    r.string()  # instance id
+    return err, r.i16() if n > 0 else None
 
 
 def delete_v2(s, group):
-    s.sendall(flex_request(42, 2, 15, compact_array([compact_string(group)]) + b'\x00'))
-    r = read_response(s)
-    off = 4 + 1 + 4
-    n, off = read_uvarint(r, off)
-    _, off = read_compact_string(r, off)
-    return struct.unpack_from('>h', r, off)[0]
+    r = flex_call(s, 42, 2, 15, compact_array([compact_string(group)]) + b'\x00')
+    r.i32()
+    r.length(True)
+    r.string()  # group id
+    return r.i16()
 
 
 def describe_v5(s, group):
     """DescribeGroups v5 with authorized operations: (error, state, protocol, [(member,
     instance, assignment)], authorized operations)."""
-    s.sendall(flex_request(15, 5, 16, compact_array([compact_string(group)]) + b'\x01\x00'))
-    r = read_response(s)
-    off = 4 + 1 + 4
-    _, off = read_uvarint(r, off)
-    (err,) = struct.unpack_from('>h', r, off)
-    off += 2
-    _, off = read_compact_string(r, off)
-    state, off = read_compact_string(r, off)
-    _, off = read_compact_string(r, off)
-    proto, off = read_compact_string(r, off)
-    n, off = read_uvarint(r, off)
-    members = []
-    for _ in range(max(n - 1, 0)):
-        mid, off = read_compact_string(r, off)
-        inst, off = read_compact_string(r, off)
-        _, off = read_compact_string(r, off)
-        _, off = read_compact_string(r, off)
-        _, off = read_cbytes(r, off)
-        assignment, off = read_cbytes(r, off)
-        off += 1
-        members.append((mid, inst, assignment))
-    (ops,) = struct.unpack_from('>i', r, off)
-    return err, state, proto, members, ops
+    r = flex_call(s, 15, 5, 16, compact_array([compact_string(group)]) + b'\x01\x00')
+    r.i32()
+    r.length(True)
+    err = r.i16()
+    r.string()  # group id
+    state = r.string()
+    r.string()  # protocol type
+    proto = r.string()
+
+    def member(r):
+        mid, inst = r.string(), r.string()
+        r.string()  # client id
+        r.string()  # client host
+        r.bytes_()  # metadata
+        assignment = r.bytes_()
+        r.tags()
+        return mid, inst, assignment
+    members = r.array(member) or []
+    return err, state, proto, members, r.i32()
 
 
 def static_flexible():

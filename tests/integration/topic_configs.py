@@ -15,8 +15,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from kafkawire import (array, connect, crc32c, produce_body, read_response,  # noqa: E402
-                       request, string, uvarint, varint)
+from kafkawire import (Reader, array, compact_array, compact_string, connect,  # noqa: E402
+                       crc32c, produce_body, read_response, request, string, uvarint, varint)
+import tap  # noqa: E402
+from tap import check  # noqa: E402
 
 HOST, PORT = sys.argv[1].rsplit(':', 1)
 PORT = int(PORT)
@@ -26,7 +28,6 @@ SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
 NONE, INVALID_CONFIG, INVALID_REQUEST, UNKNOWN_TOPIC = 0, 40, 42, 3
 INVALID_TIMESTAMP, NOT_ENOUGH_REPLICAS = 32, 19
 DYNAMIC_TOPIC, DYNAMIC_BROKER, DYNAMIC_DEFAULT = 1, 2, 3
-failed = 0
 
 # Every topic key of Kafka 4 (and message.downconversion.enable, which older tools
 # still send), each with a value Kafka accepts.
@@ -50,62 +51,14 @@ KAFKA4_KEYS = {
 }
 
 
-def check(name, ok, detail=''):
-    global failed
-    print(('ok - ' if ok else 'not ok - ') + name, flush=True)
-    if not ok:
-        failed += 1
-        if detail:
-            print(f'# {detail}', flush=True)
-
-
 def call(api, version, body, flexible=False):
+    """One request on a fresh connection (header v2 when flexible); the raw answer."""
     s = connect(HOST, PORT)
     s.settimeout(60)
-    if flexible:  # request header v2: client id, then empty tagged fields
-        hdr = struct.pack('>hhi', api, version, 7) + string('topic_configs') + b'\x00'
-        s.sendall(struct.pack('>i', len(hdr) + len(body)) + hdr + body)
-    else:
-        s.sendall(request(api, version, 7, body))
+    s.sendall(request(api, version, 7, body, 'topic_configs', flexible))
     resp = read_response(s)
     s.close()
     return resp
-
-
-class Reader:
-    def __init__(self, buf, off=0):
-        self.buf, self.off = buf, off
-
-    def take(self, fmt):
-        v = struct.unpack_from(fmt, self.buf, self.off)
-        self.off += struct.calcsize(fmt)
-        return v[0] if len(v) == 1 else v
-
-    def string(self):
-        n = self.take('>h')
-        if n < 0:
-            return None
-        s = self.buf[self.off:self.off + n].decode()
-        self.off += n
-        return s
-
-    def uvarint(self):
-        v = shift = 0
-        while True:
-            b = self.buf[self.off]
-            self.off += 1
-            v |= (b & 0x7f) << shift
-            shift += 7
-            if b < 0x80:
-                return v
-
-    def cstring(self):
-        n = self.uvarint() - 1
-        if n < 0:
-            return None
-        s = self.buf[self.off:self.off + n].decode()
-        self.off += n
-        return s
 
 
 def create(name, configs):
@@ -143,7 +96,7 @@ def fetch_batches(topic, offset=0):
     """Fetch v4 from partition 0: the raw batches."""
     body = struct.pack('>iiiib', -1, 100, 1, 1 << 20, 0) + \
         array([string(topic) + array([struct.pack('>iqi', 0, offset, 1 << 20)])])
-    r = Reader(call(1, 4, body), 4)
+    r = Reader(call(1, 4, body), False, 4)
     r.take('>i')
     r.take('>i')
     r.string()
@@ -189,16 +142,12 @@ def alter_inc(resources, validate_only=False, version=0):
             [string(k) + struct.pack('>b', op) + string(v) for k, op, v in cfgs])
             for t, n, cfgs in resources]) + struct.pack('>?', validate_only)
     else:
-        def cs(s):
-            return b'\x00' if s is None else uvarint(len(s.encode()) + 1) + s.encode()
-
-        def carr(items):
-            return uvarint(len(items) + 1) + b''.join(items)
+        cs, carr = compact_string, compact_array
         body = carr([struct.pack('>b', t) + cs(n) + carr(
             [cs(k) + struct.pack('>b', op) + cs(v) + b'\x00' for k, op, v in cfgs]) + b'\x00'
             for t, n, cfgs in resources]) + struct.pack('>?', validate_only) + b'\x00'
     resp = call(44, version, body, flexible=version >= 1)
-    r = Reader(resp, 4)
+    r = Reader(resp, version >= 1, 4)
     out = []
     if version == 0:
         r.take('>i')
@@ -208,7 +157,7 @@ def alter_inc(resources, validate_only=False, version=0):
         r.uvarint()  # response header tagged fields
         r.take('>i')
         for _ in range(r.uvarint() - 1):
-            out.append((r.take('>h'), r.cstring(), r.take('>b'), r.cstring()))
+            out.append((r.take('>h'), r.string(), r.take('>b'), r.string()))
             r.uvarint()
     return out
 
@@ -216,7 +165,7 @@ def alter_inc(resources, validate_only=False, version=0):
 def describe(rtype, name):
     """DescribeConfigs v1 with synonyms: {key: (value, source, read_only, synonyms)}."""
     body = array([struct.pack('>b', rtype) + string(name) + struct.pack('>i', -1)]) + b'\x01'
-    r = Reader(call(32, 1, body), 4)
+    r = Reader(call(32, 1, body), False, 4)
     r.take('>i')
     r.take('>i')
     err = r.take('>h')
@@ -234,26 +183,24 @@ def describe(rtype, name):
 
 def describe_v4(rtype, name):
     """DescribeConfigs v4 (flexible) with synonyms: {key: (value, source, type)}."""
-    def cs(x):
-        return uvarint(len(x.encode()) + 1) + x.encode()
-    body = uvarint(2) + struct.pack('>b', rtype) + cs(name) + b'\x00' + b'\x00' + \
+    body = uvarint(2) + struct.pack('>b', rtype) + compact_string(name) + b'\x00' + b'\x00' + \
         struct.pack('>??', True, True) + b'\x00'
-    r = Reader(call(32, 4, body, flexible=True), 4)
+    r = Reader(call(32, 4, body, flexible=True), True, 4)
     r.uvarint()
     r.take('>i')
     r.uvarint()
     err = r.take('>h')
-    r.cstring()
+    r.string()
     r.take('>b')
-    r.cstring()
+    r.string()
     out = {}
     for _ in range(r.uvarint() - 1):
-        k, v = r.cstring(), r.cstring()
+        k, v = r.string(), r.string()
         _ro, src, _sens = r.take('>?b?')
         for _ in range(r.uvarint() - 1):
-            r.cstring(), r.cstring(), r.take('>b'), r.uvarint()
+            r.string(), r.string(), r.take('>b'), r.uvarint()
         ctype = r.take('>b')
-        r.cstring()
+        r.string()
         r.uvarint()
         out[k] = (v, src, ctype)
     r.uvarint()
@@ -264,7 +211,7 @@ def describe_v4(rtype, name):
 def log_start(topic):
     """ListOffsets v1, earliest, partition 0."""
     body = struct.pack('>i', -1) + array([string(topic) + array([struct.pack('>iq', 0, -2)])])
-    r = Reader(call(2, 1, body), 4)
+    r = Reader(call(2, 1, body), False, 4)
     r.take('>i')
     r.string()
     r.take('>i')
@@ -494,5 +441,5 @@ if PHASE == 'before':
 elif PHASE == 'after':
     phase_after()
 else:
-    failed += phase_hostile(int(sys.argv[4]), sys.argv[5])
-sys.exit(1 if failed else 0)
+    tap.failed += phase_hostile(int(sys.argv[4]), sys.argv[5])
+sys.exit(tap.exit_status())

@@ -5,23 +5,18 @@ a topic with alter_configs (AlterConfigs). Prints "ok - ..." / "not ok - ..." li
 
 usage: topic_configs_ck.py HOST:PORT
 """
+import os
 import sys
 import time
 
 from confluent_kafka import TIMESTAMP_LOG_APPEND_TIME, Consumer
 from confluent_kafka.admin import AdminClient, ConfigResource
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import tap  # noqa: E402
+from tap import check  # noqa: E402
+
 BROKER = sys.argv[1]
-failed = 0
-
-
-def check(name, ok, detail=''):
-    global failed
-    print(('ok - ' if ok else 'not ok - ') + name, flush=True)
-    if not ok:
-        failed += 1
-        if detail:
-            print(f'# {detail}', flush=True)
 
 
 def read_all(topic, want, secs=20):
@@ -59,4 +54,4 @@ fs = a.describe_configs([ConfigResource('topic', 'ck-alt')])
 got = list(fs.values())[0].result(timeout=30)
 check('topic_configs_ck: confluent-kafka alter_configs changes a topic config',
       err is None and got['retention.ms'].value == '4321', err)
-sys.exit(1 if failed else 0)
+sys.exit(tap.exit_status())
