@@ -49,6 +49,7 @@ static struct store_partition *partition_new(struct store_topic *t, int32_t inde
     p->snapshot_at = -1;
     p->txn_first = INT64_MAX;
     pthread_mutex_init(&p->append_mu, NULL);
+    pthread_mutex_init(&p->sync_mu, NULL);
     pthread_mutex_init(&p->segs_mu, NULL);
     pthread_mutex_init(&p->wait_mu, NULL);
     pthread_cond_init(&p->wait_cond, NULL);
@@ -72,6 +73,7 @@ void partition_free(struct store_partition *p)
     producer_clear(p);
     txn_entries_free(p);
     pthread_mutex_destroy(&p->append_mu);
+    pthread_mutex_destroy(&p->sync_mu);
     pthread_mutex_destroy(&p->segs_mu);
     pthread_mutex_destroy(&p->wait_mu);
     pthread_cond_destroy(&p->wait_cond);

@@ -406,32 +406,6 @@ void txn_data_apply(struct store_partition *p, struct producer_state *st,
         STORE(p->txn_first, base);
 }
 
-/* With log.flush.interval.ms set, appends are not synced before they are answered,
- * but a marker is: its segment file and the directory (a roll may have made the
- * file), now, from this thread. */
-static int txn_sync_segment(struct store_partition *p, int64_t base)
-{
-    int fd = -ENOENT;
-    pthread_mutex_lock(&p->segs_mu);
-    for (size_t i = p->nsegs; i-- > 0;)
-        if (p->segs[i]->base == base) {
-            fd = fdcache_dup(p->segs[i], false);
-            break;
-        }
-    pthread_mutex_unlock(&p->segs_mu);
-    if (fd == -ENOENT)
-        return 0; /* retention took the segment already: nothing to keep */
-    if (fd < 0)
-        return fd;
-    int rc = sysio.fdatasync(fd) ? -errno : 0;
-    sysio.close(fd);
-    if (rc) {
-        partition_fail(p, rc);
-        return STORE_EFAILED;
-    }
-    return dir_fsync(p->dir, 1);
-}
-
 int store_partition_end_txn(struct store_partition *p, int64_t producer_id, int16_t producer_epoch,
                             bool commit, int32_t coordinator_epoch, int64_t *offset)
 {
@@ -454,7 +428,7 @@ int store_partition_end_txn(struct store_partition *p, int64_t producer_id, int1
         return STORE_EFAILED;
     }
     rc = p->topic->store->config.flush_interval_ms > 0
-             ? txn_sync_segment(p, seg_base)
+             ? flush_partition_now(p) /* the log is a prefix: all of it */
              : store_partition_sync(p, res.last_offset + 1);
     if (!rc)
         *offset = res.base_offset;
