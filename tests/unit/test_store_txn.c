@@ -493,6 +493,48 @@ static void test_txn_compaction(void **state)
     free(dir);
 }
 
+/* A read_committed Fetch's slice ends before the first undecided batch, found from
+ * the offset index (many entries) as from the slice's start (none). */
+static void test_txn_slice_limit(void **state)
+{
+    (void)state;
+    for (int indexed = 0; indexed < 2; indexed++) {
+        char *dir = tu_mkdtemp();
+        struct store *s = tu_store_open(dir, -1);
+        tu_topic_create(s, "t", 1, indexed ? "index.interval.bytes=100" : NULL, NULL);
+        struct store_topic *t;
+        struct store_partition *p = part(s, "t", &t);
+        memset(seqs, 0, sizeof seqs);
+        for (int i = 0; i < 50; i++)
+            put(p, C, false, 2, "plain");
+        struct store_partition_info info;
+        store_partition_info(p, &info);
+        int64_t open_at = put(p, A, true, 1, "a"); /* 100 */
+        for (int i = 0; i < 20; i++)
+            put(p, C, false, 1, "plain");
+        assert_int_equal(store_partition_last_stable(p), open_at);
+        for (int64_t from = 0; from < open_at; from += 7) {
+            struct store_slice sl;
+            assert_int_equal(store_partition_read(p, from, 1 << 20, &sl), 0);
+            int64_t start = sl.pos;
+            assert_int_equal(store_slice_limit(p, &sl, open_at), 0);
+            assert_int_equal(sl.next_offset, open_at);
+            assert_int_equal(sl.pos + sl.len, info.size_bytes);
+            assert_int_equal(sl.pos, start);
+            store_slice_release(&sl);
+        }
+        struct store_slice sl;
+        assert_int_equal(store_partition_read(p, open_at, 1 << 20, &sl), 0);
+        assert_int_equal(store_slice_limit(p, &sl, open_at), 0);
+        assert_int_equal(sl.len, 0);
+        assert_int_equal(sl.fd, -1);
+        store_topic_put(t);
+        store_close(s);
+        tu_rmrf(dir);
+        free(dir);
+    }
+}
+
 /* ---- crashes at random points: recovery rebuilds what a replay of the log says ---- */
 
 #define MAX_OPEN  64
@@ -747,6 +789,7 @@ int main(void)
         cmocka_unit_test(test_txn_retention_past_open),
         cmocka_unit_test(test_txn_compaction),
         cmocka_unit_test(test_txn_committed_cursor_pauses),
+        cmocka_unit_test(test_txn_slice_limit),
         cmocka_unit_test(test_txn_crash_anywhere),
     };
     return cmocka_run_group_tests_name("store transactions", tests, NULL, NULL);
