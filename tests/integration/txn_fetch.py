@@ -128,6 +128,28 @@ def latest(c, v, isolation):
     return out[0]
 
 
+def txn_start(c, pid):
+    """DescribeProducers v0: current_txn_start_offset of producer pid on partition 0."""
+    w = W(True)
+    w.array([0], lambda w, _: w.string(TOPIC).array([0], lambda w, p: w.i32(p)).tags()).tags()
+    r, _ = c.call(61, 0, bytes(w.b), True)
+    r.i32()
+    found = {}
+
+    def rprod(r):
+        p, _, _, _, _, start = r.i64(), r.i32(), r.i32(), r.i64(), r.i32(), r.i64()
+        r.tags()
+        found[p] = start
+
+    def rpart(r):
+        r.i32(), r.i16(), r.string()
+        r.array(rprod)
+        r.tags()
+    r.array(lambda r: (r.string(), r.array(rpart), r.tags()))
+    r.tags()
+    return found.get(pid)
+
+
 def batch_heads(recs):
     """[(base offset, attributes, producer id)] of the whole batches in recs."""
     out, o = [], 0
@@ -158,11 +180,13 @@ def main():
         check(e == 0 and hw == 3 and lso == 0 and recs == b'' and ab == [],
               f'txn_fetch: Fetch v{v} read_committed stops at the open transaction '
               f'(hw {hw}, lso {lso}, {len(recs)} bytes)')
+    check(txn_start(c, pid) == 0, 'txn_fetch: DescribeProducers shows the open transaction at 0')
     for v in range(2, 11):
         check(latest(c, v, 1) == (0, 0) and latest(c, v, 0) == (0, 3),
               f'txn_fetch: ListOffsets v{v} latest is the LSO (0) under read_committed, '
               'the high watermark (3) under read_uncommitted')
     check(end_txn(c, 'txf-app', pid, epoch, True) == 0, 'txn_fetch: EndTxn commit')
+    check(txn_start(c, pid) == -1, 'txn_fetch: DescribeProducers: no open transaction after it')
     e, hw, lso, ab, recs = fetch_committed(c, 4, tid, 0)
     heads = batch_heads(recs)
     check(hw == 4 and lso == 4 and ab == [] and [h[1] for h in heads] == [0x10, 0x30],
