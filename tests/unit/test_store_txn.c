@@ -24,6 +24,7 @@
 #include "lib/clock.h"
 #include "lib/crc32c.h"
 #include "lib/fileio.h"
+#include "lib/props.h"
 #include "lib/sysio.h"
 #include "lib/writer.h"
 #include "proto/record.h"
@@ -441,7 +442,7 @@ static void test_txn_compaction(void **state)
     char *dir = tu_mkdtemp();
     struct store *s = tu_store_open(dir, -1);
     tu_topic_create(s, "c", 1, "cleanup.policy=compact", "internal.segment.bytes=1024",
-                    "delete.retention.ms=0", NULL);
+                    "delete.retention.ms=3600000", NULL);
     struct store_topic *t;
     struct store_partition *p = part(s, "c", &t);
     memset(seqs, 0, sizeof seqs);
@@ -474,9 +475,41 @@ static void test_txn_compaction(void **state)
         open_data += b.base_offset == 5;
     }
     store_cursor_close(&c);
-    assert_int_equal(markers, 2);
+    assert_int_equal(markers, 2); /* A's ABORT has no data left, but is recent */
     assert_int_equal(aborted_data, 0);
     assert_int_equal(open_data, 1);
+
+    /* past delete.retention.ms the marker of a transaction without data goes; the
+     * COMMIT of B, whose record is still the newest of its key, stays */
+    struct props *o = props_new();
+    assert_int_equal(props_set(o, "cleanup.policy", "compact"), 0);
+    assert_int_equal(props_set(o, "internal.segment.bytes", "1024"), 0);
+    assert_int_equal(props_set(o, "delete.retention.ms", "0"), 0);
+    assert_int_equal(store_topic_alter_config(s, "c", o, false, NULL), 0);
+    props_free(o);
+    for (int i = 0; i < 40; i++)
+        put(p, C, false, 1, "filler2");
+    assert_int_equal(store_partition_sync(p, store_partition_high_watermark(p)), 0);
+    for (int64_t t0 = clock_wall_ms(); clock_wall_ms() <= t0;) /* the horizon passes them */
+        ;
+    assert_int_equal(store_partition_compact(p), 1);
+    markers = 0;
+    int commits = 0;
+    store_cursor_open(&c, p, 0, 0);
+    while (store_cursor_next(&c, &b) == 1) {
+        struct batch_header h;
+        assert_int_equal(batch_header_parse(b.data, b.len, &h), 0);
+        if (h.attributes & BATCH_ATTR_CONTROL) {
+            markers++;
+            commits += h.producer_id == B && b.data[61 + 8] == 1;
+        }
+    }
+    store_cursor_close(&c);
+    assert_int_equal(markers, 1);
+    assert_int_equal(commits, 1);
+    committed_values(p, after, sizeof after);
+    assert_string_equal(after, "k-0");
+    assert_int_equal(store_partition_last_stable(p), 5);
     struct store_aborted_txn ab[16];
     assert_int_equal(aborted(p, 0, 6, ab), 1); /* the index entry survives the merge */
     assert_int_equal(ab[0].producer_id, A);
