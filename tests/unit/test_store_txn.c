@@ -10,6 +10,8 @@
  * tu_forget_clean_shutdown(), or a simulated power failure (simdisk).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -568,6 +570,87 @@ static void test_txn_slice_limit(void **state)
     }
 }
 
+/* ---- a reader beside the writer ---- */
+
+#define CONC_TXNS 300
+
+struct conc {
+    struct store_partition *p;
+    _Atomic bool done;
+};
+
+/* Transactions of A, committed ("c-*") or aborted ("x-*") in turn, with B's plain
+ * records ("plain-*") between their batches. */
+static void *conc_writer(void *arg)
+{
+    struct conc *x = arg;
+    for (int i = 0; i < CONC_TXNS; i++) {
+        bool commit = i % 3 != 1;
+        put(x->p, A, true, 2, commit ? "c" : "x");
+        put(x->p, B, false, 1, "plain");
+        put(x->p, A, true, 1, commit ? "c" : "x");
+        end_txn(x->p, A, commit);
+    }
+    atomic_store(&x->done, true);
+    return NULL;
+}
+
+/* Count a batch's records; fail on an aborted one. */
+static int conc_count(const struct store_batch *b)
+{
+    struct batch_iter it;
+    struct record r;
+    int n = 0;
+    assert_int_equal(batch_iter_init(&it, b->data, b->len, &batch_limits_default, true), 0);
+    while (batch_iter_next(&it, &r) == 1) {
+        if (r.value_len > 0 && ((const char *)r.value)[0] == 'x')
+            fail_msg("an aborted record at %lld under read_committed", (long long)r.offset);
+        n++;
+    }
+    batch_iter_release(&it);
+    return n;
+}
+
+static void test_txn_reader_beside_writer(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "t", 1, "internal.segment.bytes=4096", NULL);
+    struct store_topic *t;
+    struct conc x = {.p = part(s, "t", &t)};
+    memset(seqs, 0, sizeof seqs);
+    pthread_t w;
+    assert_int_equal(pthread_create(&w, NULL, conc_writer, &x), 0);
+    struct store_cursor c;
+    struct store_batch b;
+    store_cursor_open(&c, x.p, 0, STORE_CURSOR_COMMITTED);
+    int seen = 0, rc;
+    int64_t lso = 0;
+    for (bool last = false;;) {
+        while ((rc = store_cursor_next(&c, &b)) == 1)
+            seen += conc_count(&b);
+        assert_int_equal(rc, 0);
+        int64_t now = store_partition_last_stable(x.p);
+        assert_true(now >= lso && now <= store_partition_high_watermark(x.p));
+        lso = now;
+        if (last)
+            break;
+        last = atomic_load(&x.done); /* one more pass after the writer is done */
+    }
+    assert_int_equal(pthread_join(w, NULL), 0);
+    store_cursor_close(&c);
+    int committed = 0;
+    for (int i = 0; i < CONC_TXNS; i++)
+        committed += i % 3 != 1 ? 3 : 0;
+    assert_int_equal(seen, committed + CONC_TXNS);
+    assert_int_equal(store_partition_last_stable(x.p), store_partition_high_watermark(x.p));
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* ---- crashes at random points: recovery rebuilds what a replay of the log says ---- */
 
 #define MAX_OPEN  64
@@ -823,6 +906,7 @@ int main(void)
         cmocka_unit_test(test_txn_compaction),
         cmocka_unit_test(test_txn_committed_cursor_pauses),
         cmocka_unit_test(test_txn_slice_limit),
+        cmocka_unit_test(test_txn_reader_beside_writer),
         cmocka_unit_test(test_txn_crash_anywhere),
     };
     return cmocka_run_group_tests_name("store transactions", tests, NULL, NULL);
