@@ -186,7 +186,8 @@ static bool fetch_ready(struct fetch_wait *fw)
         if (fw->min_bytes <= 1)
             return true;
         struct store_slice sl;
-        if (store_partition_read(fp->p, fp->offset, (size_t)fw->min_bytes, &sl) == 0) {
+        if (store_partition_read(fp->p, fp->offset, (size_t)fw->min_bytes, &sl) == 0 &&
+            store_slice_limit(fp->p, &sl, end) == 0) {
             avail += sl.len;
             store_slice_release(&sl);
         }
