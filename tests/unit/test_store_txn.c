@@ -27,6 +27,7 @@
 #include "lib/crc32c.h"
 #include "lib/fileio.h"
 #include "lib/props.h"
+#include "lib/reader.h"
 #include "lib/sysio.h"
 #include "lib/writer.h"
 #include "proto/record.h"
@@ -350,6 +351,59 @@ static void test_txn_restart_rebuilds_state(void **state)
     char vals[256];
     committed_values(p, vals, sizeof vals);
     assert_string_equal(vals, "a-0,a-1,a-2,plain-0,a2-0,open-0,open-1");
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* An entry whose LSO lies below its own first offset (an older transaction was
+ * still open) is valid: after a clean restart the file is trusted as written, so an
+ * entry only the file knows is still there. */
+static void test_txn_index_trusted_after_clean_stop(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "t", 1, NULL);
+    struct store_topic *t;
+    struct store_partition *p = part(s, "t", &t);
+    memset(seqs, 0, sizeof seqs);
+    assert_int_equal(put(p, B, true, 1, "b"), 0);
+    assert_int_equal(put(p, A, true, 1, "a"), 1);
+    assert_int_equal(end_txn(p, A, false), 2);
+    assert_int_equal(end_txn(p, B, true), 3);
+    store_topic_put(t);
+    store_close(s);
+    char path[4096], *data;
+    size_t len;
+    tu_path(path, sizeof path, dir, "t-0/00000000000000000000.txnindex");
+    assert_int_equal(file_read_all(path, 4096, &data, &len), 0);
+    assert_int_equal(len, 34);
+    struct reader r;
+    reader_init(&r, data, len);
+    reader_be16(&r);
+    reader_be64(&r);
+    assert_int_equal((int64_t)reader_be64(&r), 1); /* first */
+    assert_int_equal((int64_t)reader_be64(&r), 2); /* last */
+    assert_int_equal((int64_t)reader_be64(&r), 0); /* LSO: B was open since 0 */
+    uint8_t both[68];
+    memcpy(both, data, 34);
+    struct writer w;
+    writer_init_fixed(&w, both + 34, 34);
+    writer_be16(&w, 0);
+    writer_be64(&w, 77);
+    writer_be64(&w, 0);
+    writer_be64(&w, 3);
+    writer_be64(&w, 4);
+    tu_write_file(path, both, sizeof both);
+    free(data);
+    s = tu_store_open(dir, -1);
+    p = part(s, "t", &t);
+    struct store_aborted_txn ab[16];
+    assert_int_equal(aborted(p, 0, 4, ab), 2);
+    assert_int_equal(ab[0].producer_id, A);
+    assert_int_equal(ab[1].producer_id, 77);
     store_topic_put(t);
     store_close(s);
     tu_rmrf(dir);
@@ -901,6 +955,7 @@ int main(void)
         cmocka_unit_test(test_txn_marker_bytes),
         cmocka_unit_test(test_txn_index_file),
         cmocka_unit_test(test_txn_restart_rebuilds_state),
+        cmocka_unit_test(test_txn_index_trusted_after_clean_stop),
         cmocka_unit_test(test_txn_marker_durable_at_power_loss),
         cmocka_unit_test(test_txn_retention_past_open),
         cmocka_unit_test(test_txn_compaction),
