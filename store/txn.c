@@ -242,7 +242,7 @@ int txn_index_write(struct store_partition *p, int64_t base, int64_t end)
         rc = w.err;
     else if (w.len)
         rc = file_write_atomic(path, w.buf, w.len);
-    else if (sysio.unlink(path) && errno != ENOENT)
+    else if (!access(path, F_OK) && sysio.unlink(path) && errno != ENOENT)
         rc = -errno;
     writer_release(&w);
     return rc;
