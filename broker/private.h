@@ -45,6 +45,7 @@ struct groups;
 struct cgroups;
 struct fs;
 struct console_env;
+struct txn_coord;
 
 /*
  * The largest response brook builds for one request: the bytes its structs and
@@ -241,7 +242,8 @@ struct broker {
     struct groups *groups;
     struct cgroups *cgroups; /* KIP-848 consumer groups (h_consumer_group.c) */
     struct metrics metrics;
-    int64_t next_producer_id; /* InitProducerId */
+    int64_t next_producer_id; /* InitProducerId: the next id handed out */
+    struct txn_coord *txn;    /* the transaction coordinator (h_txn.c) */
     struct fs *fs;
 
     /* admin.c: the worker for topic administration */
@@ -349,10 +351,12 @@ extern const int n_advertised_apis;
 const struct api_range *api_advertised(int16_t key);
 
 /* ---- handlers: one h_*.c file per API family, called by dispatch.c ---- */
-void handle_api_versions(struct request *rq);      /* h_api_versions.c */
-void handle_metadata(struct request *rq);          /* h_metadata.c */
-void handle_produce(struct request *rq);           /* h_produce.c */
-void handle_init_producer_id(struct request *rq);  /* h_produce.c */
+void handle_api_versions(struct request *rq);     /* h_api_versions.c */
+void handle_metadata(struct request *rq);         /* h_metadata.c */
+void handle_produce(struct request *rq);          /* h_produce.c */
+void handle_init_producer_id(struct request *rq); /* h_produce.c */
+/* A new producer id, unique across restarts (h_produce.c). */
+int64_t broker_producer_id_new(struct broker *b);
 void handle_fetch(struct request *rq);             /* h_fetch.c */
 void handle_list_offsets(struct request *rq);      /* h_fetch.c */
 void handle_create_topics(struct request *rq);     /* h_topics.c */
