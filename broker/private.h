@@ -351,12 +351,10 @@ extern const int n_advertised_apis;
 const struct api_range *api_advertised(int16_t key);
 
 /* ---- handlers: one h_*.c file per API family, called by dispatch.c ---- */
-void handle_api_versions(struct request *rq);     /* h_api_versions.c */
-void handle_metadata(struct request *rq);         /* h_metadata.c */
-void handle_produce(struct request *rq);          /* h_produce.c */
-void handle_init_producer_id(struct request *rq); /* h_produce.c */
-/* A new producer id, unique across restarts (h_produce.c). */
-int64_t broker_producer_id_new(struct broker *b);
+void handle_api_versions(struct request *rq);      /* h_api_versions.c */
+void handle_metadata(struct request *rq);          /* h_metadata.c */
+void handle_produce(struct request *rq);           /* h_produce.c */
+void handle_init_producer_id(struct request *rq);  /* h_produce.c */
 void handle_fetch(struct request *rq);             /* h_fetch.c */
 void handle_list_offsets(struct request *rq);      /* h_fetch.c */
 void handle_create_topics(struct request *rq);     /* h_topics.c */
@@ -399,6 +397,9 @@ void handle_elect_leaders(struct request *rq);                /* h_partitions.c 
 void handle_list_partition_reassignments(struct request *rq); /* h_partitions.c */
 void handle_describe_producers(struct request *rq);           /* h_partitions.c */
 void handle_describe_topic_partitions(struct request *rq);    /* h_describe_topics.c */
+
+/* ---- h_produce.c: a new producer id, unique across restarts ---- */
+int64_t broker_producer_id_new(struct broker *b);
 
 /* ---- h_fetch.c ---- */
 void fetch_on_append(struct broker *b);
