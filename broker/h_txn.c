@@ -62,8 +62,9 @@ struct txn_job {
     bool commit;
     struct txn_part *parts; /* copies */
     int32_t nparts;
-    int64_t prepare_end;             /* __transaction_state offset after the Prepare* record */
-    struct writer offsets, complete; /* built batches: __consumer_offsets, Complete* */
+    int64_t prepare_end; /* __transaction_state offset after the Prepare* record */
+    struct store_topic *log, *offsets_topic; /* references: the job outlives no topic */
+    struct writer offsets, complete;         /* built batches: __consumer_offsets, Complete* */
     int rc;
     struct txn_job *next;
 };
@@ -374,6 +375,8 @@ static void job_free(struct txn_job *j)
     free(j->id);
     writer_release(&j->offsets);
     writer_release(&j->complete);
+    store_topic_put(j->log);
+    store_topic_put(j->offsets_topic);
     free(j);
 }
 
@@ -381,7 +384,8 @@ static void job_free(struct txn_job *j)
 static void job_write(struct txn_job *j)
 {
     struct broker *b = j->b;
-    int rc = store_partition_sync(txn_log(b), j->prepare_end);
+    struct store_partition *log = store_topic_partition(j->log, 0);
+    int rc = store_partition_sync(log, j->prepare_end);
     for (int32_t i = 0; i < j->nparts && !rc; i++) {
         struct store_topic *t = store_topic_get(b->store, j->parts[i].topic);
         struct store_partition *p = t ? store_topic_partition(t, j->parts[i].partition) : NULL;
@@ -392,15 +396,15 @@ static void job_write(struct txn_job *j)
     }
     struct store_append res;
     if (!rc && j->offsets.len) {
-        struct store_partition *op = store_topic_partition(b->groups->topic, 0);
+        struct store_partition *op = store_topic_partition(j->offsets_topic, 0);
         rc = store_partition_append(op, j->offsets.buf, j->offsets.len, &res);
         if (!rc)
             rc = store_partition_sync(op, res.last_offset + 1);
     }
     if (!rc)
-        rc = store_partition_append(txn_log(b), j->complete.buf, j->complete.len, &res);
+        rc = store_partition_append(log, j->complete.buf, j->complete.len, &res);
     if (!rc)
-        rc = store_partition_sync(txn_log(b), res.last_offset + 1);
+        rc = store_partition_sync(log, res.last_offset + 1);
     j->rc = rc;
 }
 
@@ -467,6 +471,8 @@ static struct txn_job *job_new(struct broker *b, struct txn *t, int64_t prepare_
     j->epoch = t->epoch;
     j->commit = t->state == TXN_PREPARE_COMMIT;
     j->prepare_end = prepare_end;
+    j->log = store_topic_ref(coord(b)->topic);
+    j->offsets_topic = store_topic_ref(b->groups->topic);
     j->parts = xcalloc((size_t)t->nparts + 1, sizeof *j->parts);
     for (int32_t i = 0; i < t->nparts; i++)
         j->parts[j->nparts++] =
@@ -1209,7 +1215,13 @@ void txn_close(struct broker *b)
     struct txn_coord *tc = coord(b);
     if (!tc)
         return;
-    done_cb(-1, 0, b); /* jobs the admin thread finished after the loop ended */
+    /* jobs the admin thread finished after the loop ended: their requests' connections
+     * are gone, and what they wrote is read back at the next start */
+    while (tc->done) {
+        struct txn_job *j = tc->done;
+        tc->done = j->next;
+        job_free(j);
+    }
     txns_release(&tc->ts);
     if (tc->timer)
         event_free(tc->timer);
