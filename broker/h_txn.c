@@ -696,16 +696,21 @@ struct add_set {
     const void *topics;
 };
 
-static bool partition_exists(struct broker *b, struct kstr topic, int32_t partition)
+/* A topic clients may name in a transaction (a reference), or NULL. */
+static struct store_topic *txn_topic_get(struct broker *b, struct kstr topic)
 {
     int16_t err;
-    if (topic.len <= 0 || partition < 0)
-        return false;
-    struct store_topic *t = broker_topic(b, topic, false, &err);
-    bool ok = t && store_topic_partition(t, partition) != NULL &&
-              !store_topic_name_internal(store_topic_name(t));
-    store_topic_put(t);
-    return ok;
+    struct store_topic *t = topic.len > 0 ? broker_topic(b, topic, false, &err) : NULL;
+    if (t && store_topic_name_internal(store_topic_name(t))) {
+        store_topic_put(t);
+        return NULL;
+    }
+    return t;
+}
+
+static bool partition_in(struct store_topic *t, int32_t partition)
+{
+    return t && partition >= 0 && partition < store_topic_partition_count(t);
 }
 
 /* The answer for one transaction's topics: results (n topics, each with its
@@ -720,19 +725,23 @@ static void add_partitions_one(struct broker *b, struct kstr id, int64_t pid, in
     struct txn *t;
     int16_t err = txn_check(&coord(b)->ts, id, pid, epoch, fenced_v2, &t);
     bool unknown = false;
-    for (int32_t i = 0; i < ntopics; i++)
+    for (int32_t i = 0; i < ntopics && !unknown; i++) {
+        struct store_topic *st = txn_topic_get(b, topics[i].name);
         for (int32_t k = 0; k < topics[i].n_partitions; k++)
-            unknown |= !partition_exists(b, topics[i].name, topics[i].partitions[k]);
+            unknown |= !partition_in(st, topics[i].partitions[k]);
+        store_topic_put(st);
+    }
     int64_t now = clock_wall_ms();
     for (int32_t i = 0; i < ntopics; i++) {
         const struct kafka_add_partitions_to_txn_req_topic *ti = &topics[i];
+        struct store_topic *st = unknown ? txn_topic_get(b, ti->name) : NULL;
         for (int32_t k = 0; k < ti->n_partitions; k++) {
             struct kafka_add_partitions_to_txn_resp_partition_result *po =
                 &out[i].results_by_partition[k];
             int32_t part = ti->partitions[k];
             po->partition_index = part;
             if (unknown)
-                po->partition_error_code = partition_exists(b, ti->name, part)
+                po->partition_error_code = partition_in(st, part)
                                                ? KAFKA_OPERATION_NOT_ATTEMPTED
                                                : KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
             else if (err)
@@ -746,6 +755,7 @@ static void add_partitions_one(struct broker *b, struct kstr id, int64_t pid, in
                 po->partition_error_code =
                     txn_add_partition(t, ti->name.p, (size_t)ti->name.len, part, now);
         }
+        store_topic_put(st);
     }
     *touched = !err && !unknown && !verify_only ? t : NULL;
 }
@@ -756,7 +766,8 @@ static uint64_t add_bytes(const struct kafka_add_partitions_to_txn_req_topic *to
     uint64_t bytes = response_bytes((uint64_t)n + 1,
                                     sizeof(struct kafka_add_partitions_to_txn_resp_topic_result));
     for (int32_t i = 0; i < n; i++)
-        bytes += response_bytes((uint64_t)topics[i].n_partitions + 1,
+        bytes += response_string_bytes(topics[i].name.len) +
+                 response_bytes((uint64_t)topics[i].n_partitions + 1,
                                 sizeof(struct kafka_add_partitions_to_txn_resp_partition_result));
     return bytes;
 }
@@ -768,7 +779,8 @@ add_results(struct pending *pd, const struct kafka_add_partitions_to_txn_req_top
     struct kafka_add_partitions_to_txn_resp_topic_result *out =
         PENDING_NEW(pd, struct kafka_add_partitions_to_txn_resp_topic_result, n + 1);
     for (int32_t i = 0; i < n; i++) {
-        out[i].name = topics[i].name; /* the request's: encoded before it is freed */
+        /* copied: the answer is encoded once the record is durable, after the request */
+        out[i].name = kstr_from(pd_strdup(pd, topics[i].name));
         out[i].results_by_partition =
             PENDING_NEW(pd, struct kafka_add_partitions_to_txn_resp_partition_result,
                         topics[i].n_partitions + 1);
@@ -827,7 +839,8 @@ static void add_partitions_v4(struct request *rq, struct kafka_add_partitions_to
     uint64_t bytes = response_bytes((uint64_t)req->n_transactions + 1,
                                     sizeof(struct kafka_add_partitions_to_txn_resp_result));
     for (int32_t x = 0; x < req->n_transactions; x++)
-        bytes += add_bytes(req->transactions[x].topics, req->transactions[x].n_topics);
+        bytes += response_string_bytes(req->transactions[x].transactional_id.len) +
+                 add_bytes(req->transactions[x].topics, req->transactions[x].n_topics);
     if (!response_fits(rq, bytes)) {
         request_refuse(rq, "the AddPartitionsToTxn response would pass the response limit");
         return;
@@ -839,7 +852,7 @@ static void add_partitions_v4(struct request *rq, struct kafka_add_partitions_to
     for (int32_t x = 0; x < req->n_transactions; x++) {
         const struct kafka_add_partitions_to_txn_req_transaction *in = &req->transactions[x];
         struct kafka_add_partitions_to_txn_resp_result *o = &r->results_by_transaction[x];
-        o->transactional_id = in->transactional_id;
+        o->transactional_id = kstr_from(pd_strdup(rq->pd, in->transactional_id));
         o->topic_results = add_results(rq->pd, in->topics, in->n_topics);
         o->n_topic_results = in->n_topics;
         struct txn *t;
@@ -909,7 +922,8 @@ static uint64_t offset_commit_bytes(const struct kafka_txn_offset_commit_req *re
     uint64_t bytes = response_bytes((uint64_t)req->n_topics + 1,
                                     sizeof(struct kafka_txn_offset_commit_resp_topic));
     for (int32_t i = 0; i < req->n_topics; i++)
-        bytes += response_bytes((uint64_t)req->topics[i].n_partitions + 1,
+        bytes += response_string_bytes(req->topics[i].name.len) +
+                 response_bytes((uint64_t)req->topics[i].n_partitions + 1,
                                 sizeof(struct kafka_txn_offset_commit_resp_partition));
     return bytes;
 }
@@ -935,17 +949,18 @@ void handle_txn_offset_commit(struct request *rq)
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kafka_txn_offset_commit_req_topic *ti = &req->topics[i];
         struct kafka_txn_offset_commit_resp_topic *to = &r->topics[i];
-        to->name = ti->name;
+        to->name = kstr_from(pd_strdup(pd, ti->name)); /* encoded after the request is freed */
         to->partitions =
             PENDING_NEW(pd, struct kafka_txn_offset_commit_resp_partition, ti->n_partitions + 1);
         to->n_partitions = ti->n_partitions;
+        struct store_topic *st = err ? NULL : txn_topic_get(b, ti->name);
         for (int32_t k = 0; k < ti->n_partitions; k++) {
             const struct kafka_txn_offset_commit_req_partition *pi = &ti->partitions[k];
             struct kafka_txn_offset_commit_resp_partition *po = &to->partitions[k];
             po->partition_index = pi->partition_index;
             if (err)
                 po->error_code = err;
-            else if (!partition_exists(b, ti->name, pi->partition_index))
+            else if (!partition_in(st, pi->partition_index))
                 po->error_code = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
             else if (pi->committed_metadata.len > b->cfg->offset_metadata_max)
                 po->error_code = KAFKA_OFFSET_METADATA_TOO_LARGE;
@@ -955,6 +970,7 @@ void handle_txn_offset_commit(struct request *rq)
                                                 rq->version >= 2 ? pi->committed_leader_epoch : -1,
                                                 pi->committed_metadata, now);
         }
+        store_topic_put(st);
     }
     answer_persisted(rq, r, err ? NULL : t, offset_commit_fail);
 }

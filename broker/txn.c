@@ -45,6 +45,30 @@ void txns_init(struct txns *ts, int64_t max_timeout_ms, txn_new_pid_fn new_pid, 
     ts->new_pid_ctx = ctx;
 }
 
+/* The key of a partition in part_index / offset_index: [group index,] topic, NUL,
+ * partition. Topics are bounded by the request (int16 length). */
+struct txn_key {
+    uint8_t buf[4 + 32768 + 1 + 4];
+    size_t len;
+};
+
+static void txn_key_make(struct txn_key *k, int32_t group, const char *topic, size_t topic_len,
+                         int32_t partition)
+{
+    size_t n = topic_len < 32768 ? topic_len : 32768;
+    memcpy(k->buf, &group, 4);
+    memcpy(k->buf + 4, topic, n);
+    k->buf[4 + n] = 0;
+    memcpy(k->buf + 5 + n, &partition, 4);
+    k->len = 9 + n;
+}
+
+static void index_put(struct hmap *m, const struct txn_key *k, int32_t i)
+{
+    if (hmap_put(m, k->buf, k->len, (void *)(uintptr_t)(i + 1)))
+        xalloc_fail("hmap", 0);
+}
+
 /* Drop the open transaction's partitions, groups and offsets. */
 static void txn_clear(struct txn *t)
 {
@@ -63,6 +87,10 @@ static void txn_clear(struct txn *t)
     t->offsets = NULL;
     t->groups = NULL;
     t->nparts = t->cap_parts = t->noffsets = t->cap_offsets = t->ngroups = 0;
+    hmap_release(&t->part_index);
+    hmap_release(&t->offset_index);
+    hmap_init(&t->part_index);
+    hmap_init(&t->offset_index);
     t->offset_bytes = 0;
     t->start_ms = -1;
 }
@@ -70,6 +98,8 @@ static void txn_clear(struct txn *t)
 static void txn_free(struct txn *t)
 {
     txn_clear(t);
+    hmap_release(&t->part_index);
+    hmap_release(&t->offset_index);
     free(t->id);
     free(t);
 }
@@ -101,6 +131,8 @@ static struct txn *txn_new(struct txns *ts, struct kstr id)
     t->prev_producer_id = -1;
     t->prev_epoch = -1;
     t->start_ms = -1;
+    hmap_init(&t->part_index);
+    hmap_init(&t->offset_index);
     if (hmap_put(&ts->by_id, t->id, (size_t)id.len, t))
         xalloc_fail("hmap", 0);
     t->next = ts->list;
@@ -247,11 +279,9 @@ bool txn_has_partition(const struct txn *t, const char *topic, size_t topic_len,
 {
     if (t->state != TXN_ONGOING)
         return false;
-    for (int32_t i = 0; i < t->nparts; i++)
-        if (t->parts[i].partition == partition && strlen(t->parts[i].topic) == topic_len &&
-            !memcmp(t->parts[i].topic, topic, topic_len))
-            return true;
-    return false;
+    struct txn_key k;
+    txn_key_make(&k, 0, topic, topic_len, partition);
+    return hmap_get(&t->part_index, k.buf, k.len) != NULL;
 }
 
 int16_t txn_add_partition(struct txn *t, const char *topic, size_t topic_len, int32_t partition,
@@ -264,11 +294,7 @@ int16_t txn_add_partition(struct txn *t, const char *topic, size_t topic_len, in
     int16_t err = txn_begin(t, now_ms);
     if (err)
         return err;
-    if (t->nparts == t->cap_parts) {
-        t->cap_parts = t->cap_parts ? 2 * t->cap_parts : 8;
-        t->parts = xrealloc(t->parts, (size_t)t->cap_parts * sizeof *t->parts);
-    }
-    t->parts[t->nparts++] = (struct txn_part){xstrndup(topic, topic_len), partition};
+    txn_restore_part(t, topic, topic_len, partition);
     t->update_ms = now_ms;
     t->dirty = true;
     return KAFKA_NONE;
@@ -302,13 +328,10 @@ int16_t txn_add_group(struct txn *t, struct kstr group, int64_t now_ms)
 static struct txn_offset *txn_offset_find(struct txn *t, int32_t g, const char *topic,
                                           size_t topic_len, int32_t partition)
 {
-    for (int32_t i = 0; i < t->noffsets; i++) {
-        struct txn_offset *o = &t->offsets[i];
-        if (o->group == g && o->partition == partition && strlen(o->topic) == topic_len &&
-            !memcmp(o->topic, topic, topic_len))
-            return o;
-    }
-    return NULL;
+    struct txn_key k;
+    txn_key_make(&k, g, topic, topic_len, partition);
+    uintptr_t i = (uintptr_t)hmap_get(&t->offset_index, k.buf, k.len);
+    return i ? &t->offsets[i - 1] : NULL;
 }
 
 int16_t txn_add_offset(struct txn *t, struct kstr group, const char *topic, size_t topic_len,
@@ -330,6 +353,9 @@ int16_t txn_add_offset(struct txn *t, struct kstr group, const char *topic, size
             t->cap_offsets = t->cap_offsets ? 2 * t->cap_offsets : 8;
             t->offsets = xrealloc(t->offsets, (size_t)t->cap_offsets * sizeof *t->offsets);
         }
+        struct txn_key k;
+        txn_key_make(&k, g, topic, topic_len, partition);
+        index_put(&t->offset_index, &k, t->noffsets);
         o = &t->offsets[t->noffsets++];
         *o = (struct txn_offset){.group = g, .topic = xstrndup(topic, topic_len)};
         o->partition = partition;
@@ -445,6 +471,11 @@ struct txn *txn_restore(struct txns *ts, struct kstr id, int64_t pid, int16_t ep
 
 void txn_restore_part(struct txn *t, const char *topic, size_t topic_len, int32_t partition)
 {
+    struct txn_key k;
+    txn_key_make(&k, 0, topic, topic_len, partition);
+    if (hmap_get(&t->part_index, k.buf, k.len))
+        return; /* a record naming a partition twice */
+    index_put(&t->part_index, &k, t->nparts);
     if (t->nparts == t->cap_parts) {
         t->cap_parts = t->cap_parts ? 2 * t->cap_parts : 8;
         t->parts = xrealloc(t->parts, (size_t)t->cap_parts * sizeof *t->parts);
@@ -466,6 +497,11 @@ void txn_restore_offset(struct txn *t, struct kstr group, const char *topic, siz
         t->offsets = xrealloc(t->offsets, (size_t)t->cap_offsets * sizeof *t->offsets);
     }
     size_t meta_len = metadata.len > 0 ? (size_t)metadata.len : 0;
+    struct txn_key k;
+    txn_key_make(&k, g, topic, topic_len, partition);
+    if (hmap_get(&t->offset_index, k.buf, k.len))
+        return; /* a record naming an offset twice */
+    index_put(&t->offset_index, &k, t->noffsets);
     t->offsets[t->noffsets++] =
         (struct txn_offset){g,
                             xstrndup(topic, topic_len),

@@ -80,10 +80,12 @@ struct txn {
     int64_t update_ms; /* the last change */
     struct txn_part *parts;
     int32_t nparts, cap_parts;
-    char **groups; /* AddOffsetsToTxn's groups */
+    struct hmap part_index; /* topic, NUL, partition -> index + 1 in parts */
+    char **groups;          /* AddOffsetsToTxn's groups */
     int32_t ngroups;
     struct txn_offset *offsets;
     int32_t noffsets, cap_offsets;
+    struct hmap offset_index; /* group index, topic, NUL, partition -> index + 1 */
     size_t offset_bytes;
     bool ending;   /* in Prepare*: markers to write (the caller's, then txn_complete) */
     bool writing;  /* the caller is writing them */
