@@ -1138,6 +1138,11 @@ int16_t txn_produce_check(struct broker *b, struct kstr transactional_id, int64_
     return KAFKA_NONE;
 }
 
+bool txn_offset_pending(struct broker *b, struct kstr group, struct kstr topic, int32_t partition)
+{
+    return coord(b) && txns_offset_pending(&coord(b)->ts, group, topic, partition);
+}
+
 /* ---- start and end ---- */
 
 static int64_t new_pid(void *ctx)

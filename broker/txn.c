@@ -40,6 +40,7 @@ void txns_init(struct txns *ts, int64_t max_timeout_ms, txn_new_pid_fn new_pid, 
 {
     memset(ts, 0, sizeof *ts);
     hmap_init(&ts->by_id);
+    hmap_init(&ts->pending);
     ts->max_timeout_ms = max_timeout_ms;
     ts->new_pid = new_pid;
     ts->new_pid_ctx = ctx;
@@ -69,12 +70,55 @@ static void index_put(struct hmap *m, const struct txn_key *k, int32_t i)
         xalloc_fail("hmap", 0);
 }
 
+/* The key of an offset in txns.pending (allocated: group and topic are int16-sized). */
+static uint8_t *pending_key(struct kstr group, const char *topic, size_t topic_len,
+                            int32_t partition, size_t *len)
+{
+    size_t glen = group.len > 0 ? (size_t)group.len : 0;
+    uint8_t *k = xmalloc(glen + topic_len + 6);
+    memcpy(k, group.p, glen);
+    k[glen] = 0;
+    memcpy(k + glen + 1, topic, topic_len);
+    k[glen + 1 + topic_len] = 0;
+    memcpy(k + glen + 2 + topic_len, &partition, 4);
+    *len = glen + topic_len + 6;
+    return k;
+}
+
+/* Count one more (delta 1) or one fewer (-1) pending offset of group/topic/partition. */
+static void pending_adjust(struct txns *ts, const char *group, const char *topic, int32_t partition,
+                           int delta)
+{
+    size_t len;
+    uint8_t *k = pending_key(kstr_from(group), topic, strlen(topic), partition, &len);
+    uintptr_t n = (uintptr_t)hmap_get(&ts->pending, k, len) + (uintptr_t)(intptr_t)delta;
+    if (n == 0)
+        hmap_del(&ts->pending, k, len);
+    else if (hmap_put(&ts->pending, k, len, (void *)n))
+        xalloc_fail("hmap", 0);
+    free(k);
+}
+
+bool txns_offset_pending(const struct txns *ts, struct kstr group, struct kstr topic,
+                         int32_t partition)
+{
+    if (!ts->pending.n || topic.len < 0)
+        return false;
+    size_t len;
+    uint8_t *k = pending_key(group, topic.p, (size_t)topic.len, partition, &len);
+    bool found = hmap_get(&ts->pending, k, len) != NULL;
+    free(k);
+    return found;
+}
+
 /* Drop the open transaction's partitions, groups and offsets. */
 static void txn_clear(struct txn *t)
 {
     for (int32_t i = 0; i < t->nparts; i++)
         free(t->parts[i].topic);
     for (int32_t i = 0; i < t->noffsets; i++) {
+        pending_adjust(t->owner, t->groups[t->offsets[i].group], t->offsets[i].topic,
+                       t->offsets[i].partition, -1);
         free(t->offsets[i].topic);
         free(t->offsets[i].metadata);
     }
@@ -111,6 +155,7 @@ void txns_release(struct txns *ts)
         txn_free(t);
     }
     hmap_release(&ts->by_id);
+    hmap_release(&ts->pending);
     ts->list = NULL;
     ts->n = 0;
 }
@@ -131,6 +176,7 @@ static struct txn *txn_new(struct txns *ts, struct kstr id)
     t->prev_producer_id = -1;
     t->prev_epoch = -1;
     t->start_ms = -1;
+    t->owner = ts;
     hmap_init(&t->part_index);
     hmap_init(&t->offset_index);
     if (hmap_put(&ts->by_id, t->id, (size_t)id.len, t))
@@ -359,6 +405,7 @@ int16_t txn_add_offset(struct txn *t, struct kstr group, const char *topic, size
         o = &t->offsets[t->noffsets++];
         *o = (struct txn_offset){.group = g, .topic = xstrndup(topic, topic_len)};
         o->partition = partition;
+        pending_adjust(t->owner, t->groups[g], o->topic, partition, 1);
     }
     free(o->metadata);
     o->metadata = xstrndup(metadata.p ? metadata.p : "", meta_len);
@@ -510,6 +557,7 @@ void txn_restore_offset(struct txn *t, struct kstr group, const char *topic, siz
                             leader_epoch,
                             xstrndup(metadata.p ? metadata.p : "", meta_len)};
     t->offset_bytes += meta_len + topic_len + 32;
+    pending_adjust(t->owner, t->groups[g], t->offsets[t->noffsets - 1].topic, partition, 1);
 }
 
 int txns_recover(struct txns *ts, int64_t now_ms)

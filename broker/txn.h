@@ -91,6 +91,7 @@ struct txn {
     bool writing;  /* the caller is writing them */
     bool dirty;    /* the persisted record is out of date */
     void *waiters; /* the caller's: requests answered when the end completes */
+    struct txns *owner;
     struct txn *next;
 };
 
@@ -104,8 +105,7 @@ struct txns {
     int64_t max_timeout_ms; /* transaction.max.timeout.ms */
     txn_new_pid_fn new_pid;
     void *new_pid_ctx;
-    void *timer; /* the caller's one timer, and when it is armed for */
-    int64_t timer_at_ms;
+    struct hmap pending; /* group, NUL, topic, NUL, partition -> offsets pending (count) */
 };
 
 void txns_init(struct txns *ts, int64_t max_timeout_ms, txn_new_pid_fn new_pid, void *ctx);
@@ -174,6 +174,11 @@ void txn_restore_offset(struct txn *t, struct kstr group, const char *topic, siz
                         int32_t partition, int64_t offset, int32_t leader_epoch,
                         struct kstr metadata);
 int txns_recover(struct txns *ts, int64_t now_ms);
+/* Whether an open transaction holds an offset of group for topic/partition
+ * (OffsetFetch's require_stable answers UNSTABLE_OFFSET_COMMIT then). */
+bool txns_offset_pending(const struct txns *ts, struct kstr group, struct kstr topic,
+                         int32_t partition);
+
 /* Forget id (a tombstone read back). */
 void txn_forget(struct txns *ts, struct kstr id);
 
@@ -187,6 +192,8 @@ int16_t txn_produce_check(struct broker *b, struct kstr transactional_id, int64_
  * written, Ongoing aborted) before any client is served. After groups_open. */
 int txn_open(struct broker *b);
 void txn_close(struct broker *b);
+/* txns_offset_pending() of b's coordinator (false before it is open). */
+bool txn_offset_pending(struct broker *b, struct kstr group, struct kstr topic, int32_t partition);
 void txn_tick(struct broker *b, int64_t now_ms);
 /* InitProducerId with a transactional id (h_produce.c hands it over). */
 void txn_handle_init_producer_id(struct request *rq);

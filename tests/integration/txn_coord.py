@@ -125,6 +125,18 @@ def offset_fetch(c, group, topic, partition):
     return out[0]
 
 
+def offset_fetch_stable(c, group, topic, partition):
+    """OffsetFetch v7 with require_stable: (offset, error) of one partition."""
+    w = W(True).string(group).array([0], lambda w, _: w.string(topic).array(
+        [partition], lambda w, p: w.i32(p)).tags()).i8(1).tags()
+    r, _ = c.call(9, 7, bytes(w.b), True)
+    r.i32()
+    out = []
+    r.array(lambda r: (r.string(), r.array(lambda r: out.append(
+        (r.i32(), r.i64(), r.i32(), r.string(), r.i16(), r.tags())[1:5:3])), r.tags()))
+    return out[0]
+
+
 def describe(c, txn_id):
     """(error, state, pid, epoch, {topic: [partitions]}, start time)."""
     w = W(True).array([txn_id], lambda w, t: w.string(t)).tags()
@@ -235,6 +247,9 @@ def phase_main(c, c2):
           'txn_coord: TxnOffsetCommit')
     check(offset_fetch(c, 'grp', TOPIC, 0) == -1,
           'txn_coord: the transaction\'s offset is invisible before the commit')
+    got = offset_fetch_stable(c, 'grp', TOPIC, 0)
+    check(got == (-1, 88), f'txn_coord: OffsetFetch require_stable answers UNSTABLE_OFFSET_COMMIT '
+          f'while the offset is pending ({got})')
     d = describe(c, 'app')
     check(d[0] == NONE and d[1] == 'Ongoing' and d[4] == {TOPIC: [0, 1]} and d[5] > 0,
           f'txn_coord: DescribeTransactions shows the open transaction ({d})')
@@ -247,6 +262,8 @@ def phase_main(c, c2):
     check(got == [], f'txn_coord: ListTransactions v1 filters by duration ({got})')
     check(end_txn(c, 'app', pid, epoch, True) == NONE, 'txn_coord: EndTxn commit')
     check(offset_fetch(c, 'grp', TOPIC, 0) == 7, 'txn_coord: the offset is visible after the commit')
+    got = offset_fetch_stable(c, 'grp', TOPIC, 0)
+    check(got == (7, 0), f'txn_coord: ... and stable ({got})')
     hw, lso, ab = fetch_rc(c, TOPIC, 0)
     check(hw == 3 and lso == 3 and ab == [], f'txn_coord: the data is committed ({hw} {lso} {ab})')
     check(describe(c, 'app')[1] == 'CompleteCommit', 'txn_coord: the state is CompleteCommit')
