@@ -50,6 +50,10 @@
 /* brook's tagged field in TransactionLogValue v1: the pending offsets. Far from
  * Kafka's tags (0-2) so that it never meets one. */
 #define TXN_TAG_OFFSETS 10000
+/* How often idle transactional ids are looked for (Kafka's
+ * transaction.remove.expired.transaction.cleanup.interval.ms is an hour; the walk
+ * is cheap, so a minute keeps short expirations close to their time). */
+#define TXN_EXPIRY_CHECK_MS 60000
 /* The largest record of one transaction: partitions and offsets within bounds. */
 #define TXN_RECORD_MAX (16u << 20)
 
@@ -75,7 +79,8 @@ struct txn_coord {
     struct event *timer, *done_ev;
     int64_t timer_at_ms;
     pthread_mutex_t mu;
-    struct txn_job *done; /* jobs finished by the admin thread (mu) */
+    struct txn_job *done;   /* jobs finished by the admin thread (mu) */
+    int64_t next_expiry_ms; /* when idle transactional ids are next looked for */
 };
 
 static struct txn_coord *coord(struct broker *b)
@@ -594,13 +599,48 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     txn_timer_arm(b);
 }
 
+/* A tombstone for an expired transactional id (compaction then drops its records). */
+static void id_gone(void *arg, const char *id)
+{
+    struct broker *b = arg;
+    struct batch_builder bb;
+    struct writer key, out;
+    struct store_append res;
+    batch_builder_init(&bb, CODEC_NONE, TXN_MAX_ID_BYTES + 4096);
+    writer_init(&key, TXN_MAX_ID_BYTES + 4);
+    writer_init(&out, TXN_MAX_ID_BYTES + 8192);
+    writer_be16(&key, 0);
+    writer_be16(&key, (uint16_t)strlen(id));
+    writer_bytes(&key, id, strlen(id));
+    int rc = key.err ? key.err
+                     : batch_builder_add(&bb, clock_wall_ms(), key.buf, (int32_t)key.len, NULL, -1,
+                                         NULL, 0);
+    if (!rc)
+        rc = batch_builder_finish(&bb, -1, &out);
+    if (!rc)
+        rc = store_partition_append(txn_log(b), out.buf, out.len, &res);
+    if (rc) /* the id comes back at the next start, and expires again */
+        log_warn("brook.txn", "no tombstone for expired transactional id %s: %s", id,
+                 store_strerror(rc));
+    batch_builder_release(&bb);
+    writer_release(&key);
+    writer_release(&out);
+}
+
 void txn_tick(struct broker *b, int64_t now_ms)
 {
-    (void)now_ms;
-    if (!coord(b))
+    struct txn_coord *tc = coord(b);
+    if (!tc)
         return;
     txn_ends_start(b);
     txn_timer_arm(b);
+    if (now_ms < tc->next_expiry_ms)
+        return;
+    int64_t every = b->cfg->txn_id_expiration_ms;
+    tc->next_expiry_ms = now_ms + (every < TXN_EXPIRY_CHECK_MS ? every : TXN_EXPIRY_CHECK_MS);
+    int n = txns_expire_ids(&tc->ts, now_ms, b->cfg->txn_id_expiration_ms, id_gone, b);
+    if (n)
+        log_info("brook.txn", "%d transactional ids expired (transactional.id.expiration.ms)", n);
 }
 
 /* ---- answering once a record is durable ---- */

@@ -480,6 +480,23 @@ int txns_expire(struct txns *ts, int64_t now_ms)
     return n;
 }
 
+int txns_expire_ids(struct txns *ts, int64_t now_ms, int64_t expiration_ms,
+                    void (*gone)(void *arg, const char *id), void *arg)
+{
+    int n = 0;
+    for (struct txn *t = ts->list, *next; t; t = next) {
+        next = t->next;
+        bool idle = t->state == TXN_EMPTY || t->state == TXN_COMPLETE_COMMIT ||
+                    t->state == TXN_COMPLETE_ABORT;
+        if (!idle || t->ending || t->update_ms > now_ms - expiration_ms)
+            continue;
+        gone(arg, t->id);
+        txn_forget(ts, kstr_from(t->id));
+        n++;
+    }
+    return n;
+}
+
 int64_t txns_next_deadline(const struct txns *ts)
 {
     int64_t at = INT64_MAX;

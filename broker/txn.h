@@ -174,6 +174,12 @@ void txn_restore_offset(struct txn *t, struct kstr group, const char *topic, siz
                         int32_t partition, int64_t offset, int32_t leader_epoch,
                         struct kstr metadata);
 int txns_recover(struct txns *ts, int64_t now_ms);
+/* Forget every transactional id with no transaction open whose last change is
+ * expiration_ms old (transactional.id.expiration.ms), calling gone(arg, id) for
+ * each first (the caller writes its tombstone). Returns how many. */
+int txns_expire_ids(struct txns *ts, int64_t now_ms, int64_t expiration_ms,
+                    void (*gone)(void *arg, const char *id), void *arg);
+
 /* Whether an open transaction holds an offset of group for topic/partition
  * (OffsetFetch's require_stable answers UNSTABLE_OFFSET_COMMIT then). */
 bool txns_offset_pending(const struct txns *ts, struct kstr group, struct kstr topic,

@@ -349,6 +349,20 @@ def phase_restart(c, state_file):
     check(d[1] == 'Empty' and d[3] == 3, f'txn_coord: restart - every id is read back ({d})')
 
 
+def phase_expiry(c, state_file):
+    err, _, _ = init_pid(c, 'short-lived')
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and describe(c, 'short-lived')[0] != NOT_FOUND:
+        time.sleep(0.1)
+    check(err == NONE and describe(c, 'short-lived')[0] == NOT_FOUND,
+          'txn_coord: an idle transactional id expires (transactional.id.expiration.ms)')
+
+
+def phase_expired(c, state_file):
+    check(describe(c, 'short-lived')[0] == NOT_FOUND,
+          'txn_coord: an expired transactional id stays forgotten after a restart')
+
+
 def main():
     phase, addr, state_file = sys.argv[1], sys.argv[2], sys.argv[3]
     host, port = addr.rsplit(':', 1)
@@ -357,6 +371,10 @@ def main():
         phase_main(c, Conn(host, int(port)))
     elif phase == 'crash':
         phase_crash(c, state_file)
+    elif phase == 'expiry':
+        phase_expiry(c, state_file)
+    elif phase == 'expired':
+        phase_expired(c, state_file)
     else:
         phase_restart(c, state_file)
     return 1 if fv.FAILS else 0

@@ -2,7 +2,8 @@
 # The transaction coordinator on the wire (tests/integration/txn_coord.py): the
 # whole transactional sequence, commit and abort, fencing, the timeout abort;
 # then a SIGKILL with one transaction Ongoing and one in PrepareCommit, which
-# the restart aborts and commits; then librdkafka's transactional producer.
+# the restart aborts and commits; then librdkafka's transactional producer;
+# then an idle transactional id expires and stays forgotten after a restart.
 . "$(dirname "$0")/../lib.sh"
 PYT="timeout 120 python3 $ROOT/tests/integration/txn_coord.py"
 STATE=$T/txn_state.json
@@ -22,3 +23,12 @@ else
 fi
 brookd_stop
 check "txn_coord: brookd stops cleanly" [ $? -eq 0 ]
+
+DATA=$T/expiry
+brookd_start -o transactional.id.expiration.ms=500 || { fail "txn_coord: brookd starts"; exit 1; }
+tool "txn_coord.py expiry" $PYT expiry "$BROKER" "$STATE"
+brookd_stop
+brookd_start -o transactional.id.expiration.ms=3600000 || { fail "txn_coord: brookd restarts"; exit 1; }
+tool "txn_coord.py expired" $PYT expired "$BROKER" "$STATE"
+brookd_stop
+check "txn_coord: brookd stops cleanly after expiring ids" [ $? -eq 0 ]

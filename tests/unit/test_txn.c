@@ -320,6 +320,27 @@ static void test_recovery(void **state)
     assert_null(txn_find(&f->ts, KSTR("em")));
 }
 
+static void gone_count(void *arg, const char *id)
+{
+    (void)id;
+    ++*(int *)arg;
+}
+
+/* Idle ids expire after transactional.id.expiration.ms; open ones never do. */
+static void test_id_expiry(void **state)
+{
+    struct fixture *f = *state;
+    init_ok(f, "idle", 60000);
+    struct txn *t = init_ok(f, "busy", 600000);
+    add_ok(f, t, "x", 0);
+    int gone = 0;
+    assert_int_equal(txns_expire_ids(&f->ts, f->now + 999, 1000, gone_count, &gone), 0);
+    assert_int_equal(txns_expire_ids(&f->ts, f->now + 1000, 1000, gone_count, &gone), 1);
+    assert_int_equal(gone, 1);
+    assert_null(txn_find(&f->ts, KSTR("idle")));
+    assert_non_null(txn_find(&f->ts, KSTR("busy")));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +354,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partition_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_id_expiry, setup, teardown),
     };
     return cmocka_run_group_tests_name("txn", tests, NULL, NULL);
 }
