@@ -1053,7 +1053,8 @@ static void describe_one(struct pending *pd, const struct txn *t,
     o->producer_id = t->producer_id;
     o->producer_epoch = t->epoch;
     struct txn_part *sorted = xmalloc(((size_t)t->nparts + 1) * sizeof *sorted);
-    memcpy(sorted, t->parts, (size_t)t->nparts * sizeof *sorted);
+    if (t->nparts) /* parts is NULL when there are none */
+        memcpy(sorted, t->parts, (size_t)t->nparts * sizeof *sorted);
     qsort(sorted, (size_t)t->nparts, sizeof *sorted, part_cmp);
     o->topics = PENDING_NEW(pd, struct kafka_describe_transactions_resp_topic_data, t->nparts + 1);
     for (int32_t i = 0, j; i < t->nparts; i = j) {
