@@ -190,7 +190,8 @@ def main():
     e, hw, lso, ab, recs = fetch_committed(c, 4, tid, 0)
     heads = batch_heads(recs)
     check(hw == 4 and lso == 4 and ab == [] and [h[1] for h in heads] == [0x10, 0x30],
-          f'txn_fetch: after the commit the data and its COMMIT marker are stable ({heads})')
+          'txn_fetch: after the commit the data and its COMMIT marker are stable '
+          f'({[(h[0], h[1]) for h in heads]})')
     if heads:
         marker = heads[-1][3]
         check(marker[61:] == bytes([32, 0, 0, 0, 8, 0, 0, 0, 1, 12, 0, 0]) + marker[-5:-1] +
