@@ -112,7 +112,7 @@ _brook() {
         ;;
     consume)
         if [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W "-g -p -o -c -e -f -J $global" -- "$cur"))
+            COMPREPLY=($(compgen -W "-g -p -o -c -e -f -J --isolation $global" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "$(_brook_names topic)" -- "$cur"))
         fi

@@ -376,6 +376,29 @@ bool cons_all_committed(const struct brook_client *c);
 /* Report a consumer-level error through brook_consumer_next(). */
 void cons_report(struct brook_client *c, int err);
 
+/* ---- read_committed filtering (txn_filter.c) ---- */
+
+/* One partition's share of one Fetch answer: the aborted transactions it lists
+ * and those the walk has reached and not yet seen end. */
+struct txn_filter {
+    bool active;                                       /* read_committed */
+    struct kafka_fetch_resp_aborted_transaction *list; /* sorted by first offset */
+    size_t n, next;                                    /* next: first not yet started */
+    int64_t *pids;                                     /* producers mid-abort */
+    size_t n_pids, cap;
+};
+
+/* A filter for an answer listing n aborted transactions (copied); when committed
+ * is false it only drops control batches. 0 or -ENOMEM. */
+int txn_filter_init(struct txn_filter *f, bool committed,
+                    const struct kafka_fetch_resp_aborted_transaction *list, int32_t n);
+void txn_filter_release(struct txn_filter *f);
+
+/* Whether the batch h (its bytes p, len), the next in offset order, is hidden:
+ * 1 skip it, 0 show it, -ENOMEM. */
+int txn_filter_skip(struct txn_filter *f, const struct batch_header *h, const uint8_t *p,
+                    size_t len);
+
 /* ---- the consumer's insides (consumer.c, consumer_fetch.c, consumer_commit.c) ---- */
 
 #define CONS_ERRQ 16 /* errors brook_consumer_next() can still report */
@@ -392,9 +415,10 @@ struct fbuf {
 /* One partition's records within a shared response, not yet handed out. */
 struct fchunk {
     struct fchunk *next;
-    struct fbuf *fb;  /* holds a reference */
-    const uint8_t *p; /* whole batches inside fb's frame */
-    size_t len, off;  /* off: the next batch to iterate */
+    struct fbuf *fb;       /* holds a reference */
+    const uint8_t *p;      /* whole batches inside fb's frame */
+    size_t len, off;       /* off: the next batch to iterate */
+    struct txn_filter txn; /* what read_committed hides of it */
 };
 
 struct cpart {
@@ -406,6 +430,8 @@ struct cpart {
     int64_t pos;               /* next offset to hand out */
     int64_t fetch_pos;         /* next offset to fetch */
     int64_t hw;                /* high watermark of the last answer, -1 unknown */
+    int64_t end;               /* where reading ends: hw, or the last stable offset
+                                * under read_committed */
     int64_t committed;         /* last offset committed, -1 none */
     int64_t retry_at;          /* no request for it before this (monotonic ms) */
     bool fetching;             /* in a Fetch in flight */

@@ -74,6 +74,7 @@ void cli_usage(FILE *out)
         "  produce TOPIC [-k KEY | -K SEP] [-H name=value]... [-p N] [-z CODEC] [-Z] [-v]\n"
         "                                      one line of stdin is one record\n"
         "  consume TOPIC [-g GROUP] [-p N]... [-o OFFSET] [-c COUNT] [-e] [-f FORMAT | -J]\n"
+        "          [--isolation read_committed|read_uncommitted]   (default read_committed)\n"
         "  group list\n"
         "  group describe GROUP...\n"
         "  group seek GROUP -o OFFSET [-t TOPIC] [-p N]\n"
