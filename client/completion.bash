@@ -105,7 +105,7 @@ _brook() {
         ;;
     produce)
         if [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W "-k -K -H -p -z -Z -v $global" -- "$cur"))
+            COMPREPLY=($(compgen -W "-k -K -H -p -z -Z -v --transactional-id $global" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "$(_brook_names topic)" -- "$cur"))
         fi

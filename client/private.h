@@ -87,6 +87,8 @@ struct client_conf {
     int64_t queued_max_bytes;    /* queued.max.messages.kbytes * 1024 */
     bool check_crcs;             /* check.crcs */
     int8_t isolation;            /* isolation.level: 0 uncommitted, 1 committed */
+    char *txn_id;                /* transactional.id: NULL, not transactional */
+    int32_t txn_timeout_ms;      /* transaction.timeout.ms */
     brook_delivery_cb *dr_cb;
     void *dr_arg;
     brook_rebalance_cb *rb_cb;
@@ -234,6 +236,7 @@ struct metadata;
 struct producer;
 struct consumer;
 struct group;
+struct txn;
 
 struct sync_wait; /* blocking.c */
 
@@ -246,6 +249,7 @@ struct brook_client {
     struct producer *prod;
     struct consumer *cons;
     struct group *grp;
+    struct txn *txn;        /* transactional.id's state, NULL until brook_txn_init() */
     int64_t now;            /* monotonic ms, refreshed each loop turn */
     int64_t wake;           /* the earliest timer, NEVER if none */
     bool dirty;             /* work to do at once */
@@ -345,6 +349,30 @@ void prod_run(struct brook_client *c);
 void prod_free(struct brook_client *c);
 size_t prod_outstanding(const struct brook_client *c);
 void prod_flush_now(struct brook_client *c);
+
+/* For transactions: take the coordinator's producer id and epoch (-1: none yet);
+ * whether any batch is in flight; fail every record not in flight with err. */
+void prod_set_pid(struct brook_client *c, int64_t pid, int16_t epoch);
+bool prod_inflight(const struct brook_client *c);
+void prod_cancel_unsent(struct brook_client *c, int err);
+
+/* ---- transactions (txn.c) ---- */
+
+/* The transaction's generation (never 0) when partition part of topic is part of
+ * the open transaction and may send; else 0, and the partition is queued for the
+ * next AddPartitionsToTxn. */
+uint64_t txn_part_ready(struct brook_client *c, const char *topic, int32_t part);
+
+/* Send AddPartitionsToTxn for the partitions waiting to be added. */
+void txn_run(struct brook_client *c);
+
+/* A record of the transaction failed with err: it can only abort now. */
+void txn_fail(struct brook_client *c, int err);
+
+/* 0 when brook_produce() may queue a record now, else why not. */
+int txn_may_produce(struct brook_client *c);
+
+void txn_free(struct brook_client *c);
 
 /* ---- consumer (consumer.c) and group (group.c) ---- */
 

@@ -72,6 +72,7 @@ void cli_usage(FILE *out)
         "  topic create TOPIC [-p N] [-r N] [-c key=value]...\n"
         "  topic delete TOPIC...\n"
         "  produce TOPIC [-k KEY | -K SEP] [-H name=value]... [-p N] [-z CODEC] [-Z] [-v]\n"
+        "          [--transactional-id ID]     the whole input in one transaction\n"
         "                                      one line of stdin is one record\n"
         "  consume TOPIC [-g GROUP] [-p N]... [-o OFFSET] [-c COUNT] [-e] [-f FORMAT | -J]\n"
         "          [--isolation read_committed|read_uncommitted]   (default read_committed)\n"
