@@ -37,7 +37,7 @@
 #include "lib/clock.h"
 #include "lib/xalloc.h"
 
-#define LEADER_EPOCH 0 /* brook's one node has led every partition since its creation */
+#define LEADER_EPOCH      0    /* brook's one node has led every partition since its creation */
 #define FETCH_ABORTED_MAX 1000 /* aborted transactions listed per partition */
 
 struct fetch_part {

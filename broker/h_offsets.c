@@ -104,17 +104,6 @@ static void put_str16(struct writer *w, struct kstr s)
     writer_bytes(w, s.p, n);
 }
 
-/* One commit record (or tombstone), borrowing its strings. */
-struct commit_rec {
-    struct kstr topic;
-    int32_t partition;
-    int64_t offset;
-    int32_t leader_epoch;
-    struct kstr metadata;
-    int64_t commit_ms;
-    int64_t expire_ms; /* 0: none */
-};
-
 /* The value of one commit record: v1 when it carries an expiry (the only
  * version with one, as Kafka writes it), v3 otherwise. */
 static void commit_value(struct writer *val, const struct commit_rec *rec)
@@ -129,19 +118,16 @@ static void commit_value(struct writer *val, const struct commit_rec *rec)
         writer_be64(val, (uint64_t)rec->expire_ms);
 }
 
-/* Append the commit records (or tombstones) of one group as one batch; *end is the
- * offset after it. Strings are int16-sized, so a key never passes 64 KiB + a few. */
-static int offsets_append(struct broker *b, struct kstr group, const struct commit_rec *recs, int n,
-                          bool tombstones, int64_t *end)
+/* Build the commit records (or tombstones) of one group as one batch into out.
+ * Strings are int16-sized, so a key never passes 64 KiB + a few. */
+static int offsets_batch(struct kstr group, const struct commit_rec *recs, int n, bool tombstones,
+                         int64_t now, struct writer *out)
 {
-    struct store_partition *p = store_topic_partition(b->groups->topic, 0);
     struct batch_builder bb;
-    struct writer key, val, out;
-    int64_t now = clock_wall_ms();
+    struct writer key, val;
     batch_builder_init(&bb, CODEC_NONE, 64u << 20);
     writer_init(&key, 1 << 17);
     writer_init(&val, 1 << 17);
-    writer_init(&out, 64u << 20);
     int rc = 0;
     for (int i = 0; i < n && !rc; i++) {
         writer_reset(&key);
@@ -158,15 +144,27 @@ static int offsets_append(struct broker *b, struct kstr group, const struct comm
                                    tombstones ? -1 : (int32_t)val.len, NULL, 0);
     }
     if (!rc)
-        rc = batch_builder_finish(&bb, -1, &out);
+        rc = batch_builder_finish(&bb, -1, out);
+    batch_builder_release(&bb);
+    writer_release(&key);
+    writer_release(&val);
+    return rc;
+}
+
+/* Append the commit records (or tombstones) of one group as one batch; *end is the
+ * offset after it. */
+static int offsets_append(struct broker *b, struct kstr group, const struct commit_rec *recs, int n,
+                          bool tombstones, int64_t *end)
+{
+    struct store_partition *p = store_topic_partition(b->groups->topic, 0);
+    struct writer out;
     struct store_append res;
+    writer_init(&out, 64u << 20);
+    int rc = offsets_batch(group, recs, n, tombstones, clock_wall_ms(), &out);
     if (!rc)
         rc = store_partition_append(p, out.buf, out.len, &res);
     if (!rc)
         *end = res.last_offset + 1;
-    batch_builder_release(&bb);
-    writer_release(&key);
-    writer_release(&val);
     writer_release(&out);
     return rc;
 }
@@ -1122,4 +1120,21 @@ int groups_reset_offsets(struct broker *b, const char *group, const char *topic,
     log_info("brook.group", "group %s: %d committed offsets of %s reset from the console", group, n,
              topic);
     return store_partition_when_durable(store_topic_partition(b->groups->topic, 0), end, done, arg);
+}
+
+/* ---- offsets committed by a transaction (broker/h_txn.c) ---- */
+
+int offsets_txn_batch(struct kstr group, const struct commit_rec *recs, int n, int64_t now,
+                      struct writer *out)
+{
+    return offsets_batch(group, recs, n, false, now, out);
+}
+
+void offsets_txn_apply(struct broker *b, struct kstr group, const struct commit_rec *recs, int n)
+{
+    struct group *g = group_find(b->groups, group);
+    if (!g)
+        g = group_new(b->groups, group);
+    for (int i = 0; i < n; i++)
+        offset_set(b, g, &recs[i]);
 }

@@ -99,7 +99,7 @@ struct producer_batch {
 struct producer_state {
     int64_t pid;
     int16_t epoch;
-    int n;                                     /* batches remembered (<= 5) */
+    int n;             /* batches remembered (<= 5) */
     int64_t txn_first; /* first offset of its open transaction here, -1: none (txn.c) */
     struct producer_batch b[PRODUCER_BATCHES]; /* b[0] newest */
 };

@@ -278,8 +278,7 @@ int segment_retire_files(const char *dir, int64_t base)
 int segment_reap_files(const char *dir, int64_t base)
 {
     static const char *const exts[] = {".log" SEGMENT_DELETED, ".index" SEGMENT_DELETED,
-                                       ".timeindex" SEGMENT_DELETED,
-                                       ".txnindex" SEGMENT_DELETED};
+                                       ".timeindex" SEGMENT_DELETED, ".txnindex" SEGMENT_DELETED};
     char path[4096];
     int rc = 0;
     for (size_t i = 0; i < 4; i++) {
@@ -294,8 +293,7 @@ int segment_reap_files(const char *dir, int64_t base)
 int segment_reap_leftovers(const char *dir)
 {
     static const char *const exts[] = {".log" SEGMENT_DELETED, ".index" SEGMENT_DELETED,
-                                       ".timeindex" SEGMENT_DELETED,
-                                       ".txnindex" SEGMENT_DELETED};
+                                       ".timeindex" SEGMENT_DELETED, ".txnindex" SEGMENT_DELETED};
     DIR *d = opendir(dir);
     struct dirent *e;
     int64_t base;

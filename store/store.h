@@ -343,9 +343,8 @@ int store_partition_sync(struct store_partition *p, int64_t end_offset);
  * Errors: STORE_EPRODUCER_FENCED (an epoch below the partition's for that
  * producer), -EINVAL (a negative id or epoch), and those of an append.
  */
-int store_partition_end_txn(struct store_partition *p, int64_t producer_id,
-                            int16_t producer_epoch, bool commit, int32_t coordinator_epoch,
-                            int64_t *offset);
+int store_partition_end_txn(struct store_partition *p, int64_t producer_id, int16_t producer_epoch,
+                            bool commit, int32_t coordinator_epoch, int64_t *offset);
 
 /* The last stable offset: the first offset of the oldest open transaction on p,
  * or the high watermark when none is open (never below the log start). */
@@ -492,8 +491,8 @@ int store_partition_delete_records(struct store_partition *p, int64_t offset, in
 struct store_producer_info {
     int64_t producer_id;
     int16_t producer_epoch;
-    int32_t last_sequence; /* of its newest batch, -1 when none is kept */
-    int64_t last_offset;   /* offset of that batch's last record, -1 when none */
+    int32_t last_sequence;    /* of its newest batch, -1 when none is kept */
+    int64_t last_offset;      /* offset of that batch's last record, -1 when none */
     int64_t txn_first_offset; /* -1: no open transaction */
 };
 

@@ -330,10 +330,10 @@ int txn_marker_build(int64_t pid, int16_t epoch, bool commit, int32_t coordinato
     uint8_t key[4], value[6];
     struct writer k, v;
     writer_init_fixed(&k, key, sizeof key);
-    writer_be16(&k, 0);               /* ControlRecordType version */
-    writer_be16(&k, commit ? 1 : 0);  /* type: 0 ABORT, 1 COMMIT */
+    writer_be16(&k, 0);              /* ControlRecordType version */
+    writer_be16(&k, commit ? 1 : 0); /* type: 0 ABORT, 1 COMMIT */
     writer_init_fixed(&v, value, sizeof value);
-    writer_be16(&v, 0);               /* EndTransactionMarker version */
+    writer_be16(&v, 0); /* EndTransactionMarker version */
     writer_be32(&v, (uint32_t)coordinator_epoch);
     struct batch_builder b;
     batch_builder_init(&b, CODEC_NONE, TXN_MARKER_BYTES);
@@ -374,8 +374,8 @@ int txn_marker_apply(struct store_partition *p, const struct batch_header *h, bo
         if (ARRAY_GROW(p->producers, p->cap_producers, p->n_producers + 1))
             return -ENOMEM;
         st = &p->producers[p->n_producers++];
-        *st = (struct producer_state){.pid = h->producer_id, .epoch = h->producer_epoch,
-                                      .txn_first = -1};
+        *st = (struct producer_state){
+            .pid = h->producer_id, .epoch = h->producer_epoch, .txn_first = -1};
     }
     if (h->producer_epoch != st->epoch) {
         st->epoch = h->producer_epoch;
@@ -406,9 +406,8 @@ void txn_data_apply(struct store_partition *p, struct producer_state *st,
         STORE(p->txn_first, base);
 }
 
-int store_partition_end_txn(struct store_partition *p, int64_t producer_id,
-                            int16_t producer_epoch, bool commit, int32_t coordinator_epoch,
-                            int64_t *offset)
+int store_partition_end_txn(struct store_partition *p, int64_t producer_id, int16_t producer_epoch,
+                            bool commit, int32_t coordinator_epoch, int64_t *offset)
 {
     struct writer w;
     struct store_append res;
@@ -428,8 +427,9 @@ int store_partition_end_txn(struct store_partition *p, int64_t producer_id,
         partition_fail(p, rc);
         return STORE_EFAILED;
     }
-    rc = p->topic->store->config.flush_interval_ms > 0 ? flush_all(p->topic->store)
-                                                       : store_partition_sync(p, res.last_offset + 1);
+    rc = p->topic->store->config.flush_interval_ms > 0
+             ? flush_all(p->topic->store)
+             : store_partition_sync(p, res.last_offset + 1);
     if (!rc)
         *offset = res.base_offset;
     return rc;

@@ -1,0 +1,539 @@
+/*
+ * test_store_txn.c - transactions in store/: transactional batches open a
+ * producer's transaction, store_partition_end_txn() writes Kafka's control batch
+ * and the .txnindex entry of an abort, the last stable offset follows the oldest
+ * open transaction through interleaved producers, retention and restarts, the
+ * read_committed cursor shows exactly the committed records, and the cleaner keeps
+ * markers and never lets aborted data replace committed data.
+ *
+ * Every test works in its own mkdtemp directory; crashes are store_abandon() with
+ * tu_forget_clean_shutdown(), or a simulated power failure (simdisk).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lib/clock.h"
+#include "lib/crc32c.h"
+#include "lib/fileio.h"
+#include "lib/sysio.h"
+#include "lib/writer.h"
+#include "proto/record.h"
+#include "store/store.h"
+#include "tests/unit/simdisk.h"
+#include "tests/unit/storeutil.h"
+#include "tests/unit/testutil.h"
+
+#define A 1000 /* producer ids */
+#define B 2000
+#define C 3000
+
+/* Sequences per producer, so that every batch follows on from the last. */
+static int32_t seqs[4];
+
+static int32_t *seq_of(int64_t pid)
+{
+    return &seqs[pid / 1000];
+}
+
+/* Append a batch of n records "<tag>-<i>" of producer pid (transactional unless
+ * plain); returns its base offset. */
+static int64_t put(struct store_partition *p, int64_t pid, bool txn, int n, const char *tag)
+{
+    struct batch_builder bb;
+    struct writer w;
+    batch_builder_init(&bb, CODEC_NONE, 1 << 20);
+    writer_init(&w, 1 << 20);
+    bb.producer_id = pid;
+    bb.producer_epoch = 0;
+    bb.base_sequence = *seq_of(pid);
+    bb.attributes = txn ? BATCH_ATTR_TRANSACTIONAL : 0;
+    for (int i = 0; i < n; i++) {
+        char k[32], v[32];
+        snprintf(k, sizeof k, "%s", tag);
+        int vl = snprintf(v, sizeof v, "%s-%d", tag, i);
+        assert_int_equal(
+            batch_builder_add(&bb, clock_wall_ms(), k, (int32_t)strlen(k), v, vl, NULL, 0), 0);
+    }
+    assert_int_equal(batch_builder_finish(&bb, -1, &w), 0);
+    struct store_append res;
+    int rc = store_partition_append(p, w.buf, w.len, &res);
+    if (rc)
+        fail_msg("append: %s", store_strerror(rc));
+    *seq_of(pid) += n;
+    batch_builder_release(&bb);
+    writer_release(&w);
+    return res.base_offset;
+}
+
+static int64_t end_txn(struct store_partition *p, int64_t pid, bool commit)
+{
+    int64_t off = -1;
+    int rc = store_partition_end_txn(p, pid, 0, commit, 7, &off);
+    if (rc)
+        fail_msg("end_txn: %s", store_strerror(rc));
+    return off;
+}
+
+static struct store_partition *part(struct store *s, const char *topic, struct store_topic **t)
+{
+    *t = store_topic_get(s, topic);
+    assert_non_null(*t);
+    return store_topic_partition(*t, 0);
+}
+
+/* The values the read_committed cursor shows from 0, joined with ','. */
+static void committed_values(struct store_partition *p, char *out, size_t size)
+{
+    struct store_cursor c;
+    struct store_batch b;
+    size_t used = 0;
+    out[0] = 0;
+    store_cursor_open(&c, p, 0, STORE_CURSOR_COMMITTED);
+    int rc;
+    while ((rc = store_cursor_next(&c, &b)) == 1) {
+        struct batch_iter it;
+        struct record r;
+        assert_int_equal(batch_iter_init(&it, b.data, b.len, &batch_limits_default, true), 0);
+        while (batch_iter_next(&it, &r) == 1)
+            used += (size_t)snprintf(out + used, size - used, "%s%.*s", used ? "," : "",
+                                     (int)r.value_len, (const char *)r.value);
+        batch_iter_release(&it);
+    }
+    assert_int_equal(rc, 0);
+    store_cursor_close(&c);
+}
+
+static size_t aborted(struct store_partition *p, int64_t from, int64_t upto,
+                      struct store_aborted_txn *out)
+{
+    size_t n = 99;
+    assert_int_equal(store_partition_aborted_txns(p, from, upto, out, 16, &n), 0);
+    return n;
+}
+
+static int64_t txn_first_of(struct store_partition *p, int64_t pid)
+{
+    struct store_producer_info info[8];
+    size_t n = store_partition_producers(p, info, 8);
+    for (size_t i = 0; i < n && i < 8; i++)
+        if (info[i].producer_id == pid)
+            return info[i].txn_first_offset;
+    fail_msg("producer %lld unknown", (long long)pid);
+    return -2;
+}
+
+/* A: open at 0, B: open at 3, a plain batch, A commits, B aborts. */
+static void scenario(struct store_partition *p, int64_t *marker_a, int64_t *marker_b)
+{
+    memset(seqs, 0, sizeof seqs);
+    assert_int_equal(put(p, A, true, 3, "a"), 0);
+    assert_int_equal(store_partition_last_stable(p), 0);
+    assert_int_equal(put(p, B, true, 2, "b"), 3);
+    assert_int_equal(put(p, C, false, 1, "plain"), 5);
+    assert_int_equal(put(p, A, true, 1, "a2"), 6); /* same transaction: first stays 0 */
+    assert_int_equal(store_partition_last_stable(p), 0);
+    assert_int_equal(txn_first_of(p, A), 0);
+    assert_int_equal(txn_first_of(p, B), 3);
+    *marker_a = end_txn(p, A, true);
+    assert_int_equal(*marker_a, 7);
+    assert_int_equal(store_partition_last_stable(p), 3); /* B is still open */
+    assert_int_equal(txn_first_of(p, A), -1);
+    *marker_b = end_txn(p, B, false);
+    assert_int_equal(*marker_b, 8);
+    assert_int_equal(store_partition_last_stable(p), 9);
+    assert_int_equal(store_partition_high_watermark(p), 9);
+}
+
+/* What scenario() leaves, checked after whatever a test did to the store. */
+static void check_scenario_state(struct store_partition *p)
+{
+    struct store_aborted_txn ab[16];
+    assert_int_equal(store_partition_last_stable(p), 9);
+    assert_int_equal(aborted(p, 0, 9, ab), 1);
+    assert_int_equal(ab[0].producer_id, B);
+    assert_int_equal(ab[0].first_offset, 3);
+    assert_int_equal(aborted(p, 0, 3, ab), 0);  /* B's data starts at 3 */
+    assert_int_equal(aborted(p, 9, 10, ab), 0); /* past its marker */
+    assert_int_equal(aborted(p, 8, 9, ab), 1);
+    char vals[256];
+    committed_values(p, vals, sizeof vals);
+    assert_string_equal(vals, "a-0,a-1,a-2,plain-0,a2-0");
+}
+
+static void test_txn_commit_abort_and_lso(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "t", 1, NULL);
+    struct store_topic *t;
+    struct store_partition *p = part(s, "t", &t);
+    int64_t ma, mb;
+    scenario(p, &ma, &mb);
+    check_scenario_state(p);
+    /* a new transaction of the aborted producer opens at its first batch again */
+    assert_int_equal(put(p, B, true, 1, "b3"), 9);
+    assert_int_equal(store_partition_last_stable(p), 9);
+    char vals[256];
+    committed_values(p, vals, sizeof vals);
+    assert_string_equal(vals, "a-0,a-1,a-2,plain-0,a2-0");
+    end_txn(p, B, true);
+    committed_values(p, vals, sizeof vals);
+    assert_string_equal(vals, "a-0,a-1,a-2,plain-0,a2-0,b3-0");
+    /* a marker without an open transaction is written all the same (as Kafka) */
+    assert_int_equal(end_txn(p, C, false), 11);
+    struct store_aborted_txn ab[16];
+    assert_int_equal(aborted(p, 11, 12, ab), 1);
+    assert_int_equal(ab[0].first_offset, 11);
+    /* a stale epoch is fenced */
+    int64_t off;
+    assert_int_equal(store_partition_end_txn(p, A, 0, true, 7, &off), 0);
+    assert_int_equal(store_partition_end_txn(p, A, 1, true, 7, &off), 0);
+    assert_int_equal(store_partition_end_txn(p, A, 0, true, 7, &off), STORE_EPRODUCER_FENCED);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* The marker, byte for byte against Kafka's layout (RecordBatch v2, one control
+ * record: key version 0 + type, value version 0 + coordinator epoch). */
+static void test_txn_marker_bytes(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "t", 1, NULL);
+    struct store_topic *t;
+    struct store_partition *p = part(s, "t", &t);
+    memset(seqs, 0, sizeof seqs);
+    put(p, A, true, 2, "a");
+    int64_t before = clock_wall_ms();
+    int64_t off = -1;
+    assert_int_equal(store_partition_end_txn(p, A, 3, false, 0x01020304, &off), 0);
+    assert_int_equal(off, 2);
+    struct store_cursor c;
+    struct store_batch b;
+    store_cursor_open(&c, p, 2, 0);
+    assert_int_equal(store_cursor_next(&c, &b), 1);
+    const uint8_t *m = b.data;
+    struct reader r;
+    reader_init(&r, m, b.len);
+    assert_int_equal((int64_t)reader_be64(&r), 2);                   /* baseOffset */
+    assert_int_equal((int32_t)reader_be32(&r), (int32_t)b.len - 12); /* batchLength */
+    assert_int_equal((int32_t)reader_be32(&r), 0);                   /* leader epoch */
+    assert_int_equal(reader_u8(&r), 2);                              /* magic */
+    uint32_t crc = reader_be32(&r);
+    assert_int_equal(crc, crc32c(0, m + 21, b.len - 21)); /* CRC-32C */
+    assert_int_equal((int16_t)reader_be16(&r), 0x30);     /* txn | control */
+    assert_int_equal((int32_t)reader_be32(&r), 0);        /* lastOffsetDelta */
+    int64_t ts = (int64_t)reader_be64(&r);                /* baseTimestamp */
+    assert_true(ts >= before && ts <= clock_wall_ms());
+    assert_int_equal((int64_t)reader_be64(&r), ts); /* maxTimestamp */
+    assert_int_equal((int64_t)reader_be64(&r), A);  /* producerId */
+    assert_int_equal((int16_t)reader_be16(&r), 3);  /* producerEpoch */
+    assert_int_equal((int32_t)reader_be32(&r), -1); /* baseSequence */
+    assert_int_equal((int32_t)reader_be32(&r), 1);  /* records */
+    /* the record, hand-built: length 16 (varint 32), attributes 0, timestamp delta 0,
+     * offset delta 0, key length 4 (varint 8), key 0,0 | 0,0 (ABORT), value length
+     * 6 (varint 12), value 0,0 | 01 02 03 04, no headers */
+    static const uint8_t want[] = {32, 0, 0, 0, 8, 0, 0, 0, 0, 12, 0, 0, 1, 2, 3, 4, 0};
+    assert_int_equal(b.len, 61 + sizeof want);
+    assert_memory_equal(m + 61, want, sizeof want);
+    assert_int_equal(store_cursor_next(&c, &b), 0);
+    store_cursor_close(&c);
+    /* A's data under its old epoch is now fenced; a COMMIT differs in the type only */
+    assert_int_equal(put(p, B, true, 1, "b"), 3);
+    assert_int_equal(store_partition_end_txn(p, B, 3, true, 0x01020304, &off), 0);
+    store_cursor_open(&c, p, off, 0);
+    assert_int_equal(store_cursor_next(&c, &b), 1);
+    assert_int_equal(b.data[61 + 8], 1);
+    store_cursor_close(&c);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* Kafka's 34-byte .txnindex entry in the active segment's file. */
+static void test_txn_index_file(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "t", 1, NULL);
+    struct store_topic *t;
+    struct store_partition *p = part(s, "t", &t);
+    int64_t ma, mb;
+    scenario(p, &ma, &mb);
+    char path[4096], *data;
+    size_t len;
+    tu_path(path, sizeof path, dir, "t-0/00000000000000000000.txnindex");
+    assert_int_equal(file_read_all(path, 4096, &data, &len), 0);
+    assert_int_equal(len, 34);
+    struct reader r;
+    reader_init(&r, data, len);
+    assert_int_equal((int16_t)reader_be16(&r), 0); /* version */
+    assert_int_equal((int64_t)reader_be64(&r), B); /* producerId */
+    assert_int_equal((int64_t)reader_be64(&r), 3); /* firstOffset */
+    assert_int_equal((int64_t)reader_be64(&r), 8); /* lastOffset: the marker */
+    assert_int_equal((int64_t)reader_be64(&r), 9); /* lastStableOffset after it */
+    free(data);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* Clean restart, crash restart, and a torn or missing .txnindex: the same state. */
+static void test_txn_restart_rebuilds_state(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "t", 1, NULL);
+    struct store_topic *t;
+    struct store_partition *p = part(s, "t", &t);
+    int64_t ma, mb;
+    scenario(p, &ma, &mb);
+    assert_int_equal(put(p, A, true, 2, "open"), 9); /* open across the restarts */
+    store_topic_put(t);
+    store_close(s);
+
+    char path[4096];
+    tu_path(path, sizeof path, dir, "t-0/00000000000000000000.txnindex");
+    for (int round = 0; round < 4; round++) {
+        if (round == 1) { /* a crash: past the snapshot everything is replayed */
+            char snap[4096];
+            tu_path(snap, sizeof snap, dir, "t-0/producer.snapshot");
+            unlink(snap);
+            tu_forget_clean_shutdown(dir);
+        } else if (round == 2) { /* torn index */
+            char *data;
+            size_t len;
+            assert_int_equal(file_read_all(path, 4096, &data, &len), 0);
+            tu_write_file(path, data, 20);
+            free(data);
+        } else if (round == 3) { /* a wrong version */
+            static const uint8_t bad[34] = {0, 9};
+            tu_write_file(path, bad, sizeof bad);
+        }
+        s = tu_store_open(dir, -1);
+        p = part(s, "t", &t);
+        assert_int_equal(store_partition_last_stable(p), 9);
+        assert_int_equal(txn_first_of(p, A), 9);
+        struct store_aborted_txn ab[16];
+        assert_int_equal(aborted(p, 0, 11, ab), 1);
+        assert_int_equal(ab[0].producer_id, B);
+        assert_int_equal(ab[0].first_offset, 3);
+        assert_int_equal(tu_file_size(path), 34); /* rewritten whole */
+        store_topic_put(t);
+        store_close(s);
+    }
+    s = tu_store_open(dir, -1);
+    p = part(s, "t", &t);
+    seqs[1] = 6; /* A's next sequence */
+    end_txn(p, A, true);
+    char vals[256];
+    committed_values(p, vals, sizeof vals);
+    assert_string_equal(vals, "a-0,a-1,a-2,plain-0,a2-0,open-0,open-1");
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* A power failure right after store_partition_end_txn() returns keeps the marker
+ * and its index entry (both durable before it returns), with group commit and with
+ * a flush interval (whose flusher would not have run yet). */
+static void marker_durable_at_power_loss(int64_t flush_ms)
+{
+    char *dir = tu_mkdtemp();
+    simdisk_reset(dir);
+    simdisk_install();
+    simdisk_arm(SIMDISK_NEVER);
+    struct store *s = tu_store_open(dir, flush_ms);
+    tu_topic_create(s, "t", 1, NULL);
+    struct store_topic *t;
+    struct store_partition *p = part(s, "t", &t);
+    memset(seqs, 0, sizeof seqs);
+    put(p, A, true, 2, "a");
+    put(p, B, true, 1, "b");
+    assert_int_equal(end_txn(p, B, false), 3);
+    simdisk_kill();
+    store_topic_put(t);
+    store_abandon(s);
+    simdisk_power_fail(NULL); /* nothing that was not synced survives */
+    simdisk_arm(SIMDISK_NEVER);
+    sysio = sysio_real;
+    s = tu_store_open(dir, -1);
+    p = part(s, "t", &t);
+    assert_int_equal(store_partition_high_watermark(p), 4);
+    assert_int_equal(store_partition_last_stable(p), 0); /* A is still open */
+    struct store_aborted_txn ab[16];
+    assert_int_equal(aborted(p, 0, 4, ab), 1);
+    assert_int_equal(ab[0].producer_id, B);
+    assert_int_equal(ab[0].first_offset, 2);
+    char path[4096];
+    tu_path(path, sizeof path, dir, "t-0/00000000000000000000.txnindex");
+    assert_int_equal(tu_file_size(path), 34);
+    store_topic_put(t);
+    store_close(s);
+    simdisk_reset(NULL);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+static void test_txn_marker_durable_at_power_loss(void **state)
+{
+    (void)state;
+    marker_durable_at_power_loss(-1);
+    marker_durable_at_power_loss(60000);
+}
+
+/* DeleteRecords past an open transaction's first offset: the LSO never falls
+ * below the log start; index entries below it go. */
+static void test_txn_retention_past_open(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "t", 1, NULL);
+    struct store_topic *t;
+    struct store_partition *p = part(s, "t", &t);
+    int64_t ma, mb, low;
+    scenario(p, &ma, &mb);
+    assert_int_equal(put(p, A, true, 3, "x"), 9);
+    put(p, C, false, 2, "plain");
+    assert_int_equal(store_partition_last_stable(p), 9);
+    assert_int_equal(store_partition_delete_records(p, 10, &low), 0);
+    assert_int_equal(store_partition_last_stable(p), 10);
+    struct store_aborted_txn ab[16];
+    assert_int_equal(aborted(p, 0, 14, ab), 0); /* B's marker is below the log start */
+    end_txn(p, A, false);
+    assert_int_equal(store_partition_last_stable(p), 15);
+    assert_int_equal(aborted(p, 10, 15, ab), 1);
+    assert_int_equal(ab[0].first_offset, 9);
+    char vals[256];
+    committed_values(p, vals, sizeof vals);
+    assert_string_equal(vals, "plain-0,plain-1");
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* The cleaner keeps every marker, removes aborted data, and an aborted record never
+ * replaces the committed one of its key. */
+static void test_txn_compaction(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "c", 1, "cleanup.policy=compact", "internal.segment.bytes=1024",
+                    "delete.retention.ms=0", NULL);
+    struct store_topic *t;
+    struct store_partition *p = part(s, "c", &t);
+    memset(seqs, 0, sizeof seqs);
+    put(p, C, false, 1, "k");    /* 0: k = k-0, committed */
+    put(p, A, true, 1, "k");     /* 1: k = k-0 of A, aborted below */
+    put(p, B, true, 1, "k");     /* 2: B, committed below */
+    end_txn(p, A, false);        /* 3 */
+    end_txn(p, B, true);         /* 4 */
+    put(p, A, true, 1, "open");  /* 5: open during the cleaning */
+    for (int i = 0; i < 40; i++) /* fill segments so the above are closed */
+        put(p, C, false, 1, "filler");
+    assert_int_equal(store_partition_sync(p, store_partition_high_watermark(p)), 0);
+    char before[4096];
+    committed_values(p, before, sizeof before);
+    assert_string_equal(before, "k-0,k-0"); /* A's open batch at 5 holds the rest */
+    assert_int_equal(store_partition_compact(p), 1);
+    /* B's k replaced the older k; A's aborted k replaced nothing */
+    char after[4096];
+    committed_values(p, after, sizeof after);
+    assert_string_equal(after, "k-0");
+    struct store_cursor c;
+    struct store_batch b;
+    int markers = 0, aborted_data = 0, open_data = 0;
+    store_cursor_open(&c, p, 0, 0);
+    while (store_cursor_next(&c, &b) == 1) {
+        struct batch_header h;
+        assert_int_equal(batch_header_parse(b.data, b.len, &h), 0);
+        markers += (h.attributes & BATCH_ATTR_CONTROL) != 0;
+        aborted_data += h.producer_id == A && b.base_offset == 1;
+        open_data += b.base_offset == 5;
+    }
+    store_cursor_close(&c);
+    assert_int_equal(markers, 2);
+    assert_int_equal(aborted_data, 0);
+    assert_int_equal(open_data, 1);
+    struct store_aborted_txn ab[16];
+    assert_int_equal(aborted(p, 0, 6, ab), 1); /* the index entry survives the merge */
+    assert_int_equal(ab[0].producer_id, A);
+    store_topic_put(t);
+    store_close(s);
+    /* and after a restart from the merged segment's files */
+    s = tu_store_open(dir, -1);
+    p = part(s, "c", &t);
+    assert_int_equal(aborted(p, 0, 6, ab), 1);
+    assert_int_equal(store_partition_last_stable(p), 5);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* The committed cursor pauses at an open transaction and resumes once it ends. */
+static void test_txn_committed_cursor_pauses(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "t", 1, NULL);
+    struct store_topic *t;
+    struct store_partition *p = part(s, "t", &t);
+    memset(seqs, 0, sizeof seqs);
+    put(p, C, false, 1, "p");
+    put(p, A, true, 1, "a");
+    put(p, C, false, 1, "q");
+    struct store_cursor c;
+    struct store_batch b;
+    store_cursor_open(&c, p, 0, STORE_CURSOR_COMMITTED);
+    assert_int_equal(store_cursor_next(&c, &b), 1);
+    assert_int_equal(b.base_offset, 0);
+    assert_int_equal(store_cursor_next(&c, &b), 0); /* A's batch is not decided */
+    assert_int_equal(store_cursor_next(&c, &b), 0);
+    end_txn(p, A, false);
+    assert_int_equal(store_cursor_next(&c, &b), 1); /* A's skipped: aborted */
+    assert_int_equal(b.base_offset, 2);
+    assert_int_equal(store_cursor_next(&c, &b), 0); /* the marker is not shown */
+    store_cursor_close(&c);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_txn_commit_abort_and_lso),
+        cmocka_unit_test(test_txn_marker_bytes),
+        cmocka_unit_test(test_txn_index_file),
+        cmocka_unit_test(test_txn_restart_rebuilds_state),
+        cmocka_unit_test(test_txn_marker_durable_at_power_loss),
+        cmocka_unit_test(test_txn_retention_past_open),
+        cmocka_unit_test(test_txn_compaction),
+        cmocka_unit_test(test_txn_committed_cursor_pauses),
+    };
+    return cmocka_run_group_tests_name("store transactions", tests, NULL, NULL);
+}
