@@ -242,6 +242,14 @@ const struct conf_key broker_config_table[] = {
      "INVALID_TRANSACTION_TIMEOUT.",
      false,
      {NULL}},
+    {"transactional.id.expiration.ms",
+     CONF_INT,
+     "604800000",
+     1,
+     I32,
+     "A transactional id with no transaction open and no request for this long is forgotten.",
+     false,
+     {NULL}},
     {"group.consumer.session.timeout.ms",
      CONF_INT,
      "45000",
@@ -345,7 +353,8 @@ static int apply_limits(struct broker_config *c, const char **err)
         int_key(p, "group.consumer.session.timeout.ms", &c->cgroup_session_ms, err) ||
         int_key(p, "group.consumer.heartbeat.interval.ms", &c->cgroup_heartbeat_ms, err) ||
         int_key(p, "group.consumer.max.size", &c->cgroup_max_size, err) ||
-        int_key(p, "transaction.max.timeout.ms", &c->txn_max_timeout_ms, err))
+        int_key(p, "transaction.max.timeout.ms", &c->txn_max_timeout_ms, err) ||
+        int_key(p, "transactional.id.expiration.ms", &c->txn_id_expiration_ms, err))
         return -1;
     if (int_key(p, "group.max.size", &v, err))
         return -1;

@@ -58,8 +58,8 @@ const struct api_range advertised_apis[] = {
     {KAFKA_API_OFFSET_DELETE, 0, 0, NULL},
     {KAFKA_API_DESCRIBE_CLUSTER, 0, 1, NULL},
     {KAFKA_API_DESCRIBE_PRODUCERS, 0, 0,
-     "idempotent producers only; last_timestamp -1 (no batch timestamps kept); one "
-     "topic entry per request entry"},
+     "last_timestamp and coordinator_epoch -1 (not kept); one topic entry per request "
+     "entry"},
     {KAFKA_API_DESCRIBE_TRANSACTIONS, 0, 0, NULL},
     {KAFKA_API_LIST_TRANSACTIONS, 0, 1, NULL},
     {KAFKA_API_CONSUMER_GROUP_HEARTBEAT, 0, 1,

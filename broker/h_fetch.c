@@ -83,7 +83,7 @@ static int fetch_committed(struct fetch_wait *fw, struct fetch_part *fp, int64_t
     struct store_aborted_txn found[FETCH_ABORTED_MAX + 1];
     size_t n = 0;
     out->n_aborted_transactions = 0; /* an empty list, not null, as Kafka answers */
-    int rc = store_slice_limit(sl, lso);
+    int rc = store_slice_limit(fp->p, sl, lso);
     for (int tries = 0; !rc && sl->len > 0; tries++) {
         rc = store_partition_aborted_txns(fp->p, sl->first_offset, sl->next_offset, found,
                                           FETCH_ABORTED_MAX + 1, &n);
@@ -93,7 +93,7 @@ static int fetch_committed(struct fetch_wait *fw, struct fetch_part *fp, int64_t
             n = FETCH_ABORTED_MAX; /* one batch overlaps more: the documented limit */
             break;
         }
-        rc = store_slice_limit(sl, found[FETCH_ABORTED_MAX].first_offset);
+        rc = store_slice_limit(fp->p, sl, found[FETCH_ABORTED_MAX].first_offset);
     }
     if (rc || sl->len == 0)
         return rc;

@@ -35,6 +35,7 @@
 
 #include "broker/group.h"
 #include "broker/offsets.h"
+#include "broker/txn.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/reader.h"
@@ -528,6 +529,9 @@ static int fetch_named(struct request *rq, bool old, const struct group *g,
                        const struct kafka_offset_fetch_req_group *rg, int16_t err,
                        struct fetch_answer *a, uint64_t *bytes)
 {
+    /* require_stable (v7+): an offset a transaction is about to commit is unstable */
+    bool stable =
+        rq->version >= 7 && ((const struct kafka_offset_fetch_req *)rq->body)->require_stable;
     a->topics = pending_calloc(rq->pd, (size_t)rg->n_topics, fetch_topic_size(old));
     a->n_topics = rg->n_topics;
     for (int32_t i = 0; i < rg->n_topics; i++) {
@@ -538,9 +542,12 @@ static int fetch_named(struct request *rq, bool old, const struct group *g,
         *bytes += tlen + 8;
         for (int32_t k = 0; k < ti->n_partition_indexes; k++) {
             int32_t index = ti->partition_indexes[k];
+            int16_t perr = err;
+            if (!err && stable && txn_offset_pending(rq->c->b, rg->group_id, ti->name, index))
+                perr = KAFKA_UNSTABLE_OFFSET_COMMIT;
             const struct committed *c =
-                g && !err ? offset_get(g, ti->name.p ? ti->name.p : "", tlen, index) : NULL;
-            fetch_part_set(old, parts, k, index, c, err);
+                g && !perr ? offset_get(g, ti->name.p ? ti->name.p : "", tlen, index) : NULL;
+            fetch_part_set(old, parts, k, index, c, perr);
             *bytes += c ? strlen(c->metadata) : 0;
             if (!response_fits(rq, *bytes))
                 return -E2BIG;

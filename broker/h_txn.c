@@ -50,6 +50,10 @@
 /* brook's tagged field in TransactionLogValue v1: the pending offsets. Far from
  * Kafka's tags (0-2) so that it never meets one. */
 #define TXN_TAG_OFFSETS 10000
+/* How often idle transactional ids are looked for (Kafka's
+ * transaction.remove.expired.transaction.cleanup.interval.ms is an hour; the walk
+ * is cheap, so a minute keeps short expirations close to their time). */
+#define TXN_EXPIRY_CHECK_MS 60000
 /* The largest record of one transaction: partitions and offsets within bounds. */
 #define TXN_RECORD_MAX (16u << 20)
 
@@ -62,8 +66,9 @@ struct txn_job {
     bool commit;
     struct txn_part *parts; /* copies */
     int32_t nparts;
-    int64_t prepare_end;             /* __transaction_state offset after the Prepare* record */
-    struct writer offsets, complete; /* built batches: __consumer_offsets, Complete* */
+    int64_t prepare_end; /* __transaction_state offset after the Prepare* record */
+    struct store_topic *log, *offsets_topic; /* references: the job outlives no topic */
+    struct writer offsets, complete;         /* built batches: __consumer_offsets, Complete* */
     int rc;
     struct txn_job *next;
 };
@@ -74,7 +79,8 @@ struct txn_coord {
     struct event *timer, *done_ev;
     int64_t timer_at_ms;
     pthread_mutex_t mu;
-    struct txn_job *done; /* jobs finished by the admin thread (mu) */
+    struct txn_job *done;   /* jobs finished by the admin thread (mu) */
+    int64_t next_expiry_ms; /* when idle transactional ids are next looked for */
 };
 
 static struct txn_coord *coord(struct broker *b)
@@ -374,6 +380,8 @@ static void job_free(struct txn_job *j)
     free(j->id);
     writer_release(&j->offsets);
     writer_release(&j->complete);
+    store_topic_put(j->log);
+    store_topic_put(j->offsets_topic);
     free(j);
 }
 
@@ -381,7 +389,8 @@ static void job_free(struct txn_job *j)
 static void job_write(struct txn_job *j)
 {
     struct broker *b = j->b;
-    int rc = store_partition_sync(txn_log(b), j->prepare_end);
+    struct store_partition *log = store_topic_partition(j->log, 0);
+    int rc = store_partition_sync(log, j->prepare_end);
     for (int32_t i = 0; i < j->nparts && !rc; i++) {
         struct store_topic *t = store_topic_get(b->store, j->parts[i].topic);
         struct store_partition *p = t ? store_topic_partition(t, j->parts[i].partition) : NULL;
@@ -392,15 +401,15 @@ static void job_write(struct txn_job *j)
     }
     struct store_append res;
     if (!rc && j->offsets.len) {
-        struct store_partition *op = store_topic_partition(b->groups->topic, 0);
+        struct store_partition *op = store_topic_partition(j->offsets_topic, 0);
         rc = store_partition_append(op, j->offsets.buf, j->offsets.len, &res);
         if (!rc)
             rc = store_partition_sync(op, res.last_offset + 1);
     }
     if (!rc)
-        rc = store_partition_append(txn_log(b), j->complete.buf, j->complete.len, &res);
+        rc = store_partition_append(log, j->complete.buf, j->complete.len, &res);
     if (!rc)
-        rc = store_partition_sync(txn_log(b), res.last_offset + 1);
+        rc = store_partition_sync(log, res.last_offset + 1);
     j->rc = rc;
 }
 
@@ -467,6 +476,8 @@ static struct txn_job *job_new(struct broker *b, struct txn *t, int64_t prepare_
     j->epoch = t->epoch;
     j->commit = t->state == TXN_PREPARE_COMMIT;
     j->prepare_end = prepare_end;
+    j->log = store_topic_ref(coord(b)->topic);
+    j->offsets_topic = store_topic_ref(b->groups->topic);
     j->parts = xcalloc((size_t)t->nparts + 1, sizeof *j->parts);
     for (int32_t i = 0; i < t->nparts; i++)
         j->parts[j->nparts++] =
@@ -588,13 +599,48 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     txn_timer_arm(b);
 }
 
+/* A tombstone for an expired transactional id (compaction then drops its records). */
+static void id_gone(void *arg, const char *id)
+{
+    struct broker *b = arg;
+    struct batch_builder bb;
+    struct writer key, out;
+    struct store_append res;
+    batch_builder_init(&bb, CODEC_NONE, TXN_MAX_ID_BYTES + 4096);
+    writer_init(&key, TXN_MAX_ID_BYTES + 4);
+    writer_init(&out, TXN_MAX_ID_BYTES + 8192);
+    writer_be16(&key, 0);
+    writer_be16(&key, (uint16_t)strlen(id));
+    writer_bytes(&key, id, strlen(id));
+    int rc = key.err ? key.err
+                     : batch_builder_add(&bb, clock_wall_ms(), key.buf, (int32_t)key.len, NULL, -1,
+                                         NULL, 0);
+    if (!rc)
+        rc = batch_builder_finish(&bb, -1, &out);
+    if (!rc)
+        rc = store_partition_append(txn_log(b), out.buf, out.len, &res);
+    if (rc) /* the id comes back at the next start, and expires again */
+        log_warn("brook.txn", "no tombstone for expired transactional id %s: %s", id,
+                 store_strerror(rc));
+    batch_builder_release(&bb);
+    writer_release(&key);
+    writer_release(&out);
+}
+
 void txn_tick(struct broker *b, int64_t now_ms)
 {
-    (void)now_ms;
-    if (!coord(b))
+    struct txn_coord *tc = coord(b);
+    if (!tc)
         return;
     txn_ends_start(b);
     txn_timer_arm(b);
+    if (now_ms < tc->next_expiry_ms)
+        return;
+    int64_t every = b->cfg->txn_id_expiration_ms;
+    tc->next_expiry_ms = now_ms + (every < TXN_EXPIRY_CHECK_MS ? every : TXN_EXPIRY_CHECK_MS);
+    int n = txns_expire_ids(&tc->ts, now_ms, b->cfg->txn_id_expiration_ms, id_gone, b);
+    if (n)
+        log_info("brook.txn", "%d transactional ids expired (transactional.id.expiration.ms)", n);
 }
 
 /* ---- answering once a record is durable ---- */
@@ -690,16 +736,21 @@ struct add_set {
     const void *topics;
 };
 
-static bool partition_exists(struct broker *b, struct kstr topic, int32_t partition)
+/* A topic clients may name in a transaction (a reference), or NULL. */
+static struct store_topic *txn_topic_get(struct broker *b, struct kstr topic)
 {
     int16_t err;
-    if (topic.len <= 0 || partition < 0)
-        return false;
-    struct store_topic *t = broker_topic(b, topic, false, &err);
-    bool ok = t && store_topic_partition(t, partition) != NULL &&
-              !store_topic_name_internal(store_topic_name(t));
-    store_topic_put(t);
-    return ok;
+    struct store_topic *t = topic.len > 0 ? broker_topic(b, topic, false, &err) : NULL;
+    if (t && store_topic_name_internal(store_topic_name(t))) {
+        store_topic_put(t);
+        return NULL;
+    }
+    return t;
+}
+
+static bool partition_in(struct store_topic *t, int32_t partition)
+{
+    return t && partition >= 0 && partition < store_topic_partition_count(t);
 }
 
 /* The answer for one transaction's topics: results (n topics, each with its
@@ -714,19 +765,23 @@ static void add_partitions_one(struct broker *b, struct kstr id, int64_t pid, in
     struct txn *t;
     int16_t err = txn_check(&coord(b)->ts, id, pid, epoch, fenced_v2, &t);
     bool unknown = false;
-    for (int32_t i = 0; i < ntopics; i++)
+    for (int32_t i = 0; i < ntopics && !unknown; i++) {
+        struct store_topic *st = txn_topic_get(b, topics[i].name);
         for (int32_t k = 0; k < topics[i].n_partitions; k++)
-            unknown |= !partition_exists(b, topics[i].name, topics[i].partitions[k]);
+            unknown |= !partition_in(st, topics[i].partitions[k]);
+        store_topic_put(st);
+    }
     int64_t now = clock_wall_ms();
     for (int32_t i = 0; i < ntopics; i++) {
         const struct kafka_add_partitions_to_txn_req_topic *ti = &topics[i];
+        struct store_topic *st = unknown ? txn_topic_get(b, ti->name) : NULL;
         for (int32_t k = 0; k < ti->n_partitions; k++) {
             struct kafka_add_partitions_to_txn_resp_partition_result *po =
                 &out[i].results_by_partition[k];
             int32_t part = ti->partitions[k];
             po->partition_index = part;
             if (unknown)
-                po->partition_error_code = partition_exists(b, ti->name, part)
+                po->partition_error_code = partition_in(st, part)
                                                ? KAFKA_OPERATION_NOT_ATTEMPTED
                                                : KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
             else if (err)
@@ -740,6 +795,7 @@ static void add_partitions_one(struct broker *b, struct kstr id, int64_t pid, in
                 po->partition_error_code =
                     txn_add_partition(t, ti->name.p, (size_t)ti->name.len, part, now);
         }
+        store_topic_put(st);
     }
     *touched = !err && !unknown && !verify_only ? t : NULL;
 }
@@ -750,7 +806,8 @@ static uint64_t add_bytes(const struct kafka_add_partitions_to_txn_req_topic *to
     uint64_t bytes = response_bytes((uint64_t)n + 1,
                                     sizeof(struct kafka_add_partitions_to_txn_resp_topic_result));
     for (int32_t i = 0; i < n; i++)
-        bytes += response_bytes((uint64_t)topics[i].n_partitions + 1,
+        bytes += response_string_bytes(topics[i].name.len) +
+                 response_bytes((uint64_t)topics[i].n_partitions + 1,
                                 sizeof(struct kafka_add_partitions_to_txn_resp_partition_result));
     return bytes;
 }
@@ -762,7 +819,8 @@ add_results(struct pending *pd, const struct kafka_add_partitions_to_txn_req_top
     struct kafka_add_partitions_to_txn_resp_topic_result *out =
         PENDING_NEW(pd, struct kafka_add_partitions_to_txn_resp_topic_result, n + 1);
     for (int32_t i = 0; i < n; i++) {
-        out[i].name = topics[i].name; /* the request's: encoded before it is freed */
+        /* copied: the answer is encoded once the record is durable, after the request */
+        out[i].name = kstr_from(pd_strdup(pd, topics[i].name));
         out[i].results_by_partition =
             PENDING_NEW(pd, struct kafka_add_partitions_to_txn_resp_partition_result,
                         topics[i].n_partitions + 1);
@@ -821,7 +879,8 @@ static void add_partitions_v4(struct request *rq, struct kafka_add_partitions_to
     uint64_t bytes = response_bytes((uint64_t)req->n_transactions + 1,
                                     sizeof(struct kafka_add_partitions_to_txn_resp_result));
     for (int32_t x = 0; x < req->n_transactions; x++)
-        bytes += add_bytes(req->transactions[x].topics, req->transactions[x].n_topics);
+        bytes += response_string_bytes(req->transactions[x].transactional_id.len) +
+                 add_bytes(req->transactions[x].topics, req->transactions[x].n_topics);
     if (!response_fits(rq, bytes)) {
         request_refuse(rq, "the AddPartitionsToTxn response would pass the response limit");
         return;
@@ -833,7 +892,7 @@ static void add_partitions_v4(struct request *rq, struct kafka_add_partitions_to
     for (int32_t x = 0; x < req->n_transactions; x++) {
         const struct kafka_add_partitions_to_txn_req_transaction *in = &req->transactions[x];
         struct kafka_add_partitions_to_txn_resp_result *o = &r->results_by_transaction[x];
-        o->transactional_id = in->transactional_id;
+        o->transactional_id = kstr_from(pd_strdup(rq->pd, in->transactional_id));
         o->topic_results = add_results(rq->pd, in->topics, in->n_topics);
         o->n_topic_results = in->n_topics;
         struct txn *t;
@@ -903,7 +962,8 @@ static uint64_t offset_commit_bytes(const struct kafka_txn_offset_commit_req *re
     uint64_t bytes = response_bytes((uint64_t)req->n_topics + 1,
                                     sizeof(struct kafka_txn_offset_commit_resp_topic));
     for (int32_t i = 0; i < req->n_topics; i++)
-        bytes += response_bytes((uint64_t)req->topics[i].n_partitions + 1,
+        bytes += response_string_bytes(req->topics[i].name.len) +
+                 response_bytes((uint64_t)req->topics[i].n_partitions + 1,
                                 sizeof(struct kafka_txn_offset_commit_resp_partition));
     return bytes;
 }
@@ -929,17 +989,18 @@ void handle_txn_offset_commit(struct request *rq)
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kafka_txn_offset_commit_req_topic *ti = &req->topics[i];
         struct kafka_txn_offset_commit_resp_topic *to = &r->topics[i];
-        to->name = ti->name;
+        to->name = kstr_from(pd_strdup(pd, ti->name)); /* encoded after the request is freed */
         to->partitions =
             PENDING_NEW(pd, struct kafka_txn_offset_commit_resp_partition, ti->n_partitions + 1);
         to->n_partitions = ti->n_partitions;
+        struct store_topic *st = err ? NULL : txn_topic_get(b, ti->name);
         for (int32_t k = 0; k < ti->n_partitions; k++) {
             const struct kafka_txn_offset_commit_req_partition *pi = &ti->partitions[k];
             struct kafka_txn_offset_commit_resp_partition *po = &to->partitions[k];
             po->partition_index = pi->partition_index;
             if (err)
                 po->error_code = err;
-            else if (!partition_exists(b, ti->name, pi->partition_index))
+            else if (!partition_in(st, pi->partition_index))
                 po->error_code = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
             else if (pi->committed_metadata.len > b->cfg->offset_metadata_max)
                 po->error_code = KAFKA_OFFSET_METADATA_TOO_LARGE;
@@ -949,6 +1010,7 @@ void handle_txn_offset_commit(struct request *rq)
                                                 rq->version >= 2 ? pi->committed_leader_epoch : -1,
                                                 pi->committed_metadata, now);
         }
+        store_topic_put(st);
     }
     answer_persisted(rq, r, err ? NULL : t, offset_commit_fail);
 }
@@ -991,7 +1053,8 @@ static void describe_one(struct pending *pd, const struct txn *t,
     o->producer_id = t->producer_id;
     o->producer_epoch = t->epoch;
     struct txn_part *sorted = xmalloc(((size_t)t->nparts + 1) * sizeof *sorted);
-    memcpy(sorted, t->parts, (size_t)t->nparts * sizeof *sorted);
+    if (t->nparts) /* parts is NULL when there are none */
+        memcpy(sorted, t->parts, (size_t)t->nparts * sizeof *sorted);
     qsort(sorted, (size_t)t->nparts, sizeof *sorted, part_cmp);
     o->topics = PENDING_NEW(pd, struct kafka_describe_transactions_resp_topic_data, t->nparts + 1);
     for (int32_t i = 0, j; i < t->nparts; i = j) {
@@ -1116,6 +1179,11 @@ int16_t txn_produce_check(struct broker *b, struct kstr transactional_id, int64_
     return KAFKA_NONE;
 }
 
+bool txn_offset_pending(struct broker *b, struct kstr group, struct kstr topic, int32_t partition)
+{
+    return coord(b) && txns_offset_pending(&coord(b)->ts, group, topic, partition);
+}
+
 /* ---- start and end ---- */
 
 static int64_t new_pid(void *ctx)
@@ -1209,7 +1277,13 @@ void txn_close(struct broker *b)
     struct txn_coord *tc = coord(b);
     if (!tc)
         return;
-    done_cb(-1, 0, b); /* jobs the admin thread finished after the loop ended */
+    /* jobs the admin thread finished after the loop ended: their requests' connections
+     * are gone, and what they wrote is read back at the next start */
+    while (tc->done) {
+        struct txn_job *j = tc->done;
+        tc->done = j->next;
+        job_free(j);
+    }
     txns_release(&tc->ts);
     if (tc->timer)
         event_free(tc->timer);

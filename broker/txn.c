@@ -40,9 +40,75 @@ void txns_init(struct txns *ts, int64_t max_timeout_ms, txn_new_pid_fn new_pid, 
 {
     memset(ts, 0, sizeof *ts);
     hmap_init(&ts->by_id);
+    hmap_init(&ts->pending);
     ts->max_timeout_ms = max_timeout_ms;
     ts->new_pid = new_pid;
     ts->new_pid_ctx = ctx;
+}
+
+/* The key of a partition in part_index / offset_index: [group index,] topic, NUL,
+ * partition. Topics are bounded by the request (int16 length). */
+struct txn_key {
+    uint8_t buf[4 + 32768 + 1 + 4];
+    size_t len;
+};
+
+static void txn_key_make(struct txn_key *k, int32_t group, const char *topic, size_t topic_len,
+                         int32_t partition)
+{
+    size_t n = topic_len < 32768 ? topic_len : 32768;
+    memcpy(k->buf, &group, 4);
+    memcpy(k->buf + 4, topic, n);
+    k->buf[4 + n] = 0;
+    memcpy(k->buf + 5 + n, &partition, 4);
+    k->len = 9 + n;
+}
+
+static void index_put(struct hmap *m, const struct txn_key *k, int32_t i)
+{
+    if (hmap_put(m, k->buf, k->len, (void *)(uintptr_t)(i + 1)))
+        xalloc_fail("hmap", 0);
+}
+
+/* The key of an offset in txns.pending (allocated: group and topic are int16-sized). */
+static uint8_t *pending_key(struct kstr group, const char *topic, size_t topic_len,
+                            int32_t partition, size_t *len)
+{
+    size_t glen = group.len > 0 ? (size_t)group.len : 0;
+    uint8_t *k = xmalloc(glen + topic_len + 6);
+    memcpy(k, group.p, glen);
+    k[glen] = 0;
+    memcpy(k + glen + 1, topic, topic_len);
+    k[glen + 1 + topic_len] = 0;
+    memcpy(k + glen + 2 + topic_len, &partition, 4);
+    *len = glen + topic_len + 6;
+    return k;
+}
+
+/* Count one more (delta 1) or one fewer (-1) pending offset of group/topic/partition. */
+static void pending_adjust(struct txns *ts, const char *group, const char *topic, int32_t partition,
+                           int delta)
+{
+    size_t len;
+    uint8_t *k = pending_key(kstr_from(group), topic, strlen(topic), partition, &len);
+    uintptr_t n = (uintptr_t)hmap_get(&ts->pending, k, len) + (uintptr_t)(intptr_t)delta;
+    if (n == 0)
+        hmap_del(&ts->pending, k, len);
+    else if (hmap_put(&ts->pending, k, len, (void *)n))
+        xalloc_fail("hmap", 0);
+    free(k);
+}
+
+bool txns_offset_pending(const struct txns *ts, struct kstr group, struct kstr topic,
+                         int32_t partition)
+{
+    if (!ts->pending.n || topic.len < 0)
+        return false;
+    size_t len;
+    uint8_t *k = pending_key(group, topic.p, (size_t)topic.len, partition, &len);
+    bool found = hmap_get(&ts->pending, k, len) != NULL;
+    free(k);
+    return found;
 }
 
 /* Drop the open transaction's partitions, groups and offsets. */
@@ -51,6 +117,8 @@ static void txn_clear(struct txn *t)
     for (int32_t i = 0; i < t->nparts; i++)
         free(t->parts[i].topic);
     for (int32_t i = 0; i < t->noffsets; i++) {
+        pending_adjust(t->owner, t->groups[t->offsets[i].group], t->offsets[i].topic,
+                       t->offsets[i].partition, -1);
         free(t->offsets[i].topic);
         free(t->offsets[i].metadata);
     }
@@ -63,6 +131,10 @@ static void txn_clear(struct txn *t)
     t->offsets = NULL;
     t->groups = NULL;
     t->nparts = t->cap_parts = t->noffsets = t->cap_offsets = t->ngroups = 0;
+    hmap_release(&t->part_index);
+    hmap_release(&t->offset_index);
+    hmap_init(&t->part_index);
+    hmap_init(&t->offset_index);
     t->offset_bytes = 0;
     t->start_ms = -1;
 }
@@ -70,6 +142,8 @@ static void txn_clear(struct txn *t)
 static void txn_free(struct txn *t)
 {
     txn_clear(t);
+    hmap_release(&t->part_index);
+    hmap_release(&t->offset_index);
     free(t->id);
     free(t);
 }
@@ -81,6 +155,7 @@ void txns_release(struct txns *ts)
         txn_free(t);
     }
     hmap_release(&ts->by_id);
+    hmap_release(&ts->pending);
     ts->list = NULL;
     ts->n = 0;
 }
@@ -101,6 +176,9 @@ static struct txn *txn_new(struct txns *ts, struct kstr id)
     t->prev_producer_id = -1;
     t->prev_epoch = -1;
     t->start_ms = -1;
+    t->owner = ts;
+    hmap_init(&t->part_index);
+    hmap_init(&t->offset_index);
     if (hmap_put(&ts->by_id, t->id, (size_t)id.len, t))
         xalloc_fail("hmap", 0);
     t->next = ts->list;
@@ -247,11 +325,9 @@ bool txn_has_partition(const struct txn *t, const char *topic, size_t topic_len,
 {
     if (t->state != TXN_ONGOING)
         return false;
-    for (int32_t i = 0; i < t->nparts; i++)
-        if (t->parts[i].partition == partition && strlen(t->parts[i].topic) == topic_len &&
-            !memcmp(t->parts[i].topic, topic, topic_len))
-            return true;
-    return false;
+    struct txn_key k;
+    txn_key_make(&k, 0, topic, topic_len, partition);
+    return hmap_get(&t->part_index, k.buf, k.len) != NULL;
 }
 
 int16_t txn_add_partition(struct txn *t, const char *topic, size_t topic_len, int32_t partition,
@@ -264,11 +340,7 @@ int16_t txn_add_partition(struct txn *t, const char *topic, size_t topic_len, in
     int16_t err = txn_begin(t, now_ms);
     if (err)
         return err;
-    if (t->nparts == t->cap_parts) {
-        t->cap_parts = t->cap_parts ? 2 * t->cap_parts : 8;
-        t->parts = xrealloc(t->parts, (size_t)t->cap_parts * sizeof *t->parts);
-    }
-    t->parts[t->nparts++] = (struct txn_part){xstrndup(topic, topic_len), partition};
+    txn_restore_part(t, topic, topic_len, partition);
     t->update_ms = now_ms;
     t->dirty = true;
     return KAFKA_NONE;
@@ -302,13 +374,10 @@ int16_t txn_add_group(struct txn *t, struct kstr group, int64_t now_ms)
 static struct txn_offset *txn_offset_find(struct txn *t, int32_t g, const char *topic,
                                           size_t topic_len, int32_t partition)
 {
-    for (int32_t i = 0; i < t->noffsets; i++) {
-        struct txn_offset *o = &t->offsets[i];
-        if (o->group == g && o->partition == partition && strlen(o->topic) == topic_len &&
-            !memcmp(o->topic, topic, topic_len))
-            return o;
-    }
-    return NULL;
+    struct txn_key k;
+    txn_key_make(&k, g, topic, topic_len, partition);
+    uintptr_t i = (uintptr_t)hmap_get(&t->offset_index, k.buf, k.len);
+    return i ? &t->offsets[i - 1] : NULL;
 }
 
 int16_t txn_add_offset(struct txn *t, struct kstr group, const char *topic, size_t topic_len,
@@ -330,9 +399,13 @@ int16_t txn_add_offset(struct txn *t, struct kstr group, const char *topic, size
             t->cap_offsets = t->cap_offsets ? 2 * t->cap_offsets : 8;
             t->offsets = xrealloc(t->offsets, (size_t)t->cap_offsets * sizeof *t->offsets);
         }
+        struct txn_key k;
+        txn_key_make(&k, g, topic, topic_len, partition);
+        index_put(&t->offset_index, &k, t->noffsets);
         o = &t->offsets[t->noffsets++];
         *o = (struct txn_offset){.group = g, .topic = xstrndup(topic, topic_len)};
         o->partition = partition;
+        pending_adjust(t->owner, t->groups[g], o->topic, partition, 1);
     }
     free(o->metadata);
     o->metadata = xstrndup(metadata.p ? metadata.p : "", meta_len);
@@ -407,6 +480,23 @@ int txns_expire(struct txns *ts, int64_t now_ms)
     return n;
 }
 
+int txns_expire_ids(struct txns *ts, int64_t now_ms, int64_t expiration_ms,
+                    void (*gone)(void *arg, const char *id), void *arg)
+{
+    int n = 0;
+    for (struct txn *t = ts->list, *next; t; t = next) {
+        next = t->next;
+        bool idle = t->state == TXN_EMPTY || t->state == TXN_COMPLETE_COMMIT ||
+                    t->state == TXN_COMPLETE_ABORT;
+        if (!idle || t->ending || t->update_ms > now_ms - expiration_ms)
+            continue;
+        gone(arg, t->id);
+        txn_forget(ts, kstr_from(t->id));
+        n++;
+    }
+    return n;
+}
+
 int64_t txns_next_deadline(const struct txns *ts)
 {
     int64_t at = INT64_MAX;
@@ -445,6 +535,11 @@ struct txn *txn_restore(struct txns *ts, struct kstr id, int64_t pid, int16_t ep
 
 void txn_restore_part(struct txn *t, const char *topic, size_t topic_len, int32_t partition)
 {
+    struct txn_key k;
+    txn_key_make(&k, 0, topic, topic_len, partition);
+    if (hmap_get(&t->part_index, k.buf, k.len))
+        return; /* a record naming a partition twice */
+    index_put(&t->part_index, &k, t->nparts);
     if (t->nparts == t->cap_parts) {
         t->cap_parts = t->cap_parts ? 2 * t->cap_parts : 8;
         t->parts = xrealloc(t->parts, (size_t)t->cap_parts * sizeof *t->parts);
@@ -466,6 +561,11 @@ void txn_restore_offset(struct txn *t, struct kstr group, const char *topic, siz
         t->offsets = xrealloc(t->offsets, (size_t)t->cap_offsets * sizeof *t->offsets);
     }
     size_t meta_len = metadata.len > 0 ? (size_t)metadata.len : 0;
+    struct txn_key k;
+    txn_key_make(&k, g, topic, topic_len, partition);
+    if (hmap_get(&t->offset_index, k.buf, k.len))
+        return; /* a record naming an offset twice */
+    index_put(&t->offset_index, &k, t->noffsets);
     t->offsets[t->noffsets++] =
         (struct txn_offset){g,
                             xstrndup(topic, topic_len),
@@ -474,6 +574,7 @@ void txn_restore_offset(struct txn *t, struct kstr group, const char *topic, siz
                             leader_epoch,
                             xstrndup(metadata.p ? metadata.p : "", meta_len)};
     t->offset_bytes += meta_len + topic_len + 32;
+    pending_adjust(t->owner, t->groups[g], t->offsets[t->noffsets - 1].topic, partition, 1);
 }
 
 int txns_recover(struct txns *ts, int64_t now_ms)

@@ -80,15 +80,18 @@ struct txn {
     int64_t update_ms; /* the last change */
     struct txn_part *parts;
     int32_t nparts, cap_parts;
-    char **groups; /* AddOffsetsToTxn's groups */
+    struct hmap part_index; /* topic, NUL, partition -> index + 1 in parts */
+    char **groups;          /* AddOffsetsToTxn's groups */
     int32_t ngroups;
     struct txn_offset *offsets;
     int32_t noffsets, cap_offsets;
+    struct hmap offset_index; /* group index, topic, NUL, partition -> index + 1 */
     size_t offset_bytes;
     bool ending;   /* in Prepare*: markers to write (the caller's, then txn_complete) */
     bool writing;  /* the caller is writing them */
     bool dirty;    /* the persisted record is out of date */
     void *waiters; /* the caller's: requests answered when the end completes */
+    struct txns *owner;
     struct txn *next;
 };
 
@@ -102,8 +105,7 @@ struct txns {
     int64_t max_timeout_ms; /* transaction.max.timeout.ms */
     txn_new_pid_fn new_pid;
     void *new_pid_ctx;
-    void *timer; /* the caller's one timer, and when it is armed for */
-    int64_t timer_at_ms;
+    struct hmap pending; /* group, NUL, topic, NUL, partition -> offsets pending (count) */
 };
 
 void txns_init(struct txns *ts, int64_t max_timeout_ms, txn_new_pid_fn new_pid, void *ctx);
@@ -172,6 +174,17 @@ void txn_restore_offset(struct txn *t, struct kstr group, const char *topic, siz
                         int32_t partition, int64_t offset, int32_t leader_epoch,
                         struct kstr metadata);
 int txns_recover(struct txns *ts, int64_t now_ms);
+/* Forget every transactional id with no transaction open whose last change is
+ * expiration_ms old (transactional.id.expiration.ms), calling gone(arg, id) for
+ * each first (the caller writes its tombstone). Returns how many. */
+int txns_expire_ids(struct txns *ts, int64_t now_ms, int64_t expiration_ms,
+                    void (*gone)(void *arg, const char *id), void *arg);
+
+/* Whether an open transaction holds an offset of group for topic/partition
+ * (OffsetFetch's require_stable answers UNSTABLE_OFFSET_COMMIT then). */
+bool txns_offset_pending(const struct txns *ts, struct kstr group, struct kstr topic,
+                         int32_t partition);
+
 /* Forget id (a tombstone read back). */
 void txn_forget(struct txns *ts, struct kstr id);
 
@@ -185,6 +198,8 @@ int16_t txn_produce_check(struct broker *b, struct kstr transactional_id, int64_
  * written, Ongoing aborted) before any client is served. After groups_open. */
 int txn_open(struct broker *b);
 void txn_close(struct broker *b);
+/* txns_offset_pending() of b's coordinator (false before it is open). */
+bool txn_offset_pending(struct broker *b, struct kstr group, struct kstr topic, int32_t partition);
 void txn_tick(struct broker *b, int64_t now_ms);
 /* InitProducerId with a transactional id (h_produce.c hands it over). */
 void txn_handle_init_producer_id(struct request *rq);

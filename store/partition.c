@@ -49,6 +49,7 @@ static struct store_partition *partition_new(struct store_topic *t, int32_t inde
     p->snapshot_at = -1;
     p->txn_first = INT64_MAX;
     pthread_mutex_init(&p->append_mu, NULL);
+    pthread_mutex_init(&p->sync_mu, NULL);
     pthread_mutex_init(&p->segs_mu, NULL);
     pthread_mutex_init(&p->wait_mu, NULL);
     pthread_cond_init(&p->wait_cond, NULL);
@@ -72,6 +73,7 @@ void partition_free(struct store_partition *p)
     producer_clear(p);
     txn_entries_free(p);
     pthread_mutex_destroy(&p->append_mu);
+    pthread_mutex_destroy(&p->sync_mu);
     pthread_mutex_destroy(&p->segs_mu);
     pthread_mutex_destroy(&p->wait_mu);
     pthread_cond_destroy(&p->wait_cond);
@@ -752,13 +754,48 @@ int store_partition_read(struct store_partition *p, int64_t offset, size_t max_b
     return 0;
 }
 
-int store_slice_limit(struct store_slice *sl, int64_t end)
+/* Where the walk in store_slice_limit() may start: the last index entry inside the
+ * slice whose batch begins below end, as (position, offset); the slice's start when
+ * there is none. The slice may read a file compaction has replaced since: the
+ * caller checks that a batch with that offset starts there. */
+static void slice_limit_hint(struct store_partition *p, const struct store_slice *sl, int64_t end,
+                             int64_t *pos, int64_t *offset)
+{
+    *pos = sl->pos;
+    *offset = sl->first_offset;
+    pthread_mutex_lock(&p->segs_mu);
+    size_t i = p->nsegs ? find_segment(p, sl->first_offset) : 0;
+    const struct segment *seg = p->nsegs ? p->segs[i] : NULL;
+    for (size_t lo = 0, hi = seg ? seg->n_idx : 0; lo < hi;) {
+        size_t mid = lo + (hi - lo) / 2;
+        int64_t at = seg->idx[mid].pos, off = seg->base + seg->idx[mid].rel;
+        if (off < end && at < sl->pos + sl->len) {
+            if (at >= sl->pos && off >= sl->first_offset) {
+                *pos = at;
+                *offset = off;
+            }
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    pthread_mutex_unlock(&p->segs_mu);
+}
+
+int store_slice_limit(struct store_partition *p, struct store_slice *sl, int64_t end)
 {
     if (sl->len == 0 || sl->next_offset <= end)
         return 0;
     struct batch_header h;
-    int64_t pos = sl->pos, stop = sl->pos + sl->len, next = sl->first_offset;
-    int rc = 0;
+    int64_t stop = sl->pos + sl->len, pos, hint;
+    slice_limit_hint(p, sl, end, &pos, &hint);
+    int rc = segment_read_header(sl->fd, pos, stop, &h);
+    if (rc || h.base_offset != hint)
+        pos = sl->pos; /* not this file's batch boundary: walk from the start */
+    int64_t next = sl->first_offset;
+    if (pos > sl->pos) /* batches before the hint all end below it */
+        next = hint;
+    rc = 0;
     while (pos < stop && (rc = segment_read_header(sl->fd, pos, stop, &h)) == 0 &&
            h.base_offset + h.last_offset_delta < end) {
         pos += BATCH_LOG_OVERHEAD + h.length;

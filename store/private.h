@@ -7,6 +7,7 @@
  *   store.checkpoint_mu one writer of checkpoints and producer snapshots
  *   store.topics_lock   (rwlock) the topic table
  *   partition.append_mu serialises appenders and rolls; held across the write
+ *   partition.sync_mu   one flush of the partition at a time; held across its syncs
  *   topic.journal_mu    the topic's journal file
  *   partition.segs_mu   the segment list and each segment's published size/index;
  *                       held only for memory operations, never for I/O
@@ -118,6 +119,7 @@ struct store_partition {
     char *dir; /* <log dir>/<topic>-<index> */
 
     pthread_mutex_t append_mu;
+    pthread_mutex_t sync_mu; /* one flush of this partition at a time (flush.c) */
     pthread_mutex_t segs_mu;
     struct segment **segs; /* by base offset; the last one is active */
     size_t nsegs, cap_segs;
@@ -411,6 +413,9 @@ int txn_index_rewrite(struct store_partition *p, int64_t from);
 
 /* ---- flush.c ---- */
 void flush_mark_dirty(struct store_partition *p);
+/* Sync p's unsynced files now from the caller's thread (a transaction marker under
+ * log.flush.interval.ms). 0 or the error (the partition has failed then). */
+int flush_partition_now(struct store_partition *p);
 void *flush_thread(void *arg);
 int flush_all(struct store *s);
 

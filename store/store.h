@@ -384,10 +384,11 @@ struct store_slice {
 int store_partition_read(struct store_partition *p, int64_t offset, size_t max_bytes,
                          struct store_slice *out);
 
-/* Shorten a slice to its whole batches whose last offset is below end (a
- * read_committed Fetch stops at the last stable offset), walking their headers;
- * len 0 (fd closed) when none is. 0 or an I/O error (then len is 0 too). */
-int store_slice_limit(struct store_slice *sl, int64_t end);
+/* Shorten a slice of p to its whole batches whose last offset is below end (a
+ * read_committed Fetch stops at the last stable offset), reading batch headers
+ * from the offset index's last entry before end; len 0 (fd closed) when none is.
+ * 0 or an I/O error (then len is 0 too). */
+int store_slice_limit(struct store_partition *p, struct store_slice *sl, int64_t end);
 
 /* Close the slice's fd (if any). */
 void store_slice_release(struct store_slice *sl);

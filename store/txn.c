@@ -58,7 +58,11 @@ void txn_publish_first(struct store_partition *p)
 
 int64_t store_partition_last_stable(struct store_partition *p)
 {
-    int64_t first = LOAD(p->txn_first), hw = LOAD(p->hw), start = LOAD(p->log_start);
+    /* the high watermark first: an appender publishes a transaction's first offset
+     * before the watermark that shows its batch, so whoever sees the batch in hw
+     * sees the open transaction too */
+    int64_t hw = LOAD(p->hw);
+    int64_t first = LOAD(p->txn_first), start = LOAD(p->log_start);
     int64_t lso = first < hw ? first : hw;
     return lso < start ? start : lso;
 }
@@ -428,7 +432,7 @@ int store_partition_end_txn(struct store_partition *p, int64_t producer_id, int1
         return STORE_EFAILED;
     }
     rc = p->topic->store->config.flush_interval_ms > 0
-             ? flush_all(p->topic->store)
+             ? flush_partition_now(p) /* the log is a prefix: all of it */
              : store_partition_sync(p, res.last_offset + 1);
     if (!rc)
         *offset = res.base_offset;

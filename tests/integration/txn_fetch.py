@@ -14,7 +14,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fetch_versions as fv  # noqa: E402
-from fetch_versions import W, Conn, check, create, list_offsets_call, topic_id  # noqa: E402
+from fetch_versions import W, Conn, check, create, topic_id  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from kafkawire import crc32c, varint  # noqa: E402
@@ -99,6 +99,57 @@ def fetch_committed(c, v, tid, offset):
     return out[0]
 
 
+def latest(c, v, isolation):
+    """ListOffsets latest (-1) of partition 0 at version v (2+) with an isolation level."""
+    flex = v >= 6
+    w = W(flex).i32(-1).i8(isolation)
+
+    def part(w, _):
+        w.i32(0)
+        if v >= 4:
+            w.i32(-1)
+        w.i64(-1).tags()
+    w.array([0], lambda w, _: w.string(TOPIC).array([0], part).tags())
+    if v >= 10:
+        w.i32(5000)
+    w.tags()
+    r, _ = c.call(2, v, bytes(w.b), flex)
+    r.i32()
+    out = []
+
+    def rpart(r):
+        p, e, ts, off = r.i32(), r.i16(), r.i64(), r.i64()
+        if v >= 4:
+            r.i32()
+        r.tags()
+        out.append((e, off))
+    r.array(lambda r: (r.string(), r.array(rpart), r.tags()))
+    r.tags()
+    return out[0]
+
+
+def txn_start(c, pid):
+    """DescribeProducers v0: current_txn_start_offset of producer pid on partition 0."""
+    w = W(True)
+    w.array([0], lambda w, _: w.string(TOPIC).array([0], lambda w, p: w.i32(p)).tags()).tags()
+    r, _ = c.call(61, 0, bytes(w.b), True)
+    r.i32()
+    found = {}
+
+    def rprod(r):
+        p, _, _, _, _, start = r.i64(), r.i32(), r.i32(), r.i64(), r.i32(), r.i64()
+        r.tags()
+        found[p] = start
+
+    def rpart(r):
+        r.i32(), r.i16(), r.string()
+        r.array(rprod)
+        r.tags()
+    r.array(lambda r: (r.string(), r.array(rpart), r.tags()))
+    r.tags()
+    return found.get(pid)
+
+
 def batch_heads(recs):
     """[(base offset, attributes, producer id)] of the whole batches in recs."""
     out, o = [], 0
@@ -129,9 +180,13 @@ def main():
         check(e == 0 and hw == 3 and lso == 0 and recs == b'' and ab == [],
               f'txn_fetch: Fetch v{v} read_committed stops at the open transaction '
               f'(hw {hw}, lso {lso}, {len(recs)} bytes)')
-    _, err, _, off, _ = list_offsets_call(c, 2, TOPIC, 0, -1)
-    check(err == 0 and off == 3, 'txn_fetch: ListOffsets latest read_uncommitted is the hw')
+    check(txn_start(c, pid) == 0, 'txn_fetch: DescribeProducers shows the open transaction at 0')
+    for v in range(2, 11):
+        check(latest(c, v, 1) == (0, 0) and latest(c, v, 0) == (0, 3),
+              f'txn_fetch: ListOffsets v{v} latest is the LSO (0) under read_committed, '
+              'the high watermark (3) under read_uncommitted')
     check(end_txn(c, 'txf-app', pid, epoch, True) == 0, 'txn_fetch: EndTxn commit')
+    check(txn_start(c, pid) == -1, 'txn_fetch: DescribeProducers: no open transaction after it')
     e, hw, lso, ab, recs = fetch_committed(c, 4, tid, 0)
     heads = batch_heads(recs)
     check(hw == 4 and lso == 4 and ab == [] and [h[1] for h in heads] == [0x10, 0x30],
@@ -144,7 +199,6 @@ def main():
     # a second transaction, aborted, with the first one's data before it
     check(add_partitions(c, 'txf-app', pid, epoch) == 0, 'txn_fetch: AddPartitionsToTxn again')
     produce_txn(c, 'txf-app', txn_batch(pid, epoch, 3, [b'a0', b'a1']))
-    # set the ListOffsets isolation byte by hand: the helper sends read_uncommitted
     check(end_txn(c, 'txf-app', pid, epoch, False) == 0, 'txn_fetch: EndTxn abort')
     for v in range(4, 18):
         e, hw, lso, ab, recs = fetch_committed(c, v, tid, 0)

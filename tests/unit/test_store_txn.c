@@ -122,9 +122,10 @@ static size_t aborted(struct store_partition *p, int64_t from, int64_t upto,
 
 static int64_t txn_first_of(struct store_partition *p, int64_t pid)
 {
-    struct store_producer_info info[8];
-    size_t n = store_partition_producers(p, info, 8);
-    for (size_t i = 0; i < n && i < 8; i++)
+    static struct store_producer_info info[256];
+    size_t n = store_partition_producers(p, info, 256);
+    assert_true(n <= 256);
+    for (size_t i = 0; i < n; i++)
         if (info[i].producer_id == pid)
             return info[i].txn_first_offset;
     fail_msg("producer %lld unknown", (long long)pid);
@@ -492,6 +493,260 @@ static void test_txn_compaction(void **state)
     free(dir);
 }
 
+/* A read_committed Fetch's slice ends before the first undecided batch, found from
+ * the offset index (many entries) as from the slice's start (none). */
+static void test_txn_slice_limit(void **state)
+{
+    (void)state;
+    for (int indexed = 0; indexed < 2; indexed++) {
+        char *dir = tu_mkdtemp();
+        struct store *s = tu_store_open(dir, -1);
+        tu_topic_create(s, "t", 1, indexed ? "index.interval.bytes=100" : NULL, NULL);
+        struct store_topic *t;
+        struct store_partition *p = part(s, "t", &t);
+        memset(seqs, 0, sizeof seqs);
+        for (int i = 0; i < 50; i++)
+            put(p, C, false, 2, "plain");
+        struct store_partition_info info;
+        store_partition_info(p, &info);
+        int64_t open_at = put(p, A, true, 1, "a"); /* 100 */
+        for (int i = 0; i < 20; i++)
+            put(p, C, false, 1, "plain");
+        assert_int_equal(store_partition_last_stable(p), open_at);
+        for (int64_t from = 0; from < open_at; from += 7) {
+            struct store_slice sl;
+            assert_int_equal(store_partition_read(p, from, 1 << 20, &sl), 0);
+            int64_t start = sl.pos;
+            assert_int_equal(store_slice_limit(p, &sl, open_at), 0);
+            assert_int_equal(sl.next_offset, open_at);
+            assert_int_equal(sl.pos + sl.len, info.size_bytes);
+            assert_int_equal(sl.pos, start);
+            store_slice_release(&sl);
+        }
+        struct store_slice sl;
+        assert_int_equal(store_partition_read(p, open_at, 1 << 20, &sl), 0);
+        assert_int_equal(store_slice_limit(p, &sl, open_at), 0);
+        assert_int_equal(sl.len, 0);
+        assert_int_equal(sl.fd, -1);
+        store_topic_put(t);
+        store_close(s);
+        tu_rmrf(dir);
+        free(dir);
+    }
+}
+
+/* ---- crashes at random points: recovery rebuilds what a replay of the log says ---- */
+
+#define MAX_OPEN  64
+#define MAX_ACKED 4096
+
+struct txn_model {
+    int64_t open_pid[MAX_OPEN], open_first[MAX_OPEN];
+    int n_open;
+    struct store_aborted_txn ab[MAX_ACKED];
+    size_t n_ab;
+};
+
+static int model_open_find(const struct txn_model *m, int64_t pid)
+{
+    for (int i = 0; i < m->n_open; i++)
+        if (m->open_pid[i] == pid)
+            return i;
+    return -1;
+}
+
+/* What the log itself says: walk every batch, open and close transactions. */
+static void model_from_log(struct store_partition *p, struct txn_model *m)
+{
+    memset(m, 0, sizeof *m);
+    struct store_cursor c;
+    struct store_batch b;
+    int rc;
+    store_cursor_open(&c, p, 0, 0);
+    while ((rc = store_cursor_next(&c, &b)) == 1) {
+        struct batch_header h;
+        assert_int_equal(batch_header_parse(b.data, b.len, &h), 0);
+        if (!(h.attributes & BATCH_ATTR_TRANSACTIONAL))
+            continue;
+        int i = model_open_find(m, h.producer_id);
+        if (!(h.attributes & BATCH_ATTR_CONTROL)) {
+            if (i < 0) {
+                assert_true(m->n_open < MAX_OPEN);
+                m->open_pid[m->n_open] = h.producer_id;
+                m->open_first[m->n_open++] = b.base_offset;
+            }
+            continue;
+        }
+        bool commit = b.data[61 + 8] == 1; /* the key's type (see test_txn_marker_bytes) */
+        if (!commit) {
+            assert_true(m->n_ab < MAX_ACKED);
+            m->ab[m->n_ab++] = (struct store_aborted_txn){h.producer_id, i >= 0 ? m->open_first[i]
+                                                                                : b.base_offset};
+        }
+        if (i >= 0) {
+            m->open_pid[i] = m->open_pid[--m->n_open];
+            m->open_first[i] = m->open_first[m->n_open];
+        }
+    }
+    assert_int_equal(rc, 0);
+    store_cursor_close(&c);
+}
+
+static void check_against_log(struct store_partition *p, uint64_t seed, int round)
+{
+    static struct txn_model m;
+    static struct store_aborted_txn got[MAX_ACKED];
+    model_from_log(p, &m);
+    int64_t lso = store_partition_high_watermark(p);
+    for (int i = 0; i < m.n_open; i++) {
+        if (m.open_first[i] < lso)
+            lso = m.open_first[i];
+        if (txn_first_of(p, m.open_pid[i]) != m.open_first[i])
+            fail_msg("seed %llu round %d: producer %lld open at %lld, store says %lld",
+                     (unsigned long long)seed, round, (long long)m.open_pid[i],
+                     (long long)m.open_first[i], (long long)txn_first_of(p, m.open_pid[i]));
+    }
+    if (store_partition_last_stable(p) != lso)
+        fail_msg("seed %llu round %d: LSO %lld, the log says %lld", (unsigned long long)seed, round,
+                 (long long)store_partition_last_stable(p), (long long)lso);
+    size_t n = 0;
+    assert_int_equal(store_partition_aborted_txns(p, 0, store_partition_high_watermark(p) + 1, got,
+                                                  MAX_ACKED, &n),
+                     0);
+    if (n != m.n_ab)
+        fail_msg("seed %llu round %d: %zu aborted transactions, the log says %zu",
+                 (unsigned long long)seed, round, n, m.n_ab);
+    for (size_t i = 0; i < n; i++)
+        if (got[i].producer_id != m.ab[i].producer_id ||
+            got[i].first_offset != m.ab[i].first_offset)
+            fail_msg("seed %llu round %d: aborted #%zu is %lld@%lld, the log says %lld@%lld",
+                     (unsigned long long)seed, round, i, (long long)got[i].producer_id,
+                     (long long)got[i].first_offset, (long long)m.ab[i].producer_id,
+                     (long long)m.ab[i].first_offset);
+}
+
+/* A marker store_partition_end_txn() acknowledged is in the log with its type. */
+static void check_marker(struct store_partition *p, int64_t offset, bool commit, uint64_t seed)
+{
+    struct store_cursor c;
+    struct store_batch b;
+    store_cursor_open(&c, p, offset, 0);
+    int rc = store_cursor_next(&c, &b);
+    if (rc != 1 || b.base_offset != offset || !(b.data[21 + 1] & BATCH_ATTR_CONTROL) ||
+        (b.data[61 + 8] == 1) != commit)
+        fail_msg("seed %llu: the acknowledged marker at %lld is gone", (unsigned long long)seed,
+                 (long long)offset);
+    store_cursor_close(&c);
+}
+
+static int put_rc(struct store_partition *p, int64_t pid, int32_t seq, bool txn)
+{
+    struct batch_builder bb;
+    struct writer w;
+    batch_builder_init(&bb, CODEC_NONE, 4096);
+    writer_init(&w, 8192);
+    bb.producer_id = pid;
+    bb.producer_epoch = 0;
+    bb.base_sequence = seq;
+    bb.attributes = txn ? BATCH_ATTR_TRANSACTIONAL : 0;
+    batch_builder_add(&bb, clock_wall_ms(), "k", 1, "v", 1, NULL, 0);
+    batch_builder_finish(&bb, -1, &w);
+    struct store_append res;
+    int rc = store_partition_append(p, w.buf, w.len, &res);
+    batch_builder_release(&bb);
+    writer_release(&w);
+    return rc;
+}
+
+static void test_txn_crash_anywhere(void **state)
+{
+    (void)state;
+    const char *env = getenv("BROOK_TXN_CRASH_SEEDS");
+    int seeds = env ? atoi(env) : 12;
+    static int64_t acked_off[MAX_ACKED];
+    static bool acked_commit[MAX_ACKED];
+    static struct txn_model m;
+    for (int sd = 0; sd < seeds; sd++) {
+        uint64_t seed = 0x7458 + (uint64_t)sd * 7919;
+        struct tu_rng r;
+        tu_rng_seed(&r, seed);
+        simdisk_seed(seed);
+        char *dir = tu_mkdtemp();
+        simdisk_reset(dir);
+        simdisk_install();
+        simdisk_arm(SIMDISK_NEVER);
+        struct store *s = tu_store_open(dir, tu_rng_below(&r, 2) ? -1 : 60000);
+        tu_topic_create(s, "t", 1, "internal.segment.bytes=2048", NULL);
+        store_close(s);
+        int n_acked = 0;
+        for (int round = 0; round < 8; round++) {
+            simdisk_arm(SIMDISK_NEVER);
+            s = tu_store_open(dir, tu_rng_below(&r, 2) ? -1 : 60000);
+            struct store_topic *t;
+            struct store_partition *p = part(s, "t", &t);
+            check_against_log(p, seed, round);
+            for (int i = 0; i < n_acked; i++)
+                check_marker(p, acked_off[i], acked_commit[i], seed);
+            model_from_log(p, &m);
+            for (int i = 0; i < m.n_open; i++) { /* the coordinator aborts what was open */
+                int64_t off;
+                assert_int_equal(store_partition_end_txn(p, m.open_pid[i], 0, false, 0, &off), 0);
+            }
+            simdisk_arm(1 + (long)tu_rng_below(&r, 300));
+            int32_t seq[3] = {0, 0, 0};
+            for (int op = 0; op < 200 && !simdisk_dead(); op++) {
+                int k = (int)tu_rng_below(&r, 3);
+                int64_t pid = 100 + round * 10 + k; /* fresh ids: no sequence to resume */
+                uint64_t what = tu_rng_below(&r, 8);
+                int64_t off;
+                int rc;
+                if (what < 5) {
+                    if ((rc = put_rc(p, pid, seq[k], what < 4)) == 0)
+                        seq[k]++;
+                } else {
+                    bool commit = what == 5;
+                    rc = store_partition_end_txn(p, pid, 0, commit, 0, &off);
+                    if (rc == 0 && n_acked < MAX_ACKED) {
+                        acked_off[n_acked] = off;
+                        acked_commit[n_acked++] = commit;
+                    }
+                }
+                if (rc && !simdisk_dead())
+                    fail_msg("seed %llu: %s without a fault", (unsigned long long)seed,
+                             store_strerror(rc));
+                if (rc)
+                    break;
+            }
+            simdisk_kill();
+            store_topic_put(t);
+            store_abandon(s);
+            if (tu_rng_below(&r, 3))
+                simdisk_power_fail(&r);
+            if (tu_rng_below(&r, 4) == 0) { /* and sometimes the index is torn as well */
+                char path[4096];
+                tu_path(path, sizeof path, dir, "t-0/00000000000000000000.txnindex");
+                int64_t size = tu_file_size(path);
+                int64_t cut = size - 1 - (int64_t)tu_rng_below(&r, 33);
+                if (size > 0)
+                    assert_int_equal(truncate(path, cut > 0 ? cut : 0), 0);
+            }
+        }
+        simdisk_arm(SIMDISK_NEVER);
+        s = tu_store_open(dir, -1);
+        struct store_topic *t;
+        struct store_partition *p = part(s, "t", &t);
+        check_against_log(p, seed, 99);
+        for (int i = 0; i < n_acked; i++)
+            check_marker(p, acked_off[i], acked_commit[i], seed);
+        store_topic_put(t);
+        store_close(s);
+        sysio = sysio_real;
+        simdisk_reset(NULL);
+        tu_rmrf(dir);
+        free(dir);
+    }
+}
+
 /* The committed cursor pauses at an open transaction and resumes once it ends. */
 static void test_txn_committed_cursor_pauses(void **state)
 {
@@ -534,6 +789,8 @@ int main(void)
         cmocka_unit_test(test_txn_retention_past_open),
         cmocka_unit_test(test_txn_compaction),
         cmocka_unit_test(test_txn_committed_cursor_pauses),
+        cmocka_unit_test(test_txn_slice_limit),
+        cmocka_unit_test(test_txn_crash_anywhere),
     };
     return cmocka_run_group_tests_name("store transactions", tests, NULL, NULL);
 }

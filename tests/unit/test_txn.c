@@ -250,6 +250,9 @@ static void test_offsets(void **state)
     assert_int_equal(t->noffsets, 1);
     assert_int_equal(t->offsets[0].offset, 9);
     assert_string_equal(t->offsets[0].metadata, "");
+    assert_true(txns_offset_pending(&f->ts, KSTR("g"), KSTR("x"), 0));
+    assert_false(txns_offset_pending(&f->ts, KSTR("g"), KSTR("x"), 1));
+    assert_false(txns_offset_pending(&f->ts, KSTR("h"), KSTR("x"), 0));
     assert_int_equal(txn_add_offset(t, KSTR("h"), "x", 1, 0, 5, -1, KSTR("m"), f->now),
                      KAFKA_INVALID_TXN_STATE);
     /* bounded: metadata bytes, then count */
@@ -263,6 +266,14 @@ static void test_offsets(void **state)
         err = txn_add_offset(t, KSTR("g"), "x", 1, i, 1, -1, KSTR_NULL, f->now);
     assert_int_equal(err, KAFKA_POLICY_VIOLATION);
     assert_int_equal(t->noffsets, TXN_MAX_OFFSETS);
+    /* at the end nothing is pending any more */
+    struct txn *e;
+    assert_int_equal(txn_end(&f->ts, KSTR("a"), t->producer_id, t->epoch, true, true, f->now, &e),
+                     KAFKA_NONE);
+    assert_true(txns_offset_pending(&f->ts, KSTR("g"), KSTR("x"), 0));
+    txn_complete(&f->ts, t, f->now);
+    assert_false(txns_offset_pending(&f->ts, KSTR("g"), KSTR("x"), 0));
+    assert_int_equal(f->ts.pending.n, 0);
 }
 
 static void test_partition_bound(void **state)
@@ -309,6 +320,27 @@ static void test_recovery(void **state)
     assert_null(txn_find(&f->ts, KSTR("em")));
 }
 
+static void gone_count(void *arg, const char *id)
+{
+    (void)id;
+    ++*(int *)arg;
+}
+
+/* Idle ids expire after transactional.id.expiration.ms; open ones never do. */
+static void test_id_expiry(void **state)
+{
+    struct fixture *f = *state;
+    init_ok(f, "idle", 60000);
+    struct txn *t = init_ok(f, "busy", 600000);
+    add_ok(f, t, "x", 0);
+    int gone = 0;
+    assert_int_equal(txns_expire_ids(&f->ts, f->now + 999, 1000, gone_count, &gone), 0);
+    assert_int_equal(txns_expire_ids(&f->ts, f->now + 1000, 1000, gone_count, &gone), 1);
+    assert_int_equal(gone, 1);
+    assert_null(txn_find(&f->ts, KSTR("idle")));
+    assert_non_null(txn_find(&f->ts, KSTR("busy")));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +354,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partition_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_id_expiry, setup, teardown),
     };
     return cmocka_run_group_tests_name("txn", tests, NULL, NULL);
 }
