@@ -29,12 +29,23 @@ check "records shows one line, the committed record" \
     sh -c "[ \"\$(timeout 30 cat '$M/tx-0/records' | wc -l)\" = 1 ] &&
            timeout 30 cat '$M/tx-0/records' | grep -q '\"before\"'"
 
-# a reader that has read to the end keeps its file open across the commit
+# a reader that has read to the end keeps its file open across the commit, and
+# cat of follow waits at the end of the committed records
 exec 7<"$M/tx"
 head -c 7 <&7 >"$T/first"
+t cat "$M/tx-0/follow" >"$T/follow.out" &
+fpid=$!
 exec {OPEN[1]}>&-
 wait "$OPEN_PID"
 check "the transaction commits" [ $? -eq 0 ]
+for ((i = 0; i < 2000; i++)); do
+    [ "$(wc -l <"$T/follow.out")" -ge 4 ] && break
+    read -r -t 0.01 <>/dev/null 2>/dev/null || true
+done
+kill "$fpid" 2>/dev/null
+wait "$fpid" 2>/dev/null
+check "follow shows the committed line, then the transaction's records once it commits" \
+    [ "$(tr '\n' , <"$T/follow.out")" = "before,open-0,open-1,open-2," ]
 check "after the commit the open reader goes on with exactly its records" \
     [ "$(t cat <&7 | tr '\n' ,)" = "open-0,open-1,open-2," ]
 exec 7<&-
