@@ -68,10 +68,16 @@ static void marks_release(struct txn_marks *tx)
 static int marks_load(struct txn_marks *tx, struct store_partition *p, int64_t from, int64_t *end)
 {
     memset(tx, 0, sizeof *tx);
-    tx->ab = xmalloc(CONSOLE_MAX_ABORTED * sizeof *tx->ab);
-    int rc = store_partition_aborted_txns(p, from, *end, tx->ab, CONSOLE_MAX_ABORTED, &tx->n);
-    if (rc)
-        return rc;
+    size_t cap = 64; /* most ranges have few: grow only when the answer fills it */
+    int rc;
+    for (;;) {
+        tx->ab = xrealloc(tx->ab, cap * sizeof *tx->ab);
+        if ((rc = store_partition_aborted_txns(p, from, *end, tx->ab, cap, &tx->n)))
+            return rc;
+        if (tx->n < cap || cap == CONSOLE_MAX_ABORTED)
+            break;
+        cap = cap * 4 < CONSOLE_MAX_ABORTED ? cap * 4 : CONSOLE_MAX_ABORTED;
+    }
     if (tx->n == CONSOLE_MAX_ABORTED) { /* maybe more: stop before the last one's data */
         int64_t cut = tx->ab[--tx->n].first_offset;
         *end = cut > from ? cut : from + 1;

@@ -40,6 +40,16 @@ check "markers name their producer and carry no key or value" \
 req GET '/api/v1/topics/tx/messages?isolation=dirty'
 check "a bad isolation is a 400 with a JSON error" is_error 400
 
+# many aborted transactions (more than a scan first asks the index for)
+$BR topic create many -p 1 >/dev/null
+$TC "$BROKER" many aborts 150 c-3 >/dev/null
+check "150 transactions aborted" [ $? -eq 0 ]
+req GET '/api/v1/topics/many/messages?offset=0&limit=1000'
+check "read_committed shows none of them" [ "$(jget 'len(d["messages"])')" = 0 ]
+req GET '/api/v1/topics/many/messages?offset=0&limit=1000&isolation=read_uncommitted'
+check "read_uncommitted marks all 150 records aborted, each followed by its ABORT marker" \
+    [ "$(jget '[(m.get("txn"), m.get("control")) for m in d["messages"]] == [("aborted", None), (None, "abort")] * 150')" = True ]
+
 exec {OPEN[1]}>&-
 wait "$OPEN_PID"
 check "the open transaction commits" [ $? -eq 0 ]

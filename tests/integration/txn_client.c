@@ -10,6 +10,8 @@
  * fence: producer A opens a transaction, producer B initialises with the same id,
  *   A's commit must fail with BROOK_ERR_FENCED; B then commits N records.
  * offsets: N records plus group "txg"'s offset for TOPIC/0 set to N, committed.
+ * aborts: N transactions of one record each, every one aborted after its record
+ *   was written.
  * Prints one line per step; exits 0 when every step answered as expected.
  */
 #include <stdio.h>
@@ -67,7 +69,7 @@ static int run(const char *brokers, const char *topic, const char *mode, int n, 
     struct brook_client *a = open_client(brokers, id), *b = NULL;
     if (!a)
         return 2;
-    int bad = start(a, topic, mode, n);
+    int bad = start(a, topic, mode, !strcmp(mode, "aborts") ? 1 : n);
     if (!strcmp(mode, "commit")) {
         bad |= step("commit", brook_txn_commit(a, TIMEOUT), 0);
     } else if (!strcmp(mode, "abort")) {
@@ -88,6 +90,14 @@ static int run(const char *brokers, const char *topic, const char *mode, int n, 
         bad |= step("second begin", brook_txn_begin(b), 0);
         bad |= step("second produce", produce_n(b, topic, "second", n), 0);
         bad |= step("second commit", brook_txn_commit(b, TIMEOUT), 0);
+    } else if (!strcmp(mode, "aborts")) {
+        bad |= step("abort", brook_txn_abort(a, TIMEOUT), 0);
+        for (int i = 1; i < n && !bad; i++) {
+            bad |= brook_txn_begin(a) != 0;
+            bad |= produce_n(a, topic, "aborts", 1) != 0;
+            bad |= brook_txn_abort(a, TIMEOUT) != 0;
+        }
+        printf("%d aborted: %s\n", n, bad ? "failed" : "ok");
     } else if (!strcmp(mode, "offsets")) {
         struct brook_tp tp = {topic, 0, n};
         bad |= step("offsets", brook_txn_send_offsets(a, &tp, 1, "txg", TIMEOUT), 0);
