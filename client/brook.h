@@ -247,7 +247,8 @@ BROOK_API size_t brook_outstanding(const struct brook_client *c);
 
 /* Find the transaction coordinator, take the producer id and epoch for
  * transactional.id (fencing older producers with it, and letting the coordinator
- * finish or abort what they left open). Once per client, before anything else. */
+ * finish or abort what they left open). Once per client, before anything else.
+ * BROOK_ERR_CONFIG unless acks is all. */
 BROOK_API int brook_txn_init(struct brook_client *c, int timeout_ms);
 
 /* Start a transaction (no request is sent until the first record or offsets). */

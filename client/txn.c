@@ -266,6 +266,8 @@ int brook_txn_init(struct brook_client *c, int timeout_ms)
 {
     if (!c->conf.txn_id)
         return BROOK_ERR_STATE;
+    if (c->conf.acks != -1)
+        return BROOK_ERR_CONFIG; /* a transaction needs every record acknowledged by all */
     if (c->txn && c->txn->st != T_NONE)
         return BROOK_ERR_STATE;
     if (!c->txn) {

@@ -27,6 +27,8 @@ check "a record that cannot be sent fails the run and aborts its transaction" \
     [ $? -ne 0 ] && grep -q "transaction aborted" "$T/abort.err"
 check "the aborted records are never read committed" \
     [ "$($BR consume tx -e | tr '\n' ,)" = "a,b,c," ]
+check "--transactional-id with acks=1 is refused as a configuration error" \
+    sh -c "echo x | $BR -X acks=1 produce tx --transactional-id cli-2 2>&1 | grep -q 'configuration'"
 check "--isolation with a bad level is a usage error" \
     sh -c "! $BR consume tx -e --isolation dirty 2>/dev/null"
 
