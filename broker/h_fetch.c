@@ -70,9 +70,6 @@ struct fetch_wait {
 
 static const uint8_t zero_id[16];
 
-/* One partition's records within the budget; first: no partition returned records
- * yet, so one whole batch may pass the limits. Returns the bytes taken, or -1 when
- * the response can take no more. */
 /* A read_committed answer: the slice cut at the last stable offset, and the aborted
  * transactions whose data it holds. At most FETCH_ABORTED_MAX are listed: past that
  * the slice is cut before the first one left out, until the list is whole. */
@@ -106,6 +103,9 @@ static int fetch_committed(struct fetch_wait *fw, struct fetch_part *fp, int64_t
     return 0;
 }
 
+/* One partition's records within the budget; first: no partition returned records
+ * yet, so one whole batch may pass the limits. Returns the bytes taken (the listed
+ * aborted transactions count too), or -1 when the response can take no more. */
 static int64_t fetch_fill_part(struct fetch_wait *fw, struct fetch_part *fp, int64_t budget,
                                bool first)
 {
@@ -130,19 +130,21 @@ static int64_t fetch_fill_part(struct fetch_wait *fw, struct fetch_part *fp, int
     }
     if (sl.len == 0)
         return 0;
-    if (!first && sl.len > limit) { /* the store returns one whole batch, which must fit */
+    int32_t listed = out->n_aborted_transactions > 0 ? out->n_aborted_transactions : 0;
+    int64_t took = sl.len + (int64_t)sizeof(struct kafka_fetch_resp_aborted_transaction) * listed;
+    bool fits = first || took <= limit; /* the store returns one whole batch, which must fit */
+    /* each slice holds a descriptor until sent, and this one may be near the reserve
+     * the log keeps for itself: then the response is full (the client asks again) */
+    bool full = fits && !first && store_fd_held_too_many(sl.fd);
+    if (!fits || full) {
         store_slice_release(&sl);
-        return 0;
-    }
-    if (!first && store_fd_held_too_many(sl.fd)) {
-        /* each slice holds a descriptor until sent, and this one is near the reserve
-         * the log keeps for itself: the response is full (the client asks again) */
-        store_slice_release(&sl);
-        return -1;
+        if (listed)
+            out->n_aborted_transactions = 0; /* no records: nothing to filter */
+        return full ? -1 : 0;
     }
     out->records = (struct krecords){NULL, sl.len, sl.fd, sl.pos};
     metrics_topic(&fw->b->metrics, store_topic_name(fp->t), 0, 0, sl.len);
-    return sl.len;
+    return took;
 }
 
 /* Fill every partition's answer within the byte budgets (KIP-74). */
@@ -184,7 +186,8 @@ static bool fetch_ready(struct fetch_wait *fw)
         if (fw->min_bytes <= 1)
             return true;
         struct store_slice sl;
-        if (store_partition_read(fp->p, fp->offset, (size_t)fw->min_bytes, &sl) == 0) {
+        if (store_partition_read(fp->p, fp->offset, (size_t)fw->min_bytes, &sl) == 0 &&
+            store_slice_limit(fp->p, &sl, end) == 0) {
             avail += sl.len;
             store_slice_release(&sl);
         }

@@ -22,10 +22,11 @@
  *       group's other segments; rename X.log.swap to X.log; fsync; write indexes.
  *     At start, compact_recover_dir() deletes *.cleaned and completes any *.swap.
  *
- * Transactions (txn.c): markers are always kept; data of an aborted transaction is
- * removed; data of a transaction not yet decided, or aborted, never enters the map,
- * so it never makes the cleaner drop an older record of its key. The group's
- * .txnindex entries are written to X.txnindex before the commit point.
+ * Transactions (txn.c): a marker is kept while its transaction has data left, and
+ * after that until delete.retention.ms has passed (Kafka's rule); data of an
+ * aborted transaction is removed; data of a transaction not yet decided, or aborted, never enters
+ * the map, so it never makes the cleaner drop an older record of its key. The group's .txnindex
+ * entries are written to X.txnindex before the commit point.
  *
  * Only closed segments that are durable are touched (a record is dropped only for a
  * newer one already on disk), and the in-memory swap is one short critical
@@ -296,6 +297,7 @@ static int map_batch(void *arg, uint8_t *batch, size_t len, const struct batch_h
 struct cleaner {
     struct offset_map *map;
     struct store_partition *p;
+    struct hmap txn_data;      /* producer id -> (any): its transaction has data kept */
     int64_t tombstone_horizon; /* tombstones older than this are dropped */
     int fd;                    /* the .cleaned file */
     struct writer out;         /* pending bytes not yet written */
@@ -395,11 +397,21 @@ static int rebuild(struct cleaner *c, const uint8_t *batch, size_t len,
     return rc;
 }
 
+/* Kafka's rule for a marker: kept while its transaction has data left in the log
+ * (a batch of its producer kept since the producer's previous marker: the cleaner
+ * walks the closed segments from the log start, in order), or while it is younger
+ * than delete.retention.ms; then it goes, since it decides nothing any more. */
+static bool marker_kept(struct cleaner *c, const struct batch_header *h)
+{
+    bool data = hmap_del(&c->txn_data, &h->producer_id, sizeof h->producer_id) != NULL;
+    return data || h->max_timestamp >= c->tombstone_horizon;
+}
+
 static int clean_batch(void *arg, uint8_t *batch, size_t len, const struct batch_header *h)
 {
     struct cleaner *c = arg;
     if (h->attributes & BATCH_ATTR_CONTROL)
-        return out_batch(c, batch, len, h); /* markers are kept */
+        return marker_kept(c, h) ? out_batch(c, batch, len, h) : 0;
     if (txn_aborted_data(c->p, h))
         return 0;
     struct batch_iter it;
@@ -414,6 +426,9 @@ static int clean_batch(void *arg, uint8_t *batch, size_t len, const struct batch
     batch_iter_release(&it);
     if (rc || kept == 0)
         return rc;
+    if ((h->attributes & BATCH_ATTR_TRANSACTIONAL) &&
+        (rc = hmap_put(&c->txn_data, &h->producer_id, sizeof h->producer_id, c)))
+        return rc; /* its transaction has data left: its marker stays */
     if (kept == total)
         return out_batch(c, batch, len, h);
     return rebuild(c, batch, len, h, kept);
@@ -615,6 +630,7 @@ int partition_compact(struct store_partition *p, bool force, int64_t now)
         .fd = -1,
         .index_interval = tc->index_interval_bytes,
     };
+    hmap_init(&c.txn_data);
     writer_init(&c.out, 2 * OUT_FLUSH + (size_t)tc->max_message_bytes * 2);
     if (!rc && mapped) {
         /* Checkpoint first: the cleaner checkpoint then covers every gap the swaps
@@ -634,6 +650,7 @@ int partition_compact(struct store_partition *p, bool force, int64_t now)
         i = j;
     }
     writer_release(&c.out);
+    hmap_release(&c.txn_data);
     free(c.hdrs);
     free(map.slots);
     views_free(v, n);

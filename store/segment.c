@@ -254,6 +254,8 @@ int segment_remove_files(const char *dir, int64_t base)
     for (size_t i = 0; i < 4; i++) {
         if (segment_path(path, sizeof path, dir, base, exts[i]))
             return -ENAMETOOLONG;
+        if (i == 3 && access(path, F_OK)) /* most segments have no .txnindex */
+            continue;
         if (sysio.unlink(path) && errno != ENOENT && !rc)
             rc = -errno;
     }
@@ -269,6 +271,8 @@ int segment_retire_files(const char *dir, int64_t base)
         if (segment_path(from, sizeof from, dir, base, exts[i]) ||
             snprintf(to, sizeof to, "%s" SEGMENT_DELETED, from) >= (int)sizeof to)
             return -ENAMETOOLONG;
+        if (i == 3 && access(from, F_OK)) /* most segments have no .txnindex */
+            continue;
         if (sysio.rename(from, to) && errno != ENOENT && !rc)
             rc = -errno;
     }
@@ -284,6 +288,8 @@ int segment_reap_files(const char *dir, int64_t base)
     for (size_t i = 0; i < 4; i++) {
         if (segment_path(path, sizeof path, dir, base, exts[i]))
             return -ENAMETOOLONG;
+        if (i == 3 && access(path, F_OK)) /* most segments have no .txnindex */
+            continue;
         if (sysio.unlink(path) && errno != ENOENT && !rc)
             rc = -errno;
     }

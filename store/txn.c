@@ -242,7 +242,7 @@ int txn_index_write(struct store_partition *p, int64_t base, int64_t end)
         rc = w.err;
     else if (w.len)
         rc = file_write_atomic(path, w.buf, w.len);
-    else if (sysio.unlink(path) && errno != ENOENT)
+    else if (!access(path, F_OK) && sysio.unlink(path) && errno != ENOENT)
         rc = -errno;
     writer_release(&w);
     return rc;
@@ -286,8 +286,10 @@ static int txn_index_load_one(struct store_partition *p, int64_t base)
         e.first = (int64_t)reader_be64(&r);
         e.last = (int64_t)reader_be64(&r);
         e.lso = (int64_t)reader_be64(&r);
+        /* the LSO may lie below first (another transaction was open before it),
+         * never past the offset after the marker */
         if (version != 0 || e.pid < 0 || e.first < 0 || e.first > e.last || e.last < base ||
-            e.lso <= e.first)
+            e.lso < 0 || e.lso > e.last + 1)
             rc = -EBADMSG;
         else
             rc = txn_entry_add(p, &e);

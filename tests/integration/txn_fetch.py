@@ -206,7 +206,40 @@ def main():
               f'txn_fetch: Fetch v{v} lists the aborted transaction ({ab}, lso {lso})')
     e, hw, lso, ab, recs = fetch_committed(c, 4, tid, 7)
     check(e == 0 and ab == [] and recs == b'', 'txn_fetch: nothing aborted past the marker')
+    many_aborted(c, tid, pid, epoch)
     return 1 if fv.FAILS else 0
+
+
+def many_aborted(c, tid, pid, epoch):
+    """Past 1 000 aborted transactions in one range, the answer is cut before the first
+    one it does not list, and the next Fetch lists the rest: aborted data never comes
+    without its entry."""
+    seq, start, firsts = 5, 7, []
+    for i in range(1010):
+        if add_partitions(c, 'txf-app', pid, epoch) != 0:
+            check(False, f'txn_fetch: AddPartitionsToTxn #{i}')
+            return
+        produce_txn(c, 'txf-app', txn_batch(pid, epoch, seq, [b'x']))
+        firsts.append(start + 2 * i)
+        seq += 1
+        if end_txn(c, 'txf-app', pid, epoch, False) != 0:
+            check(False, f'txn_fetch: EndTxn abort #{i}')
+            return
+    offset, listed, rounds = start, [], 0
+    while offset < start + 2 * 1010 and rounds < 10:
+        e, hw, lso, ab, recs = fetch_committed(c, 16, tid, offset)
+        heads = batch_heads(recs)
+        if e or not heads:
+            break
+        end = heads[-1][0] + 1
+        data = [h[0] for h in heads if h[1] == 0x10]
+        check(len(ab) <= 1000 and all(f in [a[1] for a in ab] for f in data),
+              f'txn_fetch: Fetch from {offset}: {len(ab)} aborted listed, every aborted '
+              f'batch returned is among them ({len(data)} batches)')
+        listed += [a[1] for a in ab if a[1] >= offset]
+        offset, rounds = end, rounds + 1
+    check(sorted(set(listed)) == firsts,
+          f'txn_fetch: 1 010 aborted transactions listed over {rounds} fetches')
 
 
 if __name__ == '__main__':

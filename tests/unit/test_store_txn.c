@@ -10,6 +10,8 @@
  * tu_forget_clean_shutdown(), or a simulated power failure (simdisk).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +26,8 @@
 #include "lib/clock.h"
 #include "lib/crc32c.h"
 #include "lib/fileio.h"
+#include "lib/props.h"
+#include "lib/reader.h"
 #include "lib/sysio.h"
 #include "lib/writer.h"
 #include "proto/record.h"
@@ -353,6 +357,59 @@ static void test_txn_restart_rebuilds_state(void **state)
     free(dir);
 }
 
+/* An entry whose LSO lies below its own first offset (an older transaction was
+ * still open) is valid: after a clean restart the file is trusted as written, so an
+ * entry only the file knows is still there. */
+static void test_txn_index_trusted_after_clean_stop(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "t", 1, NULL);
+    struct store_topic *t;
+    struct store_partition *p = part(s, "t", &t);
+    memset(seqs, 0, sizeof seqs);
+    assert_int_equal(put(p, B, true, 1, "b"), 0);
+    assert_int_equal(put(p, A, true, 1, "a"), 1);
+    assert_int_equal(end_txn(p, A, false), 2);
+    assert_int_equal(end_txn(p, B, true), 3);
+    store_topic_put(t);
+    store_close(s);
+    char path[4096], *data;
+    size_t len;
+    tu_path(path, sizeof path, dir, "t-0/00000000000000000000.txnindex");
+    assert_int_equal(file_read_all(path, 4096, &data, &len), 0);
+    assert_int_equal(len, 34);
+    struct reader r;
+    reader_init(&r, data, len);
+    reader_be16(&r);
+    reader_be64(&r);
+    assert_int_equal((int64_t)reader_be64(&r), 1); /* first */
+    assert_int_equal((int64_t)reader_be64(&r), 2); /* last */
+    assert_int_equal((int64_t)reader_be64(&r), 0); /* LSO: B was open since 0 */
+    uint8_t both[68];
+    memcpy(both, data, 34);
+    struct writer w;
+    writer_init_fixed(&w, both + 34, 34);
+    writer_be16(&w, 0);
+    writer_be64(&w, 77);
+    writer_be64(&w, 0);
+    writer_be64(&w, 3);
+    writer_be64(&w, 4);
+    tu_write_file(path, both, sizeof both);
+    free(data);
+    s = tu_store_open(dir, -1);
+    p = part(s, "t", &t);
+    struct store_aborted_txn ab[16];
+    assert_int_equal(aborted(p, 0, 4, ab), 2);
+    assert_int_equal(ab[0].producer_id, A);
+    assert_int_equal(ab[1].producer_id, 77);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* A power failure right after store_partition_end_txn() returns keeps the marker
  * and its index entry (both durable before it returns), with group commit and with
  * a flush interval (whose flusher would not have run yet). */
@@ -441,7 +498,7 @@ static void test_txn_compaction(void **state)
     char *dir = tu_mkdtemp();
     struct store *s = tu_store_open(dir, -1);
     tu_topic_create(s, "c", 1, "cleanup.policy=compact", "internal.segment.bytes=1024",
-                    "delete.retention.ms=0", NULL);
+                    "delete.retention.ms=3600000", NULL);
     struct store_topic *t;
     struct store_partition *p = part(s, "c", &t);
     memset(seqs, 0, sizeof seqs);
@@ -474,9 +531,41 @@ static void test_txn_compaction(void **state)
         open_data += b.base_offset == 5;
     }
     store_cursor_close(&c);
-    assert_int_equal(markers, 2);
+    assert_int_equal(markers, 2); /* A's ABORT has no data left, but is recent */
     assert_int_equal(aborted_data, 0);
     assert_int_equal(open_data, 1);
+
+    /* past delete.retention.ms the marker of a transaction without data goes; the
+     * COMMIT of B, whose record is still the newest of its key, stays */
+    struct props *o = props_new();
+    assert_int_equal(props_set(o, "cleanup.policy", "compact"), 0);
+    assert_int_equal(props_set(o, "internal.segment.bytes", "1024"), 0);
+    assert_int_equal(props_set(o, "delete.retention.ms", "0"), 0);
+    assert_int_equal(store_topic_alter_config(s, "c", o, false, NULL), 0);
+    props_free(o);
+    for (int i = 0; i < 40; i++)
+        put(p, C, false, 1, "filler2");
+    assert_int_equal(store_partition_sync(p, store_partition_high_watermark(p)), 0);
+    for (int64_t t0 = clock_wall_ms(); clock_wall_ms() <= t0;) /* the horizon passes them */
+        ;
+    assert_int_equal(store_partition_compact(p), 1);
+    markers = 0;
+    int commits = 0;
+    store_cursor_open(&c, p, 0, 0);
+    while (store_cursor_next(&c, &b) == 1) {
+        struct batch_header h;
+        assert_int_equal(batch_header_parse(b.data, b.len, &h), 0);
+        if (h.attributes & BATCH_ATTR_CONTROL) {
+            markers++;
+            commits += h.producer_id == B && b.data[61 + 8] == 1;
+        }
+    }
+    store_cursor_close(&c);
+    assert_int_equal(markers, 1);
+    assert_int_equal(commits, 1);
+    committed_values(p, after, sizeof after);
+    assert_string_equal(after, "k-0");
+    assert_int_equal(store_partition_last_stable(p), 5);
     struct store_aborted_txn ab[16];
     assert_int_equal(aborted(p, 0, 6, ab), 1); /* the index entry survives the merge */
     assert_int_equal(ab[0].producer_id, A);
@@ -533,6 +622,87 @@ static void test_txn_slice_limit(void **state)
         tu_rmrf(dir);
         free(dir);
     }
+}
+
+/* ---- a reader beside the writer ---- */
+
+#define CONC_TXNS 300
+
+struct conc {
+    struct store_partition *p;
+    _Atomic bool done;
+};
+
+/* Transactions of A, committed ("c-*") or aborted ("x-*") in turn, with B's plain
+ * records ("plain-*") between their batches. */
+static void *conc_writer(void *arg)
+{
+    struct conc *x = arg;
+    for (int i = 0; i < CONC_TXNS; i++) {
+        bool commit = i % 3 != 1;
+        put(x->p, A, true, 2, commit ? "c" : "x");
+        put(x->p, B, false, 1, "plain");
+        put(x->p, A, true, 1, commit ? "c" : "x");
+        end_txn(x->p, A, commit);
+    }
+    atomic_store(&x->done, true);
+    return NULL;
+}
+
+/* Count a batch's records; fail on an aborted one. */
+static int conc_count(const struct store_batch *b)
+{
+    struct batch_iter it;
+    struct record r;
+    int n = 0;
+    assert_int_equal(batch_iter_init(&it, b->data, b->len, &batch_limits_default, true), 0);
+    while (batch_iter_next(&it, &r) == 1) {
+        if (r.value_len > 0 && ((const char *)r.value)[0] == 'x')
+            fail_msg("an aborted record at %lld under read_committed", (long long)r.offset);
+        n++;
+    }
+    batch_iter_release(&it);
+    return n;
+}
+
+static void test_txn_reader_beside_writer(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "t", 1, "internal.segment.bytes=4096", NULL);
+    struct store_topic *t;
+    struct conc x = {.p = part(s, "t", &t)};
+    memset(seqs, 0, sizeof seqs);
+    pthread_t w;
+    assert_int_equal(pthread_create(&w, NULL, conc_writer, &x), 0);
+    struct store_cursor c;
+    struct store_batch b;
+    store_cursor_open(&c, x.p, 0, STORE_CURSOR_COMMITTED);
+    int seen = 0, rc;
+    int64_t lso = 0;
+    for (bool last = false;;) {
+        while ((rc = store_cursor_next(&c, &b)) == 1)
+            seen += conc_count(&b);
+        assert_int_equal(rc, 0);
+        int64_t now = store_partition_last_stable(x.p);
+        assert_true(now >= lso && now <= store_partition_high_watermark(x.p));
+        lso = now;
+        if (last)
+            break;
+        last = atomic_load(&x.done); /* one more pass after the writer is done */
+    }
+    assert_int_equal(pthread_join(w, NULL), 0);
+    store_cursor_close(&c);
+    int committed = 0;
+    for (int i = 0; i < CONC_TXNS; i++)
+        committed += i % 3 != 1 ? 3 : 0;
+    assert_int_equal(seen, committed + CONC_TXNS);
+    assert_int_equal(store_partition_last_stable(x.p), store_partition_high_watermark(x.p));
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
 }
 
 /* ---- crashes at random points: recovery rebuilds what a replay of the log says ---- */
@@ -785,11 +955,13 @@ int main(void)
         cmocka_unit_test(test_txn_marker_bytes),
         cmocka_unit_test(test_txn_index_file),
         cmocka_unit_test(test_txn_restart_rebuilds_state),
+        cmocka_unit_test(test_txn_index_trusted_after_clean_stop),
         cmocka_unit_test(test_txn_marker_durable_at_power_loss),
         cmocka_unit_test(test_txn_retention_past_open),
         cmocka_unit_test(test_txn_compaction),
         cmocka_unit_test(test_txn_committed_cursor_pauses),
         cmocka_unit_test(test_txn_slice_limit),
+        cmocka_unit_test(test_txn_reader_beside_writer),
         cmocka_unit_test(test_txn_crash_anywhere),
     };
     return cmocka_run_group_tests_name("store transactions", tests, NULL, NULL);
