@@ -135,13 +135,14 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_HELP) $(SERVER_A) $(BUILD)/clie
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SERVER_A) $(LIBS) $(CMOCKA)
 
 # programs under tests/<suite>/*.c (other than unit/ and fuzz/) each build one binary
+# (client.a first: libbrook needs proto and lib, which the server archives bring)
 TOOL_SUITES := compat crash integration
 TOOL_SRC := $(foreach d,$(TOOL_SUITES),$(wildcard tests/$(d)/*.c))
 TOOL_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 define tool_rule
 $(BUILD)/tests/$(1)/%: $(BUILD)/tests/$(1)/%.o $(SERVER_A) $(BUILD)/client.a
 	@$$(if $(Q),echo "  LINK    $$@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $$@ $$< $(SERVER_A) $(BUILD)/client.a $(LIBS) $(RDKAFKA)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $$@ $$< $(BUILD)/client.a $(SERVER_A) $(LIBS) $(RDKAFKA)
 endef
 $(foreach d,$(TOOL_SUITES),$(eval $(call tool_rule,$(d))))
 .SECONDARY:

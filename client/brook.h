@@ -60,6 +60,8 @@ enum brook_error {
     BROOK_ERR_STATE = -5005,        /* not valid now (e.g. commit without a group) */
     BROOK_ERR_GROUP_ACTIVE = -5006, /* the group has members; stop them first */
     BROOK_ERR_FORMAT = -5007,       /* a bad format string or offset specification */
+    BROOK_ERR_FENCED = -5008,       /* a newer producer with our transactional.id took over */
+    BROOK_ERR_TXN_ABORTED = -5009,  /* a record's transaction was aborted before it was sent */
 };
 
 /* Kafka error code k (as in Kafka's protocol guide) as a libbrook error. */
@@ -223,6 +225,48 @@ BROOK_API int brook_flush(struct brook_client *c, int timeout_ms);
 
 /* Records queued or in flight, not yet reported. */
 BROOK_API size_t brook_outstanding(const struct brook_client *c);
+
+/* ---- transactions ------------------------------------------------------------------------- */
+
+/*
+ * A client with transactional.id set produces in transactions (Kafka's KIP-98):
+ * every record produced between brook_txn_begin() and brook_txn_commit() becomes
+ * visible to read_committed consumers all together, or, after brook_txn_abort(),
+ * never. brook_produce() outside a transaction is BROOK_ERR_STATE. Idempotence is
+ * implied (acks=all). transaction.timeout.ms bounds how long a transaction may
+ * stay open before the coordinator aborts it.
+ *
+ * Errors: Kafka's codes as brook_err_kafka(code), and two of brook's:
+ * BROOK_ERR_FENCED - another producer with the same transactional.id has
+ * initialised since (or this one was timed out and replaced): nothing more can
+ * succeed, free the client; BROOK_ERR_STATE - the call does not fit the state
+ * (e.g. commit with no transaction). Any other error of a transaction's records,
+ * offsets or commit leaves it abortable: brook_txn_abort(), then begin again.
+ * Every call blocks for up to timeout_ms (-ETIMEDOUT; the call may be repeated).
+ */
+
+/* Find the transaction coordinator, take the producer id and epoch for
+ * transactional.id (fencing older producers with it, and letting the coordinator
+ * finish or abort what they left open). Once per client, before anything else.
+ * BROOK_ERR_CONFIG unless acks is all. */
+BROOK_API int brook_txn_init(struct brook_client *c, int timeout_ms);
+
+/* Start a transaction (no request is sent until the first record or offsets). */
+BROOK_API int brook_txn_begin(struct brook_client *c);
+
+/* Add a consumer group's offsets to the transaction: for each of the n entries,
+ * the next offset to read of topic/partition (one past the last processed). They
+ * are committed for group_id exactly when the transaction commits. */
+BROOK_API int brook_txn_send_offsets(struct brook_client *c, const struct brook_tp *offsets,
+                                     size_t n, const char *group_id, int timeout_ms);
+
+/* Send every record produced in the transaction, then commit it. On an error
+ * other than -ETIMEDOUT the transaction is abortable (or fenced). */
+BROOK_API int brook_txn_commit(struct brook_client *c, int timeout_ms);
+
+/* Abort the transaction: records not yet sent get delivery reports with
+ * BROOK_ERR_TXN_ABORTED, those sent are never shown to read_committed readers. */
+BROOK_API int brook_txn_abort(struct brook_client *c, int timeout_ms);
 
 /* ---- consuming ---------------------------------------------------------------------------- */
 

@@ -149,6 +149,7 @@ void brook_client_free(struct brook_client *c)
     cons_free(c);
     prod_free(c);
     conn_run_all(c, c->now);
+    txn_free(c);
     md_free(c);
     sync_free_all(c);
     while (c->conns) {

@@ -105,14 +105,14 @@ _brook() {
         ;;
     produce)
         if [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W "-k -K -H -p -z -Z -v $global" -- "$cur"))
+            COMPREPLY=($(compgen -W "-k -K -H -p -z -Z -v --transactional-id $global" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "$(_brook_names topic)" -- "$cur"))
         fi
         ;;
     consume)
         if [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W "-g -p -o -c -e -f -J $global" -- "$cur"))
+            COMPREPLY=($(compgen -W "-g -p -o -c -e -f -J --isolation $global" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "$(_brook_names topic)" -- "$cur"))
         fi

@@ -106,6 +106,8 @@ static const struct conf_row rows[] = {
     INT("queued.max.messages.kbytes", queued_max_bytes, 1, INT64_MAX / 1024, "65536"),
     BOOL("check.crcs", check_crcs, "true"),
     ENUM("isolation.level", isolation, "read_uncommitted", iso_words, iso_values),
+    STR("transactional.id", txn_id, NULL),
+    INT("transaction.timeout.ms", txn_timeout_ms, 1, INT32_MAX, "60000"),
 };
 
 static void store_int(void *p, int width, int64_t v)
@@ -262,6 +264,9 @@ static const char *brook_own_error(int err)
     case BROOK_ERR_STATE: return "not valid in the client's current state";
     case BROOK_ERR_GROUP_ACTIVE: return "the group has active members";
     case BROOK_ERR_FORMAT: return "bad format or offset specification";
+    case BROOK_ERR_FENCED:
+        return "fenced: a newer producer with the same transactional.id took over";
+    case BROOK_ERR_TXN_ABORTED: return "the transaction was aborted";
     }
     return NULL;
 }

@@ -77,6 +77,10 @@ static const struct req_range req_ranges[] = {
     {KAFKA_API_DELETE_TOPICS, 0, 6}, /* v6: by name, the topic id left zero */
     {KAFKA_API_INIT_PRODUCER_ID, 0, 5},
     {KAFKA_API_DELETE_GROUPS, 0, 2},
+    {KAFKA_API_ADD_PARTITIONS_TO_TXN, 0, 3}, /* v4+ is between brokers */
+    {KAFKA_API_ADD_OFFSETS_TO_TXN, 0, 4},
+    {KAFKA_API_END_TXN, 0, 4}, /* v5 moves the epoch every transaction */
+    {KAFKA_API_TXN_OFFSET_COMMIT, 0, 4},
 };
 
 const struct req_range *req_range(int16_t key)

@@ -83,7 +83,7 @@ static int part_add(struct brook_client *c, struct md_topic *md, int32_t id, enu
     p->md = md;
     p->state = state;
     p->start = *start;
-    p->pos = p->fetch_pos = p->hw = p->committed = -1;
+    p->pos = p->fetch_pos = p->hw = p->end = p->committed = -1;
     p->broker = -1;
     cs->parts[cs->n++] = p;
     cs->epoch++;

@@ -39,6 +39,7 @@ static void chunk_pop(struct consumer *cs, struct cpart *p)
         p->tail = NULL;
     p->buffered -= ch->len;
     cs->buffered -= ch->len;
+    txn_filter_release(&ch->txn);
     fbuf_unref(ch->fb);
     free(ch);
 }
@@ -55,12 +56,19 @@ void cons_part_drop_data(struct consumer *cs, struct cpart *p)
 
 /* ---- fetching ---- */
 
-static void append_chunk(struct consumer *cs, struct cpart *p, struct fbuf *fb, const uint8_t *data,
-                         size_t len)
+static void append_chunk(struct brook_client *c, struct cpart *p, struct fbuf *fb,
+                         const uint8_t *data, size_t len,
+                         const struct kafka_fetch_resp_partition *rp)
 {
+    struct consumer *cs = c->cons;
     struct fchunk *ch = calloc(1, sizeof *ch);
     if (!ch)
         return; /* the data is fetched again: fetch_pos did not move */
+    if (txn_filter_init(&ch->txn, c->conf.isolation == 1, rp->aborted_transactions,
+                        rp->n_aborted_transactions)) {
+        free(ch);
+        return;
+    }
     ch->fb = fb;
     fb->refs++;
     ch->p = data;
@@ -75,9 +83,11 @@ static void append_chunk(struct consumer *cs, struct cpart *p, struct fbuf *fb, 
 }
 
 /* Take in one partition's records; returns false when memory ran out. */
-static bool take_records(struct brook_client *c, struct cpart *p, struct krecords recs,
-                         struct resp *rs, struct fbuf **fb)
+static bool take_records(struct brook_client *c, struct cpart *p,
+                         const struct kafka_fetch_resp_partition *rp, struct resp *rs,
+                         struct fbuf **fb)
 {
+    struct krecords recs = rp->records;
     size_t off = 0, len = recs.len > 0 ? (size_t)recs.len : 0;
     int64_t next = p->fetch_pos;
     while (off < len) {
@@ -101,7 +111,7 @@ static bool take_records(struct brook_client *c, struct cpart *p, struct krecord
         nb->refs = 1; /* ours until the answer is processed */
     }
     size_t before = p->buffered;
-    append_chunk(c->cons, p, *fb, recs.p, off);
+    append_chunk(c, p, *fb, recs.p, off, rp);
     if (p->buffered != before && next > p->fetch_pos)
         p->fetch_pos = next;
     return true;
@@ -114,8 +124,12 @@ static void fetch_partition(struct brook_client *c, struct cpart *p,
     int16_t code = rp->error_code;
     if (code == KAFKA_NONE) {
         p->hw = rp->high_watermark;
+        /* read_committed reads stop at the last stable offset: that is its end */
+        p->end = c->conf.isolation == 1 && rs->version >= 4 && rp->last_stable_offset >= 0
+                     ? rp->last_stable_offset
+                     : rp->high_watermark;
         p->broker = broker;
-        if (!take_records(c, p, rp->records, rs, fb))
+        if (!take_records(c, p, rp, rs, fb))
             cons_part_retry(c, p, false);
         else
             p->fetched = true;
@@ -328,7 +342,13 @@ static int next_batch(struct brook_client *c, struct cpart *p)
         }
         const uint8_t *start = ch->p + ch->off;
         ch->off += size;
-        if ((h.attributes & BATCH_ATTR_CONTROL) || h.base_offset + h.last_offset_delta < p->pos)
+        int skip = txn_filter_skip(&ch->txn, &h, start, size);
+        if (skip < 0) {
+            cons_report(c, skip);
+            ch->off -= size; /* try the batch again on the next call */
+            return 0;
+        }
+        if (skip || h.base_offset + h.last_offset_delta < p->pos)
             continue;
         int rc = batch_iter_init(&p->it, start, size, NULL, c->conf.check_crcs);
         if (rc) {
@@ -406,7 +426,7 @@ bool brook_consumer_at_end(const struct brook_client *c)
         if (p->state == CP_FAILED)
             continue;
         if (p->state != CP_ACTIVE || !p->fetched || p->chunks || p->in_batch ||
-            p->fetch_pos < p->hw)
+            p->fetch_pos < p->end)
             return false;
     }
     return true;

@@ -87,6 +87,8 @@ struct client_conf {
     int64_t queued_max_bytes;    /* queued.max.messages.kbytes * 1024 */
     bool check_crcs;             /* check.crcs */
     int8_t isolation;            /* isolation.level: 0 uncommitted, 1 committed */
+    char *txn_id;                /* transactional.id: NULL, not transactional */
+    int32_t txn_timeout_ms;      /* transaction.timeout.ms */
     brook_delivery_cb *dr_cb;
     void *dr_arg;
     brook_rebalance_cb *rb_cb;
@@ -234,6 +236,7 @@ struct metadata;
 struct producer;
 struct consumer;
 struct group;
+struct txn;
 
 struct sync_wait; /* blocking.c */
 
@@ -246,6 +249,7 @@ struct brook_client {
     struct producer *prod;
     struct consumer *cons;
     struct group *grp;
+    struct txn *txn;        /* transactional.id's state, NULL until brook_txn_init() */
     int64_t now;            /* monotonic ms, refreshed each loop turn */
     int64_t wake;           /* the earliest timer, NEVER if none */
     bool dirty;             /* work to do at once */
@@ -346,6 +350,30 @@ void prod_free(struct brook_client *c);
 size_t prod_outstanding(const struct brook_client *c);
 void prod_flush_now(struct brook_client *c);
 
+/* For transactions: take the coordinator's producer id and epoch (-1: none yet);
+ * whether any batch is in flight; fail every record not in flight with err. */
+void prod_set_pid(struct brook_client *c, int64_t pid, int16_t epoch);
+bool prod_inflight(const struct brook_client *c);
+void prod_cancel_unsent(struct brook_client *c, int err);
+
+/* ---- transactions (txn.c) ---- */
+
+/* The transaction's generation (never 0) when partition part of topic is part of
+ * the open transaction and may send; else 0, and the partition is queued for the
+ * next AddPartitionsToTxn. */
+uint64_t txn_part_ready(struct brook_client *c, const char *topic, int32_t part);
+
+/* Send AddPartitionsToTxn for the partitions waiting to be added. */
+void txn_run(struct brook_client *c);
+
+/* A record of the transaction failed with err: it can only abort now. */
+void txn_fail(struct brook_client *c, int err);
+
+/* 0 when brook_produce() may queue a record now, else why not. */
+int txn_may_produce(struct brook_client *c);
+
+void txn_free(struct brook_client *c);
+
 /* ---- consumer (consumer.c) and group (group.c) ---- */
 
 void cons_run(struct brook_client *c);
@@ -376,6 +404,29 @@ bool cons_all_committed(const struct brook_client *c);
 /* Report a consumer-level error through brook_consumer_next(). */
 void cons_report(struct brook_client *c, int err);
 
+/* ---- read_committed filtering (txn_filter.c) ---- */
+
+/* One partition's share of one Fetch answer: the aborted transactions it lists
+ * and those the walk has reached and not yet seen end. */
+struct txn_filter {
+    bool active;                                       /* read_committed */
+    struct kafka_fetch_resp_aborted_transaction *list; /* sorted by first offset */
+    size_t n, next;                                    /* next: first not yet started */
+    int64_t *pids;                                     /* producers mid-abort */
+    size_t n_pids, cap;
+};
+
+/* A filter for an answer listing n aborted transactions (copied); when committed
+ * is false it only drops control batches. 0 or -ENOMEM. */
+int txn_filter_init(struct txn_filter *f, bool committed,
+                    const struct kafka_fetch_resp_aborted_transaction *list, int32_t n);
+void txn_filter_release(struct txn_filter *f);
+
+/* Whether the batch h (its bytes p, len), the next in offset order, is hidden:
+ * 1 skip it, 0 show it, -ENOMEM. */
+int txn_filter_skip(struct txn_filter *f, const struct batch_header *h, const uint8_t *p,
+                    size_t len);
+
 /* ---- the consumer's insides (consumer.c, consumer_fetch.c, consumer_commit.c) ---- */
 
 #define CONS_ERRQ 16 /* errors brook_consumer_next() can still report */
@@ -392,9 +443,10 @@ struct fbuf {
 /* One partition's records within a shared response, not yet handed out. */
 struct fchunk {
     struct fchunk *next;
-    struct fbuf *fb;  /* holds a reference */
-    const uint8_t *p; /* whole batches inside fb's frame */
-    size_t len, off;  /* off: the next batch to iterate */
+    struct fbuf *fb;       /* holds a reference */
+    const uint8_t *p;      /* whole batches inside fb's frame */
+    size_t len, off;       /* off: the next batch to iterate */
+    struct txn_filter txn; /* what read_committed hides of it */
 };
 
 struct cpart {
@@ -406,6 +458,8 @@ struct cpart {
     int64_t pos;               /* next offset to hand out */
     int64_t fetch_pos;         /* next offset to fetch */
     int64_t hw;                /* high watermark of the last answer, -1 unknown */
+    int64_t end;               /* where reading ends: hw, or the last stable offset
+                                * under read_committed */
     int64_t committed;         /* last offset committed, -1 none */
     int64_t retry_at;          /* no request for it before this (monotonic ms) */
     bool fetching;             /* in a Fetch in flight */

@@ -22,6 +22,12 @@
  * renumbers what it resends. Without idempotence, a partition has one batch in
  * flight at a time when retries are enabled, which keeps order the simple way.
  *
+ * Transactions (transactional.id, txn.c): the producer id and epoch come from
+ * the transaction coordinator, never from a plain InitProducerId; batches carry
+ * the transactional attribute; a partition sends nothing in a transaction until
+ * txn.c has added it to the transaction (txn_part_ready()); and a batch that
+ * fails makes the transaction abortable instead of taking a new producer id.
+ *
  * Delivery reports follow produce order per partition: a finished batch reports
  * its records only once every batch before it in the partition has reported.
  *
@@ -63,6 +69,7 @@ struct pbatch {
     size_t cap;
     int64_t deadline; /* delivery.timeout.ms from the first record */
     int64_t pid;      /* producer id it was numbered for, -1 none */
+    int16_t epoch;    /* and the epoch */
     int32_t seq;
     int attempts;
     int64_t retry_at;
@@ -78,7 +85,9 @@ struct ppart {
     struct pbatch *s_head, *s_tail; /* sent, in order, until reported */
     int inflight;
     int32_t next_seq;
-    int64_t seq_pid; /* producer id next_seq counts for */
+    int64_t seq_pid;   /* producer id next_seq counts for */
+    int16_t seq_epoch; /* and its epoch (a transactional producer's epoch moves) */
+    uint64_t txn_gen;  /* the transaction this partition was added to, 0 none */
 };
 
 /* A record waiting for its topic's metadata: one allocation, the bytes after it. */
@@ -161,6 +170,8 @@ static struct producer *producer_get(struct brook_client *c)
     p->pid = -1;
     p->epoch = -1;
     p->pid_state = c->conf.idempotence && c->conf.acks == -1 ? PID_NEED : PID_OFF;
+    if (c->conf.txn_id)
+        p->pid_state = PID_ASKING; /* until brook_txn_init() sets it */
     c->prod = p;
     return p;
 }
@@ -423,6 +434,8 @@ int brook_produce(struct brook_client *c, const struct brook_record *r, void *op
     int rc = record_check(r, &mem);
     if (rc)
         return rc;
+    if (c->conf.txn_id && (rc = txn_may_produce(c)))
+        return rc;
     if (mem > (size_t)c->conf.max_request_size)
         return -EMSGSIZE;
     struct producer *p = producer_get(c);
@@ -567,6 +580,18 @@ static void run_partition_timers(struct brook_client *c, struct ptopic *t, int32
     expire_queued(c, t, part);
 }
 
+/* Whether a transactional producer may send partition part's batches now. */
+static bool txn_ready(struct brook_client *c, struct ptopic *t, int32_t part)
+{
+    struct ppart *pp = &t->parts[part];
+    if (!c->conf.txn_id)
+        return true;
+    uint64_t gen = txn_part_ready(c, t->name, part);
+    if (gen)
+        pp->txn_gen = gen;
+    return gen != 0;
+}
+
 /* The batch partition part may send next, or NULL. */
 static struct pbatch *sendable(struct brook_client *c, struct ptopic *t, int32_t part)
 {
@@ -580,11 +605,11 @@ static struct pbatch *sendable(struct brook_client *c, struct ptopic *t, int32_t
             client_wake_at(c, b->retry_at);
             return NULL;
         }
-        return b;
+        return txn_ready(c, t, part) ? b : NULL;
     }
-    if (pp->inflight >= max_inflight(c))
+    if (pp->inflight >= max_inflight(c) || !pp->q_head)
         return NULL;
-    return pp->q_head;
+    return txn_ready(c, t, part) ? pp->q_head : NULL;
 }
 
 /* Write the producer id, epoch and sequence into a built batch and re-seal it. */
@@ -602,13 +627,15 @@ static void batch_renumber(struct pbatch *b, int64_t pid, int16_t epoch, int32_t
 static int batch_prepare(struct brook_client *c, struct ppart *pp, struct pbatch *b)
 {
     struct producer *p = c->prod;
-    bool number = p->pid_state == PID_OK && b->pid != p->pid;
+    bool number = p->pid_state == PID_OK && (b->pid != p->pid || b->epoch != p->epoch);
     if (number) {
-        if (pp->seq_pid != p->pid) {
+        if (pp->seq_pid != p->pid || pp->seq_epoch != p->epoch) {
             pp->seq_pid = p->pid;
+            pp->seq_epoch = p->epoch;
             pp->next_seq = 0;
         }
         b->pid = p->pid;
+        b->epoch = p->epoch;
         b->seq = pp->next_seq;
         pp->next_seq = (int32_t)(((int64_t)pp->next_seq + b->count) & INT32_MAX);
     }
@@ -622,6 +649,8 @@ static int batch_prepare(struct brook_client *c, struct ppart *pp, struct pbatch
         b->bb.producer_epoch = p->epoch;
         b->bb.base_sequence = b->seq;
     }
+    if (c->conf.txn_id)
+        b->bb.attributes |= BATCH_ATTR_TRANSACTIONAL;
     int rc = batch_builder_finish(&b->bb, -1, &b->data);
     if (rc)
         return rc;
@@ -663,6 +692,7 @@ static int send_request(struct brook_client *c, struct conn *k, struct sendent *
     memcpy(pr->e, e, n * sizeof *e);
     body->acks = c->conf.acks;
     body->timeout_ms = c->conf.request_timeout_ms;
+    body->transactional_id = c->conf.txn_id ? kstr_from(c->conf.txn_id) : KSTR_NULL;
     for (size_t i = 0; i < n; i++) { /* entries come grouped by topic */
         struct kafka_produce_req_topic *td;
         if (i == 0 || e[i].t != e[i - 1].t) {
@@ -791,6 +821,8 @@ static bool earlier_unresolved(const struct ppart *pp, const struct pbatch *b)
 static void pid_reset(struct brook_client *c)
 {
     struct producer *p = c->prod;
+    if (c->conf.txn_id)
+        return; /* the transaction fails instead (batch_result) */
     if (p->pid_state == PID_OK)
         p->pid_state = PID_NEED;
 }
@@ -809,7 +841,10 @@ static void batch_result(struct brook_client *c, struct ppart *pp, struct pbatch
     bool conn_err = err && !brook_err_kafka_code(err) && err != -ECANCELED &&
                     err != BROOK_ERR_VERSION && err != -ENOMEM;
     bool retry = conn_err || kafka_error_retriable(code) || leader_error(code);
-    if (code == KAFKA_OUT_OF_ORDER_SEQUENCE_NUMBER || code == KAFKA_UNKNOWN_PRODUCER_ID) {
+    if (c->conf.txn_id && (code == KAFKA_OUT_OF_ORDER_SEQUENCE_NUMBER ||
+                           code == KAFKA_UNKNOWN_PRODUCER_ID || code == KAFKA_INVALID_TXN_STATE))
+        retry = false; /* a gap in a transaction: only an abort mends it */
+    else if (code == KAFKA_OUT_OF_ORDER_SEQUENCE_NUMBER || code == KAFKA_UNKNOWN_PRODUCER_ID) {
         retry = true;
         if (!earlier_unresolved(pp, b))
             pid_reset(c);
@@ -823,6 +858,8 @@ static void batch_result(struct brook_client *c, struct ppart *pp, struct pbatch
     }
     b->state = B_DONE;
     b->err = err ? err : kerr(code);
+    if (c->conf.txn_id)
+        txn_fail(c, b->err);
     if (idempotent(c->prod))
         pid_reset(c); /* the sequence has a gap now */
 }
@@ -943,6 +980,61 @@ void prod_run(struct brook_client *c)
         return;
     run_pid(c);
     send_batches(c);
+    if (c->conf.txn_id)
+        txn_run(c); /* add the partitions send_batches() found waiting */
+}
+
+/* ---- for transactions (txn.c) ---- */
+
+void prod_set_pid(struct brook_client *c, int64_t pid, int16_t epoch)
+{
+    struct producer *p = producer_get(c);
+    if (!p)
+        return;
+    p->pid = pid;
+    p->epoch = epoch;
+    p->pid_state = pid >= 0 ? PID_OK : PID_ASKING;
+    c->dirty = true;
+}
+
+bool prod_inflight(const struct brook_client *c)
+{
+    const struct producer *p = c->prod;
+    for (size_t i = 0; p && i < p->n; i++)
+        for (int32_t k = 0; k < p->list[i]->n_parts; k++)
+            if (p->list[i]->parts[k].inflight > 0)
+                return true;
+    return false;
+}
+
+/* Fail every batch of a partition that is not in flight with err. */
+static void cancel_partition(struct brook_client *c, struct ptopic *t, int32_t part, int err)
+{
+    struct ppart *pp = &t->parts[part];
+    close_batch(c, t, part);
+    for (struct pbatch *b = pp->s_head; b; b = b->next)
+        if (b->state == B_RETRY) {
+            b->state = B_DONE;
+            b->err = err;
+        }
+    while (pp->q_head) {
+        struct pbatch *b = pp->q_head;
+        queue_to_sent(pp, b);
+        b->state = B_DONE;
+        b->err = err;
+    }
+    deliver_ready(c, t, part);
+}
+
+void prod_cancel_unsent(struct brook_client *c, int err)
+{
+    struct producer *p = c->prod;
+    for (size_t i = 0; p && i < p->n; i++) {
+        struct ptopic *t = p->list[i];
+        fail_waiting(c, t, err, true);
+        for (int32_t part = 0; part < t->n_parts; part++)
+            cancel_partition(c, t, part, err);
+    }
 }
 
 void prod_flush_now(struct brook_client *c)

@@ -13,6 +13,11 @@
  * again and renders them, stopping at a total size, so memory follows the answer,
  * not the scan. "Newest" scans backwards in windows that double in size, so a
  * filter that matches recent records does not read the whole log.
+ *
+ * isolation=read_committed (the default) shows what a read_committed consumer
+ * sees, up to the last stable offset; isolation=read_uncommitted shows everything
+ * up to the high watermark, transaction markers included, each transactional
+ * record marked committed, aborted or open (records.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -50,6 +55,7 @@ struct query {
     size_t filter_len;
     int64_t limit;
     bool newest;
+    bool committed; /* isolation=read_committed */
 };
 
 struct hit_sink {
@@ -64,7 +70,8 @@ static void add_hit(struct part_scan *ps, int64_t offset, int64_t ts)
     ps->hits[ps->nhits++] = (struct hit){offset, ts};
 }
 
-static bool hit_cb(void *arg, int32_t partition, const struct record *r)
+static bool hit_cb(void *arg, int32_t partition, const struct record *r,
+                   const struct console_mark *m)
 {
     struct hit_sink *s = arg;
     s->ps->scanned++;
@@ -76,7 +83,8 @@ static bool hit_cb(void *arg, int32_t partition, const struct record *r)
 static int scan_forward(struct part_scan *ps, const struct query *q)
 {
     struct hit_sink s = {ps, q, q->limit};
-    return console_scan(ps->p, ps->from, ps->end, CONSOLE_SCAN_BYTES, hit_cb, &s, &ps->next);
+    return console_scan(ps->p, ps->from, ps->end, CONSOLE_SCAN_BYTES, q->committed, hit_cb, &s,
+                        &ps->next);
 }
 
 /* Newest matches: windows of growing size going back from the end, each window's
@@ -93,7 +101,7 @@ static int scan_newest(struct part_scan *ps, const struct query *q)
         win.nhits = win.cap = 0;
         win.scanned = ps->scanned;
         struct hit_sink s = {&win, q, INT64_MAX};
-        rc = console_scan(ps->p, start, end, CONSOLE_SCAN_BYTES, hit_cb, &s, &next);
+        rc = console_scan(ps->p, start, end, CONSOLE_SCAN_BYTES, q->committed, hit_cb, &s, &next);
         ps->scanned = win.scanned;
         for (size_t i = 0; i < ps->nhits; i++) /* older window first, then what we had */
             add_hit(&win, ps->hits[i].offset, ps->hits[i].timestamp);
@@ -145,7 +153,8 @@ struct render {
     int64_t bytes;
 };
 
-static bool render_cb(void *arg, int32_t partition, const struct record *r)
+static bool render_cb(void *arg, int32_t partition, const struct record *r,
+                      const struct console_mark *m)
 {
     struct render *rd = arg;
     while (rd->pos < rd->n && rd->want[rd->pos].offset < r->offset)
@@ -155,7 +164,7 @@ static bool render_cb(void *arg, int32_t partition, const struct record *r)
     if (rd->want[rd->pos].offset == r->offset) {
         char key[48];
         snprintf(key, sizeof key, "%d:%lld", partition, (long long)r->offset);
-        json_object_set_new(rd->out, key, console_record_json(partition, r));
+        json_object_set_new(rd->out, key, console_record_json(partition, r, m));
         rd->bytes += (r->key_len > 0 ? r->key_len : 0) + (r->value_len > 0 ? r->value_len : 0);
         rd->pos++;
     }
@@ -166,15 +175,18 @@ static bool render_cb(void *arg, int32_t partition, const struct record *r)
 /* Render the chosen hits of one partition into out. When the answer fills up,
  * a forward search takes back what it could not render, so that next_offset
  * continues right after the last record returned. */
-static int render_partition(struct part_scan *ps, bool newest, json_t *out, int64_t *bytes)
+static int render_partition(struct part_scan *ps, const struct query *q, json_t *out,
+                            int64_t *bytes)
 {
+    bool newest = q->newest;
     size_t first = newest ? ps->nhits - ps->taken : 0;
     struct render rd = {ps->hits + first, ps->taken, 0, out, *bytes};
     int rc = 0;
     while (!rc && rd.pos < rd.n && rd.bytes <= MAX_ANSWER_BYTES) {
         int64_t next, from = rd.want[rd.pos].offset, end = rd.want[rd.n - 1].offset + 1;
         size_t before = rd.pos;
-        rc = console_scan(ps->p, from, end, CONSOLE_SCAN_BYTES, render_cb, &rd, &next);
+        rc =
+            console_scan(ps->p, from, end, CONSOLE_SCAN_BYTES, q->committed, render_cb, &rd, &next);
         if (rd.pos == before) /* gone meanwhile (retention): skip it */
             rd.pos++;
     }
@@ -277,6 +289,8 @@ static int msg_args(struct creq *cr, int32_t nparts, struct msg_args *a)
         console_reply_error(cr->req, 400, "filter is longer than %d bytes", CONSOLE_MAX_FILTER);
         return -EINVAL;
     }
+    if (console_isolation(cr, &a->q.committed))
+        return -EINVAL;
     if (starts_arg(cr, nparts, a))
         return -EINVAL;
     if (a->starts && (a->offset >= 0 || a->timestamp >= 0 || a->partition >= 0)) {
@@ -331,7 +345,7 @@ static int find_messages(struct creq *cr, struct store_topic *t, const struct ms
     for (int i = 0; i < n; i++) {
         ps[i].index = store_partition_index(ps[i].p);
         ps[i].log_start = store_partition_log_start(ps[i].p);
-        ps[i].end = store_partition_high_watermark(ps[i].p);
+        ps[i].end = console_end(ps[i].p, a->q.committed);
         ps[i].budget = CONSOLE_SCAN_RECORDS / n > 1000 ? CONSOLE_SCAN_RECORDS / n : 1000;
         ps[i].from = ps[i].next = a->q.newest ? ps[i].end : start_offset(&ps[i], a);
         rc = rc ? rc : a->q.newest ? scan_newest(&ps[i], &a->q) : scan_forward(&ps[i], &a->q);
@@ -342,7 +356,7 @@ static int find_messages(struct creq *cr, struct store_topic *t, const struct ms
     for (int i = 0; i < n; i++) {
         scanned += ps[i].scanned;
         if (!rc && ps[i].taken)
-            rc = render_partition(&ps[i], a->q.newest, rendered, &bytes);
+            rc = render_partition(&ps[i], &a->q, rendered, &bytes);
     }
     bool more;
     json_object_set_new(answer, "messages", ordered(ps, n, &a->q, rendered));
@@ -379,6 +393,8 @@ void api_messages(struct creq *cr)
                         console_str(a.q.newest         ? "newest"
                                     : a.timestamp >= 0 ? "timestamp"
                                                        : "offset"));
+    json_object_set_new(o, "isolation",
+                        console_str(a.q.committed ? "read_committed" : "read_uncommitted"));
     int rc = find_messages(cr, t, &a, o);
     if (rc) {
         json_decref(o);

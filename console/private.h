@@ -188,19 +188,53 @@ void api_group_reset(struct creq *cr);
 
 /* ---- records.c: reading partitions, records as JSON ---- */
 
+/* What a record is to transactions, in a read_uncommitted scan (a committed scan
+ * shows only TXN_NONE and TXN_COMMITTED records, and marks them TXN_NONE). */
+enum console_txn {
+    TXN_NONE,          /* not transactional, or not asked */
+    TXN_COMMITTED,     /* of a committed transaction */
+    TXN_ABORTED,       /* of an aborted transaction */
+    TXN_OPEN,          /* of a transaction still open */
+    TXN_MARKER_COMMIT, /* a COMMIT marker (the control record) */
+    TXN_MARKER_ABORT,  /* an ABORT marker */
+};
+
+/* A record's transaction: its state and its batch's producer id. */
+struct console_mark {
+    enum console_txn txn;
+    int64_t producer_id;
+};
+
 /* Called for each record in offset order; return true to stop early. */
-typedef bool (*scan_fn)(void *arg, int32_t partition, const struct record *r);
+typedef bool (*scan_fn)(void *arg, int32_t partition, const struct record *r,
+                        const struct console_mark *m);
+
+/* The most aborted transactions one read_uncommitted scan looks at: a scan over
+ * more ends early, at the first offset of the one past this (*next says where). */
+#define CONSOLE_MAX_ABORTED 65536
 
 /*
- * Visit the records of p with offsets in [from, end), skipping control batches,
- * reading at most max_bytes of batches - or one batch, when the first is larger
- * (the fetch-size rule of KIP-74, so that a walk always moves on). *next gets the offset after the
- * last record visited (or where reading stopped). Returns 0, or a store error.
+ * Visit the records of p with offsets in [from, end), reading at most max_bytes of
+ * batches - or one batch, when the first is larger (the fetch-size rule of KIP-74,
+ * so that a walk always moves on). committed: as a read_committed consumer, ending
+ * at the last stable offset and skipping markers and aborted transactions; else
+ * every record and the markers too, each with its enum console_txn. *next gets the
+ * offset after the last record visited (or where reading stopped). Returns 0, or
+ * a store error.
  */
 int console_scan(struct store_partition *p, int64_t from, int64_t end, int64_t max_bytes,
-                 scan_fn fn, void *arg, int64_t *next);
-/* The record as the API shows it (a new reference). */
-json_t *console_record_json(int32_t partition, const struct record *r);
+                 bool committed, scan_fn fn, void *arg, int64_t *next);
+/* Where a read ends: the high watermark, or the last stable offset when
+ * committed. */
+int64_t console_end(struct store_partition *p, bool committed);
+/* The isolation=read_committed|read_uncommitted parameter (default committed):
+ * 0, or -EINVAL after answering 400. */
+int console_isolation(struct creq *cr, bool *committed);
+/* The record as the API shows it (a new reference); a mark other than TXN_NONE
+ * adds "txn": "committed" | "aborted" | "open" and "producer_id", or for markers
+ * "control": "commit" | "abort" with the producer id and no key or value. */
+json_t *console_record_json(int32_t partition, const struct record *r,
+                            const struct console_mark *m);
 /* Whether needle (ASCII case-insensitive) occurs in the key, value, or a header
  * key or value of r. An empty needle matches everything. */
 bool console_record_matches(const struct record *r, const char *needle, size_t len);

@@ -1,9 +1,13 @@
 /*
  * tail.c - live tail: new records of a topic as Server-Sent Events.
  *
- * GET /api/v1/topics/T/tail[?partition=N][&filter=text] answers 200 with
- * Content-Type text/event-stream and keeps the response open (chunked). It starts
- * at each partition's end and sends every record appended after that:
+ * GET /api/v1/topics/T/tail[?partition=N][&filter=text][&isolation=...] answers
+ * 200 with Content-Type text/event-stream and keeps the response open (chunked).
+ * It starts at each partition's end and sends every record appended after that -
+ * read_committed by default: the end is the last stable offset, and a
+ * transaction's records are sent when its COMMIT marker makes them stable (never,
+ * when it aborts); with isolation=read_uncommitted as they are appended, marked,
+ * and the markers too:
  *
  *   event: record            one per record, in offset order per partition
  *   id: <partition>:<offset>
@@ -54,6 +58,7 @@ struct tail {
     int64_t *next;         /* per partition: the next offset to send */
     char filter[CONSOLE_MAX_FILTER + 1];
     size_t filter_len;
+    bool committed;          /* isolation=read_committed */
     struct event *closed;    /* EV_CLOSED on the viewer's socket, or NULL */
     struct event *keepalive; /* persistent timer */
     struct event *more;      /* a pump that stopped at its budget continues here */
@@ -138,13 +143,14 @@ struct feed {
     int64_t bytes;
 };
 
-static bool feed_cb(void *arg, int32_t partition, const struct record *r)
+static bool feed_cb(void *arg, int32_t partition, const struct record *r,
+                    const struct console_mark *m)
 {
     struct feed *f = arg;
     struct tail *tl = f->tl;
     if (!console_record_matches(r, tl->filter, tl->filter_len))
         return false;
-    json_t *j = console_record_json(partition, r);
+    json_t *j = console_record_json(partition, r, m);
     char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (!text)
@@ -185,11 +191,12 @@ static void tail_pump(struct tail *tl)
     bool budget_left = true;
     for (int32_t i = 0; i < tl->n && budget_left; i++) {
         struct store_partition *p = store_topic_partition(tl->t, tl->first + i);
-        int64_t hw = store_partition_high_watermark(p);
+        int64_t hw = console_end(p, tl->committed);
         if (tl->next[i] >= hw)
             continue;
         struct feed f = {tl, 0};
-        int rc = console_scan(p, tl->next[i], hw, TAIL_PUMP_BYTES, feed_cb, &f, &tl->next[i]);
+        int rc = console_scan(p, tl->next[i], hw, TAIL_PUMP_BYTES, tl->committed, feed_cb, &f,
+                              &tl->next[i]);
         if (rc) {
             log_warn_every("brook.console", "live tail of %s-%d stopped: %s",
                            store_topic_name(tl->t), tl->first + i, store_strerror(rc));
@@ -255,9 +262,11 @@ static int tail_args(struct creq *cr, struct tail *tl)
     }
     if (filter)
         tl->filter_len = (size_t)snprintf(tl->filter, sizeof tl->filter, "%s", filter);
+    if (console_isolation(cr, &tl->committed))
+        return -EINVAL;
     tl->next = xcalloc((size_t)tl->n, sizeof *tl->next);
     for (int32_t i = 0; i < tl->n; i++)
-        tl->next[i] = store_partition_high_watermark(store_topic_partition(tl->t, tl->first + i));
+        tl->next[i] = console_end(store_topic_partition(tl->t, tl->first + i), tl->committed);
     return 0;
 }
 

@@ -3,7 +3,9 @@
  *
  * One line per record, from the log start to the high watermark at the time of
  * the read: {"offset":..,"timestamp":..,"key":..,"headers":[{"key":..,"value":..}],
- * "value":..} (render.c says how bytes are shown). Control batches are skipped.
+ * "value":..} (render.c says how bytes are shown). It is read_committed: it ends
+ * before the first batch of a transaction still open, and skips markers and the
+ * batches of aborted transactions.
  *
  * The file has no size a reader could rely on (JSON lengths are only known by
  * rendering), so it reports st_size 0 and is opened with direct_io: the kernel
@@ -28,7 +30,7 @@ void fs_records_init(struct fs_records *r, struct store_partition *p)
     r->p = p;
     r->next = -1;
     writer_init(&r->out, RECORDS_MAX);
-    store_cursor_open(&r->cur, p, 0, 0);
+    store_cursor_open(&r->cur, p, 0, STORE_CURSOR_COMMITTED);
     store_cursor_limit(&r->cur, INT64_MAX, RECORDS_FETCH);
 }
 

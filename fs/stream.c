@@ -24,6 +24,15 @@
  * open between reads, so a reader that stops half-way through a batch continues
  * without decoding it again.
  *
+ * Transactions: the stream shows what a read_committed consumer sees. It ends
+ * where the first batch not yet stable sits (the first journal entry, in append
+ * order, whose base offset is at or past its partition's last stable offset):
+ * bytes of an open transaction are simply not there yet, and nothing after them
+ * is either, so a reader never gets bytes that a later abort would take back.
+ * When the transaction commits the end moves on over its records; when it aborts
+ * its slots render as nothing (the chunk cursors are read_committed and step over
+ * aborted batches and markers), like compacted records - positions never move.
+ *
  * Bytes whose records are gone - segments deleted by retention, records removed
  * by compaction (a compacted batch keeps its slot but renders shorter) - do not
  * exist: a read that starts there begins at the next live byte. The kernel only
@@ -61,11 +70,69 @@ static void journal_bounds(struct store_topic *t, int64_t *total, int64_t *first
     (void)store_journal_read(t, 0, NULL, 0, total, first);
 }
 
+/* Where the journal entries [first, total) of the stream stop being stable: the
+ * start of the first one at or past its partition's last stable offset (lso[],
+ * read after total was), or INT64_MAX. pending counts the partitions whose entries
+ * may still be unstable; the walk goes back from the end until each has shown an
+ * entry below its last stable offset. */
+static int64_t unstable_start(struct store_topic *t, int32_t partition, int64_t first,
+                              int64_t total, const int64_t *lso, bool *pending, int32_t n_parts,
+                              int32_t n_pending)
+{
+    struct store_journal_entry e[128];
+    int64_t cut = INT64_MAX;
+    for (int64_t hi = total; hi > first && n_pending > 0;) {
+        int64_t lo = hi - 128 > first ? hi - 128 : first, t2, f2;
+        int k = store_journal_read(t, lo, e, (size_t)(hi - lo), &t2, &f2);
+        if (k <= 0)
+            break; /* trimmed meanwhile: what was read decides */
+        for (int i = k - 1; i >= 0 && n_pending > 0; i--) {
+            int32_t q = e[i].partition;
+            if ((partition >= 0 && q != partition) || q < 0 || q >= n_parts || !pending[q])
+                continue;
+            if (e[i].base_offset >= lso[q]) {
+                cut = entry_start(&e[i], partition);
+            } else {
+                pending[q] = false;
+                n_pending--;
+            }
+        }
+        hi = lo;
+    }
+    return cut;
+}
+
 int64_t fs_stream_size(struct store_topic *t, int32_t partition)
 {
-    int64_t records, values;
+    int64_t records, values, total, first;
+    /* the order matters: the size, then the journal's end, then the last stable
+     * offsets - a batch is journaled after its transaction holds the last stable
+     * offset back, so every entry counted is judged by an offset read after it */
     store_journal_totals(t, partition, &records, &values);
-    return records + values;
+    int64_t size = records + values;
+    journal_bounds(t, &total, &first);
+    int32_t n = store_topic_partition_count(t), n_pending = 0;
+    if (partition >= n)
+        return size;
+    int64_t *lso = calloc((size_t)n + 1, sizeof *lso);
+    bool *pending = calloc((size_t)n + 1, sizeof *pending);
+    if (!lso || !pending) {
+        free(lso);
+        free(pending);
+        return 0; /* nothing shown rather than something unstable */
+    }
+    for (int32_t q = 0; q < n; q++) {
+        struct store_partition *p =
+            partition < 0 || q == partition ? store_topic_partition(t, q) : NULL;
+        lso[q] = p ? store_partition_last_stable(p) : INT64_MAX;
+        pending[q] = p && lso[q] < store_partition_high_watermark(p);
+        n_pending += pending[q];
+    }
+    int64_t cut = n_pending ? unstable_start(t, partition, first, total, lso, pending, n, n_pending)
+                            : INT64_MAX;
+    free(lso);
+    free(pending);
+    return cut < size ? cut : size;
 }
 
 /* ---- partition anchors ---- */
@@ -255,7 +322,7 @@ static struct fs_chunk *chunk_seek(struct fs_stream *st, struct store_partition 
         if (st->chunks[i].used < c->used)
             c = &st->chunks[i];
     if (c->partition < 0 && !c->cur.p) {
-        store_cursor_open(&c->cur, p, base, STORE_CURSOR_STRICT);
+        store_cursor_open(&c->cur, p, base, STORE_CURSOR_STRICT | STORE_CURSOR_COMMITTED);
         store_cursor_limit(&c->cur, INT64_MAX, FS_CHUNK_BYTES);
     } else {
         store_cursor_seek(&c->cur, p, base);

@@ -6,6 +6,11 @@
  * committed (asynchronously while running, synchronously at the end and before a
  * rebalance takes partitions away), so no record is committed before it was
  * printed, and none is printed twice by two members of a group.
+ *
+ * It reads read_committed unless told otherwise (--isolation): what it prints is
+ * what brook's other views show, never a record a transaction may still abort.
+ * Kafka's consumers default to read_uncommitted; -X isolation.level=... and
+ * --isolation both choose.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +30,7 @@ struct consume_opts {
     bool exit_at_end;
     const char *format;
     bool json;
+    const char *isolation; /* isolation.level */
 };
 
 struct consume_state {
@@ -58,6 +64,11 @@ static int consume_opt(void *ctx, int opt, const char *arg)
     case 'e': o->exit_at_end = true; return 0;
     case 'f': o->format = arg; return 0;
     case 'J': o->json = true; return 0;
+    case 'I':
+        if (strcmp(arg, "read_committed") && strcmp(arg, "read_uncommitted"))
+            return cli_usage_error("bad isolation '%s': read_committed or read_uncommitted", arg);
+        o->isolation = arg;
+        return 0;
     }
     return cli_usage_error("unknown option -%c", opt);
 }
@@ -146,9 +157,11 @@ static int consume_setup(struct brook_client *c, const char *topic, const struct
 static int consume_conf(const struct globals *g, const struct consume_opts *o,
                         struct consume_state *s, struct brook_conf **conf)
 {
-    const char *const plain[] = {"auto.offset.reset", "earliest", NULL};
-    const char *const group[] = {"auto.offset.reset",  "earliest", "group.id", o->group,
-                                 "enable.auto.commit", "false",    NULL};
+    const char *iso = o->isolation ? o->isolation : "read_committed";
+    const char *const plain[] = {"auto.offset.reset", "earliest", "isolation.level", iso, NULL};
+    const char *const group[] = {
+        "auto.offset.reset", "earliest", "group.id", o->group, "enable.auto.commit", "false",
+        "isolation.level",   iso,        NULL};
     int rc = cli_conf_make(g, o->group ? group : plain, conf);
     if (!rc && o->group)
         brook_conf_set_rebalance_cb(*conf, on_rebalance, s);
@@ -175,7 +188,11 @@ static int consume_finish(struct consume_state *s, const struct globals *g, int 
 int cli_consume(int argc, char **argv, struct globals *g)
 {
     struct consume_opts o = {.count = -1};
-    int rc = cli_parse_opts(argc, argv, "g:p:o:c:ef:J", NULL, g, consume_opt, &o);
+    static const struct option longs[] = {{"timeout", required_argument, NULL, 'T'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {"isolation", required_argument, NULL, 'I'},
+                                          {NULL, 0, NULL, 0}};
+    int rc = cli_parse_opts(argc, argv, "g:p:o:c:ef:J", longs, g, consume_opt, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
     if (optind + 1 != argc)

@@ -6,6 +6,10 @@
  * there is room. A key comes from -k or from each line split at -K's separator.
  * The exit status counts delivery reports, so it is non-zero when any record was
  * not delivered.
+ *
+ * With --transactional-id the whole input is one transaction: committed at the
+ * end of input, aborted when a record fails or on SIGINT/SIGTERM, so a reader
+ * at read_committed sees all of the input or none of it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -30,6 +34,7 @@ struct produce_opts {
     const char *codec;
     bool null_empty;
     bool verbose;
+    const char *txn_id; /* --transactional-id */
 };
 
 struct produce_state {
@@ -94,6 +99,11 @@ static int produce_opt(void *ctx, int opt, const char *arg)
     case 'z': o->codec = arg; return 0;
     case 'Z': o->null_empty = true; return 0;
     case 'v': o->verbose = true; return 0;
+    case 'I':
+        if (!*arg)
+            return cli_usage_error("empty transactional id");
+        o->txn_id = arg;
+        return 0;
     }
     return cli_usage_error("unknown option -%c", opt);
 }
@@ -221,10 +231,42 @@ static int produce_loop(struct brook_client *c, const char *topic, const struct 
     return rc < 0 ? rc : 0;
 }
 
+/* Start the transaction: 0, or the exit status. */
+static int txn_start(struct brook_client *c, const struct globals *g)
+{
+    int rc = brook_txn_init(c, g->timeout_ms);
+    if (!rc)
+        rc = brook_txn_begin(c);
+    return rc ? cli_fail("cannot start a transaction: %s", brook_strerror(rc)) : 0;
+}
+
+/* End the transaction: commit when everything went well, else abort. Returns
+ * the exit status so far, or a new failure. */
+static int txn_finish(struct brook_client *c, const struct globals *g, int status)
+{
+    if (!status && !cli_stop) {
+        int rc = brook_txn_commit(c, g->timeout_ms);
+        if (!rc)
+            return 0;
+        status = cli_fail("cannot commit the transaction: %s", brook_strerror(rc));
+        if (rc == BROOK_ERR_FENCED)
+            return status;
+    }
+    int rc = brook_txn_abort(c, g->timeout_ms);
+    if (rc)
+        return cli_fail("cannot abort the transaction: %s", brook_strerror(rc));
+    fprintf(stderr, "brook: transaction aborted: no record of it will be read committed\n");
+    return status ? status : 1;
+}
+
 int cli_produce(int argc, char **argv, struct globals *g)
 {
     struct produce_opts o = {.partition = BROOK_PARTITION_ANY};
-    int rc = cli_parse_opts(argc, argv, "k:K:H:p:z:Zv", NULL, g, produce_opt, &o);
+    static const struct option longs[] = {{"timeout", required_argument, NULL, 'T'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {"transactional-id", required_argument, NULL, 'I'},
+                                          {NULL, 0, NULL, 0}};
+    int rc = cli_parse_opts(argc, argv, "k:K:H:p:z:Zv", longs, g, produce_opt, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
     if (optind + 1 != argc)
@@ -239,6 +281,10 @@ int cli_produce(int argc, char **argv, struct globals *g)
         brook_conf_free(conf);
         return cli_usage_error("unknown codec '%s' (none, gzip, snappy, lz4, zstd)", o.codec);
     }
+    if (o.txn_id && brook_conf_set(conf, "transactional.id", o.txn_id)) {
+        brook_conf_free(conf);
+        return cli_usage_error("bad transactional id '%s'", o.txn_id);
+    }
     struct produce_state st = {.verbose = o.verbose};
     brook_conf_set_delivery_cb(conf, on_delivery, &st);
     struct brook_client *c;
@@ -246,10 +292,14 @@ int cli_produce(int argc, char **argv, struct globals *g)
     brook_conf_free(conf);
     if (rc)
         return rc;
+    if (o.txn_id && (rc = txn_start(c, g))) {
+        brook_client_free(c);
+        return rc;
+    }
     struct progress pg = {0};
     progress_init(&pg, "produced");
     rc = produce_loop(c, topic, &o, &pg);
-    int frc = brook_flush(c, -1);
+    int frc = o.txn_id && (rc || cli_stop) ? 0 : brook_flush(c, -1);
     progress_end(&pg);
     fflush(stdout);
     int status = 0;
@@ -264,6 +314,8 @@ int cli_produce(int argc, char **argv, struct globals *g)
                           brook_strerror(st.first_err));
     else if (frc)
         status = cli_fail("cannot deliver to '%s': %s", topic, brook_strerror(frc));
+    if (o.txn_id)
+        status = txn_finish(c, g, status);
     brook_client_free(c);
     return status;
 }

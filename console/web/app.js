@@ -345,6 +345,7 @@ function messageBrowser(body, topic) {
   const limit = h("select", {"data-testid": "seek-limit"}, [20, 50, 100, 500].map((n) =>
     h("option", {value: n, selected: n === 50}, String(n))));
   const filter = h("input", {type: "search", placeholder: "Text in key, value or headers", "data-testid": "seek-filter"});
+  const uncommitted = h("input", {type: "checkbox", "data-testid": "isolation-toggle"});
   const liveBtn = h("button", {"aria-pressed": "false", "data-testid": "live-toggle"}, "Live tail");
   const more = h("button", {hidden: true, "data-testid": "msg-more"}, "Load more");
   const status = h("div", {class: "status-line", "data-testid": "msg-status"});
@@ -352,6 +353,8 @@ function messageBrowser(body, topic) {
   const form = h("form", {class: "toolbar", "data-testid": "msg-form"},
     h("label", {}, "Partition", partition), h("label", {}, "Start from", seek), offsetLabel, stampLabel,
     h("label", {}, "Limit", limit), h("label", {class: "grow"}, "Filter", filter),
+    h("label", {class: "check", title: "Also show records of open and aborted transactions, and the transaction markers"},
+      uncommitted, "Show uncommitted"),
     h("button", {type: "submit", class: "primary", "data-testid": "msg-search"}, "Search"),
     h("div", {class: "push"}, liveBtn,
       h("button", {type: "button", "data-testid": "download-jsonl", onclick: () => download(topic.name, st.messages)}, "Download JSON lines")));
@@ -363,6 +366,7 @@ function messageBrowser(body, topic) {
   });
   form.addEventListener("submit", (e) => { e.preventDefault(); search(false); });
   more.addEventListener("click", () => search(true));
+  uncommitted.addEventListener("change", () => search(false));
   liveBtn.addEventListener("click", (e) => { e.preventDefault(); st.source ? stopLive() : startLive(); });
 
   function params(append) {
@@ -377,6 +381,7 @@ function messageBrowser(body, topic) {
     }
     p.set("limit", limit.value);
     if (filter.value) p.set("filter", filter.value);
+    if (uncommitted.checked) p.set("isolation", "read_uncommitted");
     return p;
   }
 
@@ -402,6 +407,7 @@ function messageBrowser(body, topic) {
     const p = new URLSearchParams();
     if (partition.value !== "all") p.set("partition", partition.value);
     if (filter.value) p.set("filter", filter.value);
+    if (uncommitted.checked) p.set("isolation", "read_uncommitted");
     const es = new EventSource(`/api/v1/topics/${enc(topic.name)}/tail?${p}`);
     st.source = es;
     st.live = 0;
@@ -453,16 +459,32 @@ function messageBrowser(body, topic) {
   return stopLive;
 }
 
+/* What a record is to transactions when uncommitted records are shown: a badge
+ * (aborted, open, committed, or a COMMIT/ABORT marker), or null. */
+function txnBadge(m) {
+  if (m.control) {
+    return h("span", {class: "badge txn-marker", "data-testid": "msg-txn", "data-txn": "marker",
+      title: `transaction marker of producer ${m.producer_id}`}, `${m.control.toUpperCase()} marker`);
+  }
+  if (!m.txn) return null;
+  return h("span", {class: `badge txn-${m.txn}`, "data-testid": "msg-txn", "data-txn": m.txn,
+    title: `transactional record of producer ${m.producer_id}`}, m.txn);
+}
+
 /* A row and, on first click, its detail row below it. */
 function messageRows(m, fresh) {
-  const row = h("tr", {class: fresh ? "msg-row new" : "msg-row", "data-testid": "msg-row",
+  const value = m.control ? h("td", {"data-testid": "msg-value"}) : previewCell(m.value, m.value_encoding, "msg-value");
+  const badge = txnBadge(m);
+  if (badge) value.prepend(badge, " ");
+  const kind = m.control ? " txn-row-marker" : m.txn ? ` txn-row-${m.txn}` : "";
+  const row = h("tr", {class: (fresh ? "msg-row new" : "msg-row") + kind, "data-testid": "msg-row",
     "data-partition": m.partition, "data-offset": m.offset},
     h("td", {class: "caret"}, "\u25b8"),
     h("td", {class: "num", "data-testid": "msg-partition"}, m.partition),
     h("td", {class: "num", "data-testid": "msg-offset"}, m.offset),
     h("td", {"data-testid": "msg-time", title: String(m.timestamp)}, fmtTime(m.timestamp)),
-    previewCell(m.key, m.key_encoding, "msg-key"),
-    previewCell(m.value, m.value_encoding, "msg-value"));
+    m.control ? h("td", {"data-testid": "msg-key"}) : previewCell(m.key, m.key_encoding, "msg-key"),
+    value);
   row.addEventListener("click", () => {
     const next = row.nextElementSibling;
     if (next && next.classList.contains("msg-detail")) {

@@ -48,6 +48,10 @@ seed() {
     printf '\000\001\002\377\376 and then some text' >"$T/bin"
     req POST /api/v1/topics '{"name":"bin","partitions":1}'
     $KC "$BROKER" -P -t bin -p 0 "$T/bin"
+    # transactions: one aborted (offsets 0-1, marker 2), one committed (3, marker 4)
+    req POST /api/v1/topics '{"name":"txtopic","partitions":1}'
+    timeout 60 "$ROOT/$BUILD/tests/integration/txn_client" "$BROKER" txtopic abort 2 browser >/dev/null
+    timeout 60 "$ROOT/$BUILD/tests/integration/txn_client" "$BROKER" txtopic commit 1 browser >/dev/null
     # a consumer group that read part of orders and committed
     $KC "$BROKER" -C -G lagtest -c 4 -q -X auto.offset.reset=earliest orders >/dev/null 2>&1
     GROUP_COMMITTED=$($PY - "$BROKER" <<'PY'

@@ -314,6 +314,24 @@ async function fuse(page) {
   });
 }
 
+async function transactions(page) {
+  await test("messages show committed records only until Show uncommitted is on, then mark each", async () => {
+    await open(page, "#/topics/txtopic");
+    const r = await search(page, {seek: "oldest"});
+    expectEq(r.map((x) => [x.offset, x.value]), [[3, "commit-0"]], "committed rows");
+    const answered = page.waitForResponse((x) => x.url().includes("isolation=read_uncommitted"));
+    await byId(page, "isolation-toggle").check();
+    await answered;
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=msg-row]").length === 5);
+    const marks = await page.$$eval("[data-testid=msg-row]", (trs) => trs.map((tr) => {
+      const b = tr.querySelector("[data-testid=msg-txn]");
+      return [Number(tr.dataset.offset), b ? b.dataset.txn : null, b ? b.textContent : null];
+    }));
+    expectEq(marks, [[0, "aborted", "aborted"], [1, "aborted", "aborted"], [2, "marker", "ABORT marker"],
+      [3, "committed", "committed"], [4, "marker", "COMMIT marker"]], "marked rows");
+  });
+}
+
 async function main() {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "brook-chromium-"));
   const ctx = await chromium.launchPersistentContext(profile, {
@@ -335,6 +353,7 @@ async function main() {
       console.log(`# page load to first view rendered: ${Date.now() - t0} ms`);
       await topicTable(page);
       await browsing(page);
+      await transactions(page);
       await liveTail(page);
       await produce(page);
       await groupLag(page);

@@ -23,7 +23,8 @@ check "creating it again fails with one line" [ $? -eq 1 ] && [ "$(cat "$T/err")
 export BROOK_BROKERS=$BROKER
 check "brokers come from BROOK_BROKERS" [ "$($BR topic list)" = "$(printf 'orders\t3\t1')" ]
 for p in 0 1 2; do seq 1 10 | $BR produce orders -p $p; done
-check "topic list -a shows internal topics too" [ "$($BR topic list -a | cut -f1 | tr '\n' ,)" = "__consumer_offsets,orders," ]
+check "topic list -a shows internal topics too" \
+    [ "$($BR topic list -a | cut -f1 | tr '\n' ,)" = "__consumer_offsets,__transaction_state,orders," ]
 check "topic describe: a row per partition with offsets" \
     [ "$($BR topic describe orders | awk -F'\t' '{s += $7} END {print NR, s}')" = "3 30" ]
 check "topic describe names leader, replicas and ISR" \
@@ -79,7 +80,7 @@ complete_words() { # the words typed so far, the last one being completed
 }
 check "completion: commands" [ "$(complete_words brook co)" = consume ]
 check "completion: subcommands" [ "$(complete_words brook group s)" = seek ]
-check "completion: options" [ "$(complete_words brook consume -)" = "-g -p -o -c -e -f -J -b -X --timeout --help --version" ]
+check "completion: options" [ "$(complete_words brook consume -)" = "-g -p -o -c -e -f -J --isolation -b -X --timeout --help --version" ]
 check "completion: topic names from the broker" [ "$(complete_words brook consume cl)" = clicks ]
 check "completion: codecs" [ "$(complete_words brook produce x -z z)" = zstd ]
 

@@ -18,7 +18,8 @@
 #include "tests/unit/storeutil.h"
 #include "tests/unit/testutil.h"
 
-static bool count_cb(void *arg, int32_t partition, const struct record *r)
+static bool count_cb(void *arg, int32_t partition, const struct record *r,
+                     const struct console_mark *m)
 {
     (void)partition, (void)r;
     ++*(int *)arg;
@@ -43,17 +44,17 @@ static void test_scan_limit(void **state)
     int seen = 0;
     int64_t next;
     /* room for one and a half batches: one is read, not a second that passes it */
-    assert_int_equal(console_scan(p, 0, 30, batch * 3 / 2, count_cb, &seen, &next), 0);
+    assert_int_equal(console_scan(p, 0, 30, batch * 3 / 2, true, count_cb, &seen, &next), 0);
     assert_int_equal(seen, 10);
     assert_int_equal(next, 10);
     /* a limit below one batch still reads the first, so the walk moves on */
     seen = 0;
-    assert_int_equal(console_scan(p, next, 30, 1, count_cb, &seen, &next), 0);
+    assert_int_equal(console_scan(p, next, 30, 1, true, count_cb, &seen, &next), 0);
     assert_int_equal(seen, 10);
     assert_int_equal(next, 20);
     /* room for exactly the rest */
     seen = 0;
-    assert_int_equal(console_scan(p, next, 30, batch, count_cb, &seen, &next), 0);
+    assert_int_equal(console_scan(p, next, 30, batch, true, count_cb, &seen, &next), 0);
     assert_int_equal(seen, 10);
     assert_int_equal(next, 30);
     store_topic_put(t);
