@@ -28,7 +28,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fetch_versions as fv  # noqa: E402
-from fetch_versions import W, Conn, check, create  # noqa: E402
+from fetch_versions import check, create  # noqa: E402
+from kafkawire import Conn, Writer  # noqa: E402
 from txn_fetch import txn_batch  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
@@ -40,10 +41,10 @@ INVALID_TIMEOUT, CONCURRENT, NOT_ATTEMPTED, FENCED, NOT_FOUND = 50, 51, 55, 90, 
 
 
 def init_pid(c, txn_id, timeout=60000, v=4, pid=-1, epoch=-1):
-    w = W(v >= 2).string(txn_id).i32(timeout)
+    w = Writer(v >= 2).string(txn_id).i32(timeout)
     if v >= 3:
         w.i64(pid).i16(epoch)
-    r, _ = c.call(22, v, bytes(w.tags().b), v >= 2)
+    r = c.call(22, v, bytes(w.tags().b), v >= 2)
     r.i32()
     return r.i16(), r.i64(), r.i16()
 
@@ -64,10 +65,10 @@ def add_parts(c, txn_id, pid, epoch, parts, v=3):
     topics = {}
     for t, p in parts:
         topics.setdefault(t, []).append(p)
-    w = W(flex).string(txn_id).i64(pid).i16(epoch)
+    w = Writer(flex).string(txn_id).i64(pid).i16(epoch)
     w.array(list(topics.items()),
             lambda w, tp: w.string(tp[0]).array(tp[1], lambda w, p: w.i32(p)).tags()).tags()
-    r, _ = c.call(24, v, bytes(w.b), flex)
+    r = c.call(24, v, bytes(w.b), flex)
     r.i32()
     out = {}
 
@@ -80,10 +81,10 @@ def add_parts(c, txn_id, pid, epoch, parts, v=3):
 
 
 def produce_txn(c, txn_id, topic, partition, batch):
-    w = W(False).string(txn_id).i16(-1).i32(10000)
+    w = Writer(False).string(txn_id).i16(-1).i32(10000)
     w.array([0], lambda w, _: w.string(topic).array([0],
                                                    lambda w, _: w.i32(partition).bytes_(batch)))
-    r, _ = c.call(0, 3, bytes(w.b), False)
+    r = c.call(0, 3, bytes(w.b), False)
     errs = []
     r.array(lambda r: (r.string(), r.array(lambda r: errs.append((r.i32(), r.i16(), r.i64(),
                                                                    r.i64())[1]))))
@@ -91,17 +92,17 @@ def produce_txn(c, txn_id, topic, partition, batch):
 
 
 def add_offsets(c, txn_id, pid, epoch, group, v=1):
-    w = W(v >= 3).string(txn_id).i64(pid).i16(epoch).string(group).tags()
-    r, _ = c.call(25, v, bytes(w.b), v >= 3)
+    w = Writer(v >= 3).string(txn_id).i64(pid).i16(epoch).string(group).tags()
+    r = c.call(25, v, bytes(w.b), v >= 3)
     r.i32()
     return r.i16()
 
 
 def txn_offset_commit(c, txn_id, group, pid, epoch, topic, partition, offset):
-    w = W(False).string(txn_id).string(group).i64(pid).i16(epoch)
+    w = Writer(False).string(txn_id).string(group).i64(pid).i16(epoch)
     w.array([0], lambda w, _: w.string(topic).array(
         [0], lambda w, _: w.i32(partition).i64(offset).string('meta')))
-    r, _ = c.call(28, 1, bytes(w.b), False)
+    r = c.call(28, 1, bytes(w.b), False)
     r.i32()
     errs = []
     r.array(lambda r: (r.string(), r.array(lambda r: errs.append((r.i32(), r.i16())[1]))))
@@ -109,16 +110,16 @@ def txn_offset_commit(c, txn_id, group, pid, epoch, topic, partition, offset):
 
 
 def end_txn(c, txn_id, pid, epoch, commit, v=3):
-    w = W(v >= 3).string(txn_id).i64(pid).i16(epoch).i8(1 if commit else 0).tags()
-    r, _ = c.call(26, v, bytes(w.b), v >= 3)
+    w = Writer(v >= 3).string(txn_id).i64(pid).i16(epoch).i8(1 if commit else 0).tags()
+    r = c.call(26, v, bytes(w.b), v >= 3)
     r.i32()
     return r.i16()
 
 
 def offset_fetch(c, group, topic, partition):
-    w = W(False).string(group).array([0], lambda w, _: w.string(topic).array(
+    w = Writer(False).string(group).array([0], lambda w, _: w.string(topic).array(
         [0], lambda w, _: w.i32(partition)))
-    r, _ = c.call(9, 1, bytes(w.b), False)
+    r = c.call(9, 1, bytes(w.b), False)
     out = []
     r.array(lambda r: (r.string(), r.array(lambda r: out.append(
         (r.i32(), r.i64(), r.string(), r.i16())[1]))))
@@ -127,9 +128,9 @@ def offset_fetch(c, group, topic, partition):
 
 def offset_fetch_stable(c, group, topic, partition):
     """OffsetFetch v7 with require_stable: (offset, error) of one partition."""
-    w = W(True).string(group).array([0], lambda w, _: w.string(topic).array(
+    w = Writer(True).string(group).array([0], lambda w, _: w.string(topic).array(
         [partition], lambda w, p: w.i32(p)).tags()).i8(1).tags()
-    r, _ = c.call(9, 7, bytes(w.b), True)
+    r = c.call(9, 7, bytes(w.b), True)
     r.i32()
     out = []
     r.array(lambda r: (r.string(), r.array(lambda r: out.append(
@@ -139,8 +140,8 @@ def offset_fetch_stable(c, group, topic, partition):
 
 def describe(c, txn_id):
     """(error, state, pid, epoch, {topic: [partitions]}, start time)."""
-    w = W(True).array([txn_id], lambda w, t: w.string(t)).tags()
-    r, _ = c.call(65, 0, bytes(w.b), True)
+    w = Writer(True).array([txn_id], lambda w, t: w.string(t)).tags()
+    r = c.call(65, 0, bytes(w.b), True)
     r.i32()
     out = []
 
@@ -157,8 +158,8 @@ def describe(c, txn_id):
 
 
 def list_txns(c, states=(), duration=-1):
-    w = W(True).array(list(states), lambda w, s: w.string(s)).array([], None).i64(duration)
-    r, _ = c.call(66, 1, bytes(w.tags().b), True)
+    w = Writer(True).array(list(states), lambda w, s: w.string(s)).array([], None).i64(duration)
+    r = c.call(66, 1, bytes(w.tags().b), True)
     r.i32()
     err = r.i16()
     unknown = r.array(lambda r: r.string())
@@ -170,7 +171,7 @@ def fetch_rc(c, topic, partition):
     """(hw, lso, aborted [(pid, first offset)]) of a partition, read_committed (Fetch v4)."""
     body = bytearray(fv.fetch_body(4, [(topic, partition, 0, 1 << 20)]))
     body[16] = 1  # isolation_level: read_committed
-    r, _ = c.call(1, 4, bytes(body), False)
+    r = c.call(1, 4, bytes(body), False)
     r.i32()
     out = []
 
@@ -216,9 +217,9 @@ def prepare_commit_record(txn_id, pid, epoch, topic, partitions):
 
 
 def produce_plain(c, topic, batch):
-    w = W(False).string(None).i16(-1).i32(10000)
+    w = Writer(False).string(None).i16(-1).i32(10000)
     w.array([0], lambda w, _: w.string(topic).array([0], lambda w, _: w.i32(0).bytes_(batch)))
-    r, _ = c.call(0, 3, bytes(w.b), False)
+    r = c.call(0, 3, bytes(w.b), False)
     errs = []
     r.array(lambda r: (r.string(), r.array(lambda r: errs.append((r.i32(), r.i16(), r.i64(),
                                                                    r.i64())[1]))))

@@ -14,10 +14,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fetch_versions as fv  # noqa: E402
-from fetch_versions import W, Conn, check, create, topic_id  # noqa: E402
+from fetch_versions import check, create, topic_id  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from kafkawire import crc32c, varint  # noqa: E402
+from kafkawire import Conn, Writer, crc32c, varint  # noqa: E402
 
 TOPIC = 'txf'
 
@@ -36,16 +36,16 @@ def txn_batch(pid, epoch, seq, values):
 
 
 def init_pid(c, txn_id):
-    w = W(True).string(txn_id).i32(60000).i64(-1).i16(-1).tags()
-    r, _ = c.call(22, 4, bytes(w.b), True)
+    w = Writer(True).string(txn_id).i32(60000).i64(-1).i16(-1).tags()
+    r = c.call(22, 4, bytes(w.b), True)
     r.i32()
     return r.i16(), r.i64(), r.i16()
 
 
 def add_partitions(c, txn_id, pid, epoch):
-    w = W(True).string(txn_id).i64(pid).i16(epoch)
+    w = Writer(True).string(txn_id).i64(pid).i16(epoch)
     w.array([0], lambda w, _: w.string(TOPIC).array([0], lambda w, p: w.i32(p)).tags()).tags()
-    r, _ = c.call(24, 3, bytes(w.b), True)
+    r = c.call(24, 3, bytes(w.b), True)
     r.i32()
     errs = []
     r.array(lambda r: (r.string(), r.array(lambda r: (errs.append((r.i32(), r.i16())[1]),
@@ -54,16 +54,16 @@ def add_partitions(c, txn_id, pid, epoch):
 
 
 def produce_txn(c, txn_id, batch):
-    w = W(False).string(txn_id).i16(-1).i32(10000)
+    w = Writer(False).string(txn_id).i16(-1).i32(10000)
     w.array([0], lambda w, _: w.string(TOPIC).array([0], lambda w, _: w.i32(0).bytes_(batch)))
-    r, _ = c.call(0, 3, bytes(w.b), False)
+    r = c.call(0, 3, bytes(w.b), False)
     r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i16(), r.i64(), r.i64()))))
     return None
 
 
 def end_txn(c, txn_id, pid, epoch, commit):
-    w = W(True).string(txn_id).i64(pid).i16(epoch).i8(1 if commit else 0).tags()
-    r, _ = c.call(26, 3, bytes(w.b), True)
+    w = Writer(True).string(txn_id).i64(pid).i16(epoch).i8(1 if commit else 0).tags()
+    r = c.call(26, 3, bytes(w.b), True)
     r.i32()
     return r.i16()
 
@@ -73,7 +73,7 @@ def fetch_committed(c, v, tid, offset):
     body = bytearray(fv.fetch_body(v, [(tid if v >= 13 else TOPIC, 0, offset, 1 << 20)]))
     body[16 if v <= 14 else 12] = 1  # isolation_level: read_committed
     flex = v >= 12
-    r, _ = c.call(1, v, bytes(body), flex)
+    r = c.call(1, v, bytes(body), flex)
     r.i32()
     if v >= 7:
         r.i16(), r.i32()
@@ -102,7 +102,7 @@ def fetch_committed(c, v, tid, offset):
 def latest(c, v, isolation):
     """ListOffsets latest (-1) of partition 0 at version v (2+) with an isolation level."""
     flex = v >= 6
-    w = W(flex).i32(-1).i8(isolation)
+    w = Writer(flex).i32(-1).i8(isolation)
 
     def part(w, _):
         w.i32(0)
@@ -113,7 +113,7 @@ def latest(c, v, isolation):
     if v >= 10:
         w.i32(5000)
     w.tags()
-    r, _ = c.call(2, v, bytes(w.b), flex)
+    r = c.call(2, v, bytes(w.b), flex)
     r.i32()
     out = []
 
@@ -130,9 +130,9 @@ def latest(c, v, isolation):
 
 def txn_start(c, pid):
     """DescribeProducers v0: current_txn_start_offset of producer pid on partition 0."""
-    w = W(True)
+    w = Writer(True)
     w.array([0], lambda w, _: w.string(TOPIC).array([0], lambda w, p: w.i32(p)).tags()).tags()
-    r, _ = c.call(61, 0, bytes(w.b), True)
+    r = c.call(61, 0, bytes(w.b), True)
     r.i32()
     found = {}
 
