@@ -80,7 +80,7 @@ def fetch_committed(c, v, tid, offset):
     out = []
 
     def rpart(r):
-        p, e, hw, lso = r.i32(), r.i16(), r.i64(), r.i64()
+        _, e, hw, lso = r.i32(), r.i16(), r.i64(), r.i64()
         if v >= 5:
             r.i64()
         ab = r.array(lambda r: (r.i64(), r.i64(), r.tags())[:2])
@@ -118,7 +118,7 @@ def latest(c, v, isolation):
     out = []
 
     def rpart(r):
-        p, e, ts, off = r.i32(), r.i16(), r.i64(), r.i64()
+        _, e, _, off = r.i32(), r.i16(), r.i64(), r.i64()
         if v >= 4:
             r.i32()
         r.tags()
