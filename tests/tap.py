@@ -2,7 +2,6 @@
 a "# detail" line under a failure), as tests/run counts them, and the tally of
 failures that makes a script's exit status.
 """
-import sys
 
 failed = 0
 

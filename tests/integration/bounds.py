@@ -9,7 +9,6 @@ brookd's RSS stays under the stated bound and its log barely grows.
 usage: bounds.py HOST:PORT BROOKD_PID BROOKD_LOG [CASE...]
 """
 import os
-import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
