@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/deadline.h"
 #include "broker/private.h"
 #include "lib/hmap.h"
 #include "lib/xalloc.h"
@@ -129,8 +130,7 @@ struct groups {
     struct store_topic *topic;      /* __consumer_offsets */
     int64_t next_expiry_ms;         /* wall: when offsets next expire (the retention check) */
     int64_t next_deadline_ms;       /* wall: no timer is due before (INT64_MAX: none) */
-    struct event *timer;            /* h_groups.c's timer, armed for next_deadline_ms */
-    int64_t timer_at_ms;            /* when it is armed for (0: not armed) */
+    struct deadline_timer timer;    /* h_groups.c's, armed for next_deadline_ms */
     const struct group_kind *other; /* groups of another type, or NULL */
     void *other_ctx;                /* other's argument */
 };

@@ -61,6 +61,7 @@ static int env_classic_state(void *arg, const char *group_id)
 }
 
 static const struct group_kind consumer_kind; /* below, with the classic APIs' view */
+static void cgroups_timer_cb(int fd, short what, void *arg);
 
 int cgroups_open(struct broker *b)
 {
@@ -75,6 +76,8 @@ int cgroups_open(struct broker *b)
     };
     struct cgroup_env env = {b, env_topic, env_names, env_classic_count, env_classic_state};
     cgroups_init(b->cgroups, &cfg, &env);
+    if (deadline_timer_init(&b->cgroups_timer, b->base, cgroups_timer_cb, b))
+        return -ENOMEM;
     offsets_seam_set(true);
     if (b->groups)
         groups_set_other_kind(b->groups, &consumer_kind, b);
@@ -86,15 +89,36 @@ void cgroups_close(struct broker *b)
     if (!b->cgroups)
         return;
     offsets_seam_set(false);
+    deadline_timer_release(&b->cgroups_timer);
     cgroups_release(b->cgroups);
     free(b->cgroups);
     b->cgroups = NULL;
 }
 
+/* Run what is due and arm the timer for the next deadline: after every heartbeat
+ * and from the timer itself, so a session ends at its deadline, not at a sweep. */
+static void cgroups_timer_arm(struct broker *b)
+{
+    int64_t now = clock_wall_ms();
+    if (!b->cgroups)
+        return;
+    if (now >= cgroups_next_deadline(b->cgroups))
+        cgroups_expire(b->cgroups, now);
+    deadline_timer_set(&b->cgroups_timer, cgroups_next_deadline(b->cgroups), now);
+}
+
+static void cgroups_timer_cb(int fd, short what, void *arg)
+{
+    struct broker *b = arg;
+    (void)fd, (void)what;
+    deadline_timer_fired(&b->cgroups_timer);
+    cgroups_timer_arm(b);
+}
+
 void cgroups_tick(struct broker *b, int64_t now_ms)
 {
-    if (b->cgroups && now_ms >= cgroups_next_deadline(b->cgroups))
-        cgroups_expire(b->cgroups, now_ms);
+    (void)now_ms; /* the timer keeps the time; the sweep only backs it up */
+    cgroups_timer_arm(b);
 }
 
 bool cgroup_exists(struct broker *b, struct kstr group_id)
@@ -244,6 +268,7 @@ void handle_consumer_group_heartbeat(struct request *rq)
     if (owned || hb.nowned < 0)
         cgroup_heartbeat(b->cgroups, &hb, clock_wall_ms(), &a);
     free(owned);
+    cgroups_timer_arm(b); /* the heartbeat moved this member's deadline */
     r->error_code = a.err;
     r->error_message = a.msg ? kstr_from(a.msg) : KSTR_NULL;
     r->member_id = a.member_id ? kstr_from(a.member_id) : req->member_id;

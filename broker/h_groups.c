@@ -126,25 +126,14 @@ static void groups_timer_arm(struct broker *b)
     int64_t now = clock_wall_ms();
     if (groups_next_deadline(gs) <= now)
         groups_expire_members(gs, now);
-    int64_t at = groups_next_deadline(gs);
-    if (!gs->timer || at == gs->timer_at_ms)
-        return;
-    if (at == INT64_MAX) {
-        evtimer_del(gs->timer);
-        gs->timer_at_ms = 0;
-        return;
-    }
-    int64_t delay = at > now ? at - now : 0; /* whole ms: never before the deadline */
-    struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)(delay % 1000) * 1000};
-    evtimer_add(gs->timer, &tv);
-    gs->timer_at_ms = at;
+    deadline_timer_set(&gs->timer, groups_next_deadline(gs), now);
 }
 
-static void groups_timer_cb(evutil_socket_t fd, short what, void *arg)
+static void groups_timer_cb(int fd, short what, void *arg)
 {
     struct broker *b = arg;
     (void)fd, (void)what;
-    b->groups->timer_at_ms = 0;
+    deadline_timer_fired(&b->groups->timer);
     groups_timer_arm(b);
 }
 
@@ -537,7 +526,7 @@ int groups_open(struct broker *b)
     if (!b->groups)
         return -ENOMEM;
     groups_init(b->groups, b->cfg, &group_api_ops);
-    if (b->base && !(b->groups->timer = evtimer_new(b->base, groups_timer_cb, b)))
+    if (deadline_timer_init(&b->groups->timer, b->base, groups_timer_cb, b))
         return -ENOMEM;
     b->groups->next_expiry_ms = clock_wall_ms() + b->cfg->offsets_check_ms;
     struct store_topic *t = store_topic_get(b->store, OFFSETS_TOPIC);
@@ -583,8 +572,7 @@ void groups_close(struct broker *b)
     if (!b->groups)
         return;
     groups_release(b->groups);
-    if (b->groups->timer)
-        event_free(b->groups->timer);
+    deadline_timer_release(&b->groups->timer);
     store_topic_put(b->groups->topic);
     free(b->groups);
     b->groups = NULL;

@@ -76,8 +76,8 @@ struct txn_job {
 struct txn_coord {
     struct txns ts;
     struct store_topic *topic;
-    struct event *timer, *done_ev;
-    int64_t timer_at_ms;
+    struct event *done_ev;
+    struct deadline_timer timer; /* armed for txns_next_deadline */
     pthread_mutex_t mu;
     struct txn_job *done;   /* jobs finished by the admin thread (mu) */
     int64_t next_expiry_ms; /* when idle transactional ids are next looked for */
@@ -577,25 +577,14 @@ static void txn_timer_arm(struct broker *b)
     int64_t now = clock_wall_ms();
     if (txns_next_deadline(&tc->ts) <= now && txns_expire(&tc->ts, now) > 0)
         txn_ends_start(b);
-    int64_t at = txns_next_deadline(&tc->ts);
-    if (!tc->timer || at == tc->timer_at_ms)
-        return;
-    if (at == INT64_MAX) {
-        evtimer_del(tc->timer);
-        tc->timer_at_ms = 0;
-        return;
-    }
-    int64_t delay = at > now ? at - now : 0;
-    struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)(delay % 1000) * 1000};
-    evtimer_add(tc->timer, &tv);
-    tc->timer_at_ms = at;
+    deadline_timer_set(&tc->timer, txns_next_deadline(&tc->ts), now);
 }
 
-static void timer_cb(evutil_socket_t fd, short what, void *arg)
+static void timer_cb(int fd, short what, void *arg)
 {
     struct broker *b = arg;
     (void)fd, (void)what;
-    coord(b)->timer_at_ms = 0;
+    deadline_timer_fired(&coord(b)->timer);
     txn_timer_arm(b);
 }
 
@@ -1258,8 +1247,8 @@ int txn_open(struct broker *b)
     b->txn = tc;
     pthread_mutex_init(&tc->mu, NULL);
     txns_init(&tc->ts, b->cfg->txn_max_timeout_ms, new_pid, b);
-    if (b->base && (!(tc->timer = evtimer_new(b->base, timer_cb, b)) ||
-                    !(tc->done_ev = event_new(b->base, -1, 0, done_cb, b))))
+    if (deadline_timer_init(&tc->timer, b->base, timer_cb, b) ||
+        (b->base && !(tc->done_ev = event_new(b->base, -1, 0, done_cb, b))))
         return -ENOMEM;
     int64_t max_pid = -1;
     int rc = txn_topic_open(b);
@@ -1285,8 +1274,7 @@ void txn_close(struct broker *b)
         job_free(j);
     }
     txns_release(&tc->ts);
-    if (tc->timer)
-        event_free(tc->timer);
+    deadline_timer_release(&tc->timer);
     if (tc->done_ev)
         event_free(tc->done_ev);
     store_topic_put(tc->topic);

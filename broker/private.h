@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "broker/config.h"
+#include "broker/deadline.h"
 #include "lib/arena.h"
 #include "proto/kafka.h"
 #include "proto/kafka_errors.h"
@@ -242,7 +243,8 @@ struct broker {
     bool sessions_ready;
     uint64_t fetch_owners; /* keys handed to connections (conn.fetch_owner) */
     struct groups *groups;
-    struct cgroups *cgroups; /* KIP-848 consumer groups (h_consumer_group.c) */
+    struct cgroups *cgroups;             /* KIP-848 consumer groups (h_consumer_group.c) */
+    struct deadline_timer cgroups_timer; /* armed for their next deadline */
     struct metrics metrics;
     int64_t next_producer_id; /* InitProducerId: the next id handed out */
     struct txn_coord *txn;    /* the transaction coordinator (h_txn.c) */

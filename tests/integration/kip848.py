@@ -485,6 +485,22 @@ def phase_restart(host, port):
     c.close()
 
 
+def phase_timeout(host, port):
+    """brookd runs with group.consumer.session.timeout.ms=1500: a member that stops
+    heartbeating is gone 150 ms after its deadline (no sweep makes it wait)."""
+    import time
+    c = Conn(host, port)
+    a = c.heartbeat('k848-timeout', '', 0, topics=['k848'], owned={})
+    last = time.monotonic()
+    check(a['err'] == 0, 'a member joins the group that will time out (%d)' % a['err'])
+    time.sleep(max(0.0, last + 1.5 + 0.15 - time.monotonic()))  # the deadline is the event
+    g = c.describe(['k848-timeout'])[0]
+    members = len(g['members'] or [])
+    check(members == 0, 'its session timeout removed it within 150 ms (%d members, %s)'
+          % (members, g['state']))
+    c.close()
+
+
 def phase_hostile(host, port, pid, log):
     """Peers that multiply: each case while a control client keeps working."""
     from guard import Guard
@@ -527,7 +543,8 @@ def main():
     host, port = addr.rsplit(':', 1)
     if phase == 'hostile':
         sys.exit(phase_hostile(host, int(port), sys.argv[3], sys.argv[4]) or (1 if FAILED else 0))
-    {'main': phase_main, 'refusals': phase_refusals, 'restart': phase_restart}[phase](host, int(port))
+    {'main': phase_main, 'refusals': phase_refusals, 'restart': phase_restart,
+     'timeout': phase_timeout}[phase](host, int(port))
     sys.exit(1 if FAILED else 0)
 
 

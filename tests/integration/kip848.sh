@@ -14,3 +14,6 @@ check "kip848: brookd stops cleanly" [ $? -eq 0 ]
 brookd_start || { fail "kip848: brookd restarts"; exit 1; }
 tool "kip848.py restart" $PYK restart "$BROKER"
 brookd_stop
+brookd_start -o group.consumer.session.timeout.ms=1500 || { fail "kip848: brookd starts"; exit 1; }
+tool "kip848.py timeout" $PYK timeout "$BROKER"
+brookd_stop
