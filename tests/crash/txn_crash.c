@@ -10,7 +10,8 @@
  *       N records) only once commit_transaction or abort_transaction returned
  *       success; a transaction whose end failed is logged "unknown K N". A fatal
  *       error (fenced, after a restart) makes the producer start over as a new
- *       instance with the same transactional.id, as an application would.
+ *       instance with the same transactional.id, as an application would. At the
+ *       end one more producer leaves a transaction open and exits.
  *   txn_crash check BROKER TOPIC DIR
  *       read TOPIC with read_committed to its end and check against the logs: every
  *       record of a committed transaction there exactly once (else lost or doubled),
@@ -162,7 +163,10 @@ static void *producer_run(void *arg)
 static bool topic_exists(const char *broker, const char *topic)
 {
     char err[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, rdk_conf(broker, NULL), err, sizeof err);
+    /* a producer's metadata request would create the topic (with 1 partition) */
+    rd_kafka_t *rk =
+        rd_kafka_new(RD_KAFKA_PRODUCER, rdk_conf(broker, "allow.auto.create.topics", "false", NULL),
+                     err, sizeof err);
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
     bool exists = !rd_kafka_metadata(rk, 0, rkt, &md, 10000) && md->topic_cnt == 1 &&
@@ -172,6 +176,36 @@ static bool topic_exists(const char *broker, const char *topic)
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
     return exists;
+}
+
+/* One more producer leaves a transaction open (its records delivered) and the process
+ * exits without ending it: the coordinator must abort it at its timeout. Logged as an
+ * abort, which is what read_committed must show of it. */
+static int leave_open(struct producer *p)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/t%d.log", p->dir, p->id);
+    atomic_store(&stopping, false);
+    rd_kafka_t *rk = producer_open(p);
+    rd_kafka_error_t *e = rk ? rd_kafka_begin_transaction(rk) : NULL;
+    FILE *log = fopen(path, "w");
+    if (!rk || e || !log)
+        return 1;
+    for (int j = 0; j < 10; j++) {
+        char v[64];
+        int len = snprintf(v, sizeof v, "t%d 0 %d", p->id, j);
+        if (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(p->topic), RD_KAFKA_V_PARTITION(j % PARTS),
+                              RD_KAFKA_V_VALUE(v, (size_t)len),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END))
+            return 1;
+    }
+    if (rd_kafka_flush(rk, CALL_MS))
+        return 1;
+    fprintf(log, "abort 0 10\n");
+    fclose(log);
+    printf("# producer %d left a transaction of 10 records open\n", p->id);
+    fflush(stdout);
+    _exit(0); /* no rd_kafka_destroy: nothing ends the transaction */
 }
 
 static int do_produce(const char *broker, const char *topic, const char *dir, int n)
@@ -190,7 +224,7 @@ static int do_produce(const char *broker, const char *topic, const char *dir, in
                "%d restarts\n",
                i, ps[i].committed, ps[i].aborted, ps[i].unknown, ps[i].restarts);
     }
-    return 0;
+    return leave_open(&(struct producer){.id = n, .broker = broker, .topic = topic, .dir = dir});
 }
 
 /* What the logs say of each transaction, and how many of its records were read. */
