@@ -340,6 +340,10 @@ static void test_fence(const char *broker)
                 !produce_one(p1, "txn-fence", 0, "9 0 0");
     rd_kafka_flush(p1, TIMEOUT_MS);
     result(good, "the first producer has a transaction open with a record in it");
+    if (!good) { /* no transactions here: the rest would only wait out its timeouts */
+        rd_kafka_destroy(p1);
+        return;
+    }
 
     rd_kafka_t *p2 = producer_new(broker, "txn-fence-id", "60000");
     good = txn_ok(rd_kafka_init_transactions(p2, TIMEOUT_MS), "init_transactions 2");
@@ -435,6 +439,10 @@ static void test_timeout(const char *broker)
         good = !produce_one(p1, "txn-timeout", 0, "1 0 0");
     good = good && !rd_kafka_flush(p1, 10000) && delivery_errors == 0;
     result(good, "a transaction with transaction.timeout.ms=3000 holds 10 delivered records");
+    if (!good) {
+        rd_kafka_destroy(p1);
+        return;
+    }
 
     /* records after the open transaction, from a plain producer */
     char err[512];
