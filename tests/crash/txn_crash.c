@@ -341,8 +341,8 @@ static int do_check(const char *broker, const char *topic, const char *dir)
     result(read, "read_committed reads %s to its end", topic);
     result(stable, "no transaction is left open past its timeout: every partition's last stable "
                    "offset reaches its high watermark");
-    long committed = 0, lost = 0, doubled = 0, aborted_seen = 0, partial = 0, unknown = 0,
-         unlogged = 0;
+    long committed = 0, aborted = 0, lost = 0, doubled = 0, aborted_seen = 0, partial = 0,
+         unknown = 0, unlogged = 0;
     for (int i = 0; i < nprod; i++)
         for (int k = 0; k < MAX_TXN; k++) {
             struct txn *t = &txns[i][k];
@@ -351,6 +351,7 @@ static int do_check(const char *broker, const char *topic, const char *dir)
                 committed += t->n;
                 lost += t->n - t->seen;
             } else if (t->outcome == 'a') {
+                aborted += t->n;
                 aborted_seen += t->seen;
             } else if (t->outcome == 'u') {
                 unknown++;
@@ -359,8 +360,9 @@ static int do_check(const char *broker, const char *topic, const char *dir)
                 unlogged++;
             }
         }
-    printf("# %ld committed records checked, %ld transactions of unknown outcome\n", committed,
-           unknown);
+    printf("# %ld committed records checked, %ld records of aborted transactions (delivered "
+           "before the abort), %ld transactions of unknown outcome\n",
+           committed, aborted, unknown);
     result(bad == 0, "every record read is one a producer wrote (%d not)", bad);
     result(lost == 0 && doubled == 0, "0 committed records lost (%ld), none doubled (%ld)", lost,
            doubled);
