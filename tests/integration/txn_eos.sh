@@ -69,6 +69,7 @@ app_kill() {
 # exits with a fatal error
 app_finish() { # NAME PROGRESS
     local rc
+    [ -n "$APP" ] || return 1
     while :; do
         wait "$APP"
         rc=$?
@@ -110,7 +111,7 @@ echo "# application-kill phase: $(($(now_ms) - t0)) ms"
 t0=$(now_ms)
 check "txn_eos: $N more input records" timeout 60 "$EOS" input "$BROKER" eos-b "$N" 3
 P=$T/progress.b
-RESTARTS=0 MAX_RESTARTS=5
+RESTARTS=0 MAX_RESTARTS=$((BROOKD_KILLS + 1)) # one per kill: the fencing is checked apart
 : >"$T/app.err"
 app_start eos-b "$P"
 bmid=0
