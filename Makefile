@@ -214,7 +214,7 @@ compile_commands.json:
 
 # the ThreadSanitizer build of the programs tests/tsan/run.sh runs ($(CC) with
 # -fsanitize=thread; libevent and libfuse need no suppressions, see tests/tsan.supp)
-TSAN_PROGRAMS := brookd brook tests/test_store tests/test_fs
+TSAN_PROGRAMS := brookd brook tests/test_store tests/test_fs tests/test_store_txn
 .PHONY: tsan-build
 tsan-build:
 	@$(MAKE) --no-print-directory SANITIZE=thread $(addprefix build/tsan/,$(TSAN_PROGRAMS))

@@ -233,6 +233,23 @@ const struct conf_key broker_config_table[] = {
      "How often expired offsets are looked for.",
      false,
      {NULL}},
+    {"transaction.max.timeout.ms",
+     CONF_INT,
+     "900000",
+     1,
+     I32,
+     "The longest transaction.timeout.ms a producer may ask for; a longer one gets "
+     "INVALID_TRANSACTION_TIMEOUT.",
+     false,
+     {NULL}},
+    {"transactional.id.expiration.ms",
+     CONF_INT,
+     "604800000",
+     1,
+     I32,
+     "A transactional id with no transaction open and no request for this long is forgotten.",
+     false,
+     {NULL}},
     {"group.consumer.session.timeout.ms",
      CONF_INT,
      "45000",
@@ -335,7 +352,9 @@ static int apply_limits(struct broker_config *c, const char **err)
         int_key(p, "brook.groups.max", &c->groups_max, err) ||
         int_key(p, "group.consumer.session.timeout.ms", &c->cgroup_session_ms, err) ||
         int_key(p, "group.consumer.heartbeat.interval.ms", &c->cgroup_heartbeat_ms, err) ||
-        int_key(p, "group.consumer.max.size", &c->cgroup_max_size, err))
+        int_key(p, "group.consumer.max.size", &c->cgroup_max_size, err) ||
+        int_key(p, "transaction.max.timeout.ms", &c->txn_max_timeout_ms, err) ||
+        int_key(p, "transactional.id.expiration.ms", &c->txn_id_expiration_ms, err))
         return -1;
     if (int_key(p, "group.max.size", &v, err))
         return -1;

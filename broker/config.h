@@ -46,6 +46,8 @@ struct broker_config {
     int64_t cgroup_session_ms;      /* group.consumer.session.timeout.ms */
     int64_t cgroup_heartbeat_ms;    /* group.consumer.heartbeat.interval.ms */
     int64_t cgroup_max_size;        /* group.consumer.max.size */
+    int64_t txn_max_timeout_ms;     /* transaction.max.timeout.ms */
+    int64_t txn_id_expiration_ms;   /* transactional.id.expiration.ms */
     const char *cluster_id;         /* cluster.id (brook's own default) */
     const char *mount;              /* fuse.mount.dir, NULL: no mount */
     int32_t fuse_threads;           /* fuse.max.threads */

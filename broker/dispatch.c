@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "broker/private.h"
+#include "broker/txn.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -58,6 +59,12 @@ static const handler_fn handlers[KAFKA_API_DESCRIBE_TOPIC_PARTITIONS + 1] = {
     [KAFKA_API_DESCRIBE_CLUSTER] = handle_describe_cluster,
     [KAFKA_API_DESCRIBE_PRODUCERS] = handle_describe_producers,
     [KAFKA_API_DESCRIBE_TOPIC_PARTITIONS] = handle_describe_topic_partitions,
+    [KAFKA_API_ADD_PARTITIONS_TO_TXN] = handle_add_partitions_to_txn,
+    [KAFKA_API_ADD_OFFSETS_TO_TXN] = handle_add_offsets_to_txn,
+    [KAFKA_API_END_TXN] = handle_end_txn,
+    [KAFKA_API_TXN_OFFSET_COMMIT] = handle_txn_offset_commit,
+    [KAFKA_API_DESCRIBE_TRANSACTIONS] = handle_describe_transactions,
+    [KAFKA_API_LIST_TRANSACTIONS] = handle_list_transactions,
 };
 
 /* Queue a new pending on c, in order. */

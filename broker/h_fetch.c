@@ -37,7 +37,8 @@
 #include "lib/clock.h"
 #include "lib/xalloc.h"
 
-#define LEADER_EPOCH 0 /* brook's one node has led every partition since its creation */
+#define LEADER_EPOCH      0    /* brook's one node has led every partition since its creation */
+#define FETCH_ABORTED_MAX 1000 /* aborted transactions listed per partition */
 
 struct fetch_part {
     struct store_topic *t; /* a reference, held while parked; NULL on error */
@@ -59,6 +60,7 @@ struct fetch_wait {
     int n_parts;
     int16_t version;
     int32_t max_bytes, min_bytes;
+    bool committed; /* isolation_level 1: read_committed, up to the last stable offset */
     struct fetch_session *session; /* incremental: the session, held */
     bool open_session;             /* full fetch with epoch 0: open one when answered */
     uint64_t owner;
@@ -68,41 +70,81 @@ struct fetch_wait {
 
 static const uint8_t zero_id[16];
 
+/* A read_committed answer: the slice cut at the last stable offset, and the aborted
+ * transactions whose data it holds. At most FETCH_ABORTED_MAX are listed: past that
+ * the slice is cut before the first one left out, until the list is whole. */
+static int fetch_committed(struct fetch_wait *fw, struct fetch_part *fp, int64_t lso,
+                           struct store_slice *sl)
+{
+    struct kafka_fetch_resp_partition *out = &fp->out;
+    struct store_aborted_txn found[FETCH_ABORTED_MAX + 1];
+    size_t n = 0;
+    out->n_aborted_transactions = 0; /* an empty list, not null, as Kafka answers */
+    int rc = store_slice_limit(fp->p, sl, lso);
+    for (int tries = 0; !rc && sl->len > 0; tries++) {
+        rc = store_partition_aborted_txns(fp->p, sl->first_offset, sl->next_offset, found,
+                                          FETCH_ABORTED_MAX + 1, &n);
+        if (rc || n <= FETCH_ABORTED_MAX)
+            break;
+        if (tries == 4 || found[FETCH_ABORTED_MAX].first_offset <= sl->first_offset) {
+            n = FETCH_ABORTED_MAX; /* one batch overlaps more: the documented limit */
+            break;
+        }
+        rc = store_slice_limit(fp->p, sl, found[FETCH_ABORTED_MAX].first_offset);
+    }
+    if (rc || sl->len == 0)
+        return rc;
+    out->aborted_transactions =
+        PENDING_NEW(fw->pd, struct kafka_fetch_resp_aborted_transaction, n ? n : 1);
+    for (size_t i = 0; i < n; i++)
+        out->aborted_transactions[i] = (struct kafka_fetch_resp_aborted_transaction){
+            found[i].producer_id, found[i].first_offset};
+    out->n_aborted_transactions = (int32_t)n;
+    return 0;
+}
+
 /* One partition's records within the budget; first: no partition returned records
- * yet, so one whole batch may pass the limits. Returns the bytes taken, or -1 when
- * the response can take no more. */
+ * yet, so one whole batch may pass the limits. Returns the bytes taken (the listed
+ * aborted transactions count too), or -1 when the response can take no more. */
 static int64_t fetch_fill_part(struct fetch_wait *fw, struct fetch_part *fp, int64_t budget,
                                bool first)
 {
     struct kafka_fetch_resp_partition *out = &fp->out;
     struct store_partition_info info;
     store_partition_info(fp->p, &info);
-    out->high_watermark = out->last_stable_offset = info.high_watermark;
+    int64_t lso = store_partition_last_stable(fp->p);
+    out->high_watermark = info.high_watermark;
+    out->last_stable_offset = lso < info.high_watermark ? lso : info.high_watermark;
     out->log_start_offset = info.log_start_offset;
     int64_t limit = fp->max_bytes < budget ? fp->max_bytes : budget;
     if (limit <= 0 && !first)
         return 0; /* the response is full: the client asks again */
     struct store_slice sl;
     int rc = store_partition_read(fp->p, fp->offset, limit > 0 ? (size_t)limit : 1, &sl);
+    if (!rc && fw->committed)
+        rc = fetch_committed(fw, fp, out->last_stable_offset, &sl);
     if (rc) {
+        store_slice_release(&sl);
         out->error_code = kafka_error_from(rc);
         return 0;
     }
     if (sl.len == 0)
         return 0;
-    if (!first && sl.len > limit) { /* the store returns one whole batch, which must fit */
+    int32_t listed = out->n_aborted_transactions > 0 ? out->n_aborted_transactions : 0;
+    int64_t took = sl.len + (int64_t)sizeof(struct kafka_fetch_resp_aborted_transaction) * listed;
+    bool fits = first || took <= limit; /* the store returns one whole batch, which must fit */
+    /* each slice holds a descriptor until sent, and this one may be near the reserve
+     * the log keeps for itself: then the response is full (the client asks again) */
+    bool full = fits && !first && store_fd_held_too_many(sl.fd);
+    if (!fits || full) {
         store_slice_release(&sl);
-        return 0;
-    }
-    if (!first && store_fd_held_too_many(sl.fd)) {
-        /* each slice holds a descriptor until sent, and this one is near the reserve
-         * the log keeps for itself: the response is full (the client asks again) */
-        store_slice_release(&sl);
-        return -1;
+        if (listed)
+            out->n_aborted_transactions = 0; /* no records: nothing to filter */
+        return full ? -1 : 0;
     }
     out->records = (struct krecords){NULL, sl.len, sl.fd, sl.pos};
     metrics_topic(&fw->b->metrics, store_topic_name(fp->t), 0, 0, sl.len);
-    return sl.len;
+    return took;
 }
 
 /* Fill every partition's answer within the byte budgets (KIP-74). */
@@ -137,12 +179,15 @@ static bool fetch_ready(struct fetch_wait *fw)
         int64_t hw = store_partition_high_watermark(fp->p);
         if (fp->offset > hw || fp->offset < store_partition_log_start(fp->p))
             return true;
-        if (hw == fp->offset)
+        /* read_committed: only what is stable counts as available */
+        int64_t end = fw->committed ? store_partition_last_stable(fp->p) : hw;
+        if (end <= fp->offset)
             continue;
         if (fw->min_bytes <= 1)
             return true;
         struct store_slice sl;
-        if (store_partition_read(fp->p, fp->offset, (size_t)fw->min_bytes, &sl) == 0) {
+        if (store_partition_read(fp->p, fp->offset, (size_t)fw->min_bytes, &sl) == 0 &&
+            store_slice_limit(fp->p, &sl, end) == 0) {
             avail += sl.len;
             store_slice_release(&sl);
         }
@@ -534,6 +579,7 @@ void handle_fetch(struct request *rq)
                               .version = rq->version,
                               .max_bytes = max_bytes,
                               .min_bytes = req->min_bytes,
+                              .committed = rq->version >= 4 && req->isolation_level == 1,
                               .open_session = open,
                               .owner = rq->c->fetch_owner};
     int64_t total = s ? s->n_parts : 0;
@@ -593,7 +639,7 @@ static int list_offsets_max_timestamp(struct store_partition *p, int64_t *offset
     return rc;
 }
 
-static void list_offsets_partition(struct store_partition *p,
+static void list_offsets_partition(struct store_partition *p, bool committed,
                                    const struct kafka_list_offsets_req_partition *in,
                                    struct kafka_list_offsets_resp_partition *po)
 {
@@ -605,8 +651,8 @@ static void list_offsets_partition(struct store_partition *p,
         po->leader_epoch = -1;
         return;
     }
-    if (ts == LATEST) {
-        po->offset = store_partition_high_watermark(p);
+    if (ts == LATEST) { /* read_committed: the last stable offset, as Kafka */
+        po->offset = committed ? store_partition_last_stable(p) : store_partition_high_watermark(p);
     } else if (ts == EARLIEST || ts == EARLIEST_LOCAL) {
         po->offset = store_partition_log_start(p);
     } else if (ts == LATEST_TIERED) {
@@ -662,7 +708,8 @@ void handle_list_offsets(struct request *rq)
                                                              -1, -1, -1};
             struct store_partition *p = t ? store_topic_partition(t, po->partition_index) : NULL;
             if (p)
-                list_offsets_partition(p, &ti->partitions[k], po);
+                list_offsets_partition(p, rq->version >= 2 && req->isolation_level == 1,
+                                       &ti->partitions[k], po);
             else
                 po->error_code = t ? KAFKA_UNKNOWN_TOPIC_OR_PARTITION : err;
         }

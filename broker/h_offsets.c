@@ -35,6 +35,7 @@
 
 #include "broker/group.h"
 #include "broker/offsets.h"
+#include "broker/txn.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/reader.h"
@@ -104,17 +105,6 @@ static void put_str16(struct writer *w, struct kstr s)
     writer_bytes(w, s.p, n);
 }
 
-/* One commit record (or tombstone), borrowing its strings. */
-struct commit_rec {
-    struct kstr topic;
-    int32_t partition;
-    int64_t offset;
-    int32_t leader_epoch;
-    struct kstr metadata;
-    int64_t commit_ms;
-    int64_t expire_ms; /* 0: none */
-};
-
 /* The value of one commit record: v1 when it carries an expiry (the only
  * version with one, as Kafka writes it), v3 otherwise. */
 static void commit_value(struct writer *val, const struct commit_rec *rec)
@@ -129,19 +119,16 @@ static void commit_value(struct writer *val, const struct commit_rec *rec)
         writer_be64(val, (uint64_t)rec->expire_ms);
 }
 
-/* Append the commit records (or tombstones) of one group as one batch; *end is the
- * offset after it. Strings are int16-sized, so a key never passes 64 KiB + a few. */
-static int offsets_append(struct broker *b, struct kstr group, const struct commit_rec *recs, int n,
-                          bool tombstones, int64_t *end)
+/* Build the commit records (or tombstones) of one group as one batch into out.
+ * Strings are int16-sized, so a key never passes 64 KiB + a few. */
+static int offsets_batch(struct kstr group, const struct commit_rec *recs, int n, bool tombstones,
+                         int64_t now, struct writer *out)
 {
-    struct store_partition *p = store_topic_partition(b->groups->topic, 0);
     struct batch_builder bb;
-    struct writer key, val, out;
-    int64_t now = clock_wall_ms();
+    struct writer key, val;
     batch_builder_init(&bb, CODEC_NONE, 64u << 20);
     writer_init(&key, 1 << 17);
     writer_init(&val, 1 << 17);
-    writer_init(&out, 64u << 20);
     int rc = 0;
     for (int i = 0; i < n && !rc; i++) {
         writer_reset(&key);
@@ -158,15 +145,27 @@ static int offsets_append(struct broker *b, struct kstr group, const struct comm
                                    tombstones ? -1 : (int32_t)val.len, NULL, 0);
     }
     if (!rc)
-        rc = batch_builder_finish(&bb, -1, &out);
+        rc = batch_builder_finish(&bb, -1, out);
+    batch_builder_release(&bb);
+    writer_release(&key);
+    writer_release(&val);
+    return rc;
+}
+
+/* Append the commit records (or tombstones) of one group as one batch; *end is the
+ * offset after it. */
+static int offsets_append(struct broker *b, struct kstr group, const struct commit_rec *recs, int n,
+                          bool tombstones, int64_t *end)
+{
+    struct store_partition *p = store_topic_partition(b->groups->topic, 0);
+    struct writer out;
     struct store_append res;
+    writer_init(&out, 64u << 20);
+    int rc = offsets_batch(group, recs, n, tombstones, clock_wall_ms(), &out);
     if (!rc)
         rc = store_partition_append(p, out.buf, out.len, &res);
     if (!rc)
         *end = res.last_offset + 1;
-    batch_builder_release(&bb);
-    writer_release(&key);
-    writer_release(&val);
     writer_release(&out);
     return rc;
 }
@@ -530,6 +529,9 @@ static int fetch_named(struct request *rq, bool old, const struct group *g,
                        const struct kafka_offset_fetch_req_group *rg, int16_t err,
                        struct fetch_answer *a, uint64_t *bytes)
 {
+    /* require_stable (v7+): an offset a transaction is about to commit is unstable */
+    bool stable =
+        rq->version >= 7 && ((const struct kafka_offset_fetch_req *)rq->body)->require_stable;
     a->topics = pending_calloc(rq->pd, (size_t)rg->n_topics, fetch_topic_size(old));
     a->n_topics = rg->n_topics;
     for (int32_t i = 0; i < rg->n_topics; i++) {
@@ -540,9 +542,12 @@ static int fetch_named(struct request *rq, bool old, const struct group *g,
         *bytes += tlen + 8;
         for (int32_t k = 0; k < ti->n_partition_indexes; k++) {
             int32_t index = ti->partition_indexes[k];
+            int16_t perr = err;
+            if (!err && stable && txn_offset_pending(rq->c->b, rg->group_id, ti->name, index))
+                perr = KAFKA_UNSTABLE_OFFSET_COMMIT;
             const struct committed *c =
-                g && !err ? offset_get(g, ti->name.p ? ti->name.p : "", tlen, index) : NULL;
-            fetch_part_set(old, parts, k, index, c, err);
+                g && !perr ? offset_get(g, ti->name.p ? ti->name.p : "", tlen, index) : NULL;
+            fetch_part_set(old, parts, k, index, c, perr);
             *bytes += c ? strlen(c->metadata) : 0;
             if (!response_fits(rq, *bytes))
                 return -E2BIG;
@@ -1122,4 +1127,21 @@ int groups_reset_offsets(struct broker *b, const char *group, const char *topic,
     log_info("brook.group", "group %s: %d committed offsets of %s reset from the console", group, n,
              topic);
     return store_partition_when_durable(store_topic_partition(b->groups->topic, 0), end, done, arg);
+}
+
+/* ---- offsets committed by a transaction (broker/h_txn.c) ---- */
+
+int offsets_txn_batch(struct kstr group, const struct commit_rec *recs, int n, int64_t now,
+                      struct writer *out)
+{
+    return offsets_batch(group, recs, n, false, now, out);
+}
+
+void offsets_txn_apply(struct broker *b, struct kstr group, const struct commit_rec *recs, int n)
+{
+    struct group *g = group_find(b->groups, group);
+    if (!g)
+        g = group_new(b->groups, group);
+    for (int i = 0; i < n; i++)
+        offset_set(b, g, &recs[i]);
 }

@@ -19,8 +19,9 @@
  * - ListPartitionReassignments: nothing is ever reassigned, so the list is empty,
  *   whatever the request names (Kafka leaves out unknown topics silently).
  * - DescribeProducers: the idempotent producers the partition keeps state for
- *   (store_partition_producers); brook has no transactions, so no coordinator
- *   epoch or open transaction, and it keeps no batch timestamps (-1).
+ *   (store_partition_producers), with the first offset of a producer's open
+ *   transaction on the partition (-1: none); the store keeps neither batch
+ *   timestamps nor the coordinator epoch of markers, so those are -1.
  *
  * Each answer is sized from the request's counts (and, for DescribeProducers, the
  * store's producer counts) before it is built, as everywhere.
@@ -213,7 +214,7 @@ static void producers_partition(struct pending *pd, struct store_partition *p,
                 .last_sequence = info[i].last_sequence,
                 .last_timestamp = -1,
                 .coordinator_epoch = -1,
-                .current_txn_start_offset = -1,
+                .current_txn_start_offset = info[i].txn_first_offset,
             };
     free(info);
 }

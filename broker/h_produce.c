@@ -13,8 +13,12 @@
  *
  * InitProducerId lives here too: it hands an idempotent producer the id its
  * batches carry, which the store checks sequence numbers by. Ids start from the
- * wall clock, so they stay unique across restarts without being stored; a
- * transactional id is refused, since brook has no transactions.
+ * wall clock (and above every id __transaction_state holds), so they stay unique
+ * across restarts without being stored; a transactional id is the transaction
+ * coordinator's (broker/h_txn.c).
+ *
+ * A transactional batch (KIP-890) is appended only when its producer's ongoing
+ * transaction holds the partition: the coordinator says so (txn_produce_check).
  *
  * From Produce v8 a refused batch is explained: error_message, and record_errors
  * naming the records to blame by their index in the batch.
@@ -25,6 +29,7 @@
 #include <string.h>
 
 #include "broker/private.h"
+#include "broker/txn.h"
 #include "lib/clock.h"
 #include "proto/record.h"
 
@@ -143,6 +148,28 @@ static void produce_explain(struct request *rq, struct store_topic *t, const uin
     out->error_message = kstr_from(pd_strdup(rq->pd, kstr_from(why)));
 }
 
+/* KIP-890: every transactional batch of the records must belong to an ongoing
+ * transaction of the request's transactional id that holds this partition. */
+static int16_t produce_txn_check(struct request *rq, struct store_topic *t, int32_t partition,
+                                 const uint8_t *data, size_t len)
+{
+    const struct kafka_produce_req *req = rq->body;
+    struct batch_header h;
+    size_t size;
+    for (size_t off = 0; off < len && batch_frame(data + off, len - off, len - off, &size) == 0;
+         off += size) {
+        if (batch_header_parse(data + off, size, &h) != 0 ||
+            !(h.attributes & BATCH_ATTR_TRANSACTIONAL) || (h.attributes & BATCH_ATTR_CONTROL))
+            continue; /* the store refuses what does not parse, and control batches */
+        int16_t err =
+            txn_produce_check(rq->c->b, req->transactional_id, h.producer_id, h.producer_epoch,
+                              kstr_from(store_topic_name(t)), partition);
+        if (err)
+            return err;
+    }
+    return KAFKA_NONE;
+}
+
 static void produce_partition(struct request *rq, struct store_topic *t, int16_t topic_err,
                               const struct kafka_produce_req_partition *in,
                               struct kafka_produce_resp_partition *out, int16_t acks)
@@ -167,6 +194,9 @@ static void produce_partition(struct request *rq, struct store_topic *t, int16_t
     }
     /* the records are a view of the frame, which is ours to modify */
     uint8_t *data = (uint8_t *)(uintptr_t)in->records.p;
+    out->error_code = produce_txn_check(rq, t, in->index, data, (size_t)in->records.len);
+    if (out->error_code)
+        return;
     struct store_append first, last;
     int64_t records;
     size_t bad = 0;
@@ -223,8 +253,6 @@ void handle_produce(struct request *rq)
         refuse = KAFKA_UNSUPPORTED_VERSION; /* magic v0/v1 message sets */
     else if (req->acks != 0 && req->acks != 1 && req->acks != -1)
         refuse = KAFKA_INVALID_REQUIRED_ACKS;
-    else if (!kstr_is_null(req->transactional_id))
-        refuse = KAFKA_TRANSACTIONAL_ID_AUTHORIZATION_FAILED; /* no transactions */
     resp->responses = PENDING_NEW(pd, struct kafka_produce_resp_topic, req->n_topic_data + 1);
     resp->n_responses = req->n_topic_data;
     pd->resp = resp;
@@ -254,29 +282,37 @@ void handle_produce(struct request *rq)
 
 /* ---- InitProducerId ---- */
 
+int64_t broker_producer_id_new(struct broker *b)
+{
+    if (!b->next_producer_id) /* txn_open sets it at start; tests may not */
+        b->next_producer_id = clock_wall_ms() << 10;
+    return b->next_producer_id++;
+}
+
 /*
  * As Kafka's coordinator does for a producer without a transactional id: every
  * request gets a fresh id with epoch 0, also one that names its current id and
  * epoch (v3+, KIP-360) - an idempotent producer bumps its epoch itself, and a new
  * id starts its sequences afresh. The id and epoch must be given together (else
  * INVALID_REQUEST, as Kafka checks); an empty transactional id is INVALID_REQUEST
- * as in Kafka, and any other is refused too, since brook has no transactions.
+ * as in Kafka; any other goes to the transaction coordinator.
  */
 void handle_init_producer_id(struct request *rq)
 {
     struct broker *b = rq->c->b;
     struct kafka_init_producer_id_req *req = rq->body;
-    struct kafka_init_producer_id_resp *resp = response_new(rq);
     bool no_id = req->producer_id == -1, no_epoch = req->producer_epoch == -1;
+    if (req->transactional_id.len > 0 && no_id == no_epoch) {
+        txn_handle_init_producer_id(rq);
+        return;
+    }
+    struct kafka_init_producer_id_resp *resp = response_new(rq);
     resp->producer_id = -1;
     resp->producer_epoch = -1;
     if (!kstr_is_null(req->transactional_id) || no_id != no_epoch) {
         resp->error_code = KAFKA_INVALID_REQUEST;
     } else {
-        /* ids stay unique across restarts: they start from the clock */
-        if (!b->next_producer_id)
-            b->next_producer_id = clock_wall_ms() << 10;
-        resp->producer_id = b->next_producer_id++;
+        resp->producer_id = broker_producer_id_new(b);
         resp->producer_epoch = 0;
     }
     request_respond(rq, resp);

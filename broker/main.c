@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "broker/private.h"
+#include "broker/txn.h"
 #include "console/console.h"
 #include "fs/fs.h"
 #include "lib/clock.h"
@@ -212,6 +213,10 @@ int main(int argc, char **argv)
     }
     if ((rc = cgroups_open(&b)))
         goto out_groups;
+    if ((rc = txn_open(&b))) {
+        log_error("brook.broker", "cannot load transactions: %s", store_strerror(rc));
+        goto out_groups;
+    }
     if (broker_console_env(&b, &env) && (rc = console_start(&env, &con))) {
         log_error("brook.broker", "cannot start the console: %s", strerror(-rc));
         goto out_groups;
@@ -241,6 +246,7 @@ out_groups:
     groups_close(&b); /* answers members still waiting */
 out_server:
     admin_stop(&b); /* before the store goes: it may be creating a topic */
+    txn_close(&b);  /* after the admin thread: it may be writing markers */
     fetch_abort_all(&b);
 out_store:
     store_close(b.store); /* flush, checkpoints, clean-shutdown marker */

@@ -57,4 +57,27 @@ int16_t offsets_fetch_check(struct broker *b, const struct kafka_offset_fetch_re
                             int16_t version);
 int16_t offsets_delete_check(struct broker *b, struct kstr id, struct group **g);
 
+/* One commit record (or tombstone), borrowing its strings. */
+struct commit_rec {
+    struct kstr topic;
+    int32_t partition;
+    int64_t offset;
+    int32_t leader_epoch;
+    struct kstr metadata;
+    int64_t commit_ms;
+    int64_t expire_ms; /* 0: none */
+};
+
+/*
+ * A transaction's offsets (TxnOffsetCommit) become committed at its commit: the
+ * coordinator builds their __consumer_offsets batch on the loop thread
+ * (offsets_txn_batch: group's records, Kafka's layout, into out), appends it and
+ * waits for it off the loop, then makes them visible to OffsetFetch
+ * (offsets_txn_apply, loop thread: the group is created when unknown).
+ */
+struct writer;
+int offsets_txn_batch(struct kstr group, const struct commit_rec *recs, int n, int64_t now,
+                      struct writer *out);
+void offsets_txn_apply(struct broker *b, struct kstr group, const struct commit_rec *recs, int n);
+
 #endif

@@ -45,6 +45,7 @@ struct groups;
 struct cgroups;
 struct fs;
 struct console_env;
+struct txn_coord;
 
 /*
  * The largest response brook builds for one request: the bytes its structs and
@@ -241,7 +242,8 @@ struct broker {
     struct groups *groups;
     struct cgroups *cgroups; /* KIP-848 consumer groups (h_consumer_group.c) */
     struct metrics metrics;
-    int64_t next_producer_id; /* InitProducerId */
+    int64_t next_producer_id; /* InitProducerId: the next id handed out */
+    struct txn_coord *txn;    /* the transaction coordinator (h_txn.c) */
     struct fs *fs;
 
     /* admin.c: the worker for topic administration */
@@ -395,6 +397,9 @@ void handle_elect_leaders(struct request *rq);                /* h_partitions.c 
 void handle_list_partition_reassignments(struct request *rq); /* h_partitions.c */
 void handle_describe_producers(struct request *rq);           /* h_partitions.c */
 void handle_describe_topic_partitions(struct request *rq);    /* h_describe_topics.c */
+
+/* ---- h_produce.c: a new producer id, unique across restarts ---- */
+int64_t broker_producer_id_new(struct broker *b);
 
 /* ---- h_fetch.c ---- */
 void fetch_on_append(struct broker *b);

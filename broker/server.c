@@ -61,6 +61,7 @@
 #include <event2/listener.h>
 
 #include "broker/private.h"
+#include "broker/txn.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
@@ -448,6 +449,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
     }
     groups_tick(b, clock_wall_ms());
     cgroups_tick(b, clock_wall_ms());
+    txn_tick(b, clock_wall_ms()); /* ends whose markers failed are started again */
 }
 
 /* Resolve host:port and start listening; records the bound port. */

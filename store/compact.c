@@ -22,6 +22,12 @@
  *       group's other segments; rename X.log.swap to X.log; fsync; write indexes.
  *     At start, compact_recover_dir() deletes *.cleaned and completes any *.swap.
  *
+ * Transactions (txn.c): a marker is kept while its transaction has data left, and
+ * after that until delete.retention.ms has passed (Kafka's rule); data of an
+ * aborted transaction is removed; data of a transaction not yet decided, or aborted, never enters
+ * the map, so it never makes the cleaner drop an older record of its key. The group's .txnindex
+ * entries are written to X.txnindex before the commit point.
+ *
  * Only closed segments that are durable are touched (a record is dropped only for a
  * newer one already on disk), and the in-memory swap is one short critical
  * section, so appends and reads never wait for the cleaner. Readers that hold a
@@ -57,6 +63,7 @@ struct map_slot {
 struct offset_map {
     struct map_slot *slots;
     size_t cap, n;
+    struct store_partition *p; /* whose transactions decide what is mapped */
 };
 
 static uint64_t mix64(uint64_t x)
@@ -244,10 +251,31 @@ static int each_batch(const struct seg_view *sv, batch_fn fn, void *arg)
 
 /* ---- step 1: build the map ---- */
 
+/* Whether a transactional batch is known committed: below the last stable offset
+ * and not in an aborted transaction. */
+static bool txn_committed(struct store_partition *p, const struct batch_header *h)
+{
+    return h->base_offset + h->last_offset_delta < store_partition_last_stable(p) &&
+           !txn_aborted_at(p, h->producer_id, h->base_offset);
+}
+
+/* Whether a batch is aborted transactional data, which the cleaner removes (its
+ * marker and index entry stay, so nothing is shown differently). */
+static bool txn_aborted_data(struct store_partition *p, const struct batch_header *h)
+{
+    return (h->attributes & (BATCH_ATTR_TRANSACTIONAL | BATCH_ATTR_CONTROL)) ==
+               BATCH_ATTR_TRANSACTIONAL &&
+           h->base_offset + h->last_offset_delta < store_partition_last_stable(p) &&
+           txn_aborted_at(p, h->producer_id, h->base_offset);
+}
+
 static int map_batch(void *arg, uint8_t *batch, size_t len, const struct batch_header *h)
 {
     struct offset_map *m = arg;
     if (h->attributes & BATCH_ATTR_CONTROL)
+        return 0;
+    /* data of a transaction not decided yet, or aborted, supersedes nothing */
+    if ((h->attributes & BATCH_ATTR_TRANSACTIONAL) && !txn_committed(m->p, h))
         return 0;
     struct batch_iter it;
     struct record r;
@@ -268,6 +296,8 @@ static int map_batch(void *arg, uint8_t *batch, size_t len, const struct batch_h
 
 struct cleaner {
     struct offset_map *map;
+    struct store_partition *p;
+    struct hmap txn_data;      /* producer id -> (any): its transaction has data kept */
     int64_t tombstone_horizon; /* tombstones older than this are dropped */
     int fd;                    /* the .cleaned file */
     struct writer out;         /* pending bytes not yet written */
@@ -367,11 +397,23 @@ static int rebuild(struct cleaner *c, const uint8_t *batch, size_t len,
     return rc;
 }
 
+/* Kafka's rule for a marker: kept while its transaction has data left in the log
+ * (a batch of its producer kept since the producer's previous marker: the cleaner
+ * walks the closed segments from the log start, in order), or while it is younger
+ * than delete.retention.ms; then it goes, since it decides nothing any more. */
+static bool marker_kept(struct cleaner *c, const struct batch_header *h)
+{
+    bool data = hmap_del(&c->txn_data, &h->producer_id, sizeof h->producer_id) != NULL;
+    return data || h->max_timestamp >= c->tombstone_horizon;
+}
+
 static int clean_batch(void *arg, uint8_t *batch, size_t len, const struct batch_header *h)
 {
     struct cleaner *c = arg;
     if (h->attributes & BATCH_ATTR_CONTROL)
-        return out_batch(c, batch, len, h);
+        return marker_kept(c, h) ? out_batch(c, batch, len, h) : 0;
+    if (txn_aborted_data(c->p, h))
+        return 0;
     struct batch_iter it;
     struct record r;
     int32_t total = 0, kept = 0;
@@ -384,6 +426,9 @@ static int clean_batch(void *arg, uint8_t *batch, size_t len, const struct batch
     batch_iter_release(&it);
     if (rc || kept == 0)
         return rc;
+    if ((h->attributes & BATCH_ATTR_TRANSACTIONAL) &&
+        (rc = hmap_put(&c->txn_data, &h->producer_id, sizeof h->producer_id, c)))
+        return rc; /* its transaction has data left: its marker stays */
     if (kept == total)
         return out_batch(c, batch, len, h);
     return rebuild(c, batch, len, h, kept);
@@ -477,6 +522,10 @@ static int clean_group(struct store_partition *p, struct cleaner *c, const struc
         rc = out_flush(c);
     if (!rc && sysio.fdatasync(c->fd))
         rc = -errno;
+    /* the group's aborted transactions in X.txnindex before the commit point: a
+     * crash before it leaves duplicates of the others' entries, which loading drops */
+    if (!rc)
+        rc = txn_index_write(p, v[0].base, v[n - 1].next_offset);
     if (!rc && sysio.rename(cleaned, swap))
         rc = -errno;
     if (rc)
@@ -561,7 +610,7 @@ int partition_compact(struct store_partition *p, bool force, int64_t now)
         views_free(v, n);
         return 0;
     }
-    struct offset_map map = {0};
+    struct offset_map map = {.p = p};
     size_t mapped = 0; /* segments fully in the map */
     for (size_t i = 0; i < n && !rc; i++) {
         if (v[i].next_offset <= LOAD(p->clean_offset)) {
@@ -576,10 +625,12 @@ int partition_compact(struct store_partition *p, bool force, int64_t now)
     }
     struct cleaner c = {
         .map = &map,
+        .p = p,
         .tombstone_horizon = now - tc->delete_retention_ms,
         .fd = -1,
         .index_interval = tc->index_interval_bytes,
     };
+    hmap_init(&c.txn_data);
     writer_init(&c.out, 2 * OUT_FLUSH + (size_t)tc->max_message_bytes * 2);
     if (!rc && mapped) {
         /* Checkpoint first: the cleaner checkpoint then covers every gap the swaps
@@ -599,6 +650,7 @@ int partition_compact(struct store_partition *p, bool force, int64_t now)
         i = j;
     }
     writer_release(&c.out);
+    hmap_release(&c.txn_data);
     free(c.hdrs);
     free(map.slots);
     views_free(v, n);

@@ -14,6 +14,11 @@
  * checks the log start before each read and, when a read still says -ERANGE while
  * the cursor is no longer below the log start, that is the answer (the offset is
  * past the high watermark); otherwise it looks again, a bounded number of times.
+ *
+ * STORE_CURSOR_COMMITTED (read_committed) looks at each batch's header before
+ * handing it out: at or past the last stable offset the walk pauses (the batch stays
+ * buffered and is looked at again on the next call); markers and the batches of
+ * aborted transactions (txn.c's index) are stepped over.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -22,7 +27,7 @@
 
 #include "lib/fileio.h"
 #include "proto/record.h"
-#include "store/store.h"
+#include "store/private.h"
 
 #define CURSOR_TRIES 3 /* reads refused as below a log start that keeps moving */
 
@@ -117,34 +122,58 @@ static int cursor_fill(struct store_cursor *c)
     return 1;
 }
 
+/* For a read_committed walk: 0 when the batch is at or past the last stable offset
+ * (the walk stops before it and resumes there once it is decided), 2 when it is
+ * not shown (a marker, aborted data), 1 when it is. */
+static int cursor_committed(struct store_cursor *c, const struct batch_header *h)
+{
+    if (h->base_offset + h->last_offset_delta >= store_partition_last_stable(c->p))
+        return 0;
+    if (h->attributes & BATCH_ATTR_CONTROL)
+        return 2;
+    if ((h->attributes & BATCH_ATTR_TRANSACTIONAL) &&
+        txn_aborted_at(c->p, h->producer_id, h->base_offset))
+        return 2;
+    return 1;
+}
+
 int store_cursor_next(struct store_cursor *c, struct store_batch *b)
 {
-    if (c->pos == c->len) {
-        if (c->next >= c->end)
+    for (;;) {
+        if (c->pos == c->len) {
+            if (c->next >= c->end)
+                return 0;
+            int rc = cursor_fill(c);
+            if (rc <= 0)
+                return rc;
+        }
+        const uint8_t *at = c->buf + c->pos;
+        size_t avail = c->len - c->pos;
+        struct batch_header h;
+        if (batch_header_parse(at, avail, &h) ||
+            h.length < BATCH_HEADER_SIZE - BATCH_LOG_OVERHEAD ||
+            (size_t)h.length > avail - BATCH_LOG_OVERHEAD) {
+            c->pos = c->len; /* no boundary to go on from in this run */
+            return -EBADMSG;
+        }
+        if (h.base_offset >= c->end) {
+            c->pos = c->len;
+            c->next = c->end;
             return 0;
-        int rc = cursor_fill(c);
-        if (rc <= 0)
-            return rc;
+        }
+        int show = c->flags & STORE_CURSOR_COMMITTED ? cursor_committed(c, &h) : 1;
+        if (show == 0)
+            return 0;
+        size_t len = BATCH_LOG_OVERHEAD + (size_t)h.length;
+        c->pos += len;
+        if (show == 2)
+            continue; /* a marker or aborted data: the next batch */
+        *b = (struct store_batch){
+            .data = at,
+            .len = len,
+            .base_offset = h.base_offset,
+            .last_offset = h.base_offset + h.last_offset_delta,
+        };
+        return 1;
     }
-    const uint8_t *at = c->buf + c->pos;
-    size_t avail = c->len - c->pos;
-    struct batch_header h;
-    if (batch_header_parse(at, avail, &h) || h.length < BATCH_HEADER_SIZE - BATCH_LOG_OVERHEAD ||
-        (size_t)h.length > avail - BATCH_LOG_OVERHEAD) {
-        c->pos = c->len; /* no boundary to go on from in this run */
-        return -EBADMSG;
-    }
-    if (h.base_offset >= c->end) {
-        c->pos = c->len;
-        c->next = c->end;
-        return 0;
-    }
-    *b = (struct store_batch){
-        .data = at,
-        .len = BATCH_LOG_OVERHEAD + (size_t)h.length,
-        .base_offset = h.base_offset,
-        .last_offset = h.base_offset + h.last_offset_delta,
-    };
-    c->pos += b->len;
-    return 1;
 }

@@ -9,7 +9,8 @@
  * share one disk flush. Durability waiters are completed after their round.
  *
  * In lazy mode (log.flush.interval.ms > 0) the same rounds run once per interval
- * and nobody waits for them.
+ * and nobody waits for them, except a transaction marker, whose writer syncs the
+ * partition itself (flush_partition_now) before it answers.
  *
  * A failed fdatasync stops the partition for good (STORE_EFAILED): after such an
  * error the kernel may have dropped the dirty pages, so nothing written since the
@@ -103,7 +104,7 @@ static void requeue_rolled(struct store_partition *p, const int64_t *bases, size
 /* Sync one partition's unsynced files; returns 0, -EAGAIN when it could not even
  * try (no file descriptor to spare: the partition stays dirty for a later round), or
  * the first sync error (the partition has failed). */
-static int flush_partition(struct store_partition *p)
+static int flush_partition_locked(struct store_partition *p)
 {
     pthread_mutex_lock(&p->segs_mu);
     /* synced through its own fd, pinned: no descriptor more (a roll, then retention,
@@ -157,6 +158,26 @@ static int flush_partition(struct store_partition *p)
         p->durable = target;
     pthread_mutex_unlock(&p->wait_mu);
     return 0;
+}
+
+/* One sync of a partition at a time (sync_mu): a second one would find the rolled
+ * segments taken by the first and could declare them durable before the first had
+ * synced them. */
+static int flush_partition(struct store_partition *p)
+{
+    pthread_mutex_lock(&p->sync_mu);
+    int rc = flush_partition_locked(p);
+    pthread_mutex_unlock(&p->sync_mu);
+    return rc;
+}
+
+int flush_partition_now(struct store_partition *p)
+{
+    int rc;
+    for (int i = 0; (rc = flush_partition(p)) == -EAGAIN && i < CLOSE_RETRIES; i++)
+        nap();
+    partition_complete_waiters(p);
+    return rc == -EAGAIN ? -EMFILE : rc;
 }
 
 /* Take the dirty list (flush_mu held) and relink it through next_round, so that

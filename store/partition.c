@@ -47,7 +47,9 @@ static struct store_partition *partition_new(struct store_topic *t, int32_t inde
     p->topic = t;
     p->index = index;
     p->snapshot_at = -1;
+    p->txn_first = INT64_MAX;
     pthread_mutex_init(&p->append_mu, NULL);
+    pthread_mutex_init(&p->sync_mu, NULL);
     pthread_mutex_init(&p->segs_mu, NULL);
     pthread_mutex_init(&p->wait_mu, NULL);
     pthread_cond_init(&p->wait_cond, NULL);
@@ -69,7 +71,9 @@ void partition_free(struct store_partition *p)
     free(p->unsynced);
     free(p->segs);
     producer_clear(p);
+    txn_entries_free(p);
     pthread_mutex_destroy(&p->append_mu);
+    pthread_mutex_destroy(&p->sync_mu);
     pthread_mutex_destroy(&p->segs_mu);
     pthread_mutex_destroy(&p->wait_mu);
     pthread_cond_destroy(&p->wait_cond);
@@ -380,10 +384,11 @@ static bool needs_roll(struct store_partition *p, const struct topic_config *tc,
 }
 
 /* Write a checked batch at the high watermark (append_mu held): roll if due, stamp
- * it for LogAppendTime, write it, journal it, publish it. */
+ * it for LogAppendTime, write it, journal it, publish it. For a control batch
+ * marker_seg is in: 1 COMMIT, 0 ABORT; out: the base of the segment it went to. */
 static int partition_write(struct store_partition *p, const struct topic_config *tc, uint8_t *batch,
                            size_t len, struct batch_header *h, const struct batch_stats *st,
-                           struct store_append *res)
+                           struct store_append *res, int64_t *marker_seg)
 {
     struct store_topic *t = p->topic;
     int rc;
@@ -391,7 +396,12 @@ static int partition_write(struct store_partition *p, const struct topic_config 
         return -ENOENT;
     if (LOAD(p->failed))
         return STORE_EFAILED;
-    if (h->producer_id >= 0 && (rc = producer_check(p, h, res)))
+    bool marker = h->attributes & BATCH_ATTR_CONTROL;
+    if (marker)
+        rc = txn_marker_check(p, h);
+    else
+        rc = h->producer_id >= 0 ? producer_check(p, h, res) : 0;
+    if (rc)
         return rc;
     int64_t now = clock_wall_ms();
     if (needs_roll(p, tc, h, len, now) && (rc = partition_roll(p, now)))
@@ -429,17 +439,25 @@ static int partition_write(struct store_partition *p, const struct topic_config 
     seg->size = pos + (int64_t)len;
     seg->next_offset = last + 1;
     pthread_mutex_unlock(&p->segs_mu);
+    /* the producer's state first: a transaction it opens holds the last stable
+     * offset back before readers can see the batch */
+    if (marker)
+        rc = txn_marker_apply(p, h, *marker_seg == 1, base, seg->base);
+    else if (h->producer_id >= 0)
+        (void)producer_record(p, h, base, last);
     STORE(p->hw, last + 1);
     atomic_fetch_add_explicit(&p->size_bytes, (int64_t)len, memory_order_relaxed);
     STORE(p->last_append_ms, now);
-    if (h->producer_id >= 0)
-        (void)producer_record(p, h, base, last);
     journal_commit(t, &je);
+    if (rc) /* the marker is in the log, its index entry is not: stop, recovery redoes it */
+        partition_fail(p, rc);
     res->base_offset = base;
     res->last_offset = last;
     res->log_start_offset = LOAD(p->log_start);
     res->log_append_time = tc->timestamp_type == TIMESTAMP_LOG_APPEND ? now : -1;
-    return 0;
+    if (marker)
+        *marker_seg = seg->base;
+    return rc ? STORE_EFAILED : 0;
 }
 
 /* Kafka's rules for a producer's batch: not a control batch; records, one per
@@ -487,7 +505,7 @@ int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len
     if (rc)
         goto out;
     pthread_mutex_lock(&p->append_mu);
-    rc = partition_write(p, &tc, batch, len, &h, &st, res);
+    rc = partition_write(p, &tc, batch, len, &h, &st, res, NULL);
     pthread_mutex_unlock(&p->append_mu);
     if (rc == 0) {
         flush_mark_dirty(p);
@@ -495,6 +513,28 @@ int store_partition_append(struct store_partition *p, uint8_t *batch, size_t len
     }
 out:
     writer_release(&rebuilt);
+    return rc;
+}
+
+int partition_append_marker(struct store_partition *p, uint8_t *batch, size_t len, bool commit,
+                            struct store_append *res, int64_t *seg_base)
+{
+    struct topic_config tc;
+    struct batch_header h;
+    static const struct batch_stats none; /* a control batch has no records to count */
+    store_topic_config_get(p->topic, &tc);
+    tc.timestamp_type = TIMESTAMP_CREATE; /* the marker's own time, as Kafka's */
+    int rc = batch_header_parse(batch, len, &h);
+    if (rc)
+        return rc;
+    *seg_base = commit; /* in: the marker's type; out: its segment */
+    pthread_mutex_lock(&p->append_mu);
+    rc = partition_write(p, &tc, batch, len, &h, &none, res, seg_base);
+    pthread_mutex_unlock(&p->append_mu);
+    if (rc == 0) {
+        flush_mark_dirty(p);
+        store_notify_append(p->topic->store, p, res->last_offset + 1);
+    }
     return rc;
 }
 
@@ -714,6 +754,65 @@ int store_partition_read(struct store_partition *p, int64_t offset, size_t max_b
     return 0;
 }
 
+/* Where the walk in store_slice_limit() may start: the last index entry inside the
+ * slice whose batch begins below end, as (position, offset); the slice's start when
+ * there is none. The slice may read a file compaction has replaced since: the
+ * caller checks that a batch with that offset starts there. */
+static void slice_limit_hint(struct store_partition *p, const struct store_slice *sl, int64_t end,
+                             int64_t *pos, int64_t *offset)
+{
+    *pos = sl->pos;
+    *offset = sl->first_offset;
+    pthread_mutex_lock(&p->segs_mu);
+    size_t i = p->nsegs ? find_segment(p, sl->first_offset) : 0;
+    const struct segment *seg = p->nsegs ? p->segs[i] : NULL;
+    for (size_t lo = 0, hi = seg ? seg->n_idx : 0; lo < hi;) {
+        size_t mid = lo + (hi - lo) / 2;
+        int64_t at = seg->idx[mid].pos, off = seg->base + seg->idx[mid].rel;
+        if (off < end && at < sl->pos + sl->len) {
+            if (at >= sl->pos && off >= sl->first_offset) {
+                *pos = at;
+                *offset = off;
+            }
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    pthread_mutex_unlock(&p->segs_mu);
+}
+
+int store_slice_limit(struct store_partition *p, struct store_slice *sl, int64_t end)
+{
+    if (sl->len == 0 || sl->next_offset <= end)
+        return 0;
+    struct batch_header h;
+    int64_t stop = sl->pos + sl->len, pos, hint;
+    slice_limit_hint(p, sl, end, &pos, &hint);
+    int rc = segment_read_header(sl->fd, pos, stop, &h);
+    if (rc || h.base_offset != hint)
+        pos = sl->pos; /* not this file's batch boundary: walk from the start */
+    int64_t next = sl->first_offset;
+    if (pos > sl->pos) /* batches before the hint all end below it */
+        next = hint;
+    rc = 0;
+    while (pos < stop && (rc = segment_read_header(sl->fd, pos, stop, &h)) == 0 &&
+           h.base_offset + h.last_offset_delta < end) {
+        pos += BATCH_LOG_OVERHEAD + h.length;
+        next = h.base_offset + h.last_offset_delta + 1;
+    }
+    if (pos < stop && rc && rc != -ENODATA) {
+        store_slice_release(sl);
+        sl->len = 0;
+        return rc;
+    }
+    sl->len = pos - sl->pos;
+    sl->next_offset = next;
+    if (sl->len == 0)
+        store_slice_release(sl);
+    return 0;
+}
+
 /* ---- info ---- */
 
 void store_partition_info(struct store_partition *p, struct store_partition_info *info)
@@ -898,6 +997,7 @@ int partition_delete_segments_below(struct store_partition *p, int64_t offset)
             STORE(p->log_start, first);
     }
     pthread_mutex_unlock(&p->segs_mu);
+    txn_entries_cut(p, LOAD(p->log_start), false); /* no read starts below it */
     int rc = 0;
     struct topic_config tc;
     store_topic_config_get(p->topic, &tc);

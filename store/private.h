@@ -7,6 +7,7 @@
  *   store.checkpoint_mu one writer of checkpoints and producer snapshots
  *   store.topics_lock   (rwlock) the topic table
  *   partition.append_mu serialises appenders and rolls; held across the write
+ *   partition.sync_mu   one flush of the partition at a time; held across its syncs
  *   topic.journal_mu    the topic's journal file
  *   partition.segs_mu   the segment list and each segment's published size/index;
  *                       held only for memory operations, never for I/O
@@ -99,8 +100,17 @@ struct producer_batch {
 struct producer_state {
     int64_t pid;
     int16_t epoch;
-    int n;                                     /* batches remembered (<= 5) */
+    int n;             /* batches remembered (<= 5) */
+    int64_t txn_first; /* first offset of its open transaction here, -1: none (txn.c) */
     struct producer_batch b[PRODUCER_BATCHES]; /* b[0] newest */
+};
+
+/* An aborted transaction, as a .txnindex entry says it (txn.c). */
+struct txn_aborted {
+    int64_t pid;
+    int64_t first; /* its first offset on the partition */
+    int64_t last;  /* its ABORT marker's offset */
+    int64_t lso;   /* the last stable offset once it was aborted */
 };
 
 struct store_partition {
@@ -109,6 +119,7 @@ struct store_partition {
     char *dir; /* <log dir>/<topic>-<index> */
 
     pthread_mutex_t append_mu;
+    pthread_mutex_t sync_mu; /* one flush of this partition at a time (flush.c) */
     pthread_mutex_t segs_mu;
     struct segment **segs; /* by base offset; the last one is active */
     size_t nsegs, cap_segs;
@@ -140,6 +151,13 @@ struct store_partition {
     size_t n_producers, cap_producers;
     int64_t producers_at; /* producer state reflects batches below this */
     int64_t snapshot_at;  /* high watermark the snapshot on disk covers (-1: unknown) */
+
+    /* transactions (txn.c): the smallest first offset of an open transaction,
+     * INT64_MAX when none is open (written under append_mu, read without it) */
+    _Atomic int64_t txn_first;
+    /* the .txnindex entries of every segment, in marker order (segs_mu) */
+    struct txn_aborted *aborted;
+    size_t n_aborted, cap_aborted;
 
     /* compaction */
     _Atomic int64_t clean_offset; /* first dirty offset (cleaner checkpoint), only grows */
@@ -368,8 +386,36 @@ int producer_snapshot_save(struct store_partition *p);
 int producer_snapshot_load(struct store_partition *p);
 void producer_clear(struct store_partition *p);
 
+/* Append a control batch built by txn.c (EndTransactionMarker) through the write
+ * path: checked against the producer's epoch, applied to its transaction, and, for
+ * an ABORT, indexed; *seg_base names the segment whose .txnindex got the entry. */
+int partition_append_marker(struct store_partition *p, uint8_t *batch, size_t len, bool commit,
+                            struct store_append *res, int64_t *seg_base);
+
+/* ---- txn.c ---- */
+struct writer;
+void txn_publish_first(struct store_partition *p);
+void txn_data_apply(struct store_partition *p, struct producer_state *st,
+                    const struct batch_header *h, int64_t base);
+int txn_marker_check(struct store_partition *p, const struct batch_header *h);
+int txn_marker_apply(struct store_partition *p, const struct batch_header *h, bool commit,
+                     int64_t offset, int64_t seg_base);
+int txn_marker_type(const uint8_t *batch, size_t len);
+int txn_marker_build(int64_t pid, int16_t epoch, bool commit, int32_t coordinator_epoch,
+                     int64_t now, struct writer *out);
+/* Whether the batch of producer pid at offset belongs to an aborted transaction. */
+bool txn_aborted_at(struct store_partition *p, int64_t pid, int64_t offset);
+void txn_entries_cut(struct store_partition *p, int64_t offset, bool above);
+void txn_entries_free(struct store_partition *p);
+int txn_index_load(struct store_partition *p);
+int txn_index_write(struct store_partition *p, int64_t base, int64_t end);
+int txn_index_rewrite(struct store_partition *p, int64_t from);
+
 /* ---- flush.c ---- */
 void flush_mark_dirty(struct store_partition *p);
+/* Sync p's unsynced files now from the caller's thread (a transaction marker under
+ * log.flush.interval.ms). 0 or the error (the partition has failed then). */
+int flush_partition_now(struct store_partition *p);
 void *flush_thread(void *arg);
 int flush_all(struct store *s);
 

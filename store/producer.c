@@ -15,9 +15,13 @@
  * been replayed, so that start-up time does not grow with the log. A checkpoint
  * rewrites a snapshot only when the partition has grown.
  *
- * Snapshot format (big-endian): "BRPS" | covered offset i64 | count u32 | entries:
- * pid i64, epoch i16, n u8, then n x (first seq i32, last seq i32, first offset
- * i64, last offset i64) | CRC-32C u32 of everything before it.
+ * Snapshot format (big-endian): "BRPT" | covered offset i64 | count u32 | entries:
+ * pid i64, epoch i16, open transaction's first offset i64 (-1: none), n u8, then
+ * n x (first seq i32, last seq i32, first offset i64, last offset i64) | CRC-32C
+ * u32 of everything before it. A "BRPS" snapshot (written before transactions) is
+ * the same without the transaction field, and is read as having none open.
+ * Transactional batches and markers change the state too (txn.c): the snapshot
+ * records which transactions are open, and replay applies markers.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -51,6 +55,12 @@ int producer_check(struct store_partition *p, const struct batch_header *h,
                    struct store_append *dup)
 {
     struct producer_state *st = find(p, h->producer_id);
+    if (!st && (h->attributes & BATCH_ATTR_TRANSACTIONAL)) {
+        /* its transaction must be remembered once written: make room first */
+        if (p->n_producers >= MAX_PRODUCERS)
+            return -ENOSPC;
+        return ARRAY_GROW(p->producers, p->cap_producers, p->n_producers + 1);
+    }
     if (!st)
         return 0; /* a producer we have no state for starts where it says */
     if (h->producer_epoch < st->epoch)
@@ -84,6 +94,7 @@ int producer_record(struct store_partition *p, const struct batch_header *h, int
         memset(st, 0, sizeof *st);
         st->pid = h->producer_id;
         st->epoch = h->producer_epoch;
+        st->txn_first = -1;
     }
     if (h->producer_epoch != st->epoch) {
         st->epoch = h->producer_epoch;
@@ -98,6 +109,7 @@ int producer_record(struct store_partition *p, const struct batch_header *h, int
     };
     if (st->n < PRODUCER_BATCHES)
         st->n++;
+    txn_data_apply(p, st, h, base);
     p->producers_at = last + 1;
     return 0;
 }
@@ -109,7 +121,7 @@ size_t store_partition_producers(struct store_partition *p, struct store_produce
     size_t n = p->n_producers;
     for (size_t i = 0; i < n && i < max; i++) {
         const struct producer_state *st = &p->producers[i];
-        out[i] = (struct store_producer_info){st->pid, st->epoch, -1, -1};
+        out[i] = (struct store_producer_info){st->pid, st->epoch, -1, -1, st->txn_first};
         if (st->n > 0) {
             out[i].last_sequence = st->b[0].last_seq;
             out[i].last_offset = st->b[0].last_offset;
@@ -142,13 +154,14 @@ int producer_snapshot_save(struct store_partition *p)
         return 0;
     }
     writer_init(&w, 64u << 20);
-    writer_bytes(&w, "BRPS", 4);
+    writer_bytes(&w, "BRPT", 4);
     writer_be64(&w, (uint64_t)hw);
     writer_be32(&w, (uint32_t)p->n_producers);
     for (size_t i = 0; i < p->n_producers; i++) {
         const struct producer_state *st = &p->producers[i];
         writer_be64(&w, (uint64_t)st->pid);
         writer_be16(&w, (uint16_t)st->epoch);
+        writer_be64(&w, (uint64_t)st->txn_first);
         writer_u8(&w, (uint8_t)st->n);
         for (int k = 0; k < st->n; k++) {
             writer_be32(&w, (uint32_t)st->b[k].first_seq);
@@ -176,7 +189,8 @@ int producer_snapshot_save(struct store_partition *p)
 /* Parse a snapshot into p's state; returns the covered offset or a negative error. */
 static int64_t snapshot_parse(struct store_partition *p, const uint8_t *data, size_t len)
 {
-    if (len < 20 || memcmp(data, "BRPS", 4))
+    bool txn = len >= 4 && !memcmp(data, "BRPT", 4); /* BRPS: before transactions */
+    if (len < 20 || (!txn && memcmp(data, "BRPS", 4)))
         return -EBADMSG;
     struct reader crc_r;
     reader_init(&crc_r, data + len - 4, 4);
@@ -196,6 +210,9 @@ static int64_t snapshot_parse(struct store_partition *p, const uint8_t *data, si
         struct producer_state *st = &p->producers[p->n_producers++];
         st->pid = (int64_t)reader_be64(&r);
         st->epoch = (int16_t)reader_be16(&r);
+        st->txn_first = txn ? (int64_t)reader_be64(&r) : -1;
+        if (st->txn_first < -1 || st->txn_first >= covered)
+            reader_fail(&r, -EBADMSG);
         st->n = reader_u8(&r);
         if (st->n > PRODUCER_BATCHES)
             reader_fail(&r, -EBADMSG);
@@ -224,8 +241,15 @@ static int replay(struct store_partition *p, int64_t from)
         struct batch_header h;
         if ((rc = batch_header_parse(b.data, b.len, &h)))
             break;
-        if (h.producer_id >= 0 && h.base_offset >= from)
+        if (h.producer_id < 0 || h.base_offset < from)
+            continue;
+        if (h.attributes & BATCH_ATTR_CONTROL) {
+            int type = txn_marker_type(b.data, b.len);
+            if (type >= 0 && (rc = txn_marker_apply(p, &h, type == 1, h.base_offset, -1)))
+                break;
+        } else {
             (void)producer_record(p, &h, h.base_offset, h.base_offset + h.last_offset_delta);
+        }
     }
     store_cursor_close(&cur);
     return rc;
@@ -254,8 +278,23 @@ int producer_snapshot_load(struct store_partition *p)
             p->snapshot_at = covered;
         }
     }
+    /* The transaction index: what lies past the snapshot is replayed with it, and
+     * an index that does not parse is rebuilt with everything from the log start. */
+    rc = txn_index_load(p);
+    if (rc == -EBADMSG) {
+        producer_clear(p);
+        covered = 0;
+        stale = true;
+    } else if (rc) {
+        return rc;
+    }
+    txn_entries_cut(p, covered, true);
+    txn_entries_cut(p, LOAD(p->log_start), false);
     p->producers_at = covered;
     rc = replay(p, covered);
+    txn_publish_first(p);
+    if (!rc && (stale || covered < LOAD(p->hw)))
+        rc = txn_index_rewrite(p, covered);
     /* A snapshot ahead of the log describes batches a crash took away. Replace it now:
      * once appends carry the log past its offset again it would look valid, and
      * its state would answer retries of lost batches as duplicates. */

@@ -248,12 +248,14 @@ int segment_write_indexes(const char *dir, struct segment *seg)
 
 int segment_remove_files(const char *dir, int64_t base)
 {
-    static const char *const exts[] = {".log", ".index", ".timeindex"};
+    static const char *const exts[] = {".log", ".index", ".timeindex", ".txnindex"};
     char path[4096];
     int rc = 0;
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 4; i++) {
         if (segment_path(path, sizeof path, dir, base, exts[i]))
             return -ENAMETOOLONG;
+        if (i == 3 && access(path, F_OK)) /* most segments have no .txnindex */
+            continue;
         if (sysio.unlink(path) && errno != ENOENT && !rc)
             rc = -errno;
     }
@@ -262,13 +264,15 @@ int segment_remove_files(const char *dir, int64_t base)
 
 int segment_retire_files(const char *dir, int64_t base)
 {
-    static const char *const exts[] = {".log", ".index", ".timeindex"};
+    static const char *const exts[] = {".log", ".index", ".timeindex", ".txnindex"};
     char from[4096], to[4096];
     int rc = 0;
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 4; i++) {
         if (segment_path(from, sizeof from, dir, base, exts[i]) ||
             snprintf(to, sizeof to, "%s" SEGMENT_DELETED, from) >= (int)sizeof to)
             return -ENAMETOOLONG;
+        if (i == 3 && access(from, F_OK)) /* most segments have no .txnindex */
+            continue;
         if (sysio.rename(from, to) && errno != ENOENT && !rc)
             rc = -errno;
     }
@@ -278,12 +282,14 @@ int segment_retire_files(const char *dir, int64_t base)
 int segment_reap_files(const char *dir, int64_t base)
 {
     static const char *const exts[] = {".log" SEGMENT_DELETED, ".index" SEGMENT_DELETED,
-                                       ".timeindex" SEGMENT_DELETED};
+                                       ".timeindex" SEGMENT_DELETED, ".txnindex" SEGMENT_DELETED};
     char path[4096];
     int rc = 0;
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 4; i++) {
         if (segment_path(path, sizeof path, dir, base, exts[i]))
             return -ENAMETOOLONG;
+        if (i == 3 && access(path, F_OK)) /* most segments have no .txnindex */
+            continue;
         if (sysio.unlink(path) && errno != ENOENT && !rc)
             rc = -errno;
     }
@@ -293,7 +299,7 @@ int segment_reap_files(const char *dir, int64_t base)
 int segment_reap_leftovers(const char *dir)
 {
     static const char *const exts[] = {".log" SEGMENT_DELETED, ".index" SEGMENT_DELETED,
-                                       ".timeindex" SEGMENT_DELETED};
+                                       ".timeindex" SEGMENT_DELETED, ".txnindex" SEGMENT_DELETED};
     DIR *d = opendir(dir);
     struct dirent *e;
     int64_t base;
@@ -301,7 +307,7 @@ int segment_reap_leftovers(const char *dir)
     if (!d)
         return -errno;
     while ((e = readdir(d)))
-        for (size_t i = 0; i < 3; i++)
+        for (size_t i = 0; i < 4; i++)
             if (segment_name_parse(e->d_name, exts[i], &base) && !rc)
                 rc = segment_reap_files(dir, base);
     closedir(d);

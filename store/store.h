@@ -326,6 +326,40 @@ int store_partition_when_durable(struct store_partition *p, int64_t end_offset, 
 /* Block until everything before end_offset is durable. 0 or the flush error. */
 int store_partition_sync(struct store_partition *p, int64_t end_offset);
 
+/* ---- transactions ---- */
+
+/* Transactional data batches (attribute 0x10, producer id >= 0) are accepted by
+ * store_partition_append; the first one of producer P on a partition opens P's
+ * transaction there at the batch's base offset. */
+
+/*
+ * End producer_id's transaction on p: append Kafka's control batch (attributes
+ * 0x30, the producer's id and epoch, base sequence -1, one record whose key is
+ * int16 version 0 + int16 type (0 ABORT, 1 COMMIT) and whose value is int16
+ * version 0 + int32 coordinator_epoch), record an ABORT in the active segment's
+ * .txnindex, advance the last stable offset. Returns once the marker is durable
+ * (blocks on fsync: call it off the event loop). Writes the marker even when the
+ * producer has no open transaction on p (as Kafka). *offset: the marker's offset.
+ * Errors: STORE_EPRODUCER_FENCED (an epoch below the partition's for that
+ * producer), -EINVAL (a negative id or epoch), and those of an append.
+ */
+int store_partition_end_txn(struct store_partition *p, int64_t producer_id, int16_t producer_epoch,
+                            bool commit, int32_t coordinator_epoch, int64_t *offset);
+
+/* The last stable offset: the first offset of the oldest open transaction on p,
+ * or the high watermark when none is open (never below the log start). */
+int64_t store_partition_last_stable(struct store_partition *p);
+
+struct store_aborted_txn {
+    int64_t producer_id;
+    int64_t first_offset;
+};
+
+/* The aborted transactions whose data intersects [from, upto): up to max into out,
+ * *n set to how many; 0 or a negative errno. From the .txnindex entries. */
+int store_partition_aborted_txns(struct store_partition *p, int64_t from, int64_t upto,
+                                 struct store_aborted_txn *out, size_t max, size_t *n);
+
 /* ---- partitions: read ---- */
 
 /* A run of whole batches in one segment file. fd is a dup() the caller owns and
@@ -350,6 +384,12 @@ struct store_slice {
 int store_partition_read(struct store_partition *p, int64_t offset, size_t max_bytes,
                          struct store_slice *out);
 
+/* Shorten a slice of p to its whole batches whose last offset is below end (a
+ * read_committed Fetch stops at the last stable offset), reading batch headers
+ * from the offset index's last entry before end; len 0 (fd closed) when none is.
+ * 0 or an I/O error (then len is 0 too). */
+int store_slice_limit(struct store_partition *p, struct store_slice *sl, int64_t end);
+
 /* Close the slice's fd (if any). */
 void store_slice_release(struct store_slice *sl);
 
@@ -368,6 +408,10 @@ void store_slice_release(struct store_slice *sl);
  * The fields are the cursor's own; callers may read `p`, `from` and `next`.
  */
 enum { STORE_CURSOR_STRICT = 1 };
+/* store_cursor_open flag: a read_committed view - stops before the first batch at
+ * or past the last stable offset, skips control batches and the batches of aborted
+ * transactions. */
+#define STORE_CURSOR_COMMITTED 2
 
 #define STORE_CURSOR_READ (1u << 20) /* default bytes asked of the store per read */
 
@@ -448,8 +492,9 @@ int store_partition_delete_records(struct store_partition *p, int64_t offset, in
 struct store_producer_info {
     int64_t producer_id;
     int16_t producer_epoch;
-    int32_t last_sequence; /* of its newest batch, -1 when none is kept */
-    int64_t last_offset;   /* offset of that batch's last record, -1 when none */
+    int32_t last_sequence;    /* of its newest batch, -1 when none is kept */
+    int64_t last_offset;      /* offset of that batch's last record, -1 when none */
+    int64_t txn_first_offset; /* -1: no open transaction */
 };
 
 /* Copy up to max of p's producers into out (in the order the state keeps them);

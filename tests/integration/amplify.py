@@ -396,6 +396,39 @@ def describe_producers():
     return exchange('DescribeProducers', 61, 0, body + b'\x00', answer=True, flexible=True)
 
 
+def txn_begin(txn_id, group=None):
+    """InitProducerId v1 for txn_id (and AddOffsetsToTxn v1 for group): (pid, epoch)."""
+    s = connect(HOST, PORT)
+    s.sendall(request(22, 1, 1, string(txn_id) + struct.pack('>i', 60000)))
+    resp = read_response(s)
+    err, pid, epoch = struct.unpack_from('>hqh', resp, 8)
+    assert err == 0, err
+    if group:
+        s.sendall(request(25, 1, 2, string(txn_id) + struct.pack('>qh', pid, epoch) +
+                          string(group)))
+        assert struct.unpack_from('>h', read_response(s), 8)[0] == 0
+    s.close()
+    return pid, epoch
+
+
+def add_partitions_to_txn():
+    # v5, one transaction naming one partition 8 M times: added once, each answered
+    pid, epoch = txn_begin('amp-txn')
+    n = FRAME // 4
+    txn = (compact_string('amp-txn') + struct.pack('>qh?', pid, epoch, False) +
+           one_topic_flex(TOPIC, flex_repeated(struct.pack('>i', 0), n)) + b'\x00')
+    return exchange('AddPartitionsToTxn v5', 24, 5, b'\x02' + txn + b'\x00', flexible=True)
+
+
+def txn_offset_commit():
+    # v1, one partition with an empty metadata named 2.4 M times: kept once
+    pid, epoch = txn_begin('amp-txn-offsets', 'amp-txn-group')
+    item = struct.pack('>iq', 0, 1) + string('')
+    body = (string('amp-txn-offsets') + string('amp-txn-group') + struct.pack('>qh', pid, epoch) +
+            one_topic(TOPIC, repeated(item, FRAME // len(item))))
+    return exchange('TxnOffsetCommit v1', 28, 1, body)
+
+
 def describe_topic_partitions():
     names = b''.join(compact_string(f'missing-{i}') + b'\x00' for i in range(FRAME // 16))
     body = uvarint(FRAME // 16 + 1) + names + struct.pack('>i', 2000) + b'\xff\x00'
@@ -427,6 +460,8 @@ CASES = [
     ('DeleteTopics: 16 M names', delete_topics),
     ('DeleteRecords: one partition named 2.8 M times', delete_records),
     ('InitProducerId', init_producer_id),
+    ('AddPartitionsToTxn v5: one partition named 8 M times', add_partitions_to_txn),
+    ('TxnOffsetCommit: one partition named 2.4 M times', txn_offset_commit),
     ('DescribeConfigs: the broker and every topic', describe_configs),
     ('SaslAuthenticate: 32 MiB of auth bytes', sasl_authenticate),
     ('CreatePartitions: 3.3 M entries', create_partitions),

@@ -9,6 +9,7 @@
 # tsan-build):
 #
 #   test_store, test_fs         the store's and the FUSE view's unit tests
+#   test_store_txn              transactions: a read_committed reader beside a writer
 #   integration/kcat.sh         produce, fetch, groups and commits through kcat
 #   integration/hostile.sh      malformed requests beside a control producer
 #   cli/admin.sh                topic administration (the admin thread)
@@ -28,7 +29,7 @@ TSAN_BUILD=${TSAN_BUILD:-build/tsan}
 work=$(mktemp -d "${TMPDIR:-/tmp}/brook-tsan-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-for f in brookd brook tests/test_store tests/test_fs; do
+for f in brookd brook tests/test_store tests/test_fs tests/test_store_txn; do
     if [ ! -x "$TSAN_BUILD/$f" ]; then
         echo "not ok - tsan: $TSAN_BUILD/$f is not built (make tsan-build)"
         exit 1
@@ -63,6 +64,7 @@ run() {
 
 run "test_store" "$TSAN_BUILD/tests/test_store"
 run "test_fs" "$TSAN_BUILD/tests/test_fs"
+run "test_store_txn" env BROOK_TXN_CRASH_SEEDS=2 "$TSAN_BUILD/tests/test_store_txn"
 for s in integration/kcat integration/hostile cli/admin console/api integration/topic_configs; do
     run "$s.sh against a ThreadSanitizer brookd" env BUILD="$TSAN_BUILD" bash "tests/$s.sh"
 done
