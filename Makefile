@@ -230,7 +230,8 @@ clean:
 #                              each N seconds, two at a time; corpora grow in $(FUZZ_BUILD)/work
 #                              (tests/fuzz/run; make test runs tests/fuzz/short.sh, 30 s each)
 #   make fuzz-seeds            write the committed seed corpora again (tests/fuzz/make-seeds)
-#   make crash CYCLES=N        the crash loop (tests/crash/loop.sh) for N kill -9 cycles
+#   make crash CYCLES=N        the crash loop (tests/crash/loop.sh, then its transactional
+#                              phase tests/crash/txn_loop.sh) for N kill -9 cycles each
 #   make hostile               hostile load against a live brookd, full sizes: 10^6 mutated
 #                              frames (from HOSTILE_FRAMES), 10 000 idle connections, fd-limit
 #                              churn, 1 000 slowloris clients (tests/integration/hostile_load.sh;
@@ -292,8 +293,9 @@ fuzz: fuzz-build
 	BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_WORK=$(FUZZ_BUILD)/work tests/fuzz/run
 fuzz-seeds: $(FUZZ_BUILD)/seeds $(BUILD)/brookd
 	BUILD=$(BUILD) tests/fuzz/make-seeds
-crash: $(BUILD)/brookd $(BUILD)/tests/crash/crashloop
+crash: $(BUILD)/brookd $(BUILD)/tests/crash/crashloop $(BUILD)/tests/crash/txn_crash
 	BUILD=$(BUILD) CYCLES=$(CYCLES) tests/crash/loop.sh
+	BUILD=$(BUILD) CYCLES=$(CYCLES) tests/crash/txn_loop.sh
 hostile: $(BUILD)/brookd $(BUILD)/tests/integration/hostile_load
 	BUILD=$(BUILD) HOSTILE=full HOSTILE_FRAMES=$(abspath $(HOSTILE_FRAMES)) \
 		tests/integration/hostile_load.sh

@@ -5,7 +5,7 @@
  *   kafka_bench create  -b BROKERS -t TOPIC [-p PARTS]
  *   kafka_bench delete  -b BROKERS -t TOPIC
  *   kafka_bench produce -b BROKERS|mock -t TOPIC [-s SIZE] [-n COUNT] [-a ACKS]
- *                       [-P PRODUCERS] [-p PARTS]
+ *                       [-P PRODUCERS] [-p PARTS] [-x TXN_RECORDS]
  *   kafka_bench consume -b BROKERS -t TOPIC -n COUNT [-P CONSUMERS] [-p PARTS]
  *   kafka_bench latency -b BROKERS -t TOPIC -r RATE -d SECONDS [-s SIZE] [-a ACKS]
  *                       [-F FILE]
@@ -18,6 +18,11 @@
  *   until it knows a leader for every partition (set-up is not timed); then all
  *   start together and the run is timed to the last delivery report. Any
  *   delivery error fails the run.
+ *   With -x, each producer is transactional (its own transactional.id, so acks=-1
+ *   and idempotence): init_transactions is set-up, not timed; its records go in
+ *   transactions of TXN_RECORDS each, every one committed, and the run is timed to
+ *   the last commit - so the figure includes AddPartitionsToTxn, EndTxn and the
+ *   markers' writes beside the data.
  *   "-b mock" produces into librdkafka's built-in mock cluster
  *   (test.mock.num.brokers=1): the client's own ceiling, with no network broker.
  * consume: CONSUMERS clients, consumer i assigned the partitions p with
@@ -58,6 +63,7 @@ struct opts {
     const char *brokers, *topic, *file;
     int64_t size, count;
     int acks, clients, parts, rate, seconds, limit_s;
+    int64_t txn;                  /* records per transaction; 0: not transactional */
     const char *extra[MAX_EXTRA]; /* "key=value" librdkafka settings from -X */
     int n_extra;
 };
@@ -177,6 +183,7 @@ struct producer {
     int64_t delivered; /* delivery reports without error */
     int64_t failed;    /* delivery reports with one */
     int64_t done_ns;   /* when its last delivery report came */
+    bool in_txn;       /* -x: a transaction begun and not yet committed */
     pthread_t thread;
 };
 
@@ -200,9 +207,21 @@ static rd_kafka_t *producer_new(void *opaque, int linger_ms)
     set_int(c, "linger.ms", linger_ms);
     set(c, "queue.buffering.max.messages", "1000000");
     set(c, "queue.buffering.max.kbytes", o.clients > 10 ? "65536" : "1048576");
+    if (o.txn) {
+        char id[64];
+        snprintf(id, sizeof id, "bench-%s-%d", o.topic, ((struct producer *)opaque)->index);
+        set(c, "transactional.id", id);
+    }
     rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
     rd_kafka_conf_set_opaque(c, opaque);
     return client_new(RD_KAFKA_PRODUCER, c);
+}
+
+/* A transactional call's failure ends the run: the bench measures, it does not retry. */
+static void txn_call(rd_kafka_error_t *e, const char *what)
+{
+    if (e)
+        die(what, rd_kafka_error_string(e));
 }
 
 /* Wait (at most 10 s) until rk knows a leader for each of the o.parts partitions. */
@@ -235,11 +254,21 @@ static void *producer_main(void *arg)
     rd_kafka_t *rk = producer_new(p, 5);
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, o.topic, NULL);
     wait_leaders(rk, rkt);
+    if (o.txn)
+        txn_call(rd_kafka_init_transactions(rk, 30000), "init_transactions");
     pthread_barrier_wait(&start_line);
     for (int64_t j = 0; j < p->quota;) {
         int32_t part = (int32_t)((p->index + j) % o.parts);
+        if (o.txn && j % o.txn == 0 && !p->in_txn) {
+            txn_call(rd_kafka_begin_transaction(rk), "begin_transaction");
+            p->in_txn = true;
+        }
         if (rd_kafka_produce(rkt, part, 0, payload, (size_t)o.size, NULL, 0, NULL) == 0) {
             j++;
+            if (o.txn && (j % o.txn == 0 || j == p->quota)) { /* commit flushes */
+                txn_call(rd_kafka_commit_transaction(rk, 60000), "commit_transaction");
+                p->in_txn = false;
+            }
             continue;
         }
         if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -549,7 +578,8 @@ static int usage(void)
 {
     fprintf(stderr, "usage: kafka_bench create|delete|produce|consume|latency -b BROKERS -t TOPIC\n"
                     "  [-s SIZE] [-n COUNT] [-a ACKS] [-P CLIENTS] [-p PARTITIONS]\n"
-                    "  [-r RATE] [-d SECONDS] [-F FILE] [-X key=value] [-T LIMIT_S]\n");
+                    "  [-r RATE] [-d SECONDS] [-F FILE] [-X key=value] [-T LIMIT_S]\n"
+                    "  [-x TXN_RECORDS (with -a -1)]\n");
     return 2;
 }
 
@@ -557,7 +587,7 @@ static int parse(int argc, char **argv)
 {
     int c;
     optind = 2;
-    while ((c = getopt(argc, argv, "b:t:s:n:a:P:p:r:d:F:X:T:")) != -1) {
+    while ((c = getopt(argc, argv, "b:t:s:n:a:P:p:r:d:F:X:T:x:")) != -1) {
         switch (c) {
         case 'b': o.brokers = optarg; break;
         case 't': o.topic = optarg; break;
@@ -570,6 +600,7 @@ static int parse(int argc, char **argv)
         case 'd': o.seconds = atoi(optarg); break;
         case 'F': o.file = optarg; break;
         case 'T': o.limit_s = atoi(optarg); break;
+        case 'x': o.txn = atoll(optarg); break;
         case 'X':
             if (o.n_extra == MAX_EXTRA)
                 return -1;
@@ -580,7 +611,7 @@ static int parse(int argc, char **argv)
     }
     bool ok = o.brokers && o.topic && o.size > 0 && o.count > 0 && o.clients > 0 &&
               o.clients <= MAX_CLIENTS && o.parts > 0 && o.rate > 0 && o.seconds > 0 &&
-              o.limit_s > 0;
+              o.limit_s > 0 && o.txn >= 0 && (!o.txn || o.acks == -1);
     return ok ? 0 : -1;
 }
 
