@@ -131,11 +131,12 @@ done
 echo "# $BROOKD_KILLS kills of brookd, $bmid of them inside a transaction"
 check "txn_eos: the application finishes across brookd's kills" app_finish eos-b "$P"
 tool "txn_eos check after brookd kills" timeout 120 "$EOS" check "$BROKER" eos-b "$N"
-# Kafka's coordinator keeps an Ongoing transaction across its own restart (it is
-# aborted only at its timeout, here 10 s): the producer goes on, never fenced
+# brook aborts a transaction left Ongoing by a crash when it starts again (Kafka
+# keeps it until its timeout): the producer of that transaction is fenced and the
+# application starts again, at most once per brookd kill, and loses nothing
 fenced=$(grep -c '_FENCED' "$T/app.err")
-check "txn_eos: brookd's restarts do not fence the application ($fenced fenced, $RESTARTS restarts)" \
-    [ "$((fenced + RESTARTS))" -eq 0 ]
+check "txn_eos: a brookd restart costs the application at most one restart ($RESTARTS restarts, $fenced fenced, $BROOKD_KILLS kills)" \
+    [ "$RESTARTS" -le "$BROOKD_KILLS" ]
 echo "# brookd-kill phase: $(($(now_ms) - t0)) ms"
 [ -s "$T/app.err" ] && sort "$T/app.err" | uniq -c | sort -rn | head -n 5 | sed 's/^/# app: /'
 brookd_stop
