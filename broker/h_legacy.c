@@ -118,59 +118,9 @@ static void legacy_produce_partition(struct request *rq, struct store_topic *t, 
     }
 }
 
-static uint64_t legacy_produce_bytes(const struct kafka_produce_req *req)
-{
-    uint64_t bytes =
-        response_bytes((uint64_t)req->n_topic_data + 1, sizeof(struct kafka_produce_resp_topic));
-    for (int32_t i = 0; i < req->n_topic_data; i++) {
-        const struct kafka_produce_req_topic *ti = &req->topic_data[i];
-        bytes +=
-            response_string_bytes(ti->name.len) +
-            response_bytes((uint64_t)ti->n_partition_data + 1,
-                           sizeof(struct kafka_produce_resp_partition)) +
-            (uint64_t)ti->n_partition_data * response_bytes(1, sizeof(struct legacy_produce_wait));
-    }
-    return bytes;
-}
-
 void handle_produce_legacy(struct request *rq)
 {
-    struct broker *b = rq->c->b;
-    struct pending *pd = rq->pd;
-    struct kafka_produce_req *req = rq->body;
-    if (!response_fits(rq, legacy_produce_bytes(req))) {
-        request_refuse(rq, "the Produce response would pass the response limit");
-        return;
-    }
-    struct kafka_produce_resp *resp = response_new(rq);
-    int16_t refuse = KAFKA_NONE;
-    if (req->acks != 0 && req->acks != 1 && req->acks != -1)
-        refuse = KAFKA_INVALID_REQUIRED_ACKS;
-    resp->responses = PENDING_NEW(pd, struct kafka_produce_resp_topic, req->n_topic_data + 1);
-    resp->n_responses = req->n_topic_data;
-    pd->resp = resp;
-    pd->waits = 1; /* the guard: no callback completes the request half-way */
-    for (int32_t i = 0; i < req->n_topic_data; i++) {
-        const struct kafka_produce_req_topic *ti = &req->topic_data[i];
-        struct kafka_produce_resp_topic *to = &resp->responses[i];
-        to->name = kstr_from(pd_strdup(pd, ti->name));
-        to->partition_responses =
-            PENDING_NEW(pd, struct kafka_produce_resp_partition, ti->n_partition_data + 1);
-        to->n_partition_responses = ti->n_partition_data;
-        int16_t err = refuse;
-        struct store_topic *t = refuse ? NULL : broker_topic(b, ti->name, false, &err);
-        for (int32_t k = 0; k < ti->n_partition_data; k++) {
-            struct kafka_produce_resp_partition *po = &to->partition_responses[k];
-            kafka_init(&kafka_produce_resp_partition_desc, po);
-            legacy_produce_partition(rq, t, err, &ti->partition_data[k], po, req->acks);
-        }
-        store_topic_put(t);
-    }
-    if (req->acks == 0) {
-        pd->noreply = true; /* Kafka sends nothing back for acks=0 */
-        pd->resp = NULL;
-    }
-    pending_release_wait(pd);
+    produce_request(rq, sizeof(struct legacy_produce_wait), legacy_produce_partition);
 }
 
 /* ---- Fetch v0-3 ---- */

@@ -223,8 +223,9 @@ static void produce_partition(struct request *rq, struct store_topic *t, int16_t
     }
 }
 
-/* Arena bytes of the answer to req, with a durability wait per partition. */
-static uint64_t produce_bytes(const struct kafka_produce_req *req)
+/* Arena bytes of the answer to req, with a durability wait of wait_size bytes per
+ * partition. */
+static uint64_t produce_bytes(const struct kafka_produce_req *req, size_t wait_size)
 {
     uint64_t bytes =
         response_bytes((uint64_t)req->n_topic_data + 1, sizeof(struct kafka_produce_resp_topic));
@@ -233,30 +234,28 @@ static uint64_t produce_bytes(const struct kafka_produce_req *req)
         bytes += response_string_bytes(ti->name.len) +
                  response_bytes((uint64_t)ti->n_partition_data + 1,
                                 sizeof(struct kafka_produce_resp_partition)) +
-                 (uint64_t)ti->n_partition_data * response_bytes(1, sizeof(struct produce_wait));
+                 (uint64_t)ti->n_partition_data * response_bytes(1, wait_size);
     }
     return bytes;
 }
 
-void handle_produce(struct request *rq)
+void produce_request(struct request *rq, size_t wait_size, produce_partition_fn fn)
 {
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_produce_req *req = rq->body;
-    if (!response_fits(rq, produce_bytes(req))) {
+    if (!response_fits(rq, produce_bytes(req, wait_size))) {
         request_refuse(rq, "the Produce response would pass the response limit");
         return;
     }
     struct kafka_produce_resp *resp = response_new(rq);
     int16_t refuse = KAFKA_NONE;
-    if (rq->version < 3)
-        refuse = KAFKA_UNSUPPORTED_VERSION; /* magic v0/v1 message sets */
-    else if (req->acks != 0 && req->acks != 1 && req->acks != -1)
+    if (req->acks != 0 && req->acks != 1 && req->acks != -1)
         refuse = KAFKA_INVALID_REQUIRED_ACKS;
     resp->responses = PENDING_NEW(pd, struct kafka_produce_resp_topic, req->n_topic_data + 1);
     resp->n_responses = req->n_topic_data;
     pd->resp = resp;
-    pd->waits = 1; /* the guard */
+    pd->waits = 1; /* the guard: no callback completes the request half-way */
     for (int32_t i = 0; i < req->n_topic_data; i++) {
         const struct kafka_produce_req_topic *ti = &req->topic_data[i];
         struct kafka_produce_resp_topic *to = &resp->responses[i];
@@ -269,7 +268,7 @@ void handle_produce(struct request *rq)
         for (int32_t k = 0; k < ti->n_partition_data; k++) {
             struct kafka_produce_resp_partition *po = &to->partition_responses[k];
             kafka_init(&kafka_produce_resp_partition_desc, po);
-            produce_partition(rq, t, err, &ti->partition_data[k], po, req->acks);
+            fn(rq, t, err, &ti->partition_data[k], po, req->acks);
         }
         store_topic_put(t);
     }
@@ -278,6 +277,11 @@ void handle_produce(struct request *rq)
         pd->resp = NULL;
     }
     pending_release_wait(pd);
+}
+
+void handle_produce(struct request *rq)
+{
+    produce_request(rq, sizeof(struct produce_wait), produce_partition);
 }
 
 /* ---- InitProducerId ---- */

@@ -355,9 +355,16 @@ extern const int n_advertised_apis;
 const struct api_range *api_advertised(int16_t key);
 
 /* ---- handlers: one h_*.c file per API family, called by dispatch.c ---- */
-void handle_api_versions(struct request *rq);      /* h_api_versions.c */
-void handle_metadata(struct request *rq);          /* h_metadata.c */
-void handle_produce(struct request *rq);           /* h_produce.c */
+void handle_api_versions(struct request *rq); /* h_api_versions.c */
+void handle_metadata(struct request *rq);     /* h_metadata.c */
+void handle_produce(struct request *rq);      /* h_produce.c */
+/* One partition of a Produce, answered into out (h_produce.c, h_legacy.c). */
+typedef void (*produce_partition_fn)(struct request *rq, struct store_topic *t, int16_t topic_err,
+                                     const struct kafka_produce_req_partition *in,
+                                     struct kafka_produce_resp_partition *out, int16_t acks);
+/* Both Produce handlers: bound the answer (wait_size: one partition's durability
+ * wait), then fn for each partition; answered once every wait is done. */
+void produce_request(struct request *rq, size_t wait_size, produce_partition_fn fn);
 void handle_init_producer_id(struct request *rq);  /* h_produce.c */
 void handle_fetch(struct request *rq);             /* h_fetch.c */
 void handle_list_offsets(struct request *rq);      /* h_fetch.c */
