@@ -26,7 +26,6 @@
 #include "broker/group.h"
 #include "lib/clock.h"
 #include "lib/log.h"
-#include "lib/props.h"
 
 /* ---- responses ---- */
 
@@ -529,36 +528,14 @@ int groups_open(struct broker *b)
     if (deadline_timer_init(&b->groups->timer, b->base, groups_timer_cb, b))
         return -ENOMEM;
     b->groups->next_expiry_ms = clock_wall_ms() + b->cfg->offsets_check_ms;
-    struct store_topic *t = store_topic_get(b->store, OFFSETS_TOPIC);
-    if (!t) {
-        struct props *cfg = props_new();
-        if (!cfg)
-            return -ENOMEM;
-        props_set(cfg, "cleanup.policy", "compact");
-        props_set(cfg, "segment.bytes", "104857600");
-        int rc = store_topic_create(b->store, OFFSETS_TOPIC, 1, cfg, NULL);
-        props_free(cfg);
-        if (rc)
-            return rc;
-        t = store_topic_get(b->store, OFFSETS_TOPIC);
-        if (!t)
-            return -ENOENT;
-    }
-    b->groups->topic = t;
-    struct topic_config tc;
-    store_topic_config_get(t, &tc);
-    if (tc.cleanup_policy != CLEANUP_COMPACT) {
-        /* retention would delete committed offsets; never adopt such a topic */
-        log_error("brook.group",
-                  "%s is not compacted (cleanup.policy must be compact): refusing to start "
-                  "(docs/operations.md says how to repair it)",
-                  OFFSETS_TOPIC);
+    int rc = broker_state_topic_open(b, OFFSETS_TOPIC, "brook.group", &b->groups->topic);
+    if (rc) {
         groups_close(b);
-        return STORE_EINVALID_CONFIG;
+        return rc;
     }
     /* groups that have committed offsets exist (Empty) after a restart; those whose
      * offsets were all forgotten later in the log do not */
-    int rc = offsets_load(b);
+    rc = offsets_load(b);
     for (struct group *g = b->groups->list, *next; g; g = next) {
         next = g->next;
         if (!g->offsets.n)

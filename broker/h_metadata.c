@@ -34,6 +34,7 @@
 
 #include "broker/private.h"
 #include "lib/log.h"
+#include "lib/props.h"
 #include "lib/xalloc.h"
 
 bool broker_topic_cstr(struct kstr name, char buf[256])
@@ -43,6 +44,38 @@ bool broker_topic_cstr(struct kstr name, char buf[256])
     memcpy(buf, name.p, (size_t)name.len);
     buf[name.len] = 0;
     return store_topic_name_valid(buf, (size_t)name.len);
+}
+
+int broker_state_topic_open(struct broker *b, const char *name, const char *module,
+                            struct store_topic **out)
+{
+    struct store_topic *t = store_topic_get(b->store, name);
+    if (!t) {
+        struct props *cfg = props_new();
+        if (!cfg)
+            return -ENOMEM;
+        props_set(cfg, "cleanup.policy", "compact");
+        props_set(cfg, "segment.bytes", "104857600");
+        int rc = store_topic_create(b->store, name, 1, cfg, NULL);
+        props_free(cfg);
+        if (rc)
+            return rc;
+        if (!(t = store_topic_get(b->store, name)))
+            return -ENOENT;
+    }
+    struct topic_config tc;
+    store_topic_config_get(t, &tc);
+    if (tc.cleanup_policy != CLEANUP_COMPACT) {
+        /* retention would delete the state; never adopt such a topic */
+        log_error(module,
+                  "%s is not compacted (cleanup.policy must be compact): refusing to start "
+                  "(docs/operations.md says how to repair it)",
+                  name);
+        store_topic_put(t);
+        return STORE_EINVALID_CONFIG;
+    }
+    *out = t;
+    return 0;
 }
 
 struct store_topic *broker_topic(struct broker *b, struct kstr name, bool create, int16_t *err)

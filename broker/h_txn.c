@@ -42,7 +42,6 @@
 #include "broker/txn.h"
 #include "lib/clock.h"
 #include "lib/log.h"
-#include "lib/props.h"
 #include "lib/reader.h"
 #include "lib/writer.h"
 #include "proto/record.h"
@@ -1182,32 +1181,7 @@ static int64_t new_pid(void *ctx)
 
 static int txn_topic_open(struct broker *b)
 {
-    struct store_topic *t = store_topic_get(b->store, TXN_TOPIC);
-    if (!t) {
-        struct props *cfg = props_new();
-        if (!cfg)
-            return -ENOMEM;
-        props_set(cfg, "cleanup.policy", "compact");
-        props_set(cfg, "segment.bytes", "104857600");
-        int rc = store_topic_create(b->store, TXN_TOPIC, 1, cfg, NULL);
-        props_free(cfg);
-        if (rc)
-            return rc;
-        t = store_topic_get(b->store, TXN_TOPIC);
-        if (!t)
-            return -ENOENT;
-    }
-    coord(b)->topic = t;
-    struct topic_config tc;
-    store_topic_config_get(t, &tc);
-    if (tc.cleanup_policy != CLEANUP_COMPACT) {
-        log_error("brook.txn",
-                  "%s is not compacted (cleanup.policy must be compact): refusing "
-                  "to start",
-                  TXN_TOPIC);
-        return STORE_EINVALID_CONFIG;
-    }
-    return 0;
+    return broker_state_topic_open(b, TXN_TOPIC, "brook.txn", &coord(b)->topic);
 }
 
 /* Finish, on this thread, every transaction the log left open. */

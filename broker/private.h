@@ -428,6 +428,11 @@ void legacy_fetch_abort_all(struct broker *b);
 struct store_topic *broker_topic(struct broker *b, struct kstr name, bool create, int16_t *err);
 /* Copy a topic name into buf as a C string; false if it cannot be one. */
 bool broker_topic_cstr(struct kstr name, char buf[256]);
+/* The compacted one-partition topic a coordinator keeps its state in, created if
+ * missing (a reference in *out); STORE_EINVALID_CONFIG, logged under module, when
+ * it exists but is not compacted. 0 or an error. */
+int broker_state_topic_open(struct broker *b, const char *name, const char *module,
+                            struct store_topic **out);
 /* The authorized-operations bit fields Kafka gives without an authorizer: every
  * operation a topic, or the cluster, supports (brook has no ACLs). */
 extern const int32_t broker_topic_operations, broker_cluster_operations;

@@ -314,7 +314,7 @@ int txn_index_load(struct store_partition *p)
 int txn_marker_type(const uint8_t *batch, size_t len)
 {
     struct batch_iter it;
-    struct record r;
+    struct record r = {0};
     int rc = batch_iter_init(&it, batch, len, &batch_limits_default, false);
     if (!rc)
         rc = batch_iter_next(&it, &r) == 1 ? 0 : -EBADMSG;
