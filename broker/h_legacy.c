@@ -38,22 +38,6 @@
 
 /* ---- Produce v0-2 ---- */
 
-struct legacy_produce_wait {
-    struct broker *b;
-    struct pending *pd;
-    struct kafka_produce_resp_partition *out;
-};
-
-/* Flusher thread: the partition's append is durable (or failed). */
-static void legacy_on_durable(void *arg, int rc)
-{
-    struct legacy_produce_wait *w = arg;
-    if (rc)
-        w->out->error_code = kafka_error_from(rc);
-    if (atomic_fetch_sub(&w->pd->waits, 1) == 1)
-        broker_complete_async(w->b, w->pd);
-}
-
 /* Kafka's code for an up-conversion or append error. */
 static int16_t legacy_error(int rc)
 {
@@ -107,20 +91,12 @@ static void legacy_produce_partition(struct request *rq, struct store_topic *t, 
                   in->records.len, 0);
     if (acks == 0)
         return;
-    struct legacy_produce_wait *w = PENDING_NEW(rq->pd, struct legacy_produce_wait, 1);
-    *w = (struct legacy_produce_wait){b, rq->pd, out};
-    atomic_fetch_add(&rq->pd->waits, 1);
-    rc = store_partition_when_durable(p, res.last_offset + 1, legacy_on_durable, w);
-    if (rc != 0) { /* already durable (1), or failed: no callback will come */
-        atomic_fetch_sub(&rq->pd->waits, 1);
-        if (rc < 0)
-            out->error_code = kafka_error_from(rc);
-    }
+    produce_wait_durable(rq, p, res.last_offset + 1, out);
 }
 
 void handle_produce_legacy(struct request *rq)
 {
-    produce_request(rq, sizeof(struct legacy_produce_wait), legacy_produce_partition);
+    produce_request(rq, legacy_produce_partition);
 }
 
 /* ---- Fetch v0-3 ---- */

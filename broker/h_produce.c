@@ -212,10 +212,16 @@ static void produce_partition(struct request *rq, struct store_topic *t, int16_t
     metrics_topic(&b->metrics, store_topic_name(t), records, in->records.len, 0);
     if (acks == 0)
         return;
+    produce_wait_durable(rq, p, last.last_offset + 1, out);
+}
+
+void produce_wait_durable(struct request *rq, struct store_partition *p, int64_t end,
+                          struct kafka_produce_resp_partition *out)
+{
     struct produce_wait *w = PENDING_NEW(rq->pd, struct produce_wait, 1);
-    *w = (struct produce_wait){b, rq->pd, out};
+    *w = (struct produce_wait){rq->c->b, rq->pd, out};
     atomic_fetch_add(&rq->pd->waits, 1);
-    rc = store_partition_when_durable(p, last.last_offset + 1, on_durable, w);
+    int rc = store_partition_when_durable(p, end, on_durable, w);
     if (rc != 0) { /* already durable (1), or failed: no callback will come */
         atomic_fetch_sub(&rq->pd->waits, 1);
         if (rc < 0)
@@ -223,9 +229,8 @@ static void produce_partition(struct request *rq, struct store_topic *t, int16_t
     }
 }
 
-/* Arena bytes of the answer to req, with a durability wait of wait_size bytes per
- * partition. */
-static uint64_t produce_bytes(const struct kafka_produce_req *req, size_t wait_size)
+/* Arena bytes of the answer to req, with a durability wait per partition. */
+static uint64_t produce_bytes(const struct kafka_produce_req *req)
 {
     uint64_t bytes =
         response_bytes((uint64_t)req->n_topic_data + 1, sizeof(struct kafka_produce_resp_topic));
@@ -234,17 +239,17 @@ static uint64_t produce_bytes(const struct kafka_produce_req *req, size_t wait_s
         bytes += response_string_bytes(ti->name.len) +
                  response_bytes((uint64_t)ti->n_partition_data + 1,
                                 sizeof(struct kafka_produce_resp_partition)) +
-                 (uint64_t)ti->n_partition_data * response_bytes(1, wait_size);
+                 (uint64_t)ti->n_partition_data * response_bytes(1, sizeof(struct produce_wait));
     }
     return bytes;
 }
 
-void produce_request(struct request *rq, size_t wait_size, produce_partition_fn fn)
+void produce_request(struct request *rq, produce_partition_fn fn)
 {
     struct broker *b = rq->c->b;
     struct pending *pd = rq->pd;
     struct kafka_produce_req *req = rq->body;
-    if (!response_fits(rq, produce_bytes(req, wait_size))) {
+    if (!response_fits(rq, produce_bytes(req))) {
         request_refuse(rq, "the Produce response would pass the response limit");
         return;
     }
@@ -281,7 +286,7 @@ void produce_request(struct request *rq, size_t wait_size, produce_partition_fn 
 
 void handle_produce(struct request *rq)
 {
-    produce_request(rq, sizeof(struct produce_wait), produce_partition);
+    produce_request(rq, produce_partition);
 }
 
 /* ---- InitProducerId ---- */

@@ -362,9 +362,13 @@ void handle_produce(struct request *rq);      /* h_produce.c */
 typedef void (*produce_partition_fn)(struct request *rq, struct store_topic *t, int16_t topic_err,
                                      const struct kafka_produce_req_partition *in,
                                      struct kafka_produce_resp_partition *out, int16_t acks);
-/* Both Produce handlers: bound the answer (wait_size: one partition's durability
- * wait), then fn for each partition; answered once every wait is done. */
-void produce_request(struct request *rq, size_t wait_size, produce_partition_fn fn);
+/* Both Produce handlers: bound the answer, then fn for each partition; answered
+ * once every wait is done. */
+void produce_request(struct request *rq, produce_partition_fn fn);
+/* After an append with acks != 0: the answer waits until p is durable below end
+ * (an error then lands in out). */
+void produce_wait_durable(struct request *rq, struct store_partition *p, int64_t end,
+                          struct kafka_produce_resp_partition *out);
 void handle_init_producer_id(struct request *rq);  /* h_produce.c */
 void handle_fetch(struct request *rq);             /* h_fetch.c */
 void handle_list_offsets(struct request *rq);      /* h_fetch.c */
