@@ -14,7 +14,7 @@
 CC       ?= cc
 .DEFAULT_GOAL := all # not the first rule below (a module archive)
 Q        := $(if $(V),,@)# V=1 shows whole command lines
-PKGS     := libevent fuse3 zlib liblz4 libzstd jansson
+PKGS     := libevent libevent_openssl openssl fuse3 zlib liblz4 libzstd jansson
 PKGS_OPT := cmocka rdkafka
 
 BUILD    := build
@@ -42,7 +42,7 @@ ALL_LDFLAGS = -Wl,--as-needed $(SANFLAGS) $(LDFLAGS)
 LIBS        = $(PKG_LIBS) -lpthread -lm
 
 # --- modules: each directory is one static archive --------------------------------
-MODULES := lib proto store fs console broker client
+MODULES := lib proto store auth fs console broker client
 define module_rules
 $(1)_SRC := $$(filter-out $(1)/main.c,$$(wildcard $(1)/*.c))
 $(1)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$($(1)_SRC))
@@ -52,8 +52,9 @@ $(BUILD)/$(1).a: $$($(1)_OBJ)
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
-# server side links broker, console, fs, store, proto, lib; the client side client, proto, lib
-SERVER_A := $(BUILD)/broker.a $(BUILD)/console.a $(BUILD)/fs.a $(BUILD)/store.a $(BUILD)/proto.a \
+# server side links broker, console, fs, auth, store, proto, lib; the client side client, proto, lib
+SERVER_A := $(BUILD)/broker.a $(BUILD)/console.a $(BUILD)/fs.a $(BUILD)/auth.a $(BUILD)/store.a \
+            $(BUILD)/proto.a \
             $(BUILD)/lib.a
 CLIENT_A := $(BUILD)/client.a $(BUILD)/proto.a $(BUILD)/lib.a
 
@@ -92,7 +93,7 @@ $(BUILD)/so/%.o: %.c
 $(BUILD)/libbrook.so: $(PIC_OBJ) client/brook.h # brook.h decides what is exported
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libbrook.so.0 -o $@ $(filter %.o,$^) \
-		$(shell pkg-config --libs zlib liblz4 libzstd 2>/dev/null) -lpthread
+		$(shell pkg-config --libs zlib liblz4 libzstd openssl 2>/dev/null) -lpthread
 # regenerated every time: it names PREFIX, which may differ from one make to the next
 .PHONY: $(BUILD)/brook.pc
 $(BUILD)/brook.pc:
@@ -100,7 +101,7 @@ $(BUILD)/brook.pc:
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 		'Name: brook' 'Description: client library for brook and other Kafka-protocol brokers' \
 		'Version: $(VERSION)' 'Libs: -L$${libdir} -lbrook' \
-		'Libs.private: $(shell pkg-config --libs zlib liblz4 libzstd 2>/dev/null) -lpthread' \
+		'Libs.private: $(shell pkg-config --libs zlib liblz4 libzstd openssl 2>/dev/null) -lpthread' \
 		'Cflags: -I$${includedir}' >$@
 
 # --- install ---------------------------------------------------------------------------------
