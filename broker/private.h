@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth/auth.h"
 #include "broker/config.h"
 #include "broker/deadline.h"
 #include "lib/arena.h"
@@ -79,7 +80,9 @@ struct conn {
     int64_t partial_since_ms; /* monotonic: a partial request arrived; 0 if none */
     bool admin_busy;          /* a request of c's runs on the admin thread: read no more */
     char peer[64];            /* "host:port" for log lines */
-    uint64_t fetch_owner;     /* fetch sessions: this connection's key, 0 until it opens one */
+    char host[64];            /* the peer's address alone, as ACLs name hosts */
+    char principal[AUTH_PRINCIPAL_MAX]; /* AUTH_ANONYMOUS until TLS or SASL names the peer */
+    uint64_t fetch_owner; /* fetch sessions: this connection's key, 0 until it opens one */
 };
 
 /* One request's slot in its connection's response order. */

@@ -403,6 +403,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     getnameinfo(sa, (socklen_t)socklen, host, sizeof host, serv, sizeof serv,
                 NI_NUMERICHOST | NI_NUMERICSERV);
     snprintf(c->peer, sizeof c->peer, "%s:%s", host, serv);
+    snprintf(c->host, sizeof c->host, "%s", host);
+    snprintf(c->principal, sizeof c->principal, "%s", AUTH_ANONYMOUS);
     c->b = b;
     c->bev = bev;
     c->refs = 1;

@@ -3566,6 +3566,397 @@ const struct kafka_struct_desc kafka_txn_offset_commit_resp_desc = {
     .fields = txn_offset_commit_resp_fields,
 };
 
+static const struct kafka_field describe_acls_req_fields[] = {
+    {.name = "resource_type_filter",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_req, resource_type_filter)},
+    {.name = "resource_name_filter",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .nullable = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_req, resource_name_filter)},
+    {.name = "pattern_type_filter",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(1, 3),
+     .def = 3,
+     .offset = offsetof(struct kafka_describe_acls_req, pattern_type_filter)},
+    {.name = "principal_filter",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .nullable = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_req, principal_filter)},
+    {.name = "host_filter",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .nullable = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_req, host_filter)},
+    {.name = "operation",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_req, operation)},
+    {.name = "permission_type",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_req, permission_type)},
+};
+
+const struct kafka_struct_desc kafka_describe_acls_req_desc = {
+    .name = "kafka_describe_acls_req",
+    .size = sizeof(struct kafka_describe_acls_req),
+    .flexible = 2,
+    .n_fields = 7,
+    .fields = describe_acls_req_fields,
+};
+
+static const struct kafka_field describe_acls_resp_acl_description_fields[] = {
+    {.name = "principal",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_resp_acl_description, principal)},
+    {.name = "host",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_resp_acl_description, host)},
+    {.name = "operation",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_resp_acl_description, operation)},
+    {.name = "permission_type",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_resp_acl_description, permission_type)},
+};
+
+const struct kafka_struct_desc kafka_describe_acls_resp_acl_description_desc = {
+    .name = "kafka_describe_acls_resp_acl_description",
+    .size = sizeof(struct kafka_describe_acls_resp_acl_description),
+    .flexible = 2,
+    .n_fields = 4,
+    .fields = describe_acls_resp_acl_description_fields,
+};
+
+static const struct kafka_field describe_acls_resp_resource_fields[] = {
+    {.name = "resource_type",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_resp_resource, resource_type)},
+    {.name = "resource_name",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_resp_resource, resource_name)},
+    {.name = "pattern_type",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(1, 3),
+     .def = 3,
+     .offset = offsetof(struct kafka_describe_acls_resp_resource, pattern_type)},
+    {.name = "acls",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_resp_resource, acls),
+     .count = offsetof(struct kafka_describe_acls_resp_resource, n_acls),
+     .child = &kafka_describe_acls_resp_acl_description_desc},
+};
+
+const struct kafka_struct_desc kafka_describe_acls_resp_resource_desc = {
+    .name = "kafka_describe_acls_resp_resource",
+    .size = sizeof(struct kafka_describe_acls_resp_resource),
+    .flexible = 2,
+    .n_fields = 4,
+    .fields = describe_acls_resp_resource_fields,
+};
+
+static const struct kafka_field describe_acls_resp_fields[] = {
+    {.name = "throttle_time_ms",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_resp, throttle_time_ms)},
+    {.name = "error_code",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_resp, error_code)},
+    {.name = "error_message",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .nullable = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_resp, error_message)},
+    {.name = "resources",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_describe_acls_resp, resources),
+     .count = offsetof(struct kafka_describe_acls_resp, n_resources),
+     .child = &kafka_describe_acls_resp_resource_desc},
+};
+
+const struct kafka_struct_desc kafka_describe_acls_resp_desc = {
+    .name = "kafka_describe_acls_resp",
+    .size = sizeof(struct kafka_describe_acls_resp),
+    .flexible = 2,
+    .n_fields = 4,
+    .fields = describe_acls_resp_fields,
+};
+
+static const struct kafka_field create_acls_req_acl_creation_fields[] = {
+    {.name = "resource_type",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_create_acls_req_acl_creation, resource_type)},
+    {.name = "resource_name",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_create_acls_req_acl_creation, resource_name)},
+    {.name = "resource_pattern_type",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(1, 3),
+     .def = 3,
+     .offset = offsetof(struct kafka_create_acls_req_acl_creation, resource_pattern_type)},
+    {.name = "principal",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_create_acls_req_acl_creation, principal)},
+    {.name = "host",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_create_acls_req_acl_creation, host)},
+    {.name = "operation",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_create_acls_req_acl_creation, operation)},
+    {.name = "permission_type",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_create_acls_req_acl_creation, permission_type)},
+};
+
+const struct kafka_struct_desc kafka_create_acls_req_acl_creation_desc = {
+    .name = "kafka_create_acls_req_acl_creation",
+    .size = sizeof(struct kafka_create_acls_req_acl_creation),
+    .flexible = 2,
+    .n_fields = 7,
+    .fields = create_acls_req_acl_creation_fields,
+};
+
+static const struct kafka_field create_acls_req_fields[] = {
+    {.name = "creations",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_create_acls_req, creations),
+     .count = offsetof(struct kafka_create_acls_req, n_creations),
+     .child = &kafka_create_acls_req_acl_creation_desc},
+};
+
+const struct kafka_struct_desc kafka_create_acls_req_desc = {
+    .name = "kafka_create_acls_req",
+    .size = sizeof(struct kafka_create_acls_req),
+    .flexible = 2,
+    .n_fields = 1,
+    .fields = create_acls_req_fields,
+};
+
+static const struct kafka_field create_acls_resp_acl_creation_result_fields[] = {
+    {.name = "error_code",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_create_acls_resp_acl_creation_result, error_code)},
+    {.name = "error_message",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .nullable = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_create_acls_resp_acl_creation_result, error_message)},
+};
+
+const struct kafka_struct_desc kafka_create_acls_resp_acl_creation_result_desc = {
+    .name = "kafka_create_acls_resp_acl_creation_result",
+    .size = sizeof(struct kafka_create_acls_resp_acl_creation_result),
+    .flexible = 2,
+    .n_fields = 2,
+    .fields = create_acls_resp_acl_creation_result_fields,
+};
+
+static const struct kafka_field create_acls_resp_fields[] = {
+    {.name = "throttle_time_ms",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_create_acls_resp, throttle_time_ms)},
+    {.name = "results",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_create_acls_resp, results),
+     .count = offsetof(struct kafka_create_acls_resp, n_results),
+     .child = &kafka_create_acls_resp_acl_creation_result_desc},
+};
+
+const struct kafka_struct_desc kafka_create_acls_resp_desc = {
+    .name = "kafka_create_acls_resp",
+    .size = sizeof(struct kafka_create_acls_resp),
+    .flexible = 2,
+    .n_fields = 2,
+    .fields = create_acls_resp_fields,
+};
+
+static const struct kafka_field delete_acls_req_filter_fields[] = {
+    {.name = "resource_type_filter",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_req_filter, resource_type_filter)},
+    {.name = "resource_name_filter",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .nullable = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_req_filter, resource_name_filter)},
+    {.name = "pattern_type_filter",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(1, 3),
+     .def = 3,
+     .offset = offsetof(struct kafka_delete_acls_req_filter, pattern_type_filter)},
+    {.name = "principal_filter",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .nullable = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_req_filter, principal_filter)},
+    {.name = "host_filter",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .nullable = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_req_filter, host_filter)},
+    {.name = "operation",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_req_filter, operation)},
+    {.name = "permission_type",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_req_filter, permission_type)},
+};
+
+const struct kafka_struct_desc kafka_delete_acls_req_filter_desc = {
+    .name = "kafka_delete_acls_req_filter",
+    .size = sizeof(struct kafka_delete_acls_req_filter),
+    .flexible = 2,
+    .n_fields = 7,
+    .fields = delete_acls_req_filter_fields,
+};
+
+static const struct kafka_field delete_acls_req_fields[] = {
+    {.name = "filters",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_req, filters),
+     .count = offsetof(struct kafka_delete_acls_req, n_filters),
+     .child = &kafka_delete_acls_req_filter_desc},
+};
+
+const struct kafka_struct_desc kafka_delete_acls_req_desc = {
+    .name = "kafka_delete_acls_req",
+    .size = sizeof(struct kafka_delete_acls_req),
+    .flexible = 2,
+    .n_fields = 1,
+    .fields = delete_acls_req_fields,
+};
+
+static const struct kafka_field delete_acls_resp_matching_acl_fields[] = {
+    {.name = "error_code",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_resp_matching_acl, error_code)},
+    {.name = "error_message",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .nullable = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_resp_matching_acl, error_message)},
+    {.name = "resource_type",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_resp_matching_acl, resource_type)},
+    {.name = "resource_name",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_resp_matching_acl, resource_name)},
+    {.name = "pattern_type",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(1, 3),
+     .def = 3,
+     .offset = offsetof(struct kafka_delete_acls_resp_matching_acl, pattern_type)},
+    {.name = "principal",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_resp_matching_acl, principal)},
+    {.name = "host",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_resp_matching_acl, host)},
+    {.name = "operation",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_resp_matching_acl, operation)},
+    {.name = "permission_type",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_resp_matching_acl, permission_type)},
+};
+
+const struct kafka_struct_desc kafka_delete_acls_resp_matching_acl_desc = {
+    .name = "kafka_delete_acls_resp_matching_acl",
+    .size = sizeof(struct kafka_delete_acls_resp_matching_acl),
+    .flexible = 2,
+    .n_fields = 9,
+    .fields = delete_acls_resp_matching_acl_fields,
+};
+
+static const struct kafka_field delete_acls_resp_filter_result_fields[] = {
+    {.name = "error_code",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_resp_filter_result, error_code)},
+    {.name = "error_message",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 3),
+     .nullable = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_resp_filter_result, error_message)},
+    {.name = "matching_acls",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_resp_filter_result, matching_acls),
+     .count = offsetof(struct kafka_delete_acls_resp_filter_result, n_matching_acls),
+     .child = &kafka_delete_acls_resp_matching_acl_desc},
+};
+
+const struct kafka_struct_desc kafka_delete_acls_resp_filter_result_desc = {
+    .name = "kafka_delete_acls_resp_filter_result",
+    .size = sizeof(struct kafka_delete_acls_resp_filter_result),
+    .flexible = 2,
+    .n_fields = 3,
+    .fields = delete_acls_resp_filter_result_fields,
+};
+
+static const struct kafka_field delete_acls_resp_fields[] = {
+    {.name = "throttle_time_ms",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_resp, throttle_time_ms)},
+    {.name = "filter_results",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 3),
+     .offset = offsetof(struct kafka_delete_acls_resp, filter_results),
+     .count = offsetof(struct kafka_delete_acls_resp, n_filter_results),
+     .child = &kafka_delete_acls_resp_filter_result_desc},
+};
+
+const struct kafka_struct_desc kafka_delete_acls_resp_desc = {
+    .name = "kafka_delete_acls_resp",
+    .size = sizeof(struct kafka_delete_acls_resp),
+    .flexible = 2,
+    .n_fields = 2,
+    .fields = delete_acls_resp_fields,
+};
+
 static const struct kafka_field describe_configs_req_resource_fields[] = {
     {.name = "resource_type",
      .type = KAFKA_T_INT8,
@@ -4741,6 +5132,252 @@ const struct kafka_struct_desc kafka_offset_delete_resp_desc = {
     .flexible = -1,
     .n_fields = 3,
     .fields = offset_delete_resp_fields,
+};
+
+static const struct kafka_field describe_user_scram_credentials_req_user_name_fields[] = {
+    {.name = "name",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_user_scram_credentials_req_user_name, name)},
+};
+
+const struct kafka_struct_desc kafka_describe_user_scram_credentials_req_user_name_desc = {
+    .name = "kafka_describe_user_scram_credentials_req_user_name",
+    .size = sizeof(struct kafka_describe_user_scram_credentials_req_user_name),
+    .flexible = 0,
+    .n_fields = 1,
+    .fields = describe_user_scram_credentials_req_user_name_fields,
+};
+
+static const struct kafka_field describe_user_scram_credentials_req_fields[] = {
+    {.name = "users",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 0),
+     .nullable = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_user_scram_credentials_req, users),
+     .count = offsetof(struct kafka_describe_user_scram_credentials_req, n_users),
+     .child = &kafka_describe_user_scram_credentials_req_user_name_desc},
+};
+
+const struct kafka_struct_desc kafka_describe_user_scram_credentials_req_desc = {
+    .name = "kafka_describe_user_scram_credentials_req",
+    .size = sizeof(struct kafka_describe_user_scram_credentials_req),
+    .flexible = 0,
+    .n_fields = 1,
+    .fields = describe_user_scram_credentials_req_fields,
+};
+
+static const struct kafka_field describe_user_scram_credentials_resp_credential_info_fields[] = {
+    {.name = "mechanism",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 0),
+     .offset =
+         offsetof(struct kafka_describe_user_scram_credentials_resp_credential_info, mechanism)},
+    {.name = "iterations",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 0),
+     .offset =
+         offsetof(struct kafka_describe_user_scram_credentials_resp_credential_info, iterations)},
+};
+
+const struct kafka_struct_desc kafka_describe_user_scram_credentials_resp_credential_info_desc = {
+    .name = "kafka_describe_user_scram_credentials_resp_credential_info",
+    .size = sizeof(struct kafka_describe_user_scram_credentials_resp_credential_info),
+    .flexible = 0,
+    .n_fields = 2,
+    .fields = describe_user_scram_credentials_resp_credential_info_fields,
+};
+
+static const struct kafka_field describe_user_scram_credentials_resp_result_fields[] = {
+    {.name = "user",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_user_scram_credentials_resp_result, user)},
+    {.name = "error_code",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_user_scram_credentials_resp_result, error_code)},
+    {.name = "error_message",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 0),
+     .nullable = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_user_scram_credentials_resp_result, error_message)},
+    {.name = "credential_infos",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_user_scram_credentials_resp_result, credential_infos),
+     .count =
+         offsetof(struct kafka_describe_user_scram_credentials_resp_result, n_credential_infos),
+     .child = &kafka_describe_user_scram_credentials_resp_credential_info_desc},
+};
+
+const struct kafka_struct_desc kafka_describe_user_scram_credentials_resp_result_desc = {
+    .name = "kafka_describe_user_scram_credentials_resp_result",
+    .size = sizeof(struct kafka_describe_user_scram_credentials_resp_result),
+    .flexible = 0,
+    .n_fields = 4,
+    .fields = describe_user_scram_credentials_resp_result_fields,
+};
+
+static const struct kafka_field describe_user_scram_credentials_resp_fields[] = {
+    {.name = "throttle_time_ms",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_user_scram_credentials_resp, throttle_time_ms)},
+    {.name = "error_code",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_user_scram_credentials_resp, error_code)},
+    {.name = "error_message",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 0),
+     .nullable = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_user_scram_credentials_resp, error_message)},
+    {.name = "results",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_describe_user_scram_credentials_resp, results),
+     .count = offsetof(struct kafka_describe_user_scram_credentials_resp, n_results),
+     .child = &kafka_describe_user_scram_credentials_resp_result_desc},
+};
+
+const struct kafka_struct_desc kafka_describe_user_scram_credentials_resp_desc = {
+    .name = "kafka_describe_user_scram_credentials_resp",
+    .size = sizeof(struct kafka_describe_user_scram_credentials_resp),
+    .flexible = 0,
+    .n_fields = 4,
+    .fields = describe_user_scram_credentials_resp_fields,
+};
+
+static const struct kafka_field alter_user_scram_credentials_req_scram_credential_deletion_fields[] = {
+    {.name = "name",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 0),
+     .offset =
+         offsetof(struct kafka_alter_user_scram_credentials_req_scram_credential_deletion, name)},
+    {.name = "mechanism",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_req_scram_credential_deletion,
+                        mechanism)},
+};
+
+const struct kafka_struct_desc kafka_alter_user_scram_credentials_req_scram_credential_deletion_desc = {
+    .name = "kafka_alter_user_scram_credentials_req_scram_credential_deletion",
+    .size = sizeof(struct kafka_alter_user_scram_credentials_req_scram_credential_deletion),
+    .flexible = 0,
+    .n_fields = 2,
+    .fields = alter_user_scram_credentials_req_scram_credential_deletion_fields,
+};
+
+static const struct kafka_field alter_user_scram_credentials_req_scram_credential_upsertion_fields[] = {
+    {.name = "name",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 0),
+     .offset =
+         offsetof(struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion, name)},
+    {.name = "mechanism",
+     .type = KAFKA_T_INT8,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion,
+                        mechanism)},
+    {.name = "iterations",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion,
+                        iterations)},
+    {.name = "salt",
+     .type = KAFKA_T_BYTES,
+     .versions = KAFKA_V(0, 0),
+     .offset =
+         offsetof(struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion, salt)},
+    {.name = "salted_password",
+     .type = KAFKA_T_BYTES,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion,
+                        salted_password)},
+};
+
+const struct kafka_struct_desc kafka_alter_user_scram_credentials_req_scram_credential_upsertion_desc = {
+    .name = "kafka_alter_user_scram_credentials_req_scram_credential_upsertion",
+    .size = sizeof(struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion),
+    .flexible = 0,
+    .n_fields = 5,
+    .fields = alter_user_scram_credentials_req_scram_credential_upsertion_fields,
+};
+
+static const struct kafka_field alter_user_scram_credentials_req_fields[] = {
+    {.name = "deletions",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_req, deletions),
+     .count = offsetof(struct kafka_alter_user_scram_credentials_req, n_deletions),
+     .child = &kafka_alter_user_scram_credentials_req_scram_credential_deletion_desc},
+    {.name = "upsertions",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_req, upsertions),
+     .count = offsetof(struct kafka_alter_user_scram_credentials_req, n_upsertions),
+     .child = &kafka_alter_user_scram_credentials_req_scram_credential_upsertion_desc},
+};
+
+const struct kafka_struct_desc kafka_alter_user_scram_credentials_req_desc = {
+    .name = "kafka_alter_user_scram_credentials_req",
+    .size = sizeof(struct kafka_alter_user_scram_credentials_req),
+    .flexible = 0,
+    .n_fields = 2,
+    .fields = alter_user_scram_credentials_req_fields,
+};
+
+static const struct kafka_field alter_user_scram_credentials_resp_result_fields[] = {
+    {.name = "user",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_resp_result, user)},
+    {.name = "error_code",
+     .type = KAFKA_T_INT16,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_resp_result, error_code)},
+    {.name = "error_message",
+     .type = KAFKA_T_STRING,
+     .versions = KAFKA_V(0, 0),
+     .nullable = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_resp_result, error_message)},
+};
+
+const struct kafka_struct_desc kafka_alter_user_scram_credentials_resp_result_desc = {
+    .name = "kafka_alter_user_scram_credentials_resp_result",
+    .size = sizeof(struct kafka_alter_user_scram_credentials_resp_result),
+    .flexible = 0,
+    .n_fields = 3,
+    .fields = alter_user_scram_credentials_resp_result_fields,
+};
+
+static const struct kafka_field alter_user_scram_credentials_resp_fields[] = {
+    {.name = "throttle_time_ms",
+     .type = KAFKA_T_INT32,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_resp, throttle_time_ms)},
+    {.name = "results",
+     .type = KAFKA_T_ARRAY,
+     .elem = KAFKA_T_STRUCT,
+     .versions = KAFKA_V(0, 0),
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_resp, results),
+     .count = offsetof(struct kafka_alter_user_scram_credentials_resp, n_results),
+     .child = &kafka_alter_user_scram_credentials_resp_result_desc},
+};
+
+const struct kafka_struct_desc kafka_alter_user_scram_credentials_resp_desc = {
+    .name = "kafka_alter_user_scram_credentials_resp",
+    .size = sizeof(struct kafka_alter_user_scram_credentials_resp),
+    .flexible = 0,
+    .n_fields = 2,
+    .fields = alter_user_scram_credentials_resp_fields,
 };
 
 static const struct kafka_field describe_cluster_req_fields[] = {
@@ -5997,6 +6634,27 @@ const struct kafka_api kafka_apis[KAFKA_API_COUNT] = {
      .flexible_version = 3,
      .request = &kafka_txn_offset_commit_req_desc,
      .response = &kafka_txn_offset_commit_resp_desc},
+    {.name = "DescribeAcls",
+     .key = KAFKA_API_DESCRIBE_ACLS,
+     .min_version = 0,
+     .max_version = 3,
+     .flexible_version = 2,
+     .request = &kafka_describe_acls_req_desc,
+     .response = &kafka_describe_acls_resp_desc},
+    {.name = "CreateAcls",
+     .key = KAFKA_API_CREATE_ACLS,
+     .min_version = 0,
+     .max_version = 3,
+     .flexible_version = 2,
+     .request = &kafka_create_acls_req_desc,
+     .response = &kafka_create_acls_resp_desc},
+    {.name = "DeleteAcls",
+     .key = KAFKA_API_DELETE_ACLS,
+     .min_version = 0,
+     .max_version = 3,
+     .flexible_version = 2,
+     .request = &kafka_delete_acls_req_desc,
+     .response = &kafka_delete_acls_resp_desc},
     {.name = "DescribeConfigs",
      .key = KAFKA_API_DESCRIBE_CONFIGS,
      .min_version = 0,
@@ -6067,6 +6725,20 @@ const struct kafka_api kafka_apis[KAFKA_API_COUNT] = {
      .flexible_version = -1,
      .request = &kafka_offset_delete_req_desc,
      .response = &kafka_offset_delete_resp_desc},
+    {.name = "DescribeUserScramCredentials",
+     .key = KAFKA_API_DESCRIBE_USER_SCRAM_CREDENTIALS,
+     .min_version = 0,
+     .max_version = 0,
+     .flexible_version = 0,
+     .request = &kafka_describe_user_scram_credentials_req_desc,
+     .response = &kafka_describe_user_scram_credentials_resp_desc},
+    {.name = "AlterUserScramCredentials",
+     .key = KAFKA_API_ALTER_USER_SCRAM_CREDENTIALS,
+     .min_version = 0,
+     .max_version = 0,
+     .flexible_version = 0,
+     .request = &kafka_alter_user_scram_credentials_req_desc,
+     .response = &kafka_alter_user_scram_credentials_resp_desc},
     {.name = "DescribeCluster",
      .key = KAFKA_API_DESCRIBE_CLUSTER,
      .min_version = 0,

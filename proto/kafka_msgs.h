@@ -39,6 +39,9 @@ enum kafka_api_key {
     KAFKA_API_ADD_OFFSETS_TO_TXN = 25,
     KAFKA_API_END_TXN = 26,
     KAFKA_API_TXN_OFFSET_COMMIT = 28,
+    KAFKA_API_DESCRIBE_ACLS = 29,
+    KAFKA_API_CREATE_ACLS = 30,
+    KAFKA_API_DELETE_ACLS = 31,
     KAFKA_API_DESCRIBE_CONFIGS = 32,
     KAFKA_API_ALTER_CONFIGS = 33,
     KAFKA_API_DESCRIBE_LOG_DIRS = 35,
@@ -49,6 +52,8 @@ enum kafka_api_key {
     KAFKA_API_INCREMENTAL_ALTER_CONFIGS = 44,
     KAFKA_API_LIST_PARTITION_REASSIGNMENTS = 46,
     KAFKA_API_OFFSET_DELETE = 47,
+    KAFKA_API_DESCRIBE_USER_SCRAM_CREDENTIALS = 50,
+    KAFKA_API_ALTER_USER_SCRAM_CREDENTIALS = 51,
     KAFKA_API_DESCRIBE_CLUSTER = 60,
     KAFKA_API_DESCRIBE_PRODUCERS = 61,
     KAFKA_API_DESCRIBE_TRANSACTIONS = 65,
@@ -58,7 +63,7 @@ enum kafka_api_key {
     KAFKA_API_DESCRIBE_TOPIC_PARTITIONS = 75,
 };
 
-#define KAFKA_API_COUNT 41 /* entries in kafka_apis[] */
+#define KAFKA_API_COUNT 46 /* entries in kafka_apis[] */
 
 /* The supported apis, in key order. */
 extern const struct kafka_api kafka_apis[KAFKA_API_COUNT];
@@ -1016,6 +1021,111 @@ struct kafka_txn_offset_commit_resp {
     int32_t n_topics;                                  /* entries in topics */
 };
 
+/* DescribeAcls request (api key 29), v0-3, flexible from v2. */
+struct kafka_describe_acls_req {
+    int8_t resource_type_filter;      /* 0+ */
+    struct kstr resource_name_filter; /* 0+, nullable 0+ */
+    int8_t pattern_type_filter;       /* 1+, default 3 */
+    struct kstr principal_filter;     /* 0+, nullable 0+ */
+    struct kstr host_filter;          /* 0+, nullable 0+ */
+    int8_t operation;                 /* 0+ */
+    int8_t permission_type;           /* 0+ */
+};
+
+struct kafka_describe_acls_resp_acl_description {
+    struct kstr principal;  /* 0+ */
+    struct kstr host;       /* 0+ */
+    int8_t operation;       /* 0+ */
+    int8_t permission_type; /* 0+ */
+};
+
+struct kafka_describe_acls_resp_resource {
+    int8_t resource_type;                                  /* 0+ */
+    struct kstr resource_name;                             /* 0+ */
+    int8_t pattern_type;                                   /* 1+, default 3 */
+    struct kafka_describe_acls_resp_acl_description *acls; /* 0+ */
+    int32_t n_acls;                                        /* entries in acls */
+};
+
+/* DescribeAcls response (api key 29), v0-3, flexible from v2. */
+struct kafka_describe_acls_resp {
+    int32_t throttle_time_ms;                            /* 0+ */
+    int16_t error_code;                                  /* 0+ */
+    struct kstr error_message;                           /* 0+, nullable 0+ */
+    struct kafka_describe_acls_resp_resource *resources; /* 0+ */
+    int32_t n_resources;                                 /* entries in resources */
+};
+
+struct kafka_create_acls_req_acl_creation {
+    int8_t resource_type;         /* 0+ */
+    struct kstr resource_name;    /* 0+ */
+    int8_t resource_pattern_type; /* 1+, default 3 */
+    struct kstr principal;        /* 0+ */
+    struct kstr host;             /* 0+ */
+    int8_t operation;             /* 0+ */
+    int8_t permission_type;       /* 0+ */
+};
+
+/* CreateAcls request (api key 30), v0-3, flexible from v2. */
+struct kafka_create_acls_req {
+    struct kafka_create_acls_req_acl_creation *creations; /* 0+ */
+    int32_t n_creations;                                  /* entries in creations */
+};
+
+struct kafka_create_acls_resp_acl_creation_result {
+    int16_t error_code;        /* 0+ */
+    struct kstr error_message; /* 0+, nullable 0+ */
+};
+
+/* CreateAcls response (api key 30), v0-3, flexible from v2. */
+struct kafka_create_acls_resp {
+    int32_t throttle_time_ms;                                   /* 0+ */
+    struct kafka_create_acls_resp_acl_creation_result *results; /* 0+ */
+    int32_t n_results;                                          /* entries in results */
+};
+
+struct kafka_delete_acls_req_filter {
+    int8_t resource_type_filter;      /* 0+ */
+    struct kstr resource_name_filter; /* 0+, nullable 0+ */
+    int8_t pattern_type_filter;       /* 1+, default 3 */
+    struct kstr principal_filter;     /* 0+, nullable 0+ */
+    struct kstr host_filter;          /* 0+, nullable 0+ */
+    int8_t operation;                 /* 0+ */
+    int8_t permission_type;           /* 0+ */
+};
+
+/* DeleteAcls request (api key 31), v0-3, flexible from v2. */
+struct kafka_delete_acls_req {
+    struct kafka_delete_acls_req_filter *filters; /* 0+ */
+    int32_t n_filters;                            /* entries in filters */
+};
+
+struct kafka_delete_acls_resp_matching_acl {
+    int16_t error_code;        /* 0+ */
+    struct kstr error_message; /* 0+, nullable 0+ */
+    int8_t resource_type;      /* 0+ */
+    struct kstr resource_name; /* 0+ */
+    int8_t pattern_type;       /* 1+, default 3 */
+    struct kstr principal;     /* 0+ */
+    struct kstr host;          /* 0+ */
+    int8_t operation;          /* 0+ */
+    int8_t permission_type;    /* 0+ */
+};
+
+struct kafka_delete_acls_resp_filter_result {
+    int16_t error_code;                                        /* 0+ */
+    struct kstr error_message;                                 /* 0+, nullable 0+ */
+    struct kafka_delete_acls_resp_matching_acl *matching_acls; /* 0+ */
+    int32_t n_matching_acls;                                   /* entries in matching_acls */
+};
+
+/* DeleteAcls response (api key 31), v0-3, flexible from v2. */
+struct kafka_delete_acls_resp {
+    int32_t throttle_time_ms;                                    /* 0+ */
+    struct kafka_delete_acls_resp_filter_result *filter_results; /* 0+ */
+    int32_t n_filter_results;                                    /* entries in filter_results */
+};
+
 struct kafka_describe_configs_req_resource {
     int8_t resource_type;            /* 0+ */
     struct kstr resource_name;       /* 0+ */
@@ -1345,6 +1455,72 @@ struct kafka_offset_delete_resp {
     int32_t throttle_time_ms;                      /* 0+ */
     struct kafka_offset_delete_resp_topic *topics; /* 0+ */
     int32_t n_topics;                              /* entries in topics */
+};
+
+struct kafka_describe_user_scram_credentials_req_user_name {
+    struct kstr name; /* 0+ */
+};
+
+/* DescribeUserScramCredentials request (api key 50), v0-0, flexible from v0. */
+struct kafka_describe_user_scram_credentials_req {
+    struct kafka_describe_user_scram_credentials_req_user_name *users; /* 0+, nullable 0+ */
+    int32_t n_users; /* entries in users, -1 = null */
+};
+
+struct kafka_describe_user_scram_credentials_resp_credential_info {
+    int8_t mechanism;   /* 0+ */
+    int32_t iterations; /* 0+ */
+};
+
+struct kafka_describe_user_scram_credentials_resp_result {
+    struct kstr user;          /* 0+ */
+    int16_t error_code;        /* 0+ */
+    struct kstr error_message; /* 0+, nullable 0+ */
+    struct kafka_describe_user_scram_credentials_resp_credential_info *credential_infos; /* 0+ */
+    int32_t n_credential_infos; /* entries in credential_infos */
+};
+
+/* DescribeUserScramCredentials response (api key 50), v0-0, flexible from v0. */
+struct kafka_describe_user_scram_credentials_resp {
+    int32_t throttle_time_ms;                                          /* 0+ */
+    int16_t error_code;                                                /* 0+ */
+    struct kstr error_message;                                         /* 0+, nullable 0+ */
+    struct kafka_describe_user_scram_credentials_resp_result *results; /* 0+ */
+    int32_t n_results;                                                 /* entries in results */
+};
+
+struct kafka_alter_user_scram_credentials_req_scram_credential_deletion {
+    struct kstr name; /* 0+ */
+    int8_t mechanism; /* 0+ */
+};
+
+struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion {
+    struct kstr name;              /* 0+ */
+    int8_t mechanism;              /* 0+ */
+    int32_t iterations;            /* 0+ */
+    struct kbytes salt;            /* 0+ */
+    struct kbytes salted_password; /* 0+ */
+};
+
+/* AlterUserScramCredentials request (api key 51), v0-0, flexible from v0. */
+struct kafka_alter_user_scram_credentials_req {
+    struct kafka_alter_user_scram_credentials_req_scram_credential_deletion *deletions; /* 0+ */
+    int32_t n_deletions; /* entries in deletions */
+    struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion *upsertions; /* 0+ */
+    int32_t n_upsertions; /* entries in upsertions */
+};
+
+struct kafka_alter_user_scram_credentials_resp_result {
+    struct kstr user;          /* 0+ */
+    int16_t error_code;        /* 0+ */
+    struct kstr error_message; /* 0+, nullable 0+ */
+};
+
+/* AlterUserScramCredentials response (api key 51), v0-0, flexible from v0. */
+struct kafka_alter_user_scram_credentials_resp {
+    int32_t throttle_time_ms;                                       /* 0+ */
+    struct kafka_alter_user_scram_credentials_resp_result *results; /* 0+ */
+    int32_t n_results;                                              /* entries in results */
 };
 
 /* DescribeCluster request (api key 60), v0-1, flexible from v0. */
@@ -1767,6 +1943,19 @@ extern const struct kafka_struct_desc kafka_txn_offset_commit_req_desc;
 extern const struct kafka_struct_desc kafka_txn_offset_commit_resp_partition_desc;
 extern const struct kafka_struct_desc kafka_txn_offset_commit_resp_topic_desc;
 extern const struct kafka_struct_desc kafka_txn_offset_commit_resp_desc;
+extern const struct kafka_struct_desc kafka_describe_acls_req_desc;
+extern const struct kafka_struct_desc kafka_describe_acls_resp_acl_description_desc;
+extern const struct kafka_struct_desc kafka_describe_acls_resp_resource_desc;
+extern const struct kafka_struct_desc kafka_describe_acls_resp_desc;
+extern const struct kafka_struct_desc kafka_create_acls_req_acl_creation_desc;
+extern const struct kafka_struct_desc kafka_create_acls_req_desc;
+extern const struct kafka_struct_desc kafka_create_acls_resp_acl_creation_result_desc;
+extern const struct kafka_struct_desc kafka_create_acls_resp_desc;
+extern const struct kafka_struct_desc kafka_delete_acls_req_filter_desc;
+extern const struct kafka_struct_desc kafka_delete_acls_req_desc;
+extern const struct kafka_struct_desc kafka_delete_acls_resp_matching_acl_desc;
+extern const struct kafka_struct_desc kafka_delete_acls_resp_filter_result_desc;
+extern const struct kafka_struct_desc kafka_delete_acls_resp_desc;
 extern const struct kafka_struct_desc kafka_describe_configs_req_resource_desc;
 extern const struct kafka_struct_desc kafka_describe_configs_req_desc;
 extern const struct kafka_struct_desc kafka_describe_configs_resp_synonym_desc;
@@ -1815,6 +2004,16 @@ extern const struct kafka_struct_desc kafka_offset_delete_req_desc;
 extern const struct kafka_struct_desc kafka_offset_delete_resp_partition_desc;
 extern const struct kafka_struct_desc kafka_offset_delete_resp_topic_desc;
 extern const struct kafka_struct_desc kafka_offset_delete_resp_desc;
+extern const struct kafka_struct_desc kafka_describe_user_scram_credentials_req_user_name_desc;
+extern const struct kafka_struct_desc kafka_describe_user_scram_credentials_req_desc;
+extern const struct kafka_struct_desc kafka_describe_user_scram_credentials_resp_credential_info_desc;
+extern const struct kafka_struct_desc kafka_describe_user_scram_credentials_resp_result_desc;
+extern const struct kafka_struct_desc kafka_describe_user_scram_credentials_resp_desc;
+extern const struct kafka_struct_desc kafka_alter_user_scram_credentials_req_scram_credential_deletion_desc;
+extern const struct kafka_struct_desc kafka_alter_user_scram_credentials_req_scram_credential_upsertion_desc;
+extern const struct kafka_struct_desc kafka_alter_user_scram_credentials_req_desc;
+extern const struct kafka_struct_desc kafka_alter_user_scram_credentials_resp_result_desc;
+extern const struct kafka_struct_desc kafka_alter_user_scram_credentials_resp_desc;
 extern const struct kafka_struct_desc kafka_describe_cluster_req_desc;
 extern const struct kafka_struct_desc kafka_describe_cluster_resp_broker_desc;
 extern const struct kafka_struct_desc kafka_describe_cluster_resp_desc;
