@@ -166,12 +166,12 @@ static int session_mount(struct fs *fs)
     return 0;
 }
 
-static struct fs *fs_new(struct store *s, const struct fs_options *o)
+static struct fs *fs_new(const struct fs_backend *b, const struct fs_options *o)
 {
     struct fs *fs = calloc(1, sizeof *fs);
     if (!fs)
         return NULL;
-    fs->store = s;
+    fs->b = *b;
     fs->opt = *o;
     if (fs->opt.max_threads < 1)
         fs->opt.max_threads = 1;
@@ -219,7 +219,7 @@ static void fs_free(struct fs *fs)
     free(fs);
 }
 
-int fs_start(struct store *s, const struct fs_options *o, struct fs **out)
+int fs_mount(const struct fs_backend *b, const struct fs_options *o, struct fs **out)
 {
     char path[PATH_MAX];
     if (!o->mountpoint || !*o->mountpoint)
@@ -227,7 +227,7 @@ int fs_start(struct store *s, const struct fs_options *o, struct fs **out)
     int rc = prepare_mountpoint(o->mountpoint);
     if (rc)
         return rc;
-    struct fs *fs = fs_new(s, o);
+    struct fs *fs = fs_new(b, o);
     if (!fs)
         return -ENOMEM;
     if (!realpath(o->mountpoint, path) || !(fs->mountpoint = strdup(path))) {
@@ -310,7 +310,7 @@ void fs_stop(struct fs *fs)
         return;
     fs_notify_close(fs); /* follow readers get end of file and close */
     wait_closed(fs);
-    store_unlisten(fs->store, fs_notify_append, fs);
+    fs->b.ops->unlisten(fs->b.be, fs_notify_append, fs);
     fs->root_fd = open(fs->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
     fuse_session_exit(fs->se);
     /* the wake-up may never be answered (the workers can all leave first): send it
@@ -330,5 +330,7 @@ void fs_stop(struct fs *fs)
         close(fs->root_fd);
     fuse_session_destroy(fs->se);
     log_info("brook.fs", "Unmounted %s", fs->mountpoint);
+    if (fs->b_free)
+        fs->b_free(fs->b.be);
     fs_free(fs);
 }
