@@ -123,6 +123,12 @@ struct fs_backend_ops {
     void (*unlisten)(void *be, fs_backend_listener *cb, void *arg);
 };
 
+/* For backends that render records as the records file does (render.c): bytes
+ * as JSON - null when p is NULL (len < 0), a string when UTF-8, else
+ * {"base64":"..."}. */
+struct writer;
+void fs_json_bytes(struct writer *w, const uint8_t *p, int32_t len);
+
 /* A backend: its operations and its state. */
 struct fs_backend {
     const struct fs_backend_ops *ops;

@@ -28,6 +28,7 @@ struct fs_options {
     double timeout_s;       /* attribute and entry cache lifetime (default 3600 s) */
     int stop_grace_ms;      /* how long fs_stop lets open files finish (default 1000) */
     size_t partial_max;     /* bytes all partial lines together may hold (default 64 MiB) */
+    bool read_only;         /* refuse every change with EROFS (brook mount --read-only) */
 };
 
 /* Defaults: no mountpoint, 8 threads, owner only, 3600 s timeouts, 1 s grace,

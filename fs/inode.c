@@ -422,7 +422,8 @@ bool fs_node_internal(const struct fs *fs, const struct fs_node *n)
 
 bool fs_node_writable(const struct fs *fs, const struct fs_node *n)
 {
-    return (n->kind == FS_TOPIC || n->kind == FS_DATA) && !fs_node_internal(fs, n);
+    return (n->kind == FS_TOPIC || n->kind == FS_DATA) && !fs_node_internal(fs, n) &&
+           !fs->opt.read_only;
 }
 
 /* ---- attributes ---- */

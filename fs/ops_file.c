@@ -42,6 +42,8 @@ static int open_allowed(const struct fs *fs, const struct fs_node *n, int flags,
     bool wr = (flags & O_ACCMODE) != O_RDONLY;
     if (n->kind == FS_ROOT || n->kind == FS_PDIR)
         return -EISDIR;
+    if (wr && fs->opt.read_only)
+        return -EROFS;
     if (wr && !fs_node_writable(fs, n))
         return -EPERM;
     if (!fresh && ((wr && !(flags & O_APPEND)) || (flags & O_TRUNC)))

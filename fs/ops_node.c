@@ -112,6 +112,8 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 /* Create topic name in the root (num.partitions, default config) and look it up. */
 static int topic_create(struct fs *fs, fuse_ino_t parent, const char *name, struct fs_node **out)
 {
+    if (fs->opt.read_only)
+        return -EROFS;
     if (parent != FUSE_ROOT_ID)
         return -EPERM; /* partition directories hold a fixed set of files */
     if (fs->b.ops->name_internal(name))
@@ -168,7 +170,8 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct fs *fs = fs_of(req);
-    int rc = parent != FUSE_ROOT_ID || fs->b.ops->name_internal(name)
+    int rc = fs->opt.read_only ? -EROFS
+             : parent != FUSE_ROOT_ID || fs->b.ops->name_internal(name)
                  ? -EPERM
                  : fs->b.ops->topic_delete(fs->b.be, name);
     if (rc == 0)

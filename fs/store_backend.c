@@ -226,7 +226,7 @@ static int sb_writer_flush(struct fs_bwriter *a)
     if (a->b.count == 0)
         return 0;
     writer_reset(&a->w);
-    struct store_append res;
+    struct store_append res = {0};
     int rc = batch_builder_finish(&a->b, -1, &a->w);
     if (!rc)
         rc = store_partition_append(a->p, a->w.buf, a->w.len, &res);

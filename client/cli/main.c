@@ -81,6 +81,8 @@ void cli_usage(FILE *out)
         "  group seek GROUP -o OFFSET [-t TOPIC] [-p N]\n"
         "  group delete GROUP...\n"
         "  metadata                            brokers and topics\n"
+        "  mount DIR [--read-only] [-d] [--cache-dir DIR] [--cache-max BYTES]\n"
+        "                                      the cluster as files (docs/fuse.md)\n"
         "\n"
         "global options:\n"
         "  -b BROKERS      host:port[,host:port...] (default $BROOK_BROKERS, then " DEFAULT_BROKERS
@@ -260,6 +262,8 @@ int main(int argc, char **argv)
         return cli_group(ac, av, &g);
     if (!strcmp(cmd, "metadata"))
         return cli_metadata(ac, av, &g);
+    if (!strcmp(cmd, "mount"))
+        return cli_mount(ac, av, &g);
     if (!strcmp(cmd, "help")) {
         cli_usage(stdout);
         return 0;

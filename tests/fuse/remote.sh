@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# remote.sh - `brook mount` with brookd as the remote cluster: appends and reads
+# through the mount agree with kcat, tail -f and follow are prompt, Ctrl-C ends
+# a parked follow, a broker taken down makes appends fail with EIO within the
+# delivery timeout and work again when it returns (nothing appended twice),
+# positions survive a remount (the index on disk), SIGTERM unmounts, and a
+# stale mount of a killed brook is cleaned at the next start.
+source "$(dirname "$0")/lib.bash"
+fuse_setup "$@"
+source tests/fuse/remote.bash
+
+M=$T/mnt
+DATA=$T/data
+mkdir -p "$DATA"
+start_brookd() { # start_brookd [listen]: brookd without a mount of its own
+    timeout -k 5 700 "$BUILD/brookd" -d "$DATA" -l "${1:-127.0.0.1:0}" --console off \
+        2>>"$T/harness.log" &
+    HPID=$!
+    local i from=${2:-0}
+    for ((i = 0; i < 300; i++)); do
+        [ "$(grep -c 'brookd ready' "$T/harness.log")" -gt "${from:-0}" ] && break
+        sleep 0.05
+    done
+    PORT=$(grep -oE 'kafka on 127\.0\.0\.1:[0-9]+' "$T/harness.log" | tail -1 | cut -d: -f2)
+    B=127.0.0.1:$PORT
+}
+start_brookd
+TOPIC=orders
+ONE=solo
+t "$BROOK" -b "$B" topic create "$TOPIC" -p 3 >/dev/null
+t "$BROOK" -b "$B" topic create "$ONE" -p 1 >/dev/null
+
+if ! mount_start "$M"; then
+    not_ok "remote: brook mount comes up"
+    cat "$T/mount.log"
+    exit 1
+fi
+ok "remote: brook mount comes up"
+remote_common "$M"
+
+# touch and rm go to the cluster
+listed() { t kcat -L -b "$B" -t "$1" 2>/dev/null | grep -q "topic \"$1\" with [1-9]"; }
+check "remote: touch creates a topic in the cluster" \
+    sh -c "timeout 30 touch '$M/fresh'" && listed fresh
+check "remote: rm deletes it" sh -c "timeout 30 rm '$M/fresh'" && ! listed fresh
+
+# positions are kept on disk: a remount shows the same bytes at the same places
+t cat "$M/$TOPIC" >"$T/before"
+check "remote: SIGTERM unmounts cleanly (exit 0)" mount_stop
+check "remote: the mountpoint is no longer mounted" not_mounted "$M"
+check "remote: the index is kept in the cache directory" sh -c "ls '$T/cache' | grep -q '$TOPIC.idx'"
+mount_start "$M"
+check "remote: after a remount the topic file shows the same bytes" cmp "$T/before" <(t cat "$M/$TOPIC")
+
+# a broker taken down: appends fail with EIO within the delivery timeout (4 s)
+t cat "$M/$ONE" >/dev/null
+kill -TERM "$HPID"
+wait "$HPID"
+t0=$(now)
+t $PY -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+os.write(fd, b"lost\n")
+os.close(fd)  # waits for the cluster: the error comes here' "$M/$ONE" 2>"$T/eio.err"
+rc=$?
+t1=$(now)
+took=$(elapsed "$t0" "$t1")
+echo "# append with the broker down failed after ${took} s: $(cat "$T/eio.err")"
+check "remote: with the broker down close() of an append fails with EIO (${took} s)" \
+    sh -c "[ $rc -ne 0 ] && grep -q 'Input/output error' '$T/eio.err'"
+check "remote: ... within the delivery timeout and a margin (${took} s < 8 s)" \
+    awk -v s="$took" 'BEGIN { exit !(s < 8) }'
+check "remote: stat of what is indexed still answers while the broker is down" \
+    sh -c "timeout 30 stat -c %s '$M/$TOPIC' >/dev/null"
+start_brookd "127.0.0.1:$PORT" 1
+ok_again=0
+for i in $(seq 40); do # the cluster is back: appends work again (bounded)
+    if t sh -c "echo back-$i >> '$M/$ONE'" 2>/dev/null; then
+        ok_again=$i
+        break
+    fi
+    sleep 0.25
+done
+check "remote: appends work again once the broker is back" test "$ok_again" -gt 0
+check "remote: the line appended then is there once, the failed one never" \
+    sh -c "v=\$(timeout 30 kcat -C -b '$B' -t '$ONE' -e -q -f '%s\n'); \
+           [ \"\$(echo \"\$v\" | grep -cx back-$ok_again)\" = 1 ] && ! echo \"\$v\" | grep -qx lost"
+
+# a stale mount: kill -9 brook, then the next start cleans it up
+mount_kill9
+check "remote: a killed brook leaves a stale mount" sh -c "! stat '$M' 2>/dev/null"
+check "remote: the next brook mount cleans its stale mount and mounts" mount_start "$M"
+check "remote: and shows the topic" t test -f "$M/$TOPIC"
+check "remote: --read-only is not set here: writable" t test -w "$M/$TOPIC"
+mount_stop
+
+mount_start "$M" --read-only
+check "remote: --read-only refuses appends with EROFS" \
+    sh -c "timeout 30 sh -c \"echo x >> '$M/$TOPIC'\" 2>&1 | grep -q 'Read-only file system'"
+check "remote: --read-only still reads" t test -s "$M/$TOPIC"
+mount_stop
+[ "$FAILED" = 0 ]
