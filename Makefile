@@ -138,7 +138,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_HELP) $(SERVER_A) $(BUILD)/clie
 
 # programs under tests/<suite>/*.c (other than unit/ and fuzz/) each build one binary
 # (client.a first: libbrook needs proto and lib, which the server archives bring)
-TOOL_SUITES := compat crash integration
+TOOL_SUITES := compat crash integration fuse
 TOOL_SRC := $(foreach d,$(TOOL_SUITES),$(wildcard tests/$(d)/*.c))
 TOOL_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 define tool_rule

@@ -363,26 +363,39 @@ static void note_positions(struct fs_btopic *t)
     brook_tps_free(tps, n);
 }
 
-static bool caught_up(struct fs_btopic *t, const int64_t *end, int64_t want_to)
+/* Whether the index holds want_to bytes, or reaches every partition's end that
+ * is known (*unknown: some end is not). */
+static bool caught_up(struct fs_btopic *t, const int64_t *end, int64_t want_to, bool *unknown)
 {
     bool done = true;
+    *unknown = false;
     pthread_mutex_lock(&t->mu);
-    for (int32_t p = 0; p < t->nparts; p++)
-        done = done && t->parts[p].indexed >= end[p];
-    if (want_to >= 0 && t->tbytes >= want_to)
+    for (int32_t p = 0; p < t->nparts; p++) {
+        *unknown = *unknown || end[p] < 0;
+        done = done && (end[p] < 0 || t->parts[p].indexed >= end[p]);
+    }
+    if (want_to >= 0 && t->tbytes >= want_to) {
         done = true;
+        *unknown = false;
+    }
     pthread_mutex_unlock(&t->mu);
     return done;
 }
 
-/* Read records until caught up with end (or want_to bytes), the indexer says
- * it is at the end (a read_committed reader stops at an open transaction), or
- * nothing came for RT_IDLE_MS. */
+/*
+ * Read records until the index holds want_to bytes or reaches the ends the
+ * cluster told, or the indexer says it is at the end by a fetch made after the
+ * sync began (needed where an end is unknown - some clusters answer ListOffsets
+ * with errors - and where an open transaction holds a read_committed reader
+ * before the end), or nothing came for RT_IDLE_MS.
+ */
 static int index_more(struct fs_btopic *t, const int64_t *end, int64_t want_to)
 {
-    int64_t idle_since = clock_mono_ms();
+    int64_t began = clock_mono_ms(), idle_since = began;
+    int64_t fresh_after = began + t->r->fetch_wait_ms + 20; /* fetches in flight are done */
+    bool unknown;
     int rc = indexer_open(t);
-    while (!rc && !caught_up(t, end, want_to)) {
+    while (!rc && !(caught_up(t, end, want_to, &unknown) && !unknown)) {
         const struct brook_message *m;
         int got = brook_consume(t->ic, &m, 50);
         if (got < 0) {
@@ -397,7 +410,7 @@ static int index_more(struct fs_btopic *t, const int64_t *end, int64_t want_to)
             continue;
         }
         note_positions(t);
-        if (brook_consumer_at_end(t->ic) && caught_up(t, end, -1))
+        if (brook_consumer_at_end(t->ic) && clock_mono_ms() >= fresh_after)
             break;
         if (clock_mono_ms() - idle_since > RT_IDLE_MS) {
             rc = brook_consumer_at_end(t->ic) ? 0 : -ETIMEDOUT;
@@ -422,7 +435,7 @@ int rt_sync(struct fs_btopic *t, int64_t want)
         pthread_mutex_lock(&t->mu);
         bool stale = false;
         for (int32_t p = 0; p < n; p++)
-            stale = stale || t->parts[p].indexed > end[p];
+            stale = stale || (end[p] >= 0 && t->parts[p].indexed > end[p]);
         if (stale) { /* offsets the cluster never had: another topic of that name */
             log_info("brook.mount", "Index of %s does not match the cluster: rebuilt", t->name);
             reset_index(t);

@@ -89,7 +89,8 @@ struct rt_waiter {
 
 struct remote {
     struct remote_options opt;
-    char **conf; /* copies of opt.conf */
+    int fetch_wait_ms; /* fetch.max.wait.ms of the indexers and readers */
+    char **conf;       /* copies of opt.conf */
     char *brokers, *cache_dir;
 
     pthread_mutex_t admin_mu;

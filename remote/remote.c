@@ -54,7 +54,9 @@ static int client_make(struct remote *r, const char *const *extra, brook_deliver
 {
     struct brook_conf *conf = brook_conf_new();
     int rc = conf ? brook_conf_set(conf, "bootstrap.servers", r->brokers) : -ENOMEM;
-    for (size_t i = 0; !rc && i < r->opt.n_conf; i++) {
+    for (size_t i = 0; !rc && extra && extra[i]; i += 2)
+        rc = brook_conf_set(conf, extra[i], extra[i + 1]);
+    for (size_t i = 0; !rc && i < r->opt.n_conf; i++) { /* the user's settings win */
         char key[256];
         const char *eq = strchr(r->conf[i], '=');
         size_t kl = eq ? (size_t)(eq - r->conf[i]) : sizeof key;
@@ -65,8 +67,6 @@ static int client_make(struct remote *r, const char *const *extra, brook_deliver
             rc = brook_conf_set(conf, key, eq + 1);
         }
     }
-    for (size_t i = 0; !rc && extra && extra[i]; i += 2)
-        rc = brook_conf_set(conf, extra[i], extra[i + 1]);
     if (!rc && cb)
         brook_conf_set_delivery_cb(conf, cb, r);
     if (!rc)
@@ -729,8 +729,12 @@ static struct remote *remote_new(const struct remote_options *o)
     r->cache_dir = o->cache_dir ? strdup(o->cache_dir) : NULL;
     r->conf = calloc(o->n_conf + 1, sizeof *r->conf);
     bool ok = r->brokers && r->conf && (!o->cache_dir || r->cache_dir);
-    for (size_t i = 0; ok && i < o->n_conf; i++)
+    r->fetch_wait_ms = 100;
+    for (size_t i = 0; ok && i < o->n_conf; i++) {
         ok = (r->conf[i] = strdup(o->conf[i])) != NULL;
+        if (ok && !strncmp(o->conf[i], "fetch.max.wait.ms=", 18))
+            r->fetch_wait_ms = atoi(o->conf[i] + 18);
+    }
     if (!ok) {
         remote_free(r);
         return NULL;

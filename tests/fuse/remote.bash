@@ -1,7 +1,7 @@
 # tests/fuse/remote.bash - `brook mount` of a remote cluster, shared by remote.sh
 # (brookd as the cluster) and remote_mock.sh (librdkafka's mock cluster, 3
 # brokers). Sourced after lib.bash's fuse_setup; the caller sets B (the
-# bootstrap brokers) and, for the partitioned tests, TOPIC (a topic with
+# bootstrap brokers; ONE_B, when set, the one broker leading ONE) and TOPIC (a topic with
 # several partitions that exists) and ONE (a topic with one partition).
 #
 #   mount_start MNT [args]   brook mount in the foreground under timeout; waits
@@ -38,6 +38,10 @@ mount_cleanup() {
     if [ -n "$MPID" ]; then
         kill -TERM "$MPID" 2>/dev/null
         wait "$MPID" 2>/dev/null
+    fi
+    if [ "$FAILED" != 0 ] && [ -s "$T/mount.log" ]; then
+        echo "--- brook mount's log"
+        cat "$T/mount.log"
     fi
     fuse_cleanup
 }
@@ -100,11 +104,11 @@ sys.exit(0 if n > 0 else 1)'"
         cmp <(t cat "$M/$TOPIC") <(t cat "$M/$TOPIC")
 
     # promptness, through Kafka producers (one partition: kafkawire's producer)
-    out=$(t $PY tests/fuse/kafka_probe.py tail "$B" "$ONE" "$M/$ONE" 10)
+    out=$(t $PY tests/fuse/kafka_probe.py tail "${ONE_B:-$B}" "$ONE" "$M/$ONE" 10)
     echo "# remote tail -f -s 0.1 latency (p50 p99 max ms): $out"
     check "remote: tail -f -s 0.1 shows a produced line within 200 ms ($out)" \
         awk -v m="${out##* }" 'BEGIN { exit !(m != "" && m < 200) }'
-    out=$(t $PY tests/fuse/kafka_probe.py follow "$B" "$ONE" "$M/$ONE-0/follow" 20)
+    out=$(t $PY tests/fuse/kafka_probe.py follow "${ONE_B:-$B}" "$ONE" "$M/$ONE-0/follow" 20)
     echo "# remote follow latency (p50 p99 max ms): $out"
     check "remote: follow shows a produced line within 50 ms ($out)" \
         awk -v m="${out##* }" 'BEGIN { exit !(m != "" && m < 50) }'
