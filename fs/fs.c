@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -105,11 +106,14 @@ static void detach(const char *mp)
         waitpid(pid, NULL, 0);
 }
 
-/* Make mp a directory we can mount on: detach a stale mount, create it if absent. */
+/* Make mp a directory we can mount on: detach a stale mount, create it if absent.
+ * The test is statfs, which always reaches the daemon: stat may be answered from
+ * the kernel's cache of the root's attributes even when the daemon is dead. */
 static int prepare_mountpoint(const char *mp)
 {
     struct stat st;
-    if (stat(mp, &st) && errno == ENOTCONN) {
+    struct statvfs sv;
+    if (statvfs(mp, &sv) && errno == ENOTCONN) {
         log_info("brook.fs", "Cleaning up a stale mount at %s (its daemon died)", mp);
         detach(mp);
     }

@@ -137,15 +137,9 @@ static int add_entry(struct fs_btopic *t, const struct rt_entry *e)
     return 0;
 }
 
-/* Forget entries that end at or below each partition's log start. Only a
- * prefix of the list can go (the order is kept); positions stay as they were. */
-static bool trim_below(struct fs_btopic *t, const int64_t *log_start)
+/* Forget the first k entries; positions stay as they were. */
+static void drop_first(struct fs_btopic *t, size_t k)
 {
-    size_t k = 0;
-    while (k < t->n && t->ent[k].end <= log_start[t->ent[k].partition])
-        k++;
-    if (k == 0)
-        return false;
     memmove(t->ent, t->ent + k, (t->n - k) * sizeof *t->ent);
     t->n -= k;
     t->base += (int64_t)k;
@@ -157,7 +151,34 @@ static bool trim_below(struct fs_btopic *t, const int64_t *log_start)
         memmove(pp->ents, pp->ents + j, (pp->n - j) * sizeof *pp->ents);
         pp->n -= j;
     }
-    return true;
+}
+
+/* Forget entries that end at or below each partition's log start. Only a
+ * prefix of the list can go (the order is kept). */
+static bool trim_below(struct fs_btopic *t, const int64_t *log_start)
+{
+    size_t k = 0;
+    while (k < t->n && t->ent[k].end <= log_start[t->ent[k].partition])
+        k++;
+    if (k)
+        drop_first(t, k);
+    return k > 0;
+}
+
+/* Keep one topic's index under half the cache's bound (and its memory with
+ * it): past that, the older half of its entries goes. Their bytes then read as
+ * gone, as after retention. t->mu held. */
+static void bound_index(struct fs_btopic *t)
+{
+    size_t max = (size_t)(t->r->opt.cache_max_bytes / 2 / (int64_t)sizeof *t->ent);
+    if (max < RT_MIN_ENTRIES)
+        max = RT_MIN_ENTRIES;
+    if (t->n <= max)
+        return;
+    log_info("brook.mount", "Index of %s passed its bound (%zu entries): the oldest %zu go",
+             t->name, max, t->n - max / 2);
+    drop_first(t, t->n - max / 2);
+    rewrite(t);
 }
 
 static void reset_index(struct fs_btopic *t)
@@ -398,9 +419,16 @@ static int index_more(struct fs_btopic *t, const int64_t *end, int64_t want_to)
     while (!rc && !(caught_up(t, end, want_to, &unknown) && !unknown)) {
         const struct brook_message *m;
         int got = brook_consume(t->ic, &m, 50);
-        if (got < 0) {
-            rc = rt_errno(got);
-            break;
+        if (got < 0) { /* a partition stopped (a leader moved, say): start again */
+            log_info("brook.mount", "Indexing %s: %s; starting again", t->name,
+                     brook_strerror(got));
+            indexer_close(t);
+            if (clock_mono_ms() - idle_since > RT_IDLE_MS) {
+                rc = rt_errno(got);
+                break;
+            }
+            rc = indexer_open(t);
+            continue;
         }
         if (got == 1) {
             pthread_mutex_lock(&t->mu);
@@ -417,8 +445,9 @@ static int index_more(struct fs_btopic *t, const int64_t *end, int64_t want_to)
             break;
         }
     }
-    if (rc)
-        indexer_close(t); /* reopened from the index's end next time */
+    /* a fresh indexer each time: one kept idle between syncs would come back
+     * with stale leaders and a stale "at the end" */
+    indexer_close(t);
     return rc;
 }
 
@@ -443,6 +472,9 @@ int rt_sync(struct fs_btopic *t, int64_t want)
         } else if (trim_below(t, start)) {
             rewrite(t);
         }
+        for (int32_t p = 0; p < n; p++)
+            if (start[p] > t->parts[p].log_start)
+                t->parts[p].log_start = start[p];
         int64_t want_to = want >= 0 ? t->tbytes + want : -1;
         pthread_mutex_unlock(&t->mu);
         if (stale)
@@ -450,6 +482,9 @@ int rt_sync(struct fs_btopic *t, int64_t want)
         rc = index_more(t, end, want_to);
         if (!rc && want < 0)
             t->synced = true;
+        pthread_mutex_lock(&t->mu);
+        bound_index(t);
+        pthread_mutex_unlock(&t->mu);
     }
     pthread_mutex_unlock(&t->imu);
     free(start);

@@ -28,7 +28,8 @@
 #define RT_MD_MS       1000      /* topic list refreshed at most this often */
 #define RT_IDLE_MS     2000      /* a sync gives up after this long without progress */
 #define RT_MAGIC       "BROOKIX1"
-#define RT_FETCHERS    4 /* partitions a reader reads at once (topic files) */
+#define RT_FETCHERS    4    /* partitions a reader reads at once (topic files) */
+#define RT_MIN_ENTRIES 4096 /* a topic's index may always hold this many entries */
 
 /* One index entry: a run of offsets [first, end) of one partition whose values
  * (plus one newline each) are bytes long and start at tpos in the topic file
@@ -42,10 +43,11 @@ struct rt_entry {
 };
 
 struct rt_part {
-    int64_t indexed; /* offsets below this are indexed */
-    int64_t pbytes;  /* the partition stream's size so far */
-    int64_t last_ms; /* last time the index grew here (mtime) */
-    int64_t *ents;   /* entry numbers of this partition, ascending */
+    int64_t indexed;   /* offsets below this are indexed */
+    int64_t pbytes;    /* the partition stream's size so far */
+    int64_t last_ms;   /* last time the index grew here (mtime) */
+    int64_t log_start; /* the cluster's log start at the last sync */
+    int64_t *ents;     /* entry numbers of this partition, ascending */
     size_t n, cap;
     /* producer state (remote.pmu) */
     int64_t queued; /* records queued to it through the view */

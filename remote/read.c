@@ -96,18 +96,36 @@ static int fetcher_hold(struct fetcher *f, const struct brook_message *m)
     return 0;
 }
 
+static const char *const fetch_conf[] = {"isolation.level",
+                                         "read_committed",
+                                         "auto.offset.reset",
+                                         "earliest",
+                                         "enable.auto.commit",
+                                         "false",
+                                         "fetch.max.wait.ms",
+                                         "100",
+                                         NULL};
+
+/* Give f a new client reading partition from pos. */
+static int fetcher_assign(struct fs_breader *rd, struct fetcher *f, int32_t partition, int64_t pos)
+{
+    fetcher_reset(f);
+    int rc = rt_client(rd->t->r, fetch_conf, &f->c);
+    struct brook_offset at = {BROOK_OFFSET_AT, pos};
+    if (!rc)
+        rc = brook_assign(f->c, rd->t->name, &partition, 1, &at);
+    if (rc) {
+        fetcher_reset(f);
+        return rt_errno(rc);
+    }
+    f->partition = partition;
+    f->pos = pos;
+    return 0;
+}
+
 /* A fetcher that will deliver the first record of partition at or after pos. */
 static int fetcher_for(struct fs_breader *rd, int32_t partition, int64_t pos, struct fetcher **out)
 {
-    static const char *const extra[] = {"isolation.level",
-                                        "read_committed",
-                                        "auto.offset.reset",
-                                        "earliest",
-                                        "enable.auto.commit",
-                                        "false",
-                                        "fetch.max.wait.ms",
-                                        "100",
-                                        NULL};
     struct fetcher *f = NULL, *lru = &rd->f[0];
     for (int i = 0; i < RT_FETCHERS; i++) {
         if (rd->f[i].partition == partition)
@@ -121,17 +139,9 @@ static int fetcher_for(struct fs_breader *rd, int32_t partition, int64_t pos, st
     if (!fits) {
         if (!f)
             f = lru;
-        fetcher_reset(f);
-        int rc = rt_client(rd->t->r, extra, &f->c);
-        struct brook_offset at = {BROOK_OFFSET_AT, pos};
-        if (!rc)
-            rc = brook_assign(f->c, rd->t->name, &partition, 1, &at);
-        if (rc) {
-            fetcher_reset(f);
-            return rt_errno(rc);
-        }
-        f->partition = partition;
-        f->pos = pos;
+        int rc = fetcher_assign(rd, f, partition, pos);
+        if (rc)
+            return rc;
     }
     f->used = ++rd->tick;
     *out = f;
@@ -147,6 +157,12 @@ static int fetcher_next(struct fs_breader *rd, struct fetcher *f, int64_t pos)
         const struct brook_message *m;
         f->held = false;
         int rc = brook_consume(f->c, &m, FETCH_WAIT_MS);
+        if (rc < 0 && (waited += FETCH_WAIT_MS) < rd->t->r->opt.timeout_ms) {
+            /* the partition stopped (a leader moved, say): start again */
+            if ((rc = fetcher_assign(rd, f, f->partition, pos)))
+                return rc;
+            continue;
+        }
         if (rc < 0)
             return rt_errno(rc);
         if (rc == 1) {
@@ -190,6 +206,31 @@ static int take_hand(struct fs_breader *rd, struct fetcher *f)
     return 0;
 }
 
+/* An entry whose first records retention deleted: its live records are its
+ * last ones, so they start where it ends less their bytes. Count those bytes
+ * (the fetcher then starts again at the log start). */
+static int align_suffix(struct fs_breader *rd, int64_t log_start)
+{
+    struct fetcher *f;
+    int64_t live = 0, pos = log_start;
+    for (;;) {
+        int rc = fetcher_for(rd, rd->e.partition, pos, &f);
+        if (!rc)
+            rc = fetcher_next(rd, f, pos);
+        if (rc < 0)
+            return rc;
+        if (rc == 0 || f->h_off >= rd->e.end)
+            break;
+        live += (int64_t)f->h_len + 1;
+        pos = f->h_off + 1;
+        f->held = false;
+    }
+    int64_t start = entry_start(rd) + rd->e.bytes - live;
+    rd->s_pos = start > entry_start(rd) ? start : entry_start(rd);
+    rd->s_next = log_start;
+    return 0;
+}
+
 /* Find the entry at a (or the next one): 0, 1 at the end of the index. The
  * entry being rendered may have grown (the index extends its last entry while
  * records come): then rendering goes on where it was instead of again from the
@@ -209,7 +250,10 @@ static int seek_entry(struct fs_breader *rd, int64_t a)
         return 1;
     rd->s_pos = entry_start(rd);
     rd->s_next = rd->e.first;
-    return 0;
+    pthread_mutex_lock(&t->mu);
+    int64_t log_start = t->parts[rd->e.partition].log_start;
+    pthread_mutex_unlock(&t->mu);
+    return rd->e.first < log_start ? align_suffix(rd, log_start) : 0;
 }
 
 /* Render the entry from *a into buf (up to size, n so far). Returns 0, with *a
@@ -281,8 +325,8 @@ static ssize_t stream_read(struct fs_breader *rd, int64_t off, uint8_t *buf, siz
         if (!rd->have || a < entry_start(rd) || a >= e_end || a < rd->s_pos) {
             if ((rc = seek_entry(rd, a)))
                 break;
-            if (a < entry_start(rd))
-                a = entry_start(rd); /* the bytes before are gone */
+            if (a < rd->s_pos)
+                a = rd->s_pos; /* the bytes before are gone */
         }
         if ((rc = entry_render(rd, &a, buf, size, &n)))
             break;

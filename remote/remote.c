@@ -54,6 +54,8 @@ static int client_make(struct remote *r, const char *const *extra, brook_deliver
 {
     struct brook_conf *conf = brook_conf_new();
     int rc = conf ? brook_conf_set(conf, "bootstrap.servers", r->brokers) : -ENOMEM;
+    if (!rc) /* a metadata request must never bring a topic back: rm means gone */
+        rc = brook_conf_set(conf, "allow.auto.create.topics", "false");
     for (size_t i = 0; !rc && extra && extra[i]; i += 2)
         rc = brook_conf_set(conf, extra[i], extra[i + 1]);
     for (size_t i = 0; !rc && i < r->opt.n_conf; i++) { /* the user's settings win */
