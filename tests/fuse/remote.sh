@@ -94,6 +94,8 @@ mount_kill9
 # kernel's cache of the root's attributes)
 check "remote: a killed brook leaves a stale mount" sh -c "! stat -f '$M' >/dev/null 2>&1"
 check "remote: the next brook mount cleans its stale mount and mounts" mount_start "$M"
+check "remote: ... leaving one mount there, not a new one over the stale one" \
+    test "$(awk -v m="$M" '$5 == m' /proc/self/mountinfo | wc -l)" = 1
 check "remote: and shows the topic" sh -c "timeout 30 stat -c %s '$M/$TOPIC' 2>&1"
 check "remote: --read-only is not set here: writable" t test -w "$M/$TOPIC"
 mount_stop
