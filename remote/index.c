@@ -529,7 +529,8 @@ void rt_cache_trim(struct remote *r)
         v[n++].mtime = st.st_mtime;
         total += st.st_size;
     }
-    qsort(v, n, sizeof *v, by_mtime);
+    if (n)
+        qsort(v, n, sizeof *v, by_mtime);
     for (size_t i = 0; d && i < n && total > r->opt.cache_max_bytes; i++)
         if (unlinkat(dirfd(d), v[i].name, 0) == 0)
             total -= v[i].size;

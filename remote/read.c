@@ -256,6 +256,22 @@ static int seek_entry(struct fs_breader *rd, int64_t a)
     return rd->e.first < log_start ? align_suffix(rd, log_start) : 0;
 }
 
+/* Whether the index extended the entry being rendered since it was looked up
+ * (the last entry grows while records come); then rd->e is the entry now. */
+static bool entry_grew(struct fs_breader *rd)
+{
+    struct fs_btopic *t = rd->t;
+    bool grew = false;
+    pthread_mutex_lock(&t->mu);
+    if (rd->num >= t->base && rd->num < t->base + (int64_t)t->n &&
+        t->ent[rd->num - t->base].end > rd->e.end) {
+        rd->e = t->ent[rd->num - t->base];
+        grew = true;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return grew;
+}
+
 /* Render the entry from *a into buf (up to size, n so far). Returns 0, with *a
  * at the entry's end when it has nothing more, or an error. */
 static int entry_render(struct fs_breader *rd, int64_t *a, uint8_t *buf, size_t size, size_t *n)
@@ -279,6 +295,10 @@ static int entry_render(struct fs_breader *rd, int64_t *a, uint8_t *buf, size_t 
             rd->s_pos += (int64_t)k;
             *n += k;
             *a = rd->s_pos;
+            continue;
+        }
+        if (rd->s_next >= rd->e.end && entry_grew(rd)) {
+            end = entry_start(rd) + rd->e.bytes;
             continue;
         }
         if (rd->s_next >= rd->e.end) {
