@@ -77,7 +77,7 @@ _brook() {
     esac
 
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "topic produce consume group metadata help $global" -- "$cur"))
+        COMPREPLY=($(compgen -W "topic produce consume group metadata mount help $global" -- "$cur"))
         return
     fi
     case $cmd in
