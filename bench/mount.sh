@@ -22,7 +22,7 @@ LINES=${LINES:-500}
 if [ -z "${BROOK_BENCH_NS:-}" ] && [ "$(id -u)" = 0 ]; then
     exec env BROOK_BENCH_NS=1 unshare -m --propagation private bash "$0" "$@"
 fi
-W=$(mktemp -d "${BENCH_DIR:-$BUILD}/mount-bench.XXXXXX")
+W=$(realpath "$(mktemp -d "${BENCH_DIR:-$BUILD}/mount-bench.XXXXXX")")
 BPID= MPID=
 cleanup() {
     [ -n "$MPID" ] && kill -TERM "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
@@ -58,7 +58,7 @@ timeout 60 "$BUILD/brook" -b "$B" topic create big -p 1 >/dev/null
 # SIZE_MB MiB of 1 KiB records (1023 bytes + the newline the stream adds)
 /usr/bin/python3 -c '
 import sys
-line = (b"x" * 1022 + b"\n")
+line = b"x" * 1023 + b"\n"  # 8 digits replace the first 8: 1024 bytes
 n = int(sys.argv[1]) * 1024
 w = sys.stdout.buffer
 for i in range(n):
@@ -71,7 +71,8 @@ kcat_s=$(secs sh -c "timeout 1800 kcat -C -b '$B' -t big -e -q -f '%s\n' >/dev/n
 timeout 3600 "$BUILD/brook" -b "$B" mount "$W/remote" --cache-dir "$W/cache" 2>"$W/mount.log" &
 MPID=$!
 wait_for 30 mounted "$W/remote" || { echo "skipped: brook mount did not start"; exit 0; }
-cold_s=$(secs sh -c "timeout 1800 cat '$W/remote/big' >/dev/null")
+cold_s=$(secs sh -c "timeout 1800 cat '$W/remote/big' | wc -c >'$W/count'")
+[ "$(cat "$W/count")" = "$bytes" ] || echo "# WRONG: cat through the mount gave $(cat "$W/count") bytes"
 warm_s=$(secs sh -c "timeout 1800 cat '$W/remote/big' >/dev/null")
 echo "topic_bytes $bytes"
 echo "kcat_C_s $kcat_s"
