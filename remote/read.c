@@ -39,6 +39,7 @@ struct fetcher {
     int64_t pos; /* the next message it delivers is the first at or after pos */
     bool held;   /* a message taken but not used yet: */
     int64_t h_off;
+    int64_t h_from; /* the held record is the first at or after any position in [h_from, h_off] */
     uint8_t *h_val;
     size_t h_len, h_cap;
     bool h_null;
@@ -133,9 +134,9 @@ static int fetcher_for(struct fs_breader *rd, int32_t partition, int64_t pos, st
         if (rd->f[i].used < lru->used)
             lru = &rd->f[i];
     }
-    if (f && f->held && f->pos <= pos && f->h_off < pos)
+    if (f && f->held && f->h_off < pos)
         f->held = false; /* before what is wanted: drop it */
-    bool fits = f && (f->held ? f->pos <= pos : f->pos <= pos && pos - f->pos < SKIP_MAX);
+    bool fits = f && (f->held ? f->h_from <= pos : f->pos <= pos && pos - f->pos < SKIP_MAX);
     if (!fits) {
         if (!f)
             f = lru;
@@ -169,6 +170,7 @@ static int fetcher_next(struct fs_breader *rd, struct fetcher *f, int64_t pos)
             f->pos = m->offset + 1;
             if (m->offset >= pos && (rc = fetcher_hold(f, m)))
                 return rc;
+            f->h_from = pos; /* what came before it was below pos */
             continue;
         }
         if (brook_consumer_at_end(f->c))

@@ -20,7 +20,9 @@ mount_start() {
         --timeout 5000 mount "$mnt" --cache-dir "$T/cache" "$@" 2>>"$T/mount.log" &
     MPID=$!
     for ((i = 0; i < 300; i++)); do # at most 15 s
-        mounted "$mnt" && stat -f "$mnt" >/dev/null 2>&1 && return 0 # statfs: not a stale one
+        # statfs answered by a FUSE file system: neither a stale mount nor the
+        # bare directory a stale one was just detached from
+        stat -f -c %T "$mnt" 2>/dev/null | grep -q fuse && return 0
         kill -0 "$MPID" 2>/dev/null || break
         sleep 0.05
     done
