@@ -705,7 +705,7 @@ static int producer_start(struct remote *r)
     /* linger 0: a close() waits for its lines, so holding them back only adds to
      * every echo; lines queued while a request is in flight still batch */
     static const char *const extra[] = {"enable.idempotence", "true", "acks", "all",
-                                        "linger.ms", "0", NULL};
+                                        "linger.ms",          "0",    NULL};
     return client_make(r, extra, on_delivery, &r->prod);
 }
 
