@@ -3,8 +3,10 @@
 # through the mount agree with kcat, tail -f and follow are prompt, Ctrl-C ends
 # a parked follow, a broker taken down makes appends fail with EIO within the
 # delivery timeout and work again when it returns (nothing appended twice),
-# positions survive a remount (the index on disk), SIGTERM unmounts, and a
-# stale mount of a killed brook is cleaned at the next start.
+# positions survive a remount (the index on disk), SIGTERM unmounts, a stale
+# mount of a killed brook is cleaned at the next start, --read-only refuses
+# changes, and when retention moves the log start the index is corrected:
+# readers go on without repeats or torn lines, positions in live data hold.
 source "$(dirname "$0")/lib.bash"
 fuse_setup "$@"
 source tests/fuse/remote.bash
