@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/conftab.h"
 #include "lib/props.h"
@@ -21,9 +22,39 @@
 
 static char errbuf[512];
 
+int broker_security_parse(const char *s, size_t len, enum broker_security *out)
+{
+    static const char *const names[] = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == len && !strncasecmp(s, names[i], len)) {
+            *out = (enum broker_security)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+const char *broker_security_name(enum broker_security s)
+{
+    switch (s) {
+    case SEC_PLAINTEXT: return "PLAINTEXT";
+    case SEC_SSL: return "SSL";
+    case SEC_SASL_PLAINTEXT: return "SASL_PLAINTEXT";
+    case SEC_SASL_SSL: return "SASL_SSL";
+    }
+    return "?";
+}
+
 int listen_addr_parse(const char *s, struct listen_addr *out)
 {
     const char *p = strstr(s, "://");
+    /* no name ("host:port", as -l takes it): one PLAINTEXT listener; a named one
+     * takes Kafka's default map until listener.security.protocol.map says otherwise */
+    size_t nl = p ? (size_t)(p - s) : 0;
+    if (p && (nl == 0 || nl >= sizeof out->name))
+        return -EINVAL;
+    snprintf(out->name, sizeof out->name, "%.*s", p ? (int)nl : 9, p ? s : "PLAINTEXT");
+    if (broker_security_parse(out->name, strlen(out->name), &out->security))
+        out->security = SEC_PLAINTEXT; /* a custom name: the map must name its protocol */
     p = p ? p + 3 : s;
     const char *colon;
     size_t hl;

@@ -14,10 +14,26 @@ struct props;
 
 #define BROKER_MAX_LISTENERS 8
 
+/* The security protocol of a listener, as listener.security.protocol.map names it. */
+enum broker_security { SEC_PLAINTEXT, SEC_SSL, SEC_SASL_PLAINTEXT, SEC_SASL_SSL };
+
 struct listen_addr {
-    char host[256]; /* numeric or name; "" or 0.0.0.0 for any */
-    int port;       /* 0: any free port */
+    char name[64];                 /* the listener name ("PLAINTEXT", "CLIENT", ...) */
+    enum broker_security security; /* from the name through listener.security.protocol.map */
+    char host[256];                /* numeric or name; "" or 0.0.0.0 for any */
+    int port;                      /* 0: any free port */
 };
+
+/* Whether connections on a listener of this protocol must authenticate with SASL,
+ * or speak TLS. */
+static inline bool broker_security_sasl(enum broker_security s)
+{
+    return s == SEC_SASL_PLAINTEXT || s == SEC_SASL_SSL;
+}
+static inline bool broker_security_tls(enum broker_security s)
+{
+    return s == SEC_SSL || s == SEC_SASL_SSL;
+}
 
 struct broker_config {
     struct props *props; /* everything as given (file, then overrides), owned */
@@ -78,7 +94,13 @@ extern const struct conf_key broker_config_table[];
 extern const struct conf_key *const broker_config_tables[];
 const struct conf_key *broker_config_key(const char *name);
 
-/* Parse "PLAINTEXT://host:port", "host:port" or "[v6]:port". 0 or -EINVAL. */
+/* A security protocol's name ("SASL_SSL", any case) of len bytes: 0 or -EINVAL;
+ * and the name of one. */
+int broker_security_parse(const char *s, size_t len, enum broker_security *out);
+const char *broker_security_name(enum broker_security s);
+
+/* Parse "NAME://host:port", "host:port" or "[v6]:port"; without a name the
+ * listener is PLAINTEXT. 0 or -EINVAL. */
 int listen_addr_parse(const char *s, struct listen_addr *out);
 
 #endif

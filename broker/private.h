@@ -82,7 +82,8 @@ struct conn {
     char peer[64];            /* "host:port" for log lines */
     char host[64];            /* the peer's address alone, as ACLs name hosts */
     char principal[AUTH_PRINCIPAL_MAX]; /* AUTH_ANONYMOUS until TLS or SASL names the peer */
-    uint64_t fetch_owner; /* fetch sessions: this connection's key, 0 until it opens one */
+    uint64_t fetch_owner;          /* fetch sessions: this connection's key, 0 until it opens one */
+    const struct listen_addr *lst; /* the listener it came in on (name, security protocol) */
 };
 
 /* One request's slot in its connection's response order. */

@@ -406,6 +406,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     snprintf(c->host, sizeof c->host, "%s", host);
     snprintf(c->principal, sizeof c->principal, "%s", AUTH_ANONYMOUS);
     c->b = b;
+    for (int i = 0; i < b->n_listeners; i++)
+        if (b->listeners[i] == l)
+            c->lst = &b->cfg->listeners[i];
     c->bev = bev;
     c->refs = 1;
     c->last_active_ms = clock_mono_ms();
