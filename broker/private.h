@@ -261,6 +261,7 @@ struct broker {
     int64_t next_producer_id; /* InitProducerId: the next id handed out */
     struct txn_coord *txn;    /* the transaction coordinator (h_txn.c) */
     struct fs *fs;
+    struct auth_creds *creds; /* SCRAM users (auth/cred.c) */
 
     /* admin.c: the worker for topic administration */
     pthread_t admin;
@@ -436,6 +437,10 @@ void handle_elect_leaders(struct request *rq);                /* h_partitions.c 
 void handle_list_partition_reassignments(struct request *rq); /* h_partitions.c */
 void handle_describe_producers(struct request *rq);           /* h_partitions.c */
 void handle_describe_topic_partitions(struct request *rq);    /* h_describe_topics.c */
+
+/* SCRAM users (h_scram.c) */
+void handle_describe_user_scram_credentials(struct request *rq);
+void handle_alter_user_scram_credentials(struct request *rq);
 
 /* ---- h_produce.c: a new producer id, unique across restarts ---- */
 int64_t broker_producer_id_new(struct broker *b);

@@ -232,6 +232,22 @@ const struct kafka_fixture kafka_fixtures[] = {
      "group_id=g topics[0].partitions[0].partition_index=0"},
     {47, RESP, 0, 0, "i16:0 i32:0 a:1 s:t a:1 i32:0 i16:86",
      "topics[0].partitions[0].error_code=86"},
+    /* --- Describe/AlterUserScramCredentials 0: a null user list, salt and salted hash -- */
+    {50, REQ, 0, 0, "ca:null tags:0", "users=null"},
+    {50, REQ, 0, 0, "ca:2 cs:alice tags:0 cs:bob tags:0 tags:0", "users[1].name=bob"},
+    {50, RESP, 0, 0,
+     "i32:0 i16:0 cs:null ca:2 cs:alice i16:0 cs:null ca:2 i8:1 i32:4096 tags:0 "
+     "i8:2 i32:8192 tags:0 tags:0 cs:carol i16:91 cs:gone ca:0 tags:0 tags:0",
+     "error_message=null results[0].user=alice results[0].credential_infos[1].mechanism=2 "
+     "results[0].credential_infos[1].iterations=8192 results[1].error_code=91 "
+     "results[1].error_message=gone"},
+    {51, REQ, 0, 0,
+     "ca:1 cs:bob i8:1 tags:0 ca:1 cs:alice i8:2 i32:8192 cby:0a0b0c cby:01020304 tags:0 tags:0",
+     "deletions[0].name=bob deletions[0].mechanism=1 upsertions[0].name=alice "
+     "upsertions[0].mechanism=2 upsertions[0].iterations=8192"},
+    {51, RESP, 0, 0, "i32:0 ca:2 cs:alice i16:0 cs:null tags:0 cs:bob i16:93 cs:few tags:0 tags:0",
+     "results[0].user=alice results[0].error_message=null results[1].error_code=93 "
+     "results[1].error_message=few"},
     {60, REQ, 0, 1, "i8:0 1+:i8:2 tags:0", "1+:endpoint_type=2"},
     {60, RESP, 0, 1,
      "i32:0 i16:0 cs:null 1+:i8:2 cs:brook i32:1 ca:1 i32:1 cs:localhost i32:9092 cs:null tags:0 "
