@@ -62,6 +62,9 @@ enum brook_error {
     BROOK_ERR_FORMAT = -5007,       /* a bad format string or offset specification */
     BROOK_ERR_FENCED = -5008,       /* a newer producer with our transactional.id took over */
     BROOK_ERR_TXN_ABORTED = -5009,  /* a record's transaction was aborted before it was sent */
+    BROOK_ERR_TLS_CONFIG = -5010,   /* the ssl.* settings could not be loaded */
+    BROOK_ERR_TLS = -5011,          /* a TLS handshake failed */
+    BROOK_ERR_SASL = -5012,         /* the broker failed SCRAM's proof of knowing the password */
 };
 
 /* Kafka error code k (as in Kafka's protocol guide) as a libbrook error. */
