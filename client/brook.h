@@ -499,6 +499,45 @@ BROOK_API int brook_group_seek(struct brook_client *c, const char *group, const 
  * (brook_err_kafka(68) while it has members). */
 BROOK_API int brook_group_delete(struct brook_client *c, const char *group, int timeout_ms);
 
+/* ---- SCRAM users ------------------------------------------------------------------------- */
+
+struct brook_user_credential {
+    const char *mechanism; /* "SCRAM-SHA-256" or "SCRAM-SHA-512" */
+    int32_t iterations;
+};
+
+struct brook_user_info {
+    const char *name;
+    const struct brook_user_credential *credentials;
+    size_t n_credentials;
+};
+
+struct brook_user_list {
+    const struct brook_user_info *users; /* in name order */
+    size_t n_users;
+};
+
+/* The users with SCRAM credentials (never their keys). 0 with *out set, or an error. */
+BROOK_API int brook_users_list(struct brook_client *c, int timeout_ms,
+                               struct brook_user_list **out);
+BROOK_API void brook_user_list_free(struct brook_user_list *l);
+
+/*
+ * Create user name, or set a new password, for mechanism ("SCRAM-SHA-256", or
+ * "SCRAM-SHA-512" when NULL) with iterations rounds (0: 8192; Kafka accepts
+ * 4096..16384). Only a salted hash of the password is sent: manage users over a
+ * TLS connection all the same, since that hash lets its holder log in. 0,
+ * -EINVAL for a bad argument, brook_err_kafka(93) for an unacceptable credential,
+ * another error.
+ */
+BROOK_API int brook_user_create(struct brook_client *c, const char *name, const char *password,
+                                const char *mechanism, int32_t iterations, int timeout_ms);
+
+/* Delete user name's credential for mechanism, or every credential when it is
+ * NULL. 0, brook_err_kafka(91) when there is none, another error. */
+BROOK_API int brook_user_delete(struct brook_client *c, const char *name, const char *mechanism,
+                                int timeout_ms);
+
 /* ---- rendering messages as text (what the brook CLI prints) ------------------------------ */
 
 /* A growable output buffer; free(buf->p) when done. Start it zeroed. */

@@ -123,5 +123,6 @@ int cli_metadata(int argc, char **argv, struct globals *g);
 int cli_produce(int argc, char **argv, struct globals *g);
 int cli_consume(int argc, char **argv, struct globals *g);
 int cli_group(int argc, char **argv, struct globals *g);
+int cli_user(int argc, char **argv, struct globals *g);
 
 #endif

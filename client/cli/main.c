@@ -81,11 +81,16 @@ void cli_usage(FILE *out)
         "  group seek GROUP -o OFFSET [-t TOPIC] [-p N]\n"
         "  group delete GROUP...\n"
         "  metadata                            brokers and topics\n"
+        "  user list                           SCRAM users and their mechanisms\n"
+        "  user create NAME --password P|- [--mechanism SCRAM-SHA-512] [--iterations N]\n"
+        "  user delete NAME... [--mechanism M] every credential, or the one of M\n"
         "\n"
         "global options:\n"
         "  -b BROKERS      host:port[,host:port...] (default $BROOK_BROKERS, then " DEFAULT_BROKERS
         ")\n"
-        "  -X key=value    a client setting by its Kafka name, e.g. -X acks=1\n"
+        "  -X key=value    a client setting by its Kafka name, e.g. -X acks=1,\n"
+        "                  -X security.protocol=sasl_ssl -X sasl.mechanism=SCRAM-SHA-512\n"
+        "                  -X sasl.username=U -X sasl.password=P -X ssl.ca.location=ca.pem\n"
         "  --timeout MS    how long to wait for brokers and admin answers (default 10000)\n"
         "\n"
         "OFFSET: beginning | end | N | -N (N before the end) | +N (N after the beginning)\n"
@@ -159,7 +164,9 @@ int cli_client_open(const struct globals *g, const struct brook_conf *conf,
 {
     int rc = brook_client_new(conf, out);
     if (rc == BROOK_ERR_CONFIG)
-        return cli_usage_error("bad broker list '%s'", brokers_of(g));
+        return cli_usage_error("bad broker list '%s', or security.protocol sasl_* without "
+                               "sasl.username and sasl.password",
+                               brokers_of(g));
     if (rc)
         return cli_fail("cannot start the client: %s", brook_strerror(rc));
     int why = 0;
@@ -260,6 +267,8 @@ int main(int argc, char **argv)
         return cli_group(ac, av, &g);
     if (!strcmp(cmd, "metadata"))
         return cli_metadata(ac, av, &g);
+    if (!strcmp(cmd, "user") || !strcmp(cmd, "users"))
+        return cli_user(ac, av, &g);
     if (!strcmp(cmd, "help")) {
         cli_usage(stdout);
         return 0;
