@@ -76,6 +76,7 @@ static void conn_unref(struct conn *c)
     if (--c->refs > 0)
         return;
     struct broker *b = c->b;
+    sasl_conn_free(c);
     if (c->prev)
         c->prev->next = c->next;
     else if (b->conns == c)
@@ -165,6 +166,8 @@ static void conn_flush(struct conn *c)
         set_paused(c, false);
     if (c->b->stopping && !c->head && c->bev && out_len(c) == 0)
         conn_close(c, "shutting down");
+    if (c->closing && !c->head && c->bev && out_len(c) == 0) /* its last answer is out */
+        conn_close(c, "closing after its answer");
     conn_unref(c);
 }
 
@@ -449,7 +452,10 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
         next = c->next;
         if (!c->bev)
             continue;
-        if (c->partial_since_ms && now - c->partial_since_ms > b->cfg->request_timeout_ms)
+        const char *sasl_why = sasl_sweep(c, now);
+        if (sasl_why)
+            conn_close(c, sasl_why);
+        else if (c->partial_since_ms && now - c->partial_since_ms > b->cfg->request_timeout_ms)
             conn_close(c, "request not completed in time");
         else if (!c->head && now - c->last_active_ms > b->cfg->idle_ms)
             conn_close(c, "idle");
