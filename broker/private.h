@@ -325,6 +325,25 @@ void broker_advertised(struct broker *b, const char **host, int *port);
 /* ---- dispatch.c ---- */
 void dispatch_request(struct conn *c, uint8_t *frame, size_t len);
 
+/* ---- h_sasl.c: the authentication gate ---- */
+/* Whether c may be served api_key now; if not, c is closed (a request before
+ * authentication on a SASL listener, or after the session ended). */
+bool sasl_gate(struct conn *c, int16_t api_key);
+/* Whether c's next frame is a bare SASL token (after a v0 SaslHandshake), and its
+ * handling: the answer goes out as pd's bytes, in order. */
+bool sasl_raw_expected(const struct conn *c);
+void sasl_raw_token(struct conn *c, struct pending *pd, const uint8_t *p, size_t len);
+/* Why c must close now (authentication too slow, session ended), or NULL. */
+const char *sasl_sweep(struct conn *c, int64_t now_ms);
+void sasl_conn_free(struct conn *c);
+/* ---- sasl_config.c ---- */
+/* sasl.enabled.mechanisms and connections.max.reauth.ms into b: 0, or -EINVAL
+ * after logging why. */
+int sasl_configure(struct broker *b);
+/* One --add-scram 'SCRAM-SHA-512=[name=N,password=P]' into cs: 0, or -errno after
+ * logging why. */
+int sasl_add_scram(struct auth_creds *cs, const char *spec);
+
 /* ---- response.c: what every handler uses to answer ---- */
 /* Reply to rq now with resp (allocated in rq->pd->arena). */
 void request_respond(struct request *rq, void *resp);
@@ -404,25 +423,6 @@ void broker_dynamic_free(struct broker *b);
 struct props *broker_dynamic_copy(struct broker *b);
 void handle_sasl_handshake(struct request *rq);    /* h_sasl.c */
 void handle_sasl_authenticate(struct request *rq); /* h_sasl.c */
-
-/* ---- h_sasl.c: the authentication gate ---- */
-/* Whether c may be served api_key now; if not, c is closed (a request before
- * authentication on a SASL listener, or after the session ended). */
-bool sasl_gate(struct conn *c, int16_t api_key);
-/* Whether c's next frame is a bare SASL token (after a v0 SaslHandshake), and its
- * handling: the answer goes out as pd's bytes, in order. */
-bool sasl_raw_expected(const struct conn *c);
-void sasl_raw_token(struct conn *c, struct pending *pd, const uint8_t *p, size_t len);
-/* Why c must close now (authentication too slow, session ended), or NULL. */
-const char *sasl_sweep(struct conn *c, int64_t now_ms);
-void sasl_conn_free(struct conn *c);
-/* ---- sasl_config.c ---- */
-/* sasl.enabled.mechanisms and connections.max.reauth.ms into b: 0, or -EINVAL
- * after logging why. */
-int sasl_configure(struct broker *b);
-/* One --add-scram 'SCRAM-SHA-512=[name=N,password=P]' into cs: 0, or -errno after
- * logging why. */
-int sasl_add_scram(struct auth_creds *cs, const char *spec);
 void handle_find_coordinator(struct request *rq);  /* h_find_coordinator.c */
 void handle_join_group(struct request *rq);        /* h_groups.c */
 void handle_sync_group(struct request *rq);        /* h_groups.c */
