@@ -16,7 +16,7 @@
  *
  * The exchange is bounded: each message by SCRAM_MSG_MAX, its steps by the
  * mechanism (auth/sasl.c refuses a message past the end), and its time by
- * SASL_AUTH_TIMEOUT_MS from the first sweep that sees the connection.
+ * SASL_AUTH_TIMEOUT_MS from the accept (the TLS handshake included).
  *
  * KIP-368: with connections.max.reauth.ms set, a successful SaslAuthenticate v1+
  * tells the client its session's lifetime; the client authenticates again on the
@@ -257,9 +257,9 @@ const char *sasl_sweep(struct conn *c, int64_t now_ms)
         return "session ended without re-authentication";
     if (c->authenticated && !c->sasl)
         return NULL;
-    if (!c->sasl_started_ms)
-        c->sasl_started_ms = now_ms; /* first seen unauthenticated */
-    else if (now_ms - c->sasl_started_ms > SASL_AUTH_TIMEOUT_MS)
+    /* the first exchange counts from the accept, a re-authentication from its handshake */
+    int64_t since = c->authenticated ? c->sasl_started_ms : c->accepted_ms;
+    if (now_ms - since > SASL_AUTH_TIMEOUT_MS)
         return "SASL authentication not completed in time";
     return NULL;
 }
