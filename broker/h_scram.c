@@ -33,7 +33,8 @@
 #include "lib/log.h"
 #include "lib/xalloc.h"
 
-#define SCRAM_ALTER_MAX 100 /* credential changes in one AlterUserScramCredentials */
+#define SCRAM_ALTER_MAX      100 /* credential changes in one AlterUserScramCredentials */
+#define SCRAM_ALTER_MAX_TEXT "100"
 
 /* ---- DescribeUserScramCredentials ---- */
 
@@ -278,11 +279,14 @@ static int alter_derive(struct alter_item *it)
     return rc;
 }
 
-/* Group the request's entries by user and check them (loop thread). */
+/* Group the request's entries by user and check them (loop thread); a request
+ * over SCRAM_ALTER_MAX is only grouped, every user answered INVALID_REQUEST. */
 static struct alter_job *alter_plan(struct request *rq,
                                     const struct kafka_alter_user_scram_credentials_req *req,
                                     struct kafka_alter_user_scram_credentials_resp *resp)
 {
+    static const char too_many[] =
+        "At most " SCRAM_ALTER_MAX_TEXT " credential changes are accepted in one request";
     struct pending *pd = rq->pd;
     int32_t n = req->n_deletions + req->n_upsertions;
     struct alter_job *job = PENDING_NEW(pd, struct alter_job, 1);
@@ -310,6 +314,10 @@ static struct alter_job *alter_plan(struct request *rq,
         }
         struct alter_user *u = &job->users[job->n_users - 1];
         u->n++;
+        if (n > SCRAM_ALTER_MAX) {
+            alter_fail(u, KAFKA_INVALID_REQUEST, too_many);
+            continue;
+        }
         alter_check(u, it, same ? &job->items[i - 1] : NULL);
         if (!u->out->error_code && !it->deletion && alter_derive(it))
             alter_fail(u, KAFKA_UNKNOWN_SERVER_ERROR, "The keys could not be derived");
@@ -388,15 +396,6 @@ void handle_alter_user_scram_credentials(struct request *rq)
     struct kafka_alter_user_scram_credentials_resp *resp = response_new(rq);
     resp->results = PENDING_NEW(pd, struct kafka_alter_user_scram_credentials_resp_result, n);
     struct alter_job *job = alter_plan(rq, req, resp);
-    if (n > SCRAM_ALTER_MAX) {
-        char why[96];
-        snprintf(why, sizeof why, "At most %d credential changes are accepted in one request",
-                 SCRAM_ALTER_MAX);
-        for (int32_t k = 0; k < job->n_users; k++) {
-            job->users[k].out->error_code = 0;
-            alter_fail(&job->users[k], KAFKA_INVALID_REQUEST, pd_strdup(pd, kstr_from(why)));
-        }
-    }
     pd->resp = resp;
     admin_submit(rq, alter_run, job);
 }
