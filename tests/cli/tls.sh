@@ -34,6 +34,19 @@ n=$($BR -b "127.0.0.1:$TLS" "${SSL[@]}" consume secure -o beginning -e | wc -l)
 check "consume over TLS reads every record ($n of 500)" [ "$n" -eq 500 ]
 $BR -b "127.0.0.1:$TLS" "${SSL[@]}" group list >/dev/null
 check "group list over TLS (every broker, by the advertised TLS address)" [ $? -eq 0 ]
+# records larger than one TLS record (16 KiB) in one fetch: the same bytes as over
+# plaintext, every batch's CRC checked by the client
+head -c 1000 /dev/zero | tr '\0' x >"$T/kb"
+for i in $(seq 1 200); do cat "$T/kb"; echo; done | $BR -b "$PLAIN" produce wide
+$BR -b "$PLAIN" consume wide -o beginning -e >"$T/plain.out"
+$BR -b "127.0.0.1:$TLS" "${SSL[@]}" consume wide -o beginning -e >"$T/tls.out" 2>"$T/err"
+if cmp -s "$T/plain.out" "$T/tls.out"; then
+    ok "200 KiB of records fetched over TLS arrive as over plaintext"
+else
+    fail "200 KiB of records fetched over TLS arrive as over plaintext" \
+        "$(wc -l <"$T/plain.out") lines over plaintext, $(wc -l <"$T/tls.out") over TLS; \
+$(cmp "$T/plain.out" "$T/tls.out" 2>&1 | head -1) $(head -1 "$T/err")"
+fi
 n=$($BR -b "127.0.0.1:$TLS" -X security.protocol=SSL -X "ssl.ca.pem=$(cat "$C/ca.pem")" \
     consume secure -o beginning -e -c 3 | wc -l)
 check "the CA as inline PEM (ssl.ca.pem), the protocol in upper case" [ "$n" -eq 3 ]
