@@ -43,8 +43,10 @@ void cli_usage(FILE *out);
 /* The options every command accepts. */
 struct globals {
     const char *brokers; /* -b, or NULL */
-    const char *xs[64];  /* -X key=value, borrowed from argv */
+    const char *xs[64];  /* -X key=value, borrowed from argv or a -F file's text */
     size_t nx;
+    char *files[4]; /* the text of -F files (freed at exit) */
+    size_t nfiles;
     int timeout_ms; /* --timeout */
 };
 

@@ -59,6 +59,11 @@ as 'c,a=rol' secret SCRAM-SHA-512 topic list >/dev/null
 check "SCRAM login of a name with ',' and '='" [ $? -eq 0 ]
 as alice 'wonder land' PLAIN topic list >/dev/null
 check "PLAIN checks the same store" [ $? -eq 0 ]
+printf '# alice, kept out of the process list\nsecurity.protocol=sasl_plaintext\n\n' >"$T/alice.conf"
+printf ' sasl.mechanism=SCRAM-SHA-512\nsasl.username=alice\nsasl.password=wonder land\n' \
+    >>"$T/alice.conf"
+check "settings from a file (-F), comments and blank lines skipped" \
+    [ "$($BR -b "$SASL" -F "$T/alice.conf" consume logins -o beginning -e)" = one ]
 n=$($BR -b "$SASLTLS" -X security.protocol=sasl_ssl -X "ssl.ca.location=$C/ca.pem" \
     -X sasl.mechanism=SCRAM-SHA-512 -X sasl.username=alice -X "sasl.password=wonder land" \
     consume logins -o beginning -e | wc -l)
