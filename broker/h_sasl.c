@@ -142,6 +142,8 @@ static int sasl_succeeded(struct conn *c, const char *user)
     if (!c->authenticated)
         log_info("brook.sasl", "%s authenticated as %s (%s)", c->peer, principal,
                  auth_sasl_mech_name(c->sasl_mech));
+    else
+        log_debug("brook.sasl", "%s re-authenticated as %s", c->peer, principal);
     memcpy(c->principal, principal, sizeof principal);
     c->authenticated = true;
     c->session_end_ms = c->b->reauth_ms ? clock_mono_ms() + c->b->reauth_ms : 0;
