@@ -73,6 +73,11 @@ $BR -b "$SASLTLS" -X security.protocol=SASL_SSL -X "ssl.ca.location=$C/ca.pem" \
     topic list >/dev/null
 check "SCRAM-SHA-256 over SASL_SSL" [ $? -eq 0 ]
 
+if command -v kcat >/dev/null; then
+    timeout 30 kcat -b "$SASL" -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=SCRAM-SHA-256 \
+        -X sasl.username=bob -X "sasl.password=pa,ss=word" -L >/dev/null 2>&1
+    check "kcat (librdkafka) logs in as a user brook user created" [ $? -eq 0 ]
+fi
 as alice wrong SCRAM-SHA-512 topic list >/dev/null 2>"$T/err"
 check "a wrong password is refused" [ $? -eq 1 ]
 check "... with SASL_AUTHENTICATION_FAILED in one line" grep -q "SASL authentication failed" "$T/err"
