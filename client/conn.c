@@ -723,6 +723,8 @@ static void conn_read(struct conn *k)
         } else if (n == -EINTR) {
             continue;
         } else if (n == -EAGAIN) {
+            if (k->tls_wants_write) /* TLS must send first (a key update's answer) */
+                set_epollout(k, true);
             return;
         } else {
             conn_fail(k, (int)n);
@@ -747,7 +749,9 @@ void conn_io(struct conn *k, uint32_t events)
         tls_step(k);
         return;
     }
-    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+    /* a TLS read that had to write first goes on once the socket takes bytes */
+    if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ||
+        (k->ssl && k->tls_wants_write && (events & EPOLLOUT)))
         conn_read(k);
     /* a TLS write that waited for a read goes on after the read */
     if (k->fd >= 0 && ((events & EPOLLOUT) || (k->ssl && conn_pending_out(k))))
