@@ -15,8 +15,9 @@
  * UNSUPPORTED_SASL_MECHANISM), which fails what the connection carried and
  * reaches the caller as any connection error does. A session lifetime in the
  * answer (SaslAuthenticate v1+, KIP-368) schedules re-authentication at 85 to 95
- * per cent of it, as Kafka's Java client does, so that the broker never has to
- * close the connection.
+ * per cent of it, as Kafka's Java client does (earlier when that leaves too little
+ * room for a long poll in flight), so that the broker never has to close the
+ * connection.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,7 +31,8 @@
 #include "lib/scram.h"
 #include "proto/kafka_errors.h"
 
-#define NONCE_LEN 32
+#define NONCE_LEN        32
+#define REAUTH_MARGIN_MS 250 /* for the exchange's round trips and key derivation */
 
 enum sasl_step { STEP_HANDSHAKE, STEP_PLAIN, STEP_SCRAM_FIRST, STEP_SCRAM_FINAL };
 
@@ -225,16 +227,24 @@ static int scram_verify(struct conn *k, const struct kbytes *in)
 
 /* ---- the exchange ---- */
 
+/* When to re-authenticate in a session of lifetime ms: at 85 to 95 per cent of it,
+ * but early enough that a long-poll Fetch in flight (which the exchange waits
+ * for) and the exchange's round trips still end inside it. */
+static int64_t reauth_delay(struct brook_client *c, int64_t lifetime)
+{
+    int64_t at = lifetime * (85 + (int64_t)(client_rand(c) % 11)) / 100;
+    int64_t latest = lifetime - c->conf.fetch_max_wait_ms - REAUTH_MARGIN_MS;
+    if (at > latest)
+        at = latest > lifetime / 2 ? latest : lifetime / 2;
+    return at > 0 ? at : 1;
+}
+
 /* The broker accepted: schedule re-authentication within the session's lifetime. */
 static void sasl_done(struct conn *k, int64_t lifetime_ms)
 {
     struct brook_client *c = k->c;
     conn_sasl_free(k);
-    k->reauth_at = 0;
-    if (lifetime_ms > 0) {
-        int64_t at = lifetime_ms * (85 + (int64_t)(client_rand(c) % 11)) / 100;
-        k->reauth_at = c->now + (at > 0 ? at : 1);
-    }
+    k->reauth_at = lifetime_ms > 0 ? c->now + reauth_delay(c, lifetime_ms) : 0;
     conn_set_ready(k);
 }
 

@@ -3,11 +3,13 @@
  * broker's session lifetimes (KIP-368): it re-authenticates before each session
  * ends, so the broker never has to close the connection and no request fails.
  *
- * The client produces one record at a time, waiting for each report and pacing
- * with brook_poll() (which returns on socket events or its timeout), until
- * ROUNDS lifetimes have passed. Every record must be delivered, at consecutive
- * offsets. The script (reauth.sh) then reads brookd's log: one authentication,
- * no session that ended without re-authentication.
+ * The client produces one record at a time, waiting for each report, and
+ * consumes the same partition in between (so a long-poll Fetch is in flight
+ * most of the time, and re-authentication must wait for it), until ROUNDS
+ * lifetimes have passed. Every record must be delivered, at consecutive offsets,
+ * and read back. The script (reauth.sh) then reads brookd's log: one
+ * authentication per connection, no session that ended without
+ * re-authentication.
  *
  * usage: reauth HOST:PORT LIFETIME_MS SECURITY_PROTOCOL MECHANISM USER PASSWORD [CA_FILE]
  */
@@ -43,13 +45,12 @@ static int64_t now_ms(void)
 static struct brook_client *client_make(char **argv, int argc)
 {
     struct brook_conf *conf = brook_conf_new();
-    const char *kv[] = {"bootstrap.servers", argv[1],
-                        "security.protocol", argv[3],
-                        "sasl.mechanism",    argv[4],
-                        "sasl.username",     argv[5],
-                        "sasl.password",     argv[6],
-                        "linger.ms",         "0",
-                        "ssl.ca.location",   argc > 7 ? argv[7] : NULL};
+    const char *kv[] = {"bootstrap.servers", argv[1], "security.protocol", argv[3],
+                        "sasl.mechanism", argv[4], "sasl.username", argv[5], "sasl.password",
+                        argv[6], "linger.ms", "0",
+                        /* a long poll in flight delays re-authentication by up to this
+                         * much: the client allows for it, 1 s sessions leave room for it */
+                        "fetch.max.wait.ms", "100", "ssl.ca.location", argc > 7 ? argv[7] : NULL};
     for (size_t i = 0; conf && i < sizeof kv / sizeof kv[0]; i += 2)
         if (kv[i + 1] && brook_conf_set(conf, kv[i], kv[i + 1])) {
             fprintf(stderr, "reauth: bad setting %s\n", kv[i]);
@@ -73,6 +74,8 @@ int main(int argc, char **argv)
         return 2;
     }
     int64_t lifetime = atoll(argv[2]);
+    char topic[64]; /* one per protocol, so each run reads only its own records */
+    snprintf(topic, sizeof topic, "reauth-%s", argv[3]);
     struct brook_client *c = client_make(argv, argc);
     if (!c)
         return 1;
@@ -85,13 +88,14 @@ int main(int argc, char **argv)
         return 1;
     }
     int64_t start = now_ms(), end = start + ROUNDS * lifetime;
-    int sent = 0, failed = 0, gaps = 0, first_err = 0;
-    int64_t last = -1;
+    int sent = 0, failed = 0, gaps = 0, first_err = 0, read = 0, assigned = -1;
+    int64_t last = -1, next_read = 0;
+    const struct brook_message *m;
     while (now_ms() < end && sent < MAX_RECS) {
         char value[32];
         snprintf(value, sizeof value, "%d", sent);
         struct brook_record r = BROOK_RECORD_INIT;
-        r.topic = "reauth";
+        r.topic = topic;
         r.partition = 0;
         r.value = value;
         r.value_len = strlen(value);
@@ -105,8 +109,18 @@ int main(int argc, char **argv)
             gaps += last >= 0 && d.offset != last + 1;
             last = d.offset;
         }
-        brook_poll(c, PACE_MS);
+        if (assigned < 0) {
+            int32_t p0 = 0;
+            struct brook_offset from = {.kind = BROOK_OFFSET_BEGINNING};
+            assigned = brook_assign(c, topic, &p0, 1, &from);
+        }
+        while (brook_consume(c, &m, PACE_MS) == 1)
+            read += m->offset == next_read++;
     }
+    /* what is left to read, bounded */
+    for (int64_t stop = now_ms() + 10000; read < sent - failed && now_ms() < stop;)
+        if (brook_consume(c, &m, 100) == 1)
+            read += m->offset == next_read++;
     printf("# %d records over %lld ms (session lifetime %lld ms)\n", sent,
            (long long)(now_ms() - start), (long long)lifetime);
     check(sent > 2 * ROUNDS, "reauth: records kept flowing through every lifetime");
@@ -114,6 +128,10 @@ int main(int argc, char **argv)
     if (failed)
         fprintf(stderr, "# %d failed, the first: %s\n", failed, brook_strerror(first_err));
     check(gaps == 0, "reauth: offsets are consecutive (nothing lost or duplicated)");
+    check(assigned == 0 && read == sent - failed,
+          "reauth: the same connection's consumer read every record, in order");
+    if (read != sent - failed)
+        fprintf(stderr, "# read %d of %d\n", read, sent - failed);
     brook_client_free(c);
     return failures ? 1 : 0;
 }
