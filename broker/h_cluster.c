@@ -58,7 +58,8 @@ void handle_describe_cluster(struct request *rq)
     resp->brokers[0] = (struct kafka_describe_cluster_resp_broker){
         b->cfg->node_id, kstr_from(pd_strdup(rq->pd, kstr_from(host))), port, KSTR_NULL};
     if (req->include_cluster_authorized_operations)
-        resp->cluster_authorized_operations = broker_cluster_operations;
+        resp->cluster_authorized_operations =
+            request_allowed_operations(rq, broker_cluster_operations, AUTH_RES_CLUSTER, NULL);
     request_respond(rq, resp);
 }
 

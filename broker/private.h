@@ -518,6 +518,10 @@ bool request_allowed(struct request *rq, enum auth_op op, enum auth_resource typ
                      const char *name);
 bool request_allowed_kstr(struct request *rq, enum auth_op op, enum auth_resource type,
                           struct kstr name);
+/* The operations of mask (bit 1 << op) rq's peer may do on the resource, as the
+ * *_authorized_operations fields carry them (h_metadata.c). */
+int32_t request_allowed_operations(struct request *rq, int32_t mask, enum auth_resource type,
+                                   const char *name);
 /* Whether rq's peer may do op on some resource of type (auth_authorize_any). */
 bool request_allowed_any(struct request *rq, enum auth_op op, enum auth_resource type);
 
