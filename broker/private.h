@@ -49,6 +49,7 @@ struct cgroups;
 struct fs;
 struct console_env;
 struct txn_coord;
+typedef struct ssl_ctx_st SSL_CTX;
 
 /*
  * The largest response brook builds for one request: the bytes its structs and
@@ -83,7 +84,20 @@ struct conn {
     char peer[64];            /* "host:port" for log lines */
     char host[64];            /* the peer's address alone, as ACLs name hosts */
     char principal[AUTH_PRINCIPAL_MAX]; /* AUTH_ANONYMOUS until TLS or SASL names the peer */
-    uint64_t fetch_owner; /* fetch sessions: this connection's key, 0 until it opens one */
+    uint64_t fetch_owner;          /* fetch sessions: this connection's key, 0 until it opens one */
+    const struct listen_addr *lst; /* the listener it came in on (name, security protocol) */
+    bool tls;                      /* over TLS (SSL, SASL_SSL listeners) */
+    bool tls_ready;                /* the TLS handshake has finished */
+    bool spoke;                    /* a whole request has come in */
+    int64_t accepted_ms;           /* monotonic: when accepted (the handshake timeout) */
+    /* h_sasl.c: authentication on a SASL_* listener */
+    struct auth_sasl *sasl;  /* the exchange under way, NULL between exchanges */
+    uint8_t sasl_state;      /* enum sasl_state (h_sasl.c) */
+    uint8_t sasl_mech;       /* the mechanism of the session (enum auth_sasl_mech) */
+    bool authenticated;      /* a SASL exchange succeeded (and the session has not ended) */
+    bool closing;            /* answer what is queued, read nothing more, then close */
+    int64_t sasl_started_ms; /* monotonic: when the exchange under way began */
+    int64_t session_end_ms;  /* monotonic: KIP-368's end of the session; 0 none */
 };
 
 /* One request's slot in its connection's response order. */
@@ -228,10 +242,13 @@ struct broker {
     int bound_port[BROKER_MAX_LISTENERS];
     char bound_host[BROKER_MAX_LISTENERS][256];
     int n_listeners;
-    struct event *accept_retry; /* re-enables listeners after EMFILE or a burst */
-    int accepts;                /* since the listeners last paused for a burst */
-    struct event *sweep;        /* idle and slow connections, group timers */
-    struct event *wake;         /* cross-thread wakeups */
+    SSL_CTX *tls_ctx[BROKER_MAX_LISTENERS];      /* SSL, SASL_SSL: new connections take it */
+    const char *tls_rules[BROKER_MAX_LISTENERS]; /* ssl.principal.mapping.rules (borrowed) */
+    struct event *sig_hup;                       /* rebuilds the TLS contexts */
+    struct event *accept_retry;                  /* re-enables listeners after EMFILE or a burst */
+    int accepts;                                 /* since the listeners last paused for a burst */
+    struct event *sweep;                         /* idle and slow connections, group timers */
+    struct event *wake;                          /* cross-thread wakeups */
     struct event *sig_term, *sig_int;
     struct conn *conns;
     int64_t nconns;
@@ -253,6 +270,9 @@ struct broker {
     int64_t next_producer_id; /* InitProducerId: the next id handed out */
     struct txn_coord *txn;    /* the transaction coordinator (h_txn.c) */
     struct fs *fs;
+    struct auth_creds *creds; /* SCRAM credentials in the data directory */
+    unsigned sasl_mechs;      /* sasl.enabled.mechanisms, enum auth_sasl_mech bits */
+    int64_t reauth_ms;        /* connections.max.reauth.ms; 0: sessions do not end */
 
     /* admin.c: the worker for topic administration */
     pthread_t admin;
@@ -313,11 +333,42 @@ void broker_complete_async(struct broker *b, struct pending *pd);
 void pending_finish(struct pending *pd);
 /* Drop a waiting part; when the last goes, finish (loop thread). */
 void pending_release_wait(struct pending *pd);
+/* listener_tls.c: the SSL and SASL_SSL listeners' contexts, built at start
+ * (-EINVAL after logging why) and rebuilt on SIGHUP (connections keep theirs); a
+ * connection's bufferevent on listener i; the handshake's end (sets the principal
+ * on SSL listeners; negative: close); and a failed handshake's log line. */
+int listener_tls_start(struct broker *b);
+void listener_tls_reload(struct broker *b);
+void listener_tls_stop(struct broker *b);
+struct bufferevent *listener_tls_bev_new(struct broker *b, int i, int fd);
+int listener_tls_connected(struct conn *c);
+void listener_tls_failed(struct conn *c);
 /* The host and port clients should connect to. */
 void broker_advertised(struct broker *b, const char **host, int *port);
+/* The address clients are told for the listener c came in on (Metadata, FindCoordinator). */
+void conn_advertised(const struct conn *c, const char **host, int *port);
 
 /* ---- dispatch.c ---- */
 void dispatch_request(struct conn *c, uint8_t *frame, size_t len);
+
+/* ---- h_sasl.c: the authentication gate ---- */
+/* Whether c may be served api_key now; if not, c is closed (a request before
+ * authentication on a SASL listener, or after the session ended). */
+bool sasl_gate(struct conn *c, int16_t api_key);
+/* Whether c's next frame is a bare SASL token (after a v0 SaslHandshake), and its
+ * handling: the answer goes out as pd's bytes, in order. */
+bool sasl_raw_expected(const struct conn *c);
+void sasl_raw_token(struct conn *c, struct pending *pd, const uint8_t *p, size_t len);
+/* Why c must close now (authentication too slow, session ended), or NULL. */
+const char *sasl_sweep(struct conn *c, int64_t now_ms);
+void sasl_conn_free(struct conn *c);
+/* ---- sasl_config.c ---- */
+/* sasl.enabled.mechanisms and connections.max.reauth.ms into b: 0, or -EINVAL
+ * after logging why. */
+int sasl_configure(struct broker *b);
+/* One --add-scram 'SCRAM-SHA-512=[name=N,password=P]' into cs: 0, or -errno after
+ * logging why. */
+int sasl_add_scram(struct auth_creds *cs, const char *spec);
 
 /* ---- response.c: what every handler uses to answer ---- */
 /* Reply to rq now with resp (allocated in rq->pd->arena). */
