@@ -81,6 +81,9 @@ static const struct req_range req_ranges[] = {
     {KAFKA_API_ADD_OFFSETS_TO_TXN, 0, 4},
     {KAFKA_API_END_TXN, 0, 4}, /* v5 moves the epoch every transaction */
     {KAFKA_API_TXN_OFFSET_COMMIT, 0, 4},
+    {KAFKA_API_DESCRIBE_ACLS, 1, 3}, /* v1: pattern types (prefixed ACLs) */
+    {KAFKA_API_CREATE_ACLS, 1, 3},
+    {KAFKA_API_DELETE_ACLS, 1, 3},
 };
 
 const struct req_range *req_range(int16_t key)
