@@ -522,8 +522,7 @@ struct brook_acl_list {
 /* Create one binding. 0, or an error (brook_err_kafka(31) without ALTER on the
  * cluster, brook_err_kafka(54) when the broker has no authorizer, (42) for a
  * binding it refuses; brook_strerror names them). */
-BROOK_API int brook_acl_create(struct brook_client *c, const struct brook_acl *acl,
-                               int timeout_ms);
+BROOK_API int brook_acl_create(struct brook_client *c, const struct brook_acl *acl, int timeout_ms);
 /* The bindings filter matches. 0 with *out set, or an error. */
 BROOK_API int brook_acl_describe(struct brook_client *c, const struct brook_acl *filter,
                                  int timeout_ms, struct brook_acl_list **out);
