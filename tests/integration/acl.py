@@ -136,6 +136,29 @@ def fetch_error(c, topic):
     return err, r.i32()
 
 
+def list_offsets_error(c, topic):
+    """ListOffsets v1 of partition 0, latest: its error code."""
+    body = struct.pack('>i', -1) + struct.pack('>i', 1) + string(topic) + \
+        struct.pack('>i', 1) + struct.pack('>iq', 0, -1)
+    r = c.call(2, 1, body, False)
+    return r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i16(), r.i64(),
+                                                              r.i64()))))[0][1][0][1]
+
+
+def delete_topic_error(c, topic):
+    """DeleteTopics v1 of one topic: its error code."""
+    r = c.call(20, 1, struct.pack('>i', 1) + string(topic) + struct.pack('>i', 10000), False)
+    r.i32()
+    return r.array(lambda r: (r.string(), r.i16()))[0][1]
+
+
+def init_producer_id_error(c, txn_id):
+    """InitProducerId v0: its error code."""
+    r = c.call(22, 0, string(txn_id) + struct.pack('>i', 60000), False)
+    r.i32()
+    return r.i16()
+
+
 def setup(sasl, plain):
     c = login(sasl, 'admin')
     errs = create_topics(c, ['orders', 'other', 'logs-a', 'logs-secret-1'])
@@ -184,6 +207,15 @@ def enforce(sasl, plain):
     check('no group ACL: JoinGroup refused (GROUP_AUTHORIZATION_FAILED)',
           join_group(c, 'g-bad') == GROUP_AUTHORIZATION_FAILED)
     check('a group ACL lets it find its coordinator', find_coordinator(c, 'g-ok') == 0)
+    check('ListOffsets of a topic it may describe', list_offsets_error(c, 'orders') == 0)
+    check('ListOffsets of a hidden topic: TOPIC_AUTHORIZATION_FAILED',
+          list_offsets_error(c, 'other') == TOPIC_AUTHORIZATION_FAILED)
+    check('DeleteTopics without DELETE: TOPIC_AUTHORIZATION_FAILED',
+          delete_topic_error(c, 'orders') == TOPIC_AUTHORIZATION_FAILED)
+    check('an idempotent producer id with WRITE on some topic',
+          init_producer_id_error(c, None) == 0)
+    check('a transactional id without WRITE on it: TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+          init_producer_id_error(c, 'tx') == 53)
     errs = create_acls(c, [(TOPIC, 'other', LITERAL, ME, READ, ALLOW)])
     check('CreateAcls without ALTER on the cluster: CLUSTER_AUTHORIZATION_FAILED',
           errs == [CLUSTER_AUTHORIZATION_FAILED], errs)
@@ -193,6 +225,8 @@ def enforce(sasl, plain):
     c.close()
     c = login(plain, None)
     check('an unauthenticated peer sees no topic', metadata(c, None) == {})
+    check('without WRITE anywhere, no idempotent producer id: CLUSTER_AUTHORIZATION_FAILED',
+          init_producer_id_error(c, None) == CLUSTER_AUTHORIZATION_FAILED)
     check('an unauthenticated peer cannot read orders',
           fetch_error(c, 'orders')[0] == TOPIC_AUTHORIZATION_FAILED)
     c.close()
