@@ -72,6 +72,8 @@ static int mount_start(struct broker *b)
     o.mountpoint = b->cfg->mount;
     o.max_threads = b->cfg->fuse_threads;
     o.partial_max = (size_t)b->cfg->fuse_partial_max;
+    o.may = authz_fuse_may;
+    o.may_arg = b;
     int rc = fs_start(b->store, &o, &b->fs);
     if (rc)
         log_error("brook.broker", "cannot mount topics at %s: %s", b->cfg->mount, strerror(-rc));
@@ -221,6 +223,10 @@ int main(int argc, char **argv)
         goto out_base;
     }
     log_recovery(b.store);
+    if ((rc = authz_open(&b, &err))) {
+        log_error("brook.broker", "%s", err);
+        goto out_store;
+    }
     if ((rc = broker_dynamic_load(&b)))
         goto out_store;
     if ((rc = creds_start(&b)))
@@ -272,6 +278,7 @@ out_server:
     fetch_abort_all(&b);
     legacy_fetch_abort_all(&b);
 out_store:
+    authz_close(&b);
     auth_creds_close(b.creds);
     store_close(b.store); /* flush, checkpoints, clean-shutdown marker */
     broker_dynamic_free(&b);

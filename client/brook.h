@@ -537,6 +537,40 @@ BROOK_API int brook_user_create(struct brook_client *c, const char *name, const 
  * NULL. 0, brook_err_kafka(91) when there is none, another error. */
 BROOK_API int brook_user_delete(struct brook_client *c, const char *name, const char *mechanism,
                                 int timeout_ms);
+/* ---- ACLs (CreateAcls, DescribeAcls, DeleteAcls) ------------------------------------------ */
+
+/* One binding, or a filter. The codes are Kafka's: resource type 2 topic, 3 group,
+ * 4 cluster (named "kafka-cluster"), 5 transactional id, 1 any (filters); pattern
+ * 3 literal, 4 prefixed, 1 any and 2 match (filters); operation 2 all, 3 read,
+ * 4 write, 5 create, 6 delete, 7 alter, 8 describe, 9 cluster action, 10 describe
+ * configs, 11 alter configs, 12 idempotent write, 1 any (filters); permission
+ * 2 deny, 3 allow, 1 any (filters). A NULL string in a filter matches anything. */
+struct brook_acl {
+    int8_t resource_type;
+    const char *resource_name;
+    int8_t pattern_type;
+    const char *principal; /* "User:alice", or "User:*" */
+    const char *host;      /* a peer's address, or "*" */
+    int8_t operation;
+    int8_t permission;
+};
+
+struct brook_acl_list {
+    const struct brook_acl *acls;
+    size_t n_acls;
+};
+
+/* Create one binding. 0, or an error (brook_err_kafka(31) without ALTER on the
+ * cluster, brook_err_kafka(54) when the broker has no authorizer, (42) for a
+ * binding it refuses; brook_strerror names them). */
+BROOK_API int brook_acl_create(struct brook_client *c, const struct brook_acl *acl, int timeout_ms);
+/* The bindings filter matches. 0 with *out set, or an error. */
+BROOK_API int brook_acl_describe(struct brook_client *c, const struct brook_acl *filter,
+                                 int timeout_ms, struct brook_acl_list **out);
+/* Delete the bindings filter matches; *out (may be NULL) lists them. 0 or an error. */
+BROOK_API int brook_acl_delete(struct brook_client *c, const struct brook_acl *filter,
+                               int timeout_ms, struct brook_acl_list **out);
+BROOK_API void brook_acl_list_free(struct brook_acl_list *l);
 
 /* ---- rendering messages as text (what the brook CLI prints) ------------------------------ */
 

@@ -40,7 +40,7 @@ _brook() {
         *)
             if [[ -z $cmd ]]; then
                 cmd=${COMP_WORDS[i]}
-            elif [[ -z $sub && ($cmd == topic || $cmd == group || $cmd == user) ]]; then
+            elif [[ -z $sub && ($cmd == topic || $cmd == group || $cmd == user || $cmd == acl) ]]; then
                 sub=${COMP_WORDS[i]}
             fi
             ;;
@@ -89,7 +89,7 @@ _brook() {
     esac
 
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "topic produce consume group metadata user help $global" -- "$cur"))
+        COMPREPLY=($(compgen -W "topic produce consume group acl metadata user help $global" -- "$cur"))
         return
     fi
     case $cmd in
@@ -113,6 +113,15 @@ _brook() {
             [[ $sub == seek ]] && COMPREPLY=($(compgen -W "-o -t -p $global" -- "$cur"))
         elif [[ $sub != list ]]; then
             COMPREPLY=($(compgen -W "$(_brook_names group)" -- "$cur"))
+        fi
+        ;;
+    acl | acls)
+        if [[ -z $sub ]]; then
+            COMPREPLY=($(compgen -W "list create delete" -- "$cur"))
+        elif [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "--topic --group --transactional-id --cluster
+                --allow-principal --deny-principal --principal --host --operation
+                --resource-pattern-type $global" -- "$cur"))
         fi
         ;;
     produce)

@@ -90,6 +90,9 @@ static const struct req_range req_ranges[] = {
     {KAFKA_API_SASL_AUTHENTICATE, 0, 2}, /* v1: the session's lifetime */
     {KAFKA_API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0},
     {KAFKA_API_ALTER_USER_SCRAM_CREDENTIALS, 0, 0},
+    {KAFKA_API_DESCRIBE_ACLS, 1, 3}, /* v1: pattern types (prefixed ACLs) */
+    {KAFKA_API_CREATE_ACLS, 1, 3},
+    {KAFKA_API_DELETE_ACLS, 1, 3},
 };
 
 const struct req_range *req_range(int16_t key)

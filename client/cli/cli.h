@@ -3,7 +3,7 @@
  *
  * The tool uses libbrook only through brook.h, as any application would; this
  * header is the glue between its own files (main.c, output.c, topic.c, produce.c,
- * consume.c, group.c) and is not installed. Functions that fail print their one
+ * consume.c, group.c, acl.c) and is not installed. Functions that fail print their one
  * line on stderr themselves and return the exit status (1 at run time, 2 for bad
  * usage), so a command can return what they return.
  */
@@ -126,5 +126,6 @@ int cli_produce(int argc, char **argv, struct globals *g);
 int cli_consume(int argc, char **argv, struct globals *g);
 int cli_group(int argc, char **argv, struct globals *g);
 int cli_user(int argc, char **argv, struct globals *g);
+int cli_acl(int argc, char **argv, struct globals *g);
 
 #endif

@@ -3,7 +3,7 @@
  *
  *   brook [-b BROKERS] [-X key=value]... COMMAND ...
  *   topic list|describe|create|delete, produce, consume, group list|describe|seek|delete,
- *   metadata, user list|create|delete
+ *   acl list|create|delete, metadata, user list|create|delete
  *
  * Shaped after kcat and rpk: a line of stdin is a record, consumed records are
  * printed with kcat's format tokens or its exact JSON envelope. Brokers come from
@@ -11,7 +11,7 @@
  * are accepted before the command and among its own options.
  *
  * The tool is one file per command family (topic.c with metadata, produce.c,
- * consume.c, group.c), output.c for what they print through, and this file for
+ * consume.c, group.c, acl.c), output.c for what they print through, and this file for
  * what they share: option parsing, the configuration and client they start from,
  * and the one-line messages. cli.h is their private header.
  *
@@ -80,6 +80,11 @@ void cli_usage(FILE *out)
         "  group describe GROUP...\n"
         "  group seek GROUP -o OFFSET [-t TOPIC] [-p N]\n"
         "  group delete GROUP...\n"
+        "  acl list [FILTER]                   ACLs (FILTER: the options below, any left out)\n"
+        "  acl create --allow-principal|--deny-principal P --operation OP RESOURCE\n"
+        "             [--resource-pattern-type literal|prefixed] [--host H]\n"
+        "  acl delete [FILTER]                 RESOURCE: --topic T, --group G,\n"
+        "                                      --transactional-id T or --cluster\n"
         "  metadata                            brokers and topics\n"
         "  user list                           SCRAM users and their mechanisms\n"
         "  user create NAME --password P|- [--mechanism SCRAM-SHA-512] [--iterations N]\n"
@@ -277,6 +282,8 @@ static int command(int ac, char **av, struct globals *g)
         return cli_consume(ac, av, g);
     if (!strcmp(cmd, "group") || !strcmp(cmd, "groups"))
         return cli_group(ac, av, g);
+    if (!strcmp(cmd, "acl") || !strcmp(cmd, "acls"))
+        return cli_acl(ac, av, g);
     if (!strcmp(cmd, "metadata"))
         return cli_metadata(ac, av, g);
     if (!strcmp(cmd, "user") || !strcmp(cmd, "users"))
