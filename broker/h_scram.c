@@ -23,6 +23,10 @@
  * Entries are grouped by sorting indices by (name, mechanism, position): the
  * runs of one name are one user, adjacent equal mechanisms are the duplicates.
  * That costs n log n, whatever the request repeats.
+ *
+ * With ACLs on, Describe needs DESCRIBE and Alter ALTER on the cluster, as in
+ * Kafka: without it Describe answers CLUSTER_AUTHORIZATION_FAILED for the whole
+ * request, and Alter the same for each user, changing nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -138,6 +142,11 @@ void handle_describe_user_scram_credentials(struct request *rq)
     struct kafka_describe_user_scram_credentials_req *req = rq->body;
     struct kafka_describe_user_scram_credentials_resp *resp = response_new(rq);
     resp->error_message = KSTR_NULL;
+    if (!request_allowed(rq, AUTH_OP_DESCRIBE, AUTH_RES_CLUSTER, NULL)) {
+        resp->error_code = KAFKA_CLUSTER_AUTHORIZATION_FAILED;
+        request_respond(rq, resp);
+        return;
+    }
     if (req->n_users <= 0) {
         describe_every_user(rq, resp);
         return;
@@ -285,6 +294,7 @@ static struct alter_job *alter_plan(struct request *rq,
                                     const struct kafka_alter_user_scram_credentials_req *req,
                                     struct kafka_alter_user_scram_credentials_resp *resp)
 {
+    bool allowed = request_allowed(rq, AUTH_OP_ALTER, AUTH_RES_CLUSTER, NULL);
     static const char too_many[] =
         "At most " SCRAM_ALTER_MAX_TEXT " credential changes are accepted in one request";
     struct pending *pd = rq->pd;
@@ -314,6 +324,10 @@ static struct alter_job *alter_plan(struct request *rq,
         }
         struct alter_user *u = &job->users[job->n_users - 1];
         u->n++;
+        if (!allowed) {
+            u->out->error_code = KAFKA_CLUSTER_AUTHORIZATION_FAILED;
+            continue;
+        }
         if (n > SCRAM_ALTER_MAX) {
             alter_fail(u, KAFKA_INVALID_REQUEST, too_many);
             continue;

@@ -121,4 +121,23 @@ check "user delete over an authenticated connection" [ $? -eq 0 ]
 as 'c,a=rol' secret SCRAM-SHA-512 --timeout 3000 topic list >/dev/null 2>&1
 check "a deleted user cannot log in" [ $? -eq 1 ]
 brookd_stop
+
+# with ACLs on, managing users takes ALTER on the cluster and listing them DESCRIBE
+start -o authorizer.class.name=brook -o super.users=User:admin \
+    --add-scram 'SCRAM-SHA-512=[name=admin,password=root]'
+as bob 'pa,ss=word' SCRAM-SHA-256 user list >/dev/null 2>"$T/err"
+check "ACLs: a user without DESCRIBE on the cluster cannot list users" \
+    grep -q "not authorized for the cluster" "$T/err"
+as bob 'pa,ss=word' SCRAM-SHA-256 user create bob --password mine >/dev/null 2>"$T/err"
+check "ACLs: nor change a password, even its own, without ALTER on the cluster" \
+    grep -q "not authorized for the cluster" "$T/err"
+as bob 'pa,ss=word' SCRAM-SHA-256 topic list >/dev/null
+check "... and the password is unchanged" [ $? -eq 0 ]
+as admin root SCRAM-SHA-512 acl create --allow-principal User:bob --operation DESCRIBE \
+    --cluster >/dev/null
+check "ACLs: with DESCRIBE on the cluster bob lists users" \
+    [ "$(as bob 'pa,ss=word' SCRAM-SHA-256 user list | cut -f1 | sort -u | tr '\n' ,)" = "admin,alice,bob," ]
+as admin root SCRAM-SHA-512 user create carol --password x >/dev/null
+check "ACLs: a super user creates users" [ $? -eq 0 ]
+brookd_stop
 check "brookd stops cleanly" [ $? -eq 0 ]
