@@ -152,6 +152,8 @@ static int scram_final(struct conn *k, const struct kbytes *in, char *out, size_
     struct sasl_state *s = k->sasl;
     const struct client_conf *cf = &k->c->conf;
     size_t klen = scram_key_len(s->mech);
+    if (in->len < 0 || in->len > SCRAM_MSG_MAX) /* bounded before anything is allocated */
+        return -EINVAL;
     char *buf = malloc((size_t)in->len + 1);
     char *auth = malloc(3 * SCRAM_MSG_MAX);
     uint8_t client_key[SCRAM_KEY_MAX], stored_key[SCRAM_KEY_MAX], server_key[SCRAM_KEY_MAX];
@@ -212,6 +214,8 @@ static int scram_verify(struct conn *k, const struct kbytes *in)
 {
     uint8_t sig[SCRAM_KEY_MAX];
     size_t sig_len = 0;
+    if (in->len < 0 || in->len > SCRAM_MSG_MAX)
+        return BROOK_ERR_PROTOCOL;
     char *buf = malloc((size_t)in->len + 1);
     if (!buf)
         return -ENOMEM;
