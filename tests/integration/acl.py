@@ -159,6 +159,15 @@ def init_producer_id_error(c, txn_id):
     return r.i16()
 
 
+def describe_configs_error(c, rtype, name):
+    """DescribeConfigs v0 of one resource, every key: its error code."""
+    body = struct.pack('>i', 1) + struct.pack('>b', rtype) + string(name) + struct.pack('>i', -1)
+    r = c.call(32, 0, body, False)
+    r.i32()
+    return r.array(lambda r: (r.i16(), r.string(), r.i8(), r.string(), r.array(
+        lambda r: (r.string(), r.string(), r.i8(), r.i8(), r.i8()))))[0][0]
+
+
 def setup(sasl, plain):
     c = login(sasl, 'admin')
     errs = create_topics(c, ['orders', 'other', 'logs-a', 'logs-secret-1'])
@@ -210,6 +219,10 @@ def enforce(sasl, plain):
     check('ListOffsets of a topic it may describe', list_offsets_error(c, 'orders') == 0)
     check('ListOffsets of a hidden topic: TOPIC_AUTHORIZATION_FAILED',
           list_offsets_error(c, 'other') == TOPIC_AUTHORIZATION_FAILED)
+    check('DescribeConfigs of a topic without DESCRIBE_CONFIGS: TOPIC_AUTHORIZATION_FAILED',
+          describe_configs_error(c, 2, 'orders') == TOPIC_AUTHORIZATION_FAILED)
+    check('DescribeConfigs of the broker: CLUSTER_AUTHORIZATION_FAILED',
+          describe_configs_error(c, 4, '') == CLUSTER_AUTHORIZATION_FAILED)
     check('DeleteTopics without DELETE: TOPIC_AUTHORIZATION_FAILED',
           delete_topic_error(c, 'orders') == TOPIC_AUTHORIZATION_FAILED)
     check('an idempotent producer id with WRITE on some topic',
@@ -241,6 +254,7 @@ def superuser(sasl, plain):
     c = login(sasl, 'admin')
     check('a super user bypasses the ACLs',
           produce(c, 'orders') == 0 and produce(c, 'logs-secret-1') == 0)
+    check('a super user describes the broker configs', describe_configs_error(c, 4, '') == 0)
     err, acls = describe_acls(c)
     check('the bindings survived the restarts', err == 0 and len(acls) == 4, acls)
     err, n = delete_all_acls(c)
