@@ -222,10 +222,23 @@ static int acl_insert(struct auth_acls *as, const struct auth_acl *a)
 {
     size_t len = strlen(a->resource_name);
     struct acl_res *r = acl_res_find(as, a->resource_type, a->pattern_type, a->resource_name, len);
-    if (!r) {
-        char key[ACL_NAME_MAX + 2];
-        if (!(r = calloc(1, sizeof *r)) || !(r->name = strdup(a->resource_name)))
+    /* the entry's parts first: nothing is added to the map unless all exist */
+    struct acl_entry e = {strdup(a->principal), strdup(a->host), a->operation, a->permission};
+    bool fresh = !r;
+    if (!e.principal || !e.host)
+        goto fail_entry;
+    if (fresh && (!(r = calloc(1, sizeof *r)) || !(r->name = strdup(a->resource_name))))
+        goto fail_res;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 4;
+        struct acl_entry *grown = realloc(r->e, cap * sizeof *grown);
+        if (!grown)
             goto fail_res;
+        r->e = grown;
+        r->cap = cap;
+    }
+    if (fresh) {
+        char key[ACL_NAME_MAX + 2];
         r->type = a->resource_type;
         r->pattern = a->pattern_type;
         if (hmap_put(&as->res, key, acl_res_key(key, r->type, r->pattern, r->name, len), r))
@@ -233,32 +246,19 @@ static int acl_insert(struct auth_acls *as, const struct auth_acl *a)
         if (r->pattern == AUTH_PAT_PREFIXED && len > as->prefix_max)
             as->prefix_max = len;
     }
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 4;
-        struct acl_entry *e = realloc(r->e, cap * sizeof *e);
-        if (!e)
-            return -ENOMEM;
-        r->e = e;
-        r->cap = cap;
-    }
-    struct acl_entry *e = &r->e[r->n];
-    e->principal = strdup(a->principal);
-    e->host = strdup(a->host);
-    if (!e->principal || !e->host) {
-        free(e->principal);
-        free(e->host);
-        return -ENOMEM;
-    }
-    e->op = a->operation;
-    e->perm = a->permission;
-    r->n++;
+    r->e[r->n++] = e;
     as->count++;
     as->bytes += acl_line_len(a);
     return 0;
 fail_res:
-    if (r)
+    if (fresh && r) {
+        free(r->e);
         free(r->name);
-    free(r);
+        free(r);
+    }
+fail_entry:
+    free(e.principal);
+    free(e.host);
     return -ENOMEM;
 }
 
