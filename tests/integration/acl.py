@@ -168,6 +168,26 @@ def describe_configs_error(c, rtype, name):
         lambda r: (r.string(), r.string(), r.i8(), r.i8(), r.i8()))))[0][0]
 
 
+def metadata_operations(c, topic):
+    """Metadata v8 of one topic, authorized operations asked for: (topic's, cluster's)."""
+    body = struct.pack('>i', 1) + string(topic) + b'\x00\x01\x01'
+    r = c.call(3, 8, body, False)
+    r.i32()
+    r.array(lambda r: (r.i32(), r.string(), r.i32(), r.string()))
+    r.string()
+    r.i32()
+
+    def topic_entry(r):
+        r.i16()
+        r.string()
+        r.bool()
+        r.array(lambda r: (r.i16(), r.i32(), r.i32(), r.i32(), r.array(lambda r: r.i32()),
+                           r.array(lambda r: r.i32()), r.array(lambda r: r.i32())))
+        return r.i32()
+    ops = r.array(topic_entry)[0]
+    return ops, r.i32()
+
+
 def setup(sasl, plain):
     c = login(sasl, 'admin')
     errs = create_topics(c, ['orders', 'other', 'logs-a', 'logs-secret-1'])
@@ -207,6 +227,9 @@ def enforce(sasl, plain):
           created == {'brand-new': TOPIC_AUTHORIZATION_FAILED}, created)
     check('CreateTopics without CREATE is refused',
           create_topics(c, ['brand-new2']) == [TOPIC_AUTHORIZATION_FAILED])
+    ops = metadata_operations(c, 'orders')
+    check('Metadata reports the operations it may do: READ and DESCRIBE on orders, none on '
+          'the cluster', ops == ((1 << READ) | (1 << 8), 0), ops)
     err, n = fetch_error(c, 'orders')
     check('it reads orders', err == 0 and n > 0, (err, n))
     err, n = fetch_error(c, 'other')
