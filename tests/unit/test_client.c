@@ -407,6 +407,9 @@ static void test_request_versions(void **state)
         KAFKA_API_ADD_OFFSETS_TO_TXN,
         KAFKA_API_END_TXN,
         KAFKA_API_TXN_OFFSET_COMMIT,
+        KAFKA_API_DESCRIBE_ACLS,
+        KAFKA_API_CREATE_ACLS,
+        KAFKA_API_DELETE_ACLS,
     };
     for (size_t i = 0; i < sizeof sent / sizeof sent[0]; i++)
         assert_non_null(req_range(sent[i]));
