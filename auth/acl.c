@@ -39,7 +39,10 @@
 #define ACL_HOST_MAX    64   /* bytes of a host, with its NUL */
 /* a line: four codes, three fields each up to three times its bytes once encoded */
 #define ACL_LINE_MAX (64 + 3 * (ACL_NAME_MAX + AUTH_PRINCIPAL_MAX + ACL_HOST_MAX))
-#define ACL_FILE_MAX ((size_t)512 << 20)
+/* the file's lines together, so whatever is accepted can be read back at start
+ * (and held: the strings in memory take no more than their encoded lines) */
+#define ACL_BYTES_MAX ((size_t)32 << 20)
+#define ACL_FILE_MAX  (ACL_BYTES_MAX + sizeof ACL_FILE_HEADER)
 
 struct acl_entry {
     char *principal, *host; /* owned */
@@ -60,6 +63,7 @@ struct auth_acls {
     char path[PATH_MAX];
     struct hmap res;   /* key: acl_res_key(); value: struct acl_res */
     size_t count;      /* bindings over every resource */
+    size_t bytes;      /* their lines in the file, at most ACL_BYTES_MAX */
     size_t prefix_max; /* the longest name of a PREFIXED resource, in bytes */
 };
 
@@ -144,6 +148,26 @@ static struct auth_acl acl_binding(const struct acl_res *r, const struct acl_ent
     return (struct auth_acl){r->type, r->name, r->pattern, e->principal, e->host, e->op, e->perm};
 }
 
+/* ---- sizes ------------------------------------------------------------------------ */
+
+/* Bytes of s percent-encoded (acl_put_str). */
+static size_t acl_encoded_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += (unsigned char)*s > ' ' && (unsigned char)*s <= '~' && *s != '%' ? 1 : 3;
+    return n;
+}
+
+/* Bytes of a's line in the file, newline included (acl_line_format). */
+static size_t acl_line_len(const struct auth_acl *a)
+{
+    int codes = snprintf(NULL, 0, "%d %d %d %d ", a->resource_type, a->pattern_type, a->operation,
+                         a->permission);
+    return (size_t)codes + acl_encoded_len(a->principal) + 1 + acl_encoded_len(a->host) + 1 +
+           acl_encoded_len(a->resource_name) + 1;
+}
+
 /* ---- the map -------------------------------------------------------------------- */
 
 /* The map key of a resource pattern: type, pattern, then the name's bytes. */
@@ -198,10 +222,23 @@ static int acl_insert(struct auth_acls *as, const struct auth_acl *a)
 {
     size_t len = strlen(a->resource_name);
     struct acl_res *r = acl_res_find(as, a->resource_type, a->pattern_type, a->resource_name, len);
-    if (!r) {
-        char key[ACL_NAME_MAX + 2];
-        if (!(r = calloc(1, sizeof *r)) || !(r->name = strdup(a->resource_name)))
+    /* the entry's parts first: nothing is added to the map unless all exist */
+    struct acl_entry e = {strdup(a->principal), strdup(a->host), a->operation, a->permission};
+    bool fresh = !r;
+    if (!e.principal || !e.host)
+        goto fail_entry;
+    if (fresh && (!(r = calloc(1, sizeof *r)) || !(r->name = strdup(a->resource_name))))
+        goto fail_res;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 4;
+        struct acl_entry *grown = realloc(r->e, cap * sizeof *grown);
+        if (!grown)
             goto fail_res;
+        r->e = grown;
+        r->cap = cap;
+    }
+    if (fresh) {
+        char key[ACL_NAME_MAX + 2];
         r->type = a->resource_type;
         r->pattern = a->pattern_type;
         if (hmap_put(&as->res, key, acl_res_key(key, r->type, r->pattern, r->name, len), r))
@@ -209,37 +246,27 @@ static int acl_insert(struct auth_acls *as, const struct auth_acl *a)
         if (r->pattern == AUTH_PAT_PREFIXED && len > as->prefix_max)
             as->prefix_max = len;
     }
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 4;
-        struct acl_entry *e = realloc(r->e, cap * sizeof *e);
-        if (!e)
-            return -ENOMEM;
-        r->e = e;
-        r->cap = cap;
-    }
-    struct acl_entry *e = &r->e[r->n];
-    e->principal = strdup(a->principal);
-    e->host = strdup(a->host);
-    if (!e->principal || !e->host) {
-        free(e->principal);
-        free(e->host);
-        return -ENOMEM;
-    }
-    e->op = a->operation;
-    e->perm = a->permission;
-    r->n++;
+    r->e[r->n++] = e;
     as->count++;
+    as->bytes += acl_line_len(a);
     return 0;
 fail_res:
-    if (r)
+    if (fresh && r) {
+        free(r->e);
         free(r->name);
-    free(r);
+        free(r);
+    }
+fail_entry:
+    free(e.principal);
+    free(e.host);
     return -ENOMEM;
 }
 
 /* Remove entry i of r, and r itself when it empties: then true (r is freed). */
 static bool acl_remove(struct auth_acls *as, struct acl_res *r, size_t i)
 {
+    struct auth_acl a = acl_binding(r, &r->e[i]);
+    as->bytes -= acl_line_len(&a);
     free(r->e[i].principal);
     free(r->e[i].host);
     r->e[i] = r->e[--r->n];
@@ -486,6 +513,11 @@ int auth_acls_create_many(struct auth_acls *as, const struct auth_acl *acls, siz
         if (as->count >= AUTH_ACLS_MAX) {
             rcs[i] = -ENOSPC;
             whys[i] = "the broker holds as many ACL bindings as it may (100000)";
+            continue;
+        }
+        if (as->bytes + acl_line_len(&acls[i]) > ACL_BYTES_MAX) {
+            rcs[i] = -ENOSPC;
+            whys[i] = "the ACL bindings would pass 32 MiB together";
             continue;
         }
         rc = acl_insert(as, &acls[i]);

@@ -306,6 +306,20 @@ int64_t broker_producer_id_new(struct broker *b)
     return b->next_producer_id++;
 }
 
+/* Kafka's authorization of InitProducerId: WRITE on the transactional id; without
+ * one, IDEMPOTENT_WRITE on the cluster or WRITE on some topic. */
+static int16_t init_producer_id_denied(struct request *rq, struct kstr transactional_id)
+{
+    if (!kstr_is_null(transactional_id))
+        return request_allowed_kstr(rq, AUTH_OP_WRITE, AUTH_RES_TRANSACTIONAL_ID, transactional_id)
+                   ? KAFKA_NONE
+                   : KAFKA_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    if (request_allowed(rq, AUTH_OP_IDEMPOTENT_WRITE, AUTH_RES_CLUSTER, NULL) ||
+        request_allowed_any(rq, AUTH_OP_WRITE, AUTH_RES_TOPIC))
+        return KAFKA_NONE;
+    return KAFKA_CLUSTER_AUTHORIZATION_FAILED;
+}
+
 /*
  * As Kafka's coordinator does for a producer without a transactional id: every
  * request gets a fresh id with epoch 0, also one that names its current id and
@@ -319,27 +333,16 @@ void handle_init_producer_id(struct request *rq)
     struct broker *b = rq->c->b;
     struct kafka_init_producer_id_req *req = rq->body;
     bool no_id = req->producer_id == -1, no_epoch = req->producer_epoch == -1;
-    struct kafka_init_producer_id_resp *resp = NULL;
-    if (req->transactional_id.len > 0 && no_id == no_epoch) {
-        if (request_allowed_kstr(rq, AUTH_OP_WRITE, AUTH_RES_TRANSACTIONAL_ID,
-                                 req->transactional_id)) {
-            txn_handle_init_producer_id(rq);
-            return;
-        }
-        resp = response_new(rq);
-        resp->error_code = KAFKA_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    int16_t denied = init_producer_id_denied(rq, req->transactional_id);
+    if (!denied && req->transactional_id.len > 0 && no_id == no_epoch) {
+        txn_handle_init_producer_id(rq);
+        return;
     }
-    if (!resp)
-        resp = response_new(rq);
+    struct kafka_init_producer_id_resp *resp = response_new(rq);
     resp->producer_id = -1;
     resp->producer_epoch = -1;
-    if (resp->error_code) {
-        /* answered above */
-    } else if (kstr_is_null(req->transactional_id) &&
-               !request_allowed(rq, AUTH_OP_IDEMPOTENT_WRITE, AUTH_RES_CLUSTER, NULL) &&
-               !request_allowed_any(rq, AUTH_OP_WRITE, AUTH_RES_TOPIC)) {
-        /* Kafka: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic */
-        resp->error_code = KAFKA_CLUSTER_AUTHORIZATION_FAILED;
+    if (denied) {
+        resp->error_code = denied;
     } else if (!kstr_is_null(req->transactional_id) || no_id != no_epoch) {
         resp->error_code = KAFKA_INVALID_REQUEST;
     } else {

@@ -159,6 +159,35 @@ def init_producer_id_error(c, txn_id):
     return r.i16()
 
 
+def describe_configs_error(c, rtype, name):
+    """DescribeConfigs v0 of one resource, every key: its error code."""
+    body = struct.pack('>i', 1) + struct.pack('>b', rtype) + string(name) + struct.pack('>i', -1)
+    r = c.call(32, 0, body, False)
+    r.i32()
+    return r.array(lambda r: (r.i16(), r.string(), r.i8(), r.string(), r.array(
+        lambda r: (r.string(), r.string(), r.i8(), r.i8(), r.i8()))))[0][0]
+
+
+def metadata_operations(c, topic):
+    """Metadata v8 of one topic, authorized operations asked for: (topic's, cluster's)."""
+    body = struct.pack('>i', 1) + string(topic) + b'\x00\x01\x01'
+    r = c.call(3, 8, body, False)
+    r.i32()
+    r.array(lambda r: (r.i32(), r.string(), r.i32(), r.string()))
+    r.string()
+    r.i32()
+
+    def topic_entry(r):
+        r.i16()
+        r.string()
+        r.bool()
+        r.array(lambda r: (r.i16(), r.i32(), r.i32(), r.i32(), r.array(lambda r: r.i32()),
+                           r.array(lambda r: r.i32()), r.array(lambda r: r.i32())))
+        return r.i32()
+    ops = r.array(topic_entry)[0]
+    return ops, r.i32()
+
+
 def setup(sasl, plain):
     c = login(sasl, 'admin')
     errs = create_topics(c, ['orders', 'other', 'logs-a', 'logs-secret-1'])
@@ -198,6 +227,9 @@ def enforce(sasl, plain):
           created == {'brand-new': TOPIC_AUTHORIZATION_FAILED}, created)
     check('CreateTopics without CREATE is refused',
           create_topics(c, ['brand-new2']) == [TOPIC_AUTHORIZATION_FAILED])
+    ops = metadata_operations(c, 'orders')
+    check('Metadata reports the operations it may do: READ and DESCRIBE on orders, none on '
+          'the cluster', ops == ((1 << READ) | (1 << 8), 0), ops)
     err, n = fetch_error(c, 'orders')
     check('it reads orders', err == 0 and n > 0, (err, n))
     err, n = fetch_error(c, 'other')
@@ -210,6 +242,10 @@ def enforce(sasl, plain):
     check('ListOffsets of a topic it may describe', list_offsets_error(c, 'orders') == 0)
     check('ListOffsets of a hidden topic: TOPIC_AUTHORIZATION_FAILED',
           list_offsets_error(c, 'other') == TOPIC_AUTHORIZATION_FAILED)
+    check('DescribeConfigs of a topic without DESCRIBE_CONFIGS: TOPIC_AUTHORIZATION_FAILED',
+          describe_configs_error(c, 2, 'orders') == TOPIC_AUTHORIZATION_FAILED)
+    check('DescribeConfigs of the broker: CLUSTER_AUTHORIZATION_FAILED',
+          describe_configs_error(c, 4, '') == CLUSTER_AUTHORIZATION_FAILED)
     check('DeleteTopics without DELETE: TOPIC_AUTHORIZATION_FAILED',
           delete_topic_error(c, 'orders') == TOPIC_AUTHORIZATION_FAILED)
     check('an idempotent producer id with WRITE on some topic',
@@ -241,6 +277,7 @@ def superuser(sasl, plain):
     c = login(sasl, 'admin')
     check('a super user bypasses the ACLs',
           produce(c, 'orders') == 0 and produce(c, 'logs-secret-1') == 0)
+    check('a super user describes the broker configs', describe_configs_error(c, 4, '') == 0)
     err, acls = describe_acls(c)
     check('the bindings survived the restarts', err == 0 and len(acls) == 4, acls)
     err, n = delete_all_acls(c)

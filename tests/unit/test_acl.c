@@ -315,6 +315,53 @@ static void test_batch_create_and_bound(void **state)
     free(dir);
 }
 
+/* Bindings are bounded in bytes too, not only in number: 3 000 bindings of
+ * 4 096-byte names that each take three bytes in the file would make a file of
+ * 36 MiB; those past 32 MiB are refused, and what was accepted opens again. */
+static void test_bytes_bound(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct auth_acls *as;
+    assert_int_equal(auth_acls_open(dir, &as), 0);
+    size_t n = 3000, len = 4096;
+    char *names = malloc(n * (len + 1));
+    struct auth_acl *v = calloc(n, sizeof *v);
+    int *rcs = calloc(n, sizeof *rcs);
+    const char **whys = calloc(n, sizeof *whys);
+    assert_true(names && v && rcs && whys);
+    for (size_t i = 0; i < n; i++) {
+        char *name = names + i * (len + 1);
+        memset(name, ' ', len); /* a space is written as %20 */
+        snprintf(name, len + 1, "%zu", i);
+        name[strlen(name)] = ' ';
+        name[len] = 0;
+        v[i] =
+            bind(AUTH_RES_GROUP, name, AUTH_PAT_LITERAL, "User:a", AUTH_OP_READ, AUTH_PERM_ALLOW);
+    }
+    assert_int_equal(auth_acls_create_many(as, v, n, rcs, whys), 0);
+    size_t kept = auth_acls_count(as);
+    assert_true(kept > 2500 && kept < n);
+    assert_int_equal(rcs[n - 1], -ENOSPC);
+    assert_non_null(whys[n - 1]);
+    auth_acls_close(as);
+    assert_int_equal(auth_acls_open(dir, &as), 0);
+    assert_int_equal(auth_acls_count(as), kept);
+    /* room made by deleting is room to create again */
+    struct auth_acl f = match_all;
+    f.resource_name = v[0].resource_name;
+    const char *why;
+    assert_int_equal(auth_acls_delete(as, &f, NULL, NULL, &why), 0);
+    assert_int_equal(auth_acls_create_many(as, &v[n - 1], 1, rcs, whys), 0);
+    assert_int_equal(rcs[0], 0);
+    auth_acls_close(as);
+    free(names);
+    free(v);
+    free(rcs);
+    free(whys);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_authorize_rules),
         cmocka_unit_test(test_authorize_hosts_and_wildcards),
         cmocka_unit_test(test_batch_create_and_bound),
+        cmocka_unit_test(test_bytes_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
