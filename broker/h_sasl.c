@@ -78,6 +78,13 @@ void sasl_conn_free(struct conn *c)
     c->sasl = NULL;
 }
 
+/* The mechanisms c's listener offers (enum auth_sasl_mech bits). */
+static unsigned conn_mechs(const struct conn *c)
+{
+    ptrdiff_t i = c->lst ? c->lst - c->b->cfg->listeners : -1;
+    return i >= 0 && i < BROKER_MAX_LISTENERS ? c->b->sasl_mechs[i] : 0;
+}
+
 /* The enabled mechanisms' names, for SaslHandshake's answer. */
 static void sasl_list_mechanisms(struct request *rq, struct kafka_sasl_handshake_resp *resp)
 {
@@ -85,7 +92,7 @@ static void sasl_list_mechanisms(struct request *rq, struct kafka_sasl_handshake
                                               AUTH_SASL_SCRAM_SHA_512};
     resp->mechanisms = pending_calloc(rq->pd, 3, sizeof *resp->mechanisms);
     for (int i = 0; i < 3; i++)
-        if (rq->c->b->sasl_mechs & all[i])
+        if (conn_mechs(rq->c) & all[i])
             resp->mechanisms[resp->n_mechanisms++] = kstr_from(auth_sasl_mech_name(all[i]));
 }
 
@@ -97,7 +104,7 @@ static int16_t sasl_handshake_check(struct request *rq, enum auth_sasl_mech *mec
     size_t n = req->mechanism.len > 0 ? (size_t)req->mechanism.len : 0;
     if (c->sasl_state != SASL_NEED_HANDSHAKE)
         return KAFKA_ILLEGAL_SASL_STATE;
-    if (auth_sasl_mech_parse(m, n, mech) < 0 || !(c->b->sasl_mechs & *mech)) {
+    if (auth_sasl_mech_parse(m, n, mech) < 0 || !(conn_mechs(c) & *mech)) {
         log_warn_every("brook.sasl", "closing %s: SASL mechanism %.*s is not enabled", c->peer,
                        (int)(n > 64 ? 64 : n), m);
         return KAFKA_UNSUPPORTED_SASL_MECHANISM;
