@@ -117,11 +117,7 @@ int sasl_configure(struct broker *b)
             return -EINVAL;
         }
     }
-    if (conf_get_i64(broker_config_table, cfg->props, "connections.max.reauth.ms", &b->reauth_ms)) {
-        log_error("brook.sasl", "invalid connections.max.reauth.ms: %s",
-                  props_get(cfg->props, "connections.max.reauth.ms"));
-        return -EINVAL;
-    }
+    b->reauth_ms = cfg->reauth_ms;
     return 0;
 }
 
