@@ -120,12 +120,12 @@ void handle_sasl_handshake(struct request *rq)
     struct conn *c = rq->c;
     struct kafka_sasl_handshake_resp *resp = response_new(rq);
     enum auth_sasl_mech mech;
-    sasl_list_mechanisms(rq, resp);
-    if (!conn_sasl(c)) {
+    if (!conn_sasl(c)) { /* as Kafka: the error, no mechanisms */
         resp->error_code = KAFKA_ILLEGAL_SASL_STATE;
         request_respond(rq, resp);
         return;
     }
+    sasl_list_mechanisms(rq, resp);
     resp->error_code = sasl_handshake_check(rq, &mech);
     if (resp->error_code == KAFKA_NONE) {
         c->sasl = auth_sasl_new(c->b->creds, mech);

@@ -127,8 +127,11 @@ $KC "127.0.0.1:$(listener_port SASL_SSL)" $(sasl SCRAM-SHA-512 SASL_SSL) -L >/de
 check "... while the other listener keeps the broker-wide mechanisms" [ $? -eq 0 ]
 brookd_stop
 
-# a crowd of PLAIN attempts (a key derivation each) beside a control client
+# a crowd of PLAIN attempts (a key derivation each) beside a control client, and
+# exchanges left half-done
 brookd_start "${LISTENERS[@]}" "${USERS[@]}" || fail "sasl: brookd starts for the crowd"
 tool "sasl_wire.py crowd" timeout 120 "$PY" "$ROOT/tests/integration/sasl_wire.py" 127.0.0.1 \
     "$(listener_port SASL_PLAINTEXT)" "$PORT" crowd
+tool "sasl_wire.py stalled" timeout 120 "$PY" "$ROOT/tests/integration/sasl_wire.py" 127.0.0.1 \
+    "$(listener_port SASL_PLAINTEXT)" "$PORT" stalled
 brookd_stop
