@@ -105,8 +105,13 @@ static int16_t sasl_handshake_check(struct request *rq, enum auth_sasl_mech *mec
     if (c->sasl_state != SASL_NEED_HANDSHAKE)
         return KAFKA_ILLEGAL_SASL_STATE;
     if (auth_sasl_mech_parse(m, n, mech) < 0 || !(conn_mechs(c) & *mech)) {
-        log_warn_every("brook.sasl", "closing %s: SASL mechanism %.*s is not enabled", c->peer,
-                       (int)(n > 64 ? 64 : n), m);
+        char shown[65]; /* the peer's bytes, printable only, for the log */
+        size_t k = n < 64 ? n : 64;
+        for (size_t i = 0; i < k; i++)
+            shown[i] = m[i] >= 0x20 && m[i] < 0x7f ? m[i] : '?';
+        shown[k] = 0;
+        log_warn_every("brook.sasl", "closing %s: SASL mechanism %s is not enabled", c->peer,
+                       shown);
         return KAFKA_UNSUPPORTED_SASL_MECHANISM;
     }
     /* KIP-368: a session is renewed with its own mechanism, by SaslAuthenticate */
@@ -328,6 +333,9 @@ const char *sasl_sweep(struct conn *c, int64_t now_ms)
 {
     if (!conn_sasl(c))
         return NULL;
+    /* a refused peer that does not read its answer does not keep the connection */
+    if (c->closing && now_ms - c->last_active_ms > SASL_AUTH_TIMEOUT_MS)
+        return "answer after a failed authentication not taken";
     if (c->authenticated && c->session_end_ms && now_ms >= c->session_end_ms)
         return "session ended without re-authentication";
     if (c->authenticated && !c->sasl)
