@@ -148,8 +148,10 @@ static pthread_once_t fake_once = PTHREAD_ONCE_INIT;
 
 static void fake_key_init(void)
 {
+    /* without randomness the stand-in salts are still stable, only predictable: they
+     * hide whether a user exists from a probe that does not know brook's source */
     if (RAND_bytes(fake_key, sizeof fake_key) != 1)
-        memset(fake_key, 0x5a, sizeof fake_key); /* still unguessable salts need not be */
+        memset(fake_key, 0x5a, sizeof fake_key);
 }
 
 /* The stand-in credential of an unknown user: a stable salt, no key that any proof

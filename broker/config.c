@@ -507,6 +507,7 @@ static int apply_limits(struct broker_config *c, const char **err)
     if (int_key(p, "socket.request.max.bytes", &c->max_request_bytes, err) ||
         int_key(p, "connections.max.idle.ms", &c->idle_ms, err) ||
         int_key(p, "request.timeout.ms", &c->request_timeout_ms, err) ||
+        int_key(p, "connections.max.reauth.ms", &c->reauth_ms, err) ||
         int_key(p, "max.connections", &c->max_connections, err) ||
         int_key(p, "fetch.max.bytes", &c->fetch_max_bytes, err) ||
         int_key(p, "max.incremental.fetch.session.cache.slots", &c->fetch_session_slots, err) ||

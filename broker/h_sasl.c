@@ -78,6 +78,13 @@ void sasl_conn_free(struct conn *c)
     c->sasl = NULL;
 }
 
+/* The mechanisms c's listener offers (enum auth_sasl_mech bits). */
+static unsigned conn_mechs(const struct conn *c)
+{
+    ptrdiff_t i = c->lst ? c->lst - c->b->cfg->listeners : -1;
+    return i >= 0 && i < BROKER_MAX_LISTENERS ? c->b->sasl_mechs[i] : 0;
+}
+
 /* The enabled mechanisms' names, for SaslHandshake's answer. */
 static void sasl_list_mechanisms(struct request *rq, struct kafka_sasl_handshake_resp *resp)
 {
@@ -85,7 +92,7 @@ static void sasl_list_mechanisms(struct request *rq, struct kafka_sasl_handshake
                                               AUTH_SASL_SCRAM_SHA_512};
     resp->mechanisms = pending_calloc(rq->pd, 3, sizeof *resp->mechanisms);
     for (int i = 0; i < 3; i++)
-        if (rq->c->b->sasl_mechs & all[i])
+        if (conn_mechs(rq->c) & all[i])
             resp->mechanisms[resp->n_mechanisms++] = kstr_from(auth_sasl_mech_name(all[i]));
 }
 
@@ -97,9 +104,14 @@ static int16_t sasl_handshake_check(struct request *rq, enum auth_sasl_mech *mec
     size_t n = req->mechanism.len > 0 ? (size_t)req->mechanism.len : 0;
     if (c->sasl_state != SASL_NEED_HANDSHAKE)
         return KAFKA_ILLEGAL_SASL_STATE;
-    if (auth_sasl_mech_parse(m, n, mech) < 0 || !(c->b->sasl_mechs & *mech)) {
-        log_warn_every("brook.sasl", "closing %s: SASL mechanism %.*s is not enabled", c->peer,
-                       (int)(n > 64 ? 64 : n), m);
+    if (auth_sasl_mech_parse(m, n, mech) < 0 || !(conn_mechs(c) & *mech)) {
+        char shown[65]; /* the peer's bytes, printable only, for the log */
+        size_t k = n < 64 ? n : 64;
+        for (size_t i = 0; i < k; i++)
+            shown[i] = m[i] >= 0x20 && m[i] < 0x7f ? m[i] : '?';
+        shown[k] = 0;
+        log_warn_every("brook.sasl", "closing %s: SASL mechanism %s is not enabled", c->peer,
+                       shown);
         return KAFKA_UNSUPPORTED_SASL_MECHANISM;
     }
     /* KIP-368: a session is renewed with its own mechanism, by SaslAuthenticate */
@@ -113,12 +125,12 @@ void handle_sasl_handshake(struct request *rq)
     struct conn *c = rq->c;
     struct kafka_sasl_handshake_resp *resp = response_new(rq);
     enum auth_sasl_mech mech;
-    sasl_list_mechanisms(rq, resp);
-    if (!conn_sasl(c)) {
+    if (!conn_sasl(c)) { /* as Kafka: the error, no mechanisms */
         resp->error_code = KAFKA_ILLEGAL_SASL_STATE;
         request_respond(rq, resp);
         return;
     }
+    sasl_list_mechanisms(rq, resp);
     resp->error_code = sasl_handshake_check(rq, &mech);
     if (resp->error_code == KAFKA_NONE) {
         c->sasl = auth_sasl_new(c->b->creds, mech);
@@ -321,6 +333,9 @@ const char *sasl_sweep(struct conn *c, int64_t now_ms)
 {
     if (!conn_sasl(c))
         return NULL;
+    /* a refused peer that does not read its answer does not keep the connection */
+    if (c->closing && now_ms - c->last_active_ms > SASL_AUTH_TIMEOUT_MS)
+        return "answer after a failed authentication not taken";
     if (c->authenticated && c->session_end_ms && now_ms >= c->session_end_ms)
         return "session ended without re-authentication";
     if (c->authenticated && !c->sasl)

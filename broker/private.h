@@ -271,8 +271,9 @@ struct broker {
     struct txn_coord *txn;    /* the transaction coordinator (h_txn.c) */
     struct fs *fs;
     struct auth_creds *creds; /* SCRAM credentials in the data directory */
-    unsigned sasl_mechs;      /* sasl.enabled.mechanisms, enum auth_sasl_mech bits */
     int64_t reauth_ms;        /* connections.max.reauth.ms; 0: sessions do not end */
+    /* sasl.enabled.mechanisms of each listener (enum auth_sasl_mech bits) */
+    unsigned sasl_mechs[BROKER_MAX_LISTENERS];
 
     /* admin.c: the worker for topic administration */
     pthread_t admin;

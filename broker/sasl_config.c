@@ -6,7 +6,8 @@
  * broker told to take GSSAPI that started with SCRAM only would fail its clients
  * in a way that points nowhere near the cause. The default is SCRAM-SHA-256 and
  * SCRAM-SHA-512 (Kafka's default, GSSAPI, is not offered); PLAIN sends the password
- * itself and must be asked for.
+ * itself and must be asked for. listener.name.<name>.sasl.enabled.mechanisms sets one
+ * listener's, as in Kafka; any other sasl.* key (JAAS and the rest) is refused.
  *
  * --add-scram takes Kafka's syntax (kafka-storage format --add-scram):
  *   'SCRAM-SHA-512=[name=admin,password=secret]'
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "auth/sasl.h"
 #include "broker/private.h"
@@ -26,15 +28,14 @@
 #include "lib/log.h"
 #include "lib/props.h"
 
-int sasl_configure(struct broker *b)
+/* The mechanisms of list (sasl.enabled.mechanisms' syntax) into *out: 0, or -EINVAL
+ * after logging why (key names the setting). */
+static int sasl_mechs_parse(const char *key, const char *list, unsigned *out)
 {
-    const struct broker_config *cfg = b->cfg;
-    const char *list = conf_get_str(broker_config_table, cfg->props, "sasl.enabled.mechanisms");
-    b->sasl_mechs = 0;
+    *out = 0;
     for (const char *p = list ? list : ""; *p;) {
-        size_t n = strcspn(p, ",");
+        size_t n = strcspn(p, ","), k = n;
         const char *s = p;
-        size_t k = n;
         while (k && (*s == ' ' || *s == '\t'))
             s++, k--;
         while (k && (s[k - 1] == ' ' || s[k - 1] == '\t'))
@@ -43,30 +44,80 @@ int sasl_configure(struct broker *b)
         int rc = k ? auth_sasl_mech_parse(s, k, &m) : 0;
         if (rc == -ENOTSUP) {
             log_error("brook.sasl",
-                      "sasl.enabled.mechanisms: %.*s is not offered by brook "
-                      "(PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 are)",
-                      (int)k, s);
+                      "%s: %.*s is not offered by brook (PLAIN, SCRAM-SHA-256 and "
+                      "SCRAM-SHA-512 are)",
+                      key, (int)k, s);
             return -EINVAL;
         }
         if (rc < 0) {
-            log_error("brook.sasl", "sasl.enabled.mechanisms: unknown mechanism %.*s", (int)k, s);
+            log_error("brook.sasl", "%s: unknown mechanism %.*s", key, (int)k, s);
             return -EINVAL;
         }
         if (k)
-            b->sasl_mechs |= m;
+            *out |= m;
         p += n + (p[n] == ',');
     }
-    if (conf_get_i64(broker_config_table, cfg->props, "connections.max.reauth.ms", &b->reauth_ms)) {
-        log_error("brook.sasl", "invalid connections.max.reauth.ms: %s",
-                  props_get(cfg->props, "connections.max.reauth.ms"));
+    return 0;
+}
+
+/* Strip "listener.name.<name>." and a mechanism's "<mech>." from key: what is left. */
+static const char *sasl_key_base(const char *key)
+{
+    static const char *const mechs[] = {"plain.", "scram-sha-256.", "scram-sha-512.", "gssapi.",
+                                        "oauthbearer."};
+    if (!strncmp(key, "listener.name.", 14)) {
+        const char *dot = strchr(key + 14, '.');
+        key = dot ? dot + 1 : key;
+    }
+    for (size_t i = 0; i < sizeof mechs / sizeof mechs[0]; i++)
+        if (!strncasecmp(key, mechs[i], strlen(mechs[i])))
+            return key + strlen(mechs[i]);
+    return key;
+}
+
+/* SASL settings brook has no use for (JAAS, callback handlers, Kerberos, OAuth) stop
+ * the start: a broker that ignored "user_alice=..." in a JAAS line would turn away
+ * clients with no hint why. */
+static int sasl_refuse_unsupported(const struct props *p)
+{
+    const char *k, *v;
+    for (size_t i = 0; props_at(p, i, &k, &v); i++) {
+        const char *base = sasl_key_base(k);
+        if (strncmp(base, "sasl.", 5) || !strcmp(base, "sasl.enabled.mechanisms") ||
+            !strcmp(k, "sasl.mechanism.inter.broker.protocol"))
+            continue;
+        log_error("brook.sasl",
+                  "%s is not supported: brook keeps SASL users in its own "
+                  "credential store (--add-scram, brook user) and has no JAAS, callback "
+                  "handler, Kerberos or OAuth settings",
+                  k);
         return -EINVAL;
     }
-    for (int i = 0; i < cfg->n_listeners; i++)
-        if (broker_security_sasl(cfg->listeners[i].security) && !b->sasl_mechs) {
-            log_error("brook.sasl", "listener %s is %s but sasl.enabled.mechanisms is empty",
-                      cfg->listeners[i].name, broker_security_name(cfg->listeners[i].security));
+    return 0;
+}
+
+int sasl_configure(struct broker *b)
+{
+    const struct broker_config *cfg = b->cfg;
+    const char *def = conf_get_str(broker_config_table, cfg->props, "sasl.enabled.mechanisms");
+    unsigned all;
+    if (sasl_refuse_unsupported(cfg->props) ||
+        sasl_mechs_parse("sasl.enabled.mechanisms", def, &all))
+        return -EINVAL;
+    for (int i = 0; i < cfg->n_listeners; i++) {
+        const struct listen_addr *l = &cfg->listeners[i];
+        const char *own = listener_get(cfg, l, "sasl.enabled.mechanisms");
+        b->sasl_mechs[i] = all;
+        if (own && own != def &&
+            sasl_mechs_parse("sasl.enabled.mechanisms", own, &b->sasl_mechs[i]) < 0)
+            return -EINVAL;
+        if (broker_security_sasl(l->security) && !b->sasl_mechs[i]) {
+            log_error("brook.sasl", "listener %s is %s but its sasl.enabled.mechanisms is empty",
+                      l->name, broker_security_name(l->security));
             return -EINVAL;
         }
+    }
+    b->reauth_ms = cfg->reauth_ms;
     return 0;
 }
 

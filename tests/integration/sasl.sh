@@ -27,6 +27,7 @@ check "--add-scram stores each user before listening" \
 check "the credentials file holds no password" \
     bash -c "! grep -q -e secret -e other-pw '$DATA/.scram-credentials'"
 
+lacks() { ! grep -q "$2" <<<"$1"; }
 sasl() { # MECH PROTOCOL [PASSWORD]
     echo -X "security.protocol=$2" -X "sasl.mechanisms=$1" -X sasl.username=admin \
         -X "sasl.password=${3:-secret}" -X "ssl.ca.location=$C/ca.pem"
@@ -60,7 +61,7 @@ check "kcat with a wrong password is refused" [ $? -ne 0 ]
 check "... with the broker's SASL_AUTHENTICATION_FAILED message" \
     grep -q "Authentication failed: invalid username or password" <<<"$out"
 out=$($KC "127.0.0.1:$P_SASL" -m 3 -L 2>&1)
-check "kcat without SASL on a SASL listener gets no metadata" bash -c "! grep -q 'broker 0 at' <<<'$out'"
+check "kcat without SASL on a SASL listener gets no metadata" lacks "$out" 'broker 0 at'
 check "the log says why that connection was closed" \
     grep -q "api 3 before SASL authentication" "$BROOKD_LOG"
 
@@ -99,13 +100,38 @@ for bad in GSSAPI OAUTHBEARER SCRAM-SHA-1; do
     check "sasl.enabled.mechanisms=$bad is refused at start" \
         bash -c "[ $rc -ne 0 ] && grep -q 'sasl.enabled.mechanisms: .*$bad' '$T/bad.log'"
 done
+for key in 'sasl.jaas.config=x required;' \
+    'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=x required;' \
+    'sasl.server.callback.handler.class=com.example.H' 'sasl.kerberos.service.name=kafka'; do
+    timeout 20 "$BROOKD" -d "$T/d2" -l 127.0.0.1:0 --console off \
+        -o listeners=SASL_PLAINTEXT://127.0.0.1:0 -o "$key" >"$T/bad.log" 2>&1
+    rc=$?
+    check "${key%%=*} is refused at start, with the reason" \
+        bash -c "[ $rc -ne 0 ] && grep -q '${key%%=*} is not supported: brook keeps SASL users' '$T/bad.log'"
+done
 timeout 20 "$BROOKD" -d "$T/d3" -l 127.0.0.1:0 --console off \
     --add-scram 'SCRAM-SHA-512=[name=admin,iterations=100,password=x]' >"$T/bad.log" 2>&1
 check "--add-scram with iterations below 4096 is refused" \
     bash -c "[ $? -ne 0 ] && grep -q 'iterations must be from 4096' '$T/bad.log'"
 
-# a crowd of PLAIN attempts (a key derivation each) beside a control client
+# one listener's own mechanisms (listener.name.<name>.sasl.enabled.mechanisms)
+brookd_start "${LISTENERS[@]}" "${USERS[@]}" \
+    -o listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN ||
+    fail "sasl: brookd starts with a listener's own mechanisms"
+out=$($KC "127.0.0.1:$(listener_port SASL_PLAINTEXT)" $(sasl SCRAM-SHA-512 SASL_PLAINTEXT) -m 5 -L 2>&1)
+check "a listener offering PLAIN only turns SCRAM away, naming what it offers" \
+    grep -q "Unsupported SASL mechanism: broker's supported mechanisms: PLAIN" <<<"$out"
+$KC "127.0.0.1:$(listener_port SASL_PLAINTEXT)" $(sasl PLAIN SASL_PLAINTEXT) -L >/dev/null 2>&1
+check "... and takes PLAIN" [ $? -eq 0 ]
+$KC "127.0.0.1:$(listener_port SASL_SSL)" $(sasl SCRAM-SHA-512 SASL_SSL) -L >/dev/null 2>&1
+check "... while the other listener keeps the broker-wide mechanisms" [ $? -eq 0 ]
+brookd_stop
+
+# a crowd of PLAIN attempts (a key derivation each) beside a control client, and
+# exchanges left half-done
 brookd_start "${LISTENERS[@]}" "${USERS[@]}" || fail "sasl: brookd starts for the crowd"
 tool "sasl_wire.py crowd" timeout 120 "$PY" "$ROOT/tests/integration/sasl_wire.py" 127.0.0.1 \
     "$(listener_port SASL_PLAINTEXT)" "$PORT" crowd
+tool "sasl_wire.py stalled" timeout 120 "$PY" "$ROOT/tests/integration/sasl_wire.py" 127.0.0.1 \
+    "$(listener_port SASL_PLAINTEXT)" "$PORT" stalled
 brookd_stop
