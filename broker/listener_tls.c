@@ -38,7 +38,9 @@
 
 /* What one read or write of a TLS connection may take: libevent's default (16 KiB)
  * would cost an event-loop round per TLS record on large Fetch responses. */
-#define TLS_IO_MAX (256 << 10)
+#define TLS_IO_MAX   (256 << 10)
+#define TLS_OUT_HIGH (1 << 20)   /* ciphertext waiting for the socket, at most */
+#define TLS_OUT_LOW  (256 << 10) /* ... and below which more is encrypted */
 
 static SSL_CTX *listener_tls_ctx(struct broker *b, int i, char *err, size_t size)
 {
@@ -155,6 +157,11 @@ struct bufferevent *listener_tls_bev_new(struct broker *b, int i, int fd)
      * then a body: two system calls per 16 KiB record) */
     evbuffer_add_cb(bufferevent_get_input(sock), tls_read_ahead, (void *)(intptr_t)fd);
     bufferevent_set_max_single_write(sock, TLS_IO_MAX);
+    /* OpenSSL stops encrypting into the socket's output at the high mark, so what
+     * waits for a slow reader stays in the TLS bufferevent's output, where the
+     * connection's backpressure (CONN_OUT_HIGH_WATER) sees it; without the mark
+     * every answer would be encrypted into memory at once */
+    bufferevent_setwatermark(sock, EV_WRITE, TLS_OUT_LOW, TLS_OUT_HIGH);
     struct bufferevent *bev = bufferevent_openssl_filter_new(
         b->base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
