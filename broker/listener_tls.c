@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
@@ -165,9 +166,11 @@ struct bufferevent *listener_tls_bev_new(struct broker *b, int i, int fd)
     struct bufferevent *bev = bufferevent_openssl_filter_new(
         b->base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
-        SSL_free(ssl);
-        bufferevent_free(sock);
-        return NULL;
+        /* only out of memory; libevent 2.1 has then freed the SSL object and the
+         * socket's bufferevent, or not, depending on where it failed: neither can
+         * be freed or closed safely here, and the daemon's policy is to stop */
+        log_error("brook.network", "out of memory for a TLS connection");
+        abort();
     }
     /* a client that closes without close_notify has still sent whole requests */
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
