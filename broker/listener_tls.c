@@ -13,6 +13,14 @@
  * listener is told apart from other TLS errors by OpenSSL's reason, so the log
  * says what the client got wrong instead of a bare "wrong version number".
  *
+ * Each connection is an OpenSSL filter over a socket bufferevent. libevent 2.1
+ * reads a socket 4 KiB at a time, one loop pass each; the socket side's input
+ * therefore reads ahead (tls_read_ahead: what the socket holds, up to
+ * TLS_IO_MAX) as soon as libevent adds to it, so OpenSSL decrypts in large
+ * pieces. Its output holds at most TLS_OUT_HIGH of ciphertext: beyond it what
+ * waits stays unencrypted in the filter's output, which the connection's
+ * backpressure (server.c) counts.
+ *
  * Record data: the output of an OpenSSL bufferevent is not drained to a socket,
  * so libevent maps the file segments a Fetch adds (mmap) and OpenSSL encrypts
  * straight from the page cache, with no read into a buffer first. Kernel TLS is
