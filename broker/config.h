@@ -115,6 +115,11 @@ int listen_addr_parse(const char *s, struct listen_addr *out);
 int broker_config_listeners(struct broker_config *c, const char **err);
 int broker_config_refusals(const struct broker_config *c, const char **err);
 
+/* What a listener of l's protocol bound to address `bound` leaves open to other
+ * machines, as the end of a sentence for the start-up warning; NULL when bound to
+ * loopback, or for SASL_SSL. */
+const char *listener_exposure(const struct listen_addr *l, const char *bound);
+
 /* Whether key is a listener-prefixed key (listener.name.NAME.ssl.*, .sasl.*). */
 bool broker_config_listener_key(const char *key);
 

@@ -222,6 +222,32 @@ int broker_config_listeners(struct broker_config *c, const char **err)
     return 0;
 }
 
+static bool listener_loopback(const char *h)
+{
+    return !strncmp(h, "127.", 4) || !strcmp(h, "::1") || !strcasecmp(h, "localhost");
+}
+
+const char *listener_exposure(const struct listen_addr *l, const char *bound)
+{
+    if (listener_loopback(bound))
+        return NULL;
+    switch (l->security) {
+    case SEC_PLAINTEXT:
+        return "is PLAINTEXT and reachable from other machines: anyone who can connect may "
+               "create and delete topics, produce, read every record and reset offsets, and "
+               "the traffic is not encrypted";
+    case SEC_SSL:
+        return "is SSL without SASL and reachable from other machines: the traffic is "
+               "encrypted, but clients without a certificate act as User:ANONYMOUS (set "
+               "ssl.client.auth=required, or use SASL_SSL)";
+    case SEC_SASL_PLAINTEXT:
+        return "is SASL_PLAINTEXT and reachable from other machines: clients authenticate, "
+               "but the traffic (records, and PLAIN passwords) is not encrypted";
+    case SEC_SASL_SSL: break;
+    }
+    return NULL;
+}
+
 int listener_tls_settings(const struct broker_config *c, const struct listen_addr *l,
                           struct tls_settings *s, const char **rules)
 {

@@ -13,6 +13,14 @@
  * listener is told apart from other TLS errors by OpenSSL's reason, so the log
  * says what the client got wrong instead of a bare "wrong version number".
  *
+ * Each connection is an OpenSSL filter over a socket bufferevent. libevent 2.1
+ * reads a socket 4 KiB at a time, one loop pass each; the socket side's input
+ * therefore reads ahead (tls_read_ahead: what the socket holds, up to
+ * TLS_IO_MAX) as soon as libevent adds to it, so OpenSSL decrypts in large
+ * pieces. Its output holds at most TLS_OUT_HIGH of ciphertext: beyond it what
+ * waits stays unencrypted in the filter's output, which the connection's
+ * backpressure (server.c) counts.
+ *
  * Record data: the output of an OpenSSL bufferevent is not drained to a socket,
  * so libevent maps the file segments a Fetch adds (mmap) and OpenSSL encrypts
  * straight from the page cache, with no read into a buffer first. Kernel TLS is
@@ -21,6 +29,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
@@ -38,7 +47,9 @@
 
 /* What one read or write of a TLS connection may take: libevent's default (16 KiB)
  * would cost an event-loop round per TLS record on large Fetch responses. */
-#define TLS_IO_MAX (256 << 10)
+#define TLS_IO_MAX   (256 << 10)
+#define TLS_OUT_HIGH (1 << 20)   /* ciphertext waiting for the socket, at most */
+#define TLS_OUT_LOW  (256 << 10) /* ... and below which more is encrypted */
 
 static SSL_CTX *listener_tls_ctx(struct broker *b, int i, char *err, size_t size)
 {
@@ -155,12 +166,19 @@ struct bufferevent *listener_tls_bev_new(struct broker *b, int i, int fd)
      * then a body: two system calls per 16 KiB record) */
     evbuffer_add_cb(bufferevent_get_input(sock), tls_read_ahead, (void *)(intptr_t)fd);
     bufferevent_set_max_single_write(sock, TLS_IO_MAX);
+    /* OpenSSL stops encrypting into the socket's output at the high mark, so what
+     * waits for a slow reader stays in the TLS bufferevent's output, where the
+     * connection's backpressure (CONN_OUT_HIGH_WATER) sees it; without the mark
+     * every answer would be encrypted into memory at once */
+    bufferevent_setwatermark(sock, EV_WRITE, TLS_OUT_LOW, TLS_OUT_HIGH);
     struct bufferevent *bev = bufferevent_openssl_filter_new(
         b->base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
-        SSL_free(ssl);
-        bufferevent_free(sock);
-        return NULL;
+        /* only out of memory; libevent 2.1 has then freed the SSL object and the
+         * socket's bufferevent, or not, depending on where it failed: neither can
+         * be freed or closed safely here, and the daemon's policy is to stop */
+        log_error("brook.network", "out of memory for a TLS connection");
+        abort();
     }
     /* a client that closes without close_notify has still sent whole requests */
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);

@@ -293,7 +293,7 @@ static bool read_ahead(struct conn *c, struct evbuffer *in, size_t missing)
  * so and closes, rather than reading a 369 MB request size. */
 static bool conn_speaks_tls(struct conn *c, const uint8_t p[4])
 {
-    if (c->tls || p[0] != 0x16 || p[1] != 0x03 || p[2] > 0x04)
+    if (c->tls || !c->lst || p[0] != 0x16 || p[1] != 0x03 || p[2] > 0x04)
         return false;
     log_warn_every("brook.network",
                    "closing %s: it began a TLS handshake on plaintext listener %s (%s); the "
@@ -504,39 +504,6 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
     txn_tick(b, clock_wall_ms()); /* ends whose markers failed are started again */
 }
 
-/* Whether a bound address is reachable from other machines. */
-static bool addr_is_loopback(const char *h)
-{
-    return !strncmp(h, "127.", 4) || !strcmp(h, "::1") || !strcmp(h, "localhost");
-}
-
-/* A listener others can reach that neither encrypts nor authenticates: say what
- * it exposes, once, at start. */
-static void listen_warn_exposed(const struct listen_addr *a, const char *bound)
-{
-    if (addr_is_loopback(bound))
-        return;
-    if (a->security == SEC_PLAINTEXT)
-        log_warn("brook.network",
-                 "listener %s on %s is PLAINTEXT and reachable from other machines: anyone "
-                 "who can connect may create and delete topics, produce, read every record "
-                 "and reset offsets, and the traffic is not encrypted",
-                 a->name, bound);
-    else if (a->security == SEC_SSL)
-        log_warn("brook.network",
-                 "listener %s on %s is SSL without SASL and reachable from other machines: "
-                 "traffic is encrypted, but %s",
-                 a->name, bound,
-                 "clients without a certificate act as User:ANONYMOUS (set ssl.client.auth="
-                 "required, or use SASL_SSL)");
-    else if (a->security == SEC_SASL_PLAINTEXT)
-        log_warn("brook.network",
-                 "listener %s on %s is SASL_PLAINTEXT and reachable from other machines: "
-                 "clients authenticate, but the traffic (records, and PLAIN passwords) is "
-                 "not encrypted",
-                 a->name, bound);
-}
-
 /* Resolve host:port and start listening; records the bound port. */
 static int listen_on(struct broker *b, const struct listen_addr *a)
 {
@@ -574,7 +541,9 @@ static int listen_on(struct broker *b, const struct listen_addr *a)
     bool v6 = strchr(h, ':') != NULL;
     log_info("brook.network", "listener %s (%s) on %s%s%s:%s", a->name,
              broker_security_name(a->security), v6 ? "[" : "", h, v6 ? "]" : "", s);
-    listen_warn_exposed(a, h);
+    const char *exposed = listener_exposure(a, h);
+    if (exposed)
+        log_warn("brook.network", "listener %s on %s %s", a->name, h, exposed);
     return 0;
 }
 

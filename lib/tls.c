@@ -245,6 +245,9 @@ SSL_CTX *tls_server_ctx_new(const struct tls_settings *s, char *err, size_t err_
     else if (s->client_auth == TLS_CLIENT_AUTH_REQUIRED)
         mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_CTX_set_verify(ctx, mode, NULL);
+    /* a renegotiation a client starts costs the server a handshake each time,
+     * for nothing TLS 1.3 or a new connection would not give */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
     /* resumed sessions carry the verified client certificate; they need an id context */
     static const unsigned char sid[] = "brook";
     SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);

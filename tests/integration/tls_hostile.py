@@ -13,6 +13,7 @@ import os
 import selectors
 import socket
 import ssl
+import struct
 import sys
 import time
 
@@ -70,8 +71,37 @@ def main():
               f'(timeout {timeout_s:.1f} s)', flush=True)
         return open_ == 0
 
+    def fetches_never_read():
+        """Pipeline Fetch requests for 8 MiB each over TLS and read no answer: brookd
+        must stop encrypting once the socket's buffers and CONN_OUT_HIGH_WATER are
+        full, as it stops in plaintext, rather than encrypt every answer into
+        memory. Watched for 3 s, in which unbounded growth passes a GiB."""
+        kafkawire.ensure_topic(host, port, 'tlsbig')
+        p = kafkawire.Producer(host, port)
+        for _ in range(64):  # 8 MiB
+            if p.send('tlsbig', [b'x' * 1000] * 128) != 0:
+                return False
+        p.close()
+        body = guard.fetch_body('tlsbig', 0)
+        body = body[:-4] + struct.pack('>i', 16 << 20)  # partition max_bytes: all 8 MiB
+        body = body[:12] + struct.pack('>i', 64 << 20) + body[16:]  # request max_bytes
+        before = guard.rss_kib(int(pid))
+        s = tls_connect(host, port)
+        for corr in range(1, 501):  # 60 bytes each: all fit in the socket buffers
+            s.sendall(kafkawire.request(1, 4, corr, body))
+        peak, end = before, time.time() + 3
+        while time.time() < end:
+            peak = max(peak, guard.rss_kib(int(pid)))
+            time.sleep(0.05)
+        s.close()
+        grown = (peak - before) // 1024
+        print(f'# RSS grew by {grown} MiB while 500 answers of 8 MiB waited', flush=True)
+        return grown < 64
+
     g.case(f'{STALLED} connections stalled mid-handshake are dropped within the handshake '
            f'timeout', stalled_handshakes)
+    g.case('a TLS client that sends fetches and reads no answer is held to the output bound',
+           fetches_never_read, rss_bound_mib=200)
     return g.finish()
 
 

@@ -179,13 +179,30 @@ static void test_refused_keys(void **state)
     broker_config_release(&c);
 }
 
+static void test_exposure_warnings(void **state)
+{
+    (void)state;
+    struct listen_addr l = {.security = SEC_PLAINTEXT};
+    assert_null(listener_exposure(&l, "127.0.0.1"));
+    assert_null(listener_exposure(&l, "::1"));
+    assert_non_null(strstr(listener_exposure(&l, "0.0.0.0"), "read every record"));
+    assert_non_null(strstr(listener_exposure(&l, "::"), "not encrypted"));
+    l.security = SEC_SSL;
+    assert_non_null(strstr(listener_exposure(&l, "10.0.0.5"), "User:ANONYMOUS"));
+    l.security = SEC_SASL_PLAINTEXT;
+    assert_non_null(strstr(listener_exposure(&l, "10.0.0.5"), "PLAIN passwords"));
+    l.security = SEC_SASL_SSL;
+    assert_null(listener_exposure(&l, "0.0.0.0"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_default_rule),    cmocka_unit_test(test_rules_in_order),
-        cmocka_unit_test(test_bad_rules),       cmocka_unit_test(test_listener_names),
-        cmocka_unit_test(test_listener_errors), cmocka_unit_test(test_advertised_by_name),
-        cmocka_unit_test(test_prefixed_keys),   cmocka_unit_test(test_refused_keys),
+        cmocka_unit_test(test_default_rule),      cmocka_unit_test(test_rules_in_order),
+        cmocka_unit_test(test_bad_rules),         cmocka_unit_test(test_listener_names),
+        cmocka_unit_test(test_listener_errors),   cmocka_unit_test(test_advertised_by_name),
+        cmocka_unit_test(test_prefixed_keys),     cmocka_unit_test(test_refused_keys),
+        cmocka_unit_test(test_exposure_warnings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
