@@ -160,6 +160,7 @@ void brook_client_free(struct brook_client *c)
     if (c->epfd >= 0)
         close(c->epfd);
     conf_release(&c->conf);
+    free(c->admin_msg);
     free(c);
 }
 
