@@ -65,6 +65,10 @@ declare -A CHECK=(
 c_make_run() {
     check "make run: scripts/run starts brookd with --mount ./mnt" \
         grep -q 'mount=(--mount ./mnt)' scripts/run
+    make -n --no-print-directory run ARGS='-o num.partitions=3' >"$T/make.n" 2>/dev/null
+    check "make run ARGS=...: the flags reach scripts/run, which passes them to brookd" \
+        sh -c "grep -qx 'scripts/run -o num.partitions=3' '$T/make.n' &&
+               grep -qF '\"\$@\"' scripts/run"
     if ! daemon_start "$W/brook-data" "$W/mnt" --console 127.0.0.1:0; then
         not_ok "make run: brookd starts"
         exit 1
