@@ -51,6 +51,9 @@ check "-X auto.offset.reset=earliest replays from the start, with the warning" \
     test $RC -eq 0 -a "$(wc -l <"$T/out")" -eq 30 -a "$(grep -c 'reading from the beginning' "$T/err")" -eq 1
 run "$BROOK" "${B[@]}" -X auto.offset.reset=none consume payments -p 2 -o 5000 -e
 said "-X auto.offset.reset=none stops with the warning" 1 "(valid offsets 0..30); stopping"
+run "$BROOK" "${B[@]}" consume payments -g fresh-group -o 5000 -e
+check "in a group too: -o past the end moves to the end, with the warning (status $RC)" \
+    test $RC -eq 0 -a ! -s "$T/out" -a "$(grep -c 'out of range for .payments. partition' "$T/err")" -eq 3
 run "$BROOK" "${B[@]}" consume payments -p 2 -o 10 -e
 check "an offset in range reads from there, without a warning" \
     test $RC -eq 0 -a "$(wc -l <"$T/out")" -eq 20 -a ! -s "$T/err"
