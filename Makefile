@@ -2,6 +2,7 @@
 #
 #   make            build brookd, brook, libbrook and the test/bench programs into build/
 #   make run        install missing Debian packages, build, start brookd on its defaults
+#                   (ARGS="..." passes flags to brookd)
 #   make test       install missing Debian packages, build with ASan+UBSan, run every test
 #   make bench      build and run the benchmark suite (bench/run; BENCH_QUICK=1 for a smoke run)
 #   make fuzz       build the libFuzzer targets with clang and run each FUZZ_SECONDS
@@ -162,9 +163,10 @@ all: $(PROGRAMS)
 deps:
 	@scripts/deps
 
+# make run ARGS="-o num.partitions=3": ARGS go to brookd
 run: deps
 	@$(MAKE) --no-print-directory all
-	scripts/run
+	scripts/run $(ARGS)
 
 test: deps
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined check

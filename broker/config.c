@@ -653,6 +653,7 @@ int broker_config_from_args(struct broker_config *c, int argc, char **argv, cons
         return set_err(err, "out of memory%s%s", "", "");
     /* the file first, wherever -c appears, so that flags always win */
     optind = 1;
+    opterr = 0; /* one line of our own, naming the option, rather than getopt's and ours */
     int o;
     while ((o = getopt_long(argc, argv, "c:o:d:l:m:hV", opts, NULL)) != -1) {
         if (o == 'c') {
@@ -674,8 +675,11 @@ int broker_config_from_args(struct broker_config *c, int argc, char **argv, cons
         } else if (o == 'V') {
             printf("brookd %s\n", BROOK_VERSION);
             return 1;
-        } else if (o == '?') {
-            return set_err(err, "unknown option; see brookd --help%s%s", "", "");
+        } else if (o == '?' || o == ':') {
+            return set_err(err, "%s '%s'; see brookd --help",
+                           optopt && strchr("codlmC", optopt) ? "missing argument for"
+                                                              : "unknown option",
+                           argv[optind - 1]);
         }
     }
     optind = 1;
@@ -714,7 +718,9 @@ size_t broker_config_unknown(const struct broker_config *c, char *buf, size_t si
     for (size_t i = 0; props_at(c->props, i, &k, &v); i++) {
         if (broker_config_key(k) || broker_config_listener_key(k))
             continue;
-        int w = snprintf(buf + used, size - used, "%s%s", n ? ", " : "", k);
+        const struct conf_key *near = broker_config_suggest(k);
+        int w = snprintf(buf + used, size - used, "%s%s%s%s%s", n ? ", " : "", k,
+                         near ? " (did you mean " : "", near ? near->name : "", near ? "?)" : "");
         if (w < 0 || (size_t)w >= size - used) { /* cut at the last whole name */
             snprintf(buf + used, size - used, "%s", size - used > 5 ? ", ..." : "");
             used = size - 1;

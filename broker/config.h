@@ -90,8 +90,9 @@ int broker_config_from_args(struct broker_config *c, int argc, char **argv, cons
 void broker_config_release(struct broker_config *c);
 
 /* The given keys that no table describes (a misspelling, or a Kafka key brook does
- * not read), comma-separated into buf (cut with "..." when it is full); returns
- * how many there are. brookd keeps them, and warns once at start. */
+ * not read), comma-separated into buf with the key each may have meant (cut with
+ * "..." when it is full); returns how many there are. brookd warns once at start
+ * and otherwise ignores them. */
 size_t broker_config_unknown(const struct broker_config *c, char *buf, size_t size);
 
 /* The keys brookd reads, one table per module that reads them (the broker's, the
@@ -99,6 +100,9 @@ size_t broker_config_unknown(const struct broker_config *c, char *buf, size_t si
 extern const struct conf_key broker_config_table[];
 extern const struct conf_key *const broker_config_tables[];
 const struct conf_key *broker_config_key(const char *name);
+
+/* The key of any table nearest to a misspelled name, or NULL (views.c). */
+const struct conf_key *broker_config_suggest(const char *name);
 
 /* A security protocol's name ("SASL_SSL", any case) of len bytes: 0 or -EINVAL;
  * and the name of one. */

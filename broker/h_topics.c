@@ -141,7 +141,7 @@ static void create_check(struct broker *b, struct pending *pd,
         struct kstr key = in->configs[i].name;
         if (!topic_config_known(key.p ? key.p : "", key.len > 0 ? (size_t)key.len : 0)) {
             char why[320];
-            snprintf(why, sizeof why, "invalid config %.*s",
+            snprintf(why, sizeof why, "unknown topic config key '%.*s'",
                      in->configs[i].name.len > 0 ? (int)in->configs[i].name.len : 0,
                      in->configs[i].name.p ? in->configs[i].name.p : "");
             out->error_code = KAFKA_INVALID_CONFIG;
@@ -183,7 +183,8 @@ static void create_run(struct broker *b, struct pending *pd, struct create_item 
     out->error_code = kafka_error_from(rc);
     if (rc == STORE_EINVALID_CONFIG && bad) {
         char why[320];
-        snprintf(why, sizeof why, "invalid config %s", bad); /* bad points into cfg */
+        const char *v = props_get(it->cfg, bad); /* bad points into cfg */
+        snprintf(why, sizeof why, "invalid value '%.64s' for %s", v ? v : "", bad);
         out->error_message = kstr_from(pd_strdup(pd, kstr_from(why)));
     } else if (rc == -EEXIST) {
         struct store_topic *t = store_topic_get(b->store, it->name);

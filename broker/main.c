@@ -75,7 +75,12 @@ static int mount_start(struct broker *b)
     o.may = authz_fuse_may;
     o.may_arg = b;
     int rc = fs_start(b->store, &o, &b->fs);
-    if (rc)
+    if (rc == -EBUSY)
+        log_error("brook.broker",
+                  "cannot mount topics at %s: a file system is mounted there already (another "
+                  "brookd's topics?); stop it, unmount it (fusermount3 -u %s) or choose another -m",
+                  b->cfg->mount, b->cfg->mount);
+    else if (rc)
         log_error("brook.broker", "cannot mount topics at %s: %s", b->cfg->mount, strerror(-rc));
     return rc;
 }
@@ -207,8 +212,7 @@ int main(int argc, char **argv)
     }
     char unknown[512];
     if (broker_config_unknown(&cfg, unknown, sizeof unknown))
-        log_warn("brook.broker", "configuration keys brookd does not read (kept as given): %s",
-                 unknown);
+        log_warn("brook.broker", "unknown configuration keys, ignored: %s", unknown);
     struct broker b = {.cfg = &cfg};
     struct console_env env;
     struct console *con = NULL; /* NULL while console.listeners is off */
@@ -219,7 +223,18 @@ int main(int argc, char **argv)
         goto out_cfg;
     }
     if ((rc = store_open(&cfg.store, &b.store))) {
-        log_error("brook.broker", "cannot open log.dirs %s: %s", cfg.store.dir, store_strerror(rc));
+        long holder = rc == -EBUSY ? store_lock_holder(cfg.store.dir) : 0;
+        char who[48] = "another process";
+        if (holder > 0)
+            snprintf(who, sizeof who, "another brookd (pid %ld)", holder);
+        if (rc == -EBUSY)
+            log_error("brook.broker",
+                      "cannot open log.dirs %s: %s is using it; stop it first, or give this "
+                      "one its own directory (-d DIR)",
+                      cfg.store.dir, who);
+        else
+            log_error("brook.broker", "cannot open log.dirs %s: %s", cfg.store.dir,
+                      store_strerror(rc));
         goto out_base;
     }
     log_recovery(b.store);

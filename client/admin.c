@@ -220,6 +220,16 @@ static int fill_partitions(struct arena *a, struct brook_topic_info *ti,
     return 0;
 }
 
+/* The id of the broker a bootstrap connection (node -1) reached: the one listed at
+ * its host and port, else the only one listed, else -1. */
+static int32_t answering_broker(const struct conn *k, const struct brook_broker_info *bs, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        if (bs[i].port == k->port && !strcmp(bs[i].host, k->host))
+            return bs[i].id;
+    return n == 1 ? bs[0].id : -1;
+}
+
 static int build_metadata(struct brook_client *c, const struct resp *rs,
                           struct brook_metadata **out)
 {
@@ -245,6 +255,8 @@ static int build_metadata(struct brook_client *c, const struct resp *rs,
         if (!bs[i].host)
             goto oom;
     }
+    if (md->orig_broker_id < 0) /* a bootstrap connection: which broker it reached */
+        md->orig_broker_id = answering_broker(rs->conn, bs, r->n_brokers);
     for (int32_t i = 0; i < r->n_topics; i++) {
         const struct kafka_metadata_resp_topic *rt = &r->topics[i];
         ts[i].name = kstr_dup(a, rt->name);
@@ -366,6 +378,17 @@ static int fill_configs(struct req *rq, struct kafka_create_topics_req_topic *t,
     return 0;
 }
 
+void admin_note(struct brook_client *c, struct kstr msg)
+{
+    free(c->admin_msg);
+    c->admin_msg = msg.p && msg.len > 0 ? strndup(msg.p, (size_t)msg.len) : NULL;
+}
+
+const char *brook_error_message(const struct brook_client *c)
+{
+    return c->admin_msg;
+}
+
 static int create_once(struct brook_client *c, const char *name, int32_t partitions,
                        int16_t replication, const char *const *configs, int64_t deadline,
                        int timeout_ms)
@@ -395,6 +418,7 @@ static int create_once(struct brook_client *c, const char *name, int32_t partiti
         return rc;
     const struct kafka_create_topics_resp *r = rs->body;
     rc = r->n_topics == 1 ? kerr(r->topics[0].error_code) : BROOK_ERR_PROTOCOL;
+    admin_note(c, r->n_topics == 1 ? r->topics[0].error_message : KSTR_NULL);
     resp_free(rs);
     return rc;
 }
@@ -451,6 +475,7 @@ int brook_topic_delete(struct brook_client *c, const char *name, int timeout_ms)
         return rc;
     const struct kafka_delete_topics_resp *r = rs->body;
     rc = r->n_responses == 1 ? kerr(r->responses[0].error_code) : BROOK_ERR_PROTOCOL;
+    admin_note(c, r->n_responses == 1 ? r->responses[0].error_message : KSTR_NULL);
     resp_free(rs);
     md_refresh(c);
     return rc;

@@ -65,6 +65,7 @@ enum brook_error {
     BROOK_ERR_TLS_CONFIG = -5010,   /* the ssl.* settings could not be loaded */
     BROOK_ERR_TLS = -5011,          /* a TLS handshake failed */
     BROOK_ERR_SASL = -5012,         /* the broker failed SCRAM's proof of knowing the password */
+    BROOK_ERR_NOT_KAFKA = -5013,    /* the server answered in HTTP: a web port, not Kafka's */
 };
 
 /* Kafka error code k (as in Kafka's protocol guide) as a libbrook error. */
@@ -98,8 +99,8 @@ struct brook_conf;
 /* A configuration with every default; NULL when out of memory. */
 BROOK_API struct brook_conf *brook_conf_new(void);
 
-/* Set key to value (copied). 0, BROOK_ERR_CONFIG for an unknown key or a value out
- * of range, -ENOMEM. */
+/* Set key to value (copied). 0, -ENOENT for an unknown key, BROOK_ERR_CONFIG for a
+ * value out of range, -ENOMEM. */
 BROOK_API int brook_conf_set(struct brook_conf *conf, const char *key, const char *value);
 
 BROOK_API void brook_conf_free(struct brook_conf *conf);
@@ -118,11 +119,23 @@ enum brook_rebalance_event {
 /* Called when a consumer group assigns or revokes partitions. */
 typedef void brook_rebalance_cb(void *arg, int event, const struct brook_tp *parts, size_t n);
 
-/* Set the delivery report and rebalance callbacks (NULL: none). */
+/*
+ * Called when a broker says a consumer's position is out of range: tp->offset is
+ * the position asked for, log_start and log_end the partition's valid range (-1
+ * when the broker did not say), and to what happens next by auto.offset.reset:
+ * BROOK_OFFSET_BEGINNING or BROOK_OFFSET_END (the consumer moves there), or 0
+ * ("none": the partition fails with offset out of range).
+ */
+typedef void brook_offset_reset_cb(void *arg, const struct brook_tp *tp, int64_t log_start,
+                                   int64_t log_end, int to);
+
+/* Set the delivery report, rebalance and offset reset callbacks (NULL: none). */
 BROOK_API void brook_conf_set_delivery_cb(struct brook_conf *conf, brook_delivery_cb *cb,
                                           void *arg);
 BROOK_API void brook_conf_set_rebalance_cb(struct brook_conf *conf, brook_rebalance_cb *cb,
                                            void *arg);
+BROOK_API void brook_conf_set_offset_reset_cb(struct brook_conf *conf, brook_offset_reset_cb *cb,
+                                              void *arg);
 
 /* ---- the client --------------------------------------------------------------------- */
 
@@ -336,7 +349,8 @@ BROOK_API int brook_assign(struct brook_client *c, const char *topic, const int3
  * Join the consumer group group.id and read the topics given, with the assignors
  * of partition.assignment.strategy (Kafka's "consumer" protocol, so the group may
  * mix libbrook, librdkafka and Java members). Partitions without a committed offset
- * start at start (NULL: auto.offset.reset). 0, BROOK_ERR_STATE (no group.id, or
+ * start at start (NULL: auto.offset.reset); a position out of range always moves
+ * by auto.offset.reset. 0, BROOK_ERR_STATE (no group.id, or
  * partitions were assigned by hand), -EINVAL, -ENOMEM.
  */
 BROOK_API int brook_subscribe(struct brook_client *c, const char *const *topics, size_t n,
@@ -433,6 +447,10 @@ BROOK_API int brook_topic_create(struct brook_client *c, const char *name, int32
 
 /* Delete a topic. 0, brook_err_kafka(3) when there is none, another error. */
 BROOK_API int brook_topic_delete(struct brook_client *c, const char *name, int timeout_ms);
+
+/* The broker's own words (the answer's error_message) about the last topic create
+ * or delete, or NULL when it gave none; valid until the next such call. */
+BROOK_API const char *brook_error_message(const struct brook_client *c);
 
 struct brook_group_listing {
     const char *group_id;

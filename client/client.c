@@ -166,6 +166,7 @@ void brook_client_free(struct brook_client *c)
         close(c->epfd);
     client_tls_free(c);
     conf_release(&c->conf);
+    free(c->admin_msg);
     free(c);
 }
 

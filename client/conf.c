@@ -243,7 +243,7 @@ int brook_conf_set(struct brook_conf *conf, const char *key, const char *value)
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         if (!strcmp(key, rows[i].name))
             return set_row(&conf->v, &rows[i], value);
-    return BROOK_ERR_CONFIG;
+    return -ENOENT; /* apart from a bad value, so a caller can say which it was */
 }
 
 void brook_conf_set_delivery_cb(struct brook_conf *conf, brook_delivery_cb *cb, void *arg)
@@ -256,6 +256,12 @@ void brook_conf_set_rebalance_cb(struct brook_conf *conf, brook_rebalance_cb *cb
 {
     conf->v.rb_cb = cb;
     conf->v.rb_arg = arg;
+}
+
+void brook_conf_set_offset_reset_cb(struct brook_conf *conf, brook_offset_reset_cb *cb, void *arg)
+{
+    conf->v.reset_cb = cb;
+    conf->v.reset_arg = arg;
 }
 
 void conf_release(struct client_conf *cf)
@@ -302,6 +308,8 @@ static const char *brook_own_error(int err)
     case BROOK_ERR_NO_BROKERS: return "no broker could be reached";
     case BROOK_ERR_CONFIG: return "unknown configuration key or bad value";
     case BROOK_ERR_PROTOCOL: return "the broker's answer could not be understood";
+    case BROOK_ERR_NOT_KAFKA:
+        return "that port answered in HTTP, not the Kafka protocol (a web console's port?)";
     case BROOK_ERR_VERSION: return "the broker supports no version of a needed request";
     case BROOK_ERR_STATE: return "not valid in the client's current state";
     case BROOK_ERR_GROUP_ACTIVE: return "the group has active members";

@@ -690,6 +690,10 @@ static void parse_frames(struct conn *k)
 {
     while (k->fd >= 0) {
         size_t size = 0;
+        if (k->rlen >= 5 && !memcmp(k->rbuf, "HTTP/", 5)) { /* as a Kafka frame: over 1 GB */
+            conn_fail(k, BROOK_ERR_NOT_KAFKA);
+            return;
+        }
         int rc = kafka_frame(k->rbuf, k->rlen, MAX_FRAME, &size);
         if (rc == -EAGAIN) {
             if (k->rlen >= 4 && grow_rbuf(k, 4 + size))

@@ -118,6 +118,8 @@ struct client_conf {
     void *dr_arg;
     brook_rebalance_cb *rb_cb;
     void *rb_arg;
+    brook_offset_reset_cb *reset_cb;
+    void *reset_arg;
 };
 
 struct brook_conf {
@@ -326,6 +328,7 @@ struct brook_client {
     struct consumer *cons;
     struct group *grp;
     struct txn *txn;        /* transactional.id's state, NULL until brook_txn_init() */
+    char *admin_msg;        /* the broker's error_message of the last admin call, or NULL */
     int64_t now;            /* monotonic ms, refreshed each loop turn */
     int64_t wake;           /* the earliest timer, NEVER if none */
     bool dirty;             /* work to do at once */
@@ -384,6 +387,10 @@ void md_free(struct brook_client *c);
 
 /* Make sure topic is tracked and (soon) known; auto_create asks brokers to create it.
  * Returns the entry (maybe not known yet) or NULL when out of memory. */
+/* Keep the broker's error_message of an admin answer (NULL or empty: none), for
+ * brook_error_message(). */
+void admin_note(struct brook_client *c, struct kstr msg);
+
 struct md_topic *md_want(struct brook_client *c, const char *topic, bool auto_create);
 
 /* The entry for topic, or NULL if not tracked. */
@@ -568,7 +575,8 @@ struct consumer {
     size_t buffered;           /* bytes of every partition's chunks */
     uint64_t epoch;            /* bumped whenever the assignment changes */
     bool group_mode;           /* subscribed */
-    struct brook_offset reset; /* start where nothing is committed (kind 0: fail) */
+    struct brook_offset start; /* start where nothing is committed (kind 0: fail) */
+    struct brook_offset reset; /* auto.offset.reset: where an out-of-range position goes */
     bool commit_want;          /* positions moved: commit when none is in flight */
     struct req *commit_req;    /* the OffsetCommit in flight */
     int commit_err;            /* the first commit error not yet collected */

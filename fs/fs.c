@@ -105,7 +105,20 @@ static void detach(const char *mp)
         waitpid(pid, NULL, 0);
 }
 
-/* Make mp a directory we can mount on: detach a stale mount, create it if absent. */
+/* Whether a file system is mounted at directory mp (st its stat): its device
+ * differs from its parent's. */
+static bool is_mount_point(const char *mp, const struct stat *st)
+{
+    char parent[PATH_MAX];
+    struct stat pst;
+    if (snprintf(parent, sizeof parent, "%s/..", mp) >= (int)sizeof parent)
+        return false;
+    return stat(parent, &pst) == 0 && pst.st_dev != st->st_dev;
+}
+
+/* Make mp a directory we can mount on: detach a stale mount, create it if absent.
+ * A live mount there (another brookd's, most likely) is -EBUSY: mounting over it
+ * would hide it from its users while it still runs. */
 static int prepare_mountpoint(const char *mp)
 {
     struct stat st;
@@ -114,7 +127,7 @@ static int prepare_mountpoint(const char *mp)
         detach(mp);
     }
     if (stat(mp, &st) == 0)
-        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+        return !S_ISDIR(st.st_mode) ? -ENOTDIR : is_mount_point(mp, &st) ? -EBUSY : 0;
     if (errno != ENOENT)
         return -errno;
     return mkdir(mp, 0755) && errno != EEXIST ? -errno : 0;

@@ -434,7 +434,7 @@ static int stat_kind(struct fs *fs, const struct fs_node *n, const struct fs_ref
     case FS_ROOT: st->st_mode = S_IFDIR | 0755; break;
     case FS_TOPIC:
         st->st_mode = S_IFREG | (fs_node_writable(n) ? 0644 : 0444);
-        st->st_size = fs_stream_size(ref->t, -1);
+        st->st_size = fs_node_internal(n) ? 0 : fs_stream_size(ref->t, -1); /* JSON: records */
         mtime = 0;
         for (int32_t i = 0; i < store_topic_partition_count(ref->t); i++) {
             int64_t ms = last_append(store_topic_partition(ref->t, i));
@@ -445,7 +445,7 @@ static int stat_kind(struct fs *fs, const struct fs_node *n, const struct fs_ref
     case FS_DATA:
     case FS_FOLLOW:
         st->st_mode = S_IFREG | (fs_node_writable(n) ? 0644 : 0444);
-        st->st_size = fs_stream_size(ref->t, n->partition);
+        st->st_size = fs_node_internal(n) ? 0 : fs_stream_size(ref->t, n->partition);
         break;
     case FS_RECORDS: st->st_mode = S_IFREG | 0444; break;
     case FS_SEG_LOG:

@@ -99,14 +99,18 @@ int fs_handle_open(struct fs *fs, struct fs_node *n, int flags, bool fresh, stru
     h->writer = (flags & O_ACCMODE) != O_RDONLY;
     if ((rc = fs_node_resolve(fs, n, &h->ref)))
         goto err_handle;
-    if (n->kind == FS_TOPIC || n->kind == FS_DATA || n->kind == FS_FOLLOW) {
+    bool stream = n->kind == FS_TOPIC || n->kind == FS_DATA || n->kind == FS_FOLLOW;
+    if (stream && !fs_node_internal(n)) {
         if (!(h->stream = malloc(sizeof *h->stream)))
             goto err_nomem;
         fs_stream_init(h->stream, h->ref.t, n->partition, &n->topic->jx);
-    } else if (n->kind == FS_RECORDS) {
+    } else if (stream || n->kind == FS_RECORDS) { /* internal topics read as records */
         if (!(h->records = malloc(sizeof *h->records)))
             goto err_nomem;
-        fs_records_init(h->records, h->ref.p);
+        if (n->kind == FS_TOPIC)
+            fs_records_init_topic(h->records, h->ref.t);
+        else
+            fs_records_init(h->records, h->ref.p);
     }
     fs_lines_init(&h->lines, line_max(fs, h->ref.t), &fs->partial);
     fs_open_add(fs, &h->open, false);

@@ -40,6 +40,11 @@ struct conf_key {
 /* The entry named name in tab (ended by a NULL name), or NULL. */
 const struct conf_key *conf_find(const struct conf_key *tab, const char *name);
 
+/* The entry of tab whose name is nearest to name (a misspelling: at most two
+ * letters added, dropped or changed), or NULL; *dist lowers to its distance, so a
+ * search over several tables keeps the best. */
+const struct conf_key *conf_closest(const struct conf_key *tab, const char *name, size_t *dist);
+
 /*
  * The integer or boolean value of key name from p (which may be NULL), or its
  * table default when p does not give it. 0, or -EINVAL when the value does not parse or is outside

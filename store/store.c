@@ -304,7 +304,26 @@ static int lock_dir(struct store *s)
         return -errno;
     if (flock(s->lock_fd, LOCK_EX | LOCK_NB))
         return errno == EWOULDBLOCK ? -EBUSY : -errno;
+    /* the holder's pid, for the message a second brookd gives (store_lock_holder) */
+    char pid[24];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(s->lock_fd, 0) == 0)
+        (void)!pwrite(s->lock_fd, pid, (size_t)n, 0);
     return 0;
+}
+
+long store_lock_holder(const char *dir)
+{
+    char path[4096], buf[24] = {0};
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    char *end;
+    long pid = n > 0 ? strtol(buf, &end, 10) : 0;
+    return n > 0 && end != buf && *end == '\n' && pid > 0 ? pid : 0;
 }
 
 int store_open(const struct store_config *c, struct store **out)

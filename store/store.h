@@ -169,6 +169,10 @@ const char *topic_config_value(const struct topic_config *tc, const char *key, c
  */
 int store_open(const struct store_config *c, struct store **out);
 
+/* The pid of the process holding dir's lock (store_open's -EBUSY), or 0 when it
+ * is not known. */
+long store_lock_holder(const char *dir);
+
 /* Flush everything, write the clean-shutdown marker (not after a flush failed:
  * then the next start recovers as after a crash), stop threads, free. */
 void store_close(struct store *s);

@@ -34,6 +34,11 @@ extern volatile sig_atomic_t cli_stop;
 /* "brook: <message>" on stderr; returns 1. */
 __attribute__((format(printf, 1, 2))) int cli_fail(const char *fmt, ...);
 
+/* As cli_fail(), followed by the broker's own words about the last admin call
+ * (brook_error_message()) when it gave any. */
+__attribute__((format(printf, 2, 3))) int cli_fail_broker(const struct brook_client *c,
+                                                          const char *fmt, ...);
+
 /* "brook: <message> (see brook --help)" on stderr; returns 2. */
 __attribute__((format(printf, 1, 2))) int cli_usage_error(const char *fmt, ...);
 

@@ -50,6 +50,20 @@ int cli_fail(const char *fmt, ...)
     return 1;
 }
 
+int cli_fail_broker(const struct brook_client *c, const char *fmt, ...)
+{
+    va_list ap;
+    const char *why = brook_error_message(c);
+    fputs("brook: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (why)
+        fprintf(stderr, " (broker: %s)", why);
+    fputc('\n', stderr);
+    return 1;
+}
+
 int cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
@@ -192,9 +206,15 @@ int cli_conf_make(const struct globals *g, const char *const *defaults, struct b
         size_t kl = (size_t)(eq - g->xs[i]);
         if (kl < sizeof key)
             snprintf(key, sizeof key, "%.*s", (int)kl, g->xs[i]);
-        if (kl >= sizeof key || brook_conf_set(conf, key, eq + 1)) {
+        int rc = kl < sizeof key ? brook_conf_set(conf, key, eq + 1) : -ENOENT;
+        if (rc) {
             brook_conf_free(conf);
-            return cli_usage_error("bad setting -X %s", g->xs[i]);
+            if (rc == -ENOENT)
+                return cli_usage_error("-X %s: unknown client setting '%.*s' (brook(1) lists "
+                                       "them)",
+                                       g->xs[i], (int)kl, g->xs[i]);
+            return cli_usage_error("-X %s: '%s' is not a valid value for %s", g->xs[i], eq + 1,
+                                   key);
         }
     }
     *out = conf;

@@ -111,7 +111,8 @@ static int topic_create(struct brook_client *c, const struct globals *g, char **
         if (rc == brook_err_kafka(36))
             status = cli_fail("topic '%s' already exists", topics[i]);
         else if (rc)
-            status = cli_fail("cannot create topic '%s': %s", topics[i], brook_strerror(rc));
+            status =
+                cli_fail_broker(c, "cannot create topic '%s': %s", topics[i], brook_strerror(rc));
         else
             printf("Created topic %s.\n", topics[i]);
     }
@@ -123,8 +124,11 @@ static int topic_delete(struct brook_client *c, const struct globals *g, char **
     int status = 0;
     for (size_t i = 0; i < n; i++) {
         int rc = brook_topic_delete(c, topics[i], g->timeout_ms);
-        if (rc)
+        if (rc == brook_err_kafka(3))
             status = cli_topic_error(topics[i], rc);
+        else if (rc)
+            status =
+                cli_fail_broker(c, "cannot delete topic '%s': %s", topics[i], brook_strerror(rc));
         else
             printf("Deleted topic %s.\n", topics[i]);
     }
