@@ -93,13 +93,13 @@ static void describe_every_user(struct request *rq,
             r->user = kstr_from(pd_strdup(rq->pd, kstr_from(all.v[i].user)));
             r->error_message = KSTR_NULL;
             r->credential_infos = PENDING_NEW(
-                rq->pd, struct kafka_describe_user_scram_credentials_resp_credential_info, 2);
+                rq->pd, struct kafka_describe_user_scram_credentials_resp_credential, 2);
         } else {
             r = &resp->results[resp->n_results - 1];
         }
         if (r->n_credential_infos < 2)
             r->credential_infos[r->n_credential_infos++] =
-                (struct kafka_describe_user_scram_credentials_resp_credential_info){
+                (struct kafka_describe_user_scram_credentials_resp_credential){
                     (int8_t)all.v[i].mech, all.v[i].iterations};
     }
     free(all.v);
@@ -119,7 +119,7 @@ static void describe_one(struct broker *b, struct pending *pd, struct kstr name,
     static const enum scram_mech mechs[] = {SCRAM_SHA_256, SCRAM_SHA_512};
     char user[AUTH_USER_MAX + 1];
     r->credential_infos =
-        PENDING_NEW(pd, struct kafka_describe_user_scram_credentials_resp_credential_info, 2);
+        PENDING_NEW(pd, struct kafka_describe_user_scram_credentials_resp_credential, 2);
     bool named = name.len > 0 && name.len <= AUTH_USER_MAX && !memchr(name.p, 0, (size_t)name.len);
     if (named)
         snprintf(user, sizeof user, "%.*s", (int)name.len, name.p);
@@ -127,8 +127,8 @@ static void describe_one(struct broker *b, struct pending *pd, struct kstr name,
         struct auth_scram_cred cred;
         if (auth_creds_get(b->creds, user, mechs[m], &cred) == 0)
             r->credential_infos[r->n_credential_infos++] =
-                (struct kafka_describe_user_scram_credentials_resp_credential_info){
-                    (int8_t)mechs[m], cred.iterations};
+                (struct kafka_describe_user_scram_credentials_resp_credential){(int8_t)mechs[m],
+                                                                               cred.iterations};
     }
     if (r->n_credential_infos == 0) {
         r->error_code = KAFKA_RESOURCE_NOT_FOUND;
@@ -193,7 +193,7 @@ struct alter_item {
     int8_t mech;
     int32_t pos;   /* deletions first, then upsertions */
     bool deletion; /* else an upsertion */
-    const struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion *up;
+    const struct kafka_alter_user_scram_credentials_req_upsertion *up;
     struct auth_scram_cred cred; /* an upsertion's, derived (admin thread) */
 };
 

@@ -140,7 +140,7 @@ static int fill_upsertion(struct req *rq, const char *name, const char *password
                           int32_t iterations)
 {
     struct kafka_alter_user_scram_credentials_req *b = rq->body;
-    struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion *u;
+    struct kafka_alter_user_scram_credentials_req_upsertion *u;
     size_t klen = scram_key_len(m);
     uint8_t *salt = arena_alloc(&rq->arena, USER_SALT_LEN);
     uint8_t *salted = arena_alloc(&rq->arena, klen);
