@@ -96,6 +96,7 @@ struct conn {
     uint8_t sasl_mech;       /* the mechanism of the session (enum auth_sasl_mech) */
     bool authenticated;      /* a SASL exchange succeeded (and the session has not ended) */
     bool closing;            /* answer what is queued, read nothing more, then close */
+    bool close_watch;        /* closing waits for the socket to take the last TLS ciphertext */
     int64_t sasl_started_ms; /* monotonic: when the exchange under way began */
     int64_t session_end_ms;  /* monotonic: KIP-368's end of the session; 0 none */
 };

@@ -148,6 +148,8 @@ static void send_out(struct conn *c, struct kafka_out *o)
     evbuffer_add(out, o->w.buf + pos, o->w.len - pos);
 }
 
+static bool tls_unsent(struct conn *c);
+
 /* Send every ready response at the head of the queue. */
 static void conn_flush(struct conn *c)
 {
@@ -167,9 +169,46 @@ static void conn_flush(struct conn *c)
         set_paused(c, false);
     if (c->b->stopping && !c->head && c->bev && out_len(c) == 0)
         conn_close(c, "shutting down");
-    if (c->closing && !c->head && c->bev && out_len(c) == 0) /* its last answer is out */
-        conn_close(c, "closing after its answer");
+    if (c->closing && !c->head && c->bev && out_len(c) == 0 && !tls_unsent(c))
+        conn_close(c, "closing after its answer"); /* its last answer is out */
     conn_unref(c);
+}
+
+static void conn_flush_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (c->bev)
+        conn_flush(c);
+    conn_unref(c);
+}
+
+/* The socket took the last of a TLS connection's ciphertext. A close waiting for
+ * that happens on the next loop pass, not from inside the buffer's own callback
+ * (closing frees the buffer). */
+static void tls_sent_cb(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct conn *c = arg;
+    if (!info->n_deleted || evbuffer_get_length(out) || !c->bev)
+        return;
+    c->refs++;
+    if (event_base_once(c->b->base, -1, EV_TIMEOUT, conn_flush_event, c, &(struct timeval){0, 0}))
+        conn_unref(c); /* out of memory: the sweep closes it */
+}
+
+/* Whether OpenSSL has encrypted bytes of c's that the socket has not yet taken:
+ * a TLS connection's own output is empty as soon as OpenSSL has read it, and
+ * closing then would lose its last answer (a failed authentication's error). The
+ * first time it is asked, the socket's output is watched for the moment it is. */
+static bool tls_unsent(struct conn *c)
+{
+    struct bufferevent *sock = bufferevent_get_underlying(c->bev);
+    if (!sock || !evbuffer_get_length(bufferevent_get_output(sock)))
+        return false;
+    if (!c->close_watch) {
+        c->close_watch = true;
+        evbuffer_add_cb(bufferevent_get_output(sock), tls_sent_cb, c);
+    }
+    return true;
 }
 
 void pending_finish(struct pending *pd)
