@@ -201,6 +201,10 @@ int main(int argc, char **argv)
         goto out_base;
     }
     log_recovery(b.store);
+    if ((rc = authz_open(&b, &err))) {
+        log_error("brook.broker", "%s", err);
+        goto out_store;
+    }
     if ((rc = broker_dynamic_load(&b)))
         goto out_store;
     if ((rc = server_start(&b)))
@@ -250,6 +254,7 @@ out_server:
     fetch_abort_all(&b);
     legacy_fetch_abort_all(&b);
 out_store:
+    authz_close(&b);
     store_close(b.store); /* flush, checkpoints, clean-shutdown marker */
     broker_dynamic_free(&b);
     server_free(&b);

@@ -34,6 +34,7 @@
 #include "broker/config.h"
 #include "broker/deadline.h"
 #include "lib/arena.h"
+#include "lib/conftab.h"
 #include "proto/kafka.h"
 #include "proto/kafka_errors.h"
 #include "store/store.h"
@@ -262,6 +263,11 @@ struct broker {
     struct admin_job *admin_head, *admin_tail; /* queued, oldest first (admin_mu) */
     bool admin_stopping;                       /* admin_stop() was called (admin_mu) */
 
+    /* authz.c: ACLs and the authorizer's settings */
+    struct auth_acls *acls;
+    struct auth_policy policy;
+    char **super_users; /* policy.super_users' strings, owned */
+
     /* h_alter_configs.c: the dynamic broker keys (dynamic_mu), over server.properties */
     pthread_mutex_t dynamic_mu;
     struct props *dynamic;
@@ -380,6 +386,9 @@ void handle_create_topics(struct request *rq);     /* h_topics.c */
 void handle_delete_topics(struct request *rq);     /* h_topics.c */
 void handle_create_partitions(struct request *rq); /* h_topics.c */
 void handle_delete_records(struct request *rq);    /* h_topics.c */
+void handle_describe_acls(struct request *rq);     /* h_acls.c */
+void handle_create_acls(struct request *rq);       /* h_acls.c */
+void handle_delete_acls(struct request *rq);       /* h_acls.c */
 void handle_describe_configs(struct request *rq);  /* h_configs.c */
 void handle_alter_configs(struct request *rq);     /* h_alter_configs.c */
 void handle_incremental_alter_configs(struct request *rq);
@@ -497,6 +506,21 @@ void groups_foreach_offset(struct broker *b, const char *group, groups_offset_fn
 int groups_reset_offsets(struct broker *b, const char *group, const char *topic,
                          const int32_t *partitions, const int64_t *offsets, int n,
                          store_done_fn done, void *arg);
+
+/* ---- authz.c: the authorizer ---- */
+extern const struct conf_key authz_config_table[]; /* authorizer.class.name, super.users, ... */
+/* The settings from b->cfg and the ACLs from the data directory: 0, or -errno with
+ * a one-line reason in *err (an authorizer brook does not have, a damaged file). */
+int authz_open(struct broker *b, const char **err);
+void authz_close(struct broker *b);
+/* Whether rq's peer (principal, host) may do op on the resource; always true with
+ * the authorizer off. name is ignored for the cluster. */
+bool request_allowed(struct request *rq, enum auth_op op, enum auth_resource type,
+                     const char *name);
+bool request_allowed_kstr(struct request *rq, enum auth_op op, enum auth_resource type,
+                          struct kstr name);
+/* Whether rq's peer may do op on some resource of type (auth_authorize_any). */
+bool request_allowed_any(struct request *rq, enum auth_op op, enum auth_resource type);
 
 /* ---- views.c: what the console (console/console.h) is lent ---- */
 /* Fill *env for b's console; false when console.listeners is off. */

@@ -121,8 +121,8 @@ static void env_broker_info(void *ctx, struct console_broker_info *out)
 /* The broker's, the store's and the console's keys: what DescribeConfigs, the
  * console's broker view and --help-config list. Here because only this file of
  * broker/ may see the console's table. */
-const struct conf_key *const broker_config_tables[] = {broker_config_table, store_config_table,
-                                                       console_config_table, NULL};
+const struct conf_key *const broker_config_tables[] = {
+    broker_config_table, store_config_table, console_config_table, authz_config_table, NULL};
 
 const struct conf_key *broker_config_key(const char *name)
 {
