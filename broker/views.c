@@ -188,6 +188,8 @@ bool broker_console_env(struct broker *b, struct console_env *env)
         .listen_port = c->console.port,
         .read_only = c->console_read_only,
         .props = c->props,
+        .acls = b->acls,
+        .policy = &b->policy,
         .ctx = b,
         .groups_foreach = env_groups_foreach,
         .groups_describe = env_groups_describe,

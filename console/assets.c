@@ -82,6 +82,12 @@ static const char asset_app_css[] = /* console/web/app.css */
     ".cluster { color: var(--side-text); font-family: var(--mono); font-size: 12px; }\n"
     ".spacer { flex: 1; }\n"
     ".topbar .muted { color: var(--side-text); font-family: var(--mono); font-size: 12px; }\n"
+    ".topbar .user { color: #fff; font-size: 13px; }\n"
+    ".topbar .logout { font-size: 12px; padding: 2px 8px; }\n"
+    "/* logged out: the login form alone, no way into the views */\n"
+    "body.logged-out .sidebar a, body.logged-out .topbar .logout { visibility: hidden; }\n"
+    ".form.login { max-width: 360px; margin: 48px auto; }\n"
+    ".form.login .bad { color: var(--danger); }\n"
     "\n"
     ".sidebar {\n"
     "  grid-area: side;\n"
@@ -326,6 +332,11 @@ static const char asset_app_js[] = /* console/web/app.js */
     " * DOM is built with h(), which sets text with textContent and never parses\n"
     " * strings as HTML, so record contents cannot inject markup.\n"
     " *\n"
+    " * Login: when the broker asks for one (GET /api/v1/session answers 401), the\n"
+    " * page shows only the login form and asks for nothing else. The session itself\n"
+    " * is an HttpOnly cookie the page never sees; the CSRF token that comes with it\n"
+    " * goes in X-CSRF-Token on every request that writes (api()).\n"
+    " *\n"
     " * Values: the API sends keys and values as text when they are UTF-8 and as base64\n"
     " * otherwise. Text that parses as JSON (an object or array) is shown pretty-printed,\n"
     " * other text as it is, and base64 as a hex dump.\n"
@@ -338,6 +349,8 @@ static const char asset_app_js[] = /* console/web/app.js */
     "  readOnly: true, /* until the broker says otherwise: never show a write action early */"
     "\n"
     "  cleanup: null,  /* the current view's cleanup function */\n"
+    "  csrf: \"\",       /* the session's CSRF token (GET /api/v1/session) */\n"
+    "  user: null,     /* who is logged in, or null without a login */\n"
     "};\n"
     "\n"
     "/* ---- DOM helpers ---- */\n"
@@ -411,8 +424,11 @@ static const char asset_app_js[] = /* console/web/app.js */
     "    opts.body = JSON.stringify(opts.json);\n"
     "    delete opts.json;\n"
     "  }\n"
+    "  if (opts.method && opts.method !== \"GET\" && opts.method !== \"HEAD\" && app.csrf)\n"
+    "    opts.headers[\"X-CSRF-Token\"] = app.csrf;\n"
     "  const r = await fetch(path, opts);\n"
     "  const body = await r.json().catch(() => null);\n"
+    "  if (r.status === 401 && path !== \"/api/v1/login\") showLogin();\n"
     "  if (!r.ok) throw new ApiError(r.status, (body && body.error) || r.statusText);\n"
     "  return body;\n"
     "}\n"
@@ -1167,8 +1183,80 @@ static const char asset_app_js[] = /* console/web/app.js */
     "    b.addEventListener(\"click\", () => b.closest(\"dialog\").close());\n"
     "}\n"
     "\n"
+    "/* The login form, alone on the page: nothing else is asked of the API until a\n"
+    "   login succeeds, and then the page starts again with the session. */\n"
+    "function showLogin() {\n"
+    "  if (document.body.classList.contains(\"logged-out\")) return;\n"
+    "  document.body.classList.add(\"logged-out\");\n"
+    "  if (app.cleanup) app.cleanup();\n"
+    "  app.cleanup = null;\n"
+    "  const error = h(\"p\", {class: \"result bad\", \"data-testid\": \"login-error\", hidde"
+    "n: true});\n"
+    "  const form = h(\"form\", {class: \"form login\", \"data-testid\": \"login-form\"},\n"
+    "    h(\"h2\", {}, \"Log in to brook\"),\n"
+    "    h(\"label\", {}, \"User\",\n"
+    "      h(\"input\", {name: \"user\", autocomplete: \"username\", required: true, \"data-t"
+    "estid\": \"login-user\"})),\n"
+    "    h(\"label\", {}, \"Password\",\n"
+    "      h(\"input\", {name: \"password\", type: \"password\", autocomplete: \"current-pass"
+    "word\",\n"
+    "        \"data-testid\": \"login-password\"})),\n"
+    "    error,\n"
+    "    h(\"button\", {type: \"submit\", class: \"primary\", \"data-testid\": \"login-submit"
+    "\"}, \"Log in\"));\n"
+    "  form.addEventListener(\"submit\", async (ev) => {\n"
+    "    ev.preventDefault();\n"
+    "    const f = new FormData(form);\n"
+    "    try {\n"
+    "      await api(\"/api/v1/login\", {json: {user: f.get(\"user\"), password: f.get(\"pass"
+    "word\")}});\n"
+    "      location.reload();\n"
+    "    } catch (err) {\n"
+    "      error.textContent = err.message;\n"
+    "      error.hidden = false;\n"
+    "    }\n"
+    "  });\n"
+    "  const main = document.getElementById(\"main\");\n"
+    "  main.replaceChildren(form);\n"
+    "  document.body.dataset.ready = \"true\";\n"
+    "}\n"
+    "\n"
+    "async function logout() {\n"
+    "  try {\n"
+    "    await api(\"/api/v1/logout\", {method: \"POST\"});\n"
+    "  } finally {\n"
+    "    location.reload();\n"
+    "  }\n"
+    "}\n"
+    "\n"
+    "/* Who is asking: false when the page must show the login form first. */\n"
+    "async function session() {\n"
+    "  const r = await fetch(\"/api/v1/session\");\n"
+    "  if (r.status === 401) return false;\n"
+    "  const s = await r.json().catch(() => ({}));\n"
+    "  app.csrf = s.csrf || \"\";\n"
+    "  app.user = s.user || null;\n"
+    "  if (app.user) {\n"
+    "    const who = document.querySelector(\"[data-testid=user]\");\n"
+    "    who.textContent = app.user;\n"
+    "    who.hidden = false;\n"
+    "    document.querySelector(\"[data-testid=logout]\").hidden = false;\n"
+    "  }\n"
+    "  return true;\n"
+    "}\n"
+    "\n"
     "async function boot() {\n"
     "  wireDialogs();\n"
+    "  document.querySelector(\"[data-testid=logout]\").addEventListener(\"click\", logout);"
+    "\n"
+    "  try {\n"
+    "    if (!(await session())) {\n"
+    "      showLogin();\n"
+    "      return;\n"
+    "    }\n"
+    "  } catch (err) {\n"
+    "    toast(\"Cannot reach the broker: \" + err.message, true);\n"
+    "  }\n"
     "  try {\n"
     "    app.broker = await api(\"/api/v1/broker\");\n"
     "    app.readOnly = app.broker.read_only;\n"
@@ -1223,6 +1311,9 @@ static const char asset_index_html[] = /* console/web/index.html */
     "    <span class=\"badge warn\" data-testid=\"read-only-badge\" hidden>read-only</span>\n"
     "    <span class=\"spacer\"></span>\n"
     "    <span class=\"muted\" data-testid=\"broker-address\"></span>\n"
+    "    <span class=\"user\" data-testid=\"user\" hidden></span>\n"
+    "    <button type=\"button\" class=\"logout\" data-testid=\"logout\" hidden>Log out</butt"
+    "on>\n"
     "  </header>\n"
     "\n"
     "  <nav class=\"sidebar\" aria-label=\"sections\">\n"
@@ -1309,14 +1400,14 @@ const struct console_asset console_assets[] = {
     {
         .path = "/app.css",
         .type = "text/css; charset=utf-8",
-        .etag = "\"771f9a896f1de527aff5\"",
+        .etag = "\"c90988918cc5a6cb646c\"",
         .data = asset_app_css,
         .len = sizeof asset_app_css - 1,
     },
     {
         .path = "/app.js",
         .type = "text/javascript; charset=utf-8",
-        .etag = "\"ad23c143b00bf3f6d8d7\"",
+        .etag = "\"b1e238c6728bbbb7bb89\"",
         .data = asset_app_js,
         .len = sizeof asset_app_js - 1,
     },
@@ -1330,7 +1421,7 @@ const struct console_asset console_assets[] = {
     {
         .path = "/index.html",
         .type = "text/html; charset=utf-8",
-        .etag = "\"53fefaaf697538b89c8e\"",
+        .etag = "\"6f1374af060bde3e18cf\"",
         .data = asset_index_html,
         .len = sizeof asset_index_html - 1,
     },

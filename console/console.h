@@ -22,6 +22,9 @@
 
 #include "store/store.h"
 
+struct auth_acls;
+struct auth_creds;
+struct auth_policy;
 struct console;
 struct event_base;
 struct props;
@@ -88,7 +91,14 @@ struct console_env {
     int listen_port;           /* 0: any free port */
     bool read_only;            /* console.read.only */
     const struct props *props; /* everything as given: console.max.connections,
-                                  console.request.timeout.ms, console.allowed.hosts */
+                                  console.request.timeout.ms, console.allowed.hosts,
+                                  console.auth, console.session.ms, console.ssl.* */
+
+    /* who may use it: the broker's users (NULL: none exist) and its ACLs (NULL, or a
+     * policy that is not enabled: every user may do everything) */
+    struct auth_creds *creds;
+    struct auth_acls *acls;
+    const struct auth_policy *policy;
 
     void *ctx;
     /* groups */

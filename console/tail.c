@@ -325,7 +325,7 @@ void tail_open(struct creq *cr)
     tl->con = con;
     tl->req = cr->req;
     tl->evcon = evhttp_request_get_connection(cr->req);
-    if (!(tl->t = api_topic_ref(cr, cr->seg[3])) || tail_args(cr, tl)) {
+    if (!(tl->t = api_topic_ref(cr, cr->seg[3], AUTH_OP_READ)) || tail_args(cr, tl)) {
         store_topic_put(tl->t);
         free(tl->next);
         free(tl);
