@@ -124,7 +124,8 @@ const struct conf_key broker_config_table[] = {
      "PLAINTEXT://127.0.0.1:9092",
      0,
      0,
-     "Addresses the Kafka protocol is served on, comma-separated (port 0: any free port).",
+     "Addresses the Kafka protocol is served on, NAME://host:port comma-separated (port 0: "
+     "any free port); NAME's protocol is in listener.security.protocol.map.",
      false,
      {NULL}},
     {"advertised.listeners",
@@ -132,8 +133,125 @@ const struct conf_key broker_config_table[] = {
      NULL,
      0,
      0,
-     "What clients are told to connect to: set it when listening on 0.0.0.0 or behind NAT; "
-     "default: the first listener as bound.",
+     "What clients are told to connect to, NAME://host:port per listener name (Metadata "
+     "answers with the listener the request came in on): set it when listening on 0.0.0.0 "
+     "or behind NAT; default: each listener as bound.",
+     false,
+     {NULL}},
+    {"listener.security.protocol.map",
+     CONF_STRING,
+     "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+     0,
+     0,
+     "Each listener name's security protocol, NAME:PROTOCOL comma-separated; a name not "
+     "in it cannot be used in listeners.",
+     false,
+     {NULL}},
+    {"ssl.keystore.type",
+     CONF_STRING,
+     "PEM",
+     0,
+     0,
+     "PEM only: JKS and PKCS12 are refused at start.",
+     false,
+     {NULL}},
+    {"ssl.keystore.location",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "A PEM file holding the private key and the certificate chain (leaf first) of SSL and "
+     "SASL_SSL listeners.",
+     false,
+     {NULL}},
+    {"ssl.keystore.certificate.chain",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "The certificate chain as PEM text, instead of ssl.keystore.location.",
+     false,
+     {NULL}},
+    {"ssl.keystore.key",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "The private key as PEM text, with ssl.keystore.certificate.chain.",
+     false,
+     {NULL}},
+    {"ssl.key.password",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "The password of an encrypted private key.",
+     false,
+     {NULL}},
+    {"ssl.truststore.type", CONF_STRING, "PEM", 0, 0, "PEM only.", false, {NULL}},
+    {"ssl.truststore.location",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "A PEM file of the CA certificates client certificates are checked against.",
+     false,
+     {NULL}},
+    {"ssl.truststore.certificates",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "The trusted CA certificates as PEM text, instead of ssl.truststore.location.",
+     false,
+     {NULL}},
+    {"ssl.client.auth",
+     CONF_STRING,
+     "none",
+     0,
+     0,
+     "none, requested or required: whether clients of SSL listeners present a certificate.",
+     false,
+     {NULL}},
+    {"ssl.enabled.protocols",
+     CONF_LIST,
+     "TLSv1.2,TLSv1.3",
+     0,
+     0,
+     "TLS versions offered (TLSv1.2, TLSv1.3).",
+     false,
+     {NULL}},
+    {"ssl.protocol",
+     CONF_STRING,
+     "TLSv1.3",
+     0,
+     0,
+     "Accepted for compatibility (TLS, TLSv1.2, TLSv1.3); ssl.enabled.protocols decides.",
+     false,
+     {NULL}},
+    {"ssl.cipher.suites",
+     CONF_LIST,
+     NULL,
+     0,
+     0,
+     "Cipher suites offered, IANA or OpenSSL names; not given: OpenSSL's defaults.",
+     false,
+     {NULL}},
+    {"ssl.principal.mapping.rules",
+     CONF_STRING,
+     "DEFAULT",
+     0,
+     0,
+     "How a client certificate's DN becomes the principal on SSL listeners: "
+     "RULE:pattern/replacement/[LU] and DEFAULT (the whole DN), as Kafka's.",
+     false,
+     {NULL}},
+    {"brook.ssl.handshake.timeout.ms",
+     CONF_INT,
+     "10000",
+     100,
+     I32,
+     "A TLS handshake not finished within this closes the connection.",
      false,
      {NULL}},
     {"cluster.id",
@@ -431,10 +549,9 @@ static int apply_props(struct broker_config *c, const char **err)
     c->node_id = (int32_t)v;
     if (parse_listeners(c, conf_get_str(broker_config_table, p, "listeners"), err))
         return -1;
-    const char *s = props_get(p, "advertised.listeners");
-    c->advertised_set = s != NULL;
-    if (s && listen_addr_parse(s, &c->advertised))
-        return set_err(err, "invalid advertised.listeners: %s%s", s, "");
+    if (broker_config_listeners(c, err) ||
+        int_key(p, "brook.ssl.handshake.timeout.ms", &c->tls_handshake_ms, err))
+        return -1;
     c->cluster_id = conf_get_str(broker_config_table, p, "cluster.id");
     return apply_limits(c, err) || apply_fuse_console(c, err) ? -1 : 0;
 }
@@ -564,7 +681,7 @@ size_t broker_config_unknown(const struct broker_config *c, char *buf, size_t si
     size_t n = 0, used = 0;
     buf[0] = 0;
     for (size_t i = 0; props_at(c->props, i, &k, &v); i++) {
-        if (broker_config_key(k))
+        if (broker_config_key(k) || broker_config_listener_key(k))
             continue;
         int w = snprintf(buf + used, size - used, "%s%s", n ? ", " : "", k);
         if (w < 0 || (size_t)w >= size - used) { /* cut at the last whole name */

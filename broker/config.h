@@ -11,6 +11,7 @@
 #include "store/store.h"
 
 struct props;
+struct tls_settings;
 
 #define BROKER_MAX_LISTENERS 8
 
@@ -41,10 +42,11 @@ struct broker_config {
     int32_t node_id; /* node.id / broker.id */
     struct listen_addr listeners[BROKER_MAX_LISTENERS];
     int n_listeners;
-    struct listen_addr advertised; /* advertised.listeners (first); port 0: bound */
-    bool advertised_set;
-    int64_t max_request_bytes;      /* socket.request.max.bytes */
-    int64_t idle_ms;                /* connections.max.idle.ms */
+    struct listen_addr advertised[BROKER_MAX_LISTENERS]; /* by listener; port 0: bound */
+    bool advertised_set[BROKER_MAX_LISTENERS];           /* advertised.listeners names it */
+    int64_t tls_handshake_ms;                            /* brook.ssl.handshake.timeout.ms */
+    int64_t max_request_bytes;                           /* socket.request.max.bytes */
+    int64_t idle_ms;                                     /* connections.max.idle.ms */
     int64_t request_timeout_ms;     /* a request must arrive whole within this */
     int64_t max_connections;        /* max.connections */
     int64_t fetch_max_bytes;        /* fetch.max.bytes: record bytes of one Fetch response */
@@ -102,5 +104,24 @@ const char *broker_security_name(enum broker_security s);
 /* Parse "NAME://host:port", "host:port" or "[v6]:port"; without a name the
  * listener is PLAINTEXT. 0 or -EINVAL. */
 int listen_addr_parse(const char *s, struct listen_addr *out);
+
+/* listener.c: each listener's security protocol and advertised address from
+ * listener.security.protocol.map and advertised.listeners, and the keys refused
+ * (broker_config_refusals); 0, or -1 with a one-line reason in *err. */
+int broker_config_listeners(struct broker_config *c, const char **err);
+int broker_config_refusals(const struct broker_config *c, const char **err);
+
+/* Whether key is a listener-prefixed key (listener.name.NAME.ssl.*, .sasl.*). */
+bool broker_config_listener_key(const char *key);
+
+/* The value of key for listener l: listener.name.<name>.<key> if given, else key. */
+const char *listener_get(const struct broker_config *c, const struct listen_addr *l,
+                         const char *key);
+
+/* Listener l's TLS settings from Kafka's ssl.* keys (strings borrowed from c),
+ * and its ssl.principal.mapping.rules (NULL: DEFAULT). 0, or -EINVAL when both
+ * a keystore file and inline PEM are given. */
+int listener_tls_settings(const struct broker_config *c, const struct listen_addr *l,
+                          struct tls_settings *s, const char **rules);
 
 #endif

@@ -50,7 +50,7 @@ void handle_describe_cluster(struct request *rq)
     }
     const char *host;
     int port;
-    broker_advertised(b, &host, &port);
+    conn_advertised(rq->c, &host, &port);
     resp->cluster_id = kstr_from(b->cfg->cluster_id);
     resp->controller_id = b->cfg->node_id;
     resp->brokers = PENDING_NEW(rq->pd, struct kafka_describe_cluster_resp_broker, 1);

@@ -43,11 +43,8 @@ static int16_t coordinator_check(int16_t version, int8_t key_type, struct kstr k
 
 /* v0-3: one key, answered at the top level. */
 static void coordinator_one(struct broker *b, struct kafka_find_coordinator_req *req,
-                            struct kafka_find_coordinator_resp *r)
+                            struct kafka_find_coordinator_resp *r, const char *host, int port)
 {
-    const char *host;
-    int port;
-    broker_advertised(b, &host, &port);
     r->error_code = coordinator_check(0, req->key_type, req->key, &r->error_message);
     bool ok = r->error_code == KAFKA_NONE;
     r->node_id = ok ? b->cfg->node_id : -1;
@@ -76,14 +73,14 @@ void handle_find_coordinator(struct request *rq)
     struct kafka_find_coordinator_req *req = rq->body;
     const char *host;
     int port;
-    broker_advertised(b, &host, &port);
+    conn_advertised(rq->c, &host, &port);
     if (rq->version >= 4 && !response_fits(rq, coordinator_bytes(rq->version, req, strlen(host)))) {
         request_refuse(rq, "the FindCoordinator response would pass the response limit");
         return;
     }
     struct kafka_find_coordinator_resp *r = response_new(rq);
     if (rq->version < 4) {
-        coordinator_one(b, req, r);
+        coordinator_one(b, req, r, host, port);
         request_respond(rq, r);
         return;
     }

@@ -282,7 +282,7 @@ static struct kafka_metadata_resp *metadata_resp_new(struct request *rq, int32_t
     struct kafka_metadata_resp *resp = response_new(rq);
     const char *host;
     int port;
-    broker_advertised(b, &host, &port);
+    conn_advertised(rq->c, &host, &port);
     resp->brokers = PENDING_NEW(rq->pd, struct kafka_metadata_resp_broker, 1);
     resp->n_brokers = 1;
     resp->brokers[0] =

@@ -49,6 +49,7 @@ struct cgroups;
 struct fs;
 struct console_env;
 struct txn_coord;
+typedef struct ssl_ctx_st SSL_CTX;
 
 /*
  * The largest response brook builds for one request: the bytes its structs and
@@ -85,6 +86,10 @@ struct conn {
     char principal[AUTH_PRINCIPAL_MAX]; /* AUTH_ANONYMOUS until TLS or SASL names the peer */
     uint64_t fetch_owner;          /* fetch sessions: this connection's key, 0 until it opens one */
     const struct listen_addr *lst; /* the listener it came in on (name, security protocol) */
+    bool tls;                      /* over TLS (SSL, SASL_SSL listeners) */
+    bool tls_ready;                /* the TLS handshake has finished */
+    bool spoke;                    /* a whole request has come in */
+    int64_t accepted_ms;           /* monotonic: when accepted (the handshake timeout) */
 };
 
 /* One request's slot in its connection's response order. */
@@ -229,10 +234,13 @@ struct broker {
     int bound_port[BROKER_MAX_LISTENERS];
     char bound_host[BROKER_MAX_LISTENERS][256];
     int n_listeners;
-    struct event *accept_retry; /* re-enables listeners after EMFILE or a burst */
-    int accepts;                /* since the listeners last paused for a burst */
-    struct event *sweep;        /* idle and slow connections, group timers */
-    struct event *wake;         /* cross-thread wakeups */
+    SSL_CTX *tls_ctx[BROKER_MAX_LISTENERS];      /* SSL, SASL_SSL: new connections take it */
+    const char *tls_rules[BROKER_MAX_LISTENERS]; /* ssl.principal.mapping.rules (borrowed) */
+    struct event *sig_hup;                       /* rebuilds the TLS contexts */
+    struct event *accept_retry;                  /* re-enables listeners after EMFILE or a burst */
+    int accepts;                                 /* since the listeners last paused for a burst */
+    struct event *sweep;                         /* idle and slow connections, group timers */
+    struct event *wake;                          /* cross-thread wakeups */
     struct event *sig_term, *sig_int;
     struct conn *conns;
     int64_t nconns;
@@ -314,8 +322,20 @@ void broker_complete_async(struct broker *b, struct pending *pd);
 void pending_finish(struct pending *pd);
 /* Drop a waiting part; when the last goes, finish (loop thread). */
 void pending_release_wait(struct pending *pd);
+/* listener_tls.c: the SSL and SASL_SSL listeners' contexts, built at start
+ * (-EINVAL after logging why) and rebuilt on SIGHUP (connections keep theirs); a
+ * connection's bufferevent on listener i; the handshake's end (sets the principal
+ * on SSL listeners; negative: close); and a failed handshake's log line. */
+int listener_tls_start(struct broker *b);
+void listener_tls_reload(struct broker *b);
+void listener_tls_stop(struct broker *b);
+struct bufferevent *listener_tls_bev_new(struct broker *b, int i, int fd);
+int listener_tls_connected(struct conn *c);
+void listener_tls_failed(struct conn *c);
 /* The host and port clients should connect to. */
 void broker_advertised(struct broker *b, const char **host, int *port);
+/* The address clients are told for the listener c came in on (Metadata, FindCoordinator). */
+void conn_advertised(const struct conn *c, const char **host, int *port);
 
 /* ---- dispatch.c ---- */
 void dispatch_request(struct conn *c, uint8_t *frame, size_t len);

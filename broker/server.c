@@ -47,6 +47,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +251,8 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 static bool read_ahead(struct conn *c, struct evbuffer *in, size_t missing)
 {
     int fd = bufferevent_getfd(c->bev), ready = 0;
+    if (c->tls) /* the socket holds ciphertext: only OpenSSL may read it */
+        return false;
     /* what libevent's own read takes in one go is not worth a second system call;
      * and memory is reserved only for bytes the kernel already holds */
     if (missing <= LIBEVENT_READ_MAX || ioctl(fd, FIONREAD, &ready) < 0 ||
@@ -282,6 +285,22 @@ static bool read_ahead(struct conn *c, struct evbuffer *in, size_t missing)
     return got > 0;
 }
 
+/* A TLS record header (handshake, version 3.x) where a plaintext connection's first
+ * request size should be: a client configured for TLS on a plaintext listener. Says
+ * so and closes, rather than reading a 369 MB request size. */
+static bool conn_speaks_tls(struct conn *c, const uint8_t p[4])
+{
+    if (c->tls || p[0] != 0x16 || p[1] != 0x03 || p[2] > 0x04)
+        return false;
+    log_warn_every("brook.network",
+                   "closing %s: it began a TLS handshake on plaintext listener %s (%s); the "
+                   "client needs security.protocol=%s",
+                   c->peer, c->lst->name, broker_security_name(c->lst->security),
+                   broker_security_name(c->lst->security));
+    conn_close(c, "TLS on a plaintext listener");
+    return true;
+}
+
 /* Dispatch every whole request in c's input, unless c must wait (backpressure, or
  * an admin request on the worker thread); track when a partial one arrived. */
 static void conn_read_frames(struct conn *c)
@@ -299,6 +318,8 @@ static void conn_read_frames(struct conn *c)
         if (avail < 4)
             break;
         evbuffer_copyout(in, prefix, 4);
+        if (!c->spoke && conn_speaks_tls(c, prefix))
+            break;
         int rc = kafka_frame(prefix, 4, (size_t)c->b->cfg->max_request_bytes, &size);
         if (rc == -EMSGSIZE || rc == -EBADMSG) {
             log_warn_every("brook.network", "closing %s: request size %d out of range", c->peer,
@@ -319,6 +340,7 @@ static void conn_read_frames(struct conn *c)
             conn_close(c, "out of memory");
             break;
         }
+        c->spoke = true;
         dispatch_request(c, frame + 4, size);
         if (c->bev)
             evbuffer_drain(in, 4 + size);
@@ -359,6 +381,14 @@ static void write_cb(struct bufferevent *bev, void *arg)
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct conn *c = arg;
+    if (what & BEV_EVENT_CONNECTED) { /* a TLS handshake has finished */
+        c->last_active_ms = clock_mono_ms();
+        if (listener_tls_connected(c))
+            conn_close(c, "no principal for the certificate");
+        return;
+    }
+    if (c->tls && !c->tls_ready && (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+        listener_tls_failed(c);
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
         conn_close(c, what & BEV_EVENT_EOF ? "peer closed" : "socket error");
 }
@@ -390,8 +420,14 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         close(fd);
         return;
     }
+    int li = 0;
+    while (li < b->n_listeners - 1 && b->listeners[li] != l)
+        li++;
     struct conn *c = calloc(1, sizeof *c);
-    struct bufferevent *bev = c ? bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    struct bufferevent *bev = !c ? NULL
+                              : b->tls_ctx[li]
+                                  ? listener_tls_bev_new(b, li, fd)
+                                  : bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         free(c);
         close(fd);
@@ -406,12 +442,11 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     snprintf(c->host, sizeof c->host, "%s", host);
     snprintf(c->principal, sizeof c->principal, "%s", AUTH_ANONYMOUS);
     c->b = b;
-    for (int i = 0; i < b->n_listeners; i++)
-        if (b->listeners[i] == l)
-            c->lst = &b->cfg->listeners[i];
+    c->lst = &b->cfg->listeners[li];
+    c->tls = b->tls_ctx[li] != NULL;
     c->bev = bev;
     c->refs = 1;
-    c->last_active_ms = clock_mono_ms();
+    c->last_active_ms = c->accepted_ms = clock_mono_ms();
     c->next = b->conns;
     if (b->conns)
         b->conns->prev = c;
@@ -449,7 +484,11 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
         next = c->next;
         if (!c->bev)
             continue;
-        if (c->partial_since_ms && now - c->partial_since_ms > b->cfg->request_timeout_ms)
+        if (c->tls && !c->tls_ready && now - c->accepted_ms > b->cfg->tls_handshake_ms) {
+            log_warn_every("brook.network", "closing %s: TLS handshake not finished in %lld ms",
+                           c->peer, (long long)b->cfg->tls_handshake_ms);
+            conn_close(c, "TLS handshake timeout");
+        } else if (c->partial_since_ms && now - c->partial_since_ms > b->cfg->request_timeout_ms)
             conn_close(c, "request not completed in time");
         else if (!c->head && now - c->last_active_ms > b->cfg->idle_ms)
             conn_close(c, "idle");
@@ -457,6 +496,39 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
     groups_tick(b, clock_wall_ms());
     cgroups_tick(b, clock_wall_ms());
     txn_tick(b, clock_wall_ms()); /* ends whose markers failed are started again */
+}
+
+/* Whether a bound address is reachable from other machines. */
+static bool addr_is_loopback(const char *h)
+{
+    return !strncmp(h, "127.", 4) || !strcmp(h, "::1") || !strcmp(h, "localhost");
+}
+
+/* A listener others can reach that neither encrypts nor authenticates: say what
+ * it exposes, once, at start. */
+static void listen_warn_exposed(const struct listen_addr *a, const char *bound)
+{
+    if (addr_is_loopback(bound))
+        return;
+    if (a->security == SEC_PLAINTEXT)
+        log_warn("brook.network",
+                 "listener %s on %s is PLAINTEXT and reachable from other machines: anyone "
+                 "who can connect may create and delete topics, produce, read every record "
+                 "and reset offsets, and the traffic is not encrypted",
+                 a->name, bound);
+    else if (a->security == SEC_SSL)
+        log_warn("brook.network",
+                 "listener %s on %s is SSL without SASL and reachable from other machines: "
+                 "traffic is encrypted, but %s",
+                 a->name, bound,
+                 "clients without a certificate act as User:ANONYMOUS (set ssl.client.auth="
+                 "required, or use SASL_SSL)");
+    else if (a->security == SEC_SASL_PLAINTEXT)
+        log_warn("brook.network",
+                 "listener %s on %s is SASL_PLAINTEXT and reachable from other machines: "
+                 "clients authenticate, but the traffic (records, and PLAIN passwords) is "
+                 "not encrypted",
+                 a->name, bound);
 }
 
 /* Resolve host:port and start listening; records the bound port. */
@@ -493,26 +565,42 @@ static int listen_on(struct broker *b, const struct listen_addr *a)
     b->listeners[i] = l;
     b->bound_port[i] = atoi(s);
     snprintf(b->bound_host[i], sizeof b->bound_host[i], "%.255s", h);
+    bool v6 = strchr(h, ':') != NULL;
+    log_info("brook.network", "listener %s (%s) on %s%s%s:%s", a->name,
+             broker_security_name(a->security), v6 ? "[" : "", h, v6 ? "]" : "", s);
+    listen_warn_exposed(a, h);
     return 0;
 }
 
-void broker_advertised(struct broker *b, const char **host, int *port)
+/* Listener i's advertised address: advertised.listeners, else as bound. */
+static void listener_advertised(struct broker *b, int i, const char **host, int *port)
 {
     static char hostname[256];
     const struct broker_config *c = b->cfg;
-    if (c->advertised_set) {
-        *host = c->advertised.host;
-        *port = c->advertised.port ? c->advertised.port : b->bound_port[0];
+    if (c->advertised_set[i]) {
+        *host = c->advertised[i].host;
+        *port = c->advertised[i].port ? c->advertised[i].port : b->bound_port[i];
         return;
     }
-    *host = b->bound_host[0];
-    *port = b->bound_port[0];
+    *host = b->bound_host[i];
+    *port = b->bound_port[i];
     if (!strcmp(*host, "0.0.0.0") || !strcmp(*host, "::")) {
         /* bound to every address: name this machine, which others can reach */
         if (!hostname[0] && gethostname(hostname, sizeof hostname - 1))
             strcpy(hostname, "localhost");
         *host = hostname;
     }
+}
+
+void broker_advertised(struct broker *b, const char **host, int *port)
+{
+    listener_advertised(b, 0, host, port);
+}
+
+void conn_advertised(const struct conn *c, const char **host, int *port)
+{
+    int i = c->lst ? (int)(c->lst - c->b->cfg->listeners) : 0;
+    listener_advertised(c->b, i < c->b->n_listeners ? i : 0, host, port);
 }
 
 /* libevent's own warnings (evhttp's failed accepts and connection set-ups among them)
@@ -523,6 +611,11 @@ static void libevent_log(int severity, const char *msg)
         log_warn_every("brook.libevent", "%s", msg);
     else
         log_debug("brook.libevent", "%s", msg);
+}
+
+static void sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+    listener_tls_reload(arg);
 }
 
 int server_start(struct broker *b)
@@ -536,11 +629,15 @@ int server_start(struct broker *b)
         return -ENOMEM;
     struct timeval tv = {SWEEP_MS / 1000, (SWEEP_MS % 1000) * 1000};
     event_add(b->sweep, &tv);
-    for (int i = 0; i < b->cfg->n_listeners; i++) {
-        int rc = listen_on(b, &b->cfg->listeners[i]);
-        if (rc)
+    int rc = listener_tls_start(b);
+    if (rc)
+        return rc;
+    for (int i = 0; i < b->cfg->n_listeners; i++)
+        if ((rc = listen_on(b, &b->cfg->listeners[i])))
             return rc;
-    }
+    b->sig_hup = evsignal_new(b->base, SIGHUP, sighup_cb, b);
+    if (!b->sig_hup || event_add(b->sig_hup, NULL))
+        return -ENOMEM;
     return 0;
 }
 
@@ -581,5 +678,8 @@ void server_free(struct broker *b)
         event_free(b->sweep);
     if (b->accept_retry)
         event_free(b->accept_retry);
+    if (b->sig_hup)
+        event_free(b->sig_hup);
+    listener_tls_stop(b);
     pthread_mutex_destroy(&b->wake_mu);
 }
