@@ -183,7 +183,9 @@ static struct bufferevent *conn_new_bev(struct event_base *base, void *arg)
 {
     struct console *con = arg;
     struct console_conn *cc = calloc(1, sizeof *cc);
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = con->ssl_ctx
+                                  ? console_tls_bev(con, base)
+                                  : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     struct event *timer = event_new(base, -1, 0, timer_cb, cc);
     if (!cc || !bev || !timer)
         xalloc_fail("connection", 0);

@@ -537,6 +537,7 @@ static void console_free(struct console *con)
         evhttp_free(con->http); /* closes every connection */
     console_conn_stop(con);
     console_auth_free(con);
+    console_tls_free(con);
     if (con->wake)
         event_free(con->wake);
     pthread_cond_destroy(&con->idle);
@@ -559,6 +560,8 @@ int console_start(const struct console_env *env, struct console **out)
     int rc = !con->wake || !con->http ? -ENOMEM : console_conn_config(con, env->props);
     if (!rc)
         rc = console_auth_config(con, env->props);
+    if (!rc)
+        rc = console_tls_config(con, env->props);
     if (!rc)
         rc = bind_listener(con, env->listen_host, env->listen_port);
     if (!rc && store_listen(env->store, on_append, con))

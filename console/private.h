@@ -99,7 +99,7 @@ struct console {
     bool read_only;     /* console.read.only: write endpoints answer 403 */
     struct event *wake;
 
-    /* auth.c: login, sessions; HTTPS (console.ssl.*) */
+    /* auth.c: login, sessions; tls.c: console.ssl.* */
     enum console_auth auth;
     struct console_session *sessions; /* CONSOLE_MAX_SESSIONS slots */
     int64_t session_ms;               /* console.session.ms */
@@ -333,6 +333,15 @@ bool console_require(struct creq *cr, enum auth_op op, enum auth_resource type, 
 void api_login(struct creq *cr);
 void api_session(struct creq *cr);
 void api_logout(struct creq *cr);
+
+/* ---- tls.c: console.ssl.* ---- */
+
+/* Build the HTTPS context when console.ssl.keystore.* is given; 0, or -EINVAL
+ * after logging why. */
+int console_tls_config(struct console *con, const struct props *p);
+void console_tls_free(struct console *con);
+/* A TLS bufferevent (server side, socket not yet set) for a new connection. */
+struct bufferevent *console_tls_bev(struct console *con, struct event_base *base);
 
 /* ---- metrics.c: Prometheus text ---- */
 void console_metrics_serve(struct creq *cr);
