@@ -465,6 +465,23 @@ const struct conf_key broker_config_table[] = {
      "Whether the console refuses everything that writes (creating, producing, resetting).",
      false,
      {NULL}},
+    {"sasl.enabled.mechanisms",
+     CONF_LIST,
+     "SCRAM-SHA-256,SCRAM-SHA-512",
+     0,
+     0,
+     "The SASL mechanisms SASL_* listeners offer: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.",
+     false,
+     {NULL}},
+    {"connections.max.reauth.ms",
+     CONF_LONG,
+     "0",
+     0,
+     INT64_MAX,
+     "The lifetime of a SASL session (KIP-368); the client re-authenticates before it ends "
+     "or is disconnected. 0: sessions do not end.",
+     false,
+     {NULL}},
     {NULL, 0, NULL, 0, 0, NULL, false, {NULL}},
 };
 
@@ -607,6 +624,8 @@ static void usage(void)
            "  -l, --listen HOST:PORT  listeners (default 127.0.0.1:9092; port 0 picks one)\n"
            "  -m, --mount DIR         fuse.mount.dir: mount topics as files at DIR\n"
            "      --console HOST:PORT console.listeners (default 127.0.0.1:8080), or off\n"
+           "      --add-scram 'SCRAM-SHA-512=[name=N,password=P]'\n"
+           "                          store a SCRAM user before listening (repeatable)\n"
            "      --help-config       print every configuration key as Markdown and exit\n"
            "      --help-apis         print the advertised API versions (tab-separated) and exit\n"
            "      --version           print the version and exit\n"
@@ -616,11 +635,17 @@ static void usage(void)
 int broker_config_from_args(struct broker_config *c, int argc, char **argv, const char **err)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"override", required_argument, NULL, 'o'},
-        {"data", required_argument, NULL, 'd'},   {"listen", required_argument, NULL, 'l'},
-        {"mount", required_argument, NULL, 'm'},  {"console", required_argument, NULL, 'C'},
-        {"version", no_argument, NULL, 'V'},      {"help-config", no_argument, NULL, 'K'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"override", required_argument, NULL, 'o'},
+        {"data", required_argument, NULL, 'd'},
+        {"listen", required_argument, NULL, 'l'},
+        {"mount", required_argument, NULL, 'm'},
+        {"console", required_argument, NULL, 'C'},
+        {"version", no_argument, NULL, 'V'},
+        {"help-config", no_argument, NULL, 'K'},
+        {"help", no_argument, NULL, 'h'},
+        {"add-scram", required_argument, NULL, 'A'},
+        {NULL, 0, NULL, 0},
     };
     memset(c, 0, sizeof *c);
     if (!(c->props = props_new()))
@@ -665,6 +690,11 @@ int broker_config_from_args(struct broker_config *c, int argc, char **argv, cons
         case 'l': rc = props_set(c->props, "listeners", optarg); break;
         case 'm': rc = props_set(c->props, "fuse.mount.dir", optarg); break;
         case 'C': rc = props_set(c->props, "console.listeners", optarg); break;
+        case 'A':
+            if (c->n_add_scram >= BROKER_MAX_ADD_SCRAM)
+                return set_err(err, "more than %s --add-scram options%s", "64", "");
+            c->add_scram[c->n_add_scram++] = optarg;
+            break;
         default: break;
         }
         if (rc)

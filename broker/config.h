@@ -14,6 +14,7 @@ struct props;
 struct tls_settings;
 
 #define BROKER_MAX_LISTENERS 8
+#define BROKER_MAX_ADD_SCRAM 64 /* --add-scram options on one command line */
 
 /* The security protocol of a listener, as listener.security.protocol.map names it. */
 enum broker_security { SEC_PLAINTEXT, SEC_SSL, SEC_SASL_PLAINTEXT, SEC_SASL_SSL };
@@ -73,6 +74,8 @@ struct broker_config {
     struct listen_addr console;     /* console.listeners */
     bool console_enabled;           /* console.listeners != off */
     bool console_read_only;         /* console.read.only */
+    const char *add_scram[BROKER_MAX_ADD_SCRAM]; /* --add-scram specs (argv's strings) */
+    int n_add_scram;
 };
 
 /*

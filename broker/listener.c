@@ -44,12 +44,19 @@ static void listener_key(const struct listen_addr *l, const char *key, char *out
     snprintf(out + n, size - n, ".%s", key);
 }
 
-const char *listener_get(const struct broker_config *c, const struct listen_addr *l,
-                         const char *key)
+/* The listener-prefixed value alone. */
+static const char *listener_get_own(const struct broker_config *c, const struct listen_addr *l,
+                                    const char *key)
 {
     char full[256];
     listener_key(l, key, full, sizeof full);
-    const char *v = props_get(c->props, full);
+    return props_get(c->props, full);
+}
+
+const char *listener_get(const struct broker_config *c, const struct listen_addr *l,
+                         const char *key)
+{
+    const char *v = listener_get_own(c, l, key);
     return v ? v : props_get(c->props, key);
 }
 
@@ -58,7 +65,7 @@ const char *listener_get(const struct broker_config *c, const struct listen_addr
 static int listener_map_find(const char *map, const char *name, enum broker_security *out)
 {
     if (!map)
-        return broker_security_parse(name, strlen(name), out);
+        return broker_security_parse(name, strlen(name), out) ? -ENOENT : 0;
     size_t nl = strlen(name);
     for (const char *p = map; *p;) {
         while (*p == ',' || *p == ' ')
@@ -191,8 +198,11 @@ int broker_config_refusals(const struct broker_config *c, const char **err)
     const char *k, *v;
     for (size_t i = 0; props_at(c->props, i, &k, &v); i++) {
         const struct refusal *r = refusal_find(k);
-        if (r && !refusal_accepts(r, v))
-            return listener_err(err, "%s=%.200s is not supported: %s", k, r->reason);
+        if (r && !refusal_accepts(r, v)) {
+            snprintf(errbuf, sizeof errbuf, "%s=%.200s is not supported: %s", k, v, r->reason);
+            *err = errbuf;
+            return -1;
+        }
     }
     return 0;
 }
@@ -216,9 +226,15 @@ int listener_tls_settings(const struct broker_config *c, const struct listen_add
                           struct tls_settings *s, const char **rules)
 {
     memset(s, 0, sizeof *s);
-    s->cert_file = listener_get(c, l, "ssl.keystore.location");
-    s->cert_pem = listener_get(c, l, "ssl.keystore.certificate.chain");
-    s->key_pem = listener_get(c, l, "ssl.keystore.key");
+    /* a listener that names its own key material, in either form, takes none of the
+     * broker-wide one: a file and inline PEM are alternatives */
+    bool own = listener_get_own(c, l, "ssl.keystore.location") ||
+               listener_get_own(c, l, "ssl.keystore.certificate.chain");
+    const char *(*get)(const struct broker_config *, const struct listen_addr *, const char *) =
+        own ? listener_get_own : listener_get;
+    s->cert_file = get(c, l, "ssl.keystore.location");
+    s->cert_pem = get(c, l, "ssl.keystore.certificate.chain");
+    s->key_pem = get(c, l, "ssl.keystore.key");
     s->key_password = listener_get(c, l, "ssl.key.password");
     s->ca_file = listener_get(c, l, "ssl.truststore.location");
     s->ca_pem = listener_get(c, l, "ssl.truststore.certificates");

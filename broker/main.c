@@ -1,7 +1,8 @@
 /*
  * main.c - brookd: configuration, startup, the event loop, and shutdown.
  *
- * Startup order: configuration, the store (recovering the log), the listeners,
+ * Startup order: configuration, the store (recovering the log), the SCRAM
+ * credentials (with --add-scram's users), the listeners,
  * the admin worker, the group coordinator (reading committed offsets back), then
  * the optional FUSE mount and console; the "ready" line names every bound address
  * and the start-up time. SIGTERM or SIGINT: stop accepting, answer what is in
@@ -75,6 +76,25 @@ static int mount_start(struct broker *b)
     if (rc)
         log_error("brook.broker", "cannot mount topics at %s: %s", b->cfg->mount, strerror(-rc));
     return rc;
+}
+
+/* The SCRAM credentials in the data directory, SASL's settings, and the users of
+ * --add-scram, all before any listener opens. */
+static int creds_start(struct broker *b)
+{
+    int rc = auth_creds_open(b->cfg->store.dir, &b->creds);
+    if (rc) {
+        log_error("brook.sasl", "cannot open the SCRAM credentials in %s: %s%s", b->cfg->store.dir,
+                  strerror(-rc),
+                  rc == -EBADMSG ? " (the file is damaged; it is left as it is)" : "");
+        return rc;
+    }
+    if ((rc = sasl_configure(b)))
+        return rc;
+    for (int i = 0; i < b->cfg->n_add_scram; i++)
+        if ((rc = sasl_add_scram(b->creds, b->cfg->add_scram[i])))
+            return rc;
+    return 0;
 }
 
 /* Tell systemd (Type=notify) that we are ready, if it is listening. */
@@ -207,6 +227,8 @@ int main(int argc, char **argv)
     }
     if ((rc = broker_dynamic_load(&b)))
         goto out_store;
+    if ((rc = creds_start(&b)))
+        goto out_store;
     if ((rc = server_start(&b)))
         goto out_store;
     if ((rc = admin_start(&b)))
@@ -255,6 +277,7 @@ out_server:
     legacy_fetch_abort_all(&b);
 out_store:
     authz_close(&b);
+    auth_creds_close(b.creds);
     store_close(b.store); /* flush, checkpoints, clean-shutdown marker */
     broker_dynamic_free(&b);
     server_free(&b);

@@ -90,6 +90,14 @@ struct conn {
     bool tls_ready;                /* the TLS handshake has finished */
     bool spoke;                    /* a whole request has come in */
     int64_t accepted_ms;           /* monotonic: when accepted (the handshake timeout) */
+    /* h_sasl.c: authentication on a SASL_* listener */
+    struct auth_sasl *sasl;  /* the exchange under way, NULL between exchanges */
+    uint8_t sasl_state;      /* enum sasl_state (h_sasl.c) */
+    uint8_t sasl_mech;       /* the mechanism of the session (enum auth_sasl_mech) */
+    bool authenticated;      /* a SASL exchange succeeded (and the session has not ended) */
+    bool closing;            /* answer what is queued, read nothing more, then close */
+    int64_t sasl_started_ms; /* monotonic: when the exchange under way began */
+    int64_t session_end_ms;  /* monotonic: KIP-368's end of the session; 0 none */
 };
 
 /* One request's slot in its connection's response order. */
@@ -262,6 +270,9 @@ struct broker {
     int64_t next_producer_id; /* InitProducerId: the next id handed out */
     struct txn_coord *txn;    /* the transaction coordinator (h_txn.c) */
     struct fs *fs;
+    struct auth_creds *creds; /* SCRAM credentials in the data directory */
+    unsigned sasl_mechs;      /* sasl.enabled.mechanisms, enum auth_sasl_mech bits */
+    int64_t reauth_ms;        /* connections.max.reauth.ms; 0: sessions do not end */
 
     /* admin.c: the worker for topic administration */
     pthread_t admin;
@@ -339,6 +350,25 @@ void conn_advertised(const struct conn *c, const char **host, int *port);
 
 /* ---- dispatch.c ---- */
 void dispatch_request(struct conn *c, uint8_t *frame, size_t len);
+
+/* ---- h_sasl.c: the authentication gate ---- */
+/* Whether c may be served api_key now; if not, c is closed (a request before
+ * authentication on a SASL listener, or after the session ended). */
+bool sasl_gate(struct conn *c, int16_t api_key);
+/* Whether c's next frame is a bare SASL token (after a v0 SaslHandshake), and its
+ * handling: the answer goes out as pd's bytes, in order. */
+bool sasl_raw_expected(const struct conn *c);
+void sasl_raw_token(struct conn *c, struct pending *pd, const uint8_t *p, size_t len);
+/* Why c must close now (authentication too slow, session ended), or NULL. */
+const char *sasl_sweep(struct conn *c, int64_t now_ms);
+void sasl_conn_free(struct conn *c);
+/* ---- sasl_config.c ---- */
+/* sasl.enabled.mechanisms and connections.max.reauth.ms into b: 0, or -EINVAL
+ * after logging why. */
+int sasl_configure(struct broker *b);
+/* One --add-scram 'SCRAM-SHA-512=[name=N,password=P]' into cs: 0, or -errno after
+ * logging why. */
+int sasl_add_scram(struct auth_creds *cs, const char *spec);
 
 /* ---- response.c: what every handler uses to answer ---- */
 /* Reply to rq now with resp (allocated in rq->pd->arena). */

@@ -77,6 +77,7 @@ static void conn_unref(struct conn *c)
     if (--c->refs > 0)
         return;
     struct broker *b = c->b;
+    sasl_conn_free(c);
     if (c->prev)
         c->prev->next = c->next;
     else if (b->conns == c)
@@ -166,6 +167,8 @@ static void conn_flush(struct conn *c)
         set_paused(c, false);
     if (c->b->stopping && !c->head && c->bev && out_len(c) == 0)
         conn_close(c, "shutting down");
+    if (c->closing && !c->head && c->bev && out_len(c) == 0) /* its last answer is out */
+        conn_close(c, "closing after its answer");
     conn_unref(c);
 }
 
@@ -484,10 +487,13 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
         next = c->next;
         if (!c->bev)
             continue;
+        const char *sasl_why = NULL;
         if (c->tls && !c->tls_ready && now - c->accepted_ms > b->cfg->tls_handshake_ms) {
             log_warn_every("brook.network", "closing %s: TLS handshake not finished in %lld ms",
                            c->peer, (long long)b->cfg->tls_handshake_ms);
             conn_close(c, "TLS handshake timeout");
+        } else if ((sasl_why = sasl_sweep(c, now))) {
+            conn_close(c, sasl_why);
         } else if (c->partial_since_ms && now - c->partial_since_ms > b->cfg->request_timeout_ms)
             conn_close(c, "request not completed in time");
         else if (!c->head && now - c->last_active_ms > b->cfg->idle_ms)

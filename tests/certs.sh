@@ -11,12 +11,13 @@
 #   alice.crt, alice.key        a client certificate, CN=alice,OU=eng,O=example
 #   mallory.crt, mallory.key    a client certificate from another CA (other-ca.pem)
 # Keys are EC P-256: quick to make, and what a deployment would choose today.
-set -euo pipefail
 
 certs_make() {
     local d=$1
+    [ -n "$d" ] || return 1
     mkdir -p "$d"
     (
+        set -euo pipefail
         cd "$d"
         local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
         openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.pem -days 1 \
@@ -46,5 +47,6 @@ certs_make() {
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    set -euo pipefail
     certs_make "${1:?usage: tests/certs.sh DIR}"
 fi
