@@ -188,6 +188,7 @@ bool broker_console_env(struct broker *b, struct console_env *env)
         .listen_port = c->console.port,
         .read_only = c->console_read_only,
         .props = c->props,
+        .creds = b->creds,
         .acls = b->acls,
         .policy = &b->policy,
         .ctx = b,

@@ -8,16 +8,20 @@ bash "$(dirname "$0")/../certs.sh" "$T/certs" || { fail "console tls: tests/cert
 CA=$T/certs/ca.pem
 
 # ---- HTTPS ----
-brookd_start --console 127.0.0.1:0 -o "console.ssl.keystore.location=$T/certs/server.pem" ||
+brookd_start --console 127.0.0.1:0 -o "console.ssl.keystore.location=$T/certs/server.pem" \
+    --add-scram 'SCRAM-SHA-512=[name=alice,password=alice-secret]' ||
     { fail "console tls: brookd starts with console.ssl.keystore.location"; exit 1; }
 CPORT=$(grep -oE 'console on 127\.0\.0\.1:[0-9]+' "$BROOKD_LOG" | head -1 | cut -d: -f2)
 grep -q "console on https://127.0.0.1:$CPORT/" "$BROOKD_LOG"
 check "the start-up line names https" [ $? = 0 ]
 out=$(curl -s --max-time 10 --cacert "$CA" "https://localhost:$CPORT/healthz")
 check "/healthz over HTTPS, the certificate verified against the test CA" [ "$out" = ok ]
-code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$CA" \
-    "https://localhost:$CPORT/api/v1/topics")
-check "the API answers over HTTPS" [ "$code" = 200 ]
+code=$(curl -s -o /dev/null -D "$T/headers" -w '%{http_code}' --max-time 10 --cacert "$CA" \
+    -H 'Content-Type: application/json' --data-binary '{"user":"alice","password":"alice-secret"}' \
+    "https://localhost:$CPORT/api/v1/login")
+check "a login over HTTPS answers 200" [ "$code" = 200 ]
+grep -i '^Set-Cookie: brook_session=.*HttpOnly; SameSite=Strict; Secure' "$T/headers" >/dev/null
+check "over HTTPS the session cookie is Secure as well" [ $? = 0 ]
 curl -s -o /dev/null --max-time 10 "http://127.0.0.1:$CPORT/healthz"
 check "plain HTTP on the HTTPS port gets no answer" [ $? != 0 ]
 out=$(curl -s --max-time 10 --cacert "$CA" "https://localhost:$CPORT/healthz")
@@ -53,7 +57,8 @@ check "a console.auth that is neither none nor login is refused" \
     refused 'invalid value for console.auth' --console 127.0.0.1:0 -o console.auth=maybe
 
 # ---- exposure: the console bound to every address ----
-# (no user exists, so nobody can log in while it is bound)
+# (a fresh data directory: no user exists, so nobody can log in while it is bound)
+DATA=$T/data-nousers
 brookd_start --console 0.0.0.0:0 || fail "console tls: brookd starts with the console on 0.0.0.0"
 CPORT=$(grep -oE 'console on 0\.0\.0\.0:[0-9]+' "$BROOKD_LOG" | head -1 | cut -d: -f2)
 grep -q 'WARN.*console on 0.0.0.0:[0-9]* is plain HTTP.*passwords and session cookies' \
