@@ -239,6 +239,13 @@ static const char *config_resource_refusal(struct broker *b,
     return NULL;
 }
 
+/* Kafka: op on the topic for a topic, on the cluster for the broker. */
+bool config_allowed(struct request *rq, int8_t type, struct kstr name, enum auth_op op)
+{
+    return type == RESOURCE_TOPIC ? request_allowed_kstr(rq, op, AUTH_RES_TOPIC, name)
+                                  : request_allowed(rq, op, AUTH_RES_CLUSTER, NULL);
+}
+
 static int config_resource_order(const void *ctx, int32_t a, int32_t b)
 {
     const struct kafka_describe_configs_req *req = ctx;
@@ -289,6 +296,11 @@ void handle_describe_configs(struct request *rq)
         if (refusal) {
             out->error_code = KAFKA_INVALID_REQUEST;
             out->error_message = kstr_from(refusal);
+        } else if (!config_allowed(rq, in->resource_type, out->resource_name,
+                                   AUTH_OP_DESCRIBE_CONFIGS)) {
+            out->error_code = in->resource_type == RESOURCE_TOPIC
+                                  ? KAFKA_TOPIC_AUTHORIZATION_FAILED
+                                  : KAFKA_CLUSTER_AUTHORIZATION_FAILED;
         } else {
             struct config_sink o = {.in = in,
                                     .out = out,

@@ -219,6 +219,12 @@ static void create_topics_run(struct broker *b, struct pending *pd, void *ctx)
     }
 }
 
+/* Kafka: CREATE on the cluster, or on the topic. */
+static bool create_allowed(struct request *rq, bool cluster, struct kstr name)
+{
+    return cluster || request_allowed_kstr(rq, AUTH_OP_CREATE, AUTH_RES_TOPIC, name);
+}
+
 static int create_name_order(const void *ctx, int32_t a, int32_t b)
 {
     const struct kafka_create_topics_req *req = ctx;
@@ -243,6 +249,7 @@ void handle_create_topics(struct request *rq)
     uint8_t *mark = xcalloc((size_t)req->n_topics + 1, 1);
     request_duplicates_mark(req->n_topics, create_name_order, req, mark);
     struct kafka_create_topics_resp *resp = response_new(rq);
+    bool cluster = request_allowed(rq, AUTH_OP_CREATE, AUTH_RES_CLUSTER, NULL);
     resp->topics = PENDING_NEW(pd, struct kafka_create_topics_resp_topic, req->n_topics);
     struct create_job *job = PENDING_NEW(pd, struct create_job, 1);
     job->items = PENDING_NEW(pd, struct create_item, req->n_topics);
@@ -254,6 +261,16 @@ void handle_create_topics(struct request *rq)
         struct create_item *it = &job->items[job->n++];
         out->name = kstr_from(pd_strdup(pd, req->topics[i].name));
         it->out = out;
+        if (!(mark[i] & REQUEST_DUP_ANY) && !create_allowed(rq, cluster, req->topics[i].name)) {
+            *out = (struct kafka_create_topics_resp_topic){
+                .name = out->name,
+                .error_code = KAFKA_TOPIC_AUTHORIZATION_FAILED,
+                .num_partitions = -1,
+                .replication_factor = -1,
+                .n_configs = -1,
+            };
+            continue;
+        }
         if (!(mark[i] & REQUEST_DUP_ANY)) {
             create_check(b, pd, &req->topics[i], it);
             continue;
@@ -391,6 +408,11 @@ void handle_delete_topics(struct request *rq)
         struct kstr name = delete_entry(rq, i, &id);
         struct kafka_delete_topics_resp_result *out = &resp->responses[job->n];
         job->names[job->n++] = delete_check(b, pd, name, id, out);
+        if (job->names[job->n - 1] &&
+            !request_allowed(rq, AUTH_OP_DELETE, AUTH_RES_TOPIC, job->names[job->n - 1])) {
+            job->names[job->n - 1] = NULL;
+            out->error_code = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+        }
         if (mark[i] & REQUEST_DUP_ANY) {
             job->names[job->n - 1] = NULL;
             out->error_code = KAFKA_INVALID_REQUEST;
@@ -418,6 +440,8 @@ static void create_partitions_run(struct broker *b, struct pending *pd, void *ct
     struct partitions_job *job = ctx;
     for (int32_t i = 0; i < job->n; i++) {
         struct kafka_create_partitions_resp_result *out = &job->out[i];
+        if (out->error_code)
+            continue; /* refused by the authorizer */
         int16_t err;
         struct store_topic *t = broker_topic(b, job->out[i].name, false, &err);
         int rc = 0;
@@ -461,6 +485,8 @@ void handle_create_partitions(struct request *rq)
         resp->results[i].name = kstr_from(pd_strdup(pd, req->topics[i].name));
         resp->results[i].error_message = KSTR_NULL; /* Kafka's on success */
         in[i].count = req->topics[i].count;         /* the rest of the request is not needed */
+        if (!request_allowed_kstr(rq, AUTH_OP_ALTER, AUTH_RES_TOPIC, req->topics[i].name))
+            resp->results[i].error_code = KAFKA_TOPIC_AUTHORIZATION_FAILED;
     }
     pd->resp = resp;
     admin_submit(rq, create_partitions_run, job);
@@ -489,8 +515,10 @@ void handle_delete_records(struct request *rq)
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kafka_delete_records_req_topic *in = &req->topics[i];
         struct kafka_delete_records_resp_topic *out = &resp->topics[i];
-        int16_t err;
-        struct store_topic *t = broker_topic(b, in->name, false, &err);
+        int16_t err = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+        struct store_topic *t = request_allowed_kstr(rq, AUTH_OP_DELETE, AUTH_RES_TOPIC, in->name)
+                                    ? broker_topic(b, in->name, false, &err)
+                                    : NULL;
         out->name = kstr_from(pd_strdup(pd, in->name));
         out->partitions =
             PENDING_NEW(pd, struct kafka_delete_records_resp_partition, in->n_partitions);

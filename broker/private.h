@@ -569,6 +569,13 @@ bool request_allowed(struct request *rq, enum auth_op op, enum auth_resource typ
                      const char *name);
 bool request_allowed_kstr(struct request *rq, enum auth_op op, enum auth_resource type,
                           struct kstr name);
+/* The operations of mask (bit 1 << op) rq's peer may do on the resource, as the
+ * *_authorized_operations fields carry them (h_metadata.c). */
+int32_t request_allowed_operations(struct request *rq, int32_t mask, enum auth_resource type,
+                                   const char *name);
+/* Whether rq's peer may do op (DESCRIBE_CONFIGS, ALTER_CONFIGS) on a config
+ * resource: the topic for a topic, the cluster for the broker (h_configs.c). */
+bool config_allowed(struct request *rq, int8_t type, struct kstr name, enum auth_op op);
 /* Whether rq's peer may do op on some resource of type (auth_authorize_any). */
 bool request_allowed_any(struct request *rq, enum auth_op op, enum auth_resource type);
 

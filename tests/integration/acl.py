@@ -1,0 +1,201 @@
+"""acl.py - ACLs enforced on a live brookd, from hand-built frames.
+
+Run by acl.sh in phases, brookd restarted between them with other settings:
+  setup   super.users names the peer: create topics and ACLs through CreateAcls
+  enforce no super user: the ACLs alone decide what the peer may do
+  super   super.users names the peer again: everything allowed, ACLs deleted
+  off     no authorizer: the ACL APIs answer SECURITY_DISABLED
+
+The peer is unauthenticated, so its principal is User:ANONYMOUS; the ACLs below
+name that principal as they would name an authenticated user.
+"""
+import struct
+import sys
+
+sys.path.insert(0, sys.path[0] + '/..')
+from kafkawire import (Conn, Producer, Writer, ensure_topic, metadata_body,  # noqa: E402
+                       metadata_topics, string)
+
+TOPIC, GROUP, CLUSTER = 2, 3, 4
+LITERAL, PREFIXED, ANY_PATTERN = 3, 4, 1
+READ, WRITE, ALTER, ANY_OP = 3, 4, 7, 1
+DENY, ALLOW, ANY_PERM = 2, 3, 1
+ME = 'User:ANONYMOUS'
+TOPIC_AUTHORIZATION_FAILED, GROUP_AUTHORIZATION_FAILED = 29, 30
+CLUSTER_AUTHORIZATION_FAILED, SECURITY_DISABLED = 31, 54
+
+failures = 0
+
+
+def check(name, cond, detail=''):
+    global failures
+    print(('ok - ' if cond else 'not ok - ') + 'acl: ' + name +
+          ('' if cond or not detail else ': ' + str(detail)))
+    failures += 0 if cond else 1
+
+
+def create_acls(c, acls):
+    """CreateAcls v1; the error code of each creation."""
+    w = Writer(False).array(acls, lambda w, a: w.i8(a[0]).string(a[1]).i8(a[2]).string(a[3])
+                            .string('*').i8(a[4]).i8(a[5]))
+    r = c.call(30, 1, w.bytes(), False)
+    r.i32()
+    return r.array(lambda r: (r.i16(), r.string())[0])
+
+
+def describe_acls(c):
+    """DescribeAcls v1 of everything: (error, [(type, name, pattern, principal, op, perm)])."""
+    body = Writer(False).i8(1).string(None).i8(ANY_PATTERN).string(None).string(None) \
+        .i8(ANY_OP).i8(ANY_PERM).bytes()
+    r = c.call(29, 1, body, False)
+    r.i32()
+    err = r.i16()
+    r.string()
+    out = []
+
+    def resource(r):
+        rt, name, pat = r.i8(), r.string(), r.i8()
+        for principal, host, op, perm in r.array(lambda r: (r.string(), r.string(), r.i8(),
+                                                          r.i8())):
+            out.append((rt, name, pat, principal, op, perm))
+    r.array(resource)
+    return err, out
+
+
+def delete_all_acls(c):
+    """DeleteAcls v1 with a filter matching everything: (error, bindings deleted)."""
+    body = Writer(False).array([0], lambda w, _: w.i8(1).string(None).i8(ANY_PATTERN)
+                               .string(None).string(None).i8(ANY_OP).i8(ANY_PERM)).bytes()
+    r = c.call(31, 1, body, False)
+    r.i32()
+    res = r.array(lambda r: (r.i16(), r.string(), r.array(
+        lambda r: (r.i16(), r.string(), r.i8(), r.string(), r.i8(), r.string(), r.string(),
+                   r.i8(), r.i8()))))
+    return res[0][0], len(res[0][2])
+
+
+def join_group(c, group):
+    """JoinGroup v0's error code."""
+    body = string(group) + struct.pack('>i', 10000) + string('') + string('consumer') + \
+        struct.pack('>i', 1) + string('range') + struct.pack('>i', 0)
+    r = c.call(11, 0, body, False)
+    return r.i16()
+
+
+def find_coordinator(c, group):
+    r = c.call(10, 0, string(group), False)
+    return r.i16()
+
+
+def metadata(c, names, auto_create=False):
+    r = c.call(3, 4, metadata_body(names, auto_create), False)
+    return {name: err for err, name, _ in metadata_topics(r.buf)}
+
+
+def fetch_error(c, topic):
+    """Fetch v4 of partition 0 from offset 0: (error, record bytes)."""
+    body = struct.pack('>iiiib', -1, 0, 1, 1 << 20, 0) + struct.pack('>i', 1) + string(topic) + \
+        struct.pack('>i', 1) + struct.pack('>iqi', 0, 0, 1 << 20)
+    r = c.call(1, 4, body, False)
+    r.i32()
+    r.i32()  # throttle, topics
+    r.string()
+    r.i32()
+    r.i32()
+    err = r.i16()
+    r.i64()
+    r.i64()
+    r.array(lambda r: (r.i64(), r.i64()))
+    return err, r.i32()
+
+
+def setup(host, port):
+    for t in ('orders', 'other', 'logs-a', 'logs-secret-1'):
+        ensure_topic(host, port, t)
+    p = Producer(host, port)
+    check('setup: a super user produces to orders', p.send('orders', [b'o1']) == 0)
+    p.close()
+    c = Conn(host, port)
+    errs = create_acls(c, [
+        (TOPIC, 'orders', LITERAL, ME, READ, ALLOW),
+        (GROUP, 'g-ok', LITERAL, ME, READ, ALLOW),
+        (TOPIC, 'logs-', PREFIXED, ME, WRITE, ALLOW),
+        (TOPIC, 'logs-secret', PREFIXED, ME, WRITE, DENY),
+    ])
+    check('setup: CreateAcls creates every binding', errs == [0, 0, 0, 0], errs)
+    bad = create_acls(c, [(CLUSTER, 'not-the-cluster', LITERAL, ME, ALTER, ALLOW),
+                          (TOPIC, 't', LITERAL, 'no-colon', READ, ALLOW)])
+    check('setup: bindings Kafka refuses get INVALID_REQUEST', bad == [42, 42], bad)
+    err, acls = describe_acls(c)
+    check('setup: DescribeAcls lists the four bindings', err == 0 and len(acls) == 4, acls)
+    c.close()
+
+
+def enforce(host, port):
+    p = Producer(host, port)
+    check('a reader of orders cannot produce to it (TOPIC_AUTHORIZATION_FAILED)',
+          p.send('orders', [b'x']) == TOPIC_AUTHORIZATION_FAILED)
+    check('a prefixed ALLOW lets it produce to logs-a', p.send('logs-a', [b'x']) == 0)
+    check('a prefixed DENY beats the prefixed ALLOW on logs-secret-1',
+          p.send('logs-secret-1', [b'x']) == TOPIC_AUTHORIZATION_FAILED)
+    check('no ACL on other: cannot produce', p.send('other', [b'x']) == TOPIC_AUTHORIZATION_FAILED)
+    p.close()
+    c = Conn(host, port)
+    listed = metadata(c, None)
+    check('Metadata lists only the topics it may describe',
+          sorted(listed) == ['logs-a', 'logs-secret-1', 'orders'], sorted(listed))
+    named = metadata(c, ['other', 'orders'])
+    check('Metadata naming a hidden topic answers TOPIC_AUTHORIZATION_FAILED',
+          named == {'other': TOPIC_AUTHORIZATION_FAILED, 'orders': 0}, named)
+    created = metadata(c, ['brand-new'], auto_create=True)
+    check('auto-creation without CREATE is refused',
+          created == {'brand-new': TOPIC_AUTHORIZATION_FAILED}, created)
+    err, n = fetch_error(c, 'orders')
+    check('it reads orders', err == 0 and n > 0, (err, n))
+    err, n = fetch_error(c, 'other')
+    check('it cannot read other', err == TOPIC_AUTHORIZATION_FAILED, err)
+    check('no group ACL: FindCoordinator refused',
+          find_coordinator(c, 'g-bad') == GROUP_AUTHORIZATION_FAILED)
+    check('no group ACL: JoinGroup refused (GROUP_AUTHORIZATION_FAILED)',
+          join_group(c, 'g-bad') == GROUP_AUTHORIZATION_FAILED)
+    check('a group ACL lets it find its coordinator', find_coordinator(c, 'g-ok') == 0)
+    errs = create_acls(c, [(TOPIC, 'other', LITERAL, ME, READ, ALLOW)])
+    check('CreateAcls without ALTER on the cluster: CLUSTER_AUTHORIZATION_FAILED',
+          errs == [CLUSTER_AUTHORIZATION_FAILED], errs)
+    err, _ = describe_acls(c)
+    check('DescribeAcls without DESCRIBE on the cluster: CLUSTER_AUTHORIZATION_FAILED',
+          err == CLUSTER_AUTHORIZATION_FAILED, err)
+    c.close()
+    c = Conn(host, port)
+    check('the refused auto-creation created nothing', 'brand-new' not in metadata(c, None))
+    c.close()
+
+
+def superuser(host, port):
+    p = Producer(host, port)
+    check('a super user bypasses the ACLs', p.send('orders', [b'x']) == 0 and
+          p.send('logs-secret-1', [b'x']) == 0)
+    p.close()
+    c = Conn(host, port)
+    err, acls = describe_acls(c)
+    check('the bindings survived the restarts', err == 0 and len(acls) == 4, acls)
+    err, n = delete_all_acls(c)
+    check('DeleteAcls removes every binding its filter matches', err == 0 and n == 4, (err, n))
+    err, acls = describe_acls(c)
+    check('none is left', err == 0 and acls == [], acls)
+    c.close()
+
+
+def off(host, port):
+    c = Conn(host, port)
+    err, _ = describe_acls(c)
+    check('without an authorizer the ACL APIs answer SECURITY_DISABLED',
+          err == SECURITY_DISABLED, err)
+    c.close()
+
+
+if __name__ == '__main__':
+    phase, broker = sys.argv[1], sys.argv[2]
+    host, port = broker.rsplit(':', 1)
+    {'setup': setup, 'enforce': enforce, 'super': superuser, 'off': off}[phase](host, int(port))
+    sys.exit(1 if failures else 0)
