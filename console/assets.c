@@ -1123,7 +1123,8 @@ static const char asset_app_js[] = /* console/web/app.js */
     "    const rows = b.config.filter((c) => c.name.includes(query)).map((c) =>\n"
     "      h(\"tr\", {class: c.source === \"static\" ? \"overridden\" : null, \"data-testid\""
     ": \"broker-config-row\", \"data-name\": c.name},\n"
-    "        h(\"td\", {class: \"mono\"}, c.name), h(\"td\", {class: \"mono\"}, c.value),\n"
+    "        h(\"td\", {class: \"mono\"}, c.name), h(\"td\", {class: \"mono\"}, c.sensitive ?"
+    " h(\"span\", {class: \"muted\"}, \"(hidden)\") : c.value),\n"
     "        h(\"td\", {}, c.source === \"static\" ? h(\"span\", {class: \"badge warn\"}, \"s"
     "et\") : h(\"span\", {class: \"muted\"}, \"default\"))));\n"
     "    holder.replaceChildren(table([[\"Name\"], [\"Value\"], [\"Source\"]], rows, \"No mat"
@@ -1407,7 +1408,7 @@ const struct console_asset console_assets[] = {
     {
         .path = "/app.js",
         .type = "text/javascript; charset=utf-8",
-        .etag = "\"b1e238c6728bbbb7bb89\"",
+        .etag = "\"1ec8df65cb45f49fb3b5\"",
         .data = asset_app_js,
         .len = sizeof asset_app_js - 1,
     },

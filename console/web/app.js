@@ -684,7 +684,7 @@ async function viewBroker(main) {
   const draw = () => {
     const rows = b.config.filter((c) => c.name.includes(query)).map((c) =>
       h("tr", {class: c.source === "static" ? "overridden" : null, "data-testid": "broker-config-row", "data-name": c.name},
-        h("td", {class: "mono"}, c.name), h("td", {class: "mono"}, c.value),
+        h("td", {class: "mono"}, c.name), h("td", {class: "mono"}, c.sensitive ? h("span", {class: "muted"}, "(hidden)") : c.value),
         h("td", {}, c.source === "static" ? h("span", {class: "badge warn"}, "set") : h("span", {class: "muted"}, "default"))));
     holder.replaceChildren(table([["Name"], ["Value"], ["Source"]], rows, "No match."));
   };

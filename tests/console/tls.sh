@@ -28,7 +28,8 @@ out=$(curl -s --max-time 10 --cacert "$CA" "https://localhost:$CPORT/healthz")
 check "the console still answers HTTPS after the plain request" [ "$out" = ok ]
 check "brookd stops cleanly" brookd_stop
 
-# ---- the same key material as PEM text ----
+# ---- the same key material as PEM text (a data directory without users from here) ----
+DATA=$T/data-nousers
 brookd_start --console 127.0.0.1:0 \
     -o "console.ssl.keystore.certificate.chain=$(cat "$T/certs/server.crt")" \
     -o "console.ssl.keystore.key=$(cat "$T/certs/server.key")" ||
@@ -36,6 +37,23 @@ brookd_start --console 127.0.0.1:0 \
 CPORT=$(grep -oE 'console on 127\.0\.0\.1:[0-9]+' "$BROOKD_LOG" | head -1 | cut -d: -f2)
 out=$(curl -s --max-time 10 --cacert "$CA" "https://localhost:$CPORT/healthz")
 check "console.ssl.keystore.certificate.chain and .key serve HTTPS" [ "$out" = ok ]
+curl -s --max-time 10 --cacert "$CA" -o "$T/broker.json" "https://localhost:$CPORT/api/v1/broker"
+grep -q '"console.ssl.keystore.key"' "$T/broker.json" && ! grep -q 'PRIVATE KEY' "$T/broker.json"
+check "the broker view lists console.ssl.keystore.key without the key itself" [ $? = 0 ]
+brookd_stop
+
+# ---- an encrypted key: its password is never shown ----
+brookd_start --console 127.0.0.1:0 -o "console.ssl.keystore.location=$T/certs/server-enc.pem" \
+    -o console.ssl.key.password=secret || fail "console tls: brookd starts with an encrypted key"
+CPORT=$(grep -oE 'console on 127\.0\.0\.1:[0-9]+' "$BROOKD_LOG" | head -1 | cut -d: -f2)
+curl -s --max-time 10 --cacert "$CA" -o "$T/broker.json" "https://localhost:$CPORT/api/v1/broker"
+check "an encrypted console key serves HTTPS with console.ssl.key.password" \
+    grep -q '"console.ssl.key.password"' "$T/broker.json"
+! grep -q '"secret"' "$T/broker.json" &&
+    $PY -c 'import json,sys; d=json.load(open(sys.argv[1]))
+c=[x for x in d["config"] if x["name"]=="console.ssl.key.password"][0]
+sys.exit(0 if c["value"] is None and c["sensitive"] else 1)' "$T/broker.json"
+check "the broker view shows a password as null, marked sensitive, as DescribeConfigs would" [ $? = 0 ]
 brookd_stop
 
 # refused [ARGS...]: brookd exits at start, with a line naming KEY ($1)
@@ -57,8 +75,7 @@ check "a console.auth that is neither none nor login is refused" \
     refused 'invalid value for console.auth' --console 127.0.0.1:0 -o console.auth=maybe
 
 # ---- exposure: the console bound to every address ----
-# (a fresh data directory: no user exists, so nobody can log in while it is bound)
-DATA=$T/data-nousers
+# (no user exists, so nobody can log in while it is bound)
 brookd_start --console 0.0.0.0:0 || fail "console tls: brookd starts with the console on 0.0.0.0"
 CPORT=$(grep -oE 'console on 0\.0\.0\.0:[0-9]+' "$BROOKD_LOG" | head -1 | cut -d: -f2)
 grep -q 'WARN.*console on 0.0.0.0:[0-9]* is plain HTTP.*passwords and session cookies' \
