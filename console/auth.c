@@ -302,18 +302,30 @@ static void session_answer(struct console *con, struct evhttp_request *req,
     console_reply_json(req, status, o);
 }
 
+/* The user name as the log shows it: a peer chose it, so no control characters. */
+static const char *printable(const char *user, char *out, size_t size)
+{
+    size_t i = 0;
+    for (; user[i] && i + 1 < size; i++)
+        out[i] = user[i] >= 0x20 && user[i] < 0x7f ? user[i] : '?';
+    out[i] = 0;
+    return out;
+}
+
 /* Loop thread: the password was checked. */
 static void login_done(struct console *con, void *arg, int rc)
 {
     struct login_job *j = arg;
-    char peer[CONSOLE_PEER_MAX];
+    char peer[CONSOLE_PEER_MAX], shown[AUTH_USER_MAX + 1];
     con->logins_inflight--;
+    OPENSSL_cleanse(j->password, sizeof j->password); /* login_work may not have run */
     peer_of(j->req, peer, sizeof peer);
     if (rc == -ECANCELED) {
         console_reply_error(j->req, 503, "the broker is shutting down");
     } else if (!j->ok) {
         con->logins_failed++;
-        log_warn_every("brook.console", "failed console login for %.128s from %s", j->user, peer);
+        log_warn_every("brook.console", "failed console login for %s from %s",
+                       printable(j->user, shown, sizeof shown), peer);
         unauthorized(con, j->req, j->then != NULL, "wrong user name or password");
     } else if (j->then) {
         con->logins_ok++;
@@ -329,7 +341,8 @@ static void login_done(struct console *con, void *arg, int rc)
             console_reply_error(j->req, 500, "cannot make a session: no random bytes");
         } else {
             con->logins_ok++;
-            log_info("brook.console", "console login: %s from %s", j->user, peer);
+            log_info("brook.console", "console login: %s from %s",
+                     printable(j->user, shown, sizeof shown), peer);
             set_cookie(con, j->req, s->token, con->session_ms / 1000);
             session_answer(con, j->req, s, 200);
         }
