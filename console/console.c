@@ -7,6 +7,9 @@
  * splits the path into percent-decoded segments and looks it up in a small
  * table; a path that exists with another method gets 405, a write route in
  * read-only mode gets 403, anything else 404 - always with a JSON error body.
+ * Before any of that answers, auth.c's gate asks who is there (each route says
+ * whether it needs a session, a session or HTTP basic, or nothing): 401 without
+ * a login when one is required, 403 for a write without the CSRF token.
  *
  * Bodies: evhttp refuses one over CONSOLE_MAX_BODY (its own 413, from the
  * declared length, before reading it), and write requests must say Content-Type:
@@ -444,6 +447,7 @@ static void dispatch(struct creq *cr)
         r->fn(cr);
         return;
     }
+    /* a 405 tells that the path exists: only to whom may use the API */
     if (path_known && console_auth_admit(cr, ACCESS_USER, NULL))
         console_reply_error(cr->req, 405, "method not allowed here");
     else if (path_known)

@@ -10,8 +10,10 @@
  * a read-only view of the consumer groups plus their one write (an offset reset
  * of a group without members), a hand-off to a thread for slow work, the
  * descriptor reserve, and snapshots of the broker's identity, configuration and
- * counters. Every function of the environment is called on the loop thread;
- * strings it passes are borrowed for the duration of the call.
+ * counters - and the broker's users and ACLs, which decide who may log in and
+ * what each user sees and may do (console/auth.c). Every function of the
+ * environment is called on the loop thread; strings it passes are borrowed for
+ * the duration of the call.
  */
 #ifndef BROOK_CONSOLE_CONSOLE_H
 #define BROOK_CONSOLE_CONSOLE_H
