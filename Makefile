@@ -246,13 +246,14 @@ HOSTILE_FRAMES ?= tests/data/kafka
 FUZZ_BUILD   := $(BUILD)/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS   = -std=gnu11 -D_GNU_SOURCE -I. -g -O1 $(WARN) $(PKG_CFLAGS) $(FUZZ_SAN) -MMD -MP
-FUZZ_MODS    := lib proto store fs
+FUZZ_MODS    := lib proto store auth fs
 FUZZ_APIS    := $(shell sed -n 's/^ *KAFKA_API_\([A-Z_]*\) = [0-9]*,$$/\1/p' proto/kafka_msgs.h \
                   2>/dev/null | tr A-Z a-z)
 FUZZ_ONE     := $(patsubst tests/fuzz/%.c,%,$(filter-out tests/fuzz/api.c tests/fuzz/seeds.c,\
                   $(wildcard tests/fuzz/*.c)))
 FUZZ_BIN     := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_ONE) $(addprefix api_,$(FUZZ_APIS)))
-FUZZ_A       := $(FUZZ_BUILD)/fs.a $(FUZZ_BUILD)/store.a $(FUZZ_BUILD)/proto.a $(FUZZ_BUILD)/lib.a
+FUZZ_A       := $(FUZZ_BUILD)/fs.a $(FUZZ_BUILD)/auth.a $(FUZZ_BUILD)/store.a $(FUZZ_BUILD)/proto.a \
+                $(FUZZ_BUILD)/lib.a
 
 define fuzz_module_rule
 $(FUZZ_BUILD)/$(1).a: $$(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$$($(1)_SRC))

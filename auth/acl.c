@@ -282,51 +282,44 @@ static size_t acl_line_format(char *out, const struct auth_acl *a)
     return len;
 }
 
-/* The bindings held, with extra (n of them, may be 0) added and skip (may be
- * NULL) left out, as the file's bytes in *out (caller frees). 0 or -ENOMEM. */
-static int acl_file_build(const struct auth_acls *as, const struct auth_acl *extra, size_t n,
+/* Room for one more line in *buf (cap bytes, len used): 0 or -ENOMEM. */
+static int acl_buf_reserve(char **buf, size_t *cap, size_t len)
+{
+    if (*cap - len >= ACL_LINE_MAX)
+        return 0;
+    char *nb = realloc(*buf, 2 * *cap + ACL_LINE_MAX);
+    if (!nb)
+        return -ENOMEM;
+    *buf = nb;
+    *cap = 2 * *cap + ACL_LINE_MAX;
+    return 0;
+}
+
+/* The bindings held, but those skip (may be NULL) says to leave out, as the
+ * file's bytes in *out (caller frees). 0 or -ENOMEM. */
+static int acl_file_build(const struct auth_acls *as,
                           bool (*skip)(const struct acl_res *, size_t, void *), void *arg,
                           char **out, size_t *out_len)
 {
-    size_t cap = 1 << 16, len = 0;
+    size_t cap = 1 << 16, len, pos = 0, kl;
     char *buf = malloc(cap);
     if (!buf)
         return -ENOMEM;
     len = (size_t)snprintf(buf, cap, "%s", ACL_FILE_HEADER);
-    size_t pos = 0, i = 0, kl;
     const void *k;
-    void *v = NULL;
-    bool in_map = hmap_next(&as->res, &pos, &k, &kl, &v);
-    size_t e = 0;
-    for (;;) {
-        struct auth_acl a;
-        if (in_map) {
-            const struct acl_res *r = v;
-            if (e == r->n) {
-                e = 0;
-                in_map = hmap_next(&as->res, &pos, &k, &kl, &v);
+    void *v;
+    while (hmap_next(&as->res, &pos, &k, &kl, &v)) {
+        const struct acl_res *r = v;
+        for (size_t e = 0; e < r->n; e++) {
+            if (skip && skip(r, e, arg))
                 continue;
-            }
-            if (skip && skip(r, e, arg)) {
-                e++;
-                continue;
-            }
-            a = acl_binding(r, &r->e[e++]);
-        } else if (i < n) {
-            a = extra[i++];
-        } else {
-            break;
-        }
-        if (cap - len < ACL_LINE_MAX) {
-            char *nb = realloc(buf, 2 * cap + ACL_LINE_MAX);
-            if (!nb) {
+            if (acl_buf_reserve(&buf, &cap, len)) {
                 free(buf);
                 return -ENOMEM;
             }
-            buf = nb;
-            cap = 2 * cap + ACL_LINE_MAX;
+            struct auth_acl a = acl_binding(r, &r->e[e]);
+            len += acl_line_format(buf + len, &a);
         }
-        len += acl_line_format(buf + len, &a);
     }
     *out = buf;
     *out_len = len;
@@ -411,13 +404,13 @@ out:
     return rc;
 }
 
-/* Write the set that results from adding extra / leaving out what skip says. */
-static int acl_file_write(struct auth_acls *as, const struct auth_acl *extra, size_t n,
+/* Write the set held, less what skip (may be NULL) leaves out. */
+static int acl_file_write(struct auth_acls *as,
                           bool (*skip)(const struct acl_res *, size_t, void *), void *arg)
 {
     char *buf;
     size_t len;
-    int rc = acl_file_build(as, extra, n, skip, arg, &buf, &len);
+    int rc = acl_file_build(as, skip, arg, &buf, &len);
     if (rc)
         return rc;
     rc = file_write_atomic(as->path, buf, len);
@@ -500,7 +493,7 @@ int auth_acls_create_many(struct auth_acls *as, const struct auth_acl *acls, siz
         nadd += !rc;
     }
     if (!rc && nadd)
-        rc = acl_file_write(as, NULL, 0, NULL, NULL);
+        rc = acl_file_write(as, NULL, NULL);
     for (size_t i = 0; rc && i < n; i++)
         if (added[i])
             acl_unwind(as, &acls[i]);
@@ -537,7 +530,7 @@ int auth_acls_delete(struct auth_acls *as, const struct auth_acl *filter,
         return -EINVAL;
     struct auth_acl *f = (struct auth_acl *)filter; /* only read, through skip's void * */
     pthread_mutex_lock(&as->mu);
-    int rc = acl_file_write(as, NULL, 0, acl_skip_matching, f);
+    int rc = acl_file_write(as, acl_skip_matching, f);
     /* the file no longer has them: drop them here too, from a list of the
      * resources concerned (removing from the map while walking it would skip some) */
     struct acl_res **hit = NULL;

@@ -52,6 +52,15 @@ const struct conf_key authz_config_table[] = {
      "With ACLs on, whether a resource no ACL names is open to everyone.",
      false,
      {NULL}},
+    {"fuse.principal",
+     CONF_STRING,
+     "",
+     0,
+     0,
+     "With ACLs on, the principal the mount acts as (User:NAME): it sees and does what "
+     "that principal's ACLs allow, else EACCES. Required when both ACLs and the mount are on.",
+     false,
+     {NULL}},
     {NULL, 0, NULL, 0, 0, NULL, false, {NULL}},
 };
 
@@ -92,6 +101,26 @@ static int authz_super_users_parse(struct broker *b, const char *list, const cha
     return rc;
 }
 
+/* fuse.principal: a principal, and given whenever ACLs and the mount are both on,
+ * so that the mount never runs with more than someone chose to give it. */
+static int authz_fuse_principal(struct broker *b, const char **err)
+{
+    const char *p = conf_get_str(authz_config_table, b->cfg->props, "fuse.principal");
+    const char *colon = p ? strchr(p, ':') : NULL;
+    b->fuse_principal = p && *p ? p : NULL;
+    if (b->fuse_principal &&
+        (!colon || colon == p || !colon[1] || strlen(p) >= AUTH_PRINCIPAL_MAX)) {
+        *err = "fuse.principal: not a principal (TYPE:NAME, e.g. User:mount)";
+        return -EINVAL;
+    }
+    if (b->policy.enabled && b->cfg->mount && !b->fuse_principal) {
+        *err = "with authorizer.class.name and fuse.mount.dir set, fuse.principal must name "
+               "the principal the mount acts as (e.g. User:mount)";
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int authz_open(struct broker *b, const char **err)
 {
     static char msg[512];
@@ -117,6 +146,8 @@ int authz_open(struct broker *b, const char **err)
         return -EINVAL;
     b->policy.enabled = cls && *cls;
     b->policy.super_users = (const char *const *)b->super_users;
+    if (authz_fuse_principal(b, err))
+        return -EINVAL;
     int rc = auth_acls_open(b->cfg->store.dir, &b->acls);
     if (rc) {
         snprintf(msg, sizeof msg, "cannot load the ACLs in %.200s: %s", b->cfg->store.dir,
@@ -198,4 +229,14 @@ bool request_allowed_any(struct request *rq, enum auth_op op, enum auth_resource
 {
     struct broker *b = rq->c->b;
     return auth_authorize_any(b->acls, &b->policy, rq->c->principal, rq->c->host, op, type);
+}
+
+bool authz_fuse_may(void *arg, enum auth_op op, enum auth_resource type, const char *name)
+{
+    struct broker *b = arg;
+    if (!b->policy.enabled)
+        return true;
+    /* the mount is a local peer: bindings for 127.0.0.1 (or "*") apply to it */
+    return auth_authorize(b->acls, &b->policy, b->fuse_principal, "127.0.0.1", op, type,
+                          type == AUTH_RES_CLUSTER ? AUTH_CLUSTER_NAME : name);
 }

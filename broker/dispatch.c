@@ -73,6 +73,8 @@ static const handler_fn handlers[KAFKA_API_DESCRIBE_TOPIC_PARTITIONS + 1] = {
     [KAFKA_API_TXN_OFFSET_COMMIT] = handle_txn_offset_commit,
     [KAFKA_API_DESCRIBE_TRANSACTIONS] = handle_describe_transactions,
     [KAFKA_API_LIST_TRANSACTIONS] = handle_list_transactions,
+    [KAFKA_API_DESCRIBE_USER_SCRAM_CREDENTIALS] = handle_describe_user_scram_credentials,
+    [KAFKA_API_ALTER_USER_SCRAM_CREDENTIALS] = handle_alter_user_scram_credentials,
 };
 
 /* The handler of key at version: message sets (magic 0 and 1) are converted apart. */

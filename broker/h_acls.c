@@ -95,7 +95,8 @@ static struct kafka_describe_acls_resp_resource *describe_resource(struct descri
     if (resp->n_resources == w->cap) {
         int32_t cap = w->cap ? 2 * w->cap : 16;
         void *grown = PENDING_NEW(w->pd, struct kafka_describe_acls_resp_resource, cap);
-        memcpy(grown, resp->resources, (size_t)w->cap * sizeof *resp->resources);
+        if (w->cap) /* (memcpy from NULL is undefined, even of 0 bytes) */
+            memcpy(grown, resp->resources, (size_t)w->cap * sizeof *resp->resources);
         resp->resources = grown;
         w->bytes += response_bytes((uint64_t)cap, sizeof *resp->resources);
         w->cap = cap;
@@ -123,7 +124,8 @@ static int describe_one(const struct auth_acl *a, void *arg)
     if (!(n & (n - 1))) {
         int32_t cap = n ? 2 * n : 1;
         void *grown = PENDING_NEW(w->pd, struct kafka_describe_acls_resp_acl_description, cap);
-        memcpy(grown, r->acls, (size_t)n * sizeof *r->acls);
+        if (n)
+            memcpy(grown, r->acls, (size_t)n * sizeof *r->acls);
         r->acls = grown;
         w->bytes += response_bytes((uint64_t)cap, sizeof *r->acls);
     }

@@ -63,6 +63,9 @@ const struct api_range advertised_apis[] = {
     {KAFKA_API_INCREMENTAL_ALTER_CONFIGS, 0, 1, NULL},
     {KAFKA_API_LIST_PARTITION_REASSIGNMENTS, 0, 0, "single node: never a reassignment"},
     {KAFKA_API_OFFSET_DELETE, 0, 0, NULL},
+    {KAFKA_API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0, NULL},
+    {KAFKA_API_ALTER_USER_SCRAM_CREDENTIALS, 0, 0,
+     "at most 100 changes per request (each is durable on its own): more is INVALID_REQUEST"},
     {KAFKA_API_DESCRIBE_CLUSTER, 0, 1, NULL},
     {KAFKA_API_DESCRIBE_PRODUCERS, 0, 0,
      "last_timestamp and coordinator_epoch -1 (not kept); one topic entry per request "

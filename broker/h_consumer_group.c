@@ -244,9 +244,16 @@ void handle_consumer_group_heartbeat(struct request *rq)
         request_refuse(rq, "the ConsumerGroupHeartbeat response would pass its memory limit");
         return;
     }
-    if (!request_allowed_kstr(rq, AUTH_OP_READ, AUTH_RES_GROUP, req->group_id)) {
-        r->error_code = KAFKA_GROUP_AUTHORIZATION_FAILED;
-        r->heartbeat_interval_ms = 0;
+    /* Kafka: READ on the group, then DESCRIBE on every topic subscribed by name */
+    int16_t denied = request_allowed_kstr(rq, AUTH_OP_READ, AUTH_RES_GROUP, req->group_id)
+                         ? KAFKA_NONE
+                         : KAFKA_GROUP_AUTHORIZATION_FAILED;
+    for (int32_t i = 0; !denied && i < req->n_subscribed_topic_names; i++)
+        if (!request_allowed_kstr(rq, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC,
+                                  req->subscribed_topic_names[i]))
+            denied = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+    if (denied) {
+        r->error_code = denied;
         request_respond(rq, r);
         return;
     }

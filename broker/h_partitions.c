@@ -82,8 +82,11 @@ void handle_offset_for_leader_epoch(struct request *rq)
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kafka_offset_for_leader_epoch_req_topic *in = &req->topics[i];
         struct kafka_offset_for_leader_epoch_resp_topic_result *out = &resp->topics[i];
-        int16_t err;
-        struct store_topic *t = broker_topic(b, in->topic, false, &err);
+        int16_t err = KAFKA_TOPIC_AUTHORIZATION_FAILED; /* Kafka: DESCRIBE on the topic */
+        struct store_topic *t =
+            request_allowed_kstr(rq, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, in->topic)
+                ? broker_topic(b, in->topic, false, &err)
+                : NULL;
         out->topic = kstr_from(pd_strdup(pd, in->topic));
         out->partitions = PENDING_NEW(
             pd, struct kafka_offset_for_leader_epoch_resp_epoch_end_offset, in->n_partitions);

@@ -18,6 +18,10 @@
  * mechanism (auth/sasl.c refuses a message past the end), and its time by
  * SASL_AUTH_TIMEOUT_MS from the accept (the TLS handshake included).
  *
+ * PLAIN's check derives the user's keys again (about 10 ms of PBKDF2): it runs on the
+ * admin thread, so that many login attempts at once delay topic administration, not
+ * every client's produce and fetch. SCRAM's steps are a few hashes and run in place.
+ *
  * KIP-368: with connections.max.reauth.ms set, a successful SaslAuthenticate v1+
  * tells the client its session's lifetime; the client authenticates again on the
  * same connection before it ends (same mechanism, same principal), and a connection
@@ -142,6 +146,8 @@ static int sasl_succeeded(struct conn *c, const char *user)
     if (!c->authenticated)
         log_info("brook.sasl", "%s authenticated as %s (%s)", c->peer, principal,
                  auth_sasl_mech_name(c->sasl_mech));
+    else
+        log_debug("brook.sasl", "%s re-authenticated as %s", c->peer, principal);
     memcpy(c->principal, principal, sizeof principal);
     c->authenticated = true;
     c->session_end_ms = c->b->reauth_ms ? clock_mono_ms() + c->b->reauth_ms : 0;
@@ -158,14 +164,98 @@ static void sasl_failed(struct conn *c, const char *why)
     sasl_close_after_reply(c);
 }
 
+/* One step of an exchange: the client's message (in the pending's arena), and
+ * what the engine answered. */
+struct sasl_step {
+    struct auth_sasl *s;
+    const uint8_t *in;
+    size_t len;
+    struct kafka_sasl_authenticate_resp *resp; /* NULL: a bare token (after a v0 handshake) */
+    int rc;
+    const uint8_t *out;
+    size_t out_len;
+    const char *why;
+};
+
+static void sasl_step_run_now(struct sasl_step *st)
+{
+    st->rc = auth_sasl_step(st->s, st->in, st->len, &st->out, &st->out_len, &st->why);
+}
+
+/* The step's outcome, on the loop thread, into pd: a SaslAuthenticate answer, or a
+ * bare token; a failed bare token closes the connection (v0 has no way to say why). */
+static void sasl_step_apply(struct conn *c, struct pending *pd, struct sasl_step *st)
+{
+    int rc = st->rc;
+    const char *why = st->why;
+    if (rc == 0 && sasl_succeeded(c, auth_sasl_user(st->s)) < 0) {
+        why = "Authentication failed: a re-authentication cannot change the principal";
+        rc = -EACCES;
+    }
+    if (rc < 0) {
+        sasl_failed(c, why);
+        if (st->resp) {
+            st->resp->error_code = KAFKA_SASL_AUTHENTICATION_FAILED;
+            st->resp->error_message = kstr_from(why);
+            pd->resp = st->resp;
+        } else {
+            pd->noreply = true;
+            conn_close(c, "authentication failed");
+        }
+        return;
+    }
+    if (st->resp) {
+        uint8_t *copy = pending_calloc(pd, st->out_len, 1);
+        memcpy(copy, st->out, st->out_len);
+        st->resp->auth_bytes = (struct kbytes){copy, (int32_t)st->out_len};
+        st->resp->session_lifetime_ms = rc == 0 ? c->b->reauth_ms : 0;
+        pd->resp = st->resp;
+    } else {
+        metrics_request(&c->b->metrics, KAFKA_API_SASL_AUTHENTICATE, false);
+        writer_be32(&pd->out.w, (uint32_t)st->out_len);
+        writer_bytes(&pd->out.w, st->out, st->out_len);
+    }
+    if (rc == 0)
+        sasl_reset(c);
+}
+
+/* The admin thread: PLAIN's one key derivation (about 10 ms) runs there, off the
+ * event loop, so that a crowd of login attempts cannot stall every other client. */
+static void sasl_step_run(struct broker *b, struct pending *pd, void *ctx)
+{
+    sasl_step_run_now(ctx);
+}
+
+static void sasl_step_done(struct pending *pd)
+{
+    struct conn *c = pd->c;
+    c->admin_busy = false;
+    sasl_step_apply(c, pd, pd->ctx);
+    conn_resume(c);
+    pending_finish(pd);
+}
+
+/* Take the step: at once (SCRAM: a few hashes), or on the admin thread (PLAIN). */
+static void sasl_step_start(struct request *rq, struct sasl_step *st)
+{
+    struct conn *c = rq->c;
+    st->s = c->sasl;
+    if (c->sasl_mech == AUTH_SASL_PLAIN && st->len <= SCRAM_MSG_MAX) {
+        admin_submit(rq, sasl_step_run, st);
+        rq->pd->on_complete = sasl_step_done;
+        rq->pd->ctx = st;
+        return;
+    }
+    sasl_step_run_now(st);
+    sasl_step_apply(c, rq->pd, st);
+    pending_finish(rq->pd);
+}
+
 void handle_sasl_authenticate(struct request *rq)
 {
     struct conn *c = rq->c;
     const struct kafka_sasl_authenticate_req *req = rq->body;
     struct kafka_sasl_authenticate_resp *resp = response_new(rq);
-    const uint8_t *out;
-    size_t out_len = 0;
-    const char *why = NULL;
 
     if (!conn_sasl(c) || c->sasl_state != SASL_NEED_AUTHENTICATE) {
         resp->error_code = KAFKA_ILLEGAL_SASL_STATE;
@@ -175,28 +265,16 @@ void handle_sasl_authenticate(struct request *rq)
         request_respond(rq, resp);
         return;
     }
-    int32_t n = req->auth_bytes.len;
-    int rc =
-        auth_sasl_step(c->sasl, req->auth_bytes.p, n > 0 ? (size_t)n : 0, &out, &out_len, &why);
-    if (rc == 0 && sasl_succeeded(c, auth_sasl_user(c->sasl)) < 0) {
-        why = "Authentication failed: a re-authentication cannot change the principal";
-        rc = -EACCES;
+    struct sasl_step *st = PENDING_NEW(rq->pd, struct sasl_step, 1);
+    size_t n = req->auth_bytes.len > 0 ? (size_t)req->auth_bytes.len : 0;
+    st->resp = resp;
+    st->len = n;
+    if (n <= SCRAM_MSG_MAX) { /* longer ones fail at once; the copy must outlive rq */
+        uint8_t *in = pending_calloc(rq->pd, n, 1);
+        memcpy(in, req->auth_bytes.p, n);
+        st->in = in;
     }
-    if (rc < 0) {
-        resp->error_code = KAFKA_SASL_AUTHENTICATION_FAILED;
-        resp->error_message = kstr_from(why);
-        sasl_failed(c, why);
-        request_respond(rq, resp);
-        return;
-    }
-    uint8_t *copy = pending_calloc(rq->pd, out_len, 1);
-    memcpy(copy, out, out_len);
-    resp->auth_bytes = (struct kbytes){copy, (int32_t)out_len};
-    if (rc == 0) {
-        resp->session_lifetime_ms = c->b->reauth_ms;
-        sasl_reset(c);
-    }
-    request_respond(rq, resp);
+    sasl_step_start(rq, st);
 }
 
 bool sasl_raw_expected(const struct conn *c)
@@ -208,25 +286,15 @@ bool sasl_raw_expected(const struct conn *c)
  * when there is no way to say why) by closing the connection. */
 void sasl_raw_token(struct conn *c, struct pending *pd, const uint8_t *p, size_t len)
 {
-    const uint8_t *out;
-    size_t out_len = 0;
-    const char *why = NULL;
-    int rc = auth_sasl_step(c->sasl, p, len, &out, &out_len, &why);
-    if (rc == 0 && sasl_succeeded(c, auth_sasl_user(c->sasl)) < 0)
-        rc = -EACCES;
-    if (rc < 0) {
-        sasl_failed(c, why ? why : "re-authentication");
-        pd->noreply = true;
-        conn_close(c, "authentication failed");
-        pending_finish(pd);
-        return;
+    struct request rq = {.c = c, .pd = pd};
+    struct sasl_step *st = PENDING_NEW(pd, struct sasl_step, 1);
+    st->len = len;
+    if (len <= SCRAM_MSG_MAX) {
+        uint8_t *in = pending_calloc(pd, len, 1);
+        memcpy(in, p, len);
+        st->in = in;
     }
-    metrics_request(&c->b->metrics, KAFKA_API_SASL_AUTHENTICATE, false);
-    writer_be32(&pd->out.w, (uint32_t)out_len);
-    writer_bytes(&pd->out.w, out, out_len);
-    if (rc == 0)
-        sasl_reset(c);
-    pending_finish(pd);
+    sasl_step_start(&rq, st);
 }
 
 bool sasl_gate(struct conn *c, int16_t api_key)

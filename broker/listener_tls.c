@@ -19,9 +19,13 @@
  * requested (lib/tls.c) for kernels that have it.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
@@ -104,15 +108,58 @@ void listener_tls_stop(struct broker *b)
     }
 }
 
+/* Called as libevent's read adds ciphertext (at most 4 KiB at a time) to the
+ * socket bufferevent's input: read what else the socket holds, up to TLS_IO_MAX,
+ * into the same input, before OpenSSL is asked to decrypt any of it. */
+static void tls_read_ahead(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+    static bool inside; /* our own add calls us again */
+    int fd = (int)(intptr_t)arg, ready = 0;
+    if (inside || info->n_added == 0 || ioctl(fd, FIONREAD, &ready) < 0 || ready <= 0)
+        return;
+    size_t want = ready < TLS_IO_MAX ? (size_t)ready : TLS_IO_MAX;
+    struct evbuffer_iovec v[2];
+    int n = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+    struct iovec iov[2];
+    size_t room = 0;
+    for (int i = 0; i < n; i++) {
+        if (v[i].iov_len > want - room)
+            v[i].iov_len = want - room;
+        iov[i] = (struct iovec){v[i].iov_base, v[i].iov_len};
+        room += v[i].iov_len;
+    }
+    ssize_t got = n > 0 ? readv(fd, iov, n) : -1;
+    size_t left = got > 0 ? (size_t)got : 0; /* an error or the end: libevent's next read */
+    for (int i = 0; i < n; i++) {
+        if (v[i].iov_len > left)
+            v[i].iov_len = left;
+        left -= v[i].iov_len;
+    }
+    inside = true;
+    if (n > 0)
+        evbuffer_commit_space(in, v, n);
+    inside = false;
+}
+
 struct bufferevent *listener_tls_bev_new(struct broker *b, int i, int fd)
 {
     SSL *ssl = SSL_new(b->tls_ctx[i]);
-    if (!ssl)
+    struct bufferevent *sock =
+        ssl ? bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    if (!sock) {
+        SSL_free(ssl);
         return NULL;
-    struct bufferevent *bev = bufferevent_openssl_socket_new(
-        b->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    }
+    /* OpenSSL reads through the socket bufferevent's input, which takes what the
+     * socket holds in large reads, rather than from the socket itself (a header,
+     * then a body: two system calls per 16 KiB record) */
+    evbuffer_add_cb(bufferevent_get_input(sock), tls_read_ahead, (void *)(intptr_t)fd);
+    bufferevent_set_max_single_write(sock, TLS_IO_MAX);
+    struct bufferevent *bev = bufferevent_openssl_filter_new(
+        b->base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         SSL_free(ssl);
+        bufferevent_free(sock);
         return NULL;
     }
     /* a client that closes without close_notify has still sent whole requests */

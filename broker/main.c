@@ -72,6 +72,8 @@ static int mount_start(struct broker *b)
     o.mountpoint = b->cfg->mount;
     o.max_threads = b->cfg->fuse_threads;
     o.partial_max = (size_t)b->cfg->fuse_partial_max;
+    o.may = authz_fuse_may;
+    o.may_arg = b;
     int rc = fs_start(b->store, &o, &b->fs);
     if (rc)
         log_error("brook.broker", "cannot mount topics at %s: %s", b->cfg->mount, strerror(-rc));

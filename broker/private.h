@@ -285,7 +285,8 @@ struct broker {
     /* authz.c: ACLs and the authorizer's settings */
     struct auth_acls *acls;
     struct auth_policy policy;
-    char **super_users; /* policy.super_users' strings, owned */
+    char **super_users;         /* policy.super_users' strings, owned */
+    const char *fuse_principal; /* fuse.principal (cfg's string), NULL when not set */
 
     /* h_alter_configs.c: the dynamic broker keys (dynamic_mu), over server.properties */
     pthread_mutex_t dynamic_mu;
@@ -476,6 +477,10 @@ void handle_list_partition_reassignments(struct request *rq); /* h_partitions.c 
 void handle_describe_producers(struct request *rq);           /* h_partitions.c */
 void handle_describe_topic_partitions(struct request *rq);    /* h_describe_topics.c */
 
+/* SCRAM users (h_scram.c) */
+void handle_describe_user_scram_credentials(struct request *rq);
+void handle_alter_user_scram_credentials(struct request *rq);
+
 /* ---- h_produce.c: a new producer id, unique across restarts ---- */
 int64_t broker_producer_id_new(struct broker *b);
 
@@ -563,6 +568,8 @@ extern const struct conf_key authz_config_table[]; /* authorizer.class.name, sup
  * a one-line reason in *err (an authorizer brook does not have, a damaged file). */
 int authz_open(struct broker *b, const char **err);
 void authz_close(struct broker *b);
+/* fs_options.may for the mount: b (arg) decides as fuse.principal, from 127.0.0.1. */
+bool authz_fuse_may(void *arg, enum auth_op op, enum auth_resource type, const char *name);
 /* Whether rq's peer (principal, host) may do op on the resource; always true with
  * the authorizer off. name is ignored for the cluster. */
 bool request_allowed(struct request *rq, enum auth_op op, enum auth_resource type,

@@ -62,6 +62,9 @@ enum brook_error {
     BROOK_ERR_FORMAT = -5007,       /* a bad format string or offset specification */
     BROOK_ERR_FENCED = -5008,       /* a newer producer with our transactional.id took over */
     BROOK_ERR_TXN_ABORTED = -5009,  /* a record's transaction was aborted before it was sent */
+    BROOK_ERR_TLS_CONFIG = -5010,   /* the ssl.* settings could not be loaded */
+    BROOK_ERR_TLS = -5011,          /* a TLS handshake failed */
+    BROOK_ERR_SASL = -5012,         /* the broker failed SCRAM's proof of knowing the password */
 };
 
 /* Kafka error code k (as in Kafka's protocol guide) as a libbrook error. */
@@ -495,6 +498,79 @@ BROOK_API int brook_group_seek(struct brook_client *c, const char *group, const 
 /* Delete a group with no members and its committed offsets. 0 or an error
  * (brook_err_kafka(68) while it has members). */
 BROOK_API int brook_group_delete(struct brook_client *c, const char *group, int timeout_ms);
+
+/* ---- SCRAM users ------------------------------------------------------------------------- */
+
+struct brook_user_credential {
+    const char *mechanism; /* "SCRAM-SHA-256" or "SCRAM-SHA-512" */
+    int32_t iterations;
+};
+
+struct brook_user_info {
+    const char *name;
+    const struct brook_user_credential *credentials;
+    size_t n_credentials;
+};
+
+struct brook_user_list {
+    const struct brook_user_info *users; /* in name order */
+    size_t n_users;
+};
+
+/* The users with SCRAM credentials (never their keys). 0 with *out set, or an error. */
+BROOK_API int brook_users_list(struct brook_client *c, int timeout_ms,
+                               struct brook_user_list **out);
+BROOK_API void brook_user_list_free(struct brook_user_list *l);
+
+/*
+ * Create user name, or set a new password, for mechanism ("SCRAM-SHA-256", or
+ * "SCRAM-SHA-512" when NULL) with iterations rounds (0: 8192; Kafka accepts
+ * 4096..16384). Only a salted hash of the password is sent: manage users over a
+ * TLS connection all the same, since that hash lets its holder log in. 0,
+ * -EINVAL for a bad argument, brook_err_kafka(93) for an unacceptable credential,
+ * another error.
+ */
+BROOK_API int brook_user_create(struct brook_client *c, const char *name, const char *password,
+                                const char *mechanism, int32_t iterations, int timeout_ms);
+
+/* Delete user name's credential for mechanism, or every credential when it is
+ * NULL. 0, brook_err_kafka(91) when there is none, another error. */
+BROOK_API int brook_user_delete(struct brook_client *c, const char *name, const char *mechanism,
+                                int timeout_ms);
+/* ---- ACLs (CreateAcls, DescribeAcls, DeleteAcls) ------------------------------------------ */
+
+/* One binding, or a filter. The codes are Kafka's: resource type 2 topic, 3 group,
+ * 4 cluster (named "kafka-cluster"), 5 transactional id, 1 any (filters); pattern
+ * 3 literal, 4 prefixed, 1 any and 2 match (filters); operation 2 all, 3 read,
+ * 4 write, 5 create, 6 delete, 7 alter, 8 describe, 9 cluster action, 10 describe
+ * configs, 11 alter configs, 12 idempotent write, 1 any (filters); permission
+ * 2 deny, 3 allow, 1 any (filters). A NULL string in a filter matches anything. */
+struct brook_acl {
+    int8_t resource_type;
+    const char *resource_name;
+    int8_t pattern_type;
+    const char *principal; /* "User:alice", or "User:*" */
+    const char *host;      /* a peer's address, or "*" */
+    int8_t operation;
+    int8_t permission;
+};
+
+struct brook_acl_list {
+    const struct brook_acl *acls;
+    size_t n_acls;
+};
+
+/* Create one binding. 0, or an error (brook_err_kafka(31) without ALTER on the
+ * cluster, brook_err_kafka(54) when the broker has no authorizer, (42) for a
+ * binding it refuses; brook_strerror names them). */
+BROOK_API int brook_acl_create(struct brook_client *c, const struct brook_acl *acl, int timeout_ms);
+/* The bindings filter matches. 0 with *out set, or an error. */
+BROOK_API int brook_acl_describe(struct brook_client *c, const struct brook_acl *filter,
+                                 int timeout_ms, struct brook_acl_list **out);
+/* Delete the bindings filter matches; *out (may be NULL) lists them. 0 or an error. */
+BROOK_API int brook_acl_delete(struct brook_client *c, const struct brook_acl *filter,
+                               int timeout_ms, struct brook_acl_list **out);
+BROOK_API void brook_acl_list_free(struct brook_acl_list *l);
 
 /* ---- rendering messages as text (what the brook CLI prints) ------------------------------ */
 

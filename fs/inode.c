@@ -524,8 +524,10 @@ static int list_root(struct fs *fs, struct fs_dirlist *d)
         return -ENOMEM;
     int rc = 0;
     for (char **name = names; !rc && *name; name++) {
-        struct store_topic *t = store_topic_get(fs->store, *name);
-        if (t) { /* deleted since the list was taken: leave it out */
+        /* deleted since the list was taken, or hidden by the ACLs: leave it out */
+        struct store_topic *t =
+            fs_access_visible(fs, *name) ? store_topic_get(fs->store, *name) : NULL;
+        if (t) {
             rc = list_topic(fs, d, t);
             store_topic_put(t);
         }

@@ -36,17 +36,21 @@ static struct fs_handle *handle_of(struct fuse_file_info *fi)
     return (struct fs_handle *)(uintptr_t)fi->fh;
 }
 
-/* Whether flags may open n: EPERM for writing where the log cannot be written. */
-static int open_allowed(const struct fs_node *n, int flags, bool fresh)
+/* Whether flags may open n: EPERM for writing where the log cannot be written,
+ * EACCES where the mount's principal may not (access.c). */
+static int open_allowed(struct fs *fs, const struct fs_node *n, int flags, bool fresh)
 {
     bool wr = (flags & O_ACCMODE) != O_RDONLY;
+    bool rd = (flags & O_ACCMODE) != O_WRONLY;
     if (n->kind == FS_ROOT || n->kind == FS_PDIR)
         return -EISDIR;
     if (wr && !fs_node_writable(n))
         return -EPERM;
     if (!fresh && ((wr && !(flags & O_APPEND)) || (flags & O_TRUNC)))
         return -EPERM;
-    return 0;
+    /* then the ACLs: READ to read, WRITE to append (EACCES) */
+    int rc = rd ? fs_access_topic(fs, AUTH_OP_READ, n->topic->name) : 0;
+    return rc ? rc : wr ? fs_access_topic(fs, AUTH_OP_WRITE, n->topic->name) : 0;
 }
 
 /* The longest line a handle on t may hold: one that fits a batch of both
@@ -86,7 +90,7 @@ void fs_handle_free(struct fs_handle *h)
 
 int fs_handle_open(struct fs *fs, struct fs_node *n, int flags, bool fresh, struct fs_handle **out)
 {
-    int rc = open_allowed(n, flags, fresh);
+    int rc = open_allowed(fs, n, flags, fresh);
     struct fs_handle *h = rc ? NULL : calloc(1, sizeof *h);
     if (rc || !h)
         return rc ? rc : -ENOMEM;

@@ -3,7 +3,7 @@
  *
  * The tool uses libbrook only through brook.h, as any application would; this
  * header is the glue between its own files (main.c, output.c, topic.c, produce.c,
- * consume.c, group.c) and is not installed. Functions that fail print their one
+ * consume.c, group.c, acl.c) and is not installed. Functions that fail print their one
  * line on stderr themselves and return the exit status (1 at run time, 2 for bad
  * usage), so a command can return what they return.
  */
@@ -43,8 +43,10 @@ void cli_usage(FILE *out);
 /* The options every command accepts. */
 struct globals {
     const char *brokers; /* -b, or NULL */
-    const char *xs[64];  /* -X key=value, borrowed from argv */
+    const char *xs[64];  /* -X key=value, borrowed from argv or a -F file's text */
     size_t nx;
+    char *files[4]; /* the text of -F files (freed at exit) */
+    size_t nfiles;
     int timeout_ms; /* --timeout */
 };
 
@@ -123,5 +125,7 @@ int cli_metadata(int argc, char **argv, struct globals *g);
 int cli_produce(int argc, char **argv, struct globals *g);
 int cli_consume(int argc, char **argv, struct globals *g);
 int cli_group(int argc, char **argv, struct globals *g);
+int cli_user(int argc, char **argv, struct globals *g);
+int cli_acl(int argc, char **argv, struct globals *g);
 
 #endif

@@ -1,26 +1,27 @@
 """acl.py - ACLs enforced on a live brookd, from hand-built frames.
 
-Run by acl.sh in phases, brookd restarted between them with other settings:
-  setup   super.users names the peer: create topics and ACLs through CreateAcls
-  enforce no super user: the ACLs alone decide what the peer may do
-  super   super.users names the peer again: everything allowed, ACLs deleted
+Run by acl.sh in phases, brookd restarted between them (the ACLs persist):
+  setup   the super user admin (SASL PLAIN) creates topics and ACLs for alice
+  enforce alice, authenticated, may do what the ACLs say and nothing else; an
+          unauthenticated peer on the PLAINTEXT listener (User:ANONYMOUS) nothing
+  super   admin bypasses the ACLs, then deletes them
   off     no authorizer: the ACL APIs answer SECURITY_DISABLED
 
-The peer is unauthenticated, so its principal is User:ANONYMOUS; the ACLs below
-name that principal as they would name an authenticated user.
+argv: phase, the SASL_PLAINTEXT listener's port, the PLAINTEXT listener's port.
 """
 import struct
 import sys
 
 sys.path.insert(0, sys.path[0] + '/..')
-from kafkawire import (Conn, Producer, Writer, ensure_topic, metadata_body,  # noqa: E402
-                       metadata_topics, string)
+from kafkawire import (Conn, Writer, bytes_, metadata_body, metadata_topics,  # noqa: E402
+                       produce_body, produce_error, record_batch, string)
 
 TOPIC, GROUP, CLUSTER = 2, 3, 4
 LITERAL, PREFIXED, ANY_PATTERN = 3, 4, 1
 READ, WRITE, ALTER, ANY_OP = 3, 4, 7, 1
 DENY, ALLOW, ANY_PERM = 2, 3, 1
-ME = 'User:ANONYMOUS'
+ME = 'User:alice'
+HOST = '127.0.0.1'
 TOPIC_AUTHORIZATION_FAILED, GROUP_AUTHORIZATION_FAILED = 29, 30
 CLUSTER_AUTHORIZATION_FAILED, SECURITY_DISABLED = 31, 54
 
@@ -32,6 +33,32 @@ def check(name, cond, detail=''):
     print(('ok - ' if cond else 'not ok - ') + 'acl: ' + name +
           ('' if cond or not detail else ': ' + str(detail)))
     failures += 0 if cond else 1
+
+
+def login(port, user):
+    """A connection authenticated as user with SASL PLAIN (SaslHandshake v1,
+    SaslAuthenticate v0); None for an unauthenticated one (port: PLAINTEXT)."""
+    c = Conn(HOST, port)
+    if user is None:
+        return c
+    r = c.call(17, 1, string('PLAIN'), False)
+    assert r.i16() == 0, 'SaslHandshake'
+    r = c.call(36, 0, bytes_(b'\0' + user.encode() + b'\0' + user.encode() + b'-pw'), False)
+    assert r.i16() == 0, 'SaslAuthenticate'
+    return c
+
+
+def produce(c, topic, value=b'x'):
+    """Produce v3 of one record: the partition's error code."""
+    r = c.call(0, 3, produce_body(topic, record_batch([value])), False)
+    return produce_error(r.buf)
+
+
+def create_topics(c, names):
+    """CreateTopics v1 of one-partition topics: their error codes."""
+    w = Writer(False).array(names, lambda w, n: w.string(n).i32(1).i16(1).i32(0).i32(0))
+    r = c.call(19, 1, w.i32(10000).i8(0).bytes(), False)
+    return [e for _, e, _ in r.array(lambda r: (r.string(), r.i16(), r.string()))]
 
 
 def create_acls(c, acls):
@@ -109,13 +136,34 @@ def fetch_error(c, topic):
     return err, r.i32()
 
 
-def setup(host, port):
-    for t in ('orders', 'other', 'logs-a', 'logs-secret-1'):
-        ensure_topic(host, port, t)
-    p = Producer(host, port)
-    check('setup: a super user produces to orders', p.send('orders', [b'o1']) == 0)
-    p.close()
-    c = Conn(host, port)
+def list_offsets_error(c, topic):
+    """ListOffsets v1 of partition 0, latest: its error code."""
+    body = struct.pack('>i', -1) + struct.pack('>i', 1) + string(topic) + \
+        struct.pack('>i', 1) + struct.pack('>iq', 0, -1)
+    r = c.call(2, 1, body, False)
+    return r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i16(), r.i64(),
+                                                              r.i64()))))[0][1][0][1]
+
+
+def delete_topic_error(c, topic):
+    """DeleteTopics v1 of one topic: its error code."""
+    r = c.call(20, 1, struct.pack('>i', 1) + string(topic) + struct.pack('>i', 10000), False)
+    r.i32()
+    return r.array(lambda r: (r.string(), r.i16()))[0][1]
+
+
+def init_producer_id_error(c, txn_id):
+    """InitProducerId v0: its error code."""
+    r = c.call(22, 0, string(txn_id) + struct.pack('>i', 60000), False)
+    r.i32()
+    return r.i16()
+
+
+def setup(sasl, plain):
+    c = login(sasl, 'admin')
+    errs = create_topics(c, ['orders', 'other', 'logs-a', 'logs-secret-1'])
+    check('setup: the super user creates topics', errs == [0, 0, 0, 0], errs)
+    check('setup: the super user produces to orders', produce(c, 'orders', b'o1') == 0)
     errs = create_acls(c, [
         (TOPIC, 'orders', LITERAL, ME, READ, ALLOW),
         (GROUP, 'g-ok', LITERAL, ME, READ, ALLOW),
@@ -131,16 +179,14 @@ def setup(host, port):
     c.close()
 
 
-def enforce(host, port):
-    p = Producer(host, port)
+def enforce(sasl, plain):
+    c = login(sasl, 'alice')
     check('a reader of orders cannot produce to it (TOPIC_AUTHORIZATION_FAILED)',
-          p.send('orders', [b'x']) == TOPIC_AUTHORIZATION_FAILED)
-    check('a prefixed ALLOW lets it produce to logs-a', p.send('logs-a', [b'x']) == 0)
+          produce(c, 'orders') == TOPIC_AUTHORIZATION_FAILED)
+    check('a prefixed ALLOW lets it produce to logs-a', produce(c, 'logs-a') == 0)
     check('a prefixed DENY beats the prefixed ALLOW on logs-secret-1',
-          p.send('logs-secret-1', [b'x']) == TOPIC_AUTHORIZATION_FAILED)
-    check('no ACL on other: cannot produce', p.send('other', [b'x']) == TOPIC_AUTHORIZATION_FAILED)
-    p.close()
-    c = Conn(host, port)
+          produce(c, 'logs-secret-1') == TOPIC_AUTHORIZATION_FAILED)
+    check('no ACL on other: cannot produce', produce(c, 'other') == TOPIC_AUTHORIZATION_FAILED)
     listed = metadata(c, None)
     check('Metadata lists only the topics it may describe',
           sorted(listed) == ['logs-a', 'logs-secret-1', 'orders'], sorted(listed))
@@ -150,6 +196,8 @@ def enforce(host, port):
     created = metadata(c, ['brand-new'], auto_create=True)
     check('auto-creation without CREATE is refused',
           created == {'brand-new': TOPIC_AUTHORIZATION_FAILED}, created)
+    check('CreateTopics without CREATE is refused',
+          create_topics(c, ['brand-new2']) == [TOPIC_AUTHORIZATION_FAILED])
     err, n = fetch_error(c, 'orders')
     check('it reads orders', err == 0 and n > 0, (err, n))
     err, n = fetch_error(c, 'other')
@@ -159,6 +207,15 @@ def enforce(host, port):
     check('no group ACL: JoinGroup refused (GROUP_AUTHORIZATION_FAILED)',
           join_group(c, 'g-bad') == GROUP_AUTHORIZATION_FAILED)
     check('a group ACL lets it find its coordinator', find_coordinator(c, 'g-ok') == 0)
+    check('ListOffsets of a topic it may describe', list_offsets_error(c, 'orders') == 0)
+    check('ListOffsets of a hidden topic: TOPIC_AUTHORIZATION_FAILED',
+          list_offsets_error(c, 'other') == TOPIC_AUTHORIZATION_FAILED)
+    check('DeleteTopics without DELETE: TOPIC_AUTHORIZATION_FAILED',
+          delete_topic_error(c, 'orders') == TOPIC_AUTHORIZATION_FAILED)
+    check('an idempotent producer id with WRITE on some topic',
+          init_producer_id_error(c, None) == 0)
+    check('a transactional id without WRITE on it: TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+          init_producer_id_error(c, 'tx') == 53)
     errs = create_acls(c, [(TOPIC, 'other', LITERAL, ME, READ, ALLOW)])
     check('CreateAcls without ALTER on the cluster: CLUSTER_AUTHORIZATION_FAILED',
           errs == [CLUSTER_AUTHORIZATION_FAILED], errs)
@@ -166,17 +223,24 @@ def enforce(host, port):
     check('DescribeAcls without DESCRIBE on the cluster: CLUSTER_AUTHORIZATION_FAILED',
           err == CLUSTER_AUTHORIZATION_FAILED, err)
     c.close()
-    c = Conn(host, port)
-    check('the refused auto-creation created nothing', 'brand-new' not in metadata(c, None))
+    c = login(plain, None)
+    check('an unauthenticated peer sees no topic', metadata(c, None) == {})
+    check('without WRITE anywhere, no idempotent producer id: CLUSTER_AUTHORIZATION_FAILED',
+          init_producer_id_error(c, None) == CLUSTER_AUTHORIZATION_FAILED)
+    check('an unauthenticated peer cannot read orders',
+          fetch_error(c, 'orders')[0] == TOPIC_AUTHORIZATION_FAILED)
+    c.close()
+    c = login(sasl, 'admin')
+    listed = metadata(c, None)
+    check('the refused creations created nothing',
+          'brand-new' not in listed and 'brand-new2' not in listed, sorted(listed))
     c.close()
 
 
-def superuser(host, port):
-    p = Producer(host, port)
-    check('a super user bypasses the ACLs', p.send('orders', [b'x']) == 0 and
-          p.send('logs-secret-1', [b'x']) == 0)
-    p.close()
-    c = Conn(host, port)
+def superuser(sasl, plain):
+    c = login(sasl, 'admin')
+    check('a super user bypasses the ACLs',
+          produce(c, 'orders') == 0 and produce(c, 'logs-secret-1') == 0)
     err, acls = describe_acls(c)
     check('the bindings survived the restarts', err == 0 and len(acls) == 4, acls)
     err, n = delete_all_acls(c)
@@ -186,8 +250,8 @@ def superuser(host, port):
     c.close()
 
 
-def off(host, port):
-    c = Conn(host, port)
+def off(sasl, plain):
+    c = login(plain, None)
     err, _ = describe_acls(c)
     check('without an authorizer the ACL APIs answer SECURITY_DISABLED',
           err == SECURITY_DISABLED, err)
@@ -195,7 +259,7 @@ def off(host, port):
 
 
 if __name__ == '__main__':
-    phase, broker = sys.argv[1], sys.argv[2]
-    host, port = broker.rsplit(':', 1)
-    {'setup': setup, 'enforce': enforce, 'super': superuser, 'off': off}[phase](host, int(port))
+    phase, sasl_port, plain_port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    {'setup': setup, 'enforce': enforce, 'super': superuser, 'off': off}[phase](sasl_port,
+                                                                             plain_port)
     sys.exit(1 if failures else 0)

@@ -103,3 +103,9 @@ timeout 20 "$BROOKD" -d "$T/d3" -l 127.0.0.1:0 --console off \
     --add-scram 'SCRAM-SHA-512=[name=admin,iterations=100,password=x]' >"$T/bad.log" 2>&1
 check "--add-scram with iterations below 4096 is refused" \
     bash -c "[ $? -ne 0 ] && grep -q 'iterations must be from 4096' '$T/bad.log'"
+
+# a crowd of PLAIN attempts (a key derivation each) beside a control client
+brookd_start "${LISTENERS[@]}" "${USERS[@]}" || fail "sasl: brookd starts for the crowd"
+tool "sasl_wire.py crowd" timeout 120 "$PY" "$ROOT/tests/integration/sasl_wire.py" 127.0.0.1 \
+    "$(listener_port SASL_PLAINTEXT)" "$PORT" crowd
+brookd_stop

@@ -22,7 +22,7 @@ from kafkawire import (Conn, bytes_, closed_by_peer, metadata_body, read_respons
                        request, string)
 
 HOST, PORT, PLAIN_PORT = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-REAUTH = len(sys.argv) > 4 and sys.argv[4] == 'reauth'
+MODE = sys.argv[4] if len(sys.argv) > 4 else 'gate'
 SASL_AUTHENTICATION_FAILED, ILLEGAL_SASL_STATE, UNSUPPORTED_SASL_MECHANISM = 58, 34, 33
 failures = 0
 
@@ -225,8 +225,51 @@ def reauth_tests():
     c.close()
 
 
-if REAUTH:
-    reauth_tests()
-else:
-    gate_tests()
+def crowd_tests():
+    """Many PLAIN attempts at once (each a key derivation of about 10 ms) must not
+    stall the other clients: a control connection on the PLAINTEXT listener times
+    ApiVersions round trips meanwhile."""
+    import threading
+    stop = threading.Event()
+    lat = []
+
+    def control():
+        p = Conn(HOST, PLAIN_PORT, timeout=10)
+        while not stop.is_set():
+            t = time.perf_counter()
+            p.call(18, 0, b'', False)
+            lat.append(time.perf_counter() - t)
+        p.close()
+
+    refused = []
+
+    def attacker():
+        for _ in range(8):
+            c = new()
+            handshake(c, 'PLAIN')
+            err, _, _, _ = authenticate(c, plain('admin', 'guess'), version=1)
+            refused.append(err == SASL_AUTHENTICATION_FAILED)
+            c.close()
+
+    ctl = threading.Thread(target=control)
+    ctl.start()
+    start = time.monotonic()
+    threads = [threading.Thread(target=attacker) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.monotonic() - start
+    stop.set()
+    ctl.join()
+    lat.sort()
+    median, p99 = lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000
+    print(f'# {len(refused)} PLAIN attempts in {took:.1f} s; control ApiVersions: '
+          f'{len(lat)} round trips, median {median:.2f} ms, p99 {p99:.1f} ms')
+    check('128 concurrent wrong PLAIN attempts are all refused', len(refused) == 128 and all(refused))
+    check('... while a control client is answered in a median under 5 ms', median < 5,
+          f'{median:.2f} ms')
+
+
+{'reauth': reauth_tests, 'crowd': crowd_tests}.get(MODE, gate_tests)()
 sys.exit(1 if failures else 0)

@@ -115,7 +115,7 @@ unset BROOK_LOG_LEVEL
 refused() { # NAME EXPECTED-TEXT ARGS...
     local name=$1 want=$2 out
     shift 2
-    out=$(timeout 20 "$BROOKD" -d "$T/refused" --console off "$@" 2>&1)
+    out=$(timeout 20 "$BROOKD" -d "$T/refused" -l 127.0.0.1:0 --console off "$@" 2>&1)
     local rc=$?
     if [ $rc -eq 2 ] && grep -q -- "$want" <<<"$out"; then ok "$name"; else fail "$name" "status $rc: $out"; fi
 }

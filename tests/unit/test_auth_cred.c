@@ -1,7 +1,8 @@
 /*
  * test_auth_cred.c - auth/cred.c: credentials survive a reopen, passwords check
  * against the derived keys only, a damaged file is refused (never read as fewer
- * users), and the user bound holds.
+ * users), and the user bound holds; auth/sasl.c: PLAIN and a whole SCRAM exchange
+ * played from the client's side, and an unknown user that looks like a known one.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,8 +15,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "auth/auth.h"
+#include "auth/sasl.h"
 #include "lib/crc32c.h"
 #include "lib/fileio.h"
 #include "tests/unit/testutil.h"
@@ -167,6 +170,101 @@ static void test_cred_user_bound(void **state)
     free(dir);
 }
 
+static void test_sasl_plain(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct auth_creds *cs;
+    const uint8_t *out;
+    size_t n;
+    const char *why;
+    assert_int_equal(auth_creds_open(dir, &cs), 0);
+    assert_int_equal(auth_creds_set_password(cs, "bob", SCRAM_SHA_256, "pw", 2, 4096), 0);
+    struct auth_sasl *s = auth_sasl_new(cs, AUTH_SASL_PLAIN);
+    assert_int_equal(auth_sasl_step(s, "bob\0bob\0pw", 10, &out, &n, &why), 0);
+    assert_string_equal(auth_sasl_user(s), "bob");
+    assert_int_equal(auth_sasl_step(s, "\0bob\0pw", 7, &out, &n, &why), -EACCES);
+    auth_sasl_free(s);
+    static const struct {
+        const char *m;
+        size_t n;
+    } bad[] = {{"\0bob\0pX", 7}, {"eve\0bob\0pw", 10}, {"\0bob", 4}, {"\0bob\0pw\0", 8}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        s = auth_sasl_new(cs, AUTH_SASL_PLAIN);
+        assert_int_equal(auth_sasl_step(s, bad[i].m, bad[i].n, &out, &n, &why), -EACCES);
+        assert_non_null(why);
+        auth_sasl_free(s);
+    }
+    enum auth_sasl_mech m;
+    assert_int_equal(auth_sasl_mech_parse("GSSAPI", 6, &m), -ENOTSUP);
+    assert_int_equal(auth_sasl_mech_parse("SCRAM-SHA-1", 11, &m), -EINVAL);
+    auth_creds_close(cs);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* The client's half of SCRAM with lib/scram.c; returns the server's last answer. */
+static int scram_client(struct auth_sasl *s, enum scram_mech m, const char *user,
+                        const char *password, struct scram_server_first *sf)
+{
+    const uint8_t *out;
+    size_t n, kl = scram_key_len(m);
+    const char *why;
+    char first[256], buf[SCRAM_MSG_MAX + 1], final[1024], am[2048];
+    snprintf(first, sizeof first, "n,,n=%s,r=clientnonce", user);
+    assert_int_equal(auth_sasl_step(s, first, strlen(first), &out, &n, &why), 1);
+    char sfirst[512];
+    memcpy(sfirst, out, n);
+    sfirst[n] = 0;
+    assert_int_equal(scram_parse_server_first(sfirst, n, buf, sf), 0);
+    uint8_t ck[SCRAM_KEY_MAX], sk[SCRAM_KEY_MAX], sig[SCRAM_KEY_MAX], proof[SCRAM_KEY_MAX];
+    assert_int_equal(scram_derive(m, password, strlen(password), sf->salt, sf->salt_len,
+                                  sf->iterations, ck, sk, NULL),
+                     0);
+    int w = snprintf(final, sizeof final, "c=biws,r=%s", sf->nonce);
+    snprintf(am, sizeof am, "%s,%s,%s", first + 3, sfirst, final);
+    scram_hmac(m, sk, kl, am, strlen(am), sig);
+    for (size_t i = 0; i < kl; i++)
+        proof[i] = ck[i] ^ sig[i];
+    memcpy(final + w, ",p=", 3);
+    EVP_EncodeBlock((unsigned char *) final + w + 3, proof, (int)kl);
+    return auth_sasl_step(s, final, strlen(final), &out, &n, &why);
+}
+
+static void test_sasl_scram_exchange(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct auth_creds *cs;
+    struct scram_server_first a, b;
+    assert_int_equal(auth_creds_open(dir, &cs), 0);
+    assert_int_equal(auth_creds_set_password(cs, "bob", SCRAM_SHA_512, "pw", 2, 4096), 0);
+    struct auth_sasl *s = auth_sasl_new(cs, AUTH_SASL_SCRAM_SHA_512);
+    assert_int_equal(scram_client(s, SCRAM_SHA_512, "bob", "pw", &a), 0);
+    assert_string_equal(auth_sasl_user(s), "bob");
+    auth_sasl_free(s);
+    s = auth_sasl_new(cs, AUTH_SASL_SCRAM_SHA_512);
+    assert_int_equal(scram_client(s, SCRAM_SHA_512, "bob", "pX", &a), -EACCES);
+    auth_sasl_free(s);
+    /* no SHA-256 credential: that mechanism fails for bob */
+    s = auth_sasl_new(cs, AUTH_SASL_SCRAM_SHA_256);
+    assert_int_equal(scram_client(s, SCRAM_SHA_256, "bob", "pw", &a), -EACCES);
+    auth_sasl_free(s);
+    /* an unknown user gets the same salt each time, as long as a real one's, and the
+     * default count: nothing tells it from a user with another password */
+    s = auth_sasl_new(cs, AUTH_SASL_SCRAM_SHA_512);
+    assert_int_equal(scram_client(s, SCRAM_SHA_512, "nobody", "pw", &a), -EACCES);
+    auth_sasl_free(s);
+    s = auth_sasl_new(cs, AUTH_SASL_SCRAM_SHA_512);
+    assert_int_equal(scram_client(s, SCRAM_SHA_512, "nobody", "pw", &b), -EACCES);
+    auth_sasl_free(s);
+    assert_int_equal(a.salt_len, 32);
+    assert_int_equal(a.salt_len, b.salt_len);
+    assert_memory_equal(a.salt, b.salt, a.salt_len);
+    assert_int_equal(a.iterations, SCRAM_ITER_DEF);
+    auth_creds_close(cs);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +272,8 @@ int main(void)
         cmocka_unit_test(test_cred_refuses_bad_input),
         cmocka_unit_test(test_cred_damaged_file_refused),
         cmocka_unit_test(test_cred_user_bound),
+        cmocka_unit_test(test_sasl_plain),
+        cmocka_unit_test(test_sasl_scram_exchange),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

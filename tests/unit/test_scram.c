@@ -184,7 +184,7 @@ static void test_scram_server_first_bounds(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(scram_parse_server_first(bad[i], strlen(bad[i]), buf, &sf), -EINVAL);
     /* a salt longer than SCRAM_SALT_MAX */
-    char big[200] = "r=abc,s=";
+    char big[512] = "r=abc,s=";
     for (int i = 0; i < 92; i++)
         strcat(big, "AAAA");
     strcat(big, ",i=4096");
