@@ -122,7 +122,28 @@ check "logout answers 200" [ "$STATUS" = 200 ]
 areq GET /api/v1/topics
 check "after logout the cookie opens nothing" is_error 401
 
+# ---- users made and removed while brookd runs (AlterUserScramCredentials) ----
+BROOK="timeout 60 $ROOT/$BUILD/brook -b $BROKER"
+$BROOK user create carol --password carol-secret >/dev/null
+login carol carol-secret
+check "a user created while brookd runs (brook user create) logs in" [ "$STATUS" = 200 ]
+$BROOK user delete carol >/dev/null
+areq GET /api/v1/topics
+check "deleting the user ends its session at once (401)" is_error 401
+
 check "brookd stops cleanly" brookd_stop
+
+# ---- on loopback with console.auth unset: open until the first user exists ----
+(
+    DATA=$T/data-fresh
+    console_start || { fail "console auth: brookd starts without users"; exit 1; }
+    areq GET /api/v1/topics
+    check "no user yet: the loopback console answers without a login" [ "$STATUS" = 200 ]
+    timeout 60 "$ROOT/$BUILD/brook" -b "$BROKER" user create dave --password dave-secret >/dev/null
+    areq GET /api/v1/topics
+    check "the first user created closes it: the next request needs a login (401)" is_error 401
+    brookd_stop
+)
 
 # ---- ACLs: the same users, with the authorizer on ----
 # the harness administers over the plaintext listener as User:ANONYMOUS, a super user
