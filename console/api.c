@@ -23,6 +23,7 @@
 
 #include "console/private.h"
 #include "lib/clock.h"
+#include "lib/conftab.h"
 #include "lib/log.h"
 #include "lib/props.h"
 #include "lib/writer.h"
@@ -51,32 +52,9 @@ struct store_topic *api_topic_ref(struct creq *cr, const char *name, enum auth_o
 
 /* ---- broker ---- */
 
-/* Keys whose values are secrets (Kafka's PASSWORD type: DescribeConfigs answers
- * null for them), by suffix so that listener.name.X.ssl.* and console.ssl.* are
- * covered too. */
-static const char *const sensitive_suffixes[] = {
-    "password",
-    "ssl.keystore.key",
-    "ssl.keystore.certificate.chain",
-    "ssl.truststore.certificates",
-    "sasl.jaas.config",
-    NULL,
-};
-
-static bool config_sensitive(const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *const *s = sensitive_suffixes; *s; s++) {
-        size_t k = strlen(*s);
-        if (n >= k && !strcmp(name + n - k, *s))
-            return true;
-    }
-    return false;
-}
-
 static void config_entry(void *arg, const char *name, const char *value, bool given)
 {
-    bool secret = config_sensitive(name);
+    bool secret = conf_key_sensitive(name); /* never shown, as DescribeConfigs */
     json_t *o = json_object();
     json_object_set_new(o, "name", console_str(name));
     json_object_set_new(o, "value", secret ? json_null() : console_str(value));

@@ -56,6 +56,20 @@ sys.exit(0 if c["value"] is None and c["sensitive"] else 1)' "$T/broker.json"
 check "the broker view shows a password as null, marked sensitive, as DescribeConfigs would" [ $? = 0 ]
 brookd_stop
 
+# ---- ... and DescribeConfigs over the Kafka protocol does the same ----
+brookd_start -o ssl.key.password=do-not-show || fail "console tls: brookd starts with ssl.key.password"
+$PY - "$BROKER" <<'PY'
+import sys
+from kafka.admin import KafkaAdminClient, ConfigResource, ConfigResourceType
+a = KafkaAdminClient(bootstrap_servers=sys.argv[1])
+r = a.describe_configs([ConfigResource(ConfigResourceType.BROKER, "0")])
+entry = [e for e in r[0].resources[0][4] if e[0] == "ssl.key.password"]
+# (name, value, read_only, source, is_sensitive, synonyms)
+sys.exit(0 if entry and entry[0][1] is None and entry[0][4] else 1)
+PY
+check "DescribeConfigs answers ssl.key.password as null, is_sensitive" [ $? = 0 ]
+brookd_stop
+
 # refused [ARGS...]: brookd exits at start, with a line naming KEY ($1)
 refused() {
     local key=$1 log=$T/refused.log
