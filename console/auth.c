@@ -206,13 +206,10 @@ static const char *cookie_token(const char *cookies, char *out)
     return NULL;
 }
 
-/* The live session the request's cookie names, or NULL. */
-static struct console_session *session_of(struct console *con, struct evhttp_request *req)
+/* The live session named tok, or NULL (ending it when it has expired or its user
+ * is gone). */
+static struct console_session *session_find(struct console *con, const char *tok)
 {
-    char tok[CONSOLE_TOKEN_HEX + 1];
-    const char *c = evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie");
-    if (!cookie_token(c, tok))
-        return NULL;
     int64_t now = clock_mono_ms();
     for (int i = 0; i < CONSOLE_MAX_SESSIONS; i++) {
         struct console_session *s = &con->sessions[i];
@@ -225,6 +222,24 @@ static struct console_session *session_of(struct console *con, struct evhttp_req
         return s;
     }
     return NULL;
+}
+
+/* The live session the request's cookie names, or NULL. */
+static struct console_session *session_of(struct console *con, struct evhttp_request *req)
+{
+    char tok[CONSOLE_TOKEN_HEX + 1];
+    const char *c = evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie");
+    return cookie_token(c, tok) ? session_find(con, tok) : NULL;
+}
+
+void console_auth_session_id(const struct creq *cr, char *out)
+{
+    snprintf(out, CONSOLE_TOKEN_HEX + 1, "%s", cr->session ? cr->session->token : "");
+}
+
+bool console_auth_session_live(struct console *con, const char *id)
+{
+    return id[0] ? session_find(con, id) != NULL : !console_auth_required(con);
 }
 
 static void set_cookie(struct console *con, struct evhttp_request *req, const char *token,
@@ -410,6 +425,7 @@ void api_logout(struct creq *cr)
 {
     if (cr->session)
         session_end(cr->session);
+    tail_check_sessions(cr->con); /* its live tails end now, not at their next keepalive */
     set_cookie(cr->con, cr->req, "", 0);
     json_t *o = json_object();
     json_object_set_new(o, "logged_out", json_true());

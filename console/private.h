@@ -303,6 +303,8 @@ void tail_open(struct creq *cr);
 void tail_pump_all(struct console *con);
 /* End every tail (console_stop). */
 void tail_close_all(struct console *con);
+/* End the tails whose session has ended (logout, expiry, user deleted). */
+void tail_check_sessions(struct console *con);
 /* Bytes queued for viewers and not yet taken by their sockets, over all tails. */
 size_t tail_unsent_total(struct console *con);
 
@@ -329,6 +331,12 @@ bool console_auth_admit(struct creq *cr, enum console_access access, void (*then
 bool console_may(const struct creq *cr, enum auth_op op, enum auth_resource type, const char *name);
 /* The same, answering 403 when not. */
 bool console_require(struct creq *cr, enum auth_op op, enum auth_resource type, const char *name);
+/* The request's session id into out (CONSOLE_TOKEN_HEX + 1 bytes; "" without
+ * one), for what outlives the request (a live tail). */
+void console_auth_session_id(const struct creq *cr, char *out);
+/* Whether what was opened under session id may go on: the session is live (for
+ * "": no login is required now). */
+bool console_auth_session_live(struct console *con, const char *id);
 /* POST /api/v1/login, GET /api/v1/session, POST /api/v1/logout */
 void api_login(struct creq *cr);
 void api_session(struct creq *cr);

@@ -117,8 +117,18 @@ check "HTTP basic opens /metrics only, not the API" [ "$code" = 401 ]
 code=$(curl -s -o /dev/null -w '%{http_code}' -b "brook_session=$(printf '%064d' 7)" \
     "$C/api/v1/topics")
 check "a made-up session cookie is a 401" [ "$code" = 401 ]
+# a live tail opened in the session, to see it end with the session
+curl -s -N --max-time 60 -b "$JAR" "$C/api/v1/topics/orders/tail" >"$T/tail.out" 2>/dev/null &
+TAIL_PID=$!
+wait_until 10 grep -q '^event: hello' "$T/tail.out"
+check "a live tail opens in the session" [ $? = 0 ]
 areq POST /api/v1/logout '' "$CSRF"
 check "logout answers 200" [ "$STATUS" = 200 ]
+wait_until 10 grep -q '"reason":"session ended"' "$T/tail.out" &&
+    wait_until 10 sh -c "! kill -0 $TAIL_PID 2>/dev/null"
+check "logout ends the session's live tail at once (event: end, session ended)" [ $? = 0 ]
+kill "$TAIL_PID" 2>/dev/null
+wait "$TAIL_PID" 2>/dev/null
 areq GET /api/v1/topics
 check "after logout the cookie opens nothing" is_error 401
 
