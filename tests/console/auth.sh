@@ -118,6 +118,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -b "brook_session=$(printf '%064d'
     "$C/api/v1/topics")
 check "a made-up session cookie is a 401" [ "$code" = 401 ]
 # a live tail opened in the session, to see it end with the session
+: >"$T/tail.out"
 curl -s -N --max-time 60 -b "$JAR" "$C/api/v1/topics/orders/tail" >"$T/tail.out" 2>/dev/null &
 TAIL_PID=$!
 wait_until 10 grep -q '^event: hello' "$T/tail.out"
@@ -144,16 +145,17 @@ check "deleting the user ends its session at once (401)" is_error 401
 check "brookd stops cleanly" brookd_stop
 
 # ---- on loopback with console.auth unset: open until the first user exists ----
-(
-    DATA=$T/data-fresh
-    console_start || { fail "console auth: brookd starts without users"; exit 1; }
-    areq GET /api/v1/topics
-    check "no user yet: the loopback console answers without a login" [ "$STATUS" = 200 ]
-    timeout 60 "$ROOT/$BUILD/brook" -b "$BROKER" user create dave --password dave-secret >/dev/null
-    areq GET /api/v1/topics
-    check "the first user created closes it: the next request needs a login (401)" is_error 401
-    brookd_stop
-)
+# (not in a subshell: brookd_start numbers its logs in a variable of this shell)
+USERS_DATA=$DATA
+DATA=$T/data-fresh
+console_start || { fail "console auth: brookd starts without users"; exit 1; }
+areq GET /api/v1/topics
+check "no user yet: the loopback console answers without a login" [ "$STATUS" = 200 ]
+timeout 60 "$ROOT/$BUILD/brook" -b "$BROKER" user create dave --password dave-secret >/dev/null
+areq GET /api/v1/topics
+check "the first user created closes it: the next request needs a login (401)" is_error 401
+brookd_stop
+DATA=$USERS_DATA
 
 # ---- ACLs: the same users, with the authorizer on ----
 # the harness administers over the plaintext listener as User:ANONYMOUS, a super user
