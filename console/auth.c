@@ -169,8 +169,9 @@ static struct console_session *session_slot(struct console *con)
         if (s->expires_ms < oldest->expires_ms)
             oldest = s;
     }
-    log_warn_every("brook.console", "%d console sessions are open; a login ended the oldest (%s's)",
-                   CONSOLE_MAX_SESSIONS, oldest->user);
+    log_warn_every("brook.console",
+                   "%d console sessions are open; a login ended the one closest to its end",
+                   CONSOLE_MAX_SESSIONS);
     return oldest;
 }
 

@@ -142,6 +142,32 @@ $BROOK user delete carol >/dev/null
 areq GET /api/v1/topics
 check "deleting the user ends its session at once (401)" is_error 401
 
+# ---- sessions are bounded: 1 025 logins keep 1 024, ending the oldest ----
+$PY - "$CPORT" <<'PY' >"$T/sessions.out" 2>&1
+import http.client, json, sys
+port = int(sys.argv[1])
+conn = http.client.HTTPConnection('127.0.0.1', port, timeout=60)
+def call(method, path, body=None, cookie=None):
+    h = {'Content-Type': 'application/json'}
+    if cookie:
+        h['Cookie'] = cookie
+    conn.request(method, path, body, h)
+    r = conn.getresponse()
+    r.read()
+    return r.status, r.getheader('Set-Cookie', '')
+cookies = []
+for i in range(1025):
+    st, c = call('POST', '/api/v1/login', json.dumps({'user': 'alice', 'password': 'alice-secret'}))
+    assert st == 200, st
+    cookies.append(c.split(';')[0])
+first = call('GET', '/api/v1/topics', cookie=cookies[0])[0]
+second = call('GET', '/api/v1/topics', cookie=cookies[1])[0]
+last = call('GET', '/api/v1/topics', cookie=cookies[-1])[0]
+print(first, second, last)
+sys.exit(0 if (first, second, last) == (401, 200, 200) else 1)
+PY
+check "1 025 logins keep 1 024 sessions: the oldest ends, the rest work ($(tail -1 "$T/sessions.out"))" [ $? = 0 ]
+
 check "brookd stops cleanly" brookd_stop
 
 # ---- on loopback with console.auth unset: open until the first user exists ----
