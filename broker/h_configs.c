@@ -81,8 +81,11 @@ static void sink_put(struct config_sink *o, const struct conf_key *k, const char
     if (!wanted(o->in, name))
         return;
     int8_t source = nsyn > 0 ? syn[0].source : SOURCE_STATIC;
+    bool secret = conf_key_sensitive(name); /* Kafka answers null for its PASSWORD keys */
     if (!o->synonyms)
         nsyn = 0;
+    if (secret)
+        value = NULL;
     if (!o->pd) {
         o->bytes += str_bytes(name) + str_bytes(value);
         o->bytes +=
@@ -98,6 +101,7 @@ static void sink_put(struct config_sink *o, const struct conf_key *k, const char
     c->name = sink_str(o, name);
     c->value = sink_str(o, value);
     c->read_only = read_only;
+    c->is_sensitive = secret;
     c->config_source = source;
     c->is_default = source == SOURCE_DEFAULT;
     c->config_type = k ? (int8_t)k->type : 0;
@@ -106,7 +110,7 @@ static void sink_put(struct config_sink *o, const struct conf_key *k, const char
     c->n_synonyms = nsyn;
     for (int i = 0; i < nsyn; i++)
         c->synonyms[i] = (struct kafka_describe_configs_resp_synonym){
-            sink_str(o, syn[i].name), sink_str(o, syn[i].value), syn[i].source};
+            sink_str(o, syn[i].name), sink_str(o, secret ? NULL : syn[i].value), syn[i].source};
 }
 
 /* The chain a topic key's value comes from: the topic's override, the broker

@@ -372,7 +372,7 @@ static int find_messages(struct creq *cr, struct store_topic *t, const struct ms
 
 void api_messages(struct creq *cr)
 {
-    struct store_topic *t = api_topic_ref(cr, cr->seg[3]);
+    struct store_topic *t = api_topic_ref(cr, cr->seg[3], AUTH_OP_READ);
     struct msg_args a;
     if (!t)
         return;

@@ -344,10 +344,19 @@ static void brook_metrics(struct scrape *s, struct console *con)
            "Console connections closed at console.request.timeout.ms.");
     evbuffer_add_printf(s->out, "brook_console_request_deadline_total %lld\n",
                         (long long)con->deadline_closed);
+    family(s, "brook_console_logins_total", "counter",
+           "Passwords checked for console logins and /metrics scrapes, by result.");
+    evbuffer_add_printf(s->out, "brook_console_logins_total{result=\"ok\"} %lld\n",
+                        (long long)con->logins_ok);
+    evbuffer_add_printf(s->out, "brook_console_logins_total{result=\"failed\"} %lld\n",
+                        (long long)con->logins_failed);
 }
 
 void console_metrics_serve(struct creq *cr)
 {
+    /* every topic and group is named here: the cluster's Describe, as a whole */
+    if (!console_require(cr, AUTH_OP_DESCRIBE, AUTH_RES_CLUSTER, NULL))
+        return;
     struct scrape s = {.env = &cr->con->env, .out = evbuffer_new()};
     if (!s.out)
         xalloc_fail("evbuffer", 0);

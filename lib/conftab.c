@@ -109,6 +109,25 @@ const char *conf_get_str(const struct conf_key *tab, const struct props *p, cons
     return k ? k->def : NULL;
 }
 
+bool conf_key_sensitive(const char *name)
+{
+    static const char *const suffixes[] = {
+        "password",
+        "ssl.keystore.key",
+        "ssl.keystore.certificate.chain",
+        "ssl.truststore.certificates",
+        "sasl.jaas.config",
+        NULL,
+    };
+    size_t n = strlen(name);
+    for (const char *const *s = suffixes; *s; s++) {
+        size_t k = strlen(*s);
+        if (n >= k && !strcmp(name + n - k, *s))
+            return true;
+    }
+    return false;
+}
+
 const char *conf_type_name(enum conf_type t)
 {
     switch (t) {

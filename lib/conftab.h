@@ -56,6 +56,11 @@ int conf_get_bool(const struct conf_key *tab, const struct props *p, const char 
 /* The string value of key name: p's, else the table default (may be NULL). */
 const char *conf_get_str(const struct conf_key *tab, const struct props *p, const char *name);
 
+/* Whether key name holds a secret (a password, a private key, inline key
+ * material: Kafka's PASSWORD type), whose value is never shown - by suffix, so
+ * listener.name.X.ssl.* and console.ssl.* are covered too. */
+bool conf_key_sensitive(const char *name);
+
 /* The type's name as the documentation shows it ("int", "long", ...). */
 const char *conf_type_name(enum conf_type t);
 
