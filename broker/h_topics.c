@@ -211,12 +211,14 @@ static void create_run(struct broker *b, struct pending *pd, struct create_item 
 static void create_topics_run(struct broker *b, struct pending *pd, void *ctx)
 {
     struct create_job *job = ctx;
+    store_create_batch_begin(b->store); /* the checkpoints once, not once per topic */
     for (int32_t i = 0; i < job->n; i++) {
         struct create_item *it = &job->items[i];
         if (it->name)
             create_run(b, pd, it, job->validate_only);
         props_free(it->cfg);
     }
+    (void)store_create_batch_end(b->store);
 }
 
 static int create_name_order(const void *ctx, int32_t a, int32_t b)

@@ -26,6 +26,7 @@
 #include "lib/clock.h"
 #include "lib/fileio.h"
 #include "lib/grow.h"
+#include "lib/log.h"
 #include "lib/sysio.h"
 #include "proto/record.h"
 #include "store/private.h"
@@ -48,6 +49,7 @@ static struct store_partition *partition_new(struct store_topic *t, int32_t inde
     p->index = index;
     p->snapshot_at = -1;
     p->txn_first = INT64_MAX;
+    pthread_mutex_init(&p->open_mu, NULL);
     pthread_mutex_init(&p->append_mu, NULL);
     pthread_mutex_init(&p->sync_mu, NULL);
     pthread_mutex_init(&p->segs_mu, NULL);
@@ -72,6 +74,7 @@ void partition_free(struct store_partition *p)
     free(p->segs);
     producer_clear(p);
     txn_entries_free(p);
+    pthread_mutex_destroy(&p->open_mu);
     pthread_mutex_destroy(&p->append_mu);
     pthread_mutex_destroy(&p->sync_mu);
     pthread_mutex_destroy(&p->segs_mu);
@@ -105,11 +108,16 @@ static struct segment *active_locked(struct store_partition *p)
     return seg;
 }
 
+/* The caller syncs the log directory once the topic's partitions are all made (one
+ * fsync per creation, not one per partition). */
 int partition_create(struct store_topic *t, int32_t index, struct store_partition **out)
 {
     struct store_partition *p = partition_new(t, index);
     if (!p)
         return -ENOMEM;
+    /* an empty log has no producers: no snapshot file says just that */
+    p->snapshot_at = 0;
+    p->opened = true;
     struct segment *seg = NULL;
     int rc = dir_make(p->dir);
     if (!rc)
@@ -120,8 +128,6 @@ int partition_create(struct store_topic *t, int32_t index, struct store_partitio
         segment_free(seg);
     if (!rc)
         rc = dir_fsync(p->dir, 1);
-    if (!rc)
-        rc = dir_fsync(p->dir, 0);
     if (rc) {
         partition_free(p);
         return rc;
@@ -206,12 +212,12 @@ static int64_t active_mtime_ms(struct store_partition *p)
     return ms;
 }
 
-int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t recovery_point,
-                   int64_t log_start, int64_t clean_offset, struct store_partition **out)
+/* Open p's directory: its segments (scanning those past the recovery point after a
+ * crash), offsets and producer state. */
+static int partition_fill(struct store_partition *p, bool clean, bool lazy, int64_t recovery_point,
+                          int64_t log_start, int64_t clean_offset)
 {
-    struct store_partition *p = partition_new(t, index);
-    if (!p)
-        return -ENOMEM;
+    struct store_topic *t = p->topic;
     int64_t *bases = NULL;
     size_t n = 0;
     /* a crash while the topic was created can leave its metadata without this
@@ -233,8 +239,9 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
         goto err;
     bool cut = false;                /* a torn segment ends the log: later ones are removed */
     size_t first_scanned = SIZE_MAX; /* segments from here on were past the recovery point */
-    /* while the store opens, what recovery does is reported (store_recovery_info) */
-    struct store_recovery *rec = t->store->loading ? &t->store->recovery : NULL;
+    /* while the store opens, what recovery does is reported (store_recovery_info);
+     * a lazy partition was counted when it was registered (topic_load) */
+    struct store_recovery *rec = t->store->loading && !lazy ? &t->store->recovery : NULL;
     struct store_recovery ignored = {0};
     if (!rec)
         rec = &ignored;
@@ -309,11 +316,81 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
         goto err;
     if ((rc = producer_snapshot_load(p)))
         goto err;
-    *out = p;
     return 0;
 err:
     free(bases);
-    partition_free(p);
+    return rc;
+}
+
+int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t recovery_point,
+                   int64_t log_start, int64_t clean_offset, struct store_partition **out)
+{
+    struct store_partition *p = partition_new(t, index);
+    if (!p)
+        return -ENOMEM;
+    int rc = partition_fill(p, clean, false, recovery_point, log_start, clean_offset);
+    if (rc) {
+        partition_free(p);
+        return rc;
+    }
+    p->opened = true;
+    *out = p;
+    return 0;
+}
+
+int partition_lazy(struct store_topic *t, int32_t index, int64_t recovery_point, int64_t log_start,
+                   int64_t clean_offset, struct store_partition **out)
+{
+    struct store_partition *p = partition_new(t, index);
+    if (!p)
+        return -ENOMEM;
+    /* what the checkpoint writer writes back while the partition stays closed:
+     * after a clean stop the recovery point is the end of the log */
+    p->lazy_rp = recovery_point;
+    p->durable = recovery_point;
+    p->hw = recovery_point;
+    p->log_start = log_start;
+    p->lazy_co = clean_offset;
+    p->clean_offset = clean_offset > 0 ? clean_offset : 0;
+    *out = p;
+    return 0;
+}
+
+/*
+ * Opening touches only p's own directory, as it would have at start. It runs under
+ * open_mu, which store_topic_delete() also takes (after marking the topic deleted)
+ * before it renames the directory away: an open never races a deletion, and none
+ * starts after it (it would make the directory again).
+ */
+int partition_open(struct store_partition *p)
+{
+    if (LOAD(p->opened))
+        return 0;
+    pthread_mutex_lock(&p->open_mu);
+    int rc = 0;
+    if (LOAD(p->opened))
+        goto out;
+    if (LOAD(p->topic->deleted)) {
+        rc = -ENOENT;
+        goto out;
+    }
+    rc = partition_fill(p, true, true, p->lazy_rp, LOAD(p->log_start), p->lazy_co);
+    if (!rc) {
+        STORE(p->clean_offset, p->lazy_co > 0 ? p->lazy_co : 0);
+        STORE(p->opened, true);
+    } else {
+        /* a failed fill may have kept some segments: drop them, try again next time */
+        for (size_t i = 0; i < p->nsegs; i++)
+            segment_free(p->segs[i]);
+        p->nsegs = 0;
+        producer_clear(p);
+        txn_entries_free(p);
+        if (!p->open_failed) /* once, not at every request that touches it */
+            log_error("brook.store", "cannot open partition %s: %s", p->dir, store_strerror(rc));
+        p->open_failed = true;
+    }
+out:
+    pthread_mutex_unlock(&p->open_mu);
     return rc;
 }
 

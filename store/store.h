@@ -216,6 +216,17 @@ bool store_topic_name_valid(const char *name, size_t len);
 int store_topic_create(struct store *s, const char *name, int32_t partitions,
                        const struct props *config, const char **bad_key);
 
+/*
+ * Many creations in a row (one CreateTopics request): between begin and end, the
+ * checkpoint files that each creation rewrites (a line per partition of the
+ * store, so a batch of n topics would cost n times the whole store) are written
+ * once, at the end. Those lines only sharpen crash recovery's checks, and nothing
+ * is acknowledged on them, so delaying them loses nothing. end returns the write's
+ * result. Batches may overlap, also with single creations elsewhere.
+ */
+void store_create_batch_begin(struct store *s);
+int store_create_batch_end(struct store *s);
+
 /* Delete a topic and its data. -ENOENT, STORE_EDELETE_DISABLED, or an I/O error. */
 int store_topic_delete(struct store *s, const char *name);
 

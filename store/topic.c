@@ -185,7 +185,16 @@ struct store_partition *store_topic_partition(struct store_topic *t, int32_t i)
     if (i < 0 || i >= n)
         return NULL;
     struct store_partition **v = LOAD(t->parts);
-    return v[i];
+    return partition_open(v[i]) ? NULL : v[i];
+}
+
+struct store_partition *topic_partition_opened(struct store_topic *t, int32_t i)
+{
+    int32_t n = LOAD(t->nparts);
+    if (i < 0 || i >= n)
+        return NULL;
+    struct store_partition **v = LOAD(t->parts);
+    return LOAD(v[i]->opened) ? v[i] : NULL;
 }
 
 /* Index of name in the sorted table, or where it would go (*found false). */
@@ -401,6 +410,8 @@ static int topic_create_once(struct store *s, const char *name, int32_t partitio
         rc = topic_meta_write(t);
     for (int32_t i = 0; i < partitions && !rc; i++)
         rc = partition_create(t, i, &t->parts[i]);
+    if (!rc) /* every new partition directory's entry at once */
+        rc = dir_fsync(s->dir, 1);
     int64_t dropped;
     if (!rc)
         rc = journal_open(t, &dropped);
@@ -427,7 +438,7 @@ static int topic_create_once(struct store *s, const char *name, int32_t partitio
     pthread_mutex_unlock(&create_mu);
     /* checkpoints naming the new partitions: recovery then knows that nothing was
      * cleaned in them yet (best effort: without them it only checks less) */
-    (void)store_checkpoints_write(s);
+    checkpoints_after_create(s);
     return 0;
 }
 
@@ -459,6 +470,8 @@ int store_topic_add_partitions(struct store *s, const char *name, int32_t total)
         rc = partition_create(t, made, &t->parts[made]);
     if (rc)
         made--;
+    if (!rc) /* the new partition directories' entries */
+        rc = dir_fsync(s->dir, 1);
     STORE(t->nparts, made);
     int mrc = topic_meta_write(t);
     rc = rc ? rc : mrc;
@@ -466,7 +479,7 @@ out:
     pthread_rwlock_unlock(&s->topics_lock);
     pthread_mutex_unlock(&create_mu);
     if (!rc)
-        (void)store_checkpoints_write(s); /* as after store_topic_create */
+        checkpoints_after_create(s); /* as after store_topic_create */
     return rc;
 }
 
@@ -578,7 +591,9 @@ int store_topic_delete(struct store *s, const char *name)
     int rc = 0;
     char path[4096], gone[4096], id[33];
     id_hex(t->id, id);
-    for (int32_t k = 0; k < t->nparts; k++) { /* wait out appends in flight */
+    for (int32_t k = 0; k < t->nparts; k++) { /* wait out opens and appends in flight */
+        pthread_mutex_lock(&t->parts[k]->open_mu);
+        pthread_mutex_unlock(&t->parts[k]->open_mu);
         pthread_mutex_lock(&t->parts[k]->append_mu);
         pthread_mutex_unlock(&t->parts[k]->append_mu);
     }
@@ -728,11 +743,23 @@ static int topic_load(struct store *s, const char *path, const char *name, int32
         t->nparts = (int32_t)parts;
     if (!rc && !path)
         rc = topic_meta_write(t);
+    bool empty = true; /* every partition known empty without opening it */
     for (int32_t i = 0; i < t->nparts && !rc; i++) {
         int64_t rp = 0, ls = 0, co = -1;
-        checkpoint_read(s, "recovery-point-offset-checkpoint", t->name, i, &rp);
+        /* after a clean stop, a partition the checkpoints name is opened at first
+         * use (store_topic_partition) or by the opener thread: start-up reads no
+         * partition directory; one they do not name is opened now, as after a crash */
+        bool lazy =
+            clean && !checkpoint_read(s, "recovery-point-offset-checkpoint", t->name, i, &rp);
         checkpoint_read(s, "log-start-offset-checkpoint", t->name, i, &ls);
         checkpoint_read(s, "cleaner-offset-checkpoint", t->name, i, &co);
+        empty = empty && lazy && rp == 0;
+        if (lazy) {
+            rc = partition_lazy(t, i, rp, ls, co, &t->parts[i]);
+            s->recovery.partitions++;
+            s->lazy_partitions = true;
+            continue;
+        }
         rc = partition_load(t, i, clean, rp, ls, co, &t->parts[i]);
         if (!rc)
             t->parts[i]->clean_offset = co > 0 ? co : 0;
@@ -748,8 +775,9 @@ static int topic_load(struct store *s, const char *path, const char *name, int32
     rc = journal_open(t, &dropped);
     if (!rc && s->loading)
         s->recovery.journal_dropped += dropped;
-    /* after a crash, or when entries had to go, the partitions fill the journal in */
-    if (!rc && (!clean || t->journal_total == 0 || dropped))
+    /* after a crash, or when entries had to go, the partitions fill the journal in
+     * (an empty journal of partitions that are all empty has nothing to take) */
+    if (!rc && (!clean || (t->journal_total == 0 && !empty) || dropped))
         rc = journal_reconcile(t);
     if (!rc)
         rc = table_insert(s, t);

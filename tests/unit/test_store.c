@@ -210,13 +210,25 @@ static void test_partition_metadata(void **state)
     struct store_topic *t = store_topic_get(s, "kafka");
     assert_memory_equal(store_topic_id(t), kafka_id, 16);
     store_topic_put(t);
+    t = store_topic_get(s, "pm"); /* opened lazily after a clean stop: open pm-0 now */
+    assert_non_null(store_topic_partition(t, 0));
+    store_topic_put(t);
     store_close(s);
     assert_int_equal(file_read_all(path, 4096, &text, &len), 0); /* written again */
     free(text);
 
-    /* pm's partition 1 claimed by another topic's id: the store does not open */
+    /* pm's partition 1 claimed by another topic's id: after a clean stop that
+     * partition is refused when it opens; after a crash the store does not open */
     tu_path(path, sizeof path, dir, "pm-1/partition.metadata");
     tu_write_file(path, kafka_meta, sizeof kafka_meta - 1);
+    s = tu_store_open(dir, -1);
+    t = store_topic_get(s, "pm");
+    assert_null(store_topic_partition(t, 1));
+    assert_non_null(store_topic_partition(t, 0));
+    store_topic_put(t);
+    store_close(s);
+    tu_path(path, sizeof path, dir, ".brook_cleanshutdown");
+    assert_int_equal(unlink(path), 0);
     struct store_config c;
     store_config_defaults(&c);
     c.dir = dir;
