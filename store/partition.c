@@ -109,8 +109,11 @@ static struct segment *active_locked(struct store_partition *p)
 }
 
 /* The caller syncs the log directory once the topic's partitions are all made (one
- * fsync per creation, not one per partition). */
-int partition_create(struct store_topic *t, int32_t index, struct store_partition **out)
+ * fsync per creation, not one per partition). Without `sync`, nothing is synced:
+ * the caller syncs the whole file system afterwards (store_topics_create), and a
+ * partition.metadata torn by a crash meanwhile is written again at the next start
+ * (partition_meta_check). */
+int partition_create(struct store_topic *t, int32_t index, bool sync, struct store_partition **out)
 {
     struct store_partition *p = partition_new(t, index);
     if (!p)
@@ -121,12 +124,12 @@ int partition_create(struct store_topic *t, int32_t index, struct store_partitio
     struct segment *seg = NULL;
     int rc = dir_make(p->dir);
     if (!rc)
-        rc = partition_meta_create(p->dir, t->id);
+        rc = sync ? partition_meta_create(p->dir, t->id) : partition_meta_put(p->dir, t->id);
     if (!rc)
         rc = segment_create(&t->store->fds, p->dir, 0, &seg);
     if (!rc && (rc = segs_push(p, seg)))
         segment_free(seg);
-    if (!rc)
+    if (!rc && sync)
         rc = dir_fsync(p->dir, 1);
     if (rc) {
         partition_free(p);

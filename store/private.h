@@ -255,8 +255,6 @@ struct store {
     pthread_t opener;
     bool opener_started;
     _Atomic bool opener_stop;
-    _Atomic int create_batches;     /* store_create_batch_begin()s not yet ended */
-    _Atomic bool checkpoints_due;   /* a creation in a batch left them to its end */
     struct checkpoints *loading;    /* checkpoint files, only while opening */
     struct store_recovery recovery; /* what opening found (filled while loading) */
 };
@@ -372,7 +370,7 @@ int segment_read_header(int fd, int64_t pos, int64_t limit, struct batch_header 
  * cleaner checkpoint they may be anywhere, as in a log written elsewhere. */
 int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t recovery_point,
                    int64_t log_start, int64_t clean_offset, struct store_partition **out);
-int partition_create(struct store_topic *t, int32_t index, struct store_partition **out);
+int partition_create(struct store_topic *t, int32_t index, bool sync, struct store_partition **out);
 /* A partition of a cleanly stopped store, to be opened at first use: its checkpoint
  * offsets are kept (and written back by checkpoints while it stays closed). */
 int partition_lazy(struct store_topic *t, int32_t index, int64_t recovery_point, int64_t log_start,
@@ -390,6 +388,8 @@ int partition_meta_write(const char *dir, const uint8_t id[16]);
 /* The same in a partition directory just made, whose creator syncs the directory
  * itself afterwards: the file's bytes are synced, the directory is not. */
 int partition_meta_create(const char *dir, const uint8_t id[16]);
+/* Write it in place, unsynced (the caller syncs the file system). */
+int partition_meta_put(const char *dir, const uint8_t id[16]);
 /* The id dir/partition.metadata names: 0, -ENOENT, -EBADMSG when it does not parse. */
 int partition_meta_read(const char *dir, uint8_t id[16]);
 /* At load: 0 when the file names id (written when missing or unreadable), or
@@ -476,9 +476,6 @@ int64_t topic_partition_suffix(const char *name, const char *prefix);
 /* ---- store.c ---- */
 void store_notify_append(struct store *s, struct store_partition *p, int64_t hw);
 int store_checkpoints_write(struct store *s);
-/* After a topic or partitions were created: write the checkpoints now, or leave
- * them to the end of the batch under way (store_create_batch_begin). */
-void checkpoints_after_create(struct store *s);
 int checkpoint_read(struct store *s, const char *file, const char *topic, int32_t partition,
                     int64_t *out);
 /* Snapshot of topics with a reference each; free with topics_put_all(). */

@@ -189,31 +189,6 @@ int store_checkpoints_write(struct store *s)
     return rc;
 }
 
-void checkpoints_after_create(struct store *s)
-{
-    if (LOAD(s->create_batches) > 0)
-        STORE(s->checkpoints_due, true);
-    else
-        (void)store_checkpoints_write(s);
-}
-
-void store_create_batch_begin(struct store *s)
-{
-    atomic_fetch_add_explicit(&s->create_batches, 1, memory_order_acq_rel);
-}
-
-/* A creation that saw a batch open just as it ended leaves checkpoints_due set:
- * the next batch's end or the next periodic write covers it (best effort, as the
- * lines themselves). */
-int store_create_batch_end(struct store *s)
-{
-    if (atomic_fetch_sub_explicit(&s->create_batches, 1, memory_order_acq_rel) != 1)
-        return 0;
-    if (!atomic_exchange_explicit(&s->checkpoints_due, false, memory_order_acq_rel))
-        return 0;
-    return store_checkpoints_write(s);
-}
-
 /* ---- listeners ---- */
 
 int store_listen(struct store *s, store_append_fn fn, void *arg)
