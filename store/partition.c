@@ -359,6 +359,16 @@ int partition_lazy(struct store_topic *t, int32_t index, int64_t recovery_point,
     return 0;
 }
 
+/* Forget what a failed partition_fill() kept. */
+static void partition_unfill(struct store_partition *p)
+{
+    for (size_t i = 0; i < p->nsegs; i++)
+        segment_free(p->segs[i]);
+    p->nsegs = 0;
+    producer_clear(p);
+    txn_entries_free(p);
+}
+
 /*
  * Opening touches only p's own directory, as it would have at start. It runs under
  * open_mu, which store_topic_delete() also takes (after marking the topic deleted)
@@ -377,17 +387,17 @@ int partition_open(struct store_partition *p)
         rc = -ENOENT;
         goto out;
     }
-    rc = partition_fill(p, true, true, p->lazy_rp, LOAD(p->log_start), p->lazy_co);
+    for (;;) { /* out of descriptors: close files the cache merely keeps, try again */
+        rc = partition_fill(p, true, true, p->lazy_rp, LOAD(p->log_start), p->lazy_co);
+        if ((rc != -EMFILE && rc != -ENFILE) || !fdcache_evict(&p->topic->store->fds))
+            break;
+        partition_unfill(p);
+    }
     if (!rc) {
         STORE(p->clean_offset, p->lazy_co > 0 ? p->lazy_co : 0);
         STORE(p->opened, true);
     } else {
-        /* a failed fill may have kept some segments: drop them, try again next time */
-        for (size_t i = 0; i < p->nsegs; i++)
-            segment_free(p->segs[i]);
-        p->nsegs = 0;
-        producer_clear(p);
-        txn_entries_free(p);
+        partition_unfill(p); /* try again at the next use */
         if (!p->open_failed) /* once, not at every request that touches it */
             log_error("brook.store", "cannot open partition %s: %s", p->dir, store_strerror(rc));
         p->open_failed = true;

@@ -973,9 +973,10 @@ static int topic_load(struct store *s, const char *path, const char *name, int32
         int64_t rp = 0, ls = 0, co = -1;
         /* after a clean stop, a partition the checkpoints name is opened at first
          * use (store_topic_partition) or by the opener thread: start-up reads no
-         * partition directory; one they do not name is opened now, as after a crash */
-        bool lazy =
-            clean && !checkpoint_read(s, "recovery-point-offset-checkpoint", t->name, i, &rp);
+         * partition directory; one they do not name is opened now, as after a crash,
+         * and so are the internal topics', which the broker reads before serving */
+        bool named = !checkpoint_read(s, "recovery-point-offset-checkpoint", t->name, i, &rp);
+        bool lazy = clean && named && !store_topic_name_internal(t->name);
         checkpoint_read(s, "log-start-offset-checkpoint", t->name, i, &ls);
         checkpoint_read(s, "cleaner-offset-checkpoint", t->name, i, &co);
         empty = empty && lazy && rp == 0;
