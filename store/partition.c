@@ -240,6 +240,9 @@ static int partition_fill(struct store_partition *p, bool clean, bool lazy, int6
         rc = list_segments(p->dir, &bases, &n);
     if (rc)
         goto err;
+    /* a copy: a lazy open runs while the broker may change the topic's config */
+    struct topic_config tc;
+    store_topic_config_get(t, &tc);
     bool cut = false;                /* a torn segment ends the log: later ones are removed */
     size_t first_scanned = SIZE_MAX; /* segments from here on were past the recovery point */
     /* while the store opens, what recovery does is reported (store_recovery_info);
@@ -267,13 +270,13 @@ static int partition_fill(struct store_partition *p, bool clean, bool lazy, int6
          * accepted). Past both, offsets follow on, so a damaged baseOffset (it is
          * outside the CRC) or a lost tail is found there as in any other topic. A
          * log without a cleaner checkpoint gets the benefit of the doubt. */
-        int flags = (t->config.cleanup_policy & CLEANUP_COMPACT ? SEG_GAPS : 0) |
+        int flags = (tc.cleanup_policy & CLEANUP_COMPACT ? SEG_GAPS : 0) |
                     (t->adopted ? SEG_NO_INDEX : SEG_EPOCH);
         int64_t gaps_below = clean_offset < 0 || t->adopted  ? INT64_MAX
                              : clean_offset > recovery_point ? clean_offset
                                                              : recovery_point;
         rc = segment_open(&t->store->fds, p->dir, bases[i], scan, flags, gaps_below,
-                          t->config.index_interval_bytes, &seg, &rep);
+                          tc.index_interval_bytes, &seg, &rep);
         if (rc)
             goto err;
         rec->segments_scanned += rep.scanned > 0;
