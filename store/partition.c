@@ -122,7 +122,9 @@ int partition_create(struct store_topic *t, int32_t index, bool sync, struct sto
     p->snapshot_at = 0;
     p->opened = true;
     struct segment *seg = NULL;
-    int rc = dir_make(p->dir);
+    /* the log directory exists (store_open made it): one mkdir, not one per
+     * component of the path, which dir_make would try */
+    int rc = sysio.mkdir(p->dir, 0755) && errno != EEXIST ? -errno : 0;
     if (!rc)
         rc = sync ? partition_meta_create(p->dir, t->id) : partition_meta_put(p->dir, t->id);
     if (!rc)
