@@ -163,22 +163,19 @@ static void create_check(struct broker *b, struct pending *pd,
     it->name = pd_strdup(pd, kstr_from(name));
 }
 
-/* Admin thread: create (or with validate_only, check) one topic. */
+/* Admin thread: answer for one topic, created by store_topics_create() with rc and
+ * bad as it gave them, or with validate_only, checked here. */
 static void create_run(struct broker *b, struct pending *pd, struct create_item *it,
-                       bool validate_only)
+                       bool validate_only, int rc, const char *bad)
 {
     struct kafka_create_topics_resp_topic *out = it->out;
-    const char *bad = NULL;
     struct topic_config tc = b->cfg->store.topic;
-    int rc;
     if (validate_only) {
         struct store_topic *t = store_topic_get(b->store, it->name);
         rc = t ? -EEXIST : store_topic_config_check(b->store, it->cfg, NULL, &bad);
         store_topic_put(t);
-    } else {
-        rc = store_topic_create(b->store, it->name, it->parts, it->cfg, &bad);
-        if (!rc)
-            log_info("brook.broker", "created topic %s with %d partitions", it->name, it->parts);
+    } else if (!rc) {
+        log_info("brook.broker", "created topic %s with %d partitions", it->name, it->parts);
     }
     out->error_code = kafka_error_from(rc);
     if (rc == STORE_EINVALID_CONFIG && bad) {
@@ -212,12 +209,27 @@ static void create_run(struct broker *b, struct pending *pd, struct create_item 
 static void create_topics_run(struct broker *b, struct pending *pd, void *ctx)
 {
     struct create_job *job = ctx;
-    for (int32_t i = 0; i < job->n; i++) {
+    /* all at once: a few syncs for the request, not a few per topic and partition */
+    struct store_topic_new *v = xcalloc((size_t)job->n + 1, sizeof *v);
+    size_t n = 0;
+    for (int32_t i = 0; i < job->n; i++)
+        if (job->items[i].name && !job->validate_only)
+            v[n++] = (struct store_topic_new){job->items[i].name, job->items[i].parts,
+                                              job->items[i].cfg, NULL, 0};
+    int rc = n ? store_topics_create(b->store, v, n) : 0;
+    for (size_t k = 0; rc && k < n; k++)
+        v[k].rc = rc;
+    for (int32_t i = 0, k = 0; i < job->n; i++) {
         struct create_item *it = &job->items[i];
-        if (it->name)
-            create_run(b, pd, it, job->validate_only);
-        props_free(it->cfg);
+        if (it->name && job->validate_only) {
+            create_run(b, pd, it, true, 0, NULL);
+        } else if (it->name) {
+            create_run(b, pd, it, false, v[k].rc, v[k].bad_key);
+            k++;
+        }
+        props_free(it->cfg); /* after create_run: bad_key points into it */
     }
+    free(v);
 }
 
 /* Kafka: CREATE on the cluster, or on the topic. */

@@ -119,8 +119,11 @@ static json_t *topic_json(struct store_topic *t, bool detail)
     int64_t msgs = 0, bytes = 0;
     int32_t n = store_topic_partition_count(t);
     json_t *parts = json_array();
-    for (int32_t i = 0; i < n; i++)
-        json_array_append_new(parts, partition_json(store_topic_partition(t, i), &msgs, &bytes));
+    for (int32_t i = 0; i < n; i++) {
+        struct store_partition *p = store_topic_partition(t, i);
+        if (p) /* else the store could not open it (and said why in the log) */
+            json_array_append_new(parts, partition_json(p, &msgs, &bytes));
+    }
     struct topic_config tcv;
     store_topic_config_get(t, &tcv);
     const struct topic_config *tc = &tcv;
@@ -558,6 +561,10 @@ static void produce_append(struct creq *cr, struct store_topic *t, struct produc
     struct store_append res;
     int32_t part = choose_partition(cr->con, a, store_topic_partition_count(t));
     struct store_partition *p = store_topic_partition(t, part);
+    if (!p) { /* the store could not open it */
+        console_reply_error(cr->req, 503, "partition %d cannot be opened", part);
+        return;
+    }
     batch_builder_init(&bb, CODEC_NONE, MAX_BATCH);
     writer_init(&out, MAX_BATCH);
     int rc = batch_builder_add(&bb, a->timestamp, a->key.p, a->key.len, a->value.p, a->value.len,

@@ -415,8 +415,12 @@ struct reset_job {
 static int reset_work(void *arg)
 {
     struct reset_job *j = arg;
-    for (int i = 0; i < j->n; i++)
-        j->offs[i] = reset_target(&j->spec, store_topic_partition(j->t, j->parts[i]));
+    for (int i = 0; i < j->n; i++) {
+        struct store_partition *p = store_topic_partition(j->t, j->parts[i]);
+        if (!p) /* the store could not open it: reset nothing */
+            return -EIO;
+        j->offs[i] = reset_target(&j->spec, p);
+    }
     return 0;
 }
 
@@ -426,6 +430,8 @@ static void reset_found(struct console *con, void *arg, int rc)
     struct reset_job *j = arg;
     if (rc == -ECANCELED)
         console_reply_error(j->req, 503, "the broker is shutting down");
+    else if (rc)
+        console_reply_error(j->req, 503, "a partition cannot be opened");
     else
         reset_apply(con, j->req, j->group, j->t, j->parts, j->offs, j->n);
     store_topic_put(j->t);

@@ -145,7 +145,10 @@ static void partition_gauge(struct scrape *s, const char *name, const char *help
         for (int32_t k = 0; k < n; k++) {
             struct store_partition_info in;
             char part[16];
-            store_partition_info(store_topic_partition(s->topics[i].t, k), &in);
+            struct store_partition *p = store_topic_partition(s->topics[i].t, k);
+            if (!p) /* one the store could not open has no figures */
+                continue;
+            store_partition_info(p, &in);
             snprintf(part, sizeof part, "%d", k);
             evbuffer_add_printf(s->out, "%s{", name);
             label(s->out, "partition", part, false);

@@ -419,6 +419,8 @@ static void set_times(struct stat *st, int64_t ms)
 static int64_t last_append(struct store_partition *p)
 {
     struct store_partition_info info;
+    if (!p) /* one the store could not open */
+        return 0;
     store_partition_info(p, &info);
     return info.last_append_ms;
 }

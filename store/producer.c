@@ -265,7 +265,8 @@ int producer_snapshot_load(struct store_partition *p)
         return rc;
     int64_t covered = 0;
     bool stale = false;
-    if (file_read_all(path, 64u << 20, &data, &len) == 0) {
+    int got = file_read_all(path, 64u << 20, &data, &len);
+    if (got == 0) {
         covered = snapshot_parse(p, (const uint8_t *)data, len);
         free(data);
         if (covered == -ENOMEM)
@@ -277,6 +278,8 @@ int producer_snapshot_load(struct store_partition *p)
         } else {
             p->snapshot_at = covered;
         }
+    } else if (got == -ENOENT && LOAD(p->hw) == 0) {
+        p->snapshot_at = 0; /* an empty log: no file says what a snapshot would */
     }
     /* The transaction index: what lies past the snapshot is replayed with it, and
      * an index that does not parse is rebuilt with everything from the log start. */

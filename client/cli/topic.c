@@ -105,9 +105,14 @@ static int topic_create(struct brook_client *c, const struct globals *g, char **
                         const struct create_opts *o)
 {
     int status = 0;
+    /* one request for every name: the broker creates them together */
+    int *results = calloc(n, sizeof *results);
+    if (!results)
+        return cli_fail("out of memory");
+    int err = brook_topics_create(c, (const char *const *)topics, n, o->partitions, o->replication,
+                                  o->nc ? o->configs : NULL, g->timeout_ms, results);
     for (size_t i = 0; i < n; i++) {
-        int rc = brook_topic_create(c, topics[i], o->partitions, o->replication,
-                                    o->nc ? o->configs : NULL, g->timeout_ms);
+        int rc = err ? err : results[i];
         if (rc == brook_err_kafka(36))
             status = cli_fail("topic '%s' already exists", topics[i]);
         else if (rc)
@@ -116,6 +121,7 @@ static int topic_create(struct brook_client *c, const struct globals *g, char **
         else
             printf("Created topic %s.\n", topics[i]);
     }
+    free(results);
     return status;
 }
 
