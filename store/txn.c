@@ -21,8 +21,11 @@
  * Recovery: the .txnindex files are loaded with the segments; the entries past the
  * producer snapshot's offset are dropped and found again by replaying the batches
  * after it (producer.c), and the files of the segments replayed are rewritten from
- * memory. A file that does not parse (torn, a wrong version) makes the whole log be
- * replayed from its start, which rebuilds every entry and the producers' state.
+ * memory. A file that does not parse (torn, a wrong version, an entry of zeroes or
+ * out of marker order) makes the whole log be replayed from its start, which
+ * rebuilds every entry and the producers' state. Because the files below the
+ * snapshot's offset are trusted, an entry is synced before its ABORT is
+ * acknowledged and before any snapshot covers its marker.
  * A missing file means no abort in that segment, as in Kafka.
  */
 #include <errno.h>
