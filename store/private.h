@@ -429,11 +429,12 @@ int txn_marker_build(int64_t pid, int16_t epoch, bool commit, int32_t coordinato
                      int64_t now, struct writer *out);
 /* Whether the batch of producer pid at offset belongs to an aborted transaction. */
 bool txn_aborted_at(struct store_partition *p, int64_t pid, int64_t offset);
-void txn_entries_cut(struct store_partition *p, int64_t offset, bool above);
+size_t txn_entries_cut(struct store_partition *p, int64_t offset, bool above);
 void txn_entries_free(struct store_partition *p);
 int txn_index_load(struct store_partition *p);
 int txn_index_write(struct store_partition *p, int64_t base, int64_t end);
 int txn_index_rewrite(struct store_partition *p, int64_t from);
+int txn_index_sync_range(struct store_partition *p, int64_t from, int64_t upto);
 
 /* ---- flush.c ---- */
 void flush_mark_dirty(struct store_partition *p);
