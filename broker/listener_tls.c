@@ -129,26 +129,8 @@ static void tls_read_ahead(struct evbuffer *in, const struct evbuffer_cb_info *i
     if (inside || info->n_added == 0 || ioctl(fd, FIONREAD, &ready) < 0 || ready <= 0)
         return;
     size_t want = ready < TLS_IO_MAX ? (size_t)ready : TLS_IO_MAX;
-    struct evbuffer_iovec v[2];
-    int n = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
-    struct iovec iov[2];
-    size_t room = 0;
-    for (int i = 0; i < n; i++) {
-        if (v[i].iov_len > want - room)
-            v[i].iov_len = want - room;
-        iov[i] = (struct iovec){v[i].iov_base, v[i].iov_len};
-        room += v[i].iov_len;
-    }
-    ssize_t got = n > 0 ? readv(fd, iov, n) : -1;
-    size_t left = got > 0 ? (size_t)got : 0; /* an error or the end: libevent's next read */
-    for (int i = 0; i < n; i++) {
-        if (v[i].iov_len > left)
-            v[i].iov_len = left;
-        left -= v[i].iov_len;
-    }
     inside = true;
-    if (n > 0)
-        evbuffer_commit_space(in, v, n);
+    evbuffer_read_fd(in, fd, want); /* an error or the end: libevent's next read */
     inside = false;
 }
 

@@ -29,6 +29,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "auth/auth.h"
 #include "broker/config.h"
@@ -42,6 +43,7 @@
 struct event_base;
 struct event;
 struct bufferevent;
+struct evbuffer;
 struct evconnlistener;
 struct broker;
 struct groups;
@@ -327,6 +329,10 @@ void server_stop_accepting(struct broker *b);
 /* Whether a connection accepted on descriptor fd would eat into the descriptors kept
  * for the log (RLIMIT_NOFILE / 16, within [16, 256]); such a connection is closed. */
 bool server_fd_reserve_reached(int fd);
+/* Read up to want bytes the socket fd already holds straight into in (one readv,
+ * no readiness wait; libevent's own read takes 4 KiB at a time): what readv
+ * returned. in must not be frozen. */
+ssize_t evbuffer_read_fd(struct evbuffer *in, int fd, size_t want);
 void server_free(struct broker *b);
 /* Wake the loop from any thread. */
 void broker_wake(struct broker *b);

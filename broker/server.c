@@ -287,24 +287,9 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* Read up to `missing` more bytes of the frame c's input ends in, as many as the socket
- * holds, without waiting for another readiness event; true when bytes came in. End
- * of stream and errors are left to libevent's next read. */
-static bool read_ahead(struct conn *c, struct evbuffer *in, size_t missing)
+ssize_t evbuffer_read_fd(struct evbuffer *in, int fd, size_t want)
 {
-    int fd = bufferevent_getfd(c->bev), ready = 0;
-    if (c->tls) /* the socket holds ciphertext: only OpenSSL may read it */
-        return false;
-    /* what libevent's own read takes in one go is not worth a second system call;
-     * and memory is reserved only for bytes the kernel already holds */
-    if (missing <= LIBEVENT_READ_MAX || ioctl(fd, FIONREAD, &ready) < 0 ||
-        ready <= LIBEVENT_READ_MAX)
-        return false;
-    size_t want = missing < (size_t)ready ? missing : (size_t)ready;
-    if (want > READ_AHEAD_MAX)
-        want = READ_AHEAD_MAX;
     struct evbuffer_iovec v[2];
-    evbuffer_unfreeze(in, 0); /* a bufferevent's input takes data only from libevent's read */
     int n = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
     struct iovec iov[2];
     size_t room = 0;
@@ -323,6 +308,27 @@ static bool read_ahead(struct conn *c, struct evbuffer *in, size_t missing)
     }
     if (n > 0)
         evbuffer_commit_space(in, v, n);
+    return got;
+}
+
+/* Read up to `missing` more bytes of the frame c's input ends in, as many as the socket
+ * holds, without waiting for another readiness event; true when bytes came in. End
+ * of stream and errors are left to libevent's next read. */
+static bool read_ahead(struct conn *c, struct evbuffer *in, size_t missing)
+{
+    int fd = bufferevent_getfd(c->bev), ready = 0;
+    if (c->tls) /* the socket holds ciphertext: only OpenSSL may read it */
+        return false;
+    /* what libevent's own read takes in one go is not worth a second system call;
+     * and memory is reserved only for bytes the kernel already holds */
+    if (missing <= LIBEVENT_READ_MAX || ioctl(fd, FIONREAD, &ready) < 0 ||
+        ready <= LIBEVENT_READ_MAX)
+        return false;
+    size_t want = missing < (size_t)ready ? missing : (size_t)ready;
+    if (want > READ_AHEAD_MAX)
+        want = READ_AHEAD_MAX;
+    evbuffer_unfreeze(in, 0); /* a bufferevent's input takes data only from libevent's read */
+    ssize_t got = evbuffer_read_fd(in, fd, want);
     evbuffer_freeze(in, 0);
     return got > 0;
 }

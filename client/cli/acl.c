@@ -221,13 +221,8 @@ int cli_acl(int argc, char **argv, struct globals *g)
         return cli_usage_error("acl %s: unexpected argument '%s'", sub, argv[1 + optind]);
     if (!strcmp(sub, "create") && (rc = acl_create_check(&o)))
         return rc;
-    struct brook_conf *conf;
     struct brook_client *c;
-    if ((rc = cli_conf_make(g, NULL, &conf)))
-        return rc;
-    rc = cli_client_open(g, conf, &c);
-    brook_conf_free(conf);
-    if (rc)
+    if ((rc = cli_connect(g, &c)))
         return rc;
     rc = acl_run(c, g, sub, &o);
     brook_client_free(c);

@@ -76,6 +76,10 @@ int cli_conf_make(const struct globals *g, const char *const *defaults, struct b
 int cli_client_open(const struct globals *g, const struct brook_conf *conf,
                     struct brook_client **out);
 
+/* The same from the global settings alone (the brokers and every -X), as the
+ * administrative commands need it. 0 with *out set, or an exit status. */
+int cli_connect(const struct globals *g, struct brook_client **out);
+
 /* ---- output (output.c) ---- */
 
 /* Monotonic and wall-clock milliseconds. */

@@ -243,6 +243,17 @@ int cli_client_open(const struct globals *g, const struct brook_conf *conf,
     return 0;
 }
 
+int cli_connect(const struct globals *g, struct brook_client **out)
+{
+    struct brook_conf *conf;
+    int rc = cli_conf_make(g, NULL, &conf);
+    if (rc)
+        return rc;
+    rc = cli_client_open(g, conf, out);
+    brook_conf_free(conf);
+    return rc;
+}
+
 int cli_parse_opts(int argc, char **argv, const char *spec, const struct option *longs,
                    struct globals *g, opt_handler *handle, void *ctx)
 {

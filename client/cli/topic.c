@@ -173,13 +173,8 @@ int cli_topic(int argc, char **argv, struct globals *g)
         return cli_usage_error("topic %s: expected a topic name", sub);
     if (!strcmp(sub, "list") && n)
         return cli_usage_error("topic list: unexpected argument '%s'", names[0]);
-    struct brook_conf *conf;
     struct brook_client *c;
-    if ((rc = cli_conf_make(g, NULL, &conf)))
-        return rc;
-    rc = cli_client_open(g, conf, &c);
-    brook_conf_free(conf);
-    if (rc)
+    if ((rc = cli_connect(g, &c)))
         return rc;
     if (!strcmp(sub, "list"))
         rc = topic_list(c, g, all);
@@ -227,13 +222,8 @@ int cli_metadata(int argc, char **argv, struct globals *g)
         return rc < 0 ? 0 : rc;
     if (optind != argc)
         return cli_usage_error("metadata: unexpected argument '%s'", argv[optind]);
-    struct brook_conf *conf;
     struct brook_client *c;
-    if ((rc = cli_conf_make(g, NULL, &conf)))
-        return rc;
-    rc = cli_client_open(g, conf, &c);
-    brook_conf_free(conf);
-    if (rc)
+    if ((rc = cli_connect(g, &c)))
         return rc;
     struct brook_metadata *md;
     rc = brook_metadata_get(c, NULL, 0, true, g->timeout_ms, &md);

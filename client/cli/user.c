@@ -142,13 +142,8 @@ int cli_user(int argc, char **argv, struct globals *g)
     size_t n = (size_t)(argc - 1 - optind);
     if ((rc = user_check(sub, n, &o)))
         return rc;
-    struct brook_conf *conf;
     struct brook_client *c;
-    if ((rc = cli_conf_make(g, NULL, &conf)))
-        return rc;
-    rc = cli_client_open(g, conf, &c);
-    brook_conf_free(conf);
-    if (rc)
+    if ((rc = cli_connect(g, &c)))
         return rc;
     if (!strcmp(sub, "list"))
         rc = user_list(c, g);
