@@ -2,6 +2,7 @@
 #
 #   make            build brookd, brook, libbrook and the test/bench programs into build/
 #   make run        install missing Debian packages, build, start brookd on its defaults
+#                   (ARGS="..." passes flags to brookd)
 #   make test       install missing Debian packages, build with ASan+UBSan, run every test
 #   make bench      build and run the benchmark suite (bench/run; BENCH_QUICK=1 for a smoke run)
 #   make fuzz       build the libFuzzer targets with clang and run each FUZZ_SECONDS
@@ -163,9 +164,10 @@ all: $(PROGRAMS)
 deps:
 	@scripts/deps
 
+# make run ARGS="-o num.partitions=3": ARGS go to brookd
 run: deps
 	@$(MAKE) --no-print-directory all
-	scripts/run
+	scripts/run $(ARGS)
 
 test: deps
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined check
@@ -247,13 +249,14 @@ HOSTILE_FRAMES ?= tests/data/kafka
 FUZZ_BUILD   := $(BUILD)/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS   = -std=gnu11 -D_GNU_SOURCE -I. -g -O1 $(WARN) $(PKG_CFLAGS) $(FUZZ_SAN) -MMD -MP
-FUZZ_MODS    := lib proto store fs
+FUZZ_MODS    := lib proto store auth fs
 FUZZ_APIS    := $(shell sed -n 's/^ *KAFKA_API_\([A-Z_]*\) = [0-9]*,$$/\1/p' proto/kafka_msgs.h \
                   2>/dev/null | tr A-Z a-z)
 FUZZ_ONE     := $(patsubst tests/fuzz/%.c,%,$(filter-out tests/fuzz/api.c tests/fuzz/seeds.c,\
                   $(wildcard tests/fuzz/*.c)))
 FUZZ_BIN     := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_ONE) $(addprefix api_,$(FUZZ_APIS)))
-FUZZ_A       := $(FUZZ_BUILD)/fs.a $(FUZZ_BUILD)/store.a $(FUZZ_BUILD)/proto.a $(FUZZ_BUILD)/lib.a
+FUZZ_A       := $(FUZZ_BUILD)/fs.a $(FUZZ_BUILD)/auth.a $(FUZZ_BUILD)/store.a $(FUZZ_BUILD)/proto.a \
+                $(FUZZ_BUILD)/lib.a
 
 define fuzz_module_rule
 $(FUZZ_BUILD)/$(1).a: $$(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$$($(1)_SRC))

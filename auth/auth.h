@@ -135,6 +135,11 @@ void auth_acls_close(struct auth_acls *as);
 /* Add a binding (a no-op if it exists): 0, or -EINVAL with a one-line reason in
  * *why (static text) for a binding Kafka would refuse. */
 int auth_acls_create(struct auth_acls *as, const struct auth_acl *acl, const char **why);
+/* The same for n bindings with one durable write (CreateAcls): rcs[i] and whys[i]
+ * say each one's fate (0, -EINVAL or -ENOSPC); returns 0, or the negative errno
+ * of a write that failed, when none of them was added. */
+int auth_acls_create_many(struct auth_acls *as, const struct auth_acl *acls, size_t n, int *rcs,
+                          const char **whys);
 /* Call fn for each binding filter matches (DescribeAcls); stops at fn's nonzero. */
 int auth_acls_each(struct auth_acls *as, const struct auth_acl *filter,
                    int (*fn)(const struct auth_acl *acl, void *arg), void *arg);
@@ -162,5 +167,11 @@ struct auth_policy {
  * all, allow_if_no_acl decides. host is the peer's address. */
 bool auth_authorize(struct auth_acls *as, const struct auth_policy *pol, const char *principal,
                     const char *host, enum auth_op op, enum auth_resource type, const char *name);
+/* Whether principal may do op on at least one resource of type, as Kafka's
+ * authorizeByResourceType answers (InitProducerId without a transactional id
+ * asks it of WRITE on topics): an ALLOW binding that applies to principal and
+ * host on a resource where no DENY overrides it. */
+bool auth_authorize_any(struct auth_acls *as, const struct auth_policy *pol, const char *principal,
+                        const char *host, enum auth_op op, enum auth_resource type);
 
 #endif

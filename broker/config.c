@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/conftab.h"
 #include "lib/props.h"
@@ -21,9 +22,39 @@
 
 static char errbuf[512];
 
+int broker_security_parse(const char *s, size_t len, enum broker_security *out)
+{
+    static const char *const names[] = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == len && !strncasecmp(s, names[i], len)) {
+            *out = (enum broker_security)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+const char *broker_security_name(enum broker_security s)
+{
+    switch (s) {
+    case SEC_PLAINTEXT: return "PLAINTEXT";
+    case SEC_SSL: return "SSL";
+    case SEC_SASL_PLAINTEXT: return "SASL_PLAINTEXT";
+    case SEC_SASL_SSL: return "SASL_SSL";
+    }
+    return "?";
+}
+
 int listen_addr_parse(const char *s, struct listen_addr *out)
 {
     const char *p = strstr(s, "://");
+    /* no name ("host:port", as -l takes it): one PLAINTEXT listener; a named one
+     * takes Kafka's default map until listener.security.protocol.map says otherwise */
+    size_t nl = p ? (size_t)(p - s) : 0;
+    if (p && (nl == 0 || nl >= sizeof out->name))
+        return -EINVAL;
+    snprintf(out->name, sizeof out->name, "%.*s", p ? (int)nl : 9, p ? s : "PLAINTEXT");
+    if (broker_security_parse(out->name, strlen(out->name), &out->security))
+        out->security = SEC_PLAINTEXT; /* a custom name: the map must name its protocol */
     p = p ? p + 3 : s;
     const char *colon;
     size_t hl;
@@ -93,7 +124,8 @@ const struct conf_key broker_config_table[] = {
      "PLAINTEXT://127.0.0.1:9092",
      0,
      0,
-     "Addresses the Kafka protocol is served on, comma-separated (port 0: any free port).",
+     "Addresses the Kafka protocol is served on, NAME://host:port comma-separated (port 0: "
+     "any free port); NAME's protocol is in listener.security.protocol.map.",
      false,
      {NULL}},
     {"advertised.listeners",
@@ -101,8 +133,125 @@ const struct conf_key broker_config_table[] = {
      NULL,
      0,
      0,
-     "What clients are told to connect to: set it when listening on 0.0.0.0 or behind NAT; "
-     "default: the first listener as bound.",
+     "What clients are told to connect to, NAME://host:port per listener name (Metadata "
+     "answers with the listener the request came in on): set it when listening on 0.0.0.0 "
+     "or behind NAT; default: each listener as bound.",
+     false,
+     {NULL}},
+    {"listener.security.protocol.map",
+     CONF_STRING,
+     "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+     0,
+     0,
+     "Each listener name's security protocol, NAME:PROTOCOL comma-separated; a name not "
+     "in it cannot be used in listeners.",
+     false,
+     {NULL}},
+    {"ssl.keystore.type",
+     CONF_STRING,
+     "PEM",
+     0,
+     0,
+     "PEM only: JKS and PKCS12 are refused at start.",
+     false,
+     {NULL}},
+    {"ssl.keystore.location",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "A PEM file holding the private key and the certificate chain (leaf first) of SSL and "
+     "SASL_SSL listeners.",
+     false,
+     {NULL}},
+    {"ssl.keystore.certificate.chain",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "The certificate chain as PEM text, instead of ssl.keystore.location.",
+     false,
+     {NULL}},
+    {"ssl.keystore.key",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "The private key as PEM text, with ssl.keystore.certificate.chain.",
+     false,
+     {NULL}},
+    {"ssl.key.password",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "The password of an encrypted private key.",
+     false,
+     {NULL}},
+    {"ssl.truststore.type", CONF_STRING, "PEM", 0, 0, "PEM only.", false, {NULL}},
+    {"ssl.truststore.location",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "A PEM file of the CA certificates client certificates are checked against.",
+     false,
+     {NULL}},
+    {"ssl.truststore.certificates",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "The trusted CA certificates as PEM text, instead of ssl.truststore.location.",
+     false,
+     {NULL}},
+    {"ssl.client.auth",
+     CONF_STRING,
+     "none",
+     0,
+     0,
+     "none, requested or required: whether clients of SSL listeners present a certificate.",
+     false,
+     {NULL}},
+    {"ssl.enabled.protocols",
+     CONF_LIST,
+     "TLSv1.2,TLSv1.3",
+     0,
+     0,
+     "TLS versions offered (TLSv1.2, TLSv1.3).",
+     false,
+     {NULL}},
+    {"ssl.protocol",
+     CONF_STRING,
+     "TLSv1.3",
+     0,
+     0,
+     "Accepted for compatibility (TLS, TLSv1.2, TLSv1.3); ssl.enabled.protocols decides.",
+     false,
+     {NULL}},
+    {"ssl.cipher.suites",
+     CONF_LIST,
+     NULL,
+     0,
+     0,
+     "Cipher suites offered, IANA or OpenSSL names; not given: OpenSSL's defaults.",
+     false,
+     {NULL}},
+    {"ssl.principal.mapping.rules",
+     CONF_STRING,
+     "DEFAULT",
+     0,
+     0,
+     "How a client certificate's DN becomes the principal on SSL listeners: "
+     "RULE:pattern/replacement/[LU] and DEFAULT (the whole DN), as Kafka's.",
+     false,
+     {NULL}},
+    {"brook.ssl.handshake.timeout.ms",
+     CONF_INT,
+     "10000",
+     100,
+     I32,
+     "A TLS handshake not finished within this closes the connection.",
      false,
      {NULL}},
     {"cluster.id",
@@ -316,6 +465,23 @@ const struct conf_key broker_config_table[] = {
      "Whether the console refuses everything that writes (creating, producing, resetting).",
      false,
      {NULL}},
+    {"sasl.enabled.mechanisms",
+     CONF_LIST,
+     "SCRAM-SHA-256,SCRAM-SHA-512",
+     0,
+     0,
+     "The SASL mechanisms SASL_* listeners offer: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.",
+     false,
+     {NULL}},
+    {"connections.max.reauth.ms",
+     CONF_LONG,
+     "0",
+     0,
+     INT64_MAX,
+     "The lifetime of a SASL session (KIP-368); the client re-authenticates before it ends "
+     "or is disconnected. 0: sessions do not end.",
+     false,
+     {NULL}},
     {NULL, 0, NULL, 0, 0, NULL, false, {NULL}},
 };
 
@@ -341,6 +507,7 @@ static int apply_limits(struct broker_config *c, const char **err)
     if (int_key(p, "socket.request.max.bytes", &c->max_request_bytes, err) ||
         int_key(p, "connections.max.idle.ms", &c->idle_ms, err) ||
         int_key(p, "request.timeout.ms", &c->request_timeout_ms, err) ||
+        int_key(p, "connections.max.reauth.ms", &c->reauth_ms, err) ||
         int_key(p, "max.connections", &c->max_connections, err) ||
         int_key(p, "fetch.max.bytes", &c->fetch_max_bytes, err) ||
         int_key(p, "max.incremental.fetch.session.cache.slots", &c->fetch_session_slots, err) ||
@@ -400,10 +567,9 @@ static int apply_props(struct broker_config *c, const char **err)
     c->node_id = (int32_t)v;
     if (parse_listeners(c, conf_get_str(broker_config_table, p, "listeners"), err))
         return -1;
-    const char *s = props_get(p, "advertised.listeners");
-    c->advertised_set = s != NULL;
-    if (s && listen_addr_parse(s, &c->advertised))
-        return set_err(err, "invalid advertised.listeners: %s%s", s, "");
+    if (broker_config_listeners(c, err) ||
+        int_key(p, "brook.ssl.handshake.timeout.ms", &c->tls_handshake_ms, err))
+        return -1;
     c->cluster_id = conf_get_str(broker_config_table, p, "cluster.id");
     return apply_limits(c, err) || apply_fuse_console(c, err) ? -1 : 0;
 }
@@ -459,6 +625,8 @@ static void usage(void)
            "  -l, --listen HOST:PORT  listeners (default 127.0.0.1:9092; port 0 picks one)\n"
            "  -m, --mount DIR         fuse.mount.dir: mount topics as files at DIR\n"
            "      --console HOST:PORT console.listeners (default 127.0.0.1:8080), or off\n"
+           "      --add-scram 'SCRAM-SHA-512=[name=N,password=P]'\n"
+           "                          store a SCRAM user before listening (repeatable)\n"
            "      --help-config       print every configuration key as Markdown and exit\n"
            "      --help-apis         print the advertised API versions (tab-separated) and exit\n"
            "      --version           print the version and exit\n"
@@ -468,17 +636,24 @@ static void usage(void)
 int broker_config_from_args(struct broker_config *c, int argc, char **argv, const char **err)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"override", required_argument, NULL, 'o'},
-        {"data", required_argument, NULL, 'd'},   {"listen", required_argument, NULL, 'l'},
-        {"mount", required_argument, NULL, 'm'},  {"console", required_argument, NULL, 'C'},
-        {"version", no_argument, NULL, 'V'},      {"help-config", no_argument, NULL, 'K'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"override", required_argument, NULL, 'o'},
+        {"data", required_argument, NULL, 'd'},
+        {"listen", required_argument, NULL, 'l'},
+        {"mount", required_argument, NULL, 'm'},
+        {"console", required_argument, NULL, 'C'},
+        {"version", no_argument, NULL, 'V'},
+        {"help-config", no_argument, NULL, 'K'},
+        {"help", no_argument, NULL, 'h'},
+        {"add-scram", required_argument, NULL, 'A'},
+        {NULL, 0, NULL, 0},
     };
     memset(c, 0, sizeof *c);
     if (!(c->props = props_new()))
         return set_err(err, "out of memory%s%s", "", "");
     /* the file first, wherever -c appears, so that flags always win */
     optind = 1;
+    opterr = 0; /* one line of our own, naming the option, rather than getopt's and ours */
     int o;
     while ((o = getopt_long(argc, argv, "c:o:d:l:m:hV", opts, NULL)) != -1) {
         if (o == 'c') {
@@ -500,8 +675,11 @@ int broker_config_from_args(struct broker_config *c, int argc, char **argv, cons
         } else if (o == 'V') {
             printf("brookd %s\n", BROOK_VERSION);
             return 1;
-        } else if (o == '?') {
-            return set_err(err, "unknown option; see brookd --help%s%s", "", "");
+        } else if (o == '?' || o == ':') {
+            return set_err(err, "%s '%s'; see brookd --help",
+                           optopt && strchr("codlmC", optopt) ? "missing argument for"
+                                                              : "unknown option",
+                           argv[optind - 1]);
         }
     }
     optind = 1;
@@ -517,6 +695,11 @@ int broker_config_from_args(struct broker_config *c, int argc, char **argv, cons
         case 'l': rc = props_set(c->props, "listeners", optarg); break;
         case 'm': rc = props_set(c->props, "fuse.mount.dir", optarg); break;
         case 'C': rc = props_set(c->props, "console.listeners", optarg); break;
+        case 'A':
+            if (c->n_add_scram >= BROKER_MAX_ADD_SCRAM)
+                return set_err(err, "more than %s --add-scram options%s", "64", "");
+            c->add_scram[c->n_add_scram++] = optarg;
+            break;
         default: break;
         }
         if (rc)
@@ -533,9 +716,11 @@ size_t broker_config_unknown(const struct broker_config *c, char *buf, size_t si
     size_t n = 0, used = 0;
     buf[0] = 0;
     for (size_t i = 0; props_at(c->props, i, &k, &v); i++) {
-        if (broker_config_key(k))
+        if (broker_config_key(k) || broker_config_listener_key(k))
             continue;
-        int w = snprintf(buf + used, size - used, "%s%s", n ? ", " : "", k);
+        const struct conf_key *near = broker_config_suggest(k);
+        int w = snprintf(buf + used, size - used, "%s%s%s%s%s", n ? ", " : "", k,
+                         near ? " (did you mean " : "", near ? near->name : "", near ? "?)" : "");
         if (w < 0 || (size_t)w >= size - used) { /* cut at the last whole name */
             snprintf(buf + used, size - used, "%s", size - used > 5 ? ", ..." : "");
             used = size - 1;

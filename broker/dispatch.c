@@ -12,6 +12,11 @@
  * Each request gets its struct pending here, in arrival order, with a response
  * arena and encoder whose hard limits back up the handlers' own estimates
  * (response.c). Which versions clients are offered is h_api_versions.c's table.
+ *
+ * On a SASL_* listener the gate (h_sasl.c) comes first: before authentication only
+ * ApiVersions, SaslHandshake and SaslAuthenticate pass, anything else closes the
+ * connection as Kafka closes it; after a v0 SaslHandshake the frames are bare SASL
+ * tokens with no request header, and go to h_sasl.c whole.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -43,6 +48,9 @@ static const handler_fn handlers[KAFKA_API_DESCRIBE_TOPIC_PARTITIONS + 1] = {
     [KAFKA_API_DELETE_TOPICS] = handle_delete_topics,
     [KAFKA_API_DELETE_RECORDS] = handle_delete_records,
     [KAFKA_API_INIT_PRODUCER_ID] = handle_init_producer_id,
+    [KAFKA_API_DESCRIBE_ACLS] = handle_describe_acls,
+    [KAFKA_API_CREATE_ACLS] = handle_create_acls,
+    [KAFKA_API_DELETE_ACLS] = handle_delete_acls,
     [KAFKA_API_DESCRIBE_CONFIGS] = handle_describe_configs,
     [KAFKA_API_ALTER_CONFIGS] = handle_alter_configs,
     [KAFKA_API_SASL_AUTHENTICATE] = handle_sasl_authenticate,
@@ -65,6 +73,8 @@ static const handler_fn handlers[KAFKA_API_DESCRIBE_TOPIC_PARTITIONS + 1] = {
     [KAFKA_API_TXN_OFFSET_COMMIT] = handle_txn_offset_commit,
     [KAFKA_API_DESCRIBE_TRANSACTIONS] = handle_describe_transactions,
     [KAFKA_API_LIST_TRANSACTIONS] = handle_list_transactions,
+    [KAFKA_API_DESCRIBE_USER_SCRAM_CREDENTIALS] = handle_describe_user_scram_credentials,
+    [KAFKA_API_ALTER_USER_SCRAM_CREDENTIALS] = handle_alter_user_scram_credentials,
 };
 
 /* The handler of key at version: message sets (magic 0 and 1) are converted apart. */
@@ -110,10 +120,24 @@ static void api_versions_unsupported(struct conn *c, const struct kafka_request_
     handle_api_versions(&rq);
 }
 
+/* A bare SASL token (after a v0 SaslHandshake) takes its place in the response
+ * order like any request. */
+static void dispatch_sasl_token(struct conn *c, const uint8_t *frame, size_t len)
+{
+    struct kafka_request_header h = {.api_key = KAFKA_API_SASL_AUTHENTICATE};
+    sasl_raw_token(c, pending_new(c, &h), frame, len);
+}
+
 void dispatch_request(struct conn *c, uint8_t *frame, size_t len)
 {
     struct reader r;
     struct kafka_request_header h;
+    if (c->closing) /* a failed authentication: nothing more is served */
+        return;
+    if (sasl_raw_expected(c)) {
+        dispatch_sasl_token(c, frame, len);
+        return;
+    }
     reader_init(&r, frame, len);
     if (kafka_request_header_decode(&r, &h)) {
         log_warn("brook.network", "closing %s: malformed request header", c->peer);
@@ -121,6 +145,8 @@ void dispatch_request(struct conn *c, uint8_t *frame, size_t len)
         conn_close(c, "malformed request header"); /* no response can be correlated */
         return;
     }
+    if (!sasl_gate(c, h.api_key)) /* SASL listeners: only ApiVersions and SASL before auth */
+        return;
     const struct kafka_api *api = kafka_api_find(h.api_key);
     const struct api_range *offered = api_advertised(h.api_key);
     bool known = api && offered && h.api_key >= 0 &&

@@ -554,7 +554,12 @@ static void alter_start(struct request *rq, const struct alter_view *v, bool val
         it->error_message = sl->error_message;
         *sl->error_code = 0;
         *sl->error_message = KSTR_NULL;
-        if (why) {
+        if (!why && !config_allowed(rq, *sl->resource_type, name, AUTH_OP_ALTER_CONFIGS)) {
+            it->refused = true;
+            *sl->error_code = *sl->resource_type == RESOURCE_TOPIC
+                                  ? KAFKA_TOPIC_AUTHORIZATION_FAILED
+                                  : KAFKA_CLUSTER_AUTHORIZATION_FAILED;
+        } else if (why) {
             char text[ALTER_WHY_MAX];
             snprintf(text, sizeof text, "%s%s%s", why, key ? ": " : "", key ? key : "");
             it->refused = true;

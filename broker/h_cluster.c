@@ -50,7 +50,7 @@ void handle_describe_cluster(struct request *rq)
     }
     const char *host;
     int port;
-    broker_advertised(b, &host, &port);
+    conn_advertised(rq->c, &host, &port);
     resp->cluster_id = kstr_from(b->cfg->cluster_id);
     resp->controller_id = b->cfg->node_id;
     resp->brokers = PENDING_NEW(rq->pd, struct kafka_describe_cluster_resp_broker, 1);
@@ -58,7 +58,8 @@ void handle_describe_cluster(struct request *rq)
     resp->brokers[0] = (struct kafka_describe_cluster_resp_broker){
         b->cfg->node_id, kstr_from(pd_strdup(rq->pd, kstr_from(host))), port, KSTR_NULL};
     if (req->include_cluster_authorized_operations)
-        resp->cluster_authorized_operations = broker_cluster_operations;
+        resp->cluster_authorized_operations =
+            request_allowed_operations(rq, broker_cluster_operations, AUTH_RES_CLUSTER, NULL);
     request_respond(rq, resp);
 }
 
@@ -206,6 +207,12 @@ void handle_describe_log_dirs(struct request *rq)
     struct kafka_describe_log_dirs_req *req = rq->body;
     const char *dir = store_get_config(b->store)->dir;
     char real[PATH_MAX];
+    if (!request_allowed(rq, AUTH_OP_DESCRIBE, AUTH_RES_CLUSTER, NULL)) { /* as Kafka */
+        struct kafka_describe_log_dirs_resp *resp = response_new(rq);
+        resp->error_code = KAFKA_CLUSTER_AUTHORIZATION_FAILED;
+        request_respond(rq, resp);
+        return;
+    }
     struct log_dirs_plan pl;
     log_dirs_plan_make(b, req, &pl);
     if (!realpath(dir, real))

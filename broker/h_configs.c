@@ -81,8 +81,11 @@ static void sink_put(struct config_sink *o, const struct conf_key *k, const char
     if (!wanted(o->in, name))
         return;
     int8_t source = nsyn > 0 ? syn[0].source : SOURCE_STATIC;
+    bool secret = conf_key_sensitive(name); /* Kafka answers null for its PASSWORD keys */
     if (!o->synonyms)
         nsyn = 0;
+    if (secret)
+        value = NULL;
     if (!o->pd) {
         o->bytes += str_bytes(name) + str_bytes(value);
         o->bytes +=
@@ -98,6 +101,7 @@ static void sink_put(struct config_sink *o, const struct conf_key *k, const char
     c->name = sink_str(o, name);
     c->value = sink_str(o, value);
     c->read_only = read_only;
+    c->is_sensitive = secret;
     c->config_source = source;
     c->is_default = source == SOURCE_DEFAULT;
     c->config_type = k ? (int8_t)k->type : 0;
@@ -106,7 +110,7 @@ static void sink_put(struct config_sink *o, const struct conf_key *k, const char
     c->n_synonyms = nsyn;
     for (int i = 0; i < nsyn; i++)
         c->synonyms[i] = (struct kafka_describe_configs_resp_synonym){
-            sink_str(o, syn[i].name), sink_str(o, syn[i].value), syn[i].source};
+            sink_str(o, syn[i].name), sink_str(o, secret ? NULL : syn[i].value), syn[i].source};
 }
 
 /* The chain a topic key's value comes from: the topic's override, the broker
@@ -239,6 +243,13 @@ static const char *config_resource_refusal(struct broker *b,
     return NULL;
 }
 
+/* Kafka: op on the topic for a topic, on the cluster for the broker. */
+bool config_allowed(struct request *rq, int8_t type, struct kstr name, enum auth_op op)
+{
+    return type == RESOURCE_TOPIC ? request_allowed_kstr(rq, op, AUTH_RES_TOPIC, name)
+                                  : request_allowed(rq, op, AUTH_RES_CLUSTER, NULL);
+}
+
 static int config_resource_order(const void *ctx, int32_t a, int32_t b)
 {
     const struct kafka_describe_configs_req *req = ctx;
@@ -289,6 +300,11 @@ void handle_describe_configs(struct request *rq)
         if (refusal) {
             out->error_code = KAFKA_INVALID_REQUEST;
             out->error_message = kstr_from(refusal);
+        } else if (!config_allowed(rq, in->resource_type, out->resource_name,
+                                   AUTH_OP_DESCRIBE_CONFIGS)) {
+            out->error_code = in->resource_type == RESOURCE_TOPIC
+                                  ? KAFKA_TOPIC_AUTHORIZATION_FAILED
+                                  : KAFKA_CLUSTER_AUTHORIZATION_FAILED;
         } else {
             struct config_sink o = {.in = in,
                                     .out = out,

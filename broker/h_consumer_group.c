@@ -244,6 +244,19 @@ void handle_consumer_group_heartbeat(struct request *rq)
         request_refuse(rq, "the ConsumerGroupHeartbeat response would pass its memory limit");
         return;
     }
+    /* Kafka: READ on the group, then DESCRIBE on every topic subscribed by name */
+    int16_t denied = request_allowed_kstr(rq, AUTH_OP_READ, AUTH_RES_GROUP, req->group_id)
+                         ? KAFKA_NONE
+                         : KAFKA_GROUP_AUTHORIZATION_FAILED;
+    for (int32_t i = 0; !denied && i < req->n_subscribed_topic_names; i++)
+        if (!request_allowed_kstr(rq, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC,
+                                  req->subscribed_topic_names[i]))
+            denied = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+    if (denied) {
+        r->error_code = denied;
+        request_respond(rq, r);
+        return;
+    }
     char host[sizeof rq->c->peer + 1];
     peer_host(rq->c, host, sizeof host);
     struct cgroup_hb hb = {
@@ -385,8 +398,16 @@ void handle_consumer_group_describe(struct request *rq)
     r->groups = PENDING_NEW(rq->pd, struct kafka_consumer_group_describe_resp_described_group,
                             req->n_group_ids + 1);
     r->n_groups = req->n_group_ids;
-    for (int32_t i = 0; i < req->n_group_ids; i++)
-        describe_group(b, rq->pd, req->group_ids[i], &r->groups[i]);
+    for (int32_t i = 0; i < req->n_group_ids; i++) {
+        if (request_allowed_kstr(rq, AUTH_OP_DESCRIBE, AUTH_RES_GROUP, req->group_ids[i])) {
+            describe_group(b, rq->pd, req->group_ids[i], &r->groups[i]);
+            continue;
+        }
+        kafka_init(&kafka_consumer_group_describe_resp_described_group_desc, &r->groups[i]);
+        r->groups[i].group_id = req->group_ids[i]; /* encoded before the request is freed */
+        r->groups[i].error_code = KAFKA_GROUP_AUTHORIZATION_FAILED;
+        r->groups[i].group_state = r->groups[i].assignor_name = KSTR("");
+    }
     request_respond(rq, r);
 }
 

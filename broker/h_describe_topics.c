@@ -167,12 +167,17 @@ static bool dtp_fill(struct request *rq, const struct dtp_plan *pl, int32_t limi
         if (resp->n_topics == cap)
             break; /* only topics without partitions could get here */
         struct kafka_describe_topic_partitions_resp_topic *out = &resp->topics[resp->n_topics];
-        struct store_topic *t = broker_topic(b, name, false, &out->error_code);
+        bool may = request_allowed_kstr(rq, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, name);
+        out->error_code = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+        struct store_topic *t = may ? broker_topic(b, name, false, &out->error_code) : NULL;
         if (!t && pl->all)
-            continue; /* deleted meanwhile: Kafka leaves such topics out of a full list */
+            continue; /* deleted meanwhile, or hidden: Kafka leaves it out of a full list */
         resp->n_topics++;
         out->name = kstr_from(pd_strdup(pd, name));
-        out->topic_authorized_operations = broker_topic_operations;
+        out->topic_authorized_operations =
+            t ? request_allowed_operations(rq, broker_topic_operations, AUTH_RES_TOPIC,
+                                           store_topic_name(t))
+              : INT32_MIN;
         if (!t)
             continue;
         int32_t count = store_topic_partition_count(t);

@@ -366,14 +366,25 @@ static uint64_t fetch_request_bytes(const struct kafka_fetch_req *req, int32_t s
     return fetch_bytes(n, name_len);
 }
 
-/* The topic a request names, by id from v13: a reference, or NULL with *err. */
-static struct store_topic *fetch_topic(struct broker *b, int16_t version, const uint8_t id[16],
-                                       struct kstr name, int16_t *err)
+/* The topic a request names, by id from v13: a reference, or NULL with *err.
+ * READ on it is asked first (by name) or once it is found (by id), as Kafka does. */
+static struct store_topic *fetch_topic(struct request *rq, const uint8_t id[16], struct kstr name,
+                                       int16_t *err)
 {
-    if (version < 13)
-        return broker_topic(b, name, false, err);
+    struct broker *b = rq->c->b;
+    if (rq->version < 13) {
+        if (request_allowed_kstr(rq, AUTH_OP_READ, AUTH_RES_TOPIC, name))
+            return broker_topic(b, name, false, err);
+        *err = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+        return NULL;
+    }
     struct store_topic *t = store_topic_get_id(b->store, id);
     *err = t ? KAFKA_NONE : KAFKA_UNKNOWN_TOPIC_ID;
+    if (t && !request_allowed(rq, AUTH_OP_READ, AUTH_RES_TOPIC, store_topic_name(t))) {
+        store_topic_put(t);
+        *err = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+        return NULL;
+    }
     return t;
 }
 
@@ -395,12 +406,11 @@ static void fetch_part_init(struct fetch_part *fp, struct store_topic *t, int16_
 /* The partitions of a full fetch: the request's, in its order. */
 static void fetch_parts_full(struct request *rq, struct fetch_wait *fw)
 {
-    struct broker *b = rq->c->b;
     struct kafka_fetch_req *req = rq->body;
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kafka_fetch_req_topic *ti = &req->topics[i];
         int16_t err;
-        struct store_topic *t = fetch_topic(b, rq->version, ti->topic_id, ti->topic, &err);
+        struct store_topic *t = fetch_topic(rq, ti->topic_id, ti->topic, &err);
         uint8_t *id = PENDING_NEW(fw->pd, uint8_t, 16);
         memcpy(id, rq->version >= 13 ? ti->topic_id : t ? store_topic_id(t) : zero_id, 16);
         const char *name = rq->version < 13 ? pd_strdup(fw->pd, ti->topic) : NULL;
@@ -448,7 +458,6 @@ static int fetch_session_update(struct request *rq, struct fetch_session *s)
 /* The partitions of an incremental fetch: all of the session's, in its order. */
 static void fetch_parts_session(struct request *rq, struct fetch_wait *fw, struct fetch_session *s)
 {
-    struct broker *b = rq->c->b;
     struct store_topic **topics = xcalloc((size_t)s->n_topics, sizeof *topics);
     int16_t *errs = xcalloc((size_t)s->n_topics, sizeof *errs);
     const uint8_t **ids = xcalloc((size_t)s->n_topics, sizeof *ids);
@@ -458,7 +467,7 @@ static void fetch_parts_session(struct request *rq, struct fetch_wait *fw, struc
         int32_t ti = sp->topic;
         const struct fetch_session_topic *st = &s->topics[ti];
         if (!ids[ti]) {
-            topics[ti] = fetch_topic(b, rq->version, st->id, kstr_from(st->name), &errs[ti]);
+            topics[ti] = fetch_topic(rq, st->id, kstr_from(st->name), &errs[ti]);
             uint8_t *id = PENDING_NEW(fw->pd, uint8_t, 16);
             memcpy(id, s->by_id ? st->id : topics[ti] ? store_topic_id(topics[ti]) : zero_id, 16);
             ids[ti] = id;
@@ -722,8 +731,10 @@ void handle_list_offsets(struct request *rq)
         to->partitions =
             PENDING_NEW(pd, struct kafka_list_offsets_resp_partition, ti->n_partitions);
         to->n_partitions = ti->n_partitions;
-        int16_t err;
-        struct store_topic *t = broker_topic(b, ti->name, false, &err);
+        int16_t err = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+        struct store_topic *t = request_allowed_kstr(rq, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, ti->name)
+                                    ? broker_topic(b, ti->name, false, &err)
+                                    : NULL;
         for (int32_t k = 0; k < ti->n_partitions; k++) {
             struct kafka_list_offsets_resp_partition *po = &to->partitions[k];
             *po = (struct kafka_list_offsets_resp_partition){.partition_index =

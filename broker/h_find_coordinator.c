@@ -41,14 +41,25 @@ static int16_t coordinator_check(int16_t version, int8_t key_type, struct kstr k
     return KAFKA_NONE;
 }
 
-/* v0-3: one key, answered at the top level. */
-static void coordinator_one(struct broker *b, struct kafka_find_coordinator_req *req,
-                            struct kafka_find_coordinator_resp *r)
+/* coordinator_check, then Kafka's DESCRIBE on the group or transactional id. */
+static int16_t coordinator_error(struct request *rq, int8_t key_type, struct kstr key,
+                                 struct kstr *why)
 {
-    const char *host;
-    int port;
-    broker_advertised(b, &host, &port);
-    r->error_code = coordinator_check(0, req->key_type, req->key, &r->error_message);
+    int16_t err = coordinator_check(rq->version, key_type, key, why);
+    if (!err && key_type == 0 && !request_allowed_kstr(rq, AUTH_OP_DESCRIBE, AUTH_RES_GROUP, key))
+        err = KAFKA_GROUP_AUTHORIZATION_FAILED;
+    if (!err && key_type == 1 &&
+        !request_allowed_kstr(rq, AUTH_OP_DESCRIBE, AUTH_RES_TRANSACTIONAL_ID, key))
+        err = KAFKA_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    return err;
+}
+
+/* v0-3: one key, answered at the top level. */
+static void coordinator_one(struct request *rq, struct kafka_find_coordinator_req *req,
+                            struct kafka_find_coordinator_resp *r, const char *host, int port)
+{
+    struct broker *b = rq->c->b;
+    r->error_code = coordinator_error(rq, req->key_type, req->key, &r->error_message);
     bool ok = r->error_code == KAFKA_NONE;
     r->node_id = ok ? b->cfg->node_id : -1;
     r->host = ok ? kstr_from(host) : KSTR("");
@@ -76,14 +87,14 @@ void handle_find_coordinator(struct request *rq)
     struct kafka_find_coordinator_req *req = rq->body;
     const char *host;
     int port;
-    broker_advertised(b, &host, &port);
+    conn_advertised(rq->c, &host, &port);
     if (rq->version >= 4 && !response_fits(rq, coordinator_bytes(rq->version, req, strlen(host)))) {
         request_refuse(rq, "the FindCoordinator response would pass the response limit");
         return;
     }
     struct kafka_find_coordinator_resp *r = response_new(rq);
     if (rq->version < 4) {
-        coordinator_one(b, req, r);
+        coordinator_one(rq, req, r, host, port);
         request_respond(rq, r);
         return;
     }
@@ -94,7 +105,7 @@ void handle_find_coordinator(struct request *rq)
     for (int32_t i = 0; i < req->n_coordinator_keys; i++) {
         struct kafka_find_coordinator_resp_coordinator *c = &r->coordinators[i];
         c->key = req->coordinator_keys[i];
-        c->error_code = coordinator_check(rq->version, req->key_type, c->key, &c->error_message);
+        c->error_code = coordinator_error(rq, req->key_type, c->key, &c->error_message);
         bool ok = c->error_code == KAFKA_NONE;
         c->node_id = ok ? b->cfg->node_id : -1;
         c->host = ok ? kstr_from(host) : KSTR("");

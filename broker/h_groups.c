@@ -172,6 +172,10 @@ void handle_join_group(struct request *rq)
         request_refuse(rq, "JoinGroup names more than 64 protocols");
         return;
     }
+    if (!request_allowed_kstr(rq, AUTH_OP_READ, AUTH_RES_GROUP, req->group_id)) {
+        join_answer_now(rq, KAFKA_GROUP_AUTHORIZATION_FAILED, req->member_id);
+        return;
+    }
     if (cgroup_exists(b, req->group_id)) { /* a consumer group (KIP-848) with members */
         join_answer_now(rq, KAFKA_INCONSISTENT_GROUP_PROTOCOL, req->member_id);
         return;
@@ -204,6 +208,13 @@ void handle_sync_group(struct request *rq)
 {
     struct broker *b = rq->c->b;
     struct kafka_sync_group_req *req = rq->body;
+    if (!request_allowed_kstr(rq, AUTH_OP_READ, AUTH_RES_GROUP, req->group_id)) {
+        struct kafka_sync_group_resp *r = response_new(rq);
+        r->error_code = KAFKA_GROUP_AUTHORIZATION_FAILED;
+        r->assignment = (struct kbytes){(const uint8_t *)"", 0};
+        request_respond(rq, r);
+        return;
+    }
     struct group_sync s = {
         .group_id = req->group_id,
         .member_id = req->member_id,
@@ -228,8 +239,12 @@ void handle_heartbeat(struct request *rq)
         request_refuse(rq, "the Heartbeat response would pass its memory limit");
         return;
     }
-    r->error_code = group_heartbeat(b->groups, req->group_id, req->member_id,
-                                    req->group_instance_id, req->generation_id, clock_wall_ms());
+    if (!request_allowed_kstr(rq, AUTH_OP_READ, AUTH_RES_GROUP, req->group_id))
+        r->error_code = KAFKA_GROUP_AUTHORIZATION_FAILED;
+    else
+        r->error_code =
+            group_heartbeat(b->groups, req->group_id, req->member_id, req->group_instance_id,
+                            req->generation_id, clock_wall_ms());
     request_respond(rq, r);
 }
 
@@ -243,7 +258,9 @@ void handle_leave_group(struct request *rq)
         request_refuse(rq, "the LeaveGroup response would pass its memory limit");
         return;
     }
-    if (rq->version < 3) {
+    if (!request_allowed_kstr(rq, AUTH_OP_READ, AUTH_RES_GROUP, req->group_id)) {
+        r->error_code = KAFKA_GROUP_AUTHORIZATION_FAILED;
+    } else if (rq->version < 3) {
         r->error_code = group_leave(b->groups, req->group_id, req->member_id, KSTR_NULL, KSTR_NULL,
                                     clock_wall_ms());
     } else if (!group_find(b->groups, req->group_id)) {
@@ -326,6 +343,8 @@ static bool list_name_in(const char *name, uint32_t mask, const char *const *tab
 
 struct list_ctx {
     struct broker *b;
+    struct request *rq;
+    bool all; /* DESCRIBE on the cluster: every group, else those DESCRIBE allows */
     struct kafka_list_groups_resp *r;
     size_t cap, bytes;
     uint32_t states, types;
@@ -338,6 +357,7 @@ static void list_one(void *arg, const struct group_listing *l)
     if (!strcmp(l->type, "classic") && cgroup_exists(x->b, kstr_from(l->id)))
         return;
     if (x->r->n_groups >= (int32_t)x->cap ||
+        (!x->all && !request_allowed(x->rq, AUTH_OP_DESCRIBE, AUTH_RES_GROUP, l->id)) ||
         !list_name_in(l->state, x->states, listed_states, N_LISTED_STATES) ||
         !list_name_in(l->type, x->types, listed_types, N_LISTED_TYPES))
         return;
@@ -359,6 +379,8 @@ void handle_list_groups(struct request *rq)
     struct kafka_list_groups_resp *r = response_new(rq);
     struct list_ctx x = {
         .b = b,
+        .rq = rq,
+        .all = request_allowed(rq, AUTH_OP_DESCRIBE, AUTH_RES_CLUSTER, NULL),
         .r = r,
         .cap = groups_count(b->groups),
         .states = list_filter_mask(req->states_filter, rq->version >= 4 ? req->n_states_filter : 0,
@@ -377,9 +399,9 @@ void handle_list_groups(struct request *rq)
     request_respond(rq, r);
 }
 
-/* What DescribeGroups v3+ reports when asked: brook has no authorizer, so, as
- * Kafka without one, every operation a group supports: READ (3), DELETE (6),
- * DESCRIBE (8), DESCRIBE_CONFIGS (10) and ALTER_CONFIGS (11), as bits. */
+/* The operations a group supports, of which DescribeGroups v3+ reports those the
+ * peer may do: READ (3), DELETE (6), DESCRIBE (8), DESCRIBE_CONFIGS (10) and
+ * ALTER_CONFIGS (11), as bits. */
 #define GROUP_AUTHORIZED_OPERATIONS ((1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11))
 
 /* Response bytes a DescribeGroups entry for g takes at most (up to a bit more than
@@ -465,10 +487,20 @@ void handle_describe_groups(struct request *rq)
     }
     r->n_groups = req->n_groups;
     for (int32_t i = 0; i < req->n_groups && !rc; i++) {
+        char *id = pd_strdup(pd, req->groups[i]);
+        if (!request_allowed(rq, AUTH_OP_DESCRIBE, AUTH_RES_GROUP, id)) {
+            kafka_init(&kafka_describe_groups_resp_group_desc, &r->groups[i]);
+            r->groups[i].group_id = req->groups[i];
+            r->groups[i].error_code = KAFKA_GROUP_AUTHORIZATION_FAILED;
+            r->groups[i].group_state = r->groups[i].protocol_type = r->groups[i].protocol_data =
+                KSTR("");
+            continue;
+        }
         rc = describe_one(b->groups, pd, group_find(b->groups, req->groups[i]), req->groups[i],
                           &r->groups[i]);
         if (req->include_authorized_operations)
-            r->groups[i].authorized_operations = GROUP_AUTHORIZED_OPERATIONS;
+            r->groups[i].authorized_operations =
+                request_allowed_operations(rq, GROUP_AUTHORIZED_OPERATIONS, AUTH_RES_GROUP, id);
     }
     if (rc) {
         request_refuse(rq, "the DescribeGroups response would pass its memory limit");
@@ -505,7 +537,10 @@ void handle_delete_groups(struct request *rq)
         struct group *g = group_find(b->groups, req->groups_names[i]);
         struct kafka_delete_groups_resp_result *o = &r->results[i];
         o->group_id = req->groups_names[i]; /* encoded before the request is freed */
-        if (cgroup_exists(b, o->group_id) && b->groups->other && b->groups->other->delete_group)
+        if (!request_allowed_kstr(rq, AUTH_OP_DELETE, AUTH_RES_GROUP, o->group_id))
+            o->error_code = KAFKA_GROUP_AUTHORIZATION_FAILED;
+        else if (cgroup_exists(b, o->group_id) && b->groups->other &&
+                 b->groups->other->delete_group)
             o->error_code = b->groups->other->delete_group(b->groups->other_ctx, o->group_id);
         else if (!g)
             o->error_code = KAFKA_GROUP_ID_NOT_FOUND;

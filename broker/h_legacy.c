@@ -353,8 +353,10 @@ void handle_fetch_legacy(struct request *rq)
         to->topic = kstr_from(pd_strdup(pd, ti->topic));
         to->partitions = PENDING_NEW(pd, struct kafka_fetch_resp_partition, ti->n_partitions);
         to->n_partitions = ti->n_partitions;
-        int16_t err;
-        struct store_topic *t = broker_topic(b, ti->topic, false, &err);
+        int16_t err = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+        struct store_topic *t = request_allowed_kstr(rq, AUTH_OP_READ, AUTH_RES_TOPIC, ti->topic)
+                                    ? broker_topic(b, ti->topic, false, &err)
+                                    : NULL;
         for (int32_t k = 0; k < ti->n_partitions; k++) {
             struct kafka_fetch_resp_partition *po = &to->partitions[k];
             const struct kafka_fetch_req_partition *pi = &ti->partitions[k];

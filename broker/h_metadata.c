@@ -106,6 +106,41 @@ const int32_t broker_topic_operations =
 const int32_t broker_cluster_operations =
     1 << 5 | 1 << 7 | 1 << 8 | 1 << 9 | 1 << 10 | 1 << 11 | 1 << 12;
 
+/* The operations of mask rq's peer may do on the resource, as Kafka's
+ * *_authorized_operations fields carry them. */
+int32_t request_allowed_operations(struct request *rq, int32_t mask, enum auth_resource type,
+                                   const char *name)
+{
+    int32_t out = 0;
+    for (int op = AUTH_OP_READ; op <= AUTH_OP_IDEMPOTENT_WRITE; op++)
+        if ((mask & 1 << op) && request_allowed(rq, (enum auth_op)op, type, name))
+            out |= 1 << op;
+    return out;
+}
+
+/* A topic named in a Metadata request, when DESCRIBE on it is allowed: known, or
+ * auto-created when that is on, asked for and CREATE (on the cluster or the
+ * topic) allowed; an unknown topic brook would have created but for CREATE gets
+ * TOPIC_AUTHORIZATION_FAILED, as in Kafka. */
+static struct store_topic *metadata_topic(struct request *rq, struct kstr name, bool create,
+                                          int16_t *err)
+{
+    struct broker *b = rq->c->b;
+    if (!request_allowed_kstr(rq, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, name)) {
+        *err = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+        return NULL;
+    }
+    struct store_topic *t = broker_topic(b, name, false, err);
+    if (t || !create || !b->cfg->auto_create_topics || *err != KAFKA_UNKNOWN_TOPIC_OR_PARTITION)
+        return t;
+    if (!request_allowed(rq, AUTH_OP_CREATE, AUTH_RES_CLUSTER, NULL) &&
+        !request_allowed_kstr(rq, AUTH_OP_CREATE, AUTH_RES_TOPIC, name)) {
+        *err = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+        return NULL;
+    }
+    return broker_topic(b, name, true, err);
+}
+
 static void describe_topic(struct broker *b, struct pending *pd, struct store_topic *t,
                            struct kafka_metadata_resp_topic *out)
 {
@@ -282,7 +317,7 @@ static struct kafka_metadata_resp *metadata_resp_new(struct request *rq, int32_t
     struct kafka_metadata_resp *resp = response_new(rq);
     const char *host;
     int port;
-    broker_advertised(b, &host, &port);
+    conn_advertised(rq->c, &host, &port);
     resp->brokers = PENDING_NEW(rq->pd, struct kafka_metadata_resp_broker, 1);
     resp->n_brokers = 1;
     resp->brokers[0] =
@@ -290,17 +325,25 @@ static struct kafka_metadata_resp *metadata_resp_new(struct request *rq, int32_t
     resp->cluster_id = kstr_from(b->cfg->cluster_id);
     resp->controller_id = b->cfg->node_id;
     if (req->include_cluster_authorized_operations)
-        resp->cluster_authorized_operations = broker_cluster_operations;
+        resp->cluster_authorized_operations =
+            request_allowed_operations(rq, broker_cluster_operations, AUTH_RES_CLUSTER, NULL);
     resp->topics = PENDING_NEW(rq->pd, struct kafka_metadata_resp_topic, n);
     return resp;
 }
 
-/* The topic of distinct entry i of a request by id, or UNKNOWN_TOPIC_ID. */
-static void metadata_by_id(struct broker *b, struct pending *pd, const uint8_t id[16],
+/* The topic of distinct entry i of a request by id, or UNKNOWN_TOPIC_ID, or
+ * TOPIC_AUTHORIZATION_FAILED (no name) without DESCRIBE on it. */
+static void metadata_by_id(struct request *rq, const uint8_t id[16],
                            struct kafka_metadata_resp_topic *out)
 {
+    struct broker *b = rq->c->b;
+    struct pending *pd = rq->pd;
     struct store_topic *t = store_topic_get_id(b->store, id);
-    if (t) {
+    if (t && !request_allowed(rq, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, store_topic_name(t))) {
+        out->error_code = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+        out->name = KSTR_NULL;
+        memcpy(out->topic_id, id, sizeof out->topic_id);
+    } else if (t) {
         describe_topic(b, pd, t, out);
     } else {
         out->error_code = KAFKA_UNKNOWN_TOPIC_ID;
@@ -336,7 +379,10 @@ void handle_metadata(struct request *rq)
     for (int32_t i = 0; i < n; i++) {
         struct kafka_metadata_resp_topic *out = &resp->topics[resp->n_topics];
         if (mode == METADATA_ALL) {
-            struct store_topic *t = store_topic_get(b->store, names[i]);
+            /* the whole list holds only what the peer may DESCRIBE (Kafka) */
+            struct store_topic *t = request_allowed(rq, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, names[i])
+                                        ? store_topic_get(b->store, names[i])
+                                        : NULL;
             if (t) /* deleted meanwhile otherwise */
                 describe_topic(b, pd, t, &resp->topics[resp->n_topics++]);
             store_topic_put(t);
@@ -344,23 +390,25 @@ void handle_metadata(struct request *rq)
         }
         resp->n_topics++;
         if (mode == METADATA_IDS) {
-            metadata_by_id(b, pd, req->topics[distinct[i]].topic_id, out);
+            metadata_by_id(rq, req->topics[distinct[i]].topic_id, out);
             continue;
         }
         struct kstr name = req->topics[distinct[i]].name;
-        struct store_topic *t = broker_topic(b, name, create, &out->error_code);
+        struct store_topic *t = metadata_topic(rq, name, create, &out->error_code);
         if (t)
             describe_topic(b, pd, t, out);
         else
             out->name = kstr_from(pd_strdup(pd, name));
         store_topic_put(t);
     }
-    for (int32_t i = 0; i < resp->n_topics; i++) /* unknown ids get none, as in Kafka */
-        resp->topics[i].topic_authorized_operations =
-            req->include_topic_authorized_operations &&
-                    resp->topics[i].error_code != KAFKA_UNKNOWN_TOPIC_ID
-                ? broker_topic_operations
-                : INT32_MIN;
+    for (int32_t i = 0; i < resp->n_topics; i++) { /* unknown ids get none, as in Kafka */
+        struct kafka_metadata_resp_topic *t = &resp->topics[i];
+        t->topic_authorized_operations = INT32_MIN;
+        if (req->include_topic_authorized_operations && t->error_code != KAFKA_UNKNOWN_TOPIC_ID &&
+            !kstr_is_null(t->name))
+            t->topic_authorized_operations = request_allowed_operations(
+                rq, broker_topic_operations, AUTH_RES_TOPIC, pd_strdup(pd, t->name));
+    }
     request_respond(rq, resp);
 cleanup:
     free(names);

@@ -359,15 +359,18 @@ static int commit_prepare(struct request *rq, const struct kafka_offset_commit_r
             return -ENOMEM;
         to->name = (struct kstr){topic, (int32_t)len};
         to->n_partitions = ti->n_partitions;
-        int32_t nparts = err ? 0 : commit_topic_partitions(b, topic, len);
+        int16_t terr = err;
+        if (!terr && !request_allowed_kstr(rq, AUTH_OP_READ, AUTH_RES_TOPIC, to->name))
+            terr = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+        int32_t nparts = terr ? 0 : commit_topic_partitions(b, topic, len);
         for (int32_t k = 0; k < ti->n_partitions; k++) {
             const struct kafka_offset_commit_req_partition *pi = &ti->partitions[k];
             struct kafka_offset_commit_resp_partition *po = &to->partitions[k];
             po->partition_index = pi->partition_index;
-            po->error_code = err;
-            if (!err && (pi->partition_index < 0 || pi->partition_index >= nparts))
+            po->error_code = terr;
+            if (!terr && (pi->partition_index < 0 || pi->partition_index >= nparts))
                 po->error_code = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
-            else if (!err && pi->committed_metadata.len > b->cfg->offset_metadata_max)
+            else if (!terr && pi->committed_metadata.len > b->cfg->offset_metadata_max)
                 po->error_code = KAFKA_OFFSET_METADATA_TOO_LARGE;
             if (!po->error_code)
                 recs[(*n)++] = commit_record(req, rq->version, to->name, pi, now);
@@ -382,8 +385,11 @@ void handle_offset_commit(struct request *rq)
     struct pending *pd = rq->pd;
     struct kafka_offset_commit_req *req = rq->body;
     struct kafka_offset_commit_resp *r = response_new(rq);
-    bool create;
-    int16_t err = offsets_commit_check(b, req, rq->version, &create);
+    bool create = false;
+    /* READ on the group first, as Kafka: without it nothing about the group is told */
+    int16_t err = !request_allowed_kstr(rq, AUTH_OP_READ, AUTH_RES_GROUP, req->group_id)
+                      ? KAFKA_GROUP_AUTHORIZATION_FAILED
+                      : offsets_commit_check(b, req, rq->version, &create);
     size_t total = 0;
     for (int32_t i = 0; i < req->n_topics; i++)
         total += (size_t)req->topics[i].n_partitions;
@@ -498,10 +504,14 @@ static int fetch_all(struct request *rq, bool old, const struct group *g, struct
     *bytes += response_bytes(n, fetch_part_size(old)) + response_bytes(n, fetch_topic_size(old));
     struct fetch_entry *es = xcalloc(n + 1, sizeof *es);
     while (g && hmap_next(&g->offsets, &pos, &key, &len, &val)) {
+        /* the topics the peer may not DESCRIBE are left out, as Kafka does */
+        if (!request_allowed(rq, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, key))
+            continue;
         es[k] = (struct fetch_entry){key, offset_key_partition(key, len), val};
         *bytes += FETCH_PARTITION_BYTES + strlen(key) + strlen(es[k].c->metadata);
         k++;
     }
+    n = k;
     if (!response_fits(rq, *bytes)) {
         free(es);
         return -E2BIG;
@@ -543,7 +553,9 @@ static int fetch_named(struct request *rq, bool old, const struct group *g,
         for (int32_t k = 0; k < ti->n_partition_indexes; k++) {
             int32_t index = ti->partition_indexes[k];
             int16_t perr = err;
-            if (!err && stable && txn_offset_pending(rq->c->b, rg->group_id, ti->name, index))
+            if (!err && !request_allowed_kstr(rq, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, ti->name))
+                perr = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+            else if (!err && stable && txn_offset_pending(rq->c->b, rg->group_id, ti->name, index))
                 perr = KAFKA_UNSTABLE_OFFSET_COMMIT;
             const struct committed *c =
                 g && !perr ? offset_get(g, ti->name.p ? ti->name.p : "", tlen, index) : NULL;
@@ -595,7 +607,9 @@ static int fetch_group(struct request *rq, const struct kafka_offset_fetch_req_g
 {
     struct broker *b = rq->c->b;
     bool old = rq->version < 8;
-    *err = offsets_fetch_check(b, rg, rq->version);
+    *err = request_allowed_kstr(rq, AUTH_OP_DESCRIBE, AUTH_RES_GROUP, rg->group_id)
+               ? offsets_fetch_check(b, rg, rq->version)
+               : KAFKA_GROUP_AUTHORIZATION_FAILED;
     *a = (struct fetch_answer){NULL, 0};
     if (*err && rq->version >= 2)
         return 0;
@@ -782,7 +796,9 @@ static void delete_prepare(struct request *rq, const struct kafka_offset_delete_
             PENDING_NEW(rq->pd, struct kafka_offset_delete_resp_partition, ti->n_partitions);
         to->n_partitions = ti->n_partitions;
         int16_t err =
-            commit_topic_partitions(b, to->name.p, len) < 0   ? KAFKA_UNKNOWN_TOPIC_OR_PARTITION
+            !request_allowed_kstr(rq, AUTH_OP_READ, AUTH_RES_TOPIC, to->name)
+                ? KAFKA_TOPIC_AUTHORIZATION_FAILED
+            : commit_topic_partitions(b, to->name.p, len) < 0 ? KAFKA_UNKNOWN_TOPIC_OR_PARTITION
             : group_subscribed(b, req->group_id, g, to->name) ? KAFKA_GROUP_SUBSCRIBED_TO_TOPIC
                                                               : KAFKA_NONE;
         for (int32_t k = 0; k < ti->n_partitions; k++) {
@@ -823,8 +839,10 @@ void handle_offset_delete(struct request *rq)
         return;
     }
     struct kafka_offset_delete_resp *r = response_new(rq);
-    struct group *g;
-    r->error_code = offsets_delete_check(b, req->group_id, &g);
+    struct group *g = NULL;
+    r->error_code = request_allowed_kstr(rq, AUTH_OP_DELETE, AUTH_RES_GROUP, req->group_id)
+                        ? offsets_delete_check(b, req->group_id, &g)
+                        : KAFKA_GROUP_AUTHORIZATION_FAILED;
     size_t cap = r->error_code || !g ? 0 : g->offsets.n < total ? g->offsets.n : total;
     struct delete_set d = {NULL, NULL, 0, cap};
     d.recs = arena_calloc(rq->tmp, d.cap + 1, sizeof *d.recs);

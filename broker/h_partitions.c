@@ -82,8 +82,11 @@ void handle_offset_for_leader_epoch(struct request *rq)
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kafka_offset_for_leader_epoch_req_topic *in = &req->topics[i];
         struct kafka_offset_for_leader_epoch_resp_topic_result *out = &resp->topics[i];
-        int16_t err;
-        struct store_topic *t = broker_topic(b, in->topic, false, &err);
+        int16_t err = KAFKA_TOPIC_AUTHORIZATION_FAILED; /* Kafka: DESCRIBE on the topic */
+        struct store_topic *t =
+            request_allowed_kstr(rq, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, in->topic)
+                ? broker_topic(b, in->topic, false, &err)
+                : NULL;
         out->topic = kstr_from(pd_strdup(pd, in->topic));
         out->partitions = PENDING_NEW(
             pd, struct kafka_offset_for_leader_epoch_resp_epoch_end_offset, in->n_partitions);
@@ -158,6 +161,10 @@ void handle_elect_leaders(struct request *rq)
     /* an unknown type fails the whole request in Kafka: INVALID_REQUEST at the top too */
     if (req->election_type != ELECTION_PREFERRED && req->election_type != ELECTION_UNCLEAN)
         resp->error_code = KAFKA_INVALID_REQUEST;
+    if (!request_allowed(rq, AUTH_OP_ALTER, AUTH_RES_CLUSTER, NULL)) { /* Kafka: nothing else */
+        resp->error_code = KAFKA_CLUSTER_AUTHORIZATION_FAILED;
+        n = 0;
+    }
     resp->replica_election_results = PENDING_NEW(pd, struct kafka_elect_leaders_resp_result, n);
     resp->n_replica_election_results = n; /* a null list: nothing needs an election */
     for (int32_t i = 0; i < n; i++) {
@@ -184,6 +191,8 @@ void handle_list_partition_reassignments(struct request *rq)
     /* nothing is reassigned on one node: the answer never depends on the request */
     struct kafka_list_partition_reassignments_resp *resp = response_new(rq);
     resp->error_message = KSTR_NULL;
+    if (!request_allowed(rq, AUTH_OP_DESCRIBE, AUTH_RES_CLUSTER, NULL))
+        resp->error_code = KAFKA_CLUSTER_AUTHORIZATION_FAILED;
     request_respond(rq, resp);
 }
 
@@ -256,8 +265,10 @@ void handle_describe_producers(struct request *rq)
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kafka_describe_producers_req_topic_request *in = &req->topics[i];
         struct kafka_describe_producers_resp_topic_response *out = &resp->topics[i];
-        int16_t err;
-        struct store_topic *t = broker_topic(b, in->name, false, &err);
+        int16_t err = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+        struct store_topic *t = request_allowed_kstr(rq, AUTH_OP_READ, AUTH_RES_TOPIC, in->name)
+                                    ? broker_topic(b, in->name, false, &err)
+                                    : NULL;
         out->name = kstr_from(pd_strdup(pd, in->name));
         out->partitions = PENDING_NEW(pd, struct kafka_describe_producers_resp_partition_response,
                                       in->n_partition_indexes);

@@ -257,6 +257,12 @@ void produce_request(struct request *rq, produce_partition_fn fn)
     int16_t refuse = KAFKA_NONE;
     if (req->acks != 0 && req->acks != 1 && req->acks != -1)
         refuse = KAFKA_INVALID_REQUIRED_ACKS;
+    /* as Kafka: WRITE on the transactional id for the whole request, then WRITE
+     * on each topic, before anything about the topic is looked at */
+    else if (req->transactional_id.len > 0 &&
+             !request_allowed_kstr(rq, AUTH_OP_WRITE, AUTH_RES_TRANSACTIONAL_ID,
+                                   req->transactional_id))
+        refuse = KAFKA_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
     resp->responses = PENDING_NEW(pd, struct kafka_produce_resp_topic, req->n_topic_data + 1);
     resp->n_responses = req->n_topic_data;
     pd->resp = resp;
@@ -269,7 +275,9 @@ void produce_request(struct request *rq, produce_partition_fn fn)
             PENDING_NEW(pd, struct kafka_produce_resp_partition, ti->n_partition_data + 1);
         to->n_partition_responses = ti->n_partition_data;
         int16_t err = refuse;
-        struct store_topic *t = refuse ? NULL : broker_topic(b, ti->name, false, &err);
+        if (!err && !request_allowed_kstr(rq, AUTH_OP_WRITE, AUTH_RES_TOPIC, ti->name))
+            err = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+        struct store_topic *t = err ? NULL : broker_topic(b, ti->name, false, &err);
         for (int32_t k = 0; k < ti->n_partition_data; k++) {
             struct kafka_produce_resp_partition *po = &to->partition_responses[k];
             kafka_init(&kafka_produce_resp_partition_desc, po);
@@ -298,6 +306,20 @@ int64_t broker_producer_id_new(struct broker *b)
     return b->next_producer_id++;
 }
 
+/* Kafka's authorization of InitProducerId: WRITE on the transactional id; without
+ * one, IDEMPOTENT_WRITE on the cluster or WRITE on some topic. */
+static int16_t init_producer_id_denied(struct request *rq, struct kstr transactional_id)
+{
+    if (!kstr_is_null(transactional_id))
+        return request_allowed_kstr(rq, AUTH_OP_WRITE, AUTH_RES_TRANSACTIONAL_ID, transactional_id)
+                   ? KAFKA_NONE
+                   : KAFKA_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    if (request_allowed(rq, AUTH_OP_IDEMPOTENT_WRITE, AUTH_RES_CLUSTER, NULL) ||
+        request_allowed_any(rq, AUTH_OP_WRITE, AUTH_RES_TOPIC))
+        return KAFKA_NONE;
+    return KAFKA_CLUSTER_AUTHORIZATION_FAILED;
+}
+
 /*
  * As Kafka's coordinator does for a producer without a transactional id: every
  * request gets a fresh id with epoch 0, also one that names its current id and
@@ -311,14 +333,17 @@ void handle_init_producer_id(struct request *rq)
     struct broker *b = rq->c->b;
     struct kafka_init_producer_id_req *req = rq->body;
     bool no_id = req->producer_id == -1, no_epoch = req->producer_epoch == -1;
-    if (req->transactional_id.len > 0 && no_id == no_epoch) {
+    int16_t denied = init_producer_id_denied(rq, req->transactional_id);
+    if (!denied && req->transactional_id.len > 0 && no_id == no_epoch) {
         txn_handle_init_producer_id(rq);
         return;
     }
     struct kafka_init_producer_id_resp *resp = response_new(rq);
     resp->producer_id = -1;
     resp->producer_epoch = -1;
-    if (!kstr_is_null(req->transactional_id) || no_id != no_epoch) {
+    if (denied) {
+        resp->error_code = denied;
+    } else if (!kstr_is_null(req->transactional_id) || no_id != no_epoch) {
         resp->error_code = KAFKA_INVALID_REQUEST;
     } else {
         resp->producer_id = broker_producer_id_new(b);

@@ -141,7 +141,7 @@ static void create_check(struct broker *b, struct pending *pd,
         struct kstr key = in->configs[i].name;
         if (!topic_config_known(key.p ? key.p : "", key.len > 0 ? (size_t)key.len : 0)) {
             char why[320];
-            snprintf(why, sizeof why, "invalid config %.*s",
+            snprintf(why, sizeof why, "unknown topic config key '%.*s'",
                      in->configs[i].name.len > 0 ? (int)in->configs[i].name.len : 0,
                      in->configs[i].name.p ? in->configs[i].name.p : "");
             out->error_code = KAFKA_INVALID_CONFIG;
@@ -163,27 +163,25 @@ static void create_check(struct broker *b, struct pending *pd,
     it->name = pd_strdup(pd, kstr_from(name));
 }
 
-/* Admin thread: create (or with validate_only, check) one topic. */
+/* Admin thread: answer for one topic, created by store_topics_create() with rc and
+ * bad as it gave them, or with validate_only, checked here. */
 static void create_run(struct broker *b, struct pending *pd, struct create_item *it,
-                       bool validate_only)
+                       bool validate_only, int rc, const char *bad)
 {
     struct kafka_create_topics_resp_topic *out = it->out;
-    const char *bad = NULL;
     struct topic_config tc = b->cfg->store.topic;
-    int rc;
     if (validate_only) {
         struct store_topic *t = store_topic_get(b->store, it->name);
         rc = t ? -EEXIST : store_topic_config_check(b->store, it->cfg, NULL, &bad);
         store_topic_put(t);
-    } else {
-        rc = store_topic_create(b->store, it->name, it->parts, it->cfg, &bad);
-        if (!rc)
-            log_info("brook.broker", "created topic %s with %d partitions", it->name, it->parts);
+    } else if (!rc) {
+        log_info("brook.broker", "created topic %s with %d partitions", it->name, it->parts);
     }
     out->error_code = kafka_error_from(rc);
     if (rc == STORE_EINVALID_CONFIG && bad) {
         char why[320];
-        snprintf(why, sizeof why, "invalid config %s", bad); /* bad points into cfg */
+        const char *v = props_get(it->cfg, bad); /* bad points into cfg */
+        snprintf(why, sizeof why, "invalid value '%.64s' for %s", v ? v : "", bad);
         out->error_message = kstr_from(pd_strdup(pd, kstr_from(why)));
     } else if (rc == -EEXIST) {
         struct store_topic *t = store_topic_get(b->store, it->name);
@@ -211,12 +209,33 @@ static void create_run(struct broker *b, struct pending *pd, struct create_item 
 static void create_topics_run(struct broker *b, struct pending *pd, void *ctx)
 {
     struct create_job *job = ctx;
-    for (int32_t i = 0; i < job->n; i++) {
+    /* all at once: a few syncs for the request, not a few per topic and partition */
+    struct store_topic_new *v = xcalloc((size_t)job->n + 1, sizeof *v);
+    size_t n = 0;
+    for (int32_t i = 0; i < job->n; i++)
+        if (job->items[i].name && !job->validate_only)
+            v[n++] = (struct store_topic_new){job->items[i].name, job->items[i].parts,
+                                              job->items[i].cfg, NULL, 0};
+    int rc = n ? store_topics_create(b->store, v, n) : 0;
+    for (size_t k = 0; rc && k < n; k++)
+        v[k].rc = rc;
+    for (int32_t i = 0, k = 0; i < job->n; i++) {
         struct create_item *it = &job->items[i];
-        if (it->name)
-            create_run(b, pd, it, job->validate_only);
-        props_free(it->cfg);
+        if (it->name && job->validate_only) {
+            create_run(b, pd, it, true, 0, NULL);
+        } else if (it->name) {
+            create_run(b, pd, it, false, v[k].rc, v[k].bad_key);
+            k++;
+        }
+        props_free(it->cfg); /* after create_run: bad_key points into it */
     }
+    free(v);
+}
+
+/* Kafka: CREATE on the cluster, or on the topic. */
+static bool create_allowed(struct request *rq, bool cluster, struct kstr name)
+{
+    return cluster || request_allowed_kstr(rq, AUTH_OP_CREATE, AUTH_RES_TOPIC, name);
 }
 
 static int create_name_order(const void *ctx, int32_t a, int32_t b)
@@ -243,6 +262,7 @@ void handle_create_topics(struct request *rq)
     uint8_t *mark = xcalloc((size_t)req->n_topics + 1, 1);
     request_duplicates_mark(req->n_topics, create_name_order, req, mark);
     struct kafka_create_topics_resp *resp = response_new(rq);
+    bool cluster = request_allowed(rq, AUTH_OP_CREATE, AUTH_RES_CLUSTER, NULL);
     resp->topics = PENDING_NEW(pd, struct kafka_create_topics_resp_topic, req->n_topics);
     struct create_job *job = PENDING_NEW(pd, struct create_job, 1);
     job->items = PENDING_NEW(pd, struct create_item, req->n_topics);
@@ -254,6 +274,16 @@ void handle_create_topics(struct request *rq)
         struct create_item *it = &job->items[job->n++];
         out->name = kstr_from(pd_strdup(pd, req->topics[i].name));
         it->out = out;
+        if (!(mark[i] & REQUEST_DUP_ANY) && !create_allowed(rq, cluster, req->topics[i].name)) {
+            *out = (struct kafka_create_topics_resp_topic){
+                .name = out->name,
+                .error_code = KAFKA_TOPIC_AUTHORIZATION_FAILED,
+                .num_partitions = -1,
+                .replication_factor = -1,
+                .n_configs = -1,
+            };
+            continue;
+        }
         if (!(mark[i] & REQUEST_DUP_ANY)) {
             create_check(b, pd, &req->topics[i], it);
             continue;
@@ -391,6 +421,11 @@ void handle_delete_topics(struct request *rq)
         struct kstr name = delete_entry(rq, i, &id);
         struct kafka_delete_topics_resp_result *out = &resp->responses[job->n];
         job->names[job->n++] = delete_check(b, pd, name, id, out);
+        if (job->names[job->n - 1] &&
+            !request_allowed(rq, AUTH_OP_DELETE, AUTH_RES_TOPIC, job->names[job->n - 1])) {
+            job->names[job->n - 1] = NULL;
+            out->error_code = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+        }
         if (mark[i] & REQUEST_DUP_ANY) {
             job->names[job->n - 1] = NULL;
             out->error_code = KAFKA_INVALID_REQUEST;
@@ -418,6 +453,8 @@ static void create_partitions_run(struct broker *b, struct pending *pd, void *ct
     struct partitions_job *job = ctx;
     for (int32_t i = 0; i < job->n; i++) {
         struct kafka_create_partitions_resp_result *out = &job->out[i];
+        if (out->error_code)
+            continue; /* refused by the authorizer */
         int16_t err;
         struct store_topic *t = broker_topic(b, job->out[i].name, false, &err);
         int rc = 0;
@@ -461,6 +498,8 @@ void handle_create_partitions(struct request *rq)
         resp->results[i].name = kstr_from(pd_strdup(pd, req->topics[i].name));
         resp->results[i].error_message = KSTR_NULL; /* Kafka's on success */
         in[i].count = req->topics[i].count;         /* the rest of the request is not needed */
+        if (!request_allowed_kstr(rq, AUTH_OP_ALTER, AUTH_RES_TOPIC, req->topics[i].name))
+            resp->results[i].error_code = KAFKA_TOPIC_AUTHORIZATION_FAILED;
     }
     pd->resp = resp;
     admin_submit(rq, create_partitions_run, job);
@@ -489,8 +528,10 @@ void handle_delete_records(struct request *rq)
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kafka_delete_records_req_topic *in = &req->topics[i];
         struct kafka_delete_records_resp_topic *out = &resp->topics[i];
-        int16_t err;
-        struct store_topic *t = broker_topic(b, in->name, false, &err);
+        int16_t err = KAFKA_TOPIC_AUTHORIZATION_FAILED;
+        struct store_topic *t = request_allowed_kstr(rq, AUTH_OP_DELETE, AUTH_RES_TOPIC, in->name)
+                                    ? broker_topic(b, in->name, false, &err)
+                                    : NULL;
         out->name = kstr_from(pd_strdup(pd, in->name));
         out->partitions =
             PENDING_NEW(pd, struct kafka_delete_records_resp_partition, in->n_partitions);

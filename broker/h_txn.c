@@ -743,17 +743,27 @@ static bool partition_in(struct store_topic *t, int32_t partition)
 
 /* The answer for one transaction's topics: results (n topics, each with its
  * partitions) filled with errors. v4 and v3 results share their layout. */
-static void add_partitions_one(struct broker *b, struct kstr id, int64_t pid, int16_t epoch,
+static void add_partitions_one(struct request *rq, struct kstr id, int64_t pid, int16_t epoch,
                                bool verify_only, bool fenced_v2,
                                const struct kafka_add_partitions_to_txn_req_topic *topics,
                                int32_t ntopics,
                                struct kafka_add_partitions_to_txn_resp_topic_result *out,
                                struct txn **touched)
 {
-    struct txn *t;
-    int16_t err = txn_check(&coord(b)->ts, id, pid, epoch, fenced_v2, &t);
+    struct broker *b = rq->c->b;
+    struct txn *t = NULL;
+    /* Kafka's order: WRITE on the transactional id, then on every topic (the
+     * allowed ones then get OPERATION_NOT_ATTEMPTED), then the partitions */
+    bool id_ok = request_allowed_kstr(rq, AUTH_OP_WRITE, AUTH_RES_TRANSACTIONAL_ID, id);
+    int16_t err = id_ok ? txn_check(&coord(b)->ts, id, pid, epoch, fenced_v2, &t)
+                        : KAFKA_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    bool denied = false;
+    for (int32_t i = 0; i < ntopics && id_ok && !denied; i++)
+        denied = !request_allowed_kstr(rq, AUTH_OP_WRITE, AUTH_RES_TOPIC, topics[i].name);
+    if (denied)
+        err = KAFKA_TOPIC_AUTHORIZATION_FAILED;
     bool unknown = false;
-    for (int32_t i = 0; i < ntopics && !unknown; i++) {
+    for (int32_t i = 0; i < ntopics && !unknown && id_ok && !denied; i++) {
         struct store_topic *st = txn_topic_get(b, topics[i].name);
         for (int32_t k = 0; k < topics[i].n_partitions; k++)
             unknown |= !partition_in(st, topics[i].partitions[k]);
@@ -763,6 +773,9 @@ static void add_partitions_one(struct broker *b, struct kstr id, int64_t pid, in
     for (int32_t i = 0; i < ntopics; i++) {
         const struct kafka_add_partitions_to_txn_req_topic *ti = &topics[i];
         struct store_topic *st = unknown ? txn_topic_get(b, ti->name) : NULL;
+        int16_t topic_err = err;
+        if (denied && request_allowed_kstr(rq, AUTH_OP_WRITE, AUTH_RES_TOPIC, ti->name))
+            topic_err = KAFKA_OPERATION_NOT_ATTEMPTED;
         for (int32_t k = 0; k < ti->n_partitions; k++) {
             struct kafka_add_partitions_to_txn_resp_partition_result *po =
                 &out[i].results_by_partition[k];
@@ -773,7 +786,7 @@ static void add_partitions_one(struct broker *b, struct kstr id, int64_t pid, in
                                                ? KAFKA_OPERATION_NOT_ATTEMPTED
                                                : KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
             else if (err)
-                po->partition_error_code = err;
+                po->partition_error_code = topic_err;
             else if (verify_only)
                 po->partition_error_code =
                     txn_has_partition(t, ti->name.p, (size_t)ti->name.len, part)
@@ -839,7 +852,6 @@ static void add_fail(void *resp, int16_t err)
 static void add_partitions_v3(struct request *rq, struct kafka_add_partitions_to_txn_req *req,
                               struct kafka_add_partitions_to_txn_resp *r)
 {
-    struct broker *b = rq->c->b;
     /* the v3 topic and result structs are laid out as the v4 ones */
     const struct kafka_add_partitions_to_txn_req_topic *topics =
         (const struct kafka_add_partitions_to_txn_req_topic *)req->v3_and_below_topics;
@@ -850,7 +862,7 @@ static void add_partitions_v3(struct request *rq, struct kafka_add_partitions_to
     }
     struct kafka_add_partitions_to_txn_resp_topic_result *out = add_results(rq->pd, topics, n);
     struct txn *t;
-    add_partitions_one(b, req->v3_and_below_transactional_id, req->v3_and_below_producer_id,
+    add_partitions_one(rq, req->v3_and_below_transactional_id, req->v3_and_below_producer_id,
                        req->v3_and_below_producer_epoch, false, rq->version >= 2, topics, n, out,
                        &t);
     r->results_by_topic_v3_and_below =
@@ -884,7 +896,7 @@ static void add_partitions_v4(struct request *rq, struct kafka_add_partitions_to
         o->topic_results = add_results(rq->pd, in->topics, in->n_topics);
         o->n_topic_results = in->n_topics;
         struct txn *t;
-        add_partitions_one(b, in->transactional_id, in->producer_id, in->producer_epoch,
+        add_partitions_one(rq, in->transactional_id, in->producer_id, in->producer_epoch,
                            in->verify_only, true, in->topics, in->n_topics, o->topic_results, &t);
         int64_t end;
         /* all but the last are appended here; the last one's durability covers them */
@@ -925,7 +937,11 @@ void handle_add_offsets_to_txn(struct request *rq)
     struct kafka_add_offsets_to_txn_req *req = rq->body;
     struct kafka_add_offsets_to_txn_resp *r = response_new(rq);
     struct txn *t = NULL;
-    if (!group_id_ok(req->group_id))
+    if (!request_allowed_kstr(rq, AUTH_OP_WRITE, AUTH_RES_TRANSACTIONAL_ID, req->transactional_id))
+        r->error_code = KAFKA_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    else if (!request_allowed_kstr(rq, AUTH_OP_READ, AUTH_RES_GROUP, req->group_id))
+        r->error_code = KAFKA_GROUP_AUTHORIZATION_FAILED;
+    else if (!group_id_ok(req->group_id))
         r->error_code = KAFKA_INVALID_GROUP_ID;
     else
         r->error_code = txn_check(&coord(b)->ts, req->transactional_id, req->producer_id,
@@ -968,6 +984,10 @@ void handle_txn_offset_commit(struct request *rq)
     struct kafka_txn_offset_commit_resp *r = response_new(rq);
     struct txn *t = NULL;
     int16_t err = group_id_ok(req->group_id) ? KAFKA_NONE : KAFKA_INVALID_GROUP_ID;
+    if (!request_allowed_kstr(rq, AUTH_OP_WRITE, AUTH_RES_TRANSACTIONAL_ID, req->transactional_id))
+        err = KAFKA_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    else if (!request_allowed_kstr(rq, AUTH_OP_READ, AUTH_RES_GROUP, req->group_id))
+        err = KAFKA_GROUP_AUTHORIZATION_FAILED;
     if (!err) /* INVALID_PRODUCER_EPOCH for a fenced producer, as Kafka's group coordinator */
         err = txn_check(&coord(b)->ts, req->transactional_id, req->producer_id, req->producer_epoch,
                         false, &t);
@@ -988,6 +1008,8 @@ void handle_txn_offset_commit(struct request *rq)
             po->partition_index = pi->partition_index;
             if (err)
                 po->error_code = err;
+            else if (!request_allowed_kstr(rq, AUTH_OP_READ, AUTH_RES_TOPIC, ti->name))
+                po->error_code = KAFKA_TOPIC_AUTHORIZATION_FAILED;
             else if (!partition_in(st, pi->partition_index))
                 po->error_code = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
             else if (pi->committed_metadata.len > b->cfg->offset_metadata_max)
@@ -1013,6 +1035,12 @@ void handle_end_txn(struct request *rq)
     struct txn *t;
     r->producer_id = -1;
     r->producer_epoch = -1;
+    if (!request_allowed_kstr(rq, AUTH_OP_WRITE, AUTH_RES_TRANSACTIONAL_ID,
+                              req->transactional_id)) {
+        r->error_code = KAFKA_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+        request_respond(rq, r);
+        return;
+    }
     r->error_code =
         txn_end(&coord(b)->ts, req->transactional_id, req->producer_id, req->producer_epoch,
                 req->committed, rq->version >= 2, clock_wall_ms(), &t);
@@ -1086,7 +1114,10 @@ void handle_describe_transactions(struct request *rq)
         o->producer_epoch = -1;
         o->transaction_state = KSTR("");
         o->transaction_start_time_ms = -1;
-        if (!t)
+        if (!request_allowed_kstr(rq, AUTH_OP_DESCRIBE, AUTH_RES_TRANSACTIONAL_ID,
+                                  o->transactional_id))
+            o->error_code = KAFKA_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+        else if (!t)
             o->error_code = KAFKA_TRANSACTIONAL_ID_NOT_FOUND;
         else
             describe_one(rq->pd, t, o);
@@ -1141,8 +1172,10 @@ void handle_list_transactions(struct request *rq)
     int64_t now = clock_wall_ms();
     r->transaction_states =
         PENDING_NEW(pd, struct kafka_list_transactions_resp_transaction_state, tc->ts.n + 1);
+    /* as Kafka: only the ids the peer may DESCRIBE */
     for (const struct txn *t = tc->ts.list; t; t = t->next)
-        if (list_match(t, states, req, min_ms, now))
+        if (list_match(t, states, req, min_ms, now) &&
+            request_allowed(rq, AUTH_OP_DESCRIBE, AUTH_RES_TRANSACTIONAL_ID, t->id))
             r->transaction_states[r->n_transaction_states++] =
                 (struct kafka_list_transactions_resp_transaction_state){
                     kstr_from(t->id), t->producer_id, kstr_from(txn_state_names[t->state])};

@@ -1,7 +1,8 @@
 /*
  * main.c - brookd: configuration, startup, the event loop, and shutdown.
  *
- * Startup order: configuration, the store (recovering the log), the listeners,
+ * Startup order: configuration, the store (recovering the log), the SCRAM
+ * credentials (with --add-scram's users), the listeners,
  * the admin worker, the group coordinator (reading committed offsets back), then
  * the optional FUSE mount and console; the "ready" line names every bound address
  * and the start-up time. SIGTERM or SIGINT: stop accepting, answer what is in
@@ -71,10 +72,36 @@ static int mount_start(struct broker *b)
     o.mountpoint = b->cfg->mount;
     o.max_threads = b->cfg->fuse_threads;
     o.partial_max = (size_t)b->cfg->fuse_partial_max;
+    o.may = authz_fuse_may;
+    o.may_arg = b;
     int rc = fs_start(b->store, &o, &b->fs);
-    if (rc)
+    if (rc == -EBUSY)
+        log_error("brook.broker",
+                  "cannot mount topics at %s: a file system is mounted there already (another "
+                  "brookd's topics?); stop it, unmount it (fusermount3 -u %s) or choose another -m",
+                  b->cfg->mount, b->cfg->mount);
+    else if (rc)
         log_error("brook.broker", "cannot mount topics at %s: %s", b->cfg->mount, strerror(-rc));
     return rc;
+}
+
+/* The SCRAM credentials in the data directory, SASL's settings, and the users of
+ * --add-scram, all before any listener opens. */
+static int creds_start(struct broker *b)
+{
+    int rc = auth_creds_open(b->cfg->store.dir, &b->creds);
+    if (rc) {
+        log_error("brook.sasl", "cannot open the SCRAM credentials in %s: %s%s", b->cfg->store.dir,
+                  strerror(-rc),
+                  rc == -EBADMSG ? " (the file is damaged; it is left as it is)" : "");
+        return rc;
+    }
+    if ((rc = sasl_configure(b)))
+        return rc;
+    for (int i = 0; i < b->cfg->n_add_scram; i++)
+        if ((rc = sasl_add_scram(b->creds, b->cfg->add_scram[i])))
+            return rc;
+    return 0;
 }
 
 /* Tell systemd (Type=notify) that we are ready, if it is listening. */
@@ -185,8 +212,7 @@ int main(int argc, char **argv)
     }
     char unknown[512];
     if (broker_config_unknown(&cfg, unknown, sizeof unknown))
-        log_warn("brook.broker", "configuration keys brookd does not read (kept as given): %s",
-                 unknown);
+        log_warn("brook.broker", "unknown configuration keys, ignored: %s", unknown);
     struct broker b = {.cfg = &cfg};
     struct console_env env;
     struct console *con = NULL; /* NULL while console.listeners is off */
@@ -197,11 +223,28 @@ int main(int argc, char **argv)
         goto out_cfg;
     }
     if ((rc = store_open(&cfg.store, &b.store))) {
-        log_error("brook.broker", "cannot open log.dirs %s: %s", cfg.store.dir, store_strerror(rc));
+        long holder = rc == -EBUSY ? store_lock_holder(cfg.store.dir) : 0;
+        char who[48] = "another process";
+        if (holder > 0)
+            snprintf(who, sizeof who, "another brookd (pid %ld)", holder);
+        if (rc == -EBUSY)
+            log_error("brook.broker",
+                      "cannot open log.dirs %s: %s is using it; stop it first, or give this "
+                      "one its own directory (-d DIR)",
+                      cfg.store.dir, who);
+        else
+            log_error("brook.broker", "cannot open log.dirs %s: %s", cfg.store.dir,
+                      store_strerror(rc));
         goto out_base;
     }
     log_recovery(b.store);
+    if ((rc = authz_open(&b, &err))) {
+        log_error("brook.broker", "%s", err);
+        goto out_store;
+    }
     if ((rc = broker_dynamic_load(&b)))
+        goto out_store;
+    if ((rc = creds_start(&b)))
         goto out_store;
     if ((rc = server_start(&b)))
         goto out_store;
@@ -250,6 +293,8 @@ out_server:
     fetch_abort_all(&b);
     legacy_fetch_abort_all(&b);
 out_store:
+    authz_close(&b);
+    auth_creds_close(b.creds);
     store_close(b.store); /* flush, checkpoints, clean-shutdown marker */
     broker_dynamic_free(&b);
     server_free(&b);

@@ -29,11 +29,13 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "auth/auth.h"
 #include "broker/config.h"
 #include "broker/deadline.h"
 #include "lib/arena.h"
+#include "lib/conftab.h"
 #include "proto/kafka.h"
 #include "proto/kafka_errors.h"
 #include "store/store.h"
@@ -41,6 +43,7 @@
 struct event_base;
 struct event;
 struct bufferevent;
+struct evbuffer;
 struct evconnlistener;
 struct broker;
 struct groups;
@@ -48,6 +51,7 @@ struct cgroups;
 struct fs;
 struct console_env;
 struct txn_coord;
+typedef struct ssl_ctx_st SSL_CTX;
 
 /*
  * The largest response brook builds for one request: the bytes its structs and
@@ -82,7 +86,21 @@ struct conn {
     char peer[64];            /* "host:port" for log lines */
     char host[64];            /* the peer's address alone, as ACLs name hosts */
     char principal[AUTH_PRINCIPAL_MAX]; /* AUTH_ANONYMOUS until TLS or SASL names the peer */
-    uint64_t fetch_owner; /* fetch sessions: this connection's key, 0 until it opens one */
+    uint64_t fetch_owner;          /* fetch sessions: this connection's key, 0 until it opens one */
+    const struct listen_addr *lst; /* the listener it came in on (name, security protocol) */
+    bool tls;                      /* over TLS (SSL, SASL_SSL listeners) */
+    bool tls_ready;                /* the TLS handshake has finished */
+    bool spoke;                    /* a whole request has come in */
+    int64_t accepted_ms;           /* monotonic: when accepted (the handshake timeout) */
+    /* h_sasl.c: authentication on a SASL_* listener */
+    struct auth_sasl *sasl;  /* the exchange under way, NULL between exchanges */
+    uint8_t sasl_state;      /* enum sasl_state (h_sasl.c) */
+    uint8_t sasl_mech;       /* the mechanism of the session (enum auth_sasl_mech) */
+    bool authenticated;      /* a SASL exchange succeeded (and the session has not ended) */
+    bool closing;            /* answer what is queued, read nothing more, then close */
+    bool close_watch;        /* closing waits for the socket to take the last TLS ciphertext */
+    int64_t sasl_started_ms; /* monotonic: when the exchange under way began */
+    int64_t session_end_ms;  /* monotonic: KIP-368's end of the session; 0 none */
 };
 
 /* One request's slot in its connection's response order. */
@@ -227,10 +245,13 @@ struct broker {
     int bound_port[BROKER_MAX_LISTENERS];
     char bound_host[BROKER_MAX_LISTENERS][256];
     int n_listeners;
-    struct event *accept_retry; /* re-enables listeners after EMFILE or a burst */
-    int accepts;                /* since the listeners last paused for a burst */
-    struct event *sweep;        /* idle and slow connections, group timers */
-    struct event *wake;         /* cross-thread wakeups */
+    SSL_CTX *tls_ctx[BROKER_MAX_LISTENERS];      /* SSL, SASL_SSL: new connections take it */
+    const char *tls_rules[BROKER_MAX_LISTENERS]; /* ssl.principal.mapping.rules (borrowed) */
+    struct event *sig_hup;                       /* rebuilds the TLS contexts */
+    struct event *accept_retry;                  /* re-enables listeners after EMFILE or a burst */
+    int accepts;                                 /* since the listeners last paused for a burst */
+    struct event *sweep;                         /* idle and slow connections, group timers */
+    struct event *wake;                          /* cross-thread wakeups */
     struct event *sig_term, *sig_int;
     struct conn *conns;
     int64_t nconns;
@@ -252,6 +273,10 @@ struct broker {
     int64_t next_producer_id; /* InitProducerId: the next id handed out */
     struct txn_coord *txn;    /* the transaction coordinator (h_txn.c) */
     struct fs *fs;
+    struct auth_creds *creds; /* SCRAM credentials in the data directory */
+    int64_t reauth_ms;        /* connections.max.reauth.ms; 0: sessions do not end */
+    /* sasl.enabled.mechanisms of each listener (enum auth_sasl_mech bits) */
+    unsigned sasl_mechs[BROKER_MAX_LISTENERS];
 
     /* admin.c: the worker for topic administration */
     pthread_t admin;
@@ -260,6 +285,12 @@ struct broker {
     pthread_cond_t admin_cond;
     struct admin_job *admin_head, *admin_tail; /* queued, oldest first (admin_mu) */
     bool admin_stopping;                       /* admin_stop() was called (admin_mu) */
+
+    /* authz.c: ACLs and the authorizer's settings */
+    struct auth_acls *acls;
+    struct auth_policy policy;
+    char **super_users;         /* policy.super_users' strings, owned */
+    const char *fuse_principal; /* fuse.principal (cfg's string), NULL when not set */
 
     /* h_alter_configs.c: the dynamic broker keys (dynamic_mu), over server.properties */
     pthread_mutex_t dynamic_mu;
@@ -298,6 +329,10 @@ void server_stop_accepting(struct broker *b);
 /* Whether a connection accepted on descriptor fd would eat into the descriptors kept
  * for the log (RLIMIT_NOFILE / 16, within [16, 256]); such a connection is closed. */
 bool server_fd_reserve_reached(int fd);
+/* Read up to want bytes the socket fd already holds straight into in (one readv,
+ * no readiness wait; libevent's own read takes 4 KiB at a time): what readv
+ * returned. in must not be frozen. */
+ssize_t evbuffer_read_fd(struct evbuffer *in, int fd, size_t want);
 void server_free(struct broker *b);
 /* Wake the loop from any thread. */
 void broker_wake(struct broker *b);
@@ -307,11 +342,42 @@ void broker_complete_async(struct broker *b, struct pending *pd);
 void pending_finish(struct pending *pd);
 /* Drop a waiting part; when the last goes, finish (loop thread). */
 void pending_release_wait(struct pending *pd);
+/* listener_tls.c: the SSL and SASL_SSL listeners' contexts, built at start
+ * (-EINVAL after logging why) and rebuilt on SIGHUP (connections keep theirs); a
+ * connection's bufferevent on listener i; the handshake's end (sets the principal
+ * on SSL listeners; negative: close); and a failed handshake's log line. */
+int listener_tls_start(struct broker *b);
+void listener_tls_reload(struct broker *b);
+void listener_tls_stop(struct broker *b);
+struct bufferevent *listener_tls_bev_new(struct broker *b, int i, int fd);
+int listener_tls_connected(struct conn *c);
+void listener_tls_failed(struct conn *c);
 /* The host and port clients should connect to. */
 void broker_advertised(struct broker *b, const char **host, int *port);
+/* The address clients are told for the listener c came in on (Metadata, FindCoordinator). */
+void conn_advertised(const struct conn *c, const char **host, int *port);
 
 /* ---- dispatch.c ---- */
 void dispatch_request(struct conn *c, uint8_t *frame, size_t len);
+
+/* ---- h_sasl.c: the authentication gate ---- */
+/* Whether c may be served api_key now; if not, c is closed (a request before
+ * authentication on a SASL listener, or after the session ended). */
+bool sasl_gate(struct conn *c, int16_t api_key);
+/* Whether c's next frame is a bare SASL token (after a v0 SaslHandshake), and its
+ * handling: the answer goes out as pd's bytes, in order. */
+bool sasl_raw_expected(const struct conn *c);
+void sasl_raw_token(struct conn *c, struct pending *pd, const uint8_t *p, size_t len);
+/* Why c must close now (authentication too slow, session ended), or NULL. */
+const char *sasl_sweep(struct conn *c, int64_t now_ms);
+void sasl_conn_free(struct conn *c);
+/* ---- sasl_config.c ---- */
+/* sasl.enabled.mechanisms and connections.max.reauth.ms into b: 0, or -EINVAL
+ * after logging why. */
+int sasl_configure(struct broker *b);
+/* One --add-scram 'SCRAM-SHA-512=[name=N,password=P]' into cs: 0, or -errno after
+ * logging why. */
+int sasl_add_scram(struct auth_creds *cs, const char *spec);
 
 /* ---- response.c: what every handler uses to answer ---- */
 /* Reply to rq now with resp (allocated in rq->pd->arena). */
@@ -379,6 +445,9 @@ void handle_create_topics(struct request *rq);     /* h_topics.c */
 void handle_delete_topics(struct request *rq);     /* h_topics.c */
 void handle_create_partitions(struct request *rq); /* h_topics.c */
 void handle_delete_records(struct request *rq);    /* h_topics.c */
+void handle_describe_acls(struct request *rq);     /* h_acls.c */
+void handle_create_acls(struct request *rq);       /* h_acls.c */
+void handle_delete_acls(struct request *rq);       /* h_acls.c */
 void handle_describe_configs(struct request *rq);  /* h_configs.c */
 void handle_alter_configs(struct request *rq);     /* h_alter_configs.c */
 void handle_incremental_alter_configs(struct request *rq);
@@ -415,6 +484,10 @@ void handle_elect_leaders(struct request *rq);                /* h_partitions.c 
 void handle_list_partition_reassignments(struct request *rq); /* h_partitions.c */
 void handle_describe_producers(struct request *rq);           /* h_partitions.c */
 void handle_describe_topic_partitions(struct request *rq);    /* h_describe_topics.c */
+
+/* SCRAM users (h_scram.c) */
+void handle_describe_user_scram_credentials(struct request *rq);
+void handle_alter_user_scram_credentials(struct request *rq);
 
 /* ---- h_produce.c: a new producer id, unique across restarts ---- */
 int64_t broker_producer_id_new(struct broker *b);
@@ -496,6 +569,30 @@ void groups_foreach_offset(struct broker *b, const char *group, groups_offset_fn
 int groups_reset_offsets(struct broker *b, const char *group, const char *topic,
                          const int32_t *partitions, const int64_t *offsets, int n,
                          store_done_fn done, void *arg);
+
+/* ---- authz.c: the authorizer ---- */
+extern const struct conf_key authz_config_table[]; /* authorizer.class.name, super.users, ... */
+/* The settings from b->cfg and the ACLs from the data directory: 0, or -errno with
+ * a one-line reason in *err (an authorizer brook does not have, a damaged file). */
+int authz_open(struct broker *b, const char **err);
+void authz_close(struct broker *b);
+/* fs_options.may for the mount: b (arg) decides as fuse.principal, from 127.0.0.1. */
+bool authz_fuse_may(void *arg, enum auth_op op, enum auth_resource type, const char *name);
+/* Whether rq's peer (principal, host) may do op on the resource; always true with
+ * the authorizer off. name is ignored for the cluster. */
+bool request_allowed(struct request *rq, enum auth_op op, enum auth_resource type,
+                     const char *name);
+bool request_allowed_kstr(struct request *rq, enum auth_op op, enum auth_resource type,
+                          struct kstr name);
+/* The operations of mask (bit 1 << op) rq's peer may do on the resource, as the
+ * *_authorized_operations fields carry them (h_metadata.c). */
+int32_t request_allowed_operations(struct request *rq, int32_t mask, enum auth_resource type,
+                                   const char *name);
+/* Whether rq's peer may do op (DESCRIBE_CONFIGS, ALTER_CONFIGS) on a config
+ * resource: the topic for a topic, the cluster for the broker (h_configs.c). */
+bool config_allowed(struct request *rq, int8_t type, struct kstr name, enum auth_op op);
+/* Whether rq's peer may do op on some resource of type (auth_authorize_any). */
+bool request_allowed_any(struct request *rq, enum auth_op op, enum auth_resource type);
 
 /* ---- views.c: what the console (console/console.h) is lent ---- */
 /* Fill *env for b's console; false when console.listeners is off. */

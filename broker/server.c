@@ -47,6 +47,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,7 @@ static void conn_unref(struct conn *c)
     if (--c->refs > 0)
         return;
     struct broker *b = c->b;
+    sasl_conn_free(c);
     if (c->prev)
         c->prev->next = c->next;
     else if (b->conns == c)
@@ -146,6 +148,8 @@ static void send_out(struct conn *c, struct kafka_out *o)
     evbuffer_add(out, o->w.buf + pos, o->w.len - pos);
 }
 
+static bool tls_unsent(struct conn *c);
+
 /* Send every ready response at the head of the queue. */
 static void conn_flush(struct conn *c)
 {
@@ -165,7 +169,46 @@ static void conn_flush(struct conn *c)
         set_paused(c, false);
     if (c->b->stopping && !c->head && c->bev && out_len(c) == 0)
         conn_close(c, "shutting down");
+    if (c->closing && !c->head && c->bev && out_len(c) == 0 && !tls_unsent(c))
+        conn_close(c, "closing after its answer"); /* its last answer is out */
     conn_unref(c);
+}
+
+static void conn_flush_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (c->bev)
+        conn_flush(c);
+    conn_unref(c);
+}
+
+/* The socket took the last of a TLS connection's ciphertext. A close waiting for
+ * that happens on the next loop pass, not from inside the buffer's own callback
+ * (closing frees the buffer). */
+static void tls_sent_cb(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct conn *c = arg;
+    if (!info->n_deleted || evbuffer_get_length(out) || !c->bev)
+        return;
+    c->refs++;
+    if (event_base_once(c->b->base, -1, EV_TIMEOUT, conn_flush_event, c, &(struct timeval){0, 0}))
+        conn_unref(c); /* out of memory: the sweep closes it */
+}
+
+/* Whether OpenSSL has encrypted bytes of c's that the socket has not yet taken:
+ * a TLS connection's own output is empty as soon as OpenSSL has read it, and
+ * closing then would lose its last answer (a failed authentication's error). The
+ * first time it is asked, the socket's output is watched for the moment it is. */
+static bool tls_unsent(struct conn *c)
+{
+    struct bufferevent *sock = bufferevent_get_underlying(c->bev);
+    if (!sock || !evbuffer_get_length(bufferevent_get_output(sock)))
+        return false;
+    if (!c->close_watch) {
+        c->close_watch = true;
+        evbuffer_add_cb(bufferevent_get_output(sock), tls_sent_cb, c);
+    }
+    return true;
 }
 
 void pending_finish(struct pending *pd)
@@ -244,22 +287,9 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* Read up to `missing` more bytes of the frame c's input ends in, as many as the socket
- * holds, without waiting for another readiness event; true when bytes came in. End
- * of stream and errors are left to libevent's next read. */
-static bool read_ahead(struct conn *c, struct evbuffer *in, size_t missing)
+ssize_t evbuffer_read_fd(struct evbuffer *in, int fd, size_t want)
 {
-    int fd = bufferevent_getfd(c->bev), ready = 0;
-    /* what libevent's own read takes in one go is not worth a second system call;
-     * and memory is reserved only for bytes the kernel already holds */
-    if (missing <= LIBEVENT_READ_MAX || ioctl(fd, FIONREAD, &ready) < 0 ||
-        ready <= LIBEVENT_READ_MAX)
-        return false;
-    size_t want = missing < (size_t)ready ? missing : (size_t)ready;
-    if (want > READ_AHEAD_MAX)
-        want = READ_AHEAD_MAX;
     struct evbuffer_iovec v[2];
-    evbuffer_unfreeze(in, 0); /* a bufferevent's input takes data only from libevent's read */
     int n = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
     struct iovec iov[2];
     size_t room = 0;
@@ -278,8 +308,45 @@ static bool read_ahead(struct conn *c, struct evbuffer *in, size_t missing)
     }
     if (n > 0)
         evbuffer_commit_space(in, v, n);
+    return got;
+}
+
+/* Read up to `missing` more bytes of the frame c's input ends in, as many as the socket
+ * holds, without waiting for another readiness event; true when bytes came in. End
+ * of stream and errors are left to libevent's next read. */
+static bool read_ahead(struct conn *c, struct evbuffer *in, size_t missing)
+{
+    int fd = bufferevent_getfd(c->bev), ready = 0;
+    if (c->tls) /* the socket holds ciphertext: only OpenSSL may read it */
+        return false;
+    /* what libevent's own read takes in one go is not worth a second system call;
+     * and memory is reserved only for bytes the kernel already holds */
+    if (missing <= LIBEVENT_READ_MAX || ioctl(fd, FIONREAD, &ready) < 0 ||
+        ready <= LIBEVENT_READ_MAX)
+        return false;
+    size_t want = missing < (size_t)ready ? missing : (size_t)ready;
+    if (want > READ_AHEAD_MAX)
+        want = READ_AHEAD_MAX;
+    evbuffer_unfreeze(in, 0); /* a bufferevent's input takes data only from libevent's read */
+    ssize_t got = evbuffer_read_fd(in, fd, want);
     evbuffer_freeze(in, 0);
     return got > 0;
+}
+
+/* A TLS record header (handshake, version 3.x) where a plaintext connection's first
+ * request size should be: a client configured for TLS on a plaintext listener. Says
+ * so and closes, rather than reading a 369 MB request size. */
+static bool conn_speaks_tls(struct conn *c, const uint8_t p[4])
+{
+    if (c->tls || !c->lst || p[0] != 0x16 || p[1] != 0x03 || p[2] > 0x04)
+        return false;
+    log_warn_every("brook.network",
+                   "closing %s: it began a TLS handshake on plaintext listener %s (%s); the "
+                   "client needs security.protocol=%s",
+                   c->peer, c->lst->name, broker_security_name(c->lst->security),
+                   broker_security_name(c->lst->security));
+    conn_close(c, "TLS on a plaintext listener");
+    return true;
 }
 
 /* Dispatch every whole request in c's input, unless c must wait (backpressure, or
@@ -299,6 +366,8 @@ static void conn_read_frames(struct conn *c)
         if (avail < 4)
             break;
         evbuffer_copyout(in, prefix, 4);
+        if (!c->spoke && conn_speaks_tls(c, prefix))
+            break;
         int rc = kafka_frame(prefix, 4, (size_t)c->b->cfg->max_request_bytes, &size);
         if (rc == -EMSGSIZE || rc == -EBADMSG) {
             log_warn_every("brook.network", "closing %s: request size %d out of range", c->peer,
@@ -319,6 +388,7 @@ static void conn_read_frames(struct conn *c)
             conn_close(c, "out of memory");
             break;
         }
+        c->spoke = true;
         dispatch_request(c, frame + 4, size);
         if (c->bev)
             evbuffer_drain(in, 4 + size);
@@ -359,6 +429,14 @@ static void write_cb(struct bufferevent *bev, void *arg)
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct conn *c = arg;
+    if (what & BEV_EVENT_CONNECTED) { /* a TLS handshake has finished */
+        c->last_active_ms = clock_mono_ms();
+        if (listener_tls_connected(c))
+            conn_close(c, "no principal for the certificate");
+        return;
+    }
+    if (c->tls && !c->tls_ready && (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+        listener_tls_failed(c);
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
         conn_close(c, what & BEV_EVENT_EOF ? "peer closed" : "socket error");
 }
@@ -390,8 +468,14 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         close(fd);
         return;
     }
+    int li = 0;
+    while (li < b->n_listeners - 1 && b->listeners[li] != l)
+        li++;
     struct conn *c = calloc(1, sizeof *c);
-    struct bufferevent *bev = c ? bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    struct bufferevent *bev = !c ? NULL
+                              : b->tls_ctx[li]
+                                  ? listener_tls_bev_new(b, li, fd)
+                                  : bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         free(c);
         close(fd);
@@ -406,9 +490,11 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     snprintf(c->host, sizeof c->host, "%s", host);
     snprintf(c->principal, sizeof c->principal, "%s", AUTH_ANONYMOUS);
     c->b = b;
+    c->lst = &b->cfg->listeners[li];
+    c->tls = b->tls_ctx[li] != NULL;
     c->bev = bev;
     c->refs = 1;
-    c->last_active_ms = clock_mono_ms();
+    c->last_active_ms = c->accepted_ms = clock_mono_ms();
     c->next = b->conns;
     if (b->conns)
         b->conns->prev = c;
@@ -446,7 +532,14 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
         next = c->next;
         if (!c->bev)
             continue;
-        if (c->partial_since_ms && now - c->partial_since_ms > b->cfg->request_timeout_ms)
+        const char *sasl_why = NULL;
+        if (c->tls && !c->tls_ready && now - c->accepted_ms > b->cfg->tls_handshake_ms) {
+            log_warn_every("brook.network", "closing %s: TLS handshake not finished in %lld ms",
+                           c->peer, (long long)b->cfg->tls_handshake_ms);
+            conn_close(c, "TLS handshake timeout");
+        } else if ((sasl_why = sasl_sweep(c, now))) {
+            conn_close(c, sasl_why);
+        } else if (c->partial_since_ms && now - c->partial_since_ms > b->cfg->request_timeout_ms)
             conn_close(c, "request not completed in time");
         else if (!c->head && now - c->last_active_ms > b->cfg->idle_ms)
             conn_close(c, "idle");
@@ -490,26 +583,44 @@ static int listen_on(struct broker *b, const struct listen_addr *a)
     b->listeners[i] = l;
     b->bound_port[i] = atoi(s);
     snprintf(b->bound_host[i], sizeof b->bound_host[i], "%.255s", h);
+    bool v6 = strchr(h, ':') != NULL;
+    log_info("brook.network", "listener %s (%s) on %s%s%s:%s", a->name,
+             broker_security_name(a->security), v6 ? "[" : "", h, v6 ? "]" : "", s);
+    const char *exposed = listener_exposure(a, h);
+    if (exposed)
+        log_warn("brook.network", "listener %s on %s %s", a->name, h, exposed);
     return 0;
 }
 
-void broker_advertised(struct broker *b, const char **host, int *port)
+/* Listener i's advertised address: advertised.listeners, else as bound. */
+static void listener_advertised(struct broker *b, int i, const char **host, int *port)
 {
     static char hostname[256];
     const struct broker_config *c = b->cfg;
-    if (c->advertised_set) {
-        *host = c->advertised.host;
-        *port = c->advertised.port ? c->advertised.port : b->bound_port[0];
+    if (c->advertised_set[i]) {
+        *host = c->advertised[i].host;
+        *port = c->advertised[i].port ? c->advertised[i].port : b->bound_port[i];
         return;
     }
-    *host = b->bound_host[0];
-    *port = b->bound_port[0];
+    *host = b->bound_host[i];
+    *port = b->bound_port[i];
     if (!strcmp(*host, "0.0.0.0") || !strcmp(*host, "::")) {
         /* bound to every address: name this machine, which others can reach */
         if (!hostname[0] && gethostname(hostname, sizeof hostname - 1))
             strcpy(hostname, "localhost");
         *host = hostname;
     }
+}
+
+void broker_advertised(struct broker *b, const char **host, int *port)
+{
+    listener_advertised(b, 0, host, port);
+}
+
+void conn_advertised(const struct conn *c, const char **host, int *port)
+{
+    int i = c->lst ? (int)(c->lst - c->b->cfg->listeners) : 0;
+    listener_advertised(c->b, i < c->b->n_listeners ? i : 0, host, port);
 }
 
 /* libevent's own warnings (evhttp's failed accepts and connection set-ups among them)
@@ -520,6 +631,11 @@ static void libevent_log(int severity, const char *msg)
         log_warn_every("brook.libevent", "%s", msg);
     else
         log_debug("brook.libevent", "%s", msg);
+}
+
+static void sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+    listener_tls_reload(arg);
 }
 
 int server_start(struct broker *b)
@@ -533,11 +649,15 @@ int server_start(struct broker *b)
         return -ENOMEM;
     struct timeval tv = {SWEEP_MS / 1000, (SWEEP_MS % 1000) * 1000};
     event_add(b->sweep, &tv);
-    for (int i = 0; i < b->cfg->n_listeners; i++) {
-        int rc = listen_on(b, &b->cfg->listeners[i]);
-        if (rc)
+    int rc = listener_tls_start(b);
+    if (rc)
+        return rc;
+    for (int i = 0; i < b->cfg->n_listeners; i++)
+        if ((rc = listen_on(b, &b->cfg->listeners[i])))
             return rc;
-    }
+    b->sig_hup = evsignal_new(b->base, SIGHUP, sighup_cb, b);
+    if (!b->sig_hup || event_add(b->sig_hup, NULL))
+        return -ENOMEM;
     return 0;
 }
 
@@ -578,5 +698,8 @@ void server_free(struct broker *b)
         event_free(b->sweep);
     if (b->accept_retry)
         event_free(b->accept_retry);
+    if (b->sig_hup)
+        event_free(b->sig_hup);
+    listener_tls_stop(b);
     pthread_mutex_destroy(&b->wake_mu);
 }

@@ -12,6 +12,7 @@
  * Kafka handlers update, are read under their mutex.
  */
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -121,8 +122,8 @@ static void env_broker_info(void *ctx, struct console_broker_info *out)
 /* The broker's, the store's and the console's keys: what DescribeConfigs, the
  * console's broker view and --help-config list. Here because only this file of
  * broker/ may see the console's table. */
-const struct conf_key *const broker_config_tables[] = {broker_config_table, store_config_table,
-                                                       console_config_table, NULL};
+const struct conf_key *const broker_config_tables[] = {
+    broker_config_table, store_config_table, console_config_table, authz_config_table, NULL};
 
 const struct conf_key *broker_config_key(const char *name)
 {
@@ -132,8 +133,19 @@ const struct conf_key *broker_config_key(const char *name)
     return k;
 }
 
-/* Every key of the configuration tables, as given or by default, then the keys
- * the properties give that brook only keeps. */
+const struct conf_key *broker_config_suggest(const char *name)
+{
+    const struct conf_key *best = NULL, *k;
+    size_t dist = SIZE_MAX;
+    for (size_t i = 0; broker_config_tables[i]; i++)
+        if ((k = conf_closest(broker_config_tables[i], name, &dist)))
+            best = k;
+    return best;
+}
+
+/* Every key of the configuration tables, as given or by default. A key no table
+ * describes is not shown: brookd does not read it, and listing it beside the keys
+ * that are set would say it took effect (the start-up warning names it). */
 static void env_config_foreach(void *ctx, console_config_fn fn, void *arg)
 {
     const struct props *p = ((struct broker *)ctx)->cfg->props;
@@ -142,10 +154,6 @@ static void env_config_foreach(void *ctx, console_config_fn fn, void *arg)
             const char *given = props_get(p, k->name);
             fn(arg, k->name, given ? given : k->def ? k->def : "", given != NULL);
         }
-    const char *key, *val;
-    for (size_t k = 0; props_at(p, k, &key, &val); k++)
-        if (!broker_config_key(key))
-            fn(arg, key, val, true);
 }
 
 /* ---- counters (metrics.c's, under their mutex) ---- */
@@ -188,6 +196,9 @@ bool broker_console_env(struct broker *b, struct console_env *env)
         .listen_port = c->console.port,
         .read_only = c->console_read_only,
         .props = c->props,
+        .creds = b->creds,
+        .acls = b->acls,
+        .policy = &b->policy,
         .ctx = b,
         .groups_foreach = env_groups_foreach,
         .groups_describe = env_groups_describe,

@@ -220,6 +220,16 @@ static int fill_partitions(struct arena *a, struct brook_topic_info *ti,
     return 0;
 }
 
+/* The id of the broker a bootstrap connection (node -1) reached: the one listed at
+ * its host and port, else the only one listed, else -1. */
+static int32_t answering_broker(const struct conn *k, const struct brook_broker_info *bs, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        if (bs[i].port == k->port && !strcmp(bs[i].host, k->host))
+            return bs[i].id;
+    return n == 1 ? bs[0].id : -1;
+}
+
 static int build_metadata(struct brook_client *c, const struct resp *rs,
                           struct brook_metadata **out)
 {
@@ -245,6 +255,8 @@ static int build_metadata(struct brook_client *c, const struct resp *rs,
         if (!bs[i].host)
             goto oom;
     }
+    if (md->orig_broker_id < 0) /* a bootstrap connection: which broker it reached */
+        md->orig_broker_id = answering_broker(rs->conn, bs, r->n_brokers);
     for (int32_t i = 0; i < r->n_topics; i++) {
         const struct kafka_metadata_resp_topic *rt = &r->topics[i];
         ts[i].name = kstr_dup(a, rt->name);
@@ -366,26 +378,61 @@ static int fill_configs(struct req *rq, struct kafka_create_topics_req_topic *t,
     return 0;
 }
 
-static int create_once(struct brook_client *c, const char *name, int32_t partitions,
-                       int16_t replication, const char *const *configs, int64_t deadline,
-                       int timeout_ms)
+void admin_note(struct brook_client *c, struct kstr msg)
+{
+    free(c->admin_msg);
+    c->admin_msg = msg.p && msg.len > 0 ? strndup(msg.p, (size_t)msg.len) : NULL;
+}
+
+const char *brook_error_message(const struct brook_client *c)
+{
+    return c->admin_msg;
+}
+
+/* Each topic's answer into results[]: the one at its own position when it names
+ * it (a name asked twice gets both of its answers), else the first by that name (a
+ * broker may answer in any order); one not answered gets BROOK_ERR_PROTOCOL. */
+static void create_results(const struct kafka_create_topics_resp *r, const char *const *names,
+                           size_t n, int *results)
+{
+    for (size_t i = 0; i < n; i++) {
+        results[i] = BROOK_ERR_PROTOCOL;
+        if (i < (size_t)r->n_topics && kstr_eq(r->topics[i].name, names[i])) {
+            results[i] = kerr(r->topics[i].error_code);
+            continue;
+        }
+        for (int32_t k = 0; k < r->n_topics; k++)
+            if (kstr_eq(r->topics[k].name, names[i])) {
+                results[i] = kerr(r->topics[k].error_code);
+                break;
+            }
+    }
+}
+
+static int create_once(struct brook_client *c, const char *const *names, size_t n,
+                       int32_t partitions, int16_t replication, const char *const *configs,
+                       int64_t deadline, int timeout_ms, int *results)
 {
     struct req *rq = req_new(KAFKA_API_CREATE_TOPICS, NULL, NULL);
     if (!rq)
         return -ENOMEM;
     struct kafka_create_topics_req *b = rq->body;
     int err = 0;
-    b->topics = arena_calloc(&rq->arena, 1, sizeof *b->topics);
+    b->topics = arena_calloc(&rq->arena, n, sizeof *b->topics);
     if (!b->topics) {
         req_free(rq);
         return -ENOMEM;
     }
-    b->n_topics = 1;
-    b->topics[0].name = req_str(rq, name, &err);
-    b->topics[0].num_partitions = partitions;
-    b->topics[0].replication_factor = replication;
+    b->n_topics = (int32_t)n;
+    for (size_t i = 0; i < n && !err; i++) {
+        b->topics[i].name = req_str(rq, names[i], &err);
+        b->topics[i].num_partitions = partitions;
+        b->topics[i].replication_factor = replication;
+        if (!err)
+            err = fill_configs(rq, &b->topics[i], configs);
+    }
     b->timeout_ms = timeout_ms < 0 ? 60000 : timeout_ms;
-    if (err || (err = fill_configs(rq, &b->topics[0], configs))) {
+    if (err) {
         req_free(rq);
         return err;
     }
@@ -393,9 +440,35 @@ static int create_once(struct brook_client *c, const char *name, int32_t partiti
     int rc = client_call(c, controller(c), rq, deadline, &rs);
     if (rc)
         return rc;
+    create_results(rs->body, names, n, results);
     const struct kafka_create_topics_resp *r = rs->body;
-    rc = r->n_topics == 1 ? kerr(r->topics[0].error_code) : BROOK_ERR_PROTOCOL;
+    struct kstr msg = KSTR_NULL; /* the broker's reason for the first topic refused */
+    for (int32_t k = 0; k < r->n_topics && !msg.p; k++)
+        if (r->topics[k].error_code)
+            msg = r->topics[k].error_message;
+    admin_note(c, msg);
     resp_free(rs);
+    return 0;
+}
+
+/* One request for all; asked again once if the broker it reached is not the
+ * controller (then every topic says so). */
+static int create_topics(struct brook_client *c, const char *const *names, size_t n,
+                         int32_t partitions, int16_t replication, const char *const *configs,
+                         int timeout_ms, int *results)
+{
+    int64_t deadline = client_deadline(c, timeout_ms);
+    int rc =
+        create_once(c, names, n, partitions, replication, configs, deadline, timeout_ms, results);
+    if (!rc && results[0] == brook_err_kafka(KAFKA_NOT_CONTROLLER)) {
+        struct resp *rs;
+        if (!(rc = metadata_call(c, NULL, 0, deadline, &rs))) {
+            resp_free(rs);
+            rc = create_once(c, names, n, partitions, replication, configs, deadline, timeout_ms,
+                             results);
+        }
+    }
+    md_refresh(c);
     return rc;
 }
 
@@ -404,17 +477,21 @@ int brook_topic_create(struct brook_client *c, const char *name, int32_t partiti
 {
     if (!name || !*name)
         return -EINVAL;
-    int64_t deadline = client_deadline(c, timeout_ms);
-    int rc = create_once(c, name, partitions, replication, configs, deadline, timeout_ms);
-    if (rc == brook_err_kafka(KAFKA_NOT_CONTROLLER)) {
-        struct resp *rs;
-        if (!(rc = metadata_call(c, NULL, 0, deadline, &rs))) {
-            resp_free(rs);
-            rc = create_once(c, name, partitions, replication, configs, deadline, timeout_ms);
-        }
-    }
-    md_refresh(c);
-    return rc;
+    int result;
+    int rc = create_topics(c, &name, 1, partitions, replication, configs, timeout_ms, &result);
+    return rc ? rc : result;
+}
+
+int brook_topics_create(struct brook_client *c, const char *const *names, size_t n,
+                        int32_t partitions, int16_t replication, const char *const *configs,
+                        int timeout_ms, int *results)
+{
+    if (!names || !results || n == 0 || n > INT32_MAX)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!names[i] || !*names[i])
+            return -EINVAL;
+    return create_topics(c, names, n, partitions, replication, configs, timeout_ms, results);
 }
 
 int brook_topic_delete(struct brook_client *c, const char *name, int timeout_ms)
@@ -451,6 +528,7 @@ int brook_topic_delete(struct brook_client *c, const char *name, int timeout_ms)
         return rc;
     const struct kafka_delete_topics_resp *r = rs->body;
     rc = r->n_responses == 1 ? kerr(r->responses[0].error_code) : BROOK_ERR_PROTOCOL;
+    admin_note(c, r->n_responses == 1 ? r->responses[0].error_message : KSTR_NULL);
     resp_free(rs);
     md_refresh(c);
     return rc;

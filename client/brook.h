@@ -62,6 +62,10 @@ enum brook_error {
     BROOK_ERR_FORMAT = -5007,       /* a bad format string or offset specification */
     BROOK_ERR_FENCED = -5008,       /* a newer producer with our transactional.id took over */
     BROOK_ERR_TXN_ABORTED = -5009,  /* a record's transaction was aborted before it was sent */
+    BROOK_ERR_TLS_CONFIG = -5010,   /* the ssl.* settings could not be loaded */
+    BROOK_ERR_TLS = -5011,          /* a TLS handshake failed */
+    BROOK_ERR_SASL = -5012,         /* the broker failed SCRAM's proof of knowing the password */
+    BROOK_ERR_NOT_KAFKA = -5013,    /* the server answered in HTTP: a web port, not Kafka's */
 };
 
 /* Kafka error code k (as in Kafka's protocol guide) as a libbrook error. */
@@ -95,8 +99,8 @@ struct brook_conf;
 /* A configuration with every default; NULL when out of memory. */
 BROOK_API struct brook_conf *brook_conf_new(void);
 
-/* Set key to value (copied). 0, BROOK_ERR_CONFIG for an unknown key or a value out
- * of range, -ENOMEM. */
+/* Set key to value (copied). 0, -ENOENT for an unknown key, BROOK_ERR_CONFIG for a
+ * value out of range, -ENOMEM. */
 BROOK_API int brook_conf_set(struct brook_conf *conf, const char *key, const char *value);
 
 BROOK_API void brook_conf_free(struct brook_conf *conf);
@@ -115,11 +119,23 @@ enum brook_rebalance_event {
 /* Called when a consumer group assigns or revokes partitions. */
 typedef void brook_rebalance_cb(void *arg, int event, const struct brook_tp *parts, size_t n);
 
-/* Set the delivery report and rebalance callbacks (NULL: none). */
+/*
+ * Called when a broker says a consumer's position is out of range: tp->offset is
+ * the position asked for, log_start and log_end the partition's valid range (-1
+ * when the broker did not say), and to what happens next by auto.offset.reset:
+ * BROOK_OFFSET_BEGINNING or BROOK_OFFSET_END (the consumer moves there), or 0
+ * ("none": the partition fails with offset out of range).
+ */
+typedef void brook_offset_reset_cb(void *arg, const struct brook_tp *tp, int64_t log_start,
+                                   int64_t log_end, int to);
+
+/* Set the delivery report, rebalance and offset reset callbacks (NULL: none). */
 BROOK_API void brook_conf_set_delivery_cb(struct brook_conf *conf, brook_delivery_cb *cb,
                                           void *arg);
 BROOK_API void brook_conf_set_rebalance_cb(struct brook_conf *conf, brook_rebalance_cb *cb,
                                            void *arg);
+BROOK_API void brook_conf_set_offset_reset_cb(struct brook_conf *conf, brook_offset_reset_cb *cb,
+                                              void *arg);
 
 /* ---- the client --------------------------------------------------------------------- */
 
@@ -333,7 +349,8 @@ BROOK_API int brook_assign(struct brook_client *c, const char *topic, const int3
  * Join the consumer group group.id and read the topics given, with the assignors
  * of partition.assignment.strategy (Kafka's "consumer" protocol, so the group may
  * mix libbrook, librdkafka and Java members). Partitions without a committed offset
- * start at start (NULL: auto.offset.reset). 0, BROOK_ERR_STATE (no group.id, or
+ * start at start (NULL: auto.offset.reset); a position out of range always moves
+ * by auto.offset.reset. 0, BROOK_ERR_STATE (no group.id, or
  * partitions were assigned by hand), -EINVAL, -ENOMEM.
  */
 BROOK_API int brook_subscribe(struct brook_client *c, const char *const *topics, size_t n,
@@ -427,9 +444,20 @@ BROOK_API void brook_metadata_free(struct brook_metadata *md);
  * exists, another error. */
 BROOK_API int brook_topic_create(struct brook_client *c, const char *name, int32_t partitions,
                                  int16_t replication, const char *const *configs, int timeout_ms);
+/* Create n topics alike in one request (a broker creates them together, far faster
+ * than one by one): results[i] gets what brook_topic_create() would return for
+ * names[i]. Returns 0 when the broker answered (see results), else the error that
+ * kept it from answering. */
+BROOK_API int brook_topics_create(struct brook_client *c, const char *const *names, size_t n,
+                                  int32_t partitions, int16_t replication,
+                                  const char *const *configs, int timeout_ms, int *results);
 
 /* Delete a topic. 0, brook_err_kafka(3) when there is none, another error. */
 BROOK_API int brook_topic_delete(struct brook_client *c, const char *name, int timeout_ms);
+
+/* The broker's own words (the answer's error_message) about the last topic create
+ * or delete, or NULL when it gave none; valid until the next such call. */
+BROOK_API const char *brook_error_message(const struct brook_client *c);
 
 struct brook_group_listing {
     const char *group_id;
@@ -495,6 +523,79 @@ BROOK_API int brook_group_seek(struct brook_client *c, const char *group, const 
 /* Delete a group with no members and its committed offsets. 0 or an error
  * (brook_err_kafka(68) while it has members). */
 BROOK_API int brook_group_delete(struct brook_client *c, const char *group, int timeout_ms);
+
+/* ---- SCRAM users ------------------------------------------------------------------------- */
+
+struct brook_user_credential {
+    const char *mechanism; /* "SCRAM-SHA-256" or "SCRAM-SHA-512" */
+    int32_t iterations;
+};
+
+struct brook_user_info {
+    const char *name;
+    const struct brook_user_credential *credentials;
+    size_t n_credentials;
+};
+
+struct brook_user_list {
+    const struct brook_user_info *users; /* in name order */
+    size_t n_users;
+};
+
+/* The users with SCRAM credentials (never their keys). 0 with *out set, or an error. */
+BROOK_API int brook_users_list(struct brook_client *c, int timeout_ms,
+                               struct brook_user_list **out);
+BROOK_API void brook_user_list_free(struct brook_user_list *l);
+
+/*
+ * Create user name, or set a new password, for mechanism ("SCRAM-SHA-256", or
+ * "SCRAM-SHA-512" when NULL) with iterations rounds (0: 8192; Kafka accepts
+ * 4096..16384). Only a salted hash of the password is sent: manage users over a
+ * TLS connection all the same, since that hash lets its holder log in. 0,
+ * -EINVAL for a bad argument, brook_err_kafka(93) for an unacceptable credential,
+ * another error.
+ */
+BROOK_API int brook_user_create(struct brook_client *c, const char *name, const char *password,
+                                const char *mechanism, int32_t iterations, int timeout_ms);
+
+/* Delete user name's credential for mechanism, or every credential when it is
+ * NULL. 0, brook_err_kafka(91) when there is none, another error. */
+BROOK_API int brook_user_delete(struct brook_client *c, const char *name, const char *mechanism,
+                                int timeout_ms);
+/* ---- ACLs (CreateAcls, DescribeAcls, DeleteAcls) ------------------------------------------ */
+
+/* One binding, or a filter. The codes are Kafka's: resource type 2 topic, 3 group,
+ * 4 cluster (named "kafka-cluster"), 5 transactional id, 1 any (filters); pattern
+ * 3 literal, 4 prefixed, 1 any and 2 match (filters); operation 2 all, 3 read,
+ * 4 write, 5 create, 6 delete, 7 alter, 8 describe, 9 cluster action, 10 describe
+ * configs, 11 alter configs, 12 idempotent write, 1 any (filters); permission
+ * 2 deny, 3 allow, 1 any (filters). A NULL string in a filter matches anything. */
+struct brook_acl {
+    int8_t resource_type;
+    const char *resource_name;
+    int8_t pattern_type;
+    const char *principal; /* "User:alice", or "User:*" */
+    const char *host;      /* a peer's address, or "*" */
+    int8_t operation;
+    int8_t permission;
+};
+
+struct brook_acl_list {
+    const struct brook_acl *acls;
+    size_t n_acls;
+};
+
+/* Create one binding. 0, or an error (brook_err_kafka(31) without ALTER on the
+ * cluster, brook_err_kafka(54) when the broker has no authorizer, (42) for a
+ * binding it refuses; brook_strerror names them). */
+BROOK_API int brook_acl_create(struct brook_client *c, const struct brook_acl *acl, int timeout_ms);
+/* The bindings filter matches. 0 with *out set, or an error. */
+BROOK_API int brook_acl_describe(struct brook_client *c, const struct brook_acl *filter,
+                                 int timeout_ms, struct brook_acl_list **out);
+/* Delete the bindings filter matches; *out (may be NULL) lists them. 0 or an error. */
+BROOK_API int brook_acl_delete(struct brook_client *c, const struct brook_acl *filter,
+                               int timeout_ms, struct brook_acl_list **out);
+BROOK_API void brook_acl_list_free(struct brook_acl_list *l);
 
 /* ---- rendering messages as text (what the brook CLI prints) ------------------------------ */
 

@@ -127,8 +127,13 @@ int brook_client_new(const struct brook_conf *conf, struct brook_client **out)
         rc = -errno;
         goto fail;
     }
-    if ((rc = add_bootstrap(c, c->conf.bootstrap)) || (rc = md_init(c)))
+    if ((rc = add_bootstrap(c, c->conf.bootstrap)) || (rc = md_init(c)) ||
+        (rc = client_tls_init(c)))
         goto fail;
+    if (SEC_USES_SASL(c->conf.security) && (!c->conf.sasl_username || !c->conf.sasl_password)) {
+        rc = BROOK_ERR_CONFIG; /* sasl_* needs sasl.username and sasl.password */
+        goto fail;
+    }
     *out = c;
     return 0;
 fail:
@@ -159,7 +164,9 @@ void brook_client_free(struct brook_client *c)
     }
     if (c->epfd >= 0)
         close(c->epfd);
+    client_tls_free(c);
     conf_release(&c->conf);
+    free(c->admin_msg);
     free(c);
 }
 

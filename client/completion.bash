@@ -30,17 +30,17 @@ _brook() {
     COMPREPLY=()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local global="-b -X --timeout --help --version"
+    local global="-b -X -F --timeout --help --version"
 
     # the command and subcommand, skipping global options and their arguments
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-        -b | -X | --timeout) ((i++)) ;;
+        -b | -X | -F | --timeout | --password | --mechanism | --iterations) ((i++)) ;;
         -*) ;;
         *)
             if [[ -z $cmd ]]; then
                 cmd=${COMP_WORDS[i]}
-            elif [[ -z $sub && ($cmd == topic || $cmd == group) ]]; then
+            elif [[ -z $sub && ($cmd == topic || $cmd == group || $cmd == user || $cmd == acl) ]]; then
                 sub=${COMP_WORDS[i]}
             fi
             ;;
@@ -48,13 +48,25 @@ _brook() {
     done
 
     case $prev in
-    -b | --timeout | -k | -K | -H | -c | -r | -f) return ;;
+    -b | --timeout | -k | -K | -H | -c | -r | -f | --password | --iterations) return ;;
+    -F)
+        COMPREPLY=($(compgen -f -- "$cur"))
+        return
+        ;;
+    --mechanism)
+        COMPREPLY=($(compgen -W "SCRAM-SHA-256 SCRAM-SHA-512" -- "$cur"))
+        return
+        ;;
     -X)
         COMPREPLY=($(compgen -S = -W "acks linger.ms batch.size compression.type
             enable.idempotence retries delivery.timeout.ms buffer.memory max.request.size
             client.id request.timeout.ms session.timeout.ms heartbeat.interval.ms
             partition.assignment.strategy auto.offset.reset fetch.max.wait.ms
-            max.partition.fetch.bytes check.crcs socket.connection.setup.timeout.ms" -- "$cur"))
+            max.partition.fetch.bytes check.crcs socket.connection.setup.timeout.ms
+            security.protocol ssl.ca.location ssl.certificate.location ssl.key.location
+            ssl.key.password enable.ssl.certificate.verification
+            ssl.endpoint.identification.algorithm sasl.mechanism sasl.username
+            sasl.password" -- "$cur"))
         compopt -o nospace 2>/dev/null
         return
         ;;
@@ -77,7 +89,7 @@ _brook() {
     esac
 
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "topic produce consume group metadata mount help $global" -- "$cur"))
+        COMPREPLY=($(compgen -W "topic produce consume group acl metadata mount user help $global" -- "$cur"))
         return
     fi
     case $cmd in
@@ -103,6 +115,15 @@ _brook() {
             COMPREPLY=($(compgen -W "$(_brook_names group)" -- "$cur"))
         fi
         ;;
+    acl | acls)
+        if [[ -z $sub ]]; then
+            COMPREPLY=($(compgen -W "list create delete" -- "$cur"))
+        elif [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "--topic --group --transactional-id --cluster
+                --allow-principal --deny-principal --principal --host --operation
+                --resource-pattern-type $global" -- "$cur"))
+        fi
+        ;;
     produce)
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "-k -K -H -p -z -Z -v --transactional-id $global" -- "$cur"))
@@ -118,6 +139,17 @@ _brook() {
         fi
         ;;
     metadata) COMPREPLY=($(compgen -W "$global" -- "$cur")) ;;
+    user | users)
+        if [[ -z $sub ]]; then
+            COMPREPLY=($(compgen -W "list create delete" -- "$cur"))
+        elif [[ $cur == -* ]]; then
+            case $sub in
+            create) COMPREPLY=($(compgen -W "--password --mechanism --iterations $global" -- "$cur")) ;;
+            delete) COMPREPLY=($(compgen -W "--mechanism $global" -- "$cur")) ;;
+            *) COMPREPLY=($(compgen -W "$global" -- "$cur")) ;;
+            esac
+        fi
+        ;;
     esac
 }
 

@@ -49,6 +49,17 @@ static const int reset_values[] = {BROOK_OFFSET_BEGINNING,
                                    BROOK_OFFSET_END,
                                    BROOK_OFFSET_END,
                                    0};
+static const char *const sec_words[] = {"plaintext", "PLAINTEXT",      "ssl",
+                                        "SSL",       "sasl_plaintext", "SASL_PLAINTEXT",
+                                        "sasl_ssl",  "SASL_SSL",       NULL};
+static const int sec_values[] = {SEC_PLAINTEXT, SEC_PLAINTEXT,      SEC_SSL,
+                                 SEC_SSL,       SEC_SASL_PLAINTEXT, SEC_SASL_PLAINTEXT,
+                                 SEC_SASL_SSL,  SEC_SASL_SSL};
+static const char *const endpoint_words[] = {"https", "none", NULL};
+static const int endpoint_values[] = {1, 0};
+/* GSSAPI and OAUTHBEARER are librdkafka's too, but libbrook has neither: refused */
+static const char *const mech_words[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", NULL};
+static const int mech_values[] = {SASL_PLAIN, SASL_SCRAM_SHA_256, SASL_SCRAM_SHA_512};
 static const char *const iso_words[] = {"read_uncommitted", "read_committed", NULL};
 static const int iso_values[] = {0, 1};
 
@@ -108,6 +119,23 @@ static const struct conf_row rows[] = {
     ENUM("isolation.level", isolation, "read_uncommitted", iso_words, iso_values),
     STR("transactional.id", txn_id, NULL),
     INT("transaction.timeout.ms", txn_timeout_ms, 1, INT32_MAX, "60000"),
+    ENUM("security.protocol", security, "plaintext", sec_words, sec_values),
+    STR("ssl.ca.location", ssl_ca_location, NULL),
+    STR("ssl.ca.pem", ssl_ca_pem, NULL),
+    STR("ssl.certificate.location", ssl_cert_location, NULL),
+    STR("ssl.certificate.pem", ssl_cert_pem, NULL),
+    STR("ssl.key.location", ssl_key_location, NULL),
+    STR("ssl.key.pem", ssl_key_pem, NULL),
+    STR("ssl.key.password", ssl_key_password, NULL),
+    STR("ssl.cipher.suites", ssl_ciphers, NULL),
+    STR("ssl.enabled.protocols", ssl_protocols, NULL),
+    BOOL("enable.ssl.certificate.verification", ssl_verify, "true"),
+    ENUM("ssl.endpoint.identification.algorithm", ssl_endpoint_check, "https", endpoint_words,
+         endpoint_values),
+    ENUM("sasl.mechanism", sasl_mech, "PLAIN", mech_words, mech_values),
+    ENUM("sasl.mechanisms", sasl_mech, "PLAIN", mech_words, mech_values),
+    STR("sasl.username", sasl_username, NULL),
+    STR("sasl.password", sasl_password, NULL),
 };
 
 static void store_int(void *p, int width, int64_t v)
@@ -144,6 +172,20 @@ static int parse_bool(const char *s, bool *out)
     return BROOK_ERR_CONFIG;
 }
 
+/* Whether a string key holds a secret, wiped before its memory is freed. */
+static bool conf_secret(const struct conf_row *row)
+{
+    return !strcmp(row->name, "sasl.password") || !strcmp(row->name, "ssl.key.password") ||
+           !strcmp(row->name, "ssl.key.pem");
+}
+
+static void conf_str_free(const struct conf_row *row, char *s)
+{
+    if (s && conf_secret(row))
+        explicit_bzero(s, strlen(s));
+    free(s);
+}
+
 static int set_row(struct client_conf *cf, const struct conf_row *row, const char *value)
 {
     void *p = (char *)cf + row->off;
@@ -173,7 +215,7 @@ static int set_row(struct client_conf *cf, const struct conf_row *row, const cha
         char *copy = NULL;
         if (value && !(copy = strdup(value)))
             return -ENOMEM;
-        free(*(char **)p);
+        conf_str_free(row, *(char **)p);
         *(char **)p = copy;
         return 0;
     }
@@ -201,7 +243,7 @@ int brook_conf_set(struct brook_conf *conf, const char *key, const char *value)
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         if (!strcmp(key, rows[i].name))
             return set_row(&conf->v, &rows[i], value);
-    return BROOK_ERR_CONFIG;
+    return -ENOENT; /* apart from a bad value, so a caller can say which it was */
 }
 
 void brook_conf_set_delivery_cb(struct brook_conf *conf, brook_delivery_cb *cb, void *arg)
@@ -216,12 +258,18 @@ void brook_conf_set_rebalance_cb(struct brook_conf *conf, brook_rebalance_cb *cb
     conf->v.rb_arg = arg;
 }
 
+void brook_conf_set_offset_reset_cb(struct brook_conf *conf, brook_offset_reset_cb *cb, void *arg)
+{
+    conf->v.reset_cb = cb;
+    conf->v.reset_arg = arg;
+}
+
 void conf_release(struct client_conf *cf)
 {
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         if (rows[i].type == T_STR) {
             char **p = (char **)((char *)cf + rows[i].off);
-            free(*p);
+            conf_str_free(&rows[i], *p);
             *p = NULL;
         }
 }
@@ -260,6 +308,8 @@ static const char *brook_own_error(int err)
     case BROOK_ERR_NO_BROKERS: return "no broker could be reached";
     case BROOK_ERR_CONFIG: return "unknown configuration key or bad value";
     case BROOK_ERR_PROTOCOL: return "the broker's answer could not be understood";
+    case BROOK_ERR_NOT_KAFKA:
+        return "that port answered in HTTP, not the Kafka protocol (a web console's port?)";
     case BROOK_ERR_VERSION: return "the broker supports no version of a needed request";
     case BROOK_ERR_STATE: return "not valid in the client's current state";
     case BROOK_ERR_GROUP_ACTIVE: return "the group has active members";
@@ -267,6 +317,12 @@ static const char *brook_own_error(int err)
     case BROOK_ERR_FENCED:
         return "fenced: a newer producer with the same transactional.id took over";
     case BROOK_ERR_TXN_ABORTED: return "the transaction was aborted";
+    case BROOK_ERR_TLS_CONFIG:
+        return "the TLS settings could not be loaded (ssl.ca.*, ssl.certificate.*, ssl.key.*, "
+               "ssl.enabled.protocols or ssl.cipher.suites)";
+    case BROOK_ERR_TLS:
+        return "TLS handshake failed (certificate not trusted, name mismatch, or not a TLS port)";
+    case BROOK_ERR_SASL: return "SASL authentication failed: the broker's proof did not verify";
     }
     return NULL;
 }
@@ -302,6 +358,14 @@ static const char *kafka_error_text(int code)
     case KAFKA_GROUP_ID_NOT_FOUND: return "group not found";
     case KAFKA_TOPIC_DELETION_DISABLED: return "topic deletion is disabled on the broker";
     case KAFKA_UNKNOWN_SERVER_ERROR: return "unknown server error";
+    case KAFKA_CLUSTER_AUTHORIZATION_FAILED: return "not authorized for the cluster";
+    case KAFKA_UNSUPPORTED_SASL_MECHANISM:
+        return "the broker does not enable this SASL mechanism (sasl.mechanism)";
+    case KAFKA_ILLEGAL_SASL_STATE: return "illegal SASL state";
+    case KAFKA_SASL_AUTHENTICATION_FAILED: return "SASL authentication failed";
+    case KAFKA_RESOURCE_NOT_FOUND: return "no such user or credential";
+    case KAFKA_DUPLICATE_RESOURCE: return "the same user or credential twice in one request";
+    case KAFKA_UNACCEPTABLE_CREDENTIAL: return "unacceptable credential";
     }
     return NULL;
 }

@@ -2,10 +2,15 @@
  * conn.c - one multiplexed connection per broker.
  *
  * A connection moves DOWN -> CONNECTING -> HANDSHAKE -> READY and back to DOWN on
- * any failure. The handshake is an ApiVersions request; its answer tells, per
- * api, which versions the broker speaks, and every later request is encoded at
- * the highest version both sides know (the client's range comes with the
- * request, the codec in proto/ handles any version it describes).
+ * any failure. The handshake is, in order: TLS when security.protocol asks for it
+ * (tls.c: the socket's bytes then go through OpenSSL), an ApiVersions request,
+ * and SASL when security.protocol asks for it (sasl.c). ApiVersions' answer tells,
+ * per api, which versions the broker speaks, and every later request is encoded
+ * at the highest version both sides know (the client's range comes with the
+ * request, the codec in proto/ handles any version it describes). A SASL session
+ * with a lifetime (KIP-368) is renewed on the live connection: when it is due,
+ * new requests wait in the queue, and once nothing is in flight the SASL exchange
+ * runs again.
  *
  * Requests are sent as soon as they are queued on a ready connection, without
  * waiting for earlier answers: any number are in flight at once, each with its
@@ -81,6 +86,13 @@ static const struct req_range req_ranges[] = {
     {KAFKA_API_ADD_OFFSETS_TO_TXN, 0, 4},
     {KAFKA_API_END_TXN, 0, 4}, /* v5 moves the epoch every transaction */
     {KAFKA_API_TXN_OFFSET_COMMIT, 0, 4},
+    {KAFKA_API_SASL_HANDSHAKE, 1, 1},    /* v1: SaslAuthenticate frames, not raw ones */
+    {KAFKA_API_SASL_AUTHENTICATE, 0, 2}, /* v1: the session's lifetime */
+    {KAFKA_API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0},
+    {KAFKA_API_ALTER_USER_SCRAM_CREDENTIALS, 0, 0},
+    {KAFKA_API_DESCRIBE_ACLS, 1, 3}, /* v1: pattern types (prefixed ACLs) */
+    {KAFKA_API_CREATE_ACLS, 1, 3},
+    {KAFKA_API_DELETE_ACLS, 1, 3},
 };
 
 const struct req_range *req_range(int16_t key)
@@ -196,6 +208,8 @@ struct conn *conn_new(struct brook_client *c, int32_t node, const char *host, in
 
 void conn_free(struct conn *k)
 {
+    conn_tls_free(k);
+    conn_sasl_free(k);
     if (k->fd >= 0)
         close(k->fd);
     if (k->addrs)
@@ -248,6 +262,10 @@ static int backoff_ms(struct conn *k)
 
 static void close_socket(struct conn *k)
 {
+    conn_tls_free(k);
+    conn_sasl_free(k);
+    k->reauth_due = false;
+    k->reauth_at = 0;
     if (k->fd >= 0) {
         epoll_ctl(k->c->epfd, EPOLL_CTL_DEL, k->fd, NULL);
         close(k->fd);
@@ -303,8 +321,13 @@ void client_defer_fail(struct brook_client *c, struct req *rq, int err)
 
 bool conn_supports(const struct conn *k, int16_t key)
 {
+    return k->state == CONN_READY && conn_speaks(k, key);
+}
+
+bool conn_speaks(const struct conn *k, int16_t key)
+{
     const struct req_range *range = req_range(key);
-    if (!range || k->state != CONN_READY || key < 0 || key >= API_SLOTS || k->vmax[key] < 0)
+    if (!range || key < 0 || key >= API_SLOTS || k->vmax[key] < 0)
         return false;
     int16_t lo = range->vmin > k->vmin[key] ? range->vmin : k->vmin[key];
     int16_t hi = range->vmax < k->vmax[key] ? range->vmax : k->vmax[key];
@@ -357,7 +380,7 @@ void conn_send(struct conn *k, struct req *rq)
     struct brook_client *c = k->c;
     rq->conn = k;
     c->dirty = true;
-    if (k->state == CONN_READY) {
+    if (k->state == CONN_READY && !k->reauth_due) {
         encode(k, rq);
         return;
     }
@@ -375,20 +398,43 @@ static void set_epollout(struct conn *k, bool on)
     k->epollout = on;
 }
 
+/* Write through TLS or straight to the socket: bytes written, or -errno. */
+static ssize_t sock_send(struct conn *k, const void *p, size_t n)
+{
+    if (k->ssl)
+        return conn_tls_write(k, p, n);
+    ssize_t w = send(k->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w >= 0)
+        return w ? w : -EPIPE;
+    return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
+/* Read through TLS or straight from the socket: bytes read, 0 at the peer's
+ * close, or -errno. */
+static ssize_t sock_recv(struct conn *k, void *p, size_t n)
+{
+    if (k->ssl)
+        return conn_tls_read(k, p, n);
+    ssize_t r = recv(k->fd, p, n, MSG_DONTWAIT);
+    if (r >= 0)
+        return r;
+    return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
 static void conn_write(struct conn *k)
 {
     while (k->out_off < k->out.w.len) {
-        ssize_t n = send(k->fd, k->out.w.buf + k->out_off, k->out.w.len - k->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = sock_send(k, k->out.w.buf + k->out_off, k->out.w.len - k->out_off);
         if (n > 0) {
             k->out_off += (size_t)n;
-        } else if (n < 0 && errno == EINTR) {
+        } else if (n == -EINTR) {
             continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            set_epollout(k, true);
+        } else if (n == -EAGAIN) {
+            /* TLS may wait to read first: readability is always watched */
+            set_epollout(k, !k->ssl || k->tls_wants_write);
             return;
         } else {
-            conn_fail(k, n < 0 ? -errno : -EPIPE);
+            conn_fail(k, (int)n);
             return;
         }
     }
@@ -416,9 +462,21 @@ static void on_versions(struct brook_client *c, struct req *rq, int err, struct 
             k->vmax[key] = r->api_keys[i].max_version;
         }
     }
+    if (SEC_USES_SASL(c->conf.security)) {
+        conn_sasl_start(k);
+        return;
+    }
+    conn_set_ready(k);
+}
+
+void conn_set_ready(struct conn *k)
+{
     k->state = CONN_READY;
+    k->phase = PHASE_VERSIONS;
+    k->reauth_due = false;
     k->failures = 0;
     k->last_err = 0;
+    k->c->dirty = true;
     while (k->queue && k->state == CONN_READY) {
         struct req *q = k->queue;
         k->queue = q->next;
@@ -429,13 +487,17 @@ static void on_versions(struct brook_client *c, struct req *rq, int err, struct 
     }
 }
 
-static void start_handshake(struct conn *k)
+void conn_send_handshake(struct conn *k, struct req *rq)
+{
+    rq->conn = k;
+    encode(k, rq);
+    conn_write(k);
+}
+
+static void start_versions(struct conn *k)
 {
     struct brook_client *c = k->c;
-    if (k->addrs)
-        freeaddrinfo(k->addrs);
-    k->addrs = k->addr_next = NULL;
-    k->state = CONN_HANDSHAKE;
+    k->phase = PHASE_VERSIONS;
     struct req *rq = req_new(KAFKA_API_API_VERSIONS, on_versions, NULL);
     if (!rq) {
         conn_fail(k, -ENOMEM);
@@ -506,6 +568,41 @@ static void conn_connect(struct conn *k)
     int err = -ECONNREFUSED;
     if (!try_next_addr(k, &err))
         conn_fail(k, err);
+}
+
+/* One step of the TLS handshake; ApiVersions follows when it is done. */
+static void tls_step(struct conn *k)
+{
+    int rc = conn_tls_handshake(k);
+    if (rc == -EAGAIN) {
+        set_epollout(k, k->tls_wants_write);
+        return;
+    }
+    if (rc) {
+        conn_fail(k, rc);
+        return;
+    }
+    set_epollout(k, false);
+    start_versions(k);
+}
+
+static void start_handshake(struct conn *k)
+{
+    if (k->addrs)
+        freeaddrinfo(k->addrs);
+    k->addrs = k->addr_next = NULL;
+    k->state = CONN_HANDSHAKE;
+    if (!k->c->ssl_ctx) {
+        start_versions(k);
+        return;
+    }
+    k->phase = PHASE_TLS;
+    int rc = conn_tls_start(k);
+    if (rc) {
+        conn_fail(k, rc);
+        return;
+    }
+    tls_step(k);
 }
 
 /* The socket of a connecting k became writable (or failed). */
@@ -593,6 +690,10 @@ static void parse_frames(struct conn *k)
 {
     while (k->fd >= 0) {
         size_t size = 0;
+        if (k->rlen >= 5 && !memcmp(k->rbuf, "HTTP/", 5)) { /* as a Kafka frame: over 1 GB */
+            conn_fail(k, BROOK_ERR_NOT_KAFKA);
+            return;
+        }
         int rc = kafka_frame(k->rbuf, k->rlen, MAX_FRAME, &size);
         if (rc == -EAGAIN) {
             if (k->rlen >= 4 && grow_rbuf(k, 4 + size))
@@ -619,22 +720,27 @@ static void conn_read(struct conn *k)
             conn_fail(k, -ENOMEM);
             return;
         }
-        ssize_t n = recv(k->fd, k->rbuf + k->rlen, k->rcap - k->rlen, MSG_DONTWAIT);
+        ssize_t n = sock_recv(k, k->rbuf + k->rlen, k->rcap - k->rlen);
         if (n > 0) {
             k->rlen += (size_t)n;
             parse_frames(k);
         } else if (n == 0) {
             conn_fail(k, -EPIPE);
             return;
-        } else if (errno == EINTR) {
+        } else if (n == -EINTR) {
             continue;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        } else if (n == -EAGAIN) {
+            if (k->tls_wants_write) /* TLS must send first (a key update's answer) */
+                set_epollout(k, true);
             return;
         } else {
-            conn_fail(k, -errno);
+            conn_fail(k, (int)n);
             return;
         }
     }
+    /* TLS may hold decrypted bytes the socket no longer signals: come back */
+    if (k->fd >= 0 && conn_tls_pending(k))
+        k->c->dirty = true;
 }
 
 void conn_io(struct conn *k, uint32_t events)
@@ -646,9 +752,16 @@ void conn_io(struct conn *k, uint32_t events)
             on_connected(k);
         return;
     }
-    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+    if (k->state == CONN_HANDSHAKE && k->phase == PHASE_TLS) {
+        tls_step(k);
+        return;
+    }
+    /* a TLS read that had to write first goes on once the socket takes bytes */
+    if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ||
+        (k->ssl && k->tls_wants_write && (events & EPOLLOUT)))
         conn_read(k);
-    if (k->fd >= 0 && (events & EPOLLOUT))
+    /* a TLS write that waited for a read goes on after the read */
+    if (k->fd >= 0 && ((events & EPOLLOUT) || (k->ssl && conn_pending_out(k))))
         conn_write(k);
 }
 
@@ -689,6 +802,10 @@ static void conn_run(struct conn *k, int64_t now)
         break;
     case CONN_CONNECTING:
     case CONN_HANDSHAKE:
+        if (k->state == CONN_HANDSHAKE && k->phase != PHASE_TLS && conn_tls_pending(k))
+            conn_read(k);
+        if (k->fd < 0)
+            break;
         if (now >= k->conn_deadline)
             conn_fail(k, -ETIMEDOUT);
         else
@@ -699,6 +816,18 @@ static void conn_run(struct conn *k, int64_t now)
             conn_fail(k, -ETIMEDOUT);
             break;
         }
+        if (conn_tls_pending(k))
+            conn_read(k);
+        if (k->fd < 0)
+            break;
+        if (k->reauth_at && now >= k->reauth_at) {
+            k->reauth_at = 0;
+            k->reauth_due = true; /* new requests wait in the queue from now on */
+        }
+        if (k->reauth_due && !k->inflight && !k->sasl)
+            conn_sasl_start(k);
+        else if (k->reauth_at)
+            client_wake_at(c, k->reauth_at);
         if (k->inflight)
             client_wake_at(c, k->inflight->deadline);
         if (k->out_off < k->out.w.len && !k->epollout)

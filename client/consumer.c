@@ -36,6 +36,7 @@ static struct consumer *consumer_get(struct brook_client *c)
     if (!cs)
         return NULL;
     cs->reset.kind = c->conf.auto_reset;
+    cs->start = cs->reset;
     cs->next_auto_commit = c->now + c->conf.auto_commit_ms;
     c->cons = cs;
     return cs;
@@ -186,7 +187,7 @@ int cons_set_assignment(struct brook_client *c, const struct brook_tp *tps, size
     cons_clear_assignment(c);
     for (size_t i = 0; i < n; i++) {
         struct md_topic *md = md_want(c, tps[i].topic, false);
-        if (!md || part_add(c, md, tps[i].partition, CP_COMMITTED, &cs->reset))
+        if (!md || part_add(c, md, tps[i].partition, CP_COMMITTED, &cs->start))
             return -ENOMEM;
     }
     return 0;
@@ -256,7 +257,7 @@ int brook_subscribe(struct brook_client *c, const char *const *topics, size_t n,
     if (cs->group_mode || cs->n || cs->pending)
         return BROOK_ERR_STATE;
     if (start)
-        cs->reset = *start;
+        cs->start = *start;
     cs->group_mode = true;
     return grp_init(c, topics, n);
 }
@@ -362,8 +363,8 @@ static void on_offset_fetch(struct brook_client *c, struct req *rq, int err, str
             } else if (rp->committed_offset >= 0) {
                 p->committed = rp->committed_offset;
                 part_set_position(p, rp->committed_offset);
-            } else if (cs->reset.kind) {
-                p->start = cs->reset;
+            } else if (cs->start.kind) {
+                p->start = cs->start;
                 p->state = CP_RESOLVE;
             } else {
                 cons_part_fail(c, p, brook_err_kafka(KAFKA_OFFSET_OUT_OF_RANGE));

@@ -136,7 +136,11 @@ static void fetch_partition(struct brook_client *c, struct cpart *p,
         return;
     }
     if (code == KAFKA_OFFSET_OUT_OF_RANGE) {
+        struct brook_tp tp = {p->topic, p->id, p->fetch_pos}; /* before the drop moves it */
         cons_part_drop_data(c->cons, p);
+        if (c->conf.reset_cb)
+            c->conf.reset_cb(c->conf.reset_arg, &tp, rp->log_start_offset, rp->high_watermark,
+                             c->cons->reset.kind);
         if (!c->cons->reset.kind) {
             cons_part_fail(c, p, kerr(code));
             return;

@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "client/brook.h"
 #include "lib/arena.h"
@@ -50,6 +51,15 @@
 /* ---- configuration (conf.c) ---- */
 
 enum partitioner { PART_MURMUR2_RANDOM, PART_MURMUR2 };
+
+/* security.protocol: whether connections speak TLS, and whether they authenticate
+ * with SASL after ApiVersions. */
+enum client_security { SEC_PLAINTEXT = 0, SEC_SSL = 1, SEC_SASL_PLAINTEXT = 2, SEC_SASL_SSL = 3 };
+#define SEC_USES_TLS(s)  ((s) == SEC_SSL || (s) == SEC_SASL_SSL)
+#define SEC_USES_SASL(s) ((s) == SEC_SASL_PLAINTEXT || (s) == SEC_SASL_SSL)
+
+/* sasl.mechanism */
+enum client_sasl_mech { SASL_PLAIN = 0, SASL_SCRAM_SHA_256 = 1, SASL_SCRAM_SHA_512 = 2 };
 
 struct client_conf {
     char *bootstrap;             /* bootstrap.servers */
@@ -89,10 +99,27 @@ struct client_conf {
     int8_t isolation;            /* isolation.level: 0 uncommitted, 1 committed */
     char *txn_id;                /* transactional.id: NULL, not transactional */
     int32_t txn_timeout_ms;      /* transaction.timeout.ms */
+    int security;                /* security.protocol, enum client_security */
+    char *ssl_ca_location;       /* ssl.ca.location: a PEM file of trusted CAs */
+    char *ssl_ca_pem;            /* ssl.ca.pem: the same as text */
+    char *ssl_cert_location;     /* ssl.certificate.location: this client's chain */
+    char *ssl_cert_pem;          /* ssl.certificate.pem */
+    char *ssl_key_location;      /* ssl.key.location */
+    char *ssl_key_pem;           /* ssl.key.pem */
+    char *ssl_key_password;      /* ssl.key.password (wiped when freed) */
+    char *ssl_ciphers;           /* ssl.cipher.suites */
+    char *ssl_protocols;         /* ssl.enabled.protocols */
+    bool ssl_verify;             /* enable.ssl.certificate.verification */
+    int ssl_endpoint_check;      /* ssl.endpoint.identification.algorithm: 1 https, 0 none */
+    int sasl_mech;               /* sasl.mechanism(s), enum client_sasl_mech */
+    char *sasl_username;         /* sasl.username */
+    char *sasl_password;         /* sasl.password (wiped when freed) */
     brook_delivery_cb *dr_cb;
     void *dr_arg;
     brook_rebalance_cb *rb_cb;
     void *rb_arg;
+    brook_offset_reset_cb *reset_cb;
+    void *reset_arg;
 };
 
 struct brook_conf {
@@ -171,6 +198,14 @@ void resp_free(struct resp *rs);
 
 enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_HANDSHAKE, CONN_READY };
 
+/* The steps of CONN_HANDSHAKE: TLS (with security.protocol ssl or sasl_ssl), then
+ * ApiVersions, then SASL (with sasl_*). */
+enum conn_phase { PHASE_TLS, PHASE_VERSIONS, PHASE_SASL };
+
+typedef struct ssl_st SSL;
+typedef struct ssl_ctx_st SSL_CTX;
+struct sasl_state;
+
 struct conn {
     struct brook_client *c;
     int32_t node; /* broker node id, or negative for a bootstrap address */
@@ -197,6 +232,12 @@ struct conn {
     int16_t vmin[API_SLOTS], vmax[API_SLOTS]; /* the broker's versions, -1 if none */
     bool fetching;                            /* consumer: a Fetch is in flight */
     bool producing_blocked;                   /* producer: out is over its mark */
+    enum conn_phase phase;                    /* the step of CONN_HANDSHAKE */
+    SSL *ssl;                                 /* the TLS session, NULL in plaintext */
+    bool tls_wants_write;                     /* TLS waits for the socket to be writable */
+    struct sasl_state *sasl;                  /* an authentication under way, or NULL */
+    bool reauth_due;   /* KIP-368: authenticate again once nothing is in flight */
+    int64_t reauth_at; /* when to (monotonic ms), 0: the session does not expire */
     struct conn *next;
 };
 
@@ -211,6 +252,8 @@ void conn_send(struct conn *k, struct req *rq);
 /* Whether k can take a request of api key now: ready, and its versions overlap
  * the client's range for key. */
 bool conn_supports(const struct conn *k, int16_t key);
+/* Whether the versions ApiVersions gave for key overlap the client's, in any state. */
+bool conn_speaks(const struct conn *k, int16_t key);
 
 /* Bytes queued for writing on k. */
 size_t conn_pending_out(const struct conn *k);
@@ -229,6 +272,41 @@ struct conn *conn_find_node(struct brook_client *c, int32_t node);
 
 /* Close k and fail what it carries with err. */
 void conn_fail(struct conn *k, int err);
+
+/* The handshake's own requests (SaslHandshake, SaslAuthenticate): encoded and
+ * written at once, ahead of whatever waits in the queue. */
+void conn_send_handshake(struct conn *k, struct req *rq);
+
+/* The handshake is complete: k takes requests, the queue is sent. */
+void conn_set_ready(struct conn *k);
+
+/* ---- TLS (tls.c) ---- */
+
+/* c->ssl_ctx from the ssl.* settings when security.protocol asks for TLS:
+ * 0, or BROOK_ERR_TLS_CONFIG. */
+int client_tls_init(struct brook_client *c);
+void client_tls_free(struct brook_client *c);
+
+/* A TLS session on k's connected socket, checking the broker's name (k->host)
+ * when ssl.endpoint.identification.algorithm is https: 0 or an error. */
+int conn_tls_start(struct conn *k);
+/* Drive the TLS handshake: 0 when done, -EAGAIN to wait for the socket (see
+ * k->tls_wants_write), BROOK_ERR_TLS when it failed. */
+int conn_tls_handshake(struct conn *k);
+/* Read / write through TLS: bytes moved (> 0), 0 at the peer's close (read),
+ * -EAGAIN to wait for the socket, or another negative error. */
+ssize_t conn_tls_read(struct conn *k, void *buf, size_t n);
+ssize_t conn_tls_write(struct conn *k, const void *buf, size_t n);
+/* Whether TLS holds read bytes not yet handed out (the socket may be empty). */
+bool conn_tls_pending(const struct conn *k);
+void conn_tls_free(struct conn *k);
+
+/* ---- SASL (sasl.c) ---- */
+
+/* Authenticate k as sasl.username (SaslHandshake, then SaslAuthenticate rounds);
+ * k becomes ready when the broker accepts, or fails with the broker's error. */
+void conn_sasl_start(struct conn *k);
+void conn_sasl_free(struct conn *k);
 
 /* ---- the client (client.c) ---- */
 
@@ -250,6 +328,7 @@ struct brook_client {
     struct consumer *cons;
     struct group *grp;
     struct txn *txn;        /* transactional.id's state, NULL until brook_txn_init() */
+    char *admin_msg;        /* the broker's error_message of the last admin call, or NULL */
     int64_t now;            /* monotonic ms, refreshed each loop turn */
     int64_t wake;           /* the earliest timer, NEVER if none */
     bool dirty;             /* work to do at once */
@@ -258,6 +337,7 @@ struct brook_client {
     uint64_t rng;           /* xorshift state */
     struct req *deferred;   /* failed before sending; callbacks run from the loop */
     struct sync_wait *sync; /* brook_produce_sync() calls awaiting reports */
+    SSL_CTX *ssl_ctx;       /* security.protocol ssl / sasl_ssl: every connection's */
     bool freeing;
 };
 
@@ -307,6 +387,10 @@ void md_free(struct brook_client *c);
 
 /* Make sure topic is tracked and (soon) known; auto_create asks brokers to create it.
  * Returns the entry (maybe not known yet) or NULL when out of memory. */
+/* Keep the broker's error_message of an admin answer (NULL or empty: none), for
+ * brook_error_message(). */
+void admin_note(struct brook_client *c, struct kstr msg);
+
 struct md_topic *md_want(struct brook_client *c, const char *topic, bool auto_create);
 
 /* The entry for topic, or NULL if not tracked. */
@@ -491,7 +575,8 @@ struct consumer {
     size_t buffered;           /* bytes of every partition's chunks */
     uint64_t epoch;            /* bumped whenever the assignment changes */
     bool group_mode;           /* subscribed */
-    struct brook_offset reset; /* start where nothing is committed (kind 0: fail) */
+    struct brook_offset start; /* start where nothing is committed (kind 0: fail) */
+    struct brook_offset reset; /* auto.offset.reset: where an out-of-range position goes */
     bool commit_want;          /* positions moved: commit when none is in flight */
     struct req *commit_req;    /* the OffsetCommit in flight */
     int commit_err;            /* the first commit error not yet collected */

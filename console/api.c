@@ -23,6 +23,7 @@
 
 #include "console/private.h"
 #include "lib/clock.h"
+#include "lib/conftab.h"
 #include "lib/log.h"
 #include "lib/props.h"
 #include "lib/writer.h"
@@ -34,12 +35,15 @@
 #define MAX_HEADERS     64
 #define MAX_BATCH       (8 << 20)
 
-struct store_topic *api_topic_ref(struct creq *cr, const char *name)
+struct store_topic *api_topic_ref(struct creq *cr, const char *name, enum auth_op op)
 {
     if (!store_topic_name_valid(name, strlen(name))) {
         console_reply_error(cr->req, 400, "invalid topic name");
         return NULL;
     }
+    /* before the lookup: whether a topic exists is not told to who may not see it */
+    if (!console_require(cr, op, AUTH_RES_TOPIC, name))
+        return NULL;
     struct store_topic *t = store_topic_get(cr->con->env.store, name);
     if (!t)
         console_reply_error(cr->req, 404, "unknown topic %s", name);
@@ -50,10 +54,12 @@ struct store_topic *api_topic_ref(struct creq *cr, const char *name)
 
 static void config_entry(void *arg, const char *name, const char *value, bool given)
 {
+    bool secret = conf_key_sensitive(name); /* never shown, as DescribeConfigs */
     json_t *o = json_object();
     json_object_set_new(o, "name", console_str(name));
-    json_object_set_new(o, "value", console_str(value));
+    json_object_set_new(o, "value", secret ? json_null() : console_str(value));
     json_object_set_new(o, "source", console_str(given ? "static" : "default"));
+    json_object_set_new(o, "sensitive", json_boolean(secret));
     json_array_append_new(arg, o);
 }
 
@@ -73,8 +79,11 @@ void api_broker(struct creq *cr)
     json_object_set_new(o, "console", console_str(console_address(cr->con)));
     json_object_set_new(o, "read_only", json_boolean(cr->con->read_only));
     json_object_set_new(o, "connections", json_integer(bi.connections));
+    json_object_set_new(o, "user", console_str(cr->principal));
     json_t *cfg = json_array();
-    env->config_foreach(env->ctx, config_entry, cfg);
+    /* the broker's configuration, as DescribeConfigs would give it */
+    if (console_may(cr, AUTH_OP_DESCRIBE_CONFIGS, AUTH_RES_CLUSTER, NULL))
+        env->config_foreach(env->ctx, config_entry, cfg);
     json_object_set_new(o, "config", cfg);
     console_reply_json(cr->req, 200, o);
 }
@@ -110,8 +119,11 @@ static json_t *topic_json(struct store_topic *t, bool detail)
     int64_t msgs = 0, bytes = 0;
     int32_t n = store_topic_partition_count(t);
     json_t *parts = json_array();
-    for (int32_t i = 0; i < n; i++)
-        json_array_append_new(parts, partition_json(store_topic_partition(t, i), &msgs, &bytes));
+    for (int32_t i = 0; i < n; i++) {
+        struct store_partition *p = store_topic_partition(t, i);
+        if (p) /* else the store could not open it (and said why in the log) */
+            json_array_append_new(parts, partition_json(p, &msgs, &bytes));
+    }
     struct topic_config tcv;
     store_topic_config_get(t, &tcv);
     const struct topic_config *tc = &tcv;
@@ -158,6 +170,8 @@ void api_topics(struct creq *cr)
         xalloc_fail("topic names", 0);
     json_t *arr = json_array();
     for (char **n = names; *n; n++) {
+        if (!console_may(cr, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, *n))
+            continue; /* as Metadata leaves out what a principal may not describe */
         struct store_topic *t = store_topic_get(cr->con->env.store, *n);
         if (t) /* or deleted meanwhile */
             json_array_append_new(arr, topic_json(t, false));
@@ -171,10 +185,13 @@ void api_topics(struct creq *cr)
 
 void api_topic(struct creq *cr)
 {
-    struct store_topic *t = api_topic_ref(cr, cr->seg[3]);
+    struct store_topic *t = api_topic_ref(cr, cr->seg[3], AUTH_OP_DESCRIBE);
     if (!t)
         return;
-    console_reply_json(cr->req, 200, topic_json(t, true));
+    json_t *o = topic_json(t, true);
+    if (!console_may(cr, AUTH_OP_DESCRIBE_CONFIGS, AUTH_RES_TOPIC, cr->seg[3]))
+        json_object_set_new(o, "config", json_array());
+    console_reply_json(cr->req, 200, o);
     store_topic_put(t);
 }
 
@@ -293,6 +310,10 @@ void api_topic_create(struct creq *cr)
         console_reply_error(cr->req, 400, "name must be a topic name ([A-Za-z0-9._-], 1-249)");
         goto out;
     }
+    /* as CreateTopics: Create on the cluster, or on the topic */
+    if (!console_may(cr, AUTH_OP_CREATE, AUTH_RES_CLUSTER, NULL) &&
+        !console_require(cr, AUTH_OP_CREATE, AUTH_RES_TOPIC, name))
+        goto out;
     if (parts && (!json_is_integer(parts) || json_integer_value(parts) < 1 ||
                   json_integer_value(parts) > 100000)) {
         console_reply_error(cr->req, 400, "partitions must be an integer from 1 to 100000");
@@ -342,7 +363,7 @@ static void delete_done(struct console *con, void *arg, int rc)
 void api_topic_delete(struct creq *cr)
 {
     const char *name = cr->seg[3];
-    struct store_topic *t = api_topic_ref(cr, name);
+    struct store_topic *t = api_topic_ref(cr, name, AUTH_OP_DELETE);
     if (!t)
         return;
     store_topic_put(t);
@@ -540,6 +561,10 @@ static void produce_append(struct creq *cr, struct store_topic *t, struct produc
     struct store_append res;
     int32_t part = choose_partition(cr->con, a, store_topic_partition_count(t));
     struct store_partition *p = store_topic_partition(t, part);
+    if (!p) { /* the store could not open it */
+        console_reply_error(cr->req, 503, "partition %d cannot be opened", part);
+        return;
+    }
     batch_builder_init(&bb, CODEC_NONE, MAX_BATCH);
     writer_init(&out, MAX_BATCH);
     int rc = batch_builder_add(&bb, a->timestamp, a->key.p, a->key.len, a->value.p, a->value.len,
@@ -569,7 +594,7 @@ void api_produce(struct creq *cr)
 {
     json_t *body = NULL;
     struct produce_args a;
-    struct store_topic *t = api_topic_ref(cr, cr->seg[3]);
+    struct store_topic *t = api_topic_ref(cr, cr->seg[3], AUTH_OP_WRITE);
     if (!t)
         return;
     memset(&a, 0, sizeof a);

@@ -48,6 +48,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -68,6 +69,10 @@ struct console_conn {
     console_close_fn on_close;       /* a live tail's, or NULL */
     void *close_arg;
     struct console_conn *prev, *next; /* con->conns */
+    struct bufferevent *bev_http;     /* evhttp's callbacks, while the first bytes are */
+    bufferevent_data_cb http_readcb;  /* checked (conn_check_first_bytes) */
+    bufferevent_data_cb http_writecb;
+    bufferevent_event_cb http_eventcb;
 };
 
 static struct console *listening; /* the console whose listener may fail (one per process) */
@@ -142,6 +147,61 @@ static bool conn_admit(struct console *con, struct console_conn *cc)
     return true;
 }
 
+/* The first bytes of a connection: an HTTP request starts with a method (letters,
+ * maybe after an empty line). Anything else, a Kafka client pointed at the console's
+ * port most likely, is answered 400 at once and closed, rather than left waiting
+ * for a request line that never comes; the client can then say what it reached.
+ * Until the first bytes arrive our callbacks stand in front of evhttp's. */
+static void first_restore(struct console_conn *cc)
+{
+    bufferevent_setcb(cc->bev_http, cc->http_readcb, cc->http_writecb, cc->http_eventcb, cc->evcon);
+}
+
+static void first_read_cb(struct bufferevent *bev, void *arg)
+{
+    static const char answer[] = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+                                 "Content-Length: 0\r\n\r\n";
+    struct console_conn *cc = arg;
+    unsigned char first = 0;
+    if (evbuffer_copyout(bufferevent_get_input(bev), &first, 1) != 1)
+        return;
+    first_restore(cc);
+    if (isalpha(first) || first == '\r' || first == '\n') {
+        cc->http_readcb(bev, cc->evcon);
+        return;
+    }
+    log_debug("brook.console", "closing a connection that does not speak HTTP");
+    (void)!send(bufferevent_getfd(bev), answer, sizeof answer - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    evhttp_connection_free(cc->evcon); /* conn_closed frees cc */
+}
+
+static void first_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct console_conn *cc = arg;
+    first_restore(cc);
+    if (cc->http_writecb)
+        cc->http_writecb(bev, cc->evcon);
+}
+
+static void first_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct console_conn *cc = arg;
+    first_restore(cc);
+    if (cc->http_eventcb)
+        cc->http_eventcb(bev, what, cc->evcon);
+}
+
+/* Put our callbacks in front of evhttp's until the first bytes have come. */
+static void conn_check_first_bytes(struct console_conn *cc, struct bufferevent *bev)
+{
+    void *cbarg = NULL;
+    bufferevent_getcb(bev, &cc->http_readcb, &cc->http_writecb, &cc->http_eventcb, &cbarg);
+    if (!cc->http_readcb || cbarg != cc->evcon)
+        return;
+    cc->bev_http = bev;
+    bufferevent_setcb(bev, first_read_cb, first_write_cb, first_event_cb, cc);
+}
+
 /* Runs once evhttp has set the connection up: adopt it, or refuse it. */
 static void conn_adopt(struct console_conn *cc)
 {
@@ -166,6 +226,7 @@ static void conn_adopt(struct console_conn *cc)
     cc->counted = true;
     con->nconns++;
     deadline_arm(cc);
+    conn_check_first_bytes(cc, evhttp_connection_get_bufferevent(evcon));
 }
 
 /* The connection's one timer: first its adoption, then its deadline. */
@@ -183,7 +244,9 @@ static struct bufferevent *conn_new_bev(struct event_base *base, void *arg)
 {
     struct console *con = arg;
     struct console_conn *cc = calloc(1, sizeof *cc);
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = con->ssl_ctx
+                                  ? console_tls_bev(con, base)
+                                  : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     struct event *timer = event_new(base, -1, 0, timer_cb, cc);
     if (!cc || !bev || !timer)
         xalloc_fail("connection", 0);
@@ -375,6 +438,80 @@ const struct conf_key console_config_table[] = {
      0,
      "More Host names the console answers to, comma-separated (a port is ignored); *: any. See "
      "console.md, The Host rule.",
+     false,
+     {NULL}},
+    {"console.auth",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "login: every API request needs a session (a user of the credential store); none: no "
+     "login, refused on an address other than loopback. Unset: login on such an address, and "
+     "on loopback as soon as any user exists.",
+     false,
+     {NULL}},
+    {"console.session.ms",
+     CONF_LONG,
+     "28800000",
+     60000,
+     2592000000,
+     "How long a console login lasts.",
+     false,
+     {NULL}},
+    {"console.ssl.keystore.type",
+     CONF_STRING,
+     "PEM",
+     0,
+     0,
+     "The console's key material format: PEM only.",
+     false,
+     {NULL}},
+    {"console.ssl.keystore.location",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "A PEM file with the console's private key and certificate chain: the console speaks HTTPS.",
+     false,
+     {NULL}},
+    {"console.ssl.keystore.certificate.chain",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "The console's certificate chain as PEM text (with console.ssl.keystore.key).",
+     false,
+     {NULL}},
+    {"console.ssl.keystore.key",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "The console's private key as PEM text.",
+     false,
+     {NULL}},
+    {"console.ssl.key.password",
+     CONF_STRING,
+     NULL,
+     0,
+     0,
+     "The password of the console's private key, when it is encrypted.",
+     false,
+     {NULL}},
+    {"console.ssl.enabled.protocols",
+     CONF_LIST,
+     "TLSv1.2,TLSv1.3",
+     0,
+     0,
+     "TLS versions the console accepts.",
+     false,
+     {NULL}},
+    {"console.ssl.cipher.suites",
+     CONF_LIST,
+     NULL,
+     0,
+     0,
+     "Cipher suites the console accepts (OpenSSL names); unset: OpenSSL's defaults.",
      false,
      {NULL}},
     {NULL, 0, NULL, 0, 0, NULL, false, {NULL}},

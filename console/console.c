@@ -7,6 +7,9 @@
  * splits the path into percent-decoded segments and looks it up in a small
  * table; a path that exists with another method gets 405, a write route in
  * read-only mode gets 403, anything else 404 - always with a JSON error body.
+ * Before any of that answers, auth.c's gate asks who is there (each route says
+ * whether it needs a session, a session or HTTP basic, or nothing): 401 without
+ * a login when one is required, 403 for a write without the CSRF token.
  *
  * Bodies: evhttp refuses one over CONSOLE_MAX_BODY (its own 413, from the
  * declared length, before reading it), and write requests must say Content-Type:
@@ -77,12 +80,14 @@ static const char *reason(int status)
     case 201: return "Created";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
     case 503: return "Service Unavailable";
     default: return status < 500 ? "Error" : "Internal Server Error";
     }
@@ -387,22 +392,26 @@ static void healthz(struct creq *cr)
 static const struct route {
     int method;
     const char *pattern[6];
-    bool write;
+    bool write; /* refused in read-only mode */
+    enum console_access access;
     void (*fn)(struct creq *cr);
 } routes[] = {
-    {GET, {"healthz"}, false, healthz},
-    {GET, {"metrics"}, false, console_metrics_serve},
-    {GET, {"api", "v1", "broker"}, false, api_broker},
-    {GET, {"api", "v1", "topics"}, false, api_topics},
-    {POST, {"api", "v1", "topics"}, true, api_topic_create},
-    {GET, {"api", "v1", "topics", "*"}, false, api_topic},
-    {DEL, {"api", "v1", "topics", "*"}, true, api_topic_delete},
-    {GET, {"api", "v1", "topics", "*", "messages"}, false, api_messages},
-    {POST, {"api", "v1", "topics", "*", "messages"}, true, api_produce},
-    {GET, {"api", "v1", "topics", "*", "tail"}, false, tail_open},
-    {GET, {"api", "v1", "groups"}, false, api_groups},
-    {GET, {"api", "v1", "groups", "*"}, false, api_group},
-    {POST, {"api", "v1", "groups", "*", "offsets"}, true, api_group_reset},
+    {GET, {"healthz"}, false, ACCESS_OPEN, healthz},
+    {GET, {"metrics"}, false, ACCESS_SCRAPE, console_metrics_serve},
+    {POST, {"api", "v1", "login"}, false, ACCESS_OPEN, api_login},
+    {GET, {"api", "v1", "session"}, false, ACCESS_OPEN, api_session},
+    {POST, {"api", "v1", "logout"}, false, ACCESS_USER, api_logout},
+    {GET, {"api", "v1", "broker"}, false, ACCESS_USER, api_broker},
+    {GET, {"api", "v1", "topics"}, false, ACCESS_USER, api_topics},
+    {POST, {"api", "v1", "topics"}, true, ACCESS_USER, api_topic_create},
+    {GET, {"api", "v1", "topics", "*"}, false, ACCESS_USER, api_topic},
+    {DEL, {"api", "v1", "topics", "*"}, true, ACCESS_USER, api_topic_delete},
+    {GET, {"api", "v1", "topics", "*", "messages"}, false, ACCESS_USER, api_messages},
+    {POST, {"api", "v1", "topics", "*", "messages"}, true, ACCESS_USER, api_produce},
+    {GET, {"api", "v1", "topics", "*", "tail"}, false, ACCESS_USER, tail_open},
+    {GET, {"api", "v1", "groups"}, false, ACCESS_USER, api_groups},
+    {GET, {"api", "v1", "groups", "*"}, false, ACCESS_USER, api_group},
+    {POST, {"api", "v1", "groups", "*", "offsets"}, true, ACCESS_USER, api_group_reset},
 };
 
 static bool route_matches(const struct route *r, const struct creq *cr)
@@ -429,6 +438,8 @@ static void dispatch(struct creq *cr)
         path_known = true;
         if (r->method != method)
             continue;
+        if (!console_auth_admit(cr, r->access, r->fn))
+            return;
         if (r->write && cr->con->read_only) {
             console_reply_error(cr->req, 403, "the console is read-only (console.read.only)");
             return;
@@ -436,8 +447,11 @@ static void dispatch(struct creq *cr)
         r->fn(cr);
         return;
     }
-    if (path_known)
+    /* a 405 tells that the path exists: only to whom may use the API */
+    if (path_known && console_auth_admit(cr, ACCESS_USER, NULL))
         console_reply_error(cr->req, 405, "method not allowed here");
+    else if (path_known)
+        return;
     else if (cr->nseg <= 1 && method == EVHTTP_REQ_GET)
         page(cr);
     else
@@ -526,6 +540,8 @@ static void console_free(struct console *con)
     if (con->http)
         evhttp_free(con->http); /* closes every connection */
     console_conn_stop(con);
+    console_auth_free(con);
+    console_tls_free(con);
     if (con->wake)
         event_free(con->wake);
     pthread_cond_destroy(&con->idle);
@@ -547,6 +563,10 @@ int console_start(const struct console_env *env, struct console **out)
     con->http = evhttp_new(env->base);
     int rc = !con->wake || !con->http ? -ENOMEM : console_conn_config(con, env->props);
     if (!rc)
+        rc = console_auth_config(con, env->props);
+    if (!rc)
+        rc = console_tls_config(con, env->props);
+    if (!rc)
         rc = bind_listener(con, env->listen_host, env->listen_port);
     if (!rc && store_listen(env->store, on_append, con))
         rc = -ENOMEM;
@@ -562,8 +582,10 @@ int console_start(const struct console_env *env, struct console **out)
     evhttp_set_timeout(con->http, CONSOLE_TIMEOUT_S);
     evhttp_set_gencb(con->http, request_cb, con);
     *out = con;
-    log_info("brook.console", "console on http://%s:%d/%s", con->host, con->port,
-             con->read_only ? " (read-only)" : "");
+    log_info("brook.console", "console on %s://%s:%d/%s%s", con->tls ? "https" : "http", con->host,
+             con->port, con->read_only ? " (read-only)" : "",
+             console_auth_required(con) ? " (login)" : "");
+    console_auth_announce(con);
     return 0;
 }
 

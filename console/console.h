@@ -10,8 +10,10 @@
  * a read-only view of the consumer groups plus their one write (an offset reset
  * of a group without members), a hand-off to a thread for slow work, the
  * descriptor reserve, and snapshots of the broker's identity, configuration and
- * counters. Every function of the environment is called on the loop thread;
- * strings it passes are borrowed for the duration of the call.
+ * counters - and the broker's users and ACLs, which decide who may log in and
+ * what each user sees and may do (console/auth.c). Every function of the
+ * environment is called on the loop thread; strings it passes are borrowed for
+ * the duration of the call.
  */
 #ifndef BROOK_CONSOLE_CONSOLE_H
 #define BROOK_CONSOLE_CONSOLE_H
@@ -22,6 +24,9 @@
 
 #include "store/store.h"
 
+struct auth_acls;
+struct auth_creds;
+struct auth_policy;
 struct console;
 struct event_base;
 struct props;
@@ -88,7 +93,14 @@ struct console_env {
     int listen_port;           /* 0: any free port */
     bool read_only;            /* console.read.only */
     const struct props *props; /* everything as given: console.max.connections,
-                                  console.request.timeout.ms, console.allowed.hosts */
+                                  console.request.timeout.ms, console.allowed.hosts,
+                                  console.auth, console.session.ms, console.ssl.* */
+
+    /* who may use it: the broker's users (NULL: none exist) and its ACLs (NULL, or a
+     * policy that is not enabled: every user may do everything) */
+    struct auth_creds *creds;
+    struct auth_acls *acls;
+    const struct auth_policy *policy;
 
     void *ctx;
     /* groups */

@@ -46,12 +46,15 @@ static int64_t lag_of(int64_t end, int64_t committed)
 
 struct groups_acc {
     const struct console_env *env;
-    json_t *by_id; /* group id -> its JSON object */
+    json_t *by_id;         /* group id -> its JSON object */
+    const struct creq *cr; /* who asks: groups and topics it may not describe are left out */
 };
 
 static void list_group(void *arg, const struct console_group_info *g)
 {
     struct groups_acc *acc = arg;
+    if (!console_may(acc->cr, AUTH_OP_DESCRIBE, AUTH_RES_GROUP, g->id))
+        return;
     json_t *o = json_object();
     json_object_set_new(o, "group", console_str(g->id));
     json_object_set_new(o, "state", console_str(g->state));
@@ -69,9 +72,9 @@ static void list_offset(void *arg, const char *group, const char *topic, int32_t
 {
     struct groups_acc *acc = arg;
     json_t *o = json_object_get(acc->by_id, group), *topics;
-    int64_t lag = lag_of(end_of(acc->env, topic, part), offset);
-    if (!o)
+    if (!o || !console_may(acc->cr, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, topic))
         return;
+    int64_t lag = lag_of(end_of(acc->env, topic, part), offset);
     json_object_set_new(
         o, "lag",
         json_integer(json_integer_value(json_object_get(o, "lag")) + (lag > 0 ? lag : 0)));
@@ -84,7 +87,7 @@ static void list_offset(void *arg, const char *group, const char *topic, int32_t
 
 void api_groups(struct creq *cr)
 {
-    struct groups_acc acc = {&cr->con->env, json_object()};
+    struct groups_acc acc = {&cr->con->env, json_object(), cr};
     acc.env->groups_foreach(acc.env->ctx, list_group, &acc);
     acc.env->groups_foreach_offset(acc.env->ctx, NULL, list_offset, &acc);
     json_t *arr = json_array();
@@ -135,6 +138,7 @@ struct group_acc {
     json_t *members;
     json_t *rows; /* "topic\0partition" -> offset row */
     int64_t lag;
+    const struct creq *cr; /* who asks: offsets of topics it may not describe are left out */
 };
 
 static void member_row(void *arg, const struct console_member_info *m)
@@ -173,6 +177,8 @@ static void committed_row(void *arg, const char *group, const char *topic, int32
                           int64_t offset, const char *meta, int64_t when)
 {
     struct group_acc *acc = arg;
+    if (!console_may(acc->cr, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, topic))
+        return; /* as OffsetFetch leaves them out */
     json_t *o = offset_row(acc, topic, part);
     int64_t lag = lag_of(end_of(acc->env, topic, part), offset);
     json_object_set_new(o, "committed", json_integer(offset));
@@ -192,6 +198,8 @@ static void assigned_rows(struct group_acc *acc)
         json_array_foreach(json_object_get(m, "assignment"), k, a)
         {
             const char *topic = json_string_value(json_object_get(a, "topic"));
+            if (!topic || !console_may(acc->cr, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, topic))
+                continue;
             json_array_foreach(json_object_get(a, "partitions"), x, part)
             {
                 json_t *row = offset_row(acc, topic, (int32_t)json_integer_value(part));
@@ -225,7 +233,9 @@ static json_t *sorted_rows(json_t *rows)
 void api_group(struct creq *cr)
 {
     struct console_group_info g;
-    struct group_acc acc = {&cr->con->env, json_array(), json_object(), 0};
+    struct group_acc acc = {&cr->con->env, json_array(), json_object(), 0, cr};
+    if (!console_require(cr, AUTH_OP_DESCRIBE, AUTH_RES_GROUP, cr->seg[3]))
+        goto out;
     if (acc.env->groups_describe(acc.env->ctx, cr->seg[3], &g, member_row, &acc)) {
         console_reply_error(cr->req, 404, "unknown group %s", cr->seg[3]);
         goto out;
@@ -405,8 +415,12 @@ struct reset_job {
 static int reset_work(void *arg)
 {
     struct reset_job *j = arg;
-    for (int i = 0; i < j->n; i++)
-        j->offs[i] = reset_target(&j->spec, store_topic_partition(j->t, j->parts[i]));
+    for (int i = 0; i < j->n; i++) {
+        struct store_partition *p = store_topic_partition(j->t, j->parts[i]);
+        if (!p) /* the store could not open it: reset nothing */
+            return -EIO;
+        j->offs[i] = reset_target(&j->spec, p);
+    }
     return 0;
 }
 
@@ -416,6 +430,8 @@ static void reset_found(struct console *con, void *arg, int rc)
     struct reset_job *j = arg;
     if (rc == -ECANCELED)
         console_reply_error(j->req, 503, "the broker is shutting down");
+    else if (rc)
+        console_reply_error(j->req, 503, "a partition cannot be opened");
     else
         reset_apply(con, j->req, j->group, j->t, j->parts, j->offs, j->n);
     store_topic_put(j->t);
@@ -428,14 +444,16 @@ void api_group_reset(struct creq *cr)
 {
     json_t *body = NULL;
     struct reset_job *j = xcalloc(1, sizeof *j);
-    if (reset_check_group(cr, cr->seg[3]) || console_body(cr, &body))
+    /* as OffsetCommit: Read on the group, then on the topic (api_topic_ref) */
+    if (!console_require(cr, AUTH_OP_READ, AUTH_RES_GROUP, cr->seg[3]) ||
+        reset_check_group(cr, cr->seg[3]) || console_body(cr, &body))
         goto out;
     const char *topic = json_string_value(json_object_get(body, "topic"));
     if (!topic) {
         console_reply_error(cr->req, 400, "topic must be a topic name");
         goto out;
     }
-    if (!(j->t = api_topic_ref(cr, topic)) ||
+    if (!(j->t = api_topic_ref(cr, topic, AUTH_OP_READ)) ||
         reset_partitions(cr, body, store_topic_partition_count(j->t), &j->parts, &j->n) ||
         reset_spec(cr, body, &j->spec))
         goto out;

@@ -340,8 +340,9 @@ static int find_messages(struct creq *cr, struct store_topic *t, const struct ms
     int n = 0, rc = 0;
     struct part_scan *ps = xcalloc((size_t)total, sizeof *ps);
     for (int32_t k = 0; k < total; k++)
-        if ((a->partition < 0 || a->partition == k) && (!a->starts || a->starts[k] >= 0))
-            ps[n++].p = store_topic_partition(t, k);
+        if ((a->partition < 0 || a->partition == k) && (!a->starts || a->starts[k] >= 0) &&
+            (ps[n].p = store_topic_partition(t, k))) /* NULL: the store could not open it */
+            n++;
     for (int i = 0; i < n; i++) {
         ps[i].index = store_partition_index(ps[i].p);
         ps[i].log_start = store_partition_log_start(ps[i].p);
@@ -372,13 +373,18 @@ static int find_messages(struct creq *cr, struct store_topic *t, const struct ms
 
 void api_messages(struct creq *cr)
 {
-    struct store_topic *t = api_topic_ref(cr, cr->seg[3]);
+    struct store_topic *t = api_topic_ref(cr, cr->seg[3], AUTH_OP_READ);
     struct msg_args a;
     if (!t)
         return;
     memset(&a, 0, sizeof a);
     if (msg_args(cr, store_topic_partition_count(t), &a))
         goto out;
+    if (a.partition >= 0 && !store_topic_partition(t, (int32_t)a.partition)) {
+        console_reply_error(cr->req, 503, "partition %lld cannot be opened",
+                            (long long)a.partition);
+        goto out;
+    }
     if (a.partition >= 0 &&
         a.offset > store_partition_high_watermark(store_topic_partition(t, (int32_t)a.partition))) {
         console_reply_error(cr->req, 400, "offset %lld is past the end of partition %lld (%lld)",

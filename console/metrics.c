@@ -145,7 +145,10 @@ static void partition_gauge(struct scrape *s, const char *name, const char *help
         for (int32_t k = 0; k < n; k++) {
             struct store_partition_info in;
             char part[16];
-            store_partition_info(store_topic_partition(s->topics[i].t, k), &in);
+            struct store_partition *p = store_topic_partition(s->topics[i].t, k);
+            if (!p) /* one the store could not open has no figures */
+                continue;
+            store_partition_info(p, &in);
             snprintf(part, sizeof part, "%d", k);
             evbuffer_add_printf(s->out, "%s{", name);
             label(s->out, "partition", part, false);
@@ -344,10 +347,19 @@ static void brook_metrics(struct scrape *s, struct console *con)
            "Console connections closed at console.request.timeout.ms.");
     evbuffer_add_printf(s->out, "brook_console_request_deadline_total %lld\n",
                         (long long)con->deadline_closed);
+    family(s, "brook_console_logins_total", "counter",
+           "Passwords checked for console logins and /metrics scrapes, by result.");
+    evbuffer_add_printf(s->out, "brook_console_logins_total{result=\"ok\"} %lld\n",
+                        (long long)con->logins_ok);
+    evbuffer_add_printf(s->out, "brook_console_logins_total{result=\"failed\"} %lld\n",
+                        (long long)con->logins_failed);
 }
 
 void console_metrics_serve(struct creq *cr)
 {
+    /* every topic and group is named here: the cluster's Describe, as a whole */
+    if (!console_require(cr, AUTH_OP_DESCRIBE, AUTH_RES_CLUSTER, NULL))
+        return;
     struct scrape s = {.env = &cr->con->env, .out = evbuffer_new()};
     if (!s.out)
         xalloc_fail("evbuffer", 0);

@@ -27,6 +27,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "auth/auth.h"
 #include "console/console.h"
 
 struct evhttp;
@@ -40,6 +41,7 @@ struct evhttp_connection;
 struct evbuffer;
 struct evhttp_bound_socket;
 struct evconnlistener;
+struct bufferevent;
 struct props;
 
 /* Request bodies: the largest the API takes (a produced record of the default
@@ -57,6 +59,25 @@ struct props;
 #define CONSOLE_SHOW_BYTES      (256 << 10) /* longer keys and values are cut in answers */
 #define CONSOLE_SCAN_RECORDS    200000      /* records one filtered search may examine */
 #define CONSOLE_SCAN_BYTES      (256 << 20) /* bytes one search may read */
+#define CONSOLE_MAX_SESSIONS    1024        /* logged-in sessions held at once */
+#define CONSOLE_MAX_LOGINS      8           /* passwords being checked at once (admin thread) */
+#define CONSOLE_TOKEN_HEX       64          /* a session id or CSRF token: 32 random bytes in hex */
+#define CONSOLE_PEER_MAX        64          /* a peer's numeric address */
+
+/* console.auth, as resolved at start (auth.c). */
+enum console_auth {
+    CONSOLE_AUTH_AUTO,  /* unset, on loopback: a login once any user exists */
+    CONSOLE_AUTH_NONE,  /* console.auth=none (loopback only) */
+    CONSOLE_AUTH_LOGIN, /* console.auth=login, or unset on another address */
+};
+
+/* Who may reach a route (auth.c's gate). */
+enum console_access {
+    ACCESS_OPEN,   /* anyone: the page's files, /healthz, the login itself */
+    ACCESS_USER,   /* a session, when a login is required */
+    ACCESS_SCRAPE, /* a session or HTTP basic (/metrics) */
+};
+struct console_session;
 
 /* A file of the page, compiled in by scripts/gen_assets.py (assets.c). */
 struct console_asset {
@@ -77,6 +98,15 @@ struct console {
     int port;           /* bound port (the real one when 0 was asked for) */
     bool read_only;     /* console.read.only: write endpoints answer 403 */
     struct event *wake;
+
+    /* auth.c: login, sessions; tls.c: console.ssl.* */
+    enum console_auth auth;
+    struct console_session *sessions; /* CONSOLE_MAX_SESSIONS slots */
+    int64_t session_ms;               /* console.session.ms */
+    int logins_inflight;              /* passwords being checked */
+    int64_t logins_ok, logins_failed; /* for /metrics */
+    bool tls;                         /* console.ssl.*: HTTPS */
+    struct ssl_ctx_st *ssl_ctx;       /* when tls */
 
     /* conn.c: connections, deadline, Host rule, accept back-off */
     struct evconnlistener *listener;
@@ -113,6 +143,10 @@ struct creq {
     char *seg[8];           /* decoded path segments (owned by the router) */
     int nseg;               /* segments in seg */
     struct evkeyvalq query; /* decoded query parameters */
+    /* who asks (auth.c): "User:<name>", or User:ANONYMOUS without a login */
+    char principal[AUTH_PRINCIPAL_MAX];
+    char peer[CONSOLE_PEER_MAX];     /* the peer's address, the ACLs' host */
+    struct console_session *session; /* NULL without one */
 };
 
 /* ---- console.c: replies, parameters, durability waits ---- */
@@ -177,8 +211,9 @@ void api_topic_create(struct creq *cr);
 void api_topic(struct creq *cr);
 void api_topic_delete(struct creq *cr);
 void api_produce(struct creq *cr);
-/* A topic named by a path segment, or NULL after answering 400/404. */
-struct store_topic *api_topic_ref(struct creq *cr, const char *name);
+/* A topic named by a path segment that cr's principal may op, or NULL after
+ * answering 400/403/404. */
+struct store_topic *api_topic_ref(struct creq *cr, const char *name, enum auth_op op);
 /* messages.c */
 void api_messages(struct creq *cr);
 /* groups.c */
@@ -268,8 +303,53 @@ void tail_open(struct creq *cr);
 void tail_pump_all(struct console *con);
 /* End every tail (console_stop). */
 void tail_close_all(struct console *con);
+/* End the tails whose session has ended (logout, expiry, user deleted). */
+void tail_check_sessions(struct console *con);
 /* Bytes queued for viewers and not yet taken by their sockets, over all tails. */
 size_t tail_unsent_total(struct console *con);
+
+/* ---- auth.c: login, sessions, CSRF, ACLs ---- */
+
+/* Read console.auth and console.session.ms (refusing none on an address other
+ * than loopback); 0, or -EINVAL after logging why. */
+int console_auth_config(struct console *con, const struct props *p);
+void console_auth_free(struct console *con);
+/* Whether API requests need a session now. */
+bool console_auth_required(struct console *con);
+/* Whether the credential store holds any user. */
+bool console_auth_any_user(struct console *con);
+/* Log at start what the console exposes on an address other than loopback. */
+void console_auth_announce(struct console *con);
+/*
+ * The gate, before a route's handler: sets cr->principal, cr->peer and
+ * cr->session. true: run the handler now. false: answered (401 without a
+ * session, 403 without the CSRF token on a write), or - HTTP basic on an
+ * ACCESS_SCRAPE route - then(cr) runs once the password is checked.
+ */
+bool console_auth_admit(struct creq *cr, enum console_access access, void (*then)(struct creq *cr));
+/* Whether cr's principal may do op on the resource (true when ACLs are off). */
+bool console_may(const struct creq *cr, enum auth_op op, enum auth_resource type, const char *name);
+/* The same, answering 403 when not. */
+bool console_require(struct creq *cr, enum auth_op op, enum auth_resource type, const char *name);
+/* The request's session id into out (CONSOLE_TOKEN_HEX + 1 bytes; "" without
+ * one), for what outlives the request (a live tail). */
+void console_auth_session_id(const struct creq *cr, char *out);
+/* Whether what was opened under session id may go on: the session is live (for
+ * "": no login is required now). */
+bool console_auth_session_live(struct console *con, const char *id);
+/* POST /api/v1/login, GET /api/v1/session, POST /api/v1/logout */
+void api_login(struct creq *cr);
+void api_session(struct creq *cr);
+void api_logout(struct creq *cr);
+
+/* ---- tls.c: console.ssl.* ---- */
+
+/* Build the HTTPS context when console.ssl.keystore.* is given; 0, or -EINVAL
+ * after logging why. */
+int console_tls_config(struct console *con, const struct props *p);
+void console_tls_free(struct console *con);
+/* A TLS bufferevent (server side, socket not yet set) for a new connection. */
+struct bufferevent *console_tls_bev(struct console *con, struct event_base *base);
 
 /* ---- metrics.c: Prometheus text ---- */
 void console_metrics_serve(struct creq *cr);

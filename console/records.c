@@ -162,6 +162,8 @@ static int scan_batch(struct scan_state *st, const struct store_batch *b, int64_
 
 int64_t console_end(struct store_partition *p, bool committed)
 {
+    if (!p) /* one the store could not open: nothing to read */
+        return -1;
     return committed ? store_partition_last_stable(p) : store_partition_high_watermark(p);
 }
 

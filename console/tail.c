@@ -15,7 +15,8 @@
  *
  * first an "event: hello" with the partitions' starting offsets, a ": keepalive"
  * comment every TAIL_KEEPALIVE_S, and "event: end" before the broker closes the
- * stream (topic deleted, broker stopping).
+ * stream (topic deleted, broker stopping, or the session it was opened in ended:
+ * logout at once, expiry or a deleted user at the next keepalive).
  *
  * Feeding: the store calls the console's listener from whichever thread appended;
  * it activates the console's wake event and tail_pump_all() runs on the loop. A
@@ -63,8 +64,9 @@ struct tail {
     struct event *keepalive; /* persistent timer */
     struct event *more;      /* a pump that stopped at its budget continues here */
     struct tail *prev, *next_tail;
-    struct evbuffer *buf; /* the next chunk */
-    bool paused;          /* waiting for the viewer to read what was sent */
+    struct evbuffer *buf;                /* the next chunk */
+    bool paused;                         /* waiting for the viewer to read what was sent */
+    char session[CONSOLE_TOKEN_HEX + 1]; /* the session it was opened in, or "" */
 };
 
 /* ---- freeing ---- */
@@ -234,6 +236,10 @@ static void more_cb(evutil_socket_t fd, short what, void *arg)
 static void keepalive_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct tail *tl = arg;
+    if (!console_auth_session_live(tl->con, tl->session)) {
+        tail_end(tl, "session ended");
+        return;
+    }
     evbuffer_add(tl->buf, ": keepalive\n\n", 13);
     tail_send(tl);
 }
@@ -325,7 +331,8 @@ void tail_open(struct creq *cr)
     tl->con = con;
     tl->req = cr->req;
     tl->evcon = evhttp_request_get_connection(cr->req);
-    if (!(tl->t = api_topic_ref(cr, cr->seg[3])) || tail_args(cr, tl)) {
+    console_auth_session_id(cr, tl->session);
+    if (!(tl->t = api_topic_ref(cr, cr->seg[3], AUTH_OP_READ)) || tail_args(cr, tl)) {
         store_topic_put(tl->t);
         free(tl->next);
         free(tl);
@@ -353,6 +360,15 @@ static void flush_now(struct bufferevent *bev)
     evbuffer_unfreeze(out, 1);
     evbuffer_write(out, bufferevent_getfd(bev));
     evbuffer_freeze(out, 1);
+}
+
+void tail_check_sessions(struct console *con)
+{
+    for (struct tail *tl = con->tails, *next; tl; tl = next) {
+        next = tl->next_tail;
+        if (!console_auth_session_live(con, tl->session))
+            tail_end(tl, "session ended");
+    }
 }
 
 void tail_close_all(struct console *con)

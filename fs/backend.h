@@ -40,6 +40,8 @@ struct fs_btopic_info {
     int32_t partitions; /* partition count now */
     size_t line_max;    /* longest line one append may carry */
     bool internal;      /* read-only to the view (names starting with "__") */
+    bool json;          /* its topic file, data and follow read as records' JSON lines
+                         * (binary values, such as brookd's internal topics') */
 };
 
 /* One segment of a partition, for backends that have files to show. */
@@ -80,7 +82,8 @@ struct fs_backend_ops {
 
     /* ---- reading ---- */
     /* Open a reader of the stream of the topic (partition -1) or a partition, or
-     * (records) of a partition's JSON lines. *cache is one pointer per view
+     * (records) of a partition's JSON lines - or, for a json topic, of every
+     * partition's in turn (partition -1). *cache is one pointer per view
      * topic the backend may fill for its own per-topic state; cache_free frees
      * it when the view forgets the topic. */
     int (*reader_open)(void *be, struct fs_btopic *t, int32_t partition, bool records, void **cache,

@@ -106,9 +106,22 @@ static void detach(const char *mp)
         waitpid(pid, NULL, 0);
 }
 
+/* Whether a file system is mounted at directory mp (st its stat): its device
+ * differs from its parent's. */
+static bool is_mount_point(const char *mp, const struct stat *st)
+{
+    char parent[PATH_MAX];
+    struct stat pst;
+    if (snprintf(parent, sizeof parent, "%s/..", mp) >= (int)sizeof parent)
+        return false;
+    return stat(parent, &pst) == 0 && pst.st_dev != st->st_dev;
+}
+
 /* Make mp a directory we can mount on: detach a stale mount, create it if absent.
- * The test is statfs, which always reaches the daemon: stat may be answered from
- * the kernel's cache of the root's attributes even when the daemon is dead. */
+ * The test for staleness is statfs, which always reaches the daemon: stat may be
+ * answered from the kernel's cache of the root's attributes even when the daemon
+ * is dead. A live mount there (another brookd's, most likely) is -EBUSY: mounting over it
+ * would hide it from its users while it still runs. */
 static int prepare_mountpoint(const char *mp)
 {
     struct stat st;
@@ -118,7 +131,7 @@ static int prepare_mountpoint(const char *mp)
         detach(mp);
     }
     if (stat(mp, &st) == 0)
-        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+        return !S_ISDIR(st.st_mode) ? -ENOTDIR : is_mount_point(mp, &st) ? -EBUSY : 0;
     if (errno != ENOENT)
         return -errno;
     return mkdir(mp, 0755) && errno != EEXIST ? -errno : 0;

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "auth/auth.h"
+
 struct store;
 struct fs;
 struct fs_backend;
@@ -29,10 +31,15 @@ struct fs_options {
     int stop_grace_ms;      /* how long fs_stop lets open files finish (default 1000) */
     size_t partial_max;     /* bytes all partial lines together may hold (default 64 MiB) */
     bool read_only;         /* refuse every change with EROFS (brook mount --read-only) */
+    /* Whether the mount's principal may do op on a topic (type AUTH_RES_TOPIC, name
+     * the topic's) or on the cluster; NULL: everything is allowed. Asked from the
+     * FUSE threads: it must be thread-safe (auth_authorize is). */
+    bool (*may)(void *arg, enum auth_op op, enum auth_resource type, const char *name);
+    void *may_arg;
 };
 
 /* Defaults: no mountpoint, 8 threads, owner only, 3600 s timeouts, 1 s grace,
- * 64 MiB of partial lines. */
+ * 64 MiB of partial lines, no access check. */
 void fs_options_defaults(struct fs_options *o);
 
 /*

@@ -539,8 +539,10 @@ static int list_root(struct fs *fs, struct fs_dirlist *d)
         return -ENOMEM;
     int rc = 0;
     for (char **name = names; !rc && *name; name++) {
-        struct fs_btopic *t = fs->b.ops->topic_get(fs->b.be, *name);
-        if (t) { /* deleted since the list was taken: leave it out */
+        /* deleted since the list was taken, or hidden by the ACLs: leave it out */
+        struct fs_btopic *t =
+            fs_access_visible(fs, *name) ? fs->b.ops->topic_get(fs->b.be, *name) : NULL;
+        if (t) {
             rc = list_topic(fs, d, t);
             fs->b.ops->topic_put(fs->b.be, t);
         }

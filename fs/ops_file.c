@@ -36,10 +36,12 @@ static struct fs_handle *handle_of(struct fuse_file_info *fi)
     return (struct fs_handle *)(uintptr_t)fi->fh;
 }
 
-/* Whether flags may open n: EPERM for writing where the log cannot be written. */
-static int open_allowed(const struct fs *fs, const struct fs_node *n, int flags, bool fresh)
+/* Whether flags may open n: EPERM for writing where the log cannot be written,
+ * EACCES where the mount's principal may not (access.c). */
+static int open_allowed(struct fs *fs, const struct fs_node *n, int flags, bool fresh)
 {
     bool wr = (flags & O_ACCMODE) != O_RDONLY;
+    bool rd = (flags & O_ACCMODE) != O_WRONLY;
     if (n->kind == FS_ROOT || n->kind == FS_PDIR)
         return -EISDIR;
     if (wr && fs->opt.read_only)
@@ -48,7 +50,9 @@ static int open_allowed(const struct fs *fs, const struct fs_node *n, int flags,
         return -EPERM;
     if (!fresh && ((wr && !(flags & O_APPEND)) || (flags & O_TRUNC)))
         return -EPERM;
-    return 0;
+    /* then the ACLs: READ to read, WRITE to append (EACCES) */
+    int rc = rd ? fs_access_topic(fs, AUTH_OP_READ, n->topic->name) : 0;
+    return rc ? rc : wr ? fs_access_topic(fs, AUTH_OP_WRITE, n->topic->name) : 0;
 }
 
 /* The longest line a handle on ref may hold: what the backend allows in one
@@ -90,10 +94,13 @@ int fs_handle_open(struct fs *fs, struct fs_node *n, int flags, bool fresh, stru
     h->writer = (flags & O_ACCMODE) != O_RDONLY;
     if ((rc = fs_node_resolve(fs, n, &h->ref)))
         goto err_handle;
-    if (n->kind == FS_TOPIC || n->kind == FS_DATA || n->kind == FS_FOLLOW)
+    struct fs_btopic_info info;
+    fs_ref_info(&h->ref, &info);
+    bool stream = n->kind == FS_TOPIC || n->kind == FS_DATA || n->kind == FS_FOLLOW;
+    if (stream && !info.json)
         rc = fs->b.ops->reader_open(fs->b.be, h->ref.t, n->partition, false, &n->topic->cache,
                                     &h->stream);
-    else if (n->kind == FS_RECORDS)
+    else if (stream || n->kind == FS_RECORDS) /* a JSON topic's files read as records */
         rc = fs->b.ops->reader_open(fs->b.be, h->ref.t, n->partition, true, &n->topic->cache,
                                     &h->records);
     if (rc)

@@ -48,6 +48,9 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     struct fs_node *dir = fs_node_find(fs, parent), *n;
     struct fuse_entry_param e;
     int rc = dir ? fs_node_lookup(fs, dir, name, &n) : -ENOENT;
+    if (!rc && parent == FUSE_ROOT_ID &&
+        (rc = fs_access_topic(fs, AUTH_OP_DESCRIBE, n->topic->name)))
+        fs_node_forget(fs, n, 1);
     if (!rc)
         rc = entry_of(fs, n, &e);
     if (rc)
@@ -118,7 +121,10 @@ static int topic_create(struct fs *fs, fuse_ino_t parent, const char *name, stru
         return -EPERM; /* partition directories hold a fixed set of files */
     if (fs->b.ops->name_internal(name))
         return -EPERM; /* only the broker makes its own topics */
-    int rc = fs->b.ops->topic_create(fs->b.be, name);
+    int rc = fs_access_create(fs, name);
+    if (rc)
+        return rc;
+    rc = fs->b.ops->topic_create(fs->b.be, name);
     if (rc)
         return -fs_errno(rc);
     return fs_node_lookup(fs, &fs->root, name, out);
@@ -170,10 +176,10 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct fs *fs = fs_of(req);
-    int rc = fs->opt.read_only ? -EROFS
-             : parent != FUSE_ROOT_ID || fs->b.ops->name_internal(name)
-                 ? -EPERM
-                 : fs->b.ops->topic_delete(fs->b.be, name);
+    int rc = fs->opt.read_only                                          ? -EROFS
+             : parent != FUSE_ROOT_ID || fs->b.ops->name_internal(name) ? -EPERM
+             : fs_access_topic(fs, AUTH_OP_DELETE, name)                ? -EACCES
+                                                         : fs->b.ops->topic_delete(fs->b.be, name);
     if (rc == 0)
         fs_notify_gone(fs, name); /* the partition directories' names go too */
     fuse_reply_err(req, rc ? fs_errno(rc) : 0);
@@ -287,5 +293,9 @@ void fs_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
     bool dir = n->kind == FS_ROOT || n->kind == FS_PDIR;
     if (((mask & W_OK) && !dir && !fs_node_writable(fs, n)) || ((mask & X_OK) && !dir))
         rc = -EACCES;
+    else if (!rc && n->kind != FS_ROOT && (mask & R_OK))
+        rc = fs_access_topic(fs, dir ? AUTH_OP_DESCRIBE : AUTH_OP_READ, n->topic->name);
+    if (!rc && !dir && (mask & W_OK))
+        rc = fs_access_topic(fs, AUTH_OP_WRITE, n->topic->name);
     fuse_reply_err(req, -rc);
 }

@@ -405,4 +405,12 @@ void fs_op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 int fs_handle_open(struct fs *fs, struct fs_node *n, int flags, bool fresh, struct fs_handle **out);
 void fs_handle_free(struct fs_handle *h);
 
+/* ---- access.c: the ACLs the mount acts under (fs_options.may) ---- */
+/* 0 when the mount's principal may do op on topic, else -EACCES. */
+int fs_access_topic(struct fs *fs, enum auth_op op, const char *topic);
+/* The same for creating topic: CREATE on the cluster or on the topic. */
+int fs_access_create(struct fs *fs, const char *topic);
+/* Whether a topic is shown at all (DESCRIBE, as Metadata filters). */
+bool fs_access_visible(struct fs *fs, const char *topic);
+
 #endif

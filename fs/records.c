@@ -13,6 +13,11 @@
  * Reads are meant to be sequential: a reader continues from where its last read
  * ended; a read at any other offset renders again from the log start and skips
  * up to that offset.
+ *
+ * An internal topic's files (the topic file, data, follow) read as these JSON
+ * lines too, the topic file partition after partition: brookd's own records are
+ * binary (Kafka's offset-commit and transaction formats), and `cat` on a terminal
+ * should show text, not control bytes.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -32,6 +37,12 @@ void fs_records_init(struct fs_records *r, struct store_partition *p)
     writer_init(&r->out, RECORDS_MAX);
     store_cursor_open(&r->cur, p, 0, STORE_CURSOR_COMMITTED);
     store_cursor_limit(&r->cur, INT64_MAX, RECORDS_FETCH);
+}
+
+void fs_records_init_topic(struct fs_records *r, struct store_topic *t)
+{
+    fs_records_init(r, store_topic_partition(t, 0));
+    r->t = t;
 }
 
 void fs_records_release(struct fs_records *r)
@@ -78,12 +89,33 @@ static int fill(struct fs_records *r)
     return r->out.len ? 0 : 1;
 }
 
+/* Read from partition part on (the first, or the next of a topic's). */
+static void move_to(struct fs_records *r, int32_t part)
+{
+    r->part = part;
+    if (r->t)
+        r->p = store_topic_partition(r->t, part);
+    r->next = -1;
+    store_cursor_seek(&r->cur, r->p, 0);
+}
+
+/* fill(), going on to the topic's next partition at a partition's end. */
+static int fill_any(struct fs_records *r)
+{
+    int rc = fill(r);
+    while (rc == 1 && r->t && r->part + 1 < store_topic_partition_count(r->t)) {
+        move_to(r, r->part + 1);
+        rc = fill(r);
+    }
+    return rc;
+}
+
 /* Take up to m rendered bytes (into out unless NULL); fills when empty. Returns
  * the count, 0 at the end, or an error. */
 static ssize_t take(struct fs_records *r, uint8_t *out, size_t m)
 {
     if (r->out_off == r->out.len) {
-        int rc = fill(r);
+        int rc = fill_any(r);
         if (rc)
             return rc == 1 ? 0 : rc;
     }
@@ -100,8 +132,7 @@ ssize_t fs_records_read(struct fs_records *r, int64_t off, uint8_t *buf, size_t 
     ssize_t k = 0;
     if (off != r->kpos) {
         r->kpos = 0;
-        r->next = -1;
-        store_cursor_seek(&r->cur, r->p, 0);
+        move_to(r, 0);
         writer_reset(&r->out);
         r->out_off = 0;
     }

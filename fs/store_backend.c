@@ -8,6 +8,10 @@
  * cache the view keeps for us holds the topic's partition anchors (struct
  * fs_jindex), so every reader of a topic shares them.
  *
+ * brookd's internal topics ("__" names) hold binary values (Kafka's offset-commit
+ * and transaction formats): they are json topics (backend.h), whose topic file,
+ * data and follow read as records.c's JSON lines and have no knowable size.
+ *
  * fs_start() mounts the view over a store with this backend; the view frees the
  * adapter at fs_stop().
  */
@@ -75,6 +79,7 @@ static void sb_topic_info(void *be, struct fs_btopic *bt, struct fs_btopic_info 
     out->partitions = store_topic_partition_count(t);
     out->line_max = topic_line_max(t);
     out->internal = store_topic_name_internal(out->name);
+    out->json = out->internal;
 }
 
 static int sb_topic_create(void *be, const char *name)
@@ -97,6 +102,8 @@ static int sb_statfs(void *be, struct statvfs *sv)
 static int64_t sb_stream_size(void *be, struct fs_btopic *t, int32_t partition)
 {
     (void)be;
+    if (store_topic_name_internal(store_topic_name(topic_of(t))))
+        return 0; /* read as JSON lines (records.c): no knowable size */
     return fs_stream_size(topic_of(t), partition);
 }
 
@@ -157,11 +164,13 @@ static int sb_reader_open(void *be, struct fs_btopic *bt, int32_t partition, boo
         return -ENOMEM;
     }
     r->records = records;
-    if (records && !p) {
-        free(r);
+    if (records && !(partition < 0 ? store_topic_partition(t, 0) : p)) {
+        free(r); /* one the store could not open */
         return -ENOENT;
     }
-    if (records)
+    if (records && partition < 0) /* every partition in turn: a json topic's file */
+        fs_records_init_topic(&r->rec, t);
+    else if (records)
         fs_records_init(&r->rec, p);
     else
         fs_stream_init(&r->st, t, partition, jx);

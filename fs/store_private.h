@@ -105,6 +105,8 @@ bool fs_stream_at_end(struct fs_stream *st, int64_t off);
 /* ---- records.c: JSON lines of a partition ---- */
 
 struct fs_records {
+    struct store_topic *t;     /* borrowed; set: every partition in turn (an internal topic) */
+    int32_t part;              /* with t: the partition p is */
     struct store_partition *p; /* borrowed */
     int64_t kpos;              /* kernel offset expected next */
     int64_t next;              /* offset of the next record to render */
@@ -114,6 +116,10 @@ struct fs_records {
 };
 
 void fs_records_init(struct fs_records *r, struct store_partition *p);
+
+/* The records of every partition of t, partition 0 first: the topic file of an
+ * internal topic. */
+void fs_records_init_topic(struct fs_records *r, struct store_topic *t);
 void fs_records_release(struct fs_records *r);
 
 /* Render up to size bytes at kernel offset off. Sequential reads continue where

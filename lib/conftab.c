@@ -19,6 +19,45 @@ const struct conf_key *conf_find(const struct conf_key *tab, const char *name)
     return NULL;
 }
 
+/* Levenshtein distance between a and b, or more than limit when it exceeds it
+ * (key names are short: longer ones are not compared). */
+static size_t edit_distance(const char *a, const char *b, size_t limit)
+{
+    size_t la = strlen(a), lb = strlen(b), row[128];
+    if (la >= 128 || lb >= 128 || (la > lb ? la - lb : lb - la) > limit)
+        return limit + 1;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const struct conf_key *conf_closest(const struct conf_key *tab, const char *name, size_t *dist)
+{
+    const struct conf_key *best = NULL;
+    for (; tab->name; tab++) {
+        size_t d = edit_distance(name, tab->name, 2);
+        if (d <= 2 && d < *dist) {
+            *dist = d;
+            best = tab;
+        }
+    }
+    return best;
+}
+
 /* The default of k as an integer; a table whose default does not parse is a bug
  * that tests/unit catches, reported here as -EINVAL. */
 static int default_i64(const struct conf_key *k, int64_t *out)
@@ -68,6 +107,25 @@ const char *conf_get_str(const struct conf_key *tab, const struct props *p, cons
         return v;
     const struct conf_key *k = conf_find(tab, name);
     return k ? k->def : NULL;
+}
+
+bool conf_key_sensitive(const char *name)
+{
+    static const char *const suffixes[] = {
+        "password",
+        "ssl.keystore.key",
+        "ssl.keystore.certificate.chain",
+        "ssl.truststore.certificates",
+        "sasl.jaas.config",
+        NULL,
+    };
+    size_t n = strlen(name);
+    for (const char *const *s = suffixes; *s; s++) {
+        size_t k = strlen(*s);
+        if (n >= k && !strcmp(name + n - k, *s))
+            return true;
+    }
+    return false;
 }
 
 const char *conf_type_name(enum conf_type t)

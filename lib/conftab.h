@@ -40,6 +40,11 @@ struct conf_key {
 /* The entry named name in tab (ended by a NULL name), or NULL. */
 const struct conf_key *conf_find(const struct conf_key *tab, const char *name);
 
+/* The entry of tab whose name is nearest to name (a misspelling: at most two
+ * letters added, dropped or changed), or NULL; *dist lowers to its distance, so a
+ * search over several tables keeps the best. */
+const struct conf_key *conf_closest(const struct conf_key *tab, const char *name, size_t *dist);
+
 /*
  * The integer or boolean value of key name from p (which may be NULL), or its
  * table default when p does not give it. 0, or -EINVAL when the value does not parse or is outside
@@ -50,6 +55,11 @@ int conf_get_bool(const struct conf_key *tab, const struct props *p, const char 
 
 /* The string value of key name: p's, else the table default (may be NULL). */
 const char *conf_get_str(const struct conf_key *tab, const struct props *p, const char *name);
+
+/* Whether key name holds a secret (a password, a private key, inline key
+ * material: Kafka's PASSWORD type), whose value is never shown - by suffix, so
+ * listener.name.X.ssl.* and console.ssl.* are covered too. */
+bool conf_key_sensitive(const char *name);
 
 /* The type's name as the documentation shows it ("int", "long", ...). */
 const char *conf_type_name(enum conf_type t);

@@ -342,6 +342,18 @@ static void put_escaped(FILE *f, const char *s, bool is_key)
 
 int props_save(const struct props *p, const char *path)
 {
+    char *text;
+    size_t len;
+    int rc = props_format(p, &text, &len);
+    if (rc)
+        return rc;
+    rc = file_write_atomic(path, text, len);
+    free(text);
+    return rc;
+}
+
+int props_format(const struct props *p, char **out, size_t *out_len)
+{
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -359,7 +371,7 @@ int props_save(const struct props *p, const char *path)
         free(text);
         return -ENOMEM;
     }
-    int rc = file_write_atomic(path, text, len);
-    free(text);
-    return rc;
+    *out = text;
+    *out_len = len;
+    return 0;
 }

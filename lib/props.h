@@ -51,5 +51,8 @@ size_t props_count(const struct props *p);
 /* Write all pairs as properties text to path atomically (tmp + fsync + rename +
  * directory fsync). 0 or -errno. */
 int props_save(const struct props *p, const char *path);
+/* The text props_save() writes, in *text (malloc'd, the caller frees) of *len
+ * bytes: for callers that order their own syncs. 0 or -ENOMEM. */
+int props_format(const struct props *p, char **text, size_t *len);
 
 #endif

@@ -75,7 +75,8 @@ struct scram_client_final {
 };
 
 /* Parse msg[0..len) into *out; strings are copied into buf (size at least len+1,
- * owned by the caller) and point there. */
+ * owned by the caller) and point there, but bare and without_proof, which the
+ * AuthMessage needs whole, point into msg itself. */
 int scram_parse_client_first(const void *msg, size_t len, char *buf,
                              struct scram_client_first *out);
 int scram_parse_server_first(const void *msg, size_t len, char *buf,

@@ -5168,25 +5168,23 @@ const struct kafka_struct_desc kafka_describe_user_scram_credentials_req_desc = 
     .fields = describe_user_scram_credentials_req_fields,
 };
 
-static const struct kafka_field describe_user_scram_credentials_resp_credential_info_fields[] = {
+static const struct kafka_field describe_user_scram_credentials_resp_credential_fields[] = {
     {.name = "mechanism",
      .type = KAFKA_T_INT8,
      .versions = KAFKA_V(0, 0),
-     .offset =
-         offsetof(struct kafka_describe_user_scram_credentials_resp_credential_info, mechanism)},
+     .offset = offsetof(struct kafka_describe_user_scram_credentials_resp_credential, mechanism)},
     {.name = "iterations",
      .type = KAFKA_T_INT32,
      .versions = KAFKA_V(0, 0),
-     .offset =
-         offsetof(struct kafka_describe_user_scram_credentials_resp_credential_info, iterations)},
+     .offset = offsetof(struct kafka_describe_user_scram_credentials_resp_credential, iterations)},
 };
 
-const struct kafka_struct_desc kafka_describe_user_scram_credentials_resp_credential_info_desc = {
-    .name = "kafka_describe_user_scram_credentials_resp_credential_info",
-    .size = sizeof(struct kafka_describe_user_scram_credentials_resp_credential_info),
+const struct kafka_struct_desc kafka_describe_user_scram_credentials_resp_credential_desc = {
+    .name = "kafka_describe_user_scram_credentials_resp_credential",
+    .size = sizeof(struct kafka_describe_user_scram_credentials_resp_credential),
     .flexible = 0,
     .n_fields = 2,
-    .fields = describe_user_scram_credentials_resp_credential_info_fields,
+    .fields = describe_user_scram_credentials_resp_credential_fields,
 };
 
 static const struct kafka_field describe_user_scram_credentials_resp_result_fields[] = {
@@ -5210,7 +5208,7 @@ static const struct kafka_field describe_user_scram_credentials_resp_result_fiel
      .offset = offsetof(struct kafka_describe_user_scram_credentials_resp_result, credential_infos),
      .count =
          offsetof(struct kafka_describe_user_scram_credentials_resp_result, n_credential_infos),
-     .child = &kafka_describe_user_scram_credentials_resp_credential_info_desc},
+     .child = &kafka_describe_user_scram_credentials_resp_credential_desc},
 };
 
 const struct kafka_struct_desc kafka_describe_user_scram_credentials_resp_result_desc = {
@@ -5252,61 +5250,54 @@ const struct kafka_struct_desc kafka_describe_user_scram_credentials_resp_desc =
     .fields = describe_user_scram_credentials_resp_fields,
 };
 
-static const struct kafka_field alter_user_scram_credentials_req_scram_credential_deletion_fields[] = {
+static const struct kafka_field alter_user_scram_credentials_req_deletion_fields[] = {
     {.name = "name",
      .type = KAFKA_T_STRING,
      .versions = KAFKA_V(0, 0),
-     .offset =
-         offsetof(struct kafka_alter_user_scram_credentials_req_scram_credential_deletion, name)},
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_req_deletion, name)},
     {.name = "mechanism",
      .type = KAFKA_T_INT8,
      .versions = KAFKA_V(0, 0),
-     .offset = offsetof(struct kafka_alter_user_scram_credentials_req_scram_credential_deletion,
-                        mechanism)},
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_req_deletion, mechanism)},
 };
 
-const struct kafka_struct_desc kafka_alter_user_scram_credentials_req_scram_credential_deletion_desc = {
-    .name = "kafka_alter_user_scram_credentials_req_scram_credential_deletion",
-    .size = sizeof(struct kafka_alter_user_scram_credentials_req_scram_credential_deletion),
+const struct kafka_struct_desc kafka_alter_user_scram_credentials_req_deletion_desc = {
+    .name = "kafka_alter_user_scram_credentials_req_deletion",
+    .size = sizeof(struct kafka_alter_user_scram_credentials_req_deletion),
     .flexible = 0,
     .n_fields = 2,
-    .fields = alter_user_scram_credentials_req_scram_credential_deletion_fields,
+    .fields = alter_user_scram_credentials_req_deletion_fields,
 };
 
-static const struct kafka_field alter_user_scram_credentials_req_scram_credential_upsertion_fields[] = {
+static const struct kafka_field alter_user_scram_credentials_req_upsertion_fields[] = {
     {.name = "name",
      .type = KAFKA_T_STRING,
      .versions = KAFKA_V(0, 0),
-     .offset =
-         offsetof(struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion, name)},
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_req_upsertion, name)},
     {.name = "mechanism",
      .type = KAFKA_T_INT8,
      .versions = KAFKA_V(0, 0),
-     .offset = offsetof(struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion,
-                        mechanism)},
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_req_upsertion, mechanism)},
     {.name = "iterations",
      .type = KAFKA_T_INT32,
      .versions = KAFKA_V(0, 0),
-     .offset = offsetof(struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion,
-                        iterations)},
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_req_upsertion, iterations)},
     {.name = "salt",
      .type = KAFKA_T_BYTES,
      .versions = KAFKA_V(0, 0),
-     .offset =
-         offsetof(struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion, salt)},
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_req_upsertion, salt)},
     {.name = "salted_password",
      .type = KAFKA_T_BYTES,
      .versions = KAFKA_V(0, 0),
-     .offset = offsetof(struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion,
-                        salted_password)},
+     .offset = offsetof(struct kafka_alter_user_scram_credentials_req_upsertion, salted_password)},
 };
 
-const struct kafka_struct_desc kafka_alter_user_scram_credentials_req_scram_credential_upsertion_desc = {
-    .name = "kafka_alter_user_scram_credentials_req_scram_credential_upsertion",
-    .size = sizeof(struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion),
+const struct kafka_struct_desc kafka_alter_user_scram_credentials_req_upsertion_desc = {
+    .name = "kafka_alter_user_scram_credentials_req_upsertion",
+    .size = sizeof(struct kafka_alter_user_scram_credentials_req_upsertion),
     .flexible = 0,
     .n_fields = 5,
-    .fields = alter_user_scram_credentials_req_scram_credential_upsertion_fields,
+    .fields = alter_user_scram_credentials_req_upsertion_fields,
 };
 
 static const struct kafka_field alter_user_scram_credentials_req_fields[] = {
@@ -5316,14 +5307,14 @@ static const struct kafka_field alter_user_scram_credentials_req_fields[] = {
      .versions = KAFKA_V(0, 0),
      .offset = offsetof(struct kafka_alter_user_scram_credentials_req, deletions),
      .count = offsetof(struct kafka_alter_user_scram_credentials_req, n_deletions),
-     .child = &kafka_alter_user_scram_credentials_req_scram_credential_deletion_desc},
+     .child = &kafka_alter_user_scram_credentials_req_deletion_desc},
     {.name = "upsertions",
      .type = KAFKA_T_ARRAY,
      .elem = KAFKA_T_STRUCT,
      .versions = KAFKA_V(0, 0),
      .offset = offsetof(struct kafka_alter_user_scram_credentials_req, upsertions),
      .count = offsetof(struct kafka_alter_user_scram_credentials_req, n_upsertions),
-     .child = &kafka_alter_user_scram_credentials_req_scram_credential_upsertion_desc},
+     .child = &kafka_alter_user_scram_credentials_req_upsertion_desc},
 };
 
 const struct kafka_struct_desc kafka_alter_user_scram_credentials_req_desc = {

@@ -1467,7 +1467,7 @@ struct kafka_describe_user_scram_credentials_req {
     int32_t n_users; /* entries in users, -1 = null */
 };
 
-struct kafka_describe_user_scram_credentials_resp_credential_info {
+struct kafka_describe_user_scram_credentials_resp_credential {
     int8_t mechanism;   /* 0+ */
     int32_t iterations; /* 0+ */
 };
@@ -1476,7 +1476,7 @@ struct kafka_describe_user_scram_credentials_resp_result {
     struct kstr user;          /* 0+ */
     int16_t error_code;        /* 0+ */
     struct kstr error_message; /* 0+, nullable 0+ */
-    struct kafka_describe_user_scram_credentials_resp_credential_info *credential_infos; /* 0+ */
+    struct kafka_describe_user_scram_credentials_resp_credential *credential_infos; /* 0+ */
     int32_t n_credential_infos; /* entries in credential_infos */
 };
 
@@ -1489,12 +1489,12 @@ struct kafka_describe_user_scram_credentials_resp {
     int32_t n_results;                                                 /* entries in results */
 };
 
-struct kafka_alter_user_scram_credentials_req_scram_credential_deletion {
+struct kafka_alter_user_scram_credentials_req_deletion {
     struct kstr name; /* 0+ */
     int8_t mechanism; /* 0+ */
 };
 
-struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion {
+struct kafka_alter_user_scram_credentials_req_upsertion {
     struct kstr name;              /* 0+ */
     int8_t mechanism;              /* 0+ */
     int32_t iterations;            /* 0+ */
@@ -1504,10 +1504,10 @@ struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion {
 
 /* AlterUserScramCredentials request (api key 51), v0-0, flexible from v0. */
 struct kafka_alter_user_scram_credentials_req {
-    struct kafka_alter_user_scram_credentials_req_scram_credential_deletion *deletions; /* 0+ */
-    int32_t n_deletions; /* entries in deletions */
-    struct kafka_alter_user_scram_credentials_req_scram_credential_upsertion *upsertions; /* 0+ */
-    int32_t n_upsertions; /* entries in upsertions */
+    struct kafka_alter_user_scram_credentials_req_deletion *deletions;   /* 0+ */
+    int32_t n_deletions;                                                 /* entries in deletions */
+    struct kafka_alter_user_scram_credentials_req_upsertion *upsertions; /* 0+ */
+    int32_t n_upsertions;                                                /* entries in upsertions */
 };
 
 struct kafka_alter_user_scram_credentials_resp_result {
@@ -2006,11 +2006,11 @@ extern const struct kafka_struct_desc kafka_offset_delete_resp_topic_desc;
 extern const struct kafka_struct_desc kafka_offset_delete_resp_desc;
 extern const struct kafka_struct_desc kafka_describe_user_scram_credentials_req_user_name_desc;
 extern const struct kafka_struct_desc kafka_describe_user_scram_credentials_req_desc;
-extern const struct kafka_struct_desc kafka_describe_user_scram_credentials_resp_credential_info_desc;
+extern const struct kafka_struct_desc kafka_describe_user_scram_credentials_resp_credential_desc;
 extern const struct kafka_struct_desc kafka_describe_user_scram_credentials_resp_result_desc;
 extern const struct kafka_struct_desc kafka_describe_user_scram_credentials_resp_desc;
-extern const struct kafka_struct_desc kafka_alter_user_scram_credentials_req_scram_credential_deletion_desc;
-extern const struct kafka_struct_desc kafka_alter_user_scram_credentials_req_scram_credential_upsertion_desc;
+extern const struct kafka_struct_desc kafka_alter_user_scram_credentials_req_deletion_desc;
+extern const struct kafka_struct_desc kafka_alter_user_scram_credentials_req_upsertion_desc;
 extern const struct kafka_struct_desc kafka_alter_user_scram_credentials_req_desc;
 extern const struct kafka_struct_desc kafka_alter_user_scram_credentials_resp_result_desc;
 extern const struct kafka_struct_desc kafka_alter_user_scram_credentials_resp_desc;

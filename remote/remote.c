@@ -263,6 +263,7 @@ static void rt_topic_info(void *be, struct fs_btopic *t, struct fs_btopic_info *
     out->partitions = t->nparts;
     out->line_max = LINE_MAX_BYTES;
     out->internal = rt_name_internal(t->name);
+    out->json = false; /* a cluster's values are shown as they are */
 }
 
 static int rt_topic_create(void *be, const char *name)

@@ -416,7 +416,10 @@ def gen_header(apis):
     for a in apis:
         for st in (a.request, a.response):
             for s in walk(st):
-                out.append("extern const struct kafka_struct_desc %s_desc;" % s.cname)
+                decl = "extern const struct kafka_struct_desc %s_desc;" % s.cname
+                if len(decl) > 100:  # as clang-format breaks it (ColumnLimit 100)
+                    decl = "extern const struct kafka_struct_desc\n    %s_desc;" % s.cname
+                out.append(decl)
     out += ["", "#endif"]
     return "\n".join(out) + "\n"
 

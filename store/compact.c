@@ -677,7 +677,8 @@ int store_run_compaction(struct store *s)
     int64_t now = clock_wall_ms();
     for (size_t i = 0; i < n; i++)
         for (int32_t k = 0; k < store_topic_partition_count(topics[i]); k++) {
-            int rc = partition_compact(store_topic_partition(topics[i], k), false, now);
+            struct store_partition *p = topic_partition_opened(topics[i], k); /* as retention */
+            int rc = p ? partition_compact(p, false, now) : 0;
             if (rc < 0 && !err)
                 err = rc;
             cleaned += rc > 0;

@@ -264,6 +264,22 @@ void *flush_thread(void *arg)
     return NULL;
 }
 
+/* Whether a flush of p could make anything more durable: a closed partition, or one
+ * whose appends are all synced (no rolled segment, no directory entry waiting), has
+ * nothing for it, and a stop need not spend an fdatasync on each of thousands. */
+static bool has_unsynced(struct store_partition *p)
+{
+    if (!p)
+        return false;
+    pthread_mutex_lock(&p->segs_mu);
+    bool pending = p->n_unsynced > 0 || p->dir_unsynced;
+    pthread_mutex_unlock(&p->segs_mu);
+    pthread_mutex_lock(&p->wait_mu);
+    pending = pending || p->durable < LOAD(p->hw);
+    pthread_mutex_unlock(&p->wait_mu);
+    return pending;
+}
+
 int flush_all(struct store *s)
 {
     size_t n;
@@ -272,7 +288,8 @@ int flush_all(struct store *s)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++)
         for (int32_t k = 0; k < store_topic_partition_count(topics[i]); k++)
-            flush_mark_dirty(store_topic_partition(topics[i], k));
+            if (has_unsynced(topic_partition_opened(topics[i], k)))
+                flush_mark_dirty(topic_partition_opened(topics[i], k));
     topics_put_all(topics, n);
     int rc = 0;
     for (int i = 0; i <= CLOSE_RETRIES; i++) {

@@ -329,8 +329,13 @@ int journal_reconcile(struct store_topic *t)
     int rc = 0;
     int64_t cut = t->journal_total;
     t->journal_records = t->journal_values = 0;
-    for (int32_t i = 0; i < n; i++)
-        store_topic_partition(t, i)->jrecords = store_topic_partition(t, i)->jvalues = 0;
+    for (int32_t i = 0; i < n && !rc; i++) { /* opens closed ones: they may fail */
+        struct store_partition *p = store_topic_partition(t, i);
+        if (p)
+            p->jrecords = p->jvalues = 0;
+        else
+            rc = -EIO;
+    }
     for (int64_t i = t->journal_first; i < t->journal_total && cut == t->journal_total && !rc;) {
         int64_t k = t->journal_total - i < JOURNAL_CHUNK ? t->journal_total - i : JOURNAL_CHUNK;
         if ((rc = file_pread_all(t->journal_fd, chunk, (size_t)k * JOURNAL_ENTRY_SIZE,

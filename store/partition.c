@@ -26,6 +26,7 @@
 #include "lib/clock.h"
 #include "lib/fileio.h"
 #include "lib/grow.h"
+#include "lib/log.h"
 #include "lib/sysio.h"
 #include "proto/record.h"
 #include "store/private.h"
@@ -48,6 +49,7 @@ static struct store_partition *partition_new(struct store_topic *t, int32_t inde
     p->index = index;
     p->snapshot_at = -1;
     p->txn_first = INT64_MAX;
+    pthread_mutex_init(&p->open_mu, NULL);
     pthread_mutex_init(&p->append_mu, NULL);
     pthread_mutex_init(&p->sync_mu, NULL);
     pthread_mutex_init(&p->segs_mu, NULL);
@@ -72,6 +74,7 @@ void partition_free(struct store_partition *p)
     free(p->segs);
     producer_clear(p);
     txn_entries_free(p);
+    pthread_mutex_destroy(&p->open_mu);
     pthread_mutex_destroy(&p->append_mu);
     pthread_mutex_destroy(&p->sync_mu);
     pthread_mutex_destroy(&p->segs_mu);
@@ -105,23 +108,31 @@ static struct segment *active_locked(struct store_partition *p)
     return seg;
 }
 
-int partition_create(struct store_topic *t, int32_t index, struct store_partition **out)
+/* The caller syncs the log directory once the topic's partitions are all made (one
+ * fsync per creation, not one per partition). Without `sync`, nothing is synced:
+ * the caller syncs the whole file system afterwards (store_topics_create), and a
+ * partition.metadata torn by a crash meanwhile is written again at the next start
+ * (partition_meta_check). */
+int partition_create(struct store_topic *t, int32_t index, bool sync, struct store_partition **out)
 {
     struct store_partition *p = partition_new(t, index);
     if (!p)
         return -ENOMEM;
+    /* an empty log has no producers: no snapshot file says just that */
+    p->snapshot_at = 0;
+    p->opened = true;
     struct segment *seg = NULL;
-    int rc = dir_make(p->dir);
+    /* the log directory exists (store_open made it): one mkdir, not one per
+     * component of the path, which dir_make would try */
+    int rc = sysio.mkdir(p->dir, 0755) && errno != EEXIST ? -errno : 0;
     if (!rc)
-        rc = partition_meta_create(p->dir, t->id);
+        rc = sync ? partition_meta_create(p->dir, t->id) : partition_meta_put(p->dir, t->id);
     if (!rc)
         rc = segment_create(&t->store->fds, p->dir, 0, &seg);
     if (!rc && (rc = segs_push(p, seg)))
         segment_free(seg);
-    if (!rc)
+    if (!rc && sync)
         rc = dir_fsync(p->dir, 1);
-    if (!rc)
-        rc = dir_fsync(p->dir, 0);
     if (rc) {
         partition_free(p);
         return rc;
@@ -206,12 +217,12 @@ static int64_t active_mtime_ms(struct store_partition *p)
     return ms;
 }
 
-int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t recovery_point,
-                   int64_t log_start, int64_t clean_offset, struct store_partition **out)
+/* Open p's directory: its segments (scanning those past the recovery point after a
+ * crash), offsets and producer state. */
+static int partition_fill(struct store_partition *p, bool clean, bool lazy, int64_t recovery_point,
+                          int64_t log_start, int64_t clean_offset)
 {
-    struct store_partition *p = partition_new(t, index);
-    if (!p)
-        return -ENOMEM;
+    struct store_topic *t = p->topic;
     int64_t *bases = NULL;
     size_t n = 0;
     /* a crash while the topic was created can leave its metadata without this
@@ -231,10 +242,14 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
         rc = list_segments(p->dir, &bases, &n);
     if (rc)
         goto err;
+    /* a copy: a lazy open runs while the broker may change the topic's config */
+    struct topic_config tc;
+    store_topic_config_get(t, &tc);
     bool cut = false;                /* a torn segment ends the log: later ones are removed */
     size_t first_scanned = SIZE_MAX; /* segments from here on were past the recovery point */
-    /* while the store opens, what recovery does is reported (store_recovery_info) */
-    struct store_recovery *rec = t->store->loading ? &t->store->recovery : NULL;
+    /* while the store opens, what recovery does is reported (store_recovery_info);
+     * a lazy partition was counted when it was registered (topic_load) */
+    struct store_recovery *rec = t->store->loading && !lazy ? &t->store->recovery : NULL;
     struct store_recovery ignored = {0};
     if (!rec)
         rec = &ignored;
@@ -257,13 +272,13 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
          * accepted). Past both, offsets follow on, so a damaged baseOffset (it is
          * outside the CRC) or a lost tail is found there as in any other topic. A
          * log without a cleaner checkpoint gets the benefit of the doubt. */
-        int flags = (t->config.cleanup_policy & CLEANUP_COMPACT ? SEG_GAPS : 0) |
+        int flags = (tc.cleanup_policy & CLEANUP_COMPACT ? SEG_GAPS : 0) |
                     (t->adopted ? SEG_NO_INDEX : SEG_EPOCH);
         int64_t gaps_below = clean_offset < 0 || t->adopted  ? INT64_MAX
                              : clean_offset > recovery_point ? clean_offset
                                                              : recovery_point;
         rc = segment_open(&t->store->fds, p->dir, bases[i], scan, flags, gaps_below,
-                          t->config.index_interval_bytes, &seg, &rep);
+                          tc.index_interval_bytes, &seg, &rep);
         if (rc)
             goto err;
         rec->segments_scanned += rep.scanned > 0;
@@ -309,11 +324,91 @@ int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t rec
         goto err;
     if ((rc = producer_snapshot_load(p)))
         goto err;
-    *out = p;
     return 0;
 err:
     free(bases);
-    partition_free(p);
+    return rc;
+}
+
+int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t recovery_point,
+                   int64_t log_start, int64_t clean_offset, struct store_partition **out)
+{
+    struct store_partition *p = partition_new(t, index);
+    if (!p)
+        return -ENOMEM;
+    int rc = partition_fill(p, clean, false, recovery_point, log_start, clean_offset);
+    if (rc) {
+        partition_free(p);
+        return rc;
+    }
+    p->opened = true;
+    *out = p;
+    return 0;
+}
+
+int partition_lazy(struct store_topic *t, int32_t index, int64_t recovery_point, int64_t log_start,
+                   int64_t clean_offset, struct store_partition **out)
+{
+    struct store_partition *p = partition_new(t, index);
+    if (!p)
+        return -ENOMEM;
+    /* what the checkpoint writer writes back while the partition stays closed:
+     * after a clean stop the recovery point is the end of the log */
+    p->lazy_rp = recovery_point;
+    p->durable = recovery_point;
+    p->hw = recovery_point;
+    p->log_start = log_start;
+    p->lazy_co = clean_offset;
+    p->clean_offset = clean_offset > 0 ? clean_offset : 0;
+    *out = p;
+    return 0;
+}
+
+/* Forget what a failed partition_fill() kept. */
+static void partition_unfill(struct store_partition *p)
+{
+    for (size_t i = 0; i < p->nsegs; i++)
+        segment_free(p->segs[i]);
+    p->nsegs = 0;
+    producer_clear(p);
+    txn_entries_free(p);
+}
+
+/*
+ * Opening touches only p's own directory, as it would have at start. It runs under
+ * open_mu, which store_topic_delete() also takes (after marking the topic deleted)
+ * before it renames the directory away: an open never races a deletion, and none
+ * starts after it (it would make the directory again).
+ */
+int partition_open(struct store_partition *p)
+{
+    if (LOAD(p->opened))
+        return 0;
+    pthread_mutex_lock(&p->open_mu);
+    int rc = 0;
+    if (LOAD(p->opened))
+        goto out;
+    if (LOAD(p->topic->deleted)) {
+        rc = -ENOENT;
+        goto out;
+    }
+    for (;;) { /* out of descriptors: close files the cache merely keeps, try again */
+        rc = partition_fill(p, true, true, p->lazy_rp, LOAD(p->log_start), p->lazy_co);
+        if ((rc != -EMFILE && rc != -ENFILE) || !fdcache_evict(&p->topic->store->fds))
+            break;
+        partition_unfill(p);
+    }
+    if (!rc) {
+        STORE(p->clean_offset, p->lazy_co > 0 ? p->lazy_co : 0);
+        STORE(p->opened, true);
+    } else {
+        partition_unfill(p); /* try again at the next use */
+        if (!p->open_failed) /* once, not at every request that touches it */
+            log_error("brook.store", "cannot open partition %s: %s", p->dir, store_strerror(rc));
+        p->open_failed = true;
+    }
+out:
+    pthread_mutex_unlock(&p->open_mu);
     return rc;
 }
 

@@ -118,6 +118,14 @@ struct store_partition {
     int32_t index;
     char *dir; /* <log dir>/<topic>-<index> */
 
+    /* Opened lazily after a clean shutdown (partition_open): until then only the
+     * fields above and the checkpoint offsets below are set, and nothing but
+     * partition_open and the checkpoint writer may look at the rest. */
+    pthread_mutex_t open_mu;
+    _Atomic bool opened;
+    bool open_failed;         /* said so in the log already (open_mu) */
+    int64_t lazy_rp, lazy_co; /* recovery point and cleaner offset from the checkpoints */
+
     pthread_mutex_t append_mu;
     pthread_mutex_t sync_mu; /* one flush of this partition at a time (flush.c) */
     pthread_mutex_t segs_mu;
@@ -240,9 +248,13 @@ struct store {
     pthread_mutex_t retired_mu;
     struct retired_segment *retired;
     size_t n_retired, cap_retired;
-    pthread_mutex_t checkpoint_mu;  /* serialises checkpoint and snapshot writes */
-    int lock_fd;                    /* flock on <dir>/.lock */
-    _Atomic bool io_failed;         /* a flush failed: the next start recovers */
+    pthread_mutex_t checkpoint_mu; /* serialises checkpoint and snapshot writes */
+    int lock_fd;                   /* flock on <dir>/.lock */
+    _Atomic bool io_failed;        /* a flush failed: the next start recovers */
+    bool lazy_partitions;          /* some were left closed at start: run the opener */
+    pthread_t opener;
+    bool opener_started;
+    _Atomic bool opener_stop;
     struct checkpoints *loading;    /* checkpoint files, only while opening */
     struct store_recovery recovery; /* what opening found (filled while loading) */
 };
@@ -358,7 +370,17 @@ int segment_read_header(int fd, int64_t pos, int64_t limit, struct batch_header 
  * cleaner checkpoint they may be anywhere, as in a log written elsewhere. */
 int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t recovery_point,
                    int64_t log_start, int64_t clean_offset, struct store_partition **out);
-int partition_create(struct store_topic *t, int32_t index, struct store_partition **out);
+int partition_create(struct store_topic *t, int32_t index, bool sync, struct store_partition **out);
+/* A partition of a cleanly stopped store, to be opened at first use: its checkpoint
+ * offsets are kept (and written back by checkpoints while it stays closed). */
+int partition_lazy(struct store_topic *t, int32_t index, int64_t recovery_point, int64_t log_start,
+                   int64_t clean_offset, struct store_partition **out);
+/* Open a lazy partition now (no-op when open): 0, -ENOENT once its topic is
+ * deleted, or the error opening it met. */
+int partition_open(struct store_partition *p);
+/* The partition at i if it is open, else NULL: for the store's own sweeps
+ * (flush at close, retention, the cleaner), which leave closed ones alone. */
+struct store_partition *topic_partition_opened(struct store_topic *t, int32_t i);
 
 /* ---- partition_meta.c: Kafka's partition.metadata (the topic id of a directory) ---- */
 /* Write dir/partition.metadata naming id (atomically). 0 or -errno. */
@@ -366,6 +388,8 @@ int partition_meta_write(const char *dir, const uint8_t id[16]);
 /* The same in a partition directory just made, whose creator syncs the directory
  * itself afterwards: the file's bytes are synced, the directory is not. */
 int partition_meta_create(const char *dir, const uint8_t id[16]);
+/* Write it in place, unsynced (the caller syncs the file system). */
+int partition_meta_put(const char *dir, const uint8_t id[16]);
 /* The id dir/partition.metadata names: 0, -ENOENT, -EBADMSG when it does not parse. */
 int partition_meta_read(const char *dir, uint8_t id[16]);
 /* At load: 0 when the file names id (written when missing or unreadable), or
@@ -405,11 +429,12 @@ int txn_marker_build(int64_t pid, int16_t epoch, bool commit, int32_t coordinato
                      int64_t now, struct writer *out);
 /* Whether the batch of producer pid at offset belongs to an aborted transaction. */
 bool txn_aborted_at(struct store_partition *p, int64_t pid, int64_t offset);
-void txn_entries_cut(struct store_partition *p, int64_t offset, bool above);
+size_t txn_entries_cut(struct store_partition *p, int64_t offset, bool above);
 void txn_entries_free(struct store_partition *p);
 int txn_index_load(struct store_partition *p);
 int txn_index_write(struct store_partition *p, int64_t base, int64_t end);
 int txn_index_rewrite(struct store_partition *p, int64_t from);
+int txn_index_sync_range(struct store_partition *p, int64_t from, int64_t upto);
 
 /* ---- flush.c ---- */
 void flush_mark_dirty(struct store_partition *p);

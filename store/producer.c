@@ -153,6 +153,7 @@ int producer_snapshot_save(struct store_partition *p)
         pthread_mutex_unlock(&p->append_mu);
         return 0;
     }
+    int64_t since = p->snapshot_at > 0 ? p->snapshot_at : 0;
     writer_init(&w, 64u << 20);
     writer_bytes(&w, "BRPT", 4);
     writer_be64(&w, (uint64_t)hw);
@@ -174,6 +175,11 @@ int producer_snapshot_save(struct store_partition *p)
     writer_be32(&w, w.err ? 0 : crc32c(0, w.buf, w.len));
     char path[4096];
     int rc = w.err ? w.err : snapshot_path(path, sizeof path, p);
+    /* Recovery trusts the .txnindex files below the snapshot's offset: the entries
+     * of the markers it newly covers are made durable first. An ABORT's own sync
+     * (store_partition_end_txn) may not have run yet, its entry only written. */
+    if (!rc)
+        rc = txn_index_sync_range(p, since, hw);
     if (!rc)
         rc = file_write_atomic(path, w.buf, w.len);
     writer_release(&w);
@@ -265,7 +271,8 @@ int producer_snapshot_load(struct store_partition *p)
         return rc;
     int64_t covered = 0;
     bool stale = false;
-    if (file_read_all(path, 64u << 20, &data, &len) == 0) {
+    int got = file_read_all(path, 64u << 20, &data, &len);
+    if (got == 0) {
         covered = snapshot_parse(p, (const uint8_t *)data, len);
         free(data);
         if (covered == -ENOMEM)
@@ -277,6 +284,8 @@ int producer_snapshot_load(struct store_partition *p)
         } else {
             p->snapshot_at = covered;
         }
+    } else if (got == -ENOENT && LOAD(p->hw) == 0) {
+        p->snapshot_at = 0; /* an empty log: no file says what a snapshot would */
     }
     /* The transaction index: what lies past the snapshot is replayed with it, and
      * an index that does not parse is rebuilt with everything from the log start. */
@@ -288,12 +297,15 @@ int producer_snapshot_load(struct store_partition *p)
     } else if (rc) {
         return rc;
     }
-    txn_entries_cut(p, covered, true);
+    /* entries a file holds past the snapshot may name markers the log lost: the
+     * files are rewritten from memory then, even with nothing to replay, so that
+     * no such entry is read back once a later snapshot covers its offset */
+    bool dropped = txn_entries_cut(p, covered, true) > 0;
     txn_entries_cut(p, LOAD(p->log_start), false);
     p->producers_at = covered;
     rc = replay(p, covered);
     txn_publish_first(p);
-    if (!rc && (stale || covered < LOAD(p->hw)))
+    if (!rc && (stale || dropped || covered < LOAD(p->hw)))
         rc = txn_index_rewrite(p, covered);
     /* A snapshot ahead of the log describes batches a crash took away. Replace it now:
      * once appends carry the log past its offset again it would look valid, and

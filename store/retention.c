@@ -90,7 +90,9 @@ int store_run_retention(struct store *s)
     for (size_t i = 0; i < n; i++) {
         bool any = false;
         for (int32_t k = 0; k < store_topic_partition_count(topics[i]); k++) {
-            int rc = partition_apply_retention(store_topic_partition(topics[i], k), now);
+            /* a partition still closed waits for the opener (started with the store) */
+            struct store_partition *p = topic_partition_opened(topics[i], k);
+            int rc = p ? partition_apply_retention(p, now) : 0;
             if (rc < 0 && !err)
                 err = rc;
             if (rc > 0) {

@@ -68,6 +68,13 @@ static void checkpoints_free(struct checkpoints *cp)
     free(cp);
 }
 
+static int cp_cmp(const void *a, const void *b)
+{
+    const struct cp_entry *x = a, *y = b;
+    int c = strcmp(x->topic, y->topic);
+    return c ? c : (x->partition > y->partition) - (x->partition < y->partition);
+}
+
 /* Parse one checkpoint file; a missing or malformed file gives no entries. */
 static void checkpoint_parse(struct store *s, int f, struct checkpoints *cp)
 {
@@ -100,20 +107,26 @@ static void checkpoint_parse(struct store *s, int f, struct checkpoints *cp)
             cp->n[f]++;
     }
     free(text);
+    /* sorted, so that each of the store's partitions finds its line in log time */
+    if (cp->n[f])
+        qsort(cp->e[f], cp->n[f], sizeof *cp->e[f], cp_cmp);
 }
 
 int checkpoint_read(struct store *s, const char *file, const char *topic, int32_t partition,
                     int64_t *out)
 {
     struct checkpoints *cp = s->loading;
+    struct cp_entry key = {(char *)topic, partition, 0};
     for (int f = 0; cp && f < 3; f++) {
         if (strcmp(file, checkpoint_files[f]))
             continue;
-        for (size_t i = 0; i < cp->n[f]; i++)
-            if (cp->e[f][i].partition == partition && !strcmp(cp->e[f][i].topic, topic)) {
-                *out = cp->e[f][i].offset;
-                return 0;
-            }
+        /* a file that names a partition twice gives one of its lines (as before: any) */
+        const struct cp_entry *e =
+            cp->n[f] ? bsearch(&key, cp->e[f], cp->n[f], sizeof *cp->e[f], cp_cmp) : NULL;
+        if (e) {
+            *out = e->offset;
+            return 0;
+        }
     }
     return -ENOENT;
 }
@@ -155,11 +168,12 @@ int store_checkpoints_write(struct store *s)
     for (size_t i = 0; i < n; i++) {
         struct store_topic *t = topics[i];
         for (int32_t k = 0; k < store_topic_partition_count(t); k++) {
-            struct store_partition *p = store_topic_partition(t, k);
+            /* a closed partition writes back what it was loaded with */
+            struct store_partition *p = LOAD(t->parts)[k];
             cp_line(&w[0], t->name, k, LOAD(p->durable));
             cp_line(&w[1], t->name, k, LOAD(p->log_start));
             cp_line(&w[2], t->name, k, LOAD(p->clean_offset));
-            int r = LOAD(t->deleted) ? 0 : producer_snapshot_save(p);
+            int r = LOAD(t->deleted) || !LOAD(p->opened) ? 0 : producer_snapshot_save(p);
             rc = rc ? rc : r;
         }
     }
@@ -259,6 +273,28 @@ static void *maint_thread(void *arg)
     return NULL;
 }
 
+/* ---- the opener: partitions left closed at start, opened in the background ---- */
+
+/* Start-up opens no partition of a cleanly stopped store; clients open the ones they
+ * use. This thread opens the rest soon after, one at a time, so that retention and
+ * the cleaner (which pass closed partitions by) reach every partition as before,
+ * and a damaged one is reported now rather than at its first use. */
+static void *opener_thread(void *arg)
+{
+    struct store *s = arg;
+    size_t n;
+    struct store_topic **topics = topics_get_all(s, &n);
+    for (size_t i = 0; topics && i < n && !LOAD(s->opener_stop); i++)
+        for (int32_t k = 0; k < store_topic_partition_count(topics[i]); k++) {
+            if (LOAD(s->opener_stop))
+                break;
+            (void)store_topic_partition(topics[i], k); /* logs what it cannot open */
+        }
+    if (topics)
+        topics_put_all(topics, n);
+    return NULL;
+}
+
 /* ---- open / close ---- */
 
 const struct store_config *store_get_config(const struct store *s)
@@ -304,7 +340,26 @@ static int lock_dir(struct store *s)
         return -errno;
     if (flock(s->lock_fd, LOCK_EX | LOCK_NB))
         return errno == EWOULDBLOCK ? -EBUSY : -errno;
+    /* the holder's pid, for the message a second brookd gives (store_lock_holder) */
+    char pid[24];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(s->lock_fd, 0) == 0)
+        (void)!pwrite(s->lock_fd, pid, (size_t)n, 0);
     return 0;
+}
+
+long store_lock_holder(const char *dir)
+{
+    char path[4096], buf[24] = {0};
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    char *end;
+    long pid = n > 0 ? strtol(buf, &end, 10) : 0;
+    return n > 0 && end != buf && *end == '\n' && pid > 0 ? pid : 0;
 }
 
 int store_open(const struct store_config *c, struct store **out)
@@ -365,6 +420,8 @@ int store_open(const struct store_config *c, struct store **out)
         goto err;
     }
     s->maint_started = true;
+    if (s->lazy_partitions && pthread_create(&s->opener, NULL, opener_thread, s) == 0)
+        s->opener_started = true; /* without it, partitions open at first use only */
     s->recovery.duration_ms = clock_mono_ms() - started;
     *out = s;
     return 0;
@@ -375,6 +432,10 @@ err:
 
 static void stop_threads(struct store *s)
 {
+    STORE(s->opener_stop, true);
+    if (s->opener_started)
+        pthread_join(s->opener, NULL);
+    s->opener_started = false;
     pthread_mutex_lock(&s->maint_mu);
     pthread_mutex_lock(&s->flush_mu);
     s->stopping = true;
@@ -419,9 +480,9 @@ void store_close(struct store *s)
     int rc = topics ? 0 : -ENOMEM;
     for (size_t i = 0; i < n; i++)
         for (int32_t k = 0; k < store_topic_partition_count(topics[i]); k++) {
-            struct store_partition *p = store_topic_partition(topics[i], k);
-            struct segment *seg = p->segs[p->nsegs - 1];
-            int r = seg->index_dirty ? segment_write_indexes(p->dir, seg) : 0;
+            struct store_partition *p = topic_partition_opened(topics[i], k);
+            struct segment *seg = p ? p->segs[p->nsegs - 1] : NULL;
+            int r = seg && seg->index_dirty ? segment_write_indexes(p->dir, seg) : 0;
             rc = rc ? rc : r;
         }
     if (topics)

@@ -169,6 +169,10 @@ const char *topic_config_value(const struct topic_config *tc, const char *key, c
  */
 int store_open(const struct store_config *c, struct store **out);
 
+/* The pid of the process holding dir's lock (store_open's -EBUSY), or 0 when it
+ * is not known. */
+long store_lock_holder(const char *dir);
+
 /* Flush everything, write the clean-shutdown marker (not after a flush failed:
  * then the next start recovers as after a crash), stop threads, free. */
 void store_close(struct store *s);
@@ -215,6 +219,24 @@ bool store_topic_name_valid(const char *name, size_t len);
  */
 int store_topic_create(struct store *s, const char *name, int32_t partitions,
                        const struct props *config, const char **bad_key);
+
+/* One topic of store_topics_create(): what to create, and its result. */
+struct store_topic_new {
+    const char *name;
+    int32_t partitions;         /* <= 0: num.partitions */
+    const struct props *config; /* overrides, or NULL */
+    const char *bad_key;        /* out: the key STORE_EINVALID_CONFIG is about */
+    int rc;                     /* out: as store_topic_create() returns */
+};
+
+/*
+ * Create n topics as n store_topic_create() calls would, each with its own result
+ * in v[i].rc, but with a constant number of syncs for all of them (a few syncs of
+ * the log directory's file system instead of several fsyncs per topic and
+ * partition), for CreateTopics requests of thousands of topics. Returns 0, or
+ * -ENOMEM before anything was tried.
+ */
+int store_topics_create(struct store *s, struct store_topic_new *v, size_t n);
 
 /* Delete a topic and its data. -ENOENT, STORE_EDELETE_DISABLED, or an I/O error. */
 int store_topic_delete(struct store *s, const char *name);

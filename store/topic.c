@@ -185,7 +185,16 @@ struct store_partition *store_topic_partition(struct store_topic *t, int32_t i)
     if (i < 0 || i >= n)
         return NULL;
     struct store_partition **v = LOAD(t->parts);
-    return v[i];
+    return partition_open(v[i]) ? NULL : v[i];
+}
+
+struct store_partition *topic_partition_opened(struct store_topic *t, int32_t i)
+{
+    int32_t n = LOAD(t->nparts);
+    if (i < 0 || i >= n)
+        return NULL;
+    struct store_partition **v = LOAD(t->parts);
+    return LOAD(v[i]->opened) ? v[i] : NULL;
 }
 
 /* Index of name in the sorted table, or where it would go (*found false). */
@@ -268,13 +277,13 @@ static bool name_collides(struct store *s, const char *name, int32_t from, int32
     return false;
 }
 
-/* Write the metadata file from t's fields. */
-static int topic_meta_write(struct store_topic *t)
+/* The metadata file's pairs from t's fields, in *out. */
+static int topic_meta_props(struct store_topic *t, struct props **out)
 {
     struct props *p = props_new();
     if (!p)
         return -ENOMEM;
-    char buf[64], path[4096];
+    char buf[64];
     int rc = 0;
     rc |= props_set(p, "brook.name", t->name);
     snprintf(buf, sizeof buf, "%d", t->nparts);
@@ -288,10 +297,23 @@ static int topic_meta_write(struct store_topic *t)
     for (size_t i = 0; props_at(t->overrides, i, &k, &v); i++)
         rc |= props_set(p, k, v);
     pthread_mutex_unlock(&t->config_mu);
+    if (rc) {
+        props_free(p);
+        return -ENOMEM;
+    }
+    *out = p;
+    return 0;
+}
+
+/* Write the metadata file from t's fields. */
+static int topic_meta_write(struct store_topic *t)
+{
+    struct props *p;
+    char path[4096];
+    int rc = topic_meta_props(t, &p);
     if (rc)
-        rc = -ENOMEM;
-    if (!rc)
-        rc = topic_meta_path(path, sizeof path, t, ".properties");
+        return rc;
+    rc = topic_meta_path(path, sizeof path, t, ".properties");
     if (!rc)
         rc = props_save(p, path);
     props_free(p);
@@ -400,7 +422,9 @@ static int topic_create_once(struct store *s, const char *name, int32_t partitio
     if (!rc)
         rc = topic_meta_write(t);
     for (int32_t i = 0; i < partitions && !rc; i++)
-        rc = partition_create(t, i, &t->parts[i]);
+        rc = partition_create(t, i, true, &t->parts[i]);
+    if (!rc) /* every new partition directory's entry at once */
+        rc = dir_fsync(s->dir, 1);
     int64_t dropped;
     if (!rc)
         rc = journal_open(t, &dropped);
@@ -431,6 +455,218 @@ static int topic_create_once(struct store *s, const char *name, int32_t partitio
     return 0;
 }
 
+/* ---- many topics at once (store_topics_create) ---- */
+
+/* Whether a topic `b` with partitions [from, to) clashes with topic `a` of a_parts
+ * partitions: the same name, or one's partition directory named like the other. */
+static bool pair_collides(const char *a, int32_t a_parts, const char *b, int32_t from, int32_t to)
+{
+    if (!strcmp(a, b))
+        return true;
+    int64_t k = topic_partition_suffix(b, a);
+    if (from == 0 && k >= 0 && k < a_parts)
+        return true;
+    k = topic_partition_suffix(a, b);
+    return k >= from && k < to;
+}
+
+/* Remove what a batch made of t (create_mu held, t not in the table) and drop it. */
+static void batch_undo(struct store *s, struct store_topic *t)
+{
+    char path[4096];
+    for (int32_t i = 0; i < t->nparts; i++)
+        if (snprintf(path, sizeof path, "%s/%s-%d", s->dir, t->name, i) < (int)sizeof path)
+            dir_remove_files(path);
+    static const char *const exts[] = {".properties.tmp", ".properties", ".journal"};
+    for (size_t i = 0; i < sizeof exts / sizeof *exts; i++)
+        if (!topic_meta_path(path, sizeof path, t, exts[i]))
+            sysio.unlink(path);
+    store_topic_put(t);
+}
+
+/* Check one request against the table and the batch's earlier topics (got[0..i)),
+ * and write its metadata to <id>.properties.tmp, unsynced. */
+static int batch_prepare(struct store *s, struct store_topic_new *v, struct store_topic **got,
+                         size_t i)
+{
+    int32_t parts = v->partitions > 0 ? v->partitions : s->config.num_partitions;
+    if (!store_topic_name_valid(v->name, strlen(v->name)))
+        return STORE_EINVALID_TOPIC;
+    if (parts > MAX_PARTITIONS)
+        return STORE_EINVALID_PARTITIONS;
+    int rc = store_topic_config_check(s, v->config, NULL, &v->bad_key);
+    if (rc)
+        return rc;
+    pthread_rwlock_rdlock(&s->topics_lock);
+    bool taken;
+    topic_find(s, v->name, &taken);
+    taken = taken || name_collides(s, v->name, 0, parts);
+    pthread_rwlock_unlock(&s->topics_lock);
+    for (size_t j = 0; j < i && !taken; j++)
+        taken = got[j] && pair_collides(got[j]->name, got[j]->nparts, v->name, 0, parts);
+    if (taken)
+        return -EEXIST;
+    struct store_topic *t = topic_new(s, v->name);
+    if (!t)
+        return -ENOMEM;
+    /* the defaults in force now (store_set_topic_defaults takes create_mu too) */
+    rc = store_topic_config_check(s, v->config, &t->config, &v->bad_key);
+    const char *k, *val;
+    for (size_t n = 0; v->config && props_at(v->config, n, &k, &val) && !rc; n++)
+        rc = props_set(t->overrides, k, val);
+    if (!rc && getrandom(t->id, sizeof t->id, 0) != sizeof t->id)
+        rc = -EIO;
+    t->id[6] = (uint8_t)((t->id[6] & 0x0f) | 0x40); /* a version-4 UUID */
+    t->id[8] = (uint8_t)((t->id[8] & 0x3f) | 0x80);
+    if (!rc && !(rc = parts_grow(t, parts)))
+        t->nparts = parts; /* no partition is made yet: batch_undo removes nothing */
+    struct props *meta = NULL;
+    char *text = NULL, path[4096];
+    size_t len = 0;
+    if (!rc)
+        rc = topic_meta_props(t, &meta);
+    if (!rc)
+        rc = props_format(meta, &text, &len);
+    if (!rc)
+        rc = topic_meta_path(path, sizeof path, t, ".properties.tmp");
+    int fd = rc ? -1 : sysio.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (!rc && fd < 0)
+        rc = -errno;
+    if (!rc)
+        rc = file_pwrite_all(fd, text, len, 0);
+    if (fd >= 0)
+        sysio.close(fd);
+    props_free(meta);
+    free(text);
+    if (rc) {
+        batch_undo(s, t);
+        return rc;
+    }
+    got[i] = t;
+    return 0;
+}
+
+/* The metadata file in place (the temporary one is durable by now). */
+static int batch_publish(struct store_topic *t)
+{
+    char tmp[4096], path[4096];
+    int rc = topic_meta_path(tmp, sizeof tmp, t, ".properties.tmp");
+    if (!rc)
+        rc = topic_meta_path(path, sizeof path, t, ".properties");
+    if (!rc && sysio.rename(tmp, path))
+        rc = -errno;
+    return rc;
+}
+
+/* The partitions and the journal, unsynced; out of descriptors, the cache closes
+ * some and it runs again, as store_topic_create does. */
+static int batch_partitions(struct store *s, struct store_topic *t)
+{
+    for (;;) {
+        int rc = 0;
+        int32_t made = 0;
+        for (; made < t->nparts && !rc; made++)
+            rc = partition_create(t, made, false, &t->parts[made]);
+        int64_t dropped;
+        if (!rc)
+            rc = journal_open(t, &dropped);
+        if (rc != -EMFILE && rc != -ENFILE)
+            return rc;
+        for (int32_t i = 0; i < made; i++) { /* undo, keeping the metadata file */
+            partition_free(t->parts[i]);
+            t->parts[i] = NULL;
+            char path[4096];
+            if (snprintf(path, sizeof path, "%s/%s-%d", s->dir, t->name, i) < (int)sizeof path)
+                dir_remove_files(path);
+        }
+        size_t k = 0;
+        while (k < FDS_PER_RETRY && fdcache_evict(&s->fds))
+            k++;
+        if (!k)
+            return rc;
+    }
+}
+
+/* Make everything written on the log directory's file system durable. */
+static int batch_sync(struct store *s)
+{
+    return syncfs(s->lock_fd) ? -errno : 0;
+}
+
+/* The step's error for every topic still in the batch, undone. */
+static void batch_fail(struct store *s, struct store_topic_new *v, struct store_topic **got,
+                       size_t n, int rc)
+{
+    for (size_t i = 0; i < n; i++)
+        if (got[i]) {
+            v[i].rc = rc;
+            batch_undo(s, got[i]);
+            got[i] = NULL;
+        }
+}
+
+/*
+ * Each topic's files are made as store_topic_create makes them, in the same order
+ * of durability, but a step at a time for all of them, with one sync of the file
+ * system between steps instead of several fsyncs per topic and partition:
+ * metadata written to temporary files, synced, renamed into place, synced (from
+ * here a crash leaves topics that start-up completes, as after a crash in
+ * store_topic_create); then the partition directories and journals, synced; only
+ * then are the topics inserted, so nothing is served from a topic that a power
+ * failure could take back.
+ */
+int store_topics_create(struct store *s, struct store_topic_new *v, size_t n)
+{
+    if (n == 1) { /* one topic: its own fsyncs, not the whole file system's */
+        v[0].rc = store_topic_create(s, v[0].name, v[0].partitions, v[0].config, &v[0].bad_key);
+        return 0;
+    }
+    struct store_topic **got = calloc(n ? n : 1, sizeof *got);
+    if (!got)
+        return -ENOMEM;
+    pthread_mutex_lock(&create_mu);
+    size_t made = 0;
+    for (size_t i = 0; i < n; i++) {
+        v[i].bad_key = NULL;
+        v[i].rc = batch_prepare(s, &v[i], got, i);
+        made += v[i].rc == 0;
+    }
+    int rc = made ? batch_sync(s) : 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        if (got[i] && (v[i].rc = batch_publish(got[i]))) {
+            batch_undo(s, got[i]);
+            got[i] = NULL;
+        }
+    if (!rc && made)
+        rc = batch_sync(s);
+    for (size_t i = 0; i < n && !rc; i++)
+        if (got[i] && (v[i].rc = batch_partitions(s, got[i]))) {
+            batch_undo(s, got[i]);
+            got[i] = NULL;
+        }
+    if (!rc && made)
+        rc = batch_sync(s);
+    if (rc)
+        batch_fail(s, v, got, n, rc);
+    pthread_rwlock_wrlock(&s->topics_lock);
+    for (size_t i = 0; i < n; i++)
+        if (got[i] && (v[i].rc = table_insert(s, got[i]))) {
+            pthread_rwlock_unlock(&s->topics_lock);
+            batch_undo(s, got[i]); /* (only out of memory: the names were checked) */
+            pthread_rwlock_wrlock(&s->topics_lock);
+            got[i] = NULL;
+        }
+    pthread_rwlock_unlock(&s->topics_lock);
+    pthread_mutex_unlock(&create_mu);
+    bool any = false;
+    for (size_t i = 0; i < n; i++)
+        any = any || got[i];
+    free(got);
+    if (any)
+        (void)store_checkpoints_write(s);
+    return 0;
+}
+
 int store_topic_add_partitions(struct store *s, const char *name, int32_t total)
 {
     pthread_mutex_lock(&create_mu); /* a topic being created may own the new names */
@@ -456,9 +692,11 @@ int store_topic_add_partitions(struct store *s, const char *name, int32_t total)
         goto out;
     int32_t made = old;
     for (; made < total && !rc; made++)
-        rc = partition_create(t, made, &t->parts[made]);
+        rc = partition_create(t, made, true, &t->parts[made]);
     if (rc)
         made--;
+    if (!rc) /* the new partition directories' entries */
+        rc = dir_fsync(s->dir, 1);
     STORE(t->nparts, made);
     int mrc = topic_meta_write(t);
     rc = rc ? rc : mrc;
@@ -578,7 +816,9 @@ int store_topic_delete(struct store *s, const char *name)
     int rc = 0;
     char path[4096], gone[4096], id[33];
     id_hex(t->id, id);
-    for (int32_t k = 0; k < t->nparts; k++) { /* wait out appends in flight */
+    for (int32_t k = 0; k < t->nparts; k++) { /* wait out opens and appends in flight */
+        pthread_mutex_lock(&t->parts[k]->open_mu);
+        pthread_mutex_unlock(&t->parts[k]->open_mu);
         pthread_mutex_lock(&t->parts[k]->append_mu);
         pthread_mutex_unlock(&t->parts[k]->append_mu);
     }
@@ -728,11 +968,24 @@ static int topic_load(struct store *s, const char *path, const char *name, int32
         t->nparts = (int32_t)parts;
     if (!rc && !path)
         rc = topic_meta_write(t);
+    bool empty = true; /* every partition known empty without opening it */
     for (int32_t i = 0; i < t->nparts && !rc; i++) {
         int64_t rp = 0, ls = 0, co = -1;
-        checkpoint_read(s, "recovery-point-offset-checkpoint", t->name, i, &rp);
+        /* after a clean stop, a partition the checkpoints name is opened at first
+         * use (store_topic_partition) or by the opener thread: start-up reads no
+         * partition directory; one they do not name is opened now, as after a crash,
+         * and so are the internal topics', which the broker reads before serving */
+        bool named = !checkpoint_read(s, "recovery-point-offset-checkpoint", t->name, i, &rp);
+        bool lazy = clean && named && !store_topic_name_internal(t->name);
         checkpoint_read(s, "log-start-offset-checkpoint", t->name, i, &ls);
         checkpoint_read(s, "cleaner-offset-checkpoint", t->name, i, &co);
+        empty = empty && lazy && rp == 0;
+        if (lazy) {
+            rc = partition_lazy(t, i, rp, ls, co, &t->parts[i]);
+            s->recovery.partitions++;
+            s->lazy_partitions = true;
+            continue;
+        }
         rc = partition_load(t, i, clean, rp, ls, co, &t->parts[i]);
         if (!rc)
             t->parts[i]->clean_offset = co > 0 ? co : 0;
@@ -748,8 +1001,9 @@ static int topic_load(struct store *s, const char *path, const char *name, int32
     rc = journal_open(t, &dropped);
     if (!rc && s->loading)
         s->recovery.journal_dropped += dropped;
-    /* after a crash, or when entries had to go, the partitions fill the journal in */
-    if (!rc && (!clean || t->journal_total == 0 || dropped))
+    /* after a crash, or when entries had to go, the partitions fill the journal in
+     * (an empty journal of partitions that are all empty has nothing to take) */
+    if (!rc && (!clean || (t->journal_total == 0 && !empty) || dropped))
         rc = journal_reconcile(t);
     if (!rc)
         rc = table_insert(s, t);

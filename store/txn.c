@@ -21,8 +21,11 @@
  * Recovery: the .txnindex files are loaded with the segments; the entries past the
  * producer snapshot's offset are dropped and found again by replaying the batches
  * after it (producer.c), and the files of the segments replayed are rewritten from
- * memory. A file that does not parse (torn, a wrong version) makes the whole log be
- * replayed from its start, which rebuilds every entry and the producers' state.
+ * memory. A file that does not parse (torn, a wrong version, an entry of zeroes or
+ * out of marker order) makes the whole log be replayed from its start, which
+ * rebuilds every entry and the producers' state. Because the files below the
+ * snapshot's offset are trusted, an entry is synced before its ABORT is
+ * acknowledged and before any snapshot covers its marker.
  * A missing file means no abort in that segment, as in Kafka.
  */
 #include <errno.h>
@@ -117,11 +120,11 @@ static size_t txn_entry_find(const struct store_partition *p, int64_t offset)
 }
 
 /* Drop the entries whose marker is below offset (retention) or, with above, at or
- * past it (recovery replays those). */
-void txn_entries_cut(struct store_partition *p, int64_t offset, bool above)
+ * past it (recovery replays those); returns how many went. */
+size_t txn_entries_cut(struct store_partition *p, int64_t offset, bool above)
 {
     pthread_mutex_lock(&p->segs_mu);
-    size_t i = txn_entry_find(p, offset);
+    size_t i = txn_entry_find(p, offset), dropped = above ? p->n_aborted - i : i;
     if (above) {
         p->n_aborted = i;
     } else if (i) {
@@ -129,6 +132,7 @@ void txn_entries_cut(struct store_partition *p, int64_t offset, bool above)
         p->n_aborted -= i;
     }
     pthread_mutex_unlock(&p->segs_mu);
+    return dropped;
 }
 
 void txn_entries_free(struct store_partition *p)
@@ -212,15 +216,46 @@ static int txn_index_append(struct store_partition *p, int64_t base, const struc
     return rc;
 }
 
-/* Make the .txnindex of segment base durable, and its directory entry. */
+/* Make the .txnindex of segment base durable: its content, then its directory
+ * entry (the first append created it). A file that is gone (retention or the
+ * cleaner removed its segment since) holds nothing left to keep. */
 static int txn_index_sync(struct store_partition *p, int64_t base)
 {
     char path[4096];
     int rc = segment_path(path, sizeof path, p->dir, base, ".txnindex");
-    if (!rc)
-        rc = dir_fsync(path, 0);
-    if (!rc)
-        rc = dir_fsync(p->dir, 1);
+    if (rc)
+        return rc;
+    int fd = fdcache_open_path(&p->topic->store->fds, path, O_RDONLY, 0);
+    if (fd == -ENOENT)
+        return 0;
+    if (fd < 0)
+        return fd;
+    rc = sysio.fdatasync(fd) ? -errno : 0;
+    sysio.close(fd);
+    return rc ? rc : dir_fsync(p->dir, 1);
+}
+
+/* Make durable the .txnindex files holding entries whose markers lie in
+ * [from, upto): a producer snapshot covering upto is written only after them, as
+ * recovery trusts the files below the snapshot's offset without replaying. */
+int txn_index_sync_range(struct store_partition *p, int64_t from, int64_t upto)
+{
+    int rc = 0;
+    while (!rc && from < upto) {
+        int64_t base = -1, end = INT64_MAX; /* the segment of the next entry */
+        pthread_mutex_lock(&p->segs_mu);
+        size_t i = txn_entry_find(p, from);
+        int64_t last = i < p->n_aborted ? p->aborted[i].last : INT64_MAX;
+        for (size_t k = 0; last < upto && k < p->nsegs && p->segs[k]->base <= last; k++) {
+            base = p->segs[k]->base;
+            end = k + 1 < p->nsegs ? p->segs[k + 1]->base : INT64_MAX;
+        }
+        pthread_mutex_unlock(&p->segs_mu);
+        if (base < 0)
+            break; /* no entry left in the range, or its segment is gone */
+        rc = txn_index_sync(p, base);
+        from = end;
+    }
     return rc;
 }
 
@@ -279,6 +314,7 @@ static int txn_index_load_one(struct store_partition *p, int64_t base)
         rc = -EBADMSG;
     struct reader r;
     reader_init(&r, data, len);
+    int64_t prev = -1;
     for (size_t i = 0; !rc && i < len / TXN_ENTRY_SIZE; i++) {
         int16_t version = (int16_t)reader_be16(&r);
         struct txn_aborted e;
@@ -286,13 +322,18 @@ static int txn_index_load_one(struct store_partition *p, int64_t base)
         e.first = (int64_t)reader_be64(&r);
         e.last = (int64_t)reader_be64(&r);
         e.lso = (int64_t)reader_be64(&r);
-        /* the LSO may lie below first (another transaction was open before it),
-         * never past the offset after the marker */
+        /* The LSO may lie below first (another transaction was open before it),
+         * never past the offset after the marker, and never at the marker itself
+         * (no transaction starts at a marker): that rule refuses an entry of
+         * zeroes, what a power failure leaves of an append not yet synced. A file
+         * is appended in marker order, so an entry not past the one before it is
+         * such a leftover too (or a stale entry of a marker the log lost). */
         if (version != 0 || e.pid < 0 || e.first < 0 || e.first > e.last || e.last < base ||
-            e.lso < 0 || e.lso > e.last + 1)
+            e.lso < 0 || e.lso > e.last + 1 || e.lso == e.last || e.last <= prev)
             rc = -EBADMSG;
         else
             rc = txn_entry_add(p, &e);
+        prev = e.last;
     }
     free(data);
     return rc;

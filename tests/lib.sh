@@ -8,6 +8,8 @@
 #                                  DATA (reused across restarts), BROOKD_LOG
 #   brookd_stop                    SIGTERM and wait (bounded); returns brookd's status
 #   brookd_kill                    SIGKILL and wait
+#   listener_port NAME             the port listener NAME is bound to (from BROOKD_LOG's
+#                                  "listener NAME (PROTOCOL) on HOST:PORT" line)
 # Every wait is bounded; nothing sleeps to synchronise.
 set -u
 BUILD=${BUILD:-build}
@@ -63,6 +65,10 @@ brookd_start() {
     fi
     PORT=$(grep -oE 'kafka on 127\.0\.0\.1:[0-9]+' "$BROOKD_LOG" | head -1 | cut -d: -f2)
     BROKER=127.0.0.1:$PORT
+}
+
+listener_port() {
+    grep -oE "listener $1 \([A-Z_]+\) on [^ ]+:[0-9]+" "$BROOKD_LOG" | head -1 | grep -oE '[0-9]+$'
 }
 
 brookd_stop() {

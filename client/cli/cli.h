@@ -3,7 +3,7 @@
  *
  * The tool uses libbrook only through brook.h, as any application would; this
  * header is the glue between its own files (main.c, output.c, topic.c, produce.c,
- * consume.c, group.c) and is not installed. Functions that fail print their one
+ * consume.c, group.c, acl.c) and is not installed. Functions that fail print their one
  * line on stderr themselves and return the exit status (1 at run time, 2 for bad
  * usage), so a command can return what they return.
  */
@@ -34,6 +34,11 @@ extern volatile sig_atomic_t cli_stop;
 /* "brook: <message>" on stderr; returns 1. */
 __attribute__((format(printf, 1, 2))) int cli_fail(const char *fmt, ...);
 
+/* As cli_fail(), followed by the broker's own words about the last admin call
+ * (brook_error_message()) when it gave any. */
+__attribute__((format(printf, 2, 3))) int cli_fail_broker(const struct brook_client *c,
+                                                          const char *fmt, ...);
+
 /* "brook: <message> (see brook --help)" on stderr; returns 2. */
 __attribute__((format(printf, 1, 2))) int cli_usage_error(const char *fmt, ...);
 
@@ -43,8 +48,10 @@ void cli_usage(FILE *out);
 /* The options every command accepts. */
 struct globals {
     const char *brokers; /* -b, or NULL */
-    const char *xs[64];  /* -X key=value, borrowed from argv */
+    const char *xs[64];  /* -X key=value, borrowed from argv or a -F file's text */
     size_t nx;
+    char *files[4]; /* the text of -F files (freed at exit) */
+    size_t nfiles;
     int timeout_ms; /* --timeout */
 };
 
@@ -68,6 +75,10 @@ int cli_conf_make(const struct globals *g, const char *const *defaults, struct b
  * exit status. */
 int cli_client_open(const struct globals *g, const struct brook_conf *conf,
                     struct brook_client **out);
+
+/* The same from the global settings alone (the brokers and every -X), as the
+ * administrative commands need it. 0 with *out set, or an exit status. */
+int cli_connect(const struct globals *g, struct brook_client **out);
 
 /* ---- output (output.c) ---- */
 
@@ -125,5 +136,7 @@ int cli_mount(int argc, char **argv, struct globals *g);
 int cli_produce(int argc, char **argv, struct globals *g);
 int cli_consume(int argc, char **argv, struct globals *g);
 int cli_group(int argc, char **argv, struct globals *g);
+int cli_user(int argc, char **argv, struct globals *g);
+int cli_acl(int argc, char **argv, struct globals *g);
 
 #endif

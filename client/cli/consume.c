@@ -11,8 +11,14 @@
  * what brook's other views show, never a record a transaction may still abort.
  * Kafka's consumers default to read_uncommitted; -X isolation.level=... and
  * --isolation both choose.
+ *
+ * Where reading starts is -o (default: the beginning); a position the broker
+ * says is out of range (-o past the end, or records removed by retention) moves by
+ * auto.offset.reset as in Kafka's clients, by default to the end, and a warning
+ * names the partition's valid range.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +100,37 @@ static void on_rebalance(void *arg, int event, const struct brook_tp *parts, siz
         consume_flush(s); /* and commit before the partitions go to another member */
 }
 
+/* auto.offset.reset as the user gave it (-X), or Kafka's default. */
+static const char *reset_word(const struct globals *g)
+{
+    const char *word = "latest";
+    for (size_t i = 0; i < g->nx; i++)
+        if (!strncmp(g->xs[i], "auto.offset.reset=", 18))
+            word = g->xs[i] + 18;
+    return word;
+}
+
+/* A position out of range is never silent: say what the valid range is and where
+ * reading goes on, as kcat does. */
+static void on_offset_reset(void *arg, const struct brook_tp *tp, int64_t log_start,
+                            int64_t log_end, int to)
+{
+    const char *word = arg;
+    const char *next = to == BROOK_OFFSET_BEGINNING ? "reading from the beginning"
+                       : to == BROOK_OFFSET_END     ? "reading from the end"
+                                                    : "stopping";
+    if (log_start >= 0 && log_end >= 0)
+        fprintf(stderr,
+                "brook: warning: offset %" PRId64 " is out of range for '%s' partition %d "
+                "(valid offsets %" PRId64 "..%" PRId64 "); %s (auto.offset.reset=%s)\n",
+                tp->offset, tp->topic, tp->partition, log_start, log_end, next, word);
+    else
+        fprintf(stderr,
+                "brook: warning: offset %" PRId64 " is out of range for '%s' partition %d; "
+                "%s (auto.offset.reset=%s)\n",
+                tp->offset, tp->topic, tp->partition, next, word);
+}
+
 /* Check the topic and the partitions asked for; exit status on failure. */
 static int consume_check(struct brook_client *c, const struct globals *g, const char *topic,
                          const struct consume_opts *o)
@@ -158,14 +195,16 @@ static int consume_conf(const struct globals *g, const struct consume_opts *o,
                         struct consume_state *s, struct brook_conf **conf)
 {
     const char *iso = o->isolation ? o->isolation : "read_committed";
-    const char *const plain[] = {"auto.offset.reset", "earliest", "isolation.level", iso, NULL};
+    const char *const plain[] = {"isolation.level", iso, NULL};
     const char *const group[] = {
-        "auto.offset.reset", "earliest", "group.id", o->group, "enable.auto.commit", "false",
-        "isolation.level",   iso,        NULL};
+        "group.id", o->group, "enable.auto.commit", "false", "isolation.level", iso, NULL};
     int rc = cli_conf_make(g, o->group ? group : plain, conf);
-    if (!rc && o->group)
+    if (rc)
+        return rc;
+    if (o->group)
         brook_conf_set_rebalance_cb(*conf, on_rebalance, s);
-    return rc;
+    brook_conf_set_offset_reset_cb(*conf, on_offset_reset, (void *)reset_word(g));
+    return 0;
 }
 
 static int consume_finish(struct consume_state *s, const struct globals *g, int rc)

@@ -199,13 +199,8 @@ int cli_group(int argc, char **argv, struct globals *g)
         return cli_usage_error("bad offset '%s'", so.offset);
     if (!strcmp(sub, "seek") && so.partition >= 0 && !so.topic)
         return cli_usage_error("group seek: -p needs -t TOPIC");
-    struct brook_conf *conf;
     struct brook_client *c;
-    if ((rc = cli_conf_make(g, NULL, &conf)))
-        return rc;
-    rc = cli_client_open(g, conf, &c);
-    brook_conf_free(conf);
-    if (rc)
+    if ((rc = cli_connect(g, &c)))
         return rc;
     if (!strcmp(sub, "list"))
         rc = group_list(c, g);

@@ -3,15 +3,15 @@
  *
  *   brook [-b BROKERS] [-X key=value]... COMMAND ...
  *   topic list|describe|create|delete, produce, consume, group list|describe|seek|delete,
- *   metadata
+ *   acl list|create|delete, metadata, user list|create|delete
  *
  * Shaped after kcat and rpk: a line of stdin is a record, consumed records are
  * printed with kcat's format tokens or its exact JSON envelope. Brokers come from
- * -b, then $BROOK_BROKERS, then localhost:9092. Global options (-b, -X, --timeout)
+ * -b, then $BROOK_BROKERS, then localhost:9092. Global options (-b, -X, -F, --timeout)
  * are accepted before the command and among its own options.
  *
  * The tool is one file per command family (topic.c with metadata, produce.c,
- * consume.c, group.c), output.c for what they print through, and this file for
+ * consume.c, group.c, acl.c), output.c for what they print through, and this file for
  * what they share: option parsing, the configuration and client they start from,
  * and the one-line messages. cli.h is their private header.
  *
@@ -50,6 +50,20 @@ int cli_fail(const char *fmt, ...)
     return 1;
 }
 
+int cli_fail_broker(const struct brook_client *c, const char *fmt, ...)
+{
+    va_list ap;
+    const char *why = brook_error_message(c);
+    fputs("brook: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (why)
+        fprintf(stderr, " (broker: %s)", why);
+    fputc('\n', stderr);
+    return 1;
+}
+
 int cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
@@ -64,7 +78,7 @@ int cli_usage_error(const char *fmt, ...)
 void cli_usage(FILE *out)
 {
     fputs(
-        "cli_usage: brook [-b BROKERS] [-X key=value]... [--timeout MS] COMMAND ...\n"
+        "cli_usage: brook [-b BROKERS] [-X key=value]... [-F FILE]... [--timeout MS] COMMAND ...\n"
         "\n"
         "commands:\n"
         "  topic list [-a]                     list topics (-a: internal ones too)\n"
@@ -80,14 +94,26 @@ void cli_usage(FILE *out)
         "  group describe GROUP...\n"
         "  group seek GROUP -o OFFSET [-t TOPIC] [-p N]\n"
         "  group delete GROUP...\n"
+        "  acl list [FILTER]                   ACLs (FILTER: the options below, any left out)\n"
+        "  acl create --allow-principal|--deny-principal P --operation OP RESOURCE\n"
+        "             [--resource-pattern-type literal|prefixed] [--host H]\n"
+        "  acl delete [FILTER]                 RESOURCE: --topic T, --group G,\n"
+        "                                      --transactional-id T or --cluster\n"
         "  metadata                            brokers and topics\n"
         "  mount DIR [--read-only] [-d] [--cache-dir DIR] [--cache-max BYTES]\n"
         "                                      the cluster as files (docs/fuse.md)\n"
+        "  user list                           SCRAM users and their mechanisms\n"
+        "  user create NAME --password P|- [--mechanism SCRAM-SHA-512] [--iterations N]\n"
+        "  user delete NAME... [--mechanism M] every credential, or the one of M\n"
         "\n"
         "global options:\n"
         "  -b BROKERS      host:port[,host:port...] (default $BROOK_BROKERS, then " DEFAULT_BROKERS
         ")\n"
-        "  -X key=value    a client setting by its Kafka name, e.g. -X acks=1\n"
+        "  -F FILE         settings from FILE, a key=value per line (# comments), as kcat -F:\n"
+        "                  keeps secrets such as sasl.password out of the process list\n"
+        "  -X key=value    a client setting by its Kafka name, e.g. -X acks=1,\n"
+        "                  -X security.protocol=sasl_ssl -X sasl.mechanism=SCRAM-SHA-512\n"
+        "                  -X sasl.username=U -X sasl.password=P -X ssl.ca.location=ca.pem\n"
         "  --timeout MS    how long to wait for brokers and admin answers (default 10000)\n"
         "\n"
         "OFFSET: beginning | end | N | -N (N before the end) | +N (N after the beginning)\n"
@@ -100,12 +126,48 @@ void cli_usage(FILE *out)
 
 /* ---- global options and the client ---- */
 
+#define CONF_FILE_MAX (1 << 20) /* bytes of a -F file */
+
+/* -F: each "key=value" line of path as if given with -X, in order; blank lines
+ * and lines starting with '#' are skipped. 0 or an exit status. */
+static int conf_file(struct globals *g, const char *path)
+{
+    if (g->nfiles == sizeof g->files / sizeof g->files[0])
+        return cli_usage_error("too many -F files");
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return cli_fail("cannot read %s: %s", path, strerror(errno));
+    char *text = malloc(CONF_FILE_MAX + 1);
+    size_t n = text ? fread(text, 1, CONF_FILE_MAX + 1, f) : 0;
+    int bad = ferror(f);
+    fclose(f);
+    if (!text || bad || n > CONF_FILE_MAX) {
+        free(text);
+        return cli_fail("cannot read %s: %s", path,
+                        !text ? "out of memory"
+                        : bad ? "read error"
+                              : "larger than 1 MiB");
+    }
+    text[n] = 0;
+    g->files[g->nfiles++] = text;
+    for (char *line = strtok(text, "\r\n"); line; line = strtok(NULL, "\r\n")) {
+        line += strspn(line, " \t");
+        if (!*line || *line == '#')
+            continue;
+        if (!strchr(line, '=') || g->nx == sizeof g->xs / sizeof g->xs[0])
+            return cli_usage_error("bad line in %s: expected key=value", path);
+        g->xs[g->nx++] = line;
+    }
+    return 0;
+}
+
 static int global_opt(struct globals *g, int opt, const char *arg)
 {
     char *end;
     long v;
     switch (opt) {
     case 'b': g->brokers = arg; return 0;
+    case 'F': return conf_file(g, arg);
     case 'X':
         if (!strchr(arg, '=') || g->nx == sizeof g->xs / sizeof g->xs[0])
             return cli_usage_error("bad -X '%s': expected key=value", arg);
@@ -146,9 +208,15 @@ int cli_conf_make(const struct globals *g, const char *const *defaults, struct b
         size_t kl = (size_t)(eq - g->xs[i]);
         if (kl < sizeof key)
             snprintf(key, sizeof key, "%.*s", (int)kl, g->xs[i]);
-        if (kl >= sizeof key || brook_conf_set(conf, key, eq + 1)) {
+        int rc = kl < sizeof key ? brook_conf_set(conf, key, eq + 1) : -ENOENT;
+        if (rc) {
             brook_conf_free(conf);
-            return cli_usage_error("bad setting -X %s", g->xs[i]);
+            if (rc == -ENOENT)
+                return cli_usage_error("-X %s: unknown client setting '%.*s' (brook(1) lists "
+                                       "them)",
+                                       g->xs[i], (int)kl, g->xs[i]);
+            return cli_usage_error("-X %s: '%s' is not a valid value for %s", g->xs[i], eq + 1,
+                                   key);
         }
     }
     *out = conf;
@@ -161,7 +229,9 @@ int cli_client_open(const struct globals *g, const struct brook_conf *conf,
 {
     int rc = brook_client_new(conf, out);
     if (rc == BROOK_ERR_CONFIG)
-        return cli_usage_error("bad broker list '%s'", brokers_of(g));
+        return cli_usage_error("bad broker list '%s', or security.protocol sasl_* without "
+                               "sasl.username and sasl.password",
+                               brokers_of(g));
     if (rc)
         return cli_fail("cannot start the client: %s", brook_strerror(rc));
     int why = 0;
@@ -175,11 +245,22 @@ int cli_client_open(const struct globals *g, const struct brook_conf *conf,
     return 0;
 }
 
+int cli_connect(const struct globals *g, struct brook_client **out)
+{
+    struct brook_conf *conf;
+    int rc = cli_conf_make(g, NULL, &conf);
+    if (rc)
+        return rc;
+    rc = cli_client_open(g, conf, out);
+    brook_conf_free(conf);
+    return rc;
+}
+
 int cli_parse_opts(int argc, char **argv, const char *spec, const struct option *longs,
                    struct globals *g, opt_handler *handle, void *ctx)
 {
     char shortopts[64];
-    snprintf(shortopts, sizeof shortopts, "b:X:h%s", spec);
+    snprintf(shortopts, sizeof shortopts, "b:X:F:h%s", spec);
     static const struct option base[] = {{"timeout", required_argument, NULL, 'T'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -196,7 +277,7 @@ int cli_parse_opts(int argc, char **argv, const char *spec, const struct option 
             cli_usage(stdout);
             return -1;
         }
-        if (opt == 'b' || opt == 'X' || opt == 'T')
+        if (opt == 'b' || opt == 'X' || opt == 'F' || opt == 'T')
             rc = global_opt(g, opt, optarg);
         else
             rc = handle(ctx, opt, optarg);
@@ -222,16 +303,43 @@ static void signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* Run the command av[0] with its arguments; its exit status. */
+static int command(int ac, char **av, struct globals *g)
+{
+    const char *cmd = av[0];
+    if (!strcmp(cmd, "topic") || !strcmp(cmd, "topics"))
+        return cli_topic(ac, av, g);
+    if (!strcmp(cmd, "produce"))
+        return cli_produce(ac, av, g);
+    if (!strcmp(cmd, "consume"))
+        return cli_consume(ac, av, g);
+    if (!strcmp(cmd, "group") || !strcmp(cmd, "groups"))
+        return cli_group(ac, av, g);
+    if (!strcmp(cmd, "acl") || !strcmp(cmd, "acls"))
+        return cli_acl(ac, av, g);
+    if (!strcmp(cmd, "metadata"))
+        return cli_metadata(ac, av, g);
+    if (!strcmp(cmd, "user") || !strcmp(cmd, "users"))
+        return cli_user(ac, av, g);
+    if (!strcmp(cmd, "mount"))
+        return cli_mount(ac, av, g);
+    if (!strcmp(cmd, "help")) {
+        cli_usage(stdout);
+        return 0;
+    }
+    return cli_usage_error("unknown command '%s'", cmd);
+}
+
 int main(int argc, char **argv)
 {
-    struct globals g = {.timeout_ms = 10000};
+    static struct globals g = {.timeout_ms = 10000}; /* static: -F texts stay reachable */
     static const struct option longs[] = {{"timeout", required_argument, NULL, 'T'},
                                           {"help", no_argument, NULL, 'h'},
                                           {"version", no_argument, NULL, 'V'},
                                           {NULL, 0, NULL, 0}};
     opterr = 0;
     int opt;
-    while ((opt = getopt_long(argc, argv, "+b:X:hV", longs, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "+b:X:F:hV", longs, NULL)) != -1) {
         if (opt == 'h') {
             cli_usage(stdout);
             return 0;
@@ -249,24 +357,8 @@ int main(int argc, char **argv)
     if (optind >= argc)
         return cli_usage_error("expected a command");
     signals();
-    char **av = argv + optind;
-    int ac = argc - optind;
-    const char *cmd = av[0];
-    if (!strcmp(cmd, "topic") || !strcmp(cmd, "topics"))
-        return cli_topic(ac, av, &g);
-    if (!strcmp(cmd, "produce"))
-        return cli_produce(ac, av, &g);
-    if (!strcmp(cmd, "consume"))
-        return cli_consume(ac, av, &g);
-    if (!strcmp(cmd, "group") || !strcmp(cmd, "groups"))
-        return cli_group(ac, av, &g);
-    if (!strcmp(cmd, "metadata"))
-        return cli_metadata(ac, av, &g);
-    if (!strcmp(cmd, "mount"))
-        return cli_mount(ac, av, &g);
-    if (!strcmp(cmd, "help")) {
-        cli_usage(stdout);
-        return 0;
-    }
-    return cli_usage_error("unknown command '%s'", cmd);
+    int rc = command(argc - optind, argv + optind, &g);
+    for (size_t i = 0; i < g.nfiles; i++)
+        free(g.files[i]);
+    return rc;
 }

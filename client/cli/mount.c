@@ -10,7 +10,7 @@
  * whether the mount exists. SIGINT and SIGTERM unmount cleanly: follow readers
  * get end of file, open files a moment to close, queued lines are flushed to
  * the cluster. A stale mount of a brook that died is detached by the view
- * before mounting again.
+ * before mounting again; a live mount there is refused, not hidden.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -126,14 +126,24 @@ static int serve(const struct globals *g, const struct mount_opts *mo, const cha
     struct fs_backend b;
     struct fs_options fo;
     struct fs *fs = NULL;
-    int rc = remote_open(&ro, &b, why, sizeof why);
+    /* -b and every -X checked as the other commands check them (naming a bad key
+     * or value); the backend then makes its clients from the same settings */
+    struct brook_conf *conf;
+    int rc = cli_conf_make(g, NULL, &conf);
     if (rc)
+        return rc;
+    brook_conf_free(conf);
+    if ((rc = remote_open(&ro, &b, why, sizeof why)))
         return cli_fail("%s", why);
     fs_options_defaults(&fo);
     fo.mountpoint = dir;
     fo.read_only = mo->read_only;
     if ((rc = fs_mount(&b, &fo, &fs))) {
         remote_close(&b);
+        if (rc == -EBUSY) /* mounting over a live mount would hide it from its users */
+            return cli_fail("cannot mount at %s: a file system is mounted there already; "
+                            "unmount it (fusermount3 -u %s) or choose another directory",
+                            dir, dir);
         return cli_fail("cannot mount at %s: %s", dir, strerror(-rc));
     }
     if (ready >= 0) {

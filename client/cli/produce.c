@@ -231,6 +231,32 @@ static int produce_loop(struct brook_client *c, const char *topic, const struct 
     return rc < 0 ? rc : 0;
 }
 
+/* With -p N, check before reading any input that the topic has partition N, so
+ * the error names the real problem; a missing topic is created by the first record
+ * only when -p 0 (which every new topic has). 0, or the exit status. */
+static int produce_check_partition(struct brook_client *c, const struct globals *g,
+                                   const char *topic, int32_t part)
+{
+    struct brook_metadata *md;
+    int rc = brook_metadata_get(c, &topic, 1, false, g->timeout_ms, &md);
+    if (rc)
+        return cli_fail("cannot read metadata: %s", brook_strerror(rc));
+    int status = 0;
+    const struct brook_topic_info *t = md->n_topics == 1 ? &md->topics[0] : NULL;
+    if (t && t->err && t->err != brook_err_kafka(3))
+        status = cli_topic_error(topic, t->err);
+    else if ((!t || t->err) && part > 0)
+        status = cli_fail("topic '%s' does not exist, and a new topic's partitions depend on "
+                          "the broker: create it first (brook topic create %s -p %d)",
+                          topic, topic, part + 1);
+    else if (t && !t->err && (size_t)part >= t->n_partitions)
+        status =
+            cli_fail("topic '%s' has %zu partition%s (0 to %zu): there is no partition %d", topic,
+                     t->n_partitions, t->n_partitions == 1 ? "" : "s", t->n_partitions - 1, part);
+    brook_metadata_free(md);
+    return status;
+}
+
 /* Start the transaction: 0, or the exit status. */
 static int txn_start(struct brook_client *c, const struct globals *g)
 {
@@ -292,6 +318,11 @@ int cli_produce(int argc, char **argv, struct globals *g)
     brook_conf_free(conf);
     if (rc)
         return rc;
+    if (o.partition != BROOK_PARTITION_ANY &&
+        (rc = produce_check_partition(c, g, topic, o.partition))) {
+        brook_client_free(c);
+        return rc;
+    }
     if (o.txn_id && (rc = txn_start(c, g))) {
         brook_client_free(c);
         return rc;

@@ -105,16 +105,23 @@ static int topic_create(struct brook_client *c, const struct globals *g, char **
                         const struct create_opts *o)
 {
     int status = 0;
+    /* one request for every name: the broker creates them together */
+    int *results = calloc(n, sizeof *results);
+    if (!results)
+        return cli_fail("out of memory");
+    int err = brook_topics_create(c, (const char *const *)topics, n, o->partitions, o->replication,
+                                  o->nc ? o->configs : NULL, g->timeout_ms, results);
     for (size_t i = 0; i < n; i++) {
-        int rc = brook_topic_create(c, topics[i], o->partitions, o->replication,
-                                    o->nc ? o->configs : NULL, g->timeout_ms);
+        int rc = err ? err : results[i];
         if (rc == brook_err_kafka(36))
             status = cli_fail("topic '%s' already exists", topics[i]);
         else if (rc)
-            status = cli_fail("cannot create topic '%s': %s", topics[i], brook_strerror(rc));
+            status =
+                cli_fail_broker(c, "cannot create topic '%s': %s", topics[i], brook_strerror(rc));
         else
             printf("Created topic %s.\n", topics[i]);
     }
+    free(results);
     return status;
 }
 
@@ -123,8 +130,11 @@ static int topic_delete(struct brook_client *c, const struct globals *g, char **
     int status = 0;
     for (size_t i = 0; i < n; i++) {
         int rc = brook_topic_delete(c, topics[i], g->timeout_ms);
-        if (rc)
+        if (rc == brook_err_kafka(3))
             status = cli_topic_error(topics[i], rc);
+        else if (rc)
+            status =
+                cli_fail_broker(c, "cannot delete topic '%s': %s", topics[i], brook_strerror(rc));
         else
             printf("Deleted topic %s.\n", topics[i]);
     }
@@ -163,13 +173,8 @@ int cli_topic(int argc, char **argv, struct globals *g)
         return cli_usage_error("topic %s: expected a topic name", sub);
     if (!strcmp(sub, "list") && n)
         return cli_usage_error("topic list: unexpected argument '%s'", names[0]);
-    struct brook_conf *conf;
     struct brook_client *c;
-    if ((rc = cli_conf_make(g, NULL, &conf)))
-        return rc;
-    rc = cli_client_open(g, conf, &c);
-    brook_conf_free(conf);
-    if (rc)
+    if ((rc = cli_connect(g, &c)))
         return rc;
     if (!strcmp(sub, "list"))
         rc = topic_list(c, g, all);
@@ -217,13 +222,8 @@ int cli_metadata(int argc, char **argv, struct globals *g)
         return rc < 0 ? 0 : rc;
     if (optind != argc)
         return cli_usage_error("metadata: unexpected argument '%s'", argv[optind]);
-    struct brook_conf *conf;
     struct brook_client *c;
-    if ((rc = cli_conf_make(g, NULL, &conf)))
-        return rc;
-    rc = cli_client_open(g, conf, &c);
-    brook_conf_free(conf);
-    if (rc)
+    if ((rc = cli_connect(g, &c)))
         return rc;
     struct brook_metadata *md;
     rc = brook_metadata_get(c, NULL, 0, true, g->timeout_ms, &md);

@@ -12,6 +12,11 @@
  * DOM is built with h(), which sets text with textContent and never parses
  * strings as HTML, so record contents cannot inject markup.
  *
+ * Login: when the broker asks for one (GET /api/v1/session answers 401), the
+ * page shows only the login form and asks for nothing else. The session itself
+ * is an HttpOnly cookie the page never sees; the CSRF token that comes with it
+ * goes in X-CSRF-Token on every request that writes (api()).
+ *
  * Values: the API sends keys and values as text when they are UTF-8 and as base64
  * otherwise. Text that parses as JSON (an object or array) is shown pretty-printed,
  * other text as it is, and base64 as a hex dump.
@@ -23,6 +28,8 @@ const app = {
   broker: null,   /* GET /api/v1/broker, loaded once */
   readOnly: true, /* until the broker says otherwise: never show a write action early */
   cleanup: null,  /* the current view's cleanup function */
+  csrf: "",       /* the session's CSRF token (GET /api/v1/session) */
+  user: null,     /* who is logged in, or null without a login */
 };
 
 /* ---- DOM helpers ---- */
@@ -94,8 +101,11 @@ async function api(path, options) {
     opts.body = JSON.stringify(opts.json);
     delete opts.json;
   }
+  if (opts.method && opts.method !== "GET" && opts.method !== "HEAD" && app.csrf)
+    opts.headers["X-CSRF-Token"] = app.csrf;
   const r = await fetch(path, opts);
   const body = await r.json().catch(() => null);
+  if (r.status === 401 && path !== "/api/v1/login") showLogin();
   if (!r.ok) throw new ApiError(r.status, (body && body.error) || r.statusText);
   return body;
 }
@@ -674,7 +684,7 @@ async function viewBroker(main) {
   const draw = () => {
     const rows = b.config.filter((c) => c.name.includes(query)).map((c) =>
       h("tr", {class: c.source === "static" ? "overridden" : null, "data-testid": "broker-config-row", "data-name": c.name},
-        h("td", {class: "mono"}, c.name), h("td", {class: "mono"}, c.value),
+        h("td", {class: "mono"}, c.name), h("td", {class: "mono"}, c.sensitive ? h("span", {class: "muted"}, "(hidden)") : c.value),
         h("td", {}, c.source === "static" ? h("span", {class: "badge warn"}, "set") : h("span", {class: "muted"}, "default"))));
     holder.replaceChildren(table([["Name"], ["Value"], ["Source"]], rows, "No match."));
   };
@@ -730,8 +740,74 @@ function wireDialogs() {
     b.addEventListener("click", () => b.closest("dialog").close());
 }
 
+/* The login form, alone on the page: nothing else is asked of the API until a
+   login succeeds, and then the page starts again with the session. */
+function showLogin() {
+  if (document.body.classList.contains("logged-out")) return;
+  document.body.classList.add("logged-out");
+  if (app.cleanup) app.cleanup();
+  app.cleanup = null;
+  const error = h("p", {class: "result bad", "data-testid": "login-error", hidden: true});
+  const form = h("form", {class: "form login", "data-testid": "login-form"},
+    h("h2", {}, "Log in to brook"),
+    h("label", {}, "User",
+      h("input", {name: "user", autocomplete: "username", required: true, "data-testid": "login-user"})),
+    h("label", {}, "Password",
+      h("input", {name: "password", type: "password", autocomplete: "current-password",
+        "data-testid": "login-password"})),
+    error,
+    h("button", {type: "submit", class: "primary", "data-testid": "login-submit"}, "Log in"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    try {
+      await api("/api/v1/login", {json: {user: f.get("user"), password: f.get("password")}});
+      location.reload();
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+    }
+  });
+  const main = document.getElementById("main");
+  main.replaceChildren(form);
+  document.body.dataset.ready = "true";
+}
+
+async function logout() {
+  try {
+    await api("/api/v1/logout", {method: "POST"});
+  } finally {
+    location.reload();
+  }
+}
+
+/* Who is asking: false when the page must show the login form first. */
+async function session() {
+  const r = await fetch("/api/v1/session");
+  if (r.status === 401) return false;
+  const s = await r.json().catch(() => ({}));
+  app.csrf = s.csrf || "";
+  app.user = s.user || null;
+  if (app.user) {
+    const who = document.querySelector("[data-testid=user]");
+    who.textContent = app.user;
+    who.hidden = false;
+    document.querySelector("[data-testid=logout]").hidden = false;
+  }
+  return true;
+}
+
 async function boot() {
   wireDialogs();
+  document.querySelector("[data-testid=logout]").addEventListener("click", logout);
+  try {
+    if (!(await session())) {
+      showLogin();
+      return;
+    }
+  } catch (err) {
+    toast("Cannot reach the broker: " + err.message, true);
+  }
   try {
     app.broker = await api("/api/v1/broker");
     app.readOnly = app.broker.read_only;

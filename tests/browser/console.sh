@@ -78,6 +78,24 @@ console_start -o console.read.only=true || { fail "browser: brookd restarts read
 node_test readonly
 brookd_stop
 
+# With users and ACLs: alice is a super user, bob may read orders only (the
+# harness administers as User:ANONYMOUS over the plaintext listener).
+console_start --add-scram 'SCRAM-SHA-512=[name=alice,password=alice-secret]' \
+    --add-scram 'SCRAM-SHA-256=[name=bob,password=bob-secret]' \
+    -o authorizer.class.name=brook -o 'super.users=User:alice;User:ANONYMOUS' ||
+    { fail "browser: brookd restarts with users and ACLs"; exit 1; }
+$PY - "$BROKER" <<'PY' || fail "browser: an ACL lets bob read orders"
+import sys
+from kafka.admin import (KafkaAdminClient, ACL, ACLOperation, ACLPermissionType,
+                         ResourcePattern, ResourceType)
+a = KafkaAdminClient(bootstrap_servers=sys.argv[1])
+r = a.create_acls([ACL("User:bob", "*", ACLOperation.READ, ACLPermissionType.ALLOW,
+                       ResourcePattern(ResourceType.TOPIC, "orders"))])
+sys.exit(1 if r["failed"] else 0)
+PY
+node_test login
+brookd_stop
+
 # The FUSE view: brookd mounts inside a private mount namespace, and the line is
 # appended from inside that namespace (nsenter); the browser only needs the port.
 fuse_check() {

@@ -8,6 +8,8 @@
  *   MODE=main      the browsing, produce, live tail and group checks, and the
  *                  screenshot (SCREENSHOT=path)
  *   MODE=readonly  against a broker with console.read.only=true
+ *   MODE=login     against a broker with users and ACLs: the login form, the
+ *                  cookie's flags, CSRF, a refused delete, alice's writes, logout
  *   MODE=fuse      live tail of a line appended through the FUSE mount
  *                  (FUSE_APPEND is the shell command that appends it)
  *
@@ -332,6 +334,85 @@ async function transactions(page) {
   });
 }
 
+/* Log in through the form (the page reloads with the session). */
+async function logIn(page, user, password) {
+  await open(page, "#/topics");
+  await byId(page, "login-form").waitFor();
+  await byId(page, "login-user").fill(user);
+  await byId(page, "login-password").fill(password);
+  await Promise.all([page.waitForNavigation(), byId(page, "login-submit").click()]);
+  await page.waitForSelector("body[data-ready=true]");
+}
+
+async function login(page) {
+  const asked = [];
+  page.on("request", (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith("/api/")) asked.push(u.pathname);
+  });
+  await test("logged out, the page shows only the login form and asks the API for nothing else", async () => {
+    await open(page, "#/topics");
+    await byId(page, "login-form").waitFor();
+    expectEq(await page.locator("[data-testid=topic-row]").count(), 0, "topic rows");
+    expectEq(await byId(page, "cluster-id").textContent(), "", "cluster id");
+    expectEq([...new Set(asked)], ["/api/v1/session"], "API paths asked");
+  });
+  await test("a wrong password is told on the form", async () => {
+    await byId(page, "login-user").fill("bob");
+    await byId(page, "login-password").fill("not-his");
+    await byId(page, "login-submit").click();
+    await byId(page, "login-error").waitFor();
+    expect((await byId(page, "login-error").textContent()).includes("wrong user name or password"),
+      "the message");
+  });
+  await test("bob logs in and sees only the topic his ACL lets him describe", async () => {
+    await logIn(page, "bob", "bob-secret");
+    await page.waitForSelector("[data-testid=topic-row]");
+    const names = await page.$$eval("[data-testid=topic-row]", (trs) => trs.map((tr) => tr.dataset.topic));
+    expectEq(names, ["orders"], "topics");
+    expectEq(await byId(page, "user").textContent(), "bob", "the user shown");
+  });
+  await test("the session cookie is HttpOnly and SameSite=Strict: page scripts cannot read it", async () => {
+    const c = (await page.context().cookies()).find((x) => x.name === "brook_session");
+    expect(c && c.httpOnly && c.sameSite === "Strict", `cookie ${JSON.stringify(c)}`);
+    expectEq(await page.evaluate(() => document.cookie), "", "document.cookie");
+  });
+  await test("a write without the CSRF token is a 403, even with the session cookie", async () => {
+    const status = await page.evaluate(async () => (await fetch("/api/v1/topics/orders/messages", {
+      method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({value: "x"})})).status);
+    expectEq(status, 403, "status");
+  });
+  await test("Delete in the page: bob has no delete permission, gets the 403, and orders stays", async () => {
+    await open(page, "#/topics/orders");
+    page.once("dialog", (d) => d.accept());
+    await byId(page, "delete-topic-button").click();
+    const t = byId(page, "toast").filter({hasText: "may not Delete topic orders"});
+    await t.first().waitFor();
+    const status = await page.evaluate(async () => (await fetch("/api/v1/topics/orders")).status);
+    expectEq(status, 200, "orders still there");
+  });
+  await test("log out returns to the login form, and the old cookie opens nothing", async () => {
+    await Promise.all([page.waitForNavigation(), byId(page, "logout").click()]);
+    await byId(page, "login-form").waitFor();
+    const status = await page.evaluate(async () => (await fetch("/api/v1/topics")).status);
+    expectEq(status, 401, "status after logout");
+  });
+  await test("alice (a super user) creates and deletes a topic from the page", async () => {
+    await logIn(page, "alice", "alice-secret");
+    await byId(page, "create-topic-button").click();
+    await byId(page, "create-topic-name").fill("scratch");
+    await byId(page, "create-topic-partitions").fill("1");
+    await byId(page, "create-topic-submit").click();
+    await page.waitForFunction(() => location.hash === "#/topics/scratch");
+    await byId(page, "topic-name").waitFor();
+    page.once("dialog", (d) => d.accept());
+    await byId(page, "delete-topic-button").click();
+    await page.waitForFunction(() => location.hash === "#/topics");
+    await byId(page, "topics-table").waitFor();
+    expectEq(await page.locator("[data-testid=topic-row][data-topic=scratch]").count(), 0, "scratch gone");
+  });
+}
+
 async function main() {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "brook-chromium-"));
   const ctx = await chromium.launchPersistentContext(profile, {
@@ -361,6 +442,8 @@ async function main() {
       await screenshot(page);
     } else if (MODE === "readonly") {
       await readOnly(page);
+    } else if (MODE === "login") {
+      await login(page);
     } else {
       await fuse(page);
     }

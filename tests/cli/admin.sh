@@ -80,7 +80,10 @@ complete_words() { # the words typed so far, the last one being completed
 }
 check "completion: commands" [ "$(complete_words brook co)" = consume ]
 check "completion: subcommands" [ "$(complete_words brook group s)" = seek ]
-check "completion: options" [ "$(complete_words brook consume -)" = "-g -p -o -c -e -f -J --isolation -b -X --timeout --help --version" ]
+check "completion: user subcommands" [ "$(complete_words brook user c)" = create ]
+check "completion: --mechanism words" \
+    [ "$(complete_words brook user create bob --mechanism SCRAM-SHA-2)" = SCRAM-SHA-256 ]
+check "completion: options" [ "$(complete_words brook consume -)" = "-g -p -o -c -e -f -J --isolation -b -X -F --timeout --help --version" ]
 check "completion: topic names from the broker" [ "$(complete_words brook consume cl)" = clicks ]
 check "completion: codecs" [ "$(complete_words brook produce x -z z)" = zstd ]
 

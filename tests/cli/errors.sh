@@ -45,7 +45,7 @@ expect "unknown flag" 2 "unknown option" "$BROOK" -b "$BROKER" consume present -
 expect "missing flag argument" 2 "missing argument" "$BROOK" -b "$BROKER" consume present -o
 expect "unknown command" 2 "unknown command 'launch'" "$BROOK" -b "$BROKER" launch
 expect "unknown codec" 2 "unknown codec 'brotli'" "$BROOK" -b "$BROKER" produce present -z brotli
-expect "bad -X setting" 2 "bad setting -X linger.ms=soon" \
+expect "bad -X setting" 2 "X linger.ms=soon: .soon. is not a valid value for linger.ms" \
     "$BROOK" -b "$BROKER" -X linger.ms=soon topic list
 expect "bad broker list" 2 "bad broker list 'host:99999'" "$BROOK" -b host:99999 topic list
 expect "unresolvable host" 1 "cannot reach a broker at no-such-host.invalid:9092" \
@@ -69,7 +69,7 @@ for ((i = 0; i < 200; i++)); do # poll, at most 10 s
     [ -s "$T/http.port" ] && break
     sleep 0.05
 done
-expect "wrong port (an HTTP server)" 1 "cannot reach a broker at 127.0.0.1:$(cat "$T/http.port"): .*not be understood" \
+expect "wrong port (an HTTP server)" 1 "cannot reach a broker at 127.0.0.1:$(cat "$T/http.port"): that port answered in HTTP" \
     "$BROOK" -b "127.0.0.1:$(cat "$T/http.port")" consume present -e
 kill $HTTP
 

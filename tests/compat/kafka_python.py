@@ -32,7 +32,7 @@ except InvalidConfigurationError as e:
     refused = str(e)
 except Exception as e:  # noqa: BLE001 - anything else is the failure to report
     refused = 'failed: %r' % e
-named = "error_message='invalid config retention.ms'" in refused
+named = "error_message=\"invalid value 'abc' for retention.ms\"" in refused
 if not named:
     print(refused, file=sys.stderr)
 result(named and 'kp-badcfg' not in admin.list_topics(),

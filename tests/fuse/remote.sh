@@ -3,7 +3,8 @@
 # through the mount agree with kcat, tail -f and follow are prompt, Ctrl-C ends
 # a parked follow, a broker taken down makes appends fail with EIO within the
 # delivery timeout and work again when it returns (nothing appended twice),
-# positions survive a remount (the index on disk), SIGTERM unmounts, a stale
+# positions survive a remount (the index on disk), SIGTERM unmounts, a second
+# mount over a live one is refused, a stale
 # mount of a killed brook is cleaned at the next start, --read-only refuses
 # changes, and when retention moves the log start the index is corrected:
 # readers go on without repeats or torn lines, positions in live data hold.
@@ -99,6 +100,15 @@ check "remote: the next brook mount cleans its stale mount and mounts" mount_sta
 check "remote: ... leaving one mount there, not a new one over the stale one" \
     test "$(awk -v m="$M" '$5 == m' /proc/self/mountinfo | wc -l)" = 1
 check "remote: and shows the topic" sh -c "timeout 30 stat -c %s '$M/$TOPIC' 2>&1"
+# a second brook mount over that live one (without the check it mounts over it
+# and serves until the timeout ends it with 124)
+timeout -k 5 20 "$BROOK" -b "$B" mount "$M" --cache-dir "$T/cache2" >"$T/second.out" 2>&1
+rc=$?
+check "remote: a second brook mount over the live one exits at once with 1 ($rc)" [ "$rc" -eq 1 ]
+check "remote: ... saying a file system is mounted there already" \
+    grep -q "cannot mount at $M: a file system is mounted there already" "$T/second.out"
+check "remote: ... and the first one still serves, alone" sh -c \
+    "timeout 30 test -s '$M/$TOPIC' && [ \$(awk -v m='$M' '\$5 == m' /proc/self/mountinfo | wc -l) = 1 ]"
 check "remote: --read-only is not set here: writable" t test -w "$M/$TOPIC"
 mount_stop
 

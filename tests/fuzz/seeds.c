@@ -10,7 +10,8 @@
  *                                 record target
  *   seeds segment PART_DIR OUT    the segments of a partition directory brookd wrote,
  *                                 trusted and scanned
- *   seeds names OUT               topic_name/ and lines/: a few shapes by hand
+ *   seeds names OUT               topic_name/, lines/, scram/ and sasl_server/: a few
+ *                                 shapes by hand
  *   seeds fixtures OUT            api_<name>/: the bodies written out by hand for the
  *                                 codec tests (tests/unit/kafka_fixtures.c), every
  *                                 version each covers: the Kafka 4.0 versions and APIs
@@ -430,6 +431,52 @@ static void seeds_segment(const char *dir)
 
 /* ---- names and lines: by hand ---- */
 
+/* scram/: RFC 7677's four messages; sasl_server/: a mechanism byte, then messages
+ * each after a big-endian 16-bit length (tests/fuzz/sasl_server.c). */
+static void seeds_sasl(void)
+{
+    static const char *const scram[] = {
+        "n,,n=user,r=rOprNGfwEbeRWgbNEkqO",
+        "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
+        ("c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+         "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="),
+        "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
+        "e=invalid-proof",
+        "y,a=a=2Cb,n=a=2Cb,r=xyz,tokenauth=true",
+    };
+    for (size_t i = 0; i < sizeof scram / sizeof *scram; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "rfc-%zu", i);
+        seed_put("scram", name, scram[i], strlen(scram[i]));
+    }
+    static const struct {
+        uint8_t mech;
+        const char *msg[2];
+        size_t len[2];
+    } sasl[] = {
+        {0, {"\0admin\0secret"}, {13}},
+        {0, {"admin\0admin\0wrong"}, {17}},
+        {1,
+         {"n,,n=admin,r=abcdef",
+          "c=biws,r=abcdefXYZ,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="},
+         {19, 65}},
+        {2, {"n,,n=nobody,r=abc"}, {17}},
+    };
+    for (size_t i = 0; i < sizeof sasl / sizeof *sasl; i++) {
+        struct writer w;
+        char name[32];
+        writer_init(&w, 4096);
+        writer_u8(&w, sasl[i].mech);
+        for (int k = 0; k < 2 && sasl[i].msg[k]; k++) {
+            writer_be16(&w, (uint16_t)sasl[i].len[k]);
+            writer_bytes(&w, sasl[i].msg[k], sasl[i].len[k]);
+        }
+        snprintf(name, sizeof name, "exchange-%zu", i);
+        seed_put("sasl_server", name, w.buf, w.len);
+        writer_release(&w);
+    }
+}
+
 static void seeds_names(void)
 {
     static const char *const names[] = {
@@ -451,6 +498,7 @@ static void seeds_names(void)
         snprintf(name, sizeof name, "name-%zu", i);
         seed_put("topic_name", name, names[i], strlen(names[i]));
     }
+    seeds_sasl();
     /* lines: limit, calls, call lengths, text */
     static const struct {
         uint8_t limit, k;

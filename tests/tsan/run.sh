@@ -13,6 +13,7 @@
 #   integration/kcat.sh         produce, fetch, groups and commits through kcat
 #   integration/hostile.sh      malformed requests beside a control producer
 #   cli/admin.sh                topic administration (the admin thread)
+#   integration/sasl.sh         SASL logins (PLAIN's check runs on the admin thread)
 #   integration/topic_configs.sh  configs altered while appends, retention and reads run
 #   console/api.sh              the console's HTTP API
 #   fuse/write.sh, follow.sh    appends and followed reads through the mount
@@ -67,7 +68,8 @@ run() {
 run "test_store" "$TSAN_BUILD/tests/test_store"
 run "test_fs" "$TSAN_BUILD/tests/test_fs"
 run "test_store_txn" env BROOK_TXN_CRASH_SEEDS=2 "$TSAN_BUILD/tests/test_store_txn"
-for s in integration/kcat integration/hostile cli/admin console/api integration/topic_configs; do
+for s in integration/kcat integration/hostile cli/admin console/api integration/topic_configs \
+    integration/sasl; do
     run "$s.sh against a ThreadSanitizer brookd" env BUILD="$TSAN_BUILD" bash "tests/$s.sh"
 done
 for s in write follow; do

@@ -183,6 +183,41 @@ const struct kafka_fixture kafka_fixtures[] = {
     {23, RESP, 4, 4, "i32:0 ca:1 cs:t ca:1 i16:0 i32:0 i32:5 i64:100 tags:0 tags:0 tags:0",
      "topics[0].partitions[0].end_offset=100"},
 
+    /* --- DescribeAcls 0-3, CreateAcls 0-3, DeleteAcls 0-3: the pattern type from v1 ---- */
+    {29, REQ, 0, 1, "i8:2 s:null 1+:i8:4 s:User:a s:null i8:1 i8:3",
+     "resource_type_filter=2 resource_name_filter=null 0:pattern_type_filter=3 "
+     "1:pattern_type_filter=4 principal_filter=User:a host_filter=null permission_type=3"},
+    {29, RESP, 0, 1, "i32:0 i16:0 s:null a:1 i8:2 s:orders 1+:i8:3 a:1 s:User:a s:* i8:3 i8:3",
+     "resources[0].resource_name=orders resources[0].acls[0].host=* "
+     "resources[0].acls[0].operation=3"},
+    {29, REQ, 2, 3, "i8:1 cs:ord i8:2 cs:null cs:* i8:4 i8:2 tags:0",
+     "resource_name_filter=ord pattern_type_filter=2 host_filter=* operation=4"},
+    {29, RESP, 2, 3,
+     "i32:0 i16:31 cs:denied ca:1 i8:3 cs:g i8:4 ca:1 cs:User:b cs:* i8:8 i8:2 tags:0 tags:0 "
+     "tags:0",
+     "error_code=31 error_message=denied resources[0].pattern_type=4 "
+     "resources[0].acls[0].permission_type=2"},
+    {30, REQ, 0, 1, "a:1 i8:2 s:t 1+:i8:4 s:User:a s:10.0.0.1 i8:4 i8:3",
+     "creations[0].resource_name=t 0:creations[0].resource_pattern_type=3 "
+     "1:creations[0].resource_pattern_type=4 creations[0].host=10.0.0.1"},
+    {30, RESP, 0, 1, "i32:0 a:2 i16:0 s:null i16:42 s:bad", "results[1].error_message=bad"},
+    {30, REQ, 2, 3, "ca:1 i8:4 cs:kafka-cluster i8:3 cs:User:a cs:* i8:7 i8:3 tags:0 tags:0",
+     "creations[0].resource_type=4 creations[0].operation=7"},
+    {30, RESP, 2, 3, "i32:0 ca:1 i16:0 cs:null tags:0 tags:0", "results[0].error_code=0"},
+    {31, REQ, 0, 1, "a:1 i8:1 s:null 1+:i8:1 s:null s:null i8:1 i8:1",
+     "filters[0].resource_name_filter=null filters[0].principal_filter=null "
+     "0:filters[0].pattern_type_filter=3 1:filters[0].pattern_type_filter=1"},
+    {31, RESP, 0, 1,
+     "i32:0 a:1 i16:0 s:null a:1 i16:0 s:null i8:2 s:t 1+:i8:3 s:User:a s:* i8:3 i8:3",
+     "filter_results[0].matching_acls[0].resource_name=t "
+     "filter_results[0].matching_acls[0].principal=User:a"},
+    {31, REQ, 2, 3, "ca:1 i8:3 cs:g i8:4 cs:User:a cs:null i8:3 i8:3 tags:0 tags:0",
+     "filters[0].resource_name_filter=g filters[0].host_filter=null"},
+    {31, RESP, 2, 3,
+     "i32:0 ca:1 i16:0 cs:null ca:1 i16:0 cs:null i8:3 cs:g i8:4 cs:User:a cs:* i8:3 i8:3 tags:0 "
+     "tags:0 tags:0",
+     "filter_results[0].matching_acls[0].pattern_type=4"},
+
     /* --- AlterConfigs 0-2, IncrementalAlterConfigs 0-1 --------------------------------- */
     {33, REQ, 0, 1, "a:1 i8:2 s:t a:2 s:retention.ms s:1000 s:cleanup.policy s:null i8:0",
      "resources[0].resource_type=2 resources[0].configs[1].value=null validate_only=false"},
@@ -232,6 +267,22 @@ const struct kafka_fixture kafka_fixtures[] = {
      "group_id=g topics[0].partitions[0].partition_index=0"},
     {47, RESP, 0, 0, "i16:0 i32:0 a:1 s:t a:1 i32:0 i16:86",
      "topics[0].partitions[0].error_code=86"},
+    /* --- Describe/AlterUserScramCredentials 0: a null user list, salt and salted hash -- */
+    {50, REQ, 0, 0, "ca:null tags:0", "users=null"},
+    {50, REQ, 0, 0, "ca:2 cs:alice tags:0 cs:bob tags:0 tags:0", "users[1].name=bob"},
+    {50, RESP, 0, 0,
+     "i32:0 i16:0 cs:null ca:2 cs:alice i16:0 cs:null ca:2 i8:1 i32:4096 tags:0 "
+     "i8:2 i32:8192 tags:0 tags:0 cs:carol i16:91 cs:gone ca:0 tags:0 tags:0",
+     "error_message=null results[0].user=alice results[0].credential_infos[1].mechanism=2 "
+     "results[0].credential_infos[1].iterations=8192 results[1].error_code=91 "
+     "results[1].error_message=gone"},
+    {51, REQ, 0, 0,
+     "ca:1 cs:bob i8:1 tags:0 ca:1 cs:alice i8:2 i32:8192 cby:0a0b0c cby:01020304 tags:0 tags:0",
+     "deletions[0].name=bob deletions[0].mechanism=1 upsertions[0].name=alice "
+     "upsertions[0].mechanism=2 upsertions[0].iterations=8192"},
+    {51, RESP, 0, 0, "i32:0 ca:2 cs:alice i16:0 cs:null tags:0 cs:bob i16:93 cs:few tags:0 tags:0",
+     "results[0].user=alice results[0].error_message=null results[1].error_code=93 "
+     "results[1].error_message=few"},
     {60, REQ, 0, 1, "i8:0 1+:i8:2 tags:0", "1+:endpoint_type=2"},
     {60, RESP, 0, 1,
      "i32:0 i16:0 cs:null 1+:i8:2 cs:brook i32:1 ca:1 i32:1 cs:localhost i32:9092 cs:null tags:0 "

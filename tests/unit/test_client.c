@@ -342,7 +342,7 @@ static void test_conf(void **state)
     assert_int_equal(brook_conf_set(c, "acks", "1"), 0);
     assert_int_equal(c->v.acks, 1);
     assert_int_equal(brook_conf_set(c, "acks", "2"), BROOK_ERR_CONFIG);
-    assert_int_equal(brook_conf_set(c, "no.such.key", "1"), BROOK_ERR_CONFIG);
+    assert_int_equal(brook_conf_set(c, "no.such.key", "1"), -ENOENT);
     assert_int_equal(brook_conf_set(c, "linger.ms", "-1"), BROOK_ERR_CONFIG);
     assert_int_equal(brook_conf_set(c, "linger.ms", "10x"), BROOK_ERR_CONFIG);
     assert_int_equal(brook_conf_set(c, "linger.ms", "10"), 0);
@@ -357,6 +357,50 @@ static void test_conf(void **state)
     assert_int_equal(c->v.queued_max_bytes, 2048);
     assert_int_equal(brook_conf_set(c, "group.id", "g"), 0);
     assert_string_equal(c->v.group_id, "g");
+    brook_conf_free(c);
+}
+
+/* librdkafka's security keys: its words for the protocol (either case), the
+ * mechanisms libbrook has, and the refusal of the ones it has not. */
+static void test_conf_security(void **state)
+{
+    struct brook_conf *c = brook_conf_new();
+    assert_non_null(c);
+    assert_int_equal(c->v.security, SEC_PLAINTEXT);
+    assert_true(c->v.ssl_verify);
+    assert_int_equal(c->v.ssl_endpoint_check, 1); /* https, as librdkafka 2 */
+    assert_int_equal(brook_conf_set(c, "security.protocol", "SASL_SSL"), 0);
+    assert_int_equal(c->v.security, SEC_SASL_SSL);
+    assert_int_equal(brook_conf_set(c, "security.protocol", "sasl_plaintext"), 0);
+    assert_int_equal(c->v.security, SEC_SASL_PLAINTEXT);
+    assert_int_equal(brook_conf_set(c, "security.protocol", "tls"), BROOK_ERR_CONFIG);
+    assert_int_equal(brook_conf_set(c, "sasl.mechanisms", "SCRAM-SHA-512"), 0);
+    assert_int_equal(c->v.sasl_mech, SASL_SCRAM_SHA_512);
+    assert_int_equal(brook_conf_set(c, "sasl.mechanism", "SCRAM-SHA-256"), 0);
+    assert_int_equal(c->v.sasl_mech, SASL_SCRAM_SHA_256);
+    assert_int_equal(brook_conf_set(c, "sasl.mechanism", "GSSAPI"), BROOK_ERR_CONFIG);
+    assert_int_equal(brook_conf_set(c, "sasl.mechanism", "OAUTHBEARER"), BROOK_ERR_CONFIG);
+    assert_int_equal(brook_conf_set(c, "ssl.endpoint.identification.algorithm", "none"), 0);
+    assert_int_equal(c->v.ssl_endpoint_check, 0);
+    assert_int_equal(brook_conf_set(c, "enable.ssl.certificate.verification", "false"), 0);
+    assert_false(c->v.ssl_verify);
+    assert_int_equal(brook_conf_set(c, "sasl.password", "old"), 0);
+    assert_int_equal(brook_conf_set(c, "sasl.password", "new"), 0);
+    assert_string_equal(c->v.sasl_password, "new");
+    /* sasl_* without a user name or password cannot authenticate: refused at once */
+    assert_int_equal(brook_conf_set(c, "security.protocol", "sasl_plaintext"), 0);
+    assert_int_equal(brook_conf_set(c, "bootstrap.servers", "127.0.0.1:1"), 0);
+    struct brook_client *cl = NULL;
+    assert_int_equal(brook_client_new(c, &cl), BROOK_ERR_CONFIG);
+    assert_null(cl);
+    assert_int_equal(brook_conf_set(c, "sasl.username", "alice"), 0);
+    assert_int_equal(brook_client_new(c, &cl), 0);
+    brook_client_free(cl);
+    /* TLS material that cannot be loaded is refused when the client is made */
+    assert_int_equal(brook_conf_set(c, "security.protocol", "ssl"), 0);
+    assert_int_equal(brook_conf_set(c, "ssl.ca.location", "/nonexistent/ca.pem"), 0);
+    assert_int_equal(brook_client_new(c, &cl), BROOK_ERR_TLS_CONFIG);
+    assert_null(cl);
     brook_conf_free(c);
 }
 
@@ -377,6 +421,8 @@ static void test_strerror(void **state)
     assert_int_equal(brook_err_kafka_code(INT32_MIN), 0);
     assert_int_equal(brook_err_kafka_code(1), 0);
     assert_string_equal(brook_strerror(-123456), "unknown error");
+    assert_string_equal(brook_strerror(brook_err_kafka(KAFKA_SASL_AUTHENTICATION_FAILED)),
+                        "SASL authentication failed");
 }
 
 /* Every version limit lies inside what proto/ can encode, and every api the client
@@ -407,6 +453,13 @@ static void test_request_versions(void **state)
         KAFKA_API_ADD_OFFSETS_TO_TXN,
         KAFKA_API_END_TXN,
         KAFKA_API_TXN_OFFSET_COMMIT,
+        KAFKA_API_SASL_HANDSHAKE,
+        KAFKA_API_SASL_AUTHENTICATE,
+        KAFKA_API_DESCRIBE_USER_SCRAM_CREDENTIALS,
+        KAFKA_API_ALTER_USER_SCRAM_CREDENTIALS,
+        KAFKA_API_DESCRIBE_ACLS,
+        KAFKA_API_CREATE_ACLS,
+        KAFKA_API_DELETE_ACLS,
     };
     for (size_t i = 0; i < sizeof sent / sizeof sent[0]; i++)
         assert_non_null(req_range(sent[i]));
@@ -429,7 +482,9 @@ static void test_request_versions(void **state)
         req_free(rq);
     }
     assert_int_equal(n, sizeof sent / sizeof sent[0]);
-    assert_null(req_new(KAFKA_API_SASL_HANDSHAKE, NULL, NULL)); /* never sent */
+    assert_null(req_new(KAFKA_API_ELECT_LEADERS, NULL, NULL)); /* never sent */
+    /* SaslHandshake v0 would mean raw SASL frames after it, which libbrook never sends */
+    assert_int_equal(req_range(KAFKA_API_SASL_HANDSHAKE)->vmin, 1);
 }
 
 static void test_bootstrap_lists(void **state)
@@ -528,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_offset_specs),
         cmocka_unit_test(test_offset_spec_errors),
         cmocka_unit_test(test_conf),
+        cmocka_unit_test(test_conf_security),
         cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_request_versions),
         cmocka_unit_test(test_bootstrap_lists),

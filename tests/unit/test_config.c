@@ -180,6 +180,26 @@ static void test_ranges_refused_with_key(void **state)
     }
 }
 
+/* A misspelling finds the key meant (two edits at most); anything further finds
+ * nothing rather than a guess. */
+static void test_closest_key(void **state)
+{
+    (void)state;
+    size_t d = SIZE_MAX;
+    const struct conf_key *k = NULL;
+    for (size_t i = 0; broker_config_tables[i]; i++) {
+        const struct conf_key *f = conf_closest(broker_config_tables[i], "num.partition", &d);
+        k = f ? f : k;
+    }
+    assert_non_null(k);
+    assert_string_equal(k->name, "num.partitions");
+    assert_int_equal(d, 1);
+    assert_string_equal(broker_config_suggest("log.retention.hour")->name, "log.retention.hours");
+    assert_string_equal(broker_config_suggest("log.dirz")->name, "log.dirs");
+    assert_null(broker_config_suggest("zookeeper.connect"));
+    assert_null(broker_config_suggest(""));
+}
+
 /* Keys no table describes are named once, and cut rather than overrun. */
 static void test_unknown_keys_listed(void **state)
 {
@@ -190,11 +210,12 @@ static void test_unknown_keys_listed(void **state)
          k3[] = "zookeeper.connect=x";
     char *argv[] = {a, o, k1, o, k2, o, k3, NULL};
     assert_int_equal(broker_config_from_args(&c, 7, argv, &err), 0);
-    char buf[64], tiny[24];
+    char buf[128], tiny[60];
     assert_int_equal(broker_config_unknown(&c, buf, sizeof buf), 2);
-    assert_string_equal(buf, "log.segmnt.bytes, zookeeper.connect");
+    assert_string_equal(buf,
+                        "log.segmnt.bytes (did you mean log.segment.bytes?), zookeeper.connect");
     assert_int_equal(broker_config_unknown(&c, tiny, sizeof tiny), 2);
-    assert_string_equal(tiny, "log.segmnt.bytes, ...");
+    assert_string_equal(tiny, "log.segmnt.bytes (did you mean log.segment.bytes?), ...");
     broker_config_release(&c);
 }
 
@@ -206,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_store_defaults_from_table),
         cmocka_unit_test(test_ranges_refused_with_key),
         cmocka_unit_test(test_unknown_keys_listed),
+        cmocka_unit_test(test_closest_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

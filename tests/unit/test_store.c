@@ -10,6 +10,7 @@
  * journal); storeutil.h holds what they share. Every test works in its own mkdtemp
  * directory; "crashes" are store_abandon() (no flush, no clean-shutdown marker).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -210,13 +211,25 @@ static void test_partition_metadata(void **state)
     struct store_topic *t = store_topic_get(s, "kafka");
     assert_memory_equal(store_topic_id(t), kafka_id, 16);
     store_topic_put(t);
+    t = store_topic_get(s, "pm"); /* opened lazily after a clean stop: open pm-0 now */
+    assert_non_null(store_topic_partition(t, 0));
+    store_topic_put(t);
     store_close(s);
     assert_int_equal(file_read_all(path, 4096, &text, &len), 0); /* written again */
     free(text);
 
-    /* pm's partition 1 claimed by another topic's id: the store does not open */
+    /* pm's partition 1 claimed by another topic's id: after a clean stop that
+     * partition is refused when it opens; after a crash the store does not open */
     tu_path(path, sizeof path, dir, "pm-1/partition.metadata");
     tu_write_file(path, kafka_meta, sizeof kafka_meta - 1);
+    s = tu_store_open(dir, -1);
+    t = store_topic_get(s, "pm");
+    assert_null(store_topic_partition(t, 1));
+    assert_non_null(store_topic_partition(t, 0));
+    store_topic_put(t);
+    store_close(s);
+    tu_path(path, sizeof path, dir, ".brook_cleanshutdown");
+    assert_int_equal(unlink(path), 0);
     struct store_config c;
     store_config_defaults(&c);
     c.dir = dir;
@@ -938,6 +951,94 @@ static void test_dir_locked(void **state)
     free(dir);
 }
 
+/* Whether dir holds an entry whose name ends in suffix. */
+static bool dir_has_suffix(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    bool found = false;
+    struct dirent *e;
+    size_t n = strlen(suffix);
+    while ((e = readdir(d)) && !found) {
+        size_t len = strlen(e->d_name);
+        found = len >= n && !strcmp(e->d_name + len - n, suffix);
+    }
+    closedir(d);
+    return found;
+}
+
+/* Many topics at once (CreateTopics): each gets the answer store_topic_create()
+ * would give, also against the batch's own earlier names; what is created is
+ * served, and is all there after a crash; what is refused leaves nothing behind. */
+static void test_topics_create_batch(void **state)
+{
+    char *dir = tu_mkdtemp(), path[4096];
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "old", 1, NULL);
+    struct props *bad = props_new(), *good = props_new();
+    props_set(bad, "retention.ms", "soon");
+    props_set(good, "retention.ms", "60000");
+    struct store_topic_new v[] = {
+        {"b1", 3, NULL, NULL, 1},       {"b2", 0, good, NULL, 1},  {"b1", 1, NULL, NULL, 1},
+        {"b1-2", 1, NULL, NULL, 1},     {"x-0", 1, NULL, NULL, 1}, {"x", 2, NULL, NULL, 1},
+        {"bad name", 1, NULL, NULL, 1}, {"cfg", 1, bad, NULL, 1},  {"big", 100001, NULL, NULL, 1},
+        {"old", 1, NULL, NULL, 1},
+    };
+    const int want[] = {0,
+                        0,
+                        -EEXIST,
+                        -EEXIST,
+                        0,
+                        -EEXIST,
+                        STORE_EINVALID_TOPIC,
+                        STORE_EINVALID_CONFIG,
+                        STORE_EINVALID_PARTITIONS,
+                        -EEXIST};
+    size_t n = sizeof v / sizeof *v;
+    assert_int_equal(store_topics_create(s, v, n), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(v[i].rc, want[i]);
+    assert_string_equal(v[7].bad_key, "retention.ms");
+    props_free(bad);
+    props_free(good);
+
+    struct store_topic *t = store_topic_get(s, "b1");
+    assert_int_equal(store_topic_partition_count(t), 3);
+    int64_t base = tu_append(store_topic_partition(t, 2), 2, "k", "batch", 0, 1000);
+    assert_int_equal(store_partition_sync(store_topic_partition(t, 2), base + 2), 0);
+    store_topic_put(t);
+    t = store_topic_get(s, "b2");
+    struct topic_config tc;
+    store_topic_config_get(t, &tc);
+    assert_int_equal(store_topic_partition_count(t), store_get_config(s)->num_partitions);
+    assert_int_equal(tc.retention_ms, 60000);
+    store_topic_put(t);
+    store_abandon(s); /* a crash: everything answered 0 must be back */
+
+    s = tu_store_open(dir, -1);
+    char **names = store_topic_names(s);
+    const char *expect[] = {"b1", "b2", "old", "x-0", NULL};
+    for (int i = 0; expect[i] || names[i]; i++) {
+        assert_non_null(names[i]);
+        assert_non_null(expect[i]);
+        assert_string_equal(names[i], expect[i]);
+    }
+    free(names); /* one allocation */
+    t = store_topic_get(s, "b1");
+    struct tu_rec recs[4];
+    assert_int_equal(tu_read_all(store_topic_partition(t, 2), 0, recs, 4), 2);
+    store_topic_put(t);
+    store_close(s);
+    tu_path(path, sizeof path, dir, "cfg-0");
+    assert_int_not_equal(access(path, F_OK), 0);
+    tu_path(path, sizeof path, dir, "x-1");
+    assert_int_not_equal(access(path, F_OK), 0);
+    tu_path(path, sizeof path, dir, ".topics");
+    assert_false(dir_has_suffix(path, ".tmp"));
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -946,6 +1047,7 @@ int main(void)
         cmocka_unit_test(test_longest_topic_name),
         cmocka_unit_test(test_topic_persistence_and_adoption),
         cmocka_unit_test(test_partition_metadata),
+        cmocka_unit_test(test_topics_create_batch),
         cmocka_unit_test(test_config_from_props),
         cmocka_unit_test(test_append_read_restart),
         cmocka_unit_test(test_append_rejects_bad_batches),

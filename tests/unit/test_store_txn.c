@@ -7,7 +7,9 @@
  * markers and never lets aborted data replace committed data.
  *
  * Every test works in its own mkdtemp directory; crashes are store_abandon() with
- * tu_forget_clean_shutdown(), or a simulated power failure (simdisk).
+ * tu_forget_clean_shutdown(), or a simulated power failure (simdisk). One test uses
+ * store/private.h to stop between an abort's append and its sync, where a
+ * checkpoint of another thread may fall.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,6 +33,7 @@
 #include "lib/sysio.h"
 #include "lib/writer.h"
 #include "proto/record.h"
+#include "store/private.h"
 #include "store/store.h"
 #include "tests/unit/simdisk.h"
 #include "tests/unit/storeutil.h"
@@ -299,7 +302,8 @@ static void test_txn_index_file(void **state)
     free(dir);
 }
 
-/* Clean restart, crash restart, and a torn or missing .txnindex: the same state. */
+/* Clean restart, crash restart, and a torn, wrong or zero-filled .txnindex: the
+ * same state. */
 static void test_txn_restart_rebuilds_state(void **state)
 {
     (void)state;
@@ -316,7 +320,7 @@ static void test_txn_restart_rebuilds_state(void **state)
 
     char path[4096];
     tu_path(path, sizeof path, dir, "t-0/00000000000000000000.txnindex");
-    for (int round = 0; round < 4; round++) {
+    for (int round = 0; round < 6; round++) {
         if (round == 1) { /* a crash: past the snapshot everything is replayed */
             char snap[4096];
             tu_path(snap, sizeof snap, dir, "t-0/producer.snapshot");
@@ -331,6 +335,18 @@ static void test_txn_restart_rebuilds_state(void **state)
         } else if (round == 3) { /* a wrong version */
             static const uint8_t bad[34] = {0, 9};
             tu_write_file(path, bad, sizeof bad);
+        } else if (round == 4) { /* an append a power failure left as zeroes */
+            char *data;
+            size_t len;
+            uint8_t both[68] = {0};
+            assert_int_equal(file_read_all(path, 4096, &data, &len), 0);
+            assert_int_equal(len, 34);
+            memcpy(both, data, 34);
+            tu_write_file(path, both, sizeof both);
+            free(data);
+        } else if (round == 5) { /* the same, the file's only entry */
+            static const uint8_t zeroes[34];
+            tu_write_file(path, zeroes, sizeof zeroes);
         }
         s = tu_store_open(dir, -1);
         p = part(s, "t", &t);
@@ -433,6 +449,9 @@ static void marker_durable_at_power_loss(int64_t flush_ms)
     simdisk_power_fail(NULL); /* nothing that was not synced survives */
     simdisk_arm(SIMDISK_NEVER);
     sysio = sysio_real;
+    char path[4096];
+    tu_path(path, sizeof path, dir, "t-0/00000000000000000000.txnindex");
+    assert_int_equal(tu_file_size(path), 34); /* the entry itself, before any replay */
     s = tu_store_open(dir, -1);
     p = part(s, "t", &t);
     assert_int_equal(store_partition_high_watermark(p), 4);
@@ -441,8 +460,6 @@ static void marker_durable_at_power_loss(int64_t flush_ms)
     assert_int_equal(aborted(p, 0, 4, ab), 1);
     assert_int_equal(ab[0].producer_id, B);
     assert_int_equal(ab[0].first_offset, 2);
-    char path[4096];
-    tu_path(path, sizeof path, dir, "t-0/00000000000000000000.txnindex");
     assert_int_equal(tu_file_size(path), 34);
     store_topic_put(t);
     store_close(s);
@@ -456,6 +473,57 @@ static void test_txn_marker_durable_at_power_loss(void **state)
     (void)state;
     marker_durable_at_power_loss(-1);
     marker_durable_at_power_loss(60000);
+}
+
+/* A checkpoint between an ABORT's append and its own sync (a flusher beside
+ * store_partition_end_txn): the producer snapshot then covers the marker, so
+ * recovery takes its entry from the file without replaying, and a power failure
+ * must not find the snapshot durable and the entry not. */
+static void test_txn_snapshot_waits_for_index(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    simdisk_reset(dir);
+    simdisk_install();
+    simdisk_arm(SIMDISK_NEVER);
+    struct store *s = tu_store_open(dir, -1);
+    tu_topic_create(s, "t", 1, NULL);
+    struct store_topic *t;
+    struct store_partition *p = part(s, "t", &t);
+    memset(seqs, 0, sizeof seqs);
+    put(p, A, true, 2, "a");
+    struct writer w;
+    struct store_append res;
+    int64_t seg_base;
+    writer_init(&w, 4096);
+    assert_int_equal(txn_marker_build(A, 0, false, 7, clock_wall_ms(), &w), 0);
+    /* the first half of store_partition_end_txn: the marker and its entry written */
+    assert_int_equal(partition_append_marker(p, w.buf, w.len, false, &res, &seg_base), 0);
+    writer_release(&w);
+    assert_int_equal(res.base_offset, 2);
+    assert_int_equal(store_partition_sync(p, 3), 0); /* the log's flush */
+    assert_int_equal(store_checkpoints_write(s), 0); /* the snapshot covers 3 */
+    simdisk_kill();
+    store_topic_put(t);
+    store_abandon(s);
+    simdisk_power_fail(NULL);
+    simdisk_arm(SIMDISK_NEVER);
+    sysio = sysio_real;
+    s = tu_store_open(dir, -1);
+    p = part(s, "t", &t);
+    assert_int_equal(store_partition_high_watermark(p), 3);
+    struct store_aborted_txn ab[16];
+    assert_int_equal(aborted(p, 0, 3, ab), 1);
+    assert_int_equal(ab[0].producer_id, A);
+    assert_int_equal(ab[0].first_offset, 0);
+    char vals[256];
+    committed_values(p, vals, sizeof vals);
+    assert_string_equal(vals, "");
+    store_topic_put(t);
+    store_close(s);
+    simdisk_reset(NULL);
+    tu_rmrf(dir);
+    free(dir);
 }
 
 /* DeleteRecords past an open transaction's first offset: the LSO never falls
@@ -762,6 +830,15 @@ static void model_from_log(struct store_partition *p, struct txn_model *m)
     store_cursor_close(&c);
 }
 
+/* Fail with the seed (BROOK_TXN_CRASH_SEED=<seed> repeats that run alone) and what
+ * the crashes of its run did. */
+#define crash_fail(...)                                                                            \
+    do {                                                                                           \
+        sysio = sysio_real;                                                                        \
+        fprintf(stderr, "--- what the crashes did:\n%s---\n", simdisk_report());                   \
+        fail_msg(__VA_ARGS__);                                                                     \
+    } while (0)
+
 static void check_against_log(struct store_partition *p, uint64_t seed, int round)
 {
     static struct txn_model m;
@@ -772,27 +849,27 @@ static void check_against_log(struct store_partition *p, uint64_t seed, int roun
         if (m.open_first[i] < lso)
             lso = m.open_first[i];
         if (txn_first_of(p, m.open_pid[i]) != m.open_first[i])
-            fail_msg("seed %llu round %d: producer %lld open at %lld, store says %lld",
-                     (unsigned long long)seed, round, (long long)m.open_pid[i],
-                     (long long)m.open_first[i], (long long)txn_first_of(p, m.open_pid[i]));
+            crash_fail("seed %llu round %d: producer %lld open at %lld, store says %lld",
+                       (unsigned long long)seed, round, (long long)m.open_pid[i],
+                       (long long)m.open_first[i], (long long)txn_first_of(p, m.open_pid[i]));
     }
     if (store_partition_last_stable(p) != lso)
-        fail_msg("seed %llu round %d: LSO %lld, the log says %lld", (unsigned long long)seed, round,
-                 (long long)store_partition_last_stable(p), (long long)lso);
+        crash_fail("seed %llu round %d: LSO %lld, the log says %lld", (unsigned long long)seed,
+                   round, (long long)store_partition_last_stable(p), (long long)lso);
     size_t n = 0;
     assert_int_equal(store_partition_aborted_txns(p, 0, store_partition_high_watermark(p) + 1, got,
                                                   MAX_ACKED, &n),
                      0);
     if (n != m.n_ab)
-        fail_msg("seed %llu round %d: %zu aborted transactions, the log says %zu",
-                 (unsigned long long)seed, round, n, m.n_ab);
+        crash_fail("seed %llu round %d: %zu aborted transactions, the log says %zu",
+                   (unsigned long long)seed, round, n, m.n_ab);
     for (size_t i = 0; i < n; i++)
         if (got[i].producer_id != m.ab[i].producer_id ||
             got[i].first_offset != m.ab[i].first_offset)
-            fail_msg("seed %llu round %d: aborted #%zu is %lld@%lld, the log says %lld@%lld",
-                     (unsigned long long)seed, round, i, (long long)got[i].producer_id,
-                     (long long)got[i].first_offset, (long long)m.ab[i].producer_id,
-                     (long long)m.ab[i].first_offset);
+            crash_fail("seed %llu round %d: aborted #%zu is %lld@%lld, the log says %lld@%lld",
+                       (unsigned long long)seed, round, i, (long long)got[i].producer_id,
+                       (long long)got[i].first_offset, (long long)m.ab[i].producer_id,
+                       (long long)m.ab[i].first_offset);
 }
 
 /* A marker store_partition_end_txn() acknowledged is in the log with its type. */
@@ -804,8 +881,8 @@ static void check_marker(struct store_partition *p, int64_t offset, bool commit,
     int rc = store_cursor_next(&c, &b);
     if (rc != 1 || b.base_offset != offset || !(b.data[21 + 1] & BATCH_ATTR_CONTROL) ||
         (b.data[61 + 8] == 1) != commit)
-        fail_msg("seed %llu: the acknowledged marker at %lld is gone", (unsigned long long)seed,
-                 (long long)offset);
+        crash_fail("seed %llu: the acknowledged marker at %lld is gone", (unsigned long long)seed,
+                   (long long)offset);
     store_cursor_close(&c);
 }
 
@@ -836,8 +913,10 @@ static void test_txn_crash_anywhere(void **state)
     static int64_t acked_off[MAX_ACKED];
     static bool acked_commit[MAX_ACKED];
     static struct txn_model m;
-    for (int sd = 0; sd < seeds; sd++) {
-        uint64_t seed = 0x7458 + (uint64_t)sd * 7919;
+    const char *only = getenv("BROOK_TXN_CRASH_SEED"); /* repeat one reported run */
+    for (int sd = 0; sd < (only ? 1 : seeds); sd++) {
+        uint64_t seed = only ? strtoull(only, NULL, 10) : 0x7458 + (uint64_t)sd * 7919;
+        simdisk_report_clear();
         struct tu_rng r;
         tu_rng_seed(&r, seed);
         simdisk_seed(seed);
@@ -887,18 +966,25 @@ static void test_txn_crash_anywhere(void **state)
                 if (rc)
                     break;
             }
+            simdisk_note("round %d: crash at %s\n", round,
+                         simdisk_dead() ? simdisk_crash_op() : "the end");
             simdisk_kill();
             store_topic_put(t);
             store_abandon(s);
-            if (tu_rng_below(&r, 3))
+            if (tu_rng_below(&r, 3)) {
+                simdisk_note("round %d: power failure\n", round);
                 simdisk_power_fail(&r);
+            }
             if (tu_rng_below(&r, 4) == 0) { /* and sometimes the index is torn as well */
                 char path[4096];
                 tu_path(path, sizeof path, dir, "t-0/00000000000000000000.txnindex");
                 int64_t size = tu_file_size(path);
                 int64_t cut = size - 1 - (int64_t)tu_rng_below(&r, 33);
-                if (size > 0)
+                if (size > 0) {
+                    simdisk_note("round %d: .txnindex cut from %lld to %lld\n", round,
+                                 (long long)size, (long long)(cut > 0 ? cut : 0));
                     assert_int_equal(truncate(path, cut > 0 ? cut : 0), 0);
+                }
             }
         }
         simdisk_arm(SIMDISK_NEVER);
@@ -957,6 +1043,7 @@ int main(void)
         cmocka_unit_test(test_txn_restart_rebuilds_state),
         cmocka_unit_test(test_txn_index_trusted_after_clean_stop),
         cmocka_unit_test(test_txn_marker_durable_at_power_loss),
+        cmocka_unit_test(test_txn_snapshot_waits_for_index),
         cmocka_unit_test(test_txn_retention_past_open),
         cmocka_unit_test(test_txn_compaction),
         cmocka_unit_test(test_txn_committed_cursor_pauses),
