@@ -43,7 +43,7 @@ ALL_LDFLAGS = -Wl,--as-needed $(SANFLAGS) $(LDFLAGS)
 LIBS        = $(PKG_LIBS) -lpthread -lm
 
 # --- modules: each directory is one static archive --------------------------------
-MODULES := lib proto store auth fs console broker client
+MODULES := lib proto store auth fs console broker client remote
 define module_rules
 $(1)_SRC := $$(filter-out $(1)/main.c,$$(wildcard $(1)/*.c))
 $(1)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$($(1)_SRC))
@@ -53,7 +53,8 @@ $(BUILD)/$(1).a: $$($(1)_OBJ)
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
-# server side links broker, console, fs, auth, store, proto, lib; the client side client, proto, lib
+# server side links broker, console, fs, auth, store, proto, lib; the client side client, proto,
+# lib, and for `brook mount` the view's core (fs.a without its store backend) and remote.a
 SERVER_A := $(BUILD)/broker.a $(BUILD)/console.a $(BUILD)/fs.a $(BUILD)/auth.a $(BUILD)/store.a \
             $(BUILD)/proto.a \
             $(BUILD)/lib.a
@@ -74,7 +75,7 @@ endif
 CLI_SRC := $(wildcard client/cli/*.c)
 ifneq ($(CLI_SRC),)
 PROGRAMS += $(BUILD)/brook
-$(BUILD)/brook: $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC)) $(CLIENT_A)
+$(BUILD)/brook: $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC)) $(BUILD)/remote.a $(BUILD)/fs.a $(CLIENT_A)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 endif
 
@@ -138,7 +139,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_HELP) $(SERVER_A) $(BUILD)/clie
 
 # programs under tests/<suite>/*.c (other than unit/ and fuzz/) each build one binary
 # (client.a first: libbrook needs proto and lib, which the server archives bring)
-TOOL_SUITES := compat crash integration
+TOOL_SUITES := compat crash integration fuse
 TOOL_SRC := $(foreach d,$(TOOL_SUITES),$(wildcard tests/$(d)/*.c))
 TOOL_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 define tool_rule

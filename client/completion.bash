@@ -89,7 +89,7 @@ _brook() {
     esac
 
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "topic produce consume group acl metadata user help $global" -- "$cur"))
+        COMPREPLY=($(compgen -W "topic produce consume group acl metadata mount user help $global" -- "$cur"))
         return
     fi
     case $cmd in

@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,12 +118,15 @@ static bool is_mount_point(const char *mp, const struct stat *st)
 }
 
 /* Make mp a directory we can mount on: detach a stale mount, create it if absent.
- * A live mount there (another brookd's, most likely) is -EBUSY: mounting over it
+ * The test for staleness is statfs, which always reaches the daemon: stat may be
+ * answered from the kernel's cache of the root's attributes even when the daemon
+ * is dead. A live mount there (another brookd's, most likely) is -EBUSY: mounting over it
  * would hide it from its users while it still runs. */
 static int prepare_mountpoint(const char *mp)
 {
     struct stat st;
-    if (stat(mp, &st) && errno == ENOTCONN) {
+    struct statvfs sv;
+    if (statvfs(mp, &sv) && errno == ENOTCONN) {
         log_info("brook.fs", "Cleaning up a stale mount at %s (its daemon died)", mp);
         detach(mp);
     }
@@ -179,12 +183,12 @@ static int session_mount(struct fs *fs)
     return 0;
 }
 
-static struct fs *fs_new(struct store *s, const struct fs_options *o)
+static struct fs *fs_new(const struct fs_backend *b, const struct fs_options *o)
 {
     struct fs *fs = calloc(1, sizeof *fs);
     if (!fs)
         return NULL;
-    fs->store = s;
+    fs->b = *b;
     fs->opt = *o;
     if (fs->opt.max_threads < 1)
         fs->opt.max_threads = 1;
@@ -232,7 +236,7 @@ static void fs_free(struct fs *fs)
     free(fs);
 }
 
-int fs_start(struct store *s, const struct fs_options *o, struct fs **out)
+int fs_mount(const struct fs_backend *b, const struct fs_options *o, struct fs **out)
 {
     char path[PATH_MAX];
     if (!o->mountpoint || !*o->mountpoint)
@@ -240,7 +244,7 @@ int fs_start(struct store *s, const struct fs_options *o, struct fs **out)
     int rc = prepare_mountpoint(o->mountpoint);
     if (rc)
         return rc;
-    struct fs *fs = fs_new(s, o);
+    struct fs *fs = fs_new(b, o);
     if (!fs)
         return -ENOMEM;
     if (!realpath(o->mountpoint, path) || !(fs->mountpoint = strdup(path))) {
@@ -323,7 +327,7 @@ void fs_stop(struct fs *fs)
         return;
     fs_notify_close(fs); /* follow readers get end of file and close */
     wait_closed(fs);
-    store_unlisten(fs->store, fs_notify_append, fs);
+    fs->b.ops->unlisten(fs->b.be, fs_notify_append, fs);
     fs->root_fd = open(fs->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
     fuse_session_exit(fs->se);
     /* the wake-up may never be answered (the workers can all leave first): send it
@@ -343,5 +347,7 @@ void fs_stop(struct fs *fs)
         close(fs->root_fd);
     fuse_session_destroy(fs->se);
     log_info("brook.fs", "Unmounted %s", fs->mountpoint);
+    if (fs->b_free)
+        fs->b_free(fs->b.be);
     fs_free(fs);
 }

@@ -1,10 +1,12 @@
 /*
- * fs.h - the FUSE view of the store: every topic is an append-only file of its
+ * fs.h - the FUSE view of a log (brookd's store, or a remote cluster through a
+ * backend, fs/backend.h): every topic is an append-only file of its
  * record values, one per line, and every partition a directory with its stream,
  * a follow-able copy of it, a JSON rendering and the real segment files
  * (docs/fuse.md). The one public header of fs/.
  *
- * The view runs inside the process that owns the store: fs_start() mounts it and
+ * The view runs inside the process that owns the log: fs_start() mounts it over
+ * a store (brookd), fs_mount() over any backend (brook mount); either
  * starts its own threads (a small multithreaded FUSE loop and a notifier that
  * tells the kernel about appends); fs_stop() unmounts and joins them. Nothing here
  * touches signals: callers keep SIGTERM/SIGINT for themselves.
@@ -19,6 +21,7 @@
 
 struct store;
 struct fs;
+struct fs_backend;
 
 struct fs_options {
     const char *mountpoint; /* directory to mount on; created when missing */
@@ -27,6 +30,7 @@ struct fs_options {
     double timeout_s;       /* attribute and entry cache lifetime (default 3600 s) */
     int stop_grace_ms;      /* how long fs_stop lets open files finish (default 1000) */
     size_t partial_max;     /* bytes all partial lines together may hold (default 64 MiB) */
+    bool read_only;         /* refuse every change with EROFS (brook mount --read-only) */
     /* Whether the mount's principal may do op on a topic (type AUTH_RES_TOPIC, name
      * the topic's) or on the cluster; NULL: everything is allowed. Asked from the
      * FUSE threads: it must be thread-safe (auth_authorize is). */
@@ -46,6 +50,13 @@ void fs_options_defaults(struct fs_options *o);
  * view; the options are copied.
  */
 int fs_start(struct store *s, const struct fs_options *o, struct fs **out);
+
+/*
+ * Mount the view of any backend (fs/backend.h), as fs_start() does for the
+ * store: the same layout and rules, with whatever the backend can show. b is
+ * copied; its state (b->be) must outlive the view and stays the caller's.
+ */
+int fs_mount(const struct fs_backend *b, const struct fs_options *o, struct fs **out);
 
 /* Take the view down: readers waiting in a follow file get end of file at once,
  * open files get up to stop_grace_ms to be closed, then the session ends and the

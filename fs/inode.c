@@ -14,7 +14,7 @@
  * notifier's sweep (fs_nodes_sweep), one deleted here at once.
  *
  * Names in the root: <topic> (file) and <topic>-<N> (directory) for each of its
- * partitions; the store refuses topic names that would collide with a partition
+ * partitions; the backend refuses topic names that would collide with a partition
  * directory, so a name is looked up as a topic first, then as "<topic>-<N>".
  */
 #include <errno.h>
@@ -54,9 +54,10 @@ int fs_nodes_init(struct fs *fs)
     return fs->by_ino && fs->by_key ? 0 : -ENOMEM;
 }
 
-static void tnode_free(struct fs_tnode *tn)
+static void tnode_free(struct fs *fs, struct fs_tnode *tn)
 {
-    fs_jindex_release(&tn->jx);
+    if (tn->cache)
+        fs->b.ops->cache_free(tn->cache);
     free(tn->seg_max);
     free(tn->name);
     free(tn);
@@ -71,7 +72,7 @@ void fs_nodes_release(struct fs *fs)
         }
     for (struct fs_tnode *tn = fs->tnodes, *next; tn; tn = next) {
         next = tn->next;
-        tnode_free(tn);
+        tnode_free(fs, tn);
     }
     free(fs->by_ino);
     free(fs->by_key);
@@ -192,18 +193,20 @@ static void collect(struct fs *fs)
         }
         if (tn->gone && tn->nodes == 0) {
             *pp = tn->next;
-            tnode_free(tn);
+            tnode_free(fs, tn);
         } else {
             pp = &tn->next;
         }
     }
 }
 
-/* The tnode of a live store topic, created on first sight. */
-static struct fs_tnode *tnode_get(struct fs *fs, struct store_topic *t)
+/* The tnode of a live topic, created on first sight. */
+static struct fs_tnode *tnode_get(struct fs *fs, struct fs_btopic *t)
 {
-    const char *name = store_topic_name(t);
-    const uint8_t *id = store_topic_id(t);
+    struct fs_btopic_info info;
+    fs->b.ops->topic_info(fs->b.be, t, &info);
+    const char *name = info.name;
+    const uint8_t *id = info.id;
     for (struct fs_tnode *tn = fs->tnodes; tn; tn = tn->next)
         if (!tn->gone && !strcmp(tn->name, name) && !memcmp(tn->id, id, sizeof tn->id))
             return tn;
@@ -213,7 +216,6 @@ static struct fs_tnode *tnode_get(struct fs *fs, struct store_topic *t)
         return NULL;
     }
     memcpy(tn->id, id, sizeof tn->id);
-    fs_jindex_init(&tn->jx);
     tn->next = fs->tnodes;
     fs->tnodes = tn;
     return tn;
@@ -221,7 +223,7 @@ static struct fs_tnode *tnode_get(struct fs *fs, struct store_topic *t)
 
 /* The node for (t, kind, partition, base), with one more kernel reference when
  * ref. NULL when out of memory. */
-static struct fs_node *node_for(struct fs *fs, struct store_topic *t, enum fs_kind kind,
+static struct fs_node *node_for(struct fs *fs, struct fs_btopic *t, enum fs_kind kind,
                                 int32_t partition, int64_t base, bool ref)
 {
     pthread_mutex_lock(&fs->mu);
@@ -291,12 +293,15 @@ bool fs_segment_name_parse(const char *name, int64_t *base, enum fs_kind *kind)
     return false;
 }
 
-/* The segment info of base in p: 0 or -ENOENT. */
-static int segment_info(struct store_partition *p, int64_t base, struct store_segment_info *out)
+/* The segment of base in ref's partition: 0 or -ENOENT (also when the backend
+ * shows no segment files). */
+static int segment_info(const struct fs_ref *ref, int64_t base, struct fs_bsegment *out)
 {
-    struct store_segment_info *v;
+    struct fs_bsegment *v;
     size_t n;
-    int rc = store_partition_segments(p, &v, &n);
+    if (!ref->b->ops->segments)
+        return -ENOENT;
+    int rc = ref->b->ops->segments(ref->b->be, ref->t, ref->partition, &v, &n);
     if (rc)
         return rc;
     rc = -ENOENT;
@@ -309,14 +314,22 @@ static int segment_info(struct store_partition *p, int64_t base, struct store_se
     return rc;
 }
 
+/* Partitions of t now. */
+static int32_t partition_count(struct fs *fs, struct fs_btopic *t)
+{
+    struct fs_btopic_info info;
+    fs->b.ops->topic_info(fs->b.be, t, &info);
+    return info.partitions;
+}
+
 static int lookup_root(struct fs *fs, const char *name, struct fs_node **out)
 {
     size_t tlen;
     int32_t partition;
-    struct store_topic *t = store_topic_get(fs->store, name);
+    struct fs_btopic *t = fs->b.ops->topic_get(fs->b.be, name);
     if (t) {
         *out = node_for(fs, t, FS_TOPIC, -1, -1, true);
-        store_topic_put(t);
+        fs->b.ops->topic_put(fs->b.be, t);
         return *out ? 0 : -ENOMEM;
     }
     char topic[NAME_MAX_LEN];
@@ -324,14 +337,14 @@ static int lookup_root(struct fs *fs, const char *name, struct fs_node **out)
         return -ENOENT;
     memcpy(topic, name, tlen);
     topic[tlen] = '\0';
-    if (!(t = store_topic_get(fs->store, topic)))
+    if (!(t = fs->b.ops->topic_get(fs->b.be, topic)))
         return -ENOENT;
     int rc = -ENOENT;
-    if (partition < store_topic_partition_count(t)) {
+    if (partition < partition_count(fs, t)) {
         *out = node_for(fs, t, FS_PDIR, partition, -1, true);
         rc = *out ? 0 : -ENOMEM;
     }
-    store_topic_put(t);
+    fs->b.ops->topic_put(fs->b.be, t);
     return rc;
 }
 
@@ -339,7 +352,7 @@ static int lookup_pdir(struct fs *fs, struct fs_node *dir, const char *name, str
 {
     static const char *const fixed[] = {"data", "follow", "records"};
     struct fs_ref ref;
-    struct store_segment_info si;
+    struct fs_bsegment si;
     enum fs_kind kind = FS_ROOT;
     int64_t base = -1;
     int rc = fs_node_resolve(fs, dir, &ref);
@@ -349,7 +362,7 @@ static int lookup_pdir(struct fs *fs, struct fs_node *dir, const char *name, str
         if (!strcmp(name, fixed[i]))
             kind = (enum fs_kind)(FS_DATA + i);
     if (kind == FS_ROOT && fs_segment_name_parse(name, &base, &kind))
-        rc = segment_info(ref.p, base, &si);
+        rc = segment_info(&ref, base, &si);
     else if (kind == FS_ROOT)
         rc = -ENOENT;
     if (!rc) {
@@ -373,38 +386,44 @@ int fs_node_lookup(struct fs *fs, struct fs_node *dir, const char *name, struct 
 
 int fs_node_resolve(struct fs *fs, const struct fs_node *n, struct fs_ref *ref)
 {
-    *ref = (struct fs_ref){NULL, NULL};
+    *ref = (struct fs_ref){.b = &fs->b, .t = NULL, .partition = n->partition};
     if (n->kind == FS_ROOT)
         return 0;
-    struct store_topic *t = store_topic_get(fs->store, n->topic->name);
-    if (!t || memcmp(store_topic_id(t), n->topic->id, sizeof n->topic->id)) {
+    struct fs_btopic_info info;
+    struct fs_btopic *t = fs->b.ops->topic_get(fs->b.be, n->topic->name);
+    if (t)
+        fs->b.ops->topic_info(fs->b.be, t, &info);
+    if (!t || memcmp(info.id, n->topic->id, sizeof n->topic->id) ||
+        n->partition >= info.partitions) {
         if (t)
-            store_topic_put(t);
+            fs->b.ops->topic_put(fs->b.be, t);
         return -ENOENT;
     }
     ref->t = t;
-    if (n->partition >= 0 && !(ref->p = store_topic_partition(t, n->partition))) {
-        fs_ref_put(ref);
-        return -ENOENT;
-    }
     return 0;
 }
 
 void fs_ref_put(struct fs_ref *ref)
 {
     if (ref->t)
-        store_topic_put(ref->t);
-    *ref = (struct fs_ref){NULL, NULL};
+        ref->b->ops->topic_put(ref->b->be, ref->t);
+    ref->t = NULL;
 }
 
-bool fs_node_internal(const struct fs_node *n)
+void fs_ref_info(const struct fs_ref *ref, struct fs_btopic_info *out)
 {
-    return n->topic && store_topic_name_internal(n->topic->name);
+    ref->b->ops->topic_info(ref->b->be, ref->t, out);
 }
 
-bool fs_node_writable(const struct fs_node *n)
+bool fs_node_internal(const struct fs *fs, const struct fs_node *n)
 {
-    return (n->kind == FS_TOPIC || n->kind == FS_DATA) && !fs_node_internal(n);
+    return n->topic && fs->b.ops->name_internal(n->topic->name);
+}
+
+bool fs_node_writable(const struct fs *fs, const struct fs_node *n)
+{
+    return (n->kind == FS_TOPIC || n->kind == FS_DATA) && !fs_node_internal(fs, n) &&
+           !fs->opt.read_only;
 }
 
 /* ---- attributes ---- */
@@ -416,50 +435,42 @@ static void set_times(struct stat *st, int64_t ms)
     st->st_atim = st->st_ctim = st->st_mtim;
 }
 
-static int64_t last_append(struct store_partition *p)
-{
-    struct store_partition_info info;
-    if (!p) /* one the store could not open */
-        return 0;
-    store_partition_info(p, &info);
-    return info.last_append_ms;
-}
-
 /* Mode, size and mtime of a node whose topic is resolved in ref. */
 static int stat_kind(struct fs *fs, const struct fs_node *n, const struct fs_ref *ref,
                      struct stat *st)
 {
-    struct store_segment_info si;
+    const struct fs_backend_ops *ops = fs->b.ops;
+    struct fs_bsegment si;
     int64_t mtime = fs->start_ms;
     int rc = 0;
     switch (n->kind) {
     case FS_ROOT: st->st_mode = S_IFDIR | 0755; break;
     case FS_TOPIC:
-        st->st_mode = S_IFREG | (fs_node_writable(n) ? 0644 : 0444);
-        st->st_size = fs_node_internal(n) ? 0 : fs_stream_size(ref->t, -1); /* JSON: records */
+        st->st_mode = S_IFREG | (fs_node_writable(fs, n) ? 0644 : 0444);
+        st->st_size = ops->stream_size(fs->b.be, ref->t, -1);
         mtime = 0;
-        for (int32_t i = 0; i < store_topic_partition_count(ref->t); i++) {
-            int64_t ms = last_append(store_topic_partition(ref->t, i));
+        for (int32_t i = 0; i < partition_count(fs, ref->t); i++) {
+            int64_t ms = ops->last_append_ms(fs->b.be, ref->t, i);
             mtime = ms > mtime ? ms : mtime;
         }
         break;
     case FS_PDIR: st->st_mode = S_IFDIR | 0755; break;
     case FS_DATA:
     case FS_FOLLOW:
-        st->st_mode = S_IFREG | (fs_node_writable(n) ? 0644 : 0444);
-        st->st_size = fs_node_internal(n) ? 0 : fs_stream_size(ref->t, n->partition);
+        st->st_mode = S_IFREG | (fs_node_writable(fs, n) ? 0644 : 0444);
+        st->st_size = ops->stream_size(fs->b.be, ref->t, n->partition);
         break;
     case FS_RECORDS: st->st_mode = S_IFREG | 0444; break;
     case FS_SEG_LOG:
     case FS_SEG_INDEX:
     case FS_SEG_TIMEINDEX:
         st->st_mode = S_IFREG | 0444;
-        if (!(rc = segment_info(ref->p, n->base, &si)))
+        if (!(rc = segment_info(ref, n->base, &si)))
             st->st_size = si.size[n->kind - FS_SEG_LOG];
         break;
     }
-    if (ref->p)
-        mtime = last_append(ref->p);
+    if (ref->partition >= 0)
+        mtime = ops->last_append_ms(fs->b.be, ref->t, ref->partition);
     set_times(st, mtime > 0 ? mtime : fs->start_ms); /* never appended to: mount time */
     return rc;
 }
@@ -507,12 +518,14 @@ static int dir_add(struct fs_dirlist *d, const char *name, const struct fs_node 
     return 0;
 }
 
-static int list_topic(struct fs *fs, struct fs_dirlist *d, struct store_topic *t)
+static int list_topic(struct fs *fs, struct fs_dirlist *d, struct fs_btopic *t)
 {
-    const char *name = store_topic_name(t);
+    struct fs_btopic_info info;
+    fs->b.ops->topic_info(fs->b.be, t, &info);
+    const char *name = info.name;
     char pdir[NAME_MAX_LEN];
     int rc = dir_add(d, name, node_for(fs, t, FS_TOPIC, -1, -1, false), S_IFREG);
-    for (int32_t i = 0; !rc && i < store_topic_partition_count(t); i++) {
+    for (int32_t i = 0; !rc && i < info.partitions; i++) {
         snprintf(pdir, sizeof pdir, "%s-%d", name, i);
         rc = dir_add(d, pdir, node_for(fs, t, FS_PDIR, i, -1, false), S_IFDIR);
     }
@@ -521,17 +534,17 @@ static int list_topic(struct fs *fs, struct fs_dirlist *d, struct store_topic *t
 
 static int list_root(struct fs *fs, struct fs_dirlist *d)
 {
-    char **names = store_topic_names(fs->store);
+    char **names = fs->b.ops->topic_names(fs->b.be);
     if (!names)
         return -ENOMEM;
     int rc = 0;
     for (char **name = names; !rc && *name; name++) {
         /* deleted since the list was taken, or hidden by the ACLs: leave it out */
-        struct store_topic *t =
-            fs_access_visible(fs, *name) ? store_topic_get(fs->store, *name) : NULL;
+        struct fs_btopic *t =
+            fs_access_visible(fs, *name) ? fs->b.ops->topic_get(fs->b.be, *name) : NULL;
         if (t) {
             rc = list_topic(fs, d, t);
-            store_topic_put(t);
+            fs->b.ops->topic_put(fs->b.be, t);
         }
     }
     free(names);
@@ -541,13 +554,15 @@ static int list_root(struct fs *fs, struct fs_dirlist *d)
 static int list_pdir(struct fs *fs, struct fs_dirlist *d, const struct fs_ref *ref)
 {
     static const char *const fixed[] = {"data", "follow", "records"};
-    int32_t part = store_partition_index(ref->p);
-    struct store_segment_info *v;
+    int32_t part = ref->partition;
+    struct fs_bsegment *v;
     size_t n;
     int rc = 0;
     for (int i = 0; !rc && i < 3; i++)
         rc = dir_add(d, fixed[i], node_for(fs, ref->t, FS_DATA + i, part, -1, false), S_IFREG);
-    if (rc || (rc = store_partition_segments(ref->p, &v, &n)))
+    if (rc || !fs->b.ops->segments)
+        return rc;
+    if ((rc = fs->b.ops->segments(fs->b.be, ref->t, part, &v, &n)))
         return rc;
     for (size_t i = 0; !rc && i < n * 3; i++) {
         char name[64];
@@ -602,16 +617,26 @@ static size_t tnode_gone(struct fs_tnode *tn, char **names, size_t max)
     return k;
 }
 
+/* Whether the backend's topic of tn's name is tn's topic (same id). */
+static bool topic_same(struct fs *fs, const struct fs_tnode *tn)
+{
+    struct fs_btopic_info info;
+    struct fs_btopic *t = fs->b.ops->topic_get(fs->b.be, tn->name);
+    if (!t)
+        return false;
+    fs->b.ops->topic_info(fs->b.be, t, &info);
+    bool same = !memcmp(info.id, tn->id, sizeof tn->id);
+    fs->b.ops->topic_put(fs->b.be, t);
+    return same;
+}
+
 size_t fs_topic_gone(struct fs *fs, const char *name, char **names, size_t max)
 {
     size_t k = 0;
     pthread_mutex_lock(&fs->mu);
     for (struct fs_tnode *tn = fs->tnodes; tn; tn = tn->next)
         if (!tn->gone && !strcmp(tn->name, name)) {
-            struct store_topic *t = store_topic_get(fs->store, name);
-            bool same = t && !memcmp(store_topic_id(t), tn->id, sizeof tn->id);
-            if (t)
-                store_topic_put(t);
+            bool same = topic_same(fs, tn);
             if (!same) /* not when a topic of that name exists again */
                 k += tnode_gone(tn, names + k, max - k);
         }
@@ -623,19 +648,21 @@ size_t fs_topic_gone(struct fs *fs, const char *name, char **names, size_t max)
 /* Free segment nodes nobody references whose segment is gone (retention,
  * compaction). Nodes are listed newest first, so those of one partition mostly
  * come together: its segment list is fetched once per run of them. */
-static void sweep_segments(struct fs *fs, struct fs_tnode *tn, struct store_topic *t)
+static void sweep_segments(struct fs *fs, struct fs_tnode *tn, struct fs_btopic *t)
 {
-    struct store_segment_info *v = NULL;
+    struct fs_bsegment *v = NULL;
     size_t nv = 0;
     int32_t have = -1; /* partition v belongs to */
+    if (!fs->b.ops->segments)
+        return;
+    int32_t parts = partition_count(fs, t);
     for (struct fs_node *n = tn->head, *next; n; n = next) {
         next = n->topic_next;
-        struct store_partition *p;
-        if (n->nlookup || n->kind < FS_SEG_LOG || !(p = store_topic_partition(t, n->partition)))
+        if (n->nlookup || n->kind < FS_SEG_LOG || n->partition >= parts)
             continue;
         if (have != n->partition) {
             free(v);
-            have = store_partition_segments(p, &v, &nv) ? -1 : n->partition;
+            have = fs->b.ops->segments(fs->b.be, t, n->partition, &v, &nv) ? -1 : n->partition;
             if (have < 0)
                 break;
         }
@@ -660,13 +687,16 @@ size_t fs_nodes_sweep(struct fs *fs, char **names, size_t max)
     for (struct fs_tnode *tn = fs->tnodes; tn; tn = tn->next) {
         if (tn->gone)
             continue;
-        struct store_topic *t = store_topic_get(fs->store, tn->name);
-        if (t && !memcmp(store_topic_id(t), tn->id, sizeof tn->id))
+        struct fs_btopic *t = fs->b.ops->topic_get(fs->b.be, tn->name);
+        struct fs_btopic_info info;
+        if (t)
+            fs->b.ops->topic_info(fs->b.be, t, &info);
+        if (t && !memcmp(info.id, tn->id, sizeof tn->id))
             sweep_segments(fs, tn, t);
         else
             k += tnode_gone(tn, names + k, max - k);
         if (t)
-            store_topic_put(t);
+            fs->b.ops->topic_put(fs->b.be, t);
     }
     collect(fs);
     pthread_mutex_unlock(&fs->mu);

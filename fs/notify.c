@@ -1,8 +1,9 @@
 /*
  * notify.c - telling the kernel and waiting readers that something changed.
  *
- * The store calls fs_notify_append() from the appending thread (a Kafka produce
- * or a FUSE write) after every append. It only records "(topic, partition)
+ * The backend calls fs_notify_append() after every append it learns of: the
+ * store from the appending thread (a Kafka produce or a FUSE write), the remote
+ * backend from its watcher's long-poll fetches. It only records "(topic, partition)
  * changed" in a deduplicated queue and wakes the notifier thread, which then:
  *
  *   - invalidates the cached attributes of the files whose size changed
@@ -70,10 +71,9 @@ static void enqueue(struct fs *fs, const char *topic, int32_t partition)
     pthread_mutex_unlock(&nt->mu);
 }
 
-void fs_notify_append(void *arg, struct store_partition *p, int64_t hw)
+void fs_notify_append(void *arg, const char *topic, int32_t partition)
 {
-    (void)hw;
-    enqueue(arg, store_topic_name(store_partition_topic(p)), store_partition_index(p));
+    enqueue(arg, topic, partition);
 }
 
 void fs_notify_gone(struct fs *fs, const char *topic)
@@ -97,7 +97,7 @@ void fs_notify_poll(struct fs *fs, struct fs_handle *h, fuse_req_t req, struct f
     unsigned ev = h->writer ? POLLOUT | POLLWRNORM : 0;
     pthread_mutex_lock(&h->mu);
     pthread_mutex_lock(&fs->nt.mu);
-    if (!fs_stream_at_end(h->stream, h->stream->kpos)) {
+    if (!h->ref.b->ops->reader_at_end(h->stream, -1)) {
         ev |= POLLIN | POLLRDNORM;
     } else if (ph) {
         struct fuse_pollhandle *old = h->ph;
@@ -198,7 +198,7 @@ int fs_notify_park(struct fs *fs, struct fs_handle *h, fuse_req_t req, size_t si
         fuse_reply_buf(req, NULL, 0);
         return 1;
     }
-    if (fuse_req_interrupted(req) || !fs_stream_at_end(h->stream, off)) {
+    if (fuse_req_interrupted(req) || !h->ref.b->ops->reader_at_end(h->stream, off)) {
         pthread_mutex_unlock(&fs->nt.mu);
         free(e);
         if (!fuse_req_interrupted(req))
@@ -220,7 +220,7 @@ static void serve_one(struct fs *fs, struct fs_parked *e, bool gone)
     ssize_t n = buf || gone ? 0 : -ENOMEM;
     if (buf) {
         pthread_mutex_lock(&e->h->mu);
-        n = fs_stream_read(e->h->stream, e->off, buf, e->size);
+        n = e->h->ref.b->ops->reader_read(e->h->stream, e->off, buf, e->size);
         pthread_mutex_unlock(&e->h->mu);
     }
     bool done = gone || n != 0;
@@ -395,11 +395,11 @@ int fs_notify_start(struct fs *fs)
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&nt->mu, NULL);
     nt->last_sweep_ms = clock_mono_ms();
-    int rc = store_listen(fs->store, fs_notify_append, fs);
+    int rc = fs->b.ops->listen(fs->b.be, fs_notify_append, fs);
     if (rc)
         return rc;
     if ((rc = fs_thread_start(&nt->thread, notifier_main, fs))) {
-        store_unlisten(fs->store, fs_notify_append, fs);
+        fs->b.ops->unlisten(fs->b.be, fs_notify_append, fs);
         return rc;
     }
     nt->started = true;
@@ -437,7 +437,7 @@ void fs_notify_stop(struct fs *fs)
     struct fs_notifier *nt = &fs->nt;
     if (!nt->started)
         return;
-    store_unlisten(fs->store, fs_notify_append, fs);
+    fs->b.ops->unlisten(fs->b.be, fs_notify_append, fs);
     pthread_mutex_lock(&nt->mu);
     nt->stopping = true;
     pthread_cond_signal(&nt->cond);

@@ -44,7 +44,9 @@ static int open_allowed(struct fs *fs, const struct fs_node *n, int flags, bool 
     bool rd = (flags & O_ACCMODE) != O_WRONLY;
     if (n->kind == FS_ROOT || n->kind == FS_PDIR)
         return -EISDIR;
-    if (wr && !fs_node_writable(n))
+    if (wr && fs->opt.read_only)
+        return -EROFS;
+    if (wr && !fs_node_writable(fs, n))
         return -EPERM;
     if (!fresh && ((wr && !(flags & O_APPEND)) || (flags & O_TRUNC)))
         return -EPERM;
@@ -53,18 +55,13 @@ static int open_allowed(struct fs *fs, const struct fs_node *n, int flags, bool 
     return rc ? rc : wr ? fs_access_topic(fs, AUTH_OP_WRITE, n->topic->name) : 0;
 }
 
-/* The longest line a handle on t may hold: one that fits a batch of both
- * max.message.bytes and the largest batch the store's readers accept (a client
- * may set the topic's limit to 2 GiB), and no longer than the whole budget. */
-static size_t line_max(struct fs *fs, struct store_topic *t)
+/* The longest line a handle on ref may hold: what the backend allows in one
+ * append, and no longer than the whole budget. */
+static size_t line_max(struct fs *fs, const struct fs_ref *ref)
 {
-    struct topic_config tc;
-    store_topic_config_get(t, &tc);
-    int64_t batch = tc.max_message_bytes;
-    if (batch > (int64_t)batch_limits_default.max_batch)
-        batch = (int64_t)batch_limits_default.max_batch;
-    size_t max = fs_line_max(batch);
-    return max < fs->partial.max ? max : fs->partial.max;
+    struct fs_btopic_info info;
+    fs_ref_info(ref, &info);
+    return info.line_max < fs->partial.max ? info.line_max : fs->partial.max;
 }
 
 void fs_handle_free(struct fs_handle *h)
@@ -72,11 +69,9 @@ void fs_handle_free(struct fs_handle *h)
     if (!h)
         return;
     if (h->stream)
-        fs_stream_release(h->stream);
+        h->ref.b->ops->reader_close(h->stream);
     if (h->records)
-        fs_records_release(h->records);
-    free(h->stream);
-    free(h->records);
+        h->ref.b->ops->reader_close(h->records);
     fs_lines_release(&h->lines);
     free(h->durable);
     fs_ref_put(&h->ref);
@@ -99,25 +94,21 @@ int fs_handle_open(struct fs *fs, struct fs_node *n, int flags, bool fresh, stru
     h->writer = (flags & O_ACCMODE) != O_RDONLY;
     if ((rc = fs_node_resolve(fs, n, &h->ref)))
         goto err_handle;
+    struct fs_btopic_info info;
+    fs_ref_info(&h->ref, &info);
     bool stream = n->kind == FS_TOPIC || n->kind == FS_DATA || n->kind == FS_FOLLOW;
-    if (stream && !fs_node_internal(n)) {
-        if (!(h->stream = malloc(sizeof *h->stream)))
-            goto err_nomem;
-        fs_stream_init(h->stream, h->ref.t, n->partition, &n->topic->jx);
-    } else if (stream || n->kind == FS_RECORDS) { /* internal topics read as records */
-        if (!(h->records = malloc(sizeof *h->records)))
-            goto err_nomem;
-        if (n->kind == FS_TOPIC)
-            fs_records_init_topic(h->records, h->ref.t);
-        else
-            fs_records_init(h->records, h->ref.p);
-    }
-    fs_lines_init(&h->lines, line_max(fs, h->ref.t), &fs->partial);
+    if (stream && !info.json)
+        rc = fs->b.ops->reader_open(fs->b.be, h->ref.t, n->partition, false, &n->topic->cache,
+                                    &h->stream);
+    else if (stream || n->kind == FS_RECORDS) /* a JSON topic's files read as records */
+        rc = fs->b.ops->reader_open(fs->b.be, h->ref.t, n->partition, true, &n->topic->cache,
+                                    &h->records);
+    if (rc)
+        goto err_handle;
+    fs_lines_init(&h->lines, line_max(fs, &h->ref), &fs->partial);
     fs_open_add(fs, &h->open, false);
     *out = h;
     return 0;
-err_nomem:
-    rc = -ENOMEM;
 err_handle:
     fs_handle_free(h);
     return rc;
@@ -156,7 +147,8 @@ static void read_follow(struct fs *fs, struct fs_handle *h, fuse_req_t req, uint
 {
     ssize_t n;
     pthread_mutex_lock(&h->mu);
-    while ((n = fs_stream_read(h->stream, off, buf, size)) == 0 && !(flags & O_NONBLOCK))
+    while ((n = h->ref.b->ops->reader_read(h->stream, off, buf, size)) == 0 &&
+           !(flags & O_NONBLOCK))
         if (fs_notify_park(fs, h, req, size, off)) {
             pthread_mutex_unlock(&h->mu);
             return;
@@ -167,8 +159,11 @@ static void read_follow(struct fs *fs, struct fs_handle *h, fuse_req_t req, uint
 
 static ssize_t read_segment(struct fs_handle *h, uint8_t *buf, size_t size, off_t off)
 {
-    ssize_t n = store_partition_segment_pread(
-        h->ref.p, h->node->base, (enum store_file)(h->node->kind - FS_SEG_LOG), buf, size, off);
+    const struct fs_backend *b = h->ref.b;
+    if (!b->ops->segment_pread)
+        return -ENOENT;
+    ssize_t n = b->ops->segment_pread(b->be, h->ref.t, h->ref.partition, h->node->base,
+                                      h->node->kind - FS_SEG_LOG, buf, size, off);
     return n == -ENOENT ? -ESTALE : n; /* retention removed it while open */
 }
 
@@ -189,9 +184,9 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
     }
     pthread_mutex_lock(&h->mu);
     if (h->stream)
-        n = fs_stream_read(h->stream, off, buf, size);
+        n = h->ref.b->ops->reader_read(h->stream, off, buf, size);
     else if (h->records)
-        n = fs_records_read(h->records, off, buf, size);
+        n = h->ref.b->ops->reader_read(h->records, off, buf, size);
     else if (h->node->kind >= FS_SEG_LOG)
         n = read_segment(h, buf, size, off);
     pthread_mutex_unlock(&h->mu);

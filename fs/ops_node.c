@@ -2,15 +2,15 @@
  * ops_node.c - the namespace callbacks: lookup, attributes, creating and
  * deleting topics, listings, statfs, access.
  *
- * Each callback maps the inode to a node (inode.c), makes one store call and
- * replies. The namespace is the store's: a topic exists here exactly when the
- * store has it, so `touch` (CREATE or MKNOD) creates a topic with num.partitions
- * and `rm` (UNLINK) deletes one. Everything a topic log cannot do - rename, links,
+ * Each callback maps the inode to a node (inode.c), makes one backend call and
+ * replies. The namespace is the backend's: a topic exists here exactly when the
+ * store (or the remote cluster) has it, so `touch` (CREATE or MKNOD) creates a topic with
+ * num.partitions and `rm` (UNLINK) deletes one. Everything a topic log cannot do - rename, links,
  * directories, truncation, chmod - fails with EPERM, the errno of an operation the
  * file's nature forbids (what `chattr +a` gives on ext4). Times may be "set"
  * (touch does it) but are ignored: a file's mtime is its last append.
  *
- * Internal topics ("__" names, store_topic_name_internal) behave like files with
+ * Internal topics ("__" names, the backend's name_internal) behave like files with
  * `chattr +i`: they can be read, and every change - create, unlink, append, even
  * setting times - fails with EPERM. The broker keeps its own state there (the
  * committed offsets), and DeleteTopics and the console refuse to change it too.
@@ -102,7 +102,7 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
     (void)fi;
     if (!rc && (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
         rc = -EPERM;
-    if (!rc && to_set && fs_node_internal(n))
+    if (!rc && to_set && fs_node_internal(fs, n))
         rc = -EPERM; /* immutable, times included */
     if (!rc && (to_set & FUSE_SET_ATTR_SIZE) && attr->st_size != st.st_size)
         rc = -EPERM; /* truncation: the log only grows */
@@ -115,14 +115,16 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 /* Create topic name in the root (num.partitions, default config) and look it up. */
 static int topic_create(struct fs *fs, fuse_ino_t parent, const char *name, struct fs_node **out)
 {
+    if (fs->opt.read_only)
+        return -EROFS;
     if (parent != FUSE_ROOT_ID)
         return -EPERM; /* partition directories hold a fixed set of files */
-    if (store_topic_name_internal(name))
+    if (fs->b.ops->name_internal(name))
         return -EPERM; /* only the broker makes its own topics */
     int rc = fs_access_create(fs, name);
     if (rc)
         return rc;
-    rc = store_topic_create(fs->store, name, 0, NULL, NULL);
+    rc = fs->b.ops->topic_create(fs->b.be, name);
     if (rc)
         return -fs_errno(rc);
     return fs_node_lookup(fs, &fs->root, name, out);
@@ -174,9 +176,10 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct fs *fs = fs_of(req);
-    int rc = parent != FUSE_ROOT_ID || store_topic_name_internal(name) ? -EPERM
-             : fs_access_topic(fs, AUTH_OP_DELETE, name)               ? -EACCES
-                                                         : store_topic_delete(fs->store, name);
+    int rc = fs->opt.read_only                                          ? -EROFS
+             : parent != FUSE_ROOT_ID || fs->b.ops->name_internal(name) ? -EPERM
+             : fs_access_topic(fs, AUTH_OP_DELETE, name)                ? -EACCES
+                                                         : fs->b.ops->topic_delete(fs->b.be, name);
     if (rc == 0)
         fs_notify_gone(fs, name); /* the partition directories' names go too */
     fuse_reply_err(req, rc ? fs_errno(rc) : 0);
@@ -269,10 +272,11 @@ void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
     struct fs *fs = fs_of(req);
     struct statvfs sv;
     (void)ino;
-    if (statvfs(store_get_config(fs->store)->dir, &sv))
-        fuse_reply_err(req, errno);
+    int rc = fs->b.ops->statfs(fs->b.be, &sv);
+    if (rc)
+        fuse_reply_err(req, -rc);
     else
-        fuse_reply_statfs(req, &sv); /* the data directory's file system */
+        fuse_reply_statfs(req, &sv); /* the data's file system, as the backend sees it */
 }
 
 void fs_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
@@ -287,7 +291,7 @@ void fs_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
     }
     fs_ref_put(&ref);
     bool dir = n->kind == FS_ROOT || n->kind == FS_PDIR;
-    if (((mask & W_OK) && !dir && !fs_node_writable(n)) || ((mask & X_OK) && !dir))
+    if (((mask & W_OK) && !dir && !fs_node_writable(fs, n)) || ((mask & X_OK) && !dir))
         rc = -EACCES;
     else if (!rc && n->kind != FS_ROOT && (mask & R_OK))
         rc = fs_access_topic(fs, dir ? AUTH_OP_DESCRIBE : AUTH_OP_READ, n->topic->name);

@@ -6,14 +6,15 @@
  *   inode.c     nodes: names <-> inode numbers, attributes, directory listings
  *   ops_node.c  namespace callbacks (lookup, create, unlink, readdir, statfs, ...)
  *   ops_file.c  file callbacks (open, read, write, flush, release, poll)
- *   stream.c    rendering a topic or partition stream at any byte position
- *   records.c   the JSON lines of a partition's records file
+ *   stream.c    the store backend: a topic or partition stream at any byte position
+ *   records.c   the store backend: the JSON lines of a partition's records file
+ *   store_backend.c  the store as a backend (backend.h), declared in store_private.h
  *   render.c    pure helpers: UTF-8, base64, JSON, errno mapping
  *   write.c     line assembly and appending; durability waits for FLUSH
  *   notify.c    the notifier thread: invalidations, poll wake-ups, parked reads
  *
- * Locking, outermost first: handle.mu, notifier.mu, fs.mu, jindex.mu; store
- * locks are taken inside any of them. fuse_reply_* and fuse_lowlevel_notify_*
+ * Locking, outermost first: handle.mu, notifier.mu, fs.mu; a backend's locks
+ * (the store's, jindex.mu) are taken inside any of them. fuse_reply_* and fuse_lowlevel_notify_*
  * are never called with fs.mu held, and notify calls only from the notifier.
  */
 #ifndef BROOK_FS_PRIVATE_H
@@ -30,10 +31,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "fs/backend.h"
 #include "fs/fs.h"
 #include "lib/writer.h"
 #include "proto/record.h"
-#include "store/store.h"
 
 #define FS_CHUNK_BYTES  (256u << 10) /* batches fetched from a partition at a time */
 #define FS_CHUNKS       4            /* fetched runs a stream keeps, per partition */
@@ -152,118 +153,6 @@ size_t fs_lines_done(struct fs_lines *l, const uint8_t *in, size_t n, size_t sto
  * write failed (the line would be stored cut short). Empties it. */
 bool fs_lines_take(struct fs_lines *l, const uint8_t **line, size_t *len);
 
-/* ---- stream.c: rendering streams ---- */
-
-struct fs_anchor {
-    int64_t pos;  /* stream position where the entry starts */
-    int64_t jidx; /* its journal index */
-};
-
-/* Per partition: every 64th journal entry (or one each 4096 entries of the
- * whole journal), so a partition position is found by a binary search and a
- * short forward scan. */
-struct fs_anchors {
-    struct fs_anchor *v;
-    size_t n, cap;
-    int64_t since; /* entries of the partition since the last anchor */
-};
-
-/* A topic's partition anchors, built on first use and extended as it grows. */
-struct fs_jindex {
-    pthread_mutex_t mu;
-    bool built;
-    int64_t first_kept; /* journal's first kept entry when built */
-    int64_t scanned;    /* entries below this are indexed */
-    struct fs_anchors *parts;
-    int32_t nparts;
-};
-
-void fs_jindex_init(struct fs_jindex *jx);
-void fs_jindex_release(struct fs_jindex *jx);
-
-/* A walk through one partition's batches, kept between slots: a reader going
- * forward finds the next slot's batch in what the cursor has buffered. */
-struct fs_chunk {
-    int32_t partition;       /* -1 when unused */
-    struct store_cursor cur; /* opened by the first use */
-    struct store_batch at;   /* the batch handed out last, when have */
-    bool have;
-    uint64_t used; /* last use, for eviction */
-};
-
-/* One journal entry seen as a range of stream positions. */
-struct fs_slot {
-    int64_t jidx;
-    struct store_journal_entry e;
-    int64_t start, len;
-};
-
-/*
- * A reader of a topic file or a partition's data/follow: the stream is every
- * record's value plus "\n", in journal order, at positions derived from the
- * journal's running totals. Positions whose records are gone (retention,
- * compaction) hold nothing: a sequential reader skips them, so the kernel's
- * offset (kpos) may trail the stream position (apos) it stands for.
- */
-struct fs_stream {
-    struct store_topic *t; /* borrowed: the handle holds a reference */
-    struct fs_jindex *jx;  /* the topic's anchors (partition streams) */
-    int32_t partition;     /* -1 for the topic file */
-    int64_t kpos;          /* kernel offset expected next */
-    int64_t apos;          /* stream position it stands for */
-    struct store_journal_entry jbuf[FS_JBUF];
-    int64_t jfirst; /* journal index of jbuf[0] */
-    size_t jn;
-    bool have_slot;
-    struct fs_slot slot;
-    bool iter_live; /* it is inside slot's batch */
-    struct batch_iter it;
-    int64_t ipos;  /* stream position of the current record's first byte */
-    bool rec_live; /* rec is the current record */
-    struct record rec;
-    struct fs_chunk chunks[FS_CHUNKS];
-    uint64_t tick;
-};
-
-void fs_stream_init(struct fs_stream *st, struct store_topic *t, int32_t partition,
-                    struct fs_jindex *jx);
-void fs_stream_release(struct fs_stream *st);
-
-/* The stream's size now: value bytes plus one newline per record, ever. */
-int64_t fs_stream_size(struct store_topic *t, int32_t partition);
-
-/* Render up to size bytes at kernel offset off into buf. Returns the bytes
- * rendered (0 at the end of the stream) or a negative errno. */
-ssize_t fs_stream_read(struct fs_stream *st, int64_t off, uint8_t *buf, size_t size);
-
-/* Whether a read at off would find nothing yet. */
-bool fs_stream_at_end(struct fs_stream *st, int64_t off);
-
-/* ---- records.c: JSON lines of a partition ---- */
-
-struct fs_records {
-    struct store_topic *t;     /* borrowed; set: every partition in turn (an internal topic) */
-    int32_t part;              /* with t: the partition p is */
-    struct store_partition *p; /* borrowed */
-    int64_t kpos;              /* kernel offset expected next */
-    int64_t next;              /* offset of the next record to render */
-    struct writer out;         /* rendered, not yet returned from out_off on */
-    size_t out_off;
-    struct store_cursor cur; /* the batches to render */
-};
-
-void fs_records_init(struct fs_records *r, struct store_partition *p);
-
-/* The records of every partition of t, partition 0 first: the topic file of an
- * internal topic. */
-void fs_records_init_topic(struct fs_records *r, struct store_topic *t);
-void fs_records_release(struct fs_records *r);
-
-/* Render up to size bytes at kernel offset off. Sequential reads continue where
- * the last ended; any other offset renders from the log start. Returns bytes (0
- * at the end) or a negative errno. */
-ssize_t fs_records_read(struct fs_records *r, int64_t off, uint8_t *buf, size_t size);
-
 /* ---- inode.c: names ---- */
 
 /* "<topic>-<N>": the length of <topic> (at least 1) and N, or false. N is written
@@ -287,7 +176,7 @@ struct fs_tnode {
     struct fs_node *head; /* those nodes (fs.mu) */
     int64_t *seg_max;     /* per partition: newest segment with a node, or -1 */
     int32_t nseg_max;
-    struct fs_jindex jx;
+    void *cache; /* the backend's per-topic state (reader_open), cache_free'd */
     struct fs_tnode *next;
 };
 
@@ -305,8 +194,9 @@ struct fs_node {
 
 /* The topic and partition a node stands for, with a topic reference. */
 struct fs_ref {
-    struct store_topic *t;
-    struct store_partition *p; /* NULL for topic files */
+    const struct fs_backend *b;
+    struct fs_btopic *t;
+    int32_t partition; /* -1 for topic files */
 };
 
 struct fs_parked;
@@ -339,7 +229,8 @@ struct fs_notifier {
 };
 
 struct fs {
-    struct store *store;
+    struct fs_backend b;
+    void (*b_free)(void *be); /* frees b.be at fs_stop, when the view owns it */
     struct fs_options opt;
     char *mountpoint;
     struct fuse_session *se;
@@ -384,8 +275,8 @@ struct fs_handle {
     struct fs_ref ref;
     pthread_mutex_t mu;
     bool writer;
-    struct fs_stream *stream;   /* topic, data, follow */
-    struct fs_records *records; /* records */
+    struct fs_breader *stream;  /* topic, data, follow */
+    struct fs_breader *records; /* records */
     struct fs_lines lines;
     int64_t *durable; /* per partition: end offset appended, not yet waited for */
     int32_t ndurable;
@@ -398,20 +289,22 @@ int fs_nodes_init(struct fs *fs);
 void fs_nodes_release(struct fs *fs);
 /* The node of an inode number, or NULL. fs.mu not held. */
 struct fs_node *fs_node_find(struct fs *fs, uint64_t ino);
-/* The node for name in dir, created when the store has it, with one more kernel
+/* The node for name in dir, created when the backend has it, with one more kernel
  * reference counted (the entry reply hands it over). -ENOENT, -ENOTDIR. */
 int fs_node_lookup(struct fs *fs, struct fs_node *dir, const char *name, struct fs_node **out);
 /* Drop count kernel references; the node may be freed. */
 void fs_node_forget(struct fs *fs, struct fs_node *n, uint64_t count);
 /* Resolve n to its live topic (and partition): 0 or -ENOENT. Put ref->t after. */
 int fs_node_resolve(struct fs *fs, const struct fs_node *n, struct fs_ref *ref);
+/* The topic info of a resolved reference. */
+void fs_ref_info(const struct fs_ref *ref, struct fs_btopic_info *out);
 void fs_ref_put(struct fs_ref *ref);
 /* Attributes of n now. */
 int fs_node_stat(struct fs *fs, const struct fs_node *n, struct stat *st);
-/* Whether n belongs to an internal topic (store_topic_name_internal): read-only. */
-bool fs_node_internal(const struct fs_node *n);
+/* Whether n belongs to an internal topic (the backend's name_internal): read-only. */
+bool fs_node_internal(const struct fs *fs, const struct fs_node *n);
 /* Whether n may be opened for writing: a topic file or data, not internal. */
-bool fs_node_writable(const struct fs_node *n);
+bool fs_node_writable(const struct fs *fs, const struct fs_node *n);
 
 /* A directory listing taken at opendir. */
 struct fs_dirent {
@@ -432,7 +325,7 @@ void fs_dir_free(struct fs_dirlist *d);
  * max names the kernel may have cached (the file and partition directories,
  * malloc'd) into names and returns how many. */
 size_t fs_topic_gone(struct fs *fs, const char *name, char **names, size_t max);
-/* The same for every topic the store no longer has, plus freeing unreferenced
+/* The same for every topic the backend no longer has, plus freeing unreferenced
  * nodes of segments that are gone. */
 size_t fs_nodes_sweep(struct fs *fs, char **names, size_t max);
 /* Inode numbers of the files whose attributes an append to (topic, partition)
@@ -451,7 +344,7 @@ void fs_write_flush(struct fs *fs, struct fs_handle *h, fuse_req_t req);
 
 /* ---- notify.c ---- */
 
-/* Listen to the store and start the thread. 0 or -errno. */
+/* Listen to the backend and start the thread. 0 or -errno. */
 int fs_notify_start(struct fs *fs);
 /* fs_stop begins: parked follow reads get end of file, later ones do not wait,
  * poll waiters wake. */
@@ -459,8 +352,8 @@ void fs_notify_close(struct fs *fs);
 /* Stop listening and join the thread; parked reads still there are dropped
  * without a reply (the session is over); poll handles are destroyed. */
 void fs_notify_stop(struct fs *fs);
-/* The store listener: queue a wake-up for the partition. */
-void fs_notify_append(void *arg, struct store_partition *p, int64_t hw);
+/* The backend's listener: queue a wake-up for the partition. */
+void fs_notify_append(void *arg, const char *topic, int32_t partition);
 /* Queue "topic is gone" (from UNLINK): drops cached entries, ends parked reads. */
 void fs_notify_gone(struct fs *fs, const char *topic);
 /* Park a follow read at the end of its stream until data arrives, its topic

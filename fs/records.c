@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/private.h"
+#include "fs/store_private.h"
 
 #define RECORDS_FETCH (64u << 10) /* batches fetched per step */
 #define RECORDS_MAX   (1u << 30)  /* bound on one step's rendering */

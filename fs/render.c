@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "fs/private.h"
+#include "store/store.h" /* the STORE_E* codes fs_errno maps (constants only) */
 
 bool fs_utf8_valid(const uint8_t *p, size_t n)
 {

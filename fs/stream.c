@@ -47,7 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/private.h"
+#include "fs/store_private.h"
 #include "lib/grow.h"
 
 #define ANCHOR_EVERY 64   /* entries of a partition between anchors */

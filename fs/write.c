@@ -6,7 +6,7 @@
  * file's own for <topic>-<N>/data, else the topic's round-robin pick for that
  * call (a sticky partitioner: one partition per write() call's batch, the next
  * partition for the next call) - in as few batches as max.message.bytes allows.
- * The write offset is ignored: the store appends at the true end, whatever the
+ * The write offset is ignored: the backend appends at the true end, whatever the
  * kernel believed the size to be.
  *
  * A partial line stays in its handle (struct fs_lines) until its newline arrives
@@ -24,10 +24,11 @@
  * If the store fails half-way through a write, the write reports the bytes of the
  * lines that were stored (a short write) so the writer retries exactly the rest.
  *
- * Durability: each handle remembers, per partition, the end offset of what it
- * appended; FLUSH and FSYNC ask the store to call back when those are durable
- * and answer the kernel from that callback (the flusher thread), so a close()
- * waiting for an fdatasync holds no FUSE worker.
+ * Durability: each handle remembers, per partition, the backend's token for what
+ * it appended (the store's end offset; the remote backend's count of records
+ * queued); FLUSH and FSYNC ask the backend to call back when those are durable
+ * and answer the kernel from that callback (the store's flusher thread, the
+ * remote producer's thread), so a close() waiting holds no FUSE worker.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -205,48 +206,38 @@ bool fs_lines_take(struct fs_lines *l, const uint8_t **line, size_t *len)
     return any;
 }
 
-/* ---- batches into the store ---- */
+/* ---- lines into the backend ---- */
 
+/* The lines of one write() on their way to one partition. */
 struct appender {
     struct fs_handle *h;
-    struct store_partition *p;
+    const struct fs_backend *b;
     int32_t partition;
-    int64_t ts; /* CreateTime of every record of the write */
-    struct batch_builder b;
-    struct writer w;
+    struct fs_bwriter *w;
 };
 
 static int32_t pick_partition(struct fs_handle *h)
 {
     if (h->node->partition >= 0)
         return h->node->partition;
-    uint32_t n = (uint32_t)store_topic_partition_count(h->ref.t);
+    struct fs_btopic_info info;
+    fs_ref_info(&h->ref, &info);
+    uint32_t n = (uint32_t)info.partitions;
     uint32_t rr = atomic_fetch_add_explicit(&h->node->topic->rr, 1, memory_order_relaxed);
     return n ? (int32_t)(rr % n) : 0;
 }
 
 static int appender_init(struct appender *a, struct fs_handle *h)
 {
-    struct topic_config tc;
-    store_topic_config_get(h->ref.t, &tc);
-    int64_t max = tc.max_message_bytes;
     a->h = h;
+    a->b = h->ref.b;
     a->partition = pick_partition(h);
-    a->p = store_topic_partition(h->ref.t, a->partition);
-    a->ts = clock_wall_ms();
-    batch_builder_init(&a->b, CODEC_NONE, max > BATCH_HEADER_SIZE ? max - BATCH_HEADER_SIZE : 0);
-    writer_init(&a->w, (size_t)max + 64);
-    return a->p ? 0 : -ENOENT;
+    a->w = NULL;
+    return a->b->ops->writer_open(a->b->be, h->ref.t, a->partition, &a->w);
 }
 
-static void appender_release(struct appender *a)
-{
-    batch_builder_release(&a->b);
-    writer_release(&a->w);
-}
-
-/* Remember that h must wait for end_offset of partition q at FLUSH. */
-static int note_durable(struct fs_handle *h, int32_t q, int64_t end_offset)
+/* Remember that h must wait for token of partition q at FLUSH. */
+static int note_durable(struct fs_handle *h, int32_t q, int64_t token)
 {
     if (q >= h->ndurable) {
         int64_t *v = realloc(h->durable, (size_t)(q + 1) * sizeof *v);
@@ -256,38 +247,31 @@ static int note_durable(struct fs_handle *h, int32_t q, int64_t end_offset)
         h->durable = v;
         h->ndurable = q + 1;
     }
-    if (end_offset > h->durable[q])
-        h->durable[q] = end_offset;
+    if (token > h->durable[q])
+        h->durable[q] = token;
     return 0;
+}
+
+/* Free the writer; what it stored is waited for at the next FLUSH. */
+static int appender_release(struct appender *a)
+{
+    int64_t token = 0;
+    if (!a->w)
+        return 0;
+    a->b->ops->writer_close(a->w, &token);
+    a->w = NULL;
+    return token > 0 ? note_durable(a->h, a->partition, token) : 0;
 }
 
 static int appender_flush(struct appender *a)
 {
-    if (a->b.count == 0)
-        return 0;
-    writer_reset(&a->w);
-    struct store_append res;
-    int rc = batch_builder_finish(&a->b, -1, &a->w);
-    if (!rc)
-        rc = store_partition_append(a->p, a->w.buf, a->w.len, &res);
-    batch_builder_reset(&a->b);
-    if (!rc)
-        rc = note_durable(a->h, a->partition, res.last_offset + 1);
-    return rc;
+    return a->b->ops->writer_flush(a->w);
 }
 
-/* Add one line; a full batch is appended first (*flushed then). */
+/* Add one line; *flushed when the lines before it were stored meanwhile. */
 static int appender_add(struct appender *a, const uint8_t *line, size_t len, bool *flushed)
 {
-    *flushed = false;
-    int rc = batch_builder_add(&a->b, a->ts, NULL, -1, line, (int32_t)len, NULL, 0);
-    if (rc == -EMSGSIZE && a->b.count > 0) {
-        if ((rc = appender_flush(a)))
-            return rc;
-        *flushed = true;
-        rc = batch_builder_add(&a->b, a->ts, NULL, -1, line, (int32_t)len, NULL, 0);
-    }
-    return rc;
+    return a->b->ops->writer_add(a->w, line, len, flushed);
 }
 
 /* Append the complete lines of in[0, n) through a; returns the bytes of in the
@@ -325,7 +309,8 @@ static ssize_t write_locked(struct fs_handle *h, const uint8_t *in, size_t n)
     rc = appender_init(&a, h);
     if (!rc)
         rc = append_lines(&a, in, n, &stored);
-    appender_release(&a);
+    int rc2 = appender_release(&a);
+    rc = rc ? rc : rc2;
     size_t accepted = fs_lines_done(&h->lines, in, n, stored, rc == 0);
     return accepted ? (ssize_t)accepted : rc;
 }
@@ -351,7 +336,7 @@ int fs_write_rest(struct fs *fs, struct fs_handle *h)
         log_warn_every("brook.fs",
                        "Dropped a line of %s at close: %zu bytes without newline held when its "
                        "last write failed",
-                       store_topic_name(h->ref.t), h->lines.len);
+                       h->node->topic->name, h->lines.len);
     if (!fs_lines_take(&h->lines, &line, &len)) {
         pthread_mutex_unlock(&h->mu);
         return 0;
@@ -361,11 +346,12 @@ int fs_write_rest(struct fs *fs, struct fs_handle *h)
         rc = appender_add(&a, line, len, &flushed);
     if (!rc)
         rc = appender_flush(&a);
-    appender_release(&a);
+    int rc2 = appender_release(&a);
+    rc = rc ? rc : rc2;
     pthread_mutex_unlock(&h->mu);
     if (rc)
         log_warn("brook.fs", "Dropped the last line (%zu bytes, no newline) written to %s: %s", len,
-                 store_topic_name(h->ref.t), store_strerror(rc));
+                 h->node->topic->name, strerror(fs_errno(rc)));
     return rc;
 }
 
@@ -408,12 +394,12 @@ void fs_write_flush(struct fs *fs, struct fs_handle *h, fuse_req_t req)
     fs->flushes++;
     pthread_mutex_unlock(&fs->flush_mu);
     pthread_mutex_lock(&h->mu);
+    const struct fs_backend *b = h->ref.b;
     for (int32_t q = 0; q < h->ndurable; q++) {
-        struct store_partition *p = store_topic_partition(h->ref.t, q);
-        if (!h->durable[q] || !p)
+        if (!h->durable[q])
             continue;
         atomic_fetch_add(&fw->pending, 1);
-        int rc = store_partition_when_durable(p, h->durable[q], flush_done, fw);
+        int rc = b->ops->when_durable(b->be, h->ref.t, q, h->durable[q], flush_done, fw);
         if (rc != 0) /* durable already (1), or failed: no callback will come */
             flush_done(fw, rc < 0 ? rc : 0);
         h->durable[q] = 0;

@@ -131,6 +131,8 @@ int cli_topic_error(const char *topic, int err);
 
 int cli_topic(int argc, char **argv, struct globals *g);
 int cli_metadata(int argc, char **argv, struct globals *g);
+/* mount.c: brook mount DIR - the cluster as files until SIGINT/SIGTERM. */
+int cli_mount(int argc, char **argv, struct globals *g);
 int cli_produce(int argc, char **argv, struct globals *g);
 int cli_consume(int argc, char **argv, struct globals *g);
 int cli_group(int argc, char **argv, struct globals *g);

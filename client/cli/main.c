@@ -100,6 +100,8 @@ void cli_usage(FILE *out)
         "  acl delete [FILTER]                 RESOURCE: --topic T, --group G,\n"
         "                                      --transactional-id T or --cluster\n"
         "  metadata                            brokers and topics\n"
+        "  mount DIR [--read-only] [-d] [--cache-dir DIR] [--cache-max BYTES]\n"
+        "                                      the cluster as files (docs/fuse.md)\n"
         "  user list                           SCRAM users and their mechanisms\n"
         "  user create NAME --password P|- [--mechanism SCRAM-SHA-512] [--iterations N]\n"
         "  user delete NAME... [--mechanism M] every credential, or the one of M\n"
@@ -319,6 +321,8 @@ static int command(int ac, char **av, struct globals *g)
         return cli_metadata(ac, av, g);
     if (!strcmp(cmd, "user") || !strcmp(cmd, "users"))
         return cli_user(ac, av, g);
+    if (!strcmp(cmd, "mount"))
+        return cli_mount(ac, av, g);
     if (!strcmp(cmd, "help")) {
         cli_usage(stdout);
         return 0;

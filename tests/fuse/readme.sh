@@ -60,6 +60,8 @@ declare -A CHECK=(
     ["printf 'alice:1\\nbob:2\\ncarol:3\\ndave:4\\nerin:5\\n' | build/brook produce orders -K :"]=c_produce
     ["build/brook consume orders -g billing -o beginning -e -f '%p %o %k %s\\n'"]=c_consume
     ["build/brook group describe billing"]=c_describe
+    ["build/brook -b kafka1:9092,kafka2:9092 mount ~/kafka"]=c_mount
+    ['tail -f ~/kafka/orders & echo "from the shell" >> ~/kafka/orders']=c_mount_tail
 )
 
 c_make_run() {
@@ -77,6 +79,24 @@ c_make_run() {
         cut -d' ' -f3)
     check "make run: the data is in ./brook-data, the topics at ./mnt" \
         sh -c "[ -d '$W/brook-data' ] && awk -v m='$W/mnt' '\$5 == m' /proc/self/mountinfo | grep -q fuse"
+}
+# brook mount runs in the foreground until the tail check ends it with Ctrl-C;
+# ~ is the scratch directory and the two brokers ours
+c_mount() {
+    local cmd=${1//kafka1:9092,kafka2:9092/$BROKER}
+    (cd "$W" && HOME=$W exec timeout -k 5 60 bash -c "$cmd") >"$T/mount.out" 2>"$T/mount.err" &
+    MOUNT_PID=$!
+    check "$1: mounts the cluster at ~/kafka" \
+        wait_for 10 sh -c "awk -v m='$W/kafka' '\$5 == m' /proc/self/mountinfo | grep -q fuse"
+}
+c_mount_tail() {
+    check "$1: tail shows the line appended through brook mount" \
+        bg "HOME='$W'; $1; wait" "[ \$(grep -cx 'from the shell' '$T/out') -ge 2 ]"
+    kill -INT "$MOUNT_PID" 2>/dev/null # Ctrl-C, passed on by timeout
+    wait "$MOUNT_PID"
+    local rc=$?
+    check "... and Ctrl-C ends brook mount ($rc) and unmounts ~/kafka" \
+        sh -c "[ $rc -eq 0 ] && ! awk -v m='$W/kafka' '\$5 == m' /proc/self/mountinfo | grep -q ."
 }
 c_create() { run "$1"; check "$1: says so" out_has "Created topic orders."; }
 c_kcat_produce() { check "$1: succeeds" run "$1"; }

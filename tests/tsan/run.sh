@@ -17,6 +17,8 @@
 #   integration/topic_configs.sh  configs altered while appends, retention and reads run
 #   console/api.sh              the console's HTTP API
 #   fuse/write.sh, follow.sh    appends and followed reads through the mount
+#   fuse/remote.sh              brook mount (its producer, watcher and readers)
+#                               of a ThreadSanitizer brookd
 #
 # Each is "ok" only if it passes and ThreadSanitizer reports nothing: the first
 # report stops the program (halt_on_error, exit status 66) and is printed here.
@@ -74,4 +76,6 @@ for s in write follow; do
     run "fuse/$s.sh against a ThreadSanitizer brookd" \
         env BUILD="$TSAN_BUILD" FUSE_DAEMON="$TSAN_BUILD/brookd" bash "tests/fuse/$s.sh"
 done
+run "fuse/remote.sh: a ThreadSanitizer brook mount of a ThreadSanitizer brookd" \
+    env BUILD="$TSAN_BUILD" bash tests/fuse/remote.sh
 exit 0

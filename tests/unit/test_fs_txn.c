@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "fs/private.h"
+#include "fs/store_private.h"
 #include "lib/clock.h"
 #include "lib/props.h"
 #include "proto/record.h"
