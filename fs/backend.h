@@ -95,6 +95,10 @@ struct fs_backend_ops {
      * read ended. */
     bool (*reader_at_end)(struct fs_breader *r, int64_t off);
     void (*reader_close)(struct fs_breader *r);
+    /* Called once after reader_open for a follow file (NULL when the backend has
+     * nothing to add): a backend reading for a consumer group moves the reader's
+     * kernel offset 0 to the group's position. 0 or an error (the open fails). */
+    int (*reader_follow)(struct fs_breader *r);
     void (*cache_free)(void *cache);
 
     /* ---- writing ---- */

@@ -103,6 +103,8 @@ int fs_handle_open(struct fs *fs, struct fs_node *n, int flags, bool fresh, stru
     else if (stream || n->kind == FS_RECORDS) /* a JSON topic's files read as records */
         rc = fs->b.ops->reader_open(fs->b.be, h->ref.t, n->partition, true, &n->topic->cache,
                                     &h->records);
+    if (!rc && h->stream && n->kind == FS_FOLLOW && fs->b.ops->reader_follow)
+        rc = fs->b.ops->reader_follow(h->stream); /* a consumer group's position */
     if (rc)
         goto err_handle;
     fs_lines_init(&h->lines, line_max(fs, &h->ref), &fs->partial);

@@ -6,10 +6,12 @@
  *   index.c   the per-topic index: byte positions -> offsets, on disk, synced
  *             with the cluster (log start and end)
  *   read.c    readers of streams and records files
+ *   group.c   the consumer group of follow files: committed offsets, commits
  *
  * Locking, outermost first: topic.imu (one sync at a time), remote.admin_mu,
  * topic.mu (the index), remote.mu (the topic table, the listener), remote.pmu
- * (the producer). Every libbrook client is used under one mutex or by one thread.
+ * (the producer), remote.gmu (group commits: taken alone). Every libbrook client is used under one
+ * mutex or by one thread.
  */
 #ifndef BROOK_REMOTE_PRIVATE_H
 #define BROOK_REMOTE_PRIVATE_H
@@ -94,6 +96,8 @@ struct remote {
     int fetch_wait_ms; /* fetch.max.wait.ms of the indexers and readers */
     char **conf;       /* copies of opt.conf */
     char *brokers, *cache_dir;
+    char *group;         /* --group: follow files start at its offsets and commit to it */
+    bool reset_earliest; /* auto.offset.reset of the group, when it has no offset */
 
     pthread_mutex_t admin_mu;
     struct brook_client *admin;
@@ -112,6 +116,13 @@ struct remote {
     pthread_t pthread;
     bool pthread_started;
 
+    /* --group: follow readers' slots and the committer (group.c) */
+    pthread_mutex_t gmu;
+    pthread_cond_t gcond; /* a slot stopped being busy; the committer's wake-up */
+    struct rt_gslot *gslots;
+    pthread_t gthread;
+    bool gthread_started, gready;
+
     pthread_t wthread; /* the watcher */
     bool wthread_started;
     _Atomic bool stopping;
@@ -125,6 +136,8 @@ int rt_client(struct remote *r, const char *const *extra, struct brook_client **
 /* Hold / drop a topic reference. */
 void rt_topic_hold(struct fs_btopic *t);
 void rt_topic_drop(struct fs_btopic *t);
+/* Start a thread with every signal blocked. 0 or an error. */
+int rt_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 /* Errors of libbrook as the view's errnos (negative). */
 int rt_errno(int err);
 
@@ -146,6 +159,23 @@ int rt_find(struct fs_btopic *t, int32_t partition, int64_t pos, struct rt_entry
 /* Keep the cache directory under its bound: drop the oldest index files. */
 void rt_cache_trim(struct remote *r);
 
+/* ---- group.c ---- */
+
+/* The offset r's group committed for topic's partition: 0 with *off set (-1
+ * when nothing is committed), or an error. */
+int rt_group_committed(struct remote *r, const char *topic, int32_t partition, int64_t *off);
+/* A follow reader of partition joins the commits (committed: where it began,
+ * -1 when nothing was committed); it says what it took with rt_group_took and
+ * leaves (committing what is left) when closed. */
+struct rt_gslot;
+int rt_group_join(struct remote *r, struct fs_btopic *t, int32_t partition, int64_t committed,
+                  struct rt_gslot **out);
+void rt_group_took(struct remote *r, struct rt_gslot *s, int64_t offset);
+void rt_group_leave(struct remote *r, struct rt_gslot *s);
+/* Start the committer (when r has a group); stop it and free what is left. */
+int rt_group_start(struct remote *r);
+void rt_group_stop(struct remote *r);
+
 /* ---- read.c ---- */
 
 int rt_reader_open(void *be, struct fs_btopic *t, int32_t partition, bool records, void **cache,
@@ -153,5 +183,6 @@ int rt_reader_open(void *be, struct fs_btopic *t, int32_t partition, bool record
 ssize_t rt_reader_read(struct fs_breader *rd, int64_t off, uint8_t *buf, size_t size);
 bool rt_reader_at_end(struct fs_breader *rd, int64_t off);
 void rt_reader_close(struct fs_breader *rd);
+int rt_reader_follow(struct fs_breader *rd);
 
 #endif

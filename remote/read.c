@@ -17,6 +17,13 @@
  * what is indexed syncs the index first (a bounded step of the indexer), so a
  * cat reaches everything the cluster had when it got to the end.
  *
+ * A follow file of a mount with --group G starts where G's committed offset
+ * says (its kernel offset 0 is the first byte of that record; shift is that
+ * position in the stream) and returns at most one record per read, so what the
+ * reader took is exactly known: after a record's last byte the offset after it
+ * is done, which group.c commits to G at most once a second while the file
+ * is open and when it is closed.
+ *
  * records: the partition's records as JSON lines (fs_json_line), from the
  * log start, read with one fetcher; the end is the log end of a sync made when
  * the reader opened the file.
@@ -52,6 +59,11 @@ struct fs_breader {
     int32_t partition; /* -1: the topic file */
     bool records;
     int64_t kpos, apos;
+    /* a follow file read for the mount's consumer group */
+    bool group;
+    int64_t shift; /* the stream position of kernel offset 0 */
+    int64_t done;  /* the offset after the last whole record returned, -1 none */
+    struct rt_gslot *gslot;
     /* the entry being rendered */
     bool have;
     int64_t num;
@@ -297,6 +309,11 @@ static int entry_render(struct fs_breader *rd, int64_t *a, uint8_t *buf, size_t 
             rd->s_pos += (int64_t)k;
             *n += k;
             *a = rd->s_pos;
+            if (rd->hand_off == rd->hand_len) {
+                rd->done = rd->s_next; /* the offset after the record in hand */
+                if (rd->group)
+                    break; /* one record per read: the commit is what the reader took */
+            }
             continue;
         }
         if (rd->s_next >= rd->e.end && entry_grew(rd)) {
@@ -327,11 +344,11 @@ static int entry_render(struct fs_breader *rd, int64_t *a, uint8_t *buf, size_t 
 static ssize_t stream_read(struct fs_breader *rd, int64_t off, uint8_t *buf, size_t size)
 {
     struct fs_btopic *t = rd->t;
-    int64_t a = off == rd->kpos ? rd->apos : off;
+    int64_t a = off == rd->kpos ? rd->apos : off + rd->shift;
     size_t n = 0;
     int rc = 0;
     bool synced = false;
-    while (n < size) {
+    while (n < size && !(rd->group && n > 0 && rd->hand_off == rd->hand_len)) {
         pthread_mutex_lock(&t->mu);
         int64_t total = rt_size(t, rd->partition);
         pthread_mutex_unlock(&t->mu);
@@ -464,6 +481,77 @@ static ssize_t records_read(struct fs_breader *rd, int64_t off, uint8_t *buf, si
     return (ssize_t)k;
 }
 
+/* ---- a consumer group's follow ---- */
+
+/* The stream position of offset off of rd's partition: where its record
+ * starts, or where the next live one does; the end when off is past what is
+ * indexed. The bytes of an entry's records before off are counted by fetching
+ * them (an entry holds at most RT_ENTRY_BYTES). */
+static int group_position(struct fs_breader *rd, int64_t off, int64_t *pos)
+{
+    struct fs_btopic *t = rd->t;
+    struct rt_part *pp = &t->parts[rd->partition];
+    pthread_mutex_lock(&t->mu);
+    *pos = pp->pbytes;
+    size_t lo = 0, hi = pp->n; /* the first entry ending after off */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->ent[pp->ents[mid] - t->base].end <= off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int64_t start = lo < pp->n ? t->ent[pp->ents[lo] - t->base].ppos : -1;
+    pthread_mutex_unlock(&t->mu);
+    if (start < 0)
+        return 0;
+    int rc = seek_entry(rd, start);
+    while (!rc && rd->have && rd->s_next < off && rd->s_next < rd->e.end) {
+        struct fetcher *f;
+        if (!(rc = fetcher_for(rd, rd->e.partition, rd->s_next, &f)))
+            rc = fetcher_next(rd, f, rd->s_next);
+        if (rc <= 0 || f->h_off >= off)
+            break;
+        rd->s_pos += (int64_t)f->h_len + 1;
+        rd->s_next = f->h_off + 1;
+        f->held = false;
+        rc = 0;
+    }
+    if (rc < 0)
+        return rc;
+    *pos = rd->have ? rd->s_pos : *pos;
+    rd->have = false; /* the first read seeks to the position afresh */
+    return 0;
+}
+
+int rt_reader_follow(struct fs_breader *rd)
+{
+    struct remote *r = rd->t->r;
+    if (!r->group || rd->records || rd->partition < 0)
+        return 0;
+    int64_t off, pos = 0;
+    int rc = rt_group_committed(r, rd->t->name, rd->partition, &off);
+    if (rc)
+        return rt_errno(rc);
+    if ((rc = rt_sync(rd->t, -1)))
+        return rc;
+    if (off >= 0)
+        rc = group_position(rd, off, &pos);
+    else if (!r->reset_earliest) { /* auto.offset.reset=latest: new records only */
+        pthread_mutex_lock(&rd->t->mu);
+        pos = rt_size(rd->t, rd->partition);
+        pthread_mutex_unlock(&rd->t->mu);
+    }
+    if (rc)
+        return rc;
+    if ((rc = rt_group_join(r, rd->t, rd->partition, off, &rd->gslot)))
+        return rc;
+    rd->group = true;
+    rd->shift = rd->apos = pos;
+    rd->kpos = 0;
+    return 0;
+}
+
 /* ---- the backend's reader ops ---- */
 
 int rt_reader_open(void *be, struct fs_btopic *t, int32_t partition, bool records, void **cache,
@@ -476,6 +564,7 @@ int rt_reader_open(void *be, struct fs_btopic *t, int32_t partition, bool record
     rd->t = t;
     rd->partition = partition;
     rd->records = records;
+    rd->done = -1;
     for (int i = 0; i < RT_FETCHERS; i++)
         rd->f[i].partition = -1;
     rt_topic_hold(t);
@@ -496,14 +585,19 @@ int rt_reader_open(void *be, struct fs_btopic *t, int32_t partition, bool record
 
 ssize_t rt_reader_read(struct fs_breader *rd, int64_t off, uint8_t *buf, size_t size)
 {
-    return rd->records ? records_read(rd, off, buf, size) : stream_read(rd, off, buf, size);
+    if (rd->records)
+        return records_read(rd, off, buf, size);
+    ssize_t n = stream_read(rd, off, buf, size);
+    if (rd->group && n > 0)
+        rt_group_took(rd->t->r, rd->gslot, rd->done);
+    return n;
 }
 
 bool rt_reader_at_end(struct fs_breader *rd, int64_t off)
 {
     if (rd->records)
         return true;
-    int64_t a = off < 0 || off == rd->kpos ? rd->apos : off;
+    int64_t a = off < 0 || off == rd->kpos ? rd->apos : off + rd->shift;
     pthread_mutex_lock(&rd->t->mu);
     bool end = a >= rt_size(rd->t, rd->partition);
     pthread_mutex_unlock(&rd->t->mu);
@@ -512,6 +606,8 @@ bool rt_reader_at_end(struct fs_breader *rd, int64_t off)
 
 void rt_reader_close(struct fs_breader *rd)
 {
+    if (rd->gslot)
+        rt_group_leave(rd->t->r, rd->gslot);
     for (int i = 0; i < RT_FETCHERS; i++) {
         fetcher_reset(&rd->f[i]);
         free(rd->f[i].h_val);

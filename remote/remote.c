@@ -636,6 +636,7 @@ static const struct fs_backend_ops rt_ops = {
     .reader_read = rt_reader_read,
     .reader_at_end = rt_reader_at_end,
     .reader_close = rt_reader_close,
+    .reader_follow = rt_reader_follow,
     .cache_free = rt_cache_free,
     .writer_open = rt_writer_open,
     .writer_add = rt_writer_add,
@@ -669,6 +670,7 @@ static void remote_free(struct remote *r)
     atomic_store(&r->stopping, true);
     if (r->wthread_started)
         pthread_join(r->wthread, NULL);
+    rt_group_stop(r); /* the readers are closed: what they took is committed */
     if (r->prod) {
         pthread_mutex_lock(&r->pmu);
         brook_flush(r->prod, r->opt.timeout_ms);
@@ -691,6 +693,7 @@ static void remote_free(struct remote *r)
     free(r->conf);
     free(r->brokers);
     free(r->cache_dir);
+    free(r->group);
     if (r->wake[0] >= 0)
         close(r->wake[0]);
     if (r->wake[1] >= 0)
@@ -710,8 +713,8 @@ static int producer_start(struct remote *r)
     return client_make(r, extra, on_delivery, &r->prod);
 }
 
-/* Start a thread with every signal blocked: signals stay with the caller. */
-static int thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+/* Signals stay with the caller. */
+int rt_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 {
     sigset_t all, old;
     sigfillset(&all);
@@ -733,13 +736,19 @@ static struct remote *remote_new(const struct remote_options *o)
     pthread_mutex_init(&r->pmu, NULL);
     r->brokers = strdup(o->brokers);
     r->cache_dir = o->cache_dir ? strdup(o->cache_dir) : NULL;
+    r->group = o->group ? strdup(o->group) : NULL;
     r->conf = calloc(o->n_conf + 1, sizeof *r->conf);
-    bool ok = r->brokers && r->conf && (!o->cache_dir || r->cache_dir);
+    bool ok = r->brokers && r->conf && (!o->cache_dir || r->cache_dir) && (!o->group || r->group);
     r->fetch_wait_ms = 100;
     for (size_t i = 0; ok && i < o->n_conf; i++) {
         ok = (r->conf[i] = strdup(o->conf[i])) != NULL;
         if (ok && !strncmp(o->conf[i], "fetch.max.wait.ms=", 18))
             r->fetch_wait_ms = atoi(o->conf[i] + 18);
+        if (ok && !strncmp(o->conf[i], "auto.offset.reset=", 18)) { /* librdkafka's names */
+            const char *v = o->conf[i] + 18;
+            r->reset_earliest =
+                !strcmp(v, "earliest") || !strcmp(v, "smallest") || !strcmp(v, "beginning");
+        }
     }
     if (!ok) {
         remote_free(r);
@@ -763,10 +772,12 @@ int remote_open(const struct remote_options *o, struct fs_backend *b, char *why,
         snprintf(why, n, "cannot start the producer: %s", brook_strerror(rc));
     if (!rc && pipe2(r->wake, O_NONBLOCK | O_CLOEXEC))
         rc = -errno;
-    if (!rc && !(rc = thread_start(&r->pthread, producer_main, r)))
+    if (!rc && !(rc = rt_thread_start(&r->pthread, producer_main, r)))
         r->pthread_started = true;
-    if (!rc && !(rc = thread_start(&r->wthread, watcher_main, r)))
+    if (!rc && !(rc = rt_thread_start(&r->wthread, watcher_main, r)))
         r->wthread_started = true;
+    if (!rc && (rc = rt_group_start(r)))
+        snprintf(why, n, "cannot start the group's committer: %s", strerror(-rc));
     if (rc) {
         if (!*why)
             snprintf(why, n, "%s", rc == -ENOMEM ? "out of memory" : strerror(-rc));

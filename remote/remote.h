@@ -24,6 +24,7 @@ struct remote_options {
     const char *cache_dir;   /* where indexes are kept (created when missing) */
     int64_t cache_max_bytes; /* bound on the cache directory's index files */
     int timeout_ms;          /* admin calls and reads that wait for the cluster */
+    const char *group;       /* follow files read and commit as this consumer group, or NULL */
 };
 
 /* Reach the cluster (metadata once, to fail early and clearly) and fill b with

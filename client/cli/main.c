@@ -100,7 +100,7 @@ void cli_usage(FILE *out)
         "  acl delete [FILTER]                 RESOURCE: --topic T, --group G,\n"
         "                                      --transactional-id T or --cluster\n"
         "  metadata                            brokers and topics\n"
-        "  mount DIR [--read-only] [-d] [--cache-dir DIR] [--cache-max BYTES]\n"
+        "  mount DIR [--read-only] [-d] [--cache-dir DIR] [--cache-max BYTES] [--group G]\n"
         "                                      the cluster as files (docs/fuse.md)\n"
         "  user list                           SCRAM users and their mechanisms\n"
         "  user create NAME --password P|- [--mechanism SCRAM-SHA-512] [--iterations N]\n"

@@ -9,7 +9,8 @@
  * parent waits on a pipe until the child has mounted, so its exit status says
  * whether the mount exists. SIGINT and SIGTERM unmount cleanly: follow readers
  * get end of file, open files a moment to close, queued lines are flushed to
- * the cluster. A stale mount of a brook that died is detached by the view
+ * the cluster. With --group G, follow files read for consumer group G (remote/
+ * group.c). A stale mount of a brook that died is detached by the view
  * before mounting again; a live mount there is refused, not hidden.
  */
 #include <errno.h>
@@ -29,7 +30,7 @@
 
 struct mount_opts {
     bool read_only, daemon;
-    const char *cache_dir;
+    const char *cache_dir, *group;
     int64_t cache_max;
 };
 
@@ -41,6 +42,11 @@ static int mount_opt(void *ctx, int opt, const char *arg)
     case 'r': o->read_only = true; return 0;
     case 'd': o->daemon = true; return 0;
     case 'C': o->cache_dir = arg; return 0;
+    case 'G':
+        if (!*arg)
+            return cli_usage_error("--group needs a group name");
+        o->group = arg;
+        return 0;
     case 'M':
         o->cache_max = strtoll(arg, &end, 10);
         if (*end || end == arg || o->cache_max < 0)
@@ -122,6 +128,7 @@ static int serve(const struct globals *g, const struct mount_opts *mo, const cha
         .cache_dir = mo->cache_dir ? mo->cache_dir : default_cache(cache, sizeof cache),
         .cache_max_bytes = mo->cache_max,
         .timeout_ms = g->timeout_ms,
+        .group = mo->group,
     };
     struct fs_backend b;
     struct fs_options fo;
@@ -161,11 +168,10 @@ static int serve(const struct globals *g, const struct mount_opts *mo, const cha
 
 int cli_mount(int argc, char **argv, struct globals *g)
 {
-    static const struct option longs[] = {{"read-only", no_argument, NULL, 'r'},
-                                          {"daemon", no_argument, NULL, 'd'},
-                                          {"cache-dir", required_argument, NULL, 'C'},
-                                          {"cache-max", required_argument, NULL, 'M'},
-                                          {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {
+        {"read-only", no_argument, NULL, 'r'},       {"daemon", no_argument, NULL, 'd'},
+        {"cache-dir", required_argument, NULL, 'C'}, {"cache-max", required_argument, NULL, 'M'},
+        {"group", required_argument, NULL, 'G'},     {NULL, 0, NULL, 0}};
     struct mount_opts mo = {.cache_max = CACHE_MAX_DEFAULT};
     int rc = cli_parse_opts(argc, argv, "rd", longs, g, mount_opt, &mo);
     if (rc)
