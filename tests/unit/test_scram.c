@@ -154,8 +154,7 @@ static void test_scram_client_first_forms(void **state)
         "n,,n=user,r=abc,1=x",        /* an extension not named by letters */
         "x,,n=user,r=abc",            /* an unknown flag */
         "n,,r=abc,n=user",            /* out of order */
-        "n,,n=user,r=a\x7f"
-        "b", /* not printable */
+        "n,,n=user,r=a\177b",         /* not printable */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(scram_parse_client_first(bad[i], strlen(bad[i]), buf, &cf), -EINVAL);
