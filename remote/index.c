@@ -296,18 +296,9 @@ static int log_bounds(struct fs_btopic *t, int64_t *start, int64_t *end)
 /* A fresh indexer reading every partition from where its index ends. */
 static int indexer_open(struct fs_btopic *t)
 {
-    static const char *const extra[] = {"isolation.level",
-                                        "read_committed",
-                                        "auto.offset.reset",
-                                        "earliest",
-                                        "enable.auto.commit",
-                                        "false",
-                                        "fetch.max.wait.ms",
-                                        "100",
-                                        NULL};
     if (t->ic)
         return 0;
-    int rc = rt_client(t->r, extra, &t->ic);
+    int rc = rt_client(t->r, rt_fetch_conf, &t->ic);
     for (int32_t p = 0; !rc && p < t->nparts; p++) {
         pthread_mutex_lock(&t->mu);
         struct brook_offset at = {BROOK_OFFSET_AT, t->parts[p].indexed};

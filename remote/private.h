@@ -133,6 +133,9 @@ struct remote {
 /* A new client with the user's settings plus extra ("key", "value", ...,
  * NULL). 0 or an error. */
 int rt_client(struct remote *r, const char *const *extra, struct brook_client **out);
+/* The extra settings of every client that reads records (indexers, readers):
+ * read_committed, from the log start, no commits, prompt long polls. */
+extern const char *const rt_fetch_conf[];
 /* Hold / drop a topic reference. */
 void rt_topic_hold(struct fs_btopic *t);
 void rt_topic_drop(struct fs_btopic *t);

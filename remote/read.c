@@ -109,21 +109,11 @@ static int fetcher_hold(struct fetcher *f, const struct brook_message *m)
     return 0;
 }
 
-static const char *const fetch_conf[] = {"isolation.level",
-                                         "read_committed",
-                                         "auto.offset.reset",
-                                         "earliest",
-                                         "enable.auto.commit",
-                                         "false",
-                                         "fetch.max.wait.ms",
-                                         "100",
-                                         NULL};
-
 /* Give f a new client reading partition from pos. */
 static int fetcher_assign(struct fs_breader *rd, struct fetcher *f, int32_t partition, int64_t pos)
 {
     fetcher_reset(f);
-    int rc = rt_client(rd->t->r, fetch_conf, &f->c);
+    int rc = rt_client(rd->t->r, rt_fetch_conf, &f->c);
     struct brook_offset at = {BROOK_OFFSET_AT, pos};
     if (!rc)
         rc = brook_assign(f->c, rd->t->name, &partition, 1, &at);

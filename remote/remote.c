@@ -77,6 +77,16 @@ static int client_make(struct remote *r, const char *const *extra, brook_deliver
     return rc;
 }
 
+const char *const rt_fetch_conf[] = {"isolation.level",
+                                     "read_committed",
+                                     "auto.offset.reset",
+                                     "earliest",
+                                     "enable.auto.commit",
+                                     "false",
+                                     "fetch.max.wait.ms",
+                                     "100",
+                                     NULL};
+
 int rt_client(struct remote *r, const char *const *extra, struct brook_client **out)
 {
     return client_make(r, extra, NULL, out);
