@@ -44,12 +44,8 @@ int brook_acl_create(struct brook_client *c, const struct brook_acl *acl, int ti
     };
     b->creations = cr;
     b->n_creations = 1;
-    if (err) {
-        req_free(rq);
-        return err;
-    }
     struct resp *rs;
-    int rc = client_call(c, NULL, rq, deadline, &rs);
+    int rc = client_call_built(c, NULL, rq, err, deadline, &rs);
     if (rc)
         return rc;
     const struct kafka_create_acls_resp *r = rs->body;
@@ -74,12 +70,8 @@ int brook_acl_describe(struct brook_client *c, const struct brook_acl *filter, i
     int err = 0;
     *(struct kafka_describe_acls_req *)rq->body =
         (struct kafka_describe_acls_req){ACL_FILTER_FIELDS(rq, filter, &err)};
-    if (err) {
-        req_free(rq);
-        return err;
-    }
     struct resp *rs;
-    int rc = client_call(c, NULL, rq, deadline, &rs);
+    int rc = client_call_built(c, NULL, rq, err, deadline, &rs);
     if (rc)
         return rc;
     const struct kafka_describe_acls_resp *r = rs->body;
@@ -133,12 +125,8 @@ int brook_acl_delete(struct brook_client *c, const struct brook_acl *filter, int
     *f = (struct kafka_delete_acls_req_filter){ACL_FILTER_FIELDS(rq, filter, &err)};
     b->filters = f;
     b->n_filters = 1;
-    if (err) {
-        req_free(rq);
-        return err;
-    }
     struct resp *rs;
-    int rc = client_call(c, NULL, rq, deadline, &rs);
+    int rc = client_call_built(c, NULL, rq, err, deadline, &rs);
     if (rc)
         return rc;
     const struct kafka_delete_acls_resp *r = rs->body;

@@ -432,12 +432,8 @@ static int create_once(struct brook_client *c, const char *const *names, size_t 
             err = fill_configs(rq, &b->topics[i], configs);
     }
     b->timeout_ms = timeout_ms < 0 ? 60000 : timeout_ms;
-    if (err) {
-        req_free(rq);
-        return err;
-    }
     struct resp *rs;
-    int rc = client_call(c, controller(c), rq, deadline, &rs);
+    int rc = client_call_built(c, controller(c), rq, err, deadline, &rs);
     if (rc)
         return rc;
     create_results(rs->body, names, n, results);
@@ -518,12 +514,8 @@ int brook_topic_delete(struct brook_client *c, const char *name, int timeout_ms)
     b->topics[0].name = b->topic_names[0];
     b->n_topics = 1;
     b->timeout_ms = timeout_ms < 0 ? 60000 : timeout_ms;
-    if (err) {
-        req_free(rq);
-        return err;
-    }
     struct resp *rs;
-    int rc = client_call(c, controller(c), rq, deadline, &rs);
+    int rc = client_call_built(c, controller(c), rq, err, deadline, &rs);
     if (rc)
         return rc;
     const struct kafka_delete_topics_resp *r = rs->body;
@@ -632,12 +624,8 @@ static int coordinator_sync(struct brook_client *c, const char *group, int64_t d
     if (!rq)
         return -ENOMEM;
     int err = grp_coord_ask(rq, group);
-    if (err) {
-        req_free(rq);
-        return err;
-    }
     struct resp *rs;
-    int rc = client_call(c, NULL, rq, deadline, &rs);
+    int rc = client_call_built(c, NULL, rq, err, deadline, &rs);
     if (rc)
         return rc;
     struct coord_answer a = grp_coord_answer(rs);
@@ -1087,12 +1075,8 @@ int brook_group_delete(struct brook_client *c, const char *group, int timeout_ms
     }
     b->groups_names[0] = req_str(rq, group, &err);
     b->n_groups_names = 1;
-    if (err) {
-        req_free(rq);
-        return err;
-    }
     struct resp *rs;
-    if ((rc = client_call(c, k, rq, deadline, &rs)))
+    if ((rc = client_call_built(c, k, rq, err, deadline, &rs)))
         return rc;
     const struct kafka_delete_groups_resp *r = rs->body;
     rc = r->n_results == 1 ? kerr(r->results[0].error_code) : BROOK_ERR_PROTOCOL;

@@ -108,6 +108,17 @@ static bool call_finished(struct brook_client *c, void *arg)
     return ((struct call *)arg)->done;
 }
 
+int client_call_built(struct brook_client *c, struct conn *k, struct req *rq, int built,
+                      int64_t deadline, struct resp **out)
+{
+    if (built) {
+        *out = NULL;
+        req_free(rq);
+        return built;
+    }
+    return client_call(c, k, rq, deadline, out);
+}
+
 int client_call(struct brook_client *c, struct conn *k, struct req *rq, int64_t deadline,
                 struct resp **out)
 {

@@ -712,6 +712,10 @@ int assign_decode_assignment(const uint8_t *p, size_t len, struct arena *a, stru
  * 0 with *out (free with resp_free()), or an error; rq is consumed either way. */
 int client_call(struct brook_client *c, struct conn *k, struct req *rq, int64_t deadline,
                 struct resp **out);
+/* The same for a request whose filling may have failed: built is that error (0:
+ * rq is whole and is sent). rq is consumed either way. */
+int client_call_built(struct brook_client *c, struct conn *k, struct req *rq, int built,
+                      int64_t deadline, struct resp **out);
 
 /* The deadline timeout_ms from now (negative: none). */
 int64_t client_deadline(struct brook_client *c, int timeout_ms);

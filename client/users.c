@@ -179,12 +179,8 @@ int brook_user_create(struct brook_client *c, const char *name, const char *pass
     if (!rq)
         return -ENOMEM;
     int rc = fill_upsertion(rq, name, password, m, iterations);
-    if (rc) {
-        req_free(rq);
-        return rc;
-    }
     struct resp *rs;
-    if ((rc = client_call(c, NULL, rq, deadline, &rs)))
+    if ((rc = client_call_built(c, NULL, rq, rc, deadline, &rs)))
         return rc;
     rc = alter_result(rs);
     resp_free(rs);
@@ -233,12 +229,8 @@ int brook_user_delete(struct brook_client *c, const char *name, const char *mech
         b->deletions[b->n_deletions].name = req_str(rq, name, &rc);
         b->deletions[b->n_deletions++].mechanism = (int8_t)mech;
     }
-    if (rc) {
-        req_free(rq);
-        return rc;
-    }
     struct resp *rs;
-    if ((rc = client_call(c, NULL, rq, deadline, &rs)))
+    if ((rc = client_call_built(c, NULL, rq, rc, deadline, &rs)))
         return rc;
     rc = alter_result(rs);
     resp_free(rs);
