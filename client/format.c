@@ -385,8 +385,29 @@ static bool digits(const char **s, int n, int *v)
     return true;
 }
 
-/* "YYYY-MM-DD[THH:MM[:SS[.mmm]]][Z]" in UTC (1 to 3 digits after the dot), as milliseconds since
- * the epoch. */
+/* A zone after the time: "Z" or nothing for UTC, or "+HH:MM" / "-HH:MM" east of
+ * UTC as ISO 8601 writes it (so a local time copied from the console reads back
+ * as the same instant); *s is left past it. */
+static bool zone_offset(const char **s, int64_t *ms)
+{
+    int zh, zm;
+    char sign = **s;
+    *ms = 0;
+    if (sign == 'Z') {
+        (*s)++;
+        return true;
+    }
+    if (sign != '+' && sign != '-')
+        return true;
+    (*s)++;
+    if (!digits(s, 2, &zh) || *(*s)++ != ':' || !digits(s, 2, &zm) || zh > 23 || zm > 59)
+        return false;
+    *ms = (int64_t)(zh * 60 + zm) * 60000 * (sign == '-' ? -1 : 1);
+    return true;
+}
+
+/* "YYYY-MM-DD[THH:MM[:SS[.mmm]]][Z|+HH:MM|-HH:MM]" (UTC without a zone; 1 to 3
+ * digits after the dot), as milliseconds since the epoch. */
 static int parse_iso(const char *s, int64_t *out)
 {
     struct tm tm = {0};
@@ -412,8 +433,9 @@ static int parse_iso(const char *s, int64_t *out)
                 ms += (*s - '0') * scale;
         }
     }
-    if (*s == 'Z')
-        s++;
+    int64_t zone = 0;
+    if (!zone_offset(&s, &zone))
+        return BROOK_ERR_FORMAT;
     if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return BROOK_ERR_FORMAT;
     tm.tm_year = y - 1900;
@@ -425,7 +447,7 @@ static int parse_iso(const char *s, int64_t *out)
     time_t t = timegm(&tm);
     if (t == (time_t)-1)
         return BROOK_ERR_FORMAT;
-    *out = (int64_t)t * 1000 + ms;
+    *out = (int64_t)t * 1000 + ms - zone;
     return 0;
 }
 

@@ -6,9 +6,13 @@
  *
  * The group coordinator is read through the console's environment only (env.groups_*).
  * Lag is the partition's end offset minus the committed offset, never below 0,
- * as Kafka's tools show it. Assignments are decoded from the consumer protocol's
- * bytes (version, [topic, [partition]], user data) with a bounded reader: counts
- * in them are trusted only as far as the bytes go.
+ * as Kafka's tools show it. A partition a member is assigned but never committed
+ * has no lag anyone can know (its consumer starts wherever auto.offset.reset says),
+ * so it is null with a reason, and a group's total is null too: lag_known is the
+ * sum of the partitions that have one and lag_unknown counts the others, so a
+ * page never shows 0 for records nobody has read. Assignments are decoded from
+ * the consumer protocol's bytes (version, [topic, [partition]], user data) with a
+ * bounded reader: counts in them are trusted only as far as the bytes go.
  *
  * A reset is written to __consumer_offsets like an OffsetCommit from outside a
  * generation, and answered once that record is durable. The offsets it goes to
@@ -47,8 +51,53 @@ static int64_t lag_of(int64_t end, int64_t committed)
 struct groups_acc {
     const struct console_env *env;
     json_t *by_id;         /* group id -> its JSON object */
+    json_t *assigned;      /* group id -> {"topic/partition": true} not (yet) seen committed */
     const struct creq *cr; /* who asks: groups and topics it may not describe are left out */
 };
+
+static json_t *assignment_json(const uint8_t *p, int32_t len);
+
+/* Why a partition's lag is unknown, for the page to show beside the null. */
+#define LAG_NO_COMMIT "no committed offset: the consumer starts where auto.offset.reset says"
+#define LAG_GONE      "the partition no longer exists"
+
+static void part_key(char *key, size_t size, const char *topic, int32_t part)
+{
+    snprintf(key, size, "%s/%010d", topic, part);
+}
+
+/* Lag totals of one group: the total only when every partition has a lag. */
+static void lag_totals(json_t *o, int64_t known, int64_t unknown)
+{
+    json_object_set_new(o, "lag", unknown ? json_null() : json_integer(known));
+    json_object_set_new(o, "lag_known", json_integer(known));
+    json_object_set_new(o, "lag_unknown", json_integer(unknown));
+}
+
+struct assigned_acc {
+    const struct creq *cr;
+    json_t *set;
+};
+
+static void assigned_member(void *arg, const struct console_member_info *m)
+{
+    struct assigned_acc *acc = arg;
+    json_t *arr = assignment_json(m->assignment, m->assignment_len), *a, *part;
+    size_t i, k;
+    json_array_foreach(arr, i, a)
+    {
+        const char *topic = json_string_value(json_object_get(a, "topic"));
+        if (!topic || !console_may(acc->cr, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, topic))
+            continue;
+        json_array_foreach(json_object_get(a, "partitions"), k, part)
+        {
+            char key[300];
+            part_key(key, sizeof key, topic, (int32_t)json_integer_value(part));
+            json_object_set_new(acc->set, key, json_true());
+        }
+    }
+    json_decref(arr);
+}
 
 static void list_group(void *arg, const struct console_group_info *g)
 {
@@ -62,9 +111,15 @@ static void list_group(void *arg, const struct console_group_info *g)
     json_object_set_new(o, "type", console_str(g->type));
     json_object_set_new(o, "protocol", console_str(g->protocol));
     json_object_set_new(o, "members", json_integer(g->nmembers));
-    json_object_set_new(o, "lag", json_integer(0));
+    lag_totals(o, 0, 0);
     json_object_set_new(o, "topics", json_array());
     json_object_set_new(acc->by_id, g->id, o);
+    if (g->nmembers > 0) { /* its assignments, to find partitions without a commit */
+        struct console_group_info info;
+        struct assigned_acc aa = {acc->cr, json_object()};
+        acc->env->groups_describe(acc->env->ctx, g->id, &info, assigned_member, &aa);
+        json_object_set_new(acc->assigned, g->id, aa.set);
+    }
 }
 
 static void list_offset(void *arg, const char *group, const char *topic, int32_t part,
@@ -75,9 +130,12 @@ static void list_offset(void *arg, const char *group, const char *topic, int32_t
     if (!o || !console_may(acc->cr, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, topic))
         return;
     int64_t lag = lag_of(end_of(acc->env, topic, part), offset);
-    json_object_set_new(
-        o, "lag",
-        json_integer(json_integer_value(json_object_get(o, "lag")) + (lag > 0 ? lag : 0)));
+    int64_t known = json_integer_value(json_object_get(o, "lag_known"));
+    int64_t unknown = json_integer_value(json_object_get(o, "lag_unknown"));
+    char key[300];
+    part_key(key, sizeof key, topic, part);
+    json_object_del(json_object_get(acc->assigned, group), key);
+    lag_totals(o, known + (lag > 0 ? lag : 0), unknown + (lag < 0));
     topics = json_object_get(o, "topics");
     size_t i;
     json_t *x;
@@ -87,14 +145,22 @@ static void list_offset(void *arg, const char *group, const char *topic, int32_t
 
 void api_groups(struct creq *cr)
 {
-    struct groups_acc acc = {&cr->con->env, json_object(), cr};
+    struct groups_acc acc = {&cr->con->env, json_object(), json_object(), cr};
     acc.env->groups_foreach(acc.env->ctx, list_group, &acc);
     acc.env->groups_foreach_offset(acc.env->ctx, NULL, list_offset, &acc);
     json_t *arr = json_array();
     const char *k;
     json_t *v;
-    json_object_foreach(acc.by_id, k, v) json_array_append(arr, v);
+    json_object_foreach(acc.by_id, k, v)
+    {
+        size_t missing = json_object_size(json_object_get(acc.assigned, k));
+        if (missing) /* assigned, never committed */
+            lag_totals(v, json_integer_value(json_object_get(v, "lag_known")),
+                       json_integer_value(json_object_get(v, "lag_unknown")) + (int64_t)missing);
+        json_array_append(arr, v);
+    }
     json_decref(acc.by_id);
+    json_decref(acc.assigned);
     json_t *o = json_object();
     json_object_set_new(o, "groups", arr);
     console_reply_json(cr->req, 200, o);
@@ -136,7 +202,7 @@ static json_t *assignment_json(const uint8_t *p, int32_t len)
 struct group_acc {
     const struct console_env *env;
     json_t *members;
-    json_t *rows; /* "topic\0partition" -> offset row */
+    json_t *rows; /* "topic/partition" -> offset row */
     int64_t lag;
     const struct creq *cr; /* who asks: offsets of topics it may not describe are left out */
 };
@@ -157,7 +223,7 @@ static void member_row(void *arg, const struct console_member_info *m)
 static json_t *offset_row(struct group_acc *acc, const char *topic, int32_t part)
 {
     char key[300];
-    snprintf(key, sizeof key, "%s/%010d", topic, part);
+    part_key(key, sizeof key, topic, part);
     json_t *o = json_object_get(acc->rows, key);
     if (o)
         return o;
@@ -168,6 +234,7 @@ static json_t *offset_row(struct group_acc *acc, const char *topic, int32_t part
     json_object_set_new(o, "committed", json_null());
     json_object_set_new(o, "end_offset", end >= 0 ? json_integer(end) : json_null());
     json_object_set_new(o, "lag", json_null());
+    json_object_set_new(o, "lag_unknown_reason", console_str(end >= 0 ? LAG_NO_COMMIT : LAG_GONE));
     json_object_set_new(o, "member_id", json_null());
     json_object_set_new(acc->rows, key, o);
     return o;
@@ -183,6 +250,8 @@ static void committed_row(void *arg, const char *group, const char *topic, int32
     int64_t lag = lag_of(end_of(acc->env, topic, part), offset);
     json_object_set_new(o, "committed", json_integer(offset));
     json_object_set_new(o, "lag", lag >= 0 ? json_integer(lag) : json_null());
+    if (lag >= 0)
+        json_object_del(o, "lag_unknown_reason");
     json_object_set_new(o, "metadata", console_str(meta));
     json_object_set_new(o, "commit_ms", json_integer(when));
     acc->lag += lag > 0 ? lag : 0;
@@ -251,8 +320,12 @@ void api_group(struct creq *cr)
     acc.env->groups_foreach_offset(acc.env->ctx, cr->seg[3], committed_row, &acc);
     assigned_rows(&acc);
     json_object_set(o, "members", acc.members);
-    json_object_set_new(o, "offsets", sorted_rows(acc.rows));
-    json_object_set_new(o, "lag", json_integer(acc.lag));
+    json_t *rows = sorted_rows(acc.rows), *row;
+    int64_t unknown = 0;
+    size_t i;
+    json_array_foreach(rows, i, row) unknown += json_is_null(json_object_get(row, "lag"));
+    json_object_set_new(o, "offsets", rows);
+    lag_totals(o, acc.lag, unknown);
     console_reply_json(cr->req, 200, o);
 out:
     json_decref(acc.members);

@@ -14,6 +14,11 @@
  * not the scan. "Newest" scans backwards in windows that double in size, so a
  * filter that matches recent records does not read the whole log.
  *
+ * Paging: a forward answer gives each partition's next_offset, and offsets=P:O,...
+ * continues from them; a newest answer gives each partition's prev_offset, and
+ * before=P:O,... returns the newest records below them, so a page can walk back
+ * from the end as far as the log goes.
+ *
  * isolation=read_committed (the default) shows what a read_committed consumer
  * sees, up to the last stable offset; isolation=read_uncommitted shows everything
  * up to the high watermark, transaction markers included, each transactional
@@ -43,7 +48,7 @@ struct part_scan {
     int32_t index;
     int64_t log_start, end; /* at the start of the request */
     int64_t from;           /* forward: where the scan starts */
-    int64_t next;           /* forward: where the scan stopped */
+    int64_t next;           /* where the scan stopped (newest: the lowest offset scanned) */
     struct hit *hits;       /* matches in offset order */
     size_t nhits, cap;
     size_t taken; /* hits chosen by the merge */
@@ -115,6 +120,7 @@ static int scan_newest(struct part_scan *ps, const struct query *q)
         end = start;
         window *= 2;
     }
+    ps->next = end;
     return rc;
 }
 
@@ -234,28 +240,30 @@ struct msg_args {
     int64_t partition;         /* -1: all */
     int64_t offset, timestamp; /* -1 when not given */
     int64_t *starts;           /* offsets=P:O,...: per partition, -1 if not listed */
+    int64_t *befores;          /* before=P:O,...: per partition, -1 if not listed */
     struct query q;
 };
 
-/* offsets=P:O,P:O (where "Load more" continues): one start per listed partition. */
-static int starts_arg(struct creq *cr, int32_t nparts, struct msg_args *a)
+/* offsets=P:O,P:O (where "Load more" continues) or before=P:O,P:O (where "Older"
+ * goes back from): one offset per listed partition. */
+static int positions_arg(struct creq *cr, const char *name, int32_t nparts, int64_t **out)
 {
-    const char *s = console_param(cr, "offsets");
+    const char *s = console_param(cr, name);
     if (!s)
         return 0;
-    a->starts = xmalloc((size_t)nparts * sizeof *a->starts);
+    int64_t *pos = *out = xmalloc((size_t)nparts * sizeof *pos);
     for (int32_t i = 0; i < nparts; i++)
-        a->starts[i] = -1;
+        pos[i] = -1;
     while (*s) {
         char *end;
         long long part = strtoll(s, &end, 10), off = -1;
         if (end != s && *end == ':' && end[1] >= '0' && end[1] <= '9')
             off = strtoll(end + 1, &end, 10);
         if (part < 0 || part >= nparts || off < 0 || (*end && *end != ',')) {
-            console_reply_error(cr->req, 400, "offsets must be partition:offset,... ");
+            console_reply_error(cr->req, 400, "%s must be partition:offset,... ", name);
             return -EINVAL;
         }
-        a->starts[part] = off;
+        pos[part] = off;
         s = *end ? end + 1 : end;
     }
     return 0;
@@ -291,10 +299,16 @@ static int msg_args(struct creq *cr, int32_t nparts, struct msg_args *a)
     }
     if (console_isolation(cr, &a->q.committed))
         return -EINVAL;
-    if (starts_arg(cr, nparts, a))
+    if (positions_arg(cr, "offsets", nparts, &a->starts) ||
+        positions_arg(cr, "before", nparts, &a->befores))
         return -EINVAL;
-    if (a->starts && (a->offset >= 0 || a->timestamp >= 0 || a->partition >= 0)) {
-        console_reply_error(cr->req, 400, "offsets goes without partition, offset and timestamp");
+    if ((a->starts || a->befores) && (a->offset >= 0 || a->timestamp >= 0 || a->partition >= 0)) {
+        console_reply_error(cr->req, 400,
+                            "offsets and before go without partition, offset and timestamp");
+        return -EINVAL;
+    }
+    if (a->starts && a->befores) {
+        console_reply_error(cr->req, 400, "give offsets or before, not both");
         return -EINVAL;
     }
     a->q.newest = a->offset < 0 && a->timestamp < 0 && !a->starts;
@@ -312,10 +326,20 @@ static int64_t start_offset(struct part_scan *ps, const struct msg_args *a)
     return off < ps->log_start ? ps->log_start : off > ps->end ? ps->end : off;
 }
 
-static json_t *positions_json(struct part_scan *ps, int n, const struct query *q, bool *more)
+/* Newest first: where the next older page ends (exclusive) - the oldest record
+ * returned, or past the newest match not returned, or where the scan stopped. */
+static int64_t prev_offset(const struct part_scan *ps)
+{
+    if (ps->taken)
+        return ps->hits[ps->nhits - ps->taken].offset;
+    return ps->nhits ? ps->hits[ps->nhits - 1].offset + 1 : ps->next;
+}
+
+static json_t *positions_json(struct part_scan *ps, int n, const struct query *q, bool *more,
+                              bool *older)
 {
     json_t *arr = json_array();
-    *more = false;
+    *more = *older = false;
     for (int i = 0; i < n; i++) {
         json_t *o = json_object();
         int64_t next = ps[i].taken   ? ps[i].hits[ps[i].taken - 1].offset + 1
@@ -327,6 +351,10 @@ static json_t *positions_json(struct part_scan *ps, int n, const struct query *q
         if (!q->newest) {
             json_object_set_new(o, "next_offset", json_integer(next));
             *more = *more || next < ps[i].end;
+        } else {
+            int64_t prev = prev_offset(&ps[i]);
+            json_object_set_new(o, "prev_offset", json_integer(prev));
+            *older = *older || prev > ps[i].log_start;
         }
         json_array_append_new(arr, o);
     }
@@ -341,12 +369,17 @@ static int find_messages(struct creq *cr, struct store_topic *t, const struct ms
     struct part_scan *ps = xcalloc((size_t)total, sizeof *ps);
     for (int32_t k = 0; k < total; k++)
         if ((a->partition < 0 || a->partition == k) && (!a->starts || a->starts[k] >= 0) &&
+            (!a->befores || a->befores[k] >= 0) &&
             (ps[n].p = store_topic_partition(t, k))) /* NULL: the store could not open it */
             n++;
     for (int i = 0; i < n; i++) {
         ps[i].index = store_partition_index(ps[i].p);
         ps[i].log_start = store_partition_log_start(ps[i].p);
         ps[i].end = console_end(ps[i].p, a->q.committed);
+        if (a->befores && a->befores[ps[i].index] < ps[i].end)
+            ps[i].end = a->befores[ps[i].index];
+        if (ps[i].end < ps[i].log_start)
+            ps[i].end = ps[i].log_start;
         ps[i].budget = CONSOLE_SCAN_RECORDS / n > 1000 ? CONSOLE_SCAN_RECORDS / n : 1000;
         ps[i].from = ps[i].next = a->q.newest ? ps[i].end : start_offset(&ps[i], a);
         rc = rc ? rc : a->q.newest ? scan_newest(&ps[i], &a->q) : scan_forward(&ps[i], &a->q);
@@ -359,11 +392,12 @@ static int find_messages(struct creq *cr, struct store_topic *t, const struct ms
         if (!rc && ps[i].taken)
             rc = render_partition(&ps[i], &a->q, rendered, &bytes);
     }
-    bool more;
+    bool more, older;
     json_object_set_new(answer, "messages", ordered(ps, n, &a->q, rendered));
-    json_object_set_new(answer, "partitions", positions_json(ps, n, &a->q, &more));
+    json_object_set_new(answer, "partitions", positions_json(ps, n, &a->q, &more, &older));
     json_object_set_new(answer, "scanned", json_integer(scanned));
     json_object_set_new(answer, "more", json_boolean(more));
+    json_object_set_new(answer, "older", json_boolean(older));
     json_decref(rendered);
     for (int i = 0; i < n; i++)
         free(ps[i].hits);
@@ -411,5 +445,6 @@ void api_messages(struct creq *cr)
     }
 out:
     free(a.starts);
+    free(a.befores);
     store_topic_put(t);
 }

@@ -296,6 +296,9 @@ static void test_offset_specs(void **state)
     assert_offset("@2023-11-14T22:13:20.5", BROOK_OFFSET_TIME, 1700000000500);
     assert_offset("@2023-11-14T22:13:20.500", BROOK_OFFSET_TIME, 1700000000500);
     assert_offset("@2023-11-14T22:13", BROOK_OFFSET_TIME, 1699999980000);
+    /* a zone east or west of UTC: the same instant written as local time */
+    assert_offset("@2023-11-14T23:13:20.000+01:00", BROOK_OFFSET_TIME, 1700000000000);
+    assert_offset("@2023-11-14T16:43:20-05:30", BROOK_OFFSET_TIME, 1700000000000);
     assert_offset("@-1h", BROOK_OFFSET_TIME, 1700000000000 - 3600000);
     assert_offset("@-30m", BROOK_OFFSET_TIME, 1700000000000 - 1800000);
     assert_offset("@+10s", BROOK_OFFSET_TIME, 1700000010000);
@@ -322,6 +325,9 @@ static void test_offset_spec_errors(void **state)
                                 "99999999999999999999",
                                 "--1",
                                 "@2023-11-14T25:00",
+                                "@2023-11-14T22:13+1",
+                                "@2023-11-14T22:13+01:60",
+                                "@2023-11-14T22:13+01:00x",
                                 "beginning!",
                                 "@-h"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
