@@ -99,6 +99,20 @@ static void assigned_member(void *arg, const struct console_member_info *m)
     json_decref(arr);
 }
 
+/* Add topic to a group's list of topics once. */
+static void add_topic(json_t *topics, const char *topic, size_t len)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(topics, i, x)
+    {
+        const char *name = json_string_value(x);
+        if (strlen(name) == len && !strncmp(name, topic, len))
+            return;
+    }
+    json_array_append_new(topics, json_stringn(topic, len));
+}
+
 static void list_group(void *arg, const struct console_group_info *g)
 {
     struct groups_acc *acc = arg;
@@ -117,7 +131,11 @@ static void list_group(void *arg, const struct console_group_info *g)
     if (g->nmembers > 0) { /* its assignments, to find partitions without a commit */
         struct console_group_info info;
         struct assigned_acc aa = {acc->cr, json_object()};
+        const char *key;
+        json_t *v;
         acc->env->groups_describe(acc->env->ctx, g->id, &info, assigned_member, &aa);
+        json_object_foreach(aa.set, key, v) /* "topic/0000000003": a topic it reads */
+            add_topic(json_object_get(o, "topics"), key, strrchr(key, '/') - key);
         json_object_set_new(acc->assigned, g->id, aa.set);
     }
 }
@@ -137,10 +155,7 @@ static void list_offset(void *arg, const char *group, const char *topic, int32_t
     json_object_del(json_object_get(acc->assigned, group), key);
     lag_totals(o, known + (lag > 0 ? lag : 0), unknown + (lag < 0));
     topics = json_object_get(o, "topics");
-    size_t i;
-    json_t *x;
-    json_array_foreach(topics, i, x) if (!strcmp(json_string_value(x), topic)) return;
-    json_array_append_new(topics, console_str(topic));
+    add_topic(topics, topic, strlen(topic));
 }
 
 void api_groups(struct creq *cr)

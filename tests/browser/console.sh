@@ -3,8 +3,9 @@
 # data seeded with kcat, then tests/browser/console.test.js drives Debian's
 # chromium through playwright-core - once against the normal broker, once against
 # a read-only one, and once against a broker with a FUSE mount when this machine
-# can mount one. The screenshot it takes goes to docs/console.png when that file
-# is missing or BROOK_UPDATE_SCREENSHOT=1 (so that test runs leave the tree alone).
+# can mount one. The screenshots it takes of every page at 1 280 and 390 px go to
+# docs/console/ - each only when that file is missing or BROOK_UPDATE_SCREENSHOT=1
+# (so that test runs leave the tree alone).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../console/helpers.bash"
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -24,8 +25,8 @@ fi
 
 # node_test MODE: run the browser checks; their ok/not ok lines are this suite's
 node_test() {
-    MODE=$1 CONSOLE_URL=$C BROKER=$BROKER TS_B=$TS_B GROUP_COMMITTED=$GROUP_COMMITTED \
-        SCREENSHOT=$T/console.png FUSE_APPEND=${FUSE_APPEND:-} \
+    MODE=$1 PY=$PY CONSOLE_URL=$C BROKER=$BROKER TS_B=$TS_B GROUP_COMMITTED=$GROUP_COMMITTED \
+        SHOTS=$T/shots DOCS_SHOTS=$ROOT/docs/console FUSE_APPEND=${FUSE_APPEND:-} PATH="$ROOT/$BUILD:$PATH" \
         timeout 300 node "$HERE/console.test.js"
     local rc=$?
     [ $rc -eq 0 ] || [ $rc -eq 1 ] || fail "browser run ($1) exited with status $rc"
@@ -48,6 +49,17 @@ seed() {
     printf '\000\001\002\377\376 and then some text' >"$T/bin"
     req POST /api/v1/topics '{"name":"bin","partitions":1}'
     $KC "$BROKER" -P -t bin -p 0 "$T/bin"
+    # a binary key and a binary header on a text value: one rendering for all three
+    $PY - "$BROKER" <<'PY'
+import sys
+from kafka import KafkaProducer
+p = KafkaProducer(bootstrap_servers=sys.argv[1])
+p.send('bin', key=b'\x01\x02key', value=b'text value', headers=[('raw', b'\x00\xffhdr')], partition=0)
+p.flush()
+PY
+    # enough records to page through: m-0 .. m-119 at offsets 0 .. 119
+    req POST /api/v1/topics '{"name":"many","partitions":1}'
+    seq -f 'm-%g' 0 119 | $KC "$BROKER" -P -t many -p 0
     # transactions: one aborted (offsets 0-1, marker 2), one committed (3, marker 4)
     req POST /api/v1/topics '{"name":"txtopic","partitions":1}'
     timeout 60 "$ROOT/$BUILD/tests/integration/txn_client" "$BROKER" txtopic abort 2 browser >/dev/null
@@ -65,12 +77,38 @@ PY
 )
 }
 
+# A running member of group "idle" that never commits: its lag is unknown, not 0.
+# (kafka-python without auto commit; killed, it never gets to commit either)
+idle_consumer() {
+    timeout 120 $PY - "$BROKER" >/dev/null 2>&1 <<'PY' &
+import sys
+from kafka import KafkaConsumer
+c = KafkaConsumer('orders', bootstrap_servers=sys.argv[1], group_id='idle', enable_auto_commit=False)
+while True:
+    c.poll(timeout_ms=500)
+PY
+    IDLE_PID=$!
+    wait_until 30 idle_stable || fail "browser: group idle becomes Stable with one member"
+}
+idle_stable() {
+    req GET /api/v1/groups/idle
+    [ "$STATUS" = 200 ] && [ "$(jget 'd["state"]')" = Stable ] && [ "$(jget 'len(d["offsets"])')" = 3 ]
+}
+
 console_start || { fail "browser: brookd starts with the console"; exit 1; }
 seed
+idle_consumer
 node_test main
-if [ -s "$T/console.png" ] && { [ ! -e "$ROOT/docs/console.png" ] || [ "${BROOK_UPDATE_SCREENSHOT:-}" = 1 ]; }; then
-    mkdir -p "$ROOT/docs" && cp "$T/console.png" "$ROOT/docs/console.png"
-fi
+kill "$IDLE_PID" 2>/dev/null
+wait "$IDLE_PID" 2>/dev/null
+for f in "$T"/shots/*.png; do # taken only where docs/console/ lacks one, or all when updating
+    [ -s "$f" ] || continue
+    if [ "$(head -c 8 "$f" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
+        mkdir -p "$ROOT/docs/console" && cp "$f" "$ROOT/docs/console/"
+    else
+        fail "browser: $(basename "$f") is a PNG"
+    fi
+done
 brookd_stop
 check "brookd stops cleanly after the browser session" [ $? -eq 0 ]
 

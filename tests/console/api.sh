@@ -86,6 +86,15 @@ check "offsets=P:O,... continues per partition" \
 req GET "/api/v1/topics/orders/messages?partition=1&limit=3"
 check "newest N gives the last N, newest first" \
     [ "$(jget '[m["offset"] for m in d["messages"]]')" = "[6, 5, 4]" ]
+[ "$(jget 'd["partitions"][0]["prev_offset"]')" = 4 ] && [ "$(jget 'd["older"]')" = True ]
+check "newest N gives prev_offset, where the next older page ends" [ $? = 0 ]
+req GET "/api/v1/topics/orders/messages?before=1:4&limit=3"
+[ "$(jget '[m["offset"] for m in d["messages"]]')" = "[3, 2, 1]" ] &&
+    [ "$(jget 'd["partitions"][0]["prev_offset"]')" = 1 ] && [ "$(jget 'd["older"]')" = True ]
+check "before=P:O gives the newest records below O, newest first" [ $? = 0 ]
+req GET "/api/v1/topics/orders/messages?before=1:1&limit=3"
+[ "$(jget '[m["offset"] for m in d["messages"]]')" = "[0]" ] && [ "$(jget 'd["older"]')" = False ]
+check "before= reaches the log start, and then says there is nothing older" [ $? = 0 ]
 req GET "/api/v1/topics/orders/messages?filter=nEeDlE"
 check "the filter is case-insensitive over keys and values" \
     [ "$(jget 'sorted(m["offset"] for m in d["messages"])')" = "[5, 6]" ]
@@ -149,6 +158,10 @@ req GET "/api/v1/topics/orders/messages?offset=1&timestamp=1"
 check "offset and timestamp together: 400" is_error 400
 req GET "/api/v1/topics/orders/messages?offsets=0:x"
 check "malformed offsets: 400" is_error 400
+req GET "/api/v1/topics/orders/messages?offsets=0:1&before=0:3"
+check "offsets and before together: 400" is_error 400
+req GET "/api/v1/topics/orders/messages?before=9:1"
+check "before names an unknown partition: 400" is_error 400
 req GET "/api/v1/topics/orders/messages?filter=$(head -c 400 /dev/zero | tr '\0' x)"
 check "an overlong filter: 400" is_error 400
 
