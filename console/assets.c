@@ -138,7 +138,7 @@ static const char asset_app_css[] = /* console/web/app.css */
     ".command code { font: 12.5px/1.45 var(--mono); overflow-wrap: anywhere; background: var("
     "--bg); padding: 2px 6px; border-radius: 4px; }\n"
     ".commands p { margin: 0; font-size: 12.5px; }\n"
-    "td .small { min-width: 14em; }\n"
+    "td div.small { min-width: 14em; }\n"
     ".note-line { display: block; color: var(--warn); font-size: 11.5px; max-width: 16em; }\n"
     ".w-time { width: 17em; }\n"
     "\n"
@@ -1838,7 +1838,7 @@ const struct console_asset console_assets[] = {
     {
         .path = "/app.css",
         .type = "text/css; charset=utf-8",
-        .etag = "\"bce3e7d7309a9f013ede\"",
+        .etag = "\"ca7ac5af5f6199bdedc3\"",
         .data = asset_app_css,
         .len = sizeof asset_app_css - 1,
     },
