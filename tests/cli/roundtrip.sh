@@ -43,6 +43,12 @@ check "consume -o +10 -c 2 skips ten and stops after two" \
 check "consume -o end -e reads nothing" [ -z "$($BR consume nums -o end -e)" ]
 check "consume -o @<future> -e reads nothing" [ -z "$($BR consume nums -o @+1h -e)" ]
 check "consume -o @-1h -e reads everything" [ "$($BR consume nums -o @-1h -e | wc -l)" = 100 ]
+# the same instant in UTC and as a local time with its offset (the console writes both)
+t=$($BR consume nums -o 50 -c 1 -f '%T')
+utc=$(date -u -d "@$((t / 1000))" +%Y-%m-%dT%H:%M:%S).$(printf %03d $((t % 1000)))
+east=$(TZ=Asia/Kolkata date -d "@$((t / 1000))" +%Y-%m-%dT%H:%M:%S).$(printf %03d $((t % 1000)))
+check "consume -o @TIME+05:30 starts where the same instant in UTC does" \
+    [ "$($BR consume nums -o "@${east}+05:30" -c 1)" = "$($BR consume nums -o "@${utc}Z" -c 1)" ]
 check "consume -f with %o %p %T %S" \
     [ "$($BR consume nums -o 7 -c 1 -f '%o/%p/%S/%K|%T\n' | cut -d'|' -f1)" = "7/0/1/-1" ]
 
