@@ -640,10 +640,12 @@ int16_t alter_topic_configs(struct broker *b, const char *topic, const struct al
         const struct alter_op *o = &ops[j];
         const char *refusal = op_size_refusal((int64_t)strlen(o->key),
                                               o->value ? (int64_t)strlen(o->value) : 0, &err);
+        if (refusal) { /* as alter_start words it: no key named */
+            snprintf(why, whysize, "%s", refusal);
+            break;
+        }
         it.ops[it.n_ops++] = *o;
-        if (!refusal)
-            refusal = op_refusal(&it, j, &err);
-        if (refusal)
+        if ((refusal = op_refusal(&it, j, &err)))
             snprintf(why, whysize, "%s: %s", refusal, o->key);
         else
             err = 0;

@@ -150,6 +150,7 @@ req DELETE /api/v1/groups/g2
 is_error 404 && [ "$(jget 'd["kafka_error"]')" = GROUP_ID_NOT_FOUND ]
 check "deleting it again: 404 GROUP_ID_NOT_FOUND" [ $? = 0 ]
 brookd_stop
+check "brookd stops cleanly after the management writes" [ $? -eq 0 ]
 
 # ---- read-only ----
 console_start -o console.read.only=true || { fail "console manage: brookd restarts read-only"; exit 1; }
@@ -170,6 +171,7 @@ n=$($KC "$BROKER" -L -t mt 2>/dev/null | grep -c 'partition [0-9]*, leader')
 first=$($KC "$BROKER" -C -t mt -p 1 -o beginning -c 1 -e -f '%o' 2>/dev/null)
 check "... and nothing changed (4 partitions, partition 1 starts at 0)" [ "$n/$first" = 4/0 ]
 brookd_stop
+check "brookd stops cleanly (read-only)" [ $? -eq 0 ]
 
 # ---- a user without the permissions ----
 JAR=$T/jar
@@ -211,3 +213,4 @@ n=$($KC "$BROKER" -L -t mt 2>/dev/null | grep -c 'partition [0-9]*, leader')
 [ "$n" = 4 ] && [ "$(committed g1 mt 2)" = "[None, None]" ]
 check "... and nothing changed" [ $? = 0 ]
 brookd_stop
+check "brookd stops cleanly (ACLs)" [ $? -eq 0 ]
