@@ -1404,7 +1404,14 @@ static const char asset_manage_js[] = /* console/web/manage.js */
     "  const error = h(\"p\", {class: \"error\", \"data-testid\": testid + \"-error\", hidden"
     ": true});\n"
     "  const dlg = h(\"dialog\", {class: \"manage\", \"data-testid\": testid});\n"
-    "  const close = () => { dlg.close(); dlg.remove(); };\n"
+    "  /* a dialog belongs to the view that opened it: leaving the view (the back\n"
+    "     button) closes it */\n"
+    "  const close = () => {\n"
+    "    window.removeEventListener(\"hashchange\", close);\n"
+    "    if (dlg.open) dlg.close();\n"
+    "    dlg.remove();\n"
+    "  };\n"
+    "  window.addEventListener(\"hashchange\", close);\n"
     "  const row = h(\"div\", {class: \"buttons\"},\n"
     "    h(\"button\", {type: \"button\", \"data-testid\": testid + \"-cancel\", onclick: clo"
     "se}, \"Cancel\"));\n"
@@ -1427,7 +1434,7 @@ static const char asset_manage_js[] = /* console/web/manage.js */
     "  }\n"
     "  dlg.append(h(\"div\", {class: \"form\"}, h(\"h2\", {}, title), ...nodes, error, row));"
     "\n"
-    "  dlg.addEventListener(\"cancel\", () => dlg.remove());\n"
+    "  dlg.addEventListener(\"close\", close);\n"
     "  document.body.append(dlg);\n"
     "  dlg.showModal();\n"
     "  return dlg;\n"
@@ -1729,7 +1736,7 @@ const struct console_asset console_assets[] = {
     {
         .path = "/manage.js",
         .type = "text/javascript; charset=utf-8",
-        .etag = "\"61f06e5470b9eeed7fe5\"",
+        .etag = "\"4611e1d04c54c35e16df\"",
         .data = asset_manage_js,
         .len = sizeof asset_manage_js - 1,
     },

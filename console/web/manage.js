@@ -23,7 +23,14 @@
 function manageDialog(testid, title, nodes, buttons) {
   const error = h("p", {class: "error", "data-testid": testid + "-error", hidden: true});
   const dlg = h("dialog", {class: "manage", "data-testid": testid});
-  const close = () => { dlg.close(); dlg.remove(); };
+  /* a dialog belongs to the view that opened it: leaving the view (the back
+     button) closes it */
+  const close = () => {
+    window.removeEventListener("hashchange", close);
+    if (dlg.open) dlg.close();
+    dlg.remove();
+  };
+  window.addEventListener("hashchange", close);
   const row = h("div", {class: "buttons"},
     h("button", {type: "button", "data-testid": testid + "-cancel", onclick: close}, "Cancel"));
   for (const b of buttons) {
@@ -43,7 +50,7 @@ function manageDialog(testid, title, nodes, buttons) {
     row.append(el);
   }
   dlg.append(h("div", {class: "form"}, h("h2", {}, title), ...nodes, error, row));
-  dlg.addEventListener("cancel", () => dlg.remove());
+  dlg.addEventListener("close", close);
   document.body.append(dlg);
   dlg.showModal();
   return dlg;

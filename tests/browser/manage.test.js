@@ -128,6 +128,15 @@ async function topicActions(page) {
     expectEq(topicConfig("mt", "retention.ms"), "3600000", "unchanged");
     await byId(page, "config-dialog-cancel").click();
   });
+  await test("a dialog closes when the view changes (the back button), leaving the new view usable", async () => {
+    await open(page, "#/topics/mt/config");
+    await byId(page, "edit-config-button").click();
+    await byId(page, "config-dialog").waitFor();
+    await page.evaluate(() => { location.hash = "#/topics/mt/partitions"; });
+    await byId(page, "config-dialog").waitFor({state: "detached", timeout: 3000});
+    await byId(page, "add-partitions-button").click({timeout: 3000});
+    await byId(page, "partitions-dialog-cancel").click();
+  });
   await test("add partitions from the page: kcat sees 3", async () => {
     await open(page, "#/topics/mt/partitions");
     await byId(page, "add-partitions-button").click();
