@@ -1394,8 +1394,10 @@ static const char asset_manage_js[] = /* console/web/manage.js */
     " * of them.\n"
     " *\n"
     " * A reset is two steps: Preview asks the API for the new offsets and the lag\n"
-    " * each partition would have (dry_run), and Apply sends the same request without\n"
-    " * dry_run - it is enabled only while the form still says what was previewed.\n"
+    " * each partition would have (dry_run), and Apply commits exactly those offsets,\n"
+    " * partition by partition - not the rule again, so records appended in between\n"
+    " * do not change what was agreed to. Apply is enabled only while the form still\n"
+    " * says what was previewed.\n"
     " */\n"
     "\n"
     "/* A modal dialog: title, body nodes, buttons [{label, cls, testid, run}] (run\n"
@@ -1608,7 +1610,7 @@ static const char asset_manage_js[] = /* console/web/manage.js */
     "w\"});\n"
     "  const apply = h(\"button\", {class: \"primary\", disabled: true, \"data-testid\": \"re"
     "set-apply\"}, \"Apply\");\n"
-    "  let previewed = null; /* the request the preview shows */\n"
+    "  let previewed = null; /* the request that commits what the preview shows */\n"
     "  const stale = () => { apply.disabled = true; previewed = null; };\n"
     "  for (const el of Object.values(f)) el.addEventListener(\"input\", stale);\n"
     "  const previewBtn = h(\"button\", {\"data-testid\": \"reset-preview-button\"}, \"Previe"
@@ -1620,7 +1622,10 @@ static const char asset_manage_js[] = /* console/web/manage.js */
     "      const r = await api(`/api/v1/groups/${enc(g.group)}/offsets`, {json: Object.assign"
     "({dry_run: true}, body)});\n"
     "      preview.replaceChildren(manageResetTable(r));\n"
-    "      previewed = JSON.stringify(body);\n"
+    "      /* the offsets shown, not the rule again: the log may have grown since */\n"
+    "      previewed = {topic: r.topic, to: \"offset\",\n"
+    "        partitions: r.offsets.map((o) => ({partition: o.partition, offset: o.offset}))};"
+    "\n"
     "      apply.disabled = false;\n"
     "    } catch (x) {\n"
     "      preview.replaceChildren(h(\"p\", {class: \"error\", \"data-testid\": \"reset-error"
@@ -1631,8 +1636,8 @@ static const char asset_manage_js[] = /* console/web/manage.js */
     "    if (!previewed) return;\n"
     "    apply.disabled = true;\n"
     "    try {\n"
-    "      const r = await api(`/api/v1/groups/${enc(g.group)}/offsets`, {json: JSON.parse(pr"
-    "eviewed)});\n"
+    "      const r = await api(`/api/v1/groups/${enc(g.group)}/offsets`, {json: previewed});"
+    "\n"
     "      toast(`Reset ${r.offsets.length} partition${r.offsets.length === 1 ? \"\" : \"s\"}"
     " of ${r.topic}`);\n"
     "      route();\n"
@@ -1736,7 +1741,7 @@ const struct console_asset console_assets[] = {
     {
         .path = "/manage.js",
         .type = "text/javascript; charset=utf-8",
-        .etag = "\"4611e1d04c54c35e16df\"",
+        .etag = "\"374d36f7d4b66585c64b\"",
         .data = asset_manage_js,
         .len = sizeof asset_manage_js - 1,
     },

@@ -286,6 +286,7 @@ struct reset_job {
     bool dry_run;
     int32_t *parts;
     int64_t *cur;  /* the committed offsets now (NO_COMMIT: none) */
+    int64_t *want; /* an offset the body gave the partition (NO_COMMIT: none) */
     int64_t *offs; /* where they go */
     int64_t *ends; /* the partitions' end offsets */
     int n;
@@ -298,6 +299,7 @@ static void reset_job_free(struct reset_job *j)
     store_topic_put(j->t);
     free(j->parts);
     free(j->cur);
+    free(j->want);
     free(j->offs);
     free(j->ends);
     free(j);
@@ -344,6 +346,60 @@ static void reset_durable(struct console *con, void *arg, int rc)
     free(w);
 }
 
+/* One entry of body.partitions: a partition, or {"partition": P, "offset": O} (an
+ * offset of its own - what the page sends to apply exactly what it previewed). */
+static bool reset_entry(json_t *x, int32_t nparts, int32_t *part, int64_t *want)
+{
+    json_t *p = json_is_object(x) ? json_object_get(x, "partition") : x;
+    json_t *o = json_is_object(x) ? json_object_get(x, "offset") : NULL;
+    *want = NO_COMMIT;
+    if (!json_is_integer(p) || json_integer_value(p) < 0 || json_integer_value(p) >= nparts)
+        return false;
+    if (o && (!json_is_integer(o) || json_integer_value(o) < 0))
+        return false;
+    *part = (int32_t)json_integer_value(p);
+    if (o)
+        *want = json_integer_value(o);
+    return true;
+}
+
+/* The partitions to reset into j: body.partitions, or all. 0 or -EINVAL after
+ * answering. */
+static int reset_partitions(struct creq *cr, json_t *body, int32_t nparts, struct reset_job *j)
+{
+    json_t *ps = json_object_get(body, "partitions");
+    size_t count = ps ? json_array_size(ps) : (size_t)nparts, i;
+    if ((ps && (!json_is_array(ps) || !count)) || count > MAX_RESET_PARTS) {
+        console_reply_error(cr->req, 400, "partitions must be a non-empty array of partitions");
+        return -EINVAL;
+    }
+    j->parts = xcalloc(count, sizeof *j->parts);
+    j->want = xcalloc(count, sizeof *j->want);
+    j->n = (int)count;
+    for (i = 0; i < count; i++) {
+        j->parts[i] = (int32_t)i;
+        j->want[i] = NO_COMMIT;
+        if (ps && !reset_entry(json_array_get(ps, i), nparts, &j->parts[i], &j->want[i])) {
+            console_reply_error(cr->req, 400,
+                                "partitions[%zu] is not a partition of the topic (or "
+                                "{partition, offset} with an offset of 0 or more)",
+                                i);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* Offsets given per partition go with to=offset, which then needs no offset of
+ * its own when every partition has one. */
+static bool reset_wants_all(const struct reset_job *j)
+{
+    for (int i = 0; i < j->n; i++)
+        if (j->want[i] == NO_COMMIT)
+            return false;
+    return true;
+}
+
 /* body.time: "@" (optional) and the syntax of brook consume -o @TIME. */
 static int reset_time(json_t *body, int64_t *out)
 {
@@ -355,7 +411,8 @@ static int reset_time(json_t *body, int64_t *out)
 }
 
 /* Read body.to; -EINVAL after answering 400. */
-static int reset_spec(struct creq *cr, json_t *body, struct reset_spec *out)
+static int reset_spec(struct creq *cr, json_t *body, const struct reset_job *j,
+                      struct reset_spec *out)
 {
     const char *to = json_string_value(json_object_get(body, "to"));
     json_t *off = json_object_get(body, "offset"), *by = json_object_get(body, "by");
@@ -366,6 +423,8 @@ static int reset_spec(struct creq *cr, json_t *body, struct reset_spec *out)
         *out = (struct reset_spec){RESET_LATEST, 0};
     else if (to && !strcmp(to, "offset") && json_is_integer(off) && json_integer_value(off) >= 0)
         *out = (struct reset_spec){RESET_OFFSET, json_integer_value(off)};
+    else if (to && !strcmp(to, "offset") && !off && reset_wants_all(j))
+        *out = (struct reset_spec){RESET_OFFSET, 0}; /* each partition's own */
     else if (to && !strcmp(to, "timestamp") && !reset_time(body, &ts))
         *out = (struct reset_spec){RESET_TIMESTAMP, ts};
     else if (to && !strcmp(to, "shift") && json_is_integer(by))
@@ -377,6 +436,11 @@ static int reset_spec(struct creq *cr, json_t *body, struct reset_spec *out)
                             "2024-05-01T12:00:00Z, -15m, ms since the epoch) or shift (with by)");
         return -EINVAL;
     }
+    for (int i = 0; i < j->n; i++)
+        if (j->want[i] != NO_COMMIT && out->to != RESET_OFFSET) {
+            console_reply_error(cr->req, 400, "offsets per partition go with to=offset");
+            return -EINVAL;
+        }
     return 0;
 }
 
@@ -401,30 +465,6 @@ static int64_t reset_target(const struct reset_spec *sp, struct store_partition 
                      ls, hw);
     }
     return hw;
-}
-
-/* The partitions to reset: body.partitions, or all. 0 or -EINVAL after answering. */
-static int reset_partitions(struct creq *cr, json_t *body, int32_t nparts, int32_t **out, int *n)
-{
-    json_t *ps = json_object_get(body, "partitions"), *x;
-    size_t count = ps ? json_array_size(ps) : (size_t)nparts, i;
-    if ((ps && (!json_is_array(ps) || !count)) || count > MAX_RESET_PARTS) {
-        console_reply_error(cr->req, 400, "partitions must be a non-empty array of partitions");
-        return -EINVAL;
-    }
-    *out = xcalloc(count, sizeof **out);
-    *n = (int)count;
-    for (i = 0; i < count; i++) {
-        x = ps ? json_array_get(ps, i) : NULL;
-        (*out)[i] = ps ? (int32_t)json_integer_value(x) : (int32_t)i;
-        if (ps &&
-            (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) >= nparts)) {
-            console_reply_error(cr->req, 400, "partition %s does not exist",
-                                json_is_integer(x) ? "number" : "value");
-            return -EINVAL;
-        }
-    }
-    return 0;
 }
 
 /* The group must be Empty or unknown (Dead), as Kafka's tools require; answers 409
@@ -514,7 +554,8 @@ static int reset_work(void *arg)
         struct store_partition *p = store_topic_partition(j->t, j->parts[i]);
         if (!p) /* the store could not open it: reset nothing */
             return -EIO;
-        j->offs[i] = reset_target(&j->spec, p, j->cur[i]);
+        struct reset_spec own = {RESET_OFFSET, j->want[i]};
+        j->offs[i] = reset_target(j->want[i] != NO_COMMIT ? &own : &j->spec, p, j->cur[i]);
         j->ends[i] = store_partition_high_watermark(p);
     }
     return 0;
@@ -550,8 +591,8 @@ void api_group_reset(struct creq *cr)
     }
     snprintf(j->group, sizeof j->group, "%s", cr->seg[3]);
     if (!(j->t = api_topic_ref(cr, topic, AUTH_OP_READ)) ||
-        reset_partitions(cr, body, store_topic_partition_count(j->t), &j->parts, &j->n) ||
-        reset_spec(cr, body, &j->spec) || reset_current(cr, j))
+        reset_partitions(cr, body, store_topic_partition_count(j->t), j) ||
+        reset_spec(cr, body, j, &j->spec) || reset_current(cr, j))
         goto out;
     j->offs = xcalloc((size_t)j->n, sizeof *j->offs);
     j->ends = xcalloc((size_t)j->n, sizeof *j->ends);

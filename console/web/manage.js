@@ -14,8 +14,10 @@
  * of them.
  *
  * A reset is two steps: Preview asks the API for the new offsets and the lag
- * each partition would have (dry_run), and Apply sends the same request without
- * dry_run - it is enabled only while the form still says what was previewed.
+ * each partition would have (dry_run), and Apply commits exactly those offsets,
+ * partition by partition - not the rule again, so records appended in between
+ * do not change what was agreed to. Apply is enabled only while the form still
+ * says what was previewed.
  */
 
 /* A modal dialog: title, body nodes, buttons [{label, cls, testid, run}] (run
@@ -191,7 +193,7 @@ function manageResetForm(g, topics) {
   };
   const preview = h("div", {class: "manage-preview", "data-testid": "reset-preview"});
   const apply = h("button", {class: "primary", disabled: true, "data-testid": "reset-apply"}, "Apply");
-  let previewed = null; /* the request the preview shows */
+  let previewed = null; /* the request that commits what the preview shows */
   const stale = () => { apply.disabled = true; previewed = null; };
   for (const el of Object.values(f)) el.addEventListener("input", stale);
   const previewBtn = h("button", {"data-testid": "reset-preview-button"}, "Preview");
@@ -201,7 +203,9 @@ function manageResetForm(g, topics) {
       const body = manageResetBody(f);
       const r = await api(`/api/v1/groups/${enc(g.group)}/offsets`, {json: Object.assign({dry_run: true}, body)});
       preview.replaceChildren(manageResetTable(r));
-      previewed = JSON.stringify(body);
+      /* the offsets shown, not the rule again: the log may have grown since */
+      previewed = {topic: r.topic, to: "offset",
+        partitions: r.offsets.map((o) => ({partition: o.partition, offset: o.offset}))};
       apply.disabled = false;
     } catch (x) {
       preview.replaceChildren(h("p", {class: "error", "data-testid": "reset-error"}, x.message));
@@ -211,7 +215,7 @@ function manageResetForm(g, topics) {
     if (!previewed) return;
     apply.disabled = true;
     try {
-      const r = await api(`/api/v1/groups/${enc(g.group)}/offsets`, {json: JSON.parse(previewed)});
+      const r = await api(`/api/v1/groups/${enc(g.group)}/offsets`, {json: previewed});
       toast(`Reset ${r.offsets.length} partition${r.offsets.length === 1 ? "" : "s"} of ${r.topic}`);
       route();
     } catch (x) {
