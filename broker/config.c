@@ -462,7 +462,8 @@ const struct conf_key broker_config_table[] = {
      "false",
      0,
      0,
-     "Whether the console refuses everything that writes (creating, producing, resetting).",
+     "Whether the console refuses everything that writes (creating, producing, editing a topic, "
+     "resetting, deleting).",
      false,
      {NULL}},
     {"sasl.enabled.mechanisms",

@@ -26,6 +26,10 @@
  * Requests are checked and copied on the loop thread (sizes bounded before
  * anything is copied) and applied on the admin thread, since they write files;
  * the admin thread runs one at a time, so two alterations never interleave.
+ *
+ * The console edits a topic's configuration through alter_topic_configs(), on
+ * the admin thread too: the same checks, one by one, and the same apply, so a
+ * value the Kafka API refuses is refused there with the same message.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -49,11 +53,6 @@
 #define ALTER_WHY_MAX   320  /* an error message */
 #define DYNAMIC_FILE    ".broker.properties"
 #define ALTER_LIST_MAX  8192 /* an APPENDed list */
-
-struct alter_op {
-    const char *key, *value; /* arena copies; value NULL when sent null */
-    int8_t op;
-};
 
 /* One resource: checked and copied on the loop thread, applied on the admin thread. */
 struct alter_item {
@@ -447,6 +446,15 @@ static const char *op_refusal(const struct alter_item *it, int32_t k, int16_t *e
     return NULL;
 }
 
+/* Why a key or value of these lengths is refused before it is copied, or NULL. */
+static const char *op_size_refusal(int64_t key_len, int64_t value_len, int16_t *err)
+{
+    *err = KAFKA_INVALID_CONFIG;
+    if (key_len <= 0 || key_len > ALTER_KEY_MAX)
+        return "unknown config";
+    return value_len > ALTER_VALUE_MAX ? "a value too long" : NULL;
+}
+
 /* Loop thread: why resource i is refused (*err set), or NULL; copies its operations. */
 static const char *item_check(struct broker *b, struct pending *pd, const struct alter_view *v,
                               int32_t i, bool dup, struct alter_item *it, int16_t *err,
@@ -473,10 +481,9 @@ static const char *item_check(struct broker *b, struct pending *pd, const struct
     it->n_ops = n > 0 ? n : 0;
     for (int32_t j = 0; j < it->n_ops; j++) {
         view_config(v, i, j, &k, &val, &op);
-        if (k.len <= 0 || k.len > ALTER_KEY_MAX || val.len > ALTER_VALUE_MAX) {
-            *err = KAFKA_INVALID_CONFIG;
-            return k.len <= 0 || k.len > ALTER_KEY_MAX ? "unknown config" : "a value too long";
-        }
+        const char *size_why = op_size_refusal(k.len, val.len, err);
+        if (size_why)
+            return size_why;
         it->ops[j] = (struct alter_op){pd_strdup(pd, k), val.p ? pd_strdup(pd, val) : NULL, op};
         const char *why = op_refusal(it, j, err);
         if (why) {
@@ -619,4 +626,32 @@ void handle_alter_configs(struct request *rq)
                                        &o->resource_name};
     }
     alter_start(rq, &v, req->validate_only, resp, slots);
+}
+
+/* ---- the console ---- */
+
+int16_t alter_topic_configs(struct broker *b, const char *topic, const struct alter_op *ops,
+                            int32_t n, bool validate_only, char *why, size_t whysize)
+{
+    struct alter_item it = {.type = RESOURCE_TOPIC, .name = (char *)topic, .n_ops = 0};
+    int16_t err = 0;
+    it.ops = xcalloc((size_t)n + 1, sizeof *it.ops);
+    for (int32_t j = 0; j < n && !err; j++) {
+        const struct alter_op *o = &ops[j];
+        const char *refusal = op_size_refusal((int64_t)strlen(o->key),
+                                              o->value ? (int64_t)strlen(o->value) : 0, &err);
+        if (refusal) { /* as alter_start words it: no key named */
+            snprintf(why, whysize, "%s", refusal);
+            break;
+        }
+        it.ops[it.n_ops++] = *o;
+        if ((refusal = op_refusal(&it, j, &err)))
+            snprintf(why, whysize, "%s: %s", refusal, o->key);
+        else
+            err = 0;
+    }
+    if (!err)
+        err = alter_topic(b, &it, true, validate_only, why, whysize);
+    free(it.ops);
+    return err;
 }

@@ -520,6 +520,18 @@ static int group_delete(struct broker *b, struct group *g)
     return 0;
 }
 
+int16_t groups_delete_one(struct broker *b, struct kstr id)
+{
+    struct group *g = group_find(b->groups, id);
+    if (cgroup_exists(b, id) && b->groups->other && b->groups->other->delete_group)
+        return b->groups->other->delete_group(b->groups->other_ctx, id);
+    if (!g)
+        return KAFKA_GROUP_ID_NOT_FOUND;
+    if (g->members || g->state != GROUP_EMPTY)
+        return KAFKA_NON_EMPTY_GROUP;
+    return kafka_error_from(group_delete(b, g));
+}
+
 void handle_delete_groups(struct request *rq)
 {
     struct broker *b = rq->c->b;
@@ -534,20 +546,12 @@ void handle_delete_groups(struct request *rq)
     }
     r->n_results = req->n_groups_names;
     for (int32_t i = 0; i < req->n_groups_names; i++) {
-        struct group *g = group_find(b->groups, req->groups_names[i]);
         struct kafka_delete_groups_resp_result *o = &r->results[i];
         o->group_id = req->groups_names[i]; /* encoded before the request is freed */
         if (!request_allowed_kstr(rq, AUTH_OP_DELETE, AUTH_RES_GROUP, o->group_id))
             o->error_code = KAFKA_GROUP_AUTHORIZATION_FAILED;
-        else if (cgroup_exists(b, o->group_id) && b->groups->other &&
-                 b->groups->other->delete_group)
-            o->error_code = b->groups->other->delete_group(b->groups->other_ctx, o->group_id);
-        else if (!g)
-            o->error_code = KAFKA_GROUP_ID_NOT_FOUND;
-        else if (g->members || g->state != GROUP_EMPTY)
-            o->error_code = KAFKA_NON_EMPTY_GROUP;
         else
-            o->error_code = kafka_error_from(group_delete(b, g));
+            o->error_code = groups_delete_one(b, o->group_id);
     }
     request_respond(rq, r);
 }

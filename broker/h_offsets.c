@@ -1163,3 +1163,56 @@ void offsets_txn_apply(struct broker *b, struct kstr group, const struct commit_
     for (int i = 0; i < n; i++)
         offset_set(b, g, &recs[i]);
 }
+
+/* The partitions of topic that g has committed offsets for (malloc'd, *n of them). */
+static int32_t *topic_committed(const struct group *g, const char *topic, size_t *n)
+{
+    size_t pos = 0, len, tlen = strlen(topic);
+    const void *key;
+    void *val;
+    int32_t *parts = xcalloc(g->offsets.n + 1, sizeof *parts);
+    *n = 0;
+    while (hmap_next(&g->offsets, &pos, &key, &len, &val))
+        if (len == tlen + 1 + sizeof(int32_t) && !memcmp(key, topic, tlen + 1))
+            parts[(*n)++] = offset_key_partition(key, len);
+    return parts;
+}
+
+int groups_delete_offsets(struct broker *b, const char *group, const char *topic, int16_t *err,
+                          int *n, store_done_fn done, void *arg)
+{
+    struct kstr id = kstr_from(group), name = kstr_from(topic);
+    struct group *g;
+    *n = 0;
+    *err = offsets_delete_check(b, id, &g);
+    if (!*err && commit_topic_partitions(b, topic, strlen(topic)) < 0)
+        *err = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
+    else if (!*err && group_subscribed(b, id, g, name))
+        *err = KAFKA_GROUP_SUBSCRIBED_TO_TOPIC;
+    if (*err || !g)
+        return 1;
+    size_t count;
+    int32_t *parts = topic_committed(g, topic, &count);
+    struct delete_set d = {xcalloc(count + 1, sizeof *d.recs), xcalloc(count + 1, sizeof *d.taken),
+                           0, count};
+    for (size_t i = 0; i < count; i++) {
+        d.recs[d.n] = (struct commit_rec){.topic = name, .partition = parts[i]};
+        d.taken[d.n++] = offset_take(b, g, name, parts[i]);
+    }
+    int64_t end = 0;
+    int rc = d.n ? offsets_append(b, id, d.recs, (int)d.n, true, &end) : 0;
+    if (rc)
+        delete_restore(b, g, &d);
+    for (size_t i = 0; !rc && i < d.n; i++)
+        committed_free(d.taken[i]);
+    if (!rc && d.n)
+        log_info("brook.group", "group %s: %zu committed offsets of %s deleted from the console",
+                 group, d.n, topic);
+    *n = (int)d.n;
+    free(parts);
+    free(d.recs);
+    free(d.taken);
+    if (rc || !*n)
+        return rc ? rc : 1;
+    return store_partition_when_durable(store_topic_partition(b->groups->topic, 0), end, done, arg);
+}

@@ -448,6 +448,27 @@ struct partitions_job {
     bool validate_only;
 };
 
+int16_t topics_add_partitions(struct broker *b, struct kstr topic, int32_t count,
+                              bool validate_only, const char **msg)
+{
+    int16_t err;
+    struct store_topic *t = broker_topic(b, topic, false, &err);
+    int rc = 0;
+    *msg = NULL;
+    if (t && count <= store_topic_partition_count(t))
+        rc = STORE_EINVALID_PARTITIONS;
+    else if (t && !validate_only)
+        rc = store_topic_add_partitions(b->store, store_topic_name(t), count);
+    if (rc == STORE_EINVALID_PARTITIONS)
+        *msg = "the new count must exceed the current partition count";
+    else if (rc == -EEXIST)
+        *msg = "a new partition directory would collide with a topic";
+    if (t)
+        err = kafka_error_from(rc);
+    store_topic_put(t);
+    return err;
+}
+
 static void create_partitions_run(struct broker *b, struct pending *pd, void *ctx)
 {
     struct partitions_job *job = ctx;
@@ -455,19 +476,11 @@ static void create_partitions_run(struct broker *b, struct pending *pd, void *ct
         struct kafka_create_partitions_resp_result *out = &job->out[i];
         if (out->error_code)
             continue; /* refused by the authorizer */
-        int16_t err;
-        struct store_topic *t = broker_topic(b, job->out[i].name, false, &err);
-        int rc = 0;
-        if (t && job->in[i].count <= store_topic_partition_count(t))
-            rc = STORE_EINVALID_PARTITIONS;
-        else if (t && !job->validate_only)
-            rc = store_topic_add_partitions(b->store, store_topic_name(t), job->in[i].count);
-        out->error_code = t ? kafka_error_from(rc) : err;
-        if (rc == STORE_EINVALID_PARTITIONS)
-            out->error_message = KSTR("the new count must exceed the current partition count");
-        else if (rc == -EEXIST)
-            out->error_message = KSTR("a new partition directory would collide with a topic");
-        store_topic_put(t);
+        const char *msg;
+        out->error_code =
+            topics_add_partitions(b, out->name, job->in[i].count, job->validate_only, &msg);
+        if (msg)
+            out->error_message = kstr_from(msg);
     }
 }
 

@@ -594,6 +594,32 @@ bool config_allowed(struct request *rq, int8_t type, struct kstr name, enum auth
 /* Whether rq's peer may do op on some resource of type (auth_authorize_any). */
 bool request_allowed_any(struct request *rq, enum auth_op op, enum auth_resource type);
 
+/* ---- h_alter_configs.c, h_topics.c, h_groups.c, h_offsets.c: the console's writes ---- */
+/* One operation of IncrementalAlterConfigs: op 0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT. */
+struct alter_op {
+    const char *key, *value; /* value NULL when sent null */
+    int8_t op;
+};
+/* Alter topic's config as IncrementalAlterConfigs does (admin thread): the Kafka
+ * error code, with its message in why. */
+int16_t alter_topic_configs(struct broker *b, const char *topic, const struct alter_op *ops,
+                            int32_t n, bool validate_only, char *why, size_t whysize);
+/* Grow topic to count partitions as CreatePartitions does (admin thread): the
+ * Kafka error code, *msg its message (a literal) or NULL. */
+int16_t topics_add_partitions(struct broker *b, struct kstr topic, int32_t count,
+                              bool validate_only, const char **msg);
+/* Delete a group and its offsets as DeleteGroups does (loop thread, authorizer
+ * not asked): the Kafka error code (NON_EMPTY_GROUP while it has members). */
+int16_t groups_delete_one(struct broker *b, struct kstr id);
+/*
+ * Delete group's committed offsets of topic as OffsetDelete does (loop thread,
+ * authorizer not asked): *err is the Kafka error and *n the offsets deleted; returns
+ * as store_partition_when_durable() for the tombstones (1 when nothing is to wait
+ * for), or a negative errno when they could not be written (nothing changed).
+ */
+int groups_delete_offsets(struct broker *b, const char *group, const char *topic, int16_t *err,
+                          int *n, store_done_fn done, void *arg);
+
 /* ---- views.c: what the console (console/console.h) is lent ---- */
 /* Fill *env for b's console; false when console.listeners is off. */
 bool broker_console_env(struct broker *b, struct console_env *env);

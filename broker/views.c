@@ -1,10 +1,11 @@
 /*
  * views.c - what the broker lends the console (console/console.h): the event
  * loop, the store and the console's configuration keys, and functions over the
- * broker's state - a read-only view of the group coordinator with its one write
- * (an offset reset), the admin thread, the descriptor reserve, and snapshots of
- * the broker's identity, its configuration (the keys of every configuration
- * table) and its counters.
+ * broker's state - a read-only view of the group coordinator with its writes
+ * (an offset reset, deleting a group or its offsets), a topic's configuration and
+ * partitions (the Kafka handlers' own code paths), the admin thread, the descriptor reserve, and
+ * snapshots of the broker's identity, its configuration (the keys of every configuration table) and
+ * its counters.
  *
  * The console is a module of its own and never sees struct broker; these
  * functions translate. Each runs on the loop thread, as the console's handlers do,
@@ -20,6 +21,7 @@
 #include "console/console.h"
 #include "lib/conftab.h"
 #include "lib/props.h"
+#include "lib/xalloc.h"
 
 /* ---- groups: group.c's views in the console's types ---- */
 
@@ -92,6 +94,38 @@ static int env_groups_reset_offsets(void *ctx, const char *group, const char *to
                                     store_done_fn done, void *arg)
 {
     return groups_reset_offsets(ctx, group, topic, partitions, offsets, n, done, arg);
+}
+
+static int16_t env_groups_delete(void *ctx, const char *group)
+{
+    return groups_delete_one(ctx, kstr_from(group));
+}
+
+static int env_groups_delete_offsets(void *ctx, const char *group, const char *topic, int16_t *err,
+                                     int *n, store_done_fn done, void *arg)
+{
+    return groups_delete_offsets(ctx, group, topic, err, n, done, arg);
+}
+
+/* ---- topic administration, on the admin thread as the Kafka requests ---- */
+
+static int16_t env_topic_alter_configs(void *ctx, const char *topic,
+                                       const struct console_config_op *ops, int n,
+                                       bool validate_only, char *why, size_t whysize)
+{
+    _Static_assert(CONSOLE_CONFIG_SUBTRACT == 3, "the opcodes are IncrementalAlterConfigs'");
+    struct alter_op *a = xcalloc((size_t)n + 1, sizeof *a);
+    for (int i = 0; i < n; i++)
+        a[i] = (struct alter_op){ops[i].name, ops[i].value, (int8_t)ops[i].op};
+    int16_t err = alter_topic_configs(ctx, topic, a, n, validate_only, why, whysize);
+    free(a);
+    return err;
+}
+
+static int16_t env_topic_add_partitions(void *ctx, const char *topic, int32_t count,
+                                        const char **msg)
+{
+    return topics_add_partitions(ctx, kstr_from(topic), count, false, msg);
 }
 
 static int env_admin_post(void *ctx, void (*run)(void *arg), void *arg)
@@ -204,6 +238,10 @@ bool broker_console_env(struct broker *b, struct console_env *env)
         .groups_describe = env_groups_describe,
         .groups_foreach_offset = env_groups_foreach_offset,
         .groups_reset_offsets = env_groups_reset_offsets,
+        .groups_delete = env_groups_delete,
+        .groups_delete_offsets = env_groups_delete_offsets,
+        .topic_alter_configs = env_topic_alter_configs,
+        .topic_add_partitions = env_topic_add_partitions,
         .admin_post = env_admin_post,
         .fd_reserve_reached = server_fd_reserve_reached,
         .broker_info = env_broker_info,

@@ -505,6 +505,7 @@ static const char *op_name(enum auth_op op)
     case AUTH_OP_ALTER: return "Alter";
     case AUTH_OP_DESCRIBE: return "Describe";
     case AUTH_OP_DESCRIBE_CONFIGS: return "DescribeConfigs";
+    case AUTH_OP_ALTER_CONFIGS: return "AlterConfigs";
     default: return "use";
     }
 }

@@ -412,6 +412,11 @@ static const struct route {
     {GET, {"api", "v1", "groups"}, false, ACCESS_USER, api_groups},
     {GET, {"api", "v1", "groups", "*"}, false, ACCESS_USER, api_group},
     {POST, {"api", "v1", "groups", "*", "offsets"}, true, ACCESS_USER, api_group_reset},
+    {POST, {"api", "v1", "topics", "*", "config"}, true, ACCESS_USER, api_topic_config},
+    {POST, {"api", "v1", "topics", "*", "partitions"}, true, ACCESS_USER, api_topic_partitions},
+    {POST, {"api", "v1", "topics", "*", "delete-records"}, true, ACCESS_USER, api_records_delete},
+    {DEL, {"api", "v1", "groups", "*"}, true, ACCESS_USER, api_group_delete},
+    {DEL, {"api", "v1", "groups", "*", "offsets", "*"}, true, ACCESS_USER, api_offsets_delete},
 };
 
 static bool route_matches(const struct route *r, const struct creq *cr)

@@ -7,13 +7,21 @@
  * event loop it is lent and reaches the rest of the daemon only through the
  * environment below: the store (which it reads and produces to directly), the
  * configuration keys it needs, and a small set of functions the broker provides -
- * a read-only view of the consumer groups plus their one write (an offset reset
- * of a group without members), a hand-off to a thread for slow work, the
+ * a view of the consumer groups with their writes (an offset reset of a group
+ * without members, deleting a group or its offsets of a topic), a topic's
+ * configuration and partition count, a hand-off to a thread for slow work, the
  * descriptor reserve, and snapshots of the broker's identity, configuration and
  * counters - and the broker's users and ACLs, which decide who may log in and
  * what each user sees and may do (console/auth.c). Every function of the
- * environment is called on the loop thread; strings it passes are borrowed for
- * the duration of the call.
+ * environment is called on the loop thread, except the two that the Kafka API
+ * also runs on the admin thread (a topic's configuration and partitions), which
+ * are called there; strings it passes are borrowed for the duration of the call.
+ *
+ * The management writes (topic configuration, partitions, deleting a group or
+ * its offsets) are the broker's own code paths for IncrementalAlterConfigs,
+ * CreatePartitions, DeleteGroups and OffsetDelete, without their authorizer
+ * check: the console asks the ACLs itself, with the user's principal. They answer
+ * with Kafka's error code (proto/kafka_errors.h) and message.
  */
 #ifndef BROOK_CONSOLE_CONSOLE_H
 #define BROOK_CONSOLE_CONSOLE_H
@@ -56,6 +64,18 @@ typedef void (*console_member_fn)(void *arg, const struct console_member_info *m
 typedef void (*console_offset_fn)(void *arg, const char *group, const char *topic,
                                   int32_t partition, int64_t offset, const char *metadata,
                                   int64_t commit_ms);
+
+/* One operation on a topic's configuration, as IncrementalAlterConfigs names them. */
+enum console_config_opcode {
+    CONSOLE_CONFIG_SET,
+    CONSOLE_CONFIG_DELETE,
+    CONSOLE_CONFIG_APPEND,
+    CONSOLE_CONFIG_SUBTRACT
+};
+struct console_config_op {
+    const char *name, *value; /* value NULL for DELETE */
+    enum console_config_opcode op;
+};
 
 /* ---- snapshots of the broker ---- */
 
@@ -118,6 +138,25 @@ struct console_env {
     int (*groups_reset_offsets)(void *ctx, const char *group, const char *topic,
                                 const int32_t *partitions, const int64_t *offsets, int n,
                                 store_done_fn done, void *arg);
+
+    /* Delete a group and its offsets (DeleteGroups): the Kafka error code -
+     * NON_EMPTY_GROUP while it has members, GROUP_ID_NOT_FOUND. */
+    int16_t (*groups_delete)(void *ctx, const char *group);
+    /*
+     * Delete group's committed offsets of topic (OffsetDelete): *err the Kafka
+     * error (NON_EMPTY_GROUP, GROUP_SUBSCRIBED_TO_TOPIC, ...), *n how many were
+     * deleted; returns as groups_reset_offsets (1 also when nothing was written).
+     */
+    int (*groups_delete_offsets)(void *ctx, const char *group, const char *topic, int16_t *err,
+                                 int *n, store_done_fn done, void *arg);
+    /* Admin thread: alter topic's config (IncrementalAlterConfigs) - the Kafka
+     * error code, its message in why. */
+    int16_t (*topic_alter_configs)(void *ctx, const char *topic,
+                                   const struct console_config_op *ops, int n, bool validate_only,
+                                   char *why, size_t whysize);
+    /* Admin thread: grow topic to count partitions (CreatePartitions) - the Kafka
+     * error code, *msg its message or NULL. */
+    int16_t (*topic_add_partitions)(void *ctx, const char *topic, int32_t count, const char **msg);
 
     /* Run run(arg) on a thread that may block; 0, or -ESRCH when there is none. */
     int (*admin_post)(void *ctx, void (*run)(void *arg), void *arg);

@@ -2,7 +2,8 @@
  * groups.c - consumer groups in the console's API: GET /api/v1/groups,
  * GET /api/v1/groups/G (state, members with their assignments, and committed
  * offset, end offset and lag per partition) and POST /api/v1/groups/G/offsets
- * (reset committed offsets while the group is empty).
+ * (reset committed offsets while the group is empty - or, with dry_run, answer
+ * what they would become: the preview the page shows before it applies).
  *
  * The group coordinator is read through the console's environment only (env.groups_*).
  * Lag is the partition's end offset minus the committed offset, never below 0,
@@ -17,7 +18,10 @@
  * A reset is written to __consumer_offsets like an OffsetCommit from outside a
  * generation, and answered once that record is durable. The offsets it goes to
  * are found on the admin thread first (console_offload): a reset by time searches
- * the index of up to MAX_RESET_PARTS partitions.
+ * the index of up to MAX_RESET_PARTS partitions. The targets are Kafka's
+ * (kafka-consumer-groups --reset-offsets): earliest, latest, an offset, a time
+ * (the syntax of brook consume -o @TIME, lib/when.h), or shifted by N from the
+ * committed offset; each is kept between the log start and the end.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,8 +29,11 @@
 #include <string.h>
 
 #include "console/private.h"
+#include "lib/clock.h"
 #include "lib/reader.h"
+#include "lib/when.h"
 #include "lib/xalloc.h"
+#include "proto/kafka_errors.h"
 
 #define MAX_RESET_PARTS 4096
 
@@ -349,6 +356,65 @@ out:
 
 /* ---- offset reset ---- */
 
+/* Where a reset goes, as the body says (body.to and its argument). */
+enum reset_to { RESET_EARLIEST, RESET_LATEST, RESET_OFFSET, RESET_TIMESTAMP, RESET_SHIFT };
+struct reset_spec {
+    enum reset_to to;
+    int64_t arg; /* the offset, the timestamp, or the shift */
+};
+
+/* A reset between its two halves: the targets are found on the admin thread (a
+ * search by time reads every partition's index), then the loop thread commits -
+ * or, for a preview (dry_run), only answers what it would commit. */
+struct reset_job {
+    struct evhttp_request *req;
+    char group[256];
+    struct store_topic *t; /* a reference */
+    struct reset_spec spec;
+    bool dry_run;
+    int32_t *parts;
+    int64_t *cur;  /* the committed offsets now (NO_COMMIT: none) */
+    int64_t *want; /* an offset the body gave the partition (NO_COMMIT: none) */
+    int64_t *offs; /* where they go */
+    int64_t *ends; /* the partitions' end offsets */
+    int n;
+};
+
+#define NO_COMMIT INT64_MIN
+
+static void reset_job_free(struct reset_job *j)
+{
+    store_topic_put(j->t);
+    free(j->parts);
+    free(j->cur);
+    free(j->want);
+    free(j->offs);
+    free(j->ends);
+    free(j);
+}
+
+/* Each partition's committed offset, new offset, end offset and the lag after. */
+static json_t *reset_rows(const struct reset_job *j)
+{
+    json_t *arr = json_array();
+    for (int i = 0; i < j->n; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "partition", json_integer(j->parts[i]));
+        json_object_set_new(o, "committed",
+                            j->cur[i] == NO_COMMIT ? json_null() : json_integer(j->cur[i]));
+        json_object_set_new(o, "offset", json_integer(j->offs[i]));
+        json_object_set_new(o, "end_offset", json_integer(j->ends[i]));
+        json_object_set_new(o, "lag", json_integer(lag_of(j->ends[i], j->offs[i])));
+        json_array_append_new(arr, o);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "group", console_str(j->group));
+    json_object_set_new(o, "topic", console_str(store_topic_name(j->t)));
+    json_object_set_new(o, "dry_run", json_boolean(j->dry_run));
+    json_object_set_new(o, "offsets", arr);
+    return o;
+}
+
 struct reset_wait {
     struct evhttp_request *req;
     json_t *answer;
@@ -368,73 +434,129 @@ static void reset_durable(struct console *con, void *arg, int rc)
     free(w);
 }
 
-/* Where a reset goes, as the body says (body.to and its argument). */
-enum reset_to { RESET_EARLIEST, RESET_LATEST, RESET_OFFSET, RESET_TIMESTAMP };
-struct reset_spec {
-    enum reset_to to;
-    int64_t arg; /* the offset or the timestamp */
-};
-
-/* Read body.to; -EINVAL after answering 400. */
-static int reset_spec(struct creq *cr, json_t *body, struct reset_spec *out)
+/* One entry of body.partitions: a partition, or {"partition": P, "offset": O} (an
+ * offset of its own - what the page sends to apply exactly what it previewed). */
+static bool reset_entry(json_t *x, int32_t nparts, int32_t *part, int64_t *want)
 {
-    const char *to = json_string_value(json_object_get(body, "to"));
-    json_t *off = json_object_get(body, "offset"), *ts = json_object_get(body, "timestamp");
-    if (to && !strcmp(to, "earliest"))
-        *out = (struct reset_spec){RESET_EARLIEST, 0};
-    else if (to && !strcmp(to, "latest"))
-        *out = (struct reset_spec){RESET_LATEST, 0};
-    else if (to && !strcmp(to, "offset") && json_is_integer(off) && json_integer_value(off) >= 0)
-        *out = (struct reset_spec){RESET_OFFSET, json_integer_value(off)};
-    else if (to && !strcmp(to, "timestamp") && json_is_integer(ts) && json_integer_value(ts) >= 0)
-        *out = (struct reset_spec){RESET_TIMESTAMP, json_integer_value(ts)};
-    else {
-        console_reply_error(cr->req, 400,
-                            "to must be earliest, latest, offset (with offset) or timestamp (with "
-                            "timestamp)");
-        return -EINVAL;
-    }
-    return 0;
+    json_t *p = json_is_object(x) ? json_object_get(x, "partition") : x;
+    json_t *o = json_is_object(x) ? json_object_get(x, "offset") : NULL;
+    *want = NO_COMMIT;
+    if (!json_is_integer(p) || json_integer_value(p) < 0 || json_integer_value(p) >= nparts)
+        return false;
+    if (o && (!json_is_integer(o) || json_integer_value(o) < 0))
+        return false;
+    *part = (int32_t)json_integer_value(p);
+    if (o)
+        *want = json_integer_value(o);
+    return true;
 }
 
-/* The offset partition p is reset to (a search by time reads the log). */
-static int64_t reset_target(const struct reset_spec *sp, struct store_partition *p)
+/* The partitions to reset into j: body.partitions, or all. 0 or -EINVAL after
+ * answering. */
+static int reset_partitions(struct creq *cr, json_t *body, int32_t nparts, struct reset_job *j)
 {
-    int64_t ls = store_partition_log_start(p), hw = store_partition_high_watermark(p), o, t;
-    switch (sp->to) {
-    case RESET_EARLIEST: return ls;
-    case RESET_LATEST: return hw;
-    case RESET_OFFSET: return sp->arg < ls ? ls : sp->arg > hw ? hw : sp->arg;
-    case RESET_TIMESTAMP: return store_partition_offset_for_time(p, sp->arg, &o, &t) ? hw : o;
-    }
-    return hw;
-}
-
-/* The partitions to reset: body.partitions, or all. 0 or -EINVAL after answering. */
-static int reset_partitions(struct creq *cr, json_t *body, int32_t nparts, int32_t **out, int *n)
-{
-    json_t *ps = json_object_get(body, "partitions"), *x;
+    json_t *ps = json_object_get(body, "partitions");
     size_t count = ps ? json_array_size(ps) : (size_t)nparts, i;
     if ((ps && (!json_is_array(ps) || !count)) || count > MAX_RESET_PARTS) {
         console_reply_error(cr->req, 400, "partitions must be a non-empty array of partitions");
         return -EINVAL;
     }
-    *out = xcalloc(count, sizeof **out);
-    *n = (int)count;
+    j->parts = xcalloc(count, sizeof *j->parts);
+    j->want = xcalloc(count, sizeof *j->want);
+    j->n = (int)count;
     for (i = 0; i < count; i++) {
-        x = ps ? json_array_get(ps, i) : NULL;
-        (*out)[i] = ps ? (int32_t)json_integer_value(x) : (int32_t)i;
-        if (ps &&
-            (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) >= nparts)) {
-            console_reply_error(cr->req, 400, "partition %s does not exist",
-                                json_is_integer(x) ? "number" : "value");
+        j->parts[i] = (int32_t)i;
+        j->want[i] = NO_COMMIT;
+        if (ps && !reset_entry(json_array_get(ps, i), nparts, &j->parts[i], &j->want[i])) {
+            console_reply_error(cr->req, 400,
+                                "partitions[%zu] is not a partition of the topic (or "
+                                "{partition, offset} with an offset of 0 or more)",
+                                i);
             return -EINVAL;
         }
     }
     return 0;
 }
 
-/* The group must have no members; answers 409 if it has. */
+/* Offsets given per partition go with to=offset, which then needs no offset of
+ * its own when every partition has one. */
+static bool reset_wants_all(const struct reset_job *j)
+{
+    for (int i = 0; i < j->n; i++)
+        if (j->want[i] == NO_COMMIT)
+            return false;
+    return true;
+}
+
+/* body.time: "@" (optional) and the syntax of brook consume -o @TIME. */
+static int reset_time(json_t *body, int64_t *out)
+{
+    const char *s = json_string_value(json_object_get(body, "time"));
+    json_t *ts = json_object_get(body, "timestamp");
+    if (!s)
+        return json_is_integer(ts) && (*out = json_integer_value(ts)) >= 0 ? 0 : -EINVAL;
+    return when_parse(s + (*s == '@'), clock_wall_ms(), out) || *out < 0 ? -EINVAL : 0;
+}
+
+/* Read body.to; -EINVAL after answering 400. */
+static int reset_spec(struct creq *cr, json_t *body, const struct reset_job *j,
+                      struct reset_spec *out)
+{
+    const char *to = json_string_value(json_object_get(body, "to"));
+    json_t *off = json_object_get(body, "offset"), *by = json_object_get(body, "by");
+    int64_t ts;
+    if (to && !strcmp(to, "earliest"))
+        *out = (struct reset_spec){RESET_EARLIEST, 0};
+    else if (to && !strcmp(to, "latest"))
+        *out = (struct reset_spec){RESET_LATEST, 0};
+    else if (to && !strcmp(to, "offset") && json_is_integer(off) && json_integer_value(off) >= 0)
+        *out = (struct reset_spec){RESET_OFFSET, json_integer_value(off)};
+    else if (to && !strcmp(to, "offset") && !off && reset_wants_all(j))
+        *out = (struct reset_spec){RESET_OFFSET, 0}; /* each partition's own */
+    else if (to && !strcmp(to, "timestamp") && !reset_time(body, &ts))
+        *out = (struct reset_spec){RESET_TIMESTAMP, ts};
+    else if (to && !strcmp(to, "shift") && json_is_integer(by))
+        *out = (struct reset_spec){RESET_SHIFT, json_integer_value(by)};
+    else {
+        console_reply_error(cr->req, 400,
+                            "to must be earliest, latest, offset (with offset), timestamp (with "
+                            "timestamp in ms or time as brook consume -o @TIME takes it: "
+                            "2024-05-01T12:00:00Z, -15m, ms since the epoch) or shift (with by)");
+        return -EINVAL;
+    }
+    for (int i = 0; i < j->n; i++)
+        if (j->want[i] != NO_COMMIT && out->to != RESET_OFFSET) {
+            console_reply_error(cr->req, 400, "offsets per partition go with to=offset");
+            return -EINVAL;
+        }
+    return 0;
+}
+
+static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The offset partition p is reset to from cur (a search by time reads the log). */
+static int64_t reset_target(const struct reset_spec *sp, struct store_partition *p, int64_t cur)
+{
+    int64_t ls = store_partition_log_start(p), hw = store_partition_high_watermark(p), o, t;
+    switch (sp->to) {
+    case RESET_EARLIEST: return ls;
+    case RESET_LATEST: return hw;
+    case RESET_OFFSET: return clamp(sp->arg, ls, hw);
+    case RESET_TIMESTAMP: return store_partition_offset_for_time(p, sp->arg, &o, &t) ? hw : o;
+    case RESET_SHIFT: /* as Kafka's --shift-by: from the commit, kept within the log */
+        return clamp(sp->arg > 0 && cur > INT64_MAX - sp->arg       ? INT64_MAX
+                     : sp->arg < 0 && cur < INT64_MIN + 1 - sp->arg ? ls
+                                                                    : cur + sp->arg,
+                     ls, hw);
+    }
+    return hw;
+}
+
+/* The group must be Empty or unknown (Dead), as Kafka's tools require; answers 409
+ * NON_EMPTY_GROUP if it is not. */
 static int reset_check_group(struct creq *cr, const char *group)
 {
     struct console_group_info g;
@@ -444,33 +566,57 @@ static int reset_check_group(struct creq *cr, const char *group)
     }
     if (!cr->con->env.groups_describe(cr->con->env.ctx, group, &g, NULL, NULL) &&
         (g.nmembers || strcmp(g.state, "Empty"))) {
-        console_reply_error(cr->req, 409,
-                            "group %s is %s with %d members: stop its consumers first", group,
-                            g.state, g.nmembers);
+        char why[400];
+        snprintf(why, sizeof why, "group %s is %s with %d members: stop its consumers first", group,
+                 g.state, g.nmembers);
+        console_reply_kafka(cr->req, KAFKA_NON_EMPTY_GROUP, why);
         return -EBUSY;
     }
     return 0;
 }
 
-static void reset_apply(struct console *con, struct evhttp_request *req, const char *group,
-                        struct store_topic *t, const int32_t *parts, const int64_t *offs, int n)
+struct commit_find {
+    struct reset_job *j;
+    const char *topic;
+};
+
+static void commit_found(void *arg, const char *group, const char *topic, int32_t part,
+                         int64_t offset, const char *meta, int64_t when)
+{
+    struct commit_find *f = arg;
+    for (int i = 0; i < f->j->n && !strcmp(topic, f->topic); i++)
+        if (f->j->parts[i] == part)
+            f->j->cur[i] = offset;
+}
+
+/* The committed offsets now; a shift needs one for every partition (Kafka refuses
+ * to shift from nothing). 0, or -EINVAL after answering 400. */
+static int reset_current(struct creq *cr, struct reset_job *j)
+{
+    struct commit_find f = {j, store_topic_name(j->t)};
+    j->cur = xcalloc((size_t)j->n, sizeof *j->cur);
+    for (int i = 0; i < j->n; i++)
+        j->cur[i] = NO_COMMIT;
+    cr->con->env.groups_foreach_offset(cr->con->env.ctx, j->group, commit_found, &f);
+    for (int i = 0; i < j->n && j->spec.to == RESET_SHIFT; i++)
+        if (j->cur[i] == NO_COMMIT) {
+            console_reply_error(cr->req, 400,
+                                "partition %d has no committed offset to shift from: reset it to "
+                                "an offset or a time first",
+                                j->parts[i]);
+            return -EINVAL;
+        }
+    return 0;
+}
+
+static void reset_apply(struct console *con, struct reset_job *j)
 {
     struct reset_wait *rw = xcalloc(1, sizeof *rw);
-    json_t *arr = json_array();
-    for (int i = 0; i < n; i++) {
-        json_t *o = json_object();
-        json_object_set_new(o, "partition", json_integer(parts[i]));
-        json_object_set_new(o, "offset", json_integer(offs[i]));
-        json_array_append_new(arr, o);
-    }
-    rw->req = req;
-    rw->answer = json_object();
-    json_object_set_new(rw->answer, "group", console_str(group));
-    json_object_set_new(rw->answer, "topic", console_str(store_topic_name(t)));
-    json_object_set_new(rw->answer, "offsets", arr);
+    rw->req = j->req;
+    rw->answer = reset_rows(j);
     struct console_wait *w = console_wait_new(con, reset_durable, rw);
-    int rc = con->env.groups_reset_offsets(con->env.ctx, group, store_topic_name(t), parts, offs, n,
-                                           console_wait_durable, w);
+    int rc = con->env.groups_reset_offsets(con->env.ctx, j->group, store_topic_name(j->t), j->parts,
+                                           j->offs, j->n, console_wait_durable, w);
     if (rc == 0)
         return; /* answered when durable */
     console_wait_cancel(w);
@@ -481,23 +627,12 @@ static void reset_apply(struct console *con, struct evhttp_request *req, const c
     json_decref(rw->answer);
     free(rw);
     if (rc == -EBUSY)
-        console_reply_error(req, 409, "group %s has members: stop its consumers first", group);
+        console_reply_kafka(j->req, KAFKA_NON_EMPTY_GROUP,
+                            "the group has members: stop its consumers first");
     else
-        console_reply_error(req, rc == -EINVAL ? 400 : 500, "cannot reset offsets: %s",
+        console_reply_error(j->req, rc == -EINVAL ? 400 : 500, "cannot reset offsets: %s",
                             store_strerror(rc));
 }
-
-/* A reset between its two halves: the targets are found on the admin thread (a
- * search by time reads every partition's index), then the loop thread commits. */
-struct reset_job {
-    struct evhttp_request *req;
-    char group[256];
-    struct store_topic *t; /* a reference */
-    struct reset_spec spec;
-    int32_t *parts;
-    int64_t *offs;
-    int n;
-};
 
 /* Admin thread. */
 static int reset_work(void *arg)
@@ -507,7 +642,9 @@ static int reset_work(void *arg)
         struct store_partition *p = store_topic_partition(j->t, j->parts[i]);
         if (!p) /* the store could not open it: reset nothing */
             return -EIO;
-        j->offs[i] = reset_target(&j->spec, p);
+        struct reset_spec own = {RESET_OFFSET, j->want[i]};
+        j->offs[i] = reset_target(j->want[i] != NO_COMMIT ? &own : &j->spec, p, j->cur[i]);
+        j->ends[i] = store_partition_high_watermark(p);
     }
     return 0;
 }
@@ -520,12 +657,11 @@ static void reset_found(struct console *con, void *arg, int rc)
         console_reply_error(j->req, 503, "the broker is shutting down");
     else if (rc)
         console_reply_error(j->req, 503, "a partition cannot be opened");
+    else if (j->dry_run)
+        console_reply_json(j->req, 200, reset_rows(j));
     else
-        reset_apply(con, j->req, j->group, j->t, j->parts, j->offs, j->n);
-    store_topic_put(j->t);
-    free(j->parts);
-    free(j->offs);
-    free(j);
+        reset_apply(con, j);
+    reset_job_free(j);
 }
 
 void api_group_reset(struct creq *cr)
@@ -541,20 +677,19 @@ void api_group_reset(struct creq *cr)
         console_reply_error(cr->req, 400, "topic must be a topic name");
         goto out;
     }
+    snprintf(j->group, sizeof j->group, "%s", cr->seg[3]);
     if (!(j->t = api_topic_ref(cr, topic, AUTH_OP_READ)) ||
-        reset_partitions(cr, body, store_topic_partition_count(j->t), &j->parts, &j->n) ||
-        reset_spec(cr, body, &j->spec))
+        reset_partitions(cr, body, store_topic_partition_count(j->t), j) ||
+        reset_spec(cr, body, j, &j->spec) || reset_current(cr, j))
         goto out;
     j->offs = xcalloc((size_t)j->n, sizeof *j->offs);
+    j->ends = xcalloc((size_t)j->n, sizeof *j->ends);
+    j->dry_run = json_is_true(json_object_get(body, "dry_run"));
     j->req = cr->req;
-    snprintf(j->group, sizeof j->group, "%s", cr->seg[3]);
     console_offload(cr->con, reset_work, reset_found, j);
     j = NULL;
 out:
-    if (j) {
-        store_topic_put(j->t);
-        free(j->parts);
-        free(j);
-    }
+    if (j)
+        reset_job_free(j);
     json_decref(body);
 }

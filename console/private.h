@@ -220,6 +220,15 @@ void api_messages(struct creq *cr);
 void api_groups(struct creq *cr);
 void api_group(struct creq *cr);
 void api_group_reset(struct creq *cr);
+/* manage.c: topic configuration, partitions, records; deleting groups and offsets */
+void api_topic_config(struct creq *cr);
+void api_topic_partitions(struct creq *cr);
+void api_records_delete(struct creq *cr);
+void api_group_delete(struct creq *cr);
+void api_offsets_delete(struct creq *cr);
+/* Answer a Kafka error: {"error": msg (or the error's name), "kafka_error": its
+ * name, "status": N}, with 400, 403, 404, 409 or 500 as the error says. */
+void console_reply_kafka(struct evhttp_request *req, int16_t code, const char *msg);
 
 /* ---- records.c: reading partitions, records as JSON ---- */
 

@@ -422,6 +422,7 @@ async function viewTopic(main, name, tab) {
     actions.append(h("button", {class: "primary", "data-testid": "produce-button", onclick: () => openProduce(t)}, "Produce"));
     if (!t.internal)
       actions.append(h("button", {class: "danger", "data-testid": "delete-topic-button", onclick: () => deleteTopic(t.name)}, "Delete"));
+    manageTopicActions(actions, t); /* manage.js */
   }
   const body = h("div");
   const chips = h("div", {class: "chips"});
@@ -944,37 +945,7 @@ async function viewGroup(main, id) {
         offsets, "No committed offsets.", {"data-testid": "offsets-table"})),
     h("div", {class: "panel"}, h("h2", {}, "Members"),
       table([["Member id"], ["Client id"], ["Host"], ["Assignment"]], members, "No members (the group is empty).")),
-    resetPanel(g));
-}
-
-function resetPanel(g) {
-  if (app.readOnly) return null;
-  const panel = h("div", {class: "panel"}, h("h2", {}, "Reset offsets"));
-  if (g.state !== "Empty") {
-    panel.append(h("p", {class: "note"}, "Offsets can be reset while the group is Empty: stop its consumers first."));
-    return panel;
-  }
-  const topics = [...new Set(g.offsets.map((o) => o.topic))];
-  const topic = h("input", {list: "reset-topics", value: topics[0] || "", "data-testid": "reset-topic"});
-  const to = h("select", {"data-testid": "reset-to"}, ["earliest", "latest", "offset", "timestamp"].map((x) => h("option", {value: x}, x)));
-  const value = h("input", {placeholder: "offset, or a time: -1h, 2025-01-31T14:05Z", "data-testid": "reset-value", class: "w-value"});
-  const button = h("button", {class: "primary", "data-testid": "reset-offsets-button"}, "Reset");
-  button.addEventListener("click", async () => {
-    const body = {topic: topic.value, to: to.value};
-    if (to.value === "offset") body.offset = Number(value.value);
-    if (to.value === "timestamp") body.timestamp = parseTime(value.value);
-    try {
-      const r = await api(`/api/v1/groups/${enc(g.group)}/offsets`, {json: body});
-      toast(`Reset ${r.offsets.length} partitions of ${r.topic}`);
-      route();
-    } catch (x) {
-      toast(x.message, true);
-    }
-  });
-  panel.append(h("div", {class: "inline-form"},
-    h("datalist", {id: "reset-topics"}, topics.map((t) => h("option", {value: t}))),
-    h("label", {}, "Topic", topic), h("label", {}, "To", to), h("label", {}, "Offset / time", value), button));
-  return panel;
+    manageGroupPanel(g)); /* manage.js */
 }
 
 /* ---- broker ---- */
