@@ -12,7 +12,12 @@ as slack. Before the bound, a pass handled all that one 4 KiB read held (33 of
 these requests), and a flood of expensive requests held every other connection
 for as long. Afterwards every flood record must be stored.
 
-usage: fairness.py HOST:PORT BROOKD_PID
+Then BAD connections each send one request brookd cannot decode and are closed:
+the log may grow by a few lines (log_warn_every), not one line (and one write)
+per bad request, which is what the mutated-frame stream of the hostile-load
+suite cost everyone else.
+
+usage: fairness.py HOST:PORT BROOKD_PID BROOKD_LOG
 """
 import os
 import socket
@@ -21,12 +26,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from kafkawire import (connect, ensure_topic, produce_body, read_response,  # noqa: E402
+from kafkawire import (closed_by_peer, connect, ensure_topic, produce_body, read_response,  # noqa: E402
                        record_batch, request, string)
 
 TOPIC = 'fair'
 FLOOD = 200  # 23 KB: fits the socket buffers while brookd is stopped
 BOUND = 16   # two passes of FRAMES_PER_PASS
+BAD = 300
+LOG_LINES = 20  # rate-limited: 5 per call site per 10 s, then a count
 failed = False
 
 
@@ -65,6 +72,28 @@ def wait_state(pid, want):
     return False
 
 
+def lines(path):
+    with open(path, 'rb') as f:
+        return f.read().count(b'\n')
+
+
+def bad_requests(host, port, log):
+    """BAD connections, each closed by brookd for a request that does not decode."""
+    before, closed = lines(log), 0
+    for i in range(BAD):
+        s = connect(host, port)
+        # a header that ends inside its client id, or a Metadata body that ends early
+        s.sendall(struct.pack('>ihhih', 6, 3, 1, i, 40) if i % 2 else
+                  request(3, 1, i, struct.pack('>i', 5)))
+        closed += closed_by_peer(s)
+        s.close()
+    grown = lines(log) - before
+    result(closed == BAD, f'fairness: brookd closed all {BAD} connections with a bad request '
+           f'({closed})')
+    result(grown <= LOG_LINES, f'fairness: {BAD} bad requests grow the log by at most '
+           f'{LOG_LINES} lines ({grown})')
+
+
 def main():
     host, port = sys.argv[1].rsplit(':', 1)
     port, pid = int(port), int(sys.argv[2])
@@ -97,6 +126,7 @@ def main():
     result(done == FLOOD, f'fairness: all {FLOOD} flood records are stored ({done})')
     flood.close()
     control.close()
+    bad_requests(host, port, sys.argv[3])
     return 1 if failed else 0
 
 
