@@ -57,16 +57,20 @@ static void nap(void)
 void flush_mark_dirty(struct store_partition *p)
 {
     struct store *s = p->topic->store;
+    bool wake = false;
     pthread_mutex_lock(&s->flush_mu);
     if (!p->in_dirty) {
         p->in_dirty = true;
         p->next_dirty = s->dirty;
         s->dirty = p;
         topic_ref(p->topic); /* keep it alive until the round is done */
-        if (s->config.flush_interval_ms <= 0)
-            pthread_cond_signal(&s->flush_cond);
+        wake = s->config.flush_interval_ms <= 0;
     }
     pthread_mutex_unlock(&s->flush_mu);
+    /* after unlocking: woken under the lock, the flusher would at once block on it
+     * again (the flusher reads s->dirty under the lock, so no wake-up is lost) */
+    if (wake)
+        pthread_cond_signal(&s->flush_cond);
 }
 
 /* Running out of file descriptors is not a failed flush: nothing was tried. */
