@@ -62,7 +62,7 @@ start() { # THREADS
         -o log.flush.interval.ms=1000 -o num.network.threads="$1" >"$log" 2>&1 &
     PID=$!
     for ((i = 0; i < 1000; i++)); do
-        grep -q 'brookd ready' "$log" && break
+        grep -q 'brookd ready' "$log" 2>/dev/null && break
         kill -0 "$PID" 2>/dev/null || { echo "brookd did not start: $(tail -2 "$log")" >&2; return 1; }
         sleep 0.02
     done
