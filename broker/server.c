@@ -82,6 +82,8 @@ static void conn_unref(struct conn *c)
         return;
     struct broker *b = c->b;
     sasl_conn_free(c);
+    if (c->yield)
+        event_free(c->yield);
     if (c->prev)
         c->prev->next = c->next;
     else if (b->conns == c)
@@ -715,10 +717,8 @@ void server_free(struct broker *b)
 static void conn_yield_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
-    c->yielding = false;
-    if (c->bev)
+    if (c->bev && !c->b->stopping) /* stopping: nothing more is read */
         conn_resume(c);
-    conn_unref(c);
 }
 
 /* c has had FRAMES_PER_PASS requests this pass: go on with the rest of its input on
@@ -726,18 +726,15 @@ static void conn_yield_cb(evutil_socket_t fd, short what, void *arg)
  * sockets), so a connection pipelining thousands of requests delays another's by a
  * few requests' work, not by thousands. While it waits libevent keeps reading, at
  * most 4 KiB per iteration; past YIELD_INPUT_MAX reading pauses until conn_resume.
- * False when the pass cannot be scheduled (no memory): the caller goes on. */
+ * The timer is c's own and goes with it. False when it cannot be set (no memory):
+ * the caller goes on. */
 static bool conn_yield(struct conn *c)
 {
     static const struct timeval next_iteration = {0, 0};
-    if (c->yielding) /* one scheduled pass at a time, however often data comes */
-        return true;
-    c->refs++;
-    if (event_base_once(c->b->base, -1, EV_TIMEOUT, conn_yield_cb, c, &next_iteration)) {
-        c->refs--;
+    if (!c->yield && !(c->yield = evtimer_new(c->b->base, conn_yield_cb, c)))
         return false;
-    }
-    c->yielding = true;
+    if (!evtimer_pending(c->yield, NULL) && evtimer_add(c->yield, &next_iteration))
+        return false;
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > YIELD_INPUT_MAX)
         set_paused(c, true);
     return true;
