@@ -17,8 +17,9 @@
  * (records are in the partitions; after a crash the journal is reconciled with
  * them), only the cross-partition order of the last entries before a power loss.
  *
- * In lazy mode (log.flush.interval.ms > 0) the same rounds run once per interval
- * and nobody waits for them, except a transaction marker, whose writer syncs the
+ * In lazy mode (log.flush.interval.ms > 0) the same rounds run at most once per
+ * interval - at once for the first append after an idle interval - and nobody waits
+ * for them, except a transaction marker, whose writer syncs the
  * partition itself (flush_partition_now) before it answers.
  *
  * A failed fdatasync stops the partition for good (STORE_EFAILED): after such an
@@ -64,7 +65,8 @@ void flush_mark_dirty(struct store_partition *p)
         p->next_dirty = s->dirty;
         s->dirty = p;
         topic_ref(p->topic); /* keep it alive until the round is done */
-        wake = s->config.flush_interval_ms <= 0;
+        /* lazy: only the first dirty partition can find the flusher idle */
+        wake = s->config.flush_interval_ms <= 0 || !p->next_dirty;
     }
     pthread_mutex_unlock(&s->flush_mu);
     /* after unlocking: woken under the lock, the flusher would at once block on it
@@ -301,17 +303,35 @@ static void wait_dirty(struct store *s)
     }
 }
 
+/* Lazy mode: wait until something is dirty and an interval has passed since the
+ * last round began (flush_mu held). A flusher idle for a whole interval syncs the
+ * first append at once instead of up to an interval later, and one with nothing to
+ * do sleeps instead of waking every interval. */
+static void wait_interval(struct store *s, int64_t last_ms, int64_t interval)
+{
+    while (!s->stopping) {
+        if (!s->dirty) {
+            pthread_cond_wait(&s->flush_cond, &s->flush_mu);
+            continue;
+        }
+        int64_t left = last_ms + interval - clock_mono_ms();
+        if (left <= 0)
+            return;
+        struct timespec ts;
+        deadline_after(&ts, left);
+        pthread_cond_timedwait(&s->flush_cond, &s->flush_mu, &ts);
+    }
+}
+
 void *flush_thread(void *arg)
 {
     struct store *s = arg;
-    int64_t interval = s->config.flush_interval_ms;
+    int64_t interval = s->config.flush_interval_ms, last_ms = 0;
     pthread_mutex_lock(&s->flush_mu);
     for (;;) {
         if (interval > 0) {
-            struct timespec ts;
-            deadline_after(&ts, interval);
-            while (!s->stopping && pthread_cond_timedwait(&s->flush_cond, &s->flush_mu, &ts) == 0)
-                ;
+            wait_interval(s, last_ms, interval);
+            last_ms = clock_mono_ms();
         } else {
             wait_dirty(s);
         }

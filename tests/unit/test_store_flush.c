@@ -6,6 +6,10 @@
  * again), must cost one segment fdatasync per append and no journal fdatasync in
  * between: a topic journal is synced once appends pause, not between an append and
  * the round that makes it durable. Calls are counted through the sysio table.
+ *
+ * In lazy mode a flusher that has been idle for a whole interval syncs the first
+ * append at once: with an interval of a minute, the segment's fdatasync must come
+ * within seconds of the append, not a minute later.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -28,10 +33,17 @@
 static _Atomic int log_syncs, journal_syncs;
 static _Atomic bool counting;
 
+static pthread_mutex_t sync_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sync_cond = PTHREAD_COND_INITIALIZER;
+
 static int counting_fdatasync(int fd)
 {
-    if (counting && tu_fd_is(fd, ".log"))
+    if (counting && tu_fd_is(fd, ".log")) {
+        pthread_mutex_lock(&sync_mu);
         log_syncs++;
+        pthread_cond_broadcast(&sync_cond);
+        pthread_mutex_unlock(&sync_mu);
+    }
     if (counting && tu_fd_is(fd, ".journal"))
         journal_syncs++;
     return sysio_real.fdatasync(fd);
@@ -104,10 +116,41 @@ static void test_acks_all_chain_costs_one_sync_each(void **state)
     free(dir);
 }
 
+static void test_idle_lazy_flusher_syncs_at_once(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    sysio.fdatasync = counting_fdatasync;
+    struct store *s = tu_store_open(dir, 60000); /* log.flush.interval.ms: a minute */
+    tu_topic_create(s, "t", 1, NULL);
+    struct store_topic *t = store_topic_get(s, "t");
+    log_syncs = 0;
+    counting = true;
+    tu_append(store_topic_partition(t, 0), 1, NULL, "v", 0, 1);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&sync_mu);
+    int rc = 0;
+    while (!log_syncs && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&sync_cond, &sync_mu, &until);
+    pthread_mutex_unlock(&sync_mu);
+    counting = false;
+    print_message("# the first append's segment was synced %s\n",
+                  log_syncs ? "at once" : "not within 10 s");
+    assert_true(log_syncs > 0);
+    store_topic_put(t);
+    store_close(s);
+    sysio.fdatasync = sysio_real.fdatasync;
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_acks_all_chain_costs_one_sync_each),
+        cmocka_unit_test(test_idle_lazy_flusher_syncs_at_once),
     };
     return cmocka_run_group_tests_name("store flush", tests, NULL, NULL);
 }
