@@ -140,7 +140,7 @@ void dispatch_request(struct conn *c, uint8_t *frame, size_t len)
     }
     reader_init(&r, frame, len);
     if (kafka_request_header_decode(&r, &h)) {
-        log_warn("brook.network", "closing %s: malformed request header", c->peer);
+        log_warn_every("brook.network", "closing %s: malformed request header", c->peer);
         metrics_request(&c->b->metrics, -1, true);
         conn_close(c, "malformed request header"); /* no response can be correlated */
         return;
@@ -162,9 +162,9 @@ void dispatch_request(struct conn *c, uint8_t *frame, size_t len)
     void *body = NULL;
     int rc = known ? kafka_request_decode(h.api_key, h.api_version, &r, &tmp, &body) : -ENOTSUP;
     if (rc) {
-        log_warn("brook.network", "closing %s: %s request (api %d v%d, %zu bytes) %s", c->peer,
-                 api ? api->name : "unknown", h.api_key, h.api_version, len,
-                 rc == -ENOTSUP ? "is not supported" : "does not decode");
+        log_warn_every("brook.network", "closing %s: %s request (api %d v%d, %zu bytes) %s",
+                       c->peer, api ? api->name : "unknown", h.api_key, h.api_version, len,
+                       rc == -ENOTSUP ? "is not supported" : "does not decode");
         metrics_request(&c->b->metrics, h.api_key, true);
         arena_release(&tmp);
         conn_close(c, "bad request");

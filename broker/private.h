@@ -80,6 +80,7 @@ struct conn {
     int npending;
     int refs;                 /* pendings alive + the socket */
     bool paused;              /* reading stopped for backpressure */
+    struct event *yield;      /* the next pass over the rest of its input (server.c) */
     int64_t last_active_ms;   /* monotonic: last byte read or written */
     int64_t partial_since_ms; /* monotonic: a partial request arrived; 0 if none */
     bool admin_busy;          /* a request of c's runs on the admin thread: read no more */

@@ -68,9 +68,13 @@
 
 #define SWEEP_MS          1000
 #define ACCEPT_RETRY_MS   100
-#define ACCEPT_BURST      64        /* accepts, then the listeners wait one loop iteration */
-#define READ_AHEAD_MAX    (1 << 20) /* bytes read at once into a frame being assembled */
-#define LIBEVENT_READ_MAX 4096      /* what libevent 2.1 reads per readiness event */
+#define ACCEPT_BURST      64         /* accepts, then the listeners wait one loop iteration */
+#define READ_AHEAD_MAX    (1 << 20)  /* bytes read at once into a frame being assembled */
+#define LIBEVENT_READ_MAX 4096       /* what libevent 2.1 reads per readiness event */
+#define FRAMES_PER_PASS   8          /* requests decoded per connection before the others' turn */
+#define YIELD_INPUT_MAX   (64 << 10) /* input held while yielding, past which reading stops */
+
+static bool conn_yield(struct conn *c);
 
 static void conn_unref(struct conn *c)
 {
@@ -78,6 +82,8 @@ static void conn_unref(struct conn *c)
         return;
     struct broker *b = c->b;
     sasl_conn_free(c);
+    if (c->yield)
+        event_free(c->yield);
     if (c->prev)
         c->prev->next = c->next;
     else if (b->conns == c)
@@ -354,7 +360,8 @@ static bool conn_speaks_tls(struct conn *c, const uint8_t p[4])
 static void conn_read_frames(struct conn *c)
 {
     c->refs++; /* dispatch may close the connection */
-    bool read_once = false;
+    bool read_once = false, yielded = false;
+    int frames = 0;
     while (c->bev) {
         struct evbuffer *in = bufferevent_get_input(c->bev);
         if (c->admin_busy || c->npending >= CONN_MAX_PENDING || out_len(c) > CONN_OUT_HIGH_WATER) {
@@ -383,6 +390,8 @@ static void conn_read_frames(struct conn *c)
             }
             break;
         }
+        if (frames++ == FRAMES_PER_PASS && (yielded = conn_yield(c)))
+            break; /* the rest on the next pass, after the other ready connections */
         uint8_t *frame = evbuffer_pullup(in, (ssize_t)(4 + size));
         if (!frame) {
             conn_close(c, "out of memory");
@@ -394,9 +403,10 @@ static void conn_read_frames(struct conn *c)
             evbuffer_drain(in, 4 + size);
     }
     if (c->bev) {
-        /* whole requests held back behind an admin request are not a slow client */
+        /* whole requests held back behind an admin request or for the others' turn
+         * are not a slow client */
         size_t left = evbuffer_get_length(bufferevent_get_input(c->bev));
-        if (!left || c->admin_busy)
+        if (!left || c->admin_busy || yielded)
             c->partial_since_ms = 0;
         else if (!c->partial_since_ms)
             c->partial_since_ms = c->last_active_ms;
@@ -702,4 +712,30 @@ void server_free(struct broker *b)
         event_free(b->sig_hup);
     listener_tls_stop(b);
     pthread_mutex_destroy(&b->wake_mu);
+}
+
+static void conn_yield_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (c->bev && !c->b->stopping) /* stopping: nothing more is read */
+        conn_resume(c);
+}
+
+/* c has had FRAMES_PER_PASS requests this pass: go on with the rest of its input on
+ * the next loop iteration (a zero timeout runs after that iteration's ready
+ * sockets), so a connection pipelining thousands of requests delays another's by a
+ * few requests' work, not by thousands. While it waits libevent keeps reading, at
+ * most 4 KiB per iteration; past YIELD_INPUT_MAX reading pauses until conn_resume.
+ * The timer is c's own and goes with it. False when it cannot be set (no memory):
+ * the caller goes on. */
+static bool conn_yield(struct conn *c)
+{
+    static const struct timeval next_iteration = {0, 0};
+    if (!c->yield && !(c->yield = evtimer_new(c->b->base, conn_yield_cb, c)))
+        return false;
+    if (!evtimer_pending(c->yield, NULL) && evtimer_add(c->yield, &next_iteration))
+        return false;
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > YIELD_INPUT_MAX)
+        set_paused(c, true);
+    return true;
 }

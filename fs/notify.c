@@ -4,17 +4,18 @@
  * The backend calls fs_notify_append() after every append it learns of: the
  * store from the appending thread (a Kafka produce or a FUSE write), the remote
  * backend from its watcher's long-poll fetches. It only records "(topic, partition)
- * changed" in a deduplicated queue and wakes the notifier thread, which then:
+ * changed" in a deduplicated queue and wakes the notifier thread, which then, in
+ * this order (so that a parked read's answer waits for nothing else):
  *
+ *   - serves parked `follow` reads: a read at the end of a follow file is not
+ *     answered until there is data; the request is parked here and answered by
+ *     this thread, so it holds no FUSE worker while it waits;
+ *   - wakes poll()/epoll waiters (fuse_lowlevel_notify_poll);
  *   - invalidates the cached attributes of the files whose size changed
  *     (fuse_lowlevel_notify_inval_inode with a negative offset: attributes only;
  *     no stream keeps page cache, see ops_file.c). Attribute timeouts are long,
  *     so `tail -f`, which polls fstat(), sees the new size at its next poll and
- *     the daemon is not flooded with GETATTRs in between;
- *   - wakes poll()/epoll waiters (fuse_lowlevel_notify_poll);
- *   - serves parked `follow` reads: a read at the end of a follow file is not
- *     answered until there is data; the request is parked here and answered by
- *     this thread, so it holds no FUSE worker while it waits.
+ *     the daemon is not flooded with GETATTRs in between.
  *
  * Notifications are sent from this thread only, never from a request handler:
  * the kernel may need a worker to make progress while it processes one.
@@ -327,9 +328,12 @@ static void on_event(struct fs *fs, const struct fs_event *ev, char **names)
         on_gone(fs, ev->topic, names);
         return;
     }
-    invalidate(fs, ev->topic, ev->partition);
-    wake_pollers(fs, ev->topic, ev->partition);
+    /* the waiting readers first: a parked read's answer is one write to the kernel,
+     * and the invalidations (one per file that shows the partition: four or more)
+     * are only for attribute caches, which nobody waits on */
     serve_parked(fs, ev->topic, ev->partition, false);
+    wake_pollers(fs, ev->topic, ev->partition);
+    invalidate(fs, ev->topic, ev->partition);
 }
 
 static void sweep(struct fs *fs, char **names)

@@ -8,8 +8,18 @@
  * previous round's fdatasync ran is covered by this round's, so many producers
  * share one disk flush. Durability waiters are completed after their round.
  *
- * In lazy mode (log.flush.interval.ms > 0) the same rounds run once per interval
- * and nobody waits for them, except a transaction marker, whose writer syncs the
+ * Topic journals (journal.c) are synced apart from the rounds: a round queues the
+ * journals its partitions wrote, and the flusher syncs them once appends pause for
+ * JOURNAL_IDLE_MS, or JOURNAL_LAG_MS after the oldest was queued under steady load.
+ * Synced after each round instead, a journal's fdatasync sat between an append
+ * arriving and the round that makes it durable: two disk syncs on an acks=all
+ * produce's path instead of one. A journal is not what an acknowledgement promises
+ * (records are in the partitions; after a crash the journal is reconciled with
+ * them), only the cross-partition order of the last entries before a power loss.
+ *
+ * In lazy mode (log.flush.interval.ms > 0) the same rounds run at most once per
+ * interval - at once for the first append after an idle interval - and nobody waits
+ * for them, except a transaction marker, whose writer syncs the
  * partition itself (flush_partition_now) before it answers.
  *
  * A failed fdatasync stops the partition for good (STORE_EFAILED): after such an
@@ -28,13 +38,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/fileio.h"
 #include "lib/grow.h"
 #include "lib/sysio.h"
 #include "store/private.h"
 
-#define RETRY_NS      10000000 /* between rounds while file descriptors run out */
-#define CLOSE_RETRIES 100      /* rounds store_close() tries before giving up */
+#define RETRY_NS        10000000 /* between rounds while file descriptors run out */
+#define CLOSE_RETRIES   100      /* rounds store_close() tries before giving up */
+#define JOURNAL_IDLE_MS 2        /* appends paused this long: sync the queued journals */
+#define JOURNAL_LAG_MS  1000     /* at the latest this long after the oldest was queued */
 
 static void nap(void)
 {
@@ -45,16 +58,21 @@ static void nap(void)
 void flush_mark_dirty(struct store_partition *p)
 {
     struct store *s = p->topic->store;
+    bool wake = false;
     pthread_mutex_lock(&s->flush_mu);
     if (!p->in_dirty) {
         p->in_dirty = true;
         p->next_dirty = s->dirty;
         s->dirty = p;
         topic_ref(p->topic); /* keep it alive until the round is done */
-        if (s->config.flush_interval_ms <= 0)
-            pthread_cond_signal(&s->flush_cond);
+        /* lazy: only the first dirty partition can find the flusher idle */
+        wake = s->config.flush_interval_ms <= 0 || !p->next_dirty;
     }
     pthread_mutex_unlock(&s->flush_mu);
+    /* after unlocking: woken under the lock, the flusher would at once block on it
+     * again (the flusher reads s->dirty under the lock, so no wake-up is lost) */
+    if (wake)
+        pthread_cond_signal(&s->flush_cond);
 }
 
 /* Running out of file descriptors is not a failed flush: nothing was tried. */
@@ -194,7 +212,38 @@ static struct store_partition *take_dirty(struct store *s)
     return list;
 }
 
-/* One round over a taken list: sync, complete waiters, sync journals. Returns 0,
+/* Queue t's journal for journals_sync(), once (flusher only). On no memory it is
+ * synced at once, as before the queue. */
+static void journal_queue(struct store *s, struct store_topic *t)
+{
+    if (t->journal_queued)
+        return;
+    if (ARRAY_GROW(s->journals, s->cap_journals, s->n_journals + 1)) {
+        if (journal_sync(t))
+            STORE(s->io_failed, true);
+        return;
+    }
+    if (!s->n_journals)
+        s->journals_since_ms = clock_mono_ms();
+    topic_ref(t);
+    t->journal_queued = true;
+    s->journals[s->n_journals++] = t;
+}
+
+/* Sync every queued journal and let its topic go (flusher only). */
+static void journals_sync(struct store *s)
+{
+    for (size_t i = 0; i < s->n_journals; i++) {
+        struct store_topic *t = s->journals[i];
+        t->journal_queued = false;
+        if (LOAD(t->journal_unsynced) && journal_sync(t))
+            STORE(s->io_failed, true);
+        store_topic_put(t);
+    }
+    s->n_journals = 0;
+}
+
+/* One round over a taken list: sync, complete waiters, queue journals. Returns 0,
  * the first error, or -EAGAIN when a partition must be tried again (it is back on
  * the dirty list). */
 static int flush_round(struct store_partition *list)
@@ -213,8 +262,8 @@ static int flush_round(struct store_partition *list)
     for (struct store_partition *p = list; p; p = p->next_round)
         partition_complete_waiters(p);
     for (struct store_partition *p = list; p; p = p->next_round)
-        if (LOAD(p->topic->journal_unsynced) && journal_sync(p->topic))
-            STORE(p->topic->store->io_failed, true);
+        if (LOAD(p->topic->journal_unsynced))
+            journal_queue(p->topic->store, p->topic);
     while (list) {
         struct store_partition *next = list->next_round;
         store_topic_put(list->topic);
@@ -234,20 +283,57 @@ static void deadline_after(struct timespec *ts, int64_t ms)
     }
 }
 
+/* Group commit: wait for dirty partitions (flush_mu held). Queued journals are
+ * synced once no append has come for JOURNAL_IDLE_MS, so that their fdatasync does
+ * not stand in front of a round somebody waits for. */
+static void wait_dirty(struct store *s)
+{
+    while (!s->stopping && !s->dirty) {
+        if (!s->n_journals) {
+            pthread_cond_wait(&s->flush_cond, &s->flush_mu);
+            continue;
+        }
+        struct timespec ts;
+        deadline_after(&ts, JOURNAL_IDLE_MS);
+        if (pthread_cond_timedwait(&s->flush_cond, &s->flush_mu, &ts) == ETIMEDOUT && !s->dirty) {
+            pthread_mutex_unlock(&s->flush_mu);
+            journals_sync(s);
+            pthread_mutex_lock(&s->flush_mu);
+        }
+    }
+}
+
+/* Lazy mode: wait until something is dirty and an interval has passed since the
+ * last round began (flush_mu held). A flusher idle for a whole interval syncs the
+ * first append at once instead of up to an interval later, and one with nothing to
+ * do sleeps instead of waking every interval. */
+static void wait_interval(struct store *s, int64_t last_ms, int64_t interval)
+{
+    while (!s->stopping) {
+        if (!s->dirty) {
+            pthread_cond_wait(&s->flush_cond, &s->flush_mu);
+            continue;
+        }
+        int64_t left = last_ms + interval - clock_mono_ms();
+        if (left <= 0)
+            return;
+        struct timespec ts;
+        deadline_after(&ts, left);
+        pthread_cond_timedwait(&s->flush_cond, &s->flush_mu, &ts);
+    }
+}
+
 void *flush_thread(void *arg)
 {
     struct store *s = arg;
-    int64_t interval = s->config.flush_interval_ms;
+    int64_t interval = s->config.flush_interval_ms, last_ms = 0;
     pthread_mutex_lock(&s->flush_mu);
     for (;;) {
         if (interval > 0) {
-            struct timespec ts;
-            deadline_after(&ts, interval);
-            while (!s->stopping && pthread_cond_timedwait(&s->flush_cond, &s->flush_mu, &ts) == 0)
-                ;
+            wait_interval(s, last_ms, interval);
+            last_ms = clock_mono_ms();
         } else {
-            while (!s->stopping && !s->dirty)
-                pthread_cond_wait(&s->flush_cond, &s->flush_mu);
+            wait_dirty(s);
         }
         struct store_partition *list = take_dirty(s);
         bool stop = s->stopping;
@@ -255,12 +341,16 @@ void *flush_thread(void *arg)
         int rc = list ? flush_round(list) : 0;
         if (rc == -EAGAIN)
             nap();
+        if (interval > 0 ||
+            (s->n_journals && clock_mono_ms() - s->journals_since_ms >= JOURNAL_LAG_MS))
+            journals_sync(s); /* lazy: nobody waits for a round anyway */
         pthread_mutex_lock(&s->flush_mu);
         /* stopping: store_close() flushes what is left itself, with its own bound */
         if (stop && (!s->dirty || rc == -EAGAIN))
             break;
     }
     pthread_mutex_unlock(&s->flush_mu);
+    journals_sync(s);
     return NULL;
 }
 
@@ -300,6 +390,7 @@ int flush_all(struct store *s)
             break;
         nap();
     }
+    journals_sync(s);
     if (rc == -EAGAIN) { /* still no file descriptor: give up, unflushed */
         pthread_mutex_lock(&s->flush_mu);
         struct store_partition *list = take_dirty(s);

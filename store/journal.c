@@ -17,7 +17,8 @@
  * its batch and before the batch is published (if it cannot be written, the append fails and the
  * batch is cut off again), and becomes part of the journal after the batch is readable, so a reader
  * never meets an entry whose batch it cannot read yet. Entries have no fsync of their own: the
- * flusher syncs the journal after each round. After a crash,
+ * flusher syncs the journal once appends pause (flush.c), never between an append and the
+ * round that makes it durable. After a crash,
  * journal_reconcile() cuts the journal at the first torn entry or the first entry whose batch did
  * not survive, then appends entries for batches that are in the partitions but not in the journal,
  * partition by partition.

@@ -200,6 +200,7 @@ struct store_topic {
     int64_t journal_records; /* running totals after the last entry */
     int64_t journal_values;
     _Atomic bool journal_unsynced; /* read by the flusher without journal_mu */
+    bool journal_queued;           /* on the flusher's list of journals to sync (flusher) */
 };
 
 /* Open segment files, most recently used last (fdcache.c). */
@@ -234,6 +235,10 @@ struct store {
     pthread_mutex_t flush_mu;
     pthread_cond_t flush_cond;
     struct store_partition *dirty; /* partitions with unsynced appends */
+    /* journals written by past rounds, synced once appends pause (flusher only) */
+    struct store_topic **journals;
+    size_t n_journals, cap_journals;
+    int64_t journals_since_ms; /* monotonic: the oldest of them was queued */
     bool stopping;
     pthread_t flusher;
     bool flusher_started;

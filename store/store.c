@@ -314,6 +314,7 @@ static void store_free(struct store *s)
     free(s->topics);
     hmap_release(&s->topics_by_id);
     free(s->listeners);
+    free(s->journals); /* emptied by the flusher's last journals_sync() */
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the flock */
     pthread_rwlock_destroy(&s->topics_lock);

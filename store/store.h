@@ -19,8 +19,9 @@
  * Durability: with log.flush.interval.ms unset (the default) a flusher thread does
  * group commit - one fdatasync per dirty file covers every append that arrived
  * while the previous one ran - and store_partition_when_durable() reports when an
- * append is on disk. With an interval set, data is flushed that often and appends
- * count as durable at once (the documented loss window). After an fdatasync error
+ * append is on disk. With an interval set, data is flushed at most that often (the
+ * first append after an idle interval at once) and appends count as durable at
+ * once (the documented loss window). After an fdatasync error
  * a partition accepts and acknowledges nothing more until restart.
  *
  * Errors are negative errno values, or the STORE_E* codes below (outside errno's
