@@ -503,19 +503,23 @@ static void reply(struct creq *cr, struct evbuffer *out)
     evbuffer_free(out);
 }
 
-/* The since= parameter (wall ms; answers hold samples after it) and the buffer
- * of the answer, begun; NULL after answering 400. */
+/* The since= (wall ms: samples after it) and last= (the last N samples)
+ * parameters, and the buffer of the answer, begun; NULL after answering 400. */
 static struct evbuffer *begin(struct creq *cr, int64_t *from)
 {
-    int64_t since;
-    if (console_param_i64(cr, "since", 0, 0, INT64_MAX, &since))
+    const struct series *s = cr->con->series;
+    int64_t since, last;
+    if (console_param_i64(cr, "since", 0, 0, INT64_MAX, &since) ||
+        console_param_i64(cr, "last", SERIES_POINTS, 0, SERIES_POINTS, &last))
         return NULL;
     struct evbuffer *out = evbuffer_new();
     if (!out)
         xalloc_fail("evbuffer", 0);
-    *from = window_from(cr->con->series, since);
+    *from = window_from(s, since);
+    if (*from < s->tick - last)
+        *from = s->tick - last;
     evbuffer_add(out, "{", 1);
-    put_times(cr->con->series, out, *from);
+    put_times(s, out, *from);
     return out;
 }
 
