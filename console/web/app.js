@@ -298,6 +298,7 @@ async function viewTopic(main, name, tab) {
       chip("messages", fmtNum(t.messages), "topic-message-count"),
       chip("size", fmtBytes(t.size_bytes), "topic-size-total"),
       chip("cleanup policy", t.cleanup_policy, "topic-cleanup")),
+    Charts.topic(t.name), /* charts.js: live rates and disk */
     h("div", {class: "tabs"}, tabLink("messages", "Messages"), tabLink("partitions", "Partitions"),
       tabLink("config", "Configuration")),
     body);
@@ -636,6 +637,7 @@ async function viewGroup(main, id) {
       chip("generation", fmtNum(g.generation)),
       chip("protocol", g.protocol || "-"),
       chip("type", g.type || "classic", "group-type")),
+    Charts.group(g.group), /* charts.js: lag over time */
     h("div", {class: "panel"}, h("h2", {}, "Offsets"),
       table([["Topic"], ["Partition", "num"], ["Committed", "num"], ["End offset", "num"], ["Lag", "num"], ["Member"]],
         offsets, "No committed offsets.", {"data-testid": "offsets-table"})),
@@ -712,6 +714,7 @@ const routes = [
   [/^#\/groups\/?$/, viewGroups],
   [/^#\/groups\/(.+)$/, viewGroup],
   [/^#\/broker\/?$/, viewBroker],
+  [/^#\/metrics\/?$/, (main) => Charts.metricsView(main)], /* charts.js */
 ];
 
 async function route() {
