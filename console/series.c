@@ -101,11 +101,13 @@ struct series {
     struct ring *broker[BS_N];
     struct ring *api[CONSOLE_API_SLOTS][AS_N]; /* made when the API first serves */
     struct console_broker_counts prev;
-    int64_t rings; /* allocated, for the index */
+    int64_t rings;           /* allocated, for the index */
+    int64_t last_us, max_us; /* how long the last and the longest sample took */
     /* this tick's candidates: active topics without series */
     struct seen *want[SERIES_MAX_TOPICS];
     int nwant;
     double totals[3]; /* this tick's rates summed over every topic */
+    double dt;        /* seconds since the previous sample (0 before the first) */
 };
 
 /* ---- rings ---- */
@@ -206,7 +208,7 @@ static void seen_count(void *arg, const char *topic, const struct console_topic_
         if (s->tick == 0)
             memcpy(e->c, now, sizeof e->c);
     }
-    double dt = s->last_ns ? (double)(clock_mono_ns() - s->last_ns) / 1e9 : 0;
+    double dt = s->dt;
     e->active = false;
     for (int i = 0; i < 3; i++) {
         e->active |= now[i] != e->c[i];
@@ -357,7 +359,7 @@ static void sample_broker(struct series *s)
     struct console_broker_counts *now = xcalloc(1, sizeof *now);
     const struct console_env *env = &s->con->env;
     env->counts(env->ctx, NULL, 0, NULL, now);
-    double dt = s->last_ns ? (double)(clock_mono_ns() - s->last_ns) / 1e9 : 0;
+    double dt = s->dt;
     int64_t req = 0;
     for (int k = 0; k < CONSOLE_API_SLOTS; k++) {
         req += now->requests[k] - s->prev.requests[k];
@@ -376,12 +378,16 @@ static void sample_broker(struct series *s)
 static void series_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct series *s = arg;
-    int64_t now_ms = clock_mono_ms();
+    int64_t began = clock_mono_ns(), now_ms = began / 1000000;
+    s->dt = s->last_ns ? (double)(began - s->last_ns) / 1e9 : 0;
     s->t_ms[s->tick % SERIES_POINTS] = clock_wall_ms();
     sample_topics(s, now_ms);
     sample_groups(s);
     sample_broker(s);
-    s->last_ns = clock_mono_ns();
+    s->last_ns = began;
+    s->last_us = (clock_mono_ns() - began) / 1000;
+    if (s->last_us > s->max_us)
+        s->max_us = s->last_us;
     s->tick++;
 }
 
@@ -529,12 +535,14 @@ void api_series_index(struct creq *cr)
     struct evbuffer *out = evbuffer_new();
     if (!out)
         xalloc_fail("evbuffer", 0);
-    evbuffer_add_printf(
-        out,
-        "{\"interval_ms\":%d,\"points\":%d,\"memory_bytes\":%lld,"
-        "\"memory_bound_bytes\":%lld,\"topics\":{\"budget\":%d,\"tracked\":[",
-        SERIES_TICK_MS, SERIES_POINTS, (long long)s->rings * (long long)sizeof(struct ring),
-        (long long)SERIES_MAX_RINGS * (long long)sizeof(struct ring), SERIES_MAX_TOPICS);
+    evbuffer_add_printf(out,
+                        "{\"interval_ms\":%d,\"points\":%d,\"memory_bytes\":%lld,"
+                        "\"memory_bound_bytes\":%lld,\"topics_counted\":%zu,\"sample_us\":%lld,"
+                        "\"sample_max_us\":%lld,\"topics\":{\"budget\":%d,\"tracked\":[",
+                        SERIES_TICK_MS, SERIES_POINTS,
+                        (long long)s->rings * (long long)sizeof(struct ring),
+                        (long long)SERIES_MAX_RINGS * (long long)sizeof(struct ring), s->seen.n,
+                        (long long)s->last_us, (long long)s->max_us, SERIES_MAX_TOPICS);
     for (int i = 0, n = 0; i < s->ntopics; i++)
         if (console_may(cr, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, s->topics[i]->name)) {
             if (n++)
