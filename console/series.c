@@ -75,7 +75,6 @@ struct track {
     int64_t interest_ms; /* monotonic: when it was last active or viewed */
     struct ring *r[TS_N];
     int nrings;
-    bool present; /* groups: seen in this tick's list */
 };
 
 /* The previous counters of one topic the broker counts (for rates). */
@@ -272,10 +271,7 @@ static void group_listed(void *arg, const struct console_group_info *g)
 {
     struct series *s = arg;
     /* first come: a group listed never displaces another (a viewer's may) */
-    struct track *t =
-        track_get(s, s->groups, &s->ngroups, SERIES_MAX_GROUPS, g->id, 1, clock_mono_ms(), false);
-    if (t)
-        t->present = true;
+    track_get(s, s->groups, &s->ngroups, SERIES_MAX_GROUPS, g->id, 1, clock_mono_ms(), false);
 }
 
 struct lag_sum {
@@ -301,12 +297,14 @@ static void lag_add(void *arg, const char *group, const char *topic, int32_t par
 static void sample_groups(struct series *s)
 {
     const struct console_env *env = &s->con->env;
-    for (int i = 0; i < s->ngroups; i++)
-        s->groups[i]->present = false;
-    env->groups_foreach(env->ctx, group_listed, s);
+    /* the list only while there is room: with the budget spent, a tick costs the
+     * groups with series, however many groups the broker has */
+    if (s->ngroups < SERIES_MAX_GROUPS)
+        env->groups_foreach(env->ctx, group_listed, s);
     for (int i = 0; i < s->ngroups; i++) {
         struct track *t = s->groups[i];
-        if (!t->present) { /* deleted */
+        struct console_group_info gi;
+        if (env->groups_describe(env->ctx, t->name, &gi, NULL, NULL)) { /* deleted */
             track_remove(s, s->groups, &s->ngroups, i--);
             continue;
         }
