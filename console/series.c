@@ -46,11 +46,12 @@
 #include "lib/xalloc.h"
 #include "proto/kafka.h"
 
-#define SERIES_POINTS     3600  /* an hour of samples */
-#define SERIES_TICK_MS    1000  /* one a second */
-#define SERIES_MAX_TOPICS 64    /* topics with series at once */
-#define SERIES_MAX_GROUPS 64    /* groups with series at once */
-#define SERIES_IDLE_MS    60000 /* idle and unviewed this long, a topic or group may give way */
+#define SERIES_POINTS     3600   /* an hour of samples */
+#define SERIES_TICK_MS    1000   /* one a second */
+#define SERIES_MAX_TOPICS 64     /* topics with series at once */
+#define SERIES_MAX_GROUPS 64     /* groups with series at once */
+#define SERIES_IDLE_MS    60000  /* idle and unviewed this long, a topic or group may give way */
+#define SERIES_MAX_VALUES 131072 /* values in one answer (about 1 MB of JSON) */
 
 enum { TS_PRODUCE_RECORDS, TS_PRODUCE_BYTES, TS_CONSUME_BYTES, TS_DISK_BYTES, TS_N };
 enum { BS_REQUESTS, BS_PRODUCE_RECORDS, BS_PRODUCE_BYTES, BS_CONSUME_BYTES, BS_CONNECTIONS, BS_N };
@@ -507,9 +508,13 @@ static void reply(struct creq *cr, struct evbuffer *out)
     evbuffer_free(out);
 }
 
-/* The since= (wall ms: samples after it) and last= (the last N samples)
- * parameters, and the buffer of the answer, begun; NULL after answering 400. */
-static struct evbuffer *begin(struct creq *cr, int64_t *from)
+/*
+ * The since= (wall ms: samples after it) and last= (the last N samples)
+ * parameters, and the buffer of the answer, begun; NULL after answering 400. An
+ * answer of nseries series holds at most SERIES_MAX_VALUES values: a longer window
+ * loses its start (what a viewer holds waiting to be sent stays bounded).
+ */
+static struct evbuffer *begin(struct creq *cr, int64_t nseries, int64_t *from)
 {
     const struct series *s = cr->con->series;
     int64_t since, last;
@@ -522,6 +527,8 @@ static struct evbuffer *begin(struct creq *cr, int64_t *from)
     *from = window_from(s, since);
     if (*from < s->tick - last)
         *from = s->tick - last;
+    if (nseries > 0 && (s->tick - *from) * nseries > SERIES_MAX_VALUES)
+        *from = s->tick - SERIES_MAX_VALUES / nseries;
     evbuffer_add(out, "{", 1);
     put_times(s, out, *from);
     return out;
@@ -563,8 +570,10 @@ void api_series_broker(struct creq *cr)
     if (!console_require(cr, AUTH_OP_DESCRIBE, AUTH_RES_CLUSTER, NULL))
         return;
     const struct series *s = cr->con->series;
-    int64_t from;
-    struct evbuffer *out = begin(cr, &from);
+    int64_t from, nseries = BS_N;
+    for (int k = 0; k < CONSOLE_API_SLOTS; k++)
+        nseries += s->api[k][0] ? AS_N : 0;
+    struct evbuffer *out = begin(cr, nseries, &from);
     if (!out)
         return;
     evbuffer_add(out, ",\"series\":{", 11);
@@ -588,8 +597,10 @@ void api_series_broker(struct creq *cr)
 void api_series_topics(struct creq *cr)
 {
     const struct series *s = cr->con->series;
-    int64_t from;
-    struct evbuffer *out = begin(cr, &from);
+    int64_t from, nseries = 0;
+    for (int i = 0; i < s->ntopics; i++)
+        nseries += console_may(cr, AUTH_OP_DESCRIBE, AUTH_RES_TOPIC, s->topics[i]->name) ? TS_N : 0;
+    struct evbuffer *out = begin(cr, nseries, &from);
     if (!out)
         return;
     evbuffer_add(out, ",\"topics\":{", 11);
@@ -615,12 +626,12 @@ void api_series_topic(struct creq *cr)
     if (!st)
         return;
     store_topic_put(st);
-    struct track *t = track_get(s, s->topics, &s->ntopics, SERIES_MAX_TOPICS, cr->seg[4], TS_N,
-                                clock_mono_ms(), true);
     int64_t from;
-    struct evbuffer *out = begin(cr, &from);
+    struct evbuffer *out = begin(cr, TS_N, &from);
     if (!out)
         return;
+    struct track *t = track_get(s, s->topics, &s->ntopics, SERIES_MAX_TOPICS, cr->seg[4], TS_N,
+                                clock_mono_ms(), true);
     evbuffer_add(out, ",\"topic\":", 9);
     put_str(out, cr->seg[4]);
     if (t) {
@@ -640,8 +651,10 @@ void api_series_topic(struct creq *cr)
 void api_series_groups(struct creq *cr)
 {
     const struct series *s = cr->con->series;
-    int64_t from;
-    struct evbuffer *out = begin(cr, &from);
+    int64_t from, nseries = 0;
+    for (int i = 0; i < s->ngroups; i++)
+        nseries += console_may(cr, AUTH_OP_DESCRIBE, AUTH_RES_GROUP, s->groups[i]->name);
+    struct evbuffer *out = begin(cr, nseries, &from);
     if (!out)
         return;
     evbuffer_add(out, ",\"groups\":{", 11);
@@ -670,12 +683,12 @@ void api_series_group(struct creq *cr)
         console_reply_error(cr->req, 404, "unknown group %s", id);
         return;
     }
-    struct track *t =
-        track_get(s, s->groups, &s->ngroups, SERIES_MAX_GROUPS, id, 1, clock_mono_ms(), true);
     int64_t from;
-    struct evbuffer *out = begin(cr, &from);
+    struct evbuffer *out = begin(cr, 1, &from);
     if (!out)
         return;
+    struct track *t =
+        track_get(s, s->groups, &s->ngroups, SERIES_MAX_GROUPS, id, 1, clock_mono_ms(), true);
     evbuffer_add(out, ",\"group\":", 9);
     put_str(out, id);
     if (t) {
