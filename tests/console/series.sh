@@ -2,7 +2,8 @@
 # The series API (/api/v1/series/...): clear errors for bad names and
 # parameters, and the budget that bounds its memory - 65 busy topics get series
 # for 64, the 65th is told why not, and the memory used stays under the bound
-# the index states. About 8 s.
+# the index states; with a login and ACLs, a user sees the series of what it may
+# describe only. About 8 s.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/helpers.bash"
 
@@ -48,3 +49,58 @@ check "a 66th topic asked for while all 64 are busy: tracked false, with the rea
 
 brookd_stop
 check "brookd stops cleanly" [ $? -eq 0 ]
+
+# ---- with users and ACLs: bob may read c1 only, alice is a super user ----
+JAR=$T/jar
+areq() {
+    local args=(-s -o "$T/body" -w '%{http_code}' --max-time 20 -b "$JAR" -c "$JAR" "$C$1")
+    STATUS=$(curl "${args[@]}")
+}
+login() {
+    rm -f "$JAR"
+    STATUS=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 20 -c "$JAR" -X POST \
+        -H 'Content-Type: application/json' -d "{\"user\":\"$1\",\"password\":\"$2\"}" \
+        "$C/api/v1/login")
+}
+console_start --add-scram 'SCRAM-SHA-512=[name=alice,password=alice-secret]' \
+    --add-scram 'SCRAM-SHA-256=[name=bob,password=bob-secret]' \
+    -o authorizer.class.name=brook -o 'super.users=User:alice;User:ANONYMOUS' ||
+    { fail "series: brookd restarts with users and ACLs"; exit 1; }
+$PY - "$BROKER" <<'PY' || fail "series: topics c1 and c2 with a record each, bob may read c1"
+import sys
+from kafka import KafkaProducer
+from kafka.admin import (KafkaAdminClient, NewTopic, ACL, ACLOperation, ACLPermissionType,
+                         ResourcePattern, ResourceType)
+a = KafkaAdminClient(bootstrap_servers=sys.argv[1])
+a.create_topics([NewTopic("c1", 1, 1), NewTopic("c2", 1, 1)])
+r = a.create_acls([ACL("User:bob", "*", ACLOperation.READ, ACLPermissionType.ALLOW,
+                       ResourcePattern(ResourceType.TOPIC, "c1"))])
+p = KafkaProducer(bootstrap_servers=sys.argv[1])
+for t in ("c1", "c2"):
+    p.send(t, b"x", partition=0).get(timeout=30)
+p.close()
+sys.exit(1 if r["failed"] else 0)
+PY
+rm -f "$JAR"
+areq /api/v1/series
+check "no series without a login: 401" [ "$STATUS" = 401 ]
+login alice alice-secret
+both() {
+    areq /api/v1/series/topics
+    [ "$(jget 'sorted(d["topics"])')" = "['c1', 'c2']" ]
+}
+wait_until 10 both
+check "alice (a super user) sees the series of c1 and c2, both produced to" [ $? -eq 0 ]
+areq /api/v1/series/broker
+check "alice reads the broker's series" [ "$STATUS" = 200 ]
+login bob bob-secret
+areq /api/v1/series/topics
+check "bob's list of topic series has c1 and not c2" [ "$(jget 'sorted(d["topics"])')" = "['c1']" ]
+areq /api/v1/series/topics/c1
+check "bob reads the series of c1, which he may describe" [ "$STATUS" = 200 ]
+areq /api/v1/series/topics/c2
+check "bob is refused the series of c2: 403" [ "$STATUS:$(jget 'd["status"]')" = 403:403 ]
+areq /api/v1/series/broker
+check "bob is refused the broker's series (Describe on the cluster): 403" [ "$STATUS" = 403 ]
+brookd_stop
+check "brookd with ACLs stops cleanly" [ $? -eq 0 ]
