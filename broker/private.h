@@ -36,6 +36,7 @@
 #include "broker/deadline.h"
 #include "lib/arena.h"
 #include "lib/conftab.h"
+#include "lib/hmap.h"
 #include "proto/kafka.h"
 #include "proto/kafka_errors.h"
 #include "store/store.h"
@@ -143,12 +144,22 @@ struct topic_metrics {
     struct topic_metrics *next;
 };
 
+/* Request latency: the upper bounds (microseconds) of the histogram's buckets,
+ * the last of which (+Inf) has none. */
+#define METRICS_LATENCY_BUCKETS 20
+extern const int64_t metrics_latency_le_us[METRICS_LATENCY_BUCKETS - 1];
+
 struct metrics {
     pthread_mutex_t mu;
     int64_t requests[64]; /* by api key (< 64) */
     int64_t request_errors[64];
     _Atomic int64_t connections_total; /* read by the console without mu */
-    struct topic_metrics *topics;
+    struct topic_metrics *topics;      /* every topic counted, newest first */
+    struct hmap by_name;               /* name -> its struct topic_metrics */
+    /* latency by api key, updated without mu (any network thread): the count per
+     * bucket (not cumulative) and the sum in nanoseconds */
+    _Atomic int64_t latency[64][METRICS_LATENCY_BUCKETS];
+    _Atomic int64_t latency_sum_ns[64];
 };
 
 /* ---- fetch_session.c: the fetch session cache (KIP-227) ---- */
@@ -631,5 +642,10 @@ void metrics_release(struct metrics *m);
 void metrics_request(struct metrics *m, int16_t key, bool error);
 void metrics_topic(struct metrics *m, const char *topic, int64_t msgs_in, int64_t bytes_in,
                    int64_t bytes_out);
+/* A request of api key took ns from its arrival until its response was ready.
+ * Lock-free: any thread may call it. */
+void metrics_latency(struct metrics *m, int16_t key, int64_t ns);
+/* The counters of topic (under m->mu), or NULL when it was never counted. */
+struct topic_metrics *metrics_topic_find(struct metrics *m, const char *topic);
 
 #endif

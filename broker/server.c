@@ -219,6 +219,7 @@ static bool tls_unsent(struct conn *c)
 
 void pending_finish(struct pending *pd)
 {
+    metrics_latency(&pd->c->b->metrics, pd->api_key, clock_mono_ns() - pd->started_ns);
     if (!pd->noreply && pd->resp) {
         int rc = kafka_response_encode(pd->api_key, pd->api_version, pd->correlation_id, pd->resp,
                                        &pd->out);

@@ -192,6 +192,19 @@ static void env_config_foreach(void *ctx, console_config_fn fn, void *arg)
 
 /* ---- counters (metrics.c's, under their mutex) ---- */
 
+/* The latency histograms, bucket by bucket (metrics_latency adds without the lock). */
+static void env_latency(struct metrics *m, struct console_broker_counts *out)
+{
+    _Static_assert(METRICS_LATENCY_BUCKETS == CONSOLE_LATENCY_BUCKETS, "the same buckets");
+    _Static_assert(sizeof m->latency_sum_ns == sizeof out->latency_sum_ns, "one per API key");
+    memcpy(out->latency_le_us, metrics_latency_le_us, sizeof out->latency_le_us);
+    for (int k = 0; k < CONSOLE_API_SLOTS; k++) {
+        for (int i = 0; i < CONSOLE_LATENCY_BUCKETS; i++)
+            out->latency[k][i] = atomic_load_explicit(&m->latency[k][i], memory_order_relaxed);
+        out->latency_sum_ns[k] = atomic_load_explicit(&m->latency_sum_ns[k], memory_order_relaxed);
+    }
+}
+
 static void env_counts(void *ctx, const char *const *topics, size_t n,
                        struct console_topic_counts *per_topic, struct console_broker_counts *out)
 {
@@ -200,17 +213,27 @@ static void env_counts(void *ctx, const char *const *topics, size_t n,
     _Static_assert(sizeof m->requests == sizeof out->requests, "one slot per API key");
     pthread_mutex_lock(&m->mu);
     for (size_t i = 0; i < n; i++) {
-        per_topic[i] = (struct console_topic_counts){0};
-        for (struct topic_metrics *tm = m->topics; tm; tm = tm->next)
-            if (!strcmp(tm->name, topics[i]))
-                per_topic[i] =
-                    (struct console_topic_counts){tm->messages_in, tm->bytes_in, tm->bytes_out};
+        struct topic_metrics *tm = metrics_topic_find(m, topics[i]);
+        per_topic[i] =
+            tm ? (struct console_topic_counts){tm->messages_in, tm->bytes_in, tm->bytes_out}
+               : (struct console_topic_counts){0};
     }
     memcpy(out->requests, m->requests, sizeof out->requests);
     memcpy(out->request_errors, m->request_errors, sizeof out->request_errors);
     pthread_mutex_unlock(&m->mu);
     out->connections = b->nconns;
     out->connections_total = atomic_load_explicit(&m->connections_total, memory_order_relaxed);
+    env_latency(m, out);
+}
+
+static void env_counts_foreach(void *ctx, console_topic_counts_fn fn, void *arg)
+{
+    struct metrics *m = &((struct broker *)ctx)->metrics;
+    pthread_mutex_lock(&m->mu);
+    for (struct topic_metrics *tm = m->topics; tm; tm = tm->next)
+        fn(arg, tm->name,
+           &(struct console_topic_counts){tm->messages_in, tm->bytes_in, tm->bytes_out});
+    pthread_mutex_unlock(&m->mu);
 }
 
 static void env_count_produced(void *ctx, const char *topic, int64_t messages, int64_t bytes)
@@ -247,6 +270,7 @@ bool broker_console_env(struct broker *b, struct console_env *env)
         .broker_info = env_broker_info,
         .config_foreach = env_config_foreach,
         .counts = env_counts,
+        .counts_foreach = env_counts_foreach,
         .count_produced = env_count_produced,
     };
     return true;

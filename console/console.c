@@ -417,6 +417,12 @@ static const struct route {
     {POST, {"api", "v1", "topics", "*", "delete-records"}, true, ACCESS_USER, api_records_delete},
     {DEL, {"api", "v1", "groups", "*"}, true, ACCESS_USER, api_group_delete},
     {DEL, {"api", "v1", "groups", "*", "offsets", "*"}, true, ACCESS_USER, api_offsets_delete},
+    {GET, {"api", "v1", "series"}, false, ACCESS_USER, api_series_index},
+    {GET, {"api", "v1", "series", "broker"}, false, ACCESS_USER, api_series_broker},
+    {GET, {"api", "v1", "series", "topics"}, false, ACCESS_USER, api_series_topics},
+    {GET, {"api", "v1", "series", "topics", "*"}, false, ACCESS_USER, api_series_topic},
+    {GET, {"api", "v1", "series", "groups"}, false, ACCESS_USER, api_series_groups},
+    {GET, {"api", "v1", "series", "groups", "*"}, false, ACCESS_USER, api_series_group},
 };
 
 static bool route_matches(const struct route *r, const struct creq *cr)
@@ -545,6 +551,7 @@ static void console_free(struct console *con)
     if (con->http)
         evhttp_free(con->http); /* closes every connection */
     console_conn_stop(con);
+    series_stop(con);
     console_auth_free(con);
     console_tls_free(con);
     if (con->wake)
@@ -573,6 +580,8 @@ int console_start(const struct console_env *env, struct console **out)
         rc = console_tls_config(con, env->props);
     if (!rc)
         rc = bind_listener(con, env->listen_host, env->listen_port);
+    if (!rc)
+        rc = series_start(con);
     if (!rc && store_listen(env->store, on_append, con))
         rc = -ENOMEM;
     if (rc) {

@@ -39,9 +39,10 @@ struct console;
 struct event_base;
 struct props;
 
-#define CONSOLE_MAX_LISTENERS 8   /* Kafka listeners shown on the broker page */
-#define CONSOLE_ADDR_MAX      300 /* "host:port", IPv6 hosts in brackets */
-#define CONSOLE_API_SLOTS     64  /* request counters, by API key (the last: unknown) */
+#define CONSOLE_MAX_LISTENERS   8   /* Kafka listeners shown on the broker page */
+#define CONSOLE_ADDR_MAX        300 /* "host:port", IPv6 hosts in brackets */
+#define CONSOLE_API_SLOTS       64  /* request counters, by API key (the last: unknown) */
+#define CONSOLE_LATENCY_BUCKETS 20  /* request latency histogram: 19 bounds and +Inf */
 
 /* ---- the read-only view of groups ---- */
 
@@ -101,7 +102,15 @@ struct console_topic_counts {
 struct console_broker_counts {
     int64_t requests[CONSOLE_API_SLOTS], request_errors[CONSOLE_API_SLOTS];
     int64_t connections, connections_total; /* open, and accepted ever */
+    /* request latency by API key, from arrival to a ready response: requests per
+     * bucket (not cumulative; the last is +Inf), their sum in nanoseconds, and
+     * the buckets' upper bounds in microseconds */
+    int64_t latency[CONSOLE_API_SLOTS][CONSOLE_LATENCY_BUCKETS];
+    int64_t latency_sum_ns[CONSOLE_API_SLOTS];
+    int64_t latency_le_us[CONSOLE_LATENCY_BUCKETS - 1];
 };
+typedef void (*console_topic_counts_fn)(void *arg, const char *topic,
+                                        const struct console_topic_counts *c);
 
 /* What the console is lent. ctx is the first argument of every function. */
 struct console_env {
@@ -170,6 +179,10 @@ struct console_env {
      * the broker's own, taken together. */
     void (*counts)(void *ctx, const char *const *topics, size_t n,
                    struct console_topic_counts *per_topic, struct console_broker_counts *out);
+    /* fn for every topic the broker has counted (the time series' sampler: one
+     * pass over all of them, however many). fn must be short: it runs under the
+     * counters' lock. */
+    void (*counts_foreach)(void *ctx, console_topic_counts_fn fn, void *arg);
     /* Count records the console produced into topic. */
     void (*count_produced)(void *ctx, const char *topic, int64_t messages, int64_t bytes);
 };

@@ -31,6 +31,7 @@
 #include <event2/http.h>
 
 #include "console/private.h"
+#include "lib/hmap.h"
 #include "lib/xalloc.h"
 #include "proto/kafka.h"
 
@@ -206,6 +207,44 @@ static void request_counters(struct scrape *s)
     }
 }
 
+/* Latency, as one histogram per API that has served a request (brook_, since
+ * Kafka's own RequestMetrics are JMX percentiles, not a histogram). */
+static void request_latency(struct scrape *s)
+{
+    const char *name = "brook_request_duration_seconds";
+    family(s, name, "histogram",
+           "Kafka protocol request time from arrival until the response is ready, by API.");
+    for (int16_t k = 0; k < CONSOLE_API_SLOTS; k++) {
+        const struct kafka_api *api = kafka_api_find(k);
+        const int64_t *b = s->counts.latency[k];
+        int64_t cum = 0;
+        for (int i = 0; i < CONSOLE_LATENCY_BUCKETS; i++)
+            cum += b[i];
+        if (!cum)
+            continue;
+        const char *an = api ? api->name : "Unknown";
+        cum = 0;
+        for (int i = 0; i < CONSOLE_LATENCY_BUCKETS; i++) {
+            char le[32];
+            cum += b[i];
+            if (i < CONSOLE_LATENCY_BUCKETS - 1)
+                snprintf(le, sizeof le, "%g", (double)s->counts.latency_le_us[i] / 1e6);
+            else
+                snprintf(le, sizeof le, "+Inf");
+            evbuffer_add_printf(s->out, "%s_bucket{", name);
+            label(s->out, "api", an, false);
+            label(s->out, "le", le, true);
+            evbuffer_add_printf(s->out, " %lld\n", (long long)cum);
+        }
+        evbuffer_add_printf(s->out, "%s_sum{", name);
+        label(s->out, "api", an, true);
+        evbuffer_add_printf(s->out, " %.9f\n", (double)s->counts.latency_sum_ns[k] / 1e9);
+        evbuffer_add_printf(s->out, "%s_count{", name);
+        label(s->out, "api", an, true);
+        evbuffer_add_printf(s->out, " %lld\n", (long long)cum);
+    }
+}
+
 /* ---- consumer groups ---- */
 
 struct lag_pass {
@@ -234,6 +273,69 @@ static void group_offset(void *arg, const char *group, const char *topic, int32_
                         (long long)(lp->lag ? (end > offset ? end - offset : 0) : offset));
 }
 
+/* Total lag per group: the sum over its committed partitions. A group that has
+ * committed nothing has no lag to tell (its consumers' position is unknown, not
+ * at the end): brook_consumergroup_lag leaves it out and
+ * brook_consumergroup_lag_unknown says 1. */
+struct group_total {
+    struct scrape *s;
+    struct hmap lag; /* group id -> its total lag (an int64_t; committed groups only) */
+    bool unknown;
+};
+
+static void total_offset(void *arg, const char *group, const char *topic, int32_t part,
+                         int64_t offset, const char *meta, int64_t when)
+{
+    struct group_total *gt = arg;
+    struct store_topic *t = store_topic_get(gt->s->env->store, topic);
+    struct store_partition *p = t ? store_topic_partition(t, part) : NULL;
+    int64_t end = p ? store_partition_high_watermark(p) : -1;
+    store_topic_put(t);
+    if (end < 0)
+        return; /* the topic is gone */
+    int64_t *sum = hmap_get(&gt->lag, group, strlen(group));
+    if (!sum) {
+        sum = xcalloc(1, sizeof *sum);
+        if (hmap_put(&gt->lag, group, strlen(group), sum))
+            xalloc_fail("group lag", strlen(group));
+    }
+    *sum += end > offset ? end - offset : 0;
+}
+
+static void total_group(void *arg, const struct console_group_info *g)
+{
+    struct group_total *gt = arg;
+    const int64_t *sum = hmap_get(&gt->lag, g->id, strlen(g->id));
+    const char *name = gt->unknown ? "brook_consumergroup_lag_unknown" : "brook_consumergroup_lag";
+    if (!gt->unknown && !sum)
+        return;
+    evbuffer_add_printf(gt->s->out, "%s{", name);
+    label(gt->s->out, "consumergroup", g->id, true);
+    evbuffer_add_printf(gt->s->out, " %lld\n", gt->unknown ? (long long)!sum : (long long)*sum);
+}
+
+static void group_totals(struct scrape *s)
+{
+    struct group_total gt = {.s = s};
+    hmap_init(&gt.lag);
+    s->env->groups_foreach_offset(s->env->ctx, NULL, total_offset, &gt);
+    family(s, "brook_consumergroup_lag", "gauge",
+           "Total lag of a consumer group over the partitions it has committed; absent while "
+           "it has committed nothing.");
+    s->env->groups_foreach(s->env->ctx, total_group, &gt);
+    gt.unknown = true;
+    family(s, "brook_consumergroup_lag_unknown", "gauge",
+           "1 while a consumer group has committed no offset, so its lag is unknown.");
+    s->env->groups_foreach(s->env->ctx, total_group, &gt);
+    size_t pos = 0;
+    const void *key;
+    size_t len;
+    void *v;
+    while (hmap_next(&gt.lag, &pos, &key, &len, &v))
+        free(v);
+    hmap_release(&gt.lag);
+}
+
 static void group_members(void *arg, const struct console_group_info *g)
 {
     struct scrape *s = arg;
@@ -254,6 +356,7 @@ static void group_metrics(struct scrape *s)
     s->env->groups_foreach_offset(s->env->ctx, NULL, group_offset, &lp);
     family(s, "kafka_consumergroup_members", "gauge", "Members of a consumer group.");
     s->env->groups_foreach(s->env->ctx, group_members, s);
+    group_totals(s);
 }
 
 /* ---- the process ---- */
@@ -371,6 +474,7 @@ void console_metrics_serve(struct creq *cr)
     topic_counter(&s, "kafka_server_brokertopicmetrics_bytesout_total",
                   "Record batch bytes sent to consumers, by topic.", T_BYTES_OUT);
     request_counters(&s);
+    request_latency(&s);
     partition_gauge(&s, "kafka_log_log_size", "Bytes of a partition's segments.", P_SIZE);
     partition_gauge(&s, "kafka_log_log_logstartoffset", "First offset kept.", P_START);
     partition_gauge(&s, "kafka_log_log_logendoffset", "Offset of the next record.", P_END);

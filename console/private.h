@@ -126,7 +126,8 @@ struct console {
     int outstanding;           /* durability callbacks still to come (mu) */
     bool appended;             /* something was appended since the last wake (mu) */
 
-    struct tail *tails; /* open live tails */
+    struct series *series; /* series.c: the charts' samples */
+    struct tail *tails;    /* open live tails */
     int ntails;
     uint32_t round_robin;  /* partition for the next record without a key */
     int64_t http_requests; /* answered, for /metrics */
@@ -362,5 +363,19 @@ struct bufferevent *console_tls_bev(struct console *con, struct event_base *base
 
 /* ---- metrics.c: Prometheus text ---- */
 void console_metrics_serve(struct creq *cr);
+
+/* ---- series.c: the broker's figures each second, the last hour of them ---- */
+
+/* Start sampling on the console's loop (con->series); 0 or -ENOMEM. */
+int series_start(struct console *con);
+void series_stop(struct console *con);
+/* GET /api/v1/series, /series/broker, /series/topics, /series/topics/T,
+ * /series/groups, /series/groups/G */
+void api_series_index(struct creq *cr);
+void api_series_broker(struct creq *cr);
+void api_series_topics(struct creq *cr);
+void api_series_topic(struct creq *cr);
+void api_series_groups(struct creq *cr);
+void api_series_group(struct creq *cr);
 
 #endif

@@ -36,6 +36,11 @@ struct fs_options {
      * FUSE threads: it must be thread-safe (auth_authorize is). */
     bool (*may)(void *arg, enum auth_op op, enum auth_resource type, const char *name);
     void *may_arg;
+    /* Told of every batch of lines the mount appended to brookd's store (records
+     * and batch bytes), from a FUSE thread, so that the daemon counts them with
+     * its producers' (fs_start only; NULL: nobody is told). */
+    void (*appended)(void *arg, const char *topic, int64_t records, int64_t bytes);
+    void *appended_arg;
 };
 
 /* Defaults: no mountpoint, 8 threads, owner only, 3600 s timeouts, 1 s grace,

@@ -27,6 +27,9 @@ struct store_backend {
     pthread_mutex_t mu; /* the listener */
     fs_backend_listener *cb;
     void *arg;
+    /* fs_options.appended, for the daemon's counters */
+    void (*appended)(void *arg, const char *topic, int64_t records, int64_t bytes);
+    void *appended_arg;
 };
 
 static struct store_topic *topic_of(struct fs_btopic *t)
@@ -201,6 +204,7 @@ static void sb_reader_close(struct fs_breader *r)
 /* ---- writing: batches into the store ---- */
 
 struct fs_bwriter {
+    struct store_backend *sb;
     struct store_partition *p;
     int64_t ts;  /* CreateTime of every record of the write */
     int64_t end; /* offset after the last batch stored */
@@ -213,7 +217,6 @@ static int sb_writer_open(void *be, struct fs_btopic *bt, int32_t partition,
 {
     struct store_topic *t = topic_of(bt);
     struct topic_config tc;
-    (void)be;
     struct store_partition *p = store_topic_partition(t, partition);
     if (!p)
         return -ENOENT;
@@ -222,6 +225,7 @@ static int sb_writer_open(void *be, struct fs_btopic *bt, int32_t partition,
         return -ENOMEM;
     store_topic_config_get(t, &tc);
     int64_t max = tc.max_message_bytes;
+    a->sb = be;
     a->p = p;
     a->ts = clock_wall_ms();
     batch_builder_init(&a->b, CODEC_NONE, max > BATCH_HEADER_SIZE ? max - BATCH_HEADER_SIZE : 0);
@@ -242,6 +246,9 @@ static int sb_writer_flush(struct fs_bwriter *a)
     batch_builder_reset(&a->b);
     if (!rc && res.last_offset + 1 > a->end)
         a->end = res.last_offset + 1;
+    if (!rc && a->sb->appended)
+        a->sb->appended(a->sb->appended_arg, store_topic_name(store_partition_topic(a->p)),
+                        res.last_offset - res.base_offset + 1, (int64_t)a->w.len);
     return rc;
 }
 
@@ -393,6 +400,9 @@ int fs_start(struct store *s, const struct fs_options *o, struct fs **out)
     struct fs_backend b = {.ops = &fs_store_ops, .be = fs_store_backend_new(s)};
     if (!b.be)
         return -ENOMEM;
+    struct store_backend *sb = b.be;
+    sb->appended = o->appended;
+    sb->appended_arg = o->appended_arg;
     int rc = fs_mount(&b, o, out);
     if (rc) {
         fs_store_backend_free(b.be);

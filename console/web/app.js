@@ -444,6 +444,7 @@ async function viewTopic(main, name, tab) {
   main.replaceChildren(
     viewHead(h("span", {"data-testid": "topic-name"}, t.name), t.internal ? h("span", {class: "badge"}, "internal") : null, actions),
     chips,
+    Charts.topic(t.name), /* charts.js: live rates and disk */
     h("div", {class: "tabs"}, tabLink("messages", "Messages"), tabLink("partitions", "Partitions"),
       tabLink("config", "Configuration")),
     body);
@@ -940,6 +941,7 @@ async function viewGroup(main, id) {
       chip("generation", fmtNum(g.generation)),
       chip("protocol", g.protocol || "-"),
       chip("type", g.type || "classic", "group-type")),
+    Charts.group(g.group), /* charts.js: lag over time */
     h("div", {class: "panel"}, h("h2", {}, "Offsets"),
       table([["Topic"], ["Partition", "num"], ["Committed", "num"], ["End offset", "num"], ["Lag", "num"], ["Member"]],
         offsets, "No committed offsets.", {"data-testid": "offsets-table"})),
@@ -987,6 +989,7 @@ const routes = [
   [/^#\/groups\/?$/, viewGroups],
   [/^#\/groups\/(.+)$/, viewGroup],
   [/^#\/broker\/?$/, viewBroker],
+  [/^#\/metrics\/?$/, (main) => Charts.metricsView(main)], /* charts.js */
 ];
 
 async function route() {

@@ -100,6 +100,58 @@ check "label values with quotes and backslashes are escaped (the scrape parses)"
 check "the escaped group reads back as its name" \
     [ "$(value s5 'kafka_consumergroup_lag{consumergroup="we\"ird\\group",partition="0",topic="m"}')" = 33 ]
 
+# request latency: one histogram per API that served, cumulative buckets
+check "brook_request_duration_seconds has a Produce histogram" \
+    [ "$(value s5 'brook_request_duration_seconds_count{api="Produce"}')" -ge 1 ]
+check "its +Inf bucket equals its _count" \
+    [ "$(value s5 'brook_request_duration_seconds_bucket{api="Produce",le="+Inf"}')" = \
+        "$(value s5 'brook_request_duration_seconds_count{api="Produce"}')" ]
+$PY - "$T/s5.samples" <<'PY'
+import re, sys
+buckets = {}
+for line in open(sys.argv[1]):
+    m = re.match(r'brook_request_duration_seconds_bucket\{api="([^"]+)",le="([^"]+)"\} (\S+)', line)
+    if m:
+        le = float("inf") if m.group(2) == "+Inf" else float(m.group(2))
+        buckets.setdefault(m.group(1), []).append((le, float(m.group(3))))
+# the parser's lines are in name order: put each API's buckets in le order
+ok = bool(buckets)
+for b in buckets.values():
+    counts = [v for _, v in sorted(b)]
+    ok = ok and len(b) == 20 and sorted(b)[-1][0] == float("inf") and counts == sorted(counts)
+sys.exit(0 if ok else 1)
+PY
+check "every API's buckets rise with le, 20 of them ending at +Inf" [ $? -eq 0 ]
+check "brook_consumergroup_lag{mg} is the group's total lag (38 - $committed)" \
+    [ "$(value s5 'brook_consumergroup_lag{consumergroup="mg"}')" = $((38 - committed)) ]
+check "brook_consumergroup_lag_unknown{mg} is 0: it has committed" \
+    [ "$(value s5 'brook_consumergroup_lag_unknown{consumergroup="mg"}')" = 0 ]
+
+# a member that joins and never commits: its lag is unknown, not 0
+$PY - "$BROKER" "$T/nc.stop" >"$T/nc.log" 2>&1 <<'PY' &
+import os, sys, time
+from kafka import KafkaConsumer
+c = KafkaConsumer('m', bootstrap_servers=sys.argv[1], group_id='nc', enable_auto_commit=False,
+                  auto_offset_reset='earliest')
+deadline = time.time() + 60
+while not c.assignment() and time.time() < deadline:
+    c.poll(timeout_ms=200)
+print("joined", flush=True)
+while not os.path.exists(sys.argv[2]) and time.time() < deadline:
+    c.poll(timeout_ms=200)
+c.close(autocommit=False)
+PY
+nc_pid=$!
+wait_until 30 grep -q joined "$T/nc.log"
+scrape s6
+check "a group that has committed nothing: brook_consumergroup_lag_unknown is 1" \
+    [ "$(value s6 'brook_consumergroup_lag_unknown{consumergroup="nc"}')" = 1 ]
+check "... and brook_consumergroup_lag has no sample for it (not 0)" \
+    [ -z "$(grep '^brook_consumergroup_lag{consumergroup="nc"}' "$T/s6.samples")" ]
+touch "$T/nc.stop"
+timeout 20 tail --pid="$nc_pid" -f /dev/null || kill "$nc_pid" 2>/dev/null
+wait "$nc_pid" 2>/dev/null
+
 now=$(date +%s)
 start=$(value s5 'process_start_time_seconds{}')
 check "process_start_time_seconds is within the last 10 minutes" \
@@ -114,3 +166,41 @@ check "the parser itself rejects malformed text" [ $? -ne 0 ]
 
 brookd_stop
 check "brookd stops cleanly" [ $? -eq 0 ]
+
+# Lines appended through the FUSE mount count as messages in, like a producer's:
+# brookd mounts inside a private mount namespace and the lines are appended from
+# inside it (nsenter).
+fuse_counts() {
+    local name="lines appended through the mount count in messagesin_total and bytesin_total"
+    local mnt fpid
+    [ -e /dev/fuse ] || { echo "skip - $name: no /dev/fuse"; return; }
+    command -v unshare >/dev/null && command -v nsenter >/dev/null ||
+        { echo "skip - $name: unshare/nsenter missing"; return; }
+    mnt=$(mktemp -d "${TMPDIR:-/tmp}/brook-mnt-XXXXXX")
+    timeout 120 unshare -m --propagation private "$BROOKD" -d "$T/fusedata" -l 127.0.0.1:0 \
+        --console 127.0.0.1:0 -m "$mnt" >"$T/fuse.log" 2>&1 &
+    fpid=$!
+    local pid=""
+    wait_until 20 grep -qs 'brookd ready' "$T/fuse.log" && pid=$(pgrep -P "$fpid" | head -1)
+    if [ -z "$pid" ]; then
+        echo "skip - $name: brookd -m did not start: $(tail -1 "$T/fuse.log")"
+    elif ! wait_until 10 grep -q " $mnt " "/proc/$pid/mountinfo"; then
+        echo "skip - $name: brookd -m did not mount $mnt"
+    else
+        C=http://127.0.0.1:$(grep -oE 'console on 127\.0\.0\.1:[0-9]+' "$T/fuse.log" | cut -d: -f2)
+        req POST /api/v1/topics '{"name":"fusetopic","partitions":1}'
+        scrape f0
+        timeout 20 nsenter -t "$pid" -m sh -c "printf 'one\ntwo\nthree\n' >> $mnt/fusetopic"
+        check "three lines append through the mount" [ $? -eq 0 ]
+        scrape f1
+        check "$name (3 records)" \
+            [ "$(delta f0 f1 'kafka_server_brokertopicmetrics_messagesin_total{topic="fusetopic"}')" = 3 ]
+        check "bytesin{topic=fusetopic} moves with them" \
+            [ "$(delta f0 f1 'kafka_server_brokertopicmetrics_bytesin_total{topic="fusetopic"}')" -gt 0 ]
+    fi
+    kill -TERM "$fpid" 2>/dev/null
+    timeout 30 tail --pid="$fpid" -f /dev/null || kill -9 "$fpid" 2>/dev/null
+    wait "$fpid" 2>/dev/null
+    rmdir "$mnt" 2>/dev/null
+}
+fuse_counts
