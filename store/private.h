@@ -194,7 +194,8 @@ struct store_topic {
 
     /* journal (journal_mu) */
     pthread_mutex_t journal_mu;
-    int journal_fd;
+    int journal_fd;          /* -1: no journal file yet (made with the first entry) */
+    bool journal_new;        /* made since its directory was last synced */
     int64_t journal_first;   /* index of the first entry kept in the file */
     int64_t journal_total;   /* entries ever appended */
     int64_t journal_records; /* running totals after the last entry */
@@ -375,6 +376,9 @@ int partition_create(struct store_topic *t, int32_t index, bool sync, struct sto
  * offsets are kept (and written back by checkpoints while it stays closed). */
 int partition_lazy(struct store_topic *t, int32_t index, int64_t recovery_point, int64_t log_start,
                    int64_t clean_offset, struct store_partition **out);
+/* Whether a closed partition has no directory yet: one never used since its topic
+ * was created (nothing to recover, retain or clean in it). */
+bool partition_unmade(const struct store_partition *p);
 /* Open a lazy partition now (no-op when open): 0, -ENOENT once its topic is
  * deleted, or the error opening it met. */
 int partition_open(struct store_partition *p);
@@ -446,7 +450,7 @@ int flush_all(struct store *s);
 
 /* ---- journal.c ---- */
 #define JOURNAL_CHUNK 1024 /* entries read with one pread when the journal is scanned */
-/* Open (or create) the topic's journal and load its totals; torn or corrupt entries
+/* Open the topic's journal, if it has one yet, and load its totals; torn or corrupt entries
  * at its end are cut off and counted in *dropped (reconcile then refills them). */
 int journal_open(struct store_topic *t, int64_t *dropped);
 /* Write the entry of a batch written but not yet published, and hold journal_mu:
