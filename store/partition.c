@@ -108,12 +108,10 @@ static struct segment *active_locked(struct store_partition *p)
     return seg;
 }
 
-/* The caller syncs the log directory once the topic's partitions are all made (one
- * fsync per creation, not one per partition). Without `sync`, nothing is synced:
- * the caller syncs the whole file system afterwards (store_topics_create), and a
- * partition.metadata torn by a crash meanwhile is written again at the next start
- * (partition_meta_check). */
-int partition_create(struct store_topic *t, int32_t index, bool sync, struct store_partition **out)
+/* A partition made by CreatePartitions, its files synced. The caller syncs the log
+ * directory once all the new partitions are made (one fsync per request, not one
+ * per partition). */
+int partition_create(struct store_topic *t, int32_t index, struct store_partition **out)
 {
     struct store_partition *p = partition_new(t, index);
     if (!p)
@@ -126,12 +124,12 @@ int partition_create(struct store_topic *t, int32_t index, bool sync, struct sto
      * component of the path, which dir_make would try */
     int rc = sysio.mkdir(p->dir, 0755) && errno != EEXIST ? -errno : 0;
     if (!rc)
-        rc = sync ? partition_meta_create(p->dir, t->id) : partition_meta_put(p->dir, t->id);
+        rc = partition_meta_create(p->dir, t->id);
     if (!rc)
         rc = segment_create(&t->store->fds, p->dir, 0, &seg);
     if (!rc && (rc = segs_push(p, seg)))
         segment_free(seg);
-    if (!rc && sync)
+    if (!rc)
         rc = dir_fsync(p->dir, 1);
     if (rc) {
         partition_free(p);

@@ -371,7 +371,7 @@ int segment_read_header(int fd, int64_t pos, int64_t limit, struct batch_header 
  * cleaner checkpoint they may be anywhere, as in a log written elsewhere. */
 int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t recovery_point,
                    int64_t log_start, int64_t clean_offset, struct store_partition **out);
-int partition_create(struct store_topic *t, int32_t index, bool sync, struct store_partition **out);
+int partition_create(struct store_topic *t, int32_t index, struct store_partition **out);
 /* A partition of a cleanly stopped store, to be opened at first use: its checkpoint
  * offsets are kept (and written back by checkpoints while it stays closed). */
 int partition_lazy(struct store_topic *t, int32_t index, int64_t recovery_point, int64_t log_start,
@@ -392,8 +392,6 @@ int partition_meta_write(const char *dir, const uint8_t id[16]);
 /* The same in a partition directory just made, whose creator syncs the directory
  * itself afterwards: the file's bytes are synced, the directory is not. */
 int partition_meta_create(const char *dir, const uint8_t id[16]);
-/* Write it in place, unsynced (the caller syncs the file system). */
-int partition_meta_put(const char *dir, const uint8_t id[16]);
 /* The id dir/partition.metadata names: 0, -ENOENT, -EBADMSG when it does not parse. */
 int partition_meta_read(const char *dir, uint8_t id[16]);
 /* At load: 0 when the file names id (written when missing or unreadable), or

@@ -671,7 +671,7 @@ int store_topic_add_partitions(struct store *s, const char *name, int32_t total)
         goto out;
     int32_t made = old;
     for (; made < total && !rc; made++)
-        rc = partition_create(t, made, true, &t->parts[made]);
+        rc = partition_create(t, made, &t->parts[made]);
     if (rc)
         made--;
     if (!rc) /* the new partition directories' entries */
