@@ -188,6 +188,15 @@ struct store_partition *store_topic_partition(struct store_topic *t, int32_t i)
     return partition_open(v[i]) ? NULL : v[i];
 }
 
+struct store_partition *store_topic_partition_figures(struct store_topic *t, int32_t i)
+{
+    int32_t n = LOAD(t->nparts);
+    if (i < 0 || i >= n)
+        return NULL;
+    struct store_partition **v = LOAD(t->parts);
+    return partition_unmade(v[i]) ? v[i] : store_topic_partition(t, i);
+}
+
 struct store_partition *topic_partition_opened(struct store_topic *t, int32_t i)
 {
     int32_t n = LOAD(t->nparts);

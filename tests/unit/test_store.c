@@ -1066,6 +1066,11 @@ static void test_topic_files_at_first_use(void **state)
     assert_false(exists(dir, "f1-1"));
     assert_false(exists(dir, "f3-0"));
     struct store_topic *t = store_topic_get(s, "f1");
+    struct store_partition_info info; /* figures, for listings: no files made */
+    store_partition_info(store_topic_partition_figures(t, 1), &info);
+    assert_int_equal(info.high_watermark, 0);
+    assert_int_equal(info.size_bytes, 0);
+    assert_false(exists(dir, "f1-1"));
     struct store_journal_entry je[2];
     int64_t total, first;
     assert_int_equal(store_journal_read(t, 0, je, 2, &total, &first), 0);
