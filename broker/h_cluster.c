@@ -155,8 +155,8 @@ static void log_dirs_topic(struct pending *pd, struct store_topic *t,
     out->name = kstr_from(pd_strdup(pd, kstr_from(store_topic_name(t))));
     out->partitions = PENDING_NEW(pd, struct kafka_describe_log_dirs_resp_partition, n);
     for (int32_t i = 0; i < n; i++) {
-        struct store_partition *p = store_topic_partition(t, i);
-        if (!want[i] || !p)
+        struct store_partition *p = want[i] ? store_topic_partition_figures(t, i) : NULL;
+        if (!p)
             continue;
         struct store_partition_info info;
         store_partition_info(p, &info);

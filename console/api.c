@@ -120,7 +120,7 @@ static json_t *topic_json(struct store_topic *t, bool detail)
     int32_t n = store_topic_partition_count(t);
     json_t *parts = json_array();
     for (int32_t i = 0; i < n; i++) {
-        struct store_partition *p = store_topic_partition(t, i);
+        struct store_partition *p = store_topic_partition_figures(t, i);
         if (p) /* else the store could not open it (and said why in the log) */
             json_array_append_new(parts, partition_json(p, &msgs, &bytes));
     }

@@ -146,7 +146,7 @@ static void partition_gauge(struct scrape *s, const char *name, const char *help
         for (int32_t k = 0; k < n; k++) {
             struct store_partition_info in;
             char part[16];
-            struct store_partition *p = store_topic_partition(s->topics[i].t, k);
+            struct store_partition *p = store_topic_partition_figures(s->topics[i].t, k);
             if (!p) /* one the store could not open has no figures */
                 continue;
             store_partition_info(p, &in);

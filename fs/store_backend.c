@@ -112,7 +112,7 @@ static int64_t sb_stream_size(void *be, struct fs_btopic *t, int32_t partition)
 
 static int64_t sb_last_append_ms(void *be, struct fs_btopic *t, int32_t partition)
 {
-    struct store_partition *p = store_topic_partition(topic_of(t), partition);
+    struct store_partition *p = store_topic_partition_figures(topic_of(t), partition);
     struct store_partition_info info;
     (void)be;
     if (!p)

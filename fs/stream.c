@@ -123,7 +123,7 @@ int64_t fs_stream_size(struct store_topic *t, int32_t partition)
     }
     for (int32_t q = 0; q < n; q++) {
         struct store_partition *p =
-            partition < 0 || q == partition ? store_topic_partition(t, q) : NULL;
+            partition < 0 || q == partition ? store_topic_partition_figures(t, q) : NULL;
         lso[q] = p ? store_partition_last_stable(p) : INT64_MAX;
         pending[q] = p && lso[q] < store_partition_high_watermark(p);
         n_pending += pending[q];

@@ -18,7 +18,7 @@ static int real_open(const char *path, int flags, mode_t mode)
     {                                                                                              \
         .open = real_open, .close = close, .pwrite = pwrite, .pread = pread,                       \
         .fdatasync = fdatasync, .fsync = fsync, .ftruncate = ftruncate, .rename = rename,          \
-        .unlink = unlink, .mkdir = mkdir, .rmdir = rmdir,                                          \
+        .unlink = unlink, .mkdir = mkdir, .rmdir = rmdir, .syncfs = syncfs,                        \
     }
 
 const struct sysio_ops sysio_real = REAL_OPS;

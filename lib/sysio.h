@@ -25,6 +25,7 @@ struct sysio_ops {
     int (*unlink)(const char *path);
     int (*mkdir)(const char *path, mode_t mode);
     int (*rmdir)(const char *path);
+    int (*syncfs)(int fd); /* everything written on fd's file system durable */
 };
 
 /* The table in use; tests may overwrite entries and must restore them. */

@@ -117,19 +117,21 @@ int journal_open(struct store_topic *t, int64_t *dropped)
     int rc = topic_meta_path(path, sizeof path, t, ".journal");
     if (rc)
         return rc;
-    int fd = fdcache_open_path(&t->store->fds, path, O_RDWR | O_CREAT, 0644);
+    t->journal_first = t->journal_total = t->journal_records = t->journal_values = 0;
+    *dropped = 0;
+    int fd = fdcache_open_path(&t->store->fds, path, O_RDWR, 0);
+    if (fd == -ENOENT) /* no entry yet (a crash may also have taken a new file's name) */
+        return 0;
     if (fd < 0)
         return fd;
     struct stat st;
     uint8_t h[JOURNAL_HEADER_SIZE];
     uint8_t *chunk = NULL;
-    *dropped = 0;
     if (fstat(fd, &st)) {
         rc = -errno;
         goto err_fd;
     }
     t->journal_fd = fd;
-    t->journal_first = t->journal_total = t->journal_records = t->journal_values = 0;
     if (st.st_size < JOURNAL_HEADER_SIZE || file_pread_all(fd, h, sizeof h, 0) ||
         memcmp(h, "BRJ2", 4)) {
         /* new or unreadable: start empty; reconcile refills it from the log */
@@ -185,6 +187,31 @@ void journal_close(struct store_topic *t)
     t->journal_fd = -1;
 }
 
+/*
+ * The journal file of a topic that has none yet, made at its first entry rather
+ * than with the topic, so that creating a topic makes one file. Its name becomes
+ * durable at the next journal_sync; a crash before that loses nothing the journal
+ * alone knew, since recovery rebuilds the journal from the partitions.
+ */
+static int journal_create(struct store_topic *t)
+{
+    char path[4096];
+    int rc = topic_meta_path(path, sizeof path, t, ".journal");
+    if (rc)
+        return rc;
+    int fd = fdcache_open_path(&t->store->fds, path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return fd;
+    if ((rc = write_header(fd, t->journal_first))) {
+        sysio.close(fd);
+        sysio.unlink(path);
+        return rc;
+    }
+    t->journal_fd = fd;
+    t->journal_new = true;
+    return 0;
+}
+
 /* Write the entry for a batch at the end of the file without making it part of the
  * journal yet (commit_locked does); journal_mu held. */
 static int write_locked(struct store_topic *t, int32_t partition, int64_t base, int32_t records,
@@ -205,10 +232,11 @@ static int write_locked(struct store_topic *t, int32_t partition, int64_t base, 
     };
     uint8_t buf[JOURNAL_ENTRY_SIZE];
     encode_entry(e, buf);
-    if (t->journal_fd < 0)
-        return -EBADF;
+    int rc = t->journal_fd < 0 ? journal_create(t) : 0;
+    if (rc)
+        return rc;
     off_t pos = entry_pos(t, t->journal_total);
-    int rc = file_pwrite_all(t->journal_fd, buf, sizeof buf, pos);
+    rc = file_pwrite_all(t->journal_fd, buf, sizeof buf, pos);
     if (rc)
         (void)sysio.ftruncate(t->journal_fd, pos);
     return rc;
@@ -252,12 +280,23 @@ int journal_sync(struct store_topic *t)
 {
     pthread_mutex_lock(&t->journal_mu);
     int fd = t->journal_fd >= 0 ? fcntl(t->journal_fd, F_DUPFD_CLOEXEC, 0) : -1;
+    bool made = t->journal_new;
+    t->journal_new = false;
     STORE(t->journal_unsynced, false);
     pthread_mutex_unlock(&t->journal_mu);
     if (fd < 0)
         return 0;
     int rc = sysio.fdatasync(fd) ? -errno : 0;
     sysio.close(fd);
+    char path[4096];
+    if (!rc && made && !(rc = topic_meta_path(path, sizeof path, t, ".journal")))
+        rc = dir_fsync(path, 0);
+    if (rc && made) { /* the next sync tries the directory again */
+        pthread_mutex_lock(&t->journal_mu);
+        t->journal_new = true;
+        STORE(t->journal_unsynced, true);
+        pthread_mutex_unlock(&t->journal_mu);
+    }
     return rc;
 }
 
@@ -316,6 +355,16 @@ static int journal_partition_tail(struct store_topic *t, struct store_partition 
     return rc;
 }
 
+/* Partition i for reconciliation: opened, unless it was never used (it has no
+ * directory, hence no batches: opening it would only make its files). */
+static struct store_partition *reconcile_partition(struct store_topic *t, int32_t i)
+{
+    if (i < 0 || i >= store_topic_partition_count(t))
+        return NULL;
+    struct store_partition *p = LOAD(t->parts)[i];
+    return partition_unmade(p) ? p : store_topic_partition(t, i);
+}
+
 int journal_reconcile(struct store_topic *t)
 {
     int32_t n = store_topic_partition_count(t);
@@ -331,7 +380,7 @@ int journal_reconcile(struct store_topic *t)
     int64_t cut = t->journal_total;
     t->journal_records = t->journal_values = 0;
     for (int32_t i = 0; i < n && !rc; i++) { /* opens closed ones: they may fail */
-        struct store_partition *p = store_topic_partition(t, i);
+        struct store_partition *p = reconcile_partition(t, i);
         if (p)
             p->jrecords = p->jvalues = 0;
         else
@@ -346,7 +395,7 @@ int journal_reconcile(struct store_topic *t)
             struct store_journal_entry e;
             if ((rc = decode_entry(chunk + j * JOURNAL_ENTRY_SIZE, &e)))
                 break;
-            struct store_partition *p = store_topic_partition(t, e.partition);
+            struct store_partition *p = reconcile_partition(t, e.partition);
             if (!p || e.base_offset >= store_partition_high_watermark(p) ||
                 e.base_offset < next[e.partition]) {
                 cut = i; /* this batch is gone (or out of order): the journal ends here */
@@ -364,7 +413,10 @@ int journal_reconcile(struct store_topic *t)
     }
     for (int32_t i = 0; i < n && !rc; i++) {
         /* next[i] is one past the last journaled batch's base: skip into it */
-        rc = journal_partition_tail(t, store_topic_partition(t, i), next[i]);
+        struct store_partition *p = reconcile_partition(t, i);
+        if (!LOAD(p->opened))
+            continue; /* never used: no batches */
+        rc = journal_partition_tail(t, p, next[i]);
     }
     if (t->store->loading) {
         t->store->recovery.journal_dropped += dropped;

@@ -108,12 +108,10 @@ static struct segment *active_locked(struct store_partition *p)
     return seg;
 }
 
-/* The caller syncs the log directory once the topic's partitions are all made (one
- * fsync per creation, not one per partition). Without `sync`, nothing is synced:
- * the caller syncs the whole file system afterwards (store_topics_create), and a
- * partition.metadata torn by a crash meanwhile is written again at the next start
- * (partition_meta_check). */
-int partition_create(struct store_topic *t, int32_t index, bool sync, struct store_partition **out)
+/* A partition made by CreatePartitions, its files synced. The caller syncs the log
+ * directory once all the new partitions are made (one fsync per request, not one
+ * per partition). */
+int partition_create(struct store_topic *t, int32_t index, struct store_partition **out)
 {
     struct store_partition *p = partition_new(t, index);
     if (!p)
@@ -126,12 +124,12 @@ int partition_create(struct store_topic *t, int32_t index, bool sync, struct sto
      * component of the path, which dir_make would try */
     int rc = sysio.mkdir(p->dir, 0755) && errno != EEXIST ? -errno : 0;
     if (!rc)
-        rc = sync ? partition_meta_create(p->dir, t->id) : partition_meta_put(p->dir, t->id);
+        rc = partition_meta_create(p->dir, t->id);
     if (!rc)
         rc = segment_create(&t->store->fds, p->dir, 0, &seg);
     if (!rc && (rc = segs_push(p, seg)))
         segment_free(seg);
-    if (!rc && sync)
+    if (!rc)
         rc = dir_fsync(p->dir, 1);
     if (rc) {
         partition_free(p);
@@ -225,15 +223,15 @@ static int partition_fill(struct store_partition *p, bool clean, bool lazy, int6
     struct store_topic *t = p->topic;
     int64_t *bases = NULL;
     size_t n = 0;
-    /* a crash while the topic was created can leave its metadata without this
-     * directory: made again here, it must be durable like the metadata itself */
+    /* A partition's directory is made at its first use (parts_new_closed), and a
+     * crash while an older brook created a topic could leave its metadata without
+     * one: made here, with its partition.metadata synced, the names in it and its
+     * own name are made durable once, after its first segment (below). */
     struct stat dst;
     bool missing = stat(p->dir, &dst) != 0;
     int rc = dir_make(p->dir);
-    if (!rc && missing)
-        rc = dir_fsync(p->dir, 0);
     if (!rc) /* a directory left by another topic of this name is not this one's */
-        rc = partition_meta_check(p->dir, t->id);
+        rc = missing ? partition_meta_create(p->dir, t->id) : partition_meta_check(p->dir, t->id);
     if (!rc)
         rc = compact_recover_dir(p->dir);
     if (!rc)
@@ -306,6 +304,8 @@ static int partition_fill(struct store_partition *p, bool clean, bool lazy, int6
         if ((rc = dir_fsync(p->dir, 1)))
             goto err;
     }
+    if (missing && (rc = dir_fsync(p->dir, 0)))
+        goto err;
     free(bases);
     bases = NULL;
 
@@ -362,6 +362,12 @@ int partition_lazy(struct store_topic *t, int32_t index, int64_t recovery_point,
     p->clean_offset = clean_offset > 0 ? clean_offset : 0;
     *out = p;
     return 0;
+}
+
+bool partition_unmade(const struct store_partition *p)
+{
+    struct stat st;
+    return !LOAD(((struct store_partition *)p)->opened) && stat(p->dir, &st) && errno == ENOENT;
 }
 
 /* Forget what a failed partition_fill() kept. */

@@ -108,20 +108,6 @@ int partition_meta_create(const char *dir, const uint8_t id[16])
     return rc;
 }
 
-int partition_meta_put(const char *dir, const uint8_t id[16])
-{
-    char path[4096], text[64];
-    int rc = meta_path(path, sizeof path, dir);
-    if (rc)
-        return rc;
-    int fd = sysio.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        return -errno;
-    rc = file_pwrite_all(fd, text, meta_text(id, text), 0);
-    sysio.close(fd);
-    return rc;
-}
-
 int partition_meta_read(const char *dir, uint8_t id[16])
 {
     char path[4096], *text = NULL;

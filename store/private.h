@@ -194,7 +194,8 @@ struct store_topic {
 
     /* journal (journal_mu) */
     pthread_mutex_t journal_mu;
-    int journal_fd;
+    int journal_fd;          /* -1: no journal file yet (made with the first entry) */
+    bool journal_new;        /* made since its directory was last synced */
     int64_t journal_first;   /* index of the first entry kept in the file */
     int64_t journal_total;   /* entries ever appended */
     int64_t journal_records; /* running totals after the last entry */
@@ -375,11 +376,14 @@ int segment_read_header(int fd, int64_t pos, int64_t limit, struct batch_header 
  * cleaner checkpoint they may be anywhere, as in a log written elsewhere. */
 int partition_load(struct store_topic *t, int32_t index, bool clean, int64_t recovery_point,
                    int64_t log_start, int64_t clean_offset, struct store_partition **out);
-int partition_create(struct store_topic *t, int32_t index, bool sync, struct store_partition **out);
+int partition_create(struct store_topic *t, int32_t index, struct store_partition **out);
 /* A partition of a cleanly stopped store, to be opened at first use: its checkpoint
  * offsets are kept (and written back by checkpoints while it stays closed). */
 int partition_lazy(struct store_topic *t, int32_t index, int64_t recovery_point, int64_t log_start,
                    int64_t clean_offset, struct store_partition **out);
+/* Whether a closed partition has no directory yet: one never used since its topic
+ * was created (nothing to recover, retain or clean in it). */
+bool partition_unmade(const struct store_partition *p);
 /* Open a lazy partition now (no-op when open): 0, -ENOENT once its topic is
  * deleted, or the error opening it met. */
 int partition_open(struct store_partition *p);
@@ -393,8 +397,6 @@ int partition_meta_write(const char *dir, const uint8_t id[16]);
 /* The same in a partition directory just made, whose creator syncs the directory
  * itself afterwards: the file's bytes are synced, the directory is not. */
 int partition_meta_create(const char *dir, const uint8_t id[16]);
-/* Write it in place, unsynced (the caller syncs the file system). */
-int partition_meta_put(const char *dir, const uint8_t id[16]);
 /* The id dir/partition.metadata names: 0, -ENOENT, -EBADMSG when it does not parse. */
 int partition_meta_read(const char *dir, uint8_t id[16]);
 /* At load: 0 when the file names id (written when missing or unreadable), or
@@ -451,7 +453,7 @@ int flush_all(struct store *s);
 
 /* ---- journal.c ---- */
 #define JOURNAL_CHUNK 1024 /* entries read with one pread when the journal is scanned */
-/* Open (or create) the topic's journal and load its totals; torn or corrupt entries
+/* Open the topic's journal, if it has one yet, and load its totals; torn or corrupt entries
  * at its end are cut off and counted in *dropped (reconcile then refills them). */
 int journal_open(struct store_topic *t, int64_t *dropped);
 /* Write the entry of a batch written but not yet published, and hold journal_mu:

@@ -288,7 +288,9 @@ static void *opener_thread(void *arg)
         for (int32_t k = 0; k < store_topic_partition_count(topics[i]); k++) {
             if (LOAD(s->opener_stop))
                 break;
-            (void)store_topic_partition(topics[i], k); /* logs what it cannot open */
+            struct store_partition *p = LOAD(topics[i]->parts)[k];
+            if (!partition_unmade(p))                      /* one never used stays without files */
+                (void)store_topic_partition(topics[i], k); /* logs what it cannot open */
         }
     if (topics)
         topics_put_all(topics, n);

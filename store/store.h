@@ -301,6 +301,12 @@ int store_topic_alter_config(struct store *s, const char *name, const struct pro
 int store_set_topic_defaults(struct store *s, const struct topic_config *defaults);
 /* Partition i, or NULL when out of range. Valid while the topic reference is held. */
 struct store_partition *store_topic_partition(struct store_topic *t, int32_t i);
+/* Partition i for store_partition_info(), _high_watermark() and _last_stable()
+ * alone (listings, metrics, file sizes in the mount): as
+ * store_topic_partition(), except that one never used since its topic was created
+ * stays closed, with the figures of an empty log: opening it would make its
+ * directory and files, three fsyncs, for every partition listed. */
+struct store_partition *store_topic_partition_figures(struct store_topic *t, int32_t i);
 
 /* ---- partitions: append ---- */
 

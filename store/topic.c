@@ -188,6 +188,15 @@ struct store_partition *store_topic_partition(struct store_topic *t, int32_t i)
     return partition_open(v[i]) ? NULL : v[i];
 }
 
+struct store_partition *store_topic_partition_figures(struct store_topic *t, int32_t i)
+{
+    int32_t n = LOAD(t->nparts);
+    if (i < 0 || i >= n)
+        return NULL;
+    struct store_partition **v = LOAD(t->parts);
+    return partition_unmade(v[i]) ? v[i] : store_topic_partition(t, i);
+}
+
 struct store_partition *topic_partition_opened(struct store_topic *t, int32_t i)
 {
     int32_t n = LOAD(t->nparts);
@@ -354,6 +363,24 @@ static int table_insert(struct store *s, struct store_topic *t)
     return 0;
 }
 
+/*
+ * A new topic's partitions, closed: no directory or file is made for them now. The
+ * first use opens each as one left closed by a clean stop is opened, making its
+ * directory and first segment then (partition_fill), and the journal is made with
+ * its first entry. So a topic costs one durable file when created, whatever its
+ * partitions; its metadata alone makes it survive a crash, since recovery makes
+ * the directories of the partitions it names.
+ */
+static int parts_new_closed(struct store_topic *t)
+{
+    for (int32_t i = 0; i < t->nparts; i++) {
+        int rc = partition_lazy(t, i, 0, 0, -1, &t->parts[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* Creators of topics and partitions take turns (store_topic_create). */
 static pthread_mutex_t create_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -363,10 +390,10 @@ static int topic_create_once(struct store *s, const char *name, int32_t partitio
 int store_topic_create(struct store *s, const char *name, int32_t partitions,
                        const struct props *config, const char **bad_key)
 {
-    /* A creation opens several files at once (metadata, segments, directories to
-     * sync, the journal). Out of descriptors, it undoes itself; then files the
-     * segment cache merely keeps are closed, FDS_PER_RETRY at a time, and it runs
-     * again, until it succeeds or nothing is left to close. */
+    /* A creation opens its metadata file and the directory to sync. Out of
+     * descriptors, it undoes itself; then files the segment cache merely keeps are
+     * closed, FDS_PER_RETRY at a time, and it runs again, until it succeeds or
+     * nothing is left to close. */
     for (;;) {
         int rc = topic_create_once(s, name, partitions, config, bad_key);
         if (rc != -EMFILE && rc != -ENFILE)
@@ -420,14 +447,9 @@ static int topic_create_once(struct store *s, const char *name, int32_t partitio
         rc = parts_grow(t, partitions);
     t->nparts = partitions;
     if (!rc)
-        rc = topic_meta_write(t);
-    for (int32_t i = 0; i < partitions && !rc; i++)
-        rc = partition_create(t, i, true, &t->parts[i]);
-    if (!rc) /* every new partition directory's entry at once */
-        rc = dir_fsync(s->dir, 1);
-    int64_t dropped;
+        rc = parts_new_closed(t);
     if (!rc)
-        rc = journal_open(t, &dropped);
+        rc = topic_meta_write(t);
     if (!rc) {
         pthread_rwlock_wrlock(&s->topics_lock);
         rc = table_insert(s, t);
@@ -435,14 +457,9 @@ static int topic_create_once(struct store *s, const char *name, int32_t partitio
     }
     if (rc) {
         /* undo: nothing of a half-created topic may survive (still under create_mu, so
-         * no other creator can have taken the names meanwhile) */
+         * no other creator can have taken the name meanwhile) */
         char path[4096];
-        for (int32_t i = 0; i < partitions; i++) /* also one whose creation failed */
-            if (snprintf(path, sizeof path, "%s/%s-%d", s->dir, name, i) < (int)sizeof path)
-                dir_remove_files(path);
         if (!topic_meta_path(path, sizeof path, t, ".properties"))
-            sysio.unlink(path);
-        if (!topic_meta_path(path, sizeof path, t, ".journal"))
             sysio.unlink(path);
         pthread_mutex_unlock(&create_mu);
         store_topic_put(t);
@@ -471,13 +488,10 @@ static bool pair_collides(const char *a, int32_t a_parts, const char *b, int32_t
 }
 
 /* Remove what a batch made of t (create_mu held, t not in the table) and drop it. */
-static void batch_undo(struct store *s, struct store_topic *t)
+static void batch_undo(struct store_topic *t)
 {
     char path[4096];
-    for (int32_t i = 0; i < t->nparts; i++)
-        if (snprintf(path, sizeof path, "%s/%s-%d", s->dir, t->name, i) < (int)sizeof path)
-            dir_remove_files(path);
-    static const char *const exts[] = {".properties.tmp", ".properties", ".journal"};
+    static const char *const exts[] = {".properties.tmp", ".properties"};
     for (size_t i = 0; i < sizeof exts / sizeof *exts; i++)
         if (!topic_meta_path(path, sizeof path, t, exts[i]))
             sysio.unlink(path);
@@ -519,7 +533,9 @@ static int batch_prepare(struct store *s, struct store_topic_new *v, struct stor
     t->id[6] = (uint8_t)((t->id[6] & 0x0f) | 0x40); /* a version-4 UUID */
     t->id[8] = (uint8_t)((t->id[8] & 0x3f) | 0x80);
     if (!rc && !(rc = parts_grow(t, parts)))
-        t->nparts = parts; /* no partition is made yet: batch_undo removes nothing */
+        t->nparts = parts;
+    if (!rc)
+        rc = parts_new_closed(t);
     struct props *meta = NULL;
     char *text = NULL, path[4096];
     size_t len = 0;
@@ -539,7 +555,7 @@ static int batch_prepare(struct store *s, struct store_topic_new *v, struct stor
     props_free(meta);
     free(text);
     if (rc) {
-        batch_undo(s, t);
+        batch_undo(t);
         return rc;
     }
     got[i] = t;
@@ -558,62 +574,41 @@ static int batch_publish(struct store_topic *t)
     return rc;
 }
 
-/* The partitions and the journal, unsynced; out of descriptors, the cache closes
- * some and it runs again, as store_topic_create does. */
-static int batch_partitions(struct store *s, struct store_topic *t)
-{
-    for (;;) {
-        int rc = 0;
-        int32_t made = 0;
-        for (; made < t->nparts && !rc; made++)
-            rc = partition_create(t, made, false, &t->parts[made]);
-        int64_t dropped;
-        if (!rc)
-            rc = journal_open(t, &dropped);
-        if (rc != -EMFILE && rc != -ENFILE)
-            return rc;
-        for (int32_t i = 0; i < made; i++) { /* undo, keeping the metadata file */
-            partition_free(t->parts[i]);
-            t->parts[i] = NULL;
-            char path[4096];
-            if (snprintf(path, sizeof path, "%s/%s-%d", s->dir, t->name, i) < (int)sizeof path)
-                dir_remove_files(path);
-        }
-        size_t k = 0;
-        while (k < FDS_PER_RETRY && fdcache_evict(&s->fds))
-            k++;
-        if (!k)
-            return rc;
-    }
-}
-
-/* Make everything written on the log directory's file system durable. */
+/* The temporary metadata files durable: a sync of the log directory's whole file
+ * system, one wait for all of them instead of one per file. */
 static int batch_sync(struct store *s)
 {
-    return syncfs(s->lock_fd) ? -errno : 0;
+    return sysio.syncfs(s->lock_fd) ? -errno : 0;
+}
+
+/* The renames into place durable: they are all in the one directory. */
+static int batch_sync_names(struct store *s)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/" TOPICS_DIR, s->dir) >= (int)sizeof path)
+        return -ENAMETOOLONG;
+    return dir_fsync(path, 1);
 }
 
 /* The step's error for every topic still in the batch, undone. */
-static void batch_fail(struct store *s, struct store_topic_new *v, struct store_topic **got,
-                       size_t n, int rc)
+static void batch_fail(struct store_topic_new *v, struct store_topic **got, size_t n, int rc)
 {
     for (size_t i = 0; i < n; i++)
         if (got[i]) {
             v[i].rc = rc;
-            batch_undo(s, got[i]);
+            batch_undo(got[i]);
             got[i] = NULL;
         }
 }
 
 /*
- * Each topic's files are made as store_topic_create makes them, in the same order
- * of durability, but a step at a time for all of them, with one sync of the file
- * system between steps instead of several fsyncs per topic and partition:
- * metadata written to temporary files, synced, renamed into place, synced (from
- * here a crash leaves topics that start-up completes, as after a crash in
- * store_topic_create); then the partition directories and journals, synced; only
- * then are the topics inserted, so nothing is served from a topic that a power
- * failure could take back.
+ * Each topic is made as store_topic_create makes it (its metadata file, partitions
+ * closed), in the same order of durability, but a step at a time for all of them:
+ * metadata written to temporary files, one sync of the file system, renamed into
+ * place, one fsync of their directory. Only then are the topics inserted, so
+ * nothing is served from a topic that a power failure could take back; a crash
+ * before that leaves topics that start-up completes, as after a crash in
+ * store_topic_create.
  */
 int store_topics_create(struct store *s, struct store_topic_new *v, size_t n)
 {
@@ -634,25 +629,18 @@ int store_topics_create(struct store *s, struct store_topic_new *v, size_t n)
     int rc = made ? batch_sync(s) : 0;
     for (size_t i = 0; i < n && !rc; i++)
         if (got[i] && (v[i].rc = batch_publish(got[i]))) {
-            batch_undo(s, got[i]);
+            batch_undo(got[i]);
             got[i] = NULL;
         }
     if (!rc && made)
-        rc = batch_sync(s);
-    for (size_t i = 0; i < n && !rc; i++)
-        if (got[i] && (v[i].rc = batch_partitions(s, got[i]))) {
-            batch_undo(s, got[i]);
-            got[i] = NULL;
-        }
-    if (!rc && made)
-        rc = batch_sync(s);
+        rc = batch_sync_names(s);
     if (rc)
-        batch_fail(s, v, got, n, rc);
+        batch_fail(v, got, n, rc);
     pthread_rwlock_wrlock(&s->topics_lock);
     for (size_t i = 0; i < n; i++)
         if (got[i] && (v[i].rc = table_insert(s, got[i]))) {
             pthread_rwlock_unlock(&s->topics_lock);
-            batch_undo(s, got[i]); /* (only out of memory: the names were checked) */
+            batch_undo(got[i]); /* (only out of memory: the names were checked) */
             pthread_rwlock_wrlock(&s->topics_lock);
             got[i] = NULL;
         }
@@ -692,7 +680,7 @@ int store_topic_add_partitions(struct store *s, const char *name, int32_t total)
         goto out;
     int32_t made = old;
     for (; made < total && !rc; made++)
-        rc = partition_create(t, made, true, &t->parts[made]);
+        rc = partition_create(t, made, &t->parts[made]);
     if (rc)
         made--;
     if (!rc) /* the new partition directories' entries */
@@ -979,9 +967,17 @@ static int topic_load(struct store *s, const char *path, const char *name, int32
         bool lazy = clean && named && !store_topic_name_internal(t->name);
         checkpoint_read(s, "log-start-offset-checkpoint", t->name, i, &ls);
         checkpoint_read(s, "cleaner-offset-checkpoint", t->name, i, &co);
+        if (!lazy && rp == 0 && ls == 0) { /* never used: no directory, nothing to recover */
+            rc = partition_lazy(t, i, 0, 0, co, &t->parts[i]);
+            if (!rc && !(lazy = partition_unmade(t->parts[i]))) {
+                partition_free(t->parts[i]);
+                t->parts[i] = NULL;
+            }
+        }
         empty = empty && lazy && rp == 0;
         if (lazy) {
-            rc = partition_lazy(t, i, rp, ls, co, &t->parts[i]);
+            if (!t->parts[i])
+                rc = partition_lazy(t, i, rp, ls, co, &t->parts[i]);
             s->recovery.partitions++;
             s->lazy_partitions = true;
             continue;

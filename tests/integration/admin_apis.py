@@ -344,6 +344,9 @@ def test_metadata():
               p['offline'] == [] for p in t['partitions']))
     check('Metadata v12: authorized operations not asked for are INT32_MIN',
           t['ops'] == INT32_MIN, f"{t['ops']}")
+    p = Producer(HOST, PORT)  # a partition's directory is made at its first use
+    check('Produce to md-2 (which makes its directory)', p.send('md', [b'x'], partition=2) == 0)
+    p.close()
     with open(os.path.join(DATA, 'md-2', 'partition.metadata')) as f:
         meta = f.read()
     want = base64.urlsafe_b64encode(tid).decode().rstrip('=')

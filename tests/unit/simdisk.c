@@ -504,6 +504,27 @@ static int sd_sync(int fd)
     return rc;
 }
 
+/* Every file's content and every namespace operation durable, as syncfs() makes
+ * the whole file system's. */
+static int sd_syncfs(int fd)
+{
+    (void)fd;
+    pthread_mutex_lock(&disk.mu);
+    while (disk.hold && !disk.dead && !pthread_equal(pthread_self(), disk.main))
+        pthread_cond_wait(&disk.cond, &disk.mu);
+    int rc = crash_point("syncfs", ".") ? -1 : 0;
+    for (size_t i = 0; !rc && i < disk.nfiles; i++) {
+        buf_assign(&disk.files[i]->dur, &disk.files[i]->cur);
+        file_clear_ops(disk.files[i]);
+    }
+    for (size_t i = 0; !rc && i < disk.nnsops; i++)
+        disk.nsops[i].forced = true;
+    pthread_mutex_unlock(&disk.mu);
+    if (rc)
+        errno = EIO;
+    return rc;
+}
+
 static int sd_rename(const char *from, const char *to)
 {
     const char *a = rel_of(from), *b = rel_of(to);
@@ -586,6 +607,7 @@ void simdisk_install(void)
     sysio.unlink = sd_unlink;
     sysio.mkdir = sd_mkdir;
     sysio.rmdir = sd_rmdir;
+    sysio.syncfs = sd_syncfs;
 }
 
 void simdisk_arm(long after)

@@ -708,9 +708,16 @@ static bool ensure_topics(struct store *s)
         }
         x->state = T_PRESENT;
         x->t = store_topic_get(s, x->name);
-        for (int k = 0; k < NPARTS; k++)
-            if (!strcmp(parts[k].topic, x->name))
-                parts[k].p = store_topic_partition(x->t, parts[k].index);
+        for (int k = 0; k < NPARTS; k++) {
+            if (strcmp(parts[k].topic, x->name))
+                continue;
+            /* the first use makes the partition's directory: the disk may die there */
+            parts[k].p = store_topic_partition(x->t, parts[k].index);
+            if (!parts[k].p) {
+                CHECK(simdisk_dead(), "open %s-%d without a fault", x->name, parts[k].index);
+                return false;
+            }
+        }
     }
     return true;
 }
@@ -1194,8 +1201,11 @@ static void test_partition_directory_made_durable(void **state)
 {
     char *dir = scenario_start();
     struct store *s = scenario_open(dir);
+    scenario_topic(s, "t", 2, NULL, NULL); /* partition 1's directory: made at first use */
     simdisk_arm_name("t-1");
-    assert_int_not_equal(store_topic_create(s, "t", 2, NULL, NULL), 0);
+    struct store_topic *t = store_topic_get(s, "t");
+    assert_null(store_topic_partition(t, 1));
+    store_topic_put(t);
     strict_power_failure(s);
 
     s = scenario_open(dir);
@@ -1244,9 +1254,10 @@ static void test_interrupted_deletion_made_durable(void **state)
 }
 
 /* The metadata of a topic whose creation a crash interrupted is on disk but maybe
- * not durable: recovery must make it durable before it makes the partition
- * directories, or a power failure in between leaves directories without metadata,
- * adopted as a topic of their own with fewer partitions and none of its config. */
+ * not durable: recovery must make it durable before a partition directory is made
+ * (at the partition's first use), or a power failure in between leaves directories
+ * without metadata, adopted as a topic of their own with fewer partitions and none
+ * of its config. */
 static void test_interrupted_creation_made_durable(void **state)
 {
     char *dir = scenario_start();
@@ -1255,13 +1266,15 @@ static void test_interrupted_creation_made_durable(void **state)
     assert_int_not_equal(store_topic_create(s, "t", 3, NULL, NULL), 0);
     process_crash(s);
 
-    simdisk_arm_name("t-1/00000000000000000000.log"); /* recovery is cut short in turn */
-    struct store_config c = store_cfg(dir);
-    s = NULL;
-    assert_int_not_equal(store_open(&c, &s), 0);
-    simdisk_kill();
-    simdisk_power_fail(NULL);
-    simdisk_arm(SIMDISK_NEVER);
+    /* recovery finds the topic; the first use of partition 1, which makes its
+     * directory, is cut short in turn */
+    s = scenario_open(dir);
+    simdisk_arm_name("t-1/00000000000000000000.log");
+    struct store_topic *made = store_topic_get(s, "t");
+    assert_non_null(made);
+    assert_null(store_topic_partition(made, 1));
+    store_topic_put(made);
+    strict_power_failure(s);
 
     s = scenario_open(dir);
     struct store_topic *t = store_topic_get(s, "t");
@@ -1269,6 +1282,51 @@ static void test_interrupted_creation_made_durable(void **state)
     store_topic_put(t);
     if (n != 3)
         fail_msg("topic t came back with %d partitions", n);
+    store_close(s);
+    scenario_end(dir);
+}
+
+/* Topics created together are durable once store_topics_create answers: a power
+ * failure right after keeps every one, with its partitions and config, and they
+ * take records (their directories, never made before, are made by recovery). */
+static void test_batch_creation_survives_power_failure(void **state)
+{
+    char *dir = scenario_start();
+    struct store *s = scenario_open(dir);
+    enum { N = 40 };
+    struct store_topic_new v[N];
+    char names[N][16];
+    struct props *cfg = props_new();
+    assert_int_equal(props_set(cfg, "retention.ms", "60000"), 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "b%d", i);
+        v[i] = (struct store_topic_new){names[i], 1 + i % 3, i % 2 ? cfg : NULL, NULL, 1};
+    }
+    assert_int_equal(store_topics_create(s, v, N), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(v[i].rc, 0);
+    props_free(cfg);
+    strict_power_failure(s);
+
+    s = scenario_open(dir);
+    for (int i = 0; i < N; i++) {
+        struct store_topic *t = store_topic_get(s, names[i]);
+        if (!t)
+            fail_msg("topic %s answered created is gone after a power failure", names[i]);
+        assert_int_equal(store_topic_partition_count(t), 1 + i % 3);
+        struct topic_config tc;
+        store_topic_config_get(t, &tc);
+        if (i % 2)
+            assert_int_equal(tc.retention_ms, 60000);
+        store_topic_put(t);
+    }
+    struct store_partition *p = partition_of(s, "b5", 2);
+    append_ok(p, NULL, "acknowledged");
+    assert_int_equal(store_partition_sync(p, 1), 0);
+    strict_power_failure(s);
+
+    s = scenario_open(dir);
+    assert_true(has_record(partition_of(s, "b5", 2), NULL, "acknowledged"));
     store_close(s);
     scenario_end(dir);
 }
@@ -1288,6 +1346,7 @@ int main(void)
         cmocka_unit_test(test_partition_directory_made_durable),
         cmocka_unit_test(test_interrupted_deletion_made_durable),
         cmocka_unit_test(test_interrupted_creation_made_durable),
+        cmocka_unit_test(test_batch_creation_survives_power_failure),
         cmocka_unit_test(test_power_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -189,6 +189,10 @@ static void test_partition_metadata(void **state)
     size_t len;
     struct store *s = tu_store_open(dir, -1);
     tu_topic_create(s, "pm", 2, NULL);
+    struct store_topic *t = store_topic_get(s, "pm");
+    for (int32_t i = 0; i < 2; i++) /* a partition's directory is made at its first use */
+        assert_non_null(store_topic_partition(t, i));
+    store_topic_put(t);
     store_close(s);
     tu_path(path, sizeof path, dir, "pm-1/partition.metadata");
     assert_int_equal(file_read_all(path, 4096, &text, &len), 0);
@@ -208,7 +212,7 @@ static void test_partition_metadata(void **state)
     tu_path(path, sizeof path, dir, "pm-0/partition.metadata");
     assert_int_equal(unlink(path), 0); /* as an older brook left it */
     s = tu_store_open(dir, -1);
-    struct store_topic *t = store_topic_get(s, "kafka");
+    t = store_topic_get(s, "kafka");
     assert_memory_equal(store_topic_id(t), kafka_id, 16);
     store_topic_put(t);
     t = store_topic_get(s, "pm"); /* opened lazily after a clean stop: open pm-0 now */
@@ -1039,6 +1043,69 @@ static void test_topics_create_batch(void **state)
     free(dir);
 }
 
+static bool exists(const char *dir, const char *rest)
+{
+    char path[4096];
+    tu_path(path, sizeof path, dir, rest);
+    return access(path, F_OK) == 0;
+}
+
+/* A topic is one metadata file when created; a partition's directory and segment,
+ * and the topic's journal, come with their first use. Until then the partition
+ * reads as empty, a clean restart and a crash keep the topic, and deleting it works. */
+static void test_topic_files_at_first_use(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct store *s = tu_store_open(dir, -1);
+    struct store_topic_new v[] = {{"f1", 2, NULL, NULL, 1}, {"f2", 1, NULL, NULL, 1}};
+    assert_int_equal(store_topics_create(s, v, 2), 0);
+    assert_int_equal(v[0].rc, 0);
+    assert_int_equal(v[1].rc, 0);
+    tu_topic_create(s, "f3", 1, NULL);
+    assert_false(exists(dir, "f1-0"));
+    assert_false(exists(dir, "f1-1"));
+    assert_false(exists(dir, "f3-0"));
+    struct store_topic *t = store_topic_get(s, "f1");
+    struct store_partition_info info; /* figures, for listings: no files made */
+    store_partition_info(store_topic_partition_figures(t, 1), &info);
+    assert_int_equal(info.high_watermark, 0);
+    assert_int_equal(info.size_bytes, 0);
+    assert_false(exists(dir, "f1-1"));
+    struct store_journal_entry je[2];
+    int64_t total, first;
+    assert_int_equal(store_journal_read(t, 0, je, 2, &total, &first), 0);
+    assert_int_equal(total, 0);
+    struct tu_rec recs[4];
+    assert_int_equal(tu_read_all(store_topic_partition(t, 0), 0, recs, 4), 0); /* empty */
+    assert_true(exists(dir, "f1-0/00000000000000000000.log"));
+    assert_false(exists(dir, "f1-1"));
+    int64_t base = tu_append(store_topic_partition(t, 1), 2, "k", "v", 0, 1000);
+    assert_int_equal(store_partition_sync(store_topic_partition(t, 1), base + 2), 0);
+    assert_int_equal(store_journal_read(t, 0, je, 2, &total, &first), 1);
+    assert_int_equal(je[0].partition, 1);
+    store_topic_put(t);
+    store_close(s);
+
+    s = tu_store_open(dir, -1); /* clean: f2 and f3 still have no directory */
+    assert_int_equal(store_topic_delete(s, "f3"), 0);
+    store_abandon(s); /* a crash */
+    tu_forget_clean_shutdown(dir);
+    s = tu_store_open(dir, -1);
+    assert_null(store_topic_get(s, "f3"));
+    t = store_topic_get(s, "f2");
+    assert_non_null(t);
+    base = tu_append(store_topic_partition(t, 0), 1, "k", "w", 0, 1000);
+    assert_int_equal(base, 0);
+    store_topic_put(t);
+    t = store_topic_get(s, "f1");
+    assert_int_equal(tu_read_all(store_topic_partition(t, 1), 0, recs, 4), 2);
+    assert_int_equal(store_journal_read(t, 0, je, 2, &total, &first), 1);
+    store_topic_put(t);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1048,6 +1115,7 @@ int main(void)
         cmocka_unit_test(test_topic_persistence_and_adoption),
         cmocka_unit_test(test_partition_metadata),
         cmocka_unit_test(test_topics_create_batch),
+        cmocka_unit_test(test_topic_files_at_first_use),
         cmocka_unit_test(test_config_from_props),
         cmocka_unit_test(test_append_read_restart),
         cmocka_unit_test(test_append_rejects_bad_batches),

@@ -339,6 +339,9 @@ static void test_compaction_keeps_offset_span(void **state)
     char *dir = tu_mkdtemp();
     struct store *s = tu_store_open(dir, -1);
     tu_topic_create(s, "span", 1, "cleanup.policy=compact", NULL);
+    struct store_topic *made = store_topic_get(s, "span");
+    assert_non_null(store_topic_partition(made, 0)); /* its directory, made at first use */
+    store_topic_put(made);
     store_close(s);
     char path[4096];
     struct writer w;

@@ -272,6 +272,9 @@ static void test_recovery_ends_at_offsets_past_index_span(void **state)
     char *dir = tu_mkdtemp();
     struct store *s = tu_store_open(dir, -1);
     tu_topic_create(s, "wide", 1, "cleanup.policy=compact", NULL);
+    struct store_topic *wide = store_topic_get(s, "wide");
+    assert_non_null(store_topic_partition(wide, 0)); /* its directory, made at first use */
+    store_topic_put(wide);
     store_close(s);
     struct writer w;
     writer_init(&w, 1 << 20);
