@@ -247,6 +247,17 @@ static void request_latency(struct scrape *s)
 
 /* ---- consumer groups ---- */
 
+/* The end offset a committed offset is measured against; -1 when the topic or
+ * partition is gone since the commit (such offsets have no lag to tell). */
+static int64_t group_partition_end(struct scrape *s, const char *topic, int32_t part)
+{
+    struct store_topic *t = store_topic_get(s->env->store, topic);
+    struct store_partition *p = t ? store_topic_partition(t, part) : NULL;
+    int64_t end = p ? store_partition_high_watermark(p) : -1;
+    store_topic_put(t);
+    return end;
+}
+
 struct lag_pass {
     struct scrape *s;
     bool lag; /* lag, or the committed offset */
@@ -256,10 +267,7 @@ static void group_offset(void *arg, const char *group, const char *topic, int32_
                          int64_t offset, const char *meta, int64_t when)
 {
     struct lag_pass *lp = arg;
-    struct store_topic *t = store_topic_get(lp->s->env->store, topic);
-    struct store_partition *p = t ? store_topic_partition(t, part) : NULL;
-    int64_t end = p ? store_partition_high_watermark(p) : -1;
-    store_topic_put(t);
+    int64_t end = group_partition_end(lp->s, topic, part);
     if (end < 0)
         return; /* the topic is gone */
     char ps[16];
@@ -287,10 +295,7 @@ static void total_offset(void *arg, const char *group, const char *topic, int32_
                          int64_t offset, const char *meta, int64_t when)
 {
     struct group_total *gt = arg;
-    struct store_topic *t = store_topic_get(gt->s->env->store, topic);
-    struct store_partition *p = t ? store_topic_partition(t, part) : NULL;
-    int64_t end = p ? store_partition_high_watermark(p) : -1;
-    store_topic_put(t);
+    int64_t end = group_partition_end(gt->s, topic, part);
     if (end < 0)
         return; /* the topic is gone */
     int64_t *sum = hmap_get(&gt->lag, group, strlen(group));
