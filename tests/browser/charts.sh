@@ -36,21 +36,7 @@ c.close()
 PY
 
 # "nocommit": a member that joins, reads and never commits, until told to stop
-$PY - "$BROKER" "$T/nocommit.stop" >"$T/nocommit.log" 2>&1 <<'PY' &
-import os, sys, time
-from kafka import KafkaConsumer
-c = KafkaConsumer('lagged', bootstrap_servers=sys.argv[1], group_id='nocommit',
-                  enable_auto_commit=False, auto_offset_reset='earliest')
-deadline = time.time() + 60
-while not c.assignment() and time.time() < deadline:
-    c.poll(timeout_ms=200)
-print("joined", flush=True)
-while not os.path.exists(sys.argv[2]) and time.time() < deadline:
-    c.poll(timeout_ms=200)
-c.close(autocommit=False)
-PY
-NOCOMMIT_PID=$!
-wait_until 30 grep -q joined "$T/nocommit.log"
+member_start lagged nocommit
 check "a consumer of the group 'nocommit' joins without committing" [ $? -eq 0 ]
 
 CONSOLE_URL=$C BROKER=$BROKER PY=$PY PRODUCER="$HERE/paced_producer.py" \
@@ -58,8 +44,6 @@ CONSOLE_URL=$C BROKER=$BROKER PY=$PY PRODUCER="$HERE/paced_producer.py" \
 rc=$?
 [ $rc -eq 0 ] || [ $rc -eq 1 ] || fail "chart tests exited with status $rc"
 
-touch "$T/nocommit.stop"
-timeout 20 tail --pid="$NOCOMMIT_PID" -f /dev/null || kill "$NOCOMMIT_PID" 2>/dev/null
-wait "$NOCOMMIT_PID" 2>/dev/null
+member_stop
 brookd_stop
 check "brookd stops cleanly after the chart tests" [ $? -eq 0 ]

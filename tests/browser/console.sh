@@ -78,16 +78,9 @@ PY
 }
 
 # A running member of group "idle" that never commits: its lag is unknown, not 0.
-# (kafka-python without auto commit; killed, it never gets to commit either)
+# It stays for the main browser run (node_test's bound is 300 s).
 idle_consumer() {
-    timeout 120 $PY - "$BROKER" >/dev/null 2>&1 <<'PY' &
-import sys
-from kafka import KafkaConsumer
-c = KafkaConsumer('orders', bootstrap_servers=sys.argv[1], group_id='idle', enable_auto_commit=False)
-while True:
-    c.poll(timeout_ms=500)
-PY
-    IDLE_PID=$!
+    member_start orders idle 300
     wait_until 30 idle_stable || fail "browser: group idle becomes Stable with one member"
 }
 idle_stable() {
@@ -99,8 +92,7 @@ console_start || { fail "browser: brookd starts with the console"; exit 1; }
 seed
 idle_consumer
 node_test main
-kill "$IDLE_PID" 2>/dev/null
-wait "$IDLE_PID" 2>/dev/null
+member_stop
 for f in "$T"/shots/*.png; do # taken only where docs/console/ lacks one, or all when updating
     [ -s "$f" ] || continue
     if [ "$(head -c 8 "$f" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then

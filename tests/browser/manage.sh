@@ -35,24 +35,9 @@ $KC "$BROKER" -C -G g1 -c 20 -q -X auto.offset.reset=earliest mt >/dev/null 2>&1
 $KC "$BROKER" -C -G g2 -c 20 -q -X auto.offset.reset=earliest mt >/dev/null 2>&1
 $KC "$BROKER" -C -G g3 -c 20 -q -X auto.offset.reset=earliest mt >/dev/null 2>&1
 # a group with a live member, for as long as the browser runs
-$PY - "$BROKER" "$T/member.ready" "$T/member.stop" <<'PY' &
-import os, sys, time
-from kafka import KafkaConsumer
-c = KafkaConsumer('other', bootstrap_servers=sys.argv[1], group_id='busy',
-                  enable_auto_commit=False, session_timeout_ms=10000)
-deadline = time.time() + 100
-while not c.assignment() and time.time() < deadline:
-    c.poll(timeout_ms=200)
-open(sys.argv[2], 'w').close()
-while not os.path.exists(sys.argv[3]) and time.time() < deadline:
-    c.poll(timeout_ms=200)
-c.close()
-PY
-member=$!
-wait_until 60 [ -e "$T/member.ready" ] || fail "browser manage: the busy group's member joins"
+member_start other busy 100 || fail "browser manage: the busy group's member joins"
 node_test main
-touch "$T/member.stop"
-wait "$member"
+member_stop
 brookd_stop
 
 console_start -o console.read.only=true || { fail "browser manage: brookd restarts read-only"; exit 1; }

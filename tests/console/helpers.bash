@@ -6,6 +6,9 @@
 #                             one HTTP request; sets STATUS, the body in $T/body
 #   jget EXPR                 evaluate a Python expression over the last body (as d)
 #   is_error STATUS           the last answer had STATUS and a JSON error body
+#   wait_until SECS CMD...    poll CMD until it succeeds
+#   member_start TOPIC GROUP [SECS] / member_stop
+#                             a live group member that never commits
 
 console_start() {
     brookd_start --console 127.0.0.1:0 "$@" || return 1
@@ -43,4 +46,22 @@ wait_until() {
         sleep 0.05
     done
     return 1
+}
+
+# member_start TOPIC GROUP [SECS]: a live member of GROUP reading TOPIC that never
+# commits (tests/tools/group_member.py), for at most SECS (60) seconds; returns
+# once it holds partitions, false if it did not get any within 60 s.
+# member_stop: it leaves the group; returns once it has exited.
+member_start() {
+    rm -f "$T/member.ready" "$T/member.stop"
+    $PY "$ROOT/tests/tools/group_member.py" "$BROKER" "$1" "$2" "$T/member.ready" "$T/member.stop" \
+        "${3:-60}" >"$T/member.log" 2>&1 &
+    MEMBER_PID=$!
+    wait_until 60 [ -e "$T/member.ready" ]
+}
+
+member_stop() {
+    touch "$T/member.stop"
+    timeout 20 tail --pid="$MEMBER_PID" -f /dev/null || kill "$MEMBER_PID" 2>/dev/null
+    wait "$MEMBER_PID" 2>/dev/null
 }

@@ -128,29 +128,13 @@ check "brook_consumergroup_lag_unknown{mg} is 0: it has committed" \
     [ "$(value s5 'brook_consumergroup_lag_unknown{consumergroup="mg"}')" = 0 ]
 
 # a member that joins and never commits: its lag is unknown, not 0
-$PY - "$BROKER" "$T/nc.stop" >"$T/nc.log" 2>&1 <<'PY' &
-import os, sys, time
-from kafka import KafkaConsumer
-c = KafkaConsumer('m', bootstrap_servers=sys.argv[1], group_id='nc', enable_auto_commit=False,
-                  auto_offset_reset='earliest')
-deadline = time.time() + 60
-while not c.assignment() and time.time() < deadline:
-    c.poll(timeout_ms=200)
-print("joined", flush=True)
-while not os.path.exists(sys.argv[2]) and time.time() < deadline:
-    c.poll(timeout_ms=200)
-c.close(autocommit=False)
-PY
-nc_pid=$!
-wait_until 30 grep -q joined "$T/nc.log"
+member_start m nc
 scrape s6
 check "a group that has committed nothing: brook_consumergroup_lag_unknown is 1" \
     [ "$(value s6 'brook_consumergroup_lag_unknown{consumergroup="nc"}')" = 1 ]
 check "... and brook_consumergroup_lag has no sample for it (not 0)" \
     [ -z "$(grep '^brook_consumergroup_lag{consumergroup="nc"}' "$T/s6.samples")" ]
-touch "$T/nc.stop"
-timeout 20 tail --pid="$nc_pid" -f /dev/null || kill "$nc_pid" 2>/dev/null
-wait "$nc_pid" 2>/dev/null
+member_stop
 
 now=$(date +%s)
 start=$(value s5 'process_start_time_seconds{}')
