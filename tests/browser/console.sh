@@ -6,30 +6,17 @@
 # can mount one. The screenshots it takes of every page at 1 280 and 390 px go to
 # docs/console/ - each only when that file is missing or BROOK_UPDATE_SCREENSHOT=1
 # (so that test runs leave the tree alone).
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../console/helpers.bash"
-HERE=$(cd "$(dirname "$0")" && pwd)
-KC="timeout 60 kcat -b"
+. "$(dirname "$0")/lib.bash"
 GROUP_COMMITTED={}
 TS_B=0
 
-if [ ! -x /usr/bin/chromium ]; then
-    echo "skip - browser tests: /usr/bin/chromium is missing (apt-get install chromium)"
-    exit 0
-fi
-if [ ! -d "$HERE/node_modules/playwright-core" ] &&
-    ! (cd "$HERE" && npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
-    echo "skip - browser tests: cannot install playwright-core (npm install in tests/browser)"
-    exit 0
-fi
+browser_need "browser tests"
 
 # node_test MODE: run the browser checks; their ok/not ok lines are this suite's
 node_test() {
     MODE=$1 PY=$PY CONSOLE_URL=$C BROKER=$BROKER TS_B=$TS_B GROUP_COMMITTED=$GROUP_COMMITTED \
         SHOTS=$T/shots DOCS_SHOTS=$ROOT/docs/console FUSE_APPEND=${FUSE_APPEND:-} PATH="$ROOT/$BUILD:$PATH" \
-        timeout 300 node "$HERE/console.test.js"
-    local rc=$?
-    [ $rc -eq 0 ] || [ $rc -eq 1 ] || fail "browser run ($1) exited with status $rc"
+        browser_run 300 "browser run ($1)" console.test.js
 }
 
 seed() {

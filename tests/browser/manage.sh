@@ -4,25 +4,12 @@
 # tests/browser/manage.test.js does each action through the page in Debian's
 # chromium and reads its effect back with kcat and kafka-python - once against
 # the normal broker (with a group that has a live member), once read-only.
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../console/helpers.bash"
-HERE=$(cd "$(dirname "$0")" && pwd)
-KC="timeout 60 kcat -b"
+. "$(dirname "$0")/lib.bash"
 
-if [ ! -x /usr/bin/chromium ]; then
-    echo "skip - browser management tests: /usr/bin/chromium is missing"
-    exit 0
-fi
-if [ ! -d "$HERE/node_modules/playwright-core" ] &&
-    ! (cd "$HERE" && npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
-    echo "skip - browser management tests: cannot install playwright-core"
-    exit 0
-fi
+browser_need "browser management tests"
 
 node_test() {
-    MODE=$1 CONSOLE_URL=$C BROKER=$BROKER PY=$PY timeout 120 node "$HERE/manage.test.js"
-    local rc=$?
-    [ $rc -eq 0 ] || [ $rc -eq 1 ] || fail "browser management run ($1) exited with status $rc"
+    MODE=$1 CONSOLE_URL=$C BROKER=$BROKER PY=$PY browser_run 120 "browser management run ($1)" manage.test.js
 }
 
 console_start || { fail "browser manage: brookd starts with the console"; exit 1; }
