@@ -97,19 +97,8 @@ brookd_stop
 
 # With users and ACLs: alice is a super user, bob may read orders only (the
 # harness administers as User:ANONYMOUS over the plaintext listener).
-console_start --add-scram 'SCRAM-SHA-512=[name=alice,password=alice-secret]' \
-    --add-scram 'SCRAM-SHA-256=[name=bob,password=bob-secret]' \
-    -o authorizer.class.name=brook -o 'super.users=User:alice;User:ANONYMOUS' ||
-    { fail "browser: brookd restarts with users and ACLs"; exit 1; }
-$PY - "$BROKER" <<'PY' || fail "browser: an ACL lets bob read orders"
-import sys
-from kafka.admin import (KafkaAdminClient, ACL, ACLOperation, ACLPermissionType,
-                         ResourcePattern, ResourceType)
-a = KafkaAdminClient(bootstrap_servers=sys.argv[1])
-r = a.create_acls([ACL("User:bob", "*", ACLOperation.READ, ACLPermissionType.ALLOW,
-                       ResourcePattern(ResourceType.TOPIC, "orders"))])
-sys.exit(1 if r["failed"] else 0)
-PY
+console_start_users || { fail "browser: brookd restarts with users and ACLs"; exit 1; }
+acl_allow bob READ TOPIC orders || fail "browser: an ACL lets bob read orders"
 node_test login
 brookd_stop
 
@@ -117,28 +106,11 @@ brookd_stop
 # appended from inside that namespace (nsenter); the browser only needs the port.
 fuse_check() {
     local name="a line appended with echo >> through the FUSE mount appears in the live tail"
-    local mnt fpid
-    [ -e /dev/fuse ] || { echo "skip - $name: no /dev/fuse"; return; }
-    command -v unshare >/dev/null && command -v nsenter >/dev/null ||
-        { echo "skip - $name: unshare/nsenter missing"; return; }
-    mnt=$(mktemp -d "${TMPDIR:-/tmp}/brook-mnt-XXXXXX")
-    unshare -m --propagation private "$BROOKD" -d "$T/fusedata" -l 127.0.0.1:0 --console 127.0.0.1:0 \
-        -m "$mnt" >"$T/fuse.log" 2>&1 &
-    fpid=$!
-    if ! wait_until 20 grep -qs 'brookd ready' "$T/fuse.log"; then
-        echo "skip - $name: brookd -m $mnt did not start: $(tail -1 "$T/fuse.log")"
-    elif ! wait_until 10 grep -q " $mnt " "/proc/$fpid/mountinfo"; then
-        echo "skip - $name: brookd -m did not mount $mnt (no FUSE view in this build)"
-    else
-        C=http://127.0.0.1:$(grep -oE 'console on 127\.0\.0\.1:[0-9]+' "$T/fuse.log" | cut -d: -f2)
-        BROKER=127.0.0.1:$(grep -oE 'kafka on 127\.0\.0\.1:[0-9]+' "$T/fuse.log" | cut -d: -f2)
+    if fuse_start "$name"; then
         req POST /api/v1/topics '{"name":"fusetopic","partitions":1}'
-        FUSE_APPEND="nsenter -t $fpid -m sh -c 'echo appended-through-fuse >> $mnt/fusetopic'"
+        FUSE_APPEND="nsenter -t $FUSE_PID -m sh -c 'echo appended-through-fuse >> $FUSE_MNT/fusetopic'"
         node_test fuse
     fi
-    kill -TERM "$fpid" 2>/dev/null
-    timeout 30 tail --pid="$fpid" -f /dev/null || kill -9 "$fpid" 2>/dev/null
-    wait "$fpid" 2>/dev/null
-    rmdir "$mnt" 2>/dev/null
+    fuse_stop
 }
 fuse_check

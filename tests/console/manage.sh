@@ -175,11 +175,7 @@ console_start --add-scram 'SCRAM-SHA-256=[name=bob,password=bob-secret]' \
     -o authorizer.class.name=brook -o 'super.users=User:ANONYMOUS' \
     -o allow.everyone.if.no.acl.found=false ||
     { fail "console manage: brookd restarts with ACLs"; exit 1; }
-kpy "from kafka.admin import ACL, ACLOperation as O, ACLPermissionType as P, ResourcePattern as R, ResourceType as T
-a = KafkaAdminClient(bootstrap_servers=B)
-r = a.create_acls([ACL('User:bob', '*', O.READ, P.ALLOW, R(T.TOPIC, 'mt')),
-                   ACL('User:bob', '*', O.DESCRIBE, P.ALLOW, R(T.GROUP, 'g1'))])
-sys.exit(1 if r['failed'] else 0)" >/dev/null 2>&1
+acl_allow bob READ TOPIC mt DESCRIBE GROUP g1 >/dev/null 2>&1
 check "ACLs let bob read mt and describe g1" [ $? = 0 ]
 areq POST /api/v1/login '{"user":"bob","password":"bob-secret"}'
 CSRF=$(jget 'd["csrf"]')

@@ -156,25 +156,10 @@ check "brookd stops cleanly" [ $? -eq 0 ]
 # inside it (nsenter).
 fuse_counts() {
     local name="lines appended through the mount count in messagesin_total and bytesin_total"
-    local mnt fpid
-    [ -e /dev/fuse ] || { echo "skip - $name: no /dev/fuse"; return; }
-    command -v unshare >/dev/null && command -v nsenter >/dev/null ||
-        { echo "skip - $name: unshare/nsenter missing"; return; }
-    mnt=$(mktemp -d "${TMPDIR:-/tmp}/brook-mnt-XXXXXX")
-    timeout 120 unshare -m --propagation private "$BROOKD" -d "$T/fusedata" -l 127.0.0.1:0 \
-        --console 127.0.0.1:0 -m "$mnt" >"$T/fuse.log" 2>&1 &
-    fpid=$!
-    local pid=""
-    wait_until 20 grep -qs 'brookd ready' "$T/fuse.log" && pid=$(pgrep -P "$fpid" | head -1)
-    if [ -z "$pid" ]; then
-        echo "skip - $name: brookd -m did not start: $(tail -1 "$T/fuse.log")"
-    elif ! wait_until 10 grep -q " $mnt " "/proc/$pid/mountinfo"; then
-        echo "skip - $name: brookd -m did not mount $mnt"
-    else
-        C=http://127.0.0.1:$(grep -oE 'console on 127\.0\.0\.1:[0-9]+' "$T/fuse.log" | cut -d: -f2)
+    if fuse_start "$name"; then
         req POST /api/v1/topics '{"name":"fusetopic","partitions":1}'
         scrape f0
-        timeout 20 nsenter -t "$pid" -m sh -c "printf 'one\ntwo\nthree\n' >> $mnt/fusetopic"
+        timeout 20 nsenter -t "$FUSE_PID" -m sh -c "printf 'one\ntwo\nthree\n' >> $FUSE_MNT/fusetopic"
         check "three lines append through the mount" [ $? -eq 0 ]
         scrape f1
         check "$name (3 records)" \
@@ -182,9 +167,6 @@ fuse_counts() {
         check "bytesin{topic=fusetopic} moves with them" \
             [ "$(delta f0 f1 'kafka_server_brokertopicmetrics_bytesin_total{topic="fusetopic"}')" -gt 0 ]
     fi
-    kill -TERM "$fpid" 2>/dev/null
-    timeout 30 tail --pid="$fpid" -f /dev/null || kill -9 "$fpid" 2>/dev/null
-    wait "$fpid" 2>/dev/null
-    rmdir "$mnt" 2>/dev/null
+    fuse_stop
 }
 fuse_counts
