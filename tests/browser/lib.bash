@@ -15,6 +15,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/../console/helpers.bash"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034 # KC is for the scripts that source this file
 KC="timeout 60 kcat -b"
 
 browser_need() {

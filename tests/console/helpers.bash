@@ -112,8 +112,10 @@ fuse_start() {
     local name=$1
     FUSE_PID="" FUSE_WRAP="" FUSE_MNT=""
     [ -e /dev/fuse ] || { echo "skip - $name: no /dev/fuse"; return 1; }
-    command -v unshare >/dev/null && command -v nsenter >/dev/null ||
-        { echo "skip - $name: unshare/nsenter missing"; return 1; }
+    if ! command -v unshare >/dev/null || ! command -v nsenter >/dev/null; then
+        echo "skip - $name: unshare/nsenter missing"
+        return 1
+    fi
     FUSE_MNT=$(mktemp -d "${TMPDIR:-/tmp}/brook-mnt-XXXXXX")
     timeout 300 unshare -m --propagation private "$BROOKD" -d "$T/fusedata" -l 127.0.0.1:0 \
         --console 127.0.0.1:0 -m "$FUSE_MNT" >"$T/fuse.log" 2>&1 &
@@ -134,7 +136,7 @@ fuse_start() {
 fuse_stop() {
     [ -n "${FUSE_WRAP:-}" ] || return 0
     kill -TERM "$FUSE_WRAP" 2>/dev/null # timeout passes it on to brookd
-    timeout 30 tail --pid="$FUSE_WRAP" -f /dev/null || kill -9 $FUSE_PID "$FUSE_WRAP" 2>/dev/null
+    timeout 30 tail --pid="$FUSE_WRAP" -f /dev/null || kill -9 ${FUSE_PID:+"$FUSE_PID"} "$FUSE_WRAP" 2>/dev/null
     wait "$FUSE_WRAP" 2>/dev/null
     rmdir "$FUSE_MNT" 2>/dev/null
     FUSE_WRAP=""
