@@ -247,6 +247,21 @@ static void request_latency(struct scrape *s)
 
 /* ---- consumer groups ---- */
 
+/* The lag of an offset committed on a partition: its end offset minus the
+ * commit, 0 for a commit past the end; -1 when the topic or partition is gone
+ * since the commit (such offsets have no lag to tell). */
+static int64_t group_partition_lag(struct scrape *s, const char *topic, int32_t part,
+                                   int64_t offset)
+{
+    struct store_topic *t = store_topic_get(s->env->store, topic);
+    struct store_partition *p = t ? store_topic_partition(t, part) : NULL;
+    int64_t end = p ? store_partition_high_watermark(p) : -1;
+    store_topic_put(t);
+    if (end < 0)
+        return -1;
+    return end > offset ? end - offset : 0;
+}
+
 struct lag_pass {
     struct scrape *s;
     bool lag; /* lag, or the committed offset */
@@ -256,11 +271,8 @@ static void group_offset(void *arg, const char *group, const char *topic, int32_
                          int64_t offset, const char *meta, int64_t when)
 {
     struct lag_pass *lp = arg;
-    struct store_topic *t = store_topic_get(lp->s->env->store, topic);
-    struct store_partition *p = t ? store_topic_partition(t, part) : NULL;
-    int64_t end = p ? store_partition_high_watermark(p) : -1;
-    store_topic_put(t);
-    if (end < 0)
+    int64_t lag = group_partition_lag(lp->s, topic, part, offset);
+    if (lag < 0)
         return; /* the topic is gone */
     char ps[16];
     snprintf(ps, sizeof ps, "%d", part);
@@ -269,8 +281,7 @@ static void group_offset(void *arg, const char *group, const char *topic, int32_
     label(lp->s->out, "consumergroup", group, false);
     label(lp->s->out, "partition", ps, false);
     label(lp->s->out, "topic", topic, true);
-    evbuffer_add_printf(lp->s->out, " %lld\n",
-                        (long long)(lp->lag ? (end > offset ? end - offset : 0) : offset));
+    evbuffer_add_printf(lp->s->out, " %lld\n", (long long)(lp->lag ? lag : offset));
 }
 
 /* Total lag per group: the sum over its committed partitions. A group that has
@@ -287,11 +298,8 @@ static void total_offset(void *arg, const char *group, const char *topic, int32_
                          int64_t offset, const char *meta, int64_t when)
 {
     struct group_total *gt = arg;
-    struct store_topic *t = store_topic_get(gt->s->env->store, topic);
-    struct store_partition *p = t ? store_topic_partition(t, part) : NULL;
-    int64_t end = p ? store_partition_high_watermark(p) : -1;
-    store_topic_put(t);
-    if (end < 0)
+    int64_t lag = group_partition_lag(gt->s, topic, part, offset);
+    if (lag < 0)
         return; /* the topic is gone */
     int64_t *sum = hmap_get(&gt->lag, group, strlen(group));
     if (!sum) {
@@ -299,7 +307,7 @@ static void total_offset(void *arg, const char *group, const char *topic, int32_
         if (hmap_put(&gt->lag, group, strlen(group), sum))
             xalloc_fail("group lag", strlen(group));
     }
-    *sum += end > offset ? end - offset : 0;
+    *sum += lag;
 }
 
 static void total_group(void *arg, const struct console_group_info *g)

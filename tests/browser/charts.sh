@@ -6,20 +6,9 @@
 # shows an unknown lag, a group that committed shows end minus commit; the
 # Metrics page charts latency by API; nothing is wider than its box at 1 280 and
 # 390 px. About 20 s.
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../console/helpers.bash"
-HERE=$(cd "$(dirname "$0")" && pwd)
-KC="timeout 60 kcat -b"
+. "$(dirname "$0")/lib.bash"
 
-if [ ! -x /usr/bin/chromium ]; then
-    echo "skip - chart tests: /usr/bin/chromium is missing (apt-get install chromium)"
-    exit 0
-fi
-if [ ! -d "$HERE/node_modules/playwright-core" ] &&
-    ! (cd "$HERE" && npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
-    echo "skip - chart tests: cannot install playwright-core (npm install in tests/browser)"
-    exit 0
-fi
+browser_need "chart tests"
 
 console_start || { fail "charts: brookd starts with the console"; exit 1; }
 req POST /api/v1/topics '{"name":"rate","partitions":1}'
@@ -36,30 +25,12 @@ c.close()
 PY
 
 # "nocommit": a member that joins, reads and never commits, until told to stop
-$PY - "$BROKER" "$T/nocommit.stop" >"$T/nocommit.log" 2>&1 <<'PY' &
-import os, sys, time
-from kafka import KafkaConsumer
-c = KafkaConsumer('lagged', bootstrap_servers=sys.argv[1], group_id='nocommit',
-                  enable_auto_commit=False, auto_offset_reset='earliest')
-deadline = time.time() + 60
-while not c.assignment() and time.time() < deadline:
-    c.poll(timeout_ms=200)
-print("joined", flush=True)
-while not os.path.exists(sys.argv[2]) and time.time() < deadline:
-    c.poll(timeout_ms=200)
-c.close(autocommit=False)
-PY
-NOCOMMIT_PID=$!
-wait_until 30 grep -q joined "$T/nocommit.log"
+member_start lagged nocommit
 check "a consumer of the group 'nocommit' joins without committing" [ $? -eq 0 ]
 
 CONSOLE_URL=$C BROKER=$BROKER PY=$PY PRODUCER="$HERE/paced_producer.py" \
-    timeout 120 node "$HERE/charts.test.js"
-rc=$?
-[ $rc -eq 0 ] || [ $rc -eq 1 ] || fail "chart tests exited with status $rc"
+    browser_run 120 "chart tests" charts.test.js
 
-touch "$T/nocommit.stop"
-timeout 20 tail --pid="$NOCOMMIT_PID" -f /dev/null || kill "$NOCOMMIT_PID" 2>/dev/null
-wait "$NOCOMMIT_PID" 2>/dev/null
+member_stop
 brookd_stop
 check "brookd stops cleanly after the chart tests" [ $? -eq 0 ]

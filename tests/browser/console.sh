@@ -6,30 +6,17 @@
 # can mount one. The screenshots it takes of every page at 1 280 and 390 px go to
 # docs/console/ - each only when that file is missing or BROOK_UPDATE_SCREENSHOT=1
 # (so that test runs leave the tree alone).
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../console/helpers.bash"
-HERE=$(cd "$(dirname "$0")" && pwd)
-KC="timeout 60 kcat -b"
+. "$(dirname "$0")/lib.bash"
 GROUP_COMMITTED={}
 TS_B=0
 
-if [ ! -x /usr/bin/chromium ]; then
-    echo "skip - browser tests: /usr/bin/chromium is missing (apt-get install chromium)"
-    exit 0
-fi
-if [ ! -d "$HERE/node_modules/playwright-core" ] &&
-    ! (cd "$HERE" && npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
-    echo "skip - browser tests: cannot install playwright-core (npm install in tests/browser)"
-    exit 0
-fi
+browser_need "browser tests"
 
 # node_test MODE: run the browser checks; their ok/not ok lines are this suite's
 node_test() {
     MODE=$1 PY=$PY CONSOLE_URL=$C BROKER=$BROKER TS_B=$TS_B GROUP_COMMITTED=$GROUP_COMMITTED \
         SHOTS=$T/shots DOCS_SHOTS=$ROOT/docs/console FUSE_APPEND=${FUSE_APPEND:-} PATH="$ROOT/$BUILD:$PATH" \
-        timeout 300 node "$HERE/console.test.js"
-    local rc=$?
-    [ $rc -eq 0 ] || [ $rc -eq 1 ] || fail "browser run ($1) exited with status $rc"
+        browser_run 300 "browser run ($1)" console.test.js
 }
 
 seed() {
@@ -78,16 +65,9 @@ PY
 }
 
 # A running member of group "idle" that never commits: its lag is unknown, not 0.
-# (kafka-python without auto commit; killed, it never gets to commit either)
+# It stays for the main browser run (node_test's bound is 300 s).
 idle_consumer() {
-    timeout 120 $PY - "$BROKER" >/dev/null 2>&1 <<'PY' &
-import sys
-from kafka import KafkaConsumer
-c = KafkaConsumer('orders', bootstrap_servers=sys.argv[1], group_id='idle', enable_auto_commit=False)
-while True:
-    c.poll(timeout_ms=500)
-PY
-    IDLE_PID=$!
+    member_start orders idle 300
     wait_until 30 idle_stable || fail "browser: group idle becomes Stable with one member"
 }
 idle_stable() {
@@ -99,8 +79,7 @@ console_start || { fail "browser: brookd starts with the console"; exit 1; }
 seed
 idle_consumer
 node_test main
-kill "$IDLE_PID" 2>/dev/null
-wait "$IDLE_PID" 2>/dev/null
+member_stop
 for f in "$T"/shots/*.png; do # taken only where docs/console/ lacks one, or all when updating
     [ -s "$f" ] || continue
     if [ "$(head -c 8 "$f" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
@@ -118,19 +97,8 @@ brookd_stop
 
 # With users and ACLs: alice is a super user, bob may read orders only (the
 # harness administers as User:ANONYMOUS over the plaintext listener).
-console_start --add-scram 'SCRAM-SHA-512=[name=alice,password=alice-secret]' \
-    --add-scram 'SCRAM-SHA-256=[name=bob,password=bob-secret]' \
-    -o authorizer.class.name=brook -o 'super.users=User:alice;User:ANONYMOUS' ||
-    { fail "browser: brookd restarts with users and ACLs"; exit 1; }
-$PY - "$BROKER" <<'PY' || fail "browser: an ACL lets bob read orders"
-import sys
-from kafka.admin import (KafkaAdminClient, ACL, ACLOperation, ACLPermissionType,
-                         ResourcePattern, ResourceType)
-a = KafkaAdminClient(bootstrap_servers=sys.argv[1])
-r = a.create_acls([ACL("User:bob", "*", ACLOperation.READ, ACLPermissionType.ALLOW,
-                       ResourcePattern(ResourceType.TOPIC, "orders"))])
-sys.exit(1 if r["failed"] else 0)
-PY
+console_start_users || { fail "browser: brookd restarts with users and ACLs"; exit 1; }
+acl_allow bob READ TOPIC orders || fail "browser: an ACL lets bob read orders"
 node_test login
 brookd_stop
 
@@ -138,28 +106,11 @@ brookd_stop
 # appended from inside that namespace (nsenter); the browser only needs the port.
 fuse_check() {
     local name="a line appended with echo >> through the FUSE mount appears in the live tail"
-    local mnt fpid
-    [ -e /dev/fuse ] || { echo "skip - $name: no /dev/fuse"; return; }
-    command -v unshare >/dev/null && command -v nsenter >/dev/null ||
-        { echo "skip - $name: unshare/nsenter missing"; return; }
-    mnt=$(mktemp -d "${TMPDIR:-/tmp}/brook-mnt-XXXXXX")
-    unshare -m --propagation private "$BROOKD" -d "$T/fusedata" -l 127.0.0.1:0 --console 127.0.0.1:0 \
-        -m "$mnt" >"$T/fuse.log" 2>&1 &
-    fpid=$!
-    if ! wait_until 20 grep -qs 'brookd ready' "$T/fuse.log"; then
-        echo "skip - $name: brookd -m $mnt did not start: $(tail -1 "$T/fuse.log")"
-    elif ! wait_until 10 grep -q " $mnt " "/proc/$fpid/mountinfo"; then
-        echo "skip - $name: brookd -m did not mount $mnt (no FUSE view in this build)"
-    else
-        C=http://127.0.0.1:$(grep -oE 'console on 127\.0\.0\.1:[0-9]+' "$T/fuse.log" | cut -d: -f2)
-        BROKER=127.0.0.1:$(grep -oE 'kafka on 127\.0\.0\.1:[0-9]+' "$T/fuse.log" | cut -d: -f2)
+    if fuse_start "$name"; then
         req POST /api/v1/topics '{"name":"fusetopic","partitions":1}'
-        FUSE_APPEND="nsenter -t $fpid -m sh -c 'echo appended-through-fuse >> $mnt/fusetopic'"
+        FUSE_APPEND="nsenter -t $FUSE_PID -m sh -c 'echo appended-through-fuse >> $FUSE_MNT/fusetopic'"
         node_test fuse
     fi
-    kill -TERM "$fpid" 2>/dev/null
-    timeout 30 tail --pid="$fpid" -f /dev/null || kill -9 "$fpid" 2>/dev/null
-    wait "$fpid" 2>/dev/null
-    rmdir "$mnt" 2>/dev/null
+    fuse_stop
 }
 fuse_check

@@ -21,19 +21,15 @@
  * browser's zone is Asia/Kolkata (+05:30), so local and UTC times differ.
  * Elements are found by data-testid only.
  */
-const {chromium} = require("playwright-core");
 const {execFileSync, execSync} = require("child_process");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
+const {BASE, test, failed, expect, expectEq, withBrowser, open, byId} = require("./lib.js");
 
 const env = process.env;
-const BASE = env.CONSOLE_URL;
 const MODE = env.MODE || "main";
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--no-first-run"];
 const ZONE = "Asia/Kolkata";
-let failed = 0;
 
 /* Every page of the console: [name, hash, what to do once it is drawn]. Each is
  * checked for overflow at both widths and photographed for docs/console/; a page
@@ -57,27 +53,6 @@ async function expandRecord(page, which) {
   await page.getByTestId("msg-detail").waitFor();
 }
 
-async function test(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    console.log(`ok - ${name}`);
-    if (Date.now() - t0 > 1500) console.log(`# ${name.slice(0, 40)}: ${Date.now() - t0} ms`);
-  } catch (err) {
-    failed++;
-    console.log(`not ok - ${name}: ${String(err.message || err).split("\n")[0]}`);
-  }
-}
-
-function expectEq(got, want, what) {
-  if (JSON.stringify(got) !== JSON.stringify(want))
-    throw new Error(`${what}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
-}
-
-function expect(cond, what) {
-  if (!cond) throw new Error(what);
-}
-
 function py(code, ...args) {
   return execFileSync(env.PY || "python3", ["-c", code, env.BROKER, ...args], {timeout: 60000}).toString();
 }
@@ -88,15 +63,6 @@ function brookRun(cmd) {
 
 function kcat(args, input) {
   return execFileSync("kcat", ["-b", env.BROKER, ...args], {input, timeout: 30000}).toString();
-}
-
-const byId = (page, id) => page.getByTestId(id);
-
-/* A full page load (a hash change alone would keep the old view for a moment). */
-async function open(page, hash) {
-  await page.goto("about:blank");
-  await page.goto(`${BASE}/${hash}`);
-  await page.waitForSelector("body[data-ready=true]");
 }
 
 /* The message rows as {partition, offset, key, value, format}. */
@@ -741,16 +707,7 @@ async function login(page) {
 }
 
 async function main() {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "brook-chromium-"));
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: {width: 1280, height: 860},
-    timezoneId: ZONE,
-    acceptDownloads: true,
-  });
-  try {
+  await withBrowser({viewport: {width: 1280, height: 860}, timezoneId: ZONE, acceptDownloads: true}, async (ctx) => {
     await ctx.grantPermissions(["clipboard-read", "clipboard-write"], {origin: BASE});
     const page = ctx.pages()[0] || await ctx.newPage();
     page.setDefaultTimeout(10000);
@@ -780,13 +737,10 @@ async function main() {
       await fuse(page);
     }
     await test(`no JavaScript errors on the page (${MODE})`, async () => expectEq(errors, [], "errors"));
-  } finally {
-    await ctx.close();
-    fs.rmSync(profile, {recursive: true, force: true});
-  }
+  });
 }
 
-main().then(() => process.exit(failed ? 1 : 0), (err) => {
+main().then(() => process.exit(failed() ? 1 : 0), (err) => {
   console.log(`not ok - browser run (${MODE}): ${String(err.message || err).split("\n")[0]}`);
   process.exit(1);
 });

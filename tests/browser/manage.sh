@@ -4,25 +4,12 @@
 # tests/browser/manage.test.js does each action through the page in Debian's
 # chromium and reads its effect back with kcat and kafka-python - once against
 # the normal broker (with a group that has a live member), once read-only.
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../console/helpers.bash"
-HERE=$(cd "$(dirname "$0")" && pwd)
-KC="timeout 60 kcat -b"
+. "$(dirname "$0")/lib.bash"
 
-if [ ! -x /usr/bin/chromium ]; then
-    echo "skip - browser management tests: /usr/bin/chromium is missing"
-    exit 0
-fi
-if [ ! -d "$HERE/node_modules/playwright-core" ] &&
-    ! (cd "$HERE" && npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
-    echo "skip - browser management tests: cannot install playwright-core"
-    exit 0
-fi
+browser_need "browser management tests"
 
 node_test() {
-    MODE=$1 CONSOLE_URL=$C BROKER=$BROKER PY=$PY timeout 120 node "$HERE/manage.test.js"
-    local rc=$?
-    [ $rc -eq 0 ] || [ $rc -eq 1 ] || fail "browser management run ($1) exited with status $rc"
+    MODE=$1 CONSOLE_URL=$C BROKER=$BROKER PY=$PY browser_run 120 "browser management run ($1)" manage.test.js
 }
 
 console_start || { fail "browser manage: brookd starts with the console"; exit 1; }
@@ -35,24 +22,9 @@ $KC "$BROKER" -C -G g1 -c 20 -q -X auto.offset.reset=earliest mt >/dev/null 2>&1
 $KC "$BROKER" -C -G g2 -c 20 -q -X auto.offset.reset=earliest mt >/dev/null 2>&1
 $KC "$BROKER" -C -G g3 -c 20 -q -X auto.offset.reset=earliest mt >/dev/null 2>&1
 # a group with a live member, for as long as the browser runs
-$PY - "$BROKER" "$T/member.ready" "$T/member.stop" <<'PY' &
-import os, sys, time
-from kafka import KafkaConsumer
-c = KafkaConsumer('other', bootstrap_servers=sys.argv[1], group_id='busy',
-                  enable_auto_commit=False, session_timeout_ms=10000)
-deadline = time.time() + 100
-while not c.assignment() and time.time() < deadline:
-    c.poll(timeout_ms=200)
-open(sys.argv[2], 'w').close()
-while not os.path.exists(sys.argv[3]) and time.time() < deadline:
-    c.poll(timeout_ms=200)
-c.close()
-PY
-member=$!
-wait_until 60 [ -e "$T/member.ready" ] || fail "browser manage: the busy group's member joins"
+member_start other busy 100 || fail "browser manage: the busy group's member joins"
 node_test main
-touch "$T/member.stop"
-wait "$member"
+member_stop
 brookd_stop
 
 console_start -o console.read.only=true || { fail "browser manage: brookd restarts read-only"; exit 1; }

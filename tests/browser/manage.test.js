@@ -16,35 +16,11 @@
  * Seed (manage.sh): topic mt with 2 partitions of 10 records each, topic other;
  * groups g1, g2 and g3 committed at the end of mt; group busy has a live member.
  */
-const {chromium} = require("playwright-core");
 const {execFileSync} = require("child_process");
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
+const {test, failed, expect, expectEq, withBrowser, open, byId} = require("./lib.js");
 
 const env = process.env;
-const BASE = env.CONSOLE_URL;
 const MODE = env.MODE || "main";
-let failed = 0;
-
-async function test(name, fn) {
-  try {
-    await fn();
-    console.log(`ok - ${name}`);
-  } catch (err) {
-    failed++;
-    console.log(`not ok - ${name}: ${String(err.message || err).split("\n")[0]}`);
-  }
-}
-
-function expectEq(got, want, what) {
-  if (JSON.stringify(got) !== JSON.stringify(want))
-    throw new Error(`${what}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
-}
-
-function expect(cond, what) {
-  if (!cond) throw new Error(what);
-}
 
 function kcat(args) {
   return execFileSync("kcat", ["-b", env.BROKER, ...args], {timeout: 30000}).toString();
@@ -72,14 +48,6 @@ a.close()`);
 
 function partitionCount(topic) {
   return (kcat(["-L", "-t", topic]).match(/partition \d+, leader/g) || []).length;
-}
-
-const byId = (page, id) => page.getByTestId(id);
-
-async function open(page, hash) {
-  await page.goto("about:blank");
-  await page.goto(`${BASE}/${hash}`);
-  await page.waitForSelector("body[data-ready=true]");
 }
 
 /* What this page adds fits its container: the topic's action buttons, an open
@@ -249,15 +217,7 @@ async function readOnly(page) {
 }
 
 async function main() {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "brook-chromium-"));
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run"],
-    viewport: {width: 1280, height: 860},
-  });
-  try {
+  await withBrowser({viewport: {width: 1280, height: 860}}, async (ctx) => {
     const page = ctx.pages()[0] || await ctx.newPage();
     page.setDefaultTimeout(10000);
     const errors = [];
@@ -270,13 +230,10 @@ async function main() {
       await readOnly(page);
     }
     await test(`no JavaScript errors on the page (management, ${MODE})`, async () => expectEq(errors, [], "errors"));
-  } finally {
-    await ctx.close();
-    fs.rmSync(profile, {recursive: true, force: true});
-  }
+  });
 }
 
-main().then(() => process.exit(failed ? 1 : 0), (err) => {
+main().then(() => process.exit(failed() ? 1 : 0), (err) => {
   console.log(`not ok - browser management run (${MODE}): ${String(err.message || err).split("\n")[0]}`);
   process.exit(1);
 });

@@ -230,25 +230,10 @@ req GET /api/v1/groups/nosuch
 check "an unknown group: 404" is_error 404
 
 # a member in the group: resets are refused until it leaves
-$PY - "$BROKER" "$T/member.ready" "$T/member.stop" <<'PY' &
-import os, sys, time
-from kafka import KafkaConsumer
-c = KafkaConsumer('orders', bootstrap_servers=sys.argv[1], group_id='lagging',
-                  enable_auto_commit=False, session_timeout_ms=10000)
-deadline = time.time() + 60
-while not c.assignment() and time.time() < deadline:
-    c.poll(timeout_ms=200)
-open(sys.argv[2], 'w').close()
-while not os.path.exists(sys.argv[3]) and time.time() < deadline:
-    c.poll(timeout_ms=200)
-c.close()
-PY
-member=$!
-wait_until 60 [ -e "$T/member.ready" ]
+member_start orders lagging
 req POST /api/v1/groups/lagging/offsets '{"topic":"orders","to":"earliest"}'
 check "resetting offsets of a group with members: 409" is_error 409
-touch "$T/member.stop"
-wait "$member"
+member_stop
 req POST /api/v1/groups/lagging/offsets '{"topic":"orders","to":"earliest"}'
 [ "$STATUS" = 200 ] && [ "$(jget '[o["offset"] for o in d["offsets"]]')" = "[0, 0, 0]" ]
 check "resetting offsets of an empty group to earliest" [ $? = 0 ]

@@ -188,15 +188,7 @@ DATA=$USERS_DATA
 console_start -o authorizer.class.name=brook -o 'super.users=User:alice;User:ANONYMOUS' \
     -o allow.everyone.if.no.acl.found=false ||
     { fail "console auth: brookd restarts with ACLs on"; exit 1; }
-$PY - "$BROKER" <<'PY' >"$T/acl.out" 2>&1
-import sys
-from kafka.admin import (KafkaAdminClient, ACL, ACLOperation, ACLPermissionType,
-                         ResourcePattern, ResourceType)
-a = KafkaAdminClient(bootstrap_servers=sys.argv[1])
-r = a.create_acls([ACL("User:bob", "*", ACLOperation.READ, ACLPermissionType.ALLOW,
-                       ResourcePattern(ResourceType.TOPIC, "orders"))])
-sys.exit(1 if r["failed"] else 0)
-PY
+acl_allow bob READ TOPIC orders >"$T/acl.out" 2>&1
 check "an ACL lets bob read orders (CreateAcls)" [ $? = 0 ]
 login bob bob-secret
 check "bob logs in" [ "$STATUS" = 200 ]

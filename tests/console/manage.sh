@@ -113,21 +113,7 @@ req POST /api/v1/groups/g1/offsets '{"topic":"mt","partitions":[2],"to":"shift",
 check "shifting a partition without a commit: 400" is_error 400
 
 # a member: every group write is refused while it is there
-$PY - "$BROKER" "$T/member.ready" "$T/member.stop" <<'PY' &
-import os, sys, time
-from kafka import KafkaConsumer
-c = KafkaConsumer('mt', bootstrap_servers=sys.argv[1], group_id='g1',
-                  enable_auto_commit=False, session_timeout_ms=10000)
-deadline = time.time() + 60
-while not c.assignment() and time.time() < deadline:
-    c.poll(timeout_ms=200)
-open(sys.argv[2], 'w').close()
-while not os.path.exists(sys.argv[3]) and time.time() < deadline:
-    c.poll(timeout_ms=200)
-c.close()
-PY
-member=$!
-wait_until 60 [ -e "$T/member.ready" ]
+member_start mt g1
 req POST /api/v1/groups/g1/offsets '{"topic":"mt","to":"earliest","dry_run":true}'
 is_error 409 && [ "$(jget 'd["kafka_error"]')" = NON_EMPTY_GROUP ]
 check "a reset (even its preview) with members active: 409 NON_EMPTY_GROUP" [ $? = 0 ]
@@ -137,8 +123,7 @@ check "deleting a group with members: 409 NON_EMPTY_GROUP" [ $? = 0 ]
 req DELETE /api/v1/groups/g1/offsets/mt
 is_error 409 && [ "$(jget 'd["kafka_error"]')" = GROUP_SUBSCRIBED_TO_TOPIC ]
 check "deleting offsets of a topic its members read: 409 GROUP_SUBSCRIBED_TO_TOPIC" [ $? = 0 ]
-touch "$T/member.stop"
-wait "$member"
+member_stop
 check "... and the offsets are unchanged" [ "$(committed g1 mt 2)" = "[6, 7]" ]
 req DELETE /api/v1/groups/g1/offsets/mt
 [ "$STATUS" = 200 ] && [ "$(jget 'd["deleted"]')" = 2 ]
@@ -190,11 +175,7 @@ console_start --add-scram 'SCRAM-SHA-256=[name=bob,password=bob-secret]' \
     -o authorizer.class.name=brook -o 'super.users=User:ANONYMOUS' \
     -o allow.everyone.if.no.acl.found=false ||
     { fail "console manage: brookd restarts with ACLs"; exit 1; }
-kpy "from kafka.admin import ACL, ACLOperation as O, ACLPermissionType as P, ResourcePattern as R, ResourceType as T
-a = KafkaAdminClient(bootstrap_servers=B)
-r = a.create_acls([ACL('User:bob', '*', O.READ, P.ALLOW, R(T.TOPIC, 'mt')),
-                   ACL('User:bob', '*', O.DESCRIBE, P.ALLOW, R(T.GROUP, 'g1'))])
-sys.exit(1 if r['failed'] else 0)" >/dev/null 2>&1
+acl_allow bob READ TOPIC mt DESCRIBE GROUP g1 >/dev/null 2>&1
 check "ACLs let bob read mt and describe g1" [ $? = 0 ]
 areq POST /api/v1/login '{"user":"bob","password":"bob-secret"}'
 CSRF=$(jget 'd["csrf"]')

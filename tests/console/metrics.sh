@@ -128,29 +128,13 @@ check "brook_consumergroup_lag_unknown{mg} is 0: it has committed" \
     [ "$(value s5 'brook_consumergroup_lag_unknown{consumergroup="mg"}')" = 0 ]
 
 # a member that joins and never commits: its lag is unknown, not 0
-$PY - "$BROKER" "$T/nc.stop" >"$T/nc.log" 2>&1 <<'PY' &
-import os, sys, time
-from kafka import KafkaConsumer
-c = KafkaConsumer('m', bootstrap_servers=sys.argv[1], group_id='nc', enable_auto_commit=False,
-                  auto_offset_reset='earliest')
-deadline = time.time() + 60
-while not c.assignment() and time.time() < deadline:
-    c.poll(timeout_ms=200)
-print("joined", flush=True)
-while not os.path.exists(sys.argv[2]) and time.time() < deadline:
-    c.poll(timeout_ms=200)
-c.close(autocommit=False)
-PY
-nc_pid=$!
-wait_until 30 grep -q joined "$T/nc.log"
+member_start m nc
 scrape s6
 check "a group that has committed nothing: brook_consumergroup_lag_unknown is 1" \
     [ "$(value s6 'brook_consumergroup_lag_unknown{consumergroup="nc"}')" = 1 ]
 check "... and brook_consumergroup_lag has no sample for it (not 0)" \
     [ -z "$(grep '^brook_consumergroup_lag{consumergroup="nc"}' "$T/s6.samples")" ]
-touch "$T/nc.stop"
-timeout 20 tail --pid="$nc_pid" -f /dev/null || kill "$nc_pid" 2>/dev/null
-wait "$nc_pid" 2>/dev/null
+member_stop
 
 now=$(date +%s)
 start=$(value s5 'process_start_time_seconds{}')
@@ -172,25 +156,10 @@ check "brookd stops cleanly" [ $? -eq 0 ]
 # inside it (nsenter).
 fuse_counts() {
     local name="lines appended through the mount count in messagesin_total and bytesin_total"
-    local mnt fpid
-    [ -e /dev/fuse ] || { echo "skip - $name: no /dev/fuse"; return; }
-    command -v unshare >/dev/null && command -v nsenter >/dev/null ||
-        { echo "skip - $name: unshare/nsenter missing"; return; }
-    mnt=$(mktemp -d "${TMPDIR:-/tmp}/brook-mnt-XXXXXX")
-    timeout 120 unshare -m --propagation private "$BROOKD" -d "$T/fusedata" -l 127.0.0.1:0 \
-        --console 127.0.0.1:0 -m "$mnt" >"$T/fuse.log" 2>&1 &
-    fpid=$!
-    local pid=""
-    wait_until 20 grep -qs 'brookd ready' "$T/fuse.log" && pid=$(pgrep -P "$fpid" | head -1)
-    if [ -z "$pid" ]; then
-        echo "skip - $name: brookd -m did not start: $(tail -1 "$T/fuse.log")"
-    elif ! wait_until 10 grep -q " $mnt " "/proc/$pid/mountinfo"; then
-        echo "skip - $name: brookd -m did not mount $mnt"
-    else
-        C=http://127.0.0.1:$(grep -oE 'console on 127\.0\.0\.1:[0-9]+' "$T/fuse.log" | cut -d: -f2)
+    if fuse_start "$name"; then
         req POST /api/v1/topics '{"name":"fusetopic","partitions":1}'
         scrape f0
-        timeout 20 nsenter -t "$pid" -m sh -c "printf 'one\ntwo\nthree\n' >> $mnt/fusetopic"
+        timeout 20 nsenter -t "$FUSE_PID" -m sh -c "printf 'one\ntwo\nthree\n' >> $FUSE_MNT/fusetopic"
         check "three lines append through the mount" [ $? -eq 0 ]
         scrape f1
         check "$name (3 records)" \
@@ -198,9 +167,6 @@ fuse_counts() {
         check "bytesin{topic=fusetopic} moves with them" \
             [ "$(delta f0 f1 'kafka_server_brokertopicmetrics_bytesin_total{topic="fusetopic"}')" -gt 0 ]
     fi
-    kill -TERM "$fpid" 2>/dev/null
-    timeout 30 tail --pid="$fpid" -f /dev/null || kill -9 "$fpid" 2>/dev/null
-    wait "$fpid" 2>/dev/null
-    rmdir "$mnt" 2>/dev/null
+    fuse_stop
 }
 fuse_counts
