@@ -124,7 +124,7 @@ void listener_tls_stop(struct broker *b)
  * into the same input, before OpenSSL is asked to decrypt any of it. */
 static void tls_read_ahead(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
 {
-    static bool inside; /* our own add calls us again */
+    static _Thread_local bool inside; /* our own add calls us again (on this loop) */
     int fd = (int)(intptr_t)arg, ready = 0;
     if (inside || info->n_added == 0 || ioctl(fd, FIONREAD, &ready) < 0 || ready <= 0)
         return;
@@ -134,11 +134,14 @@ static void tls_read_ahead(struct evbuffer *in, const struct evbuffer_cb_info *i
     inside = false;
 }
 
-struct bufferevent *listener_tls_bev_new(struct broker *b, int i, int fd)
+SSL *listener_tls_ssl_new(struct broker *b, int i)
 {
-    SSL *ssl = SSL_new(b->tls_ctx[i]);
-    struct bufferevent *sock =
-        ssl ? bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    return SSL_new(b->tls_ctx[i]); /* holds its own reference to the context */
+}
+
+struct bufferevent *listener_tls_bev_new(struct event_base *base, SSL *ssl, int fd)
+{
+    struct bufferevent *sock = ssl ? bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
     if (!sock) {
         SSL_free(ssl);
         return NULL;
@@ -154,7 +157,7 @@ struct bufferevent *listener_tls_bev_new(struct broker *b, int i, int fd)
      * every answer would be encrypted into memory at once */
     bufferevent_setwatermark(sock, EV_WRITE, TLS_OUT_LOW, TLS_OUT_HIGH);
     struct bufferevent *bev = bufferevent_openssl_filter_new(
-        b->base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+        base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         /* only out of memory; libevent 2.1 has then freed the SSL object and the
          * socket's bufferevent, or not, depending on where it failed: neither can
