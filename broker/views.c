@@ -113,6 +113,8 @@ static void env_broker_info(void *ctx, struct console_broker_info *out)
     out->node_id = b->cfg->node_id;
     out->cluster_id = b->cfg->cluster_id;
     out->connections = atomic_load(&b->nconns);
+    for (int i = 0; i < b->n_loops && i < CONSOLE_MAX_THREADS; i++)
+        out->thread_connections[out->n_threads++] = atomic_load(&b->loops[i].nconns);
     out->n_listeners = 0;
     for (int i = 0; i < b->n_listeners && i < CONSOLE_MAX_LISTENERS; i++)
         snprintf(out->listeners[out->n_listeners++], sizeof out->listeners[0], "%s:%d",
