@@ -23,7 +23,9 @@
  * (private.h). A request for one of them that arrives on another loop is copied
  * out of the socket's buffer, decoded there (a bad one closes the connection on
  * its own loop, as always) and posted to loop 0 whole, with the arena its body was
- * decoded into; the connection reads nothing more until the answer is back. Every
+ * decoded into. While any is away, only more coordinator requests follow it
+ * (dispatch_follows: a request of another kind waits until they are back), so
+ * the connection's requests start in the order they came. Every
  * other handler touches only the store, immutable settings and state behind its
  * own lock, and runs on the connection's loop.
  */
@@ -181,6 +183,16 @@ static void dispatch_sasl_token(struct conn *c, const uint8_t *frame, size_t len
     sasl_raw_token(c, pending_new(c, &h), frame, len);
 }
 
+bool dispatch_follows(struct conn *c, const uint8_t *frame, size_t len)
+{
+    struct reader r;
+    struct kafka_request_header h;
+    if (c->closing || sasl_raw_expected(c))
+        return false;
+    reader_init(&r, frame, len);
+    return kafka_request_header_decode(&r, &h) == 0 && dispatch_on_coordinator(&h, r);
+}
+
 /* Loop 0: run a request another loop posted. */
 void dispatch_handoff_run(struct dispatch_handoff *ho)
 {
@@ -229,7 +241,7 @@ static void dispatch_to_coordinator(struct conn *c, const uint8_t *frame, size_t
     ho->rq.pd = pending_new(c, &h);
     ho->rq.pd->home = &c->b->loops[0];
     metrics_request(&c->b->metrics, h.api_key, false);
-    c->admin_busy = true; /* one request at a time while it is away */
+    c->away++;
     net_loop_post(c->b, ho);
 }
 

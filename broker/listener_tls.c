@@ -7,7 +7,10 @@
  * the reason, and rebuilt on SIGHUP: a connection holds a reference to the
  * context it was accepted with (SSL_new), so swapping the listener's context
  * drops no connection and the next accept takes the new certificates. A reload
- * that fails keeps the old context and says why.
+ * that fails keeps the old context and says why. Reloads and accepts both run on
+ * loop 0, which makes each connection's SSL object there and hands it with the
+ * descriptor to the network thread that serves it (server.c): the contexts are
+ * never read by another thread while a reload swaps them.
  *
  * A handshake that fails because the peer spoke plain Kafka (or HTTP) to a TLS
  * listener is told apart from other TLS errors by OpenSSL's reason, so the log

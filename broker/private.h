@@ -15,10 +15,13 @@
  *    the descriptor (and, for TLS, the SSL object made from the listener's current
  *    context); with one loop, or when loop 0 is picked, nothing is handed.
  *  - coordinator requests (dispatch.c lists them): a connection on loop k > 0 copies
- *    the frame, decodes it and posts the request to loop 0, and reads nothing more
- *    until it is answered (admin_busy, as Kafka handles one request per connection
- *    at a time). Loop 0 runs the handler; the encoded answer goes back to loop k's
- *    list (pending_finish does it from any loop). On loop 0 nothing is handed.
+ *    the frame, decodes it and posts the request to loop 0 (in order: pipelined
+ *    commits stay pipelined); while any is away, a request of another kind waits
+ *    until all are back (conn.away), so each connection's requests still start in
+ *    the order they came and loop 0 never reads a connection field its loop is
+ *    changing (a reauthentication's principal). Loop 0 runs the handler; the
+ *    encoded answer goes back to loop k's list (pending_finish does it from any
+ *    loop). On loop 0 nothing is handed.
  *  - completions from other threads (the store's flusher, the admin worker) go to the
  *    loop that runs the pending's handler (pd->home), which answers as above.
  *  - appends wake every loop (broker_wake), each checking its own parked fetches.
@@ -107,7 +110,8 @@ struct conn {
     bool paused;              /* reading stopped for backpressure */
     int64_t last_active_ms;   /* monotonic: last byte read or written */
     int64_t partial_since_ms; /* monotonic: a partial request arrived; 0 if none */
-    bool admin_busy; /* a request of c's runs on the admin thread or loop 0: read no more */
+    bool admin_busy;          /* a request of c's runs on the admin thread: read no more */
+    int away; /* its requests on loop 0 (dispatch.c): only more of those may follow */
     const char *_Atomic close_why;      /* loop 0 asked to close it (conn_close off its loop) */
     char peer[64];                      /* "host:port" for log lines */
     char host[64];                      /* the peer's address alone, as ACLs name hosts */
@@ -429,6 +433,9 @@ void conn_advertised(const struct conn *c, const char **host, int *port);
 
 /* ---- dispatch.c ---- */
 void dispatch_request(struct conn *c, uint8_t *frame, size_t len);
+/* While c has requests away on loop 0: whether the request in frame may be
+ * dispatched now (another coordinator request); else it waits until they are back. */
+bool dispatch_follows(struct conn *c, const uint8_t *frame, size_t len);
 
 /* ---- h_sasl.c: the authentication gate ---- */
 /* Whether c may be served api_key now; if not, c is closed (a request before

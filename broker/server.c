@@ -21,9 +21,9 @@
  * Writing: memory parts of a response are copied into the output evbuffer; record
  * data is added as file segments, which libevent sends with sendfile(2).
  *
- * A one-second sweep closes connections idle for connections.max.idle.ms and
- * connections that leave a request incomplete for request.timeout.ms (slowloris),
- * and drives group coordinator timers.
+ * A one-second sweep on each loop closes its connections idle for
+ * connections.max.idle.ms and those that leave a request incomplete for
+ * request.timeout.ms (slowloris); loop 0's also drives the coordinators' timers.
  *
  * File descriptors: connections may not take the last ones, which the log needs for
  * fetches (each dups its segment), flushes, segment rolls and new topics. A connection
@@ -293,8 +293,8 @@ static void pending_returned(struct pending *pd)
     const char *why = atomic_exchange(&c->close_why, NULL);
     if (why)
         conn_close(c, why);
-    c->admin_busy = false;
-    conn_resume(c); /* requests that arrived meanwhile (pd keeps c alive) */
+    if (--c->away == 0)
+        conn_resume(c); /* requests that waited for it (pd keeps c alive) */
     pd->ready = true;
     conn_flush(c);
 }
@@ -469,12 +469,13 @@ static bool conn_speaks_tls(struct conn *c, const uint8_t p[4])
     return true;
 }
 
-/* Dispatch every whole request in c's input, unless c must wait (backpressure, or
- * an admin request on the worker thread); track when a partial one arrived. */
+/* Dispatch every whole request in c's input, unless c must wait (backpressure, an
+ * admin request on the worker thread, or requests on loop 0 that the next one may
+ * not overtake); track when a partial one arrived. */
 static void conn_read_frames(struct conn *c)
 {
     c->refs++; /* dispatch may close the connection */
-    bool read_once = false;
+    bool read_once = false, held = false;
     while (c->bev) {
         struct evbuffer *in = bufferevent_get_input(c->bev);
         if (c->admin_busy || c->npending >= CONN_MAX_PENDING || out_len(c) > CONN_OUT_HIGH_WATER) {
@@ -508,15 +509,21 @@ static void conn_read_frames(struct conn *c)
             conn_close(c, "out of memory");
             break;
         }
+        if (c->away && !dispatch_follows(c, frame + 4, size)) { /* waits: dispatch.c */
+            set_paused(c, true);
+            held = true;
+            break;
+        }
         c->spoke = true;
         dispatch_request(c, frame + 4, size);
         if (c->bev)
             evbuffer_drain(in, 4 + size);
     }
     if (c->bev) {
-        /* whole requests held back behind an admin request are not a slow client */
+        /* whole requests held back behind an admin request, or behind requests on
+         * loop 0, are not a slow client */
         size_t left = evbuffer_get_length(bufferevent_get_input(c->bev));
-        if (!left || c->admin_busy)
+        if (!left || c->admin_busy || held)
             c->partial_since_ms = 0;
         else if (!c->partial_since_ms)
             c->partial_since_ms = c->last_active_ms;
