@@ -12,7 +12,11 @@
              connections, so none of theirs is on loop 0 (no shortcut taken);
              the committed offsets and the transaction's records read back.
 
-usage: netthreads.py HOST:PORT CONSOLE_URL
+  max-conn   (netthreads.py HOST:PORT --max-connections 5) twelve connections to
+             a brookd of four loops and max.connections=5: exactly five are
+             served, the rest closed at accept, whichever loops they would go to.
+
+usage: netthreads.py HOST:PORT CONSOLE_URL | HOST:PORT --max-connections N
 """
 import json
 import sys
@@ -54,6 +58,24 @@ def api_versions(conn):
     r = conn.call(18, 0, b'', False)
     return r.i16() == 0
 
+
+def max_connections(limit):
+    served, conns = 0, []
+    for i in range(12):
+        c = kw.Conn(HOST, PORT, client=f'mc-{i}', timeout=10)
+        conns.append(c)
+        try:
+            served += api_versions(c)
+        except (EOFError, OSError):
+            pass
+    check(f'max.connections={limit} holds across four network threads', served == limit, served)
+    for c in conns:
+        c.close()
+
+
+if CONSOLE == '--max-connections':
+    max_connections(int(sys.argv[3]))
+    sys.exit(0)
 
 # ---- spread ----
 held = []

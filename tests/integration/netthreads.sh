@@ -15,3 +15,8 @@ tool "netthreads.py" timeout 180 /usr/bin/python3 "$ROOT/tests/integration/netth
     "$BROKER" "$C"
 brookd_stop
 check "network threads: brookd stops cleanly" [ $? -eq 0 ]
+brookd_start -o num.network.threads=4 -o max.connections=5 ||
+    { fail "network threads: brookd starts with max.connections=5"; exit 1; }
+tool "netthreads.py --max-connections" timeout 60 /usr/bin/python3 \
+    "$ROOT/tests/integration/netthreads.py" "$BROKER" --max-connections 5
+brookd_stop
