@@ -6,7 +6,8 @@
  * partitions would hold the event loop, and so every client of the broker, for
  * minutes. Such requests (CreateTopics, CreatePartitions, DeleteTopics) run on one
  * worker thread instead, one at a time in the order they arrived, and complete
- * through broker_complete_async() as a durability wait does.
+ * through broker_complete_async() as a durability wait does, on the loop of the
+ * connection that sent them (these requests are never handed to loop 0).
  *
  * The connection that sent one reads no further request until it is answered, as
  * Kafka handles one request per connection at a time: a client that creates a

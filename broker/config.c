@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "lib/conftab.h"
 #include "lib/props.h"
@@ -111,7 +112,8 @@ static int parse_listeners(struct broker_config *c, const char *v, const char **
     return 0;
 }
 
-#define I32 INT32_MAX
+#define I32                      INT32_MAX
+#define NETWORK_THREADS_AUTO_MAX 8 /* num.network.threads=0: more loops than this rarely pay */
 
 /* The keys the broker reads itself; the store's and the console's are in their
  * own tables (broker_config_tables, in views.c beside the console's view, lists
@@ -284,6 +286,16 @@ const struct conf_key broker_config_table[] = {
      100,
      I32,
      "A request must arrive whole within this once it has begun.",
+     false,
+     {NULL}},
+    {"num.network.threads",
+     CONF_INT,
+     "0",
+     0,
+     64,
+     "Event loops serving Kafka connections, each on a thread of its own; connections are "
+     "spread over them at accept. 0: the number of online CPUs, at most 8. The group and "
+     "transaction coordinators, the console and the listeners stay on the first loop.",
      false,
      {NULL}},
     {"max.connections",
@@ -510,6 +522,7 @@ static int apply_limits(struct broker_config *c, const char **err)
         int_key(p, "request.timeout.ms", &c->request_timeout_ms, err) ||
         int_key(p, "connections.max.reauth.ms", &c->reauth_ms, err) ||
         int_key(p, "max.connections", &c->max_connections, err) ||
+        int_key(p, "num.network.threads", &c->network_threads, err) ||
         int_key(p, "fetch.max.bytes", &c->fetch_max_bytes, err) ||
         int_key(p, "max.incremental.fetch.session.cache.slots", &c->fetch_session_slots, err) ||
         int_key(p, "group.initial.rebalance.delay.ms", &c->group_initial_delay_ms, err) ||
@@ -524,6 +537,12 @@ static int apply_limits(struct broker_config *c, const char **err)
         int_key(p, "transaction.max.timeout.ms", &c->txn_max_timeout_ms, err) ||
         int_key(p, "transactional.id.expiration.ms", &c->txn_id_expiration_ms, err))
         return -1;
+    if (c->network_threads == 0) { /* one loop per CPU, up to NETWORK_THREADS_AUTO_MAX */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        c->network_threads = cpus < 1                          ? 1
+                             : cpus > NETWORK_THREADS_AUTO_MAX ? NETWORK_THREADS_AUTO_MAX
+                                                               : cpus;
+    }
     if (int_key(p, "group.max.size", &v, err))
         return -1;
     c->group_max_size = (int32_t)v;

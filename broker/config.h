@@ -51,6 +51,7 @@ struct broker_config {
     int64_t request_timeout_ms;     /* a request must arrive whole within this */
     int64_t reauth_ms;              /* connections.max.reauth.ms (KIP-368); 0: none */
     int64_t max_connections;        /* max.connections */
+    int64_t network_threads;        /* num.network.threads (0 resolved to the CPUs) */
     int64_t fetch_max_bytes;        /* fetch.max.bytes: record bytes of one Fetch response */
     int64_t fetch_session_slots;    /* max.incremental.fetch.session.cache.slots */
     bool auto_create_topics;        /* auto.create.topics.enable */

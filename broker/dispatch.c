@@ -17,6 +17,17 @@
  * ApiVersions, SaslHandshake and SaslAuthenticate pass, anything else closes the
  * connection as Kafka closes it; after a v0 SaslHandshake the frames are bare SASL
  * tokens with no request header, and go to h_sasl.c whole.
+ *
+ * Network threads: the coordinators (groups, consumer groups, offsets, transactions
+ * and the producer ids, which transactional Produce checks against) live on loop 0
+ * (private.h). A request for one of them that arrives on another loop is copied
+ * out of the socket's buffer, decoded there (a bad one closes the connection on
+ * its own loop, as always) and posted to loop 0 whole, with the arena its body was
+ * decoded into. While any is away, only more coordinator requests follow it
+ * (dispatch_follows: a request of another kind waits until they are back), so
+ * the connection's requests start in the order they came. Every
+ * other handler touches only the store, immutable settings and state behind its
+ * own lock, and runs on the connection's loop.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -87,6 +98,49 @@ static handler_fn handler_for(int16_t key, int16_t version)
     return handlers[key];
 }
 
+/* A request on its way to loop 0: its frame and decoded body travel with it. */
+struct dispatch_handoff {
+    struct dispatch_handoff *next; /* first: server.c links posted requests by it */
+    struct request rq;
+    struct arena tmp;
+    handler_fn fn;
+    uint8_t frame[]; /* the frame, copied out of the socket's buffer */
+};
+
+/* Whether h's request works on coordinator state (loop 0's). Produce does only
+ * when transactional: r is at its body, whose first field is transactional_id. */
+static bool dispatch_on_coordinator(const struct kafka_request_header *h, struct reader r)
+{
+    switch (h->api_key) {
+    case KAFKA_API_OFFSET_COMMIT:
+    case KAFKA_API_OFFSET_FETCH:
+    case KAFKA_API_OFFSET_DELETE:
+    case KAFKA_API_JOIN_GROUP:
+    case KAFKA_API_HEARTBEAT:
+    case KAFKA_API_LEAVE_GROUP:
+    case KAFKA_API_SYNC_GROUP:
+    case KAFKA_API_DESCRIBE_GROUPS:
+    case KAFKA_API_LIST_GROUPS:
+    case KAFKA_API_DELETE_GROUPS:
+    case KAFKA_API_CONSUMER_GROUP_HEARTBEAT:
+    case KAFKA_API_CONSUMER_GROUP_DESCRIBE:
+    case KAFKA_API_INIT_PRODUCER_ID:
+    case KAFKA_API_ADD_PARTITIONS_TO_TXN:
+    case KAFKA_API_ADD_OFFSETS_TO_TXN:
+    case KAFKA_API_END_TXN:
+    case KAFKA_API_TXN_OFFSET_COMMIT:
+    case KAFKA_API_DESCRIBE_TRANSACTIONS:
+    case KAFKA_API_LIST_TRANSACTIONS: return true;
+    case KAFKA_API_PRODUCE:
+        if (h->api_version < 3)
+            return false;
+        if (h->api_version >= 9) /* compact nullable string: 0 is null */
+            return reader_uvarint(&r) != 0 && reader_ok(&r);
+        return (int16_t)reader_be16(&r) >= 0 && reader_ok(&r);
+    default: return false;
+    }
+}
+
 /* Queue a new pending on c, in order. */
 static struct pending *pending_new(struct conn *c, const struct kafka_request_header *h)
 {
@@ -100,6 +154,7 @@ static struct pending *pending_new(struct conn *c, const struct kafka_request_he
      * for an estimate that is off, and the encoder's limit the last word */
     arena_init(&pd->arena, 2 * RESPONSE_MAX_BYTES);
     kafka_out_init(&pd->out, RESPONSE_MAX_BYTES);
+    pd->home = c->loop;
     c->refs++;
     c->npending++;
     if (c->tail)
@@ -126,6 +181,68 @@ static void dispatch_sasl_token(struct conn *c, const uint8_t *frame, size_t len
 {
     struct kafka_request_header h = {.api_key = KAFKA_API_SASL_AUTHENTICATE};
     sasl_raw_token(c, pending_new(c, &h), frame, len);
+}
+
+bool dispatch_follows(struct conn *c, const uint8_t *frame, size_t len)
+{
+    struct reader r;
+    struct kafka_request_header h;
+    if (c->closing || sasl_raw_expected(c))
+        return false;
+    reader_init(&r, frame, len);
+    return kafka_request_header_decode(&r, &h) == 0 && dispatch_on_coordinator(&h, r);
+}
+
+/* Loop 0: run a request another loop posted. */
+void dispatch_handoff_run(struct dispatch_handoff *ho)
+{
+    ho->fn(&ho->rq);
+    dispatch_handoff_drop(ho);
+}
+
+void dispatch_handoff_drop(struct dispatch_handoff *ho)
+{
+    arena_release(&ho->tmp);
+    free(ho);
+}
+
+/* Decode a coordinator request from a copy of its frame and post it to loop 0;
+ * c reads nothing more until its answer is back. */
+static void dispatch_to_coordinator(struct conn *c, const uint8_t *frame, size_t len)
+{
+    struct dispatch_handoff *ho = xmalloc(sizeof *ho + len);
+    memcpy(ho->frame, frame, len);
+    struct reader r;
+    struct kafka_request_header h;
+    reader_init(&r, ho->frame, len);
+    kafka_request_header_decode(&r, &h); /* decoded once already: its strings now in the copy */
+    size_t limit = len * 16 + (64u << 10);
+    arena_init(&ho->tmp, limit < (512u << 20) ? limit : (512u << 20));
+    void *body = NULL;
+    int rc = kafka_request_decode(h.api_key, h.api_version, &r, &ho->tmp, &body);
+    if (rc) {
+        log_warn("brook.network", "closing %s: %s request (api %d v%d, %zu bytes) does not decode",
+                 c->peer, kafka_api_find(h.api_key)->name, h.api_key, h.api_version, len);
+        metrics_request(&c->b->metrics, h.api_key, true);
+        dispatch_handoff_drop(ho);
+        conn_close(c, "bad request");
+        return;
+    }
+    ho->fn = handler_for(h.api_key, h.api_version);
+    ho->rq = (struct request){
+        .c = c,
+        .hdr = h,
+        .version = h.api_version,
+        .body = body,
+        .tmp = &ho->tmp,
+        .frame = ho->frame,
+        .frame_len = len,
+    };
+    ho->rq.pd = pending_new(c, &h);
+    ho->rq.pd->home = &c->b->loops[0];
+    metrics_request(&c->b->metrics, h.api_key, false);
+    c->away++;
+    net_loop_post(c->b, ho);
 }
 
 void dispatch_request(struct conn *c, uint8_t *frame, size_t len)
@@ -156,6 +273,10 @@ void dispatch_request(struct conn *c, uint8_t *frame, size_t len)
         return;
     }
     known = known && h.api_version >= offered->min && h.api_version <= offered->max;
+    if (known && c->loop->id && dispatch_on_coordinator(&h, r)) {
+        dispatch_to_coordinator(c, frame, len);
+        return;
+    }
     struct arena tmp;
     size_t limit = len * 16 + (64u << 10);
     arena_init(&tmp, limit < (512u << 20) ? limit : (512u << 20));

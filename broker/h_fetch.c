@@ -206,20 +206,28 @@ static bool fetch_ready(struct fetch_wait *fw)
     return false;
 }
 
-static struct fetch_sessions *fetch_sessions(struct broker *b)
+/* The session cache of the connection's loop. Each network thread has its own,
+ * with its share of the slots and of the memory: a session is reached only from
+ * the loop of the connection that opened it (a client that reconnects onto
+ * another loop is told FETCH_SESSION_ID_NOT_FOUND and fetches in full, as after
+ * an eviction). */
+static struct fetch_sessions *fetch_sessions(struct conn *c)
 {
-    if (!b->sessions_ready) {
-        fetch_sessions_init(&b->sessions, (int)b->cfg->fetch_session_slots,
-                            FETCH_SESSIONS_MAX_BYTES, (uint64_t)clock_mono_ns());
-        b->sessions_ready = true;
+    struct net_loop *l = c->loop;
+    if (!l->sessions_ready) {
+        int n = c->b->n_loops > 0 ? c->b->n_loops : 1;
+        int64_t slots = c->b->cfg->fetch_session_slots;
+        fetch_sessions_init(&l->sessions, (int)((slots + n - 1) / n), FETCH_SESSIONS_MAX_BYTES / n,
+                            (uint64_t)clock_mono_ns() ^ (uint64_t)l->id << 56);
+        l->sessions_ready = true;
     }
-    return &b->sessions;
+    return &l->sessions;
 }
 
 /* A full fetch with epoch 0: open a session holding its partitions as answered. */
 static int32_t fetch_open_session(struct fetch_wait *fw)
 {
-    struct fetch_sessions *c = fetch_sessions(fw->b);
+    struct fetch_sessions *c = fetch_sessions(fw->pd->c);
     struct fetch_session *s;
     if (fetch_sessions_create(c, fw->owner, fw->version >= 13, fw->n_parts, clock_mono_ms(), &s))
         return 0; /* no room: the client goes on with full fetches */
@@ -289,14 +297,14 @@ static void fetch_build(struct fetch_wait *fw, struct kafka_fetch_resp *resp, co
 
 static void fetch_complete(struct fetch_wait *fw)
 {
-    struct broker *b = fw->b;
+    struct net_loop *l = fw->pd->c->loop;
     if (fw->timer) {
         event_free(fw->timer);
         fw->timer = NULL;
         if (fw->prev)
             fw->prev->next = fw->next;
         else
-            b->parked = fw->next;
+            l->parked = fw->next;
         if (fw->next)
             fw->next->prev = fw->prev;
     }
@@ -324,22 +332,22 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     fetch_complete(arg);
 }
 
-void fetch_on_append(struct broker *b)
+void fetch_on_append(struct net_loop *l)
 {
-    for (struct fetch_wait *fw = b->parked, *next; fw; fw = next) {
+    for (struct fetch_wait *fw = l->parked, *next; fw; fw = next) {
         next = fw->next;
         if (fetch_ready(fw))
             fetch_complete(fw);
     }
 }
 
-void fetch_abort_all(struct broker *b)
+void fetch_abort_all(struct net_loop *l)
 {
-    while (b->parked)
-        fetch_complete(b->parked);
-    if (b->sessions_ready && b->stopping) {
-        fetch_sessions_release(&b->sessions); /* no fetch holds one now */
-        b->sessions_ready = false;
+    while (l->parked)
+        fetch_complete(l->parked);
+    if (l->sessions_ready && l->stopping) {
+        fetch_sessions_release(&l->sessions); /* no fetch holds one now */
+        l->sessions_ready = false;
     }
 }
 
@@ -435,7 +443,7 @@ static void fetch_parts_full(struct request *rq, struct fetch_wait *fw)
 /* Apply an incremental request to its session: 0, or -E2BIG past the bounds. */
 static int fetch_session_update(struct request *rq, struct fetch_session *s)
 {
-    struct fetch_sessions *c = fetch_sessions(rq->c->b);
+    struct fetch_sessions *c = fetch_sessions(rq->c);
     struct kafka_fetch_req *req = rq->body;
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kafka_fetch_req_topic *ti = &req->topics[i];
@@ -491,9 +499,8 @@ static void fetch_parts_session(struct request *rq, struct fetch_wait *fw, struc
  * error to answer with. */
 static int16_t fetch_session_begin(struct request *rq, struct fetch_session **out)
 {
-    struct broker *b = rq->c->b;
     struct kafka_fetch_req *req = rq->body;
-    struct fetch_sessions *c = fetch_sessions(b);
+    struct fetch_sessions *c = fetch_sessions(rq->c);
     struct fetch_session *s;
     int16_t err = fetch_sessions_find(c, req->session_id, req->session_epoch, rq->version >= 13,
                                       clock_mono_ms(), &s);
@@ -534,7 +541,7 @@ static struct fetch_session *fetch_session_of(struct request *rq, bool *open, in
         return NULL;
     if (req->session_epoch == 0 || req->session_epoch == -1) { /* a full fetch */
         if (req->session_id != 0) {
-            struct fetch_sessions *c = fetch_sessions(b);
+            struct fetch_sessions *c = fetch_sessions(rq->c);
             for (int i = 0; i < c->n; i++)
                 if (c->all[i]->id == req->session_id && c->all[i]->waiter)
                     fetch_complete(c->all[i]->waiter);
@@ -542,7 +549,7 @@ static struct fetch_session *fetch_session_of(struct request *rq, bool *open, in
         }
         *open = req->session_epoch == 0;
         if (*open && !rq->c->fetch_owner)
-            rq->c->fetch_owner = ++b->fetch_owners;
+            rq->c->fetch_owner = atomic_fetch_add(&b->fetch_owners, 1) + 1;
         return NULL;
     }
     struct fetch_session *s = NULL;
@@ -552,16 +559,16 @@ static struct fetch_session *fetch_session_of(struct request *rq, bool *open, in
 
 static void fetch_park(struct fetch_wait *fw, int32_t max_wait_ms)
 {
-    struct broker *b = fw->b;
-    fw->timer = evtimer_new(b->base, timer_cb, fw);
+    struct net_loop *l = fw->pd->c->loop;
+    fw->timer = evtimer_new(l->base, timer_cb, fw);
     if (!fw->timer)
         xalloc_fail("event", 0);
     struct timeval tv = {max_wait_ms / 1000, (max_wait_ms % 1000) * 1000};
     evtimer_add(fw->timer, &tv);
-    fw->next = b->parked;
-    if (b->parked)
-        b->parked->prev = fw;
-    b->parked = fw;
+    fw->next = l->parked;
+    if (l->parked)
+        l->parked->prev = fw;
+    l->parked = fw;
     if (fw->session)
         fw->session->waiter = fw;
 }
@@ -583,7 +590,7 @@ void handle_fetch(struct request *rq)
         return;
     }
     if (s && !response_fits(rq, fetch_request_bytes(req, s->n_parts))) {
-        fetch_sessions_remove(fetch_sessions(b), s->id);
+        fetch_sessions_remove(fetch_sessions(rq->c), s->id);
         fetch_refuse(rq, KAFKA_FETCH_SESSION_ID_NOT_FOUND);
         return;
     }
@@ -615,7 +622,7 @@ void handle_fetch(struct request *rq)
     bool error = false;
     for (int i = 0; i < fw->n_parts; i++)
         error |= fw->parts[i].p == NULL;
-    if (error || req->max_wait_ms <= 0 || b->stopping || fetch_ready(fw)) {
+    if (error || req->max_wait_ms <= 0 || rq->c->loop->stopping || fetch_ready(fw)) {
         fetch_complete(fw);
         return;
     }

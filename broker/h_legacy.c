@@ -17,7 +17,7 @@
  *   Kafka did, so an old client learns its fetch size is too small). The converted
  *   bytes live in one heap buffer per request, freed once the response is encoded.
  *
- * Long polling works as in h_fetch.c but on a list of its own (b->legacy_parked):
+ * Long polling works as in h_fetch.c but on a list of its own (the loop's legacy_parked):
  * a request without enough data is parked with a timer for max_wait_ms, and the
  * loop's append notification (legacy_fetch_on_append, next to fetch_on_append)
  * answers it as soon as enough has arrived, so a client at the log end waits
@@ -238,14 +238,14 @@ static int64_t legacy_conn_held(const struct conn *c)
 
 static void legacy_complete(struct legacy_wait *lw)
 {
-    struct broker *b = lw->b;
+    struct net_loop *l = lw->pd->c->loop;
     if (lw->timer) {
         event_free(lw->timer);
         lw->timer = NULL;
         if (lw->prev)
             lw->prev->next = lw->next;
         else
-            b->legacy_parked = lw->next;
+            l->legacy_parked = lw->next;
         if (lw->next)
             lw->next->prev = lw->prev;
     }
@@ -272,19 +272,19 @@ static void legacy_timer_cb(evutil_socket_t fd, short what, void *arg)
     legacy_complete(arg);
 }
 
-void legacy_fetch_on_append(struct broker *b)
+void legacy_fetch_on_append(struct net_loop *l)
 {
-    for (struct legacy_wait *lw = b->legacy_parked, *next; lw; lw = next) {
+    for (struct legacy_wait *lw = l->legacy_parked, *next; lw; lw = next) {
         next = lw->next;
         if (legacy_ready(lw))
             legacy_complete(lw);
     }
 }
 
-void legacy_fetch_abort_all(struct broker *b)
+void legacy_fetch_abort_all(struct net_loop *l)
 {
-    while (b->legacy_parked)
-        legacy_complete(b->legacy_parked);
+    while (l->legacy_parked)
+        legacy_complete(l->legacy_parked);
 }
 
 static uint64_t legacy_fetch_bytes(const struct kafka_fetch_req *req)
@@ -311,16 +311,16 @@ static int64_t legacy_budget(const struct request *rq, const struct kafka_fetch_
 
 static void legacy_park(struct legacy_wait *lw, int32_t max_wait_ms)
 {
-    struct broker *b = lw->b;
-    lw->timer = evtimer_new(b->base, legacy_timer_cb, lw);
+    struct net_loop *l = lw->pd->c->loop;
+    lw->timer = evtimer_new(l->base, legacy_timer_cb, lw);
     if (!lw->timer)
         xalloc_fail("event", 0);
     struct timeval tv = {max_wait_ms / 1000, (max_wait_ms % 1000) * 1000};
     evtimer_add(lw->timer, &tv);
-    lw->next = b->legacy_parked;
-    if (b->legacy_parked)
-        b->legacy_parked->prev = lw;
-    b->legacy_parked = lw;
+    lw->next = l->legacy_parked;
+    if (l->legacy_parked)
+        l->legacy_parked->prev = lw;
+    l->legacy_parked = lw;
 }
 
 void handle_fetch_legacy(struct request *rq)
@@ -380,7 +380,7 @@ void handle_fetch_legacy(struct request *rq)
         store_topic_put(t);
     }
     pd->resp = resp;
-    if (error || req->max_wait_ms <= 0 || b->stopping || legacy_ready(lw))
+    if (error || req->max_wait_ms <= 0 || rq->c->loop->stopping || legacy_ready(lw))
         legacy_complete(lw);
     else
         legacy_park(lw, req->max_wait_ms);

@@ -156,14 +156,18 @@ static int16_t produce_txn_check(struct request *rq, struct store_topic *t, int3
     const struct kafka_produce_req *req = rq->body;
     struct batch_header h;
     size_t size;
+    /* no transactional id: no transaction can hold the batch. Such a Produce runs on
+     * its connection's loop, which must not look into loop 0's coordinator */
+    bool no_id = kstr_is_null(req->transactional_id);
     for (size_t off = 0; off < len && batch_frame(data + off, len - off, len - off, &size) == 0;
          off += size) {
         if (batch_header_parse(data + off, size, &h) != 0 ||
             !(h.attributes & BATCH_ATTR_TRANSACTIONAL) || (h.attributes & BATCH_ATTR_CONTROL))
             continue; /* the store refuses what does not parse, and control batches */
         int16_t err =
-            txn_produce_check(rq->c->b, req->transactional_id, h.producer_id, h.producer_epoch,
-                              kstr_from(store_topic_name(t)), partition);
+            no_id ? KAFKA_TRANSACTIONAL_ID_NOT_FOUND
+                  : txn_produce_check(rq->c->b, req->transactional_id, h.producer_id,
+                                      h.producer_epoch, kstr_from(store_topic_name(t)), partition);
         if (err)
             return err;
     }

@@ -7,7 +7,10 @@
  * the reason, and rebuilt on SIGHUP: a connection holds a reference to the
  * context it was accepted with (SSL_new), so swapping the listener's context
  * drops no connection and the next accept takes the new certificates. A reload
- * that fails keeps the old context and says why.
+ * that fails keeps the old context and says why. Reloads and accepts both run on
+ * loop 0, which makes each connection's SSL object there and hands it with the
+ * descriptor to the network thread that serves it (server.c): the contexts are
+ * never read by another thread while a reload swaps them.
  *
  * A handshake that fails because the peer spoke plain Kafka (or HTTP) to a TLS
  * listener is told apart from other TLS errors by OpenSSL's reason, so the log
@@ -124,7 +127,7 @@ void listener_tls_stop(struct broker *b)
  * into the same input, before OpenSSL is asked to decrypt any of it. */
 static void tls_read_ahead(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
 {
-    static bool inside; /* our own add calls us again */
+    static _Thread_local bool inside; /* our own add calls us again (on this loop) */
     int fd = (int)(intptr_t)arg, ready = 0;
     if (inside || info->n_added == 0 || ioctl(fd, FIONREAD, &ready) < 0 || ready <= 0)
         return;
@@ -134,11 +137,14 @@ static void tls_read_ahead(struct evbuffer *in, const struct evbuffer_cb_info *i
     inside = false;
 }
 
-struct bufferevent *listener_tls_bev_new(struct broker *b, int i, int fd)
+SSL *listener_tls_ssl_new(struct broker *b, int i)
 {
-    SSL *ssl = SSL_new(b->tls_ctx[i]);
-    struct bufferevent *sock =
-        ssl ? bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    return SSL_new(b->tls_ctx[i]); /* holds its own reference to the context */
+}
+
+struct bufferevent *listener_tls_bev_new(struct event_base *base, SSL *ssl, int fd)
+{
+    struct bufferevent *sock = ssl ? bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
     if (!sock) {
         SSL_free(ssl);
         return NULL;
@@ -154,7 +160,7 @@ struct bufferevent *listener_tls_bev_new(struct broker *b, int i, int fd)
      * every answer would be encrypted into memory at once */
     bufferevent_setwatermark(sock, EV_WRITE, TLS_OUT_LOW, TLS_OUT_HIGH);
     struct bufferevent *bev = bufferevent_openssl_filter_new(
-        b->base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+        base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         /* only out of memory; libevent 2.1 has then freed the SSL object and the
          * socket's bufferevent, or not, depending on where it failed: neither can

@@ -6,8 +6,9 @@
  * the admin worker, the group coordinator (reading committed offsets back), then
  * the optional FUSE mount and console; the "ready" line names every bound address
  * and the start-up time. SIGTERM or SIGINT: stop accepting, answer what is in
- * flight (parked fetches answer at once), then flush and close the store, which
- * writes the clean-shutdown marker, and exit 0.
+ * flight on every network thread (parked fetches answer at once), join those
+ * threads, then flush and close the store, which writes the clean-shutdown
+ * marker, and exit 0.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -42,10 +43,7 @@ static void on_append(void *arg, struct store_partition *p, int64_t hw)
 static void drain_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct broker *b = arg;
-    bool busy = false;
-    for (struct conn *c = b->conns; c && !busy; c = c->next)
-        busy = c->head != NULL;
-    if (!busy || clock_mono_ms() > drain_deadline)
+    if (!server_busy(b) || clock_mono_ms() > drain_deadline)
         event_base_loopexit(b->base, NULL);
 }
 
@@ -279,10 +277,14 @@ int main(int argc, char **argv)
     b.sig_int = evsignal_new(b.base, SIGINT, signal_cb, &b);
     event_add(b.sig_term, NULL);
     event_add(b.sig_int, NULL);
+    if ((rc = server_run(&b)))
+        goto out_run;
     log_ready(&b, con, started);
     notify_systemd();
     event_base_dispatch(b.base);
     status = 0;
+out_run:
+    server_join(&b); /* the other loops end: from here on this thread acts for them */
 
     store_unlisten(b.store, on_append, &b);
     event_free(b.sig_term);
@@ -298,8 +300,10 @@ out_groups:
 out_server:
     admin_stop(&b); /* before the store goes: it may be creating a topic */
     txn_close(&b);  /* after the admin thread: it may be writing markers */
-    fetch_abort_all(&b);
-    legacy_fetch_abort_all(&b);
+    for (int i = 0; i < b.n_loops; i++) {
+        fetch_abort_all(&b.loops[i]);
+        legacy_fetch_abort_all(&b.loops[i]);
+    }
 out_store:
     authz_close(&b);
     auth_creds_close(b.creds);

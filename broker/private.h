@@ -1,10 +1,34 @@
 /*
  * private.h - brookd's internals, shared by the broker/ sources only.
  *
- * One libevent loop thread owns every connection, the group coordinator and the
- * parked fetches. Other threads (the store's flusher, FUSE writers) only ever hand
- * work back through broker_wake(): completed durability waits go on a mutex-guarded
- * list and appends set a flag, then an event wakes the loop.
+ * Threads. brookd runs num.network.threads event loops (struct net_loop, server.c).
+ * Loop 0 is the main thread's: it owns the listeners, the signals, the console,
+ * the group coordinators (group.c, cgroup.c), the transaction coordinator (h_txn.c,
+ * txn.c) and the producer ids. Every loop, loop 0 included, owns the connections
+ * accepted onto it, their parked fetches (h_fetch.c, h_legacy.c), its own fetch
+ * session cache, its sweep of idle and slow connections, and a wake event. A
+ * connection never moves: everything touching its socket, its queue of pendings or
+ * its flags runs on its loop's thread.
+ *
+ * Hand-offs, all through a loop's mutex-guarded lists and its wake event:
+ *  - accept: loop 0 accepts, picks the loop with the fewest connections and hands it
+ *    the descriptor (and, for TLS, the SSL object made from the listener's current
+ *    context); with one loop, or when loop 0 is picked, nothing is handed.
+ *  - coordinator requests (dispatch.c lists them): a connection on loop k > 0 copies
+ *    the frame, decodes it and posts the request to loop 0 (in order: pipelined
+ *    commits stay pipelined); while any is away, a request of another kind waits
+ *    until all are back (conn.away), so each connection's requests still start in
+ *    the order they came and loop 0 never reads a connection field its loop is
+ *    changing (a reauthentication's principal). Loop 0 runs the handler; the
+ *    encoded answer goes back to loop k's list (pending_finish does it from any
+ *    loop). On loop 0 nothing is handed.
+ *  - completions from other threads (the store's flusher, the admin worker) go to the
+ *    loop that runs the pending's handler (pd->home), which answers as above.
+ *  - appends wake every loop (broker_wake), each checking its own parked fetches.
+ * Other threads (the flusher, FUSE writers, the admin worker) touch the store, which
+ * is thread-safe, and hand results back as above. Shared broker state read from
+ * every loop is immutable after start (cfg), behind its own mutex (metrics, ACLs,
+ * the dynamic configs, SCRAM credentials) or atomic (connection counts).
  *
  * A request becomes a `struct pending` queued on its connection in arrival order.
  * Handlers finish it at once (most requests) or later (acks waiting for the
@@ -53,6 +77,7 @@ struct fs;
 struct console_env;
 struct txn_coord;
 typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_st SSL;
 
 /*
  * The largest response brook builds for one request: the bytes its structs and
@@ -73,8 +98,11 @@ typedef struct ssl_ctx_st SSL_CTX;
 #define CONN_OUT_HIGH_WATER (16 << 20) /* stop reading while this much is unsent */
 #define CONN_OUT_LOW_WATER  (4 << 20)
 
+struct net_loop;
+
 struct conn {
     struct broker *b;
+    struct net_loop *loop;    /* the loop that owns it (never changes) */
     struct bufferevent *bev;  /* NULL once the socket is closed */
     struct conn *prev, *next; /* all connections */
     struct pending *head, *tail;
@@ -85,8 +113,10 @@ struct conn {
     int64_t last_active_ms;   /* monotonic: last byte read or written */
     int64_t partial_since_ms; /* monotonic: a partial request arrived; 0 if none */
     bool admin_busy;          /* a request of c's runs on the admin thread: read no more */
-    char peer[64];            /* "host:port" for log lines */
-    char host[64];            /* the peer's address alone, as ACLs name hosts */
+    int away; /* its requests on loop 0 (dispatch.c): only more of those may follow */
+    const char *_Atomic close_why;      /* loop 0 asked to close it (conn_close off its loop) */
+    char peer[64];                      /* "host:port" for log lines */
+    char host[64];                      /* the peer's address alone, as ACLs name hosts */
     char principal[AUTH_PRINCIPAL_MAX]; /* AUTH_ANONYMOUS until TLS or SASL names the peer */
     uint64_t fetch_owner;          /* fetch sessions: this connection's key, 0 until it opens one */
     const struct listen_addr *lst; /* the listener it came in on (name, security protocol) */
@@ -109,7 +139,8 @@ struct conn {
 struct pending {
     struct conn *c;
     struct pending *next;      /* in the connection's order */
-    struct pending *next_done; /* on the broker's cross-thread completion list */
+    struct pending *next_done; /* on a loop's cross-thread completion list */
+    struct net_loop *home;     /* the loop running its handler and on_complete */
     int16_t api_key, api_version;
     int32_t correlation_id;
     struct arena arena;                      /* the response struct and anything it points to */
@@ -118,7 +149,7 @@ struct pending {
     bool ready;                              /* out may be sent when it reaches the head */
     bool noreply;                            /* acks=0 produce: nothing is sent */
     _Atomic int waits;                       /* outstanding asynchronous parts */
-    void (*on_complete)(struct pending *pd); /* loop thread, when waits reaches 0 */
+    void (*on_complete)(struct pending *pd); /* home loop, when waits reaches 0 */
     void *ctx;                               /* handler state for on_complete */
     int64_t started_ns;                      /* for request metrics */
 };
@@ -248,6 +279,36 @@ void fetch_session_next_epoch(struct fetch_session *s);
 
 struct fetch_wait;
 struct legacy_wait;
+struct net_accept;
+struct dispatch_handoff;
+
+/* One network event loop (server.c); see the threading notes at the top. Fields
+ * without a mark belong to the loop's own thread. */
+struct net_loop {
+    struct broker *b;
+    int id;                            /* 0: the main loop */
+    struct event_base *base;           /* loop 0: b->base */
+    pthread_t thread;                  /* loops 1..n-1 */
+    _Atomic bool running;              /* its thread runs (false: whoever holds it may act) */
+    struct conn *conns;                /* the connections it owns */
+    _Atomic int64_t nconns;            /* their sockets open (read by loop 0 at accept) */
+    struct event *wake;                /* cross-thread wakeups */
+    struct event *sweep;               /* idle and slow connections */
+    struct event *drain;               /* after a stop: whether anything is still in flight */
+    bool stopping;                     /* answer what is queued, accept and park nothing */
+    _Atomic bool busy;                 /* after a stop: a connection still has requests */
+    pthread_mutex_t mu;                /* guards the lists below */
+    struct pending *completed;         /* asynchronous parts done, handler side (mu) */
+    struct pending *returned;          /* answered on loop 0, to send (mu) */
+    struct net_accept *accepted;       /* descriptors handed over by loop 0 (mu) */
+    struct dispatch_handoff *handoffs; /* loop 0: requests posted to it (mu) */
+    bool appended;                     /* data was appended somewhere (mu) */
+    bool stop_asked;                   /* loop 0 asked it to stop (mu) */
+    struct fetch_wait *parked;         /* long-poll fetches */
+    struct legacy_wait *legacy_parked; /* long-poll fetches of v0-3 (h_legacy.c) */
+    struct fetch_sessions sessions;    /* KIP-227; set up by the first Fetch v7+ */
+    bool sessions_ready;
+};
 
 struct broker {
     struct broker_config *cfg;
@@ -262,22 +323,13 @@ struct broker {
     struct event *sig_hup;                       /* rebuilds the TLS contexts */
     struct event *accept_retry;                  /* re-enables listeners after EMFILE or a burst */
     int accepts;                                 /* since the listeners last paused for a burst */
-    struct event *sweep;                         /* idle and slow connections, group timers */
-    struct event *wake;                          /* cross-thread wakeups */
     struct event *sig_term, *sig_int;
-    struct conn *conns;
-    int64_t nconns;
-    bool stopping;
-
-    pthread_mutex_t wake_mu;
-    struct pending *completed; /* durability waits done (wake_mu) */
-    bool appended;             /* data was appended somewhere (wake_mu) */
-
-    struct fetch_wait *parked;         /* long-poll fetches */
-    struct legacy_wait *legacy_parked; /* long-poll fetches of v0-3 (h_legacy.c) */
-    struct fetch_sessions sessions;    /* KIP-227; set up by the first Fetch v7+ */
-    bool sessions_ready;
-    uint64_t fetch_owners; /* keys handed to connections (conn.fetch_owner) */
+    struct net_loop *loops; /* num.network.threads of them; loops[0] runs on b->base */
+    int n_loops;
+    unsigned next_loop;            /* loop 0: where the last accept went (round robin on ties) */
+    _Atomic int64_t nconns;        /* open connections of every loop (max.connections) */
+    bool stopping;                 /* loop 0: shutting down */
+    _Atomic uint64_t fetch_owners; /* keys handed to connections (conn.fetch_owner) */
     struct groups *groups;
     struct cgroups *cgroups;             /* KIP-848 consumer groups (h_consumer_group.c) */
     struct deadline_timer cgroups_timer; /* armed for their next deadline */
@@ -331,7 +383,25 @@ typedef void (*admin_run_fn)(void *arg);
 int admin_post(struct broker *b, admin_run_fn run, void *arg);
 
 /* ---- server.c ---- */
+/* The loops (num.network.threads) and the listeners; the loop threads start with
+ * server_run. */
 int server_start(struct broker *b);
+/* Start loops 1..n-1 on their threads (loop 0 is the caller's to dispatch): 0 or -errno. */
+int server_run(struct broker *b);
+/* After loop 0 has ended: end the other loops and join their threads. */
+void server_join(struct broker *b);
+/* Whether any loop's connections still have requests in flight (loop 0, stopping). */
+bool server_busy(struct broker *b);
+/* The loop the calling thread runs, or NULL (the flusher, the admin worker, ...). */
+struct net_loop *net_loop_self(void);
+/* Whether the calling thread may act for l: it runs l, or l's thread has ended. */
+bool net_loop_owned(struct net_loop *l);
+/* Post a decoded coordinator request to loop 0 (dispatch.c's hand-off). */
+void net_loop_post(struct broker *b, struct dispatch_handoff *h);
+/* dispatch.c: run a request posted to loop 0, then free it; or free it unrun (its
+ * pending goes with its connection). */
+void dispatch_handoff_run(struct dispatch_handoff *h);
+void dispatch_handoff_drop(struct dispatch_handoff *h);
 /* Drop c's socket; queued responses are discarded as they complete. Safe inside
  * c's own callbacks: the connection is freed only when its last reference goes. */
 void conn_close(struct conn *c, const char *why);
@@ -346,22 +416,26 @@ bool server_fd_reserve_reached(int fd);
  * returned. in must not be frozen. */
 ssize_t evbuffer_read_fd(struct evbuffer *in, int fd, size_t want);
 void server_free(struct broker *b);
-/* Wake the loop from any thread. */
+/* Wake every loop from any thread: data was appended (parked fetches look again). */
 void broker_wake(struct broker *b);
-/* Queue a completed pending from any thread (its waits reached 0). */
+/* Queue a completed pending from any thread (its waits reached 0) for its home loop. */
 void broker_complete_async(struct broker *b, struct pending *pd);
-/* Encode pd->resp (on the loop thread), mark it ready and send what can be sent. */
+/* Encode pd->resp (on its home loop), mark it ready and send what can be sent; on
+ * another loop than the connection's, the encoded answer is handed to that loop. */
 void pending_finish(struct pending *pd);
-/* Drop a waiting part; when the last goes, finish (loop thread). */
+/* Drop a waiting part; when the last goes, finish (home loop). */
 void pending_release_wait(struct pending *pd);
 /* listener_tls.c: the SSL and SASL_SSL listeners' contexts, built at start
  * (-EINVAL after logging why) and rebuilt on SIGHUP (connections keep theirs); a
- * connection's bufferevent on listener i; the handshake's end (sets the principal
+ * new connection's SSL object from listener i's context (loop 0, at accept, so a
+ * reload never races it; NULL: out of memory) and its bufferevent on the base of
+ * the loop that takes it (owns ssl, also on failure); the handshake's end (sets the principal
  * on SSL listeners; negative: close); and a failed handshake's log line. */
 int listener_tls_start(struct broker *b);
 void listener_tls_reload(struct broker *b);
 void listener_tls_stop(struct broker *b);
-struct bufferevent *listener_tls_bev_new(struct broker *b, int i, int fd);
+SSL *listener_tls_ssl_new(struct broker *b, int i);
+struct bufferevent *listener_tls_bev_new(struct event_base *base, SSL *ssl, int fd);
 int listener_tls_connected(struct conn *c);
 void listener_tls_failed(struct conn *c);
 /* The host and port clients should connect to. */
@@ -371,6 +445,9 @@ void conn_advertised(const struct conn *c, const char **host, int *port);
 
 /* ---- dispatch.c ---- */
 void dispatch_request(struct conn *c, uint8_t *frame, size_t len);
+/* While c has requests away on loop 0: whether the request in frame may be
+ * dispatched now (another coordinator request); else it waits until they are back. */
+bool dispatch_follows(struct conn *c, const uint8_t *frame, size_t len);
 
 /* ---- h_sasl.c: the authentication gate ---- */
 /* Whether c may be served api_key now; if not, c is closed (a request before
@@ -505,14 +582,14 @@ void handle_alter_user_scram_credentials(struct request *rq);
 int64_t broker_producer_id_new(struct broker *b);
 
 /* ---- h_fetch.c ---- */
-void fetch_on_append(struct broker *b);
-void fetch_abort_all(struct broker *b);
+void fetch_on_append(struct net_loop *l);
+void fetch_abort_all(struct net_loop *l);
 
 /* ---- h_legacy.c: Produce v0-2 and Fetch v0-3 (message sets of magic 0 and 1) ---- */
 void handle_produce_legacy(struct request *rq);
 void handle_fetch_legacy(struct request *rq);
-void legacy_fetch_on_append(struct broker *b);
-void legacy_fetch_abort_all(struct broker *b);
+void legacy_fetch_on_append(struct net_loop *l);
+void legacy_fetch_abort_all(struct net_loop *l);
 
 /* ---- h_metadata.c: topics by name ---- */
 /* Get a topic, creating it when auto-creation is on and create is set. Returns a

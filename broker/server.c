@@ -21,9 +21,9 @@
  * Writing: memory parts of a response are copied into the output evbuffer; record
  * data is added as file segments, which libevent sends with sendfile(2).
  *
- * A one-second sweep closes connections idle for connections.max.idle.ms and
- * connections that leave a request incomplete for request.timeout.ms (slowloris),
- * and drives group coordinator timers.
+ * A one-second sweep on each loop closes its connections idle for
+ * connections.max.idle.ms and those that leave a request incomplete for
+ * request.timeout.ms (slowloris); loop 0's also drives the coordinators' timers.
  *
  * File descriptors: connections may not take the last ones, which the log needs for
  * fetches (each dups its segment), flushes, segment rolls and new topics. A connection
@@ -42,6 +42,18 @@
  *
  * Closing is by flag: conn_close() drops the socket and the connection is freed
  * once its last pending request has completed, outside its own callbacks.
+ *
+ * Network threads (num.network.threads; the hand-offs are listed in private.h):
+ * loop 0 runs on the main thread, loops 1..n-1 each on a thread of their own with
+ * their own event base. Loop 0 alone listens and accepts; each accepted descriptor
+ * goes to the loop holding the fewest connections (round robin among equals), so
+ * max.connections, the descriptor reserve and the accept-burst pause stay in one
+ * place. A loop's cross-thread lists (completions, answers from loop 0, accepted
+ * descriptors, and on loop 0 requests posted to it) share one mutex and one wake
+ * event. With one loop nothing is handed anywhere: every path is the single-loop
+ * one. Stopping: loop 0 stops accepting and asks every loop to stop; each answers
+ * what it holds and reports when its connections are idle; loop 0 ends when all
+ * are (or the drain limit passes) and the threads are joined.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -60,6 +72,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <openssl/ssl.h>
 
 #include "broker/private.h"
 #include "broker/txn.h"
@@ -73,21 +86,44 @@
 #define LIBEVENT_READ_MAX 4096       /* what libevent 2.1 reads per readiness event */
 #define FRAMES_PER_PASS   8          /* requests decoded per connection before the others' turn */
 #define YIELD_INPUT_MAX   (64 << 10) /* input held while yielding, past which reading stops */
+#define DRAIN_CHECK_MS    20
 
 static bool conn_yield(struct conn *c);
+
+/* A descriptor loop 0 accepted for another loop. */
+struct net_accept {
+    struct net_accept *next;
+    int fd;
+    int li;   /* the listener */
+    SSL *ssl; /* TLS listeners: made from the listener's context at accept */
+    struct sockaddr_storage sa;
+    socklen_t salen;
+};
+
+static _Thread_local struct net_loop *net_self; /* the loop this thread runs */
+
+struct net_loop *net_loop_self(void)
+{
+    return net_self;
+}
+
+bool net_loop_owned(struct net_loop *l)
+{
+    return net_self == l || !atomic_load(&l->running);
+}
 
 static void conn_unref(struct conn *c)
 {
     if (--c->refs > 0)
         return;
-    struct broker *b = c->b;
+    struct net_loop *l = c->loop;
     sasl_conn_free(c);
     if (c->yield)
         event_free(c->yield);
     if (c->prev)
         c->prev->next = c->next;
-    else if (b->conns == c)
-        b->conns = c->next;
+    else if (l->conns == c)
+        l->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
     free(c);
@@ -107,12 +143,20 @@ static void pending_free(struct pending *pd)
 
 void conn_close(struct conn *c, const char *why)
 {
+    if (!net_loop_owned(c->loop)) {
+        /* a handler on loop 0 refusing a request: c's loop closes it when the
+         * answer comes back (the pending keeps c alive until then) */
+        const char *none = NULL;
+        atomic_compare_exchange_strong(&c->close_why, &none, why);
+        return;
+    }
     if (!c->bev)
         return;
     log_debug("brook.network", "closing connection from %s: %s", c->peer, why);
     bufferevent_free(c->bev);
     c->bev = NULL;
-    c->b->nconns--;
+    atomic_fetch_sub(&c->loop->nconns, 1);
+    atomic_fetch_sub(&c->b->nconns, 1);
     conn_unref(c); /* the socket's reference */
 }
 
@@ -173,7 +217,7 @@ static void conn_flush(struct conn *c)
     if (c->bev && c->paused && !c->admin_busy && c->npending < CONN_MAX_PENDING / 2 &&
         out_len(c) < CONN_OUT_LOW_WATER)
         set_paused(c, false);
-    if (c->b->stopping && !c->head && c->bev && out_len(c) == 0)
+    if (c->loop->stopping && !c->head && c->bev && out_len(c) == 0)
         conn_close(c, "shutting down");
     if (c->closing && !c->head && c->bev && out_len(c) == 0 && !tls_unsent(c))
         conn_close(c, "closing after its answer"); /* its last answer is out */
@@ -197,7 +241,8 @@ static void tls_sent_cb(struct evbuffer *out, const struct evbuffer_cb_info *inf
     if (!info->n_deleted || evbuffer_get_length(out) || !c->bev)
         return;
     c->refs++;
-    if (event_base_once(c->b->base, -1, EV_TIMEOUT, conn_flush_event, c, &(struct timeval){0, 0}))
+    if (event_base_once(c->loop->base, -1, EV_TIMEOUT, conn_flush_event, c,
+                        &(struct timeval){0, 0}))
         conn_unref(c); /* out of memory: the sweep closes it */
 }
 
@@ -217,23 +262,48 @@ static bool tls_unsent(struct conn *c)
     return true;
 }
 
+/* Queue pd on l's list (head) under l's mutex and wake l. */
+static void loop_push(struct net_loop *l, struct pending **list, struct pending *pd)
+{
+    pthread_mutex_lock(&l->mu);
+    pd->next_done = *list;
+    *list = pd;
+    pthread_mutex_unlock(&l->mu);
+    event_active(l->wake, EV_READ, 0);
+}
+
 void pending_finish(struct pending *pd)
 {
-    metrics_latency(&pd->c->b->metrics, pd->api_key, clock_mono_ns() - pd->started_ns);
+    struct conn *c = pd->c;
+    metrics_latency(&c->b->metrics, pd->api_key, clock_mono_ns() - pd->started_ns);
     if (!pd->noreply && pd->resp) {
         int rc = kafka_response_encode(pd->api_key, pd->api_version, pd->correlation_id, pd->resp,
                                        &pd->out);
         if (rc) {
             log_warn_every("brook.network", "cannot encode %s v%d response: %s",
                            kafka_api_find(pd->api_key)->name, pd->api_version, strerror(-rc));
-            pd->ready = true;
-            conn_close(pd->c, "response encoding failed");
-            conn_flush(pd->c);
-            return;
+            conn_close(c, "response encoding failed");
         }
     }
+    if (!net_loop_owned(c->loop)) { /* answered on loop 0: c's loop sends it */
+        loop_push(c->loop, &c->loop->returned, pd);
+        return;
+    }
     pd->ready = true;
-    conn_flush(pd->c);
+    conn_flush(c);
+}
+
+/* c's loop: an answer from loop 0 is back; c reads again. */
+static void pending_returned(struct pending *pd)
+{
+    struct conn *c = pd->c;
+    const char *why = atomic_exchange(&c->close_why, NULL);
+    if (why)
+        conn_close(c, why);
+    if (--c->away == 0)
+        conn_resume(c); /* requests that waited for it (pd keeps c alive) */
+    pd->ready = true;
+    conn_flush(c);
 }
 
 void pending_release_wait(struct pending *pd)
@@ -248,31 +318,34 @@ void pending_release_wait(struct pending *pd)
 
 void broker_wake(struct broker *b)
 {
-    pthread_mutex_lock(&b->wake_mu);
-    b->appended = true;
-    pthread_mutex_unlock(&b->wake_mu);
-    event_active(b->wake, EV_READ, 0);
+    for (int i = 0; i < b->n_loops; i++) {
+        struct net_loop *l = &b->loops[i];
+        pthread_mutex_lock(&l->mu);
+        l->appended = true;
+        pthread_mutex_unlock(&l->mu);
+        event_active(l->wake, EV_READ, 0);
+    }
 }
 
 void broker_complete_async(struct broker *b, struct pending *pd)
 {
-    pthread_mutex_lock(&b->wake_mu);
-    pd->next_done = b->completed;
-    b->completed = pd;
-    pthread_mutex_unlock(&b->wake_mu);
-    event_active(b->wake, EV_READ, 0);
+    struct net_loop *l = pd->home ? pd->home : pd->c->loop;
+    loop_push(l, &l->completed, pd);
 }
 
-static void wake_cb(evutil_socket_t fd, short what, void *arg)
+void net_loop_post(struct broker *b, struct dispatch_handoff *h)
 {
-    struct broker *b = arg;
-    pthread_mutex_lock(&b->wake_mu);
-    struct pending *list = b->completed;
-    bool appended = b->appended;
-    b->completed = NULL;
-    b->appended = false;
-    pthread_mutex_unlock(&b->wake_mu);
-    /* the list is newest first: reverse it so completions keep their order */
+    struct net_loop *l = &b->loops[0];
+    pthread_mutex_lock(&l->mu);
+    *(struct dispatch_handoff **)h = l->handoffs; /* the first field links them */
+    l->handoffs = h;
+    pthread_mutex_unlock(&l->mu);
+    event_active(l->wake, EV_READ, 0);
+}
+
+/* A list pushed newest first, in the order it was pushed. */
+static struct pending *pending_list_reverse(struct pending *list)
+{
     struct pending *rev = NULL;
     while (list) {
         struct pending *next = list->next_done;
@@ -280,18 +353,65 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
         rev = list;
         list = next;
     }
-    while (rev) {
-        struct pending *next = rev->next_done;
-        if (rev->on_complete)
-            rev->on_complete(rev);
+    return rev;
+}
+
+static void *link_list_reverse(void *list)
+{
+    void *rev = NULL;
+    while (list) {
+        void *next = *(void **)list;
+        *(void **)list = rev;
+        rev = list;
+        list = next;
+    }
+    return rev;
+}
+
+static void conn_new(struct net_loop *l, int fd, int li, SSL *ssl, struct sockaddr *sa,
+                     int socklen);
+static void loop_stop_here(struct net_loop *l);
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct net_loop *l = arg;
+    pthread_mutex_lock(&l->mu);
+    struct pending *done = l->completed, *back = l->returned;
+    struct net_accept *acc = l->accepted;
+    struct dispatch_handoff *posted = l->handoffs;
+    bool appended = l->appended, stop = l->stop_asked && !l->stopping;
+    l->completed = l->returned = NULL;
+    l->accepted = NULL;
+    l->handoffs = NULL;
+    l->appended = false;
+    pthread_mutex_unlock(&l->mu);
+    for (struct net_accept *a = link_list_reverse(acc), *next; a; a = next) {
+        next = a->next;
+        conn_new(l, a->fd, a->li, a->ssl, (struct sockaddr *)&a->sa, (int)a->salen);
+        free(a);
+    }
+    /* the lists are newest first: reversed, completions keep their order */
+    for (struct pending *pd = pending_list_reverse(done), *next; pd; pd = next) {
+        next = pd->next_done;
+        if (pd->on_complete)
+            pd->on_complete(pd);
         else
-            pending_finish(rev);
-        rev = next;
+            pending_finish(pd);
+    }
+    for (struct dispatch_handoff *h = link_list_reverse(posted), *next; h; h = next) {
+        next = *(struct dispatch_handoff **)h;
+        dispatch_handoff_run(h);
+    }
+    for (struct pending *pd = pending_list_reverse(back), *next; pd; pd = next) {
+        next = pd->next_done;
+        pending_returned(pd);
     }
     if (appended) {
-        fetch_on_append(b);
-        legacy_fetch_on_append(b);
+        fetch_on_append(l);
+        legacy_fetch_on_append(l);
     }
+    if (stop)
+        loop_stop_here(l);
 }
 
 ssize_t evbuffer_read_fd(struct evbuffer *in, int fd, size_t want)
@@ -356,12 +476,13 @@ static bool conn_speaks_tls(struct conn *c, const uint8_t p[4])
     return true;
 }
 
-/* Dispatch every whole request in c's input, unless c must wait (backpressure, or
- * an admin request on the worker thread); track when a partial one arrived. */
+/* Dispatch every whole request in c's input, unless c must wait (backpressure, an
+ * admin request on the worker thread, or requests on loop 0 that the next one may
+ * not overtake); track when a partial one arrived. */
 static void conn_read_frames(struct conn *c)
 {
     c->refs++; /* dispatch may close the connection */
-    bool read_once = false, yielded = false;
+    bool read_once = false, yielded = false, held = false;
     int frames = 0;
     while (c->bev) {
         struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -398,16 +519,21 @@ static void conn_read_frames(struct conn *c)
             conn_close(c, "out of memory");
             break;
         }
+        if (c->away && !dispatch_follows(c, frame + 4, size)) { /* waits: dispatch.c */
+            set_paused(c, true);
+            held = true;
+            break;
+        }
         c->spoke = true;
         dispatch_request(c, frame + 4, size);
         if (c->bev)
             evbuffer_drain(in, 4 + size);
     }
     if (c->bev) {
-        /* whole requests held back behind an admin request or for the others' turn
-         * are not a slow client */
+        /* whole requests held back behind an admin request, behind requests on
+         * loop 0, or for the others' turn are not a slow client */
         size_t left = evbuffer_get_length(bufferevent_get_input(c->bev));
-        if (!left || c->admin_busy || yielded)
+        if (!left || c->admin_busy || held || yielded)
             c->partial_since_ms = 0;
         else if (!c->partial_since_ms)
             c->partial_since_ms = c->last_active_ms;
@@ -459,37 +585,22 @@ bool server_fd_reserve_reached(int fd)
     return store_fd_scarce(fd);
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                      int socklen, void *arg)
+/* Set up a connection on l (its thread) for descriptor fd from listener li; ssl
+ * is the TLS listeners' SSL object (owned from here on). */
+static void conn_new(struct net_loop *l, int fd, int li, SSL *ssl, struct sockaddr *sa, int socklen)
 {
-    struct broker *b = arg;
-    if (++b->accepts >= ACCEPT_BURST && !b->stopping) { /* let the others have a turn */
-        static const struct timeval next_iteration = {0, 0};
-        b->accepts = 0;
-        for (int i = 0; i < b->n_listeners; i++)
-            evconnlistener_disable(b->listeners[i]);
-        evtimer_add(b->accept_retry, &next_iteration);
-    }
-    if (b->stopping || b->nconns >= b->cfg->max_connections || server_fd_reserve_reached(fd)) {
-        if (!b->stopping && b->nconns >= b->cfg->max_connections)
-            log_warn_every("brook.network", "refusing connections: max.connections reached");
-        else if (!b->stopping)
-            log_warn_every("brook.network", "refusing connections: the last file descriptors "
-                                            "are kept for the log (RLIMIT_NOFILE)");
-        close(fd);
-        return;
-    }
-    int li = 0;
-    while (li < b->n_listeners - 1 && b->listeners[li] != l)
-        li++;
-    struct conn *c = calloc(1, sizeof *c);
-    struct bufferevent *bev = !c ? NULL
-                              : b->tls_ctx[li]
-                                  ? listener_tls_bev_new(b, li, fd)
-                                  : bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    struct broker *b = l->b;
+    struct conn *c = l->stopping ? NULL : calloc(1, sizeof *c);
+    struct bufferevent *bev = !c    ? NULL
+                              : ssl ? listener_tls_bev_new(l->base, ssl, fd)
+                                    : bufferevent_socket_new(l->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
+        if (!c && ssl)
+            SSL_free(ssl);
         free(c);
         close(fd);
+        atomic_fetch_sub(&l->nconns, 1);
+        atomic_fetch_sub(&b->nconns, 1);
         return;
     }
     int one = 1;
@@ -501,19 +612,98 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     snprintf(c->host, sizeof c->host, "%s", host);
     snprintf(c->principal, sizeof c->principal, "%s", AUTH_ANONYMOUS);
     c->b = b;
+    c->loop = l;
     c->lst = &b->cfg->listeners[li];
-    c->tls = b->tls_ctx[li] != NULL;
+    c->tls = ssl != NULL;
     c->bev = bev;
     c->refs = 1;
     c->last_active_ms = c->accepted_ms = clock_mono_ms();
-    c->next = b->conns;
-    if (b->conns)
-        b->conns->prev = c;
-    b->conns = c;
-    b->nconns++;
+    c->next = l->conns;
+    if (l->conns)
+        l->conns->prev = c;
+    l->conns = c;
     atomic_fetch_add_explicit(&b->metrics.connections_total, 1, memory_order_relaxed);
     bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/* The loop a new connection goes to: the fewest connections, round robin among
+ * equals (loop 0's counts are read while other loops close theirs: a hint). */
+static struct net_loop *loop_pick(struct broker *b)
+{
+    int best = -1;
+    int64_t fewest = INT64_MAX;
+    for (int k = 0; k < b->n_loops; k++) {
+        int i = (int)((b->next_loop + 1 + (unsigned)k) % (unsigned)b->n_loops);
+        int64_t n = atomic_load_explicit(&b->loops[i].nconns, memory_order_relaxed);
+        if (n < fewest) {
+            fewest = n;
+            best = i;
+        }
+    }
+    b->next_loop = (unsigned)best;
+    return &b->loops[best];
+}
+
+/* Hand fd to loop l's thread; false when out of memory (fd is still the caller's). */
+static bool loop_hand(struct net_loop *l, int fd, int li, SSL *ssl, struct sockaddr *sa,
+                      int socklen)
+{
+    struct net_accept *a = calloc(1, sizeof *a);
+    if (!a || (size_t)socklen > sizeof a->sa) {
+        free(a);
+        return false;
+    }
+    *a = (struct net_accept){.fd = fd, .li = li, .ssl = ssl, .salen = (socklen_t)socklen};
+    memcpy(&a->sa, sa, (size_t)socklen);
+    pthread_mutex_lock(&l->mu);
+    a->next = l->accepted;
+    l->accepted = a;
+    pthread_mutex_unlock(&l->mu);
+    event_active(l->wake, EV_READ, 0);
+    return true;
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int socklen, void *arg)
+{
+    struct broker *b = arg;
+    if (++b->accepts >= ACCEPT_BURST && !b->stopping) { /* let the others have a turn */
+        static const struct timeval next_iteration = {0, 0};
+        b->accepts = 0;
+        for (int i = 0; i < b->n_listeners; i++)
+            evconnlistener_disable(b->listeners[i]);
+        evtimer_add(b->accept_retry, &next_iteration);
+    }
+    int64_t open = atomic_load(&b->nconns);
+    if (b->stopping || open >= b->cfg->max_connections || server_fd_reserve_reached(fd)) {
+        if (!b->stopping && open >= b->cfg->max_connections)
+            log_warn_every("brook.network", "refusing connections: max.connections reached");
+        else if (!b->stopping)
+            log_warn_every("brook.network", "refusing connections: the last file descriptors "
+                                            "are kept for the log (RLIMIT_NOFILE)");
+        close(fd);
+        return;
+    }
+    int li = 0;
+    while (li < b->n_listeners - 1 && b->listeners[li] != l)
+        li++;
+    SSL *ssl = NULL;
+    if (b->tls_ctx[li] && !(ssl = listener_tls_ssl_new(b, li))) {
+        close(fd);
+        return;
+    }
+    struct net_loop *to = b->n_loops > 1 ? loop_pick(b) : &b->loops[0];
+    /* counted here, so the next accept sees it and max.connections holds at once */
+    atomic_fetch_add(&to->nconns, 1);
+    atomic_fetch_add(&b->nconns, 1);
+    if (to != &b->loops[0] && loop_hand(to, fd, li, ssl, sa, socklen))
+        return;
+    if (to != &b->loops[0]) { /* out of memory handing it over */
+        atomic_fetch_sub(&to->nconns, 1);
+        atomic_fetch_add(&b->loops[0].nconns, 1);
+    }
+    conn_new(&b->loops[0], fd, li, ssl, sa, socklen);
 }
 
 static void accept_error_cb(struct evconnlistener *l, void *arg)
@@ -537,9 +727,10 @@ static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 
 static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
-    struct broker *b = arg;
+    struct net_loop *l = arg;
+    struct broker *b = l->b;
     int64_t now = clock_mono_ms();
-    for (struct conn *c = b->conns, *next; c; c = next) {
+    for (struct conn *c = l->conns, *next; c; c = next) {
         next = c->next;
         if (!c->bev)
             continue;
@@ -555,6 +746,8 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
         else if (!c->head && now - c->last_active_ms > b->cfg->idle_ms)
             conn_close(c, "idle");
     }
+    if (l->id) /* the coordinators live on loop 0 */
+        return;
     groups_tick(b, clock_wall_ms());
     cgroups_tick(b, clock_wall_ms());
     txn_tick(b, clock_wall_ms()); /* ends whose markers failed are started again */
@@ -604,9 +797,10 @@ static int listen_on(struct broker *b, const struct listen_addr *a)
 }
 
 /* Listener i's advertised address: advertised.listeners, else as bound. */
+static char hostname[256]; /* this machine's name (server_start) */
+
 static void listener_advertised(struct broker *b, int i, const char **host, int *port)
 {
-    static char hostname[256];
     const struct broker_config *c = b->cfg;
     if (c->advertised_set[i]) {
         *host = c->advertised[i].host;
@@ -616,10 +810,7 @@ static void listener_advertised(struct broker *b, int i, const char **host, int 
     *host = b->bound_host[i];
     *port = b->bound_port[i];
     if (!strcmp(*host, "0.0.0.0") || !strcmp(*host, "::")) {
-        /* bound to every address: name this machine, which others can reach */
-        if (!hostname[0] && gethostname(hostname, sizeof hostname - 1))
-            strcpy(hostname, "localhost");
-        *host = hostname;
+        *host = hostname; /* bound to every address: name this machine, which others reach */
     }
 }
 
@@ -649,19 +840,53 @@ static void sighup_cb(evutil_socket_t sig, short what, void *arg)
     listener_tls_reload(arg);
 }
 
+static void drain_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Set up loop l over base (its own unless l is loop 0): wake, sweep and drain events. */
+static int loop_init(struct broker *b, struct net_loop *l, int id, struct event_base *base)
+{
+    l->b = b;
+    l->id = id;
+    l->base = base;
+    pthread_mutex_init(&l->mu, NULL);
+    if (!l->base)
+        return -ENOMEM;
+    l->wake = event_new(l->base, -1, 0, wake_cb, l);
+    l->sweep = event_new(l->base, -1, EV_PERSIST, sweep_cb, l);
+    l->drain = event_new(l->base, -1, EV_PERSIST, drain_cb, l);
+    if (!l->wake || !l->sweep || !l->drain)
+        return -ENOMEM;
+    struct timeval tv = {SWEEP_MS / 1000, (SWEEP_MS % 1000) * 1000};
+    event_add(l->sweep, &tv);
+    return 0;
+}
+
+static int loops_init(struct broker *b)
+{
+    int n = (int)b->cfg->network_threads;
+    b->loops = calloc((size_t)n, sizeof *b->loops);
+    if (!b->loops)
+        return -ENOMEM;
+    b->n_loops = n;
+    net_self = &b->loops[0]; /* the caller's thread runs loop 0 */
+    for (int i = 0; i < n; i++) {
+        int rc = loop_init(b, &b->loops[i], i, i ? event_base_new() : b->base);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int server_start(struct broker *b)
 {
     event_set_log_callback(libevent_log);
-    pthread_mutex_init(&b->wake_mu, NULL);
-    b->wake = event_new(b->base, -1, 0, wake_cb, b);
-    b->sweep = event_new(b->base, -1, EV_PERSIST, sweep_cb, b);
+    if (gethostname(hostname, sizeof hostname - 1))
+        strcpy(hostname, "localhost");
     b->accept_retry = evtimer_new(b->base, accept_retry_cb, b);
-    if (!b->wake || !b->sweep || !b->accept_retry)
-        return -ENOMEM;
-    struct timeval tv = {SWEEP_MS / 1000, (SWEEP_MS % 1000) * 1000};
-    event_add(b->sweep, &tv);
-    int rc = listener_tls_start(b);
-    if (rc)
+    int rc = loops_init(b);
+    if (rc || !b->accept_retry)
+        return rc ? rc : -ENOMEM;
+    if ((rc = listener_tls_start(b)))
         return rc;
     for (int i = 0; i < b->cfg->n_listeners; i++)
         if ((rc = listen_on(b, &b->cfg->listeners[i])))
@@ -672,26 +897,109 @@ int server_start(struct broker *b)
     return 0;
 }
 
-void server_stop_accepting(struct broker *b)
+static void *loop_thread(void *arg)
 {
-    b->stopping = true;
-    for (int i = 0; i < b->n_listeners; i++)
-        evconnlistener_disable(b->listeners[i]);
-    fetch_abort_all(b); /* parked fetches answer now with what they have */
-    legacy_fetch_abort_all(b);
-    for (struct conn *c = b->conns, *next; c; c = next) {
+    struct net_loop *l = arg;
+    net_self = l;
+    event_base_loop(l->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    return NULL;
+}
+
+int server_run(struct broker *b)
+{
+    for (int i = 1; i < b->n_loops; i++) {
+        struct net_loop *l = &b->loops[i];
+        atomic_store(&l->running, true);
+        int rc = pthread_create(&l->thread, NULL, loop_thread, l);
+        if (rc) {
+            atomic_store(&l->running, false);
+            log_error("brook.network", "cannot start network thread %d: %s", i, strerror(rc));
+            return -rc;
+        }
+    }
+    if (b->n_loops > 1)
+        log_info("brook.network", "%d network threads", b->n_loops);
+    return 0;
+}
+
+void server_join(struct broker *b)
+{
+    for (int i = 1; i < b->n_loops; i++) {
+        struct net_loop *l = &b->loops[i];
+        if (!atomic_load(&l->running))
+            continue;
+        event_base_loopexit(l->base, NULL);
+        pthread_join(l->thread, NULL);
+        atomic_store(&l->running, false); /* the caller acts for it from here on */
+    }
+}
+
+/* Whether a connection of l still has requests in flight. */
+static bool loop_busy(struct net_loop *l)
+{
+    for (struct conn *c = l->conns; c; c = c->next)
+        if (c->head)
+            return true;
+    return false;
+}
+
+/* After a stop, every DRAIN_CHECK_MS: publish whether l is still answering. */
+static void drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct net_loop *l = arg;
+    atomic_store(&l->busy, loop_busy(l));
+}
+
+bool server_busy(struct broker *b)
+{
+    if (loop_busy(&b->loops[0]))
+        return true;
+    for (int i = 1; i < b->n_loops; i++)
+        if (atomic_load(&b->loops[i].busy))
+            return true;
+    return false;
+}
+
+/* On l's thread: answer parked fetches now with what they have, read nothing more,
+ * close each connection once its answers are out. */
+static void loop_stop_here(struct net_loop *l)
+{
+    l->stopping = true;
+    fetch_abort_all(l);
+    legacy_fetch_abort_all(l);
+    for (struct conn *c = l->conns, *next; c; c = next) {
         next = c->next;
         set_paused(c, true);
         c->refs++;
         conn_flush(c);
         conn_unref(c);
     }
+    atomic_store(&l->busy, loop_busy(l));
+    struct timeval tv = {0, DRAIN_CHECK_MS * 1000};
+    event_add(l->drain, &tv);
 }
 
-void server_free(struct broker *b)
+void server_stop_accepting(struct broker *b)
 {
-    while (b->conns) {
-        struct conn *c = b->conns;
+    b->stopping = true;
+    for (int i = 0; i < b->n_listeners; i++)
+        evconnlistener_disable(b->listeners[i]);
+    for (int i = 1; i < b->n_loops; i++) {
+        struct net_loop *l = &b->loops[i];
+        atomic_store(&l->busy, true); /* until it has looked */
+        pthread_mutex_lock(&l->mu);
+        l->stop_asked = true;
+        pthread_mutex_unlock(&l->mu);
+        event_active(l->wake, EV_READ, 0);
+    }
+    loop_stop_here(&b->loops[0]);
+}
+
+/* Free l's connections, their pendings and l's lists (its thread has ended). */
+static void loop_free(struct net_loop *l)
+{
+    while (l->conns) {
+        struct conn *c = l->conns;
         c->refs++;
         conn_close(c, "shutting down");
         while (c->head) { /* nobody will complete these now */
@@ -701,24 +1009,47 @@ void server_free(struct broker *b)
         }
         conn_unref(c);
     }
+    for (struct dispatch_handoff *h = l->handoffs, *next; h; h = next) {
+        next = *(struct dispatch_handoff **)h;
+        dispatch_handoff_drop(h);
+    }
+    for (struct net_accept *a = l->accepted, *next; a; a = next) {
+        next = a->next;
+        SSL_free(a->ssl);
+        close(a->fd);
+        free(a);
+    }
+    if (l->wake)
+        event_free(l->wake);
+    if (l->sweep)
+        event_free(l->sweep);
+    if (l->drain)
+        event_free(l->drain);
+    if (l->id && l->base)
+        event_base_free(l->base);
+    pthread_mutex_destroy(&l->mu);
+}
+
+void server_free(struct broker *b)
+{
+    for (int i = 0; i < b->n_loops; i++)
+        loop_free(&b->loops[i]);
+    free(b->loops);
+    b->loops = NULL;
+    b->n_loops = 0;
     for (int i = 0; i < b->n_listeners; i++)
         evconnlistener_free(b->listeners[i]);
-    if (b->wake)
-        event_free(b->wake);
-    if (b->sweep)
-        event_free(b->sweep);
     if (b->accept_retry)
         event_free(b->accept_retry);
     if (b->sig_hup)
         event_free(b->sig_hup);
     listener_tls_stop(b);
-    pthread_mutex_destroy(&b->wake_mu);
 }
 
 static void conn_yield_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
-    if (c->bev && !c->b->stopping) /* stopping: nothing more is read */
+    if (c->bev && !c->loop->stopping) /* stopping: nothing more is read */
         conn_resume(c);
 }
 
@@ -732,7 +1063,7 @@ static void conn_yield_cb(evutil_socket_t fd, short what, void *arg)
 static bool conn_yield(struct conn *c)
 {
     static const struct timeval next_iteration = {0, 0};
-    if (!c->yield && !(c->yield = evtimer_new(c->b->base, conn_yield_cb, c)))
+    if (!c->yield && !(c->yield = evtimer_new(c->loop->base, conn_yield_cb, c)))
         return false;
     if (!evtimer_pending(c->yield, NULL) && evtimer_add(c->yield, &next_iteration))
         return false;

@@ -146,7 +146,9 @@ static void env_broker_info(void *ctx, struct console_broker_info *out)
     snprintf(out->advertised, sizeof out->advertised, "%s:%d", host, port);
     out->node_id = b->cfg->node_id;
     out->cluster_id = b->cfg->cluster_id;
-    out->connections = b->nconns;
+    out->connections = atomic_load(&b->nconns);
+    for (int i = 0; i < b->n_loops && i < CONSOLE_MAX_THREADS; i++)
+        out->thread_connections[out->n_threads++] = atomic_load(&b->loops[i].nconns);
     out->n_listeners = 0;
     for (int i = 0; i < b->n_listeners && i < CONSOLE_MAX_LISTENERS; i++)
         snprintf(out->listeners[out->n_listeners++], sizeof out->listeners[0], "%s:%d",
@@ -221,7 +223,7 @@ static void env_counts(void *ctx, const char *const *topics, size_t n,
     memcpy(out->requests, m->requests, sizeof out->requests);
     memcpy(out->request_errors, m->request_errors, sizeof out->request_errors);
     pthread_mutex_unlock(&m->mu);
-    out->connections = b->nconns;
+    out->connections = atomic_load(&b->nconns);
     out->connections_total = atomic_load_explicit(&m->connections_total, memory_order_relaxed);
     env_latency(m, out);
 }

@@ -79,6 +79,10 @@ void api_broker(struct creq *cr)
     json_object_set_new(o, "console", console_str(console_address(cr->con)));
     json_object_set_new(o, "read_only", json_boolean(cr->con->read_only));
     json_object_set_new(o, "connections", json_integer(bi.connections));
+    json_t *threads = json_array();
+    for (int i = 0; i < bi.n_threads && i < CONSOLE_MAX_THREADS; i++)
+        json_array_append_new(threads, json_integer(bi.thread_connections[i]));
+    json_object_set_new(o, "network_threads", threads);
     json_object_set_new(o, "user", console_str(cr->principal));
     json_t *cfg = json_array();
     /* the broker's configuration, as DescribeConfigs would give it */

@@ -40,6 +40,7 @@ struct event_base;
 struct props;
 
 #define CONSOLE_MAX_LISTENERS   8   /* Kafka listeners shown on the broker page */
+#define CONSOLE_MAX_THREADS     64  /* network threads counted on the broker page */
 #define CONSOLE_ADDR_MAX        300 /* "host:port", IPv6 hosts in brackets */
 #define CONSOLE_API_SLOTS       64  /* request counters, by API key (the last: unknown) */
 #define CONSOLE_LATENCY_BUCKETS 20  /* request latency histogram: 19 bounds and +Inf */
@@ -87,6 +88,9 @@ struct console_broker_info {
     char listeners[CONSOLE_MAX_LISTENERS][CONSOLE_ADDR_MAX];
     int n_listeners;
     int64_t connections; /* open Kafka protocol connections */
+    /* the same, by network thread (num.network.threads; loop 0 first) */
+    int64_t thread_connections[CONSOLE_MAX_THREADS];
+    int n_threads;
 };
 /* One configuration key: its effective value, and whether it was given (else it is
  * brook's default). */

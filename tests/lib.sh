@@ -56,7 +56,9 @@ wait_for_line() {
 brookd_start() {
     BROOKD_LOG=$T/brookd.$((${BROOKD_STARTS:-0} + 1)).log
     BROOKD_STARTS=$((${BROOKD_STARTS:-0} + 1))
-    "$BROOKD" -d "$DATA" -l 127.0.0.1:0 --console off "$@" >"$BROOKD_LOG" 2>&1 &
+    # BROOKD_ARGS: options every start takes (e.g. -o num.network.threads=4), before the script's own
+    # shellcheck disable=SC2086
+    "$BROOKD" -d "$DATA" -l 127.0.0.1:0 --console off ${BROOKD_ARGS:-} "$@" >"$BROOKD_LOG" 2>&1 &
     BROOKD_PID=$!
     if ! wait_for_line "$BROOKD_LOG" 20 'brookd ready'; then
         echo "brookd did not start:" >&2

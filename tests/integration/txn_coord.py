@@ -37,6 +37,7 @@ from kafkawire import crc32c, varint  # noqa: E402
 
 TOPIC, OTHER = 'tc', 'tc-other'
 NONE, UNKNOWN_TOPIC, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE = 0, 3, 47, 48
+TXN_ID_NOT_FOUND = 105
 INVALID_TIMEOUT, CONCURRENT, NOT_ATTEMPTED, FENCED, NOT_FOUND = 50, 51, 55, 90, 105
 
 
@@ -243,6 +244,9 @@ def phase_main(c, c2):
     err = produce_txn(c, 'app', OTHER, 0, txn_batch(pid, epoch, 0, [b'x']))
     check(err == INVALID_TXN_STATE,
           f'txn_coord: KIP-890 - a batch for a partition outside the transaction is refused ({err})')
+    err = produce_txn(c, None, TOPIC, 0, txn_batch(pid, epoch, 1, [b'y']))
+    check(err == TXN_ID_NOT_FOUND,
+          f'txn_coord: a transactional batch in a Produce without transactional id is refused ({err})')
     check(add_offsets(c, 'app', pid, epoch, 'grp') == NONE, 'txn_coord: AddOffsetsToTxn')
     check(txn_offset_commit(c, 'app', 'grp', pid, epoch, TOPIC, 0, 7) == NONE,
           'txn_coord: TxnOffsetCommit')

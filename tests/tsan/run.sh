@@ -19,6 +19,12 @@
 #   fuse/write.sh, follow.sh    appends and followed reads through the mount
 #   fuse/remote.sh              brook mount (its producer, watcher and readers)
 #                               of a ThreadSanitizer brookd
+#   integration/netthreads.sh   connections on four loops; group and transaction
+#                               requests handed to loop 0 and back
+#
+# Every brookd here runs four network threads (BROOKD_ARGS, tests/lib.sh), so the
+# scripts above also drive the loops' hand-offs (accepts, coordinator requests,
+# completions, wakeups of parked fetches) on as many threads as this machine has.
 #
 # Each is "ok" only if it passes and ThreadSanitizer reports nothing: the first
 # report stops the program (halt_on_error, exit status 66) and is printed here.
@@ -68,8 +74,9 @@ run() {
 run "test_store" "$TSAN_BUILD/tests/test_store"
 run "test_fs" "$TSAN_BUILD/tests/test_fs"
 run "test_store_txn" env BROOK_TXN_CRASH_SEEDS=2 "$TSAN_BUILD/tests/test_store_txn"
+export BROOKD_ARGS="-o num.network.threads=4"
 for s in integration/kcat integration/hostile cli/admin console/api integration/topic_configs \
-    integration/sasl; do
+    integration/sasl integration/netthreads; do
     run "$s.sh against a ThreadSanitizer brookd" env BUILD="$TSAN_BUILD" bash "tests/$s.sh"
 done
 for s in write follow; do
