@@ -713,6 +713,13 @@ static bool control_start(void)
            opt.n_topics ? " and the frames' topics are" : " is");
     if (!created)
         return false;
+    /* a record in each of the frames' topics, so their partitions' files (made at
+     * first use) are open before any descriptor count is taken */
+    for (int i = 0; i < opt.n_topics; i++)
+        rd_kafka_producev(ctl.prod, RD_KAFKA_V_TOPIC(opt.topics[i]), RD_KAFKA_V_PARTITION(0),
+                          RD_KAFKA_V_VALUE("seed", 4), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_OPAQUE((void *)(intptr_t)-1), RD_KAFKA_V_END);
+    rd_kafka_flush(ctl.prod, 30000);
     rd_kafka_poll_set_consumer(ctl.cons);
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(parts, ctl.topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
