@@ -68,9 +68,9 @@ TOPIC=crash
 MNT=$T/mnt
 ACKS=$T/acks
 mkdir -p "$MNT" "$ACKS"
-BROOKD_ARGS=(-o log.segment.bytes=1048576 -o log.flush.offset.checkpoint.interval.ms=1000
+LOOP_ARGS=(-o log.segment.bytes=1048576 -o log.flush.offset.checkpoint.interval.ms=1000
     -o num.partitions=4 ${CRASH_BROOKD_ARGS:-})
-[ -n "$FUSE" ] && BROOKD_ARGS+=(-m "$MNT")
+[ -n "$FUSE" ] && LOOP_ARGS+=(-m "$MNT")
 PROD= WRITE=
 
 now_ms() {
@@ -127,7 +127,7 @@ echo "# seed $SEED (CRASH_SEED=$SEED replays these kill moments), $CYCLES cycles
 [ -z "$FUSE" ] && echo "skip - crash loop FUSE writers: no /dev/fuse"
 RANDOM=$SEED
 
-if ! brookd_start "${BROOKD_ARGS[@]}"; then
+if ! brookd_start "${LOOP_ARGS[@]}"; then
     fail "crash loop: brookd starts"
     exit 1
 fi
@@ -158,7 +158,7 @@ for ((c = 1; c <= CYCLES; c++)); do
     fi
     t0=$(now_ms)
     brookd_kill
-    if ! brookd_start -l "$BROKER" "${BROOKD_ARGS[@]}"; then
+    if ! brookd_start -l "$BROKER" "${LOOP_ARGS[@]}"; then
         fail "crash loop: brookd comes back after kill -9 number $c"
         show "$BROOKD_LOG"
         exit 1
@@ -195,7 +195,7 @@ fi
 
 # once more, after the last acknowledgement: kill -9, restart, then check everything
 brookd_kill
-if ! brookd_start -l "$BROKER" "${BROOKD_ARGS[@]}"; then
+if ! brookd_start -l "$BROKER" "${LOOP_ARGS[@]}"; then
     fail "crash loop: brookd comes back after the last kill -9"
     show "$BROOKD_LOG"
     exit 1
