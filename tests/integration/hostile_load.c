@@ -715,9 +715,10 @@ static bool control_start(void)
         return false;
     /* a record in each of the frames' topics, so their partitions' files (made at
      * first use) are open before any descriptor count is taken */
+    char seed[] = "seed";
     for (int i = 0; i < opt.n_topics; i++)
         rd_kafka_producev(ctl.prod, RD_KAFKA_V_TOPIC(opt.topics[i]), RD_KAFKA_V_PARTITION(0),
-                          RD_KAFKA_V_VALUE("seed", 4), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_VALUE(seed, 4), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                           RD_KAFKA_V_OPAQUE((void *)(intptr_t)-1), RD_KAFKA_V_END);
     rd_kafka_flush(ctl.prod, 30000);
     rd_kafka_poll_set_consumer(ctl.cons);
