@@ -69,6 +69,7 @@ run() {
     echo "not ok - tsan: $name (exit $rc, $reports ThreadSanitizer reports)"
     cat "$work"/report.* 2>/dev/null | sed 's/^/# /'
     grep '^not ok\|FAILED\|ERROR' "$out" | head -20 | sed 's/^/# /'
+    grep -m1 -A8 'did not start' "$out" | sed 's/^/# /' # the first failed start's log
 }
 
 run "test_store" "$TSAN_BUILD/tests/test_store"
