@@ -520,7 +520,11 @@ static void conn_read_frames(struct conn *c)
             break;
         }
         if (c->away && !dispatch_follows(c, frame + 4, size)) { /* waits: dispatch.c */
-            set_paused(c, true);
+            /* reading goes on up to YIELD_INPUT_MAX, so a peer that sends its last
+             * request and closes is seen to close while one of its requests waits on
+             * loop 0 (a JoinGroup can wait for minutes) */
+            if (evbuffer_get_length(in) > YIELD_INPUT_MAX)
+                set_paused(c, true);
             held = true;
             break;
         }

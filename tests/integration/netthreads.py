@@ -11,6 +11,9 @@
              While they are connected loop 0 still holds exactly the two held
              connections, so none of theirs is on loop 0 (no shortcut taken);
              the committed offsets and the transaction's records read back.
+  parked     a connection on loop 1-3 sends a JoinGroup that waits on loop 0
+             (a second member of a stable group), a Metadata behind it, and
+             closes: brookd closes it at once, not when the join ends.
 
   max-conn   (netthreads.py HOST:PORT --max-connections 5) twelve connections to
              a brookd of four loops and max.connections=5: exactly five are
@@ -19,6 +22,8 @@
 usage: netthreads.py HOST:PORT CONSOLE_URL | HOST:PORT --max-connections N
 """
 import json
+import socket
+import struct
 import sys
 import time
 import urllib.request
@@ -151,5 +156,24 @@ while len(got) < 10 and time.monotonic() < deadline:
 check('a read_committed consumer reads the transaction\'s ten records',
       got == [b't%d' % i for i in range(10)], got)
 rc.close()
+
+# a request of another kind waits behind a JoinGroup parked on loop 0 (a second
+# member's join waits for the first to rejoin): the peer's close is still seen
+a = kw.connect(HOST, PORT)
+joined = kw.join_group_v0(a, 'parked', b'')
+synced = joined and joined[0] == 0 and kw.sync_group_v0(a, 'parked', joined[1], joined[3], b'')
+b = kw.connect(HOST, PORT)
+b.sendall(kw.request(11, 0, 1, kw.string('parked') + struct.pack('>i', 30000) +
+                     kw.string('') + kw.string('consumer') +
+                     kw.array([kw.string('range') + kw.bytes_(b'')])) +
+          kw.request(3, 0, 2, struct.pack('>i', 0)))
+b.shutdown(socket.SHUT_WR)
+t0 = time.monotonic()
+closed = kw.closed_by_peer(b, 10)
+check('a connection that closes while its JoinGroup waits on loop 0 is closed at once, '
+      'not when the join ends', synced and closed and time.monotonic() - t0 < 5,
+      f'synced {bool(synced)}, closed {closed} after {time.monotonic() - t0:.1f} s')
+a.close()
+b.close()
 for c in held:
     c.close()
