@@ -143,7 +143,11 @@ static int64_t fetch_fill_part(struct fetch_wait *fw, struct fetch_part *fp, int
         return full ? -1 : 0;
     }
     out->records = (struct krecords){NULL, sl.len, sl.fd, sl.pos};
-    metrics_topic(&fw->b->metrics, store_topic_name(fp->t), 0, 0, sl.len);
+    /* records out: the offsets the slice carries from the one asked for (control
+     * records and compacted gaps count as Kafka's offsets do) */
+    int64_t from = fp->offset > sl.first_offset ? fp->offset : sl.first_offset;
+    metrics_topic(&fw->b->metrics, store_topic_name(fp->t), 0, 0,
+                  sl.next_offset > from ? sl.next_offset - from : 0, sl.len);
     return took;
 }
 

@@ -88,7 +88,7 @@ static void legacy_produce_partition(struct request *rq, struct store_topic *t, 
         return;
     out->base_offset = res.base_offset;
     metrics_topic(&b->metrics, store_topic_name(t), res.last_offset - res.base_offset + 1,
-                  in->records.len, 0);
+                  in->records.len, 0, 0);
     if (acks == 0)
         return;
     produce_wait_durable(rq, p, res.last_offset + 1, out);
@@ -174,7 +174,7 @@ static void legacy_fill(struct legacy_wait *lw, struct writer *buf)
         if (lp->len > 0) {
             first = false;
             budget -= (int64_t)lp->len;
-            metrics_topic(&lw->b->metrics, store_topic_name(lp->t), 0, 0, (int64_t)lp->len);
+            metrics_topic(&lw->b->metrics, store_topic_name(lp->t), 0, 0, 0, (int64_t)lp->len);
         }
     }
     for (int i = 0; i < lw->n_parts; i++) /* buf no longer moves */

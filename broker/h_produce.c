@@ -213,7 +213,7 @@ static void produce_partition(struct request *rq, struct store_topic *t, int16_t
     out->base_offset = first.base_offset;
     out->log_append_time_ms = first.log_append_time;
     out->log_start_offset = last.log_start_offset;
-    metrics_topic(&b->metrics, store_topic_name(t), records, in->records.len, 0);
+    metrics_topic(&b->metrics, store_topic_name(t), records, in->records.len, 0, 0);
     if (acks == 0)
         return;
     produce_wait_durable(rq, p, last.last_offset + 1, out);

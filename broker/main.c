@@ -63,7 +63,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 /* Lines appended through the mount count as messages in, as a producer's do. */
 static void mount_appended(void *arg, const char *topic, int64_t records, int64_t bytes)
 {
-    metrics_topic(&((struct broker *)arg)->metrics, topic, records, bytes, 0);
+    metrics_topic(&((struct broker *)arg)->metrics, topic, records, bytes, 0, 0);
 }
 
 /* Mount the topics as files when fuse.mount.dir (-m) is set. */

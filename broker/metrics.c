@@ -88,7 +88,7 @@ static struct topic_metrics *topic_slot(struct metrics *m, const char *topic)
 }
 
 void metrics_topic(struct metrics *m, const char *topic, int64_t msgs_in, int64_t bytes_in,
-                   int64_t bytes_out)
+                   int64_t msgs_out, int64_t bytes_out)
 {
     pthread_mutex_lock(&m->mu);
     struct topic_metrics *t = topic_slot(m, topic);
@@ -96,6 +96,7 @@ void metrics_topic(struct metrics *m, const char *topic, int64_t msgs_in, int64_
         t->messages_in += msgs_in;
         t->bytes_in += bytes_in;
         t->bytes_out += bytes_out;
+        t->messages_out += msgs_out;
     }
     pthread_mutex_unlock(&m->mu);
 }

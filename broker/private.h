@@ -171,7 +171,7 @@ typedef void (*handler_fn)(struct request *rq);
 /* Request counters per API, and per-topic byte/message counters (for /metrics). */
 struct topic_metrics {
     char name[256];
-    int64_t messages_in, bytes_in, bytes_out;
+    int64_t messages_in, bytes_in, bytes_out, messages_out;
     struct topic_metrics *next;
 };
 
@@ -718,7 +718,7 @@ void metrics_init(struct metrics *m);
 void metrics_release(struct metrics *m);
 void metrics_request(struct metrics *m, int16_t key, bool error);
 void metrics_topic(struct metrics *m, const char *topic, int64_t msgs_in, int64_t bytes_in,
-                   int64_t bytes_out);
+                   int64_t msgs_out, int64_t bytes_out);
 /* A request of api key took ns from its arrival until its response was ready.
  * Lock-free: any thread may call it. */
 void metrics_latency(struct metrics *m, int16_t key, int64_t ns);

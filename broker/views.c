@@ -216,9 +216,9 @@ static void env_counts(void *ctx, const char *const *topics, size_t n,
     pthread_mutex_lock(&m->mu);
     for (size_t i = 0; i < n; i++) {
         struct topic_metrics *tm = metrics_topic_find(m, topics[i]);
-        per_topic[i] =
-            tm ? (struct console_topic_counts){tm->messages_in, tm->bytes_in, tm->bytes_out}
-               : (struct console_topic_counts){0};
+        per_topic[i] = tm ? (struct console_topic_counts){tm->messages_in, tm->bytes_in,
+                                                          tm->bytes_out, tm->messages_out}
+                          : (struct console_topic_counts){0};
     }
     memcpy(out->requests, m->requests, sizeof out->requests);
     memcpy(out->request_errors, m->request_errors, sizeof out->request_errors);
@@ -234,13 +234,14 @@ static void env_counts_foreach(void *ctx, console_topic_counts_fn fn, void *arg)
     pthread_mutex_lock(&m->mu);
     for (struct topic_metrics *tm = m->topics; tm; tm = tm->next)
         fn(arg, tm->name,
-           &(struct console_topic_counts){tm->messages_in, tm->bytes_in, tm->bytes_out});
+           &(struct console_topic_counts){tm->messages_in, tm->bytes_in, tm->bytes_out,
+                                          tm->messages_out});
     pthread_mutex_unlock(&m->mu);
 }
 
 static void env_count_produced(void *ctx, const char *topic, int64_t messages, int64_t bytes)
 {
-    metrics_topic(&((struct broker *)ctx)->metrics, topic, messages, bytes, 0);
+    metrics_topic(&((struct broker *)ctx)->metrics, topic, messages, bytes, 0, 0);
 }
 
 bool broker_console_env(struct broker *b, struct console_env *env)

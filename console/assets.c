@@ -2070,9 +2070,10 @@ static const char asset_charts_js[] = /* console/web/charts.js */
     "\n"
     "  function topic(name) {\n"
     "    let win = 300;\n"
-    "    const cRec = chart({id: \"topic-produce-records\", title: \"Produced\", per: \"/s\","
-    "\n"
-    "      lines: [{key: \"produce_records\", label: \"records/s\"}]});\n"
+    "    const cRec = chart({id: \"topic-produce-records\", title: \"Records in / out\", per:"
+    " \"/s\",\n"
+    "      lines: [{key: \"produce_records\", label: \"in\"}, {key: \"consume_records\", labe"
+    "l: \"out (fetched)\"}]});\n"
     "    const cBytes = chart({id: \"topic-bytes\", title: \"Bytes in / out\", format: \"byte"
     "s\", per: \"/s\",\n"
     "      lines: [{key: \"produce_bytes\", label: \"in\"}, {key: \"consume_bytes\", label: "
@@ -2165,8 +2166,10 @@ static const char asset_charts_js[] = /* console/web/charts.js */
     "    let pickedApi = null;\n"
     "    const cReq = chart({id: \"broker-requests\", title: \"Requests\", per: \"/s\", lines"
     ": [{key: \"requests\", label: \"req/s\"}]});\n"
-    "    const cRec = chart({id: \"broker-records\", title: \"Records in\", per: \"/s\", line"
-    "s: [{key: \"produce_records\", label: \"records/s\"}]});\n"
+    "    const cRec = chart({id: \"broker-records\", title: \"Records in / out\", per: \"/s\""
+    ",\n"
+    "      lines: [{key: \"produce_records\", label: \"in\"}, {key: \"consume_records\", labe"
+    "l: \"out\"}]});\n"
     "    const cBytes = chart({id: \"broker-bytes\", title: \"Bytes in / out\", format: \"byt"
     "es\", per: \"/s\",\n"
     "      lines: [{key: \"produce_bytes\", label: \"in\"}, {key: \"consume_bytes\", label: "
@@ -2755,7 +2758,7 @@ const struct console_asset console_assets[] = {
     {
         .path = "/charts.js",
         .type = "text/javascript; charset=utf-8",
-        .etag = "\"9b98dde764d2b01bc95e\"",
+        .etag = "\"4db0075b32cdfa353188\"",
         .data = asset_charts_js,
         .len = sizeof asset_charts_js - 1,
     },

@@ -101,7 +101,7 @@ extern const struct conf_key console_config_table[];
 typedef void (*console_config_fn)(void *arg, const char *name, const char *value, bool given);
 
 struct console_topic_counts {
-    int64_t messages_in, bytes_in, bytes_out;
+    int64_t messages_in, bytes_in, bytes_out, messages_out; /* messages out: Fetch v4+ */
 };
 struct console_broker_counts {
     int64_t requests[CONSOLE_API_SLOTS], request_errors[CONSOLE_API_SLOTS];

@@ -53,17 +53,35 @@
 #define SERIES_IDLE_MS    60000  /* idle and unviewed this long, a topic or group may give way */
 #define SERIES_MAX_VALUES 131072 /* values in one answer (about 1 MB of JSON) */
 
-enum { TS_PRODUCE_RECORDS, TS_PRODUCE_BYTES, TS_CONSUME_BYTES, TS_DISK_BYTES, TS_N };
-enum { BS_REQUESTS, BS_PRODUCE_RECORDS, BS_PRODUCE_BYTES, BS_CONSUME_BYTES, BS_CONNECTIONS, BS_N };
+/* the first TOPIC_COUNTS of a topic's series are rates of the broker's counters, in
+ * the order of struct seen's */
+enum {
+    TS_PRODUCE_RECORDS,
+    TS_PRODUCE_BYTES,
+    TS_CONSUME_BYTES,
+    TS_CONSUME_RECORDS,
+    TS_DISK_BYTES,
+    TS_N
+};
+enum {
+    BS_REQUESTS,
+    BS_PRODUCE_RECORDS,
+    BS_PRODUCE_BYTES,
+    BS_CONSUME_BYTES,
+    BS_CONSUME_RECORDS,
+    BS_CONNECTIONS,
+    BS_N
+};
+#define TOPIC_COUNTS 4
 enum { AS_REQUESTS, AS_P50, AS_P99, AS_N };
 
 #define SERIES_MAX_RINGS                                                                           \
     (SERIES_MAX_TOPICS * TS_N + SERIES_MAX_GROUPS + BS_N + CONSOLE_API_SLOTS * AS_N)
 
 static const char *const topic_names[TS_N] = {"produce_records", "produce_bytes", "consume_bytes",
-                                              "disk_bytes"};
-static const char *const broker_names[BS_N] = {"requests", "produce_records", "produce_bytes",
-                                               "consume_bytes", "connections"};
+                                              "consume_records", "disk_bytes"};
+static const char *const broker_names[BS_N] = {"requests",      "produce_records", "produce_bytes",
+                                               "consume_bytes", "consume_records", "connections"};
 static const char *const api_names[AS_N] = {"requests", "p50_ms", "p99_ms"};
 
 struct ring {
@@ -80,10 +98,10 @@ struct track {
 
 /* The previous counters of one topic the broker counts (for rates). */
 struct seen {
-    int64_t c[3];  /* messages in, bytes in, bytes out */
-    float rate[3]; /* per second over the last tick */
-    int64_t tick;  /* the tick rate is for */
-    bool active;   /* the counters moved in that tick */
+    int64_t c[TOPIC_COUNTS];  /* messages in, bytes in, bytes out, messages out */
+    float rate[TOPIC_COUNTS]; /* per second over the last tick */
+    int64_t tick;             /* the tick rate is for */
+    bool active;              /* the counters moved in that tick */
     char name[];
 };
 
@@ -106,8 +124,8 @@ struct series {
     /* this tick's candidates: active topics without series */
     struct seen *want[SERIES_MAX_TOPICS];
     int nwant;
-    double totals[3]; /* this tick's rates summed over every topic */
-    double dt;        /* seconds since the previous sample (0 before the first) */
+    double totals[TOPIC_COUNTS]; /* this tick's rates summed over every topic */
+    double dt;                   /* seconds since the previous sample (0 before the first) */
 };
 
 /* ---- rings ---- */
@@ -198,7 +216,7 @@ static void seen_count(void *arg, const char *topic, const struct console_topic_
     struct series *s = arg;
     size_t len = strlen(topic);
     struct seen *e = hmap_get(&s->seen, topic, len);
-    const int64_t now[3] = {c->messages_in, c->bytes_in, c->bytes_out};
+    const int64_t now[TOPIC_COUNTS] = {c->messages_in, c->bytes_in, c->bytes_out, c->messages_out};
     if (!e) {
         e = xcalloc(1, sizeof *e + len + 1);
         memcpy(e->name, topic, len);
@@ -210,13 +228,13 @@ static void seen_count(void *arg, const char *topic, const struct console_topic_
     }
     double dt = s->dt;
     e->active = false;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < TOPIC_COUNTS; i++) {
         e->active |= now[i] != e->c[i];
         e->rate[i] = dt > 0 ? (float)((double)(now[i] - e->c[i]) / dt) : NAN;
         e->c[i] = now[i];
     }
     e->tick = s->tick;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < TOPIC_COUNTS; i++)
         s->totals[i] += isnan(e->rate[i]) ? 0 : e->rate[i];
     if (e->active && s->nwant < SERIES_MAX_TOPICS && !track_find(s->topics, s->ntopics, topic))
         s->want[s->nwant++] = e;
@@ -244,7 +262,7 @@ static int64_t topic_disk(struct console *con, const char *name)
 static void sample_topics(struct series *s, int64_t now_ms)
 {
     s->nwant = 0;
-    s->totals[0] = s->totals[1] = s->totals[2] = 0;
+    memset(s->totals, 0, sizeof s->totals);
     s->con->env.counts_foreach(s->con->env.ctx, seen_count, s);
     for (int i = 0; i < s->nwant; i++)
         track_get(s, s->topics, &s->ntopics, SERIES_MAX_TOPICS, s->want[i]->name, TS_N, now_ms,
@@ -258,7 +276,7 @@ static void sample_topics(struct series *s, int64_t now_ms)
         }
         struct seen *e = hmap_get(&s->seen, t->name, strlen(t->name));
         bool now = e && e->tick == s->tick;
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < TOPIC_COUNTS; k++)
             ring_put(s, t->r[k], now ? e->rate[k] : s->tick ? 0 : NAN);
         ring_put(s, t->r[TS_DISK_BYTES], (double)disk);
         if (now && e->active)
@@ -367,7 +385,7 @@ static void sample_broker(struct series *s)
     }
     bool rates = s->tick && dt > 0;
     ring_put(s, s->broker[BS_REQUESTS], rates ? (double)req / dt : NAN);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < TOPIC_COUNTS; i++)
         ring_put(s, s->broker[BS_PRODUCE_RECORDS + i], rates ? s->totals[i] : NAN);
     ring_put(s, s->broker[BS_CONNECTIONS], (double)now->connections);
     s->prev = *now;

@@ -282,8 +282,8 @@ const Charts = (() => {
 
   function topic(name) {
     let win = 300;
-    const cRec = chart({id: "topic-produce-records", title: "Produced", per: "/s",
-      lines: [{key: "produce_records", label: "records/s"}]});
+    const cRec = chart({id: "topic-produce-records", title: "Records in / out", per: "/s",
+      lines: [{key: "produce_records", label: "in"}, {key: "consume_records", label: "out (fetched)"}]});
     const cBytes = chart({id: "topic-bytes", title: "Bytes in / out", format: "bytes", per: "/s",
       lines: [{key: "produce_bytes", label: "in"}, {key: "consume_bytes", label: "out (fetched)"}]});
     const cDisk = chart({id: "topic-disk", title: "On disk", format: "bytes",
@@ -354,7 +354,8 @@ const Charts = (() => {
     let win = 300;
     let pickedApi = null;
     const cReq = chart({id: "broker-requests", title: "Requests", per: "/s", lines: [{key: "requests", label: "req/s"}]});
-    const cRec = chart({id: "broker-records", title: "Records in", per: "/s", lines: [{key: "produce_records", label: "records/s"}]});
+    const cRec = chart({id: "broker-records", title: "Records in / out", per: "/s",
+      lines: [{key: "produce_records", label: "in"}, {key: "consume_records", label: "out"}]});
     const cBytes = chart({id: "broker-bytes", title: "Bytes in / out", format: "bytes", per: "/s",
       lines: [{key: "produce_bytes", label: "in"}, {key: "consume_bytes", label: "out"}]});
     const cConn = chart({id: "broker-connections", title: "Connections", lines: [{key: "connections", label: "open"}]});

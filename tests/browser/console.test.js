@@ -45,6 +45,7 @@ const PAGES = [
   ["group-unknown-lag", "#/groups/idle"],
   ["group", "#/groups/lagtest"],
   ["broker", "#/broker"],
+  ["metrics", "#/metrics", (page) => page.waitForSelector("[data-testid=chart-line]")],
 ];
 
 async function expandRecord(page, which) {
