@@ -233,7 +233,7 @@ clean:
 #   make fuzz FUZZ_SECONDS=N   build the libFuzzer targets (tests/fuzz/) with clang and run
 #                              each N seconds, two at a time; corpora grow in $(FUZZ_BUILD)/work
 #                              (tests/fuzz/run; make test runs tests/fuzz/short.sh, 30 s each,
-#                              four at a time)
+#                              five at a time)
 #   make fuzz-seeds            write the committed seed corpora again (tests/fuzz/make-seeds)
 #   make crash CYCLES=N        the crash loop (tests/crash/loop.sh, then its transactional
 #                              phase tests/crash/txn_loop.sh) for N kill -9 cycles each

@@ -2,8 +2,8 @@
 # tests/fuzz/short.sh - the short fuzz run of make test.
 #
 # Every fuzz target (tests/fuzz/run) for FUZZ_SHORT_SECONDS (30, the least the
-# reliability work asks for) from the committed seeds into a fresh corpus, four at a
-# time (FUZZ_JOBS; on two cores each gets half of one, which keeps make test
+# reliability work asks for) from the committed seeds into a fresh corpus, five at a
+# time (FUZZ_JOBS; on two cores each gets two fifths of one, which keeps make test
 # within its budget as targets and suites are added), after every committed regression input
 # has run once through its target. One
 # "ok"/"not ok" line per target and step, with the executions as "#" lines; a crash,
@@ -17,4 +17,4 @@ if [ ! -x "$BUILD/fuzz/frame" ]; then
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/brook-fuzz-XXXXXX")
 trap 'rm -rf "$work"' EXIT
-FUZZ_JOBS=${FUZZ_JOBS:-4} FUZZ_SECONDS=${FUZZ_SHORT_SECONDS:-30} FUZZ_WORK=$work tests/fuzz/run
+FUZZ_JOBS=${FUZZ_JOBS:-5} FUZZ_SECONDS=${FUZZ_SHORT_SECONDS:-30} FUZZ_WORK=$work tests/fuzz/run
