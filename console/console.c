@@ -255,6 +255,33 @@ void console_wait_cancel(struct console_wait *w)
     free(w);
 }
 
+struct console_answer *console_answer_new(struct evhttp_request *req, json_t *answer,
+                                          const char *written)
+{
+    struct console_answer *a = xcalloc(1, sizeof *a);
+    *a = (struct console_answer){req, answer, written};
+    return a;
+}
+
+void console_answer_drop(struct console_answer *a)
+{
+    json_decref(a->answer);
+    free(a);
+}
+
+void console_answer_durable(struct console *con, void *arg, int rc)
+{
+    struct console_answer *a = arg;
+    if (rc == -ECANCELED)
+        console_reply_error(a->req, 503, "the broker is shutting down");
+    else if (rc)
+        console_reply_error(a->req, 500, "%s were written but flushing failed: %s", a->written,
+                            store_strerror(rc));
+    else
+        console_reply_json(a->req, 200, json_incref(a->answer));
+    console_answer_drop(a);
+}
+
 int console_when_durable(struct console *con, struct store_partition *p, int64_t end,
                          console_durable_fn fn, void *arg)
 {

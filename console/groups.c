@@ -415,25 +415,6 @@ static json_t *reset_rows(const struct reset_job *j)
     return o;
 }
 
-struct reset_wait {
-    struct evhttp_request *req;
-    json_t *answer;
-};
-
-static void reset_durable(struct console *con, void *arg, int rc)
-{
-    struct reset_wait *w = arg;
-    if (rc == -ECANCELED)
-        console_reply_error(w->req, 503, "the broker is shutting down");
-    else if (rc)
-        console_reply_error(w->req, 500, "the offsets were written but flushing failed: %s",
-                            store_strerror(rc));
-    else
-        console_reply_json(w->req, 200, json_incref(w->answer));
-    json_decref(w->answer);
-    free(w);
-}
-
 /* One entry of body.partitions: a partition, or {"partition": P, "offset": O} (an
  * offset of its own - what the page sends to apply exactly what it previewed). */
 static bool reset_entry(json_t *x, int32_t nparts, int32_t *part, int64_t *want)
@@ -611,21 +592,18 @@ static int reset_current(struct creq *cr, struct reset_job *j)
 
 static void reset_apply(struct console *con, struct reset_job *j)
 {
-    struct reset_wait *rw = xcalloc(1, sizeof *rw);
-    rw->req = j->req;
-    rw->answer = reset_rows(j);
-    struct console_wait *w = console_wait_new(con, reset_durable, rw);
+    struct console_answer *rw = console_answer_new(j->req, reset_rows(j), "the offsets");
+    struct console_wait *w = console_wait_new(con, console_answer_durable, rw);
     int rc = con->env.groups_reset_offsets(con->env.ctx, j->group, store_topic_name(j->t), j->parts,
                                            j->offs, j->n, console_wait_durable, w);
     if (rc == 0)
         return; /* answered when durable */
     console_wait_cancel(w);
     if (rc == 1) {
-        reset_durable(con, rw, 0);
+        console_answer_durable(con, rw, 0);
         return;
     }
-    json_decref(rw->answer);
-    free(rw);
+    console_answer_drop(rw);
     if (rc == -EBUSY)
         console_reply_kafka(j->req, KAFKA_NON_EMPTY_GROUP,
                             "the group has members: stop its consumers first");

@@ -359,25 +359,6 @@ void api_group_delete(struct creq *cr)
     console_reply_json(cr->req, 200, o);
 }
 
-struct offsets_wait {
-    struct evhttp_request *req;
-    json_t *answer;
-};
-
-static void offsets_durable(struct console *con, void *arg, int rc)
-{
-    struct offsets_wait *w = arg;
-    if (rc == -ECANCELED)
-        console_reply_error(w->req, 503, "the broker is shutting down");
-    else if (rc)
-        console_reply_error(w->req, 500, "the tombstones were written but flushing failed: %s",
-                            store_strerror(rc));
-    else
-        console_reply_json(w->req, 200, json_incref(w->answer));
-    json_decref(w->answer);
-    free(w);
-}
-
 void api_offsets_delete(struct creq *cr)
 {
     const char *group = cr->seg[3], *topic = cr->seg[5];
@@ -389,12 +370,10 @@ void api_offsets_delete(struct creq *cr)
     if (!t)
         return;
     store_topic_put(t);
-    struct offsets_wait *ow = xcalloc(1, sizeof *ow);
-    struct console_wait *w = console_wait_new(cr->con, offsets_durable, ow);
+    struct console_answer *ow = console_answer_new(cr->req, json_object(), "the tombstones");
+    struct console_wait *w = console_wait_new(cr->con, console_answer_durable, ow);
     int16_t err = 0;
     int n = 0;
-    ow->req = cr->req;
-    ow->answer = json_object();
     int rc = env->groups_delete_offsets(env->ctx, group, topic, &err, &n, console_wait_durable, w);
     json_object_set_new(ow->answer, "group", console_str(group));
     json_object_set_new(ow->answer, "topic", console_str(topic));
@@ -412,9 +391,7 @@ void api_offsets_delete(struct creq *cr)
                                 ? "the group's members subscribe to the topic"
                                 : NULL);
     else
-        offsets_durable(cr->con, ow, 0);
-    if (rc < 0 || err) {
-        json_decref(ow->answer);
-        free(ow);
-    }
+        console_answer_durable(cr->con, ow, 0);
+    if (rc < 0 || err)
+        console_answer_drop(ow);
 }

@@ -195,6 +195,19 @@ int console_when_durable(struct console *con, struct store_partition *p, int64_t
 struct console_wait *console_wait_new(struct console *con, console_durable_fn fn, void *arg);
 void console_wait_durable(void *wait, int rc);
 void console_wait_cancel(struct console_wait *w);
+/* A JSON answer held until what it reports is durable: console_answer_durable is
+ * the console_durable_fn that sends it (200; 503 when the broker stops first; 500
+ * naming `written` when the flush fails) and frees it. console_answer_drop frees
+ * one whose wait will never complete. */
+struct console_answer {
+    struct evhttp_request *req;
+    json_t *answer;      /* owned */
+    const char *written; /* "the offsets", "the tombstones" */
+};
+struct console_answer *console_answer_new(struct evhttp_request *req, json_t *answer,
+                                          const char *written);
+void console_answer_durable(struct console *con, void *arg, int rc);
+void console_answer_drop(struct console_answer *a);
 
 /*
  * Run work(arg) on the admin thread (topic administration, anything that may take
